@@ -1,0 +1,122 @@
+// Command flinkscaler is the one binary for people: the demo, the Flink
+// emulator, the benchmark, a local NATS server, tools to watch and publish
+// events, and the three functions as subcommands.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// command is one verb of the binary.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+// commands is the explicit list of verbs, in the order --help shows them.
+func commands() []command {
+	return []command{
+		{"demo", "run the whole system on an emulated Flink job and report how it scaled", runDemo},
+		{"sim", "serve an emulated Flink JobManager REST API driven by a scenario file", runSim},
+		{"bench", "compare scaling policies on scenarios in virtual time", runBench},
+		{"nats", "run a JetStream-enabled NATS server for small installs and local use", runNATS},
+		{"watch", "print flinkscaler events as they flow", runWatch},
+		{"publish", "publish a user metric event (io.flinkscaler.metric.v1)", runPublish},
+		{"ingest", "run metrics-ingest: poll Flink JobManagers, publish snapshots", runIngest},
+		{"decide", "run decide: turn snapshots into scaling decisions", runDecide},
+		{"actuate", "run actuate: apply decisions to Kubernetes and Flink; KEDA external scaler", runActuate},
+	}
+}
+
+// errUsage marks an error already explained by printed usage.
+var errUsage = errors.New("usage")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stderr)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name != args[0] {
+			continue
+		}
+		err := c.run(ctx, args[1:], stdout, stderr)
+		switch {
+		case err == nil:
+			return 0
+		case errors.Is(err, flag.ErrHelp):
+			return 0
+		case errors.Is(err, errUsage):
+			return 2
+		default:
+			fmt.Fprintf(stderr, "flinkscaler %s: %v\n", c.name, err)
+			return 1
+		}
+	}
+	fmt.Fprintf(stderr, "flinkscaler: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "flinkscaler autoscales Apache Flink streaming jobs.")
+	fmt.Fprintln(w, "\nUsage: flinkscaler <command> [flags]\n\nCommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'flinkscaler <command> --help' for a command's flags.")
+}
+
+// newFlagSet returns a flag set that prints a usage line and its flags on
+// --help and reports parse errors without exiting.
+func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: flinkscaler %s\n\nFlags:\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args, mapping a parse error to errUsage (the flag
+// package has already printed it).
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 && fs.Name() != "bench" {
+		fmt.Fprintf(fs.Output(), "unexpected argument %q\n", fs.Arg(0))
+		return errUsage
+	}
+	return nil
+}
+
+// envOr returns the environment variable key, or def when it is unset.
+func envOr(key, def string) string {
+	if v, ok := os.LookupEnv(key); ok && v != "" {
+		return v
+	}
+	return def
+}
