@@ -1,0 +1,87 @@
+// Package slots holds Flink's slot arithmetic (DESIGN.md "Scaling modes"):
+// how many slots a set of per-vertex parallelisms needs, and how many
+// TaskManagers provide them.
+package slots
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrInvalid is returned for a layout that cannot be computed (non-positive
+// slots per TaskManager, negative parallelism or standby count).
+var ErrInvalid = errors.New("invalid slot layout")
+
+// Layout describes how a job's subtasks occupy slots.
+type Layout struct {
+	// PerTaskManager is taskmanager.numberOfTaskSlots.
+	PerTaskManager int
+	// Dedicated puts every subtask in a slot of its own (no slot sharing).
+	Dedicated bool
+	// Groups maps a vertex to its slot-sharing group; vertices not listed
+	// share the default group. Ignored when Dedicated.
+	Groups map[string]string
+	// Standby is the number of extra TaskManagers kept ready.
+	Standby int
+}
+
+// Needed returns the slots that parallelisms (vertex → p) need: with slot
+// sharing, the sum over groups of the largest p in each group; with
+// dedicated slots, the sum of all p.
+func (l Layout) Needed(parallelism map[string]int) (int, error) {
+	if err := l.validate(parallelism); err != nil {
+		return 0, err
+	}
+	if l.Dedicated {
+		total := 0
+		for _, p := range parallelism {
+			total += p
+		}
+		return total, nil
+	}
+	maxByGroup := map[string]int{}
+	for v, p := range parallelism {
+		g := l.Groups[v]
+		if p > maxByGroup[g] {
+			maxByGroup[g] = p
+		}
+	}
+	total := 0
+	for _, m := range maxByGroup {
+		total += m
+	}
+	return total, nil
+}
+
+// TaskManagers returns the TaskManagers that parallelisms need:
+// ceil(slots / PerTaskManager) + Standby.
+func (l Layout) TaskManagers(parallelism map[string]int) (int, error) {
+	n, err := l.Needed(parallelism)
+	if err != nil {
+		return 0, err
+	}
+	return ForSlots(n, l.PerTaskManager) + l.Standby, nil
+}
+
+// ForSlots returns ceil(slots / perTaskManager); perTaskManager must be > 0.
+func ForSlots(slots, perTaskManager int) int {
+	if slots <= 0 {
+		return 0
+	}
+	return (slots + perTaskManager - 1) / perTaskManager
+}
+
+func (l Layout) validate(parallelism map[string]int) error {
+	if l.PerTaskManager <= 0 {
+		return fmt.Errorf("%w: %d slots per TaskManager", ErrInvalid, l.PerTaskManager)
+	}
+	if l.Standby < 0 {
+		return fmt.Errorf("%w: %d standby TaskManagers", ErrInvalid, l.Standby)
+	}
+	for v, p := range parallelism {
+		if p < 0 {
+			return fmt.Errorf("%w: vertex %s parallelism %d", ErrInvalid, v, p)
+		}
+	}
+	return nil
+}
