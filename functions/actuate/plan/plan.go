@@ -1,0 +1,316 @@
+// Package plan turns a scaling decision and the job's current state into the
+// ordered steps that apply it safely (DESIGN.md "Scaling modes", "Order of
+// operations"). It is pure: no I/O, clock or logger, so actuate executes the
+// plan against Kubernetes and Flink and the benchmark executes the same plan
+// in virtual time.
+//
+// Order of the steps, by mode and direction of the TaskManager count:
+//
+//	mode       TMs up                                   TMs down                                 TMs equal
+//	adaptive   scale → wait-slots → put → verify → wait  put → verify → wait → scale               put → verify → wait
+//	keda       declare → wait-slots → put → verify → wait put → verify → wait → declare           put → verify → wait
+//	reactive   scale → wait-slots → wait                  scale → wait                             (nothing)
+//	session    put → verify → wait                       put → verify → wait                      put → verify → wait
+//
+// scale = set TaskManager replicas; declare = publish the desired TM count for
+// KEDA (in keda mode actuate never touches replicas); put = PUT
+// /jobs/<id>/resource-requirements with the full map; verify = GET it back and
+// compare; wait = the job is RUNNING with every vertex at its expected
+// parallelism. When actuate owns no TaskManager backend, adaptive and reactive
+// plans drop scale and wait-slots.
+package plan
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/slots"
+)
+
+// ErrInvalid is returned for a decision that can never be applied: an unknown
+// mode, a vertex the job does not have, a non-positive target, bounds out of
+// order or a slot layout that cannot be computed.
+var ErrInvalid = errors.New("invalid decision")
+
+// Kind names a step; the names appear in events.Step.Name.
+type Kind string
+
+// Step kinds.
+const (
+	KindScaleTaskManagers   Kind = "scale-taskmanagers"
+	KindDeclareTaskManagers Kind = "declare-taskmanagers"
+	KindWaitSlots           Kind = "wait-slots"
+	KindPutRequirements     Kind = "put-requirements"
+	KindVerifyRequirements  Kind = "verify-requirements"
+	KindWaitParallelism     Kind = "wait-parallelism"
+)
+
+// Directions of a plan.
+const (
+	DirectionUp    = "up"    // more TaskManagers
+	DirectionDown  = "down"  // fewer TaskManagers
+	DirectionLevel = "level" // same TaskManagers, requirements change
+	DirectionNone  = "none"  // already at target
+)
+
+// Bounds is one vertex's declared parallelism range.
+type Bounds struct {
+	Lower int `json:"lower"`
+	Upper int `json:"upper"`
+}
+
+// Current is the job as actuate found it before acting.
+type Current struct {
+	// TaskManagers is the replica count of the TM workload, or the TMs
+	// registered with the JobManager when actuate owns no workload.
+	TaskManagers int
+	// Requirements is what GET /jobs/<id>/resource-requirements answered:
+	// every vertex of the job. Empty in reactive mode.
+	Requirements map[string]Bounds
+	// MaxParallelism per vertex (optional; caps reactive parallelism).
+	MaxParallelism map[string]int
+}
+
+// Options says what actuate controls.
+type Options struct {
+	// OwnsTaskManagers is true when actuate has a TaskManager backend
+	// (kubernetes or emulator). Ignored in keda and session mode.
+	OwnsTaskManagers bool
+}
+
+// Step is one action of a plan.
+type Step struct {
+	Kind Kind `json:"kind"`
+	// TaskManagers is the replica count to set or declare (scale, declare).
+	TaskManagers int `json:"taskManagers,omitempty"`
+	// Slots is the registered slots to wait for (wait-slots).
+	Slots int `json:"slots,omitempty"`
+	// Requirements is the full map to PUT and verify (put, verify).
+	Requirements map[string]Bounds `json:"requirements,omitempty"`
+	// Parallelism is the per-vertex parallelism to wait for (wait).
+	Parallelism map[string]int `json:"parallelism,omitempty"`
+}
+
+// Plan is the ordered steps that take the job from Current to the decision.
+type Plan struct {
+	Mode         string       `json:"mode"`
+	Direction    string       `json:"direction"`
+	TaskManagers events.Count `json:"taskManagers"`
+	// Slots is the slots the job needs at the target.
+	Slots int    `json:"slots"`
+	Steps []Step `json:"steps"`
+	// Reason says why the plan is empty, when it is.
+	Reason string `json:"reason,omitempty"`
+}
+
+// TaskManagers returns the TaskManagers a decision needs by DESIGN.md's slot
+// arithmetic: slots for the vertices' upper bounds under the decision's slot
+// layout, divided by slots per TM, plus standby. It wraps ErrInvalid.
+func TaskManagers(d events.Decision) (tms, slotsNeeded int, err error) {
+	layout, err := layoutOf(d.Slots)
+	if err != nil {
+		return 0, 0, err
+	}
+	upper := map[string]int{}
+	for _, v := range d.Vertices {
+		b, err := boundsOf(v)
+		if err != nil {
+			return 0, 0, err
+		}
+		upper[v.ID] = b.Upper
+	}
+	if d.Mode == events.ModeReactive {
+		// One parallelism for every vertex: the slots are its largest value.
+		layout.Dedicated, layout.Groups = false, nil
+	}
+	n, err := layout.Needed(upper)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return slots.ForSlots(n, layout.PerTaskManager) + layout.Standby, n, nil
+}
+
+// For returns the plan that applies d to a job in state cur. It wraps
+// ErrInvalid for a decision that can never be applied.
+func For(d events.Decision, cur Current, opt Options) (Plan, error) {
+	switch d.Mode {
+	case events.ModeReactive, events.ModeAdaptive, events.ModeKEDA, events.ModeSession:
+	default:
+		return Plan{}, fmt.Errorf("%w: mode %q is not reactive, adaptive, session or keda", ErrInvalid, d.Mode)
+	}
+	if len(d.Vertices) == 0 {
+		return Plan{}, fmt.Errorf("%w: no vertices", ErrInvalid)
+	}
+	p := Plan{Mode: d.Mode, TaskManagers: events.Count{Current: cur.TaskManagers, Target: cur.TaskManagers}}
+	if d.Mode == events.ModeSession {
+		return requirementsOnly(p, d, cur)
+	}
+	tms, needed, err := TaskManagers(d)
+	if err != nil {
+		return Plan{}, err
+	}
+	p.Slots = needed
+	if d.Mode == events.ModeReactive {
+		return reactive(p, d, cur, opt, tms)
+	}
+	return adaptive(p, d, cur, opt, tms)
+}
+
+// requirementsOnly is the session plan, and any plan whose TMs nobody here owns.
+func requirementsOnly(p Plan, d events.Decision, cur Current) (Plan, error) {
+	req, changed, err := Requirements(d, cur.Requirements)
+	if err != nil {
+		return Plan{}, err
+	}
+	if !changed {
+		return none(p, "requirements already declared"), nil
+	}
+	p.Direction = DirectionLevel
+	p.Steps = putSteps(req)
+	return p, nil
+}
+
+func adaptive(p Plan, d events.Decision, cur Current, opt Options, tms int) (Plan, error) {
+	owner := d.Mode == events.ModeKEDA || opt.OwnsTaskManagers
+	if !owner {
+		return requirementsOnly(p, d, cur)
+	}
+	req, changed, err := Requirements(d, cur.Requirements)
+	if err != nil {
+		return Plan{}, err
+	}
+	tmKind := KindScaleTaskManagers
+	if d.Mode == events.ModeKEDA {
+		tmKind = KindDeclareTaskManagers
+	}
+	tmStep := Step{Kind: tmKind, TaskManagers: tms}
+	p.TaskManagers.Target = tms
+	switch {
+	case tms > cur.TaskManagers:
+		p.Direction = DirectionUp
+		p.Steps = append([]Step{tmStep, {Kind: KindWaitSlots, Slots: p.Slots}}, putSteps(req)...)
+	case tms < cur.TaskManagers:
+		p.Direction = DirectionDown
+		// Removed TMs must be idle: wait for the job at its (new) parallelism
+		// even when the requirements do not change.
+		p.Steps = putSteps(req)
+		if !changed {
+			p.Steps = p.Steps[2:]
+		}
+		p.Steps = append(p.Steps, tmStep)
+	case changed:
+		p.Direction = DirectionLevel
+		p.Steps = putSteps(req)
+	default:
+		return none(p, "TaskManagers and requirements already at target"), nil
+	}
+	return p, nil
+}
+
+func reactive(p Plan, d events.Decision, cur Current, opt Options, tms int) (Plan, error) {
+	if !opt.OwnsTaskManagers {
+		return none(p, "reactive mode scales only through TaskManagers, and actuate has no TaskManager backend"), nil
+	}
+	p.TaskManagers.Target = tms
+	if tms == cur.TaskManagers {
+		return none(p, "TaskManagers already at target"), nil
+	}
+	perTM := d.Slots.PerTaskManager
+	want := map[string]int{}
+	for _, v := range d.Vertices {
+		want[v.ID] = tms * perTM
+		if m := cur.MaxParallelism[v.ID]; m > 0 && m < want[v.ID] {
+			want[v.ID] = m
+		}
+	}
+	p.Steps = []Step{{Kind: KindScaleTaskManagers, TaskManagers: tms}}
+	p.Direction = DirectionDown
+	if tms > cur.TaskManagers {
+		p.Direction = DirectionUp
+		p.Steps = append(p.Steps, Step{Kind: KindWaitSlots, Slots: tms * perTM})
+	}
+	p.Steps = append(p.Steps, Step{Kind: KindWaitParallelism, Parallelism: want})
+	return p, nil
+}
+
+func none(p Plan, reason string) Plan {
+	p.Direction, p.Reason, p.Steps = DirectionNone, reason, nil
+	p.TaskManagers.Target = p.TaskManagers.Current
+	return p
+}
+
+// putSteps declares req, reads it back and waits for the job to run at the
+// upper bounds.
+func putSteps(req map[string]Bounds) []Step {
+	want := make(map[string]int, len(req))
+	for id, b := range req {
+		want[id] = b.Upper
+	}
+	return []Step{
+		{Kind: KindPutRequirements, Requirements: req},
+		{Kind: KindVerifyRequirements, Requirements: req},
+		{Kind: KindWaitParallelism, Parallelism: want},
+	}
+}
+
+// Requirements returns the full map to PUT: the current requirements with the
+// decision's vertices replaced (lower = upper = target unless the decision
+// gives bounds), and whether it differs from current. A decision vertex the
+// job does not have wraps ErrInvalid.
+func Requirements(d events.Decision, current map[string]Bounds) (map[string]Bounds, bool, error) {
+	req := maps.Clone(current)
+	if req == nil {
+		req = map[string]Bounds{}
+	}
+	for _, v := range d.Vertices {
+		if _, ok := current[v.ID]; !ok && len(current) > 0 {
+			known := slices.Sorted(maps.Keys(current))
+			return nil, false, fmt.Errorf("%w: vertex %s is not in the job (vertices %v)", ErrInvalid, v.ID, known)
+		}
+		b, err := boundsOf(v)
+		if err != nil {
+			return nil, false, err
+		}
+		req[v.ID] = b
+	}
+	return req, !maps.Equal(req, current), nil
+}
+
+func boundsOf(v events.VertexDecision) (Bounds, error) {
+	b := Bounds{Lower: v.Target, Upper: v.Target}
+	if v.Lower != 0 || v.Upper != 0 {
+		b = Bounds{Lower: v.Lower, Upper: v.Upper}
+		if b.Upper == 0 {
+			b.Upper = v.Target
+		}
+		if b.Lower == 0 {
+			b.Lower = min(v.Target, b.Upper)
+		}
+	}
+	if b.Lower < 1 || b.Upper < b.Lower {
+		return Bounds{}, fmt.Errorf("%w: vertex %s: bounds [%d, %d] (target %d) need 1 <= lower <= upper",
+			ErrInvalid, v.ID, b.Lower, b.Upper, v.Target)
+	}
+	return b, nil
+}
+
+func layoutOf(s events.Slots) (slots.Layout, error) {
+	l := slots.Layout{PerTaskManager: s.PerTaskManager, Groups: s.Groups, Standby: s.Standby}
+	switch s.Sharing {
+	case "", events.SlotSharingShared:
+	case events.SlotSharingDedicated:
+		l.Dedicated = true
+	default:
+		return l, fmt.Errorf("%w: slot sharing %q is not shared or dedicated", ErrInvalid, s.Sharing)
+	}
+	if s.PerTaskManager <= 0 {
+		return l, fmt.Errorf("%w: %d slots per TaskManager", ErrInvalid, s.PerTaskManager)
+	}
+	if s.Standby < 0 {
+		return l, fmt.Errorf("%w: %d standby TaskManagers", ErrInvalid, s.Standby)
+	}
+	return l, nil
+}

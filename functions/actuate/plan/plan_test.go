@@ -1,0 +1,166 @@
+package plan
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/flinkscaler/flinkscaler/internal/events"
+)
+
+func decision(mode string, s events.Slots, targets ...int) events.Decision {
+	d := events.Decision{DecisionID: "d1", Mode: mode, Slots: s}
+	for i, t := range targets {
+		d.Vertices = append(d.Vertices, events.VertexDecision{ID: vid(i), Target: t})
+	}
+	return d
+}
+
+func vid(i int) string { return string(rune('a' + i)) }
+
+func reqs(ps ...int) map[string]Bounds {
+	m := map[string]Bounds{}
+	for i, p := range ps {
+		m[vid(i)] = Bounds{Lower: p, Upper: p}
+	}
+	return m
+}
+
+func TestTaskManagers(t *testing.T) {
+	tests := []struct {
+		name    string
+		d       events.Decision
+		wantTMs int
+	}{
+		{"(4,2) shared at 1 slot per TM", decision(events.ModeAdaptive, events.Slots{PerTaskManager: 1, Sharing: "shared"}, 4, 2), 4},
+		{"(4,2) dedicated at 1 slot per TM", decision(events.ModeAdaptive, events.Slots{PerTaskManager: 1, Sharing: "dedicated"}, 4, 2), 6},
+		{"p=8 at 4 slots per TM", decision(events.ModeReactive, events.Slots{PerTaskManager: 4}, 8), 2},
+		{"p=8 at 8 slots per TM with 1 standby", decision(events.ModeAdaptive, events.Slots{PerTaskManager: 8, Standby: 1}, 8), 2},
+		{"groups add their maxima", decision(events.ModeKEDA, events.Slots{PerTaskManager: 2, Groups: map[string]string{"c": "g2"}}, 3, 5, 4), 5},
+		{"reactive ignores dedicated slots: one parallelism", decision(events.ModeReactive, events.Slots{PerTaskManager: 1, Sharing: "dedicated"}, 4, 2), 4},
+		{"upper bound counts, not target", func() events.Decision {
+			d := decision(events.ModeAdaptive, events.Slots{PerTaskManager: 1}, 2)
+			d.Vertices[0].Lower, d.Vertices[0].Upper = 1, 6
+			return d
+		}(), 6},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, _, err := TaskManagers(tt.d)
+			require.NoError(t, err)
+			require.Equal(t, tt.wantTMs, got)
+		})
+	}
+}
+
+func kinds(p Plan) []Kind {
+	var k []Kind
+	for _, s := range p.Steps {
+		k = append(k, s.Kind)
+	}
+	return k
+}
+
+func TestFor(t *testing.T) {
+	one := events.Slots{PerTaskManager: 1}
+	put := []Kind{KindPutRequirements, KindVerifyRequirements, KindWaitParallelism}
+	tests := []struct {
+		name    string
+		d       events.Decision
+		cur     Current
+		owns    bool
+		wantDir string
+		want    []Kind
+	}{
+		{"adaptive up: TMs, slots, then requirements", decision(events.ModeAdaptive, one, 4, 2),
+			Current{TaskManagers: 2, Requirements: reqs(2, 2)}, true, DirectionUp,
+			append([]Kind{KindScaleTaskManagers, KindWaitSlots}, put...)},
+		{"adaptive down: requirements, wait, then TMs", decision(events.ModeAdaptive, one, 2, 2),
+			Current{TaskManagers: 4, Requirements: reqs(4, 2)}, true, DirectionDown,
+			append(put, KindScaleTaskManagers)},
+		{"adaptive down with requirements already lowered still waits", decision(events.ModeAdaptive, one, 2, 2),
+			Current{TaskManagers: 4, Requirements: reqs(2, 2)}, true, DirectionDown,
+			[]Kind{KindWaitParallelism, KindScaleTaskManagers}},
+		{"adaptive level: requirements only", decision(events.ModeAdaptive, one, 4, 2),
+			Current{TaskManagers: 4, Requirements: reqs(4, 4)}, true, DirectionLevel, put},
+		{"adaptive at target", decision(events.ModeAdaptive, one, 4, 2),
+			Current{TaskManagers: 4, Requirements: reqs(4, 2)}, true, DirectionNone, nil},
+		{"adaptive without a TM backend: requirements only", decision(events.ModeAdaptive, one, 4, 2),
+			Current{TaskManagers: 2, Requirements: reqs(2, 2)}, false, DirectionLevel, put},
+		{"keda up declares instead of scaling", decision(events.ModeKEDA, one, 6),
+			Current{TaskManagers: 2, Requirements: reqs(2)}, false, DirectionUp,
+			append([]Kind{KindDeclareTaskManagers, KindWaitSlots}, put...)},
+		{"keda down declares last", decision(events.ModeKEDA, one, 1),
+			Current{TaskManagers: 2, Requirements: reqs(2)}, true, DirectionDown,
+			append(put, KindDeclareTaskManagers)},
+		{"reactive up", decision(events.ModeReactive, events.Slots{PerTaskManager: 4}, 8),
+			Current{TaskManagers: 1}, true, DirectionUp,
+			[]Kind{KindScaleTaskManagers, KindWaitSlots, KindWaitParallelism}},
+		{"reactive down", decision(events.ModeReactive, events.Slots{PerTaskManager: 4}, 4),
+			Current{TaskManagers: 2}, true, DirectionDown,
+			[]Kind{KindScaleTaskManagers, KindWaitParallelism}},
+		{"reactive without a TM backend", decision(events.ModeReactive, one, 8),
+			Current{TaskManagers: 2}, false, DirectionNone, nil},
+		{"session: requirements only whatever the TMs", decision(events.ModeSession, events.Slots{}, 3),
+			Current{TaskManagers: 9, Requirements: reqs(1)}, true, DirectionLevel, put},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := For(tt.d, tt.cur, Options{OwnsTaskManagers: tt.owns})
+			require.NoError(t, err)
+			require.Equal(t, tt.wantDir, p.Direction)
+			require.Equal(t, tt.want, kinds(p))
+			if p.Direction == DirectionNone {
+				require.NotEmpty(t, p.Reason)
+			}
+		})
+	}
+}
+
+func TestForStepContents(t *testing.T) {
+	d := decision(events.ModeAdaptive, events.Slots{PerTaskManager: 2}, 6, 3)
+	d.Vertices[1].Lower, d.Vertices[1].Upper = 1, 3
+	p, err := For(d, Current{TaskManagers: 1, Requirements: reqs(2, 2)}, Options{OwnsTaskManagers: true})
+	require.NoError(t, err)
+	require.Equal(t, events.Count{Current: 1, Target: 3}, p.TaskManagers)
+	require.Equal(t, 6, p.Slots)
+	require.Equal(t, Step{Kind: KindScaleTaskManagers, TaskManagers: 3}, p.Steps[0])
+	require.Equal(t, Step{Kind: KindWaitSlots, Slots: 6}, p.Steps[1])
+	want := map[string]Bounds{"a": {6, 6}, "b": {1, 3}}
+	require.Equal(t, want, p.Steps[2].Requirements)
+	require.Equal(t, map[string]int{"a": 6, "b": 3}, p.Steps[4].Parallelism)
+}
+
+func TestReactiveParallelismCappedByMaxParallelism(t *testing.T) {
+	d := decision(events.ModeReactive, events.Slots{PerTaskManager: 4}, 8, 8)
+	p, err := For(d, Current{TaskManagers: 1, MaxParallelism: map[string]int{"b": 5}}, Options{OwnsTaskManagers: true})
+	require.NoError(t, err)
+	require.Equal(t, map[string]int{"a": 8, "b": 5}, p.Steps[2].Parallelism)
+}
+
+func TestForInvalid(t *testing.T) {
+	one := events.Slots{PerTaskManager: 1}
+	tests := []struct {
+		name string
+		d    events.Decision
+		cur  Current
+	}{
+		{"unknown mode", decision("turbo", one, 2), Current{}},
+		{"no vertices", decision(events.ModeAdaptive, one), Current{}},
+		{"zero target", decision(events.ModeAdaptive, one, 0), Current{Requirements: reqs(1)}},
+		{"zero slots per TM", decision(events.ModeAdaptive, events.Slots{}, 2), Current{Requirements: reqs(1)}},
+		{"unknown sharing", decision(events.ModeAdaptive, events.Slots{PerTaskManager: 1, Sharing: "some"}, 2), Current{}},
+		{"unknown vertex", decision(events.ModeAdaptive, one, 2, 2), Current{Requirements: reqs(1)}},
+		{"lower above upper", func() events.Decision {
+			d := decision(events.ModeSession, one, 2)
+			d.Vertices[0].Lower, d.Vertices[0].Upper = 3, 2
+			return d
+		}(), Current{Requirements: reqs(1)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := For(tt.d, tt.cur, Options{OwnsTaskManagers: true})
+			require.ErrorIs(t, err, ErrInvalid)
+		})
+	}
+}
