@@ -1,0 +1,286 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2/event"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// MaxMessageSize is the largest message a runner accepts (and the stream
+// stores); larger messages are rejected.
+const MaxMessageSize = 1 << 20
+
+// rejectedBodyLimit bounds the copy of a rejected message's body.
+const rejectedBodyLimit = 4 << 10
+
+// Handler processes one event and returns the events to publish. An error
+// wrapping ErrInvalid rejects the input for good; any other error is
+// transient and the input is redelivered with backoff.
+type Handler func(ctx context.Context, ev cloudevents.Event) ([]cloudevents.Event, error)
+
+// RunnerConfig binds a Handler to a durable consumer on the FLINKSCALER
+// stream. Zero fields take defaults.
+type RunnerConfig struct {
+	// Function names the function in rejected events and logs.
+	Function string
+	// Durable is the durable consumer name; replicas sharing it share work.
+	Durable string
+	// FilterSubjects selects the events consumed.
+	FilterSubjects []string
+	// MaxMessageSize rejects larger messages (default MaxMessageSize).
+	MaxMessageSize int
+	// MaxDeliver bounds deliveries of one message (default 8); after the last
+	// transient failure the message is rejected with the error.
+	MaxDeliver int
+	// Backoff is the redelivery delay after the n-th transient failure; the
+	// last entry repeats (default 1s, 2s, 5s, 10s, 30s).
+	Backoff []time.Duration
+	// AckWait is how long the server waits for an ack before redelivering
+	// (default 30 s); a long handler keeps it alive with progress acks.
+	AckWait time.Duration
+	// DrainTimeout bounds how long in-flight work may finish after the
+	// run context ends (default 10 s).
+	DrainTimeout time.Duration
+	// Logger receives one line per rejection and retry (default discards).
+	Logger *slog.Logger
+}
+
+func (c RunnerConfig) withDefaults() RunnerConfig {
+	if c.MaxMessageSize <= 0 {
+		c.MaxMessageSize = MaxMessageSize
+	}
+	if c.MaxDeliver <= 0 {
+		c.MaxDeliver = 8
+	}
+	if len(c.Backoff) == 0 {
+		c.Backoff = []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 30 * time.Second}
+	}
+	if c.AckWait <= 0 {
+		c.AckWait = 30 * time.Second
+	}
+	if c.DrainTimeout <= 0 {
+		c.DrainTimeout = 10 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// RunnerStats counts what a runner did.
+type RunnerStats struct {
+	Handled, Published, Rejected, Retried, AckErrors uint64
+}
+
+// Runner consumes one durable consumer and runs a Handler per message.
+type Runner struct {
+	js       jetstream.JetStream
+	cfg      RunnerConfig
+	handle   Handler
+	log      *slog.Logger
+	handled  atomic.Uint64
+	publish  atomic.Uint64
+	rejected atomic.Uint64
+	retried  atomic.Uint64
+	ackErrs  atomic.Uint64
+}
+
+// NewRunner returns a runner for cfg; it creates nothing until Run.
+func NewRunner(js jetstream.JetStream, cfg RunnerConfig, h Handler) (*Runner, error) {
+	if !ValidToken(cfg.Function) || !ValidToken(cfg.Durable) || len(cfg.FilterSubjects) == 0 || h == nil {
+		return nil, fmt.Errorf("runner: function %q, durable %q, %d filter subjects and a handler are required",
+			cfg.Function, cfg.Durable, len(cfg.FilterSubjects))
+	}
+	cfg = cfg.withDefaults()
+	return &Runner{js: js, cfg: cfg, handle: h, log: cfg.Logger.With("function", cfg.Function)}, nil
+}
+
+// Stats returns the counters so far.
+func (r *Runner) Stats() RunnerStats {
+	return RunnerStats{r.handled.Load(), r.publish.Load(), r.rejected.Load(), r.retried.Load(), r.ackErrs.Load()}
+}
+
+// Run creates or updates the durable consumer and processes messages one
+// at a time until ctx ends, then stops fetching, lets the message in hand
+// finish (bounded by DrainTimeout) and returns. It returns an error only
+// when the consumer cannot be set up.
+func (r *Runner) Run(ctx context.Context) error {
+	cons, err := r.js.CreateOrUpdateConsumer(ctx, StreamName, jetstream.ConsumerConfig{
+		Durable:        r.cfg.Durable,
+		FilterSubjects: r.cfg.FilterSubjects,
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        r.cfg.AckWait,
+		MaxDeliver:     r.cfg.MaxDeliver,
+		MaxAckPending:  1000,
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		return fmt.Errorf("consumer %s: %w", r.cfg.Durable, err)
+	}
+	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	cc, err := cons.Consume(func(m jetstream.Msg) { r.process(work, m) },
+		jetstream.PullMaxMessages(256))
+	if err != nil {
+		return fmt.Errorf("consume %s: %w", r.cfg.Durable, err)
+	}
+	<-ctx.Done()
+	cc.Drain()
+	select {
+	case <-cc.Closed():
+	case <-time.After(r.cfg.DrainTimeout):
+		stopWork()
+		cc.Stop()
+		<-cc.Closed()
+	}
+	return nil
+}
+
+// process handles one message and settles it with exactly one of ack, nak
+// or term.
+func (r *Runner) process(ctx context.Context, m jetstream.Msg) {
+	ev, err := r.decode(m)
+	if err == nil {
+		var out []cloudevents.Event
+		stop := r.keepAlive(m)
+		out, err = r.handle(ctx, ev)
+		stop()
+		if err == nil {
+			err = r.publishAll(ctx, out)
+		}
+	}
+	r.handled.Add(1)
+	switch {
+	case err == nil:
+		r.settle(m.Ack())
+	case errors.Is(err, ErrInvalid):
+		r.reject(ctx, m, err.Error())
+	default:
+		r.retry(ctx, m, err)
+	}
+}
+
+func (r *Runner) decode(m jetstream.Msg) (cloudevents.Event, error) {
+	if len(m.Data()) > r.cfg.MaxMessageSize {
+		return cloudevents.Event{}, fmt.Errorf("%w: message of %d bytes exceeds the limit of %d", ErrInvalid, len(m.Data()), r.cfg.MaxMessageSize)
+	}
+	ev, err := Decode(&nats.Msg{Subject: m.Subject(), Header: m.Headers(), Data: m.Data()})
+	if err != nil {
+		return ev, err
+	}
+	return ev, Check(m.Subject(), ev)
+}
+
+func (r *Runner) publishAll(ctx context.Context, out []cloudevents.Event) error {
+	for _, ev := range out {
+		if err := Publish(ctx, r.js, ev); err != nil {
+			return err // transient: redelivery republishes; Nats-Msg-Id drops repeats
+		}
+		r.publish.Add(1)
+	}
+	return nil
+}
+
+// keepAlive sends progress acks while a long handler runs; call the
+// returned func when it is done.
+func (r *Runner) keepAlive(m jetstream.Msg) func() {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(r.cfg.AckWait / 2)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				_ = m.InProgress() // best effort: a lost one means a redelivery, which is idempotent
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
+// retry Naks with the backoff for this delivery, or rejects the message
+// when it has used its last delivery.
+func (r *Runner) retry(ctx context.Context, m jetstream.Msg, cause error) {
+	n := 1
+	if md, err := m.Metadata(); err == nil {
+		n = int(md.NumDelivered)
+	}
+	if n >= r.cfg.MaxDeliver {
+		r.reject(ctx, m, fmt.Sprintf("gave up after %d deliveries: %v", n, cause))
+		return
+	}
+	delay := r.cfg.Backoff[min(n-1, len(r.cfg.Backoff)-1)]
+	r.retried.Add(1)
+	r.log.Warn("transient failure, will retry", "subject", m.Subject(), "delivery", n, "retry_in", delay, "reason", cause.Error())
+	r.settle(m.NakWithDelay(delay))
+}
+
+// reject republishes m as a rejected event and terminates it. When the
+// rejection cannot be published the message is Nak'ed instead, so it is
+// never lost.
+func (r *Runner) reject(ctx context.Context, m jetstream.Msg, reason string) {
+	rej := RejectionOf(r.cfg.Function, m.Subject(), m.Headers(), m.Data(), reason)
+	ev, err := New(TypeRejected, r.cfg.Function, "", "", rej)
+	if err == nil {
+		err = Publish(ctx, r.js, ev)
+	}
+	if err != nil {
+		r.log.Error("cannot publish rejection, will retry", "subject", m.Subject(), "reason", reason, "error", err)
+		r.settle(m.NakWithDelay(r.cfg.Backoff[0]))
+		return
+	}
+	r.rejected.Add(1)
+	r.log.Warn("rejected event", "subject", m.Subject(), "reason", reason, "event_id", ev.ID())
+	r.settle(m.Term())
+}
+
+func (r *Runner) settle(err error) {
+	if err != nil {
+		r.ackErrs.Add(1)
+		r.log.Error("acknowledgement failed; the message will be redelivered", "error", err)
+	}
+}
+
+// RejectionOf builds the data of a rejected event with a bounded copy of
+// the body.
+func RejectionOf(function, subject string, headers nats.Header, body []byte, reason string) Rejected {
+	rej := Rejected{
+		Function: function, Subject: subject, Headers: boundedHeaders(headers),
+		BodySize: len(body), Reason: reason, RejectedAt: time.Now().UTC(),
+	}
+	if len(body) > rejectedBodyLimit {
+		body, rej.BodyTruncated = body[:rejectedBodyLimit], true
+	}
+	rej.Body = string(body)
+	return rej
+}
+
+// boundedHeaders copies at most 32 headers of at most 4 values of at most
+// 256 bytes each, so a hostile message cannot inflate its rejection.
+func boundedHeaders(h nats.Header) map[string][]string {
+	if len(h) == 0 {
+		return nil
+	}
+	out := make(map[string][]string, min(len(h), 32))
+	for k, vs := range h {
+		if len(out) == 32 {
+			break
+		}
+		vs = vs[:min(len(vs), 4)]
+		cp := make([]string, len(vs))
+		for i, v := range vs {
+			cp[i] = v[:min(len(v), 256)]
+		}
+		out[k[:min(len(k), 256)]] = cp
+	}
+	return out
+}
