@@ -23,8 +23,8 @@ import (
 
 // pki is a CA with a server and a client certificate, written as PEM files.
 type pki struct {
-	dir                                     string
-	caPool                                  *x509.CertPool
+	dir                                      string
+	caPool                                   *x509.CertPool
 	caFile, srvCert, srvKey, cliCert, cliKey string
 }
 
