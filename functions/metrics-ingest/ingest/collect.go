@@ -1,0 +1,86 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/flinkscaler/flinkscaler/internal/flink"
+)
+
+// jobReader is the part of *flink.Client a poll needs.
+type jobReader interface {
+	Overview(ctx context.Context) (flink.Overview, error)
+	JobsOverview(ctx context.Context) ([]flink.JobOverview, error)
+	JobDetails(ctx context.Context, jobID string) (flink.JobDetails, error)
+	SubtaskMetrics(ctx context.Context, jobID, vertexID string, keep func(string) bool, aggs ...flink.Agg) ([]string, map[string]flink.AggregatedMetric, error)
+}
+
+var _ jobReader = (*flink.Client)(nil)
+
+// retrier runs a Flink call up to attempts times while it fails with a
+// retryable error (flink.Retryable), waiting backoff, 2·backoff, … between
+// tries, never past ctx. Every failed try is reported to onError with the
+// error's kind, so metrics count each one.
+type retrier struct {
+	attempts int
+	backoff  time.Duration
+	onError  func(kind string)
+}
+
+func (r retrier) do(ctx context.Context, call func(context.Context) error) error {
+	wait := r.backoff
+	var err error
+	for i := range max(r.attempts, 1) {
+		if err = call(ctx); err == nil {
+			return nil
+		}
+		r.onError(flink.ErrorKind(err))
+		if !flink.Retryable(err) || i == r.attempts-1 {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w (gave up retrying: %w)", err, ctx.Err())
+		case <-t.C:
+		}
+		wait *= 2
+	}
+	return err
+}
+
+// collectJob reads one job: its details and, while it runs, every vertex's
+// metrics. A vertex whose metrics fail after retries is kept with Err set
+// (the snapshot marks it incomplete); a failure of the job details is
+// returned, and wraps flink.ErrNotFound when the job is gone.
+func collectJob(ctx context.Context, c jobReader, r retrier, cluster, jobID string, ov *flink.Overview, now func() time.Time) (jobData, error) {
+	in := jobData{Cluster: cluster, Overview: ov, Vertices: map[string]vertexData{}}
+	err := r.do(ctx, func(ctx context.Context) error {
+		var err error
+		in.Details, err = c.JobDetails(ctx, jobID)
+		return err
+	})
+	if err != nil {
+		return jobData{}, fmt.Errorf("job details: %w", err)
+	}
+	in.ObservedAt = now()
+	if in.Details.State != flink.StateRunning {
+		return in, nil
+	}
+	for _, v := range in.Details.Vertices {
+		var vd vertexData
+		vd.Err = r.do(ctx, func(ctx context.Context) error {
+			var err error
+			vd.Names, vd.Values, err = c.SubtaskMetrics(ctx, jobID, v.ID, wantMetric, metricAggs...)
+			return err
+		})
+		if errors.Is(vd.Err, flink.ErrNotFound) {
+			return jobData{}, fmt.Errorf("vertex %s metrics: %w", v.ID, vd.Err)
+		}
+		in.Vertices[v.ID] = vd
+	}
+	return in, nil
+}

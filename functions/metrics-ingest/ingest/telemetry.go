@@ -1,0 +1,112 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Telemetry holds the Prometheus metrics of metrics-ingest and the health
+// state behind /healthz.
+type Telemetry struct {
+	reg       *prometheus.Registry
+	polls     *prometheus.CounterVec
+	errors    *prometheus.CounterVec
+	duration  *prometheus.HistogramVec
+	published *prometheus.CounterVec
+	jobs      *prometheus.GaugeVec
+	cycle     prometheus.Histogram
+	lastCycle atomic.Int64 // unix nanos of the last finished cycle
+	interval  time.Duration
+	startedAt time.Time
+}
+
+// NewTelemetry registers the metrics on a fresh registry.
+func NewTelemetry(interval time.Duration) *Telemetry {
+	t := &Telemetry{
+		reg: prometheus.NewRegistry(), interval: interval, startedAt: time.Now(),
+		polls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "flinkscaler_ingest_polls_total", Help: "Job polls by outcome: ok, incomplete, failed, gone.",
+		}, []string{"cluster", "outcome"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "flinkscaler_ingest_errors_total", Help: "Failed Flink calls and publishes by kind, each try counted.",
+		}, []string{"cluster", "kind"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "flinkscaler_ingest_poll_duration_seconds", Help: "Time to poll one job, retries included.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 12),
+		}, []string{"cluster"}),
+		published: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "flinkscaler_ingest_snapshots_published_total", Help: "Snapshots published, by completeness.",
+		}, []string{"cluster", "complete"}),
+		jobs: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "flinkscaler_ingest_jobs", Help: "Jobs this replica polls.",
+		}, []string{"cluster"}),
+		cycle: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "flinkscaler_ingest_cycle_duration_seconds", Help: "Time of one poll cycle over all owned jobs.",
+			Buckets: prometheus.ExponentialBuckets(0.01, 2, 12),
+		}),
+	}
+	t.reg.MustRegister(t.polls, t.errors, t.duration, t.published, t.jobs, t.cycle,
+		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	return t
+}
+
+// Registry is where the metrics live, for tests and extra collectors.
+func (t *Telemetry) Registry() *prometheus.Registry { return t.reg }
+
+func (t *Telemetry) cycleDone(d time.Duration) {
+	t.cycle.Observe(d.Seconds())
+	t.lastCycle.Store(time.Now().UnixNano())
+}
+
+// Healthy reports whether a cycle finished within the last three intervals
+// (or the replica started less than three intervals ago).
+func (t *Telemetry) Healthy() bool {
+	limit := 3 * t.interval
+	last := t.lastCycle.Load()
+	if last == 0 {
+		return time.Since(t.startedAt) < limit
+	}
+	return time.Since(time.Unix(0, last)) < limit
+}
+
+// Handler serves /metrics and /healthz.
+func (t *Telemetry) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(t.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		if !t.Healthy() {
+			http.Error(w, "no poll cycle finished in the last three intervals", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	return mux
+}
+
+// Serve listens on addr and serves Handler until ctx is done. It returns
+// the listen error, or nil after a clean shutdown.
+func (t *Telemetry) Serve(ctx context.Context, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("http listen: %w", err)
+	}
+	srv := &http.Server{Handler: t.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("http serve: %w", err)
+	}
+	return nil
+}
