@@ -1,0 +1,165 @@
+package policy
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/slots"
+)
+
+// bounds returns a vertex's inclusive parallelism limits: the job's and the
+// vertex's configured bounds, its max parallelism (key groups) and, for a
+// source outside reactive mode, its partition count. The upper limit wins a
+// conflict.
+func (r *run) bounds(vp *vplan) (lo, hi int) {
+	lo, hi = 1, vp.maxPar
+	apply := func(b Bounds) {
+		lo = max(lo, b.Min)
+		if b.Max > 0 {
+			hi = min(hi, b.Max)
+		}
+	}
+	apply(r.cfg.Parallelism)
+	if b, ok := r.cfg.Vertices[vp.id]; ok {
+		apply(b)
+	} else if b, ok := r.cfg.Vertices[vp.name]; ok {
+		apply(b)
+	}
+	if vp.source && vp.parts > 0 && r.cfg.Mode != events.ModeReactive {
+		hi = min(hi, vp.parts)
+	}
+	return min(lo, hi), hi
+}
+
+func stepClamp(r *run) *hold {
+	for i := range r.vs {
+		vp := &r.vs[i]
+		if p := min(max(vp.p, vp.lo), vp.hi); p != vp.p {
+			vp.notes = append(vp.notes, fmt.Sprintf("bounded to [%d, %d]", vp.lo, vp.hi))
+			vp.p = p
+		}
+	}
+	return nil
+}
+
+func stepStepCap(r *run) *hold {
+	f := r.cfg.MaxStepFactor
+	if f <= 0 {
+		return nil
+	}
+	for i := range r.vs {
+		vp := &r.vs[i]
+		up := int(math.Ceil(float64(vp.cur) * f))
+		down := max(int(math.Floor(float64(vp.cur)/f)), 1)
+		if p := min(max(vp.p, down), up); p != vp.p {
+			vp.notes = append(vp.notes, fmt.Sprintf("step capped at ×%g", f))
+			vp.p = p
+		}
+	}
+	return nil
+}
+
+// stepAlign lowers a changing keyed vertex (or partitioned source) to the
+// fewest subtasks whose busiest one gets the same number of key groups
+// (partitions): ceil(K / ceil(K/p)). Capacity is the same, slots fewer.
+func stepAlign(r *run) *hold {
+	for i := range r.vs {
+		vp := &r.vs[i]
+		if vp.units <= 0 || vp.p == vp.cur || vp.p >= vp.units {
+			continue
+		}
+		perSubtask := (vp.units + vp.p - 1) / vp.p
+		if p := max((vp.units+perSubtask-1)/perSubtask, vp.lo); p != vp.p {
+			vp.notes = append(vp.notes, fmt.Sprintf("aligned %d→%d (%d of %d key groups per subtask)", vp.p, p, perSubtask, vp.units))
+			vp.p = p
+		}
+	}
+	return nil
+}
+
+// stepReactive gives every vertex the largest target in reactive mode, as
+// Flink's reactive mode runs every vertex on all slots (bounded by its max
+// parallelism).
+func stepReactive(r *run) *hold {
+	if r.cfg.Mode != events.ModeReactive {
+		return nil
+	}
+	all := 0
+	for _, vp := range r.vs {
+		all = max(all, vp.p)
+	}
+	for i := range r.vs {
+		vp := &r.vs[i]
+		if p := min(all, vp.maxPar); p != vp.p {
+			vp.notes = append(vp.notes, fmt.Sprintf("reactive mode: %d like every vertex", p))
+			vp.p = p
+		}
+	}
+	return nil
+}
+
+// stepTMCap scales targets down until they fit MaxTaskManagers.
+func stepTMCap(r *run) *hold {
+	if r.cfg.MaxTaskManagers <= 0 || r.cfg.Mode == events.ModeSession {
+		return nil
+	}
+	layout := r.layout()
+	for range 1 << 16 {
+		tms, err := layout.TaskManagers(r.targets())
+		if err != nil || tms <= r.cfg.MaxTaskManagers {
+			return nil
+		}
+		big := 0
+		for i, vp := range r.vs {
+			if vp.p > r.vs[big].p {
+				big = i
+			}
+		}
+		if r.vs[big].p <= 1 {
+			return nil
+		}
+		vp := &r.vs[big]
+		vp.p--
+		if len(vp.notes) == 0 || vp.notes[len(vp.notes)-1] != "capped by maxTaskManagers" {
+			vp.notes = append(vp.notes, "capped by maxTaskManagers")
+		}
+		if r.cfg.Mode == events.ModeReactive {
+			for i := range r.vs {
+				r.vs[i].p = min(r.vs[i].p, vp.p)
+			}
+		}
+	}
+	return nil
+}
+
+func (r *run) layout() slots.Layout {
+	groups := map[string]string{}
+	for _, v := range r.snap.Vertices {
+		if v.SlotSharingGroup != "" {
+			groups[v.ID] = v.SlotSharingGroup
+		}
+	}
+	return slots.Layout{
+		PerTaskManager: r.cfg.Slots.PerTaskManager,
+		Dedicated:      r.cfg.Slots.Sharing == events.SlotSharingDedicated,
+		Groups:         groups,
+		Standby:        r.cfg.Slots.Standby,
+	}
+}
+
+func (r *run) targets() map[string]int {
+	m := make(map[string]int, len(r.vs))
+	for _, vp := range r.vs {
+		m[vp.id] = vp.p
+	}
+	return m
+}
+
+func (r *run) currents() map[string]int {
+	m := make(map[string]int, len(r.vs))
+	for _, vp := range r.vs {
+		m[vp.id] = vp.cur
+	}
+	return m
+}

@@ -1,0 +1,226 @@
+package policy
+
+import (
+	"math"
+
+	"github.com/flinkscaler/flinkscaler/internal/events"
+)
+
+// minBusy is the busy fraction below which a true rate (in ÷ busy) is not
+// trusted to size a vertex.
+const minBusy = 0.02
+
+// vplan is one vertex through the steps.
+type vplan struct {
+	id, name string
+	source   bool
+	cur      int
+	maxPar   int // key groups; the vertex's upper bound
+	// units is the number of key groups (keyed) or partitions (sources)
+	// spread over subtasks; 0 means records are spread evenly.
+	units int
+	parts int // source partitions, 0 if unknown
+	lo, hi int
+	est   estimate
+	// g is target input rate ÷ observed input rate.
+	g float64
+	// target is the input rate to sustain (records/s), with backlog
+	// catch-up; util is target ÷ capacity at the current parallelism.
+	target, util float64
+	exponent     float64
+	p            int
+	reason       string
+	notes        []string
+}
+
+// estimate is a vertex's rates averaged over the fresh samples.
+type estimate struct {
+	in, out, busy, bp float64
+	pending           float64 // latest, -1 unknown
+	slope             float64 // pending growth, records/s
+	// perSubtask is the true rate of the busiest subtask at 100 % busy.
+	perSubtask float64
+	idle       bool
+}
+
+// stepEstimate computes every vertex's true rates from the fresh samples.
+func stepEstimate(r *run) *hold {
+	fresh := r.st.settled(r.now, r.cfg.Settle, r.cfg.RateWindow)
+	src := r.snapSources()
+	r.vs = make([]vplan, len(r.snap.Vertices))
+	flowing := false
+	for i, v := range r.snap.Vertices {
+		vp := vplan{id: v.ID, name: orDash(v.Name), source: src[i], cur: v.Parallelism, maxPar: v.MaxParallelism, p: v.Parallelism}
+		if vp.maxPar <= 0 {
+			vp.maxPar = maxParallelism
+		}
+		if v.SourcePartitions != nil && *v.SourcePartitions > 0 {
+			vp.parts = *v.SourcePartitions
+		}
+		switch {
+		case vp.source && vp.parts > 0:
+			vp.units = vp.parts
+		case keyed(v.Inputs):
+			vp.units = vp.maxPar
+		}
+		vp.est = estimateVertex(fresh, i, vp.units > 0)
+		vp.est.perSubtask = vp.est.in * share(vp.units, vp.cur) / math.Max(vp.est.busy, minBusy)
+		vp.exponent = r.exponent(v.ID)
+		flowing = flowing || (vp.source && (vp.est.in > 0 || vp.est.pending > 0))
+		r.vs[i] = vp
+	}
+	if !flowing {
+		return holdf(HoldIdle, "no records flowing into the sources; nothing to size")
+	}
+	return nil
+}
+
+func estimateVertex(fresh []Sample, i int, useMax bool) estimate {
+	var e estimate
+	n := float64(len(fresh))
+	for _, s := range fresh {
+		v := s.V[i]
+		e.in += v.In / n
+		e.out += v.Out / n
+		e.bp += v.BP / n
+		if useMax {
+			e.busy += v.BusyMax / n
+		} else {
+			e.busy += v.BusyAvg / n
+		}
+	}
+	first, last := fresh[0], fresh[len(fresh)-1]
+	e.pending = last.V[i].Pending
+	if dt := last.At.Sub(first.At).Seconds(); dt > 0 && e.pending >= 0 && first.V[i].Pending >= 0 {
+		e.slope = (e.pending - first.V[i].Pending) / dt
+	}
+	e.idle = e.in <= 0
+	return e
+}
+
+func keyed(inputs []events.Input) bool {
+	for _, e := range inputs {
+		if e.ShipStrategy == "HASH" {
+			return true
+		}
+	}
+	return false
+}
+
+// share is the fraction of a vertex's input its busiest subtask gets at
+// parallelism p: ceil(units/p)/units, or 1/p when spread evenly.
+func share(units, p int) float64 {
+	if p <= 0 {
+		return 1
+	}
+	if units <= 0 || p > units {
+		return 1 / float64(p)
+	}
+	return float64((units+p-1)/p) / float64(units)
+}
+
+func (r *run) exponent(id string) float64 {
+	if e, ok := r.st.Efficiency[id]; ok && e.Observations > 0 {
+		return e.Exponent
+	}
+	return r.cfg.Efficiency.Prior
+}
+
+// stepLearn compares each vertex's per-subtask true rate after the last
+// rescale with the one before it: a = 1 + ln(u1/u0) / ln(p1/p0), averaged
+// over at most three rescales.
+func stepLearn(r *run) *hold {
+	rs := r.st.Rescale
+	if rs == nil || rs.Learned || rs.Applied.IsZero() {
+		return nil
+	}
+	eff := make(map[string]Efficiency, len(r.st.Efficiency)+len(r.vs))
+	for k, v := range r.st.Efficiency {
+		eff[k] = v
+	}
+	for _, vp := range r.vs {
+		b, ok := rs.Before[vp.id]
+		if !ok || b.P == vp.cur || b.PerSubtask <= 0 || vp.est.idle || vp.est.busy < 0.3 {
+			continue
+		}
+		a := 1 + math.Log(vp.est.perSubtask/b.PerSubtask)/math.Log(float64(vp.cur)/float64(b.P))
+		if math.IsNaN(a) || math.IsInf(a, 0) {
+			continue
+		}
+		a = clampF(a, r.cfg.Efficiency.Min, r.cfg.Efficiency.Max)
+		old := eff[vp.id]
+		n := min(old.Observations, 2)
+		eff[vp.id] = Efficiency{Exponent: (old.Exponent*float64(n) + a) / float64(n+1), Observations: old.Observations + 1}
+	}
+	c := *rs
+	c.Learned = true
+	r.st.Rescale = &c
+	r.st.Efficiency = eff
+	for i := range r.vs {
+		r.vs[i].exponent = r.exponent(r.vs[i].id)
+	}
+	return nil
+}
+
+// stepPropagate sets each vertex's target input rate: sources get their
+// offered rate (records in + pending growth) plus pending ÷ CatchUp; every
+// other vertex gets its input rate times the weighted growth of its inputs
+// (DS2: target rates flow downstream by observed selectivity).
+func stepPropagate(r *run) *hold {
+	catchUp := r.cfg.CatchUp.Seconds()
+	r.offered, r.pending = 0, 0
+	for i := range r.vs {
+		vp := &r.vs[i]
+		if vp.source {
+			offered := math.Max(vp.est.in+vp.est.slope, 0)
+			pending := math.Max(vp.est.pending, 0)
+			// Lag up to Backlog seconds stands; only the excess is caught up.
+			excess := math.Max(pending-offered*r.cfg.Backlog.Seconds(), 0)
+			vp.target = offered + excess/catchUp
+			r.offered += offered
+			r.pending += pending
+			vp.g = 1
+			if vp.est.in > 0 {
+				vp.g = vp.target / vp.est.in
+			}
+			continue
+		}
+		vp.g = r.upstreamGrowth(i)
+		vp.target = vp.est.in * vp.g
+	}
+	r.backlog = r.offered > 0 && r.pending/r.offered > r.cfg.Backlog.Seconds()
+	r.downtime = r.cfg.RestartDowntime
+	if r.st.Downtime > 0 {
+		r.downtime = r.st.Downtime
+	}
+	for i := range r.vs {
+		vp := &r.vs[i]
+		vp.util = vp.g * vp.est.busy
+		if vp.est.idle {
+			vp.util = 0
+		}
+	}
+	return nil
+}
+
+// upstreamGrowth averages the inputs' growth factors weighted by their
+// output rates.
+func (r *run) upstreamGrowth(i int) float64 {
+	ins := r.snap.Vertices[i].Inputs
+	var sum, wsum float64
+	for _, e := range ins {
+		u := r.vs[r.idx[e.ID]]
+		w := u.est.out
+		sum += w * u.g
+		wsum += w
+	}
+	if wsum <= 0 {
+		for _, e := range ins {
+			sum += r.vs[r.idx[e.ID]].g
+		}
+		return sum / float64(len(ins))
+	}
+	return sum / wsum
+}
+
+func clampF(v, lo, hi float64) float64 { return math.Max(lo, math.Min(hi, v)) }

@@ -1,0 +1,106 @@
+package policy
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+)
+
+// stepSize picks the utilization target from the load's volatility and
+// recommends, per vertex, the fewest subtasks that carry its target rate at
+// that utilization under the vertex's learned efficiency. A vertex moves only
+// when its utilization leaves the band: up when it reaches min(target+band,
+// 1), down when it falls below target−band and no backlog is being worked
+// off. A scale-up is sized to also catch up the backlog its own restart
+// causes (target × (1 + downtime/catchUp)).
+func stepSize(r *run) *hold {
+	u := r.cfg.Utilization
+	r.cv = volatility(r.st.Window, r.cfg.Settle)
+	r.util = clampF(u.Max/(1+u.VolatilityFactor*r.cv), u.Min, u.Max)
+	hi := math.Min(r.util+u.Band, 1) - 1e-3
+	lo := r.util - u.Band
+	restart := 1 + r.downtime.Seconds()/r.cfg.CatchUp.Seconds()
+	for i := range r.vs {
+		vp := &r.vs[i]
+		vp.lo, vp.hi = r.bounds(vp)
+		switch {
+		case vp.est.idle:
+			vp.reason = fmt.Sprintf("%s: no input; kept at %d", vp.name, vp.cur)
+			continue
+		case vp.util >= hi:
+			vp.p = max(r.size(vp, vp.target*restart), vp.cur)
+		case vp.util < lo && !r.backlog:
+			vp.p = min(r.size(vp, vp.target), vp.cur)
+		}
+		vp.reason = r.explain(vp)
+	}
+	return nil
+}
+
+// size returns the smallest parallelism in [1, vp.hi] whose capacity at the
+// utilization target carries rate: capacity(p) = u0·(p/p0)^(a−1) ÷ share(p).
+func (r *run) size(vp *vplan, rate float64) int {
+	need := rate / r.util
+	capAt := func(p int) float64 {
+		return vp.est.perSubtask * math.Pow(float64(p)/float64(vp.cur), vp.exponent-1) / share(vp.units, p)
+	}
+	upper := max(vp.hi, vp.cur)
+	guess := float64(vp.cur) * math.Pow(need/capAt(vp.cur), 1/vp.exponent)
+	p := int(clampF(math.Ceil(guess), 1, float64(upper)))
+	for p > 1 && capAt(p-1) >= need*(1-1e-9) {
+		p--
+	}
+	for p < upper && capAt(p) < need*(1-1e-9) {
+		p++
+	}
+	return p
+}
+
+func (r *run) explain(vp *vplan) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: busy %.0f%% at %s rec/s", vp.name, 100*vp.est.busy, si(vp.est.in))
+	if vp.source && vp.est.pending >= 0 {
+		fmt.Fprintf(&b, ", %s pending (%+s/s)", si(vp.est.pending), si(vp.est.slope))
+	}
+	fmt.Fprintf(&b, "; true rate %s per subtask at efficiency p^%.2f", si(vp.est.perSubtask), vp.exponent)
+	fmt.Fprintf(&b, "; needs %s rec/s → %d subtasks for %.0f%% utilization", si(vp.target), vp.p, 100*r.util)
+	if vp.p == vp.cur {
+		fmt.Fprintf(&b, " (now %.0f%%, within band)", 100*vp.util)
+	}
+	return b.String()
+}
+
+// volatility is the coefficient of variation of the offered rate over the
+// window's settled samples; 0 with fewer than three.
+func volatility(w []Sample, settle time.Duration) float64 {
+	var n, sum, sq float64
+	for _, s := range w {
+		if s.At.Sub(s.Epoch) < settle {
+			continue
+		}
+		n++
+		sum += s.Offered
+		sq += s.Offered * s.Offered
+	}
+	if n < 3 || sum <= 0 {
+		return 0
+	}
+	mean := sum / n
+	return math.Sqrt(math.Max(sq/n-mean*mean, 0)) / mean
+}
+
+// si formats a rate with a k/M/G suffix.
+func si(v float64) string {
+	a := math.Abs(v)
+	switch {
+	case a >= 1e9:
+		return fmt.Sprintf("%.1fG", v/1e9)
+	case a >= 1e6:
+		return fmt.Sprintf("%.1fM", v/1e6)
+	case a >= 1e3:
+		return fmt.Sprintf("%.1fk", v/1e3)
+	default:
+		return fmt.Sprintf("%.0f", v)
+	}
+}

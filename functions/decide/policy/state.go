@@ -1,0 +1,175 @@
+package policy
+
+import (
+	"math"
+	"strings"
+	"time"
+
+	"github.com/flinkscaler/flinkscaler/internal/events"
+)
+
+// StateVersion is the version of State's JSON layout.
+const StateVersion = 1
+
+// State is everything a policy remembers about one job between snapshots. It
+// is JSON-serializable (decide keeps it in the state KV bucket, updated with
+// compare-and-set) and holds no NaN or infinity. Decide never mutates the
+// State it is given; samples are shared read-only between old and new State.
+type State struct {
+	Version int `json:"version"`
+	// Topology fingerprints the vertices the window describes; a change
+	// resets the history.
+	Topology string `json:"topology,omitempty"`
+	// LastObservedAt is the newest snapshot accepted; older or equal ones
+	// are dropped.
+	LastObservedAt time.Time `json:"lastObservedAt"`
+	// Epoch is when the job's current run began (timestamps.RUNNING, or the
+	// first snapshot with the current parallelisms).
+	Epoch time.Time `json:"epoch"`
+	// Window holds the latest samples, oldest first, bounded by
+	// Config.MetricWindow and Config.MaxSamples.
+	Window []Sample `json:"window,omitempty"`
+	// Rescale is the last decision made, until it is superseded.
+	Rescale *Rescale `json:"rescale,omitempty"`
+	// UpSince is when the current scale-up signal was first seen.
+	UpSince time.Time `json:"upSince,omitzero"`
+	// ScaleDowns are pending scale-down recommendations per vertex id.
+	ScaleDowns map[string]ScaleDown `json:"scaleDowns,omitempty"`
+	// Efficiency is the learned scaling exponent per vertex id.
+	Efficiency map[string]Efficiency `json:"efficiency,omitempty"`
+	// Downtime is the last observed restart downtime.
+	Downtime time.Duration `json:"downtime,omitempty"`
+	// Metrics are users' own metrics by Metric.Name (+ "/" + Vertex).
+	Metrics map[string]events.Metric `json:"metrics,omitempty"`
+}
+
+// Sample is the few numbers of one snapshot a policy needs, vertices in the
+// snapshot's order.
+type Sample struct {
+	At time.Time `json:"t"`
+	// Epoch is the run the sample belongs to (State.Epoch when taken).
+	Epoch time.Time `json:"e"`
+	// Offered is the job's offered source rate (records/s): Σ over sources
+	// of records in plus growth of pending records.
+	Offered float64        `json:"o"`
+	V       []VertexSample `json:"v"`
+}
+
+// VertexSample is one vertex in a Sample. Fractions are of one second.
+type VertexSample struct {
+	P       int     `json:"p"`
+	BusyMax float64 `json:"bm"`
+	BusyAvg float64 `json:"ba"`
+	BP      float64 `json:"bp"` // average back-pressured fraction
+	In      float64 `json:"i"`
+	Out     float64 `json:"x"`
+	Pending float64 `json:"q"` // records; -1 when unknown
+}
+
+// Rescale is a decision a policy made, remembered until the job shows it and
+// its effect has been measured.
+type Rescale struct {
+	DecisionID string         `json:"decisionId"`
+	At         time.Time      `json:"at"`
+	Targets    map[string]int `json:"targets"`
+	// Applied is when a snapshot first showed the targets.
+	Applied time.Time `json:"applied,omitzero"`
+	// Before is each vertex's per-subtask true rate and parallelism when the
+	// decision was made, for learning efficiency.
+	Before map[string]Capacity `json:"before,omitempty"`
+	// Learned is set once the after-rescale rates were compared.
+	Learned bool `json:"learned,omitempty"`
+}
+
+// Capacity is a per-subtask true processing rate measured at a parallelism.
+type Capacity struct {
+	P          int     `json:"p"`
+	PerSubtask float64 `json:"perSubtask"`
+}
+
+// ScaleDown is a vertex's pending scale-down recommendations.
+type ScaleDown struct {
+	Since time.Time         `json:"since"`
+	Recs  []Recommendation `json:"recs"`
+}
+
+// Recommendation is one parallelism recommended at one time.
+type Recommendation struct {
+	At time.Time `json:"t"`
+	P  int       `json:"p"`
+}
+
+// Efficiency is a vertex's learned scaling exponent a: capacity ∝ p^a.
+type Efficiency struct {
+	Exponent     float64 `json:"exponent"`
+	Observations int     `json:"observations"`
+}
+
+// ObserveMetric merges a user's metric event into the job's state. Metrics
+// that are not finite or negative, or older than the one held, are ignored.
+func ObserveMetric(s State, m events.Metric) State {
+	if math.IsNaN(m.Value) || math.IsInf(m.Value, 0) || m.Value < 0 || m.Value > maxRate {
+		return s
+	}
+	key := metricKey(m.Name, m.Vertex)
+	if old, ok := s.Metrics[key]; ok && !m.ObservedAt.After(old.ObservedAt) {
+		return s
+	}
+	metrics := make(map[string]events.Metric, len(s.Metrics)+1)
+	for k, v := range s.Metrics {
+		metrics[k] = v
+	}
+	metrics[key] = m
+	s.Metrics = metrics
+	if s.Version == 0 {
+		s.Version = StateVersion
+	}
+	return s
+}
+
+func metricKey(name, vertex string) string {
+	if vertex == "" {
+		return strings.ToLower(name)
+	}
+	return strings.ToLower(name) + "/" + vertex
+}
+
+// userLag returns the external lag (records) a user reported for the job or
+// one of the named vertex keys, no older than maxAge before now.
+func (s State) userLag(now time.Time, maxAge time.Duration, keys ...string) (float64, bool) {
+	for _, name := range []string{"lag", "pendingrecords"} {
+		for _, k := range append(keys, "") {
+			m, ok := s.Metrics[metricKey(name, k)]
+			if ok && !m.ObservedAt.Before(now.Add(-maxAge)) && !m.ObservedAt.After(now.Add(maxAge)) {
+				return m.Value, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// settled returns the samples of the current epoch taken at least settle
+// after it began and within span of now, oldest first.
+func (s State) settled(now time.Time, settle, span time.Duration) []Sample {
+	from := len(s.Window)
+	for from > 0 {
+		smp := s.Window[from-1]
+		if !smp.Epoch.Equal(s.Epoch) || smp.At.Before(s.Epoch.Add(settle)) || smp.At.Before(now.Add(-span)) {
+			break
+		}
+		from--
+	}
+	return s.Window[from:]
+}
+
+// withSample returns the window with smp appended and trimmed to window and
+// max samples. The result shares old samples with w.
+func withSample(w []Sample, smp Sample, window time.Duration, maxSamples int) []Sample {
+	keep := 0
+	for keep < len(w) && (w[keep].At.Before(smp.At.Add(-window)) || len(w)-keep >= maxSamples) {
+		keep++
+	}
+	out := make([]Sample, 0, len(w)-keep+1)
+	out = append(out, w[keep:]...)
+	return append(out, smp)
+}
