@@ -89,6 +89,13 @@ func LoadFile(path string, cfg *Config) error {
 // Validate reports every problem, each with its field path. It changes
 // nothing.
 func (c Config) Validate() error {
+	if errs := c.problems(); len(errs) > 0 {
+		return fmt.Errorf("%w:\n%w", ErrConfig, errors.Join(errs...))
+	}
+	return nil
+}
+
+func (c Config) problems() []error {
 	var errs []error
 	bad := func(path, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{path}, args...)...))
@@ -125,10 +132,7 @@ func (c Config) Validate() error {
 		}
 		seen[t.Cluster] = i
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("%w:\n%w", ErrConfig, errors.Join(errs...))
-	}
-	return nil
+	return errs
 }
 
 func (t Target) validate(path string) []error {

@@ -53,12 +53,9 @@ func (f *Flags) Load(getenv func(string) string) (Config, error) {
 	for name, env := range envNames {
 		if v := getenv(env); v != "" && !given[name] {
 			if err := f.fs.Set(name, v); err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", env, err))
+				errs = append(errs, fmt.Errorf("%s=%q: %w", env, v, err))
 			}
 		}
-	}
-	if len(errs) > 0 {
-		return Config{}, fmt.Errorf("%w: %w", ErrConfig, errors.Join(errs...))
 	}
 	cfg := DefaultConfig()
 	if f.config != "" {
@@ -67,7 +64,10 @@ func (f *Flags) Load(getenv func(string) string) (Config, error) {
 		}
 	}
 	f.apply(&cfg)
-	return cfg, cfg.Validate()
+	if errs = append(errs, cfg.problems()...); len(errs) > 0 {
+		return Config{}, fmt.Errorf("%w:\n%w", ErrConfig, errors.Join(errs...))
+	}
+	return cfg, nil
 }
 
 func (f *Flags) apply(cfg *Config) {
