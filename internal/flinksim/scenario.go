@@ -7,18 +7,12 @@
 package flinksim
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 )
-
-// ErrInvalidScenario is wrapped by every error LoadScenario and ParseScenario
-// return for a scenario that is malformed or inconsistent; the error is then
-// a *ValidationError listing every problem with its field path.
-var ErrInvalidScenario = errors.New("invalid scenario")
 
 // Scaling modes of a scenario's cluster (DESIGN.md "Scaling modes").
 const (

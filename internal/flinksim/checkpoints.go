@@ -1,0 +1,81 @@
+package flinksim
+
+import (
+	"fmt"
+	"time"
+)
+
+// checkpointHistory is web.checkpoints.history's default.
+const checkpointHistory = 10
+
+// checkpoints is the job's checkpoint statistics. A checkpoint completes
+// instantly every checkpointInterval while the job runs and records each
+// source's position; state size is not modelled (sizes are 0). The history
+// survives rescales (reference §10).
+type checkpoints struct {
+	next      time.Duration // elapsed time of the next trigger
+	completed int64         // ids are 1, 2, …
+	history   []checkpointRecord
+	positions []float64 // per vertex: source position at the latest checkpoint
+	restored  *restoredCheckpoint
+	restores  int64
+}
+
+type checkpointRecord struct {
+	id          int64
+	triggerMs   int64
+	numSubtasks int
+}
+
+type restoredCheckpoint struct {
+	id        int64
+	restoreMs int64
+}
+
+// checkpoint completes the periodic checkpoints that are due.
+func (c *Cluster) checkpoint() {
+	k := &c.ckpt
+	for k.next <= c.elapsed {
+		k.next += c.sc.Cluster.CheckpointInterval
+		k.completed++
+		if k.positions == nil {
+			k.positions = make([]float64, len(c.vertices))
+		}
+		for _, s := range c.sources {
+			k.positions[s] = c.vertices[s].position
+		}
+		n := 0
+		for _, v := range c.vertices {
+			n += v.p
+		}
+		rec := checkpointRecord{id: k.completed, triggerMs: c.nowMs(), numSubtasks: n}
+		if len(k.history) < checkpointHistory {
+			k.history = append(k.history, rec)
+		} else {
+			copy(k.history, k.history[1:])
+			k.history[len(k.history)-1] = rec
+		}
+	}
+}
+
+// position is a source's position at the latest completed checkpoint (0,
+// the start of its input, before the first one).
+func (k *checkpoints) position(vertex int) float64 {
+	if k.positions == nil {
+		return 0
+	}
+	return k.positions[vertex]
+}
+
+// restore records that the new graph restored the latest checkpoint.
+func (k *checkpoints) restore(nowMs int64) {
+	k.restores++
+	if k.completed == 0 {
+		return
+	}
+	k.restored = &restoredCheckpoint{id: k.completed, restoreMs: nowMs}
+}
+
+func (k *checkpoints) externalPath(jobID string, id int64) string {
+	return fmt.Sprintf("file:/flink-checkpoints/%s/chk-%d", jobID, id)
+}

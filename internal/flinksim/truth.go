@@ -1,0 +1,110 @@
+package flinksim
+
+import "time"
+
+// GroundTruth is the model's instantaneous state, exact and unaveraged, for
+// the benchmark and tests (the REST API shows Flink's averaged, delayed view).
+type GroundTruth struct {
+	Time    time.Time
+	Elapsed time.Duration
+	State   string // StateRunning, StateRestarting or StateCreated
+	// OfferedRate is the records/s offered to the sources this step (noise
+	// included), split evenly among them.
+	OfferedRate float64
+	// TaskManagers are requested (registered + starting); Registered offer
+	// slots.
+	TaskManagers, RegisteredTaskManagers int
+	SlotsTotal, SlotsInUse               int
+	// Backlog is the pending records summed over the sources.
+	Backlog float64
+	// LagSeconds is Backlog / OfferedRate (0 without backlog, +Inf with a
+	// backlog and no offered load).
+	LagSeconds float64
+	Restarts   int
+	Downtime   time.Duration // total time not RUNNING after the first start
+	// Offered, Replayed and Consumed are totals over the sources since the
+	// start, in records: Offered + Replayed = Consumed + Backlog.
+	Offered, Replayed, Consumed float64
+	Vertices                    []VertexTruth // Job.Vertices order
+}
+
+// VertexTruth is one vertex in a GroundTruth.
+type VertexTruth struct {
+	ID, Name string
+	// Parallelism is that of the current execution graph: the graph running,
+	// or being cancelled during RESTARTING, or the last one while CREATED.
+	Parallelism int
+	Requirement Bounds
+	// Capacity is the input records/s the vertex sustains at Parallelism.
+	Capacity            float64
+	RecordsInPerSecond  float64
+	RecordsOutPerSecond float64
+	Saturated           bool // processing at capacity
+	BackPressured       bool // throttled by a saturated vertex downstream
+	// MaxBusyMsPerSecond is the busiest subtask's busy time this step.
+	MaxBusyMsPerSecond float64
+	Backlog            float64 // sources: pending records
+}
+
+// GroundTruth returns the model's state now.
+func (c *Cluster) GroundTruth() GroundTruth {
+	var gt GroundTruth
+	c.ReadGroundTruth(&gt)
+	return gt
+}
+
+// ReadGroundTruth fills gt, reusing gt.Vertices' storage, so a caller that
+// samples every step does not allocate.
+func (c *Cluster) ReadGroundTruth(gt *GroundTruth) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	registered := 0
+	for _, tm := range c.tms {
+		if tm.registered {
+			registered++
+		}
+	}
+	*gt = GroundTruth{
+		Time: c.now(), Elapsed: c.elapsed, State: c.sched.state, OfferedRate: c.offered,
+		TaskManagers: len(c.tms), RegisteredTaskManagers: registered,
+		SlotsTotal: c.registeredSlots(), SlotsInUse: c.slotsInUse(),
+		Restarts: c.sched.restarts, Downtime: c.sched.downtime,
+		Vertices: gt.Vertices[:0],
+	}
+	for i, v := range c.vertices {
+		gt.Vertices = append(gt.Vertices, c.vertexTruth(i, v))
+		if v.spec.IsSource() {
+			gt.Backlog += v.backlog
+			gt.Offered += v.offeredTotal
+			gt.Replayed += v.replayed
+			gt.Consumed += v.position + v.replayed
+		}
+	}
+	gt.LagSeconds = lagSeconds(gt.Backlog, gt.OfferedRate)
+}
+
+func (c *Cluster) vertexTruth(i int, v *vertex) VertexTruth {
+	vt := VertexTruth{
+		ID: v.id, Name: v.spec.Name, Parallelism: v.p,
+		Requirement: c.sched.requirements[i], Capacity: vertexCapacity(v.spec, v.p),
+		RecordsInPerSecond: v.in, RecordsOutPerSecond: v.out,
+		Saturated: v.saturated, BackPressured: v.throttled && !v.saturated,
+	}
+	for k := range v.subtasks {
+		vt.MaxBusyMsPerSecond = max(vt.MaxBusyMsPerSecond, v.subtasks[k].busy*1000)
+	}
+	if v.spec.IsSource() {
+		vt.Backlog = v.backlog
+	}
+	return vt
+}
+
+// OptimalParallelism returns the fewest subtasks per vertex (Job.Vertices
+// order) that sustain the current offered rate; see
+// Scenario.OptimalParallelism.
+func (c *Cluster) OptimalParallelism() []int {
+	c.mu.Lock()
+	rate := c.offered
+	c.mu.Unlock()
+	return c.sc.OptimalParallelism(rate)
+}
