@@ -26,7 +26,7 @@ type Config struct {
 	Replica        string        `yaml:"replica"`        // member id; default the host name
 	Attempts       int           `yaml:"attempts"`       // tries per Flink call within an interval
 	Backoff        time.Duration `yaml:"backoff"`        // first wait between tries, doubling
-	RequestTimeout time.Duration `yaml:"requestTimeout"` // per Flink request
+	RequestTimeout time.Duration `yaml:"requestTimeout"` // per Flink request; 0: min(5s, interval/2)
 	Concurrency    int           `yaml:"concurrency"`    // jobs polled at once
 	MaxRequests    int           `yaml:"maxRequests"`    // requests in flight per JobManager
 	Targets        []Target      `yaml:"targets"`
@@ -66,7 +66,6 @@ func DefaultConfig() Config {
 		HTTPListen:     ":9102",
 		Attempts:       3,
 		Backoff:        250 * time.Millisecond,
-		RequestTimeout: 5 * time.Second,
 		Concurrency:    64,
 		MaxRequests:    flink.DefaultMaxConcurrent,
 	}
@@ -118,8 +117,8 @@ func (c Config) problems() []error {
 	if c.Backoff < 0 {
 		bad("backoff", "%v is negative", c.Backoff)
 	}
-	if c.RequestTimeout <= 0 || c.RequestTimeout > c.Interval {
-		bad("requestTimeout", "%v: must be positive and at most the interval %v", c.RequestTimeout, c.Interval)
+	if c.RequestTimeout < 0 || c.RequestTimeout > c.Interval {
+		bad("requestTimeout", "%v: must be between 0 (automatic) and the interval %v", c.RequestTimeout, c.Interval)
 	}
 	if len(c.Targets) == 0 {
 		bad("targets", "no JobManager to poll: give --flink and --cluster, or targets in the config file")
@@ -169,10 +168,18 @@ func (t Target) validate(path string) []error {
 	return errs
 }
 
+// requestTimeout is RequestTimeout, or min(5s, interval/2) when zero.
+func (c Config) requestTimeout() time.Duration {
+	if c.RequestTimeout > 0 {
+		return c.RequestTimeout
+	}
+	return min(5*time.Second, c.Interval/2)
+}
+
 // clientOptions turns a target into flink.Options, reading secret files.
 func (c Config) clientOptions(t Target) (flink.Options, error) {
 	o := flink.Options{
-		Timeout: c.RequestTimeout, MaxConcurrent: c.MaxRequests,
+		Timeout: c.requestTimeout(), MaxConcurrent: c.MaxRequests,
 		CAFile: t.TLS.CAFile, CertFile: t.TLS.CertFile, KeyFile: t.TLS.KeyFile, ServerName: t.TLS.ServerName,
 		Username: t.Auth.Username, Password: t.Auth.Password, BearerToken: t.Auth.Token,
 		UserAgent: "flinkscaler-metrics-ingest",
