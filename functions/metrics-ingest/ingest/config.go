@@ -61,13 +61,13 @@ type Auth struct {
 // DefaultConfig returns the defaults every binding starts from.
 func DefaultConfig() Config {
 	return Config{
-		Interval:       10 * time.Second,
-		NATSURL:        "nats://127.0.0.1:4222",
-		HTTPListen:     ":9102",
-		Attempts:       3,
-		Backoff:        250 * time.Millisecond,
-		Concurrency:    64,
-		MaxRequests:    flink.DefaultMaxConcurrent,
+		Interval:    10 * time.Second,
+		NATSURL:     "nats://127.0.0.1:4222",
+		HTTPListen:  ":9102",
+		Attempts:    3,
+		Backoff:     250 * time.Millisecond,
+		Concurrency: 64,
+		MaxRequests: flink.DefaultMaxConcurrent,
 	}
 }
 

@@ -9,7 +9,9 @@ import (
 
 func TestTrackerPlan(t *testing.T) {
 	all := func(string) bool { return true }
-	jo := func(id, state string) flink.JobOverview { return flink.JobOverview{ID: id, Name: "n-" + id, State: state} }
+	jo := func(id, state string) flink.JobOverview {
+		return flink.JobOverview{ID: id, Name: "n-" + id, State: state}
+	}
 	tests := []struct {
 		name   string
 		filter []string
