@@ -2,6 +2,7 @@ package policy
 
 import (
 	"math"
+	"time"
 
 	"github.com/flinkscaler/flinkscaler/internal/events"
 )
@@ -25,8 +26,10 @@ type vplan struct {
 	// g is target input rate ÷ observed input rate.
 	g float64
 	// target is the input rate to sustain (records/s), with backlog
-	// catch-up; util is target ÷ capacity at the current parallelism.
-	target, util float64
+	// catch-up; steady is without it; util is target ÷ capacity at the
+	// current parallelism.
+	target, steady, util float64
+	gSteady              float64
 	exponent     float64
 	p            int
 	reason       string
@@ -45,7 +48,6 @@ type estimate struct {
 
 // stepEstimate computes every vertex's true rates from the fresh samples.
 func stepEstimate(r *run) *hold {
-	fresh := r.st.settled(r.now, r.cfg.Settle, r.cfg.RateWindow)
 	src := r.snapSources()
 	r.vs = make([]vplan, len(r.snap.Vertices))
 	flowing := false
@@ -63,7 +65,7 @@ func stepEstimate(r *run) *hold {
 		case keyed(v.Inputs):
 			vp.units = vp.maxPar
 		}
-		vp.est = estimateVertex(fresh, i, vp.units > 0)
+		vp.est = estimateVertex(r.st.Window, i, vp.units > 0, r.cfg.RateWindow)
 		vp.est.perSubtask = vp.est.in * share(vp.units, vp.cur) / math.Max(vp.est.busy, minBusy)
 		vp.exponent = r.exponent(v.ID)
 		flowing = flowing || (vp.source && (vp.est.in > 0 || vp.est.pending > 0))
@@ -75,22 +77,20 @@ func stepEstimate(r *run) *hold {
 	return nil
 }
 
-func estimateVertex(fresh []Sample, i int, useMax bool) estimate {
-	var e estimate
-	n := float64(len(fresh))
-	for _, s := range fresh {
-		v := s.V[i]
-		e.in += v.In / n
-		e.out += v.Out / n
-		e.bp += v.BP / n
-		if useMax {
-			e.busy += v.BusyMax / n
-		} else {
-			e.busy += v.BusyAvg / n
-		}
+// estimateVertex reads vertex i's rates and busy time from the latest
+// sample (Flink already averages them over 60 s) and its pending growth over
+// the same span: from the oldest sample of the epoch within span.
+func estimateVertex(w []Sample, i int, useMax bool, span time.Duration) estimate {
+	last := w[len(w)-1]
+	v := last.V[i]
+	e := estimate{in: v.In, out: v.Out, bp: v.BP, busy: v.BusyAvg, pending: v.Pending}
+	if useMax {
+		e.busy = v.BusyMax
 	}
-	first, last := fresh[0], fresh[len(fresh)-1]
-	e.pending = last.V[i].Pending
+	first := last
+	for k := len(w) - 2; k >= 0 && w[k].Epoch.Equal(last.Epoch) && !w[k].At.Before(last.At.Add(-span)); k-- {
+		first = w[k]
+	}
 	if dt := last.At.Sub(first.At).Seconds(); dt > 0 && e.pending >= 0 && first.V[i].Pending >= 0 {
 		e.slope = (e.pending - first.V[i].Pending) / dt
 	}
@@ -179,14 +179,15 @@ func stepPropagate(r *run) *hold {
 			vp.target = offered + excess/catchUp
 			r.offered += offered
 			r.pending += pending
-			vp.g = 1
+			vp.steady = offered
+			vp.g, vp.gSteady = 1, 1
 			if vp.est.in > 0 {
-				vp.g = vp.target / vp.est.in
+				vp.g, vp.gSteady = vp.target/vp.est.in, offered/vp.est.in
 			}
 			continue
 		}
-		vp.g = r.upstreamGrowth(i)
-		vp.target = vp.est.in * vp.g
+		vp.g, vp.gSteady = r.upstreamGrowth(i)
+		vp.target, vp.steady = vp.est.in*vp.g, vp.est.in*vp.gSteady
 	}
 	r.backlog = r.offered > 0 && r.pending/r.offered > r.cfg.Backlog.Seconds()
 	r.downtime = r.cfg.RestartDowntime
@@ -203,24 +204,24 @@ func stepPropagate(r *run) *hold {
 	return nil
 }
 
-// upstreamGrowth averages the inputs' growth factors weighted by their
-// output rates.
-func (r *run) upstreamGrowth(i int) float64 {
+// upstreamGrowth averages the inputs' growth factors (with and without
+// catch-up) weighted by their output rates, or evenly when none flows.
+func (r *run) upstreamGrowth(i int) (g, steady float64) {
 	ins := r.snap.Vertices[i].Inputs
-	var sum, wsum float64
+	var wsum float64
+	for _, e := range ins {
+		wsum += r.vs[r.idx[e.ID]].est.out
+	}
 	for _, e := range ins {
 		u := r.vs[r.idx[e.ID]]
-		w := u.est.out
-		sum += w * u.g
-		wsum += w
-	}
-	if wsum <= 0 {
-		for _, e := range ins {
-			sum += r.vs[r.idx[e.ID]].g
+		w := 1 / float64(len(ins))
+		if wsum > 0 {
+			w = u.est.out / wsum
 		}
-		return sum / float64(len(ins))
+		g += w * u.g
+		steady += w * u.gSteady
 	}
-	return sum / wsum
+	return g, steady
 }
 
 func clampF(v, lo, hi float64) float64 { return math.Max(lo, math.Min(hi, v)) }

@@ -12,13 +12,19 @@ import (
 // that utilization under the vertex's learned efficiency. A vertex moves only
 // when its utilization leaves the band: up when it reaches min(target+band,
 // 1), down when it falls below target−band and no backlog is being worked
-// off. A scale-up is sized to also catch up the backlog its own restart
-// causes (target × (1 + downtime/catchUp)).
+// off. A scale-up is sized for the catch-up target plus the backlog its own
+// restart causes (target × (1 + downtime/catchUp)); a scale-down for the
+// steady offered rate, as catch-up is transient.
 func stepSize(r *run) *hold {
 	u := r.cfg.Utilization
 	r.cv = volatility(r.st.Window, r.cfg.Settle)
 	r.util = clampF(u.Max/(1+u.VolatilityFactor*r.cv), u.Min, u.Max)
-	hi := math.Min(r.util+u.Band, 1) - 1e-3
+	// A vertex at 100 % keeps up exactly; only growth of pending (util > 1)
+	// shows it cannot, unless a source has no pending figure to show it.
+	hi := math.Min(r.util+u.Band, 1+sizeTolerance)
+	if !r.allPending() {
+		hi = math.Min(r.util+u.Band, 1) - sizeTolerance
+	}
 	lo := r.util - u.Band
 	restart := 1 + r.downtime.Seconds()/r.cfg.CatchUp.Seconds()
 	for i := range r.vs {
@@ -31,12 +37,26 @@ func stepSize(r *run) *hold {
 		case vp.util >= hi:
 			vp.p = max(r.size(vp, vp.target*restart), vp.cur)
 		case vp.util < lo && !r.backlog:
-			vp.p = min(r.size(vp, vp.target), vp.cur)
+			vp.p = min(r.size(vp, vp.steady), vp.cur)
 		}
 		vp.reason = r.explain(vp)
 	}
 	return nil
 }
+
+func (r *run) allPending() bool {
+	for _, vp := range r.vs {
+		if vp.source && vp.est.pending < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// sizeTolerance is the relative shortfall in capacity that sizing ignores:
+// metrics are not more precise than that, and a subtask more for 0.2 % would
+// waste a slot.
+const sizeTolerance = 0.002
 
 // size returns the smallest parallelism in [1, vp.hi] whose capacity at the
 // utilization target carries rate: capacity(p) = u0·(p/p0)^(a−1) ÷ share(p).
@@ -48,10 +68,10 @@ func (r *run) size(vp *vplan, rate float64) int {
 	upper := max(vp.hi, vp.cur)
 	guess := float64(vp.cur) * math.Pow(need/capAt(vp.cur), 1/vp.exponent)
 	p := int(clampF(math.Ceil(guess), 1, float64(upper)))
-	for p > 1 && capAt(p-1) >= need*(1-1e-9) {
+	for p > 1 && capAt(p-1) >= need*(1-sizeTolerance) {
 		p--
 	}
-	for p < upper && capAt(p) < need*(1-1e-9) {
+	for p < upper && capAt(p) < need*(1-sizeTolerance) {
 		p++
 	}
 	return p
