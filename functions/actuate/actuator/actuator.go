@@ -1,0 +1,261 @@
+// Package actuator applies scaling decisions: it plans them (package plan),
+// executes the steps against Kubernetes (or the emulator) and Flink in the
+// safe order, and reports an io.flinkscaler.scale.result.v1 event per
+// decision. Per-job safety state lives in JetStream KV (see record).
+package actuator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/flinkscaler/flinkscaler/functions/actuate/plan"
+	"github.com/flinkscaler/flinkscaler/internal/events"
+)
+
+// Function is actuate's name in event sources, rejections and the durable.
+const Function = "actuate"
+
+// Options tune an Actuator. Zero durations take the defaults of
+// DefaultOptions.
+type Options struct {
+	// DefaultWorkload is the TaskManager workload ([KIND/]NAMESPACE/NAME) of
+	// jobs whose decision names none.
+	DefaultWorkload string
+	// SlotWait bounds the wait for new TaskManagers' slots to register.
+	SlotWait time.Duration
+	// ParallelismWait bounds the wait for the job to run at the new
+	// parallelism.
+	ParallelismWait time.Duration
+	// Poll is the interval of both waits.
+	Poll time.Duration
+	// MinInterval is the per-job actuation rate limit: a decision arriving
+	// less than MinInterval after the job's last change is skipped (not
+	// delayed; decide decides again from the next snapshot).
+	MinInterval time.Duration
+	// ConflictRetries bounds the retries of a PUT Flink answers 409.
+	ConflictRetries int
+	// DryRun plans every decision and changes nothing.
+	DryRun bool
+}
+
+// DefaultOptions are 2 min for slots, 3 min for parallelism, 1 s polls,
+// 1 min between actuations of one job, 5 conflict retries.
+func DefaultOptions() Options {
+	return Options{
+		SlotWait: 2 * time.Minute, ParallelismWait: 3 * time.Minute, Poll: time.Second,
+		MinInterval: time.Minute, ConflictRetries: 5,
+	}
+}
+
+// Deps are what an Actuator talks to.
+type Deps struct {
+	// Flink has one client per cluster name.
+	Flink map[string]Flink
+	// TaskManagers is the TM backend; nil means actuate owns no replicas.
+	TaskManagers TaskManagers
+	// Actuations, Desired and Policy are the KV buckets
+	// events.BucketActuations, events.BucketDesiredTMs and
+	// events.BucketPolicy (Policy may be nil: no per-job pause).
+	Actuations, Desired, Policy KV
+	Metrics                     *Metrics
+	Log                         *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Actuator applies decisions. It is safe for concurrent use; per-job
+// exclusion comes from the ledger, not from memory.
+type Actuator struct {
+	deps Deps
+	opt  Options
+	led  ledger
+	log  *slog.Logger
+}
+
+// New returns an Actuator.
+func New(deps Deps, opt Options) *Actuator {
+	def := DefaultOptions()
+	if opt.SlotWait <= 0 {
+		opt.SlotWait = def.SlotWait
+	}
+	if opt.ParallelismWait <= 0 {
+		opt.ParallelismWait = def.ParallelismWait
+	}
+	if opt.Poll <= 0 {
+		opt.Poll = def.Poll
+	}
+	if opt.ConflictRetries <= 0 {
+		opt.ConflictRetries = def.ConflictRetries
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	if deps.Log == nil {
+		deps.Log = slog.New(slog.DiscardHandler)
+	}
+	if deps.Metrics == nil {
+		deps.Metrics = NewMetrics(nil)
+	}
+	return &Actuator{deps: deps, opt: opt, led: ledger{kv: deps.Actuations}, log: deps.Log.With("component", "actuator")}
+}
+
+// lease is how long a claim on a job holds before another decision may
+// take it over (a crashed replica's claim).
+func (a *Actuator) lease() time.Duration {
+	return a.opt.SlotWait + a.opt.ParallelismWait + time.Minute
+}
+
+// Handle is the events.Handler of the actuate function: a decision in, a
+// result out. Input that can never be applied wraps events.ErrInvalid; a
+// transient failure before anything changed is returned as an error so the
+// decision is redelivered.
+func (a *Actuator) Handle(ctx context.Context, ev cloudevents.Event) ([]cloudevents.Event, error) {
+	if ev.Type() != events.TypeDecision {
+		return nil, fmt.Errorf("%w: actuate consumes %s, not %s", events.ErrInvalid, events.TypeDecision, ev.Type())
+	}
+	d, err := events.Data[events.Decision](ev)
+	if err != nil {
+		return nil, err
+	}
+	if d.DecisionID == "" || !events.ValidToken(d.Cluster) || !events.ValidToken(d.JobID) {
+		return nil, fmt.Errorf("%w: decision needs decisionId, and cluster %q and job %q as NATS tokens",
+			events.ErrInvalid, d.Cluster, d.JobID)
+	}
+	res, err := a.Actuate(ctx, d)
+	if err != nil {
+		a.log.Warn("actuation retried", "cluster", d.Cluster, "job_id", d.JobID, "decision_id", d.DecisionID, "reason", err.Error())
+		return nil, err
+	}
+	out, err := events.New(events.TypeResult, Function, d.Cluster, d.JobID, res)
+	if err != nil {
+		return nil, err
+	}
+	return []cloudevents.Event{out}, nil
+}
+
+// Actuate applies d and returns its result. It returns an error only for a
+// transient failure that changed nothing (the caller retries later).
+func (a *Actuator) Actuate(ctx context.Context, d events.Decision) (events.Result, error) {
+	start := a.deps.Now()
+	res, err := a.actuate(ctx, d)
+	if err != nil {
+		a.deps.Metrics.actuation("retried")
+		return events.Result{}, err
+	}
+	res.DecisionID, res.Cluster, res.JobID = d.DecisionID, d.Cluster, d.JobID
+	res.FinishedAt = a.deps.Now().UTC()
+	a.deps.Metrics.actuation(res.Outcome)
+	a.log.Info("actuation", "cluster", d.Cluster, "job_id", d.JobID, "decision_id", d.DecisionID,
+		"outcome", res.Outcome, "mode", d.Mode, "steps", len(res.Steps), "duration", a.deps.Now().Sub(start),
+		"reason", reasonOf(res))
+	return res, nil
+}
+
+func reasonOf(r events.Result) string {
+	if r.Error != "" {
+		return r.Error
+	}
+	if len(r.Steps) > 0 {
+		return r.Steps[len(r.Steps)-1].Detail
+	}
+	return ""
+}
+
+func skipped(detail string) events.Result {
+	return events.Result{Outcome: events.OutcomeSkipped, Steps: []events.Step{{Name: "check", Status: "skipped", Detail: detail}}}
+}
+
+func (a *Actuator) actuate(ctx context.Context, d events.Decision) (events.Result, error) {
+	key := events.KVKey(d.Cluster, d.JobID)
+	now := a.deps.Now()
+	rec, rev, err := a.led.load(ctx, key)
+	if err != nil {
+		return events.Result{}, fmt.Errorf("%w: %w", ErrTransient, err)
+	}
+	if reason := rec.skipReason(d, now, a.opt.MinInterval); reason != "" {
+		return skipped(reason), nil
+	}
+	if paused, err := a.paused(ctx, d); err != nil || paused {
+		if err != nil {
+			return events.Result{}, err
+		}
+		return skipped("scaling is paused for this job (policy \"paused\")"), nil
+	}
+	fl, ok := a.deps.Flink[d.Cluster]
+	if !ok {
+		return events.Result{Outcome: events.OutcomeFailed,
+			Error: fmt.Sprintf("no Flink JobManager configured for cluster %q (--flink %s=URL)", d.Cluster, d.Cluster)}, nil
+	}
+	dry := a.opt.DryRun || d.DryRun
+	if !dry {
+		if rec.busy(d, now, a.lease()) {
+			return events.Result{}, fmt.Errorf("%w: decision %s is being applied to this job", ErrBusy, rec.InFlight.DecisionID)
+		}
+		rec.InFlight = &inFlight{DecisionID: d.DecisionID, Since: now}
+		if _, err := a.led.save(ctx, key, rec, rev); err != nil {
+			return events.Result{}, err
+		}
+	}
+	res, changed, err := a.apply(ctx, fl, d, dry)
+	if dry {
+		return res, err
+	}
+	if err != nil {
+		if rerr := a.led.release(ctx, key, d); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+		return events.Result{}, err
+	}
+	if err := a.led.finish(ctx, key, d, res.Outcome, changed, a.deps.Now()); err != nil {
+		return events.Result{}, err
+	}
+	return res, nil
+}
+
+// apply reads the job, plans and executes. changed reports whether anything
+// was changed; an error is a transient failure before any change.
+func (a *Actuator) apply(ctx context.Context, fl Flink, d events.Decision, dry bool) (events.Result, bool, error) {
+	workload := d.Workload
+	if workload == "" {
+		workload = a.opt.DefaultWorkload
+	}
+	cur, job, err := a.current(ctx, fl, d, workload)
+	if errors.Is(err, ErrTransient) {
+		return events.Result{}, false, err
+	}
+	if err != nil {
+		return events.Result{Outcome: events.OutcomeFailed, Error: err.Error()}, false, nil
+	}
+	p, err := plan.For(d, cur, plan.Options{OwnsTaskManagers: a.deps.TaskManagers != nil})
+	if err != nil {
+		return events.Result{Outcome: events.OutcomeFailed, Error: err.Error()}, false, nil
+	}
+	if dry {
+		return dryRun(p), false, nil
+	}
+	x := &execution{a: a, fl: fl, d: d, p: p, workload: workload, tms: cur.TaskManagers, running: job.running}
+	if p.Direction == plan.DirectionNone {
+		if err := x.declare(ctx, cur.TaskManagers); err != nil {
+			return events.Result{}, false, err
+		}
+		return skipped("already at target: " + p.Reason), false, nil
+	}
+	return x.run(ctx)
+}
+
+func dryRun(p plan.Plan) events.Result {
+	r := events.Result{Outcome: events.OutcomeSkipped, DryRun: true}
+	if p.Direction == plan.DirectionNone {
+		r.Steps = []events.Step{{Name: "check", Status: "skipped", Detail: "dry run; already at target: " + p.Reason}}
+		return r
+	}
+	for _, s := range p.Steps {
+		r.Steps = append(r.Steps, events.Step{Name: string(s.Kind), Status: "skipped", Detail: "dry run: would " + stepDetail(s)})
+	}
+	return r
+}

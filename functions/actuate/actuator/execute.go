@@ -1,0 +1,263 @@
+package actuator
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/flinkscaler/flinkscaler/functions/actuate/kedascaler"
+	"github.com/flinkscaler/flinkscaler/functions/actuate/plan"
+	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/flink"
+)
+
+// jobState is what actuate last saw of the job.
+type jobState struct {
+	name    string
+	running bool
+}
+
+// current reads the job's TaskManagers, requirements and max parallelism.
+// Errors wrap ErrTransient, ErrNotAdaptive, ErrReactive or ErrRefused.
+func (a *Actuator) current(ctx context.Context, fl Flink, d events.Decision, workload string) (plan.Current, jobState, error) {
+	var cur plan.Current
+	details, err := fl.JobDetails(ctx, d.JobID)
+	if err != nil {
+		return cur, jobState{}, classifyFlink("read job", err)
+	}
+	job := jobState{name: details.Name, running: details.State == flink.StateRunning}
+	cur.MaxParallelism = map[string]int{}
+	for _, v := range details.Vertices {
+		cur.MaxParallelism[v.ID] = v.MaxParallelism
+	}
+	if a.deps.TaskManagers != nil && (d.Mode == events.ModeAdaptive || d.Mode == events.ModeReactive) {
+		if cur.TaskManagers, err = a.deps.TaskManagers.Replicas(ctx, d.Cluster, workload); err != nil {
+			return cur, job, classifyTMs("read TaskManager replicas", err)
+		}
+	} else {
+		ov, err := fl.Overview(ctx)
+		if err != nil {
+			return cur, job, classifyFlink("read cluster overview", err)
+		}
+		cur.TaskManagers = ov.TaskManagers
+	}
+	if d.Mode != events.ModeReactive {
+		req, err := fl.GetResourceRequirements(ctx, d.JobID)
+		if err != nil {
+			return cur, job, classifyFlink("read resource requirements", err)
+		}
+		cur.Requirements = fromFlink(req)
+	}
+	return cur, job, nil
+}
+
+// paused reports whether the job's policy entry says "paused": true (keyed by
+// job id, or by job name when that is a valid key).
+func (a *Actuator) paused(ctx context.Context, d events.Decision) (bool, error) {
+	if a.deps.Policy == nil {
+		return false, nil
+	}
+	keys := []string{events.KVKey(d.Cluster, d.JobID)}
+	if d.JobName != "" && events.ValidToken(d.JobName) {
+		keys = append(keys, events.KVKey(d.Cluster, d.JobName))
+	}
+	for _, k := range keys {
+		e, err := a.deps.Policy.Get(ctx, k)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			continue
+		}
+		if err != nil {
+			return false, fmt.Errorf("%w: read policy %s: %w", ErrTransient, k, err)
+		}
+		var p struct {
+			Paused bool `json:"paused"`
+		}
+		if json.Unmarshal(e.Value(), &p) == nil && p.Paused {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// execution runs one plan and keeps what it did.
+type execution struct {
+	a        *Actuator
+	fl       Flink
+	d        events.Decision
+	p        plan.Plan
+	workload string
+	tms      int  // TaskManager count in effect now
+	running  bool // job RUNNING when last seen
+	steps    []events.Step
+	tmsMoved bool // a scale or declare step changed the count
+	reqMoved bool // a PUT changed the requirements
+}
+
+// run executes the plan's steps in order. On a failure it stops, rolls the
+// TaskManagers back when requirements were not touched, and reports partial
+// (something stayed changed) or failed. It returns an error only for a
+// transient failure of the first change, which changed nothing.
+func (x *execution) run(ctx context.Context) (events.Result, bool, error) {
+	for i, s := range x.p.Steps {
+		err := x.step(ctx, s)
+		if err == nil {
+			continue
+		}
+		if !x.tmsMoved && !x.reqMoved && errors.Is(err, ErrTransient) {
+			return events.Result{}, false, err
+		}
+		for _, rest := range x.p.Steps[i+1:] {
+			x.steps = append(x.steps, events.Step{Name: string(rest.Kind), Status: "skipped", StartedAt: x.a.deps.Now().UTC(), Detail: "not run: an earlier step failed"})
+		}
+		x.rollback(ctx)
+		x.publishDesired(ctx)
+		out := events.OutcomeFailed
+		if x.tmsMoved || x.reqMoved {
+			out = events.OutcomePartial
+		}
+		return events.Result{Outcome: out, Steps: x.steps, Error: err.Error()}, x.tmsMoved || x.reqMoved, nil
+	}
+	x.publishDesired(ctx)
+	return events.Result{Outcome: events.OutcomeApplied, Steps: x.steps}, true, nil
+}
+
+// step runs one step and records it with its timing.
+func (x *execution) step(ctx context.Context, s plan.Step) error {
+	start := x.a.deps.Now()
+	detail, err := x.do(ctx, s)
+	st := events.Step{Name: string(s.Kind), Status: "done", StartedAt: start.UTC(), Detail: detail}
+	if err != nil {
+		st.Status, st.Detail = "failed", err.Error()
+	}
+	x.record(st, start)
+	return err
+}
+
+func (x *execution) record(st events.Step, start time.Time) {
+	dur := x.a.deps.Now().Sub(start)
+	st.DurationMs = dur.Milliseconds()
+	x.steps = append(x.steps, st)
+	x.a.deps.Metrics.step(st.Name, st.Status, dur)
+}
+
+func (x *execution) do(ctx context.Context, s plan.Step) (string, error) {
+	switch s.Kind {
+	case plan.KindScaleTaskManagers:
+		return x.scale(ctx, s.TaskManagers)
+	case plan.KindDeclareTaskManagers:
+		from := x.tms
+		if err := x.declare(ctx, s.TaskManagers); err != nil {
+			return "", err
+		}
+		x.tms, x.tmsMoved = s.TaskManagers, true
+		return fmt.Sprintf("desired TaskManagers %d → %d for KEDA", from, s.TaskManagers), nil
+	case plan.KindWaitSlots:
+		return x.waitSlots(ctx, s.Slots)
+	case plan.KindPutRequirements:
+		return x.put(ctx, s.Requirements)
+	case plan.KindVerifyRequirements:
+		return x.verify(ctx, s.Requirements)
+	case plan.KindWaitParallelism:
+		return x.waitParallelism(ctx, s.Parallelism)
+	}
+	return "", fmt.Errorf("%w: unknown step %q", ErrRefused, s.Kind)
+}
+
+func (x *execution) scale(ctx context.Context, n int) (string, error) {
+	from := x.tms
+	if err := x.a.deps.TaskManagers.Scale(ctx, x.d.Cluster, x.workload, n); err != nil {
+		return "", classifyTMs(fmt.Sprintf("scale TaskManagers %d → %d", from, n), err)
+	}
+	x.tms, x.tmsMoved = n, true
+	return fmt.Sprintf("TaskManagers %d → %d (%s)", from, n, x.workloadName()), nil
+}
+
+func (x *execution) workloadName() string {
+	if x.workload == "" {
+		return "cluster " + x.d.Cluster
+	}
+	return x.workload
+}
+
+// rollback returns the TaskManagers to their count before the plan, unless
+// the requirements were changed (the job may already use the new slots).
+func (x *execution) rollback(ctx context.Context) {
+	before := x.p.TaskManagers.Current
+	if !x.tmsMoved || x.reqMoved || x.tms == before {
+		return
+	}
+	start := x.a.deps.Now()
+	st := events.Step{Name: "rollback-taskmanagers", Status: "rolled-back", StartedAt: start.UTC(),
+		Detail: fmt.Sprintf("TaskManagers %d → %d", x.tms, before)}
+	var err error
+	if x.d.Mode == events.ModeKEDA {
+		err = x.declare(ctx, before)
+	} else {
+		err = x.a.deps.TaskManagers.Scale(ctx, x.d.Cluster, x.workload, before)
+	}
+	if err != nil {
+		st.Status, st.Detail = "failed", fmt.Sprintf("roll TaskManagers back to %d: %v", before, err)
+	} else {
+		x.tms = before
+		for i := range x.steps {
+			if k := plan.Kind(x.steps[i].Name); k == plan.KindScaleTaskManagers || k == plan.KindDeclareTaskManagers {
+				x.steps[i].Status = "rolled-back"
+			}
+		}
+	}
+	x.record(st, start)
+}
+
+// declare writes the job's desired TaskManager count for the KEDA scaler.
+func (x *execution) declare(ctx context.Context, n int) error {
+	d := kedascaler.Desired{Cluster: x.d.Cluster, JobID: x.d.JobID, JobName: x.d.JobName, TaskManagers: n,
+		Running: x.running, Mode: x.d.Mode, UpdatedAt: x.a.deps.Now().UTC()}
+	b, err := json.Marshal(d)
+	if err != nil {
+		return fmt.Errorf("encode desired TaskManagers: %w", err)
+	}
+	if _, err := x.a.deps.Desired.Put(ctx, events.KVKey(x.d.Cluster, x.d.JobID), b); err != nil {
+		return fmt.Errorf("%w: write %s: %w", ErrTransient, events.BucketDesiredTMs, err)
+	}
+	return nil
+}
+
+// publishDesired writes the count in effect at the end; a failure is
+// recorded as a failed step (the outcome stands: the job was changed).
+func (x *execution) publishDesired(ctx context.Context) {
+	start := x.a.deps.Now()
+	if err := x.declare(ctx, x.tms); err != nil {
+		x.record(events.Step{Name: string(plan.KindDeclareTaskManagers), Status: "failed", StartedAt: start.UTC(), Detail: err.Error()}, start)
+	}
+}
+
+func stepDetail(s plan.Step) string {
+	switch s.Kind {
+	case plan.KindScaleTaskManagers:
+		return fmt.Sprintf("set TaskManager replicas to %d", s.TaskManagers)
+	case plan.KindDeclareTaskManagers:
+		return fmt.Sprintf("declare %d desired TaskManagers for KEDA", s.TaskManagers)
+	case plan.KindWaitSlots:
+		return fmt.Sprintf("wait for %d registered slots", s.Slots)
+	case plan.KindPutRequirements:
+		return "PUT requirements " + describe(s.Requirements)
+	case plan.KindVerifyRequirements:
+		return "read back requirements " + describe(s.Requirements)
+	case plan.KindWaitParallelism:
+		return fmt.Sprintf("wait for the job RUNNING at parallelism %v", shortKeys(s.Parallelism))
+	}
+	return string(s.Kind)
+}
+
+func shortKeys(m map[string]int) map[string]int {
+	out := make(map[string]int, len(m))
+	for k, v := range maps.All(m) {
+		out[short(k)] = v
+	}
+	return out
+}

@@ -1,0 +1,106 @@
+package actuator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/flinkscaler/flinkscaler/functions/actuate/plan"
+	"github.com/flinkscaler/flinkscaler/functions/actuate/taskmanagers"
+	"github.com/flinkscaler/flinkscaler/internal/flink"
+)
+
+// Flink is the part of the Flink REST client actuate uses.
+type Flink interface {
+	Overview(ctx context.Context) (flink.Overview, error)
+	JobDetails(ctx context.Context, jobID string) (flink.JobDetails, error)
+	GetResourceRequirements(ctx context.Context, jobID string) (map[string]flink.Bounds, error)
+	PutResourceRequirements(ctx context.Context, jobID string, req map[string]flink.Bounds) error
+}
+
+var _ Flink = (*flink.Client)(nil)
+
+// TaskManagers sets the TaskManager replicas of a cluster's workload.
+type TaskManagers interface {
+	Replicas(ctx context.Context, cluster, workload string) (int, error)
+	Scale(ctx context.Context, cluster, workload string, n int) error
+}
+
+var _ TaskManagers = (*taskmanagers.Kubernetes)(nil)
+
+// Errors of an actuation step; the result's error text says which.
+var (
+	// ErrNotAdaptive: the job does not run the adaptive scheduler.
+	ErrNotAdaptive = errors.New("job does not run the adaptive scheduler: set jobmanager.scheduler: adaptive")
+	// ErrReactive: the job runs in reactive mode, which takes no requirements.
+	ErrReactive = errors.New("job runs in reactive mode (scheduler-mode: reactive): use the reactive scaling mode, which scales TaskManagers only")
+	// ErrRefused: Flink or Kubernetes refused the change for good.
+	ErrRefused = errors.New("refused")
+	// ErrTimeout: a bounded wait ended before the job got there.
+	ErrTimeout = errors.New("timed out")
+	// ErrMismatch: the requirements read back differ from those sent.
+	ErrMismatch = errors.New("requirements read back differ")
+	// ErrTransient: Flink or Kubernetes is unreachable or answered a
+	// transient error; a retry may succeed.
+	ErrTransient = errors.New("transient")
+)
+
+// classifyFlink maps a Flink client error to ErrNotAdaptive, ErrReactive,
+// ErrRefused or ErrTransient, keeping Flink's message.
+func classifyFlink(what string, err error) error {
+	switch {
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%w: %s: %w", ErrTransient, what, err)
+	case flink.IsReactiveOrDefaultScheduler(err) && strings.Contains(err.Error(), "reactive mode"):
+		return fmt.Errorf("%s: %w", what, ErrReactive)
+	case flink.IsReactiveOrDefaultScheduler(err):
+		return fmt.Errorf("%s: %w", what, ErrNotAdaptive)
+	case errors.Is(err, flink.ErrBadRequest), errors.Is(err, flink.ErrUnauthorized), errors.Is(err, flink.ErrNotFound):
+		return fmt.Errorf("%w: %s: %w", ErrRefused, what, err)
+	case errors.Is(err, flink.ErrConflict):
+		return fmt.Errorf("%w: %s: concurrent modification of the job's requirements: %w", ErrTransient, what, err)
+	default:
+		return fmt.Errorf("%w: %s: %w", ErrTransient, what, err)
+	}
+}
+
+// classifyTMs maps a TaskManager backend error the same way.
+func classifyTMs(what string, err error) error {
+	if errors.Is(err, taskmanagers.ErrWorkload) || errors.Is(err, taskmanagers.ErrRejected) {
+		return fmt.Errorf("%w: %s: %w", ErrRefused, what, err)
+	}
+	return fmt.Errorf("%w: %s: %w", ErrTransient, what, err)
+}
+
+func toFlink(req map[string]plan.Bounds) map[string]flink.Bounds {
+	out := make(map[string]flink.Bounds, len(req))
+	for id, b := range req {
+		out[id] = flink.Bounds{Lower: b.Lower, Upper: b.Upper}
+	}
+	return out
+}
+
+func fromFlink(req map[string]flink.Bounds) map[string]plan.Bounds {
+	out := make(map[string]plan.Bounds, len(req))
+	for id, b := range req {
+		out[id] = plan.Bounds{Lower: b.Lower, Upper: b.Upper}
+	}
+	return out
+}
+
+// describe renders requirements in vertex order, for step details.
+func describe(req map[string]plan.Bounds) string {
+	var b strings.Builder
+	for i, id := range slices.Sorted(maps.Keys(req)) {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s [%d,%d]", short(id), req[id].Lower, req[id].Upper)
+	}
+	return b.String()
+}
+
+func short(id string) string { return id[:min(len(id), 8)] }

@@ -1,0 +1,120 @@
+package actuator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/flinkscaler/flinkscaler/functions/actuate/plan"
+	"github.com/flinkscaler/flinkscaler/internal/flink"
+)
+
+// poll calls check every Poll until it reports done, fails for good, or
+// limit passes. check's transient errors (ErrTransient) are retried; the
+// last state it described is returned with ErrTimeout.
+func (x *execution) poll(ctx context.Context, limit time.Duration, check func() (done bool, state string, err error)) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	tick := time.NewTicker(x.a.opt.Poll)
+	defer tick.Stop()
+	state := "nothing read yet"
+	for {
+		done, s, err := check()
+		if err != nil && !errors.Is(err, ErrTransient) {
+			return "", err
+		}
+		if err != nil {
+			s = err.Error()
+		}
+		if done {
+			return s, nil
+		}
+		state = s
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("%w after %s: %s", ErrTimeout, limit, state)
+		case <-tick.C:
+		}
+	}
+}
+
+// waitSlots waits until the cluster has at least n slots registered.
+func (x *execution) waitSlots(ctx context.Context, n int) (string, error) {
+	return x.poll(ctx, x.a.opt.SlotWait, func() (bool, string, error) {
+		ov, err := x.fl.Overview(ctx)
+		if err != nil {
+			return false, "", classifyFlink("read cluster overview", err)
+		}
+		return ov.SlotsTotal >= n, fmt.Sprintf("%d of %d slots registered on %d TaskManagers", ov.SlotsTotal, n, ov.TaskManagers), nil
+	})
+}
+
+// waitParallelism waits until the job is RUNNING with every vertex at its
+// wanted parallelism.
+func (x *execution) waitParallelism(ctx context.Context, want map[string]int) (string, error) {
+	return x.poll(ctx, x.a.opt.ParallelismWait, func() (bool, string, error) {
+		j, err := x.fl.JobDetails(ctx, x.d.JobID)
+		if err != nil {
+			return false, "", classifyFlink("read job", err)
+		}
+		x.running = j.State == flink.StateRunning
+		got := map[string]int{}
+		for _, v := range j.Vertices {
+			if _, ok := want[v.ID]; ok {
+				got[v.ID] = v.Parallelism
+			}
+		}
+		state := fmt.Sprintf("job %s at parallelism %v, want %v", j.State, shortKeys(got), shortKeys(want))
+		return x.running && maps.Equal(got, want), state, nil
+	})
+}
+
+// put declares req, retrying a 409 (another update in flight) a bounded
+// number of times.
+func (x *execution) put(ctx context.Context, req map[string]plan.Bounds) (string, error) {
+	var err error
+	for attempt := 0; attempt <= x.a.opt.ConflictRetries; attempt++ {
+		if attempt > 0 {
+			if werr := wait(ctx, time.Duration(attempt)*x.a.opt.Poll); werr != nil {
+				break
+			}
+		}
+		err = x.fl.PutResourceRequirements(ctx, x.d.JobID, toFlink(req))
+		if err == nil {
+			x.reqMoved = true
+			if attempt > 0 {
+				return fmt.Sprintf("declared %s after %d conflicts (409)", describe(req), attempt), nil
+			}
+			return "declared " + describe(req), nil
+		}
+		if !errors.Is(err, flink.ErrConflict) {
+			break
+		}
+	}
+	return "", classifyFlink("PUT resource requirements", err)
+}
+
+// verify reads the requirements back and compares them with req.
+func (x *execution) verify(ctx context.Context, req map[string]plan.Bounds) (string, error) {
+	got, err := x.fl.GetResourceRequirements(ctx, x.d.JobID)
+	if err != nil {
+		return "", classifyFlink("read back resource requirements", err)
+	}
+	if back := fromFlink(got); !maps.Equal(back, req) {
+		return "", fmt.Errorf("%w: sent %s, Flink holds %s", ErrMismatch, describe(req), describe(back))
+	}
+	return "Flink holds " + describe(req), nil
+}
+
+func wait(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
