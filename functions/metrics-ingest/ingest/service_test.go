@@ -227,3 +227,33 @@ func TestHealthz(t *testing.T) {
 		require.Contains(t, string(body), want)
 	}
 }
+
+func TestReplicasSplitJobsAndTakeOver(t *testing.T) {
+	var jobs []*testJob
+	for i := range 20 {
+		jobs = append(jobs, healthyJob(string(rune('a'+i))))
+	}
+	jm := newTestJobManager(t, jobs...)
+	polled := func(replica string, members StaticMembers) map[string]bool {
+		cfg := testConfig(jm.srv.URL)
+		cfg.Replica = replica
+		pub := &capture{}
+		svc, err := NewService(cfg, Deps{Publisher: pub, Members: members, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		require.NoError(t, err)
+		svc.Cycle(context.Background())
+		out := map[string]bool{}
+		for _, s := range pub.take() {
+			out[s.JobID] = true
+		}
+		return out
+	}
+	both := StaticMembers{"r1", "r2"}
+	r1, r2 := polled("r1", both), polled("r2", both)
+	require.NotEmpty(t, r1)
+	require.NotEmpty(t, r2)
+	require.Len(t, r1, 20-len(r2), "no job polled twice, none missed")
+	for id := range r1 {
+		require.False(t, r2[id])
+	}
+	require.Len(t, polled("r2", StaticMembers{"r2"}), 20, "r2 takes over r1's jobs")
+}
