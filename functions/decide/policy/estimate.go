@@ -19,10 +19,10 @@ type vplan struct {
 	maxPar   int // key groups; the vertex's upper bound
 	// units is the number of key groups (keyed) or partitions (sources)
 	// spread over subtasks; 0 means records are spread evenly.
-	units int
-	parts int // source partitions, 0 if unknown
+	units  int
+	parts  int // source partitions, 0 if unknown
 	lo, hi int
-	est   estimate
+	est    estimate
 	// g is target input rate ÷ observed input rate.
 	g float64
 	// target is the input rate to sustain (records/s), with backlog
@@ -30,15 +30,16 @@ type vplan struct {
 	// current parallelism.
 	target, steady, util float64
 	gSteady              float64
-	exponent     float64
-	p            int
-	reason       string
-	notes        []string
+	exponent             float64
+	p                    int
+	reason               string
+	notes                []string
 }
 
 // estimate is a vertex's rates averaged over the fresh samples.
 type estimate struct {
 	in, out, busy, bp float64
+	busyAvg           float64
 	pending           float64 // latest, -1 unknown
 	slope             float64 // pending growth, records/s
 	// perSubtask is the true rate of the busiest subtask at 100 % busy.
@@ -83,7 +84,7 @@ func stepEstimate(r *run) *hold {
 func estimateVertex(w []Sample, i int, useMax bool, span time.Duration) estimate {
 	last := w[len(w)-1]
 	v := last.V[i]
-	e := estimate{in: v.In, out: v.Out, bp: v.BP, busy: v.BusyAvg, pending: v.Pending}
+	e := estimate{in: v.In, out: v.Out, bp: v.BP, busy: v.BusyAvg, busyAvg: v.BusyAvg, pending: v.Pending}
 	if useMax {
 		e.busy = v.BusyMax
 	}

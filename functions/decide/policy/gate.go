@@ -34,8 +34,8 @@ type run struct {
 	decision *events.Decision
 	// Job-level figures for the rationale.
 	offered, pending, util, cv float64
-	backlog                     bool
-	downtime                    time.Duration
+	backlog                    bool
+	downtime                   time.Duration
 }
 
 func newRun(in Input, policy string) *run {

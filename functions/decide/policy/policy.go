@@ -7,26 +7,26 @@
 // Ours (Decide) runs these steps in this order; each may hold, which ends the
 // run with Output.Hold set and no decision:
 //
-//	 1. order      drop duplicate, out-of-order and far-future snapshots
-//	 2. validate   job RUNNING, topology sane, every needed metric finite and plausible
-//	 3. topology   vertices changed → history reset
-//	 4. epoch      a new run (timestamps.RUNNING moved, parallelism changed) starts a new epoch
-//	 5. record     append the sample to the bounded window
-//	 6. inflight   a previous decision not yet visible in snapshots → wait (bounded)
-//	 7. paused     per-job pause
-//	 8. settle     the run must be Settle old with ≥ 2 fresh samples; learn efficiency and downtime
-//	 9. estimate   per vertex: rates, busy, true rate per subtask (DS2: in ÷ busy)
-//	10. learn      scaling efficiency from the rates before and after our last rescale
-//	11. propagate  sources' offered rate + backlog catch-up, through the DAG by selectivity
-//	12. size       utilization target from volatility; smallest p meeting it with learned efficiency
-//	13. clamp      per-vertex and per-job bounds, key groups, source partitions
-//	14. stepcap    at most MaxStepFactor per rescale
-//	15. align      fewest subtasks giving the same key-group (or partition) bottleneck
-//	16. reactive   one parallelism for all vertices in reactive mode
-//	17. tmcap      fit MaxTaskManagers
-//	18. stabilize  scale-up after ScaleUpDelay; scale-down after ScaleDownWindow, to the window's highest
-//	19. restart    a scale-down that saves fewer slot-seconds than its restart costs is not made
-//	20. emit       a decision only when a target differs from the current parallelism
+//  1. order      drop duplicate, out-of-order and far-future snapshots
+//  2. validate   job RUNNING, topology sane, every needed metric finite and plausible
+//  3. topology   vertices changed → history reset
+//  4. epoch      a new run (timestamps.RUNNING moved, parallelism changed) starts a new epoch
+//  5. record     append the sample to the bounded window
+//  6. inflight   a previous decision not yet visible in snapshots → wait (bounded)
+//  7. paused     per-job pause
+//  8. settle     the run must be Settle old with ≥ 2 fresh samples; learn efficiency and downtime
+//  9. estimate   per vertex: rates, busy, true rate per subtask (DS2: in ÷ busy)
+//  10. learn      scaling efficiency from the rates before and after our last rescale
+//  11. propagate  sources' offered rate + backlog catch-up, through the DAG by selectivity
+//  12. size       utilization target from volatility; smallest p meeting it with learned efficiency
+//  13. clamp      per-vertex and per-job bounds, key groups, source partitions
+//  14. stepcap    at most MaxStepFactor per rescale
+//  15. align      fewest subtasks giving the same key-group (or partition) bottleneck
+//  16. reactive   one parallelism for all vertices in reactive mode
+//  17. tmcap      fit MaxTaskManagers
+//  18. stabilize  scale-up after ScaleUpDelay; scale-down after ScaleDownWindow, to the window's highest
+//  19. restart    a scale-down that saves fewer slot-seconds than its restart costs is not made
+//  20. emit       a decision only when a target differs from the current parallelism
 package policy
 
 import (

@@ -87,7 +87,7 @@ func (j *simJob) snapshot() events.Snapshot {
 		in, out := x*mult, x*mult*j.select_[i]
 		mult *= j.select_[i]
 		v := events.VertexSnapshot{ID: fmt.Sprintf("v%d", i), Name: j.names[i], Parallelism: j.p[i], MaxParallelism: 128,
-			BusyMsPerSecond: &events.AvgMax{Avg: 1000 * busy[i], Max: 1000 * busy[i]},
+			BusyMsPerSecond:    &events.AvgMax{Avg: 1000 * busy[i], Max: 1000 * busy[i]},
 			RecordsInPerSecond: ptr(in), RecordsOutPerSecond: ptr(out)}
 		if i == 0 {
 			v.IsSource = true

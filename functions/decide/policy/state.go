@@ -89,7 +89,7 @@ type Capacity struct {
 
 // ScaleDown is a vertex's pending scale-down recommendations.
 type ScaleDown struct {
-	Since time.Time         `json:"since"`
+	Since time.Time        `json:"since"`
 	Recs  []Recommendation `json:"recs"`
 }
 

@@ -1,0 +1,238 @@
+package policy
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// FlinkOperator is the Flink Kubernetes operator's autoscaler algorithm
+// (reference §2.6–§2.11) with its defaults: after each (re)start a
+// stabilization interval plus a full metric window; per vertex TPR = input
+// rate ÷ average MAX busy; target capacity = catch-up + TDR·restart/catchUp +
+// TDR/target; thresholds from the utilization bounds; every changed vertex
+// rescaled together once one is outside its bounds; scale-down factor ≥ 0.4,
+// delayed by the scale-down interval to the window maximum, never during
+// backlog; BALANCED key-group alignment. Observed-scalability, memory tuning
+// and effectiveness detection are off, as by default.
+type FlinkOperator struct {
+	Target, Boundary        float64
+	Stabilization, Window   time.Duration
+	CatchUp, Restart        time.Duration
+	BacklogLag              time.Duration
+	ScaleDownInterval       time.Duration
+	ScaleDownMaxFactor      float64
+	ScaleUpMaxFactor        float64
+	VertexMin, VertexMax    int
+	ObservedLag             time.Duration // observed-true-processing-rate.lag-threshold
+	ObservedSwitch          float64
+	ObservedMinObservations int
+}
+
+// NewFlinkOperator returns the operator's defaults (reference §2.16).
+func NewFlinkOperator() FlinkOperator {
+	return FlinkOperator{
+		Target: 0.7, Boundary: 0.3, Stabilization: 5 * time.Minute, Window: 15 * time.Minute,
+		CatchUp: 30 * time.Minute, Restart: 5 * time.Minute, BacklogLag: 5 * time.Minute,
+		ScaleDownInterval: time.Hour, ScaleDownMaxFactor: 0.6, ScaleUpMaxFactor: 100000,
+		VertexMin: 1, VertexMax: 200, ObservedLag: 30 * time.Second, ObservedSwitch: 0.15, ObservedMinObservations: 2,
+	}
+}
+
+// Name implements Policy.
+func (FlinkOperator) Name() string { return "flink-operator" }
+
+// Decide implements Policy.
+func (f FlinkOperator) Decide(in Input) Output {
+	r := newRun(in, f.Name())
+	r.cfg.MetricWindow = max(r.cfg.MetricWindow, f.Stabilization+f.Window+time.Minute)
+	r.cfg.MaxSamples = max(r.cfg.MaxSamples, 1000)
+	r.cfg.ScaleDownWindow = f.ScaleDownInterval
+	steps := append(append([]step{}, acceptSteps...),
+		f.gate, stepEstimate, f.evaluate, stepReactive, stepTMCap, f.delayDowns, stepEmitPlain)
+	return r.runSteps(steps)
+}
+
+// window returns the samples after stabilization within the metric window,
+// or nil until the window is full.
+func (f FlinkOperator) window(r *run) []Sample {
+	stable := r.st.Epoch.Add(f.Stabilization)
+	var w []Sample
+	for _, s := range r.st.Window {
+		if s.Epoch.Equal(r.st.Epoch) && !s.At.Before(stable) && !s.At.Before(r.now.Add(-f.Window)) {
+			w = append(w, s)
+		}
+	}
+	return w
+}
+
+func (f FlinkOperator) gate(r *run) *hold {
+	stable := r.st.Epoch.Add(f.Stabilization)
+	var first time.Time
+	for _, s := range r.st.Window {
+		if s.Epoch.Equal(r.st.Epoch) && !s.At.Before(stable) {
+			first = s.At
+			break
+		}
+	}
+	if first.IsZero() || r.now.Before(first.Add(f.Window)) || len(f.window(r)) < 2 {
+		return holdf(HoldSettling, fmt.Sprintf("stabilizing (%s) and filling the metric window (%s)", f.Stabilization, f.Window))
+	}
+	return nil
+}
+
+// opVertex is one vertex's window aggregates.
+type opVertex struct {
+	load, in, lagFirst, lagLast, out float64
+	hasLag                           bool
+	observed                         float64 // observed TPR, NaN if unknown
+	tdr, catchUp                     float64
+}
+
+func (f FlinkOperator) aggregate(w []Sample, i int) opVertex {
+	var a opVertex
+	n := float64(len(w))
+	var obs []float64
+	for _, s := range w {
+		v := s.V[i]
+		a.load += v.BusyMax / n
+		a.in += v.In / n
+		a.out += v.Out / n
+		if v.In > 0 && v.Pending >= f.ObservedLag.Seconds()*v.In && v.BP < 1 {
+			obs = append(obs, v.In/(1-v.BP))
+		}
+	}
+	a.lagFirst, a.lagLast = w[0].V[i].Pending, w[len(w)-1].V[i].Pending
+	a.hasLag = a.lagFirst >= 0 && a.lagLast >= 0
+	a.observed = math.NaN()
+	if len(obs) >= f.ObservedMinObservations {
+		a.observed = mean(obs)
+	}
+	return a
+}
+
+func mean(xs []float64) float64 {
+	s := 0.0
+	for _, x := range xs {
+		s += x
+	}
+	return s / float64(len(xs))
+}
+
+// evaluate computes TDR, TPR and the new parallelism of every vertex in
+// topological order (§2.7, §2.8) and applies the job-level rule (§2.9).
+func (f FlinkOperator) evaluate(r *run) *hold {
+	w := f.window(r)
+	span := w[len(w)-1].At.Sub(w[0].At).Seconds()
+	agg := make([]opVertex, len(r.vs))
+	backlog, outside := false, false
+	for i := range r.vs {
+		agg[i] = f.aggregate(w, i)
+		a := &agg[i]
+		if r.vs[i].source {
+			a.tdr = a.in
+			if a.hasLag && span > 0 {
+				a.tdr = math.Max(0, a.in+(a.lagLast-a.lagFirst)/span)
+			}
+			if a.hasLag {
+				a.catchUp = a.lagLast / f.CatchUp.Seconds()
+				backlog = backlog || (a.in > 0 && a.lagLast/a.in > f.BacklogLag.Seconds())
+			}
+			continue
+		}
+		ins := r.snap.Vertices[i].Inputs
+		for _, e := range ins {
+			u := agg[r.idx[e.ID]]
+			edge := u.out
+			if len(ins) == 1 {
+				edge = a.in
+			}
+			if ratio := edge / u.in; u.in > 0 && edge > 0 {
+				a.tdr += u.tdr * ratio
+				a.catchUp += u.catchUp * ratio
+			}
+		}
+	}
+	for i := range r.vs {
+		outside = f.vertex(r, &r.vs[i], agg[i], backlog) || outside
+	}
+	if !outside {
+		for i := range r.vs {
+			r.vs[i].p = r.vs[i].cur
+		}
+		return holdf(HoldNoChange, "all vertices within their utilization bounds")
+	}
+	return nil
+}
+
+func (f FlinkOperator) capacity(a opVertex, u float64, withRestart bool) float64 {
+	if u <= 0 {
+		return math.Inf(1)
+	}
+	restart := 0.0
+	if withRestart && f.CatchUp > 0 {
+		restart = a.tdr * f.Restart.Seconds() / f.CatchUp.Seconds()
+	}
+	return math.Round(a.catchUp + restart + a.tdr/math.Min(u, 1))
+}
+
+// vertex sizes one vertex and reports whether it is outside its bounds.
+func (f FlinkOperator) vertex(r *run, vp *vplan, a opVertex, backlog bool) bool {
+	tpr := math.Inf(1)
+	if a.in > 0 && a.load > 0 {
+		tpr = a.in / a.load
+	}
+	if vp.source && !math.IsNaN(a.observed) && (math.IsInf(tpr, 1) || tpr > a.observed*(1+f.ObservedSwitch)) {
+		tpr = a.observed
+	}
+	upper, lower := math.Min(f.Target+f.Boundary, 1), math.Max(f.Target-f.Boundary, 0)
+	if backlog {
+		upper, lower = 1, 0
+	}
+	if math.IsInf(tpr, 1) {
+		vp.reason = fmt.Sprintf("%s: no input; kept at %d", vp.name, vp.cur)
+		return false
+	}
+	outside := tpr < f.capacity(a, upper, false) || tpr > f.capacity(a, lower, true)
+	factor := f.capacity(a, f.Target, true) / tpr
+	factor = clampF(factor, 1-f.ScaleDownMaxFactor, 1+f.ScaleUpMaxFactor)
+	raw := int(math.Min(math.Ceil(factor*float64(vp.cur)), maxParallelism))
+	lo, hi := min(vp.cur, f.VertexMin), max(vp.cur, f.VertexMax)
+	vp.lo, vp.hi = r.bounds(vp)
+	hi = min(hi, vp.maxPar, vp.hi)
+	lo = max(lo, min(vp.lo, vp.cur))
+	vp.p = min(max(raw, lo), hi)
+	if vp.p != vp.cur {
+		vp.p = f.align(vp, hi)
+	}
+	vp.reason = fmt.Sprintf("%s: TPR %s, TDR %s, load %.0f%% → %d", vp.name, si(tpr), si(a.tdr), 100*a.load, vp.p)
+	return outside && vp.p != vp.cur
+}
+
+// align is BALANCED alignment (§2.10): scan upward for a divisor of the key
+// groups (partitions) or any p lowering the per-subtask share; keep the
+// target when none is found.
+func (f FlinkOperator) align(vp *vplan, upper int) int {
+	n := vp.units
+	if n <= 0 {
+		return vp.p
+	}
+	alignCap := min(n, vp.maxPar, upper)
+	end := alignCap
+	if vp.p < vp.cur {
+		end = min(vp.cur, alignCap)
+	}
+	for p := vp.p; p <= end; p++ {
+		if n%p == 0 || n/p < n/vp.p {
+			return p
+		}
+	}
+	return vp.p
+}
+
+// delayDowns holds scale-downs for the scale-down interval and applies the
+// window maximum (§2.11); scale-ups pass at once.
+func (f FlinkOperator) delayDowns(r *run) *hold {
+	r.cfg.ScaleUpDelay = 0
+	return stepStabilize(r)
+}
