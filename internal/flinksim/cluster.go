@@ -48,7 +48,8 @@ type Cluster struct {
 	tms   []*taskManager
 	tmSeq int
 
-	view jobView // REST view cache (reference §3: 3 s)
+	view  jobView      // REST view cache (reference §3: 3 s)
+	store *metricStore // JobManager metric store, fetched lazily
 }
 
 // New builds the cluster of sc at elapsed 0: the initial TaskManagers are

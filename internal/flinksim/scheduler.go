@@ -211,6 +211,10 @@ func (c *Cluster) Requirements() map[string]Bounds {
 func (c *Cluster) PutRequirements(req map[string]Bounds) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.putRequirements(req)
+}
+
+func (c *Cluster) putRequirements(req map[string]Bounds) error {
 	next, err := c.validateRequirements(req)
 	if err != nil {
 		return err

@@ -1,0 +1,101 @@
+package flinksim
+
+import "math"
+
+// /jobs/:jobid/checkpoints (reference §5.11). Checkpoints complete
+// instantly and state is not modelled, so sizes and durations are 0.
+
+type checkpointStat struct {
+	ClassName              string         `json:"className"`
+	ID                     int64          `json:"id"`
+	Status                 string         `json:"status"`
+	IsSavepoint            bool           `json:"is_savepoint"`
+	SavepointFormat        *string        `json:"savepointFormat"`
+	TriggerTimestamp       int64          `json:"trigger_timestamp"`
+	LatestAckTimestamp     int64          `json:"latest_ack_timestamp"`
+	CheckpointedSize       int64          `json:"checkpointed_size"`
+	StateSize              int64          `json:"state_size"`
+	EndToEndDuration       int64          `json:"end_to_end_duration"`
+	AlignmentBuffered      int64          `json:"alignment_buffered"`
+	ProcessedData          int64          `json:"processed_data"`
+	PersistedData          int64          `json:"persisted_data"`
+	NumSubtasks            int            `json:"num_subtasks"`
+	NumAcknowledgedSubtask int            `json:"num_acknowledged_subtasks"`
+	CheckpointType         string         `json:"checkpoint_type"`
+	Tasks                  map[string]any `json:"tasks"`
+	ExternalPath           string         `json:"external_path"`
+	Discarded              bool           `json:"discarded"`
+}
+
+type statsSummary struct {
+	Min  int64     `json:"min"`
+	Max  int64     `json:"max"`
+	Avg  int64     `json:"avg"`
+	P50  jsonFloat `json:"p50"`
+	P90  jsonFloat `json:"p90"`
+	P95  jsonFloat `json:"p95"`
+	P99  jsonFloat `json:"p99"`
+	P999 jsonFloat `json:"p999"`
+}
+
+type restoredStat struct {
+	ID               int64  `json:"id"`
+	RestoreTimestamp int64  `json:"restore_timestamp"`
+	IsSavepoint      bool   `json:"is_savepoint"`
+	ExternalPath     string `json:"external_path"`
+}
+
+type latestCheckpoints struct {
+	Completed *checkpointStat `json:"completed"`
+	Savepoint *checkpointStat `json:"savepoint"`
+	Failed    *checkpointStat `json:"failed"`
+	Restored  *restoredStat   `json:"restored"`
+}
+
+type checkpointingStatistics struct {
+	Counts  map[string]int64        `json:"counts"`
+	Summary map[string]statsSummary `json:"summary"`
+	Latest  latestCheckpoints       `json:"latest"`
+	History []checkpointStat        `json:"history"`
+}
+
+func (c *Cluster) checkpointStats() any {
+	k := &c.ckpt
+	stats := checkpointingStatistics{
+		Counts: map[string]int64{
+			"restored": k.restores, "total": k.completed, "in_progress": 0,
+			"completed": k.completed, "failed": 0,
+		},
+		Summary: map[string]statsSummary{},
+		History: []checkpointStat{},
+	}
+	zero := statsSummary{}
+	if k.completed == 0 {
+		nan := jsonFloat(math.NaN())
+		zero = statsSummary{P50: nan, P90: nan, P95: nan, P99: nan, P999: nan}
+	}
+	for _, name := range []string{"checkpointed_size", "state_size", "end_to_end_duration", "alignment_buffered", "processed_data", "persisted_data"} {
+		stats.Summary[name] = zero
+	}
+	for i := len(k.history) - 1; i >= 0; i-- { // newest first
+		stats.History = append(stats.History, c.checkpointStat(k.history[i]))
+	}
+	if len(stats.History) > 0 {
+		latest := stats.History[0]
+		stats.Latest.Completed = &latest
+	}
+	if r := k.restored; r != nil {
+		stats.Latest.Restored = &restoredStat{ID: r.id, RestoreTimestamp: r.restoreMs, ExternalPath: k.externalPath(c.jobID, r.id)}
+	}
+	return stats
+}
+
+func (c *Cluster) checkpointStat(r checkpointRecord) checkpointStat {
+	return checkpointStat{
+		ClassName: "completed", ID: r.id, Status: "COMPLETED",
+		TriggerTimestamp: r.triggerMs, LatestAckTimestamp: r.triggerMs,
+		NumSubtasks: r.numSubtasks, NumAcknowledgedSubtask: r.numSubtasks,
+		CheckpointType: "CHECKPOINT", Tasks: map[string]any{},
+		ExternalPath: c.ckpt.externalPath(c.jobID, r.id),
+	}
+}

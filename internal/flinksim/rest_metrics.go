@@ -1,0 +1,275 @@
+package flinksim
+
+import (
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// The JobManager's MetricStore (reference §3): a copy of the TaskManagers'
+// views, refreshed lazily on a metric request at most every fetchInterval.
+type metricStore struct {
+	at       int64 // elapsed ms of the fetch
+	subtasks [][]subtaskView
+}
+
+// fetched returns v's subtask views as last fetched, refreshing the store
+// first when it is older than fetchInterval.
+func (c *Cluster) fetched(v *vertex) []subtaskView {
+	c.refreshStore()
+	for i, x := range c.vertices {
+		if x == v {
+			return c.store.subtasks[i]
+		}
+	}
+	return nil
+}
+
+func (c *Cluster) refreshStore() {
+	nowMs := c.elapsed.Milliseconds()
+	if c.store != nil && nowMs-c.store.at < fetchInterval.Milliseconds() {
+		return
+	}
+	s := &metricStore{at: nowMs, subtasks: make([][]subtaskView, len(c.vertices))}
+	if c.sched.state == StateRunning {
+		for i, v := range c.vertices {
+			s.subtasks[i] = make([]subtaskView, len(v.subtasks))
+			for k := range v.subtasks {
+				s.subtasks[i][k] = v.subtasks[k].view
+			}
+		}
+	}
+	c.store = s
+}
+
+// metricValue is one metric of one subtask: its string form, and its
+// numeric value unless the metric is not numeric.
+type metricValue struct {
+	id      string
+	text    string
+	value   float64
+	numeric bool
+}
+
+// filterName applies Flink's metric character filter to a name component
+// (space . : , become _) after cutting operator names to 80 characters.
+func filterName(s string) string {
+	if len(s) > 80 {
+		s = s[:80]
+	}
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case ' ', '.', ':', ',':
+			return '_'
+		}
+		return r
+	}, s)
+}
+
+// subtaskMetrics lists a subtask's metrics in the subtask-scoped naming
+// (reference §6): task metrics, then the operator's.
+func subtaskMetrics(v *vertex, k int, s subtaskView) []metricValue {
+	op := filterName(v.spec.Name)
+	taskIn, taskInRate := s.recordsIn, s.inPerSecond
+	if v.spec.IsSource() {
+		taskIn, taskInRate = 0, 0 // a FLIP-27 source task reads nothing
+	}
+	out := []metricValue{
+		counter("numRecordsIn", taskIn), counter("numRecordsOut", s.recordsOut),
+		meter("numRecordsInPerSecond", taskInRate), meter("numRecordsOutPerSecond", s.outPerSecond),
+		meter("busyTimeMsPerSecond", s.busyMs), counter("idleTimeMsPerSecond", s.idleMs),
+		counter("backPressuredTimeMsPerSecond", s.bpMs),
+		counter("accumulateBusyTimeMs", s.accBusyMs), counter("accumulateIdleTimeMs", s.accIdleMs),
+		counter("accumulateBackPressuredTimeMs", s.accBpMs),
+		{id: "isBackPressured", text: strconv.FormatBool(s.backPressured)},
+		counter(op+".numRecordsIn", s.recordsIn), counter(op+".numRecordsOut", s.recordsOut),
+		meter(op+".numRecordsInPerSecond", s.inPerSecond), meter(op+".numRecordsOutPerSecond", s.outPerSecond),
+	}
+	if !v.spec.IsSource() {
+		return out
+	}
+	if s.hasPending {
+		out = append(out, counter(op+".pendingRecords", s.pending))
+	}
+	topic := strings.TrimPrefix(op, "Source__")
+	p := len(v.shares)
+	owned := 0 // partitions go round robin: subtask k reads k, k+p, …
+	for part := k; part < v.spec.Partitions; part += p {
+		owned++
+	}
+	for part := k; part < v.spec.Partitions; part += p {
+		offset := s.recordsIn / float64(owned)
+		out = append(out, counter(op+".KafkaSourceReader.topic."+topic+".partition."+strconv.Itoa(part)+".currentOffset", offset))
+	}
+	return out
+}
+
+func counter(id string, v float64) metricValue {
+	return metricValue{id: id, text: strconv.FormatInt(int64(v), 10), value: float64(int64(v)), numeric: true}
+}
+
+func meter(id string, v float64) metricValue {
+	return metricValue{id: id, text: javaDouble(v), value: v, numeric: true}
+}
+
+type metricIDValue struct {
+	ID    string `json:"id"`
+	Value string `json:"value,omitempty"`
+}
+
+// vertexMetrics serves /jobs/:jobid/vertices/:vertexid/metrics: ids with a
+// "<subtask>." prefix, values as strings; unknown jobs, vertices and ids give
+// an empty list or are skipped (reference §5.6).
+func (c *Cluster) vertexMetrics(r *http.Request, known bool, vertexID string) []metricIDValue {
+	out := []metricIDValue{}
+	i := c.vertexByID(vertexID)
+	if !known || i < 0 {
+		return out
+	}
+	v := c.vertices[i]
+	get := splitList(r.URL.Query().Get("get"))
+	want := map[string]bool{}
+	for _, g := range get {
+		want[g] = true
+	}
+	for k, s := range c.fetched(v) {
+		for _, m := range subtaskMetrics(v, k, s) {
+			id := strconv.Itoa(k) + "." + m.id
+			switch {
+			case len(get) == 0:
+				out = append(out, metricIDValue{ID: id})
+			case want[id]:
+				out = append(out, metricIDValue{ID: id, Value: m.text})
+			}
+		}
+	}
+	return out
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// aggregatedMetrics serves /jobs/:jobid/vertices/:vertexid/subtasks/metrics
+// (reference §5.7): without get the union of ids; with get one object per
+// id holding the requested aggregates, or [] when any requested metric has no
+// value in any selected subtask.
+func (c *Cluster) aggregatedMetrics(r *http.Request, known bool, vertexID string) (int, []byte) {
+	q := r.URL.Query()
+	aggs, err := parseAggs(q.Get("agg"))
+	if err != "" {
+		return restError(http.StatusBadRequest, err)
+	}
+	i := c.vertexByID(vertexID)
+	if !known || i < 0 {
+		return ok([]any{})
+	}
+	v := c.vertices[i]
+	selected, bad := parseSubtasks(q.Get("subtasks"))
+	if bad != "" {
+		return restError(http.StatusBadRequest, bad)
+	}
+	values := map[string][]float64{}
+	var ids []string
+	for k, s := range c.fetched(v) {
+		if selected != nil && !selected[k] {
+			continue
+		}
+		for _, m := range subtaskMetrics(v, k, s) {
+			if _, seen := values[m.id]; !seen {
+				ids = append(ids, m.id)
+				values[m.id] = nil
+			}
+			if m.numeric {
+				values[m.id] = append(values[m.id], m.value)
+			}
+		}
+	}
+	get := splitList(q.Get("get"))
+	if len(get) == 0 {
+		sort.Strings(ids)
+		out := make([]metricIDValue, len(ids))
+		for j, id := range ids {
+			out[j] = metricIDValue{ID: id}
+		}
+		return ok(out)
+	}
+	return ok(aggregateMetrics(get, values, aggs))
+}
+
+func aggregateMetrics(get []string, values map[string][]float64, aggs []string) []map[string]any {
+	out := []map[string]any{}
+	for _, id := range get {
+		vals, present := values[id]
+		if !present {
+			return []map[string]any{} // all or nothing, like Flink
+		}
+		if len(vals) == 0 {
+			continue // not numeric: dropped silently
+		}
+		entry := map[string]any{"id": id}
+		sum, lo, hi := 0.0, vals[0], vals[0]
+		for _, x := range vals {
+			sum += x
+			lo, hi = min(lo, x), max(hi, x)
+		}
+		all := map[string]float64{"min": lo, "max": hi, "sum": sum, "avg": sum / float64(len(vals))}
+		for _, a := range aggs {
+			entry[a] = jsonFloat(all[a])
+		}
+		out = append(out, entry)
+	}
+	return out
+}
+
+// parseAggs reads agg (case-insensitive min, max, avg, sum; all when
+// absent). Flink 1.18 has no skew.
+func parseAggs(s string) ([]string, string) {
+	list := splitList(s)
+	if len(list) == 0 {
+		return []string{"min", "max", "avg", "sum"}, ""
+	}
+	out := make([]string, 0, len(list))
+	for _, a := range list {
+		a = strings.ToLower(a)
+		switch a {
+		case "min", "max", "avg", "sum":
+			out = append(out, a)
+		default:
+			return nil, "org.apache.flink.runtime.rest.handler.RestHandlerException: Bad request, could not parse parameters: Cannot resolve query parameter (agg) from value \"" + s + "\"."
+		}
+	}
+	return out, ""
+}
+
+// parseSubtasks reads a subtask selection such as "1,3,5-9"; nil selects all.
+func parseSubtasks(s string) (map[int]bool, string) {
+	list := splitList(s)
+	if len(list) == 0 {
+		return nil, ""
+	}
+	sel := map[int]bool{}
+	for _, part := range list {
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, errA := strconv.Atoi(lo)
+		b := a
+		var errB error
+		if isRange {
+			b, errB = strconv.Atoi(hi)
+		}
+		if errA != nil || errB != nil || a < 0 || b < a {
+			return nil, "org.apache.flink.runtime.rest.handler.RestHandlerException: Bad request, could not parse parameters: Cannot resolve query parameter (subtasks) from value \"" + s + "\"."
+		}
+		for k := a; k <= b; k++ {
+			sel[k] = true
+		}
+	}
+	return sel, ""
+}
