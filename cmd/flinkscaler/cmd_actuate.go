@@ -2,11 +2,26 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"io"
+	"log/slog"
+
+	"github.com/flinkscaler/flinkscaler/functions/actuate/actuator"
 )
 
-// runActuate is not built yet; its issue replaces this file.
-func runActuate(_ context.Context, _ []string, _, _ io.Writer) error {
-	return errors.New("not built yet: this command arrives with its issue")
+// runActuate runs the actuate function (and the KEDA external scaler with
+// --keda-listen) until ctx ends.
+func runActuate(ctx context.Context, args []string, _, stderr io.Writer) error {
+	cfg := actuator.DefaultConfig()
+	cfg.NATSURL = envOr("NATS_URL", cfg.NATSURL)
+	fs := newFlagSet("actuate", "actuate --flink CLUSTER=URL [--taskmanagers kubernetes|emulator|none] [flags]", stderr)
+	cfg.RegisterFlags(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil)).With("function", actuator.Function)
+	return actuator.Run(ctx, cfg, log)
 }

@@ -1,0 +1,167 @@
+package actuator
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"maps"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/flinkscaler/flinkscaler/functions/actuate/kedascaler"
+	"github.com/flinkscaler/flinkscaler/functions/actuate/taskmanagers"
+	"github.com/flinkscaler/flinkscaler/internal/events"
+)
+
+// TaskManager backends.
+const (
+	BackendKubernetes = "kubernetes"
+	BackendEmulator   = "emulator"
+	BackendNone       = "none"
+)
+
+// Config is the actuate function's configuration.
+type Config struct {
+	NATSURL string
+	// Flink maps a cluster name to its JobManager REST URL.
+	Flink        map[string]string
+	TaskManagers string // kubernetes | emulator | none
+	Kubeconfig   string // empty: in-cluster
+	Workload     string // default [KIND/]NAMESPACE/NAME
+	KEDAListen   string // empty: no KEDA scaler
+	KEDATLS      kedascaler.TLSFiles
+	HTTPListen   string // /metrics and /healthz; empty: none
+	// Concurrency is the number of decisions handled at once (consumers
+	// sharing the durable).
+	Concurrency int
+	Options     Options
+}
+
+// DefaultConfig returns the defaults: local NATS, no TaskManager backend,
+// HTTP on :8080, 4 concurrent decisions, DefaultOptions.
+func DefaultConfig() Config {
+	return Config{
+		NATSURL: "nats://127.0.0.1:4222", Flink: map[string]string{}, TaskManagers: BackendNone,
+		HTTPListen: ":8080", Concurrency: 4, Options: DefaultOptions(),
+	}
+}
+
+// clusterURLs is the repeatable --flink CLUSTER=URL flag.
+type clusterURLs map[string]string
+
+func (c clusterURLs) String() string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(c)) {
+		parts = append(parts, k+"="+c[k])
+	}
+	return strings.Join(parts, ",")
+}
+
+func (c clusterURLs) Set(v string) error {
+	name, u, ok := strings.Cut(v, "=")
+	if !ok || name == "" || u == "" {
+		return fmt.Errorf("want CLUSTER=URL, got %q", v)
+	}
+	if _, dup := c[name]; dup {
+		return fmt.Errorf("cluster %q given twice", name)
+	}
+	c[name] = u
+	return nil
+}
+
+// RegisterFlags binds c's fields to flags on fs; the current values are the
+// defaults.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	if c.Flink == nil {
+		c.Flink = map[string]string{}
+	}
+	fs.StringVar(&c.NATSURL, "nats", c.NATSURL, "NATS server URL")
+	fs.Var(clusterURLs(c.Flink), "flink", "Flink JobManager of a cluster as CLUSTER=URL (repeatable)")
+	fs.StringVar(&c.TaskManagers, "taskmanagers", c.TaskManagers, "TaskManager backend: kubernetes, emulator or none")
+	fs.StringVar(&c.Kubeconfig, "kubeconfig", c.Kubeconfig, "kubeconfig file (default: in-cluster config)")
+	fs.StringVar(&c.Workload, "taskmanager-workload", c.Workload, "default TaskManager workload [KIND/]NAMESPACE/NAME")
+	fs.StringVar(&c.KEDAListen, "keda-listen", c.KEDAListen, "serve the KEDA external scaler (gRPC) on ADDR")
+	fs.StringVar(&c.KEDATLS.Cert, "keda-tls-cert", c.KEDATLS.Cert, "KEDA scaler TLS certificate (PEM)")
+	fs.StringVar(&c.KEDATLS.Key, "keda-tls-key", c.KEDATLS.Key, "KEDA scaler TLS key (PEM)")
+	fs.StringVar(&c.KEDATLS.ClientCA, "keda-client-ca", c.KEDATLS.ClientCA, "CA (PEM) that client certificates must chain to (mutual TLS)")
+	fs.StringVar(&c.HTTPListen, "http-listen", c.HTTPListen, "serve /metrics and /healthz on ADDR (empty: off)")
+	fs.IntVar(&c.Concurrency, "concurrency", c.Concurrency, "decisions handled at once")
+	fs.BoolVar(&c.Options.DryRun, "dry-run", c.Options.DryRun, "plan every decision and change nothing")
+	fs.DurationVar(&c.Options.SlotWait, "slot-wait", c.Options.SlotWait, "bound of the wait for new TaskManagers' slots")
+	fs.DurationVar(&c.Options.ParallelismWait, "parallelism-wait", c.Options.ParallelismWait, "bound of the wait for the job at its new parallelism")
+	fs.DurationVar(&c.Options.Poll, "poll", c.Options.Poll, "poll interval of the waits")
+	fs.DurationVar(&c.Options.MinInterval, "min-interval", c.Options.MinInterval, "per-job minimum time between actuations (decisions inside it are skipped)")
+	fs.IntVar(&c.Options.ConflictRetries, "conflict-retries", c.Options.ConflictRetries, "retries of a requirements update Flink answers 409")
+}
+
+// Validate reports every problem, each with its flag name. It changes
+// nothing.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("--%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	if c.NATSURL == "" {
+		bad("nats", "required")
+	}
+	if len(c.Flink) == 0 {
+		bad("flink", "at least one CLUSTER=URL is required")
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.Flink)) {
+		if err := events.ValidateCluster(name); err != nil {
+			bad("flink", "%v", err)
+		}
+		if u, err := url.Parse(c.Flink[name]); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("flink", "cluster %s: URL %q is not http(s)://host[:port]", name, c.Flink[name])
+		}
+	}
+	switch c.TaskManagers {
+	case BackendKubernetes, BackendEmulator, BackendNone:
+	default:
+		bad("taskmanagers", "%q is not kubernetes, emulator or none", c.TaskManagers)
+	}
+	if c.Workload != "" {
+		if _, err := taskmanagers.ParseWorkload(c.Workload); err != nil {
+			bad("taskmanager-workload", "%v", err)
+		}
+	}
+	if c.KEDAListen != "" && c.TaskManagers == BackendKubernetes {
+		bad("keda-listen", "with --taskmanagers kubernetes both actuate and KEDA would own TaskManager replicas; "+
+			"let KEDA own them (--taskmanagers none) or drop --keda-listen")
+	}
+	if c.KEDAListen == "" && c.KEDATLS.Enabled() {
+		bad("keda-tls-cert", "TLS options need --keda-listen")
+	}
+	if (c.KEDATLS.Cert == "") != (c.KEDATLS.Key == "") {
+		bad("keda-tls-key", "--keda-tls-cert and --keda-tls-key go together")
+	}
+	if c.KEDATLS.ClientCA != "" && c.KEDATLS.Cert == "" {
+		bad("keda-client-ca", "mutual TLS needs --keda-tls-cert and --keda-tls-key")
+	}
+	if c.Concurrency < 1 {
+		bad("concurrency", "%d: want at least 1", c.Concurrency)
+	}
+	errs = append(errs, c.Options.validate()...)
+	return errors.Join(errs...)
+}
+
+func (o Options) validate() []error {
+	var errs []error
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"slot-wait", o.SlotWait}, {"parallelism-wait", o.ParallelismWait}, {"poll", o.Poll}} {
+		if d.v <= 0 {
+			errs = append(errs, fmt.Errorf("--%s: %s: want a positive duration", d.flag, d.v))
+		}
+	}
+	if o.MinInterval < 0 {
+		errs = append(errs, fmt.Errorf("--min-interval: %s: want 0 or more", o.MinInterval))
+	}
+	if o.ConflictRetries < 0 {
+		errs = append(errs, fmt.Errorf("--conflict-retries: %d: want 0 or more", o.ConflictRetries))
+	}
+	return errs
+}

@@ -1,0 +1,180 @@
+package actuator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/flinkscaler/flinkscaler/functions/actuate/kedascaler"
+	"github.com/flinkscaler/flinkscaler/functions/actuate/taskmanagers"
+	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/flink"
+)
+
+// Run runs the actuate function with cfg (already validated) until ctx
+// ends: it connects to NATS, provisions the stream and buckets, consumes
+// decisions on the durable "actuate" with cfg.Concurrency consumers, and
+// serves the KEDA scaler and /metrics and /healthz when configured. It
+// returns nil after ctx ends, or the first error that stops a part.
+func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
+	nc, err := nats.Connect(cfg.NATSURL, nats.Name("flinkscaler-actuate"), nats.MaxReconnects(-1))
+	if err != nil {
+		return fmt.Errorf("connect to NATS %s: %w", cfg.NATSURL, err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	if err := events.Provision(ctx, js, events.DefaultProvision()); err != nil {
+		return err
+	}
+	deps, err := buildDeps(ctx, cfg, js, log)
+	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	deps.Metrics = NewMetrics(reg)
+	act := New(deps, cfg.Options)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var parts []func(context.Context) error
+	for range cfg.Concurrency {
+		r, err := events.NewRunner(js, events.RunnerConfig{
+			Function: Function, Durable: Function, FilterSubjects: []string{events.DecisionFilter}, Logger: log,
+		}, act.Handle)
+		if err != nil {
+			return err
+		}
+		parts = append(parts, r.Run)
+	}
+	if cfg.KEDAListen != "" {
+		keda, err := kedaPart(ctx, cfg, js, log)
+		if err != nil {
+			return err
+		}
+		parts = append(parts, keda)
+	}
+	if cfg.HTTPListen != "" {
+		parts = append(parts, httpPart(cfg.HTTPListen, reg, nc))
+	}
+	log.Info("actuate running", "clusters", len(cfg.Flink), "taskmanagers", cfg.TaskManagers,
+		"keda_listen", cfg.KEDAListen, "dry_run", cfg.Options.DryRun)
+	return runAll(ctx, cancel, parts)
+}
+
+// runAll runs parts until ctx ends or one fails, then cancels the rest and
+// waits for them.
+func runAll(ctx context.Context, cancel context.CancelFunc, parts []func(context.Context) error) error {
+	var wg sync.WaitGroup
+	errs := make(chan error, len(parts))
+	for _, p := range parts {
+		wg.Go(func() {
+			if err := p(ctx); err != nil {
+				errs <- err
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs // nil when none failed
+}
+
+func buildDeps(ctx context.Context, cfg Config, js jetstream.JetStream, log *slog.Logger) (Deps, error) {
+	deps := Deps{Flink: map[string]Flink{}, Log: log}
+	for name, u := range cfg.Flink {
+		c, err := flink.New(u, flink.Options{})
+		if err != nil {
+			return deps, fmt.Errorf("--flink %s: %w", name, err)
+		}
+		deps.Flink[name] = c
+	}
+	switch cfg.TaskManagers {
+	case BackendKubernetes:
+		rc, err := taskmanagers.LoadConfig(cfg.Kubeconfig)
+		if err != nil {
+			return deps, err
+		}
+		if deps.TaskManagers, err = taskmanagers.NewKubernetes(rc); err != nil {
+			return deps, err
+		}
+	case BackendEmulator:
+		deps.TaskManagers = taskmanagers.NewEmulator(cfg.Flink)
+	}
+	buckets := map[string]*KV{
+		events.BucketActuations: &deps.Actuations, events.BucketDesiredTMs: &deps.Desired, events.BucketPolicy: &deps.Policy,
+	}
+	for name, into := range buckets {
+		kv, err := js.KeyValue(ctx, name)
+		if err != nil {
+			return deps, fmt.Errorf("open KV bucket %s: %w", name, err)
+		}
+		*into = kv
+	}
+	return deps, nil
+}
+
+func kedaPart(ctx context.Context, cfg Config, js jetstream.JetStream, log *slog.Logger) (func(context.Context) error, error) {
+	kv, err := js.KeyValue(ctx, events.BucketDesiredTMs)
+	if err != nil {
+		return nil, fmt.Errorf("open KV bucket %s: %w", events.BucketDesiredTMs, err)
+	}
+	creds, err := cfg.KEDATLS.Credentials()
+	if err != nil {
+		return nil, err
+	}
+	lis, err := new(net.ListenConfig).Listen(ctx, "tcp", cfg.KEDAListen)
+	if err != nil {
+		return nil, fmt.Errorf("--keda-listen: %w", err)
+	}
+	view := kedascaler.NewView()
+	srv := kedascaler.NewServer(view, log.With("component", "keda"))
+	log.Info("keda external scaler listening", "addr", lis.Addr().String(), "tls", creds != nil)
+	return func(ctx context.Context) error {
+		watchErr := make(chan error, 1)
+		go func() { watchErr <- view.Watch(ctx, kv) }()
+		serveErr := srv.Serve(ctx, lis, creds)
+		return errors.Join(serveErr, <-watchErr)
+	}, nil
+}
+
+func httpPart(addr string, reg *prometheus.Registry, nc *nats.Conn) func(context.Context) error {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		if !nc.IsConnected() {
+			http.Error(w, "NATS "+nc.Status().String(), http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok\n")) // the client went away; nothing to do
+	})
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	return func(ctx context.Context) error {
+		done := make(chan error, 1)
+		go func() { done <- srv.ListenAndServe() }()
+		select {
+		case err := <-done:
+			return fmt.Errorf("--http-listen: %w", err)
+		case <-ctx.Done():
+		}
+		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shut) // in-flight scrapes only; nothing to report
+		<-done
+		return nil
+	}
+}

@@ -1,0 +1,89 @@
+package taskmanagers
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// EmulatorPath is the emulator's TaskManager control endpoint, under the
+// cluster's JobManager URL (flinksim.ControlPrefix + "taskmanagers").
+const EmulatorPath = "/flinksim/v1/taskmanagers"
+
+// Emulator drives the Flink emulator's TaskManager control endpoint of each
+// cluster; the workload argument is ignored.
+type Emulator struct {
+	urls map[string]string // cluster → JobManager base URL
+	http *http.Client
+}
+
+// NewEmulator returns a backend for the emulators at urls (cluster → base
+// URL).
+func NewEmulator(urls map[string]string) *Emulator {
+	return &Emulator{urls: urls, http: &http.Client{Timeout: 10 * time.Second}}
+}
+
+type tmCount struct {
+	TaskManagers int `json:"taskManagers"`
+}
+
+// Replicas returns the emulator's requested TaskManager count.
+func (e *Emulator) Replicas(ctx context.Context, cluster, _ string) (int, error) {
+	var c tmCount
+	if err := e.do(ctx, cluster, http.MethodGet, nil, &c); err != nil {
+		return 0, err
+	}
+	return c.TaskManagers, nil
+}
+
+// Scale sets the emulator's TaskManager count to n.
+func (e *Emulator) Scale(ctx context.Context, cluster, _ string, n int) error {
+	body, err := json.Marshal(tmCount{TaskManagers: n})
+	if err != nil {
+		return fmt.Errorf("encode TaskManager count: %w", err)
+	}
+	var c tmCount
+	if err := e.do(ctx, cluster, http.MethodPut, body, &c); err != nil {
+		return err
+	}
+	if c.TaskManagers != n {
+		return fmt.Errorf("%w: emulator of cluster %s applied %d TaskManagers, not %d (its maxTaskManagers?)", ErrRejected, cluster, c.TaskManagers, n)
+	}
+	return nil
+}
+
+func (e *Emulator) do(ctx context.Context, cluster, method string, body []byte, out any) error {
+	base, ok := e.urls[cluster]
+	if !ok {
+		return fmt.Errorf("%w: no emulator URL for cluster %q", ErrWorkload, cluster)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(base, "/")+EmulatorPath, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrWorkload, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := e.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("%w: %s %s: %w", ErrUnreachable, method, req.URL, err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return fmt.Errorf("%w: %s %s: read body: %w", ErrUnreachable, method, req.URL, err)
+	}
+	switch {
+	case resp.StatusCode >= 500:
+		return fmt.Errorf("%w: %s %s: status %d: %s", ErrUnreachable, method, req.URL, resp.StatusCode, raw)
+	case resp.StatusCode >= 300:
+		return fmt.Errorf("%w: %s %s: status %d: %s", ErrRejected, method, req.URL, resp.StatusCode, raw)
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("%w: %s %s: decode %q: %w", ErrUnreachable, method, req.URL, raw, err)
+	}
+	return nil
+}
