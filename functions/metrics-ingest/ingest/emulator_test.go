@@ -1,0 +1,84 @@
+package ingest
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/flinksim"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/require"
+)
+
+// startEmulator serves a scenario's cluster over HTTP after warm-up, so the
+// JobManager's 60 s rate windows are full.
+func startEmulator(t *testing.T, scenario string, warmUp time.Duration) (*flinksim.Cluster, *httptest.Server) {
+	t.Helper()
+	sc, err := flinksim.LoadScenario(scenario)
+	require.NoError(t, err)
+	c := flinksim.New(sc, flinksim.Options{})
+	c.Advance(warmUp)
+	srv := httptest.NewServer(c.Handler())
+	t.Cleanup(srv.Close)
+	return c, srv
+}
+
+// TestSnapshotMatchesEmulatorGroundTruth runs ingest as a process (Run)
+// against the emulator over HTTP and embedded JetStream, and checks the
+// published snapshot against the model's exact state.
+func TestSnapshotMatchesEmulatorGroundTruth(t *testing.T) {
+	c, jm := startEmulator(t, "../../../scenarios/wordcount.yaml", 5*time.Minute)
+	nsrv, js := startNATS(t)
+	cfg := testConfig(jm.URL)
+	cfg.NATSURL, cfg.HTTPListen, cfg.Replica, cfg.Targets[0].Cluster = nsrv.ClientURL(), "", "r1", "demo"
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+	})
+	var cons jetstream.Consumer
+	deadline := time.Now().Add(5 * time.Second)
+	for cons == nil && time.Now().Before(deadline) {
+		if stream, err := js.Stream(ctx, events.StreamName); err == nil {
+			cons, err = stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{events.SnapshotFilter}})
+			require.NoError(t, err)
+		} else {
+			<-time.After(20 * time.Millisecond)
+		}
+	}
+	require.NotNil(t, cons)
+	subject, s := nextSnapshot(t, ctx, cons)
+	truth := c.GroundTruth()
+
+	require.Equal(t, events.SnapshotSubject("demo", c.JobID()), subject)
+	require.True(t, s.Complete, "incomplete: %v", s.Incomplete)
+	require.Equal(t, truth.State, s.JobState)
+	require.Equal(t, truth.RegisteredTaskManagers, s.TaskManagers)
+	require.Equal(t, truth.SlotsTotal, s.SlotsTotal)
+	require.Equal(t, truth.SlotsTotal-truth.SlotsInUse, s.SlotsFree)
+	require.NotNil(t, s.RunningSince)
+	require.Len(t, s.Vertices, len(truth.Vertices))
+	for i, vt := range truth.Vertices {
+		v := s.Vertices[i]
+		require.Equal(t, vt.ID, v.ID)
+		require.Equal(t, vt.Parallelism, v.Parallelism, v.Name)
+		require.InEpsilon(t, vt.RecordsInPerSecond, *v.RecordsInPerSecond, 0.1, "%s records in", v.Name)
+		require.InEpsilon(t, vt.RecordsOutPerSecond, *v.RecordsOutPerSecond, 0.1, "%s records out", v.Name)
+		require.InDelta(t, vt.MaxBusyMsPerSecond, v.BusyMsPerSecond.Max, 100, "%s busy", v.Name)
+		sum := v.BusyMsPerSecond.Avg + v.IdleMsPerSecond.Avg + v.BackPressuredMsPerSecond.Avg
+		require.InDelta(t, 1000, sum, 5, "%s time adds up to 1 s", v.Name)
+	}
+	src := s.Vertices[0]
+	require.True(t, src.IsSource)
+	require.Equal(t, 32, *src.SourcePartitions)
+	require.NotNil(t, src.PendingRecords)
+	require.InDelta(t, truth.Backlog, *src.PendingRecords, max(truth.Backlog*0.1, 1000))
+	require.Equal(t, "tokenizer", s.Vertices[1].Name)
+	require.Equal(t, []events.Input{{ID: src.ID, ShipStrategy: "REBALANCE"}}, s.Vertices[1].Inputs)
+}
