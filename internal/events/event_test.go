@@ -34,7 +34,7 @@ func TestEmittedEventsMatchSchemas(t *testing.T) {
 		t.Run(c.typ, func(t *testing.T) {
 			ev, err := New(c.typ, c.function, "demo", job, c.data)
 			require.NoError(t, err)
-			require.NoError(t, ValidateData(ev.Type(), ev.Data()))
+			require.NoError(t, ValidateSchema(ev.Type(), ev.Data()))
 			subject, err := SubjectOf(ev)
 			require.NoError(t, err)
 			require.NoError(t, Check(subject, ev))
@@ -100,7 +100,7 @@ func TestCheckRejects(t *testing.T) {
 	}{
 		{"unknown type", SnapshotSubject("demo", job), func() any { return wrongType }, "unknown event type"},
 		{"payload fails schema", SnapshotSubject("demo", job), func() any { return negEv }, "/taskManagers"},
-		{"data not JSON", SnapshotSubject("demo", job), func() any { return notJSON }, "not JSON"},
+		{"data not JSON", SnapshotSubject("demo", job), func() any { return notJSON }, "not a JSON object"},
 		{"subject names another cluster", SnapshotSubject("prod", job), func() any { return good }, `cluster "prod"`},
 		{"subject names another job", SnapshotSubject("demo", "ffff"), func() any { return good }, `job "ffff"`},
 		{"subject of another kind", DecisionSubject("demo", job), func() any { return good }, "want flinkscaler.snapshot"},
