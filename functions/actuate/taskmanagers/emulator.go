@@ -28,8 +28,11 @@ func NewEmulator(urls map[string]string) *Emulator {
 	return &Emulator{urls: urls, http: &http.Client{Timeout: 10 * time.Second}}
 }
 
+// tmCount is the control endpoint's body: {"replicas": N} in a PUT, the
+// requested replicas (registered or starting) in every answer.
 type tmCount struct {
-	TaskManagers int `json:"taskManagers"`
+	Replicas        int `json:"replicas"`
+	MaxTaskManagers int `json:"maxTaskManagers,omitempty"`
 }
 
 // Replicas returns the emulator's requested TaskManager count.
@@ -38,12 +41,20 @@ func (e *Emulator) Replicas(ctx context.Context, cluster, _ string) (int, error)
 	if err := e.do(ctx, cluster, http.MethodGet, nil, &c); err != nil {
 		return 0, err
 	}
-	return c.TaskManagers, nil
+	return c.Replicas, nil
 }
 
-// Scale sets the emulator's TaskManager count to n.
+// Scale sets the emulator's TaskManager count to n. A count above the
+// emulator's maxTaskManagers is refused (ErrRejected) without a change.
 func (e *Emulator) Scale(ctx context.Context, cluster, _ string, n int) error {
-	body, err := json.Marshal(tmCount{TaskManagers: n})
+	var now tmCount
+	if err := e.do(ctx, cluster, http.MethodGet, nil, &now); err != nil {
+		return err
+	}
+	if now.MaxTaskManagers > 0 && n > now.MaxTaskManagers {
+		return fmt.Errorf("%w: %d TaskManagers exceed the emulator's maxTaskManagers %d (cluster %s)", ErrRejected, n, now.MaxTaskManagers, cluster)
+	}
+	body, err := json.Marshal(map[string]int{"replicas": n})
 	if err != nil {
 		return fmt.Errorf("encode TaskManager count: %w", err)
 	}
@@ -51,8 +62,8 @@ func (e *Emulator) Scale(ctx context.Context, cluster, _ string, n int) error {
 	if err := e.do(ctx, cluster, http.MethodPut, body, &c); err != nil {
 		return err
 	}
-	if c.TaskManagers != n {
-		return fmt.Errorf("%w: emulator of cluster %s applied %d TaskManagers, not %d (its maxTaskManagers?)", ErrRejected, cluster, c.TaskManagers, n)
+	if c.Replicas != n {
+		return fmt.Errorf("%w: emulator of cluster %s applied %d TaskManagers, not %d (its maxTaskManagers)", ErrRejected, cluster, c.Replicas, n)
 	}
 	return nil
 }

@@ -1,0 +1,188 @@
+package actuator
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/flinkscaler/flinkscaler/internal/events"
+)
+
+const nonAdaptive = `{"errors":["Internal server error.","<Exception on server side:\njava.util.concurrent.CompletionException: java.lang.UnsupportedOperationException: The DefaultScheduler does not support changing the parallelism without a job restart. This feature is currently only expected to work with the AdaptiveScheduler.\n\tat ...\nEnd of exception on server side>"]}`
+
+const conflict = `{"errors":["Another update to the job [%s] resource requirements is in progress."]}`
+
+func TestScaleUpThenDownOnEmulator(t *testing.T) {
+	e := newEnv(t, "adaptive", true, Options{})
+	ctx := context.Background()
+
+	up, err := e.act.Actuate(ctx, e.decision(events.ModeAdaptive, 4, 3))
+	require.NoError(t, err)
+	require.Equal(t, events.OutcomeApplied, up.Outcome, up.Error)
+	require.Equal(t, []string{"scale-taskmanagers:done", "wait-slots:done", "put-requirements:done",
+		"verify-requirements:done", "wait-parallelism:done"}, stepNames(up))
+	require.Equal(t, 4, e.replicas(t))
+	require.Equal(t, []int{4, 3}, e.parallelism(t))
+	require.Equal(t, 4, e.desired(t).TaskManagers)
+	require.True(t, e.desired(t).Running)
+
+	down, err := e.act.Actuate(ctx, e.decision(events.ModeAdaptive, 2, 1))
+	require.NoError(t, err)
+	require.Equal(t, events.OutcomeApplied, down.Outcome, down.Error)
+	require.Equal(t, []string{"put-requirements:done", "verify-requirements:done", "wait-parallelism:done",
+		"scale-taskmanagers:done"}, stepNames(down))
+	require.Equal(t, 2, e.replicas(t))
+	require.Equal(t, []int{2, 1}, e.parallelism(t))
+}
+
+func TestSafety(t *testing.T) {
+	tests := []struct {
+		name    string
+		opt     Options
+		prepare func(t *testing.T, e *env) events.Decision
+		want    string // substring of the skip reason
+	}{
+		{"the same decision twice", Options{}, func(t *testing.T, e *env) events.Decision {
+			d := e.decision(events.ModeAdaptive, 3, 3)
+			r, err := e.act.Actuate(context.Background(), d)
+			require.NoError(t, err)
+			require.Equal(t, events.OutcomeApplied, r.Outcome, r.Error)
+			return d
+		}, "already handled"},
+		{"older than the last applied", Options{}, func(t *testing.T, e *env) events.Decision {
+			old := e.decision(events.ModeAdaptive, 3, 3)
+			newer := e.decision(events.ModeAdaptive, 3, 2)
+			newer.DecidedAt = old.DecidedAt.Add(time.Second)
+			r, err := e.act.Actuate(context.Background(), newer)
+			require.NoError(t, err)
+			require.Equal(t, events.OutcomeApplied, r.Outcome, r.Error)
+			return old
+		}, "newer decision"},
+		{"inside the rate limit", Options{MinInterval: time.Hour}, func(t *testing.T, e *env) events.Decision {
+			r, err := e.act.Actuate(context.Background(), e.decision(events.ModeAdaptive, 3, 3))
+			require.NoError(t, err)
+			require.Equal(t, events.OutcomeApplied, r.Outcome, r.Error)
+			return e.decision(events.ModeAdaptive, 2, 2)
+		}, "rate limited"},
+		{"paused by policy", Options{}, func(t *testing.T, e *env) events.Decision {
+			_, err := e.kv[events.BucketPolicy].Put(context.Background(), events.KVKey("prod", e.jobID), []byte(`{"paused":true}`))
+			require.NoError(t, err)
+			return e.decision(events.ModeAdaptive, 3, 3)
+		}, "paused"},
+		{"already at target", Options{}, func(t *testing.T, e *env) events.Decision {
+			r, err := e.act.Actuate(context.Background(), e.decision(events.ModeAdaptive, 3, 3))
+			require.NoError(t, err)
+			require.Equal(t, events.OutcomeApplied, r.Outcome, r.Error)
+			return e.decision(events.ModeAdaptive, 3, 3)
+		}, "already at target"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opt := tt.opt
+			opt.SlotWait, opt.ParallelismWait, opt.Poll = 10*time.Second, 10*time.Second, 20*time.Millisecond
+			e := newEnv(t, "adaptive", true, opt)
+			d := tt.prepare(t, e)
+			before := e.replicas(t)
+			r, err := e.act.Actuate(context.Background(), d)
+			require.NoError(t, err)
+			require.Equal(t, events.OutcomeSkipped, r.Outcome)
+			require.Contains(t, r.Steps[0].Detail, tt.want)
+			require.Equal(t, before, e.replicas(t), "a skipped decision changes nothing")
+		})
+	}
+}
+
+func TestDryRun(t *testing.T) {
+	e := newEnv(t, "adaptive", true, Options{})
+	d := e.decision(events.ModeAdaptive, 4, 4)
+	d.DryRun = true
+	r, err := e.act.Actuate(context.Background(), d)
+	require.NoError(t, err)
+	require.Equal(t, events.OutcomeSkipped, r.Outcome)
+	require.True(t, r.DryRun)
+	require.Len(t, r.Steps, 5)
+	require.Contains(t, r.Steps[0].Detail, "would set TaskManager replicas to 4")
+	require.Equal(t, 2, e.replicas(t))
+	require.Equal(t, []int{2, 2}, e.parallelism(t))
+}
+
+func TestFlinkAnswers(t *testing.T) {
+	tests := []struct {
+		name        string
+		mode        string
+		withTMs     bool
+		targets     []int
+		faults      []fault
+		wantOutcome string
+		wantError   string
+		wantTMs     int
+		wantSteps   []string
+	}{
+		{"500 non-adaptive after TMs scaled up: rolled back", events.ModeAdaptive, true, []int{4, 4},
+			[]fault{onPut(http.StatusInternalServerError, nonAdaptive)}, events.OutcomePartial,
+			"job does not run the adaptive scheduler: set jobmanager.scheduler: adaptive", 2,
+			[]string{"scale-taskmanagers:rolled-back", "wait-slots:done", "put-requirements:failed",
+				"verify-requirements:skipped", "wait-parallelism:skipped", "rollback-taskmanagers:rolled-back"}},
+		{"409 twice, then accepted", events.ModeAdaptive, true, []int{3, 3},
+			[]fault{onPut(http.StatusConflict, conflict), onPut(http.StatusConflict, conflict)}, events.OutcomeApplied, "", 3,
+			[]string{"scale-taskmanagers:done", "wait-slots:done", "put-requirements:done",
+				"verify-requirements:done", "wait-parallelism:done"}},
+		{"409 past the retries: rolled back", events.ModeAdaptive, true, []int{3, 3},
+			[]fault{onPut(409, conflict), onPut(409, conflict), onPut(409, conflict), onPut(409, conflict)}, events.OutcomePartial,
+			"concurrent modification", 2, nil},
+		{"400 above max parallelism", events.ModeSession, false, []int{20, 2}, nil, events.OutcomeFailed,
+			"exceeds its maximum parallelism", 2, []string{"put-requirements:failed", "verify-requirements:skipped", "wait-parallelism:skipped"}},
+		{"too few slots for the job", events.ModeSession, false, []int{4, 4}, nil, events.OutcomePartial,
+			"timed out", 2, []string{"put-requirements:done", "verify-requirements:done", "wait-parallelism:failed"}},
+		{"more TaskManagers than the cluster allows", events.ModeAdaptive, true, []int{9, 2}, nil, events.OutcomeFailed,
+			"maxTaskManagers", 2, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, "adaptive", tt.withTMs, Options{SlotWait: 10 * time.Second, ParallelismWait: 2 * time.Second,
+				Poll: 20 * time.Millisecond, ConflictRetries: 2})
+			e.inject(tt.faults...)
+			r, err := e.act.Actuate(context.Background(), e.decision(tt.mode, tt.targets...))
+			require.NoError(t, err)
+			require.Equal(t, tt.wantOutcome, r.Outcome, "%v %s", stepNames(r), r.Error)
+			require.Contains(t, r.Error, tt.wantError)
+			require.Equal(t, tt.wantTMs, e.replicas(t))
+			if tt.wantSteps != nil {
+				require.Equal(t, tt.wantSteps, stepNames(r))
+			}
+		})
+	}
+}
+
+func TestFlinkUnreachableIsRetried(t *testing.T) {
+	e := newEnv(t, "adaptive", true, Options{})
+	e.ts.Close()
+	_, err := e.act.Actuate(context.Background(), e.decision(events.ModeAdaptive, 3, 3))
+	require.ErrorIs(t, err, ErrTransient)
+}
+
+func TestReactiveModeScalesTaskManagersOnly(t *testing.T) {
+	e := newEnv(t, "reactive", true, Options{})
+	d := e.decision(events.ModeReactive, 4, 4)
+	r, err := e.act.Actuate(context.Background(), d)
+	require.NoError(t, err)
+	require.Equal(t, events.OutcomeApplied, r.Outcome, "%v %s", stepNames(r), r.Error)
+	require.Equal(t, []string{"scale-taskmanagers:done", "wait-slots:done", "wait-parallelism:done"}, stepNames(r))
+	require.Equal(t, []int{4, 4}, e.parallelism(t))
+}
+
+func TestKEDAModeNeverTouchesReplicas(t *testing.T) {
+	e := newEnv(t, "adaptive", true, Options{SlotWait: 300 * time.Millisecond, ParallelismWait: time.Second, Poll: 20 * time.Millisecond})
+	r, err := e.act.Actuate(context.Background(), e.decision(events.ModeKEDA, 4, 4))
+	require.NoError(t, err)
+	// Nobody plays KEDA here, so the slots never come: the declaration is
+	// rolled back and the replicas were never touched.
+	require.Equal(t, events.OutcomePartial, r.Outcome)
+	require.Equal(t, []string{"declare-taskmanagers:rolled-back", "wait-slots:failed", "put-requirements:skipped",
+		"verify-requirements:skipped", "wait-parallelism:skipped", "rollback-taskmanagers:rolled-back"}, stepNames(r))
+	require.Equal(t, 2, e.replicas(t))
+	require.Equal(t, 2, e.desired(t).TaskManagers)
+}

@@ -1,0 +1,190 @@
+package actuator
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/require"
+
+	"github.com/flinkscaler/flinkscaler/functions/actuate/kedascaler"
+	"github.com/flinkscaler/flinkscaler/functions/actuate/taskmanagers"
+	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/flink"
+	"github.com/flinkscaler/flinkscaler/internal/flinksim"
+)
+
+// scenario is a two-vertex job at parallelism 2 on 2 one-slot TaskManagers,
+// with short start-up and restart so the emulator, run 20x sped up, settles
+// in a fraction of a second.
+const scenario = `
+name: actuate-test
+duration: 1h
+seed: 11
+cluster:
+  scaling: %s
+  slotsPerTaskManager: 1
+  initialTaskManagers: 2
+  maxTaskManagers: 8
+  taskManagerStartup: 2s
+  restart: 2s
+job:
+  name: orders
+  vertices:
+    - {name: "Source: orders", parallelism: 2, maxParallelism: 16, capacity: 50000, partitions: 16}
+    - {name: enrich, inputs: ["Source: orders"], parallelism: 2, maxParallelism: 16, capacity: 20000}
+load: {pattern: constant, rate: 1000}
+`
+
+// fault answers a request instead of the emulator when ok.
+type fault func(r *http.Request) (status int, body string, ok bool)
+
+// env is an emulated Flink cluster behind a fault-injecting proxy, a real
+// JetStream server with the buckets, and an Actuator wired to both.
+type env struct {
+	sim     *flinksim.Cluster
+	url     string
+	jobID   string
+	vertex  []string
+	kv      map[string]jetstream.KeyValue
+	act     *Actuator
+	mu      sync.Mutex
+	faults  []fault
+	ts      *httptest.Server
+	options Options
+}
+
+func newEnv(t *testing.T, mode string, withTMs bool, opt Options) *env {
+	t.Helper()
+	sc, err := flinksim.ParseScenario(fmt.Appendf(nil, scenario, mode), ".")
+	require.NoError(t, err)
+	e := &env{sim: flinksim.New(sc, flinksim.Options{}), kv: map[string]jetstream.KeyValue{}}
+	e.jobID, e.vertex = e.sim.JobID(), e.sim.VertexIDs()
+	emu := e.sim.Handler()
+	e.ts = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if status, body, ok := e.fault(r); ok {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			_, _ = w.Write([]byte(body)) // test server; the client reads or not
+			return
+		}
+		emu.ServeHTTP(w, r)
+	}))
+	t.Cleanup(e.ts.Close)
+	e.url = e.ts.URL
+	ctx, cancel := context.WithCancel(context.Background())
+	simDone := make(chan error, 1)
+	go func() { simDone <- e.sim.Run(ctx, 20, nil) }()
+	t.Cleanup(func() { cancel(); require.NoError(t, <-simDone) })
+
+	srv, err := events.StartEmbedded(events.EmbeddedConfig{})
+	require.NoError(t, err)
+	t.Cleanup(srv.Shutdown)
+	nc, err := nats.Connect(srv.ClientURL())
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	require.NoError(t, events.Provision(ctx, js, events.ProvisionConfig{Storage: jetstream.MemoryStorage}))
+	for _, b := range []string{events.BucketActuations, events.BucketDesiredTMs, events.BucketPolicy} {
+		e.kv[b], err = js.KeyValue(ctx, b)
+		require.NoError(t, err)
+	}
+	fc, err := flink.New(e.url, flink.Options{Timeout: 2 * time.Second})
+	require.NoError(t, err)
+	deps := Deps{Flink: map[string]Flink{"prod": fc},
+		Actuations: e.kv[events.BucketActuations], Desired: e.kv[events.BucketDesiredTMs], Policy: e.kv[events.BucketPolicy]}
+	if withTMs {
+		deps.TaskManagers = taskmanagers.NewEmulator(map[string]string{"prod": e.url})
+	}
+	if opt.SlotWait == 0 {
+		opt.SlotWait, opt.ParallelismWait, opt.Poll = 10*time.Second, 10*time.Second, 20*time.Millisecond
+	}
+	e.options = opt
+	e.act = New(deps, opt)
+	return e
+}
+
+func (e *env) inject(f ...fault) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.faults = append(e.faults, f...)
+}
+
+// fault pops the first injected fault that matches r.
+func (e *env) fault(r *http.Request) (int, string, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for i, f := range e.faults {
+		if status, body, ok := f(r); ok {
+			e.faults = append(e.faults[:i], e.faults[i+1:]...)
+			return status, body, true
+		}
+	}
+	return 0, "", false
+}
+
+func onPut(status int, body string) fault {
+	return func(r *http.Request) (int, string, bool) {
+		return status, body, r.Method == http.MethodPut && r.URL.Path != taskmanagers.EmulatorPath
+	}
+}
+
+var decisionSeq int
+
+func (e *env) decision(mode string, targets ...int) events.Decision {
+	decisionSeq++
+	d := events.Decision{
+		DecisionID: fmt.Sprintf("d-%d", decisionSeq), Cluster: "prod", JobID: e.jobID, JobName: "orders", Mode: mode,
+		Slots: events.Slots{PerTaskManager: 1, Sharing: events.SlotSharingShared}, Policy: "test",
+		DecidedAt: time.Now().UTC(),
+	}
+	for i, t := range targets {
+		d.Vertices = append(d.Vertices, events.VertexDecision{ID: e.vertex[i], Target: t, Reason: "test"})
+	}
+	return d
+}
+
+func (e *env) replicas(t *testing.T) int {
+	t.Helper()
+	n, err := taskmanagers.NewEmulator(map[string]string{"prod": e.url}).Replicas(context.Background(), "prod", "")
+	require.NoError(t, err)
+	return n
+}
+
+func (e *env) parallelism(t *testing.T) []int {
+	t.Helper()
+	fc, err := flink.New(e.url, flink.Options{})
+	require.NoError(t, err)
+	j, err := fc.JobDetails(context.Background(), e.jobID)
+	require.NoError(t, err)
+	var p []int
+	for _, v := range j.Vertices {
+		p = append(p, v.Parallelism)
+	}
+	return p
+}
+
+func (e *env) desired(t *testing.T) kedascaler.Desired {
+	t.Helper()
+	entry, err := e.kv[events.BucketDesiredTMs].Get(context.Background(), events.KVKey("prod", e.jobID))
+	require.NoError(t, err)
+	var d kedascaler.Desired
+	require.NoError(t, json.Unmarshal(entry.Value(), &d))
+	return d
+}
+
+func stepNames(r events.Result) []string {
+	var names []string
+	for _, s := range r.Steps {
+		names = append(names, s.Name+":"+s.Status)
+	}
+	return names
+}
