@@ -1,0 +1,71 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/require"
+)
+
+func startNATS(t *testing.T) string {
+	t.Helper()
+	srv, err := events.StartEmbedded(events.EmbeddedConfig{})
+	require.NoError(t, err)
+	t.Cleanup(srv.Shutdown)
+	nc, js, err := events.Connect(events.ConnOptions{URL: srv.ClientURL()})
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.NoError(t, events.Provision(ctx, js, events.ProvisionConfig{Storage: jetstream.MemoryStorage}))
+	return srv.ClientURL()
+}
+
+func TestHelpListsEveryVerb(t *testing.T) {
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run(context.Background(), []string{"--help"}, &out, &errOut))
+	for _, verb := range []string{"demo", "sim", "bench", "nats", "watch", "publish", "ingest", "decide", "actuate"} {
+		require.Contains(t, errOut.String(), "  "+verb+" ")
+	}
+	require.Equal(t, 2, run(context.Background(), []string{"frobnicate"}, &out, &errOut))
+	require.Contains(t, errOut.String(), `unknown command "frobnicate"`)
+}
+
+func TestPublishShowsUpInWatch(t *testing.T) {
+	url := startNATS(t)
+	nc, err := nats.Connect(url)
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	sub, err := nc.SubscribeSync(events.SubjectAll)
+	require.NoError(t, err)
+
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"publish", "--nats", url, "--cluster", "demo", "--job", "wordcount",
+		"--name", "lag", "--value", "1200", "--unit", "records"}, &out, &errOut)
+	require.Equal(t, 0, code, errOut.String())
+	require.Contains(t, out.String(), "on flinkscaler.metric.demo.wordcount")
+
+	m, err := sub.NextMsg(5 * time.Second)
+	require.NoError(t, err)
+	line := watchLine(m, false)
+	require.Contains(t, line, "metric")
+	require.Contains(t, line, "demo/wordcount")
+	require.Contains(t, line, "lag=1200 records")
+	require.True(t, strings.HasPrefix(watchLine(m, true), `{"specversion":"1.0"`), watchLine(m, true))
+	require.Contains(t, watchLine(&nats.Msg{Subject: "flinkscaler.x", Data: []byte("junk")}, false), "not decodable")
+}
+
+func TestPublishRejectsBadFlags(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"publish", "--nats", "nats://127.0.0.1:1", "--cluster", "a.b", "--job", "j",
+		"--name", "lag", "--value", "Inf"}, &out, &errOut)
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut.String(), `--cluster "a.b"`)
+	require.Contains(t, errOut.String(), `--value "Inf"`)
+}
