@@ -76,6 +76,9 @@ func (r *run) emit(rationale string) {
 	before := make(map[string]Capacity, len(r.vs))
 	for _, vp := range r.vs {
 		reason := vp.reason
+		if reason == "" {
+			reason = r.explain(&vp)
+		}
 		if len(vp.notes) > 0 {
 			reason += "; " + strings.Join(vp.notes, "; ")
 		}

@@ -31,6 +31,7 @@ type run struct {
 	policy   string
 	vs       []vplan
 	idx      map[string]int
+	sources  []bool
 	decision *events.Decision
 	// Job-level figures for the rationale.
 	offered, pending, util, cv float64
@@ -185,10 +186,10 @@ func (r *run) validateVertex(v *events.VertexSnapshot) *hold {
 func bad(f, limit float64) bool { return math.IsNaN(f) || f < 0 || f > limit }
 
 func stepTopology(r *run) *hold {
-	fp := fingerprint(r.snap)
-	if r.st.Topology == fp {
+	if sameTopology(r.st.Topology, r.snap) {
 		return nil
 	}
+	fp := fingerprint(r.snap)
 	had := r.st.Topology != ""
 	r.st.Topology = fp
 	r.st.Window = nil
@@ -199,6 +200,31 @@ func stepTopology(r *run) *hold {
 		return holdf(HoldTopology, "job vertices changed; history reset")
 	}
 	return nil
+}
+
+// sameTopology reports whether fp is s's fingerprint, without building it.
+func sameTopology(fp string, s *events.Snapshot) bool {
+	eat := func(part string) bool {
+		if !strings.HasPrefix(fp, part) {
+			return false
+		}
+		fp = fp[len(part):]
+		return true
+	}
+	for _, v := range s.Vertices {
+		if !eat(v.ID) {
+			return false
+		}
+		for _, e := range v.Inputs {
+			if !eat("<") || !eat(e.ID) {
+				return false
+			}
+		}
+		if !eat(";") {
+			return false
+		}
+	}
+	return fp == ""
 }
 
 func fingerprint(s *events.Snapshot) string {

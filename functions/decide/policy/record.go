@@ -14,10 +14,14 @@ func stepRecord(r *run) *hold {
 }
 
 func (r *run) snapSources() []bool {
+	if r.sources != nil {
+		return r.sources
+	}
 	src := make([]bool, len(r.snap.Vertices))
 	for i, v := range r.snap.Vertices {
 		src[i] = v.IsSource || len(v.Inputs) == 0
 	}
+	r.sources = src
 	return src
 }
 

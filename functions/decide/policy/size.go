@@ -39,7 +39,6 @@ func stepSize(r *run) *hold {
 		case vp.util < lo && !r.backlog:
 			vp.p = min(r.size(vp, vp.steady), vp.cur)
 		}
-		vp.reason = r.explain(vp)
 	}
 	return nil
 }
@@ -77,6 +76,8 @@ func (r *run) size(vp *vplan, rate float64) int {
 	return p
 }
 
+// explain is a vertex's reason; emit calls it, as formatting is the costliest
+// part of a decision and holds need none.
 func (r *run) explain(vp *vplan) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: busy %.0f%% at %s rec/s", vp.name, 100*vp.est.busy, si(vp.est.in))
