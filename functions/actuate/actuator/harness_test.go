@@ -59,6 +59,13 @@ type env struct {
 	faults  []fault
 	ts      *httptest.Server
 	options Options
+	deps    Deps
+}
+
+// use rebuilds the Actuator with tm as its TaskManager backend.
+func (e *env) use(tm TaskManagers) {
+	e.deps.TaskManagers = tm
+	e.act = New(e.deps, e.options)
 }
 
 func newEnv(t *testing.T, mode string, withTMs bool, opt Options) *env {
@@ -107,7 +114,7 @@ func newEnv(t *testing.T, mode string, withTMs bool, opt Options) *env {
 	if opt.SlotWait == 0 {
 		opt.SlotWait, opt.ParallelismWait, opt.Poll = 10*time.Second, 10*time.Second, 20*time.Millisecond
 	}
-	e.options = opt
+	e.options, e.deps = opt, deps
 	e.act = New(deps, opt)
 	return e
 }

@@ -1,0 +1,89 @@
+package actuator
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/flinkscaler/flinkscaler/functions/actuate/taskmanagers"
+	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/flinksim"
+	"github.com/flinkscaler/flinkscaler/internal/kubetest"
+)
+
+// deployedRules are the Role rules of deploy/rbac/actuate.yaml.
+func deployedRules(t *testing.T) []rbacv1.PolicyRule {
+	t.Helper()
+	raw, err := os.ReadFile("../../../deploy/rbac/actuate.yaml")
+	require.NoError(t, err)
+	objs, err := kubetest.DecodeYAML(raw)
+	require.NoError(t, err)
+	for _, o := range objs {
+		if o.GetKind() == "Role" {
+			var role rbacv1.Role
+			require.NoError(t, runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &role))
+			return role.Rules
+		}
+	}
+	t.Fatal("no Role in deploy/rbac/actuate.yaml")
+	return nil
+}
+
+// TestScaleUpOnKubernetes checks the whole loop against a real
+// kube-apiserver with RBAC on: decision → TaskManager Deployment scaled (as
+// the ServiceAccount of deploy/rbac/actuate.yaml) → the emulator, watching
+// the Deployment, registers the TaskManagers → PUT requirements → the job
+// runs at the new parallelism. Then the API server goes down.
+func TestScaleUpOnKubernetes(t *testing.T) {
+	srv := kubetest.Start(t)
+	srv.CreateDeployment(t, "flink", "flink-taskmanager", 2)
+	saCfg := srv.ServiceAccountConfig(t, "flink", "flinkscaler-actuate", deployedRules(t))
+	kubeconfig := srv.Kubeconfig(t, saCfg)
+
+	e := newEnv(t, "adaptive", false, Options{})
+	restCfg, err := taskmanagers.LoadConfig(kubeconfig)
+	require.NoError(t, err)
+	k8s, err := taskmanagers.NewKubernetes(restCfg)
+	require.NoError(t, err)
+	e.options.DefaultWorkload = "deployments/flink/flink-taskmanager"
+	e.use(k8s)
+
+	w, err := flinksim.ParseWorkload("flink/flink-taskmanager")
+	require.NoError(t, err)
+	watcher, err := flinksim.NewWorkloadWatcher(srv.Kubeconfig(t, srv.AdminConfig()), w, e.sim, 50*time.Millisecond)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	watched := make(chan error, 1)
+	go func() { watched <- watcher.Run(ctx) }()
+	t.Cleanup(func() { cancel(); require.NoError(t, <-watched) })
+
+	r, err := e.act.Actuate(context.Background(), e.decision(events.ModeAdaptive, 5, 4))
+	require.NoError(t, err)
+	require.Equal(t, events.OutcomeApplied, r.Outcome, "%v %s", stepNames(r), r.Error)
+	require.Equal(t, []string{"scale-taskmanagers:done", "wait-slots:done", "put-requirements:done",
+		"verify-requirements:done", "wait-parallelism:done"}, stepNames(r))
+	d, err := srv.Admin().AppsV1().Deployments("flink").Get(context.Background(), "flink-taskmanager", metav1.GetOptions{})
+	require.NoError(t, err)
+	require.Equal(t, int32(5), *d.Spec.Replicas)
+	require.Equal(t, []int{5, 4}, e.parallelism(t))
+
+	// A workload outside the RBAC: refused for good, nothing changed.
+	refused := e.decision(events.ModeAdaptive, 6, 6)
+	refused.Workload = "flink/other"
+	r, err = e.act.Actuate(context.Background(), refused)
+	require.NoError(t, err)
+	require.Equal(t, events.OutcomeFailed, r.Outcome)
+	require.Contains(t, r.Error, "forbidden")
+
+	// API server down: a transient failure before any change, retried.
+	srv.Stop()
+	_, err = e.act.Actuate(context.Background(), e.decision(events.ModeAdaptive, 2, 2))
+	require.ErrorIs(t, err, ErrTransient)
+	require.Equal(t, []int{5, 4}, e.parallelism(t))
+}
