@@ -248,3 +248,29 @@ func TestStreamMetricSpec(t *testing.T) {
 	require.Equal(t, want.MetricSpecs[0].MetricName, got.MetricSpecs[0].MetricName)
 	require.InDelta(t, want.MetricSpecs[0].TargetSizeFloat, got.MetricSpecs[0].TargetSizeFloat, 0)
 }
+
+func TestJobNameHeldBySeveralIDs(t *testing.T) {
+	h := startHarness(t, nil)
+	c := dial(t, h.addr, nil)
+	ctx := context.Background()
+	old := Desired{Cluster: "prod", JobID: "00000000000000000000000000000002", JobName: "orders", TaskManagers: 9, UpdatedAt: time.Now()}
+	h.put(t, old)
+	h.put(t, Desired{Cluster: "prod", JobID: jobID, JobName: "orders", TaskManagers: 3, Running: true, UpdatedAt: time.Now().Add(-time.Hour)})
+	metric := func() (float64, error) {
+		m, err := c.GetMetrics(ctx, &externalscaler.GetMetricsRequest{ScaledObjectRef: ref("prod", "orders"), MetricName: MetricName})
+		if err != nil {
+			return 0, err
+		}
+		return m.MetricValues[0].MetricValueFloat, nil
+	}
+	eventually(t, 3.0, metric) // the running job wins
+	_, err := h.kv.Delete(ctx, events.KVKey("prod", jobID))
+	require.NoError(t, err)
+	eventually(t, 9.0, metric) // then the one left
+	_, err = h.kv.Delete(ctx, events.KVKey("prod", old.JobID))
+	require.NoError(t, err)
+	eventually(t, codes.NotFound, func() (codes.Code, error) {
+		_, err := metric()
+		return status.Code(err), nil
+	})
+}

@@ -44,14 +44,15 @@ type Desired struct {
 type View struct {
 	mu      sync.RWMutex
 	byKey   map[string]Desired
-	changed chan struct{} // closed and replaced on every change
-	ready   chan struct{} // closed once the initial values are loaded
+	byName  map[nameKey]map[string]struct{} // cluster and job name → keys
+	changed chan struct{}                   // closed and replaced on every change
+	ready   chan struct{}                   // closed once the initial values are loaded
 	once    sync.Once
 }
 
 // NewView returns an empty view; run Watch to fill it.
 func NewView() *View {
-	return &View{byKey: map[string]Desired{}, changed: make(chan struct{}), ready: make(chan struct{})}
+	return &View{byKey: map[string]Desired{}, byName: map[nameKey]map[string]struct{}{}, changed: make(chan struct{}), ready: make(chan struct{})}
 }
 
 // Watch follows kv (the desired-TM bucket) until ctx ends or the watch
@@ -83,6 +84,8 @@ func (v *View) Watch(ctx context.Context, kv jetstream.KeyValue) error {
 	}
 }
 
+type nameKey struct{ cluster, name string }
+
 // Ready is closed once Watch has loaded the bucket's current values.
 func (v *View) Ready() <-chan struct{} { return v.ready }
 
@@ -94,10 +97,21 @@ func (v *View) apply(e jetstream.KeyValueEntry) {
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if del {
+	if old, ok := v.byKey[e.Key()]; ok {
+		n := nameKey{old.Cluster, old.JobName}
+		delete(v.byName[n], e.Key())
+		if len(v.byName[n]) == 0 {
+			delete(v.byName, n)
+		}
 		delete(v.byKey, e.Key())
-	} else {
+	}
+	if !del {
 		v.byKey[e.Key()] = d
+		n := nameKey{d.Cluster, d.JobName}
+		if v.byName[n] == nil {
+			v.byName[n] = map[string]struct{}{}
+		}
+		v.byName[n][e.Key()] = struct{}{}
 	}
 	close(v.changed)
 	v.changed = make(chan struct{})
@@ -127,10 +141,8 @@ func (v *View) Lookup(cluster, job string) (Desired, error) {
 	}
 	var best Desired
 	found := false
-	for _, d := range v.byKey {
-		if d.Cluster != cluster || d.JobName != job {
-			continue
-		}
+	for key := range v.byName[nameKey{cluster, job}] {
+		d := v.byKey[key]
 		if !found || better(d, best) {
 			best, found = d, true
 		}
