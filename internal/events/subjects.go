@@ -88,3 +88,22 @@ func SplitJobSubject(subject string) (kind, cluster, job string, ok bool) {
 
 // Source is the CloudEvents source of a function's events for a cluster.
 func Source(function, cluster string) string { return SourcePrefix + function + "/" + cluster }
+
+// NameToken turns a job name into a token: every character that is not a
+// letter, digit, '-' or '_' becomes '_', and it is cut to 128 bytes.
+// "Word Count" → "Word_Count".
+func NameToken(name string) string {
+	b := []byte(name)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			b[i] = '_'
+		}
+	}
+	if len(b) > 128 {
+		b = b[:128]
+	}
+	if len(b) == 0 {
+		return "_"
+	}
+	return string(b)
+}

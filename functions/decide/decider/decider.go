@@ -1,0 +1,220 @@
+// Package decider is the decide function's glue: it consumes snapshot and
+// metric events, keeps each job's policy state in the state KV bucket with
+// compare-and-set, runs the pure policy core and publishes decision events.
+//
+// Per snapshot:
+//
+//	load policy (file defaults + the job's overrides in the policy bucket)
+//	→ read-modify-write the job's record (CAS; re-run on conflict):
+//	    policy.Decide(snapshot, state, policy, observedAt) → new state, decision
+//	    a decision goes into the record's outbox
+//	→ publish the decision (event id = decision id, so JetStream drops repeats)
+//
+// A snapshot redelivered after its record was written finds itself a
+// duplicate; if the outbox holds the decision it produced, that decision is
+// published again (and de-duplicated by JetStream), so no decision is lost
+// between the write and the publish.
+package decider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2/event"
+	"github.com/flinkscaler/flinkscaler/functions/decide/policy"
+	"github.com/flinkscaler/flinkscaler/internal/events"
+)
+
+// Function is the function's name in sources, rejections and the durable
+// consumer.
+const Function = "decide"
+
+// Decider handles decide's events.
+type Decider struct {
+	state    kvStore
+	policies policySource
+	base     policy.Config
+	sources  []string
+	log      *slog.Logger
+	metrics  *Metrics
+}
+
+// policySource returns a job's stored overrides (nil when none).
+type policySource interface {
+	Overrides(ctx context.Context, cluster, jobID, jobName string) ([]byte, error)
+}
+
+// New returns a Decider. base must have passed Validate; allowedSources, when
+// not empty, lists the CloudEvents source prefixes accepted for user metric
+// events.
+func New(state kvStore, policies policySource, base policy.Config, allowedSources []string, log *slog.Logger, m *Metrics) *Decider {
+	return &Decider{state: state, policies: policies, base: base, sources: allowedSources, log: log, metrics: m}
+}
+
+// Handle is the events.Handler for snapshot and metric events.
+func (d *Decider) Handle(ctx context.Context, ev cloudevents.Event) ([]cloudevents.Event, error) {
+	switch ev.Type() {
+	case events.TypeSnapshot:
+		return d.snapshot(ctx, ev)
+	case events.TypeMetric:
+		return nil, d.metric(ctx, ev)
+	default:
+		return nil, fmt.Errorf("%w: decide does not consume %s", events.ErrInvalid, ev.Type())
+	}
+}
+
+func (d *Decider) snapshot(ctx context.Context, ev cloudevents.Event) ([]cloudevents.Event, error) {
+	snap, err := events.Data[events.Snapshot](ev)
+	if err != nil {
+		return nil, err
+	}
+	log := d.log.With("cluster", snap.Cluster, "job_id", snap.JobID, "event_id", ev.ID())
+	cfg, err := d.policyFor(ctx, snap)
+	if err != nil {
+		d.metrics.holds.WithLabelValues("policy-invalid").Inc()
+		log.Error("job policy override is invalid; holding", "reason", err.Error())
+		return nil, nil
+	}
+	var out policy.Output
+	var replay *events.Decision
+	var named bool
+	_, err = update(ctx, d.state, events.KVKey(snap.Cluster, snap.JobID), func(cur record) record {
+		out = policy.Decide(policy.Input{Snapshot: snap, SnapshotID: ev.ID(), State: cur.State, Config: cfg, Now: snap.ObservedAt})
+		replay, named = nil, cur.JobName == snap.JobName
+		if out.HoldKind == policy.HoldDuplicate && cur.Outbox != nil && cur.Outbox.SnapshotID == ev.ID() {
+			replay = cur.Outbox
+		}
+		next := record{State: out.NewState, Outbox: cur.Outbox, JobName: snap.JobName}
+		if out.Decision != nil {
+			next.Outbox = out.Decision
+		}
+		return next
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !named {
+		if err := d.rememberName(ctx, snap); err != nil {
+			return nil, err
+		}
+	}
+	d.metrics.snapshots.Inc()
+	switch {
+	case out.Decision != nil:
+		return d.emit(log, out.Decision, false)
+	case replay != nil:
+		return d.emit(log, replay, true)
+	default:
+		d.metrics.holds.WithLabelValues(out.HoldKind).Inc()
+		log.Debug("holding", "reason", out.Hold)
+		return nil, nil
+	}
+}
+
+// emit turns a decision into its event, with the decision id as event id.
+func (d *Decider) emit(log *slog.Logger, dec *events.Decision, replay bool) ([]cloudevents.Event, error) {
+	ev, err := events.New(events.TypeDecision, Function, dec.Cluster, dec.JobID, dec)
+	if err != nil {
+		return nil, err
+	}
+	ev.SetID(dec.DecisionID)
+	if !replay {
+		d.metrics.decisions.Inc()
+	}
+	log.Info("decision", "decision_id", dec.DecisionID, "replay", replay, "dry_run", dec.DryRun,
+		"taskmanagers", fmt.Sprintf("%d→%d", dec.TaskManagers.Current, dec.TaskManagers.Target),
+		"reason", reasons(dec))
+	return []cloudevents.Event{ev}, nil
+}
+
+func reasons(dec *events.Decision) string {
+	var parts []string
+	for _, v := range dec.Vertices {
+		if v.Current != v.Target {
+			parts = append(parts, v.Reason)
+		}
+	}
+	if len(parts) == 0 {
+		return dec.Rationale
+	}
+	return strings.Join(parts, "; ")
+}
+
+// policyFor merges the job's overrides over the base policy and validates.
+func (d *Decider) policyFor(ctx context.Context, snap events.Snapshot) (policy.Config, error) {
+	raw, err := d.policies.Overrides(ctx, snap.Cluster, snap.JobID, snap.JobName)
+	if err != nil || raw == nil {
+		return d.base, err
+	}
+	cfg, err := policy.Merge(d.base, raw)
+	if err != nil {
+		return d.base, err
+	}
+	return cfg, cfg.Validate()
+}
+
+// metric merges a user's metric event into the job's state.
+func (d *Decider) metric(ctx context.Context, ev cloudevents.Event) error {
+	if !d.sourceAllowed(ev.Source()) {
+		d.metrics.rejectedSources.Inc()
+		return fmt.Errorf("%w: source %q is not in the allow-list for metric events", events.ErrInvalid, ev.Source())
+	}
+	m, err := events.Data[events.Metric](ev)
+	if err != nil {
+		return err
+	}
+	jobID, err := d.resolveJob(ctx, m.Cluster, m.Job)
+	if err != nil {
+		return err
+	}
+	_, err = update(ctx, d.state, events.KVKey(m.Cluster, jobID), func(cur record) record {
+		cur.State = policy.ObserveMetric(cur.State, m)
+		return cur
+	})
+	if err == nil {
+		d.metrics.metrics.Inc()
+	}
+	return err
+}
+
+func (d *Decider) sourceAllowed(source string) bool {
+	if len(d.sources) == 0 {
+		return true
+	}
+	for _, prefix := range d.sources {
+		if strings.HasPrefix(source, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// aliasKey maps a job name to its id for metric events that name the job.
+func aliasKey(cluster, name string) string { return "alias." + events.KVKey(cluster, events.NameToken(name)) }
+
+func (d *Decider) rememberName(ctx context.Context, snap events.Snapshot) error {
+	if _, err := d.state.Put(ctx, aliasKey(snap.Cluster, snap.JobName), []byte(snap.JobID)); err != nil {
+		return fmt.Errorf("record job name %q: %w", snap.JobName, err)
+	}
+	return nil
+}
+
+// ErrUnknownJob is returned for a metric about a job decide has not seen a
+// snapshot of; it is retried, as the snapshot may still be on its way.
+var ErrUnknownJob = errors.New("unknown job")
+
+// resolveJob returns the job id for a metric's job, which may be the id or
+// the job's name.
+func (d *Decider) resolveJob(ctx context.Context, cluster, job string) (string, error) {
+	if _, err := d.state.Get(ctx, events.KVKey(cluster, job)); err == nil {
+		return job, nil
+	}
+	e, err := d.state.Get(ctx, aliasKey(cluster, job))
+	if err != nil {
+		return "", fmt.Errorf("%w %q in cluster %q: no snapshot seen yet", ErrUnknownJob, job, cluster)
+	}
+	return string(e.Value()), nil
+}

@@ -1,0 +1,30 @@
+package decider
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Metrics are decide's Prometheus metrics.
+type Metrics struct {
+	snapshots       prometheus.Counter
+	metrics         prometheus.Counter
+	decisions       prometheus.Counter
+	holds           *prometheus.CounterVec
+	rejectedSources prometheus.Counter
+}
+
+// NewMetrics registers decide's metrics with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		snapshots: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "flinkscaler", Subsystem: "decide",
+			Name: "snapshots_total", Help: "Snapshots run through the policy."}),
+		metrics: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "flinkscaler", Subsystem: "decide",
+			Name: "user_metrics_total", Help: "User metric events merged into job state."}),
+		decisions: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "flinkscaler", Subsystem: "decide",
+			Name: "decisions_total", Help: "Decisions published."}),
+		holds: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "flinkscaler", Subsystem: "decide",
+			Name: "holds_total", Help: "Snapshots that led to no decision, by kind."}, []string{"kind"}),
+		rejectedSources: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "flinkscaler", Subsystem: "decide",
+			Name: "metric_sources_rejected_total", Help: "User metric events from sources outside the allow-list."}),
+	}
+	reg.MustRegister(m.snapshots, m.metrics, m.decisions, m.holds, m.rejectedSources)
+	return m
+}

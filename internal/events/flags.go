@@ -1,0 +1,28 @@
+package events
+
+import (
+	"flag"
+	"os"
+)
+
+// BindConnFlags binds the NATS connection flags every connecting command
+// takes to fs. Each flag defaults to an environment variable, so secrets
+// need not appear on command lines; the password is read from
+// FLINKSCALER_NATS_PASSWORD only.
+func BindConnFlags(fs *flag.FlagSet, name string) *ConnOptions {
+	o := &ConnOptions{Name: "flinkscaler-" + name, Password: os.Getenv("FLINKSCALER_NATS_PASSWORD")}
+	str := func(p *string, flagName, env, def, usage string) {
+		if v := os.Getenv(env); v != "" {
+			def = v
+		}
+		fs.StringVar(p, flagName, def, usage+" (env "+env+")")
+	}
+	str(&o.URL, "nats", "FLINKSCALER_NATS_URL", DefaultNATSURL, "NATS server URL")
+	str(&o.CredsFile, "nats-creds", "FLINKSCALER_NATS_CREDS", "", "NATS credentials file (JWT + NKey seed)")
+	str(&o.NKeyFile, "nats-nkey", "FLINKSCALER_NATS_NKEY", "", "file with an NKey seed")
+	str(&o.User, "nats-user", "FLINKSCALER_NATS_USER", "", "NATS user; the password comes from FLINKSCALER_NATS_PASSWORD")
+	str(&o.CAFile, "nats-ca", "FLINKSCALER_NATS_CA", "", "CA file to verify the NATS server's TLS certificate")
+	str(&o.CertFile, "nats-cert", "FLINKSCALER_NATS_CERT", "", "client certificate for NATS mutual TLS")
+	str(&o.KeyFile, "nats-key", "FLINKSCALER_NATS_KEY", "", "client key for NATS mutual TLS")
+	return o
+}
