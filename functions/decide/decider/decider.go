@@ -193,7 +193,9 @@ func (d *Decider) sourceAllowed(source string) bool {
 }
 
 // aliasKey maps a job name to its id for metric events that name the job.
-func aliasKey(cluster, name string) string { return "alias." + events.KVKey(cluster, events.NameToken(name)) }
+func aliasKey(cluster, name string) string {
+	return "alias." + events.KVKey(cluster, events.NameToken(name))
+}
 
 func (d *Decider) rememberName(ctx context.Context, snap events.Snapshot) error {
 	if _, err := d.state.Put(ctx, aliasKey(snap.Cluster, snap.JobName), []byte(snap.JobID)); err != nil {
