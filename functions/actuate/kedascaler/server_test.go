@@ -264,10 +264,10 @@ func TestJobNameHeldBySeveralIDs(t *testing.T) {
 		return m.MetricValues[0].MetricValueFloat, nil
 	}
 	eventually(t, 3.0, metric) // the running job wins
-	_, err := h.kv.Delete(ctx, events.KVKey("prod", jobID))
+	err := h.kv.Delete(ctx, events.KVKey("prod", jobID))
 	require.NoError(t, err)
 	eventually(t, 9.0, metric) // then the one left
-	_, err = h.kv.Delete(ctx, events.KVKey("prod", old.JobID))
+	err = h.kv.Delete(ctx, events.KVKey("prod", old.JobID))
 	require.NoError(t, err)
 	eventually(t, codes.NotFound, func() (codes.Code, error) {
 		_, err := metric()
