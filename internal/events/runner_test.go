@@ -225,3 +225,32 @@ func requireEventually(t *testing.T, cond func() bool) {
 	t.Helper()
 	require.Eventually(t, cond, 5*time.Second, 5*time.Millisecond)
 }
+
+// TestRunnerDrainsInFlightWork cancels the run while a handler is busy: the
+// handler finishes, its message is acked, and Run returns.
+func TestRunnerDrainsInFlightWork(t *testing.T) {
+	_, js := startJS(t)
+	started, release := make(chan struct{}), make(chan struct{})
+	r, err := NewRunner(js, RunnerConfig{Function: "decide", Durable: "decide", FilterSubjects: []string{SnapshotFilter}},
+		func(ctx context.Context, _ cloudevents.Event) ([]cloudevents.Event, error) {
+			close(started)
+			<-release
+			return nil, ctx.Err()
+		})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	require.NoError(t, Publish(context.Background(), js, snapshotEvent(t)))
+	<-started
+	cancel()
+	close(release)
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(15 * time.Second):
+		t.Fatal("Run did not return after cancel")
+	}
+	requireNoPending(t, js, "decide")
+	require.Equal(t, uint64(1), r.Stats().Handled)
+}

@@ -59,6 +59,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	reg.MustRegister(r.Collector())
 	stopHTTP, err := serveHTTP(cfg.HTTPListen, reg, log)
 	if err != nil {
 		return err
