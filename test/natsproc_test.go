@@ -1,0 +1,177 @@
+package test
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/stretchr/testify/require"
+)
+
+const natsServerModule = "github.com/nats-io/nats-server/v2"
+
+var (
+	natsBinaryOnce sync.Once
+	natsBinaryPath string
+	natsBinaryErr  error
+)
+
+// natsServerBinary builds nats-server from the version of the module this
+// test links (so the process and the embedded servers agree) into the user
+// cache, keyed by that version and the Go toolchain; later runs reuse it.
+func natsServerBinary(t *testing.T) string {
+	t.Helper()
+	natsBinaryOnce.Do(func() { natsBinaryPath, natsBinaryErr = buildNATSServer() })
+	require.NoError(t, natsBinaryErr)
+	return natsBinaryPath
+}
+
+func buildNATSServer() (string, error) {
+	version := "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == natsServerModule {
+				version = d.Version
+			}
+		}
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("cache dir: %w", err)
+	}
+	dir := filepath.Join(cache, "flinkscaler")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "nats-server-"+version+"-"+runtime.Version())
+	if _, err := os.Stat(bin); err == nil {
+		return bin, nil
+	}
+	tmp := fmt.Sprintf("%s.%d.tmp", bin, os.Getpid())
+	cmd := exec.Command("go", "build", "-o", tmp, natsServerModule)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("go build %s: %w\n%s", natsServerModule, err, out.String())
+	}
+	return bin, os.Rename(tmp, bin)
+}
+
+// natsProcess is nats-server as a separate process with file storage, on a
+// fixed port so clients reconnect to the same URL after a restart.
+type natsProcess struct {
+	t    *testing.T
+	bin  string
+	port int
+	dir  string
+	cmd  *exec.Cmd
+	log  string // the server's log file
+	args []string
+}
+
+// startNATSProcess starts nats-server -js on a free port with its store in
+// a temporary directory; extra arguments are appended.
+func startNATSProcess(t *testing.T, extra ...string) *natsProcess {
+	t.Helper()
+	p := &natsProcess{t: t, bin: natsServerBinary(t), port: freePort(t), dir: t.TempDir(), args: extra}
+	p.start()
+	t.Cleanup(func() {
+		if p.cmd != nil {
+			_ = p.cmd.Process.Kill()
+			_ = p.cmd.Wait()
+		}
+	})
+	return p
+}
+
+func (p *natsProcess) url() string { return fmt.Sprintf("nats://127.0.0.1:%d", p.port) }
+
+func (p *natsProcess) start() {
+	p.t.Helper()
+	args := append([]string{"-js", "-a", "127.0.0.1", "-p", fmt.Sprint(p.port), "-sd", p.dir, "-n", "flinkscaler-test"}, p.args...)
+	p.cmd = exec.Command(p.bin, args...)
+	p.log = filepath.Join(p.t.TempDir(), "nats-server.log")
+	f, err := os.Create(p.log)
+	require.NoError(p.t, err)
+	defer f.Close()
+	p.cmd.Stdout, p.cmd.Stderr = f, f
+	require.NoError(p.t, p.cmd.Start())
+	addr := fmt.Sprintf("127.0.0.1:%d", p.port)
+	eventually(p.t, 20*time.Second, func() bool {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			_ = c.Close()
+		}
+		return err == nil
+	}, "nats-server did not listen on %s: %s", addr, p.logTail())
+	// JetStream answers only once its store is recovered.
+	eventually(p.t, 30*time.Second, func() bool {
+		nc, err := nats.Connect(p.url(), nats.UserInfo(p.user()))
+		if err != nil {
+			return false
+		}
+		defer nc.Close()
+		_, err = nc.Request("$JS.API.INFO", nil, 2*time.Second)
+		return err == nil
+	}, "JetStream not ready: %s", p.logTail())
+}
+
+// user returns the admin user and password when the server was started
+// with --user/--pass.
+func (p *natsProcess) user() (string, string) {
+	var u, pw string
+	for i := 0; i+1 < len(p.args); i++ {
+		switch p.args[i] {
+		case "--user":
+			u = p.args[i+1]
+		case "--pass":
+			pw = p.args[i+1]
+		}
+	}
+	return u, pw
+}
+
+// kill ends the process with SIGKILL: no lame duck, no flush.
+func (p *natsProcess) kill() {
+	p.t.Helper()
+	require.NoError(p.t, p.cmd.Process.Kill())
+	_ = p.cmd.Wait()
+	p.cmd = nil
+}
+
+// restart starts the process again on the same port and store.
+func (p *natsProcess) restart() { p.start() }
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func freeAddr(t *testing.T) string {
+	return fmt.Sprintf("127.0.0.1:%d", freePort(t))
+}
+
+func (p *natsProcess) logTail() string {
+	b, _ := os.ReadFile(p.log)
+	return lastLines(string(b), 20)
+}
+
+// lastLines is the tail of a log for failure messages.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
