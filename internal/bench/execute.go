@@ -1,0 +1,207 @@
+package bench
+
+import (
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/flinkscaler/flinkscaler/functions/actuate/plan"
+	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/flinksim"
+)
+
+// Actuation limits, actuate's defaults (actuator.DefaultOptions).
+const (
+	slotWait        = 2 * time.Minute
+	parallelismWait = 3 * time.Minute
+	minInterval     = time.Minute
+)
+
+// executor applies decisions to the emulated cluster the way actuate does,
+// in virtual time: plan.For orders the steps, waits are polled once per
+// simulated step and bounded like actuate's, a failed step skips the rest
+// and rolls the TaskManagers back when the requirements were not touched,
+// one decision runs at a time (a newer one waits, replacing any older
+// waiting one), and a decision that starts less than minInterval after the
+// last change is skipped, as actuate's rate limit does.
+//
+//	idle ──submit──► running ──last step done / failed──► idle
+//	                    │ wait unmet: stay, retry next step
+type executor struct {
+	c       *flinksim.Cluster
+	maxPar  map[string]int
+	owns    bool // actuate owns the TaskManager count (not session mode)
+	pending *events.Decision
+	run     *execution
+	last    time.Duration // elapsed at the last change; -1 = never
+	// Applied, Skipped and Failed count decisions by outcome.
+	Applied, Skipped, Failed int
+	// Errors keeps the first few failure messages.
+	Errors []string
+}
+
+// execution is one decision's plan in progress.
+type execution struct {
+	p                  plan.Plan
+	next               int
+	waited             time.Duration
+	tmsMoved, reqMoved bool
+}
+
+func newExecutor(c *flinksim.Cluster) *executor {
+	x := &executor{c: c, maxPar: map[string]int{}, last: -1,
+		owns: c.Scenario().Cluster.Scaling != flinksim.ScalingSession}
+	for i, id := range c.VertexIDs() {
+		x.maxPar[id] = c.Scenario().Job.Vertices[i].MaxParallelism
+	}
+	return x
+}
+
+// submit queues d; it starts on the next tick when nothing runs.
+func (x *executor) submit(d events.Decision) { x.pending = &d }
+
+// busy reports whether a decision is running or waiting.
+func (x *executor) busy() bool { return x.run != nil || x.pending != nil }
+
+// tick advances the running plan by one simulated step of length step,
+// given the ground truth gt observed after it.
+func (x *executor) tick(gt *flinksim.GroundTruth, step time.Duration) {
+	if x.run == nil && x.pending != nil {
+		x.start(gt.Elapsed)
+	}
+	for x.run != nil {
+		done, err := x.advance(gt)
+		if err != nil {
+			x.fail(err, gt.Elapsed)
+			return
+		}
+		if !done {
+			x.run.waited += step
+			return
+		}
+		if x.run.next == len(x.run.p.Steps) {
+			x.finish(gt.Elapsed)
+			return
+		}
+	}
+}
+
+func (x *executor) start(now time.Duration) {
+	d := *x.pending
+	x.pending = nil
+	if x.last >= 0 && now-x.last < minInterval {
+		x.Skipped++
+		return
+	}
+	p, err := plan.For(d, x.current(), plan.Options{OwnsTaskManagers: x.owns})
+	if err != nil {
+		x.Failed++
+		x.note(fmt.Errorf("plan decision %s: %w", d.DecisionID, err))
+		return
+	}
+	if len(p.Steps) == 0 {
+		x.Skipped++
+		return
+	}
+	x.run = &execution{p: p}
+}
+
+func (x *executor) current() plan.Current {
+	cur := plan.Current{TaskManagers: x.c.TaskManagers(), MaxParallelism: x.maxPar}
+	if x.c.Scenario().Cluster.Scaling != flinksim.ScalingReactive {
+		cur.Requirements = map[string]plan.Bounds{}
+		for id, b := range x.c.Requirements() {
+			cur.Requirements[id] = plan.Bounds{Lower: b.Lower, Upper: b.Upper}
+		}
+	}
+	return cur
+}
+
+// advance runs the next step: (true, nil) when it completed, (false, nil)
+// when it waits, an error when it failed.
+func (x *executor) advance(gt *flinksim.GroundTruth) (bool, error) {
+	r := x.run
+	s := r.p.Steps[r.next]
+	switch s.Kind {
+	case plan.KindScaleTaskManagers, plan.KindDeclareTaskManagers:
+		x.c.SetTaskManagers(s.TaskManagers)
+		r.tmsMoved = true
+	case plan.KindWaitSlots:
+		if gt.SlotsTotal < s.Slots {
+			return false, r.timeout(slotWait, fmt.Sprintf("%d of %d slots registered", gt.SlotsTotal, s.Slots))
+		}
+	case plan.KindPutRequirements:
+		req := make(map[string]flinksim.Bounds, len(s.Requirements))
+		for id, b := range s.Requirements {
+			req[id] = flinksim.Bounds{Lower: b.Lower, Upper: b.Upper}
+		}
+		if err := x.c.PutRequirements(req); err != nil {
+			return false, fmt.Errorf("put requirements: %w", err)
+		}
+		r.reqMoved = true
+		r.next++
+		r.waited = 0
+		return false, nil // the job reacts from the next step on
+	case plan.KindVerifyRequirements:
+		for id, b := range x.c.Requirements() {
+			if want, ok := s.Requirements[id]; ok && (want.Lower != b.Lower || want.Upper != b.Upper) {
+				return false, fmt.Errorf("verify requirements: vertex %s declared %v, want %v", id, b, want)
+			}
+		}
+	case plan.KindWaitParallelism:
+		if !atParallelism(gt, s.Parallelism) {
+			return false, r.timeout(parallelismWait, "job "+gt.State+" not yet at its new parallelism")
+		}
+	}
+	r.next++
+	r.waited = 0
+	return true, nil
+}
+
+// timeout is nil while a wait is within limit, then an error naming state.
+func (r *execution) timeout(limit time.Duration, state string) error {
+	if r.waited < limit {
+		return nil
+	}
+	return fmt.Errorf("timed out after %s: %s", limit, state)
+}
+
+func atParallelism(gt *flinksim.GroundTruth, want map[string]int) bool {
+	if gt.State != flinksim.StateRunning {
+		return false
+	}
+	got := make(map[string]int, len(want))
+	for _, v := range gt.Vertices {
+		if _, ok := want[v.ID]; ok {
+			got[v.ID] = v.Parallelism
+		}
+	}
+	return maps.Equal(got, want)
+}
+
+func (x *executor) finish(now time.Duration) {
+	x.Applied++
+	x.last = now
+	x.run = nil
+}
+
+// fail stops the plan; TaskManagers go back when requirements were not
+// touched (actuate's rollback).
+func (x *executor) fail(err error, now time.Duration) {
+	r := x.run
+	x.run = nil
+	x.Failed++
+	x.note(err)
+	if r.tmsMoved && !r.reqMoved {
+		x.c.SetTaskManagers(r.p.TaskManagers.Current)
+	}
+	if r.tmsMoved || r.reqMoved {
+		x.last = now
+	}
+}
+
+func (x *executor) note(err error) {
+	if len(x.Errors) < 5 {
+		x.Errors = append(x.Errors, err.Error())
+	}
+}

@@ -1,0 +1,175 @@
+// Package bench is `flinkscaler bench`: it runs scenarios in virtual time
+// through the real policy and actuation logic against the emulator and
+// scores every policy side by side (DESIGN.md "Benchmark", docs/
+// BENCHMARK.md).
+//
+// One run advances the emulator's model in 1 s steps. Every Interval a
+// snapshot is read through the emulator's Flink REST API exactly as
+// metrics-ingest reads it (ingest.PollJob over an in-process transport, so
+// policies see Flink's averaged, delayed metrics), handed to the policy with
+// its own State, and a decision is executed through actuate's plan in
+// virtual time (see executor). The oracle is not run: its row is accounted
+// from the optimal parallelism at every instant (scorecard.OracleSummary).
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/flinkscaler/flinkscaler/functions/decide/policy"
+	"github.com/flinkscaler/flinkscaler/functions/metrics-ingest/ingest"
+	"github.com/flinkscaler/flinkscaler/internal/flink"
+	"github.com/flinkscaler/flinkscaler/internal/flinksim"
+	"github.com/flinkscaler/flinkscaler/internal/scorecard"
+)
+
+// ErrUsage wraps errors in what the caller asked for (an unknown policy, a
+// scenario that cannot be read).
+var ErrUsage = errors.New("bench usage")
+
+// Interval is the snapshot interval, metrics-ingest's default.
+const Interval = 10 * time.Second
+
+// cluster is the cluster name decisions carry.
+const cluster = "bench"
+
+// Options tune a run beyond its scenario.
+type Options struct {
+	// Duration, if positive, replaces the scenario's duration (tests run
+	// short versions).
+	Duration time.Duration
+	// Config, if set, replaces the policy configuration derived from the
+	// scenario (ConfigFor).
+	Config *policy.Config
+}
+
+// Result is one scenario run under one policy.
+type Result struct {
+	Scenario string
+	Policy   string
+	Summary  scorecard.Summary
+	Series   scorecard.Series
+	// Applied, Skipped and Failed count decisions by actuation outcome;
+	// Errors holds the first failure messages.
+	Applied, Skipped, Failed int
+	Errors                   []string
+}
+
+// ConfigFor is the policy configuration every policy gets for sc: the
+// defaults with the scenario's scaling mode, slot layout, TaskManager cap
+// and lag SLO (what a user would configure).
+func ConfigFor(sc *flinksim.Scenario) policy.Config {
+	cfg := policy.Defaults()
+	cfg.Mode = sc.Cluster.Scaling // adaptive | reactive | session, as events' modes
+	cfg.Slots = policy.SlotsConfig{
+		PerTaskManager: sc.Cluster.SlotsPerTaskManager,
+		Sharing:        sc.Cluster.SlotSharing,
+		Standby:        sc.Cluster.StandbyTaskManagers,
+	}
+	cfg.MaxTaskManagers = sc.Cluster.MaxTaskManagers
+	if sc.SLO.MaxLagSeconds > 0 {
+		cfg.SLO.MaxLag = time.Duration(sc.SLO.MaxLagSeconds * float64(time.Second))
+	}
+	return cfg
+}
+
+// Run runs sc under the policy called name. It returns early with ctx's
+// error when ctx is done.
+func Run(ctx context.Context, sc *flinksim.Scenario, name string, opt Options) (Result, error) {
+	pol, err := newPolicy(name)
+	if err != nil {
+		return Result{}, err
+	}
+	duration := sc.Duration
+	if opt.Duration > 0 {
+		duration = opt.Duration
+	}
+	c := flinksim.New(sc, flinksim.Options{})
+	rec := scorecard.New(sc)
+	res := Result{Scenario: sc.Name, Policy: name}
+	if name == OracleName {
+		if err := observe(ctx, c, rec, duration, nil); err != nil {
+			return Result{}, err
+		}
+		res.Summary, res.Series = rec.OracleSummary(), rec.Series()
+		return res, nil
+	}
+	cfg := ConfigFor(sc)
+	if opt.Config != nil {
+		cfg = *opt.Config
+	}
+	if err := cfg.Validate(); err != nil {
+		return Result{}, fmt.Errorf("%w: scenario %s: %w", ErrUsage, sc.Name, err)
+	}
+	d := &driver{pol: pol, cfg: cfg, c: c, x: newExecutor(c), rec: rec}
+	if d.client, err = flink.New("http://emulator", flink.Options{Transport: inProcess{c.Handler()}}); err != nil {
+		return Result{}, fmt.Errorf("flink client: %w", err)
+	}
+	if err := observe(ctx, c, rec, duration, d.step); err != nil {
+		return Result{}, err
+	}
+	res.Summary, res.Series = rec.Summary(), rec.Series()
+	res.Applied, res.Skipped, res.Failed, res.Errors = d.x.Applied, d.x.Skipped, d.x.Failed, d.x.Errors
+	return res, nil
+}
+
+// observe steps c until duration, recording every step and calling each
+// (if not nil) after it.
+func observe(ctx context.Context, c *flinksim.Cluster, rec *scorecard.Recorder, duration time.Duration, each func(context.Context, *flinksim.GroundTruth) error) error {
+	var gt flinksim.GroundTruth
+	for n := 0; c.Elapsed() < duration; n++ {
+		if n%3600 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		c.Step()
+		c.ReadGroundTruth(&gt)
+		rec.Observe(gt)
+		if each != nil {
+			if err := each(ctx, &gt); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// driver is the decide→actuate loop of one run.
+type driver struct {
+	pol    policy.Policy
+	cfg    policy.Config
+	c      *flinksim.Cluster
+	client *flink.Client
+	x      *executor
+	rec    *scorecard.Recorder
+	state  policy.State
+	polls  int
+	last   time.Duration
+}
+
+// step runs after each simulated step: actuation progresses, and on the
+// snapshot interval the policy decides.
+func (d *driver) step(ctx context.Context, gt *flinksim.GroundTruth) error {
+	d.x.tick(gt, gt.Elapsed-d.last)
+	d.last = gt.Elapsed
+	if gt.Elapsed%Interval != 0 {
+		return nil
+	}
+	d.polls++
+	snap, err := ingest.PollJob(ctx, d.client, cluster, d.c.JobID(), gt.Time)
+	if err != nil {
+		return fmt.Errorf("snapshot at %s: %w", gt.Elapsed, err)
+	}
+	out := d.pol.Decide(policy.Input{
+		Snapshot: snap, SnapshotID: fmt.Sprintf("bench-%d", d.polls),
+		State: d.state, Config: d.cfg, Now: snap.ObservedAt,
+	})
+	d.state = out.NewState
+	if out.Decision != nil && !out.Decision.DryRun {
+		d.rec.Decision(gt.Time, *out.Decision)
+		d.x.submit(*out.Decision)
+	}
+	return nil
+}
+
