@@ -39,7 +39,7 @@ targets:
     auth: {tokenFile: /var/run/token}
 `)
 	cfg, err := loadFlags(t, []string{"--config", file, "--flink", "http://127.0.0.1:8081", "--cluster", "demo", "--interval", "2s"},
-		map[string]string{"FLINKSCALER_NATS": "nats://env:4222", "FLINKSCALER_INTERVAL": "7s"})
+		map[string]string{"FLINKSCALER_NATS_URL": "nats://env:4222", "FLINKSCALER_INTERVAL": "7s"})
 	require.NoError(t, err)
 	require.Equal(t, 2*time.Second, cfg.Interval, "flag beats env and file")
 	require.Equal(t, "nats://env:4222", cfg.NATSURL, "env beats file")

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/flinkscaler/flinkscaler/internal/events"
 	"strings"
 	"time"
 )
@@ -13,7 +14,8 @@ import (
 type Flags struct {
 	fs                           *flag.FlagSet
 	config, flink, cluster, jobs string
-	nats, httpListen, replica    string
+	httpListen, replica          string
+	conn                         *events.ConnOptions
 	token, tokenFile, caFile     string
 	interval                     time.Duration
 }
@@ -22,7 +24,7 @@ type Flags struct {
 // flag is absent.
 var envNames = map[string]string{
 	"config": "FLINKSCALER_CONFIG", "flink": "FLINKSCALER_FLINK", "cluster": "FLINKSCALER_CLUSTER",
-	"jobs": "FLINKSCALER_JOBS", "interval": "FLINKSCALER_INTERVAL", "nats": "FLINKSCALER_NATS",
+	"jobs": "FLINKSCALER_JOBS", "interval": "FLINKSCALER_INTERVAL",
 	"http-listen": "FLINKSCALER_HTTP_LISTEN", "replica": "FLINKSCALER_REPLICA",
 	"flink-token-file": "FLINKSCALER_FLINK_TOKEN_FILE", "flink-ca-file": "FLINKSCALER_FLINK_CA_FILE",
 }
@@ -35,7 +37,7 @@ func BindFlags(fs *flag.FlagSet) *Flags {
 	fs.StringVar(&f.cluster, "cluster", "", "cluster name for --flink (env FLINKSCALER_CLUSTER)")
 	fs.StringVar(&f.jobs, "jobs", "", "comma-separated job names or ids to poll on --flink; empty: all (env FLINKSCALER_JOBS)")
 	fs.DurationVar(&f.interval, "interval", 0, "poll interval (default 10s; env FLINKSCALER_INTERVAL)")
-	fs.StringVar(&f.nats, "nats", "", "NATS URL (default nats://127.0.0.1:4222; env FLINKSCALER_NATS)")
+	f.conn = events.BindConnFlags(fs, Function)
 	fs.StringVar(&f.httpListen, "http-listen", "", "address for /metrics and /healthz (default :9102; env FLINKSCALER_HTTP_LISTEN)")
 	fs.StringVar(&f.replica, "replica", "", "replica id among ingest replicas (default the host name; env FLINKSCALER_REPLICA)")
 	fs.StringVar(&f.tokenFile, "flink-token-file", "", "file holding a bearer token for --flink (env FLINKSCALER_FLINK_TOKEN_FILE)")
@@ -64,6 +66,17 @@ func (f *Flags) Load(getenv func(string) string) (Config, error) {
 		}
 	}
 	f.apply(&cfg)
+	// The NATS URL of the config file holds unless --nats or
+	// FLINKSCALER_NATS_URL says otherwise.
+	url := cfg.NATSURL
+	if env := getenv("FLINKSCALER_NATS_URL"); env != "" {
+		url = env
+	}
+	if given["nats"] {
+		url = f.conn.URL
+	}
+	cfg.NATS = *f.conn
+	cfg.NATS.URL, cfg.NATSURL = url, url
 	if errs = append(errs, cfg.problems()...); len(errs) > 0 {
 		return Config{}, fmt.Errorf("%w:\n%w", ErrConfig, errors.Join(errs...))
 	}
@@ -76,7 +89,6 @@ func (f *Flags) apply(cfg *Config) {
 			*dst = v
 		}
 	}
-	setIf(&cfg.NATSURL, f.nats)
 	setIf(&cfg.HTTPListen, f.httpListen)
 	setIf(&cfg.Replica, f.replica)
 	if f.interval != 0 {

@@ -10,8 +10,6 @@ import (
 	"sync"
 
 	"github.com/flinkscaler/flinkscaler/internal/events"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Run is metrics-ingest as a process: it connects to NATS, provisions the
@@ -25,15 +23,13 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	nc, err := nats.Connect(cfg.NATSURL, nats.Name(Function+"/"+cfg.Replica), nats.MaxReconnects(-1))
+	conn := cfg.NATS
+	conn.URL, conn.Name = cfg.NATSURL, Function+"/"+cfg.Replica
+	nc, js, err := events.Connect(conn)
 	if err != nil {
-		return fmt.Errorf("connect nats %s: %w", cfg.NATSURL, err)
+		return err
 	}
 	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return fmt.Errorf("jetstream: %w", err)
-	}
 	if err := events.Provision(ctx, js, events.DefaultProvision()); err != nil {
 		return fmt.Errorf("provision: %w", err)
 	}
