@@ -2,11 +2,104 @@ package main
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
+	"fmt"
 	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/flinkscaler/flinkscaler/internal/demo"
+	"github.com/flinkscaler/flinkscaler/internal/flinksim"
+	"github.com/flinkscaler/flinkscaler/scenarios"
 )
 
-// runDemo is not built yet; its issue replaces this file.
-func runDemo(_ context.Context, _ []string, _, _ io.Writer) error {
-	return errors.New("not built yet: this command arrives with its issue")
+// runDemo runs the whole system on an emulated Flink job, sped up, and
+// reports how it scaled.
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("demo", "demo [--scenario FILE] [--speed N] [--duration D] [--report FILE] [--json] [--nats-listen ADDR] [--flink-listen ADDR] [--keda-listen ADDR]", stderr)
+	scenario := fs.String("scenario", "", "scenario YAML file (default: the built-in scenarios/wordcount.yaml)")
+	speed := fs.Float64("speed", 30, "simulated seconds per real second (at most 1000)")
+	duration := fs.Duration("duration", 0, "simulated time to run (default: the scenario's duration)")
+	report := fs.String("report", "demo-report.html", "HTML report to write at the end (empty: none)")
+	asJSON := fs.Bool("json", false, "print the summary as JSON on stdout; progress goes to stderr")
+	natsListen := fs.String("nats-listen", "", "expose the embedded NATS server on ADDR (host:port) so `flinkscaler watch --nats nats://ADDR` can follow along (default: a free loopback port)")
+	flinkListen := fs.String("flink-listen", "", "serve the emulated Flink REST API on ADDR (default: a free loopback port)")
+	kedaListen := fs.String("keda-listen", "", "serve actuate's KEDA external scaler (gRPC) on ADDR; ScaledObject metadata cluster=demo, job=<job name>")
+	verbose := fs.Bool("verbose", false, "print the functions' logs on stderr")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	sc, err := demoScenario(*scenario)
+	if err != nil {
+		return err
+	}
+	progress := stdout
+	if *asJSON {
+		progress = stderr
+	}
+	cfg := demo.Config{
+		Scenario: sc, Speed: *speed, Duration: *duration, Progress: progress,
+		NATSListen: *natsListen, FlinkListen: *flinkListen, KEDAListen: *kedaListen,
+	}
+	if *verbose {
+		cfg.Log = slog.New(slog.NewTextHandler(stderr, nil))
+	}
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintln(stderr, err)
+		return errUsage
+	}
+	out, runErr := demo.Run(ctx, cfg)
+	if out == nil {
+		return runErr
+	}
+	sum := out.Summary(*report)
+	if *report != "" {
+		if err := writeReport(*report, out, sum); err != nil {
+			return err
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(sum); err != nil {
+			return fmt.Errorf("write summary: %w", err)
+		}
+	} else {
+		sum.Print(stdout)
+	}
+	return runErr
+}
+
+// demoScenario loads path, or the built-in default scenario when empty.
+func demoScenario(path string) (*flinksim.Scenario, error) {
+	if path != "" {
+		return flinksim.LoadScenario(path)
+	}
+	sc, err := flinksim.ParseScenario(scenarios.Wordcount, ".")
+	if err != nil {
+		return nil, fmt.Errorf("built-in %s: %w", scenarios.WordcountName, err)
+	}
+	return sc, nil
+}
+
+// writeReport writes the HTML report to path, through a temporary file so a
+// failed write leaves no half report.
+func writeReport(path string, out *demo.Outcome, sum demo.Summary) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".demo-report-*.html")
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // gone after the rename; cleans up after a failure
+	if err := demo.WriteReport(tmp, out, sum); err != nil {
+		tmp.Close()
+		return fmt.Errorf("report: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	return nil
 }

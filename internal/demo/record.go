@@ -1,0 +1,105 @@
+package demo
+
+import (
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/flinksim"
+	"github.com/flinkscaler/flinkscaler/internal/scorecard"
+)
+
+// Decision is one decision of the run with what became of it.
+type Decision struct {
+	Elapsed   time.Duration `json:"-"`
+	At        float64       `json:"atSeconds"` // simulated seconds since the start
+	ID        string        `json:"decisionId"`
+	Changes   string        `json:"changes"`
+	Rationale string        `json:"rationale"`
+	// Outcome is the actuation's (applied, skipped, failed, partial), empty
+	// if no result arrived before the run ended; Detail says why it did not
+	// apply.
+	Outcome string `json:"outcome,omitempty"`
+	Detail  string `json:"detail,omitempty"`
+}
+
+// recording is the run's shared state: the emulator's loop feeds ground
+// truth, the NATS subscription feeds decisions and results. Every method
+// takes mu; the scorecard and the progress writer are used only under it.
+type recording struct {
+	mu        sync.Mutex
+	start     time.Time // simulated time at elapsed 0
+	clock     func() time.Duration
+	card      *scorecard.Recorder
+	progress  progress
+	decisions []Decision
+	byID      map[string]int
+	last      flinksim.GroundTruth
+	rejected  int
+}
+
+func newRecording(c *flinksim.Cluster, p progress) *recording {
+	return &recording{
+		start: c.Now().Add(-c.Elapsed()), clock: c.Elapsed,
+		card: scorecard.New(c.Scenario()), progress: p, byID: map[string]int{},
+	}
+}
+
+// observe records one instant of ground truth; last marks the final one.
+func (r *recording) observe(gt flinksim.GroundTruth, last bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.card.Observe(gt)
+	r.progress.observe(gt, last)
+	r.last = gt
+	r.last.Vertices = append([]flinksim.VertexTruth(nil), gt.Vertices...)
+}
+
+// onMessage handles a decision or result event seen on NATS. Rejected
+// events are counted; anything else is ignored.
+func (r *recording) onMessage(msg *nats.Msg) {
+	ev, err := events.Decode(msg)
+	if err != nil {
+		return // not ours to judge: the functions reject bad input themselves
+	}
+	switch ev.Type() {
+	case events.TypeDecision:
+		if d, err := events.Data[events.Decision](ev); err == nil && d.Cluster == Cluster {
+			r.decision(d)
+		}
+	case events.TypeResult:
+		if res, err := events.Data[events.Result](ev); err == nil && res.Cluster == Cluster {
+			r.result(res)
+		}
+	case events.TypeRejected:
+		r.mu.Lock()
+		r.rejected++
+		r.mu.Unlock()
+	}
+}
+
+func (r *recording) decision(d events.Decision) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, seen := r.byID[d.DecisionID]; seen {
+		return // a republished decision (decide's outbox replay)
+	}
+	at := d.DecidedAt.Sub(r.start)
+	r.card.Decision(d.DecidedAt, d)
+	r.byID[d.DecisionID] = len(r.decisions)
+	r.decisions = append(r.decisions, Decision{
+		Elapsed: at, At: at.Seconds(), ID: d.DecisionID, Changes: changes(d), Rationale: d.Rationale,
+	})
+	r.progress.decision(at, d)
+}
+
+func (r *recording) result(res events.Result) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if i, ok := r.byID[res.DecisionID]; ok {
+		r.decisions[i].Outcome, r.decisions[i].Detail = res.Outcome, resultDetail(res)
+	}
+	r.progress.result(r.clock(), res)
+}

@@ -1,0 +1,179 @@
+package demo
+
+import (
+	_ "embed"
+	"fmt"
+	"html/template"
+	"io"
+	"math"
+	"time"
+
+	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/scorecard"
+)
+
+//go:embed report.html.tmpl
+var reportHTML string
+
+var reportTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
+	"secs": secs, "clock": clock, "inc": func(i int) int { return i + 1 },
+	"f1":   func(v float64) string { return fmt.Sprintf("%.1f", v) },
+	"f2":   func(v float64) string { return fmt.Sprintf("%.2f", v) },
+	"f0":   func(v float64) string { return fmt.Sprintf("%.0f", v) },
+}).Parse(reportHTML))
+
+// maxPoints bounds the points of a continuous series in a plot; longer runs
+// are averaged (load) or maxed (lag) over buckets.
+const maxPoints = 1500
+
+// palette colours the vertices, in order.
+var palette = []string{"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"}
+
+// outcomeColor colours a decision's mark by what became of it.
+var outcomeColor = map[string]string{
+	events.OutcomeApplied: "#2e7d32", events.OutcomeSkipped: "#9e9e9e",
+	events.OutcomeFailed: "#c62828", events.OutcomePartial: "#c62828", "": "#f9a825",
+}
+
+type plot struct {
+	Title  string
+	Note   string
+	Legend []legend
+	SVG    template.HTML
+}
+
+type legend struct {
+	Color, Name string
+	Dashed      bool
+}
+
+// WriteReport writes the self-contained HTML report of a run: the summary,
+// plots of load, parallelism per vertex, TaskManagers and lag with every
+// decision marked, and the decisions with their outcomes.
+func WriteReport(w io.Writer, o *Outcome, s Summary) error {
+	data := struct {
+		S         Summary
+		O         *Outcome
+		Generated string
+		Plots     []plot
+		Decisions []Decision
+	}{s, o, time.Now().UTC().Format(time.RFC1123), plots(o), o.Decisions}
+	if err := reportTmpl.Execute(w, data); err != nil {
+		return fmt.Errorf("render report: %w", err)
+	}
+	return nil
+}
+
+func plots(o *Outcome) []plot {
+	ss := o.Series.Samples
+	end := o.Simulated
+	marks := decisionMarks(o.Decisions)
+	load := chart{end: end, marks: marks, labels: true}
+	load.lines = []line{{color: "#37474f", pts: bucketed(ss, func(x scorecard.Sample) float64 { return x.OfferedRate }, false)}}
+	load.ymax = headroom(maxOf(load.lines))
+
+	par := chart{end: end, marks: marks}
+	var parLegend []legend
+	for i, name := range o.Series.Vertices {
+		c := palette[i%len(palette)]
+		par.lines = append(par.lines,
+			line{color: c, step: true, pts: steps(ss, func(x scorecard.Sample) float64 { return at(x.Parallelism, i) })},
+			line{color: c, step: true, dashed: true, pts: steps(ss, func(x scorecard.Sample) float64 { return at(x.OracleParallelism, i) })})
+		parLegend = append(parLegend, legend{Color: c, Name: name})
+	}
+	par.ymax = headroom(maxOf(par.lines))
+
+	perTM := float64(max(o.Scenario.Cluster.SlotsPerTaskManager, 1))
+	tms := chart{end: end, marks: marks}
+	tms.lines = []line{
+		{color: "#6a1b9a", step: true, pts: steps(ss, func(x scorecard.Sample) float64 { return float64(x.TaskManagers) })},
+		{color: "#6a1b9a", step: true, dashed: true, pts: steps(ss, func(x scorecard.Sample) float64 { return math.Ceil(float64(x.OracleSlots) / perTM) })},
+	}
+	tms.ymax = headroom(maxOf(tms.lines))
+
+	slo := o.Scenario.SLO.MaxLagSeconds
+	lagc := chart{end: end, marks: marks, unit: "s"}
+	lagc.lines = []line{
+		{color: "#c62828", dashed: true, pts: []point{{0, slo}, {end, slo}}},
+		{color: "#ef6c00", pts: bucketed(ss, func(x scorecard.Sample) float64 { return x.LagSeconds }, true)},
+	}
+	lagc.ymax = headroom(maxOf(lagc.lines))
+
+	return []plot{
+		{Title: "Offered load (records/s)", Note: "numbered lines mark decisions: green applied, grey skipped, red failed, amber still in flight",
+			Legend: []legend{{Color: "#37474f", Name: "offered to the sources"}}, SVG: template.HTML(load.svg())},
+		{Title: "Parallelism per vertex", Note: "dashed: the oracle's (the fewest subtasks that sustain the load at that instant)",
+			Legend: parLegend, SVG: template.HTML(par.svg())},
+		{Title: "TaskManagers", Legend: []legend{{Color: "#6a1b9a", Name: "requested"}, {Color: "#6a1b9a", Name: "the oracle's", Dashed: true}},
+			SVG: template.HTML(tms.svg())},
+		{Title: "Lag (pending records ÷ offered rate)", Legend: []legend{{Color: "#ef6c00", Name: "lag"}, {Color: "#c62828", Name: fmt.Sprintf("SLO %gs", slo), Dashed: true}},
+			SVG: template.HTML(lagc.svg())},
+	}
+}
+
+func decisionMarks(ds []Decision) []mark {
+	marks := make([]mark, len(ds))
+	for i, d := range ds {
+		outcome := d.Outcome
+		if outcome == "" {
+			outcome = "no result yet"
+		}
+		marks[i] = mark{x: d.Elapsed, color: outcomeColor[d.Outcome], label: fmt.Sprint(i + 1),
+			title: fmt.Sprintf("#%d at %s: %s (%s)", i+1, clock(d.Elapsed), d.Changes, outcome)}
+	}
+	return marks
+}
+
+// steps are the points where a step series changes value, and the last.
+func steps(ss []scorecard.Sample, get func(scorecard.Sample) float64) []point {
+	var pts []point
+	for i, x := range ss {
+		v := get(x)
+		if i == 0 || i == len(ss)-1 || v != pts[len(pts)-1].y {
+			pts = append(pts, point{x.Elapsed, v})
+		}
+	}
+	return pts
+}
+
+// bucketed is a continuous series reduced to at most maxPoints points:
+// the mean of each bucket, or its largest value when peak is set (so a lag
+// spike is never averaged away).
+func bucketed(ss []scorecard.Sample, get func(scorecard.Sample) float64, peak bool) []point {
+	k := (len(ss) + maxPoints - 1) / maxPoints
+	var pts []point
+	for lo := 0; lo < len(ss); lo += k {
+		hi := min(lo+k, len(ss))
+		agg := 0.0
+		for _, x := range ss[lo:hi] {
+			if v := get(x); peak {
+				agg = max(agg, v)
+			} else {
+				agg += v / float64(hi-lo)
+			}
+		}
+		pts = append(pts, point{ss[hi-1].Elapsed, agg})
+	}
+	return pts
+}
+
+// maxOf is the largest finite y of the lines.
+func maxOf(ls []line) float64 {
+	m := 0.0
+	for _, l := range ls {
+		for _, p := range l.pts {
+			if !math.IsInf(p.y, 0) && p.y > m {
+				m = p.y
+			}
+		}
+	}
+	return m
+}
+
+// at is xs[i] as a float, 0 when out of range.
+func at(xs []int, i int) float64 {
+	if i < len(xs) {
+		return float64(xs[i])
+	}
+	return 0
+}

@@ -1,0 +1,94 @@
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/flinkscaler/flinkscaler/functions/actuate/actuator"
+	"github.com/flinkscaler/flinkscaler/functions/decide/decider"
+	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/flinksim"
+)
+
+// readyTimeout bounds the wait for decide's and actuate's consumers.
+const readyTimeout = 20 * time.Second
+
+// awaitConsumers waits until decide and actuate have created their durable
+// consumers, so no simulated time passes before the pipeline is complete.
+// A function that fails meanwhile ends the wait with its error.
+func (s *system) awaitConsumers(ctx context.Context, fnErr <-chan error) error {
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		ready := true
+		for _, durable := range []string{decider.Function, actuator.Function} {
+			if _, err := s.js.Consumer(ctx, events.StreamName, durable); err != nil {
+				ready = false
+			}
+		}
+		if ready {
+			return nil
+		}
+		select {
+		case err := <-fnErr:
+			return fmt.Errorf("%w: %w", ErrStart, err)
+		case <-ctx.Done():
+			return fmt.Errorf("%w: decide and actuate not consuming after %s: %w", ErrStart, readyTimeout, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// simulate runs the emulator at the configured speed until the duration
+// has passed, ctx ends or a function fails (whose error it returns).
+func (s *system) simulate(ctx context.Context, cfg Config, rec *recording, fnErr <-chan error) error {
+	simCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	failed := make(chan error, 1)
+	go func() {
+		select {
+		case err := <-fnErr:
+			failed <- err
+			stop()
+		case <-simCtx.Done():
+			failed <- nil
+		}
+	}()
+	end := cfg.duration()
+	err := s.cluster.Run(simCtx, cfg.Speed, func(gt flinksim.GroundTruth) {
+		rec.observe(gt, false)
+		if gt.Elapsed >= end {
+			stop()
+		}
+	})
+	stop()
+	return errors.Join(err, <-failed)
+}
+
+// printHeader tells the user what runs where.
+func printHeader(w io.Writer, cfg Config, ep Endpoints) {
+	sc := cfg.Scenario
+	d := cfg.duration()
+	fmt.Fprintf(w, "flinkscaler demo: scenario %q, job %q (%s scheduling), %s simulated at %g× (about %s)\n",
+		sc.Name, sc.Job.Name, sc.Cluster.Scaling, d, cfg.Speed, time.Duration(float64(d)/cfg.Speed).Round(time.Second))
+	fmt.Fprintf(w, "  NATS JetStream   %s   follow the events: flinkscaler watch --nats %s\n", ep.NATS, ep.NATS)
+	fmt.Fprintf(w, "  Flink REST API   %s   job %s\n", ep.Flink, ep.JobID)
+	if ep.KEDA != "" {
+		fmt.Fprintf(w, "  KEDA scaler      %s   metadata cluster=%s job=%s\n", ep.KEDA, Cluster, sc.Job.Name)
+	}
+	fmt.Fprintf(w, "  functions        metrics-ingest (every 10s simulated) → decide (default policy) → actuate (emulator TaskManagers), cluster %q\n", Cluster)
+}
+
+// vertexNames lists the scenario's vertices in order.
+func vertexNames(sc *flinksim.Scenario) []string {
+	names := make([]string, len(sc.Job.Vertices))
+	for i, v := range sc.Job.Vertices {
+		names[i] = v.Name
+	}
+	return names
+}
