@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -63,7 +64,9 @@ type Applier struct {
 // Applier returns an Applier for this server.
 func (s *Server) Applier(t testing.TB) *Applier {
 	t.Helper()
-	dyn, err := dynamic.NewForConfig(s.AdminConfig())
+	cfg := s.AdminConfig()
+	cfg.WarningHandlerWithContext = warningCollector{}
+	dyn, err := dynamic.NewForConfig(cfg)
 	require.NoError(t, err)
 	disc, err := discovery.NewDiscoveryClientForConfig(s.AdminConfig())
 	require.NoError(t, err)
@@ -71,10 +74,12 @@ func (s *Server) Applier(t testing.TB) *Applier {
 }
 
 // Create creates obj (in its own namespace, or "default" for a namespaced
-// kind without one). With dryRun the server runs admission, validation and
+// kind without one), with strict field validation: unknown or duplicate
+// fields are errors. With dryRun the server runs admission, validation and
 // defaulting (a server-side dry-run, like kubectl apply --dry-run=server)
-// and persists nothing. It returns the API error unchanged.
-func (a *Applier) Create(ctx context.Context, obj *unstructured.Unstructured, dryRun bool) (*unstructured.Unstructured, error) {
+// and persists nothing. It returns the warnings the server sent (for
+// example PodSecurity's) and the API error unchanged. Safe for concurrent use.
+func (a *Applier) Create(ctx context.Context, obj *unstructured.Unstructured, dryRun bool) ([]string, error) {
 	gvk := obj.GroupVersionKind()
 	m, err := a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 	if err != nil {
@@ -92,7 +97,34 @@ func (a *Applier) Create(ctx context.Context, obj *unstructured.Unstructured, dr
 	if dryRun {
 		opts.DryRun = []string{metav1.DryRunAll}
 	}
-	return ri.Create(ctx, obj, opts)
+	w := &warnings{}
+	_, err = ri.Create(context.WithValue(ctx, warningsKey{}, w), obj, opts)
+	return w.list(), err
+}
+
+// warningsKey carries the *warnings of one Create call in its context.
+type warningsKey struct{}
+
+type warnings struct {
+	mu   sync.Mutex
+	text []string
+}
+
+func (w *warnings) list() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.text)
+}
+
+// warningCollector appends each warning header to the call's *warnings.
+type warningCollector struct{}
+
+func (warningCollector) HandleWarningHeaderWithContext(ctx context.Context, _ int, _ string, text string) {
+	if w, ok := ctx.Value(warningsKey{}).(*warnings); ok {
+		w.mu.Lock()
+		w.text = append(w.text, text)
+		w.mu.Unlock()
+	}
 }
 
 // ApplyCRDs creates every CustomResourceDefinition in the *.yaml files of
