@@ -55,6 +55,9 @@ type Config struct {
 	Progress io.Writer
 	// Log receives the functions' logs; nil discards them.
 	Log *slog.Logger
+	// OnStart, if set, is called once the whole pipeline is consuming,
+	// just before simulated time starts, with the addresses served.
+	OnStart func(Endpoints)
 }
 
 // Defaults returns the configuration of the README's first command for sc:

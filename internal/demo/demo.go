@@ -89,6 +89,9 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 	if err := sys.awaitConsumers(ctx, fnErr); err != nil {
 		return nil, errors.Join(err, sys.stopFunctions(fnErr))
 	}
+	if cfg.OnStart != nil {
+		cfg.OnStart(sys.endpoints)
+	}
 	runErr := sys.simulate(ctx, cfg, rec, fnErr)
 	stopErr := sys.stopFunctions(fnErr)
 	rec.mu.Lock()

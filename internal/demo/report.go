@@ -17,9 +17,9 @@ var reportHTML string
 
 var reportTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 	"secs": secs, "clock": clock, "inc": func(i int) int { return i + 1 },
-	"f1":   func(v float64) string { return fmt.Sprintf("%.1f", v) },
-	"f2":   func(v float64) string { return fmt.Sprintf("%.2f", v) },
-	"f0":   func(v float64) string { return fmt.Sprintf("%.0f", v) },
+	"f1": func(v float64) string { return fmt.Sprintf("%.1f", v) },
+	"f2": func(v float64) string { return fmt.Sprintf("%.2f", v) },
+	"f0": func(v float64) string { return fmt.Sprintf("%.0f", v) },
 }).Parse(reportHTML))
 
 // maxPoints bounds the points of a continuous series in a plot; longer runs

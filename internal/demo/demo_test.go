@@ -1,0 +1,203 @@
+package demo_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kedacore/keda/v2/pkg/scalers/externalscaler"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/flinkscaler/flinkscaler/functions/actuate/kedascaler"
+	"github.com/flinkscaler/flinkscaler/internal/demo"
+	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/flinksim"
+)
+
+// stepScenario is wordcount with its load step at 1m (testdata/step.yaml).
+func stepScenario(t *testing.T) *flinksim.Scenario {
+	t.Helper()
+	sc, err := flinksim.LoadScenario("testdata/step.yaml")
+	require.NoError(t, err)
+	return sc
+}
+
+// TestDemoScalesUpOnLoadStep: start the whole system on the step scenario
+// at 100× → the load triples at 1m → expect a decision, its result applied,
+// the job at a new parallelism, a consistent summary and a report with the
+// plots.
+func TestDemoScalesUpOnLoadStep(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var progress bytes.Buffer
+	cfg := demo.Defaults(stepScenario(t))
+	cfg.Speed, cfg.Progress = 100, &progress
+	out, err := demo.Run(ctx, cfg)
+	require.NoError(t, err)
+	require.False(t, out.Interrupted, "the run ended by its duration")
+
+	s := out.Summary("report.html")
+	require.InDelta(t, 300, s.DurationSeconds, 1)
+	require.NotEmpty(t, out.Decisions, "decide made decisions")
+	require.Equal(t, len(out.Decisions), s.Decisions)
+	require.Positive(t, s.Actuations[events.OutcomeApplied], "actuate applied a decision")
+	total := 0
+	for _, n := range s.Actuations {
+		total += n
+	}
+	require.LessOrEqual(t, total, s.Decisions)
+	require.Positive(t, s.Rescales, "the job restarted at a new parallelism")
+
+	changed := false
+	for _, v := range s.Vertices {
+		require.LessOrEqual(t, v.Min, min(v.Initial, v.Final))
+		require.GreaterOrEqual(t, v.Max, max(v.Initial, v.Final))
+		changed = changed || v.Final != v.Initial
+	}
+	require.True(t, changed, "some vertex's parallelism changed: %+v", s.Vertices)
+	require.Greater(t, s.TaskManagers.Max, s.TaskManagers.Initial, "TaskManagers were added")
+	require.Equal(t, out.Final.TaskManagers, s.TaskManagers.Final)
+
+	require.Positive(t, s.SlotSeconds)
+	require.Positive(t, s.OracleSlotSeconds)
+	require.InDelta(t, s.SlotSeconds/s.OracleSlotSeconds, s.CostVsOracle, 1e-9)
+	require.GreaterOrEqual(t, s.MaxLagSeconds, 0.0)
+	require.LessOrEqual(t, s.SLOViolationSeconds, s.DurationSeconds)
+	if s.SLOViolationSeconds > 0 {
+		require.Greater(t, s.MaxLagSeconds, s.SLOMaxLagSeconds)
+	}
+
+	p := progress.String()
+	require.Contains(t, p, "▶ decision "+out.Decisions[0].ID[:8])
+	require.Contains(t, p, "✔ applied")
+	require.Contains(t, p, "0:05:00", "the last instant is printed")
+
+	var report bytes.Buffer
+	require.NoError(t, demo.WriteReport(&report, out, s))
+	html := report.String()
+	require.Equal(t, 4, strings.Count(html, "<svg "), "load, parallelism, TaskManagers, lag")
+	for _, title := range []string{"Offered load", "Parallelism per vertex", "TaskManagers", "Lag", "Source: sentences", "tokenizer", "counter"} {
+		require.Contains(t, html, title)
+	}
+	require.Contains(t, html, `class="mark"`, "decisions are marked on the plots")
+	for _, external := range []string{"<script", "<link", "<img", "src=", "@import", "url("} {
+		require.NotContains(t, html, external, "the report is self-contained")
+	}
+}
+
+// TestDemoServesKEDA: start the demo with --keda-listen → once a decision
+// is applied, KEDA's own client gets the job's desired TaskManagers (cluster
+// demo, job by name) → cancelling (Ctrl-C) still ends with an outcome.
+func TestDemoServesKEDA(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cfg := demo.Defaults(stepScenario(t))
+	cfg.Speed, cfg.KEDAListen, cfg.Duration = 100, "127.0.0.1:0", time.Hour
+	started := make(chan demo.Endpoints, 1)
+	cfg.OnStart = func(ep demo.Endpoints) { started <- ep }
+	runCtx, interrupt := context.WithCancel(ctx)
+	defer interrupt()
+	type result struct {
+		out *demo.Outcome
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		out, err := demo.Run(runCtx, cfg)
+		done <- result{out, err}
+	}()
+	var ep demo.Endpoints
+	select {
+	case ep = <-started:
+	case r := <-done:
+		t.Fatalf("demo ended before starting: %v", r.err)
+	}
+	require.NotEqual(t, "127.0.0.1:0", ep.KEDA, "a port was chosen")
+
+	cc, err := grpc.NewClient(ep.KEDA, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	defer cc.Close()
+	client := externalscaler.NewExternalScalerClient(cc)
+	ref := &externalscaler.ScaledObjectRef{Name: "taskmanagers", Namespace: "flink",
+		ScalerMetadata: map[string]string{kedascaler.KeyCluster: demo.Cluster, kedascaler.KeyJob: cfg.Scenario.Job.Name}}
+
+	// The desired count exists after the first actuation; it equals the
+	// emulator's requested TaskManagers once no actuation is in flight.
+	var desired, emulated int64
+	require.Eventually(t, func() bool {
+		m, err := client.GetMetrics(ctx, &externalscaler.GetMetricsRequest{ScaledObjectRef: ref, MetricName: kedascaler.MetricName})
+		if err != nil || len(m.MetricValues) != 1 {
+			return false
+		}
+		desired, emulated = int64(m.MetricValues[0].GetMetricValueFloat()), emulatedTaskManagers(ep.Flink)
+		return desired > 2 && desired == emulated
+	}, 20*time.Second, 50*time.Millisecond, "KEDA's desired count (last %d) never matched the emulator's TaskManagers (last %d) after a scale-up", desired, emulated)
+	active, err := client.IsActive(ctx, ref)
+	require.NoError(t, err)
+	require.True(t, active.Result)
+
+	interrupt()
+	r := <-done
+	require.NoError(t, r.err)
+	require.True(t, r.out.Interrupted)
+	require.Less(t, r.out.Simulated, time.Hour)
+	require.Positive(t, r.out.Summary("").Decisions)
+}
+
+// emulatedTaskManagers reads the emulator's requested TaskManagers from its
+// control endpoint.
+func emulatedTaskManagers(flinkURL string) int64 {
+	resp, err := http.Get(flinkURL + flinksim.ControlPrefix + "taskmanagers")
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Replicas int64 `json:"replicas"`
+	}
+	if json.NewDecoder(resp.Body).Decode(&body) != nil {
+		return -1
+	}
+	return body.Replicas
+}
+
+func TestConfigValidate(t *testing.T) {
+	sc := &flinksim.Scenario{Name: "x", Duration: time.Minute}
+	tests := []struct {
+		name string
+		edit func(*demo.Config)
+		want []string // each a substring of the error; none: valid
+	}{
+		{name: "defaults", edit: func(*demo.Config) {}},
+		{name: "no scenario", edit: func(c *demo.Config) { c.Scenario = nil }, want: []string{"--scenario: required"}},
+		{name: "zero speed", edit: func(c *demo.Config) { c.Speed = 0 }, want: []string{"--speed: 0:"}},
+		{name: "too fast", edit: func(c *demo.Config) { c.Speed = 5000 }, want: []string{"--speed: 5000"}},
+		{name: "negative duration", edit: func(c *demo.Config) { c.Duration = -time.Second }, want: []string{"--duration: -1s"}},
+		{name: "tiny duration", edit: func(c *demo.Config) { c.Duration = time.Second }, want: []string{"--duration: 1s: want at least 10s"}},
+		{name: "bad addresses", edit: func(c *demo.Config) { c.NATSListen, c.KEDAListen = "4222", "localhost" },
+			want: []string{"--nats-listen: \"4222\"", "--keda-listen: \"localhost\""}},
+		{name: "every problem at once", edit: func(c *demo.Config) { c.Speed, c.FlinkListen = -1, "x" },
+			want: []string{"--speed", "--flink-listen"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := demo.Defaults(sc)
+			tt.edit(&cfg)
+			err := cfg.Validate()
+			if len(tt.want) == 0 {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, demo.ErrConfig)
+			for _, w := range tt.want {
+				require.Contains(t, err.Error(), w)
+			}
+		})
+	}
+}
