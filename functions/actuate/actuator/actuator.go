@@ -211,7 +211,10 @@ func (a *Actuator) actuate(ctx context.Context, d events.Decision) (events.Resul
 		}
 		return events.Result{}, err
 	}
-	if err := a.led.finish(ctx, key, d, res.Outcome, changed, a.deps.Now()); err != nil {
+	// Record the end even when ctx ended: what was done must not be redone.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	if err := a.led.finish(fctx, key, d, res.Outcome, changed, a.deps.Now()); err != nil {
 		return events.Result{}, err
 	}
 	return res, nil

@@ -16,6 +16,9 @@ import (
 	"github.com/flinkscaler/flinkscaler/internal/flink"
 )
 
+// cleanupTimeout bounds a rollback and the last writes after a failure.
+const cleanupTimeout = 30 * time.Second
+
 // jobState is what actuate last saw of the job.
 type jobState struct {
 	name    string
@@ -114,8 +117,11 @@ func (x *execution) run(ctx context.Context) (events.Result, bool, error) {
 		for _, rest := range x.p.Steps[i+1:] {
 			x.steps = append(x.steps, events.Step{Name: string(rest.Kind), Status: "skipped", StartedAt: x.a.deps.Now().UTC(), Detail: "not run: an earlier step failed"})
 		}
-		x.rollback(ctx)
-		x.publishDesired(ctx)
+		// Undo and report even when ctx ended (shutdown) mid-plan.
+		cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+		defer cancel()
+		x.rollback(cleanup)
+		x.publishDesired(cleanup)
 		out := events.OutcomeFailed
 		if x.tmsMoved || x.reqMoved {
 			out = events.OutcomePartial
