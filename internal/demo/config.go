@@ -13,6 +13,18 @@
 // passed unchanged. Everything else that waits on the wall clock is divided
 // by Speed: ingest's poll interval (10 s simulated) and retry backoff, and
 // actuate's slot and parallelism waits, poll interval and per-job rate limit.
+// Each has a floor (ingest's interval 100 ms, polls 10 ms, waits 1 s), so
+// above 100× snapshots come more than 10 simulated seconds apart.
+//
+// # Lifecycle
+//
+//	start: NATS (stream, buckets) → emulator REST API → subscribe to
+//	       decisions, results, rejections → ingest, decide, actuate
+//	       → wait until decide and actuate consume → OnStart
+//	run:   emulator clock at Speed until Duration, ctx done or a function
+//	       fails
+//	stop:  functions (bounded wait) → HTTP → NATS; the Outcome holds what
+//	       ran, also after ctx ended early
 package demo
 
 import (
@@ -102,9 +114,7 @@ func (c Config) Validate() error {
 	return fmt.Errorf("%w:\n%w", ErrConfig, errors.Join(errs...))
 }
 
-// maxSpeed bounds Speed. Above 100 ingest's poll interval is held at the
-// 100 ms minimum ingest accepts, so snapshots come more than 10 simulated
-// seconds apart (a minute apart at 600).
+// maxSpeed bounds Speed (the soak runs at 600, snapshots a minute apart).
 const maxSpeed = 1000
 
 // minDuration is the shortest run worth reporting: one ingest interval.

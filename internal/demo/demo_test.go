@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kedacore/keda/v2/pkg/scalers/externalscaler"
+	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -91,14 +92,15 @@ func TestDemoScalesUpOnLoadStep(t *testing.T) {
 	}
 }
 
-// TestDemoServesKEDA: start the demo with --keda-listen → once a decision
-// is applied, KEDA's own client gets the job's desired TaskManagers (cluster
+// TestDemoServesKEDAAndNATS: start the demo with --keda-listen and
+// --nats-listen → a NATS client sees its events → once a decision is
+// applied, KEDA's own client gets the job's desired TaskManagers (cluster
 // demo, job by name) → cancelling (Ctrl-C) still ends with an outcome.
-func TestDemoServesKEDA(t *testing.T) {
+func TestDemoServesKEDAAndNATS(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cfg := demo.Defaults(stepScenario(t))
-	cfg.Speed, cfg.KEDAListen, cfg.Duration = 100, "127.0.0.1:0", time.Hour
+	cfg.Speed, cfg.KEDAListen, cfg.NATSListen, cfg.Duration = 100, "127.0.0.1:0", "127.0.0.1:0", time.Hour
 	started := make(chan demo.Endpoints, 1)
 	cfg.OnStart = func(ep demo.Endpoints) { started <- ep }
 	runCtx, interrupt := context.WithCancel(ctx)
@@ -119,6 +121,7 @@ func TestDemoServesKEDA(t *testing.T) {
 		t.Fatalf("demo ended before starting: %v", r.err)
 	}
 	require.NotEqual(t, "127.0.0.1:0", ep.KEDA, "a port was chosen")
+	requireSnapshotOn(t, ep.NATS)
 
 	cc, err := grpc.NewClient(ep.KEDA, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	require.NoError(t, err)
@@ -148,6 +151,23 @@ func TestDemoServesKEDA(t *testing.T) {
 	require.True(t, r.out.Interrupted)
 	require.Less(t, r.out.Simulated, time.Hour)
 	require.Positive(t, r.out.Summary("").Decisions)
+}
+
+// requireSnapshotOn waits for a snapshot event of the demo's cluster on the
+// NATS server at url, as `flinkscaler watch --nats URL` would see it.
+func requireSnapshotOn(t *testing.T, url string) {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	require.NoError(t, err)
+	defer nc.Close()
+	sub, err := nc.SubscribeSync(events.SnapshotFilter)
+	require.NoError(t, err)
+	msg, err := sub.NextMsg(10 * time.Second)
+	require.NoError(t, err)
+	ev, err := events.Decode(msg)
+	require.NoError(t, err)
+	require.Equal(t, events.TypeSnapshot, ev.Type())
+	require.Equal(t, demo.Cluster, ev.Extensions()[events.ExtCluster])
 }
 
 // emulatedTaskManagers reads the emulator's requested TaskManagers from its

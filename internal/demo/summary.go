@@ -83,10 +83,15 @@ func (s Summary) Print(w io.Writer) {
 		secs(s.DurationSeconds), secs(s.WallSeconds), s.Speed)
 	fmt.Fprintf(w, "  decisions        %d (%s)\n", s.Decisions, outcomes(s.Actuations))
 	fmt.Fprintf(w, "  rescales         %d job restarts, %s downtime\n", s.Rescales, secs(s.DowntimeSeconds))
+	width := len("TaskManagers")
 	for _, v := range s.Vertices {
-		fmt.Fprintf(w, "  %-16s %s\n", clip(v.Name, 16), v)
+		width = max(width, len([]rune(clip(v.Name, 24))))
 	}
-	fmt.Fprintf(w, "  %-16s %s\n", "TaskManagers", s.TaskManagers)
+	fmt.Fprintf(w, "  parallelism and TaskManagers:\n")
+	for _, v := range s.Vertices {
+		fmt.Fprintf(w, "    %-*s  %s\n", width, clip(v.Name, 24), v)
+	}
+	fmt.Fprintf(w, "    %-*s  %s\n", width, "TaskManagers", s.TaskManagers)
 	fmt.Fprintf(w, "  max lag          %.1fs (SLO %gs)\n", s.MaxLagSeconds, s.SLOMaxLagSeconds)
 	fmt.Fprintf(w, "  SLO violation    %s with lag above %gs\n", secs(s.SLOViolationSeconds), s.SLOMaxLagSeconds)
 	fmt.Fprintf(w, "  slot-seconds     %.0f; the oracle's %.0f; ratio %.2f×\n", s.SlotSeconds, s.OracleSlotSeconds, s.CostVsOracle)
