@@ -93,6 +93,12 @@ func (x *executor) start(now time.Duration) {
 		x.Skipped++
 		return
 	}
+	if d.Mode == events.ModeReactive && x.c.Scenario().Cluster.Scaling != flinksim.ScalingReactive {
+		// keda-lag sizes one parallelism for all vertices, as on a
+		// reactive-mode cluster; on an adaptive one that takes declaring
+		// it as every vertex's requirement.
+		d.Mode = events.ModeAdaptive
+	}
 	p, err := plan.For(d, x.current(), plan.Options{OwnsTaskManagers: x.owns})
 	if err != nil {
 		x.Failed++

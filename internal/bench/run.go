@@ -172,4 +172,3 @@ func (d *driver) step(ctx context.Context, gt *flinksim.GroundTruth) error {
 	}
 	return nil
 }
-

@@ -170,7 +170,8 @@ func (r *Recorder) convergence(sum *Summary) {
 }
 
 // loadChanges returns the sample indices of the start and of every change
-// of the load level by more than LoadChangeFraction.
+// of the load level by more than LoadChangeFraction; changes less than
+// SmoothWindow after the previous one are merged into it.
 func (r *Recorder) loadChanges(lv []level) []int {
 	changes := []int{0}
 	ref := lv[0].slots
@@ -180,7 +181,12 @@ func (r *Recorder) loadChanges(lv []level) []int {
 			d = -d
 		}
 		if d > 0 && float64(d) >= max(float64(r.sc.Cluster.SlotsPerTaskManager), LoadChangeFraction*float64(ref)) {
-			changes = append(changes, i)
+			// A step passes through intermediate levels while the
+			// smoothing window slides over it: one change, not several.
+			last := changes[len(changes)-1]
+			if len(changes) == 1 || r.samples[i].Elapsed-r.samples[last].Elapsed >= SmoothWindow {
+				changes = append(changes, i)
+			}
 			ref = lv[i].slots
 		}
 	}
