@@ -104,12 +104,15 @@ func TestKubernetesScaleSubresource(t *testing.T) {
 	})
 	t.Run("conflict is retried", func(t *testing.T) {
 		cfg := rest.CopyConfig(saCfg)
+		race := &conflictOnce{bump: func() { setDeploymentReplicas(t, srv, "flink-taskmanager", 9) }}
 		cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
-			return &conflictOnce{next: rt, bump: func() { setDeploymentReplicas(t, srv, "flink-taskmanager", 9) }}
+			race.next = rt
+			return race
 		})
 		racing, err := NewKubernetes(cfg)
 		require.NoError(t, err)
 		require.NoError(t, racing.Scale(ctx, "c", "flink/flink-taskmanager", 4))
+		require.True(t, race.bumped.Load(), "the update raced with a writer")
 		requireDeploymentReplicas(t, srv, "flink-taskmanager", 4)
 	})
 
