@@ -81,7 +81,8 @@ func printHeader(w io.Writer, cfg Config, ep Endpoints) {
 	if ep.KEDA != "" {
 		fmt.Fprintf(w, "  KEDA scaler      %s   metadata cluster=%s job=%s\n", ep.KEDA, Cluster, sc.Job.Name)
 	}
-	fmt.Fprintf(w, "  functions        metrics-ingest (every 10s simulated) → decide (default policy) → actuate (emulator TaskManagers), cluster %q\n", Cluster)
+	every := time.Duration(float64(cfg.ingestConfig("", "").Interval) * cfg.Speed).Round(time.Second)
+	fmt.Fprintf(w, "  functions        metrics-ingest (every %s simulated) → decide (default policy) → actuate (emulator TaskManagers), cluster %q\n", every, Cluster)
 }
 
 // vertexNames lists the scenario's vertices in order.
