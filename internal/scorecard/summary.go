@@ -84,15 +84,21 @@ func (r *Recorder) Summary() Summary {
 
 // OracleSummary is the scorecard of the oracle over the same offered load:
 // the optimal parallelism at every instant, rescaled for free (no downtime,
-// no lag); its Rescales count the changes of that parallelism.
+// no lag). Its Rescales count the changes of the optimal parallelism at the
+// load level (the offered rate smoothed over SmoothWindow), as following
+// every noisy second would count noise, not load changes.
 func (r *Recorder) OracleSummary() Summary {
 	ss := r.samples
 	var sum Summary
+	var lv []level
+	if len(ss) > 0 {
+		lv = r.levels()
+	}
 	for i, s := range ss {
 		dt := weight(ss, i)
 		sum.DurationSeconds += dt
 		sum.SlotSeconds += dt * float64(s.OracleSlots)
-		if i > 0 && !slices.Equal(s.OracleParallelism, ss[i-1].OracleParallelism) {
+		if i > 0 && !slices.Equal(lv[i].p, lv[i-1].p) {
 			sum.Rescales++
 		}
 	}
