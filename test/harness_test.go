@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -95,20 +96,25 @@ func (e *emulator) scaled(d, floor time.Duration) time.Duration {
 
 // proc is one function running in-process; stop cancels it and waits.
 type proc struct {
-	name   string
-	cancel context.CancelFunc
-	done   chan error
+	name    string
+	cancel  context.CancelFunc
+	done    chan error
+	once    sync.Once
+	stopErr error
 }
 
-// stop ends the function and returns what its Run returned.
+// stop ends the function and returns what its Run returned; later calls
+// return the same.
 func (p *proc) stop() error {
-	p.cancel()
-	select {
-	case err := <-p.done:
-		return err
-	case <-time.After(30 * time.Second):
-		return fmt.Errorf("%s did not stop within 30s", p.name)
-	}
+	p.once.Do(func() {
+		p.cancel()
+		select {
+		case p.stopErr = <-p.done:
+		case <-time.After(30 * time.Second):
+			p.stopErr = fmt.Errorf("%s did not stop within 30s", p.name)
+		}
+	})
+	return p.stopErr
 }
 
 // goRun runs f until the test ends (or stop).
