@@ -27,7 +27,7 @@ import (
 
 // ErrUsage wraps errors in what the caller asked for (an unknown policy, a
 // scenario that cannot be read).
-var ErrUsage = errors.New("bench usage")
+var ErrUsage = errors.New("bench")
 
 // Interval is the snapshot interval, metrics-ingest's default.
 const Interval = 10 * time.Second
