@@ -10,6 +10,7 @@ import (
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2/event"
+	"github.com/flinkscaler/flinkscaler/functions/metrics-ingest/ingest"
 	"github.com/flinkscaler/flinkscaler/internal/events"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
@@ -105,9 +106,9 @@ func runRunner(t *testing.T, c *natsClient, durable string, filters ...string) {
 func TestNATSUsersCanDoTheirWork(t *testing.T) {
 	srv := startAuthNATS(t)
 	ctx := t.Context()
-	admin, ingest, metrics := connect(t, srv, "admin"), connect(t, srv, "ingest"), connect(t, srv, "metrics")
+	admin, ingester, metrics := connect(t, srv, "admin"), connect(t, srv, "ingest"), connect(t, srv, "metrics")
 	decide, actuate := connect(t, srv, "decide"), connect(t, srv, "actuate")
-	for name, c := range map[string]*natsClient{"ingest": ingest, "decide": decide, "actuate": actuate} {
+	for name, c := range map[string]*natsClient{"ingest": ingester, "decide": decide, "actuate": actuate} {
 		require.NoError(t, events.Provision(ctx, c.js, events.ProvisionConfig{}), "%s provisions", name)
 	}
 	runRunner(t, decide, "decide", events.SnapshotFilter, events.MetricFilter)
@@ -117,7 +118,7 @@ func TestNATSUsersCanDoTheirWork(t *testing.T) {
 		c       *natsClient
 		subject string
 	}{
-		{ingest, events.SnapshotSubject("prod", "job1")},
+		{ingester, events.SnapshotSubject("prod", "job1")},
 		{metrics, events.MetricSubject("prod", "job1")},
 		{decide, events.DecisionSubject("prod", "job1")},
 		{actuate, events.ResultSubject("prod", "job1")},
@@ -142,6 +143,24 @@ func TestNATSUsersCanDoTheirWork(t *testing.T) {
 	_, err = policy.Put(ctx, events.KVKey("prod", "job1"), []byte(`{"maxParallelism":8}`))
 	require.NoError(t, err)
 	useKV(t, decide, events.BucketPolicy, false)
+	useKV(t, actuate, events.BucketPolicy, false)
+	ingestMembership(t, ingester)
+}
+
+// ingestMembership joins, lists and leaves metrics-ingest's member bucket
+// with ingest's own code.
+func ingestMembership(t *testing.T, c *natsClient) {
+	t.Helper()
+	m, err := ingest.JoinKV(t.Context(), c.js, "metrics-ingest-0", time.Minute)
+	require.NoError(t, err)
+	members, err := m.Members(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, []string{"metrics-ingest-0"}, members)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel() // Run leaves (deletes its key) once ctx is done
+	var leaveErr error
+	require.NoError(t, m.Run(ctx, func(err error) { leaveErr = err }))
+	require.NoError(t, leaveErr)
 }
 
 // waitConsumed waits until durable has delivered n messages and none is
