@@ -1,6 +1,6 @@
 // Command actuate runs the actuate function: it applies scaling decisions to
 // Kubernetes and Flink and serves the KEDA external scaler. The flags are
-// those of `flinkscaler actuate`; NATS_URL sets the --nats default.
+// those of `flinkscaler actuate`; FLINKSCALER_NATS_URL sets the --nats default.
 package main
 
 import (
@@ -17,7 +17,7 @@ import (
 
 func main() {
 	cfg := actuator.DefaultConfig()
-	if u := os.Getenv("NATS_URL"); u != "" {
+	if u := os.Getenv("FLINKSCALER_NATS_URL"); u != "" {
 		cfg.NATSURL = u
 	}
 	cfg.RegisterFlags(flag.CommandLine)
