@@ -94,15 +94,8 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 	}
 	runErr := sys.simulate(ctx, cfg, rec, fnErr)
 	stopErr := sys.stopFunctions(fnErr)
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	rec.progress.observe(rec.last, true)
-	out := &Outcome{
-		Scenario: cfg.Scenario, Speed: cfg.Speed, Endpoints: sys.endpoints,
-		Simulated: rec.last.Elapsed, Wall: time.Since(began), Interrupted: ctx.Err() != nil,
-		Card: rec.card.Summary(), Series: rec.card.Series(), Decisions: rec.decisions,
-		Rejected: rec.rejected, Final: rec.last,
-	}
+	out := rec.outcome(cfg, sys.endpoints)
+	out.Wall, out.Interrupted = time.Since(began), ctx.Err() != nil
 	return out, errors.Join(runErr, stopErr)
 }
 

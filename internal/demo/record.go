@@ -38,6 +38,7 @@ type recording struct {
 	byID      map[string]int
 	last      flinksim.GroundTruth
 	rejected  int
+	over      bool // set by outcome: later messages are ignored
 }
 
 func newRecording(c *flinksim.Cluster, p progress) *recording {
@@ -83,7 +84,7 @@ func (r *recording) onMessage(msg *nats.Msg) {
 func (r *recording) decision(d events.Decision) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if _, seen := r.byID[d.DecisionID]; seen {
+	if _, seen := r.byID[d.DecisionID]; seen || r.over {
 		return // a republished decision (decide's outbox replay)
 	}
 	at := d.DecidedAt.Sub(r.start)
@@ -98,8 +99,26 @@ func (r *recording) decision(d events.Decision) {
 func (r *recording) result(res events.Result) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.over {
+		return
+	}
 	if i, ok := r.byID[res.DecisionID]; ok {
 		r.decisions[i].Outcome, r.decisions[i].Detail = res.Outcome, resultDetail(res)
 	}
 	r.progress.result(r.clock(), res)
+}
+
+// outcome prints the final instant and returns what was recorded. Messages
+// arriving later are ignored, so the Outcome is not changed under its
+// reader.
+func (r *recording) outcome(cfg Config, ep Endpoints) *Outcome {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.over = true
+	r.progress.observe(r.last, true)
+	return &Outcome{
+		Scenario: cfg.Scenario, Speed: cfg.Speed, Endpoints: ep, Simulated: r.last.Elapsed,
+		Card: r.card.Summary(), Series: r.card.Series(), Decisions: r.decisions,
+		Rejected: r.rejected, Final: r.last,
+	}
 }

@@ -65,50 +65,58 @@ func WriteReport(w io.Writer, o *Outcome, s Summary) error {
 }
 
 func plots(o *Outcome) []plot {
-	ss := o.Series.Samples
-	end := o.Simulated
 	marks := decisionMarks(o.Decisions)
-	load := chart{end: end, marks: marks, labels: true}
-	load.lines = []line{{color: "#37474f", pts: bucketed(ss, func(x scorecard.Sample) float64 { return x.OfferedRate }, false)}}
-	load.ymax = headroom(maxOf(load.lines))
+	return []plot{loadPlot(o, marks), parallelismPlot(o, marks), taskManagerPlot(o, marks), lagPlot(o, marks)}
+}
 
-	par := chart{end: end, marks: marks}
-	var parLegend []legend
+func loadPlot(o *Outcome, marks []mark) plot {
+	c := chart{end: o.Simulated, marks: marks, labels: true}
+	c.lines = []line{{color: "#37474f", pts: bucketed(o.Series.Samples, func(x scorecard.Sample) float64 { return x.OfferedRate }, false)}}
+	c.ymax = headroom(maxOf(c.lines))
+	return plot{Title: "Offered load (records/s)", Note: "numbered lines mark decisions: green applied, grey skipped, red failed, amber still in flight",
+		Legend: []legend{{Color: "#37474f", Name: "offered to the sources"}}, SVG: template.HTML(c.svg())}
+}
+
+func parallelismPlot(o *Outcome, marks []mark) plot {
+	ss := o.Series.Samples
+	c := chart{end: o.Simulated, marks: marks}
+	var lg []legend
 	for i, name := range o.Series.Vertices {
-		c := palette[i%len(palette)]
-		par.lines = append(par.lines,
-			line{color: c, step: true, pts: steps(ss, func(x scorecard.Sample) float64 { return at(x.Parallelism, i) })},
-			line{color: c, step: true, dashed: true, pts: steps(ss, func(x scorecard.Sample) float64 { return at(x.OracleParallelism, i) })})
-		parLegend = append(parLegend, legend{Color: c, Name: name})
+		col := palette[i%len(palette)]
+		c.lines = append(c.lines,
+			line{color: col, step: true, pts: steps(ss, func(x scorecard.Sample) float64 { return at(x.Parallelism, i) })},
+			line{color: col, step: true, dashed: true, pts: steps(ss, func(x scorecard.Sample) float64 { return at(x.OracleParallelism, i) })})
+		lg = append(lg, legend{Color: col, Name: name})
 	}
-	par.ymax = headroom(maxOf(par.lines))
+	c.ymax = headroom(maxOf(c.lines))
+	return plot{Title: "Parallelism per vertex", Note: "dashed: the oracle's (the fewest subtasks that sustain the load at that instant)",
+		Legend: lg, SVG: template.HTML(c.svg())}
+}
 
+func taskManagerPlot(o *Outcome, marks []mark) plot {
+	ss := o.Series.Samples
 	perTM := float64(max(o.Scenario.Cluster.SlotsPerTaskManager, 1))
-	tms := chart{end: end, marks: marks}
-	tms.lines = []line{
+	c := chart{end: o.Simulated, marks: marks}
+	c.lines = []line{
 		{color: "#6a1b9a", step: true, pts: steps(ss, func(x scorecard.Sample) float64 { return float64(x.TaskManagers) })},
 		{color: "#6a1b9a", step: true, dashed: true, pts: steps(ss, func(x scorecard.Sample) float64 { return math.Ceil(float64(x.OracleSlots) / perTM) })},
 	}
-	tms.ymax = headroom(maxOf(tms.lines))
+	c.ymax = headroom(maxOf(c.lines))
+	return plot{Title: "TaskManagers", Legend: []legend{{Color: "#6a1b9a", Name: "requested"}, {Color: "#6a1b9a", Name: "the oracle's", Dashed: true}},
+		SVG: template.HTML(c.svg())}
+}
 
+func lagPlot(o *Outcome, marks []mark) plot {
 	slo := o.Scenario.SLO.MaxLagSeconds
-	lagc := chart{end: end, marks: marks, unit: "s"}
-	lagc.lines = []line{
-		{color: "#c62828", dashed: true, pts: []point{{0, slo}, {end, slo}}},
-		{color: "#ef6c00", pts: bucketed(ss, func(x scorecard.Sample) float64 { return x.LagSeconds }, true)},
+	c := chart{end: o.Simulated, marks: marks, unit: "s"}
+	c.lines = []line{
+		{color: "#c62828", dashed: true, pts: []point{{0, slo}, {o.Simulated, slo}}},
+		{color: "#ef6c00", pts: bucketed(o.Series.Samples, func(x scorecard.Sample) float64 { return x.LagSeconds }, true)},
 	}
-	lagc.ymax = headroom(maxOf(lagc.lines))
-
-	return []plot{
-		{Title: "Offered load (records/s)", Note: "numbered lines mark decisions: green applied, grey skipped, red failed, amber still in flight",
-			Legend: []legend{{Color: "#37474f", Name: "offered to the sources"}}, SVG: template.HTML(load.svg())},
-		{Title: "Parallelism per vertex", Note: "dashed: the oracle's (the fewest subtasks that sustain the load at that instant)",
-			Legend: parLegend, SVG: template.HTML(par.svg())},
-		{Title: "TaskManagers", Legend: []legend{{Color: "#6a1b9a", Name: "requested"}, {Color: "#6a1b9a", Name: "the oracle's", Dashed: true}},
-			SVG: template.HTML(tms.svg())},
-		{Title: "Lag (pending records ÷ offered rate)", Legend: []legend{{Color: "#ef6c00", Name: "lag"}, {Color: "#c62828", Name: fmt.Sprintf("SLO %gs", slo), Dashed: true}},
-			SVG: template.HTML(lagc.svg())},
-	}
+	c.ymax = headroom(maxOf(c.lines))
+	return plot{Title: "Lag (pending records ÷ offered rate)",
+		Legend: []legend{{Color: "#ef6c00", Name: "lag"}, {Color: "#c62828", Name: fmt.Sprintf("SLO %gs", slo), Dashed: true}},
+		SVG:    template.HTML(c.svg())}
 }
 
 func decisionMarks(ds []Decision) []mark {

@@ -26,9 +26,11 @@ type Summary struct {
 	Vertices     []Range        `json:"vertices"`
 	TaskManagers Range          `json:"taskManagers"`
 	// RejectedEvents counts events a function rejected during the run.
-	RejectedEvents int       `json:"rejectedEvents"`
-	Endpoints      Endpoints `json:"endpoints"`
-	Report         string    `json:"report,omitempty"`
+	RejectedEvents int `json:"rejectedEvents"`
+	// DecisionList is every decision with its outcome, in order.
+	DecisionList []Decision `json:"decisionList"`
+	Endpoints    Endpoints  `json:"endpoints"`
+	Report       string     `json:"report,omitempty"`
 }
 
 // Range is how one count moved during the run.
@@ -47,6 +49,7 @@ func (o *Outcome) Summary(report string) Summary {
 		WallSeconds: o.Wall.Seconds(), Interrupted: o.Interrupted, Summary: o.Card,
 		SLOMaxLagSeconds: o.Scenario.SLO.MaxLagSeconds,
 		Actuations:       map[string]int{}, RejectedEvents: o.Rejected, Endpoints: o.Endpoints, Report: report,
+		DecisionList: append([]Decision{}, o.Decisions...),
 	}
 	for _, d := range o.Decisions {
 		if d.Outcome != "" {
