@@ -117,6 +117,17 @@ func (p *proc) stop() error {
 	return p.stopErr
 }
 
+// exited returns what Run returned if it has ended on its own, else nil.
+func (p *proc) exited() error {
+	select {
+	case err := <-p.done:
+		p.once.Do(func() { p.stopErr = err })
+		return err
+	default:
+		return nil
+	}
+}
+
 // goRun runs f until the test ends (or stop).
 func goRun(t *testing.T, name string, f func(context.Context) error) *proc {
 	t.Helper()
