@@ -63,9 +63,9 @@ func deployAuthConf(t *testing.T) string {
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	for {
 		var doc struct {
-			Kind     string            `yaml:"kind"`
+			Kind     string                `yaml:"kind"`
 			Metadata struct{ Name string } `yaml:"metadata"`
-			Data     map[string]string `yaml:"data"`
+			Data     map[string]string     `yaml:"data"`
 		}
 		if err := dec.Decode(&doc); err != nil {
 			require.FailNow(t, "deploy/nats/nats.yaml has no ConfigMap nats-config with auth.conf", err.Error())
