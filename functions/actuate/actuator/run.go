@@ -30,7 +30,7 @@ import (
 func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	nc, err := nats.Connect(cfg.NATSURL, nats.Name("flinkscaler-actuate"), nats.MaxReconnects(-1))
 	if err != nil {
-		return fmt.Errorf("connect to NATS %s: %w", cfg.NATSURL, err)
+		return fmt.Errorf("connect to NATS: %w", err) // the URL may hold a password
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc)
