@@ -3,6 +3,8 @@ package events
 import (
 	"errors"
 	"fmt"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -42,7 +44,7 @@ func Connect(opts ConnOptions) (*nats.Conn, jetstream.JetStream, error) {
 	}
 	nc, err := nats.Connect(opts.URL, no...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w at %s: %v", ErrConnect, opts.URL, err)
+		return nil, nil, fmt.Errorf("%w at %s: %v", ErrConnect, redactURLs(opts.URL), err)
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {
@@ -78,4 +80,17 @@ func (o ConnOptions) natsOptions() ([]nats.Option, error) {
 		no = append(no, nats.ClientCert(o.CertFile, o.KeyFile))
 	}
 	return no, nil
+}
+
+// redactURLs hides the passwords of a comma-separated NATS URL list.
+func redactURLs(list string) string {
+	urls := strings.Split(list, ",")
+	for i, s := range urls {
+		if u, err := url.Parse(strings.TrimSpace(s)); err == nil {
+			urls[i] = u.Redacted()
+		} else {
+			urls[i] = "(unparsable URL)"
+		}
+	}
+	return strings.Join(urls, ",")
 }

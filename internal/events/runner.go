@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -45,6 +46,10 @@ type RunnerConfig struct {
 	// AckWait is how long the server waits for an ack before redelivering
 	// (default 30 s); a long handler keeps it alive with progress acks.
 	AckWait time.Duration
+	// Concurrency is how many messages are handled at once (default 4).
+	// Messages on one subject (one job) always go to the same lane, so they
+	// are handled one at a time and in order.
+	Concurrency int
 	// DrainTimeout bounds how long in-flight work may finish after the
 	// run context ends (default 10 s).
 	DrainTimeout time.Duration
@@ -64,6 +69,9 @@ func (c RunnerConfig) withDefaults() RunnerConfig {
 	}
 	if c.AckWait <= 0 {
 		c.AckWait = 30 * time.Second
+	}
+	if c.Concurrency <= 0 {
+		c.Concurrency = 4
 	}
 	if c.DrainTimeout <= 0 {
 		c.DrainTimeout = 10 * time.Second
@@ -107,10 +115,11 @@ func (r *Runner) Stats() RunnerStats {
 	return RunnerStats{r.handled.Load(), r.publish.Load(), r.rejected.Load(), r.retried.Load(), r.ackErrs.Load()}
 }
 
-// Run creates or updates the durable consumer and processes messages one
-// at a time until ctx ends, then stops fetching, lets the message in hand
-// finish (bounded by DrainTimeout) and returns. It returns an error only
-// when the consumer cannot be set up.
+// Run creates or updates the durable consumer and processes messages until
+// ctx ends, Concurrency at a time in per-subject lanes. Then it stops
+// fetching, lets the messages in hand finish (bounded by DrainTimeout, after
+// which their handlers' context is cancelled) and returns. It returns an
+// error only when the consumer cannot be set up.
 func (r *Runner) Run(ctx context.Context) error {
 	cons, err := r.js.CreateOrUpdateConsumer(ctx, StreamName, jetstream.ConsumerConfig{
 		Durable:        r.cfg.Durable,
@@ -126,21 +135,55 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
-	cc, err := cons.Consume(func(m jetstream.Msg) { r.process(work, m) },
+	lanes, wait := r.startLanes(work)
+	cc, err := cons.Consume(func(m jetstream.Msg) { lanes[laneOf(m.Subject(), len(lanes))] <- m },
 		jetstream.PullMaxMessages(256))
 	if err != nil {
+		closeLanes(lanes)
+		wait()
 		return fmt.Errorf("consume %s: %w", r.cfg.Durable, err)
 	}
 	<-ctx.Done()
+	deadline := time.AfterFunc(r.cfg.DrainTimeout, stopWork)
+	defer deadline.Stop()
 	cc.Drain()
-	select {
-	case <-cc.Closed():
-	case <-time.After(r.cfg.DrainTimeout):
-		stopWork()
-		cc.Stop()
-		<-cc.Closed()
-	}
+	<-cc.Closed()
+	closeLanes(lanes)
+	wait()
 	return nil
+}
+
+// startLanes starts one worker per lane; wait returns when every lane has
+// been closed and emptied.
+func (r *Runner) startLanes(ctx context.Context) ([]chan jetstream.Msg, func()) {
+	lanes := make([]chan jetstream.Msg, r.cfg.Concurrency)
+	var wg sync.WaitGroup
+	for i := range lanes {
+		lanes[i] = make(chan jetstream.Msg, 64)
+		wg.Add(1)
+		go func(in <-chan jetstream.Msg) {
+			defer wg.Done()
+			for m := range in {
+				r.process(ctx, m)
+			}
+		}(lanes[i])
+	}
+	return lanes, wg.Wait
+}
+
+func closeLanes(lanes []chan jetstream.Msg) {
+	for _, l := range lanes {
+		close(l)
+	}
+}
+
+// laneOf maps a subject to a lane (FNV-1a).
+func laneOf(subject string, n int) int {
+	h := uint32(2166136261)
+	for i := 0; i < len(subject); i++ {
+		h = (h ^ uint32(subject[i])) * 16777619
+	}
+	return int(h % uint32(n))
 }
 
 // process handles one message and settles it with exactly one of ack, nak
@@ -188,23 +231,27 @@ func (r *Runner) publishAll(ctx context.Context, out []cloudevents.Event) error 
 	return nil
 }
 
-// keepAlive sends progress acks while a long handler runs; call the
-// returned func when it is done.
+// keepAlive sends progress acks every AckWait/2 while a long handler runs;
+// call the returned func when it is done.
 func (r *Runner) keepAlive(m jetstream.Msg) func() {
-	done := make(chan struct{})
-	go func() {
-		t := time.NewTicker(r.cfg.AckWait / 2)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				_ = m.InProgress() // best effort: a lost one means a redelivery, which is idempotent
-			}
+	var mu sync.Mutex
+	stopped := false
+	half := r.cfg.AckWait / 2
+	var t *time.Timer
+	t = time.AfterFunc(half, func() {
+		_ = m.InProgress() // best effort: a lost one means a redelivery, which is idempotent
+		mu.Lock()
+		defer mu.Unlock()
+		if !stopped {
+			t.Reset(half)
 		}
-	}()
-	return func() { close(done) }
+	})
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		stopped = true
+		t.Stop()
+	}
 }
 
 // retry Naks with the backoff for this delivery, or rejects the message

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flinkscaler/flinkscaler/internal/cputime"
 	"github.com/flinkscaler/flinkscaler/internal/events"
 	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/require"
@@ -58,7 +59,7 @@ func benchPipeline(b *testing.B, rate int) {
 	defer func() { _ = sub.Unsubscribe() }()
 
 	b.ResetTimer()
-	start := time.Now()
+	start, cpu0 := time.Now(), cputime.Process()
 	n := 0
 	for round, sec := range []int{80, 90} {
 		for j := range b.N {
@@ -87,8 +88,9 @@ func benchPipeline(b *testing.B, rate int) {
 	case <-time.After(120 * time.Second):
 		b.Fatalf("only %d of %d decisions arrived", len(lat), b.N)
 	}
-	elapsed := time.Since(start)
+	elapsed, cpu := time.Since(start), cputime.Process()-cpu0
 	b.StopTimer()
+	b.ReportMetric(float64(cpu.Microseconds())/float64(2*b.N), "cpu-µs/snapshot")
 	slices.Sort(lat)
 	b.ReportMetric(float64(2*b.N)/elapsed.Seconds(), "snapshots/s")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
