@@ -46,7 +46,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	log.Info("metrics-ingest started", "replica", cfg.Replica, "targets", len(cfg.Targets),
-		"interval", cfg.Interval, "nats", cfg.NATSURL, "http", cfg.HTTPListen)
+		"interval", cfg.Interval, "nats", nc.ConnectedUrlRedacted(), "http", cfg.HTTPListen)
 	return runAll(ctx, svc, members, tel, cfg.HTTPListen, log)
 }
 
