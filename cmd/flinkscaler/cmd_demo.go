@@ -95,6 +95,10 @@ func writeReport(path string, out *demo.Outcome, sum demo.Summary) error {
 		tmp.Close()
 		return fmt.Errorf("report: %w", err)
 	}
+	if err := tmp.Chmod(0o644); err != nil { // CreateTemp's 0600 is for secrets; a report is for sharing
+		tmp.Close()
+		return fmt.Errorf("report: %w", err)
+	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}

@@ -99,8 +99,8 @@ func (s Summary) Print(w io.Writer) {
 	fmt.Fprintf(w, "  SLO violation    %s with lag above %gs\n", secs(s.SLOViolationSeconds), s.SLOMaxLagSeconds)
 	fmt.Fprintf(w, "  slot-seconds     %.0f; the oracle's %.0f; ratio %.2f×\n", s.SlotSeconds, s.OracleSlotSeconds, s.CostVsOracle)
 	if s.LoadChanges > 0 {
-		fmt.Fprintf(w, "  convergence      mean %s, worst %s over %d load levels (%d never settled)\n",
-			secs(s.ConvergeSeconds), secs(s.ConvergeMaxSeconds), s.LoadChanges, s.Unconverged)
+		fmt.Fprintf(w, "  convergence      mean %s, worst %s over %s (%d never settled)\n",
+			secs(s.ConvergeSeconds), secs(s.ConvergeMaxSeconds), plural(s.LoadChanges, "load level"), s.Unconverged)
 	}
 	if s.RejectedEvents > 0 {
 		fmt.Fprintf(w, "  rejected events  %d (see flinkscaler.rejected.*)\n", s.RejectedEvents)
@@ -112,6 +112,9 @@ func (s Summary) Print(w io.Writer) {
 
 // String renders a range: its first, lowest, highest and last value.
 func (r Range) String() string {
+	if r.Min == r.Max {
+		return fmt.Sprintf("%d throughout", r.Min)
+	}
 	return fmt.Sprintf("%d at the start, %d..%d during the run, %d at the end", r.Initial, r.Min, r.Max, r.Final)
 }
 
@@ -142,4 +145,12 @@ func clip(s string, n int) string {
 		return string(r[:n-1]) + "…"
 	}
 	return s
+}
+
+// plural renders a count with its noun: "1 load level", "3 load levels".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
