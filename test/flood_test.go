@@ -154,4 +154,3 @@ func rejectionReasons(t *testing.T, js jetstream.JetStream, n int) map[string]in
 	}
 	return out
 }
-
