@@ -13,7 +13,6 @@ import (
 // --keda-listen) until ctx ends.
 func runActuate(ctx context.Context, args []string, _, stderr io.Writer) error {
 	cfg := actuator.DefaultConfig()
-	cfg.NATSURL = envOr("FLINKSCALER_NATS_URL", cfg.NATSURL)
 	fs := newFlagSet("actuate", "actuate --flink CLUSTER=URL [--taskmanagers kubernetes|emulator|none] [flags]", stderr)
 	cfg.RegisterFlags(fs)
 	if err := parseFlags(fs, args); err != nil {

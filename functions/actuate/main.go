@@ -17,9 +17,6 @@ import (
 
 func main() {
 	cfg := actuator.DefaultConfig()
-	if u := os.Getenv("FLINKSCALER_NATS_URL"); u != "" {
-		cfg.NATSURL = u
-	}
 	cfg.RegisterFlags(flag.CommandLine)
 	flag.Parse()
 	if err := cfg.Validate(); err != nil {

@@ -82,7 +82,7 @@ func (c Config) decideConfig(natsURL string) (decider.Config, error) {
 // wall-clock waits scaled by the speed.
 func (c Config) actuateConfig(natsURL, flinkURL string) (actuator.Config, error) {
 	cfg := actuator.DefaultConfig()
-	cfg.NATSURL, cfg.HTTPListen, cfg.KEDAListen = natsURL, "", c.KEDAListen
+	cfg.NATS.URL, cfg.HTTPListen, cfg.KEDAListen = natsURL, "", c.KEDAListen
 	cfg.Flink = map[string]string{Cluster: flinkURL}
 	cfg.TaskManagers = actuator.BackendEmulator
 	o := &cfg.Options

@@ -10,7 +10,14 @@ import (
 // need not appear on command lines; the password is read from
 // FLINKSCALER_NATS_PASSWORD only.
 func BindConnFlags(fs *flag.FlagSet, name string) *ConnOptions {
-	o := &ConnOptions{Name: "flinkscaler-" + name, Password: os.Getenv("FLINKSCALER_NATS_PASSWORD")}
+	o := &ConnOptions{}
+	BindConnFlagsTo(fs, name, o)
+	return o
+}
+
+// BindConnFlagsTo is BindConnFlags into an existing ConnOptions.
+func BindConnFlagsTo(fs *flag.FlagSet, name string, o *ConnOptions) {
+	o.Name, o.Password = "flinkscaler-"+name, os.Getenv("FLINKSCALER_NATS_PASSWORD")
 	str := func(p *string, flagName, env, def, usage string) {
 		if v := os.Getenv(env); v != "" {
 			def = v
@@ -24,5 +31,4 @@ func BindConnFlags(fs *flag.FlagSet, name string) *ConnOptions {
 	str(&o.CAFile, "nats-ca", "FLINKSCALER_NATS_CA", "", "CA file to verify the NATS server's TLS certificate")
 	str(&o.CertFile, "nats-cert", "FLINKSCALER_NATS_CERT", "", "client certificate for NATS mutual TLS")
 	str(&o.KeyFile, "nats-key", "FLINKSCALER_NATS_KEY", "", "client key for NATS mutual TLS")
-	return o
 }

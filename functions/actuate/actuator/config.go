@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -24,7 +25,10 @@ const (
 
 // Config is the actuate function's configuration.
 type Config struct {
-	NATSURL string
+	// NATS is how to reach NATS (URL, credentials, TLS).
+	NATS events.ConnOptions
+	// FlinkTLS and FlinkAuth apply to every --flink JobManager.
+	FlinkCAFile, FlinkTokenFile string
 	// Flink maps a cluster name to its JobManager REST URL.
 	Flink        map[string]string
 	TaskManagers string // kubernetes | emulator | none
@@ -43,7 +47,7 @@ type Config struct {
 // HTTP on :8080, 4 concurrent decisions, DefaultOptions.
 func DefaultConfig() Config {
 	return Config{
-		NATSURL: "nats://127.0.0.1:4222", Flink: map[string]string{}, TaskManagers: BackendNone,
+		NATS: events.ConnOptions{URL: events.DefaultNATSURL}, Flink: map[string]string{}, TaskManagers: BackendNone,
 		HTTPListen: ":8080", Concurrency: 4, Options: DefaultOptions(),
 	}
 }
@@ -77,7 +81,9 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	if c.Flink == nil {
 		c.Flink = map[string]string{}
 	}
-	fs.StringVar(&c.NATSURL, "nats", c.NATSURL, "NATS server URL")
+	events.BindConnFlagsTo(fs, "actuate", &c.NATS)
+	fs.StringVar(&c.FlinkCAFile, "flink-ca-file", os.Getenv("FLINKSCALER_FLINK_CA_FILE"), "CA certificate file for https JobManagers (env FLINKSCALER_FLINK_CA_FILE)")
+	fs.StringVar(&c.FlinkTokenFile, "flink-token-file", os.Getenv("FLINKSCALER_FLINK_TOKEN_FILE"), "file holding a bearer token sent to the JobManagers (env FLINKSCALER_FLINK_TOKEN_FILE)")
 	fs.Var(clusterURLs(c.Flink), "flink", "Flink JobManager of a cluster as CLUSTER=URL (repeatable)")
 	fs.StringVar(&c.TaskManagers, "taskmanagers", c.TaskManagers, "TaskManager backend: kubernetes, emulator or none")
 	fs.StringVar(&c.Kubeconfig, "kubeconfig", c.Kubeconfig, "kubeconfig file (default: in-cluster config)")
@@ -103,7 +109,7 @@ func (c Config) Validate() error {
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("--%s: %s", field, fmt.Sprintf(format, args...)))
 	}
-	if c.NATSURL == "" {
+	if c.NATS.URL == "" {
 		bad("nats", "required")
 	}
 	if len(c.Flink) == 0 {

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,15 +30,11 @@ import (
 // serves the KEDA scaler and /metrics and /healthz when configured. It
 // returns nil after ctx ends, or the first error that stops a part.
 func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
-	nc, err := nats.Connect(cfg.NATSURL, nats.Name("flinkscaler-actuate"), nats.MaxReconnects(-1))
+	nc, js, err := events.Connect(cfg.NATS)
 	if err != nil {
-		return fmt.Errorf("connect to NATS: %w", err) // the URL may hold a password
+		return err
 	}
 	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return fmt.Errorf("jetstream: %w", err)
-	}
 	if err := events.Provision(ctx, js, events.DefaultProvision()); err != nil {
 		return err
 	}
@@ -96,8 +94,12 @@ func runAll(ctx context.Context, cancel context.CancelFunc, parts []func(context
 
 func buildDeps(ctx context.Context, cfg Config, js jetstream.JetStream, log *slog.Logger) (Deps, error) {
 	deps := Deps{Flink: map[string]Flink{}, Log: log}
+	opts, err := flinkOptions(cfg)
+	if err != nil {
+		return deps, err
+	}
 	for name, u := range cfg.Flink {
-		c, err := flink.New(u, flink.Options{})
+		c, err := flink.New(u, opts)
 		if err != nil {
 			return deps, fmt.Errorf("--flink %s: %w", name, err)
 		}
@@ -177,4 +179,18 @@ func httpPart(addr string, reg *prometheus.Registry, nc *nats.Conn) func(context
 		<-done
 		return nil
 	}
+}
+
+// flinkOptions are the client options every JobManager gets: TLS with the
+// configured CA, a bearer token read from the token file.
+func flinkOptions(cfg Config) (flink.Options, error) {
+	o := flink.Options{CAFile: cfg.FlinkCAFile}
+	if cfg.FlinkTokenFile != "" {
+		b, err := os.ReadFile(cfg.FlinkTokenFile)
+		if err != nil {
+			return o, fmt.Errorf("--flink-token-file: %w", err)
+		}
+		o.BearerToken = strings.TrimSpace(string(b))
+	}
+	return o, nil
 }

@@ -38,7 +38,7 @@ func TestRun(t *testing.T) {
 	t.Cleanup(srv.Shutdown)
 
 	cfg := DefaultConfig()
-	cfg.NATSURL, cfg.Flink, cfg.TaskManagers = srv.ClientURL(), map[string]string{"prod": e.url}, BackendEmulator
+	cfg.NATS.URL, cfg.Flink, cfg.TaskManagers = srv.ClientURL(), map[string]string{"prod": e.url}, BackendEmulator
 	cfg.KEDAListen, cfg.HTTPListen = freeAddr(t), freeAddr(t)
 	cfg.Options = Options{SlotWait: 10 * time.Second, ParallelismWait: 10 * time.Second, Poll: 20 * time.Millisecond, ConflictRetries: 1}
 	require.NoError(t, cfg.Validate())
