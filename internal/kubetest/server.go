@@ -97,21 +97,7 @@ func launch(t testing.TB, bin, dir string, port int) *Server {
 	require.NoError(t, os.WriteFile(tokenFile, []byte(line), 0o600))
 	logFile, err := os.Create(s.logPath)
 	require.NoError(t, err)
-	s.cmd = exec.Command(bin,
-		"--bind-address=127.0.0.1",
-		"--advertise-address=127.0.0.1",
-		"--secure-port="+strconv.Itoa(port),
-		"--cert-dir="+filepath.Dir(s.certFile),
-		"--authorization-mode=RBAC",
-		"--token-auth-file="+tokenFile,
-		"--service-account-issuer="+Issuer,
-		"--service-account-key-file="+keyFile,
-		"--service-account-signing-key-file="+keyFile,
-		"--service-cluster-ip-range="+serviceCIDR,
-		"--endpoint-reconciler-type=none",
-		"--enable-priority-and-fairness=false",
-		"--disable-admission-plugins=ServiceAccount",
-	)
+	s.cmd = exec.Command(bin, s.flags(port, keyFile, tokenFile)...)
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
 	s.cmd.Env = append(os.Environ(), "TMPDIR="+dir)
 	dieWithParent(s.cmd)
@@ -123,6 +109,29 @@ func launch(t testing.TB, bin, dir string, port int) *Server {
 	}()
 	t.Cleanup(s.Stop)
 	return s
+}
+
+// flags configures loopback serving with a self-signed certificate, RBAC,
+// a static admin token and service account tokens, and turns off what
+// needs controllers that do not run here: the endpoint reconciler, priority
+// and fairness, and ServiceAccount admission (a Pod would need its
+// namespace's "default" ServiceAccount, which no controller creates).
+func (s *Server) flags(port int, keyFile, tokenFile string) []string {
+	return []string{
+		"--bind-address=127.0.0.1",
+		"--advertise-address=127.0.0.1",
+		"--secure-port=" + strconv.Itoa(port),
+		"--cert-dir=" + filepath.Dir(s.certFile),
+		"--authorization-mode=RBAC",
+		"--token-auth-file=" + tokenFile,
+		"--service-account-issuer=" + Issuer,
+		"--service-account-key-file=" + keyFile,
+		"--service-account-signing-key-file=" + keyFile,
+		"--service-cluster-ip-range=" + serviceCIDR,
+		"--endpoint-reconciler-type=none",
+		"--enable-priority-and-fairness=false",
+		"--disable-admission-plugins=ServiceAccount",
+	}
 }
 
 // waitReady polls /readyz until it answers 200, the process exits, or
