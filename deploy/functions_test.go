@@ -14,6 +14,7 @@ import (
 	"github.com/flinkscaler/flinkscaler/functions/actuate/taskmanagers"
 	"github.com/flinkscaler/flinkscaler/functions/decide/decider"
 	"github.com/flinkscaler/flinkscaler/functions/metrics-ingest/ingest"
+	"github.com/flinkscaler/flinkscaler/internal/events"
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -37,7 +38,11 @@ func TestFunctionDeploymentsParse(t *testing.T) {
 
 	require.Equal(t, "ingest", ingestCfg.NATS.User)
 	require.Equal(t, "decide", decideCfg.NATS.User)
-	require.Contains(t, actuateCfg.NATSURL, "//actuate:")
+	require.Equal(t, "actuate", actuateCfg.NATS.User)
+	for _, cfg := range []events.ConnOptions{ingestCfg.NATS, decideCfg.NATS, actuateCfg.NATS} {
+		require.Equal(t, "nats://nats.flinkscaler.svc.cluster.local:4222", cfg.URL)
+		require.Equal(t, "secret-"+cfg.User, cfg.Password, "the %s password from Secret flinkscaler-nats", cfg.User)
+	}
 	for _, target := range ingestCfg.Targets {
 		require.Contains(t, actuateCfg.Flink, target.Cluster, "actuate has no --flink for ingest's cluster")
 	}
@@ -98,10 +103,10 @@ func parseDecide(t *testing.T, all []manifest) decider.Config {
 
 func parseActuate(t *testing.T, c corev1.Container) actuator.Config {
 	t.Helper()
-	cfg := actuator.DefaultConfig()
-	if u := containerEnv(c)["FLINKSCALER_NATS_URL"]; u != "" {
-		cfg.NATSURL = u // as functions/actuate and flinkscaler actuate do
+	for k, v := range containerEnv(c) {
+		t.Setenv(k, v) // the NATS flags read the environment when bound
 	}
+	cfg := actuator.DefaultConfig()
 	fs := flag.NewFlagSet("actuate", flag.ContinueOnError)
 	cfg.RegisterFlags(fs)
 	require.NoError(t, fs.Parse(verbArgs(t, c, "actuate", "", "")))

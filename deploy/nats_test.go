@@ -274,3 +274,33 @@ func TestNATSUsersDeniedOutsideTheirSubjects(t *testing.T) {
 		})
 	}
 }
+
+// TestNATSServerConfigParses loads the shipped nats.conf (with auth.conf)
+// as nats-server would in pod nats-1.
+func TestNATSServerConfigParses(t *testing.T) {
+	dir := t.TempDir()
+	for _, key := range []string{"nats.conf", "auth.conf"} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, key), []byte(configMapKey(t, key)), 0o600))
+	}
+	for _, u := range users {
+		t.Setenv(strings.ToUpper(u)+"_PASSWORD", u+"-secret")
+	}
+	t.Setenv("POD_NAME", "nats-1")
+	t.Setenv("CLIENT_ADVERTISE", "nats-1.nats-headless.flinkscaler.svc.cluster.local")
+	opts, err := server.ProcessConfigFile(filepath.Join(dir, "nats.conf"))
+	require.NoError(t, err)
+	require.Equal(t, "nats-1", opts.ServerName)
+	require.Equal(t, "nats-1.nats-headless.flinkscaler.svc.cluster.local", opts.ClientAdvertise)
+	require.True(t, opts.JetStream)
+	require.Equal(t, "/data", opts.StoreDir)
+	require.Equal(t, 8222, opts.HTTPPort, "KEDA and the probes use the monitoring port")
+	require.Equal(t, "flinkscaler", opts.Cluster.Name)
+	require.Equal(t, 6222, opts.Cluster.Port)
+	require.Len(t, opts.Routes, 3, "one route per StatefulSet replica")
+	require.GreaterOrEqual(t, opts.MaxPayload, int32(events.MaxMessageSize), "the stream accepts events up to MaxMessageSize")
+	names := make([]string, 0, len(opts.Users))
+	for _, u := range opts.Users {
+		names = append(names, u.Username)
+	}
+	require.ElementsMatch(t, users, names)
+}
