@@ -199,7 +199,7 @@ func startDecide(t *testing.T, cfg decider.Config, log *slog.Logger) *proc {
 func actuateConfig(t *testing.T, e *emulator, natsURL string) actuator.Config {
 	t.Helper()
 	cfg := actuator.DefaultConfig()
-	cfg.NATSURL, cfg.HTTPListen = natsURL, ""
+	cfg.NATS.URL, cfg.HTTPListen = natsURL, ""
 	cfg.Flink = map[string]string{cluster: e.url}
 	cfg.TaskManagers = actuator.BackendEmulator
 	o := &cfg.Options

@@ -104,14 +104,16 @@ func (b *logBuffer) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-// flinkTLSAuth serves e's REST API over HTTPS with a private CA and
-// requires basic auth; it counts refused requests.
-func flinkTLSAuth(t *testing.T, h http.Handler, user, pass string) (url, caFile string) {
+// flinkTLSAuth serves h over HTTPS with a private CA and requires basic
+// auth with user and pass or the bearer token.
+func flinkTLSAuth(t *testing.T, h http.Handler, user, pass, token string) (url, caFile string) {
 	t.Helper()
 	ca := newCA(t, "flink")
 	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u, p, ok := r.BasicAuth()
-		if !ok || subtle.ConstantTimeCompare([]byte(u+":"+p), []byte(user+":"+pass)) != 1 {
+		u, p, basic := r.BasicAuth()
+		okBasic := basic && subtle.ConstantTimeCompare([]byte(u+":"+p), []byte(user+":"+pass)) == 1
+		okToken := subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+token)) == 1
+		if !okBasic && !okToken {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusUnauthorized)
 			_, _ = w.Write([]byte(`{"errors":["unauthorized"]}`))
@@ -127,17 +129,19 @@ func flinkTLSAuth(t *testing.T, h http.Handler, user, pass string) (url, caFile 
 
 // TestFunctionsUnderDeployedPermissionsLeakNoSecret runs metrics-ingest,
 // decide and actuate through their own Run functions, each as its NATS user
-// of deploy/nats with the subject permissions shipped there, and ingest
-// against Flink over HTTPS with basic auth. Each does its work (snapshots,
-// state, results), a function's user cannot publish another's events, and
-// no password appears in any log line at any level, in any event, or in any
-// KV entry.
+// of deploy/nats with the subject permissions shipped there; ingest reads
+// Flink over HTTPS with basic auth, actuate over HTTPS with a bearer token.
+// Each does its work (snapshots, state, results), a function's user cannot
+// publish another's events, and no password or token appears in any log
+// line at any level, in any stored event or KV entry, or in a connect error.
 func TestFunctionsUnderDeployedPermissionsLeakNoSecret(t *testing.T) {
 	srv := startDeployNATS(t)
 	e := startEmulator(t, stepScenario, 30, nil)
-	const flinkUser, flinkPass = "flinkscaler", "Fl1nk-pass-c0ffee"
-	flinkURL, flinkCA := flinkTLSAuth(t, e.sim.Handler(), flinkUser, flinkPass)
-	secrets := []string{flinkPass}
+	const flinkUser, flinkPass, flinkToken = "flinkscaler", "Fl1nk-pass-c0ffee", "Fl1nk-t0ken-be11"
+	flinkURL, flinkCA := flinkTLSAuth(t, e.sim.Handler(), flinkUser, flinkPass, flinkToken)
+	tokenFile := filepath.Join(t.TempDir(), "flink-token")
+	require.NoError(t, os.WriteFile(tokenFile, []byte(flinkToken+"\n"), 0o600))
+	secrets := []string{flinkPass, flinkToken}
 	for _, u := range deployUsers {
 		secrets = append(secrets, password(u))
 	}
@@ -152,6 +156,11 @@ func TestFunctionsUnderDeployedPermissionsLeakNoSecret(t *testing.T) {
 	dcfg.NATS = events.ConnOptions{URL: "nats://" + srv.Server().Addr().String(), User: "decide", Password: password("decide"), Name: "decide"}
 	startDecide(t, dcfg, logs["decide"].logger())
 	acfg := actuateConfig(t, e, userURL(srv, "actuate"))
+	// The emulator's TaskManager control endpoint is not Flink's API and
+	// takes no TLS settings: actuate changes parallelism only here.
+	acfg.Flink[cluster], acfg.FlinkCAFile, acfg.FlinkTokenFile = flinkURL, flinkCA, tokenFile
+	acfg.TaskManagers = actuator.BackendNone
+	require.NoError(t, acfg.Validate())
 	startActuate(t, acfg, logs["actuate"].logger())
 
 	admin := adminJS(t, userURL(srv, "admin"))
@@ -167,7 +176,7 @@ func TestFunctionsUnderDeployedPermissionsLeakNoSecret(t *testing.T) {
 		return err == nil
 	}, "decide kept no state as user decide:\n%s", logs["decide"])
 
-	publishDecision(t, admin, e, 3)
+	publishDecision(t, admin, e, 2, 1)
 	eventually(t, 30*time.Second, func() bool {
 		n, err := countSubject(ctx, admin, events.ResultFilter)
 		return err == nil && n >= 1
@@ -176,7 +185,9 @@ func TestFunctionsUnderDeployedPermissionsLeakNoSecret(t *testing.T) {
 	for _, rs := range tl.results {
 		require.Equal(t, events.OutcomeApplied, rs[0].Outcome, rs[0].Error)
 	}
-	require.Equal(t, 3, e.sim.TaskManagers(), "actuate scaled the emulated TaskManagers")
+	for id, b := range e.sim.Requirements() {
+		require.Equal(t, 1, b.Upper, "actuate declared parallelism 1 for vertex %s", id)
+	}
 
 	denied := map[string]string{
 		"ingest":  events.DecisionSubject(cluster, e.sim.JobID()),
@@ -212,7 +223,7 @@ func TestFunctionsUnderDeployedPermissionsLeakNoSecret(t *testing.T) {
 	defer cancel()
 	errs := map[string]error{"ingest": ingest.Run(bctx, bad, slog.New(slog.DiscardHandler))}
 	bacfg := acfg
-	bacfg.NATSURL = closed
+	bacfg.NATS.URL = closed
 	errs["actuate"] = actuator.Run(bctx, bacfg, slog.New(slog.DiscardHandler))
 	bdcfg := dcfg
 	bdcfg.NATS.URL = closed
@@ -237,8 +248,8 @@ func adminJS(t *testing.T, url string) jetstream.JetStream {
 }
 
 // publishDecision publishes a decision to run e's job on tms TaskManagers
-// at parallelism tms.
-func publishDecision(t *testing.T, js jetstream.JetStream, e *emulator, tms int) events.Decision {
+// at parallelism p.
+func publishDecision(t *testing.T, js jetstream.JetStream, e *emulator, tms, p int) events.Decision {
 	t.Helper()
 	d := events.Decision{
 		DecisionID: "d-" + time.Now().Format("150405.000000"), SnapshotID: "s-test", Cluster: cluster,
@@ -248,7 +259,7 @@ func publishDecision(t *testing.T, js jetstream.JetStream, e *emulator, tms int)
 		Policy:       "test", Rationale: "test", DecidedAt: time.Now().UTC(),
 	}
 	for _, id := range e.sim.VertexIDs() {
-		d.Vertices = append(d.Vertices, events.VertexDecision{ID: id, Name: id, Current: 2, Target: tms, Reason: "test"})
+		d.Vertices = append(d.Vertices, events.VertexDecision{ID: id, Name: id, Current: 2, Target: p, Reason: "test"})
 	}
 	ev, err := events.New(events.TypeDecision, decider.Function, cluster, d.JobID, d)
 	require.NoError(t, err)
