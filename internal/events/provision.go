@@ -101,15 +101,30 @@ func (c ProvisionConfig) BucketConfigs() []jetstream.KeyValueConfig {
 }
 
 // Provision creates or updates the FLINKSCALER stream and the KV buckets.
-// It is idempotent: every function calls it at start-up.
+// It is idempotent: every function calls it at start-up. It never lowers the
+// replicas of a stream or bucket that exists, so a function started with the
+// defaults (one replica) does not undo an operator's replication.
 func Provision(ctx context.Context, js jetstream.JetStream, cfg ProvisionConfig) error {
-	if _, err := js.CreateOrUpdateStream(ctx, cfg.StreamConfig()); err != nil {
+	sc := cfg.StreamConfig()
+	sc.Replicas = max(sc.Replicas, existingReplicas(ctx, js, sc.Name))
+	if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
 		return fmt.Errorf("provision stream %s: %w", StreamName, err)
 	}
 	for _, b := range cfg.BucketConfigs() {
+		b.Replicas = max(b.Replicas, existingReplicas(ctx, js, "KV_"+b.Bucket))
 		if _, err := js.CreateOrUpdateKeyValue(ctx, b); err != nil {
 			return fmt.Errorf("provision bucket %s: %w", b.Bucket, err)
 		}
 	}
 	return nil
+}
+
+// existingReplicas is the replica count of stream, or 0 when it cannot be
+// read (it does not exist yet, or creating it reports the real error).
+func existingReplicas(ctx context.Context, js jetstream.JetStream, stream string) int {
+	s, err := js.Stream(ctx, stream)
+	if err != nil {
+		return 0
+	}
+	return s.CachedInfo().Config.Replicas
 }
