@@ -18,6 +18,7 @@ import (
 // results by decision id and outcome, rejections.
 type tally struct {
 	snapshots, metrics int
+	snapshotByID       map[string]events.Snapshot
 	decisions          map[string]events.Decision
 	decisionOrder      []string
 	results            map[string][]events.Result
@@ -74,7 +75,7 @@ func readStream(t *testing.T, url string, opts ...nats.Option) tally {
 	require.NoError(t, err)
 	info, err := s.Info(ctx)
 	require.NoError(t, err)
-	out := tally{decisions: map[string]events.Decision{}, results: map[string][]events.Result{}}
+	out := tally{decisions: map[string]events.Decision{}, results: map[string][]events.Result{}, snapshotByID: map[string]events.Snapshot{}}
 	if info.State.Msgs == 0 {
 		return out
 	}
@@ -99,6 +100,7 @@ func (out *tally) add(t *testing.T, msg jetstream.Msg) {
 	switch ev.Type() {
 	case events.TypeSnapshot:
 		out.snapshots++
+		out.snapshotByID[ev.ID()] = mustData[events.Snapshot](t, ev)
 	case events.TypeMetric:
 		out.metrics++
 	case events.TypeDecision:
