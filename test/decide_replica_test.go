@@ -48,7 +48,9 @@ type buildError struct {
 	err error
 }
 
-func (b *buildError) Error() string { return "go build ./cmd/flinkscaler: " + b.err.Error() + "\n" + b.out }
+func (b *buildError) Error() string {
+	return "go build ./cmd/flinkscaler: " + b.err.Error() + "\n" + b.out
+}
 
 // decideProcess runs `flinkscaler decide` as a process until killed.
 func decideProcess(t *testing.T, natsURL, logFile string) *exec.Cmd {
