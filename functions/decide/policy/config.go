@@ -60,6 +60,9 @@ type Config struct {
 	// RestartDowntime estimates the job's downtime per rescale until one has
 	// been observed.
 	RestartDowntime time.Duration `yaml:"restartDowntime" json:"restartDowntime"`
+	// Replay is the input a restart replays from the last checkpoint, as
+	// seconds of offered load (about half the checkpoint interval).
+	Replay time.Duration `yaml:"replay" json:"replay"`
 	// RescaleTimeout bounds the wait for a decision to show in snapshots.
 	RescaleTimeout time.Duration    `yaml:"rescaleTimeout" json:"rescaleTimeout"`
 	Efficiency     EfficiencyConfig `yaml:"efficiency" json:"efficiency"`
@@ -81,8 +84,9 @@ type Bounds struct {
 
 // UtilizationConfig sets the busy-time target. The target for a steady load
 // is Max; load volatility (coefficient of variation of the offered rate over
-// the metric window, times VolatilityFactor) lowers it towards Min. Nothing
-// happens while a vertex's utilization stays within Band of the target.
+// the metric window, times VolatilityFactor) lowers it towards Min. A vertex
+// scales down only below target − Band, and up only when it cannot keep up
+// (utilization with catch-up above 100 %).
 type UtilizationConfig struct {
 	Max              float64 `yaml:"max" json:"max"`
 	Min              float64 `yaml:"min" json:"min"`
@@ -112,13 +116,14 @@ func Defaults() Config {
 		Utilization:     UtilizationConfig{Max: 1.0, Min: 0.6, Band: 0.1, VolatilityFactor: 3},
 		CatchUp:         10 * time.Minute,
 		Backlog:         30 * time.Second,
-		Settle:          70 * time.Second,
+		Settle:          30 * time.Second,
 		RateWindow:      time.Minute,
 		MetricWindow:    10 * time.Minute,
 		MaxSamples:      120,
 		ScaleUpDelay:    10 * time.Second,
 		ScaleDownWindow: 5 * time.Minute,
 		RestartDowntime: 30 * time.Second,
+		Replay:          30 * time.Second,
 		RescaleTimeout:  5 * time.Minute,
 		Efficiency:      EfficiencyConfig{Prior: 0.9, Min: 0.3, Max: 1.0},
 		SLO:             SLOConfig{MaxLag: time.Minute},
@@ -192,6 +197,7 @@ func (c Config) Validate() error {
 	p.nonNegativeDuration("scaleUpDelay", c.ScaleUpDelay)
 	p.nonNegativeDuration("scaleDownWindow", c.ScaleDownWindow)
 	p.nonNegativeDuration("restartDowntime", c.RestartDowntime)
+	p.nonNegativeDuration("replay", c.Replay)
 	p.positiveDuration("rescaleTimeout", c.RescaleTimeout)
 	p.positiveDuration("slo.maxLag", c.SLO.MaxLag)
 	return p.err()

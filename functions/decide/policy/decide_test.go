@@ -205,3 +205,40 @@ func TestObserveMetricFeedsLag(t *testing.T) {
 	require.Equal(t, 4, o.Decision.Vertices[1].Target)
 	require.Equal(t, 5e6, o.NewState.Window[len(o.NewState.Window)-1].V[0].Pending)
 }
+
+// A scale-down stops above a parallelism that a scale-up left while the rate
+// is within the band of the one it could not carry there.
+func TestDecideFloorStopsScaleDown(t *testing.T) {
+	cfg := Defaults()
+	cfg.ScaleDownWindow, cfg.RateWindow = 0, 2*time.Minute
+	// map: 10,000 rec/s at 20 % busy on 8 subtasks: 6,250 per subtask;
+	// capacity(2) = 6,250·2·(2/8)^−0.1 = 14,359 ≥ 10,000 → 2 without a floor.
+	// Restart gate over 120 s: 6 slots saved × 120 = 720 > 30 s × (8 + 1.0 ×
+	// 2) = 300; with the floor, 5 × 120 = 600 > 30 × (8 + 3) = 330.
+	snap := func(s int) events.Snapshot {
+		return snapAt(s, vtx("src", 1, 100, 10000, 10000), vtx("map", 8, 200, 10000, 10000, "src"))
+	}
+	cases := []struct {
+		name   string
+		floors map[string]Floor
+		want   int
+	}{
+		{name: "no floor", want: 2},
+		// 2 could not carry 10,500 rec/s; 10,000 ≥ 10,500 × 0.9 → 3.
+		{name: "floor at the same rate", floors: map[string]Floor{"map": {P: 2, Rate: 10500}}, want: 3},
+		// 2 could not carry 12,000 rec/s; 10,000 < 12,000 × 0.9 = 10,800.
+		{name: "load fell below the floor's rate", floors: map[string]Floor{"map": {P: 2, Rate: 12000}}, want: 2},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			first := snap(80)
+			o := Output{NewState: State{Topology: fingerprint(&first), Floors: c.floors}}
+			for k := range 2 {
+				s := snap(80 + 10*k)
+				o = Decide(Input{Snapshot: s, State: o.NewState, Config: cfg, Now: s.ObservedAt})
+			}
+			require.NotNil(t, o.Decision, o.Hold)
+			require.Equal(t, c.want, o.Decision.Vertices[1].Target, o.Decision.Vertices[1].Reason)
+		})
+	}
+}

@@ -73,6 +73,7 @@ func (r *run) emit(rationale string) {
 			d.TaskManagers.Target = tms
 		}
 	}
+	r.recordFloors()
 	before := make(map[string]Capacity, len(r.vs))
 	for _, vp := range r.vs {
 		reason := vp.reason
@@ -91,6 +92,22 @@ func (r *run) emit(rationale string) {
 	r.st.Rescale = &Rescale{DecisionID: d.DecisionID, At: r.now, Targets: r.targets(), Before: before}
 	r.st.UpSince = time.Time{}
 	r.st.ScaleDowns = nil
+}
+
+// recordFloors remembers, for every vertex scaled up, the parallelism it
+// leaves and the rate it could not carry there; other vertices keep theirs.
+func (r *run) recordFloors() {
+	floors := make(map[string]Floor, len(r.vs))
+	for _, vp := range r.vs {
+		f, ok := r.st.Floors[vp.id]
+		if vp.p > vp.cur {
+			f, ok = Floor{P: vp.cur, Rate: vp.steady}, true
+		}
+		if ok {
+			floors[vp.id] = f
+		}
+	}
+	r.st.Floors = floors
 }
 
 // decisionID is derived from the job, policy and event time, so a

@@ -23,17 +23,17 @@ type vplan struct {
 	parts  int // source partitions, 0 if unknown
 	lo, hi int
 	est    estimate
-	// g is target input rate ÷ observed input rate.
-	g float64
+	// g is the target input rates ÷ observed input rate.
+	g growth
 	// target is the input rate to sustain (records/s), with backlog
-	// catch-up; steady is without it; util is target ÷ capacity at the
-	// current parallelism.
-	target, steady, util float64
-	gSteady              float64
-	exponent             float64
-	p                    int
-	reason               string
-	notes                []string
+	// catch-up; steady is without it; up is what a scale-up is sized for
+	// (stepPropagate); util is target ÷ capacity at the current
+	// parallelism.
+	target, steady, up, util float64
+	exponent                 float64
+	p                        int
+	reason                   string
+	notes                    []string
 }
 
 // estimate is a vertex's rates averaged over the fresh samples.
@@ -41,7 +41,10 @@ type estimate struct {
 	in, out, busy, bp float64
 	busyAvg           float64
 	pending           float64 // latest, -1 unknown
-	slope             float64 // pending growth, records/s
+	slope             float64 // pending growth over the rate window, records/s
+	// slopeLast is the pending growth between the last two samples of the
+	// epoch: pendingRecords is instantaneous, so it shows a step at once.
+	slopeLast float64
 	// perSubtask is the true rate of the busiest subtask at 100 % busy.
 	perSubtask float64
 	idle       bool
@@ -92,11 +95,22 @@ func estimateVertex(w []Sample, i int, useMax bool, span time.Duration) estimate
 	for k := len(w) - 2; k >= 0 && w[k].Epoch.Equal(last.Epoch) && !w[k].At.Before(last.At.Add(-span)); k-- {
 		first = w[k]
 	}
-	if dt := last.At.Sub(first.At).Seconds(); dt > 0 && e.pending >= 0 && first.V[i].Pending >= 0 {
-		e.slope = (e.pending - first.V[i].Pending) / dt
+	e.slope = pendingGrowth(first, last, i)
+	if n := len(w); n >= 2 && w[n-2].Epoch.Equal(last.Epoch) {
+		e.slopeLast = pendingGrowth(w[n-2], last, i)
 	}
 	e.idle = e.in <= 0
 	return e
+}
+
+// pendingGrowth is vertex i's pending growth from a to b in records/s; 0
+// when either is unknown.
+func pendingGrowth(a, b Sample, i int) float64 {
+	dt := b.At.Sub(a.At).Seconds()
+	if dt <= 0 || a.V[i].Pending < 0 || b.V[i].Pending < 0 {
+		return 0
+	}
+	return (b.V[i].Pending - a.V[i].Pending) / dt
 }
 
 func keyed(inputs []events.Input) bool {
@@ -163,41 +177,67 @@ func stepLearn(r *run) *hold {
 	return nil
 }
 
-// stepPropagate sets each vertex's target input rate: sources get their
-// offered rate (records in + pending growth) plus pending ÷ CatchUp; every
-// other vertex gets its input rate times the weighted growth of its inputs
-// (DS2: target rates flow downstream by observed selectivity).
+// saturatedBusy is the bottleneck busy fraction from which a job whose
+// pending records grow is taken to consume at its capacity.
+const saturatedBusy = 0.8
+
+// stepPropagate sets each vertex's target input rates (DS2: target rates
+// flow downstream by observed selectivity). A source's offered rate is its
+// records in plus the growth of its pending records over the rate window;
+// when pending grew over the last interval and the job is saturated, it is
+// at least what the job consumes at capacity (records in ÷ the bottleneck's
+// busy fraction) plus that growth, as Flink's 60 s rates lag a step while
+// pendingRecords does not. Three rates go downstream:
+//
+//	steady  the offered rate
+//	target  offered + (pending beyond Backlog seconds) ÷ CatchUp
+//	up      offered + (backlog after a restart − half the SLO's lag) ÷ CatchUp,
+//	        the backlog after a restart being pending + offered × (downtime + Replay)
+//
+// A vertex's rates are its observed input rate × its inputs' growth (target
+// ÷ observed), so every vertex is sized for the offered rate in one decision,
+// including those that are busy or backpressured now.
 func stepPropagate(r *run) *hold {
 	catchUp := r.cfg.CatchUp.Seconds()
-	r.offered, r.pending = 0, 0
-	for i := range r.vs {
-		vp := &r.vs[i]
-		if vp.source {
-			offered := math.Max(vp.est.in+vp.est.slope, 0)
-			pending := math.Max(vp.est.pending, 0)
-			// Lag up to Backlog seconds stands; only the excess is caught up.
-			excess := math.Max(pending-offered*r.cfg.Backlog.Seconds(), 0)
-			vp.target = offered + excess/catchUp
-			r.offered += offered
-			r.pending += pending
-			vp.steady = offered
-			vp.g, vp.gSteady = 1, 1
-			if vp.est.in > 0 {
-				vp.g, vp.gSteady = vp.target/vp.est.in, offered/vp.est.in
-			}
-			continue
-		}
-		vp.g, vp.gSteady = r.upstreamGrowth(i)
-		vp.target, vp.steady = vp.est.in*vp.g, vp.est.in*vp.gSteady
-	}
-	r.backlog = r.offered > 0 && r.pending/r.offered > r.cfg.Backlog.Seconds()
 	r.downtime = r.cfg.RestartDowntime
 	if r.st.Downtime > 0 {
 		r.downtime = r.st.Downtime
 	}
+	after := (r.downtime + r.cfg.Replay).Seconds()
+	keep := r.cfg.SLO.MaxLag.Seconds() / 2
+	bottleneck := 0.0
+	for i := range r.vs {
+		bottleneck = math.Max(bottleneck, r.vs[i].est.busy)
+	}
+	r.offered, r.pending = 0, 0
 	for i := range r.vs {
 		vp := &r.vs[i]
-		vp.util = vp.g * vp.est.busy
+		if !vp.source {
+			vp.g = r.upstreamGrowth(i)
+			vp.target, vp.steady, vp.up = vp.est.in*vp.g.target, vp.est.in*vp.g.steady, vp.est.in*vp.g.up
+			continue
+		}
+		offered := math.Max(vp.est.in+vp.est.slope, 0)
+		if vp.est.slopeLast > 0 && bottleneck >= saturatedBusy {
+			offered = math.Max(offered, vp.est.in/bottleneck+vp.est.slopeLast)
+		}
+		pending := math.Max(vp.est.pending, 0)
+		// Lag up to Backlog seconds stands; only the excess is caught up.
+		excess := math.Max(pending-offered*r.cfg.Backlog.Seconds(), 0)
+		vp.steady = offered
+		vp.target = offered + excess/catchUp
+		vp.up = offered + math.Max(pending+offered*(after-keep), 0)/catchUp
+		r.offered += offered
+		r.pending += pending
+		vp.g = growth{1, 1, 1}
+		if vp.est.in > 0 {
+			vp.g = growth{target: vp.target / vp.est.in, steady: offered / vp.est.in, up: vp.up / vp.est.in}
+		}
+	}
+	r.backlog = r.offered > 0 && r.pending/r.offered > r.cfg.Backlog.Seconds()
+	for i := range r.vs {
+		vp := &r.vs[i]
+		vp.util = vp.g.target * vp.est.busy
 		if vp.est.idle {
 			vp.util = 0
 		}
@@ -205,24 +245,29 @@ func stepPropagate(r *run) *hold {
 	return nil
 }
 
-// upstreamGrowth averages the inputs' growth factors (with and without
-// catch-up) weighted by their output rates, or evenly when none flows.
-func (r *run) upstreamGrowth(i int) (g, steady float64) {
+// growth is a vertex's target input rates as multiples of its observed one.
+type growth struct{ target, steady, up float64 }
+
+// upstreamGrowth averages the inputs' growth factors weighted by their output
+// rates, or evenly when none flows.
+func (r *run) upstreamGrowth(i int) growth {
 	ins := r.snap.Vertices[i].Inputs
 	var wsum float64
 	for _, e := range ins {
 		wsum += r.vs[r.idx[e.ID]].est.out
 	}
+	var g growth
 	for _, e := range ins {
 		u := r.vs[r.idx[e.ID]]
 		w := 1 / float64(len(ins))
 		if wsum > 0 {
 			w = u.est.out / wsum
 		}
-		g += w * u.g
-		steady += w * u.gSteady
+		g.target += w * u.g.target
+		g.steady += w * u.g.steady
+		g.up += w * u.g.up
 	}
-	return g, steady
+	return g
 }
 
 func clampF(v, lo, hi float64) float64 { return math.Max(lo, math.Min(hi, v)) }

@@ -196,6 +196,7 @@ func stepTopology(r *run) *hold {
 	r.st.Epoch = time.Time{}
 	r.resetDecisions()
 	r.st.Efficiency = nil
+	r.st.Floors = nil
 	if had {
 		return holdf(HoldTopology, "job vertices changed; history reset")
 	}

@@ -8,24 +8,37 @@ import (
 )
 
 // stepSize picks the utilization target from the load's volatility and
-// recommends, per vertex, the fewest subtasks that carry its target rate at
-// that utilization under the vertex's learned efficiency. A vertex moves only
-// when its utilization leaves the band: up when it reaches min(target+band,
-// 1), down when it falls below target−band and no backlog is being worked
-// off. A scale-up is sized for the catch-up target plus the backlog its own
-// restart causes (target × (1 + downtime/catchUp)); a scale-down for the
-// steady offered rate, as catch-up is transient.
+// recommends, per vertex, the fewest subtasks that carry its rates under the
+// vertex's learned efficiency.
+//
+// Up: only when a vertex cannot keep up (utilization, with the backlog's
+// catch-up, above 100 %): every rescale restarts the job, which then finds
+// downtime + Replay seconds of input pending, so an early scale-up for
+// headroom costs more lag than it saves. It is sized for the target rate
+// (with catch-up) × (1 + downtime/CatchUp) at the utilization target and,
+// when the job already lags more than the SLO, for the up rate
+// (stepPropagate: the backlog after the restart drained to half the SLO
+// within CatchUp) at 100 %.
+//
+// Down: when utilization falls below target − band and no backlog is being
+// worked off, to the steady rate at the utilization target, but never to a
+// parallelism a scale-up left (State.Floors) while the rate is within the
+// band of the one it could not carry there: that stops a job from
+// oscillating between a size that cannot drain its restart's backlog and
+// one that can.
 func stepSize(r *run) *hold {
 	u := r.cfg.Utilization
 	r.cv = volatility(r.st.Window, r.cfg.Settle)
 	r.util = clampF(u.Max/(1+u.VolatilityFactor*r.cv), u.Min, u.Max)
 	// A vertex at 100 % keeps up exactly; only growth of pending (util > 1)
 	// shows it cannot, unless a source has no pending figure to show it.
-	hi := math.Min(r.util+u.Band, 1+sizeTolerance)
+	// Scaling up earlier buys headroom with a restart's lag.
+	hi := 1 + sizeTolerance
 	if !r.allPending() {
-		hi = math.Min(r.util+u.Band, 1) - sizeTolerance
+		hi = 1 - sizeTolerance
 	}
 	lo := r.util - u.Band
+	lagging := r.offered > 0 && r.pending/r.offered > r.cfg.SLO.MaxLag.Seconds()
 	restart := 1 + r.downtime.Seconds()/r.cfg.CatchUp.Seconds()
 	for i := range r.vs {
 		vp := &r.vs[i]
@@ -35,9 +48,18 @@ func stepSize(r *run) *hold {
 			vp.reason = fmt.Sprintf("%s: no input; kept at %d", vp.name, vp.cur)
 			continue
 		case vp.util >= hi:
-			vp.p = max(r.size(vp, vp.target*restart), vp.cur)
+			p := r.size(vp, vp.target*restart, r.util)
+			if lagging {
+				p = max(p, r.size(vp, vp.up, 1))
+			}
+			vp.p = max(p, vp.cur)
 		case vp.util < lo && !r.backlog:
-			vp.p = min(r.size(vp, vp.steady), vp.cur)
+			p := r.size(vp, vp.steady, r.util)
+			if f, ok := r.st.Floors[vp.id]; ok && p <= f.P && vp.steady >= f.Rate*(1-u.Band) {
+				vp.notes = append(vp.notes, fmt.Sprintf("%d could not carry %s rec/s", f.P, si(f.Rate)))
+				p = f.P + 1
+			}
+			vp.p = min(p, vp.cur)
 		}
 	}
 	return nil
@@ -58,9 +80,9 @@ func (r *run) allPending() bool {
 const sizeTolerance = 0.002
 
 // size returns the smallest parallelism in [1, vp.hi] whose capacity at the
-// utilization target carries rate: capacity(p) = u0·(p/p0)^(a−1) ÷ share(p).
-func (r *run) size(vp *vplan, rate float64) int {
-	need := rate / r.util
+// utilization util carries rate: capacity(p) = u0·(p/p0)^(a−1) ÷ share(p).
+func (r *run) size(vp *vplan, rate, util float64) int {
+	need := rate / util
 	capAt := func(p int) float64 {
 		return vp.est.perSubtask * math.Pow(float64(p)/float64(vp.cur), vp.exponent-1) / share(vp.units, p)
 	}

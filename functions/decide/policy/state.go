@@ -37,6 +37,10 @@ type State struct {
 	ScaleDowns map[string]ScaleDown `json:"scaleDowns,omitempty"`
 	// Efficiency is the learned scaling exponent per vertex id.
 	Efficiency map[string]Efficiency `json:"efficiency,omitempty"`
+	// Floors are, per vertex id, the parallelism a scale-up left and the
+	// input rate it could not carry: no scale-down returns there while the
+	// rate stays within the utilization band of it.
+	Floors map[string]Floor `json:"floors,omitempty"`
 	// Downtime is the last observed restart downtime.
 	Downtime time.Duration `json:"downtime,omitempty"`
 	// Metrics are users' own metrics by Metric.Name (+ "/" + Vertex).
@@ -97,6 +101,13 @@ type ScaleDown struct {
 type Recommendation struct {
 	At time.Time `json:"t"`
 	P  int       `json:"p"`
+}
+
+// Floor is a parallelism that could not carry a vertex's input rate (with
+// its backlog), and that rate.
+type Floor struct {
+	P    int     `json:"p"`
+	Rate float64 `json:"rate"`
 }
 
 // Efficiency is a vertex's learned scaling exponent a: capacity ∝ p^a.
