@@ -1,0 +1,190 @@
+package test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/stretchr/testify/require"
+
+	"github.com/flinkscaler/flinkscaler/internal/demo"
+	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/flinksim"
+)
+
+// loadScenario reads a shipped scenario file.
+func loadScenario(t *testing.T, name string) *flinksim.Scenario {
+	t.Helper()
+	sc, err := flinksim.LoadScenario(filepath.Join("..", "scenarios", name))
+	require.NoError(t, err)
+	return sc
+}
+
+// TestDemoRejectsHostileMessages runs `flinkscaler demo` in-process with its
+// NATS server exposed on a port (--nats-listen) and, once the pipeline is
+// consuming, publishes 1,000 hostile messages of six kinds on the subjects
+// decide and actuate consume. Every one is rejected with a reason, and the
+// demo still runs to its end and decides as usual.
+func TestDemoRejectsHostileMessages(t *testing.T) {
+	const hostile = 1000
+	cfg := demo.Defaults(loadScenario(t, "wordcount.yaml"))
+	cfg.Speed, cfg.Duration, cfg.NATSListen = 120, 20*time.Minute, freeAddr(t)
+	var (
+		mu       sync.Mutex
+		reasons  = map[string]int{}
+		injected = make(chan error, 1)
+	)
+	cfg.OnStart = func(ep demo.Endpoints) {
+		injected <- injectHostile(ep.NATS, hostile, func(r events.Rejected) {
+			mu.Lock()
+			defer mu.Unlock()
+			reasons[r.Function]++
+		})
+	}
+	out, err := demo.Run(context.Background(), cfg)
+	require.NoError(t, err)
+	require.NoError(t, <-injected)
+	require.False(t, out.Interrupted, "the demo did not run to its end")
+	mu.Lock()
+	defer mu.Unlock()
+	t.Logf("demo ran %s simulated in %s with %d decisions; %d hostile messages published, %d rejected (by function %v)",
+		out.Simulated, out.Wall.Round(time.Millisecond), len(out.Decisions), hostile, out.Rejected, reasons)
+	require.Equal(t, hostile, out.Rejected, "rejections counted by the demo")
+	require.Equal(t, hostile, reasons["decide"]+reasons["actuate"], "rejected events seen on NATS")
+	require.NotEmpty(t, out.Decisions, "the demo made no decision")
+}
+
+// injectHostile publishes n malformed messages (the flood kinds, and the
+// same on decision subjects for actuate) and, on its own subscription,
+// hands every rejected event seen to seen until all n arrived.
+func injectHostile(url string, n int, seen func(events.Rejected)) error {
+	nc, err := nats.Connect(url)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	got := make(chan struct{}, n)
+	sub, err := nc.Subscribe(events.RejectedFilter, func(m *nats.Msg) {
+		ev, err := events.Decode(m)
+		if err != nil {
+			return
+		}
+		if r, err := events.Data[events.Rejected](ev); err == nil && r.Reason != "" {
+			seen(r)
+			got <- struct{}{}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	defer sub.Unsubscribe()
+	js, err := nc.JetStream()
+	if err != nil {
+		return err
+	}
+	kinds := hostileKinds()
+	for i := range n {
+		m := kinds[i%len(kinds)].msg(i)
+		if i%2 == 1 {
+			m.Subject = events.DecisionSubject("demo", fmt.Sprintf("%032x", i))
+		}
+		if _, err := js.PublishMsgAsync(m); err != nil {
+			return err
+		}
+	}
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-time.After(30 * time.Second):
+		return fmt.Errorf("publishing %d hostile messages stalled", n)
+	}
+	deadline := time.After(60 * time.Second)
+	for i := range n {
+		select {
+		case <-got:
+		case <-deadline:
+			return fmt.Errorf("%d of %d hostile messages rejected within a minute", i, n)
+		}
+	}
+	return nil
+}
+
+// TestSoakDemo runs the demo on the spiky, dedicated-slot scenario at speed
+// 600 (2 simulated hours by default; 10 hours with -soak) while sampling the
+// heap in use and the goroutines of this process, which runs all of it:
+// after the first fifth (warm-up), neither may grow.
+func TestSoakDemo(t *testing.T) {
+	dur := 2 * time.Hour
+	if soak() {
+		dur = 10 * time.Hour
+	}
+	cfg := demo.Defaults(loadScenario(t, "spikes-dedicated.yaml"))
+	cfg.Speed, cfg.Duration = 600, dur
+	type sample struct {
+		at         time.Duration
+		heap       uint64
+		goroutines int
+	}
+	var samples []sample
+	done := make(chan struct{})
+	sampled := make(chan struct{})
+	start := time.Now()
+	go func() {
+		defer close(sampled)
+		tick := time.NewTicker(250 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				var m runtime.MemStats
+				runtime.ReadMemStats(&m)
+				samples = append(samples, sample{time.Since(start), m.HeapInuse, runtime.NumGoroutine()})
+			}
+		}
+	}()
+	out, err := demo.Run(context.Background(), cfg)
+	close(done)
+	<-sampled
+	require.NoError(t, err)
+	require.False(t, out.Interrupted)
+	require.Greater(t, len(samples), 20, "too few samples")
+
+	warm := len(samples) / 5
+	mid, last := samples[warm:warm+(len(samples)-warm)/2], samples[warm+(len(samples)-warm)/2:]
+	peak := func(s []sample) (heap uint64, gr int) {
+		for _, x := range s {
+			heap, gr = max(heap, x.heap), max(gr, x.goroutines)
+		}
+		return heap, gr
+	}
+	midHeap, midGR := peak(mid)
+	lastHeap, lastGR := peak(last)
+	t.Logf("soak: %s simulated in %s (%d decisions, %d rejected); %d samples; after warm-up: heap in use peak %.1f MiB (first half) → %.1f MiB (second half), goroutines peak %d → %d",
+		out.Simulated, out.Wall.Round(time.Millisecond), len(out.Decisions), out.Rejected, len(samples),
+		float64(midHeap)/(1<<20), float64(lastHeap)/(1<<20), midGR, lastGR)
+	if f := os.Getenv("FLINKSCALER_SOAK_CSV"); f != "" {
+		writeSamples(t, f, func(w func(string, ...any)) {
+			w("seconds,heap_inuse_bytes,goroutines\n")
+			for _, s := range samples {
+				w("%.2f,%d,%d\n", s.at.Seconds(), s.heap, s.goroutines)
+			}
+		})
+	}
+	require.LessOrEqual(t, lastHeap, midHeap+midHeap/2+8<<20, "heap in use grew after warm-up")
+	require.LessOrEqual(t, lastGR, midGR+8, "goroutines grew after warm-up")
+}
+
+func writeSamples(t *testing.T, path string, body func(w func(string, ...any))) {
+	t.Helper()
+	f, err := os.Create(path)
+	require.NoError(t, err)
+	defer f.Close()
+	body(func(format string, args ...any) { _, _ = fmt.Fprintf(f, format, args...) })
+}
