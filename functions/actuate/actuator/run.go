@@ -35,7 +35,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	defer nc.Close()
-	if err := events.Provision(ctx, js, events.DefaultProvision()); err != nil {
+	if err := events.Provision(ctx, js, cfg.Provision); err != nil {
 		return err
 	}
 	deps, err := buildDeps(ctx, cfg, js, log)
@@ -45,6 +45,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	deps.Metrics = NewMetrics(reg)
+	if cfg.Options.DefaultWorkload == "" {
+		cfg.Options.DefaultWorkload = cfg.Workload // --taskmanager-workload
+	}
 	act := New(deps, cfg.Options)
 
 	ctx, cancel := context.WithCancel(ctx)
