@@ -136,7 +136,7 @@ func start(ctx context.Context, cfg Config, log *slog.Logger) (*system, error) {
 	}
 	s.conn, s.js = nc, js
 	s.closers = append(s.closers, nc.Close)
-	if err := events.Provision(ctx, js, events.DefaultProvision()); err != nil {
+	if err := events.Provision(ctx, js, events.ProvisionConfig{}); err != nil {
 		s.close()
 		return nil, fmt.Errorf("%w: provision: %w", ErrStart, err)
 	}

@@ -3,6 +3,7 @@ package events
 import (
 	"flag"
 	"os"
+	"strconv"
 )
 
 // BindConnFlags binds the NATS connection flags every connecting command
@@ -31,4 +32,18 @@ func BindConnFlagsTo(fs *flag.FlagSet, name string, o *ConnOptions) {
 	str(&o.CAFile, "nats-ca", "FLINKSCALER_NATS_CA", "", "CA file to verify the NATS server's TLS certificate")
 	str(&o.CertFile, "nats-cert", "FLINKSCALER_NATS_CERT", "", "client certificate for NATS mutual TLS")
 	str(&o.KeyFile, "nats-key", "FLINKSCALER_NATS_KEY", "", "client key for NATS mutual TLS")
+}
+
+// BindProvisionFlags binds the stream and bucket settings functions apply
+// at start-up to fs. Unset, they create with DefaultProvision's values and
+// keep whatever an existing stream or bucket has.
+func BindProvisionFlags(fs *flag.FlagSet, p *ProvisionConfig) {
+	replicas := 0
+	if v, err := strconv.Atoi(os.Getenv("FLINKSCALER_STREAM_REPLICAS")); err == nil {
+		replicas = v
+	}
+	fs.IntVar(&p.Replicas, "stream-replicas", replicas,
+		"JetStream replicas of the FLINKSCALER stream and KV buckets (3 on a 3-node cluster); 0 keeps the existing, 1 on create (env FLINKSCALER_STREAM_REPLICAS)")
+	fs.DurationVar(&p.MaxAge, "stream-max-age", 0, "how long events are kept; 0 keeps the existing, 24h on create")
+	fs.Int64Var(&p.MaxBytes, "stream-max-bytes", 0, "bytes of events kept; 0 keeps the existing, 1 GiB on create")
 }

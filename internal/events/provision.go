@@ -8,8 +8,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// ProvisionConfig bounds the stream and KV buckets. Zero fields take the
-// defaults of DefaultProvision.
+// ProvisionConfig bounds the stream and KV buckets. A zero field takes the
+// default of DefaultProvision when the stream or bucket is created, and keeps
+// the existing value when it is updated, so a function started with no
+// settings never shrinks what an operator provisioned (say, 3 replicas).
 type ProvisionConfig struct {
 	// Replicas is the JetStream replication factor (3 on a 3-node cluster).
 	Replicas int
@@ -101,17 +103,20 @@ func (c ProvisionConfig) BucketConfigs() []jetstream.KeyValueConfig {
 }
 
 // Provision creates or updates the FLINKSCALER stream and the KV buckets.
-// It is idempotent: every function calls it at start-up. It never lowers the
-// replicas of a stream or bucket that exists, so a function started with the
-// defaults (one replica) does not undo an operator's replication.
+// It is idempotent: every function calls it at start-up. Settings left zero
+// in cfg keep what an existing stream or bucket has.
 func Provision(ctx context.Context, js jetstream.JetStream, cfg ProvisionConfig) error {
 	sc := cfg.StreamConfig()
-	sc.Replicas = max(sc.Replicas, existingReplicas(ctx, js, sc.Name))
+	if s, err := js.Stream(ctx, StreamName); err == nil {
+		keepStream(&sc, s.CachedInfo().Config, cfg)
+	}
 	if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
 		return fmt.Errorf("provision stream %s: %w", StreamName, err)
 	}
 	for _, b := range cfg.BucketConfigs() {
-		b.Replicas = max(b.Replicas, existingReplicas(ctx, js, "KV_"+b.Bucket))
+		if s, err := js.Stream(ctx, "KV_"+b.Bucket); err == nil {
+			keepBucket(&b, s.CachedInfo().Config, cfg)
+		}
 		if _, err := js.CreateOrUpdateKeyValue(ctx, b); err != nil {
 			return fmt.Errorf("provision bucket %s: %w", b.Bucket, err)
 		}
@@ -119,12 +124,35 @@ func Provision(ctx context.Context, js jetstream.JetStream, cfg ProvisionConfig)
 	return nil
 }
 
-// existingReplicas is the replica count of stream, or 0 when it cannot be
-// read (it does not exist yet, or creating it reports the real error).
-func existingReplicas(ctx context.Context, js jetstream.JetStream, stream string) int {
-	s, err := js.Stream(ctx, stream)
-	if err != nil {
-		return 0
+// keepStream keeps the existing stream's values of the settings cfg left
+// zero.
+func keepStream(sc *jetstream.StreamConfig, have jetstream.StreamConfig, cfg ProvisionConfig) {
+	if cfg.Replicas <= 0 {
+		sc.Replicas = have.Replicas
 	}
-	return s.CachedInfo().Config.Replicas
+	if cfg.MaxAge <= 0 {
+		sc.MaxAge = have.MaxAge
+	}
+	if cfg.MaxBytes <= 0 {
+		sc.MaxBytes = have.MaxBytes
+	}
+	if cfg.Duplicates <= 0 {
+		sc.Duplicates = have.Duplicates
+	}
+	sc.Storage = have.Storage // storage cannot change after creation
+}
+
+// keepBucket keeps the existing bucket's values of the settings cfg left
+// zero.
+func keepBucket(b *jetstream.KeyValueConfig, have jetstream.StreamConfig, cfg ProvisionConfig) {
+	if cfg.Replicas <= 0 {
+		b.Replicas = have.Replicas
+	}
+	if cfg.BucketMaxBytes <= 0 {
+		b.MaxBytes = have.MaxBytes
+	}
+	if cfg.RecordTTL <= 0 && b.TTL > 0 {
+		b.TTL = have.MaxAge
+	}
+	b.Storage = have.Storage
 }

@@ -27,6 +27,8 @@ const (
 type Config struct {
 	// NATS is how to reach NATS (URL, credentials, TLS).
 	NATS events.ConnOptions
+	// Provision is applied to the stream and buckets at start-up.
+	Provision events.ProvisionConfig
 	// FlinkTLS and FlinkAuth apply to every --flink JobManager.
 	FlinkCAFile, FlinkTokenFile string
 	// Flink maps a cluster name to its JobManager REST URL.
@@ -82,6 +84,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 		c.Flink = map[string]string{}
 	}
 	events.BindConnFlagsTo(fs, "actuate", &c.NATS)
+	events.BindProvisionFlags(fs, &c.Provision)
 	fs.StringVar(&c.FlinkCAFile, "flink-ca-file", os.Getenv("FLINKSCALER_FLINK_CA_FILE"), "CA certificate file for https JobManagers (env FLINKSCALER_FLINK_CA_FILE)")
 	fs.StringVar(&c.FlinkTokenFile, "flink-token-file", os.Getenv("FLINKSCALER_FLINK_TOKEN_FILE"), "file holding a bearer token sent to the JobManagers (env FLINKSCALER_FLINK_TOKEN_FILE)")
 	fs.Var(clusterURLs(c.Flink), "flink", "Flink JobManager of a cluster as CLUSTER=URL (repeatable)")

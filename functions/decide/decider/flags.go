@@ -14,6 +14,7 @@ import (
 // Flags are decide's command-line flags before they are loaded into Config.
 type Flags struct {
 	nats       *events.ConnOptions
+	provision  events.ProvisionConfig
 	policyFile *string
 	sources    *string
 	httpListen *string
@@ -22,7 +23,7 @@ type Flags struct {
 
 // BindFlags binds decide's flags to fs.
 func BindFlags(fs *flag.FlagSet) *Flags {
-	return &Flags{
+	f := &Flags{
 		nats:       events.BindConnFlags(fs, Function),
 		policyFile: fs.String("policy", os.Getenv("FLINKSCALER_POLICY"), "YAML policy file applied to every job over the defaults (env FLINKSCALER_POLICY)"),
 		sources: fs.String("metric-sources", os.Getenv("FLINKSCALER_METRIC_SOURCES"),
@@ -30,6 +31,8 @@ func BindFlags(fs *flag.FlagSet) *Flags {
 		httpListen: fs.String("http-listen", envOr("FLINKSCALER_HTTP_LISTEN", ":9102"), "address for /metrics and /healthz; empty disables (env FLINKSCALER_HTTP_LISTEN)"),
 		dryRun:     fs.Bool("dry-run", false, "mark every decision as a dry run: actuate records but does not apply it"),
 	}
+	events.BindProvisionFlags(fs, &f.provision)
+	return f
 }
 
 // Load builds the Config: defaults, then the policy file, then flags; it
@@ -52,7 +55,7 @@ func (f *Flags) Load() (Config, error) {
 	if err := pol.Validate(); err != nil {
 		return Config{}, fmt.Errorf("policy: %w", err)
 	}
-	cfg := Config{NATS: *f.nats, Policy: pol, HTTPListen: *f.httpListen}
+	cfg := Config{NATS: *f.nats, Policy: pol, HTTPListen: *f.httpListen, Provision: f.provision}
 	for _, s := range strings.Split(*f.sources, ",") {
 		if s = strings.TrimSpace(s); s != "" {
 			cfg.MetricSources = append(cfg.MetricSources, s)

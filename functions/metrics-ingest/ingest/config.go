@@ -24,15 +24,18 @@ type Config struct {
 	NATSURL  string        `yaml:"nats"`     // JetStream server
 	// NATS holds the connection's credentials and TLS (from flags and env,
 	// never from the file); its URL is NATSURL.
-	NATS           events.ConnOptions `yaml:"-"`
-	HTTPListen     string             `yaml:"httpListen"`     // /metrics and /healthz; "" disables
-	Replica        string             `yaml:"replica"`        // member id; default the host name
-	Attempts       int                `yaml:"attempts"`       // tries per Flink call within an interval
-	Backoff        time.Duration      `yaml:"backoff"`        // first wait between tries, doubling
-	RequestTimeout time.Duration      `yaml:"requestTimeout"` // per Flink request; 0: min(5s, interval/2)
-	Concurrency    int                `yaml:"concurrency"`    // jobs polled at once
-	MaxRequests    int                `yaml:"maxRequests"`    // requests in flight per JobManager
-	Targets        []Target           `yaml:"targets"`
+	NATS events.ConnOptions `yaml:"-"`
+	// Provision is applied to the stream and buckets at start-up (flags
+	// and env only).
+	Provision      events.ProvisionConfig `yaml:"-"`
+	HTTPListen     string                 `yaml:"httpListen"`     // /metrics and /healthz; "" disables
+	Replica        string                 `yaml:"replica"`        // member id; default the host name
+	Attempts       int                    `yaml:"attempts"`       // tries per Flink call within an interval
+	Backoff        time.Duration          `yaml:"backoff"`        // first wait between tries, doubling
+	RequestTimeout time.Duration          `yaml:"requestTimeout"` // per Flink request; 0: min(5s, interval/2)
+	Concurrency    int                    `yaml:"concurrency"`    // jobs polled at once
+	MaxRequests    int                    `yaml:"maxRequests"`    // requests in flight per JobManager
+	Targets        []Target               `yaml:"targets"`
 }
 
 // Target is one JobManager to poll.

@@ -16,6 +16,7 @@ type Flags struct {
 	config, flink, cluster, jobs string
 	httpListen, replica          string
 	conn                         *events.ConnOptions
+	provision                    events.ProvisionConfig
 	token, tokenFile, caFile     string
 	interval                     time.Duration
 }
@@ -38,6 +39,7 @@ func BindFlags(fs *flag.FlagSet) *Flags {
 	fs.StringVar(&f.jobs, "jobs", "", "comma-separated job names or ids to poll on --flink; empty: all (env FLINKSCALER_JOBS)")
 	fs.DurationVar(&f.interval, "interval", 0, "poll interval (default 10s; env FLINKSCALER_INTERVAL)")
 	f.conn = events.BindConnFlags(fs, Function)
+	events.BindProvisionFlags(fs, &f.provision)
 	fs.StringVar(&f.httpListen, "http-listen", "", "address for /metrics and /healthz (default :9102; env FLINKSCALER_HTTP_LISTEN)")
 	fs.StringVar(&f.replica, "replica", "", "replica id among ingest replicas (default the host name; env FLINKSCALER_REPLICA)")
 	fs.StringVar(&f.tokenFile, "flink-token-file", "", "file holding a bearer token for --flink (env FLINKSCALER_FLINK_TOKEN_FILE)")
@@ -77,6 +79,7 @@ func (f *Flags) Load(getenv func(string) string) (Config, error) {
 	}
 	cfg.NATS = *f.conn
 	cfg.NATS.URL, cfg.NATSURL = url, url
+	cfg.Provision = f.provision
 	if errs = append(errs, cfg.problems()...); len(errs) > 0 {
 		return Config{}, fmt.Errorf("%w:\n%w", ErrConfig, errors.Join(errs...))
 	}

@@ -30,7 +30,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	defer nc.Close()
-	if err := events.Provision(ctx, js, events.DefaultProvision()); err != nil {
+	if err := events.Provision(ctx, js, cfg.Provision); err != nil {
 		return fmt.Errorf("provision: %w", err)
 	}
 	members, err := JoinKV(ctx, js, cfg.Replica, cfg.Interval)
