@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"sync"
 	"testing"
 	"time"
@@ -146,6 +147,9 @@ func TestSoakDemo(t *testing.T) {
 				var m runtime.MemStats
 				runtime.ReadMemStats(&m)
 				samples = append(samples, sample{time.Since(start), m.HeapInuse, runtime.NumGoroutine()})
+				if len(samples) == 200 {
+					writeHeapProfile(os.Getenv("FLINKSCALER_SOAK_HEAP"))
+				}
 			}
 		}
 	}()
@@ -187,4 +191,17 @@ func writeSamples(t *testing.T, path string, body func(w func(string, ...any))) 
 	require.NoError(t, err)
 	defer f.Close()
 	body(func(format string, args ...any) { _, _ = fmt.Fprintf(f, format, args...) })
+}
+
+// writeHeapProfile writes a heap profile to path when it is set.
+func writeHeapProfile(path string) {
+	if path == "" {
+		return
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	_ = pprof.WriteHeapProfile(f)
 }
