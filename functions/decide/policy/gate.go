@@ -37,6 +37,8 @@ type run struct {
 	offered, pending, util, cv float64
 	backlog                    bool
 	downtime                   time.Duration
+	// level is how long the offered rate has held within the band.
+	level time.Duration
 }
 
 func newRun(in Input, policy string) *run {

@@ -19,9 +19,11 @@
 //  10. learn      scaling efficiency from the rates before and after our last rescale
 //  11. propagate  sources' offered rate (pending growth shows a step at once) + backlog catch-up
 //     and the backlog a restart will find, through the DAG by selectivity
-//  12. size       up only when a vertex cannot keep up, sized for catch-up (and the restart's
-//     backlog when lagging past the SLO); down to the utilization target, never
-//     back to a parallelism a scale-up left at the same rate (floors)
+//  12. size       utilization target from the load's volatility (over the current level once it
+//     has held a scale-down window, so a step is not noise); up only when a vertex
+//     cannot keep up, sized for catch-up (and the restart's backlog when lagging
+//     past the SLO); down to the utilization target, never back to a parallelism
+//     a scale-up left at the same rate (floors)
 //  13. clamp      per-vertex and per-job bounds, key groups, source partitions
 //  14. stepcap    at most MaxStepFactor per rescale
 //  15. align      fewest subtasks giving the same key-group (or partition) bottleneck

@@ -20,6 +20,12 @@ import (
 // (stepPropagate: the backlog after the restart drained to half the SLO
 // within CatchUp) at 100 %.
 //
+// The utilization target falls with the offered rate's volatility over the
+// metric window; once the rate has held within the band of its current
+// value for a scale-down window (a new level after a step), only that
+// level's samples count, so a step is not taken for noise and a job that
+// stepped down runs close to its capacity rather than at Utilization.Min.
+//
 // Down: when utilization falls below target − band and no backlog is being
 // worked off, to the steady rate at the utilization target, but never to a
 // parallelism a scale-up left (State.Floors) while the rate is within the
@@ -28,7 +34,12 @@ import (
 // one that can.
 func stepSize(r *run) *hold {
 	u := r.cfg.Utilization
-	r.cv = volatility(r.st.Window, r.cfg.Settle)
+	r.level = r.levelAge()
+	since := time.Time{}
+	if r.level >= r.cfg.ScaleDownWindow {
+		since = r.now.Add(-r.level)
+	}
+	r.cv = volatility(r.st.Window, r.cfg.Settle, since)
 	r.util = clampF(u.Max/(1+u.VolatilityFactor*r.cv), u.Min, u.Max)
 	// A vertex at 100 % keeps up exactly; only growth of pending (util > 1)
 	// shows it cannot, unless a source has no pending figure to show it.
@@ -57,12 +68,23 @@ func stepSize(r *run) *hold {
 			p := r.size(vp, vp.steady, r.util)
 			if f, ok := r.st.Floors[vp.id]; ok && p <= f.P && vp.steady >= f.Rate*(1-u.Band) {
 				vp.notes = append(vp.notes, fmt.Sprintf("%d could not carry %s rec/s", f.P, si(f.Rate)))
-				p = f.P + 1
+				p = above(vp.units, f.P)
 			}
 			vp.p = min(p, vp.cur)
 		}
 	}
 	return nil
+}
+
+// above is the smallest parallelism above p whose busiest subtask gets
+// fewer key groups (partitions) than at p, so alignment keeps it above p:
+// above(120, 20) = 24 (6 → 5 key groups), above(0, 20) = 21.
+func above(units, p int) int {
+	q := p + 1
+	for units > 0 && q < units && share(units, q) >= share(units, p) {
+		q++
+	}
+	return q
 }
 
 func (r *run) allPending() bool {
@@ -115,11 +137,11 @@ func (r *run) explain(vp *vplan) string {
 }
 
 // volatility is the coefficient of variation of the offered rate over the
-// window's settled samples; 0 with fewer than three.
-func volatility(w []Sample, settle time.Duration) float64 {
+// window's settled samples taken at or after since; 0 with fewer than three.
+func volatility(w []Sample, settle time.Duration, since time.Time) float64 {
 	var n, sum, sq float64
 	for _, s := range w {
-		if s.At.Sub(s.Epoch) < settle {
+		if s.At.Sub(s.Epoch) < settle || s.At.Before(since) {
 			continue
 		}
 		n++
@@ -146,4 +168,20 @@ func si(v float64) string {
 	default:
 		return fmt.Sprintf("%.0f", v)
 	}
+}
+
+// levelAge is how long the offered rate has stayed within the utilization
+// band of the current one (r.offered), looking back over the window: the
+// time of the oldest sample of the unbroken run of samples within the band
+// that ends at the newest one.
+func (r *run) levelAge() time.Duration {
+	w := r.st.Window
+	if len(w) == 0 || r.offered <= 0 {
+		return 0
+	}
+	since := r.now
+	for k := len(w) - 1; k >= 0 && math.Abs(w[k].Offered/r.offered-1) <= r.cfg.Utilization.Band; k-- {
+		since = w[k].At
+	}
+	return r.now.Sub(since)
 }

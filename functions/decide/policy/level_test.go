@@ -1,0 +1,77 @@
+package policy
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// offeredWindow builds settled samples 60 s apart (epoch well before),
+// ending at t0 + (len−1) min.
+func offeredWindow(rates ...float64) []Sample {
+	w := make([]Sample, len(rates))
+	for i, o := range rates {
+		w[i] = Sample{At: t0.Add(time.Duration(i) * time.Minute), Epoch: t0.Add(-time.Hour), Offered: o}
+	}
+	return w
+}
+
+func TestLevelAgeAndVolatility(t *testing.T) {
+	cases := []struct {
+		name    string
+		rates   []float64
+		offered float64
+		age     time.Duration
+		// cv over the whole window and over the level (when it held for
+		// the 5 min scale-down window; else the whole window).
+		cvAll, cvUsed float64
+	}{{
+		// 45k for 4 samples then 12k for 6: the level (within 10 % of
+		// 12k) began at minute 4, 5 min ago, a whole scale-down window. Whole window: mean
+		// (4·45 + 6·12)/10 = 25.2k, variance 0.4·19.8² + 0.6·13.2² =
+		// 261.36 → sd 16.17k, cv 0.6415. The level alone: cv 0.
+		name:  "step down, level held 5 min",
+		rates: []float64{45e3, 45e3, 45e3, 45e3, 12e3, 12e3, 12e3, 12e3, 12e3, 12e3}, offered: 12e3,
+		age: 5 * time.Minute, cvAll: 0.6415, cvUsed: 0,
+	}, {
+		// The step 2 min ago: the level is too young, the whole
+		// window counts: mean (8·45 + 3·12)/11 = 36k, variance
+		// (8/11)·9² + (3/11)·24² = 216 → sd 14.70k, cv 0.4082.
+		name:  "step down, level 2 min",
+		rates: []float64{45e3, 45e3, 45e3, 45e3, 45e3, 45e3, 45e3, 45e3, 12e3, 12e3, 12e3}, offered: 12e3,
+		age: 2 * time.Minute, cvAll: 0.4082, cvUsed: 0.4082,
+	}, {
+		// ±5 % around 10k holds as one level: 10 samples, 9 min. Half at
+		// 9.5k and half at 10.5k: cv 0.05.
+		name:  "noise within the band",
+		rates: []float64{9.5e3, 10.5e3, 9.5e3, 10.5e3, 9.5e3, 10.5e3, 9.5e3, 10.5e3, 9.5e3, 10.5e3}, offered: 10e3,
+		age: 9 * time.Minute, cvAll: 0.05, cvUsed: 0.05,
+	}}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			w := offeredWindow(c.rates...)
+			now := w[len(w)-1].At
+			r := &run{cfg: Defaults(), st: State{Window: w}, now: now, offered: c.offered}
+			require.Equal(t, c.age, r.levelAge())
+			require.InDelta(t, c.cvAll, volatility(w, r.cfg.Settle, time.Time{}), 1e-4)
+			since := time.Time{}
+			if c.age >= r.cfg.ScaleDownWindow {
+				since = now.Add(-c.age)
+			}
+			require.InDelta(t, c.cvUsed, volatility(w, r.cfg.Settle, since), 1e-4)
+		})
+	}
+}
+
+func TestAbove(t *testing.T) {
+	cases := []struct{ units, p, want int }{
+		{units: 120, p: 20, want: 24}, // 6 key groups at 20 (and 21–23) → 5 at 24
+		{units: 128, p: 4, want: 5},   // 32 → 26
+		{units: 0, p: 20, want: 21},   // evenly spread
+		{units: 12, p: 12, want: 13},  // at the limit: no smaller share
+	}
+	for _, c := range cases {
+		require.Equal(t, c.want, above(c.units, c.p), "above(%d, %d)", c.units, c.p)
+	}
+}
