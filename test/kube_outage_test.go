@@ -213,4 +213,3 @@ func stepSummary(r events.Result) []string {
 	}
 	return out
 }
-
