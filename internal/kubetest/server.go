@@ -60,7 +60,7 @@ type Server struct {
 // not become ready; the failure shows the end of the server's log.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	bin, err := Binary()
+	bin, err := binaryBefore(t)
 	require.NoError(t, err, "kubetest needs the test kube-apiserver")
 	began := time.Now()
 	var s *Server
@@ -237,4 +237,38 @@ func (s *Server) ctx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// buildMargin is the time left to a test after it gives up waiting for a
+// first build, so it fails with its own message rather than go test's
+// timeout panic.
+const buildMargin = 45 * time.Second
+
+// binaryBefore returns Binary, waiting for a first build no longer than the
+// test's deadline allows. A build cut short keeps its progress in the Go
+// build cache, so the next run finishes it.
+func binaryBefore(t testing.TB) (string, error) {
+	type result struct {
+		bin string
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		bin, err := Binary()
+		done <- result{bin, err}
+	}()
+	var timeout <-chan time.Time
+	if dt, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
+		if deadline, ok := dt.Deadline(); ok {
+			timeout = time.After(time.Until(deadline) - buildMargin)
+		}
+	}
+	select {
+	case r := <-done:
+		return r.bin, r.err
+	case <-timeout:
+		return "", fmt.Errorf("%w: the first build of the test kube-apiserver on this machine (about 8 CPU-minutes) "+
+			"did not finish before the test deadline; the Go build cache keeps its progress, so run the tests again, "+
+			"or give them more time with -timeout 30m", ErrBuild)
+	}
 }
