@@ -92,6 +92,21 @@ func (r *run) emit(rationale string) {
 	r.st.Rescale = &Rescale{DecisionID: d.DecisionID, At: r.now, Targets: r.targets(), Before: before}
 	r.st.UpSince = time.Time{}
 	r.st.ScaleDowns = nil
+	r.st.Release = r.release()
+}
+
+// release is the kind of release a decision's scale-up plans, "" for none
+// (State.Release).
+func (r *run) release() string {
+	switch {
+	case !r.any(func(vp *vplan) bool { return vp.p > vp.cur }):
+		return ""
+	case r.backlog || r.lagging():
+		return ReleaseBacklog
+	case r.level < r.cfg.ScaleDownWindow:
+		return ReleaseLevel
+	}
+	return ""
 }
 
 // recordFloors remembers, for every vertex scaled up, the parallelism it

@@ -93,6 +93,7 @@ func (r *run) resetDecisions() {
 	r.st.Rescale = nil
 	r.st.UpSince = time.Time{}
 	r.st.ScaleDowns = nil
+	r.st.Release = ""
 }
 
 func stepValidate(r *run) *hold { return r.validate() }

@@ -75,3 +75,29 @@ func TestAbove(t *testing.T) {
 		require.Equal(t, c.want, above(c.units, c.p), "above(%d, %d)", c.units, c.p)
 	}
 }
+
+// A scale-up's planned release skips the scale-down window when due: its
+// backlog drained to at most 1 s of offered load (10,000 rec/s → 10,000
+// records), and for a young-level scale-up the level held 5 min.
+func TestReleasing(t *testing.T) {
+	cases := []struct {
+		name    string
+		release string
+		pending float64
+		level   time.Duration
+		want    bool
+	}{
+		{name: "no release planned", level: time.Hour},
+		{name: "backlog drained", release: ReleaseBacklog, pending: 10000, level: time.Minute, want: true},
+		{name: "backlog not yet drained", release: ReleaseBacklog, pending: 10001, level: time.Hour},
+		{name: "level held a 5 min window", release: ReleaseLevel, level: 5 * time.Minute, want: true},
+		{name: "level younger than the window", release: ReleaseLevel, level: 4 * time.Minute},
+		{name: "level held, backlog not drained", release: ReleaseLevel, pending: 20000, level: time.Hour},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := &run{cfg: Defaults(), st: State{Release: c.release}, offered: 10000, pending: c.pending, level: c.level}
+			require.Equal(t, c.want, r.releasing())
+		})
+	}
+}

@@ -29,7 +29,9 @@
 //  15. align      fewest subtasks giving the same key-group (or partition) bottleneck
 //  16. reactive   one parallelism for all vertices in reactive mode
 //  17. tmcap      fit MaxTaskManagers
-//  18. stabilize  scale-up after ScaleUpDelay; scale-down after ScaleDownWindow, to the window's highest
+//  18. stabilize  scale-up after ScaleUpDelay; scale-down after ScaleDownWindow, to the window's
+//     highest, except a scale-up's planned release (its backlog drained, and its
+//     rate level, if young then, held a window): to the current recommendation
 //  19. restart    a scale-down that saves fewer slot-seconds than its restart costs is not made
 //  20. emit       a decision only when a target differs from the current parallelism
 package policy

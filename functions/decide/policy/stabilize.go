@@ -10,10 +10,13 @@ import (
 // stepStabilize delays scale-ups until the signal has lasted ScaleUpDelay
 // and scale-downs until a vertex has recommended one for ScaleDownWindow;
 // a scale-down then goes to the highest recommendation inside the window.
+// The window guards against noise; a planned release of a scale-up's
+// temporary capacity (State.Release) is not noise and skips it.
 //
 //	vertex recommends up   → UpSince set; applied once now−UpSince ≥ ScaleUpDelay
 //	vertex recommends down → recorded; applied once now−Since ≥ window, to the window's max
 //	vertex recommends same → its pending scale-down is dropped
+//	release due           → a scale-down goes to the current recommendation at once
 func stepStabilize(r *run) *hold {
 	var waiting []string
 	if r.any(func(vp *vplan) bool { return vp.p > vp.cur }) {
@@ -59,14 +62,16 @@ func (r *run) stabilizeDowns() []string {
 		}
 		e.Recs = append(recs, Recommendation{At: r.now, P: vp.p})
 		sd[vp.id] = e
-		if left := window - r.now.Sub(e.Since); left > 0 {
+		if left := window - r.now.Sub(e.Since); left > 0 && !r.releasing() {
 			waiting = append(waiting, fmt.Sprintf("%s down to %d in %s", vp.name, vp.p, left.Round(time.Second)))
 			vp.p = vp.cur
 			continue
 		}
 		highest := vp.p
 		for _, rec := range e.Recs {
-			highest = max(highest, rec.P)
+			if !r.releasing() {
+				highest = max(highest, rec.P)
+			}
 		}
 		if highest != vp.p {
 			vp.notes = append(vp.notes, fmt.Sprintf("highest recommendation in %s: %d", window, highest))
@@ -76,6 +81,26 @@ func (r *run) stabilizeDowns() []string {
 	r.st.ScaleDowns = sd
 	return waiting
 }
+
+// releasing reports that the last rescale's planned release is due
+// (State.Release): its scale-down goes to the current recommendation at once.
+func (r *run) releasing() bool {
+	switch r.st.Release {
+	case ReleaseBacklog:
+		return r.drained()
+	case ReleaseLevel:
+		return r.drained() && r.level >= r.cfg.ScaleDownWindow
+	}
+	return false
+}
+
+// drained reports that the sources' pending records are down to at most
+// drainedLag seconds of offered load.
+func (r *run) drained() bool { return r.pending <= r.offered*drainedLag }
+
+// drainedLag is the lag (s) at which a backlog counts as drained: a release
+// restarts at 100 % utilization, so what is left never drains after it.
+const drainedLag = 1
 
 func (r *run) any(f func(*vplan) bool) bool {
 	for i := range r.vs {

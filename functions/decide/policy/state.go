@@ -41,11 +41,24 @@ type State struct {
 	// input rate it could not carry: no scale-down returns there while the
 	// rate stays within the utilization band of it.
 	Floors map[string]Floor `json:"floors,omitempty"`
+	// Release marks the capacity of the last scale-up as temporary, to be
+	// given back without waiting for a scale-down window: ReleaseBacklog
+	// (made while a backlog was worked off) once the backlog has drained to
+	// about 1 s, ReleaseLevel (made for a rate level younger than a
+	// scale-down window, so sized with the step counted as volatility) once
+	// it has drained and the rate has held a level for a window.
+	Release string `json:"release,omitempty"`
 	// Downtime is the last observed restart downtime.
 	Downtime time.Duration `json:"downtime,omitempty"`
 	// Metrics are users' own metrics by Metric.Name (+ "/" + Vertex).
 	Metrics map[string]events.Metric `json:"metrics,omitempty"`
 }
+
+// Release kinds (State.Release).
+const (
+	ReleaseBacklog = "backlog"
+	ReleaseLevel   = "level"
+)
 
 // Sample is the few numbers of one snapshot a policy needs, vertices in the
 // snapshot's order.
