@@ -49,7 +49,7 @@ func stepSize(r *run) *hold {
 		hi = 1 - sizeTolerance
 	}
 	lo := r.util - u.Band
-	lagging := r.offered > 0 && r.pending/r.offered > r.cfg.SLO.MaxLag.Seconds()
+	lagging := r.lagging()
 	restart := 1 + r.downtime.Seconds()/r.cfg.CatchUp.Seconds()
 	for i := range r.vs {
 		vp := &r.vs[i]
@@ -85,6 +85,11 @@ func above(units, p int) int {
 		q++
 	}
 	return q
+}
+
+// lagging reports a lag above the SLO.
+func (r *run) lagging() bool {
+	return r.offered > 0 && r.pending/r.offered > r.cfg.SLO.MaxLag.Seconds()
 }
 
 func (r *run) allPending() bool {
