@@ -101,3 +101,36 @@ func TestReleasing(t *testing.T) {
 		})
 	}
 }
+
+// rideOut: one linear vertex, 1,000 rec/s per subtask, 10 subtasks, steady
+// 9,000 rec/s offered: headroom now 10,000/9,000 − 1 = 11.1 %; the scale-up
+// to 12 gives 12,000/9,000 − 1 = 33.3 %. SLO 60 s, downtime 30 s, Replay 30 s.
+func TestRideOut(t *testing.T) {
+	cases := []struct {
+		name            string
+		steady, pending float64
+		hold            bool
+	}{
+		// lag 90 s: riding out (90 − 60)/0.111 = 270 s above the SLO;
+		// after the restart 90 + 30 + 30 = 150 s, 30 + 90/0.333 = 300 s.
+		{name: "ride out a small excess", steady: 9000, pending: 810000, hold: true},
+		// lag 150 s: 90/0.111 = 810 s against 30 + 150/0.333 = 480 s.
+		{name: "scale up for a large excess", steady: 9000, pending: 1350000},
+		// lag 30 s: nothing above the SLO now; after, 30 + 30/0.333 = 120 s.
+		{name: "under the SLO: ride out", steady: 9000, pending: 270000, hold: true},
+		// 10,500 rec/s on a 10,000 capacity: cannot keep up.
+		{name: "cannot keep up", steady: 10500, pending: 810000},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			vp := vplan{cur: 10, p: 12, exponent: 1, steady: c.steady, est: estimate{perSubtask: 1000, in: 9000}}
+			r := &run{cfg: Defaults(), vs: []vplan{vp}, offered: c.steady, pending: c.pending, downtime: 30 * time.Second}
+			h := r.rideOut()
+			require.Equal(t, c.hold, h != nil, "%+v", h)
+			if c.hold {
+				require.Equal(t, HoldRestart, h.kind)
+				require.Equal(t, 10, r.vs[0].p)
+			}
+		})
+	}
+}

@@ -25,6 +25,8 @@ import (
 // value for a scale-down window (a new level after a step), only that
 // level's samples count, so a step is not taken for noise and a job that
 // stepped down runs close to its capacity rather than at Utilization.Min.
+// Scale-downs use the level's volatility as soon as it has held two rate
+// windows (levelHeld), as stabilization still guards them.
 //
 // Down: when utilization falls below target − band and no backlog is being
 // worked off, to the steady rate at the utilization target, but never to a
@@ -35,12 +37,20 @@ import (
 func stepSize(r *run) *hold {
 	u := r.cfg.Utilization
 	r.level = r.levelAge()
-	since := time.Time{}
-	if r.level >= r.cfg.ScaleDownWindow {
-		since = r.now.Add(-r.level)
+	target := func(cv float64) float64 { return clampF(u.Max/(1+u.VolatilityFactor*cv), u.Min, u.Max) }
+	levelCV := 0.0
+	if r.levelHeld() {
+		levelCV = volatility(r.st.Window, r.cfg.Settle, r.now.Add(-r.level))
 	}
-	r.cv = volatility(r.st.Window, r.cfg.Settle, since)
-	r.util = clampF(u.Max/(1+u.VolatilityFactor*r.cv), u.Min, u.Max)
+	r.cv = levelCV
+	if r.level < r.cfg.ScaleDownWindow {
+		r.cv = volatility(r.st.Window, r.cfg.Settle, time.Time{})
+	}
+	r.util = target(r.cv)
+	downUtil := r.util
+	if r.levelHeld() {
+		downUtil = target(levelCV)
+	}
 	// A vertex at 100 % keeps up exactly; only growth of pending (util > 1)
 	// shows it cannot, unless a source has no pending figure to show it.
 	// Scaling up earlier buys headroom with a restart's lag.
@@ -48,7 +58,7 @@ func stepSize(r *run) *hold {
 	if !r.allPending() {
 		hi = 1 - sizeTolerance
 	}
-	lo := r.util - u.Band
+	lo := downUtil - u.Band
 	lagging := r.lagging()
 	restart := 1 + r.downtime.Seconds()/r.cfg.CatchUp.Seconds()
 	for i := range r.vs {
@@ -65,7 +75,7 @@ func stepSize(r *run) *hold {
 			}
 			vp.p = max(p, vp.cur)
 		case vp.util < lo && !r.backlog:
-			p := r.size(vp, vp.steady, r.util)
+			p := r.size(vp, vp.steady, downUtil)
 			if f, ok := r.st.Floors[vp.id]; ok && p <= f.P && vp.steady >= f.Rate*(1-u.Band) {
 				vp.notes = append(vp.notes, fmt.Sprintf("%d could not carry %s rec/s", f.P, si(f.Rate)))
 				p = above(vp.units, f.P)
@@ -105,6 +115,12 @@ func (r *run) allPending() bool {
 // metrics are not more precise than that, and a subtask more for 0.2 % would
 // waste a slot.
 const sizeTolerance = 0.002
+
+// capacity is vp's input rate capacity at parallelism p (records/s at 100 %
+// busy): capacity(p) = u0·(p/p0)^(a−1) ÷ share(p).
+func (vp *vplan) capacity(p int) float64 {
+	return vp.est.perSubtask * math.Pow(float64(p)/float64(vp.cur), vp.exponent-1) / share(vp.units, p)
+}
 
 // size returns the smallest parallelism in [1, vp.hi] whose capacity at the
 // utilization util carries rate: capacity(p) = u0·(p/p0)^(a−1) ÷ share(p).
@@ -174,6 +190,12 @@ func si(v float64) string {
 		return fmt.Sprintf("%.0f", v)
 	}
 }
+
+// levelHeld reports that the offered rate has held its current level for
+// two rate windows: long enough for Flink's averaged rates to show the level
+// alone, so a scale-down to it is sized with its own volatility and ignores
+// recommendations made before it.
+func (r *run) levelHeld() bool { return r.level >= 2*r.cfg.RateWindow }
 
 // levelAge is how long the offered rate has stayed within the utilization
 // band of the current one (r.offered), looking back over the window: the

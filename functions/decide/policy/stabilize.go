@@ -15,8 +15,10 @@ import (
 //
 //	vertex recommends up   → UpSince set; applied once now−UpSince ≥ ScaleUpDelay
 //	vertex recommends down → recorded; applied once now−Since ≥ window, to the window's max
+//	                         (of the recommendations since the rate's level began, once held)
 //	vertex recommends same → its pending scale-down is dropped
-//	release due           → a scale-down goes to the current recommendation at once
+//	release due           → a scale-down goes to the current recommendation at once;
+//	                        the release is used up either way
 func stepStabilize(r *run) *hold {
 	var waiting []string
 	if r.any(func(vp *vplan) bool { return vp.p > vp.cur }) {
@@ -34,14 +36,15 @@ func stepStabilize(r *run) *hold {
 	} else {
 		r.st.UpSince = time.Time{}
 	}
-	waiting = append(waiting, r.stabilizeDowns()...)
+	due := r.releasing()
+	waiting = append(waiting, r.stabilizeDowns(due)...)
 	if len(waiting) > 0 && !r.any(func(vp *vplan) bool { return vp.p != vp.cur }) {
 		return holdf(HoldStabilize, "waiting: "+strings.Join(waiting, "; "))
 	}
 	return nil
 }
 
-func (r *run) stabilizeDowns() []string {
+func (r *run) stabilizeDowns(release bool) []string {
 	var waiting []string
 	window := r.cfg.ScaleDownWindow
 	sd := make(map[string]ScaleDown, len(r.st.ScaleDowns))
@@ -62,14 +65,14 @@ func (r *run) stabilizeDowns() []string {
 		}
 		e.Recs = append(recs, Recommendation{At: r.now, P: vp.p})
 		sd[vp.id] = e
-		if left := window - r.now.Sub(e.Since); left > 0 && !r.releasing() {
+		if left := window - r.now.Sub(e.Since); left > 0 && !release {
 			waiting = append(waiting, fmt.Sprintf("%s down to %d in %s", vp.name, vp.p, left.Round(time.Second)))
 			vp.p = vp.cur
 			continue
 		}
 		highest := vp.p
 		for _, rec := range e.Recs {
-			if !r.releasing() {
+			if !release && !(r.levelHeld() && rec.At.Before(r.now.Add(-r.level))) {
 				highest = max(highest, rec.P)
 			}
 		}
@@ -111,11 +114,17 @@ func (r *run) any(f func(*vplan) bool) bool {
 	return false
 }
 
-// stepRestartCost drops a pure scale-down whose slot-seconds saved over the
-// scale-down window do not exceed what its restart costs: the downtime with
-// the current slots idle plus the catch-up work of the new slots,
-// downtime × (slots_now + utilization × slots_new). Scale-ups always pay.
+// stepRestartCost weighs a rescale against its restart. A scale-up is not
+// made while the job keeps up and rides its backlog out with no more time
+// above the SLO than the restart would cost (rideOut). A pure scale-down is
+// not made when its slot-seconds saved over the scale-down window do not
+// exceed what its restart costs: the downtime with the current slots idle
+// plus the catch-up work of the new slots, downtime × (slots_now +
+// utilization × slots_new).
 func stepRestartCost(r *run) *hold {
+	if h := r.rideOut(); h != nil {
+		return h
+	}
 	if r.any(func(vp *vplan) bool { return vp.p > vp.cur }) || !r.any(func(vp *vplan) bool { return vp.p < vp.cur }) {
 		return nil
 	}
@@ -136,4 +145,49 @@ func stepRestartCost(r *run) *hold {
 	}
 	return holdf(HoldRestart, fmt.Sprintf("scale-down %d→%d slots saves %.0f slot-s over %s, less than the restart costs (%.0f slot-s)",
 		now, next, math.Max(saved, 0), time.Duration(horizon*float64(time.Second)), cost))
+}
+
+// headroom is the job's relative surplus capacity over its steady rates at
+// the parallelism pick(vp) gives each vertex: min over vertices with input of
+// capacity ÷ steady − 1.
+func (r *run) headroom(pick func(*vplan) int) float64 {
+	h := math.Inf(1)
+	for i := range r.vs {
+		vp := &r.vs[i]
+		if vp.est.idle || vp.steady <= 0 || vp.est.perSubtask <= 0 {
+			continue
+		}
+		h = math.Min(h, vp.capacity(pick(vp))/vp.steady-1)
+	}
+	return h
+}
+
+// rideOut holds a scale-up when the job keeps up without it and, riding its
+// backlog out, spends no longer above the SLO than it would after the
+// restart: above = max(lag − SLO, 0) ÷ headroom now, against downtime +
+// (lag + downtime + Replay − SLO) ÷ headroom after.
+func (r *run) rideOut() *hold {
+	if !r.any(func(vp *vplan) bool { return vp.p > vp.cur }) || r.offered <= 0 {
+		return nil
+	}
+	h0 := r.headroom(func(vp *vplan) int { return vp.cur })
+	h1 := r.headroom(func(vp *vplan) int { return vp.p })
+	if h0 <= 0 || math.IsInf(h0, 1) {
+		return nil
+	}
+	lag, slo, d := r.pending/r.offered, r.cfg.SLO.MaxLag.Seconds(), r.downtime.Seconds()
+	now := math.Max(lag-slo, 0) / h0
+	after := lag + d + r.cfg.Replay.Seconds()
+	later := 0.0
+	if after > slo {
+		later = d + (after-slo)/math.Max(h1, 1e-9)
+	}
+	if now > later {
+		return nil
+	}
+	for i := range r.vs {
+		r.vs[i].p = r.vs[i].cur
+	}
+	return holdf(HoldRestart, fmt.Sprintf("riding out a %.0f s lag at %.0f%% headroom: %.0f s above the SLO, against %.0f s after a restart",
+		lag, 100*h0, now, later))
 }
