@@ -26,6 +26,9 @@ func TestLevelAgeAndVolatility(t *testing.T) {
 		// cv over the whole window and over the level (when it held for
 		// the 5 min scale-down window; else the whole window).
 		cvAll, cvUsed float64
+		// cvBefore: over the samples before the level (the 45k ones: 0;
+		// the noise case: none, 0).
+		cvBefore float64
 	}{{
 		// 45k for 4 samples then 12k for 6: the level (within 10 % of
 		// 12k) began at minute 4, 5 min ago, a whole scale-down window. Whole window: mean
@@ -60,6 +63,7 @@ func TestLevelAgeAndVolatility(t *testing.T) {
 				since = now.Add(-c.age)
 			}
 			require.InDelta(t, c.cvUsed, volatility(w, r.cfg.Settle, since), 1e-4)
+			require.InDelta(t, c.cvBefore, volatilityBefore(w, r.cfg.Settle, now.Add(-c.age)), 1e-4)
 		})
 	}
 }

@@ -26,7 +26,9 @@ import (
 // level's samples count, so a step is not taken for noise and a job that
 // stepped down runs close to its capacity rather than at Utilization.Min.
 // Scale-downs use the level's volatility as soon as it has held two rate
-// windows (levelHeld), as stabilization still guards them.
+// windows (levelHeld), as stabilization still guards them; a scale-up on a
+// level younger than that (the step itself) uses the volatility before the
+// level began, as its planned release (State.Release) corrects it later.
 //
 // Down: when utilization falls below target − band and no backlog is being
 // worked off, to the steady rate at the utilization target, but never to a
@@ -47,6 +49,10 @@ func stepSize(r *run) *hold {
 		r.cv = volatility(r.st.Window, r.cfg.Settle, time.Time{})
 	}
 	r.util = target(r.cv)
+	upUtil := r.util
+	if r.level < 2*r.cfg.RateWindow {
+		upUtil = target(volatilityBefore(r.st.Window, r.cfg.Settle, r.now.Add(-r.level)))
+	}
 	downUtil := r.util
 	if r.levelHeld() {
 		downUtil = target(levelCV)
@@ -69,7 +75,7 @@ func stepSize(r *run) *hold {
 			vp.reason = fmt.Sprintf("%s: no input; kept at %d", vp.name, vp.cur)
 			continue
 		case vp.util >= hi:
-			p := r.size(vp, vp.target*restart, r.util)
+			p := r.size(vp, vp.target*restart, upUtil)
 			if lagging {
 				p = max(p, r.size(vp, vp.up, 1))
 			}
@@ -174,6 +180,16 @@ func volatility(w []Sample, settle time.Duration, since time.Time) float64 {
 	}
 	mean := sum / n
 	return math.Sqrt(math.Max(sq/n-mean*mean, 0)) / mean
+}
+
+// volatilityBefore is volatility over the samples taken before until: the
+// noise of the load before a level change began.
+func volatilityBefore(w []Sample, settle time.Duration, until time.Time) float64 {
+	k := len(w)
+	for k > 0 && !w[k-1].At.Before(until) {
+		k--
+	}
+	return volatility(w[:k], settle, time.Time{})
 }
 
 // si formats a rate with a k/M/G suffix.
