@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -26,9 +25,9 @@ var (
 	natsBinaryErr  error
 )
 
-// natsServerBinary builds nats-server from the version of the module this
-// test links (so the process and the embedded servers agree) into the user
-// cache, keyed by that version and the Go toolchain; later runs reuse it.
+// natsServerBinary builds nats-server at the version go.mod requires (so the
+// process and the embedded servers agree) into the user cache, keyed by that
+// version and the Go toolchain; later runs reuse it.
 func natsServerBinary(t *testing.T) string {
 	t.Helper()
 	natsBinaryOnce.Do(func() { natsBinaryPath, natsBinaryErr = buildNATSServer() })
@@ -37,14 +36,12 @@ func natsServerBinary(t *testing.T) string {
 }
 
 func buildNATSServer() (string, error) {
-	version := "unknown"
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, d := range bi.Deps {
-			if d.Path == natsServerModule {
-				version = d.Version
-			}
-		}
+	// Test binaries carry no module versions in their build info; ask go.
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Version}}", natsServerModule).Output()
+	if err != nil {
+		return "", fmt.Errorf("go list -m %s: %w", natsServerModule, err)
 	}
+	version := strings.TrimSpace(string(out))
 	cache, err := os.UserCacheDir()
 	if err != nil {
 		return "", fmt.Errorf("cache dir: %w", err)
@@ -60,10 +57,10 @@ func buildNATSServer() (string, error) {
 	tmp := fmt.Sprintf("%s.%d.tmp", bin, os.Getpid())
 	cmd := exec.Command("go", "build", "-o", tmp, natsServerModule)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &log, &log
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("go build %s: %w\n%s", natsServerModule, err, out.String())
+		return "", fmt.Errorf("go build %s: %w\n%s", natsServerModule, err, log.String())
 	}
 	return bin, os.Rename(tmp, bin)
 }

@@ -2,7 +2,6 @@ package test
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
@@ -141,4 +140,3 @@ func countSubject(ctx context.Context, js jetstream.JetStream, filter string) (u
 	return n, nil
 }
 
-var errNoStream = errors.New("no stream yet")
