@@ -139,4 +139,3 @@ func countSubject(ctx context.Context, js jetstream.JetStream, filter string) (u
 	}
 	return n, nil
 }
-
