@@ -8,24 +8,12 @@ import (
 	"time"
 
 	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/events/eventstest"
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 )
 
-func startNATS(t *testing.T) string {
-	t.Helper()
-	srv, err := events.StartEmbedded(events.EmbeddedConfig{})
-	require.NoError(t, err)
-	t.Cleanup(srv.Shutdown)
-	nc, js, err := events.Connect(events.ConnOptions{URL: srv.ClientURL()})
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	require.NoError(t, events.Provision(ctx, js, events.ProvisionConfig{Storage: jetstream.MemoryStorage}))
-	return srv.ClientURL()
-}
+func startNATS(t *testing.T) string { return eventstest.Start(t).URL }
 
 func TestHelpListsEveryVerb(t *testing.T) {
 	var out, errOut bytes.Buffer

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/events/eventstest"
 )
 
 // TestDecisionsOverJetStream runs the handler behind the events runner on a
@@ -20,17 +21,9 @@ import (
 // out, and the same decision delivered again is skipped.
 func TestDecisionsOverJetStream(t *testing.T) {
 	e := newEnv(t, "adaptive", true, Options{})
-	srv, err := events.StartEmbedded(events.EmbeddedConfig{})
-	require.NoError(t, err)
-	t.Cleanup(srv.Shutdown)
-	nc, err := nats.Connect(srv.ClientURL())
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	require.NoError(t, err)
+	js := eventstest.Start(t).JS
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	require.NoError(t, events.Provision(ctx, js, events.ProvisionConfig{Storage: jetstream.MemoryStorage}))
 	runner, err := events.NewRunner(js, events.RunnerConfig{Function: Function, Durable: Function,
 		FilterSubjects: []string{events.DecisionFilter}}, e.act.Handle)
 	require.NoError(t, err)

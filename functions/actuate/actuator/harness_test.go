@@ -10,13 +10,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
 	"github.com/flinkscaler/flinkscaler/functions/actuate/kedascaler"
 	"github.com/flinkscaler/flinkscaler/functions/actuate/taskmanagers"
 	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/events/eventstest"
 	"github.com/flinkscaler/flinkscaler/internal/flink"
 	"github.com/flinkscaler/flinkscaler/internal/flinksim"
 )
@@ -91,18 +91,9 @@ func newEnv(t *testing.T, mode string, withTMs bool, opt Options) *env {
 	go func() { simDone <- e.sim.Run(ctx, 20, nil) }()
 	t.Cleanup(func() { cancel(); require.NoError(t, <-simDone) })
 
-	srv, err := events.StartEmbedded(events.EmbeddedConfig{})
-	require.NoError(t, err)
-	t.Cleanup(srv.Shutdown)
-	nc, err := nats.Connect(srv.ClientURL())
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	require.NoError(t, err)
-	require.NoError(t, events.Provision(ctx, js, events.ProvisionConfig{Storage: jetstream.MemoryStorage}))
+	nats := eventstest.Start(t)
 	for _, b := range []string{events.BucketActuations, events.BucketDesiredTMs, events.BucketPolicy} {
-		e.kv[b], err = js.KeyValue(ctx, b)
-		require.NoError(t, err)
+		e.kv[b] = nats.KV(t, b)
 	}
 	fc, err := flink.New(e.url, flink.Options{Timeout: 2 * time.Second})
 	require.NoError(t, err)

@@ -9,6 +9,7 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2/event"
 	"github.com/flinkscaler/flinkscaler/functions/decide/policy"
 	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/events/eventstest"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,19 +29,8 @@ type env struct {
 
 func startEnv(t testing.TB) env {
 	t.Helper()
-	srv, err := events.StartEmbedded(events.EmbeddedConfig{})
-	require.NoError(t, err)
-	t.Cleanup(srv.Shutdown)
-	nc, js, err := events.Connect(events.ConnOptions{URL: srv.ClientURL()})
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
-	ctx := context.Background()
-	require.NoError(t, events.Provision(ctx, js, events.ProvisionConfig{Storage: jetstream.MemoryStorage}))
-	state, err := js.KeyValue(ctx, events.BucketState)
-	require.NoError(t, err)
-	pol, err := js.KeyValue(ctx, events.BucketPolicy)
-	require.NoError(t, err)
-	return env{nc: nc, js: js, state: state, pol: pol}
+	e := eventstest.Start(t)
+	return env{nc: e.NC, js: e.JS, state: e.KV(t, events.BucketState), pol: e.KV(t, events.BucketPolicy)}
 }
 
 func testPolicy() policy.Config {

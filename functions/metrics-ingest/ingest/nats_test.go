@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/events/eventstest"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
@@ -15,15 +16,8 @@ import (
 
 func startNATS(t *testing.T) (*events.Embedded, jetstream.JetStream) {
 	t.Helper()
-	srv, err := events.StartEmbedded(events.EmbeddedConfig{})
-	require.NoError(t, err)
-	t.Cleanup(srv.Shutdown)
-	nc, err := nats.Connect(srv.ClientURL())
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	require.NoError(t, err)
-	return srv, js
+	e := eventstest.Start(t)
+	return e.Server, e.JS
 }
 
 // nextSnapshot reads the next snapshot event from the stream, checks it
