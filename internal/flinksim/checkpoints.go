@@ -19,6 +19,7 @@ type checkpoints struct {
 	positions []float64 // per vertex: source position at the latest checkpoint
 	restored  *restoredCheckpoint
 	restores  int64
+	latestAt  time.Duration // elapsed at the latest completion
 }
 
 type checkpointRecord struct {
@@ -38,6 +39,7 @@ func (c *Cluster) checkpoint() {
 	for k.next <= c.elapsed {
 		k.next += c.sc.Cluster.CheckpointInterval
 		k.completed++
+		k.latestAt = c.elapsed
 		if k.positions == nil {
 			k.positions = make([]float64, len(c.vertices))
 		}
@@ -56,6 +58,14 @@ func (c *Cluster) checkpoint() {
 			k.history[len(k.history)-1] = rec
 		}
 	}
+}
+
+// LatestCheckpoint returns the simulated time since the start at which the
+// latest checkpoint completed, and false before the first one.
+func (c *Cluster) LatestCheckpoint() (time.Duration, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ckpt.latestAt, c.ckpt.completed > 0
 }
 
 // position is a source's position at the latest completed checkpoint (0,

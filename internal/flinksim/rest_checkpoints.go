@@ -1,6 +1,10 @@
 package flinksim
 
-import "math"
+import (
+	"math"
+	"net/http"
+	"time"
+)
 
 // /jobs/:jobid/checkpoints (reference §5.11). Checkpoints complete
 // instantly and state is not modelled, so sizes and durations are 0.
@@ -98,4 +102,48 @@ func (c *Cluster) checkpointStat(r checkpointRecord) checkpointStat {
 		CheckpointType: "CHECKPOINT", Tasks: map[string]any{},
 		ExternalPath: c.ckpt.externalPath(c.jobID, r.id),
 	}
+}
+
+// checkpointConfig is GET /jobs/:jobid/checkpoints/config
+// (CheckpointConfigInfo), with Flink 1.18's defaults for what the model does
+// not cover. Flink serialises the mode in lower case.
+type checkpointConfig struct {
+	Mode                        string             `json:"mode"`
+	Interval                    int64              `json:"interval"`
+	Timeout                     int64              `json:"timeout"`
+	MinPause                    int64              `json:"min_pause"`
+	MaxConcurrent               int64              `json:"max_concurrent"`
+	Externalization             externalizedConfig `json:"externalization"`
+	StateBackend                string             `json:"state_backend"`
+	CheckpointStorage           string             `json:"checkpoint_storage"`
+	UnalignedCheckpoints        bool               `json:"unaligned_checkpoints"`
+	TolerableFailedCheckpoints  int32              `json:"tolerable_failed_checkpoints"`
+	AlignedCheckpointTimeout    int64              `json:"aligned_checkpoint_timeout"`
+	CheckpointsAfterTasksFinish bool               `json:"checkpoints_after_tasks_finish"`
+	StateChangelogEnabled       bool               `json:"state_changelog_enabled"`
+	ChangelogMaterialization    int64              `json:"changelog_periodic_materialization_interval"`
+	ChangelogStorage            string             `json:"changelog_storage"`
+}
+
+type externalizedConfig struct {
+	Enabled              bool `json:"enabled"`
+	DeleteOnCancellation bool `json:"delete_on_cancellation"`
+}
+
+// checkpointConfigView answers the checkpoint configuration, or 404 as
+// Flink does when the job has no checkpointing.
+func (c *Cluster) checkpointConfigView(known bool, jobID string) (int, []byte) {
+	if !known {
+		return jobNotFound(jobID)
+	}
+	interval := c.sc.Cluster.CheckpointInterval
+	if interval <= 0 {
+		return restError(http.StatusNotFound, "org.apache.flink.runtime.rest.handler.RestHandlerException: Checkpointing is not enabled for this job ("+jobID+").")
+	}
+	return ok(checkpointConfig{
+		Mode: "exactly_once", Interval: interval.Milliseconds(), Timeout: (10 * time.Minute).Milliseconds(),
+		MaxConcurrent: 1, Externalization: externalizedConfig{Enabled: true},
+		StateBackend: "HashMapStateBackend", CheckpointStorage: "FileSystemCheckpointStorage",
+		CheckpointsAfterTasksFinish: true, ChangelogMaterialization: (10 * time.Minute).Milliseconds(), ChangelogStorage: "memory",
+	})
 }

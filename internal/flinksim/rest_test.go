@@ -247,6 +247,7 @@ func TestRESTMatchesOpenAPI(t *testing.T) {
 		{"/jobs/" + job + "/vertices/" + vid, "JobVertexDetailsInfo"},
 		{"/taskmanagers", "TaskManagersInfo"},
 		{"/jobs/" + job + "/checkpoints", "CheckpointingStatistics"},
+		{"/jobs/" + job + "/checkpoints/config", "CheckpointConfigInfo"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.schema, func(t *testing.T) {

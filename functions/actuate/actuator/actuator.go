@@ -39,16 +39,24 @@ type Options struct {
 	MinInterval time.Duration
 	// ConflictRetries bounds the retries of a PUT Flink answers 409.
 	ConflictRetries int
+	// AlignCheckpoint waits, before the step that restarts the job, until a
+	// checkpoint has just completed (plan.FreshCheckpoint), so the rescale
+	// replays little; skipped for jobs without checkpointing.
+	AlignCheckpoint bool
+	// CheckpointWait bounds that wait (plan.CheckpointWait): when the next
+	// checkpoint is not due within it, the job restarts at once.
+	CheckpointWait time.Duration
 	// DryRun plans every decision and changes nothing.
 	DryRun bool
 }
 
 // DefaultOptions are 2 min for slots, 3 min for parallelism, 1 s polls,
-// 1 min between actuations of one job, 5 conflict retries.
+// 1 min between actuations of one job, 5 conflict retries, restarts aligned
+// with checkpoints due within 30 s.
 func DefaultOptions() Options {
 	return Options{
 		SlotWait: 2 * time.Minute, ParallelismWait: 3 * time.Minute, Poll: time.Second,
-		MinInterval: time.Minute, ConflictRetries: 5,
+		MinInterval: time.Minute, ConflictRetries: 5, AlignCheckpoint: true, CheckpointWait: 30 * time.Second,
 	}
 }
 
@@ -89,6 +97,9 @@ func New(deps Deps, opt Options) *Actuator {
 	if opt.Poll <= 0 {
 		opt.Poll = def.Poll
 	}
+	if opt.CheckpointWait <= 0 {
+		opt.CheckpointWait = def.CheckpointWait
+	}
 	if opt.ConflictRetries <= 0 {
 		opt.ConflictRetries = def.ConflictRetries
 	}
@@ -107,7 +118,7 @@ func New(deps Deps, opt Options) *Actuator {
 // lease is how long a claim on a job holds before another decision may
 // take it over (a crashed replica's claim).
 func (a *Actuator) lease() time.Duration {
-	return a.opt.SlotWait + a.opt.ParallelismWait + time.Minute
+	return a.opt.SlotWait + a.opt.ParallelismWait + a.opt.CheckpointWait + time.Minute
 }
 
 // Handle is the events.Handler of the actuate function: a decision in, a
@@ -234,7 +245,10 @@ func (a *Actuator) apply(ctx context.Context, fl Flink, d events.Decision, dry b
 	if err != nil {
 		return events.Result{Outcome: events.OutcomeFailed, Error: err.Error()}, false, nil
 	}
-	p, err := plan.For(d, cur, plan.Options{OwnsTaskManagers: a.deps.TaskManagers != nil})
+	if a.opt.AlignCheckpoint {
+		cur.CheckpointInterval = checkpointInterval(ctx, fl, d.JobID)
+	}
+	p, err := plan.For(d, cur, plan.Options{OwnsTaskManagers: a.deps.TaskManagers != nil, AlignCheckpoint: a.opt.AlignCheckpoint})
 	if err != nil {
 		return events.Result{Outcome: events.OutcomeFailed, Error: err.Error()}, false, nil
 	}

@@ -102,6 +102,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.Options.ParallelismWait, "parallelism-wait", c.Options.ParallelismWait, "bound of the wait for the job at its new parallelism")
 	fs.DurationVar(&c.Options.Poll, "poll", c.Options.Poll, "poll interval of the waits")
 	fs.DurationVar(&c.Options.MinInterval, "min-interval", c.Options.MinInterval, "per-job minimum time between actuations (decisions inside it are skipped)")
+	fs.BoolVar(&c.Options.AlignCheckpoint, "align-checkpoint", c.Options.AlignCheckpoint, "restart the job for a rescale just after a checkpoint completes (less replay)")
+	fs.DurationVar(&c.Options.CheckpointWait, "checkpoint-wait", c.Options.CheckpointWait, "bound of the wait for a checkpoint before a restart; a checkpoint due later is not waited for")
 	fs.IntVar(&c.Options.ConflictRetries, "conflict-retries", c.Options.ConflictRetries, "retries of a requirements update Flink answers 409")
 }
 
@@ -168,6 +170,9 @@ func (o Options) validate() []error {
 	}
 	if o.MinInterval < 0 {
 		errs = append(errs, fmt.Errorf("--min-interval: %s: want 0 or more", o.MinInterval))
+	}
+	if o.CheckpointWait < 0 {
+		errs = append(errs, fmt.Errorf("--checkpoint-wait: %s: want 0 or more", o.CheckpointWait))
 	}
 	if o.ConflictRetries < 0 {
 		errs = append(errs, fmt.Errorf("--conflict-retries: %d: want 0 or more", o.ConflictRetries))

@@ -170,6 +170,8 @@ func (x *execution) do(ctx context.Context, s plan.Step) (string, error) {
 		return x.verify(ctx, s.Requirements)
 	case plan.KindWaitParallelism:
 		return x.waitParallelism(ctx, s.Parallelism)
+	case plan.KindWaitCheckpoint:
+		return x.waitCheckpoint(ctx, s.CheckpointInterval)
 	}
 	return "", fmt.Errorf("%w: unknown step %q", ErrRefused, s.Kind)
 }
@@ -256,6 +258,8 @@ func stepDetail(s plan.Step) string {
 		return "read back requirements " + describe(s.Requirements)
 	case plan.KindWaitParallelism:
 		return fmt.Sprintf("wait for the job RUNNING at parallelism %v", shortKeys(s.Parallelism))
+	case plan.KindWaitCheckpoint:
+		return fmt.Sprintf("wait for a checkpoint (interval %s) before the restart", s.CheckpointInterval)
 	}
 	return string(s.Kind)
 }

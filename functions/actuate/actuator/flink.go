@@ -19,6 +19,8 @@ type Flink interface {
 	JobDetails(ctx context.Context, jobID string) (flink.JobDetails, error)
 	GetResourceRequirements(ctx context.Context, jobID string) (map[string]flink.Bounds, error)
 	PutResourceRequirements(ctx context.Context, jobID string, req map[string]flink.Bounds) error
+	Checkpoints(ctx context.Context, jobID string) (flink.Checkpoints, error)
+	CheckpointConfig(ctx context.Context, jobID string) (flink.CheckpointConfig, error)
 }
 
 var _ Flink = (*flink.Client)(nil)

@@ -18,6 +18,14 @@
 // compare; wait = the job is RUNNING with every vertex at its expected
 // parallelism. When actuate owns no TaskManager backend, adaptive and reactive
 // plans drop scale and wait-slots.
+//
+// With Options.AlignCheckpoint and a job that checkpoints
+// (Current.CheckpointInterval > 0), a wait-checkpoint step goes right before
+// the step that restarts the job: before put (every mode), or before scale in
+// a reactive scale-down. A rescale restores the latest completed checkpoint
+// and replays the input read since; restarting just after a checkpoint
+// completes replays almost nothing. A reactive scale-up restarts when the new
+// slots register, which no step times, so it gets no wait-checkpoint.
 package plan
 
 import (
@@ -25,6 +33,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/flinkscaler/flinkscaler/internal/events"
 	"github.com/flinkscaler/flinkscaler/internal/slots"
@@ -46,6 +55,7 @@ const (
 	KindPutRequirements     Kind = "put-requirements"
 	KindVerifyRequirements  Kind = "verify-requirements"
 	KindWaitParallelism     Kind = "wait-parallelism"
+	KindWaitCheckpoint      Kind = "wait-checkpoint"
 )
 
 // Directions of a plan.
@@ -72,6 +82,9 @@ type Current struct {
 	Requirements map[string]Bounds
 	// MaxParallelism per vertex (optional; caps reactive parallelism).
 	MaxParallelism map[string]int
+	// CheckpointInterval is the job's periodic checkpoint interval; zero
+	// when checkpointing is off or unknown.
+	CheckpointInterval time.Duration
 }
 
 // Options says what actuate controls.
@@ -79,6 +92,8 @@ type Options struct {
 	// OwnsTaskManagers is true when actuate has a TaskManager backend
 	// (kubernetes or emulator). Ignored in keda and session mode.
 	OwnsTaskManagers bool
+	// AlignCheckpoint puts a wait-checkpoint step before the restart.
+	AlignCheckpoint bool
 }
 
 // Step is one action of a plan.
@@ -92,6 +107,10 @@ type Step struct {
 	Requirements map[string]Bounds `json:"requirements,omitempty"`
 	// Parallelism is the per-vertex parallelism to wait for (wait).
 	Parallelism map[string]int `json:"parallelism,omitempty"`
+	// CheckpointInterval is the job's checkpoint interval (wait-checkpoint):
+	// the wait ends when a checkpoint completed within a small fraction of
+	// it, and lasts at most about one interval.
+	CheckpointInterval time.Duration `json:"checkpointInterval,omitempty"`
 }
 
 // Plan is the ordered steps that take the job from Current to the decision.
@@ -145,18 +164,39 @@ func For(d events.Decision, cur Current, opt Options) (Plan, error) {
 		return Plan{}, fmt.Errorf("%w: no vertices", ErrInvalid)
 	}
 	p := Plan{Mode: d.Mode, TaskManagers: events.Count{Current: cur.TaskManagers, Target: cur.TaskManagers}}
-	if d.Mode == events.ModeSession {
-		return requirementsOnly(p, d, cur)
+	var err error
+	switch d.Mode {
+	case events.ModeSession:
+		p, err = requirementsOnly(p, d, cur)
+	default:
+		var tms int
+		if tms, p.Slots, err = TaskManagers(d); err != nil {
+			return Plan{}, err
+		}
+		if d.Mode == events.ModeReactive {
+			p, err = reactive(p, d, cur, opt, tms)
+		} else {
+			p, err = adaptive(p, d, cur, opt, tms)
+		}
 	}
-	tms, needed, err := TaskManagers(d)
-	if err != nil {
-		return Plan{}, err
+	if err != nil || !opt.AlignCheckpoint || cur.CheckpointInterval <= 0 {
+		return p, err
 	}
-	p.Slots = needed
-	if d.Mode == events.ModeReactive {
-		return reactive(p, d, cur, opt, tms)
+	return alignCheckpoint(p, cur.CheckpointInterval), nil
+}
+
+// alignCheckpoint inserts a wait-checkpoint step before the step that
+// restarts the job, if the plan has one.
+func alignCheckpoint(p Plan, interval time.Duration) Plan {
+	at := slices.IndexFunc(p.Steps, func(s Step) bool { return s.Kind == KindPutRequirements })
+	if p.Mode == events.ModeReactive && p.Direction == DirectionDown {
+		at = slices.IndexFunc(p.Steps, func(s Step) bool { return s.Kind == KindScaleTaskManagers })
 	}
-	return adaptive(p, d, cur, opt, tms)
+	if at < 0 {
+		return p
+	}
+	p.Steps = slices.Insert(p.Steps, at, Step{Kind: KindWaitCheckpoint, CheckpointInterval: interval})
+	return p
 }
 
 // requirementsOnly is the session plan, and any plan whose TMs nobody here owns.

@@ -1,0 +1,89 @@
+package actuator
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/flink"
+)
+
+func TestAlignCheckpoint(t *testing.T) {
+	noConfig := func(r *http.Request) (int, string, bool) {
+		return http.StatusNotFound, `{"errors":["Checkpointing is not enabled for this job."]}`,
+			strings.HasSuffix(r.URL.Path, "/checkpoints/config")
+	}
+	tests := []struct {
+		name   string
+		opt    Options
+		faults []fault
+		want   []string
+	}{
+		{"waits for a checkpoint right before the PUT", Options{AlignCheckpoint: true, CheckpointWait: 30 * time.Second}, nil,
+			[]string{"scale-taskmanagers:done", "wait-slots:done", "wait-checkpoint:done", "put-requirements:done",
+				"verify-requirements:done", "wait-parallelism:done"}},
+		{"off", Options{}, nil,
+			[]string{"scale-taskmanagers:done", "wait-slots:done", "put-requirements:done",
+				"verify-requirements:done", "wait-parallelism:done"}},
+		{"job without checkpointing: no wait", Options{AlignCheckpoint: true}, []fault{noConfig},
+			[]string{"scale-taskmanagers:done", "wait-slots:done", "put-requirements:done",
+				"verify-requirements:done", "wait-parallelism:done"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, "adaptive", true, tt.opt)
+			e.inject(tt.faults...)
+			waitFirstCheckpoint(t, e)
+			r, err := e.act.Actuate(context.Background(), e.decision(events.ModeAdaptive, 3, 3))
+			require.NoError(t, err)
+			require.Equal(t, events.OutcomeApplied, r.Outcome, r.Error)
+			require.Equal(t, tt.want, stepNames(r))
+			require.Equal(t, []int{3, 3}, e.parallelism(t))
+			for _, s := range r.Steps {
+				if s.Name == "wait-checkpoint" {
+					require.Regexp(t, `^(checkpoint \d+ completed|restart now: latest checkpoint completed)`, s.Detail)
+					requireFreshRestore(t, e)
+				}
+			}
+		})
+	}
+}
+
+// waitFirstCheckpoint polls until the emulated job has completed a checkpoint.
+func waitFirstCheckpoint(t *testing.T, e *env) {
+	t.Helper()
+	fc, err := flink.New(e.url, flink.Options{})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		cp, err := fc.Checkpoints(context.Background(), e.jobID)
+		return err == nil && cp.Latest.Completed != nil
+	}, 20*time.Second, 20*time.Millisecond)
+}
+
+// requireFreshRestore checks that the rescale restored a checkpoint that had
+// completed shortly before (simulated time; the emulator runs at speed 20,
+// and its REST views refresh every few simulated seconds).
+func requireFreshRestore(t *testing.T, e *env) {
+	t.Helper()
+	fc, err := flink.New(e.url, flink.Options{})
+	require.NoError(t, err)
+	var cp flink.Checkpoints
+	require.Eventually(t, func() bool {
+		cp, err = fc.Checkpoints(context.Background(), e.jobID)
+		return err == nil && cp.Latest.Restored != nil
+	}, 20*time.Second, 20*time.Millisecond)
+	var ack int64
+	for _, c := range cp.History {
+		if c.ID == cp.Latest.Restored.ID {
+			ack = c.LatestAckTimestamp
+		}
+	}
+	require.NotZero(t, ack, "restored checkpoint %d in the history", cp.Latest.Restored.ID)
+	age := time.Duration(cp.Latest.Restored.RestoreTimestamp-ack) * time.Millisecond
+	require.Less(t, age, 20*time.Second, "restart %s after the checkpoint it restored", age)
+}

@@ -1,0 +1,93 @@
+package plan
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/flinkscaler/flinkscaler/internal/events"
+)
+
+func TestAlignCheckpoint(t *testing.T) {
+	one := events.Slots{PerTaskManager: 1, Sharing: "shared"}
+	const (
+		scale, slots, put, verify = KindScaleTaskManagers, KindWaitSlots, KindPutRequirements, KindVerifyRequirements
+		wait, ckpt                = KindWaitParallelism, KindWaitCheckpoint
+	)
+	tests := []struct {
+		name     string
+		d        events.Decision
+		cur      Current
+		align    bool
+		interval time.Duration
+		want     []Kind
+	}{
+		{"adaptive up: after the slots, before put", decision(events.ModeAdaptive, one, 4, 2),
+			Current{TaskManagers: 2, Requirements: reqs(2, 2)}, true, time.Minute,
+			[]Kind{scale, slots, ckpt, put, verify, wait}},
+		{"adaptive down: first", decision(events.ModeAdaptive, one, 1, 1),
+			Current{TaskManagers: 2, Requirements: reqs(2, 2)}, true, time.Minute,
+			[]Kind{ckpt, put, verify, wait, scale}},
+		{"adaptive down, requirements unchanged: no restart, no wait", decision(events.ModeAdaptive, one, 2, 2),
+			Current{TaskManagers: 3, Requirements: reqs(2, 2)}, true, time.Minute,
+			[]Kind{wait, scale}},
+		{"keda level", decision(events.ModeKEDA, one, 2, 1),
+			Current{TaskManagers: 2, Requirements: reqs(2, 2)}, true, time.Minute,
+			[]Kind{ckpt, put, verify, wait}},
+		{"session", decision(events.ModeSession, one, 3, 3),
+			Current{TaskManagers: 2, Requirements: reqs(2, 2)}, true, time.Minute,
+			[]Kind{ckpt, put, verify, wait}},
+		{"reactive down: before scale", decision(events.ModeReactive, one, 1),
+			Current{TaskManagers: 3}, true, time.Minute,
+			[]Kind{ckpt, scale, wait}},
+		{"reactive up: the restart follows the slots, no wait", decision(events.ModeReactive, one, 4),
+			Current{TaskManagers: 3}, true, time.Minute,
+			[]Kind{scale, slots, wait}},
+		{"alignment off", decision(events.ModeAdaptive, one, 4, 2),
+			Current{TaskManagers: 2, Requirements: reqs(2, 2)}, false, time.Minute,
+			[]Kind{scale, slots, put, verify, wait}},
+		{"no checkpointing", decision(events.ModeAdaptive, one, 4, 2),
+			Current{TaskManagers: 2, Requirements: reqs(2, 2)}, true, 0,
+			[]Kind{scale, slots, put, verify, wait}},
+		{"nothing to do", decision(events.ModeAdaptive, one, 2, 2),
+			Current{TaskManagers: 2, Requirements: reqs(2, 2)}, true, time.Minute, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.cur.CheckpointInterval = tt.interval
+			p, err := For(tt.d, tt.cur, Options{OwnsTaskManagers: true, AlignCheckpoint: tt.align})
+			require.NoError(t, err)
+			require.Equal(t, tt.want, kinds(p))
+			for _, s := range p.Steps {
+				if s.Kind == KindWaitCheckpoint {
+					require.Equal(t, tt.interval, s.CheckpointInterval)
+				}
+			}
+		})
+	}
+}
+
+func TestCheckpointWait(t *testing.T) {
+	const s = time.Second
+	tests := []struct {
+		name                 string
+		age, interval, limit time.Duration
+		want                 time.Duration
+	}{
+		{"fresh: restart now", 5 * s, 60 * s, 90 * s, 0},
+		{"just past fresh: until the next one", 7 * s, 60 * s, 90 * s, 59 * s},
+		{"half way", 30 * s, 60 * s, 90 * s, 36 * s},
+		{"none yet: one interval", -1, 60 * s, 90 * s, 66 * s},
+		{"late: a fresh window", 70 * s, 60 * s, 90 * s, 6 * s},
+		{"next one beyond the limit: restart now", 60 * s, 10 * 60 * s, 2 * 60 * s, 0},
+		{"capped by the limit", 10 * s, 60 * s, 52 * s, 52 * s},
+		{"no checkpointing", 10 * s, 0, 90 * s, 0},
+		{"alignment limit zero", 10 * s, 60 * s, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.Equal(t, tt.want, CheckpointWait(tt.age, tt.interval, tt.limit))
+		})
+	}
+}

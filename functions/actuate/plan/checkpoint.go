@@ -1,0 +1,36 @@
+package plan
+
+import "time"
+
+// FreshCheckpoint is how recent a completed checkpoint must be for a restart
+// to count as aligned with it: a tenth of the interval (6 s at 60 s).
+func FreshCheckpoint(interval time.Duration) time.Duration { return interval / 10 }
+
+// CheckpointWait returns how long a wait-checkpoint step may wait for a fresh
+// checkpoint, given the age of the latest completed one (negative: none
+// yet), the job's interval and the configured limit. Zero means restart now:
+// the latest checkpoint is fresh, or the next one is not due within limit.
+//
+//	age ≤ fresh             → 0
+//	none yet                → interval + fresh      (if interval ≤ limit)
+//	age < interval          → interval − age + fresh (if interval − age ≤ limit)
+//	age ≥ interval (late)   → fresh
+//
+// The result never exceeds limit.
+func CheckpointWait(age, interval, limit time.Duration) time.Duration {
+	if interval <= 0 || limit <= 0 {
+		return 0
+	}
+	fresh := FreshCheckpoint(interval)
+	if age >= 0 && age <= fresh {
+		return 0
+	}
+	due := interval // time until the next completion is expected
+	if age >= 0 {
+		due = max(interval-age, 0)
+	}
+	if due > limit {
+		return 0
+	}
+	return min(due+fresh, limit)
+}
