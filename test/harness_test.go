@@ -207,6 +207,7 @@ func actuateConfig(t *testing.T, e *emulator, natsURL string) actuator.Config {
 	o.ParallelismWait = e.scaled(o.ParallelismWait, 5*time.Second)
 	o.Poll = e.scaled(o.Poll, 10*time.Millisecond)
 	o.MinInterval = e.scaled(o.MinInterval, 0)
+	o.CheckpointWait = e.scaled(o.CheckpointWait, time.Second)
 	require.NoError(t, cfg.Validate())
 	return cfg
 }

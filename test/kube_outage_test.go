@@ -3,10 +3,13 @@ package test
 import (
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -128,8 +131,17 @@ func TestKubeAPIServerUnavailableDuringScale(t *testing.T) {
 	gated.Host = "https://" + gate.l.Addr().String()
 	gated.Timeout = 2 * time.Second
 
-	sc := stepScenario
-	e := startEmulator(t, sc, 60, nil)
+	// Armed, the first PUT of resource requirements closes the gate before
+	// Flink takes it: the API server goes away in the middle of a scale.
+	var armed atomic.Bool
+	e := startEmulator(t, stepScenario, 60, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/resource-requirements") && armed.CompareAndSwap(true, false) {
+				gate.set(false)
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
 	e.sim.SetTaskManagers(4)
 	w, err := flinksim.ParseWorkload("flink/flink-taskmanager")
 	require.NoError(t, err)
@@ -183,19 +195,53 @@ func TestKubeAPIServerUnavailableDuringScale(t *testing.T) {
 		require.Failf(t, "unexpected outcome", "%s", r1.Outcome)
 	}
 	eventually(t, outage, func() bool { gate.mu.Lock(); defer gate.mu.Unlock(); return gate.open }, "the gate did not reopen")
+	reopen.Stop()
 
 	d2 := publishDecision(t, js, e, 2, 2)
 	r2 := next(2 * time.Minute)
 	require.Equal(t, d2.DecisionID, r2.DecisionID)
-	dep, err := api.Admin().AppsV1().Deployments("flink").Get(ctx, "flink-taskmanager", metav1.GetOptions{})
-	require.NoError(t, err)
-	t.Logf("after the outage: next decision %s (%v); Deployment spec.replicas %d, requirements %v",
-		r2.Outcome, stepSummary(r2), *dep.Spec.Replicas, e.sim.Requirements())
+	t.Logf("after the outage: the same targets again: %s (%v)", r2.Outcome, stepSummary(r2))
 	require.Contains(t, []string{events.OutcomeApplied, events.OutcomeSkipped}, r2.Outcome, r2.Error)
-	require.Equal(t, int32(2), *dep.Spec.Replicas)
-	eventually(t, 10*time.Second, func() bool { return e.sim.TaskManagers() == 2 }, "the emulator did not follow the Deployment down")
+	requireAt(t, api, e, 2)
+
+	// Down in the middle of a scale: requirements lowered to 1, then the
+	// TaskManagers cannot be removed.
+	<-time.After(acfg.Options.MinInterval) // actuate's per-job rate limit
+	armed.Store(true)
+	downAt = time.Now()
+	d3 := publishDecision(t, js, e, 1, 1)
+	r3 := next(outage + 3*time.Minute)
+	require.Equal(t, d3.DecisionID, r3.DecisionID)
+	took = time.Since(downAt)
+	t.Logf("down mid-scale: decision 2→1 ended %s after %s: %v %s", r3.Outcome, took.Round(time.Millisecond), stepSummary(r3), r3.Error)
+	require.False(t, armed.Load(), "actuate never declared the requirements")
+	require.Contains(t, []string{events.OutcomePartial, events.OutcomeFailed, events.OutcomeApplied}, r3.Outcome)
+	if r3.Outcome != events.OutcomeApplied {
+		require.NotEmpty(t, r3.Error, "a partial or failed result says why")
+	}
+	if wait := outage - took; wait > 0 {
+		<-time.After(wait) // the rest of the outage
+	}
+	gate.set(true)
+	<-time.After(acfg.Options.MinInterval) // actuate's per-job rate limit
+	d4 := publishDecision(t, js, e, 1, 1)
+	r4 := next(2 * time.Minute)
+	require.Equal(t, d4.DecisionID, r4.DecisionID)
+	t.Logf("after the outage: the same targets again: %s (%v)", r4.Outcome, stepSummary(r4))
+	require.Contains(t, []string{events.OutcomeApplied, events.OutcomeSkipped}, r4.Outcome, r4.Error)
+	requireAt(t, api, e, 1)
+}
+
+// requireAt checks that the Deployment, the emulator and Flink's
+// requirements are all at n.
+func requireAt(t *testing.T, api *kubetest.Server, e *emulator, n int) {
+	t.Helper()
+	dep, err := api.Admin().AppsV1().Deployments("flink").Get(t.Context(), "flink-taskmanager", metav1.GetOptions{})
+	require.NoError(t, err)
+	require.Equal(t, int32(n), *dep.Spec.Replicas)
+	eventually(t, 10*time.Second, func() bool { return e.sim.TaskManagers() == n }, "the emulator did not follow the Deployment to %d", n)
 	for id, b := range e.sim.Requirements() {
-		require.Equal(t, 2, b.Upper, "vertex %s", id)
+		require.Equal(t, n, b.Upper, "vertex %s", id)
 	}
 }
 
@@ -209,7 +255,7 @@ func hostOf(t *testing.T, raw string) string {
 func stepSummary(r events.Result) []string {
 	var out []string
 	for _, s := range r.Steps {
-		out = append(out, s.Name+":"+s.Status)
+		out = append(out, s.Name+":"+s.Status+" "+s.Detail)
 	}
 	return out
 }
