@@ -83,6 +83,13 @@ type Snapshot struct {
 	TaskManagers int        `json:"taskManagers"`
 	SlotsTotal   int        `json:"slotsTotal"`
 	SlotsFree    int        `json:"slotsFree"`
+	// LastCheckpointAt is when the job's latest completed checkpoint was
+	// last acknowledged (a rescale restores it and replays the input read
+	// since); nil when none completed or checkpoints could not be read.
+	LastCheckpointAt *time.Time `json:"lastCheckpointAt,omitempty"`
+	// CheckpointIntervalMs is the job's periodic checkpoint interval in ms;
+	// 0 when checkpointing is off or the configuration could not be read.
+	CheckpointIntervalMs int64 `json:"checkpointIntervalMs,omitempty"`
 	// Vertices in topological order (sources first).
 	Vertices []VertexSnapshot `json:"vertices"`
 	// Complete is false when any metric a policy needs is missing; the

@@ -15,6 +15,8 @@ type jobReader interface {
 	JobsOverview(ctx context.Context) ([]flink.JobOverview, error)
 	JobDetails(ctx context.Context, jobID string) (flink.JobDetails, error)
 	SubtaskMetrics(ctx context.Context, jobID, vertexID string, keep func(string) bool, aggs ...flink.Agg) ([]string, map[string]flink.AggregatedMetric, error)
+	Checkpoints(ctx context.Context, jobID string) (flink.Checkpoints, error)
+	CheckpointConfig(ctx context.Context, jobID string) (flink.CheckpointConfig, error)
 }
 
 var _ jobReader = (*flink.Client)(nil)
@@ -82,5 +84,24 @@ func collectJob(ctx context.Context, c jobReader, r retrier, cluster, jobID stri
 		}
 		in.Vertices[v.ID] = vd
 	}
+	in.Checkpoint, in.CheckpointInterval = collectCheckpoints(ctx, c, jobID)
 	return in, nil
+}
+
+// collectCheckpoints reads the latest completed checkpoint and the interval,
+// once each and without retries: they are optional (a job may not
+// checkpoint, and Flink answers 404 for its configuration then), so a
+// failure leaves them unknown and never makes the snapshot incomplete.
+func collectCheckpoints(ctx context.Context, c jobReader, jobID string) (*flink.Checkpoint, time.Duration) {
+	var interval time.Duration
+	cfg, err := c.CheckpointConfig(ctx, jobID)
+	if err != nil || cfg.Interval <= 0 {
+		return nil, 0
+	}
+	interval = time.Duration(cfg.Interval) * time.Millisecond
+	cp, err := c.Checkpoints(ctx, jobID)
+	if err != nil {
+		return nil, interval
+	}
+	return cp.Latest.Completed, interval
 }

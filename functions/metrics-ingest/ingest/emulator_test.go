@@ -63,6 +63,11 @@ func TestSnapshotMatchesEmulatorGroundTruth(t *testing.T) {
 	require.Equal(t, truth.SlotsTotal, s.SlotsTotal)
 	require.Equal(t, truth.SlotsTotal-truth.SlotsInUse, s.SlotsFree)
 	require.NotNil(t, s.RunningSince)
+	at, ok := c.LatestCheckpoint()
+	require.True(t, ok)
+	require.NotNil(t, s.LastCheckpointAt)
+	require.WithinDuration(t, truth.Time.Add(at-truth.Elapsed), *s.LastCheckpointAt, time.Second)
+	require.Equal(t, c.Scenario().Cluster.CheckpointInterval.Milliseconds(), s.CheckpointIntervalMs)
 	require.Len(t, s.Vertices, len(truth.Vertices))
 	for i, vt := range truth.Vertices {
 		v := s.Vertices[i]

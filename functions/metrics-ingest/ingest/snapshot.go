@@ -56,6 +56,10 @@ type jobData struct {
 	Overview   *flink.Overview // nil when the cluster overview could not be read
 	Vertices   map[string]vertexData
 	ObservedAt time.Time
+	// Checkpoint is the latest completed checkpoint and CheckpointInterval
+	// the periodic interval; nil and 0 when unknown or off.
+	Checkpoint         *flink.Checkpoint
+	CheckpointInterval time.Duration
 }
 
 // vertexData is one vertex's metric listing and aggregated values, or why
@@ -78,6 +82,7 @@ func buildSnapshot(in jobData) events.Snapshot {
 	if since, ok := d.RunningSince(); ok {
 		s.RunningSince = &since
 	}
+	s.LastCheckpointAt, s.CheckpointIntervalMs = checkpointFields(in)
 	if in.Overview != nil {
 		s.TaskManagers, s.SlotsTotal, s.SlotsFree = in.Overview.TaskManagers, in.Overview.SlotsTotal, in.Overview.SlotsAvailable
 	} else {
@@ -102,6 +107,25 @@ func buildSnapshot(in jobData) events.Snapshot {
 	}
 	s.Complete = len(s.Incomplete) == 0
 	return s
+}
+
+// checkpointFields returns the latest checkpoint's last acknowledgement (its
+// trigger time when Flink sent none) and the interval in ms.
+func checkpointFields(in jobData) (*time.Time, int64) {
+	ms := in.CheckpointInterval.Milliseconds()
+	c := in.Checkpoint
+	if c == nil {
+		return nil, ms
+	}
+	at := c.LatestAckTimestamp
+	if at <= 0 {
+		at = c.TriggerTimestamp
+	}
+	if at <= 0 {
+		return nil, ms
+	}
+	t := time.UnixMilli(at).UTC()
+	return &t, ms
 }
 
 func buildVertex(v flink.JobVertex, nodes map[string]flink.PlanNode, data vertexData, running bool) events.VertexSnapshot {

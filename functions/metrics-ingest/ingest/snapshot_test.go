@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -169,4 +170,30 @@ func TestTopologicalOrder(t *testing.T) {
 		ids = append(ids, g.ID)
 	}
 	require.Equal(t, []string{"a", "c", "b", "d"}, ids)
+}
+
+func TestSnapshotCheckpointFields(t *testing.T) {
+	ack := time.UnixMilli(1718003590540).UTC()
+	tests := []struct {
+		name     string
+		cp       *flink.Checkpoint
+		interval time.Duration
+		wantAt   *time.Time
+		wantMs   int64
+	}{
+		{"latest completed and interval", &flink.Checkpoint{ID: 130, TriggerTimestamp: 1718003590000, LatestAckTimestamp: 1718003590540}, time.Minute, &ack, 60000},
+		{"no acknowledgement: the trigger time", &flink.Checkpoint{ID: 1, TriggerTimestamp: 1718003590540}, time.Minute, &ack, 60000},
+		{"none completed yet", nil, time.Minute, nil, 60000},
+		{"checkpointing off", nil, 0, nil, 0},
+		{"no timestamps", &flink.Checkpoint{ID: 1}, time.Minute, nil, 60000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := buildSnapshot(jobData{Cluster: "c", Details: flink.JobDetails{ID: "j", State: flink.StateRunning},
+				Checkpoint: tt.cp, CheckpointInterval: tt.interval, ObservedAt: ack})
+			require.Equal(t, tt.wantAt, s.LastCheckpointAt)
+			require.Equal(t, tt.wantMs, s.CheckpointIntervalMs)
+			require.NotContains(t, strings.Join(s.Incomplete, ";"), "checkpoint", "checkpoints are optional")
+		})
+	}
 }
