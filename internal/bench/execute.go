@@ -10,11 +10,13 @@ import (
 	"github.com/flinkscaler/flinkscaler/internal/flinksim"
 )
 
-// Actuation limits, actuate's defaults (actuator.DefaultOptions).
+// Actuation limits, actuate's defaults (actuator.DefaultOptions); restarts
+// are aligned with checkpoints (--align-checkpoint) as actuate's are.
 const (
 	slotWait        = 2 * time.Minute
 	parallelismWait = 3 * time.Minute
 	minInterval     = time.Minute
+	checkpointWait  = 30 * time.Second
 )
 
 // executor applies decisions to the emulated cluster the way actuate does,
@@ -45,6 +47,7 @@ type execution struct {
 	p                  plan.Plan
 	next               int
 	waited             time.Duration
+	ckptLimit          time.Duration // bound of the current wait-checkpoint step
 	tmsMoved, reqMoved bool
 }
 
@@ -99,7 +102,7 @@ func (x *executor) start(now time.Duration) {
 		// it as every vertex's requirement.
 		d.Mode = events.ModeAdaptive
 	}
-	p, err := plan.For(d, x.current(), plan.Options{OwnsTaskManagers: x.owns})
+	p, err := plan.For(d, x.current(), plan.Options{OwnsTaskManagers: x.owns, AlignCheckpoint: true})
 	if err != nil {
 		x.Failed++
 		x.note(fmt.Errorf("plan decision %s: %w", d.DecisionID, err))
@@ -113,7 +116,8 @@ func (x *executor) start(now time.Duration) {
 }
 
 func (x *executor) current() plan.Current {
-	cur := plan.Current{TaskManagers: x.c.TaskManagers(), MaxParallelism: x.maxPar}
+	cur := plan.Current{TaskManagers: x.c.TaskManagers(), MaxParallelism: x.maxPar,
+		CheckpointInterval: x.c.Scenario().Cluster.CheckpointInterval}
 	if x.c.Scenario().Cluster.Scaling != flinksim.ScalingReactive {
 		cur.Requirements = map[string]plan.Bounds{}
 		for id, b := range x.c.Requirements() {
@@ -154,6 +158,10 @@ func (x *executor) advance(gt *flinksim.GroundTruth) (bool, error) {
 				return false, fmt.Errorf("verify requirements: vertex %s declared %v, want %v", id, b, want)
 			}
 		}
+	case plan.KindWaitCheckpoint:
+		if !x.checkpointed(gt, s.CheckpointInterval) {
+			return false, nil
+		}
 	case plan.KindWaitParallelism:
 		if !atParallelism(gt, s.Parallelism) {
 			return false, r.timeout(parallelismWait, "job "+gt.State+" not yet at its new parallelism")
@@ -162,6 +170,22 @@ func (x *executor) advance(gt *flinksim.GroundTruth) (bool, error) {
 	r.next++
 	r.waited = 0
 	return true, nil
+}
+
+// checkpointed reports whether a wait-checkpoint step is over, as actuate's:
+// a checkpoint completed within plan.FreshCheckpoint, or the wait's bound
+// (plan.CheckpointWait, fixed when the step starts) has passed, in which case
+// the restart goes ahead anyway.
+func (x *executor) checkpointed(gt *flinksim.GroundTruth, interval time.Duration) bool {
+	age := time.Duration(-1)
+	if at, ok := x.c.LatestCheckpoint(); ok {
+		age = gt.Elapsed - at
+	}
+	r := x.run
+	if r.waited == 0 {
+		r.ckptLimit = plan.CheckpointWait(age, interval, checkpointWait)
+	}
+	return r.waited >= r.ckptLimit || (age >= 0 && age <= plan.FreshCheckpoint(interval))
 }
 
 // timeout is nil while a wait is within limit, then an error naming state.

@@ -14,7 +14,6 @@ import (
 // that regresses fails the test; a known miss that starts passing is
 // logged so it can be removed from this list.
 var knownMisses = map[[2]string]bool{
-	{"nexmark-q1", bench.TargetSLO}:         true,
 	{"spikes-dedicated", bench.TargetSLO}:   true,
 	{"wordcount", bench.TargetCost}:         true,
 	{"wordcount-flatmap", bench.TargetCost}: true,
