@@ -2,6 +2,8 @@ package test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -59,8 +61,9 @@ func (t tally) duplicates() []string {
 	return ids
 }
 
-// readStream reads every event in the stream (with an ordered consumer on
-// its own connection) and tallies them.
+// readStream reads every event in the stream, by sequence on its own
+// connection, and tallies them. Reads are retried for up to 30 s, so a
+// clustered stream may change leaders meanwhile.
 func readStream(t *testing.T, url string, opts ...nats.Option) tally {
 	t.Helper()
 	nc, err := nats.Connect(url, opts...)
@@ -70,32 +73,56 @@ func readStream(t *testing.T, url string, opts ...nats.Option) tally {
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s, err := js.Stream(ctx, events.StreamName)
-	require.NoError(t, err)
-	info, err := s.Info(ctx)
-	require.NoError(t, err)
-	out := tally{decisions: map[string]events.Decision{}, results: map[string][]events.Result{}, snapshotByID: map[string]events.Snapshot{}}
-	if info.State.Msgs == 0 {
-		return out
-	}
-	c, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
-	require.NoError(t, err)
-	for seen := uint64(0); seen < info.State.Msgs; seen++ {
-		msg, err := c.Next(jetstream.FetchMaxWait(10 * time.Second))
-		require.NoError(t, err, "reading the stream after %d of %d", seen, info.State.Msgs)
-		if meta, err := msg.Metadata(); err == nil && meta.Sequence.Stream > info.State.LastSeq {
-			break
+	var s jetstream.Stream
+	var info *jetstream.StreamInfo
+	retry(t, ctx, "stream info", func(ctx context.Context) (err error) {
+		if s, err = js.Stream(ctx, events.StreamName); err == nil {
+			info, err = s.Info(ctx)
 		}
-		out.add(t, msg)
+		return err
+	})
+	out := tally{decisions: map[string]events.Decision{}, results: map[string][]events.Result{}, snapshotByID: map[string]events.Snapshot{}}
+	for seq := info.State.FirstSeq; info.State.Msgs > 0 && seq <= info.State.LastSeq; seq++ {
+		var m *jetstream.RawStreamMsg
+		retry(t, ctx, fmt.Sprintf("message %d", seq), func(ctx context.Context) (err error) {
+			m, err = s.GetMsg(ctx, seq)
+			if errors.Is(err, jetstream.ErrMsgNotFound) {
+				return nil // deleted or aged out
+			}
+			return err
+		})
+		if m != nil {
+			out.add(t, m.Subject, m.Header, m.Data)
+		}
 	}
 	return out
 }
 
-func (out *tally) add(t *testing.T, msg jetstream.Msg) {
+// retry calls f until it succeeds or ctx ends, 50 ms apart.
+func retry(t *testing.T, ctx context.Context, what string, f func(context.Context) error) {
 	t.Helper()
-	ev, err := events.Decode(&nats.Msg{Subject: msg.Subject(), Header: msg.Headers(), Data: msg.Data()})
-	require.NoError(t, err, "a function published an undecodable event on %s", msg.Subject())
-	require.NoError(t, events.Check(msg.Subject(), ev), "a function published an invalid event")
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		c, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err := f(c)
+		cancel()
+		if err == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			require.NoError(t, err, "reading the stream: %s", what)
+		case <-tick.C:
+		}
+	}
+}
+
+func (out *tally) add(t *testing.T, subject string, h nats.Header, data []byte) {
+	t.Helper()
+	ev, err := events.Decode(&nats.Msg{Subject: subject, Header: h, Data: data})
+	require.NoError(t, err, "a function published an undecodable event on %s", subject)
+	require.NoError(t, events.Check(subject, ev), "a function published an invalid event")
 	switch ev.Type() {
 	case events.TypeSnapshot:
 		out.snapshots++
