@@ -138,3 +138,53 @@ func TestRideOut(t *testing.T) {
 		})
 	}
 }
+
+// dropped: samples 1 min apart in one run (epoch 1 h before), 10 % band,
+// VolatilityFactor 3, rate windows of 1 min. The level's samples and the one
+// rate window before it (Flink's averaged ramp) do not count as "before".
+func TestDropped(t *testing.T) {
+	cases := []struct {
+		name    string
+		rates   []float64
+		offered float64
+		epoch   time.Duration // run start relative to t0
+		want    bool
+	}{{
+		// 45k ×6, a ramp sample (30k), 12k ×3: level since minute 7
+		// (2 min), before = minutes 0–5 at 45k (cv 0); 1 − 12/45 =
+		// 0.733 > 0.1 + 3·0.
+		name:  "step down far beyond noise",
+		rates: []float64{45e3, 45e3, 45e3, 45e3, 45e3, 45e3, 30e3, 12e3, 12e3, 12e3}, offered: 12e3,
+		epoch: -time.Hour, want: true,
+	}, {
+		// the 12k level held 1 min only: not two rate windows.
+		name:  "level too young",
+		rates: []float64{45e3, 45e3, 45e3, 45e3, 45e3, 45e3, 45e3, 30e3, 12e3, 12e3}, offered: 12e3,
+		epoch: -time.Hour,
+	}, {
+		// 10.5k/9.5k then 8.5k ×4: level since minute 6 (9.5k is
+		// 11.8 % off); before = minutes 0–4: mean 10.1k, sd 0.49k, cv
+		// 0.0485; 1 − 8.5/10.1 = 0.158 < 0.1 + 3·0.0485 = 0.245.
+		name:  "drop within the noise",
+		rates: []float64{10.5e3, 9.5e3, 10.5e3, 9.5e3, 10.5e3, 9.5e3, 8.5e3, 8.5e3, 8.5e3, 8.5e3}, offered: 8.5e3,
+		epoch: -time.Hour,
+	}, {
+		// the run began on the level (after a rescale at minute 8):
+		// the current parallelism was chosen for it.
+		name:  "level older than the run",
+		rates: []float64{45e3, 45e3, 45e3, 45e3, 45e3, 45e3, 30e3, 12e3, 12e3, 12e3}, offered: 12e3,
+		epoch: 8 * time.Minute,
+	}}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			w := offeredWindow(c.rates...)
+			for i := range w {
+				w[i].Epoch = t0.Add(c.epoch)
+			}
+			now := w[len(w)-1].At
+			r := &run{cfg: Defaults(), st: State{Window: w, Epoch: t0.Add(c.epoch)}, now: now, offered: c.offered}
+			r.level = r.levelAge()
+			require.Equal(t, c.want, r.dropped())
+		})
+	}
+}

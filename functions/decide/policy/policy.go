@@ -32,7 +32,8 @@
 //  17. tmcap      fit MaxTaskManagers
 //  18. stabilize  scale-up after ScaleUpDelay; scale-down after ScaleDownWindow, to the window's
 //     highest since the rate's current level began, except a scale-up's planned release (its backlog drained, and its
-//     rate level, if young then, held a window): to the current recommendation
+//     rate level, if young then, held a window) or a drop far beyond the noise (a lower level begun in this run
+//     that held two rate windows): to the current recommendation
 //  19. restart    a scale-up is not made while riding the backlog out spends no longer above the
 //     SLO than the restart would; a scale-down that saves fewer slot-seconds
 //     than its restart costs is not made

@@ -28,7 +28,9 @@ import (
 // Scale-downs use the level's volatility as soon as it has held two rate
 // windows (levelHeld), as stabilization still guards them; a scale-up on a
 // level younger than that (the step itself) uses the volatility before the
-// level began, as its planned release (State.Release) corrects it later.
+// level began and before the rate window that ramped to it (Flink's averaged
+// rates pass through intermediate values: they are the step, not noise), as
+// its planned release (State.Release) corrects it later.
 //
 // Down: when utilization falls below target − band and no backlog is being
 // worked off, to the steady rate at the utilization target, but never to a
@@ -51,7 +53,7 @@ func stepSize(r *run) *hold {
 	r.util = target(r.cv)
 	upUtil := r.util
 	if r.level < 2*r.cfg.RateWindow {
-		upUtil = target(volatilityBefore(r.st.Window, r.cfg.Settle, r.now.Add(-r.level)))
+		upUtil = target(volatilityBefore(r.st.Window, r.cfg.Settle, r.now.Add(-r.level-r.cfg.RateWindow)))
 	}
 	downUtil := r.util
 	if r.levelHeld() {

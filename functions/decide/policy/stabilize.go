@@ -17,7 +17,7 @@ import (
 //	vertex recommends down → recorded; applied once now−Since ≥ window, to the window's max
 //	                         (of the recommendations since the rate's level began, once held)
 //	vertex recommends same → its pending scale-down is dropped
-//	release due           → a scale-down goes to the current recommendation at once;
+//	release due or drop   → a scale-down goes to the current recommendation at once;
 //	                        the release is used up either way
 func stepStabilize(r *run) *hold {
 	var waiting []string
@@ -86,15 +86,49 @@ func (r *run) stabilizeDowns(release bool) []string {
 }
 
 // releasing reports that the last rescale's planned release is due
-// (State.Release): its scale-down goes to the current recommendation at once.
+// (State.Release), or that the rate dropped far beyond its noise (dropped):
+// a scale-down goes to the current recommendation at once.
 func (r *run) releasing() bool {
 	switch r.st.Release {
 	case ReleaseBacklog:
-		return r.drained()
+		if r.drained() {
+			return true
+		}
 	case ReleaseLevel:
-		return r.drained() && r.level >= r.cfg.ScaleDownWindow
+		if r.drained() && r.level >= r.cfg.ScaleDownWindow {
+			return true
+		}
 	}
-	return false
+	return r.dropped()
+}
+
+// dropped reports a step down of the offered rate far beyond its noise: the
+// current level began in the current run, has held two rate windows, and
+// lies more than the band plus VolatilityFactor × (the noise before it and
+// its own) below the run's mean rate before it (the ramp of Flink's averaged
+// rates, one rate window, excluded). Such a drop is a new level, not noise,
+// so its scale-down need not wait for the window.
+func (r *run) dropped() bool {
+	if !r.levelHeld() || r.backlog || r.offered <= 0 {
+		return false
+	}
+	since := r.now.Add(-r.level)
+	if !since.After(r.st.Epoch) {
+		return false
+	}
+	var n, sum float64
+	for _, s := range r.st.Window {
+		if s.Epoch.Equal(r.st.Epoch) && !s.At.Before(s.Epoch.Add(r.cfg.Settle)) && s.At.Before(since.Add(-r.cfg.RateWindow)) {
+			n++
+			sum += s.Offered
+		}
+	}
+	if n < 3 {
+		return false
+	}
+	u := r.cfg.Utilization
+	noise := u.VolatilityFactor * (volatilityBefore(r.st.Window, r.cfg.Settle, since.Add(-r.cfg.RateWindow)) + volatility(r.st.Window, r.cfg.Settle, since))
+	return 1-r.offered/(sum/n) > u.Band+noise
 }
 
 // drained reports that the sources' pending records are down to at most
