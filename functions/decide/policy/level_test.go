@@ -82,7 +82,8 @@ func TestAbove(t *testing.T) {
 
 // A scale-up's planned release skips the scale-down window when due: its
 // backlog drained to at most 1 s of offered load (10,000 rec/s → 10,000
-// records), and for a young-level scale-up the level held 5 min.
+// records) on a rate that held its level a rate window (1 min), and for a
+// young-level scale-up the level held 5 min.
 func TestReleasing(t *testing.T) {
 	cases := []struct {
 		name    string
@@ -94,6 +95,7 @@ func TestReleasing(t *testing.T) {
 		{name: "no release planned", level: time.Hour},
 		{name: "backlog drained", release: ReleaseBacklog, pending: 10000, level: time.Minute, want: true},
 		{name: "backlog not yet drained", release: ReleaseBacklog, pending: 10001, level: time.Hour},
+		{name: "backlog drained, rate still moving", release: ReleaseBacklog, pending: 10000, level: 50 * time.Second},
 		{name: "level held a 5 min window", release: ReleaseLevel, level: 5 * time.Minute, want: true},
 		{name: "level younger than the window", release: ReleaseLevel, level: 4 * time.Minute},
 		{name: "level held, backlog not drained", release: ReleaseLevel, pending: 20000, level: time.Hour},
@@ -151,15 +153,15 @@ func TestDropped(t *testing.T) {
 		want    bool
 	}{{
 		// 45k ×6, a ramp sample (30k), 12k ×3: level since minute 7
-		// (2 min), before = minutes 0–5 at 45k (cv 0); 1 − 12/45 =
+		// (2 min, more than a rate window), before = minutes 0–5 at 45k (cv 0); 1 − 12/45 =
 		// 0.733 > 0.1 + 3·0.
 		name:  "step down far beyond noise",
 		rates: []float64{45e3, 45e3, 45e3, 45e3, 45e3, 45e3, 30e3, 12e3, 12e3, 12e3}, offered: 12e3,
 		epoch: -time.Hour, want: true,
 	}, {
-		// the 12k level held 1 min only: not two rate windows.
+		// the 12k level is one sample old: it has not held a rate window.
 		name:  "level too young",
-		rates: []float64{45e3, 45e3, 45e3, 45e3, 45e3, 45e3, 45e3, 30e3, 12e3, 12e3}, offered: 12e3,
+		rates: []float64{45e3, 45e3, 45e3, 45e3, 45e3, 45e3, 45e3, 45e3, 30e3, 12e3}, offered: 12e3,
 		epoch: -time.Hour,
 	}, {
 		// 10.5k/9.5k then 8.5k ×4: level since minute 6 (9.5k is

@@ -25,9 +25,9 @@ import (
 // value for a scale-down window (a new level after a step), only that
 // level's samples count, so a step is not taken for noise and a job that
 // stepped down runs close to its capacity rather than at Utilization.Min.
-// Scale-downs use the level's volatility as soon as it has held two rate
-// windows (levelHeld), as stabilization still guards them; a scale-up on a
-// level younger than that (the step itself) uses the volatility before the
+// Scale-downs use the level's volatility as soon as it has held a rate
+// window (levelHeld), as stabilization still guards them; a scale-up on a
+// level younger than two rate windows (the step itself) uses the volatility before the
 // level began and before the rate window that ramped to it (Flink's averaged
 // rates pass through intermediate values: they are the step, not noise), as
 // its planned release (State.Release) corrects it later.
@@ -209,11 +209,11 @@ func si(v float64) string {
 	}
 }
 
-// levelHeld reports that the offered rate has held its current level for
-// two rate windows: long enough for Flink's averaged rates to show the level
-// alone, so a scale-down to it is sized with its own volatility and ignores
+// levelHeld reports that the offered rate has held its current level for a
+// rate window: the level begins once the rate is within the band of it, so
+// by then Flink's averaged rates show the level alone, so a scale-down to it is sized with its own volatility and ignores
 // recommendations made before it.
-func (r *run) levelHeld() bool { return r.level >= 2*r.cfg.RateWindow }
+func (r *run) levelHeld() bool { return r.level >= r.cfg.RateWindow }
 
 // levelAge is how long the offered rate has stayed within the utilization
 // band of the current one (r.offered), looking back over the window: the

@@ -86,12 +86,12 @@ func (r *run) stabilizeDowns(release bool) []string {
 }
 
 // releasing reports that the last rescale's planned release is due
-// (State.Release), or that the rate dropped far beyond its noise (dropped):
+// (State.Release; never while the rate moves: it is sized on the level), or that the rate dropped far beyond its noise (dropped):
 // a scale-down goes to the current recommendation at once.
 func (r *run) releasing() bool {
 	switch r.st.Release {
 	case ReleaseBacklog:
-		if r.drained() {
+		if r.drained() && r.levelHeld() {
 			return true
 		}
 	case ReleaseLevel:
@@ -103,7 +103,7 @@ func (r *run) releasing() bool {
 }
 
 // dropped reports a step down of the offered rate far beyond its noise: the
-// current level began in the current run, has held two rate windows, and
+// current level began in the current run, has held a rate window, and
 // lies more than the band plus VolatilityFactor × (the noise before it and
 // its own) below the run's mean rate before it (the ramp of Flink's averaged
 // rates, one rate window, excluded). Such a drop is a new level, not noise,

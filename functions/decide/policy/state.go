@@ -44,7 +44,8 @@ type State struct {
 	// Release marks the capacity of the last scale-up as temporary, to be
 	// given back without waiting for a scale-down window: ReleaseBacklog
 	// (made while a backlog was worked off) once the backlog has drained to
-	// about 1 s, ReleaseLevel (made for a rate level younger than a
+	// about 1 s on a rate that has held its level a rate window (a release
+	// sized on a moving rate would size for a value the rate passes), ReleaseLevel (made for a rate level younger than a
 	// scale-down window, so sized with the step counted as volatility) once
 	// it has drained and the rate has held a level for a window.
 	Release string `json:"release,omitempty"`
