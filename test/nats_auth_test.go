@@ -2,6 +2,7 @@ package test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -84,17 +85,29 @@ func TestNATSAuthModes(t *testing.T) {
 			conn.URL, conn.Name = url, "decide"
 			cfg := decideConfig(t, url)
 			cfg.NATS = conn
-			p := startDecide(t, cfg, testLog("decide"))
 			nc, js, err := events.Connect(conn)
 			require.NoError(t, err)
 			t.Cleanup(nc.Close)
+			// In operator mode the account's JetStream comes up shortly
+			// after the server accepts connections.
+			eventually(t, 10*time.Second, func() bool {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				defer cancel()
+				_, err := js.AccountInfo(ctx)
+				return err == nil
+			}, "JetStream not enabled for the account over %s", m.name)
+			p := startDecide(t, cfg, testLog("decide"))
 			eventually(t, 10*time.Second, func() bool {
 				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 				defer cancel()
 				_, err := js.Consumer(ctx, events.StreamName, decider.Function)
 				return err == nil
-			}, "decide did not provision and consume over %s", m.name)
-			require.NoError(t, p.stop())
+			}, "decide did not provision and consume over %s (Run: %v)", m.name, p.exited())
+			// Stopping while the runner still sets up its consumer ends it
+			// with the context's error; anything else is a failure.
+			if err := p.stop(); !errors.Is(err, context.Canceled) {
+				require.NoError(t, err)
+			}
 
 			bad := m.refused
 			bad.URL = url
