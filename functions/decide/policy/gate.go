@@ -39,6 +39,8 @@ type run struct {
 	downtime                   time.Duration
 	// level is how long the offered rate has held within the band.
 	level time.Duration
+	// released: stabilize found a planned release or a drop due.
+	released bool
 }
 
 func newRun(in Input, policy string) *run {

@@ -36,7 +36,8 @@
 //     that held a rate window): to the current recommendation
 //  19. restart    a scale-up is not made while riding the backlog out spends no longer above the
 //     SLO than the restart would; a scale-down that saves fewer slot-seconds
-//     than its restart costs is not made
+//     than its restart costs is not made (a release's or drop's restart costs
+//     the last outage, an ordinary one's the last decision-to-running time)
 //  20. emit       a decision only when a target differs from the current parallelism
 package policy
 

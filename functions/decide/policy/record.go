@@ -108,6 +108,7 @@ func stepInFlight(r *run) *hold {
 		c.Applied = r.now
 		if run := r.snap.RunningSince; run != nil && run.After(rs.At) && run.Sub(rs.At) < r.cfg.RescaleTimeout {
 			r.st.Downtime = run.Sub(rs.At)
+			r.st.Outage = run.Sub(r.stoppedAfter(rs.At, *run))
 		}
 		r.st.Rescale = &c
 		return nil
@@ -152,4 +153,18 @@ func stepSettle(r *run) *hold {
 			age.Round(time.Second), r.cfg.Settle, len(fresh)))
 	}
 	return nil
+}
+
+// stoppedAfter is the latest time in [at, run) the job was seen running
+// before its restart that ended at run (at when it was never seen): the
+// restart's outage excludes the TaskManagers' startup and the checkpoint
+// wait that preceded it.
+func (r *run) stoppedAfter(at, run time.Time) time.Time {
+	stop := at
+	for _, s := range r.st.Window {
+		if s.At.After(stop) && s.At.Before(run) {
+			stop = s.At
+		}
+	}
+	return stop
 }

@@ -36,8 +36,8 @@ func stepStabilize(r *run) *hold {
 	} else {
 		r.st.UpSince = time.Time{}
 	}
-	due := r.releasing()
-	waiting = append(waiting, r.stabilizeDowns(due)...)
+	r.released = r.releasing()
+	waiting = append(waiting, r.stabilizeDowns(r.released)...)
 	if len(waiting) > 0 && !r.any(func(vp *vplan) bool { return vp.p != vp.cur }) {
 		return holdf(HoldStabilize, "waiting: "+strings.Join(waiting, "; "))
 	}
@@ -154,7 +154,11 @@ func (r *run) any(f func(*vplan) bool) bool {
 // not made when its slot-seconds saved over the scale-down window do not
 // exceed what its restart costs: the downtime with the current slots idle
 // plus the catch-up work of the new slots, downtime × (slots_now +
-// utilization × slots_new).
+// utilization × slots_new). An ordinary scale-down may have to be undone, by
+// a scale-up that waits for TaskManagers too, so its downtime is the last
+// decision-to-running time; a planned release or a drop (releasing) is not
+// expected to be undone, so its downtime is the time the job did not run in
+// its last restart (State.Outage).
 func stepRestartCost(r *run) *hold {
 	if h := r.rideOut(); h != nil {
 		return h
@@ -170,7 +174,11 @@ func stepRestartCost(r *run) *hold {
 	}
 	horizon := max(r.cfg.ScaleDownWindow, r.cfg.RateWindow).Seconds()
 	saved := float64(now-next) * horizon
-	cost := r.downtime.Seconds() * (float64(now) + r.util*float64(next))
+	d := r.downtime
+	if r.released {
+		d = r.outage()
+	}
+	cost := d.Seconds() * (float64(now) + r.util*float64(next))
 	if saved > cost {
 		return nil
 	}
@@ -224,4 +232,13 @@ func (r *run) rideOut() *hold {
 	}
 	return holdf(HoldRestart, fmt.Sprintf("riding out a %.0f s lag at %.0f%% headroom: %.0f s above the SLO, against %.0f s after a restart",
 		lag, 100*h0, now, later))
+}
+
+// outage is the expected time a restart stops the job: the last observed
+// (State.Outage), else Config.RestartDowntime.
+func (r *run) outage() time.Duration {
+	if r.st.Outage > 0 {
+		return r.st.Outage
+	}
+	return r.cfg.RestartDowntime
 }

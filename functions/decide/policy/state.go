@@ -49,8 +49,13 @@ type State struct {
 	// scale-down window, so sized with the step counted as volatility) once
 	// it has drained and the rate has held a level for a window.
 	Release string `json:"release,omitempty"`
-	// Downtime is the last observed restart downtime.
+	// Downtime is the last observed restart downtime: from the decision to
+	// the job running at its targets (what a scale-up waits for).
 	Downtime time.Duration `json:"downtime,omitempty"`
+	// Outage is the part of it the job did not run, from the last snapshot
+	// that saw it running (to within a snapshot interval): what a
+	// scale-down's restart costs.
+	Outage time.Duration `json:"outage,omitempty"`
 	// Metrics are users' own metrics by Metric.Name (+ "/" + Vertex).
 	Metrics map[string]events.Metric `json:"metrics,omitempty"`
 }

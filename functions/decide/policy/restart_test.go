@@ -1,0 +1,61 @@
+package policy
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/flinkscaler/flinkscaler/internal/events"
+)
+
+// stepRestartCost on a scale-down 5 → 4 subtasks (one slot per TaskManager,
+// shared): it saves 1 slot over the 5 min window, 300 slot-s, and costs
+// downtime × (5 + 0.99 × 4) = downtime × 8.96. An ordinary scale-down pays
+// the last decision-to-running time (52 s → 465.9 slot-s: held); a planned
+// release or drop pays the last outage (30 s → 268.8: made; 40 s → 358.4:
+// held), or RestartDowntime (30 s) before one was observed.
+func TestRestartCostOfScaleDown(t *testing.T) {
+	cases := []struct {
+		name     string
+		released bool
+		outage   time.Duration
+		hold     bool
+	}{
+		{name: "ordinary scale-down pays decision to running", outage: 30 * time.Second, hold: true},
+		{name: "release pays the outage", released: true, outage: 30 * time.Second},
+		{name: "release with a long outage", released: true, outage: 40 * time.Second, hold: true},
+		{name: "release before any outage observed", released: true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := &run{
+				cfg:      Defaults(),
+				snap:     &events.Snapshot{Vertices: []events.VertexSnapshot{{ID: "v"}}},
+				st:       State{Outage: c.outage},
+				vs:       []vplan{{id: "v", name: "v", cur: 5, p: 4}},
+				util:     0.99,
+				downtime: 52 * time.Second,
+				released: c.released,
+			}
+			h := stepRestartCost(r)
+			require.Equal(t, c.hold, h != nil, "%+v", h)
+			want := 4
+			if c.hold {
+				require.Equal(t, HoldRestart, h.kind)
+				want = 5
+			}
+			require.Equal(t, want, r.vs[0].p)
+		})
+	}
+}
+
+// stoppedAfter: decided at 0 s, snapshots every 10 s saw the job running
+// until 20 s (TaskManagers starting, then a checkpoint wait), running again
+// at 52 s: the outage is 32 s, the downtime 52 s.
+func TestStoppedAfter(t *testing.T) {
+	w := []Sample{{At: t0.Add(-10 * time.Second)}, {At: t0.Add(10 * time.Second)}, {At: t0.Add(20 * time.Second)}, {At: t0.Add(60 * time.Second)}}
+	r := &run{st: State{Window: w}}
+	require.Equal(t, t0.Add(20*time.Second), r.stoppedAfter(t0, t0.Add(52*time.Second)))
+	require.Equal(t, t0, r.stoppedAfter(t0, t0.Add(5*time.Second)), "never seen running after the decision")
+}
