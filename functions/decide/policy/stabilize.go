@@ -36,7 +36,7 @@ func stepStabilize(r *run) *hold {
 	} else {
 		r.st.UpSince = time.Time{}
 	}
-	r.released = r.releasing()
+	r.released = r.any(func(vp *vplan) bool { return vp.p < vp.cur }) && r.releasing()
 	waiting = append(waiting, r.stabilizeDowns(r.released)...)
 	if len(waiting) > 0 && !r.any(func(vp *vplan) bool { return vp.p != vp.cur }) {
 		return holdf(HoldStabilize, "waiting: "+strings.Join(waiting, "; "))
@@ -123,12 +123,13 @@ func (r *run) dropped() bool {
 			sum += s.Offered
 		}
 	}
-	if n < 3 {
+	u := r.cfg.Utilization
+	drop := 1 - r.offered*n/sum
+	if n < 3 || drop <= u.Band {
 		return false
 	}
-	u := r.cfg.Utilization
 	noise := u.VolatilityFactor * (volatilityBefore(r.st.Window, r.cfg.Settle, since.Add(-r.cfg.RateWindow)) + volatility(r.st.Window, r.cfg.Settle, since))
-	return 1-r.offered/(sum/n) > u.Band+noise
+	return drop > u.Band+noise
 }
 
 // drained reports that the sources' pending records are down to at most
