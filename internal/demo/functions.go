@@ -90,6 +90,7 @@ func (c Config) actuateConfig(natsURL, flinkURL string) (actuator.Config, error)
 	o.ParallelismWait = c.scaled(o.ParallelismWait, minWait)
 	o.Poll = c.scaled(o.Poll, minPoll)
 	o.MinInterval = c.scaled(o.MinInterval, 0)
+	o.CheckpointWait = c.scaled(o.CheckpointWait, minPoll)
 	if err := cfg.Validate(); err != nil {
 		return actuator.Config{}, err
 	}

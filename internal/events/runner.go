@@ -131,6 +131,9 @@ func (r *Runner) Run(ctx context.Context) error {
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
 	})
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while setting up: a clean stop
+		}
 		return fmt.Errorf("consumer %s: %w", r.cfg.Durable, err)
 	}
 	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
