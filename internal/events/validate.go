@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"strings"
+	"sync"
 )
 
 // The runtime validation of payloads. It enforces what schemas/*.json say
@@ -57,6 +59,12 @@ func decodePayload(typ string, data []byte) (payload, error) {
 	if err := json.Unmarshal(data, &keys); err != nil {
 		return nil, fmt.Errorf("%w: %s data is not a JSON object: %v", ErrInvalid, typ, err)
 	}
+	known := fieldNames(p)
+	for k := range keys {
+		if !known[k] { // encoding/json would match other letter cases; the contract does not
+			return nil, fmt.Errorf("%w: %s data: unknown property %q", ErrInvalid, typ, k)
+		}
+	}
 	var missing []string
 	for _, k := range required[typ] {
 		if v, ok := keys[k]; !ok || string(v) == "null" {
@@ -75,6 +83,24 @@ func decodePayload(typ string, data []byte) (payload, error) {
 		return nil, fmt.Errorf("%w: %s data: %v", ErrInvalid, typ, err)
 	}
 	return p, nil
+}
+
+var fieldNameCache sync.Map // reflect.Type → map[string]bool
+
+// fieldNames returns the exact JSON property names of the struct p points
+// to.
+func fieldNames(p payload) map[string]bool {
+	t := reflect.TypeOf(p).Elem()
+	if v, ok := fieldNameCache.Load(t); ok {
+		return v.(map[string]bool)
+	}
+	names := map[string]bool{}
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		names[name] = true
+	}
+	fieldNameCache.Store(t, names)
+	return names
 }
 
 // problems collects validation failures with their JSON paths.
@@ -130,6 +156,11 @@ func (s *Snapshot) validate() error {
 		}
 		p.nonNegative(path+"/parallelism", v.Parallelism)
 		p.nonNegative(path+"/maxParallelism", v.MaxParallelism)
+		for j, in := range v.Inputs {
+			if in.ID == "" {
+				p.addf("%s/inputs/%d/id: missing", path, j)
+			}
+		}
 		p.avgMax(path+"/busyMsPerSecond", v.BusyMsPerSecond)
 		p.avgMax(path+"/idleMsPerSecond", v.IdleMsPerSecond)
 		p.avgMax(path+"/backPressuredMsPerSecond", v.BackPressuredMsPerSecond)
@@ -171,6 +202,9 @@ func (d *Decision) validate() error {
 	}
 	for i, v := range d.Vertices {
 		path := fmt.Sprintf("/vertices/%d", i)
+		if v.ID == "" {
+			p.addf("%s/id: missing", path)
+		}
 		p.nonNegative(path+"/current", v.Current)
 		p.nonNegative(path+"/target", v.Target)
 		p.nonNegative(path+"/lower", v.Lower)
@@ -203,6 +237,9 @@ func (r *Result) validate() error {
 		p.addf("/outcome: %q is not one of applied, skipped, failed, partial", r.Outcome)
 	}
 	for i, s := range r.Steps {
+		if s.Name == "" || s.Status == "" {
+			p.addf("/steps/%d: name and status are required", i)
+		}
 		p.nonNegative(fmt.Sprintf("/steps/%d/durationMs", i), int(s.DurationMs))
 	}
 	return p.err()

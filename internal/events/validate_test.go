@@ -38,6 +38,9 @@ func TestValidatorsAgreeWithSchemas(t *testing.T) {
 		{"decision zero slots per TM", TypeDecision, replaceJSON(t, []byte(decision), "slots", map[string]any{"perTaskManager": 0, "sharing": "shared"}), false},
 		{"result unknown outcome", TypeResult, replaceJSON(t, []byte(result), "outcome", "maybe"), false},
 		{"not an object", TypeResult, `[1,2]`, false},
+		{"key in another letter case", TypeMetric, `{"CLUSTER":"demo","cluster":"demo","job":"wc","name":"lag","value":1,"observedAt":"2026-11-21T10:00:00Z"}`, false},
+		{"decision vertex without id", TypeDecision, replaceJSON(t, []byte(decision), "vertices", []any{map[string]any{}}), false},
+		{"result step without name", TypeResult, replaceJSON(t, []byte(result), "steps", []any{map[string]any{"durationMs": 1}}), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
