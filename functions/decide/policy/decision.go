@@ -29,8 +29,18 @@ func (r *run) rationale() string {
 			b.WriteString(" (backlog)")
 		}
 	}
+	util, cv := r.util, r.cv
+	switch {
+	case r.any(func(vp *vplan) bool { return vp.p > vp.cur }):
+		cv = r.upCV
+	case r.any(func(vp *vplan) bool { return vp.p < vp.cur }):
+		cv = r.downCV
+	}
+	if cv != r.cv {
+		util = r.utilTarget(cv)
+	}
 	fmt.Fprintf(&b, "; utilization target %.0f%% (load volatility %.1f%%); restart %s; ",
-		100*r.util, 100*r.cv, r.downtime.Round(time.Second))
+		100*util, 100*cv, r.downtime.Round(time.Second))
 	b.WriteString(r.changes())
 	return b.String()
 }

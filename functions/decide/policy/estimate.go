@@ -34,6 +34,8 @@ type vplan struct {
 	p                        int
 	reason                   string
 	notes                    []string
+	// sizedAt is the utilization stepSize sized a change for (0: none).
+	sizedAt float64
 }
 
 // estimate is a vertex's rates averaged over the fresh samples.

@@ -37,6 +37,9 @@ type run struct {
 	offered, pending, util, cv float64
 	backlog                    bool
 	downtime                   time.Duration
+	// upCV and downCV are the volatilities a scale-up and a scale-down are
+	// sized with (stepSize).
+	upCV, downCV float64
 	// level is how long the offered rate has held within the band.
 	level time.Duration
 	// released: stabilize found a planned release or a drop due.

@@ -59,3 +59,27 @@ func TestStoppedAfter(t *testing.T) {
 	require.Equal(t, t0.Add(20*time.Second), r.stoppedAfter(t0, t0.Add(52*time.Second)))
 	require.Equal(t, t0, r.stoppedAfter(t0, t0.Add(5*time.Second)), "never seen running after the decision")
 }
+
+// The rationale names the utilization target the change was sized for:
+// VolatilityFactor 3, Max 1, Min 0.6. The window's volatility 0.26 (a step
+// counted as noise) gives 1/(1 + 0.78) = 56 % → 60 %; a scale-up on a young
+// level is sized with the noise before the step, 0.002 → 1/1.006 = 99 %; a
+// scale-down with the level's, 0.1 → 1/1.3 = 77 %.
+func TestRationaleNamesSizedTarget(t *testing.T) {
+	cases := []struct {
+		name   string
+		cur, p int
+		want   string
+	}{
+		{name: "scale-up", cur: 2, p: 3, want: "utilization target 99% (load volatility 0.2%)"},
+		{name: "scale-down", cur: 3, p: 2, want: "utilization target 77% (load volatility 10.0%)"},
+		{name: "no change", cur: 2, p: 2, want: "utilization target 60% (load volatility 26.0%)"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := &run{cfg: Defaults(), vs: []vplan{{name: "v", cur: c.cur, p: c.p}}, cv: 0.26, upCV: 0.002, downCV: 0.1}
+			r.util = r.utilTarget(r.cv)
+			require.Contains(t, r.rationale(), c.want)
+		})
+	}
+}

@@ -41,7 +41,6 @@ import (
 func stepSize(r *run) *hold {
 	u := r.cfg.Utilization
 	r.level = r.levelAge()
-	target := func(cv float64) float64 { return clampF(u.Max/(1+u.VolatilityFactor*cv), u.Min, u.Max) }
 	levelCV := 0.0
 	if r.levelHeld() {
 		levelCV = volatility(r.st.Window, r.cfg.Settle, r.now.Add(-r.level))
@@ -50,15 +49,15 @@ func stepSize(r *run) *hold {
 	if r.level < r.cfg.ScaleDownWindow {
 		r.cv = volatility(r.st.Window, r.cfg.Settle, time.Time{})
 	}
-	r.util = target(r.cv)
-	upUtil := r.util
+	r.util = r.utilTarget(r.cv)
+	r.upCV, r.downCV = r.cv, r.cv
 	if r.level < 2*r.cfg.RateWindow {
-		upUtil = target(volatilityBefore(r.st.Window, r.cfg.Settle, r.now.Add(-r.level-r.cfg.RateWindow)))
+		r.upCV = volatilityBefore(r.st.Window, r.cfg.Settle, r.now.Add(-r.level-r.cfg.RateWindow))
 	}
-	downUtil := r.util
 	if r.levelHeld() {
-		downUtil = target(levelCV)
+		r.downCV = levelCV
 	}
+	upUtil, downUtil := r.utilTarget(r.upCV), r.utilTarget(r.downCV)
 	// A vertex at 100 % keeps up exactly; only growth of pending (util > 1)
 	// shows it cannot, unless a source has no pending figure to show it.
 	// Scaling up earlier buys headroom with a restart's lag.
@@ -78,8 +77,11 @@ func stepSize(r *run) *hold {
 			continue
 		case vp.util >= hi:
 			p := r.size(vp, vp.target*restart, upUtil)
+			vp.sizedAt = upUtil
 			if lagging {
-				p = max(p, r.size(vp, vp.up, 1))
+				if q := r.size(vp, vp.up, 1); q > p {
+					p, vp.sizedAt = q, 1
+				}
 			}
 			vp.p = max(p, vp.cur)
 		case vp.util < lo && !r.backlog:
@@ -89,9 +91,16 @@ func stepSize(r *run) *hold {
 				p = above(vp.units, f.P)
 			}
 			vp.p = min(p, vp.cur)
+			vp.sizedAt = downUtil
 		}
 	}
 	return nil
+}
+
+// utilTarget is the utilization target for a load volatility cv.
+func (r *run) utilTarget(cv float64) float64 {
+	u := r.cfg.Utilization
+	return clampF(u.Max/(1+u.VolatilityFactor*cv), u.Min, u.Max)
 }
 
 // above is the smallest parallelism above p whose busiest subtask gets
@@ -158,7 +167,11 @@ func (r *run) explain(vp *vplan) string {
 		fmt.Fprintf(&b, ", %s pending (%+s/s)", si(vp.est.pending), si(vp.est.slope))
 	}
 	fmt.Fprintf(&b, "; true rate %s per subtask at efficiency p^%.2f", si(vp.est.perSubtask), vp.exponent)
-	fmt.Fprintf(&b, "; needs %s rec/s → %d subtasks for %.0f%% utilization", si(vp.target), vp.p, 100*r.util)
+	util := r.util
+	if vp.sizedAt > 0 {
+		util = vp.sizedAt
+	}
+	fmt.Fprintf(&b, "; needs %s rec/s → %d subtasks for %.0f%% utilization", si(vp.target), vp.p, 100*util)
 	if vp.p == vp.cur {
 		fmt.Fprintf(&b, " (now %.0f%%, within band)", 100*vp.util)
 	}
