@@ -16,6 +16,7 @@ import (
 
 	"github.com/flinkscaler/flinkscaler/functions/actuate/kedascaler"
 	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/testpki"
 )
 
 // kedaClient calls the external scaler at addr with creds.
@@ -29,7 +30,7 @@ func kedaClient(t *testing.T, addr string, creds credentials.TransportCredential
 
 // clientTLS trusts serverCA and, when certFile is set, presents that
 // client certificate.
-func clientTLS(t *testing.T, serverCA *testCA, certFile, keyFile string) credentials.TransportCredentials {
+func clientTLS(t *testing.T, serverCA *testpki.CA, certFile, keyFile string) credentials.TransportCredentials {
 	t.Helper()
 	pem, err := os.ReadFile(serverCA.CAFile)
 	require.NoError(t, err)
@@ -50,10 +51,10 @@ func clientTLS(t *testing.T, serverCA *testCA, certFile, keyFile string) credent
 // credentials it answers the applied count; in plaintext, without a client
 // certificate, or with one from another CA, it is refused.
 func TestKEDAScalerTLS(t *testing.T) {
-	serverCA, clientCA, strangerCA := newCA(t, "keda-server"), newCA(t, "keda-clients"), newCA(t, "stranger")
-	srvCert, srvKey := serverCA.issue("actuate", true)
-	cliCert, cliKey := clientCA.issue("keda-operator", false)
-	badCert, badKey := strangerCA.issue("keda-operator", false)
+	serverCA, clientCA, strangerCA := testpki.NewCA(t, "keda-server"), testpki.NewCA(t, "keda-clients"), testpki.NewCA(t, "stranger")
+	srvCert, srvKey := serverCA.Issue("actuate", true)
+	cliCert, cliKey := clientCA.Issue("keda-operator", false)
+	badCert, badKey := strangerCA.Issue("keda-operator", false)
 	tests := []struct {
 		name    string
 		tls     kedascaler.TLSFiles

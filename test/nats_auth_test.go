@@ -15,6 +15,7 @@ import (
 
 	"github.com/flinkscaler/flinkscaler/functions/decide/decider"
 	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/testpki"
 )
 
 // authMode is one way a server admits clients, the options a function
@@ -33,10 +34,10 @@ type authMode struct {
 // events.ErrConnect with wrong or missing ones.
 func TestNATSAuthModes(t *testing.T) {
 	dir := t.TempDir()
-	ca, clientCA := newCA(t, "nats"), newCA(t, "clients")
+	ca, clientCA := testpki.NewCA(t, "nats"), testpki.NewCA(t, "clients")
 	nkeySeed, nkeyPub := userNKey(t, dir)
 	opOpts, credsFile := operatorMode(t, dir)
-	clientCert, clientKey := clientCA.issue("decide", false)
+	clientCert, clientKey := clientCA.Issue("decide", false)
 	modes := []authMode{
 		{name: "user-password",
 			server: func(*testing.T) (*server.Options, string) {
@@ -60,13 +61,13 @@ func TestNATSAuthModes(t *testing.T) {
 			refused: events.ConnOptions{NKeyFile: nkeySeed}},
 		{name: "tls-ca",
 			server: func(t *testing.T) (*server.Options, string) {
-				return &server.Options{TLS: true, TLSConfig: ca.serverTLS("nats", nil), TLSTimeout: 2}, "tls"
+				return &server.Options{TLS: true, TLSConfig: ca.ServerTLS("nats", nil), TLSTimeout: 2}, "tls"
 			},
 			good:    func(*testing.T) events.ConnOptions { return events.ConnOptions{CAFile: ca.CAFile} },
 			refused: events.ConnOptions{CAFile: clientCA.CAFile}},
 		{name: "mutual-tls",
 			server: func(t *testing.T) (*server.Options, string) {
-				return &server.Options{TLS: true, TLSVerify: true, TLSConfig: ca.serverTLS("nats", clientCA), TLSTimeout: 2}, "tls"
+				return &server.Options{TLS: true, TLSVerify: true, TLSConfig: ca.ServerTLS("nats", clientCA), TLSTimeout: 2}, "tls"
 			},
 			good: func(*testing.T) events.ConnOptions {
 				return events.ConnOptions{CAFile: ca.CAFile, CertFile: clientCert, KeyFile: clientKey}

@@ -25,6 +25,7 @@ import (
 	"github.com/flinkscaler/flinkscaler/functions/decide/decider"
 	"github.com/flinkscaler/flinkscaler/functions/metrics-ingest/ingest"
 	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/testpki"
 )
 
 // deployUsers are the NATS users of deploy/nats/nats.yaml.
@@ -108,7 +109,7 @@ func (b *logBuffer) logger() *slog.Logger {
 // auth with user and pass or the bearer token.
 func flinkTLSAuth(t *testing.T, h http.Handler, user, pass, token string) (url, caFile string) {
 	t.Helper()
-	ca := newCA(t, "flink")
+	ca := testpki.NewCA(t, "flink")
 	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, p, basic := r.BasicAuth()
 		okBasic := basic && subtle.ConstantTimeCompare([]byte(u+":"+p), []byte(user+":"+pass)) == 1
@@ -121,7 +122,7 @@ func flinkTLSAuth(t *testing.T, h http.Handler, user, pass, token string) (url, 
 		}
 		h.ServeHTTP(w, r)
 	}))
-	ts.TLS = ca.serverTLS("flink", nil)
+	ts.TLS = ca.ServerTLS("flink", nil)
 	ts.StartTLS()
 	t.Cleanup(ts.Close)
 	return ts.URL, ca.CAFile

@@ -2,20 +2,13 @@ package kedascaler
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
-	"net"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/flinkscaler/flinkscaler/internal/testpki"
 	"github.com/kedacore/keda/v2/pkg/scalers/externalscaler"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/credentials"
@@ -23,57 +16,17 @@ import (
 
 // pki is a CA with a server and a client certificate, written as PEM files.
 type pki struct {
-	dir                                      string
 	caPool                                   *x509.CertPool
 	caFile, srvCert, srvKey, cliCert, cliKey string
 }
 
 func newPKI(t *testing.T) pki {
 	t.Helper()
-	dir := t.TempDir()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	require.NoError(t, err)
-	ca, err := x509.ParseCertificate(caDER)
-	require.NoError(t, err)
-	p := pki{dir: dir, caPool: x509.NewCertPool()}
-	p.caPool.AddCert(ca)
-	p.caFile = writePEM(t, dir, "ca.pem", "CERTIFICATE", caDER)
-	p.srvCert, p.srvKey = leaf(t, dir, "server", ca, caKey, x509.ExtKeyUsageServerAuth)
-	p.cliCert, p.cliKey = leaf(t, dir, "client", ca, caKey, x509.ExtKeyUsageClientAuth)
+	ca := testpki.NewCA(t, "test")
+	p := pki{caPool: ca.Pool(), caFile: ca.CAFile}
+	p.srvCert, p.srvKey = ca.Issue("server", true)
+	p.cliCert, p.cliKey = ca.Issue("client", false)
 	return p
-}
-
-func leaf(t *testing.T, dir, name string, ca *x509.Certificate, caKey *ecdsa.PrivateKey, usage x509.ExtKeyUsage) (string, string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	serial, err := rand.Int(rand.Reader, big.NewInt(1<<62))
-	require.NoError(t, err)
-	tmpl := &x509.Certificate{
-		SerialNumber: serial, Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage},
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	require.NoError(t, err)
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	require.NoError(t, err)
-	return writePEM(t, dir, name+".pem", "CERTIFICATE", der), writePEM(t, dir, name+"-key.pem", "EC PRIVATE KEY", keyDER)
-}
-
-func writePEM(t *testing.T, dir, name, typ string, der []byte) string {
-	t.Helper()
-	path := filepath.Join(dir, name)
-	require.NoError(t, os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600))
-	return path
 }
 
 func (p pki) client(t *testing.T, withCert bool) credentials.TransportCredentials {
@@ -129,7 +82,7 @@ func TestTLSFilesInvalid(t *testing.T) {
 	for name, f := range map[string]TLSFiles{
 		"key without certificate": {Key: p.srvKey},
 		"client CA alone":         {ClientCA: p.caFile},
-		"missing files":           {Cert: filepath.Join(p.dir, "nope.pem"), Key: p.srvKey},
+		"missing files":           {Cert: filepath.Join(t.TempDir(), "nope.pem"), Key: p.srvKey},
 		"client CA not PEM":       {Cert: p.srvCert, Key: p.srvKey, ClientCA: p.srvKey},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -1,4 +1,7 @@
-package test
+// Package testpki makes certificate authorities and certificates for
+// tests: a CA per test, server certificates for 127.0.0.1 and localhost,
+// client certificates, all written as PEM files in the test's temp dir.
+package testpki
 
 import (
 	"crypto/ecdsa"
@@ -18,10 +21,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// testCA is a certificate authority made for one test; it issues server
-// certificates for 127.0.0.1 and client certificates.
-type testCA struct {
-	t      *testing.T
+// CA is a certificate authority made for one test; it issues server
+// certificates for 127.0.0.1 and localhost, and client certificates.
+type CA struct {
+	t      testing.TB
 	dir    string
 	cert   *x509.Certificate
 	key    *ecdsa.PrivateKey
@@ -29,7 +32,8 @@ type testCA struct {
 	serial int64
 }
 
-func newCA(t *testing.T, name string) *testCA {
+// NewCA makes a CA named name; CAFile is its certificate.
+func NewCA(t testing.TB, name string) *CA {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
@@ -42,20 +46,20 @@ func newCA(t *testing.T, name string) *testCA {
 	require.NoError(t, err)
 	cert, err := x509.ParseCertificate(der)
 	require.NoError(t, err)
-	ca := &testCA{t: t, dir: t.TempDir(), cert: cert, key: key, serial: 1}
+	ca := &CA{t: t, dir: t.TempDir(), cert: cert, key: key, serial: 1}
 	ca.CAFile = ca.write(name+"-ca.pem", "CERTIFICATE", der)
 	return ca
 }
 
-func (ca *testCA) write(name, typ string, der []byte) string {
+func (ca *CA) write(name, typ string, der []byte) string {
 	p := filepath.Join(ca.dir, name)
 	require.NoError(ca.t, os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600))
 	return p
 }
 
-// issue returns the certificate and key files of a leaf for name; a server
+// Issue returns the certificate and key files of a leaf for name; a server
 // leaf is valid for 127.0.0.1 and localhost.
-func (ca *testCA) issue(name string, server bool) (certFile, keyFile string) {
+func (ca *CA) Issue(name string, server bool) (certFile, keyFile string) {
 	ca.t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(ca.t, err)
@@ -77,11 +81,11 @@ func (ca *testCA) issue(name string, server bool) (certFile, keyFile string) {
 	return ca.write(name+".pem", "CERTIFICATE", der), ca.write(name+"-key.pem", "EC PRIVATE KEY", kder)
 }
 
-// serverTLS is a tls.Config serving a leaf of ca; with clientCA set it
+// ServerTLS is a tls.Config serving a leaf of ca; with clientCA set it
 // requires client certificates that chain to it.
-func (ca *testCA) serverTLS(name string, clientCA *testCA) *tls.Config {
+func (ca *CA) ServerTLS(name string, clientCA *CA) *tls.Config {
 	ca.t.Helper()
-	certFile, keyFile := ca.issue(name, true)
+	certFile, keyFile := ca.Issue(name, true)
 	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
 	require.NoError(ca.t, err)
 	cfg := &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
@@ -91,4 +95,11 @@ func (ca *testCA) serverTLS(name string, clientCA *testCA) *tls.Config {
 		cfg.ClientCAs, cfg.ClientAuth = pool, tls.RequireAndVerifyClientCert
 	}
 	return cfg
+}
+
+// Pool is a certificate pool holding the CA.
+func (ca *CA) Pool() *x509.CertPool {
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.cert)
+	return pool
 }
