@@ -11,6 +11,7 @@ import (
 
 	"github.com/flinkscaler/flinkscaler/functions/decide/policy"
 	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -60,7 +61,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	reg.MustRegister(r.Collector())
-	stopHTTP, err := serveHTTP(cfg.HTTPListen, reg, log)
+	stopHTTP, err := serveHTTP(cfg.HTTPListen, reg, natsHealth(nc), log)
 	if err != nil {
 		return err
 	}
@@ -69,9 +70,20 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	return r.Run(ctx)
 }
 
+// natsHealth reports an error while the NATS connection is not up.
+func natsHealth(nc *nats.Conn) func() error {
+	return func() error {
+		if s := nc.Status(); s != nats.CONNECTED {
+			return fmt.Errorf("nats connection %s", s)
+		}
+		return nil
+	}
+}
+
 // serveHTTP serves /metrics and /healthz on addr until the returned func is
-// called. An empty addr serves nothing.
-func serveHTTP(addr string, reg *prometheus.Registry, log *slog.Logger) (func(), error) {
+// called; /healthz answers 503 with the reason while health reports an
+// error. An empty addr serves nothing.
+func serveHTTP(addr string, reg *prometheus.Registry, health func() error, log *slog.Logger) (func(), error) {
 	if addr == "" {
 		return func() {}, nil
 	}
@@ -81,7 +93,13 @@ func serveHTTP(addr string, reg *prometheus.Registry, log *slog.Logger) (func(),
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		if err := health(); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
