@@ -2,9 +2,9 @@ package decider
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"net/http"
-	"log/slog"
 	"testing"
 	"time"
 
