@@ -153,7 +153,7 @@ func TestDropped(t *testing.T) {
 		want    bool
 	}{{
 		// 45k ×6, a ramp sample (30k), 12k ×3: level since minute 7
-		// (2 min, more than a rate window), before = minutes 0–5 at 45k (cv 0); 1 − 12/45 =
+		// (2 min, more than half a rate window), before = minutes 0–5 at 45k (cv 0); 1 − 12/45 =
 		// 0.733 > 0.1 + 3·0.
 		name:  "step down far beyond noise",
 		rates: []float64{45e3, 45e3, 45e3, 45e3, 45e3, 45e3, 30e3, 12e3, 12e3, 12e3}, offered: 12e3,
@@ -189,4 +189,57 @@ func TestDropped(t *testing.T) {
 			require.Equal(t, c.want, r.dropped())
 		})
 	}
+}
+
+// A drop far beyond the noise counts once its level has held half a rate
+// window (30 s) and is sized with that level's own volatility. Samples 10 s
+// apart (epoch 1 h before): 45k ×12 (0–110 s), Flink's ramp at 30k ×5
+// (120–160 s), then the 12k level from 170 s, within 10 % of 12k.
+func TestYoungDrop(t *testing.T) {
+	cases := []struct {
+		name  string
+		level []float64 // samples from 170 s; the last is the offered rate
+		age   time.Duration
+		drop  bool
+		// downCV: the level's own once the drop counts, else the whole
+		// window's (the level is younger than a scale-down window).
+		downCV float64
+	}{{
+		// 12k, 13k, 11k, 12k: level 30 s (170–200 s). Before = samples
+		// before 200 − 30 − 60 = 110 s: 45k ×11, cv 0; level mean 12k,
+		// variance (0 + 1 + 1 + 0)/4 = 0.5 → sd 0.7071k, cv 0.05893; drop
+		// 1 − 12/45 = 0.733 > 0.1 + 3·(0 + 0.05893) = 0.277.
+		name: "held half a rate window", level: []float64{12e3, 13e3, 11e3, 12e3},
+		age: 30 * time.Second, drop: true, downCV: 0.05893,
+	}, {
+		// 13k, 11k, 12k: level 20 s, too young. Whole window (20
+		// samples): mean (540 + 150 + 36)/20 = 36.3k, E[x²] = (12·2025 +
+		// 5·900 + 169 + 121 + 144)/20 = 1461.7 → variance 144.01, sd
+		// 12.0004k, cv 0.33059.
+		name: "held 20 s", level: []float64{13e3, 11e3, 12e3},
+		age: 20 * time.Second, downCV: 0.33059,
+	}}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var w []Sample
+			epoch := t0.Add(-time.Hour)
+			for i, o := range append(append(rep(45e3, 12), rep(30e3, 5)...), c.level...) {
+				w = append(w, Sample{At: t0.Add(time.Duration(i) * 10 * time.Second), Epoch: epoch, Offered: o})
+			}
+			now := w[len(w)-1].At
+			r := &run{cfg: Defaults(), st: State{Window: w, Epoch: epoch}, now: now, offered: c.level[len(c.level)-1]}
+			require.Nil(t, stepSize(r))
+			require.Equal(t, c.age, r.level)
+			require.Equal(t, c.drop, r.dropped())
+			require.InDelta(t, c.downCV, r.downCV, 1e-4)
+		})
+	}
+}
+
+func rep(v float64, n int) []float64 {
+	s := make([]float64, n)
+	for i := range s {
+		s[i] = v
+	}
+	return s
 }

@@ -21,7 +21,8 @@
 //     and the backlog a restart will find, through the DAG by selectivity
 //  12. size       utilization target from the load's volatility (over the current level once it
 //     has held a scale-down window, for scale-downs once it has held a rate
-//     window, so a step is not noise); up only when a vertex
+//     window or, after a drop far beyond the noise, half a rate window, so a
+//     step is not noise); up only when a vertex
 //     cannot keep up, sized for catch-up (and the restart's backlog when lagging
 //     past the SLO); down to the utilization target, never back to a parallelism
 //     a scale-up left at the same rate (floors)
@@ -33,7 +34,7 @@
 //  18. stabilize  scale-up after ScaleUpDelay; scale-down after ScaleDownWindow, to the window's
 //     highest since the rate's current level began, except a scale-up's planned release (its backlog drained, and its
 //     rate level, if young then, held a window) or a drop far beyond the noise (a lower level begun in this run
-//     that held a rate window): to the current recommendation
+//     that held half a rate window): to the current recommendation
 //  19. restart    a scale-up is not made while riding the backlog out spends no longer above the
 //     SLO than the restart would; a scale-down that saves fewer slot-seconds
 //     than its restart costs is not made (a release's or drop's restart costs

@@ -26,7 +26,9 @@ import (
 // level's samples count, so a step is not taken for noise and a job that
 // stepped down runs close to its capacity rather than at Utilization.Min.
 // Scale-downs use the level's volatility as soon as it has held a rate
-// window (levelHeld), as stabilization still guards them; a scale-up on a
+// window (levelHeld), as stabilization still guards them, and a drop far
+// beyond the noise (dropped) uses it once the drop counts, after half a
+// rate window: the whole window would count the step as noise. A scale-up on a
 // level younger than two rate windows (the step itself) uses the volatility before the
 // level began and before the rate window that ramped to it (Flink's averaged
 // rates pass through intermediate values: they are the step, not noise), as
@@ -54,8 +56,11 @@ func stepSize(r *run) *hold {
 	if r.level < 2*r.cfg.RateWindow {
 		r.upCV = volatilityBefore(r.st.Window, r.cfg.Settle, r.now.Add(-r.level-r.cfg.RateWindow))
 	}
-	if r.levelHeld() {
+	switch {
+	case r.levelHeld():
 		r.downCV = levelCV
+	case r.dropped():
+		r.downCV = volatility(r.st.Window, r.cfg.Settle, r.now.Add(-r.level))
 	}
 	upUtil, downUtil := r.utilTarget(r.upCV), r.utilTarget(r.downCV)
 	// A vertex at 100 % keeps up exactly; only growth of pending (util > 1)
