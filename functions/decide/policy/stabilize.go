@@ -105,8 +105,8 @@ func (r *run) releasing() bool {
 // dropped reports a step down of the offered rate far beyond its noise: the
 // current level began in the current run, has held half a rate window (the
 // level begins once Flink's averaged rates are within the band of it, so
-// they have passed the ramp; half a window is the fewest samples, at the
-// 10 s interval, whose own volatility is measured), and lies more than the
+// they have passed the ramp; at the 10 s interval half a window gives the
+// level's own volatility four samples, one more than it needs), and lies more than the
 // band plus VolatilityFactor × (the noise before it and its own) below the
 // run's mean rate before it (the ramp of Flink's averaged rates, one rate
 // window, excluded). Such a drop is a new level, not noise, so its
