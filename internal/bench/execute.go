@@ -63,9 +63,6 @@ func newExecutor(c *flinksim.Cluster) *executor {
 // submit queues d; it starts on the next tick when nothing runs.
 func (x *executor) submit(d events.Decision) { x.pending = &d }
 
-// busy reports whether a decision is running or waiting.
-func (x *executor) busy() bool { return x.run != nil || x.pending != nil }
-
 // tick advances the running plan by one simulated step of length step,
 // given the ground truth gt observed after it.
 func (x *executor) tick(gt *flinksim.GroundTruth, step time.Duration) {

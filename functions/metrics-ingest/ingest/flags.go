@@ -17,7 +17,7 @@ type Flags struct {
 	httpListen, replica          string
 	conn                         *events.ConnOptions
 	provision                    events.ProvisionConfig
-	token, tokenFile, caFile     string
+	tokenFile, caFile            string
 	interval                     time.Duration
 }
 
