@@ -15,7 +15,7 @@ import (
 const (
 	slotWait        = 2 * time.Minute
 	parallelismWait = 3 * time.Minute
-	minInterval     = time.Minute
+	minInterval     = 30 * time.Second
 	checkpointWait  = 30 * time.Second
 )
 
@@ -156,7 +156,7 @@ func (x *executor) advance(gt *flinksim.GroundTruth) (bool, error) {
 			}
 		}
 	case plan.KindWaitCheckpoint:
-		if !x.checkpointed(gt, s.CheckpointInterval) {
+		if !x.checkpointed(gt, s) {
 			return false, nil
 		}
 	case plan.KindWaitParallelism:
@@ -171,16 +171,18 @@ func (x *executor) advance(gt *flinksim.GroundTruth) (bool, error) {
 
 // checkpointed reports whether a wait-checkpoint step is over, as actuate's:
 // a checkpoint completed within plan.FreshCheckpoint, or the wait's bound
-// (plan.CheckpointWait, fixed when the step starts) has passed, in which case
+// (plan.CheckpointWait under plan.CheckpointLimit, fixed when the step
+// starts) has passed, in which case
 // the restart goes ahead anyway.
-func (x *executor) checkpointed(gt *flinksim.GroundTruth, interval time.Duration) bool {
+func (x *executor) checkpointed(gt *flinksim.GroundTruth, s plan.Step) bool {
+	interval := s.CheckpointInterval
 	age := time.Duration(-1)
 	if at, ok := x.c.LatestCheckpoint(); ok {
 		age = gt.Elapsed - at
 	}
 	r := x.run
 	if r.waited == 0 {
-		r.ckptLimit = plan.CheckpointWait(age, interval, checkpointWait)
+		r.ckptLimit = plan.CheckpointWait(age, interval, plan.CheckpointLimit(s, checkpointWait))
 	}
 	return r.waited >= r.ckptLimit || (age >= 0 && age <= plan.FreshCheckpoint(interval))
 }

@@ -35,7 +35,8 @@ type Options struct {
 	Poll time.Duration
 	// MinInterval is the per-job actuation rate limit: a decision arriving
 	// less than MinInterval after the job's last change is skipped (not
-	// delayed; decide decides again from the next snapshot).
+	// delayed). It is a safety net against a runaway decider: decide holds its own
+	// decisions for its policy's longer minInterval, so none of them is skipped.
 	MinInterval time.Duration
 	// ConflictRetries bounds the retries of a PUT Flink answers 409.
 	ConflictRetries int
@@ -56,7 +57,7 @@ type Options struct {
 func DefaultOptions() Options {
 	return Options{
 		SlotWait: 2 * time.Minute, ParallelismWait: 3 * time.Minute, Poll: time.Second,
-		MinInterval: time.Minute, ConflictRetries: 5, AlignCheckpoint: true, CheckpointWait: 30 * time.Second,
+		MinInterval: 30 * time.Second, ConflictRetries: 5, AlignCheckpoint: true, CheckpointWait: 30 * time.Second,
 	}
 }
 

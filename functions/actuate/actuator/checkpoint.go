@@ -21,18 +21,20 @@ func checkpointInterval(ctx context.Context, fl Flink, jobID string) time.Durati
 	return time.Duration(cfg.Interval) * time.Millisecond
 }
 
-// waitCheckpoint waits, for at most plan.CheckpointWait, until a checkpoint
+// waitCheckpoint waits, for at most plan.CheckpointWait (a patient step's
+// bound: plan.CheckpointLimit), until a checkpoint
 // newer than the latest one completes, unless the latest is already fresh
 // (plan.FreshCheckpoint). Ages are measured on the JobManager's clock (the
 // job's "now"), and the wait ends on a new checkpoint id, so a skewed or sped
 // up clock does not matter. It never fails the plan: when the bound passes,
 // or Flink cannot be read, the restart goes ahead and the detail says so.
-func (x *execution) waitCheckpoint(ctx context.Context, interval time.Duration) (string, error) {
+func (x *execution) waitCheckpoint(ctx context.Context, s plan.Step) (string, error) {
+	interval := s.CheckpointInterval
 	id, age, err := x.latestCheckpoint(ctx)
 	if err != nil {
 		return "restart without waiting: " + err.Error(), nil
 	}
-	limit := plan.CheckpointWait(age, interval, x.a.opt.CheckpointWait)
+	limit := plan.CheckpointWait(age, interval, plan.CheckpointLimit(s, x.a.opt.CheckpointWait))
 	if limit == 0 {
 		return "restart now: " + describeAge(age, interval), nil
 	}

@@ -171,7 +171,7 @@ func (x *execution) do(ctx context.Context, s plan.Step) (string, error) {
 	case plan.KindWaitParallelism:
 		return x.waitParallelism(ctx, s.Parallelism)
 	case plan.KindWaitCheckpoint:
-		return x.waitCheckpoint(ctx, s.CheckpointInterval)
+		return x.waitCheckpoint(ctx, s)
 	}
 	return "", fmt.Errorf("%w: unknown step %q", ErrRefused, s.Kind)
 }

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -90,4 +91,40 @@ func TestCheckpointWait(t *testing.T) {
 			require.Equal(t, tt.want, CheckpointWait(tt.age, tt.interval, tt.limit))
 		})
 	}
+}
+
+// A decision that raises no vertex gets a patient wait-checkpoint step, which
+// may wait a whole interval (60 s + 6 s fresh margin) beyond actuate's 30 s
+// bound; one that raises any vertex keeps the bound.
+func TestPatientCheckpointWait(t *testing.T) {
+	one := events.Slots{PerTaskManager: 1, Sharing: "shared"}
+	cur := Current{TaskManagers: 3, Requirements: reqs(3, 3), CheckpointInterval: time.Minute}
+	mk := func(targets ...int) events.Decision {
+		d := decision(events.ModeAdaptive, one, targets...)
+		for i := range d.Vertices {
+			d.Vertices[i].Current = 3
+		}
+		return d
+	}
+	for _, tt := range []struct {
+		name    string
+		d       events.Decision
+		patient bool
+		limit   time.Duration
+	}{
+		{"scale-down", mk(2, 1), true, 66 * time.Second},
+		{"one vertex down, one up", mk(2, 4), false, 30 * time.Second},
+		{"scale-up", mk(4, 4), false, 30 * time.Second},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := For(tt.d, cur, Options{OwnsTaskManagers: true, AlignCheckpoint: true})
+			require.NoError(t, err)
+			i := slices.IndexFunc(p.Steps, func(s Step) bool { return s.Kind == KindWaitCheckpoint })
+			require.GreaterOrEqual(t, i, 0, "%v", kinds(p))
+			require.Equal(t, tt.patient, p.Steps[i].Patient)
+			require.Equal(t, tt.limit, CheckpointLimit(p.Steps[i], 30*time.Second))
+		})
+	}
+	require.Equal(t, 2*time.Minute, CheckpointLimit(Step{Kind: KindWaitCheckpoint, CheckpointInterval: time.Minute, Patient: true}, 2*time.Minute),
+		"a configured bound above the interval stands")
 }

@@ -6,6 +6,17 @@ import "time"
 // to count as aligned with it: a tenth of the interval (6 s at 60 s).
 func FreshCheckpoint(interval time.Duration) time.Duration { return interval / 10 }
 
+// CheckpointLimit is the bound of wait-checkpoint step s given actuate's
+// configured bound: a patient step may always wait for the next checkpoint
+// (one interval and the fresh margin), as a scale-down loses nothing by
+// waiting and a restart an interval after a checkpoint replays an interval.
+func CheckpointLimit(s Step, configured time.Duration) time.Duration {
+	if !s.Patient || s.CheckpointInterval <= 0 {
+		return configured
+	}
+	return max(configured, s.CheckpointInterval+FreshCheckpoint(s.CheckpointInterval))
+}
+
 // CheckpointWait returns how long a wait-checkpoint step may wait for a fresh
 // checkpoint, given the age of the latest completed one (negative: none
 // yet), the job's interval and the configured limit. Zero means restart now:

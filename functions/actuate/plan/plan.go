@@ -111,6 +111,11 @@ type Step struct {
 	// the wait ends when a checkpoint completed within a small fraction of
 	// it, and lasts at most about one interval.
 	CheckpointInterval time.Duration `json:"checkpointInterval,omitempty"`
+	// Patient marks a wait-checkpoint step of a decision that raises no
+	// vertex: nothing falls behind while it waits, so it may wait a whole
+	// interval for the next checkpoint (CheckpointLimit) rather than restart
+	// unaligned and replay up to an interval of input.
+	Patient bool `json:"patient,omitempty"`
 }
 
 // Plan is the ordered steps that take the job from Current to the decision.
@@ -182,12 +187,17 @@ func For(d events.Decision, cur Current, opt Options) (Plan, error) {
 	if err != nil || !opt.AlignCheckpoint || cur.CheckpointInterval <= 0 {
 		return p, err
 	}
-	return alignCheckpoint(p, cur.CheckpointInterval), nil
+	return alignCheckpoint(p, cur.CheckpointInterval, !raises(d)), nil
+}
+
+// raises reports whether d takes any vertex above its current parallelism.
+func raises(d events.Decision) bool {
+	return slices.ContainsFunc(d.Vertices, func(v events.VertexDecision) bool { return v.Target > v.Current })
 }
 
 // alignCheckpoint inserts a wait-checkpoint step before the step that
-// restarts the job, if the plan has one.
-func alignCheckpoint(p Plan, interval time.Duration) Plan {
+// restarts the job, if the plan has one; patient as Step.Patient.
+func alignCheckpoint(p Plan, interval time.Duration, patient bool) Plan {
 	at := slices.IndexFunc(p.Steps, func(s Step) bool { return s.Kind == KindPutRequirements })
 	if p.Mode == events.ModeReactive && p.Direction == DirectionDown {
 		at = slices.IndexFunc(p.Steps, func(s Step) bool { return s.Kind == KindScaleTaskManagers })
@@ -195,7 +205,7 @@ func alignCheckpoint(p Plan, interval time.Duration) Plan {
 	if at < 0 {
 		return p
 	}
-	p.Steps = slices.Insert(p.Steps, at, Step{Kind: KindWaitCheckpoint, CheckpointInterval: interval})
+	p.Steps = slices.Insert(p.Steps, at, Step{Kind: KindWaitCheckpoint, CheckpointInterval: interval, Patient: patient})
 	return p
 }
 

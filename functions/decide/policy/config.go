@@ -64,9 +64,14 @@ type Config struct {
 	// seconds of offered load (about half the checkpoint interval).
 	Replay time.Duration `yaml:"replay" json:"replay"`
 	// RescaleTimeout bounds the wait for a decision to show in snapshots.
-	RescaleTimeout time.Duration    `yaml:"rescaleTimeout" json:"rescaleTimeout"`
-	Efficiency     EfficiencyConfig `yaml:"efficiency" json:"efficiency"`
-	SLO            SLOConfig        `yaml:"slo" json:"slo"`
+	RescaleTimeout time.Duration `yaml:"rescaleTimeout" json:"rescaleTimeout"`
+	// MinInterval is the cool-down: no decision sooner than this after the
+	// job's current run began or after the last decision. Keep it above
+	// actuate's --min-interval (its safety net against a runaway decider),
+	// so actuate never skips a decision for its rate limit; 0 disables it.
+	MinInterval time.Duration    `yaml:"minInterval" json:"minInterval"`
+	Efficiency  EfficiencyConfig `yaml:"efficiency" json:"efficiency"`
+	SLO         SLOConfig        `yaml:"slo" json:"slo"`
 }
 
 // SlotsConfig is how subtasks map onto TaskManagers.
@@ -125,6 +130,7 @@ func Defaults() Config {
 		RestartDowntime: 30 * time.Second,
 		Replay:          30 * time.Second,
 		RescaleTimeout:  5 * time.Minute,
+		MinInterval:     time.Minute,
 		Efficiency:      EfficiencyConfig{Prior: 0.9, Min: 0.3, Max: 1.0},
 		SLO:             SLOConfig{MaxLag: time.Minute},
 	}
@@ -199,6 +205,7 @@ func (c Config) Validate() error {
 	p.nonNegativeDuration("restartDowntime", c.RestartDowntime)
 	p.nonNegativeDuration("replay", c.Replay)
 	p.positiveDuration("rescaleTimeout", c.RescaleTimeout)
+	p.nonNegativeDuration("minInterval", c.MinInterval)
 	p.positiveDuration("slo.maxLag", c.SLO.MaxLag)
 	return p.err()
 }

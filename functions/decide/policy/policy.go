@@ -14,32 +14,33 @@
 //  5. record     append the sample to the bounded window
 //  6. inflight   a previous decision not yet visible in snapshots → wait (bounded)
 //  7. paused     per-job pause
-//  8. settle     the run must be Settle old with ≥ 2 fresh samples; learn efficiency and downtime
-//  9. estimate   per vertex: rates, busy, true rate per subtask (DS2: in ÷ busy)
-//  10. learn      scaling efficiency from the rates before and after our last rescale
-//  11. propagate  sources' offered rate (pending growth shows a step at once) + backlog catch-up
+//  8. cooldown   the run or the last decision younger than MinInterval
+//  9. settle     the run must be Settle old with ≥ 2 fresh samples; learn efficiency and downtime
+//  10. estimate   per vertex: rates, busy, true rate per subtask (DS2: in ÷ busy)
+//  11. learn      scaling efficiency from the rates before and after our last rescale
+//  12. propagate  sources' offered rate (pending growth shows a step at once) + backlog catch-up
 //     and the backlog a restart will find, through the DAG by selectivity
-//  12. size       utilization target from the load's volatility (over the current level once it
+//  13. size       utilization target from the load's volatility (over the current level once it
 //     has held a scale-down window, for scale-downs once it has held a rate
 //     window or, after a drop far beyond the noise, half a rate window, so a
 //     step is not noise); up only when a vertex
 //     cannot keep up, sized for catch-up (and the restart's backlog when lagging
 //     past the SLO); down to the utilization target, never back to a parallelism
 //     a scale-up left at the same rate (floors)
-//  13. clamp      per-vertex and per-job bounds, key groups, source partitions
-//  14. stepcap    at most MaxStepFactor per rescale
-//  15. align      fewest subtasks giving the same key-group (or partition) bottleneck
-//  16. reactive   one parallelism for all vertices in reactive mode
-//  17. tmcap      fit MaxTaskManagers
-//  18. stabilize  scale-up after ScaleUpDelay; scale-down after ScaleDownWindow, to the window's
+//  14. clamp      per-vertex and per-job bounds, key groups, source partitions
+//  15. stepcap    at most MaxStepFactor per rescale
+//  16. align      fewest subtasks giving the same key-group (or partition) bottleneck
+//  17. reactive   one parallelism for all vertices in reactive mode
+//  18. tmcap      fit MaxTaskManagers
+//  19. stabilize  scale-up after ScaleUpDelay; scale-down after ScaleDownWindow, to the window's
 //     highest since the rate's current level began, except a scale-up's planned release (its backlog drained, and its
 //     rate level, if young then, held a window) or a drop far beyond the noise (a lower level begun in this run
 //     that held half a rate window): to the current recommendation
-//  19. restart    a scale-up is not made while riding the backlog out spends no longer above the
+//  20. restart    a scale-up is not made while riding the backlog out spends no longer above the
 //     SLO than the restart would; a scale-down that saves fewer slot-seconds
 //     than its restart costs is not made (a release's or drop's restart costs
 //     the last outage, an ordinary one's the last decision-to-running time)
-//  20. emit       a decision only when a target differs from the current parallelism
+//  21. emit       a decision only when a target differs from the current parallelism
 package policy
 
 import (
@@ -93,6 +94,7 @@ const (
 	HoldTopology   = "topology_changed"
 	HoldInFlight   = "in_flight"
 	HoldPaused     = "paused"
+	HoldCooldown   = "cooldown"
 	HoldSettling   = "settling"
 	HoldIdle       = "idle"
 	HoldNoChange   = "no_change"
@@ -125,14 +127,14 @@ type step func(*run) *hold
 
 var oursSteps = []step{
 	stepOrder, stepValidate, stepTopology, stepEpoch, stepRecord, stepInFlight,
-	stepPaused, stepSettle, stepEstimate, stepLearn, stepPropagate, stepSize, stepClamp,
+	stepPaused, stepCooldown, stepSettle, stepEstimate, stepLearn, stepPropagate, stepSize, stepClamp,
 	stepStepCap, stepAlign, stepReactive, stepTMCap, stepStabilize, stepRestartCost,
 	stepEmit,
 }
 
 // acceptSteps are the steps every policy shares before it sizes anything.
 var acceptSteps = []step{
-	stepOrder, stepValidate, stepTopology, stepEpoch, stepRecord, stepInFlight, stepPaused,
+	stepOrder, stepValidate, stepTopology, stepEpoch, stepRecord, stepInFlight, stepPaused, stepCooldown,
 }
 
 type hold struct{ kind, msg string }

@@ -144,6 +144,27 @@ func stepPaused(r *run) *hold {
 	return nil
 }
 
+// stepCooldown holds while the last decision, or the run its restart began,
+// is younger than MinInterval: actuate skips a decision arriving inside its
+// own rate limit (--min-interval, kept below MinInterval), and a skipped
+// decision would leave the policy waiting RescaleTimeout for targets that
+// never show. Without a decision of ours there is nothing to cool down from.
+func stepCooldown(r *run) *hold {
+	rs := r.st.Rescale
+	if r.cfg.MinInterval <= 0 || rs == nil {
+		return nil
+	}
+	since := rs.At
+	if r.st.Epoch.After(since) {
+		since = r.st.Epoch
+	}
+	if age := r.now.Sub(since); age < r.cfg.MinInterval {
+		return holdf(HoldCooldown, fmt.Sprintf("last decision or restart %s ago; next decision after %s (minInterval)",
+			age.Round(time.Second), r.cfg.MinInterval))
+	}
+	return nil
+}
+
 // stepSettle holds until the run is Settle old and at least two samples were
 // taken after that within RateWindow.
 func stepSettle(r *run) *hold {

@@ -99,7 +99,34 @@ func stepSize(r *run) *hold {
 			vp.sizedAt = downUtil
 		}
 	}
+	r.coScale(upUtil, lagging, restart)
 	return nil
+}
+
+// coScale sizes up, alongside a scale-up, every vertex running above the
+// utilization target: the restart is paid anyway, and a vertex left at its
+// capacity cannot work off the backlog the restart leaves, so it would ask
+// for a second restart right after the first.
+func (r *run) coScale(upUtil float64, lagging bool, restart float64) {
+	if !r.any(func(vp *vplan) bool { return vp.p > vp.cur }) {
+		return
+	}
+	for i := range r.vs {
+		vp := &r.vs[i]
+		if vp.est.idle || vp.p != vp.cur || vp.util < upUtil {
+			continue
+		}
+		p, at := r.size(vp, vp.target*restart, upUtil), upUtil
+		if lagging {
+			if q := r.size(vp, vp.up, 1); q > p {
+				p, at = q, 1
+			}
+		}
+		if p > vp.cur {
+			vp.p, vp.sizedAt = p, at
+			vp.notes = append(vp.notes, fmt.Sprintf("co-scaled: %.0f%% busy, above the %.0f%% target, in the same restart", 100*vp.util, 100*upUtil))
+		}
+	}
 }
 
 // utilTarget is the utilization target for a load volatility cv.
