@@ -10,12 +10,10 @@ import (
 )
 
 // knownMisses are the targets our policy does not meet yet on the shipped
-// scenarios (docs/BENCHMARK.md "Where ours loses"). A target met today
-// that regresses fails the test; a known miss that starts passing is
-// logged so it can be removed from this list.
-var knownMisses = map[[2]string]bool{
-	{"spikes-dedicated", bench.TargetSLO}: true,
-}
+// scenarios (docs/BENCHMARK.md "Where ours loses"); none today. A target
+// met today that regresses fails the test; a known miss that starts passing
+// is logged so it can be removed from this list.
+var knownMisses = map[[2]string]bool{}
 
 // TestTargets runs every shipped scenario under every policy, in full, and
 // checks the quality targets. Each scenario is a parallel subtest of a few

@@ -63,10 +63,42 @@ func TestCoScale(t *testing.T) {
 	r := mk(5)
 	r.coScale(0.99, false, 1)
 	require.Equal(t, []int{2, 5, 1}, []int{r.vs[0].p, r.vs[1].p, r.vs[2].p})
-	require.Contains(t, r.vs[0].notes[0], "co-scaled: 100% busy, above the 99% target")
+	require.Contains(t, r.vs[0].notes[0], "co-scaled in the same restart (100% busy)")
 	require.Empty(t, r.vs[2].notes)
 
 	r = mk(2)
 	r.coScale(0.99, false, 1)
 	require.Equal(t, 1, r.vs[0].p, "no scale-up: no restart to join")
+}
+
+// drainSpare, SLO 30 s, budget 2 SLOs (60 s), a job checkpointing every
+// 60 s (replay 6 s), last restart 50 s from decision to running of which
+// 30 s outage:
+//   - a spike: 150k offered, 65k read, 1.5M pending (10 s): L = 10 + 30 + 6
+//     + 20 × (1 − 65/150) = 57.33 s, 27.33 over → 27.33 ÷ max(60 − 27.33,
+//     30) = 0.837;
+//   - keeping up, no backlog: L = 36 s, 6 over → 6 ÷ 54 = 0.111;
+//   - far behind: 30M pending (200 s): L = 236 s, 206 over → 206 ÷ 30 = 6.87;
+//   - within the SLO (SLO 60 s): 0.
+func TestDrainSpare(t *testing.T) {
+	cases := []struct {
+		name                   string
+		slo                    time.Duration
+		pending, offered, read float64
+		want                   float64
+	}{
+		{"spike", 30 * time.Second, 1.5e6, 150e3, 65e3, 27.333 / 32.667},
+		{"keeping up", 30 * time.Second, 0, 150e3, 150e3, 6.0 / 54},
+		{"far behind", 30 * time.Second, 30e6, 150e3, 150e3, 206.0 / 30},
+		{"within the SLO", 60 * time.Second, 0, 150e3, 150e3, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := Defaults()
+			cfg.SLO.MaxLag = c.slo
+			r := &run{cfg: cfg, snap: &events.Snapshot{CheckpointIntervalMs: 60000},
+				st: State{Outage: 30 * time.Second}, downtime: 50 * time.Second}
+			require.InDelta(t, c.want, r.drainSpare(c.pending, c.offered, c.read), 0.001)
+		})
+	}
 }

@@ -194,15 +194,18 @@ func TestObserveMetricFeedsLag(t *testing.T) {
 	}
 	o := Decide(Input{Snapshot: mk(80), State: st, Config: cfg, Now: t0.Add(80 * time.Second)})
 	o = Decide(Input{Snapshot: mk(90), State: o.NewState, Config: cfg, Now: t0.Add(90 * time.Second)})
-	// The user's 5M lag stands in for the missing pendingRecords. Beyond the
-	// tolerated 30 s × 41k = 1.23M, 3.77M are caught up over 600 s: 6.28k/s,
-	// so the source needs 47.28k: utilization 0.9 × 47.28/41 = 1.04 > 1.
-	// Sized ×1.05 for its restart: 49.65k; true rate 41k/0.9 = 45.56k at 2,
-	// capacity(3) = 45.56k·1.5^0.9 = 65.6k → 3. The counter (0.7 × 1.153 =
-	// 81%) would scale down but a 122 s backlog forbids it.
+	// The user's 5M lag stands in for the missing pendingRecords: 122 s of
+	// lag. When the restart is over the lag will be 122 + 30 s downtime +
+	// 30 s replay (no checkpoint interval reported) = 182 s, 122 s over the
+	// 60 s SLO; with a violation budget of 2 SLOs (120 s) the spare
+	// capacity is 122 ÷ max(120 − 122, 60) = 2.03: the up rate is 41k ×
+	// 3.03 = 124.3k at 100 %. True rate 41k/0.9 = 45.56k at 2, capacity(p)
+	// = 45.56k·(p/2)^0.9 ≥ 124.3k → p ≥ 6.1 → 7. The counter is co-scaled
+	// in the same restart, as it cannot carry that rate either: 41k/0.7 =
+	// 58.6k at 4, 58.6k·(p/4)^0.9 ≥ 124.3k → p ≥ 9.24 → 10.
 	require.NotNil(t, o.Decision, o.Hold)
-	require.Equal(t, 3, o.Decision.Vertices[0].Target)
-	require.Equal(t, 4, o.Decision.Vertices[1].Target)
+	require.Equal(t, 7, o.Decision.Vertices[0].Target)
+	require.Equal(t, 10, o.Decision.Vertices[1].Target)
 	require.Equal(t, 5e6, o.NewState.Window[len(o.NewState.Window)-1].V[0].Pending)
 }
 

@@ -211,7 +211,7 @@ func stepPropagate(r *run) *hold {
 	for i := range r.vs {
 		bottleneck = math.Max(bottleneck, r.vs[i].est.busy)
 	}
-	r.offered, r.pending = 0, 0
+	r.offered, r.pending, r.consumed = 0, 0, 0
 	for i := range r.vs {
 		vp := &r.vs[i]
 		if !vp.source {
@@ -229,14 +229,19 @@ func stepPropagate(r *run) *hold {
 		vp.steady = offered
 		vp.target = offered + excess/catchUp
 		vp.up = offered + math.Max(pending+offered*(after-keep), 0)/catchUp
+		if spare := r.drainSpare(pending, offered, vp.est.in); spare > 0 {
+			vp.up = math.Max(vp.up, offered*(1+spare))
+		}
 		r.offered += offered
 		r.pending += pending
+		r.consumed += vp.est.in
 		vp.g = growth{1, 1, 1}
 		if vp.est.in > 0 {
 			vp.g = growth{target: vp.target / vp.est.in, steady: offered / vp.est.in, up: vp.up / vp.est.in}
 		}
 	}
 	r.backlog = r.offered > 0 && r.pending/r.offered > r.cfg.Backlog.Seconds()
+	r.restartLags = r.offered > 0 && r.drainSpare(r.pending, r.offered, r.consumed) > 0
 	for i := range r.vs {
 		vp := &r.vs[i]
 		vp.util = vp.g.target * vp.est.busy
@@ -245,6 +250,47 @@ func stepPropagate(r *run) *hold {
 		}
 	}
 	return nil
+}
+
+// drainSpare is the spare capacity, as a fraction of the offered rate, that
+// keeps a restart's SLO violation within drainBudget × the SLO, 0 when the
+// restart leaves the lag within the SLO. When the job runs again its lag is
+// L = pending ÷ offered + outage + replay + the wait before the restart
+// (TaskManagers starting, the checkpoint) × the part of the offered rate the
+// job does not read meanwhile (1 − in ÷ offered). It is above the SLO for
+// (L − SLO) and then drains at spare seconds per second: the violation
+// (L − SLO)·(1 + 1/spare) ≤ B gives spare ≥ (L − SLO) ÷ (B − (L − SLO)),
+// the denominator kept at least B/2 (a restart that cannot meet the budget
+// gets twice its excess, not an unbounded size).
+func (r *run) drainSpare(pending, offered, in float64) float64 {
+	slo := r.cfg.SLO.MaxLag.Seconds()
+	if offered <= 0 || slo <= 0 {
+		return 0
+	}
+	outage := r.downtime
+	if o := r.st.Outage; o > 0 && o < outage {
+		outage = o
+	}
+	behind := math.Max(1-in/offered, 0)
+	over := pending/offered + outage.Seconds() + r.replay().Seconds() + (r.downtime-outage).Seconds()*behind - slo
+	if over <= 0 {
+		return 0
+	}
+	b := drainBudget * slo
+	return over / math.Max(b-over, b/2)
+}
+
+// drainBudget is the SLO violation a scale-up's restart may cost, in SLOs.
+const drainBudget = 2.0
+
+// replay is the input a restart replays: actuate aligns restarts with
+// checkpoints, so for a job that reports its checkpoint interval about a
+// tenth of it (plan.FreshCheckpoint); Replay otherwise, and at most.
+func (r *run) replay() time.Duration {
+	if ms := r.snap.CheckpointIntervalMs; ms > 0 {
+		return min(time.Duration(ms)*time.Millisecond/10, r.cfg.Replay)
+	}
+	return r.cfg.Replay
 }
 
 // growth is a vertex's target input rates as multiples of its observed one.

@@ -35,8 +35,12 @@ type run struct {
 	decision *events.Decision
 	// Job-level figures for the rationale.
 	offered, pending, util, cv float64
+	consumed                   float64 // the sources' records in
 	backlog                    bool
-	downtime                   time.Duration
+	// restartLags: the backlog a restart leaves (the pending records, the
+	// downtime's input and the replay) puts the job above its SLO.
+	restartLags bool
+	downtime    time.Duration
 	// upCV and downCV are the volatilities a scale-up and a scale-down are
 	// sized with (stepSize).
 	upCV, downCV float64

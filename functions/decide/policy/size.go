@@ -71,7 +71,7 @@ func stepSize(r *run) *hold {
 		hi = 1 - sizeTolerance
 	}
 	lo := downUtil - u.Band
-	lagging := r.lagging()
+	lagging := r.lagging() || r.restartLags
 	restart := 1 + r.downtime.Seconds()/r.cfg.CatchUp.Seconds()
 	for i := range r.vs {
 		vp := &r.vs[i]
@@ -104,19 +104,24 @@ func stepSize(r *run) *hold {
 }
 
 // coScale sizes up, alongside a scale-up, every vertex running above the
-// utilization target: the restart is paid anyway, and a vertex left at its
-// capacity cannot work off the backlog the restart leaves, so it would ask
-// for a second restart right after the first.
+// utilization target and, when the restart will leave the job lagging, every
+// vertex that cannot carry the up rate (a source included: the backlog drains
+// no faster than the sources read it). The restart is paid anyway, and a
+// vertex left at its capacity cannot work off the backlog the restart leaves,
+// so it would ask for a second restart right after the first.
 func (r *run) coScale(upUtil float64, lagging bool, restart float64) {
 	if !r.any(func(vp *vplan) bool { return vp.p > vp.cur }) {
 		return
 	}
 	for i := range r.vs {
 		vp := &r.vs[i]
-		if vp.est.idle || vp.p != vp.cur || vp.util < upUtil {
+		if vp.est.idle || vp.p != vp.cur {
 			continue
 		}
-		p, at := r.size(vp, vp.target*restart, upUtil), upUtil
+		p, at := vp.cur, 0.0
+		if vp.util >= upUtil {
+			p, at = r.size(vp, vp.target*restart, upUtil), upUtil
+		}
 		if lagging {
 			if q := r.size(vp, vp.up, 1); q > p {
 				p, at = q, 1
@@ -124,7 +129,7 @@ func (r *run) coScale(upUtil float64, lagging bool, restart float64) {
 		}
 		if p > vp.cur {
 			vp.p, vp.sizedAt = p, at
-			vp.notes = append(vp.notes, fmt.Sprintf("co-scaled: %.0f%% busy, above the %.0f%% target, in the same restart", 100*vp.util, 100*upUtil))
+			vp.notes = append(vp.notes, fmt.Sprintf("co-scaled in the same restart (%.0f%% busy)", 100*vp.util))
 		}
 	}
 }
@@ -203,7 +208,11 @@ func (r *run) explain(vp *vplan) string {
 	if vp.sizedAt > 0 {
 		util = vp.sizedAt
 	}
-	fmt.Fprintf(&b, "; needs %s rec/s → %d subtasks for %.0f%% utilization", si(vp.target), vp.p, 100*util)
+	fmt.Fprintf(&b, "; needs %s rec/s", si(vp.target))
+	if vp.sizedAt == 1 && vp.p > vp.cur && vp.up > vp.target {
+		fmt.Fprintf(&b, ", %s to work off the backlog its restart leaves", si(vp.up))
+	}
+	fmt.Fprintf(&b, " → %d subtasks for %.0f%% utilization", vp.p, 100*util)
 	if vp.p == vp.cur {
 		fmt.Fprintf(&b, " (now %.0f%%, within band)", 100*vp.util)
 	}

@@ -107,7 +107,7 @@ func (r *run) releasing() bool {
 // level begins once Flink's averaged rates are within the band of it, so
 // they have passed the ramp; at the 10 s interval half a window gives the
 // level's own volatility four samples, one more than it needs), and lies more than the
-// band plus VolatilityFactor × (the noise before it and its own) below the
+// band plus VolatilityFactor × (the noise before it in the run and its own) below the
 // run's mean rate before it (the ramp of Flink's averaged rates, one rate
 // window, excluded). Such a drop is a new level, not noise, so its
 // scale-down need not wait for the window or for the level to hold a whole
@@ -120,11 +120,12 @@ func (r *run) dropped() bool {
 	if !since.After(r.st.Epoch) {
 		return false
 	}
-	var n, sum float64
+	var n, sum, sq float64
 	for _, s := range r.st.Window {
 		if s.Epoch.Equal(r.st.Epoch) && !s.At.Before(s.Epoch.Add(r.cfg.Settle)) && s.At.Before(since.Add(-r.cfg.RateWindow)) {
 			n++
 			sum += s.Offered
+			sq += s.Offered * s.Offered
 		}
 	}
 	u := r.cfg.Utilization
@@ -132,7 +133,12 @@ func (r *run) dropped() bool {
 	if n < 3 || drop <= u.Band {
 		return false
 	}
-	noise := u.VolatilityFactor * (volatilityBefore(r.st.Window, r.cfg.Settle, since.Add(-r.cfg.RateWindow)) + volatility(r.st.Window, r.cfg.Settle, since))
+	// The noise before is the run's own: a level the run began on (a
+	// spike a scale-up answered) is not made noisy by the lower rates
+	// that came before the restart.
+	mean := sum / n
+	before := math.Sqrt(math.Max(sq/n-mean*mean, 0)) / mean
+	noise := u.VolatilityFactor * (before + volatility(r.st.Window, r.cfg.Settle, since))
 	return drop > u.Band+noise
 }
 
