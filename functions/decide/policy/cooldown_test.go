@@ -74,9 +74,9 @@ func TestCoScale(t *testing.T) {
 // drainSpare, SLO 30 s, budget 2 SLOs (60 s), a job checkpointing every
 // 60 s (replay 6 s), last restart 50 s from decision to running of which
 // 30 s outage:
-//   - a spike: 150k offered, 65k read, 1.5M pending (10 s): L = 10 + 30 + 6
-//   - 20 × (1 − 65/150) = 57.33 s, 27.33 over → 27.33 ÷ max(60 − 27.33,
-//     30) = 0.837;
+//   - a spike: 150k offered, 65k read, 1.5M pending (10 s): L = 10 + 30 +
+//     6 + 20 × (1 − 65/150) = 57.33 s, 27.33 over → 27.33 ÷ max(60 −
+//     27.33, 30) = 0.837;
 //   - keeping up, no backlog: L = 36 s, 6 over → 6 ÷ 54 = 0.111;
 //   - far behind: 30M pending (200 s): L = 236 s, 206 over → 206 ÷ 30 = 6.87;
 //   - within the SLO (SLO 60 s): 0.
