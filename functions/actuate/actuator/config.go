@@ -101,7 +101,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.Options.SlotWait, "slot-wait", c.Options.SlotWait, "bound of the wait for new TaskManagers' slots")
 	fs.DurationVar(&c.Options.ParallelismWait, "parallelism-wait", c.Options.ParallelismWait, "bound of the wait for the job at its new parallelism")
 	fs.DurationVar(&c.Options.Poll, "poll", c.Options.Poll, "poll interval of the waits")
-	fs.DurationVar(&c.Options.MinInterval, "min-interval", c.Options.MinInterval, "per-job minimum time between actuations (decisions inside it are skipped)")
+	fs.DurationVar(&c.Options.MinInterval, "min-interval", c.Options.MinInterval, "per-job minimum time between actuations; decisions inside it are skipped (a safety net: keep it below decide's policy minInterval, 1m by default)")
 	fs.BoolVar(&c.Options.AlignCheckpoint, "align-checkpoint", c.Options.AlignCheckpoint, "restart the job for a rescale just after a checkpoint completes (less replay)")
 	fs.DurationVar(&c.Options.CheckpointWait, "checkpoint-wait", c.Options.CheckpointWait, "bound of the wait for a checkpoint before a restart; a checkpoint due later is not waited for")
 	fs.IntVar(&c.Options.ConflictRetries, "conflict-retries", c.Options.ConflictRetries, "retries of a requirements update Flink answers 409")

@@ -78,7 +78,8 @@ func TestCoScale(t *testing.T) {
 //     6 + 20 × (1 − 65/150) = 57.33 s, 27.33 over → 27.33 ÷ max(60 −
 //     27.33, 30) = 0.837;
 //   - keeping up, no backlog: L = 36 s, 6 over → 6 ÷ 54 = 0.111;
-//   - far behind: 30M pending (200 s): L = 236 s, 206 over → 206 ÷ 30 = 6.87;
+//   - far behind: 30M pending (200 s): L = 236 s, 206 over → 206 ÷ 30 = 6.87,
+//     capped at 2 (a backlog that large is worked off within catchUp);
 //   - within the SLO (SLO 60 s): 0.
 func TestDrainSpare(t *testing.T) {
 	cases := []struct {
@@ -89,7 +90,7 @@ func TestDrainSpare(t *testing.T) {
 	}{
 		{"spike", 30 * time.Second, 1.5e6, 150e3, 65e3, 27.333 / 32.667},
 		{"keeping up", 30 * time.Second, 0, 150e3, 150e3, 6.0 / 54},
-		{"far behind", 30 * time.Second, 30e6, 150e3, 150e3, 206.0 / 30},
+		{"far behind", 30 * time.Second, 30e6, 150e3, 150e3, 2},
 		{"within the SLO", 60 * time.Second, 0, 150e3, 150e3, 0},
 	}
 	for _, c := range cases {

@@ -198,11 +198,11 @@ func TestObserveMetricFeedsLag(t *testing.T) {
 	// lag. When the restart is over the lag will be 122 + 30 s downtime +
 	// 30 s replay (no checkpoint interval reported) = 182 s, 122 s over the
 	// 60 s SLO; with a violation budget of 2 SLOs (120 s) the spare
-	// capacity is 122 ÷ max(120 − 122, 60) = 2.03: the up rate is 41k ×
-	// 3.03 = 124.3k at 100 %. True rate 41k/0.9 = 45.56k at 2, capacity(p)
-	// = 45.56k·(p/2)^0.9 ≥ 124.3k → p ≥ 6.1 → 7. The counter is co-scaled
-	// in the same restart, as it cannot carry that rate either: 41k/0.7 =
-	// 58.6k at 4, 58.6k·(p/4)^0.9 ≥ 124.3k → p ≥ 9.24 → 10.
+	// capacity is 122 ÷ max(120 − 122, 60) = 2.03, capped at 2: the up rate
+	// is 41k × 3 = 123k at 100 %. True rate 41k/0.9 = 45.56k at 2,
+	// capacity(p) = 45.56k·(p/2)^0.9 ≥ 123k → p ≥ 6.03 → 7. The counter is
+	// co-scaled in the same restart, as it cannot carry that rate either:
+	// 41k/0.7 = 58.6k at 4, 58.6k·(p/4)^0.9 ≥ 123k → p ≥ 9.12 → 10.
 	require.NotNil(t, o.Decision, o.Hold)
 	require.Equal(t, 7, o.Decision.Vertices[0].Target)
 	require.Equal(t, 10, o.Decision.Vertices[1].Target)

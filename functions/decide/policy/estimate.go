@@ -261,7 +261,8 @@ func stepPropagate(r *run) *hold {
 // (L − SLO) and then drains at spare seconds per second: the violation
 // (L − SLO)·(1 + 1/spare) ≤ B gives spare ≥ (L − SLO) ÷ (B − (L − SLO)),
 // the denominator kept at least B/2 (a restart that cannot meet the budget
-// gets twice its excess, not an unbounded size).
+// gets twice its excess, not an unbounded size), the result at most
+// maxDrainSpare: a larger backlog is worked off within CatchUp as before.
 func (r *run) drainSpare(pending, offered, in float64) float64 {
 	slo := r.cfg.SLO.MaxLag.Seconds()
 	if offered <= 0 || slo <= 0 {
@@ -277,8 +278,12 @@ func (r *run) drainSpare(pending, offered, in float64) float64 {
 		return 0
 	}
 	b := drainBudget * slo
-	return over / math.Max(b-over, b/2)
+	return math.Min(over/math.Max(b-over, b/2), maxDrainSpare)
 }
+
+// maxDrainSpare bounds drainSpare: a scale-up sized for a drain carries at
+// most three times the offered rate.
+const maxDrainSpare = 2.0
 
 // drainBudget is the SLO violation a scale-up's restart may cost, in SLOs.
 const drainBudget = 2.0
