@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -56,4 +58,27 @@ func TestPublishRejectsBadFlags(t *testing.T) {
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut.String(), `--cluster "a.b"`)
 	require.Contains(t, errOut.String(), `--value "Inf"`)
+}
+
+// decide --print-policy prints the defaults as YAML that --policy reads
+// back; a field changed in the file shows in the next print, and an invalid
+// one is reported with its path.
+func TestDecidePrintPolicy(t *testing.T) {
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run(context.Background(), []string{"decide", "--print-policy"}, &out, &errOut), errOut.String())
+	require.Contains(t, out.String(), "minInterval: 1m0s")
+	require.Contains(t, out.String(), "scaleDownWindow: 5m0s")
+
+	file := filepath.Join(t.TempDir(), "policy.yaml")
+	changed := strings.Replace(out.String(), "scaleDownWindow: 5m0s", "scaleDownWindow: 2m0s", 1)
+	require.NoError(t, os.WriteFile(file, []byte(changed), 0o600))
+	out.Reset()
+	require.Equal(t, 0, run(context.Background(), []string{"decide", "--policy", file, "--print-policy"}, &out, &errOut), errOut.String())
+	require.Contains(t, out.String(), "scaleDownWindow: 2m0s")
+	require.Equal(t, changed, out.String())
+
+	require.NoError(t, os.WriteFile(file, []byte("minInterval: -1s\n"), 0o600))
+	errOut.Reset()
+	require.Equal(t, 1, run(context.Background(), []string{"decide", "--policy", file, "--print-policy"}, &out, &errOut))
+	require.Contains(t, errOut.String(), "minInterval")
 }
