@@ -68,7 +68,14 @@ func collectJob(ctx context.Context, c jobReader, r retrier, cluster, jobID stri
 	if err != nil {
 		return jobData{}, fmt.Errorf("job details: %w", err)
 	}
+	// Observed on the JobManager's clock when it reports one (the job
+	// details' "now"): decide works in event time, and the job's own clock
+	// keeps its windows right even for an emulator running faster than
+	// real time.
 	in.ObservedAt = now()
+	if ms := in.Details.Now; ms > 0 {
+		in.ObservedAt = time.UnixMilli(ms)
+	}
 	if in.Details.State != flink.StateRunning {
 		return in, nil
 	}

@@ -60,6 +60,11 @@ func TestSnapshotMatchesEmulatorGroundTruth(t *testing.T) {
 	require.True(t, s.Complete, "incomplete: %v", s.Incomplete)
 	require.Equal(t, truth.State, s.JobState)
 	require.Equal(t, truth.RegisteredTaskManagers, s.TaskManagers)
+	// Observed on the JobManager's clock (the emulator's, which is not
+	// advancing here), not the local one: decide's event time follows the
+	// job even when an emulator runs faster than real time.
+	require.WithinDuration(t, truth.Time, s.ObservedAt, time.Second)
+	require.Greater(t, time.Since(s.ObservedAt).Abs(), time.Minute, "emulator clock %s", truth.Time)
 	require.Equal(t, truth.SlotsTotal, s.SlotsTotal)
 	require.Equal(t, truth.SlotsTotal-truth.SlotsInUse, s.SlotsFree)
 	require.NotNil(t, s.RunningSince)
