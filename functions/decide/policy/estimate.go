@@ -193,8 +193,10 @@ const saturatedBusy = 0.8
 //
 //	steady  the offered rate
 //	target  offered + (pending beyond Backlog seconds) ÷ CatchUp
-//	up      offered + (backlog after a restart − half the SLO's lag) ÷ CatchUp,
-//	        the backlog after a restart being pending + offered × (downtime + Replay)
+//	up      the larger of offered + (backlog after a restart − half the SLO's
+//	        lag) ÷ CatchUp, the backlog after a restart being pending + offered
+//	        × (downtime + Replay), and offered × (1 + drainSpare) when the
+//	        restart will leave the lag above the SLO
 //
 // A vertex's rates are its observed input rate × its inputs' growth (target
 // ÷ observed), so every vertex is sized for the offered rate in one decision,

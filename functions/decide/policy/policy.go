@@ -24,8 +24,10 @@
 //     has held a scale-down window, for scale-downs once it has held a rate
 //     window or, after a drop far beyond the noise, half a rate window, so a
 //     step is not noise); up only when a vertex
-//     cannot keep up, sized for catch-up (and the restart's backlog when lagging
-//     past the SLO); down to the utilization target, never back to a parallelism
+//     cannot keep up, sized for catch-up (and, when the job lags past the SLO
+//     now or will after the restart, for draining the restart's backlog within
+//     two SLOs), every vertex the restart would leave short going up with it;
+//     down to the utilization target, never back to a parallelism
 //     a scale-up left at the same rate (floors)
 //  14. clamp      per-vertex and per-job bounds, key groups, source partitions
 //  15. stepcap    at most MaxStepFactor per rescale

@@ -16,9 +16,11 @@ import (
 // downtime + Replay seconds of input pending, so an early scale-up for
 // headroom costs more lag than it saves. It is sized for the target rate
 // (with catch-up) × (1 + downtime/CatchUp) at the utilization target and,
-// when the job already lags more than the SLO, for the up rate
-// (stepPropagate: the backlog after the restart drained to half the SLO
-// within CatchUp) at 100 %.
+// when the job lags more than the SLO now or will once the restart is over,
+// for the up rate (stepPropagate: the backlog the restart leaves drained so
+// that the time above the SLO stays within drainBudget SLOs) at 100 %.
+// Once any vertex goes up, coScale adds every other vertex that the same
+// restart would leave short.
 //
 // The utilization target falls with the offered rate's volatility over the
 // metric window; once the rate has held within the band of its current
