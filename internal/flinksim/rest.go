@@ -68,6 +68,8 @@ func (c *Cluster) route(r *http.Request, seg []string) (int, []byte) {
 		return ok(c.taskManagersInfo())
 	case get && len(seg) == 2 && seg[0] == "jobmanager" && seg[1] == "metrics":
 		return ok(c.jobManagerMetrics(r))
+	case get && len(seg) == 2 && seg[0] == "taskmanagers" && seg[1] == "metrics":
+		return c.taskManagersMetrics(r)
 	case len(seg) >= 2 && seg[0] == "jobs":
 		return c.routeJob(r, seg[1], seg[2:])
 	}
@@ -89,6 +91,8 @@ func (c *Cluster) routeJob(r *http.Request, jobID string, seg []string) (int, []
 		return c.jobView(known, jobID, "checkpoints", c.checkpointStats)
 	case get && len(seg) == 2 && seg[0] == "checkpoints" && seg[1] == "config":
 		return c.checkpointConfigView(known, jobID)
+	case get && isJobManagerConfig(seg):
+		return ok(c.clusterConfig())
 	case get && len(seg) == 1 && seg[0] == "metrics":
 		if !known {
 			return ok([]any{})
