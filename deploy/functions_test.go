@@ -46,7 +46,8 @@ func TestFunctionDeploymentsParse(t *testing.T) {
 	for _, target := range ingestCfg.Targets {
 		require.Contains(t, actuateCfg.Flink, target.Cluster, "actuate has no --flink for ingest's cluster")
 	}
-	require.Equal(t, actuator.BackendNone, actuateCfg.TaskManagers, "KEDA owns TaskManager replicas as shipped")
+	require.Equal(t, actuator.BackendKEDA, actuateCfg.TaskManagers, "KEDA owns TaskManager replicas as shipped")
+	require.Equal(t, events.ModeAdaptive, decideCfg.Policy.Mode, "one setting: decide runs its default mode whoever owns the TaskManagers")
 	_, port, err := net.SplitHostPort(actuateCfg.KEDAListen)
 	require.NoError(t, err)
 	require.Equal(t, "9090", port, "the actuate Service and the ScaledObjects use 9090")
@@ -61,7 +62,7 @@ func TestFunctionDeploymentsParse(t *testing.T) {
 // actuateOwnsTaskManagers edits c as the comment in actuate.yaml says.
 func actuateOwnsTaskManagers(c corev1.Container, workload string) corev1.Container {
 	c.Args = slices.DeleteFunc(slices.Clone(c.Args), func(a string) bool {
-		return strings.HasPrefix(a, "--keda-") || strings.HasPrefix(a, "--taskmanagers=")
+		return strings.HasPrefix(a, "--keda-") || strings.HasPrefix(a, "--taskmanagers=") || strings.HasPrefix(a, "--hpa-")
 	})
 	c.Args = append(c.Args, "--taskmanagers=kubernetes", "--taskmanager-workload="+workload)
 	return c

@@ -49,15 +49,22 @@ type Options struct {
 	CheckpointWait time.Duration
 	// DryRun plans every decision and changes nothing.
 	DryRun bool
+	// KEDAOwnsTaskManagers makes every TaskManager change a declaration for
+	// KEDA (--taskmanagers keda), whatever the decision's mode.
+	KEDAOwnsTaskManagers bool
+	// HPATolerance is the tolerance of the HPA KEDA drives (plan.Options
+	// Tolerance): declared counts are moved out of its band.
+	HPATolerance float64
 }
 
 // DefaultOptions are 2 min for slots, 3 min for parallelism, 1 s polls,
-// 1 min between actuations of one job, 5 conflict retries, restarts aligned
-// with checkpoints due within 30 s.
+// 30 s between actuations of one job, 5 conflict retries, restarts aligned
+// with checkpoints due within 30 s, the HPA's default tolerance 0.1.
 func DefaultOptions() Options {
 	return Options{
 		SlotWait: 2 * time.Minute, ParallelismWait: 3 * time.Minute, Poll: time.Second,
 		MinInterval: 30 * time.Second, ConflictRetries: 5, AlignCheckpoint: true, CheckpointWait: 30 * time.Second,
+		HPATolerance: 0.1,
 	}
 }
 
@@ -249,7 +256,8 @@ func (a *Actuator) apply(ctx context.Context, fl Flink, d events.Decision, dry b
 	if a.opt.AlignCheckpoint {
 		cur.CheckpointInterval = checkpointInterval(ctx, fl, d.JobID)
 	}
-	p, err := plan.For(d, cur, plan.Options{OwnsTaskManagers: a.deps.TaskManagers != nil, AlignCheckpoint: a.opt.AlignCheckpoint})
+	p, err := plan.For(d, cur, plan.Options{OwnsTaskManagers: a.deps.TaskManagers != nil, DeclareTaskManagers: a.opt.KEDAOwnsTaskManagers,
+		Tolerance: a.opt.HPATolerance, AlignCheckpoint: a.opt.AlignCheckpoint})
 	if err != nil {
 		return events.Result{Outcome: events.OutcomeFailed, Error: err.Error()}, false, nil
 	}

@@ -174,9 +174,12 @@ func TestReactiveModeScalesTaskManagersOnly(t *testing.T) {
 	require.Equal(t, []int{4, 4}, e.parallelism(t))
 }
 
-func TestKEDAModeNeverTouchesReplicas(t *testing.T) {
-	e := newEnv(t, "adaptive", true, Options{SlotWait: 300 * time.Millisecond, ParallelismWait: time.Second, Poll: 20 * time.Millisecond})
-	r, err := e.act.Actuate(context.Background(), e.decision(events.ModeKEDA, 4, 4))
+func TestKEDAOwnerNeverTouchesReplicas(t *testing.T) {
+	e := newEnv(t, "adaptive", false, Options{KEDAOwnsTaskManagers: true, HPATolerance: 0.1,
+		SlotWait: 300 * time.Millisecond, ParallelismWait: time.Second, Poll: 20 * time.Millisecond})
+	// decide's default mode: KEDA owning the TaskManagers is actuate's
+	// setting alone.
+	r, err := e.act.Actuate(context.Background(), e.decision(events.ModeAdaptive, 4, 4))
 	require.NoError(t, err)
 	// Nobody plays KEDA here, so the slots never come: the declaration is
 	// rolled back and the replicas were never touched.
@@ -185,4 +188,17 @@ func TestKEDAModeNeverTouchesReplicas(t *testing.T) {
 		"verify-requirements:skipped", "wait-parallelism:skipped", "rollback-taskmanagers:rolled-back"}, stepNames(r))
 	require.Equal(t, 2, e.replicas(t))
 	require.Equal(t, 2, e.desired(t).TaskManagers)
+}
+
+// TestKEDADecisionRefusedWhileActuateOwnsReplicas: a keda decision while
+// actuate scales the TaskManagers itself would make two owners; it fails
+// with the fix, and nothing changes.
+func TestKEDADecisionRefusedWhileActuateOwnsReplicas(t *testing.T) {
+	e := newEnv(t, "adaptive", true, Options{})
+	r, err := e.act.Actuate(context.Background(), e.decision(events.ModeKEDA, 4, 4))
+	require.NoError(t, err)
+	require.Equal(t, events.OutcomeFailed, r.Outcome)
+	require.Contains(t, r.Error, "set decide's policy mode to adaptive, or let KEDA own them (actuate --taskmanagers keda)")
+	require.Equal(t, 2, e.replicas(t))
+	require.Equal(t, []int{2, 2}, e.parallelism(t))
 }

@@ -16,12 +16,28 @@ import (
 	"github.com/flinkscaler/flinkscaler/internal/events"
 )
 
-// TaskManager backends.
+// TaskManager owners (--taskmanagers): who sets a job's TaskManager count.
+// Exactly one owns it.
 const (
+	// BackendKubernetes: actuate scales the TaskManager workload.
 	BackendKubernetes = "kubernetes"
-	BackendEmulator   = "emulator"
-	BackendNone       = "none"
+	// BackendEmulator: actuate sets the Flink emulator's TaskManagers.
+	BackendEmulator = "emulator"
+	// BackendKEDA: KEDA scales the TaskManager workload to the count
+	// actuate declares through its external scaler (--keda-listen).
+	BackendKEDA = "keda"
+	// BackendFlink: Flink's own ResourceManager starts and stops
+	// TaskManager pods for the declared requirements (native Kubernetes
+	// mode, also under the Flink Kubernetes operator); actuate only
+	// declares requirements.
+	BackendFlink = "flink"
+	// BackendNone: nobody here changes the TaskManagers (a fixed
+	// cluster); actuate only declares requirements within its slots.
+	BackendNone = "none"
 )
+
+// owners lists the --taskmanagers values for messages.
+const owners = "kubernetes, keda, flink, emulator or none"
 
 // Config is the actuate function's configuration.
 type Config struct {
@@ -33,7 +49,7 @@ type Config struct {
 	FlinkCAFile, FlinkTokenFile string
 	// Flink maps a cluster name to its JobManager REST URL.
 	Flink        map[string]string
-	TaskManagers string // kubernetes | emulator | none
+	TaskManagers string // kubernetes | keda | flink | emulator | none
 	Kubeconfig   string // empty: in-cluster
 	Workload     string // default [KIND/]NAMESPACE/NAME
 	KEDAListen   string // empty: no KEDA scaler
@@ -88,7 +104,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.FlinkCAFile, "flink-ca-file", os.Getenv("FLINKSCALER_FLINK_CA_FILE"), "CA certificate file for https JobManagers (env FLINKSCALER_FLINK_CA_FILE)")
 	fs.StringVar(&c.FlinkTokenFile, "flink-token-file", os.Getenv("FLINKSCALER_FLINK_TOKEN_FILE"), "file holding a bearer token sent to the JobManagers (env FLINKSCALER_FLINK_TOKEN_FILE)")
 	fs.Var(clusterURLs(c.Flink), "flink", "Flink JobManager of a cluster as CLUSTER=URL (repeatable)")
-	fs.StringVar(&c.TaskManagers, "taskmanagers", c.TaskManagers, "TaskManager backend: kubernetes, emulator or none")
+	fs.StringVar(&c.TaskManagers, "taskmanagers", c.TaskManagers, "who owns the TaskManager count: kubernetes (actuate scales --taskmanager-workload), keda (KEDA scales it to the count served on --keda-listen), flink (Flink's native Kubernetes ResourceManager starts them), emulator, or none (fixed)")
+	fs.Float64Var(&c.Options.HPATolerance, "hpa-tolerance", c.Options.HPATolerance, "with --taskmanagers keda: the tolerance of the HPA KEDA drives; a declared count inside it is moved out of it (0 when the ScaledObject's behavior sets tolerance 0, Kubernetes 1.33+)")
 	fs.StringVar(&c.Kubeconfig, "kubeconfig", c.Kubeconfig, "kubeconfig file (default: in-cluster config)")
 	fs.StringVar(&c.Workload, "taskmanager-workload", c.Workload, "default TaskManager workload [KIND/]NAMESPACE/NAME")
 	fs.StringVar(&c.KEDAListen, "keda-listen", c.KEDAListen, "serve the KEDA external scaler (gRPC) on ADDR")
@@ -129,18 +146,15 @@ func (c Config) Validate() error {
 		}
 	}
 	switch c.TaskManagers {
-	case BackendKubernetes, BackendEmulator, BackendNone:
+	case BackendKubernetes, BackendEmulator, BackendKEDA, BackendFlink, BackendNone:
 	default:
-		bad("taskmanagers", "%q is not kubernetes, emulator or none", c.TaskManagers)
+		bad("taskmanagers", "%q is not %s", c.TaskManagers, owners)
 	}
+	errs = append(errs, c.validateOwner()...)
 	if c.Workload != "" {
 		if _, err := taskmanagers.ParseWorkload(c.Workload); err != nil {
 			bad("taskmanager-workload", "%v", err)
 		}
-	}
-	if c.KEDAListen != "" && c.TaskManagers == BackendKubernetes {
-		bad("keda-listen", "with --taskmanagers kubernetes both actuate and KEDA would own TaskManager replicas; "+
-			"let KEDA own them (--taskmanagers none) or drop --keda-listen")
 	}
 	if c.KEDAListen == "" && c.KEDATLS.Enabled() {
 		bad("keda-tls-cert", "TLS options need --keda-listen")
@@ -156,6 +170,29 @@ func (c Config) Validate() error {
 	}
 	errs = append(errs, c.Options.validate()...)
 	return errors.Join(errs...)
+}
+
+// validateOwner refuses set-ups where two parties own the TaskManager count,
+// or where KEDA is asked to scale on a count nobody declares.
+func (c Config) validateOwner() []error {
+	var errs []error
+	switch {
+	case c.TaskManagers == BackendKEDA && c.KEDAListen == "":
+		errs = append(errs, errors.New("--taskmanagers keda: KEDA reads the desired count from actuate's external scaler; add --keda-listen ADDR"))
+	case c.KEDAListen != "" && c.TaskManagers == BackendKubernetes:
+		errs = append(errs, errors.New("--keda-listen: with --taskmanagers kubernetes both actuate and KEDA would own TaskManager replicas; "+
+			"let KEDA own them (--taskmanagers keda) or drop --keda-listen"))
+	case c.KEDAListen != "" && (c.TaskManagers == BackendNone || c.TaskManagers == BackendFlink):
+		errs = append(errs, fmt.Errorf("--keda-listen: with --taskmanagers %s KEDA would be served the current TaskManager count "+
+			"and never scale; let KEDA own the TaskManagers (--taskmanagers keda) or drop --keda-listen", c.TaskManagers))
+	}
+	if c.Workload != "" && (c.TaskManagers == BackendKEDA || c.TaskManagers == BackendFlink) {
+		errs = append(errs, fmt.Errorf("--taskmanager-workload: with --taskmanagers %s actuate scales no workload; drop it", c.TaskManagers))
+	}
+	if t := c.Options.HPATolerance; t < 0 || t >= 1 || t != t {
+		errs = append(errs, fmt.Errorf("--hpa-tolerance: %v: want a fraction in [0, 1) (the HPA's default is 0.1)", t))
+	}
+	return errs
 }
 
 func (o Options) validate() []error {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -203,7 +204,7 @@ func (x *execution) rollback(ctx context.Context) {
 	st := events.Step{Name: "rollback-taskmanagers", Status: "rolled-back", StartedAt: start.UTC(),
 		Detail: fmt.Sprintf("TaskManagers %d → %d", x.tms, before)}
 	var err error
-	if x.d.Mode == events.ModeKEDA {
+	if slices.ContainsFunc(x.p.Steps, func(s plan.Step) bool { return s.Kind == plan.KindDeclareTaskManagers }) {
 		err = x.declare(ctx, before)
 	} else {
 		err = x.a.deps.TaskManagers.Scale(ctx, x.d.Cluster, x.workload, before)

@@ -48,6 +48,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if cfg.Options.DefaultWorkload == "" {
 		cfg.Options.DefaultWorkload = cfg.Workload // --taskmanager-workload
 	}
+	cfg.Options.KEDAOwnsTaskManagers = cfg.TaskManagers == BackendKEDA
 	act := New(deps, cfg.Options)
 
 	ctx, cancel := context.WithCancel(ctx)

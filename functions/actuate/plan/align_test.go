@@ -57,7 +57,7 @@ func TestAlignCheckpoint(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.cur.CheckpointInterval = tt.interval
-			p, err := For(tt.d, tt.cur, Options{OwnsTaskManagers: true, AlignCheckpoint: tt.align})
+			p, err := For(tt.d, tt.cur, Options{OwnsTaskManagers: tt.d.Mode != events.ModeKEDA, AlignCheckpoint: tt.align})
 			require.NoError(t, err)
 			require.Equal(t, tt.want, kinds(p))
 			for _, s := range p.Steps {

@@ -16,13 +16,23 @@
 // KEDA (in keda mode actuate never touches replicas); put = PUT
 // /jobs/<id>/resource-requirements with the full map; verify = GET it back and
 // compare; wait = the job is RUNNING with every vertex at its expected
-// parallelism. When actuate owns no TaskManager backend, adaptive and reactive
-// plans drop scale and wait-slots.
+// parallelism. The decision's mode says how the job scales; who owns the
+// TaskManager replicas is actuate's setting (Options): when KEDA owns them
+// (Options.DeclareTaskManagers) every scale step becomes a declare step, in
+// any mode; when nobody here owns them (Flink's own ResourceManager in native
+// Kubernetes mode, or a fixed cluster), adaptive plans drop scale and
+// wait-slots and reactive plans are empty. A keda decision while actuate
+// itself owns the replicas is refused: two owners would fight.
+//
+// KEDA reaches the replicas through an HPA, which ignores a change within its
+// tolerance (|desired/current − 1| ≤ 0.1 by default). A declared count inside
+// that band is moved out of it (Options.Tolerance): up to the smallest count
+// beyond the band, or, going down, left at the current count.
 //
 // With Options.AlignCheckpoint and a job that checkpoints
 // (Current.CheckpointInterval > 0), a wait-checkpoint step goes right before
-// the step that restarts the job: before put (every mode), or before scale in
-// a reactive scale-down. A rescale restores the latest completed checkpoint
+// the step that restarts the job: before put (every mode), or before scale
+// (or declare) in a reactive scale-down. A rescale restores the latest completed checkpoint
 // and replays the input read since; restarting just after a checkpoint
 // completes replays almost nothing. A reactive scale-up restarts when the new
 // slots register, which no step times, so it gets no wait-checkpoint.
@@ -90,8 +100,18 @@ type Current struct {
 // Options says what actuate controls.
 type Options struct {
 	// OwnsTaskManagers is true when actuate has a TaskManager backend
-	// (kubernetes or emulator). Ignored in keda and session mode.
+	// (kubernetes or emulator) and sets the replicas itself. Ignored in
+	// session mode.
 	OwnsTaskManagers bool
+	// DeclareTaskManagers is true when KEDA owns the replicas: actuate
+	// declares the desired count (declare steps) instead of scaling, whatever
+	// the decision's mode.
+	DeclareTaskManagers bool
+	// Tolerance is the tolerance of the HPA that applies a declared count
+	// (0.1 is the HPA's default; 0 when the HPA's behavior sets tolerance 0,
+	// Kubernetes 1.33+). A declared change within it is moved out of the
+	// band. Only declare steps use it.
+	Tolerance float64
 	// AlignCheckpoint puts a wait-checkpoint step before the restart.
 	AlignCheckpoint bool
 }
@@ -168,6 +188,11 @@ func For(d events.Decision, cur Current, opt Options) (Plan, error) {
 	if len(d.Vertices) == 0 {
 		return Plan{}, fmt.Errorf("%w: no vertices", ErrInvalid)
 	}
+	if d.Mode == events.ModeKEDA && opt.OwnsTaskManagers {
+		return Plan{}, fmt.Errorf("%w: decision mode keda has KEDA own the TaskManagers, but actuate owns them "+
+			"(--taskmanagers kubernetes or emulator): set decide's policy mode to adaptive, "+
+			"or let KEDA own them (actuate --taskmanagers keda)", ErrInvalid)
+	}
 	p := Plan{Mode: d.Mode, TaskManagers: events.Count{Current: cur.TaskManagers, Target: cur.TaskManagers}}
 	var err error
 	switch d.Mode {
@@ -200,7 +225,9 @@ func raises(d events.Decision) bool {
 func alignCheckpoint(p Plan, interval time.Duration, patient bool) Plan {
 	at := slices.IndexFunc(p.Steps, func(s Step) bool { return s.Kind == KindPutRequirements })
 	if p.Mode == events.ModeReactive && p.Direction == DirectionDown {
-		at = slices.IndexFunc(p.Steps, func(s Step) bool { return s.Kind == KindScaleTaskManagers })
+		at = slices.IndexFunc(p.Steps, func(s Step) bool {
+			return s.Kind == KindScaleTaskManagers || s.Kind == KindDeclareTaskManagers
+		})
 	}
 	if at < 0 {
 		return p
@@ -223,20 +250,55 @@ func requirementsOnly(p Plan, d events.Decision, cur Current) (Plan, error) {
 	return p, nil
 }
 
+// declares reports whether d's TaskManager count is declared for KEDA
+// rather than set by actuate.
+func declares(d events.Decision, opt Options) bool {
+	return d.Mode == events.ModeKEDA || opt.DeclareTaskManagers
+}
+
+// tmStep is the step that sets the TaskManager count to tms, and tms moved
+// out of the HPA's tolerance band when it is declared.
+func tmStep(d events.Decision, cur Current, opt Options, tms int) Step {
+	if declares(d, opt) {
+		return Step{Kind: KindDeclareTaskManagers, TaskManagers: OutsideTolerance(tms, cur.TaskManagers, opt.Tolerance)}
+	}
+	return Step{Kind: KindScaleTaskManagers, TaskManagers: tms}
+}
+
+// OutsideTolerance returns the count to declare so that an HPA with
+// tolerance tol moves from current replicas toward target: target itself
+// when the change leaves the band |target/current − 1| ≤ tol; else, going
+// up, the smallest count beyond the band (a few spare slots rather than no
+// step at all), and going down, current (a removal the HPA would ignore is
+// not declared).
+func OutsideTolerance(target, current int, tol float64) int {
+	if tol <= 0 || current <= 0 || target == current {
+		return target
+	}
+	ratio := float64(target) / float64(current)
+	switch {
+	case ratio > 1 && ratio <= 1+tol:
+		n := target
+		for float64(n)/float64(current) <= 1+tol {
+			n++
+		}
+		return n
+	case ratio < 1 && ratio >= 1-tol:
+		return current
+	}
+	return target
+}
+
 func adaptive(p Plan, d events.Decision, cur Current, opt Options, tms int) (Plan, error) {
-	owner := d.Mode == events.ModeKEDA || opt.OwnsTaskManagers
-	if !owner {
+	if !declares(d, opt) && !opt.OwnsTaskManagers {
 		return requirementsOnly(p, d, cur)
 	}
 	req, changed, err := Requirements(d, cur.Requirements)
 	if err != nil {
 		return Plan{}, err
 	}
-	tmKind := KindScaleTaskManagers
-	if d.Mode == events.ModeKEDA {
-		tmKind = KindDeclareTaskManagers
-	}
-	tmStep := Step{Kind: tmKind, TaskManagers: tms}
+	tmStep := tmStep(d, cur, opt, tms)
+	tms = tmStep.TaskManagers
 	p.TaskManagers.Target = tms
 	switch {
 	case tms > cur.TaskManagers:
@@ -261,9 +323,11 @@ func adaptive(p Plan, d events.Decision, cur Current, opt Options, tms int) (Pla
 }
 
 func reactive(p Plan, d events.Decision, cur Current, opt Options, tms int) (Plan, error) {
-	if !opt.OwnsTaskManagers {
-		return none(p, "reactive mode scales only through TaskManagers, and actuate has no TaskManager backend"), nil
+	if !opt.OwnsTaskManagers && !declares(d, opt) {
+		return none(p, "reactive mode scales only through TaskManagers, and neither actuate nor KEDA owns them here"), nil
 	}
+	step := tmStep(d, cur, opt, tms)
+	tms = step.TaskManagers
 	p.TaskManagers.Target = tms
 	if tms == cur.TaskManagers {
 		return none(p, "TaskManagers already at target"), nil
@@ -276,7 +340,7 @@ func reactive(p Plan, d events.Decision, cur Current, opt Options, tms int) (Pla
 			want[v.ID] = m
 		}
 	}
-	p.Steps = []Step{{Kind: KindScaleTaskManagers, TaskManagers: tms}}
+	p.Steps = []Step{step}
 	p.Direction = DirectionDown
 	if tms > cur.TaskManagers {
 		p.Direction = DirectionUp

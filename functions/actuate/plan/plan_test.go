@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"math"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -91,7 +92,7 @@ func TestFor(t *testing.T) {
 			Current{TaskManagers: 2, Requirements: reqs(2)}, false, DirectionUp,
 			append([]Kind{KindDeclareTaskManagers, KindWaitSlots}, put...)},
 		{"keda down declares last", decision(events.ModeKEDA, one, 1),
-			Current{TaskManagers: 2, Requirements: reqs(2)}, true, DirectionDown,
+			Current{TaskManagers: 2, Requirements: reqs(2)}, false, DirectionDown,
 			append(put, KindDeclareTaskManagers)},
 		{"reactive up", decision(events.ModeReactive, events.Slots{PerTaskManager: 4}, 8),
 			Current{TaskManagers: 1}, true, DirectionUp,
@@ -161,6 +162,91 @@ func TestForInvalid(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := For(tt.d, tt.cur, Options{OwnsTaskManagers: true})
 			require.ErrorIs(t, err, ErrInvalid)
+		})
+	}
+}
+
+// TestKEDAOwnsTaskManagers: with KEDA as the owner (actuate's setting) every
+// mode's TaskManager step is a declaration, so decide's default mode works
+// unchanged.
+func TestKEDAOwnsTaskManagers(t *testing.T) {
+	one := events.Slots{PerTaskManager: 1}
+	put := []Kind{KindPutRequirements, KindVerifyRequirements, KindWaitParallelism}
+	keda := Options{DeclareTaskManagers: true, Tolerance: 0.1}
+	tests := []struct {
+		name    string
+		d       events.Decision
+		cur     Current
+		wantDir string
+		wantTMs int
+		want    []Kind
+	}{
+		{"adaptive up declares", decision(events.ModeAdaptive, one, 5, 4), Current{TaskManagers: 2, Requirements: reqs(2, 2)},
+			DirectionUp, 5, append([]Kind{KindDeclareTaskManagers, KindWaitSlots}, put...)},
+		{"adaptive down declares last", decision(events.ModeAdaptive, one, 2, 1), Current{TaskManagers: 5, Requirements: reqs(5, 4)},
+			DirectionDown, 2, append(put, KindDeclareTaskManagers)},
+		{"reactive up declares", decision(events.ModeReactive, events.Slots{PerTaskManager: 2}, 8), Current{TaskManagers: 2},
+			DirectionUp, 4, []Kind{KindDeclareTaskManagers, KindWaitSlots, KindWaitParallelism}},
+		{"+1 at 10 TMs is declared beyond the HPA's band", decision(events.ModeAdaptive, one, 11), Current{TaskManagers: 10, Requirements: reqs(10)},
+			DirectionUp, 12, append([]Kind{KindDeclareTaskManagers, KindWaitSlots}, put...)},
+		{"-1 at 10 TMs keeps the TMs, lowers requirements", decision(events.ModeAdaptive, one, 9), Current{TaskManagers: 10, Requirements: reqs(10)},
+			DirectionLevel, 10, put},
+		{"session ignores the owner", decision(events.ModeSession, events.Slots{}, 3), Current{TaskManagers: 9, Requirements: reqs(1)},
+			DirectionLevel, 9, put},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := For(tt.d, tt.cur, keda)
+			require.NoError(t, err)
+			require.Equal(t, tt.wantDir, p.Direction)
+			require.Equal(t, tt.want, kinds(p))
+			require.Equal(t, tt.wantTMs, p.TaskManagers.Target)
+			for _, s := range p.Steps {
+				require.NotEqual(t, KindScaleTaskManagers, s.Kind, "KEDA owns the replicas")
+				if s.Kind == KindDeclareTaskManagers {
+					require.Equal(t, tt.wantTMs, s.TaskManagers)
+				}
+			}
+		})
+	}
+}
+
+func TestKEDADecisionRefusedWhenActuateOwnsTaskManagers(t *testing.T) {
+	_, err := For(decision(events.ModeKEDA, events.Slots{PerTaskManager: 1}, 4), Current{TaskManagers: 2, Requirements: reqs(2)},
+		Options{OwnsTaskManagers: true})
+	require.ErrorIs(t, err, ErrInvalid)
+	require.ErrorContains(t, err, "set decide's policy mode to adaptive")
+	require.ErrorContains(t, err, "--taskmanagers keda")
+}
+
+// TestOutsideTolerance checks the HPA arithmetic: with AverageValue target 1
+// the HPA moves from current to value replicas only when
+// |value/current − 1| > tolerance.
+func TestOutsideTolerance(t *testing.T) {
+	tests := []struct {
+		name                 string
+		target, current, out int
+		tol                  float64
+	}{
+		{"no tolerance", 11, 10, 11, 0},
+		{"a large step leaves the band", 5, 2, 5, 0.1},
+		{"+1 at 10 goes to 12", 11, 10, 12, 0.1},
+		{"+1 at 9 is 11 % and stays", 10, 9, 10, 0.1},
+		{"+1 at 30 goes to 34", 31, 30, 34, 0.1},
+		{"+3 at 30 (exactly 10 %) goes to 34", 33, 30, 34, 0.1},
+		{"-1 at 10 stays at 10", 9, 10, 10, 0.1},
+		{"-2 at 10 leaves the band", 8, 10, 8, 0.1},
+		{"from nothing", 3, 0, 3, 0.1},
+		{"equal", 7, 7, 7, 0.1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := OutsideTolerance(tt.target, tt.current, tt.tol)
+			require.Equal(t, tt.out, got)
+			if tt.tol > 0 && got != tt.current && tt.current > 0 {
+				ratio := float64(got) / float64(tt.current)
+				require.Greater(t, math.Abs(ratio-1), tt.tol, "the HPA would ignore %d at %d replicas", got, tt.current)
+			}
 		})
 	}
 }

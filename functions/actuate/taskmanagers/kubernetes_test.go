@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -174,7 +175,9 @@ func TestParseWorkload(t *testing.T) {
 		{"flink/tm", "deployments.apps/flink/tm", false},
 		{"deployments/flink/tm", "deployments.apps/flink/tm", false},
 		{"StatefulSets/flink/tm", "statefulsets.apps/flink/tm", false},
-		{"flinkdeployments.flink.apache.org/ns/job", "flinkdeployments.flink.apache.org/ns/job", false},
+		{"flinkdeployments.flink.apache.org/ns/job", "", true},
+		{"flinkdeployments/ns/job", "", true},
+		{"rollouts.argoproj.io/ns/tm", "rollouts.argoproj.io/ns/tm", false},
 		{"tm", "", true},
 		{"a/b/c/d", "", true},
 		{"/flink/tm", "", true},
@@ -186,6 +189,9 @@ func TestParseWorkload(t *testing.T) {
 			w, err := ParseWorkload(tt.in)
 			if tt.wantErr {
 				require.ErrorIs(t, err, ErrWorkload)
+				if strings.HasPrefix(tt.in, "flinkdeployments") {
+					require.ErrorContains(t, err, "--taskmanagers flink", "the refusal names the fix")
+				}
 				return
 			}
 			require.NoError(t, err)

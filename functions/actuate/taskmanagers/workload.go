@@ -39,11 +39,17 @@ func (w Workload) String() string {
 	return w.Resource.String() + "/" + w.Namespace + "/" + w.Name
 }
 
+// FlinkDeployments is the Flink Kubernetes operator's custom resource. Its
+// scale subresource writes spec.taskManager.replicas, a spec change the
+// operator answers by redeploying the whole job, so it is never a scale
+// target.
+var FlinkDeployments = schema.GroupResource{Group: "flink.apache.org", Resource: "flinkdeployments"}
+
 // ParseWorkload parses [KIND/]NAMESPACE/NAME, where KIND is a resource
-// (deployments, statefulsets) or a group-qualified resource.group
-// (flinkdeployments.flink.apache.org). Without KIND it is a Deployment.
-// deployments and statefulsets without a group mean the apps group. Errors
-// wrap ErrWorkload.
+// (deployments, statefulsets) or a group-qualified resource.group (a custom
+// resource with a scale subresource). Without KIND it is a Deployment.
+// deployments and statefulsets without a group mean the apps group. A
+// FlinkDeployment is refused with the fix. Errors wrap ErrWorkload.
 func ParseWorkload(s string) (Workload, error) {
 	parts := strings.Split(s, "/")
 	var w Workload
@@ -60,6 +66,13 @@ func ParseWorkload(s string) (Workload, error) {
 	}
 	if w.Resource.Resource == "" {
 		return Workload{}, fmt.Errorf("%w %q: empty KIND", ErrWorkload, s)
+	}
+	if w.Resource.Resource == FlinkDeployments.Resource || w.Resource.Resource == "flinkdeployment" {
+		return Workload{}, fmt.Errorf("%w %q: a FlinkDeployment is not a scale target: scaling it changes "+
+			"spec.taskManager.replicas and the Flink operator redeploys the whole job; for a native-mode "+
+			"FlinkDeployment use --taskmanagers flink (Flink starts the TaskManagers the declared requirements need), "+
+			"for standalone mode name the operator's TaskManager Deployment only if the FlinkDeployment leaves "+
+			"spec.taskManager.replicas unset", ErrWorkload, s)
 	}
 	if errs := validation.IsDNS1123Label(w.Namespace); len(errs) > 0 {
 		return Workload{}, fmt.Errorf("%w %q: namespace: %s", ErrWorkload, s, strings.Join(errs, "; "))
