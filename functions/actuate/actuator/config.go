@@ -53,6 +53,9 @@ type Config struct {
 	Kubeconfig   string // empty: in-cluster
 	Workload     string // default [KIND/]NAMESPACE/NAME
 	KEDAListen   string // empty: no KEDA scaler
+	// KEDAPoll is how often the KEDA scaler reads each cluster's jobs and
+	// TaskManagers (its answers before a decision, and IsActive).
+	KEDAPoll time.Duration
 	KEDATLS      kedascaler.TLSFiles
 	HTTPListen   string // /metrics and /healthz; empty: none
 	// Concurrency is the number of decisions handled at once (consumers
@@ -66,7 +69,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		NATS: events.ConnOptions{URL: events.DefaultNATSURL}, Flink: map[string]string{}, TaskManagers: BackendNone,
-		HTTPListen: ":8080", Concurrency: 4, Options: DefaultOptions(),
+		HTTPListen: ":8080", Concurrency: 4, Options: DefaultOptions(), KEDAPoll: 10 * time.Second,
 	}
 }
 
@@ -109,6 +112,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Kubeconfig, "kubeconfig", c.Kubeconfig, "kubeconfig file (default: in-cluster config)")
 	fs.StringVar(&c.Workload, "taskmanager-workload", c.Workload, "default TaskManager workload [KIND/]NAMESPACE/NAME")
 	fs.StringVar(&c.KEDAListen, "keda-listen", c.KEDAListen, "serve the KEDA external scaler (gRPC) on ADDR")
+	fs.DurationVar(&c.KEDAPoll, "keda-poll", c.KEDAPoll, "how often the KEDA scaler reads each cluster's jobs and TaskManagers (its answer before a job's first decision, and IsActive)")
 	fs.StringVar(&c.KEDATLS.Cert, "keda-tls-cert", c.KEDATLS.Cert, "KEDA scaler TLS certificate (PEM)")
 	fs.StringVar(&c.KEDATLS.Key, "keda-tls-key", c.KEDATLS.Key, "KEDA scaler TLS key (PEM)")
 	fs.StringVar(&c.KEDATLS.ClientCA, "keda-client-ca", c.KEDATLS.ClientCA, "CA (PEM) that client certificates must chain to (mutual TLS)")
@@ -155,6 +159,9 @@ func (c Config) Validate() error {
 		if _, err := taskmanagers.ParseWorkload(c.Workload); err != nil {
 			bad("taskmanager-workload", "%v", err)
 		}
+	}
+	if c.KEDAListen != "" && c.KEDAPoll <= 0 {
+		bad("keda-poll", "%s: want a positive duration", c.KEDAPoll)
 	}
 	if c.KEDAListen == "" && c.KEDATLS.Enabled() {
 		bad("keda-tls-cert", "TLS options need --keda-listen")

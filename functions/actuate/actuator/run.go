@@ -148,14 +148,42 @@ func kedaPart(ctx context.Context, cfg Config, js jetstream.JetStream, log *slog
 		return nil, fmt.Errorf("--keda-listen: %w", err)
 	}
 	view := kedascaler.NewView()
-	srv := kedascaler.NewServer(view, log.With("component", "keda"))
-	log.Info("keda external scaler listening", "addr", lis.Addr().String(), "tls", creds != nil)
+	klog := log.With("component", "keda")
+	poller, err := livePoller(cfg, view, klog)
+	if err != nil {
+		_ = lis.Close() // never served
+		return nil, err
+	}
+	srv := kedascaler.NewServer(view, klog)
+	log.Info("keda external scaler listening", "addr", lis.Addr().String(), "tls", creds != nil, "poll", cfg.KEDAPoll)
 	return func(ctx context.Context) error {
-		watchErr := make(chan error, 1)
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		watchErr, pollErr := make(chan error, 1), make(chan error, 1)
 		go func() { watchErr <- view.Watch(ctx, kv) }()
+		go func() { pollErr <- poller.Run(ctx) }()
 		serveErr := srv.Serve(ctx, lis, creds)
-		return errors.Join(serveErr, <-watchErr)
+		cancel() // the server failed: stop its feeds too
+		return errors.Join(serveErr, <-watchErr, <-pollErr)
 	}, nil
+}
+
+// livePoller reads every --flink cluster's jobs for the KEDA scaler.
+func livePoller(cfg Config, view *kedascaler.View, log *slog.Logger) (*kedascaler.Poller, error) {
+	opts, err := flinkOptions(cfg)
+	if err != nil {
+		return nil, err
+	}
+	p := &kedascaler.Poller{View: view, Clusters: map[string]kedascaler.Source{}, Interval: cfg.KEDAPoll,
+		Timeout: min(cfg.KEDAPoll, 10*time.Second), Log: log, Now: time.Now}
+	for name, u := range cfg.Flink {
+		c, err := flink.New(u, opts)
+		if err != nil {
+			return nil, fmt.Errorf("--flink %s: %w", name, err)
+		}
+		p.Clusters[name] = c
+	}
+	return p, nil
 }
 
 func httpPart(addr string, reg *prometheus.Registry, nc *nats.Conn) func(context.Context) error {

@@ -76,7 +76,7 @@ func (s *Server) lookup(ref *externalscaler.ScaledObjectRef) (Desired, error) {
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return Desired{}, status.Errorf(codes.NotFound,
-			"no desired TaskManager count for cluster %q job %q: unknown job, or actuate has not acted on it yet", cluster, job)
+			"no TaskManager count for cluster %q job %q: actuate has not seen the job in that cluster (its --flink JobManager) nor declared a count for it", cluster, job)
 	case errors.Is(err, ErrNotReady):
 		return Desired{}, status.Error(codes.Unavailable, err.Error())
 	case err != nil:
@@ -90,7 +90,7 @@ func (s *Server) logErr(method string, ref *externalscaler.ScaledObjectRef, err 
 		"scaled_object", ref.GetName(), "reason", err.Error())
 }
 
-// IsActive is true while the job runs.
+// IsActive is true while the job runs, as last seen live (every poll).
 func (s *Server) IsActive(_ context.Context, ref *externalscaler.ScaledObjectRef) (*externalscaler.IsActiveResponse, error) {
 	d, err := s.lookup(ref)
 	if err != nil {

@@ -28,6 +28,7 @@ const jobID = "5a8b3c0f2d1e4b7a9c6d5e4f3a2b1c0d"
 type harness struct {
 	kv   jetstream.KeyValue
 	addr string
+	view *View
 }
 
 func startHarness(tb testing.TB, creds credentials.TransportCredentials) *harness {
@@ -63,7 +64,7 @@ func startHarness(tb testing.TB, creds credentials.TransportCredentials) *harnes
 	case <-time.After(5 * time.Second):
 		tb.Fatal("view not ready")
 	}
-	return &harness{kv: kv, addr: lis.Addr().String()}
+	return &harness{kv: kv, addr: lis.Addr().String(), view: view}
 }
 
 func (h *harness) put(tb testing.TB, d Desired) {

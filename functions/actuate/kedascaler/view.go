@@ -1,7 +1,8 @@
 // Package kedascaler serves the desired TaskManager count of Flink jobs to
 // KEDA as an external scaler (gRPC, KEDA's externalscaler.proto). Answers come
-// from an in-memory view of the desired-TM KV bucket kept current by a watch;
-// no RPC ever calls Flink or NATS.
+// from an in-memory view: the desired-TM KV bucket kept current by a watch,
+// and each job's live state kept current by a Poller. A job is answered from
+// the first time either knows it; no RPC ever calls Flink or NATS.
 package kedascaler
 
 import (
@@ -19,7 +20,7 @@ import (
 
 // Sentinel errors of View.Lookup.
 var (
-	// ErrNotFound: no desired count is known for the cluster and job.
+	// ErrNotFound: the job is neither in the bucket nor seen in its cluster.
 	ErrNotFound = errors.New("job not found")
 	// ErrNotReady: the view has not loaded the bucket yet.
 	ErrNotReady = errors.New("desired TaskManager view not loaded yet")
@@ -32,7 +33,8 @@ type Desired struct {
 	JobID        string `json:"jobId"`
 	JobName      string `json:"jobName"`
 	TaskManagers int    `json:"taskManagers"`
-	// Running is true when the job was RUNNING at the last actuation.
+	// Running is true when the job was RUNNING at the last actuation;
+	// Lookup answers the live state instead once the job has been seen.
 	Running bool `json:"running"`
 	// Mode is the scaling mode of the decision that set the count.
 	Mode      string    `json:"mode,omitempty"`
@@ -45,6 +47,7 @@ type View struct {
 	mu      sync.RWMutex
 	byKey   map[string]Desired
 	byName  map[nameKey]map[string]struct{} // cluster and job name → keys
+	live    map[string]map[string]Observed  // cluster → job id → last seen
 	changed chan struct{}                   // closed and replaced on every change
 	ready   chan struct{}                   // closed once the initial values are loaded
 	once    sync.Once
@@ -52,7 +55,8 @@ type View struct {
 
 // NewView returns an empty view; run Watch to fill it.
 func NewView() *View {
-	return &View{byKey: map[string]Desired{}, byName: map[nameKey]map[string]struct{}{}, changed: make(chan struct{}), ready: make(chan struct{})}
+	return &View{byKey: map[string]Desired{}, byName: map[nameKey]map[string]struct{}{}, live: map[string]map[string]Observed{},
+		changed: make(chan struct{}), ready: make(chan struct{})}
 }
 
 // Watch follows kv (the desired-TM bucket) until ctx ends or the watch
@@ -113,8 +117,35 @@ func (v *View) apply(e jetstream.KeyValueEntry) {
 		}
 		v.byName[n][e.Key()] = struct{}{}
 	}
+	v.signal()
+}
+
+// signal wakes every Changed waiter; v.mu is held for writing.
+func (v *View) signal() {
 	close(v.changed)
 	v.changed = make(chan struct{})
+}
+
+// Observe replaces what is known live of cluster's jobs with jobs. Waiters
+// are woken when a job's activity or registered TaskManagers changed.
+func (v *View) Observe(cluster string, jobs []Observed) {
+	next := make(map[string]Observed, len(jobs))
+	for _, j := range jobs {
+		next[j.JobID] = j
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	prev := v.live[cluster]
+	v.live[cluster] = next
+	moved := len(prev) != len(next)
+	for id, j := range next {
+		if p, ok := prev[id]; !ok || p.Running != j.Running || p.TaskManagers != j.TaskManagers {
+			moved = true
+		}
+	}
+	if moved {
+		v.signal()
+	}
 }
 
 // Changed returns a channel closed at the next change of any entry. Take it
@@ -126,8 +157,10 @@ func (v *View) Changed() <-chan struct{} {
 }
 
 // Lookup returns the desired count of job (a job id or a job name) in
-// cluster. A name held by several job ids answers the most recently updated
-// running one. Errors: ErrNotReady, ErrNotFound.
+// cluster: the declared count when the bucket has one, else the TaskManagers
+// registered when the job was last seen; Running is the live state when the
+// job has been seen. A name held by several job ids answers the running,
+// then most recently updated one. Errors: ErrNotReady, ErrNotFound.
 func (v *View) Lookup(cluster, job string) (Desired, error) {
 	select {
 	case <-v.ready:
@@ -136,8 +169,26 @@ func (v *View) Lookup(cluster, job string) (Desired, error) {
 	}
 	v.mu.RLock()
 	defer v.mu.RUnlock()
-	if d, ok := v.byKey[events.KVKey(cluster, job)]; ok {
+	d, declared := v.declared(cluster, job)
+	o, seen := v.seen(cluster, job)
+	switch {
+	case declared && seen && o.JobID == d.JobID:
+		d.Running = o.Running
 		return d, nil
+	case declared && (!seen || !o.Running || d.Running):
+		return d, nil
+	case seen:
+		// Not declared yet, or declared for an older run of the same name.
+		return Desired{Cluster: cluster, JobID: o.JobID, JobName: o.JobName, TaskManagers: o.TaskManagers,
+			Running: o.Running, UpdatedAt: o.At}, nil
+	}
+	return Desired{}, fmt.Errorf("%w: cluster %q job %q", ErrNotFound, cluster, job)
+}
+
+// declared is the bucket's entry for job (id, or name); v.mu is held.
+func (v *View) declared(cluster, job string) (Desired, bool) {
+	if d, ok := v.byKey[events.KVKey(cluster, job)]; ok {
+		return d, true
 	}
 	var best Desired
 	found := false
@@ -147,10 +198,24 @@ func (v *View) Lookup(cluster, job string) (Desired, error) {
 			best, found = d, true
 		}
 	}
-	if !found {
-		return Desired{}, fmt.Errorf("%w: cluster %q job %q", ErrNotFound, cluster, job)
+	return best, found
+}
+
+// seen is the live state of job (id, or name: the running one first);
+// v.mu is held.
+func (v *View) seen(cluster, job string) (Observed, bool) {
+	jobs := v.live[cluster]
+	if o, ok := jobs[job]; ok {
+		return o, true
 	}
-	return best, nil
+	var best Observed
+	found := false
+	for _, o := range jobs {
+		if o.JobName == job && (!found || (o.Running && !best.Running)) {
+			best, found = o, true
+		}
+	}
+	return best, found
 }
 
 // better prefers a running job, then the most recent update.
