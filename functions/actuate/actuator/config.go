@@ -55,9 +55,9 @@ type Config struct {
 	KEDAListen   string // empty: no KEDA scaler
 	// KEDAPoll is how often the KEDA scaler reads each cluster's jobs and
 	// TaskManagers (its answers before a decision, and IsActive).
-	KEDAPoll time.Duration
-	KEDATLS      kedascaler.TLSFiles
-	HTTPListen   string // /metrics and /healthz; empty: none
+	KEDAPoll   time.Duration
+	KEDATLS    kedascaler.TLSFiles
+	HTTPListen string // /metrics and /healthz; empty: none
 	// Concurrency is the number of decisions handled at once (consumers
 	// sharing the durable).
 	Concurrency int
