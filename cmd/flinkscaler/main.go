@@ -26,6 +26,7 @@ func commands() []command {
 	return []command{
 		{"demo", "run the whole system on an emulated Flink job and report how it scaled", runDemo},
 		{"sim", "serve an emulated Flink JobManager REST API driven by a scenario file", runSim},
+		{"sandbox", "run a scenario's job on a real Apache Flink (a MiniCluster in one JVM) behind the emulator's URLs", runSandbox},
 		{"bench", "compare scaling policies on scenarios in virtual time", runBench},
 		{"nats", "run a JetStream-enabled NATS server for small installs and local use", runNATS},
 		{"watch", "print flinkscaler events as they flow", runWatch},
