@@ -13,21 +13,26 @@ import (
 // source outside reactive mode, its partition count. The upper limit wins a
 // conflict.
 func (r *run) bounds(vp *vplan) (lo, hi int) {
-	lo, hi = 1, vp.maxPar
+	return boundsFor(r.cfg, vp.id, vp.name, vp.source, vp.parts, vp.maxPar)
+}
+
+// boundsFor is bounds for a vertex given by its fields.
+func boundsFor(cfg Config, id, name string, source bool, parts, maxPar int) (lo, hi int) {
+	lo, hi = 1, maxPar
 	apply := func(b Bounds) {
 		lo = max(lo, b.Min)
 		if b.Max > 0 {
 			hi = min(hi, b.Max)
 		}
 	}
-	apply(r.cfg.Parallelism)
-	if b, ok := r.cfg.Vertices[vp.id]; ok {
+	apply(cfg.Parallelism)
+	if b, ok := cfg.Vertices[id]; ok {
 		apply(b)
-	} else if b, ok := r.cfg.Vertices[vp.name]; ok {
+	} else if b, ok := cfg.Vertices[name]; ok {
 		apply(b)
 	}
-	if vp.source && vp.parts > 0 && r.cfg.Mode != events.ModeReactive {
-		hi = min(hi, vp.parts)
+	if source && parts > 0 && cfg.Mode != events.ModeReactive {
+		hi = min(hi, parts)
 	}
 	return min(lo, hi), hi
 }
@@ -133,18 +138,29 @@ func stepTMCap(r *run) *hold {
 	return nil
 }
 
-func (r *run) layout() slots.Layout {
+func (r *run) layout() slots.Layout { return layoutFor(r.cfg, r.snap, r.st.Unfit) }
+
+// layoutFor is the job's slot layout: slot-sharing groups as the snapshot
+// reports them (Flink 1.20+), else as Slots.Groups declares them by vertex
+// id or name; every vertex its own slots when the sharing is dedicated or
+// a decision was seen not to fit (State.Unfit).
+func layoutFor(cfg Config, snap *events.Snapshot, unfit bool) slots.Layout {
 	groups := map[string]string{}
-	for _, v := range r.snap.Vertices {
-		if v.SlotSharingGroup != "" {
+	for _, v := range snap.Vertices {
+		switch {
+		case v.SlotSharingGroup != "":
 			groups[v.ID] = v.SlotSharingGroup
+		case cfg.Slots.Groups[v.ID] != "":
+			groups[v.ID] = cfg.Slots.Groups[v.ID]
+		case cfg.Slots.Groups[v.Name] != "":
+			groups[v.ID] = cfg.Slots.Groups[v.Name]
 		}
 	}
 	return slots.Layout{
-		PerTaskManager: r.cfg.Slots.PerTaskManager,
-		Dedicated:      r.cfg.Slots.Sharing == events.SlotSharingDedicated,
+		PerTaskManager: cfg.Slots.PerTaskManager,
+		Dedicated:      cfg.Slots.Sharing == events.SlotSharingDedicated || unfit,
 		Groups:         groups,
-		Standby:        r.cfg.Slots.Standby,
+		Standby:        cfg.Slots.Standby,
 	}
 }
 

@@ -72,6 +72,13 @@ type Config struct {
 	MinInterval time.Duration    `yaml:"minInterval" json:"minInterval"`
 	Efficiency  EfficiencyConfig `yaml:"efficiency" json:"efficiency"`
 	SLO         SLOConfig        `yaml:"slo" json:"slo"`
+	// Disturbances is the budget of unplanned restarts per hour (failovers,
+	// lost TaskManagers) the job must absorb: each is priced like a rescale's
+	// restart when candidates are compared, so it buys headroom.
+	Disturbances float64 `yaml:"disturbances" json:"disturbances"`
+	// Forecast is the period of the load's shape that the policy learns and
+	// scales ahead of; 0 turns forecasting off.
+	Forecast time.Duration `yaml:"forecast" json:"forecast"`
 }
 
 // SlotsConfig is how subtasks map onto TaskManagers.
@@ -79,6 +86,9 @@ type SlotsConfig struct {
 	PerTaskManager int    `yaml:"perTaskManager" json:"perTaskManager"`
 	Sharing        string `yaml:"sharing" json:"sharing"` // shared | dedicated
 	Standby        int    `yaml:"standby" json:"standby"`
+	// Groups declares vertices' slot-sharing groups by vertex name or id, for
+	// Flink versions whose REST API does not report them (1.18, 1.19).
+	Groups map[string]string `yaml:"groups" json:"groups"`
 }
 
 // Bounds are inclusive parallelism limits; 0 means unbounded on that side.
@@ -110,6 +120,10 @@ type EfficiencyConfig struct {
 // SLOConfig is the job's service level.
 type SLOConfig struct {
 	MaxLag time.Duration `yaml:"maxLag" json:"maxLag"`
+	// Weight is what one second with the lag above MaxLag costs, in
+	// slot-seconds per slot the job runs: the exchange rate between the
+	// SLO and the bill when candidates are compared.
+	Weight float64 `yaml:"weight" json:"weight"`
 }
 
 // Defaults returns a configuration that works for most jobs.
@@ -132,7 +146,9 @@ func Defaults() Config {
 		RescaleTimeout:  5 * time.Minute,
 		MinInterval:     time.Minute,
 		Efficiency:      EfficiencyConfig{Prior: 0.9, Min: 0.3, Max: 1.0},
-		SLO:             SLOConfig{MaxLag: time.Minute},
+		SLO:             SLOConfig{MaxLag: time.Minute, Weight: 20},
+		Disturbances:    0.5,
+		Forecast:        24 * time.Hour,
 	}
 }
 
@@ -160,6 +176,13 @@ func Merge(cfg Config, overrides []byte) (Config, error) {
 		vertices[k] = v
 	}
 	cfg.Vertices = vertices
+	if cfg.Slots.Groups != nil {
+		groups := make(map[string]string, len(cfg.Slots.Groups))
+		for k, v := range cfg.Slots.Groups {
+			groups[k] = v
+		}
+		cfg.Slots.Groups = groups
+	}
 	return Load(bytes.NewReader(overrides), cfg)
 }
 
@@ -207,6 +230,20 @@ func (c Config) Validate() error {
 	p.positiveDuration("rescaleTimeout", c.RescaleTimeout)
 	p.nonNegativeDuration("minInterval", c.MinInterval)
 	p.positiveDuration("slo.maxLag", c.SLO.MaxLag)
+	if !(c.SLO.Weight >= 0 && c.SLO.Weight <= 1e6) {
+		p.add("slo.weight", "%v: use [0, 1e6]", c.SLO.Weight)
+	}
+	if !(c.Disturbances >= 0 && c.Disturbances <= 60) {
+		p.add("disturbances", "%v: use [0, 60] per hour", c.Disturbances)
+	}
+	if c.Forecast != 0 && (c.Forecast < time.Hour || c.Forecast > 7*24*time.Hour) {
+		p.add("forecast", "%v: use 0 (off) or 1h to 168h", c.Forecast)
+	}
+	for k, g := range c.Slots.Groups {
+		if g == "" {
+			p.add("slots.groups["+k+"]", "empty group name")
+		}
+	}
 	return p.err()
 }
 

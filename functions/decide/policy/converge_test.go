@@ -17,7 +17,7 @@ func TestConvergeWordcount(t *testing.T) {
 	job := newSimJob(t0, []string{"source", "flatmap", "count"},
 		[]float64{1e6, 100e3 / 60, 1e6 / 60}, []float64{1, 1, 1}, []float64{1, 20, 0}, []int{1, 1, 1}, 30)
 	cfg := Defaults()
-	got := simRun(t, Ours{}, cfg, job, 3600, func(int) float64 { return 1e6 / 60 })
+	got := simRun(t, V1{}, cfg, job, 3600, func(int) float64 { return 1e6 / 60 })
 	require.NotEmpty(t, got)
 	require.LessOrEqual(t, len(got), 2, "rescales: %v", got)
 	last := got[len(got)-1]
@@ -34,7 +34,7 @@ func TestConvergeNoisyConstant(t *testing.T) {
 		seed = seed*6364136223846793005 + 1442695040888963407
 		return float64(seed>>11)/float64(1<<53)*0.2 - 0.1
 	}
-	got := simRun(t, Ours{}, Defaults(), job, 7200, func(int) float64 { return 15000 * (1 + noise()) })
+	got := simRun(t, V1{}, Defaults(), job, 7200, func(int) float64 { return 15000 * (1 + noise()) })
 	require.LessOrEqual(t, len(got), 1, "rescales: %v", got)
 	require.LessOrEqual(t, job.pending, 15000*60.0, "lag at the end")
 }

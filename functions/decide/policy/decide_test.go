@@ -43,7 +43,7 @@ func feed(t *testing.T, cfg Config, snaps ...func(sec int) events.Snapshot) Outp
 	var o Output
 	for k, mk := range snaps {
 		s := mk(80 + 10*k)
-		o = Decide(Input{Snapshot: s, State: o.NewState, Config: cfg, Now: s.ObservedAt})
+		o = V1{}.Decide(Input{Snapshot: s, State: o.NewState, Config: cfg, Now: s.ObservedAt})
 	}
 	return o
 }
@@ -121,7 +121,7 @@ func TestDecideSizing(t *testing.T) {
 			}
 			require.Equal(t, c.targets, got, o.Decision.Rationale)
 			require.Equal(t, c.cfg.Mode, o.Decision.Mode)
-			require.Equal(t, Name, o.Decision.Policy)
+			require.Equal(t, NameV1, o.Decision.Policy)
 		})
 	}
 }
@@ -192,8 +192,8 @@ func TestObserveMetricFeedsLag(t *testing.T) {
 		sn.Vertices[0].PendingRecords = nil
 		return sn
 	}
-	o := Decide(Input{Snapshot: mk(80), State: st, Config: cfg, Now: t0.Add(80 * time.Second)})
-	o = Decide(Input{Snapshot: mk(90), State: o.NewState, Config: cfg, Now: t0.Add(90 * time.Second)})
+	o := V1{}.Decide(Input{Snapshot: mk(80), State: st, Config: cfg, Now: t0.Add(80 * time.Second)})
+	o = V1{}.Decide(Input{Snapshot: mk(90), State: o.NewState, Config: cfg, Now: t0.Add(90 * time.Second)})
 	// The user's 5M lag stands in for the missing pendingRecords: 122 s of
 	// lag. When the restart is over the lag will be 122 + 30 s downtime +
 	// 30 s replay (no checkpoint interval reported) = 182 s, 122 s over the
@@ -238,7 +238,7 @@ func TestDecideFloorStopsScaleDown(t *testing.T) {
 			o := Output{NewState: State{Topology: fingerprint(&first), Floors: c.floors}}
 			for k := range 2 {
 				s := snap(80 + 10*k)
-				o = Decide(Input{Snapshot: s, State: o.NewState, Config: cfg, Now: s.ObservedAt})
+				o = V1{}.Decide(Input{Snapshot: s, State: o.NewState, Config: cfg, Now: s.ObservedAt})
 			}
 			require.NotNil(t, o.Decision, o.Hold)
 			require.Equal(t, c.want, o.Decision.Vertices[1].Target, o.Decision.Vertices[1].Reason)

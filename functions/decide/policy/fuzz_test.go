@@ -29,7 +29,7 @@ func FuzzDecide(f *testing.F) {
 			dst.Inputs[0].ShipStrategy = "HASH"
 			return snapAt(int(s%(1<<40)), src, dst)
 		}
-		policies := []Policy{Ours{}, NewDS2(), NewFlinkOperator(), NewThreshold(), NewKEDALag(), Oracle{}}
+		policies := []Policy{Ours{}, V1{}, NewDS2(), NewFlinkOperator(), NewThreshold(), NewKEDALag(), Oracle{}}
 		for _, pol := range policies {
 			var st State
 			for _, s := range []int64{80, 90, sec, sec + 10, 100} {

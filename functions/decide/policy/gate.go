@@ -48,6 +48,22 @@ type run struct {
 	level time.Duration
 	// released: stabilize found a planned release or a drop due.
 	released bool
+	// lenient: validation excuses a source's missing busy or pending.
+	lenient bool
+}
+
+// allExcused reports whether the snapshot's only missing metrics are ones a
+// lenient run excuses.
+func (r *run) allExcused() bool {
+	if !r.lenient {
+		return false
+	}
+	for i := range r.snap.Vertices {
+		if v := &r.snap.Vertices[i]; len(v.Incomplete) > 0 && !r.excused(v) {
+			return false
+		}
+	}
+	return true
 }
 
 func newRun(in Input, policy string) *run {
@@ -107,6 +123,34 @@ func (r *run) resetDecisions() {
 
 func stepValidate(r *run) *hold { return r.validate() }
 
+// stepValidateLenient is stepValidate that accepts a source whose busy,
+// idle or back-pressured time or pending records are missing (a legacy
+// source reports busy as NaN; many connectors report no pendingRecords):
+// such a source must not hold the other vertices.
+func stepValidateLenient(r *run) *hold {
+	r.lenient = true
+	return r.validate()
+}
+
+// lenientFields are the metrics a source may lack under stepValidateLenient.
+var lenientFields = map[string]bool{
+	"busyMsPerSecond": true, "idleMsPerSecond": true, "backPressuredMsPerSecond": true, "pendingRecords": true,
+}
+
+// excused reports whether every missing field of v is one a lenient run
+// accepts.
+func (r *run) excused(v *events.VertexSnapshot) bool {
+	if !r.lenient || !(v.IsSource || len(v.Inputs) == 0) {
+		return false
+	}
+	for _, f := range v.Incomplete {
+		if !lenientFields[f] {
+			return false
+		}
+	}
+	return true
+}
+
 func (r *run) validate() *hold {
 	s := r.snap
 	if s.JobState != "RUNNING" {
@@ -119,7 +163,7 @@ func (r *run) validate() *hold {
 	if s.TaskManagers < 0 || s.SlotsTotal < 0 || s.SlotsFree < 0 {
 		return holdf(HoldInvalid, "negative TaskManager or slot count")
 	}
-	if !s.Complete || len(s.Incomplete) > 0 {
+	if (!s.Complete || len(s.Incomplete) > 0) && !r.allExcused() {
 		return holdf(HoldIncomplete, "snapshot incomplete: "+orDash(strings.Join(s.Incomplete, ", ")))
 	}
 	if err := r.index(); err != nil {
@@ -167,17 +211,16 @@ func (r *run) index() error {
 
 func (r *run) validateVertex(v *events.VertexSnapshot) *hold {
 	name := orDash(v.Name)
-	if len(v.Incomplete) > 0 {
+	if len(v.Incomplete) > 0 && !r.excused(v) {
 		return holdf(HoldIncomplete, name+": missing "+strings.Join(v.Incomplete, ", "))
 	}
 	if v.Parallelism <= 0 || v.Parallelism > maxParallelism || v.MaxParallelism < 0 || v.MaxParallelism > maxParallelism {
 		return holdf(HoldInvalid, fmt.Sprintf("%s: parallelism %d, max %d", name, v.Parallelism, v.MaxParallelism))
 	}
-	if v.BusyMsPerSecond == nil || v.RecordsInPerSecond == nil {
+	if (v.BusyMsPerSecond == nil && !r.excused(v)) || v.RecordsInPerSecond == nil {
 		return holdf(HoldIncomplete, name+": busy time or records in missing")
 	}
-	b := v.BusyMsPerSecond
-	if bad(b.Avg, 1000*busySlack) || bad(b.Max, 1000*busySlack) {
+	if b := v.BusyMsPerSecond; b != nil && (bad(b.Avg, 1000*busySlack) || bad(b.Max, 1000*busySlack)) {
 		return holdf(HoldInvalid, fmt.Sprintf("%s: busy %v/%v ms/s", name, b.Avg, b.Max))
 	}
 	if bp := v.BackPressuredMsPerSecond; bp != nil && (bad(bp.Avg, 1000*busySlack) || bad(bp.Max, 1000*busySlack)) {

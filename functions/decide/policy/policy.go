@@ -4,45 +4,10 @@
 // I/O, clock, logger or randomness: a recorded stream of snapshots replays to
 // the same decisions.
 //
-// Ours (Decide) runs these steps in this order; each may hold, which ends the
-// run with Output.Hold set and no decision:
-//
-//  1. order      drop duplicate, out-of-order and far-future snapshots
-//  2. validate   job RUNNING, topology sane, every needed metric finite and plausible
-//  3. topology   vertices changed → history reset
-//  4. epoch      a new run (timestamps.RUNNING moved, parallelism changed) starts a new epoch
-//  5. record     append the sample to the bounded window
-//  6. inflight   a previous decision not yet visible in snapshots → wait (bounded)
-//  7. paused     per-job pause
-//  8. cooldown   the run or the last decision younger than MinInterval
-//  9. settle     the run must be Settle old with ≥ 2 fresh samples; learn efficiency and downtime
-//  10. estimate   per vertex: rates, busy, true rate per subtask (DS2: in ÷ busy)
-//  11. learn      scaling efficiency from the rates before and after our last rescale
-//  12. propagate  sources' offered rate (pending growth shows a step at once) + backlog catch-up
-//     and the backlog a restart will find, through the DAG by selectivity
-//  13. size       utilization target from the load's volatility (over the current level once it
-//     has held a scale-down window, for scale-downs once it has held a rate
-//     window or, after a drop far beyond the noise, half a rate window, so a
-//     step is not noise); up only when a vertex
-//     cannot keep up, sized for catch-up (and, when the job lags past the SLO
-//     now or will after the restart, for draining the restart's backlog within
-//     two SLOs), every vertex the restart would leave short going up with it;
-//     down to the utilization target, never back to a parallelism
-//     a scale-up left at the same rate (floors)
-//  14. clamp      per-vertex and per-job bounds, key groups, source partitions
-//  15. stepcap    at most MaxStepFactor per rescale
-//  16. align      fewest subtasks giving the same key-group (or partition) bottleneck
-//  17. reactive   one parallelism for all vertices in reactive mode
-//  18. tmcap      fit MaxTaskManagers
-//  19. stabilize  scale-up after ScaleUpDelay; scale-down after ScaleDownWindow, to the window's
-//     highest since the rate's current level began, except a scale-up's planned release (its backlog drained, and its
-//     rate level, if young then, held a window) or a drop far beyond the noise (a lower level begun in this run
-//     that held half a rate window): to the current recommendation
-//  20. restart    a scale-up is not made while riding the backlog out spends no longer above the
-//     SLO than the restart would; a scale-down that saves fewer slot-seconds
-//     than its restart costs is not made (a release's or drop's restart costs
-//     the last outage, an ordinary one's the last decision-to-running time)
-//  21. emit       a decision only when a target differs from the current parallelism
+// Ours (Decide, ours.go) accepts a snapshot through the gates every policy
+// shares, then runs typed steps that read their inputs and return their
+// outputs; nothing is shared between them but what their signatures name.
+// The previous version (V1) is kept as a baseline.
 package policy
 
 import (
@@ -102,32 +67,55 @@ const (
 	HoldNoChange   = "no_change"
 	HoldStabilize  = "stabilizing"
 	HoldRestart    = "restart_cost"
+	HoldCheckpoint = "checkpoint_wait"
 )
 
-// Name of our policy in decisions.
-const Name = "flinkscaler"
+// NameV1 is the previous version of our policy, kept as a baseline: the
+// steps listed in V1's comment.
+const NameV1 = "flinkscaler-v1"
 
-// Ours is flinkscaler's own policy.
-type Ours struct{}
+// V1 is the previous version of our policy (the 21 steps below), kept to
+// compare against in the benchmark:
+//
+//  1. order      drop duplicate, out-of-order and far-future snapshots
+//  2. validate   job RUNNING, topology sane, every needed metric finite and plausible
+//  3. topology   vertices changed → history reset
+//  4. epoch      a new run starts a new epoch
+//  5. record     append the sample to the bounded window
+//  6. inflight   a previous decision not yet visible in snapshots → wait (bounded)
+//  7. paused     per-job pause
+//  8. cooldown   the run or the last decision younger than MinInterval
+//  9. settle     the run must be Settle old with ≥ 2 fresh samples
+//  10. estimate   per vertex: rates, busy, true rate per subtask (DS2: in ÷ busy)
+//  11. learn      scaling efficiency from the rates before and after the last rescale
+//  12. propagate  sources' offered rate and backlog catch-up through the DAG
+//  13. size       utilization target from the load's volatility; up only when a
+//     vertex cannot keep up, down to the target, never back to a floor
+//  14. clamp      per-vertex and per-job bounds, key groups, source partitions
+//  15. stepcap    at most MaxStepFactor per rescale
+//  16. align      fewest subtasks giving the same key-group bottleneck
+//  17. reactive   one parallelism for all vertices in reactive mode
+//  18. tmcap      fit MaxTaskManagers
+//  19. stabilize  scale-up after ScaleUpDelay; scale-down after ScaleDownWindow
+//  20. restart    ride a backlog out, or skip a scale-down that saves less than its restart
+//  21. emit       a decision only when a target differs from the current parallelism
+type V1 struct{}
 
-var _ Policy = Ours{}
+var _ Policy = V1{}
 
 // Name implements Policy.
-func (Ours) Name() string { return Name }
+func (V1) Name() string { return NameV1 }
 
 // Decide implements Policy.
-func (Ours) Decide(in Input) Output { return Decide(in) }
-
-// Decide runs our policy's steps (see the package comment) on in.
-func Decide(in Input) Output {
-	r := newRun(in, Name)
-	return r.runSteps(oursSteps)
+func (V1) Decide(in Input) Output {
+	r := newRun(in, NameV1)
+	return r.runSteps(v1Steps)
 }
 
 // step is one stage of a policy; a non-nil hold ends the run.
 type step func(*run) *hold
 
-var oursSteps = []step{
+var v1Steps = []step{
 	stepOrder, stepValidate, stepTopology, stepEpoch, stepRecord, stepInFlight,
 	stepPaused, stepCooldown, stepSettle, stepEstimate, stepLearn, stepPropagate, stepSize, stepClamp,
 	stepStepCap, stepAlign, stepReactive, stepTMCap, stepStabilize, stepRestartCost,

@@ -38,7 +38,7 @@ func (r *run) sampleVertices() []VertexSample {
 	}
 	out := make([]VertexSample, len(r.snap.Vertices))
 	for i, v := range r.snap.Vertices {
-		vs := VertexSample{P: v.Parallelism, Pending: -1}
+		vs := VertexSample{P: v.Parallelism, Pending: -1, BusyMax: -1, BusyAvg: -1}
 		if b := v.BusyMsPerSecond; b != nil {
 			vs.BusyMax, vs.BusyAvg = math.Min(b.Max/1000, 1), math.Min(b.Avg/1000, 1)
 		}

@@ -58,7 +58,49 @@ type State struct {
 	Outage time.Duration `json:"outage,omitempty"`
 	// Metrics are users' own metrics by Metric.Name (+ "/" + Vertex).
 	Metrics map[string]events.Metric `json:"metrics,omitempty"`
+	// Restarts are the job's last observed rescale restarts, oldest first,
+	// at most maxRestarts: what the next one is expected to cost.
+	Restarts []RestartObs `json:"restarts,omitempty"`
+	// Scaling is, per vertex id, the true rates measured at each
+	// parallelism the vertex ran at, from which its efficiency is fitted.
+	Scaling map[string]Scaling `json:"scaling,omitempty"`
+	// Unfit is set when a decision timed out because its requirements did
+	// not fit the slots the job got: every vertex is then taken to need its
+	// own slots (dedicated), as undeclared slot-sharing groups would.
+	Unfit bool `json:"unfit,omitempty"`
+	// Profile is the load's learned periodic shape (Config.Forecast).
+	Profile *Profile `json:"profile,omitempty"`
 }
+
+// RestartObs is one observed restart: from the decision to the job running
+// at its targets (Downtime), and the part of it the job did not run
+// (Outage); the rest is TaskManager start-up and the checkpoint wait.
+type RestartObs struct {
+	Downtime time.Duration `json:"downtime"`
+	Outage   time.Duration `json:"outage"`
+}
+
+// maxRestarts bounds State.Restarts.
+const maxRestarts = 5
+
+// Scaling is one vertex's measured per-subtask true rates by parallelism,
+// at most maxPoints, and whether scaling it up was seen to be ineffective.
+type Scaling struct {
+	Points []CapPoint `json:"points,omitempty"`
+	// Ineffective is the parallelism above which a scale-up was measured to
+	// add (almost) no capacity; 0 when none was.
+	Ineffective int `json:"ineffective,omitempty"`
+}
+
+// CapPoint is a per-subtask true rate (records/s at 100 % busy) measured at
+// parallelism P.
+type CapPoint struct {
+	P    int     `json:"p"`
+	Rate float64 `json:"rate"`
+}
+
+// maxPoints bounds Scaling.Points.
+const maxPoints = 6
 
 // Release kinds (State.Release).
 const (
@@ -81,8 +123,8 @@ type Sample struct {
 // VertexSample is one vertex in a Sample. Fractions are of one second.
 type VertexSample struct {
 	P       int     `json:"p"`
-	BusyMax float64 `json:"bm"`
-	BusyAvg float64 `json:"ba"`
+	BusyMax float64 `json:"bm"` // -1 when unknown
+	BusyAvg float64 `json:"ba"` // -1 when unknown
 	BP      float64 `json:"bp"` // average back-pressured fraction
 	In      float64 `json:"i"`
 	Out     float64 `json:"x"`

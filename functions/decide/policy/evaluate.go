@@ -1,0 +1,269 @@
+package policy
+
+import (
+	"math"
+	"time"
+)
+
+// horizon is the span every candidate is priced over.
+const horizon = time.Hour
+
+// fixHeadroom is the headroom a corrective scale-up is assumed to bring
+// when a candidate turns out short.
+const fixHeadroom = 0.2
+
+// halfSLOShare is the weight of a second with the lag between half the SLO
+// and the SLO, relative to one above it: steady lag is to stay under half.
+const halfSLOShare = 0.25
+
+// evaluation is a candidate priced over the horizon.
+type evaluation struct {
+	candidate
+	// after, when positive, delays the restart until the next checkpoint.
+	after time.Duration
+	// h is the candidate's headroom over the demand (min over vertices of
+	// capacity ÷ demand − 1); +Inf when no capacity is known. sigma is the
+	// relative uncertainty of demand against its capacity.
+	h, sigma   float64
+	slots, tms int
+	// slotSec is slots × horizon; over is the expected seconds with the lag
+	// above the SLO, overHalf above half of it; lag the mean lag (s);
+	// restarts the expected restarts, this one included.
+	slotSec, over, overHalf, lag, restarts float64
+	// excess is ∫ (lag − SLO)⁺ dt ÷ SLO: how deep above the SLO.
+	excess float64
+	cost   float64
+	// dSlot is slotSec − keep's; rises: some vertex goes up.
+	dSlot float64
+	rises bool
+}
+
+func (e evaluation) keep() bool { return e.headroom < 0 }
+
+func (e evaluation) raises() bool {
+	return !e.keep() && e.rises
+}
+
+// gaussHermite are the nodes and weights of a 5-point Gauss–Hermite rule
+// for a standard normal: the load (against capacity) is 1 + sigma × x.
+var gaussHermite = [5][2]float64{{0, 0.53333}, {1.35562, 0.22208}, {-1.35562, 0.22208}, {2.85697, 0.01126}, {-2.85697, 0.01126}}
+
+// evaluateAll prices every candidate, and a restart timed after the next
+// checkpoint for every change when one is due later than actuate waits.
+func evaluateAll(cands []candidate, j jobView, ld load, rc restartCost, lim limits, sc []scaling, cfg Config) []evaluation {
+	dem := j.demand(ld.forecast)
+	h0 := headroomOf(cands[0].ps, j, dem, sc)
+	slots0 := lim.slots(cands[0].ps)
+	var out []evaluation
+	for _, c := range cands {
+		e := evaluation{candidate: c, h: headroomOf(c.ps, j, dem, sc), slots: lim.slots(c.ps), tms: lim.taskManagers(c.ps)}
+		e.sigma = math.Hypot(ld.sigma, extrapolation(c.ps, j, sc))
+		e.rises = rises(c.ps, j)
+		out = append(out, price(e, j, ld, rc, h0, slots0, cfg))
+		if !c.keep() && rc.later > 0 {
+			later := rc
+			later.wait, later.replay = rc.later+rc.wait, rc.wait
+			e.after = rc.later
+			out = append(out, price(e, j, ld, later, h0, slots0, cfg))
+		}
+	}
+	return out
+}
+
+func (c candidate) keep() bool { return c.headroom < 0 }
+
+func rises(ps []int, j jobView) bool {
+	for i, v := range j.vs {
+		if ps[i] > v.cur {
+			return true
+		}
+	}
+	return false
+}
+
+// headroomOf is min over vertices with a known capacity and demand of
+// capacity(p) ÷ demand − 1.
+func headroomOf(ps []int, j jobView, dem []float64, sc []scaling) float64 {
+	h := math.Inf(1)
+	for i, v := range j.vs {
+		if v.rate <= 0 || dem[i] <= 0 {
+			continue
+		}
+		h = math.Min(h, capacityAt(v, ps[i], sc[i].a)/dem[i]-1)
+	}
+	return h
+}
+
+// extrapolation is the largest relative uncertainty of a vertex's capacity
+// at ps that its efficiency's uncertainty brings.
+func extrapolation(ps []int, j jobView, sc []scaling) float64 {
+	x := 0.0
+	for i, v := range j.vs {
+		if v.rate > 0 {
+			x = math.Max(x, sc[i].spread(v, ps[i]))
+		}
+	}
+	return x
+}
+
+// price fills e's figures: over each Gauss–Hermite load level, the lag's
+// path over the horizon (see lagPath), plus Disturbances restarts per hour
+// each priced like a restart at e's headroom; cost = slot-seconds + the
+// restart's idle slots + Weight × current slots × (seconds above the SLO +
+// halfSLOShare × seconds above half of it + ∫ (lag − SLO)⁺ dt ÷ SLO).
+func price(e evaluation, j jobView, ld load, rc restartCost, h0 float64, slots0 int, cfg Config) evaluation {
+	slo, hz := cfg.SLO.MaxLag.Seconds(), horizon.Seconds()
+	restart := !e.keep()
+	for _, n := range gaussHermite {
+		m := math.Max(1+e.sigma*n[0], 0.1)
+		lp := lagPath{lag: j.lag, slo: slo, end: hz}
+		if restart {
+			lp.run(rc.wait.Seconds(), -under(h0, m))
+			lp.run(rc.outage.Seconds(), 1)
+			lp.jump(rc.replay.Seconds())
+		}
+		hm := under(e.h, m)
+		switch {
+		case hm >= 0:
+			lp.run(hz, -hm)
+		case e.h < 0 || h0 < 0 && !restart:
+			// short at today's estimate: nothing later corrects it
+			lp.run(hz, -hm)
+		default:
+			// short only if the load turns out higher: corrected after
+			// the reaction time by another restart
+			lp.run(ld.react.Seconds(), -hm)
+			lp.run(rc.wait.Seconds(), -hm)
+			lp.run(rc.outage.Seconds(), 1)
+			lp.jump(rc.replay.Seconds())
+			lp.run(hz, -fixHeadroom)
+			e.restarts += n[1]
+		}
+		e.over += n[1] * lp.over
+		e.overHalf += n[1] * lp.overHalf
+		e.excess += n[1] * lp.excess / slo
+		e.lag += n[1] * lp.area / math.Max(lp.t, 1)
+	}
+	if cfg.Disturbances > 0 {
+		d := lagPath{slo: slo, end: hz}
+		d.run(rc.outage.Seconds(), 1)
+		d.jump(disturbanceReplay(rc, cfg).Seconds())
+		d.run(hz, -math.Max(e.h, 0))
+		k := cfg.Disturbances * hz / 3600
+		e.over += k * d.over
+		e.overHalf += k * d.overHalf
+		e.excess += k * d.excess / slo
+	}
+	if restart {
+		e.restarts++
+	}
+	e.slotSec = float64(e.slots) * hz
+	e.dSlot = e.slotSec - float64(slots0)*hz
+	idle := 0.0
+	if restart {
+		idle = rc.outage.Seconds() * float64(slots0)
+	}
+	e.cost = e.slotSec + idle + cfg.SLO.Weight*float64(max(slots0, 1))*(e.over+halfSLOShare*e.overHalf+e.excess)
+	return e
+}
+
+// under is the headroom left when the load is m × the demand: (1+h)/m − 1.
+func under(h, m float64) float64 {
+	if math.IsInf(h, 1) {
+		return h
+	}
+	return (1+h)/m - 1
+}
+
+// disturbanceReplay is the replay of an unplanned restart: half a
+// checkpoint interval on average (Replay without one).
+func disturbanceReplay(rc restartCost, cfg Config) time.Duration {
+	if rc.interval > 0 {
+		return rc.interval / 2
+	}
+	return cfg.Replay
+}
+
+// lagPath follows the lag (s of offered load) through linear segments up to
+// end seconds, accumulating the time above the SLO and above half of it,
+// and the area under the lag.
+type lagPath struct {
+	lag, t, slo, end             float64
+	over, overHalf, area, excess float64
+}
+
+// run advances d seconds with the lag changing at slope s/s, never below 0.
+func (p *lagPath) run(d, slope float64) {
+	d = math.Min(d, p.end-p.t)
+	if d <= 0 || math.IsNaN(slope) {
+		return
+	}
+	if math.IsInf(slope, -1) {
+		slope = -1e9
+	}
+	if slope < 0 && p.lag+slope*d < 0 {
+		zero := p.lag / -slope
+		p.segment(zero, slope)
+		p.t += d - zero
+		return
+	}
+	p.segment(d, slope)
+}
+
+// segment is a piece of run on which the lag stays non-negative.
+func (p *lagPath) segment(d, slope float64) {
+	a, b := p.lag, p.lag+slope*d
+	p.over += timeAbove(a, b, d, p.slo)
+	p.overHalf += timeAbove(a, b, d, p.slo/2)
+	p.area += (a + b) / 2 * d
+	p.excess += areaAbove(a, b, d, p.slo)
+	p.lag, p.t = b, p.t+d
+}
+
+// jump adds x seconds of lag at once (a restart's replay).
+func (p *lagPath) jump(x float64) { p.lag += math.Max(x, 0) }
+
+// timeAbove is the time within d that a line from a to b spends above level.
+func timeAbove(a, b, d, level float64) float64 {
+	switch {
+	case a >= level && b >= level:
+		return d
+	case a < level && b < level:
+		return 0
+	case a >= level:
+		return d * (a - level) / (a - b)
+	default:
+		return d * (b - level) / (b - a)
+	}
+}
+
+// choose is the cheapest evaluation; keep wins ties within 0.5 % of its
+// cost, so figures at the edge do not flip a job back and forth.
+func choose(evs []evaluation) evaluation {
+	best := evs[0]
+	for _, e := range evs[1:] {
+		if e.cost < best.cost {
+			best = e
+		}
+	}
+	if !best.keep() && best.cost > evs[0].cost*(1-hysteresis) {
+		return evs[0]
+	}
+	return best
+}
+
+// hysteresis is the share of keep's cost a change must save.
+const hysteresis = 0.005
+
+// areaAbove is the area between a line from a to b over d and level, where
+// the line is above it.
+func areaAbove(a, b, d, level float64) float64 {
+	switch t := timeAbove(a, b, d, level); {
+	case t <= 0:
+		return 0
+	case a >= level && b >= level:
+		return ((a - level) + (b - level)) / 2 * d
+	default:
+		return (math.Max(a, b) - level) * t / 2
+	}
+}

@@ -1,0 +1,63 @@
+package policy
+
+import (
+	"slices"
+	"time"
+
+	"github.com/flinkscaler/flinkscaler/internal/events"
+)
+
+// learnAfterGates adds what the gates just observed to the state the gates
+// returned (st; prev is the state before them): a restart seen through
+// (State.Restarts), a decision that timed out although its slots came
+// (State.Unfit), the sample for the load profile; a topology change drops
+// the scaling history.
+func learnAfterGates(prev, st State, r *run) State {
+	if prev.Topology != "" && st.Topology != prev.Topology {
+		st.Scaling, st.Unfit = nil, false
+	}
+	if rs := prev.Rescale; rs != nil && rs.Applied.IsZero() {
+		switch {
+		case st.Rescale != nil && !st.Rescale.Applied.IsZero():
+			if run := r.snap.RunningSince; run != nil && run.After(rs.At) && st.Downtime > 0 {
+				st.Restarts = appendRestart(st.Restarts, RestartObs{Downtime: st.Downtime, Outage: st.Outage})
+			}
+		case st.Rescale == nil && !st.Unfit && slotsCame(r.snap, rs.Targets, r.cfg):
+			st.Unfit = true
+		}
+	}
+	n := len(st.Window)
+	if r.cfg.Forecast > 0 && n > 0 && st.Window[n-1].At.Equal(r.now) && st.Window[n-1].At.Sub(st.Epoch) >= r.cfg.Settle {
+		st.Profile = st.Profile.withSample(r.cfg.Forecast, r.now, st.Window[n-1].Offered)
+	}
+	return st
+}
+
+// slotsCame reports whether the job has the slots the layout says targets
+// need yet does not run at them: the requirements need more than the
+// layout knows of (undeclared slot-sharing groups).
+func slotsCame(snap *events.Snapshot, targets map[string]int, cfg Config) bool {
+	need, err := layoutFor(cfg, snap, false).Needed(targets)
+	return err == nil && cfg.Slots.Sharing != events.SlotSharingDedicated && snap.SlotsTotal >= need
+}
+
+func appendRestart(rs []RestartObs, o RestartObs) []RestartObs {
+	out := append(slices.Clone(rs), o)
+	if len(out) > maxRestarts {
+		out = out[len(out)-maxRestarts:]
+	}
+	return out
+}
+
+// afterDecision is the state once d is published.
+func afterDecision(st State, d *events.Decision, now time.Time) State {
+	targets := make(map[string]int, len(d.Vertices))
+	for _, v := range d.Vertices {
+		targets[v.ID] = v.Target
+	}
+	st.Rescale = &Rescale{DecisionID: d.DecisionID, At: now, Targets: targets}
+	st.UpSince = time.Time{}
+	st.ScaleDowns = nil
+	st.Release = ""
+	return st
+}

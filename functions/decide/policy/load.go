@@ -1,0 +1,107 @@
+package policy
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// load is what the job will be asked to carry, with how well that is known.
+type load struct {
+	// offered is the sources' offered rate now (records/s).
+	offered float64
+	// sigma is the relative uncertainty of demand against capacity over
+	// react: sqrt(loadSigma² + capSigma²).
+	sigma, loadSigma, capSigma float64
+	// react is the time scale that matters: from a change of the load to
+	// capacity that answers it (metrics, delay, restart).
+	react time.Duration
+	// peak is the highest offered rate within ScaleDownWindow ÷ offered
+	// (≥ 1): a scale-down is sized for it.
+	peak float64
+	// forecast is the rise (≥ 1) the load's learned periodic shape expects
+	// before a restart made now would be over; 1 for none. why says so.
+	forecast float64
+	why      string
+}
+
+// minSigma is the least relative uncertainty assumed: busy time and 60 s
+// rates are not more precise than that on a real cluster.
+const minSigma = 0.02
+
+// measureLoad measures the offered rate's change over the reaction time
+// (root mean square of relative changes between samples react apart, not
+// the spread of samples: Flink's 60 s averages hide second-scale noise but
+// not minute-scale drift), the capacity's spread, the scale-down window's
+// peak and the forecast.
+func measureLoad(st State, j jobView, cfg Config, now time.Time) load {
+	ld := load{offered: j.offered, peak: 1, forecast: 1}
+	ld.react = cfg.RateWindow + cfg.ScaleUpDelay + expectedRestart(st, cfg).downtime
+	var settled []Sample
+	for _, s := range st.Window {
+		if s.At.Sub(s.Epoch) >= cfg.Settle {
+			settled = append(settled, s)
+		}
+	}
+	ld.loadSigma = drift(settled, ld.react)
+	for _, v := range j.vs {
+		if v.est.busy >= 0.3 {
+			ld.capSigma = math.Max(ld.capSigma, v.rateCV)
+		}
+	}
+	ld.sigma = math.Max(math.Hypot(ld.loadSigma, ld.capSigma), minSigma)
+	if j.offered > 0 {
+		for _, s := range settled {
+			if !s.At.Before(now.Add(-cfg.ScaleDownWindow)) {
+				ld.peak = math.Max(ld.peak, s.Offered/j.offered)
+			}
+		}
+	}
+	if cfg.Forecast > 0 && st.Profile != nil {
+		ld.forecast, ld.why = st.Profile.rise(now, ld.react+cfg.MinInterval, j.offered)
+	}
+	return ld
+}
+
+// drift is the root mean square of the relative change of the offered
+// rate between samples tau apart (within 1.5 tau); with fewer than three
+// such pairs, the samples' coefficient of variation.
+func drift(w []Sample, tau time.Duration) float64 {
+	var sq float64
+	n := 0
+	k := 0
+	for i, a := range w {
+		if a.Offered <= 0 {
+			continue
+		}
+		k = max(k, i+1)
+		for k < len(w) && w[k].At.Sub(a.At) < tau {
+			k++
+		}
+		if k >= len(w) {
+			break
+		}
+		if dt := w[k].At.Sub(a.At); dt <= tau*3/2 {
+			d := (w[k].Offered - a.Offered) / a.Offered
+			sq += d * d
+			n++
+		}
+	}
+	if n < 3 {
+		xs := make([]float64, len(w))
+		for i, s := range w {
+			xs[i] = s.Offered
+		}
+		return cv(xs)
+	}
+	return math.Sqrt(sq / float64(n))
+}
+
+func (ld load) String() string {
+	s := fmt.Sprintf("uncertainty ±%.0f%% over %s (load %.0f%%, capacity %.0f%%)",
+		100*ld.sigma, ld.react.Round(time.Second), 100*ld.loadSigma, 100*ld.capSigma)
+	if ld.forecast > 1 {
+		s += "; " + ld.why
+	}
+	return s
+}

@@ -1,0 +1,222 @@
+package policy
+
+import (
+	"math"
+
+	"github.com/flinkscaler/flinkscaler/internal/events"
+)
+
+// vertexView is one vertex as the latest settled sample shows it.
+type vertexView struct {
+	id, name string
+	source   bool
+	cur      int
+	maxPar   int // key groups; the vertex's upper bound
+	// units are the key groups (keyed) or partitions (sources) spread over
+	// subtasks; 0 means records are spread evenly.
+	units, parts int
+	inputs       []int
+	est          estimate // busy is -1 when unknown
+	// rate is the busiest subtask's true rate (records/s of its input at
+	// 100 % busy); 0 when unknown.
+	rate float64
+	// rateCV is the relative spread of rate over the run's samples: how
+	// well the vertex's capacity is known.
+	rateCV float64
+	// observed: rate is what a lagging, unthrottled source was seen to
+	// read, as its busy time under-reads or is missing.
+	observed bool
+}
+
+// jobView is the job as the latest settled sample shows it.
+type jobView struct {
+	vs []vertexView
+	// offered is the sources' offered rate (records/s): records in plus the
+	// growth of pending records.
+	offered float64
+	// pending is the sources' pending records; lag is pending ÷ offered (s).
+	pending, lag float64
+	// blind: a source reports no pending records and the job is saturated,
+	// so the offered rate may be above what is seen (probed, not known).
+	blind bool
+}
+
+func (j jobView) flowing() bool {
+	for _, v := range j.vs {
+		if v.source && (v.est.in > 0 || v.est.pending > 0) {
+			return true
+		}
+	}
+	return false
+}
+
+// Constants of observation.
+const (
+	// laggingLag is the lag (s) from which a source whose pending records
+	// grow while it is not back-pressured is taken to read at its capacity.
+	laggingLag = 5
+	// saturated is the busy or back-pressured fraction at which a vertex
+	// counts as running at its capacity.
+	saturated = 0.95
+	// blindProbe is the growth sizing assumes over the seen rate when the
+	// job is saturated and a source cannot show its backlog.
+	blindProbe = 0.25
+)
+
+// observe reads every vertex from the window's latest sample of the run
+// (Flink averages rates over 60 s) and its pending growth over RateWindow.
+func observe(st State, snap *events.Snapshot, cfg Config) jobView {
+	idx := make(map[string]int, len(snap.Vertices))
+	j := jobView{vs: make([]vertexView, len(snap.Vertices))}
+	throttled := false // a downstream vertex is saturated: sources may be held back
+	for _, s := range lastSample(st).V {
+		throttled = throttled || s.BusyMax >= saturated
+	}
+	for i, v := range snap.Vertices {
+		idx[v.ID] = i
+		vv := vertexView{id: v.ID, name: orDash(v.Name), source: v.IsSource || len(v.Inputs) == 0,
+			cur: v.Parallelism, maxPar: v.MaxParallelism}
+		if vv.maxPar <= 0 {
+			vv.maxPar = maxParallelism
+		}
+		if v.SourcePartitions != nil && *v.SourcePartitions > 0 {
+			vv.parts = *v.SourcePartitions
+		}
+		switch {
+		case vv.source && vv.parts > 0:
+			vv.units = vv.parts
+		case keyed(v.Inputs):
+			vv.units = vv.maxPar
+		}
+		for _, e := range v.Inputs {
+			vv.inputs = append(vv.inputs, idx[e.ID])
+		}
+		vv.est = estimateVertex(st.Window, i, vv.units > 0, cfg.RateWindow)
+		vv.rate, vv.observed = trueRate(vv, throttled)
+		vv.rateCV = rateSpread(st, i, vv, cfg)
+		j.vs[i] = vv
+	}
+	j.sumSources()
+	return j
+}
+
+// trueRate is the busiest subtask's rate at 100 % busy: records in × its
+// share ÷ busy (DS2). A source that lags and grows its lag while not
+// back-pressured reads as fast as it can: its true rate is what it reads ÷
+// the unthrottled time, when that is lower than busy says or busy is
+// missing (FLINK-33306's observed true processing rate); not while another
+// vertex is saturated (throttled), which may hold it back unseen.
+func trueRate(v vertexView, throttled bool) (float64, bool) {
+	e := v.est
+	perIn := e.in * share(v.units, v.cur)
+	busyRate := 0.0
+	if e.busy >= 0 {
+		busyRate = perIn / math.Max(e.busy, minBusy)
+	}
+	if !v.source || (throttled && e.busy >= 0) || e.pending < 0 || e.in <= 0 || e.pending < e.in*laggingLag || e.slope < 0 {
+		return busyRate, false
+	}
+	obs := perIn / math.Max(1-e.bp, 0.05)
+	if busyRate == 0 || obs < busyRate {
+		return obs, true
+	}
+	return busyRate, false
+}
+
+// rateSpread is the coefficient of variation of vertex i's busy-derived
+// true rate over the run's settled samples where it was at least 30 % busy
+// (below that, fixed overheads dominate busy time); 0 with fewer than 3.
+func rateSpread(st State, i int, v vertexView, cfg Config) float64 {
+	var xs []float64
+	for _, s := range st.Window {
+		if !s.Epoch.Equal(st.Epoch) || s.At.Sub(s.Epoch) < cfg.Settle || i >= len(s.V) {
+			continue
+		}
+		b := s.V[i].BusyAvg
+		if v.units > 0 {
+			b = s.V[i].BusyMax
+		}
+		if b >= 0.3 {
+			xs = append(xs, s.V[i].In/b)
+		}
+	}
+	return cv(xs)
+}
+
+// cv is the coefficient of variation of xs; 0 with fewer than 3 or a mean
+// that is not positive.
+func cv(xs []float64) float64 {
+	if len(xs) < 3 {
+		return 0
+	}
+	var sum, sq float64
+	for _, x := range xs {
+		sum += x
+		sq += x * x
+	}
+	n := float64(len(xs))
+	mean := sum / n
+	if mean <= 0 {
+		return 0
+	}
+	return math.Sqrt(math.Max(sq/n-mean*mean, 0)) / mean
+}
+
+// sumSources sets the job's offered rate, pending records and lag. A
+// source without pending records offers what it reads; when the job is
+// saturated it may offer more, which sizing probes (blind).
+func (j *jobView) sumSources() {
+	sat := false
+	for _, v := range j.vs {
+		sat = sat || v.est.busy >= saturated || (v.source && v.est.bp >= saturated)
+	}
+	for _, v := range j.vs {
+		if !v.source {
+			continue
+		}
+		if v.est.pending < 0 {
+			j.offered += v.est.in
+			j.blind = j.blind || sat
+			continue
+		}
+		j.offered += math.Max(v.est.in+v.est.slope, 0)
+		j.pending += v.est.pending
+	}
+	if j.offered > 0 {
+		j.lag = j.pending / j.offered
+	}
+}
+
+// demand is every vertex's input rate when the sources read mult × their
+// offered rate: a source's offered rate, and downstream the sum over inputs
+// of their demand × their observed selectivity (DS2).
+func (j jobView) demand(mult float64) []float64 {
+	d := make([]float64, len(j.vs))
+	for i, v := range j.vs {
+		if v.source {
+			off := v.est.in
+			if v.est.pending >= 0 {
+				off = math.Max(v.est.in+v.est.slope, 0)
+			} else if j.blind {
+				off *= 1 + blindProbe
+			}
+			d[i] = off * mult
+			continue
+		}
+		for _, u := range v.inputs {
+			sel := 1.0
+			if uv := j.vs[u]; uv.est.in > 0 {
+				sel = uv.est.out / uv.est.in
+			}
+			d[i] += d[u] * sel
+		}
+	}
+	return d
+}
+
+func lastSample(st State) Sample {
+	if len(st.Window) == 0 {
+		return Sample{}
+	}
+	return st.Window[len(st.Window)-1]
+}

@@ -1,0 +1,95 @@
+package policy
+
+import (
+	"fmt"
+	"time"
+)
+
+// Name of our policy in decisions.
+const Name = "flinkscaler"
+
+// Ours is flinkscaler's own policy (Decide).
+type Ours struct{}
+
+var _ Policy = Ours{}
+
+// Name implements Policy.
+func (Ours) Name() string { return Name }
+
+// Decide implements Policy.
+func (Ours) Decide(in Input) Output { return Decide(in) }
+
+// oursGates accept a snapshot into the job's history; each may hold.
+var oursGates = []step{
+	stepOrder, stepValidateLenient, stepTopology, stepEpoch, stepRecord, stepInFlight,
+	stepPaused, stepCooldown, stepSettle,
+}
+
+// Decide runs our policy on in. After the gates (order, validate, topology,
+// epoch, record, in-flight, paused, cooldown, settle) come typed steps,
+// each a function of the values it is given:
+//
+//	learn     State, view            → State (restarts, efficiency points, slot fit, load profile)
+//	observe   State, Snapshot        → view: per vertex rates, busy, true rate, source lag
+//	load      State, view            → load: offered rate, its uncertainty, window peak, forecast
+//	restart   State, Snapshot        → restart: outage, wait, replay now and after the next checkpoint
+//	scaling   State, view            → per vertex efficiency with its uncertainty, ineffective caps
+//	propose   view, load, scaling    → candidates: keep and one target per headroom level,
+//	                                   each shaped by clamp → align → step cap → reactive → TaskManager cap
+//	evaluate  candidates, restart    → slot-seconds, expected seconds above the SLO, lag, restarts
+//	choose    evaluations            → the cheapest (slot-seconds + slo.weight × slots × s over the SLO)
+//	delay     choice, State          → a scale-up waits ScaleUpDelay; a restart may wait for a checkpoint
+//	emit      choice                 → decision with the traded numbers, State
+func Decide(in Input) Output {
+	r := newRun(in, Name)
+	out := r.runSteps(oursGates)
+	st := learnAfterGates(in.State, out.NewState, r)
+	out.NewState = st
+	if out.HoldKind != "" {
+		return out
+	}
+	view := observe(st, r.snap, r.cfg)
+	if !view.flowing() {
+		return Output{NewState: st, HoldKind: HoldIdle, Hold: "no records flowing into the sources; nothing to size"}
+	}
+	st = learnScaling(st, view, r.cfg)
+	ld := measureLoad(st, view, r.cfg, r.now)
+	rs := restartFor(st, r.snap, r.cfg, r.now)
+	sc := scalingFor(st, view, r.cfg)
+	lim := limitsFor(view, r.cfg, st, r.snap)
+	cands := propose(view, ld, sc, lim)
+	evs := evaluateAll(cands, view, ld, rs, lim, sc, r.cfg)
+	best := choose(evs)
+	if best.keep() {
+		st.UpSince = time.Time{}
+		return Output{NewState: st, HoldKind: HoldNoChange, Hold: holdSentence(evs, ld)}
+	}
+	if h, next := delay(best, st, r.cfg, r.now); h != nil {
+		return Output{NewState: next, HoldKind: h.kind, Hold: h.msg}
+	}
+	d := decision(r, view, best, evs, ld, rs, sc, lim)
+	return Output{NewState: afterDecision(st, d, r.now), Decision: d}
+}
+
+// delay holds a chosen change: a scale-up until it has been chosen for
+// ScaleUpDelay, and a restart the evaluation timed after the next
+// checkpoint until that checkpoint.
+func delay(best evaluation, st State, cfg Config, now time.Time) (*hold, State) {
+	if best.after > 0 {
+		st.UpSince = time.Time{}
+		return holdf(HoldCheckpoint, fmt.Sprintf("restart timed after the checkpoint due in %s: %s",
+			best.after.Round(time.Second), best.summary())), st
+	}
+	if !best.raises() {
+		st.UpSince = time.Time{}
+		return nil, st
+	}
+	if st.UpSince.IsZero() {
+		st.UpSince = now
+	}
+	if wait := cfg.ScaleUpDelay - now.Sub(st.UpSince); wait > 0 {
+		return holdf(HoldStabilize, fmt.Sprintf("scale-up chosen; made if still chosen in %s: %s",
+			wait.Round(time.Second), best.summary())), st
+	}
+	return nil, st
+}

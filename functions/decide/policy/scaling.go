@@ -1,0 +1,145 @@
+package policy
+
+import (
+	"math"
+	"slices"
+)
+
+// scaling is one vertex's capacity model: capacity(p) = rate × (p/cur)^(a−1)
+// ÷ share(p), with a known to ±sd; no scale-up above ineffective (when set).
+type scaling struct {
+	a, sd       float64
+	fitted      int // distinct parallelisms the fit used
+	ineffective int
+}
+
+// Efficiency fitting constants.
+const (
+	// priorSD is the uncertainty of Efficiency.Prior.
+	priorSD = 0.1
+	// rateNoise is the relative error of one measured true rate.
+	rateNoise = 0.05
+	// ineffectiveGain: a scale-up that added less than this share of the
+	// capacity linear scaling would have added was ineffective.
+	ineffectiveGain = 0.1
+)
+
+// capacity is v's capacity (records/s of its input) at parallelism p with
+// exponent a.
+func capacityAt(v vertexView, p int, a float64) float64 {
+	return v.rate * math.Pow(float64(p)/float64(v.cur), a-1) / share(v.units, p)
+}
+
+// scalingFor fits every vertex's efficiency exponent to the true rates
+// measured at the parallelisms it ran at (least squares of ln rate on
+// ln p), combined with Efficiency.Prior by their uncertainties.
+func scalingFor(st State, j jobView, cfg Config) []scaling {
+	out := make([]scaling, len(j.vs))
+	for i, v := range j.vs {
+		sc := st.Scaling[v.id]
+		a, sd, n := fitExponent(sc.Points, cfg.Efficiency.Prior)
+		out[i] = scaling{a: clampF(a, cfg.Efficiency.Min, cfg.Efficiency.Max), sd: sd, fitted: n, ineffective: sc.Ineffective}
+	}
+	return out
+}
+
+// fitExponent returns the posterior exponent, its sd and the number of
+// distinct parallelisms fitted.
+func fitExponent(pts []CapPoint, prior float64) (float64, float64, int) {
+	n := float64(len(pts))
+	if len(pts) < 2 {
+		return prior, priorSD, len(pts)
+	}
+	var mx, my float64
+	for _, p := range pts {
+		mx += math.Log(float64(p.P)) / n
+		my += math.Log(p.Rate) / n
+	}
+	var sxx, sxy float64
+	for _, p := range pts {
+		dx := math.Log(float64(p.P)) - mx
+		sxx += dx * dx
+		sxy += dx * (math.Log(p.Rate) - my)
+	}
+	if sxx <= 0 {
+		return prior, priorSD, len(pts)
+	}
+	b := sxy / sxx
+	res := 0.0
+	for _, p := range pts {
+		e := math.Log(p.Rate) - my - b*(math.Log(float64(p.P))-mx)
+		res += e * e
+	}
+	s2 := rateNoise * rateNoise
+	if len(pts) > 2 {
+		s2 = math.Max(s2, res/(n-2))
+	}
+	varFit := s2 / sxx
+	w0, w1 := 1/(priorSD*priorSD), 1/varFit
+	a := (prior*w0 + (1+b)*w1) / (w0 + w1)
+	return a, math.Sqrt(1 / (w0 + w1)), len(pts)
+}
+
+// learnScaling records each vertex's true rate at its current parallelism
+// once the run's 60 s rates are full and the vertex is busy enough for busy
+// time to measure it, and marks a scale-up that added almost no capacity.
+// The points are copied: the given State is not changed.
+func learnScaling(st State, j jobView, cfg Config) State {
+	if len(st.Window) == 0 || st.Window[len(st.Window)-1].At.Sub(st.Epoch) < cfg.Settle+cfg.RateWindow {
+		return st
+	}
+	next := make(map[string]Scaling, len(j.vs))
+	for k, v := range st.Scaling {
+		next[k] = v
+	}
+	for _, v := range j.vs {
+		if v.est.busy < 0.3 || v.rate <= 0 || v.observed || v.est.idle {
+			continue
+		}
+		next[v.id] = addPoint(next[v.id], CapPoint{P: v.cur, Rate: v.rate}, v.units)
+	}
+	st.Scaling = next
+	return st
+}
+
+// addPoint merges a measurement into s: the same parallelism's point moves
+// to the end, smoothed; the oldest drops beyond maxPoints. A point above
+// the largest lower one whose capacity grew less than ineffectiveGain of
+// linear marks the vertex ineffective above it.
+func addPoint(s Scaling, pt CapPoint, units int) Scaling {
+	pts := slices.Clone(s.Points)
+	if k := slices.IndexFunc(pts, func(c CapPoint) bool { return c.P == pt.P }); k >= 0 {
+		pt.Rate = 0.7*pts[k].Rate + 0.3*pt.Rate
+		pts = slices.Delete(pts, k, k+1)
+	}
+	pts = append(pts, pt)
+	if len(pts) > maxPoints {
+		pts = pts[len(pts)-maxPoints:]
+	}
+	s.Points = pts
+	below := -1
+	for k, c := range pts {
+		if c.P < pt.P && (below < 0 || c.P > pts[below].P) {
+			below = k
+		}
+	}
+	if below >= 0 {
+		lo := pts[below]
+		gain := (pt.Rate/share(units, pt.P))/(lo.Rate/share(units, lo.P)) - 1
+		if gain < ineffectiveGain*(float64(pt.P)/float64(lo.P)-1) {
+			s.Ineffective = pt.P
+		} else if s.Ineffective > 0 && s.Ineffective <= pt.P {
+			s.Ineffective = 0
+		}
+	}
+	return s
+}
+
+// spread is the relative uncertainty of v's capacity at p that the
+// exponent's uncertainty brings: sd × |ln(p/cur)|.
+func (s scaling) spread(v vertexView, p int) float64 {
+	if p <= 0 || v.cur <= 0 {
+		return 0
+	}
+	return s.sd * math.Abs(math.Log(float64(p)/float64(v.cur)))
+}
