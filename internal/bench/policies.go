@@ -12,7 +12,7 @@ const OracleName = "oracle"
 
 // Policies are the policies the benchmark compares, in report order: ours
 // first, the oracle last.
-var Policies = []string{policy.Name, "ds2", "flink-operator", "threshold", "keda-lag", OracleName}
+var Policies = []string{policy.Name, policy.NameV1, "ds2", "flink-operator", "threshold", "keda-lag", OracleName}
 
 // newPolicy returns the policy called name, configured as docs/BENCHMARK.md
 // describes (each baseline with its reference defaults).
@@ -20,6 +20,8 @@ func newPolicy(name string) (policy.Policy, error) {
 	switch name {
 	case policy.Name:
 		return policy.Ours{}, nil
+	case policy.NameV1:
+		return policy.V1{}, nil
 	case "ds2":
 		return policy.NewDS2(), nil
 	case "flink-operator":
