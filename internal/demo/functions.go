@@ -57,17 +57,15 @@ func runIngest(ctx context.Context, cfg ingest.Config, now func() time.Time, log
 	return svc.Run(ctx)
 }
 
-// decideConfig is decide with the default policy, told the scenario's
-// cluster layout and SLO as an operator would configure them.
+// decideConfig is decide with the default policy, told what an operator
+// configures: the scenario's scaling mode, slot sharing, standby and
+// maximum TaskManagers, and its lag SLO. Slots per TaskManager are not told:
+// decide reads them from the cluster, as it does for a user.
 func (c Config) decideConfig(natsURL string) (decider.Config, error) {
 	sc := c.Scenario
 	p := policy.Defaults()
 	p.Mode = modes[sc.Cluster.Scaling]
-	p.Slots = policy.SlotsConfig{
-		PerTaskManager: sc.Cluster.SlotsPerTaskManager,
-		Sharing:        sc.Cluster.SlotSharing,
-		Standby:        sc.Cluster.StandbyTaskManagers,
-	}
+	p.Slots.Sharing, p.Slots.Standby = sc.Cluster.SlotSharing, sc.Cluster.StandbyTaskManagers
 	p.MaxTaskManagers = sc.Cluster.MaxTaskManagers
 	if sc.SLO.MaxLagSeconds > 0 {
 		p.SLO.MaxLag = time.Duration(sc.SLO.MaxLagSeconds * float64(time.Second))

@@ -83,6 +83,11 @@ type Snapshot struct {
 	TaskManagers int        `json:"taskManagers"`
 	SlotsTotal   int        `json:"slotsTotal"`
 	SlotsFree    int        `json:"slotsFree"`
+	// SlotsPerTaskManager is the slots one TaskManager offers
+	// (taskmanager.numberOfTaskSlots), as the registered TaskManagers
+	// report it (the most common count); 0 when none is registered or they
+	// could not be read.
+	SlotsPerTaskManager int `json:"slotsPerTaskManager,omitempty"`
 	// LastCheckpointAt is when the job's latest completed checkpoint was
 	// last acknowledged (a rescale restores it and replays the input read
 	// since); nil when none completed or checkpoints could not be read.

@@ -157,11 +157,26 @@ func layoutFor(cfg Config, snap *events.Snapshot, unfit bool) slots.Layout {
 		}
 	}
 	return slots.Layout{
-		PerTaskManager: cfg.Slots.PerTaskManager,
+		PerTaskManager: slotsPerTaskManager(cfg, snap),
 		Dedicated:      cfg.Slots.Sharing == events.SlotSharingDedicated || unfit,
 		Groups:         groups,
 		Standby:        cfg.Slots.Standby,
 	}
+}
+
+// slotsPerTaskManager is the policy's slots.perTaskManager, or when that is
+// 0 the cluster's: the snapshot's slotsPerTaskManager, else slotsTotal ÷
+// taskManagers rounded, else 1.
+func slotsPerTaskManager(cfg Config, s *events.Snapshot) int {
+	switch {
+	case cfg.Slots.PerTaskManager > 0:
+		return cfg.Slots.PerTaskManager
+	case s.SlotsPerTaskManager > 0:
+		return s.SlotsPerTaskManager
+	case s.TaskManagers > 0 && s.SlotsTotal > 0:
+		return max((s.SlotsTotal+s.TaskManagers/2)/s.TaskManagers, 1)
+	}
+	return 1
 }
 
 func (r *run) targets() map[string]int {

@@ -83,6 +83,10 @@ type Config struct {
 
 // SlotsConfig is how subtasks map onto TaskManagers.
 type SlotsConfig struct {
+	// PerTaskManager is the slots one TaskManager offers. 0 (the default)
+	// takes it from the cluster: the snapshot's slotsPerTaskManager (what
+	// the registered TaskManagers report), else slotsTotal ÷ taskManagers,
+	// else 1.
 	PerTaskManager int    `yaml:"perTaskManager" json:"perTaskManager"`
 	Sharing        string `yaml:"sharing" json:"sharing"` // shared | dedicated
 	Standby        int    `yaml:"standby" json:"standby"`
@@ -130,7 +134,7 @@ type SLOConfig struct {
 func Defaults() Config {
 	return Config{
 		Mode:            events.ModeAdaptive,
-		Slots:           SlotsConfig{PerTaskManager: 1, Sharing: events.SlotSharingShared},
+		Slots:           SlotsConfig{Sharing: events.SlotSharingShared},
 		MaxStepFactor:   32,
 		Utilization:     UtilizationConfig{Max: 1.0, Min: 0.6, Band: 0.1, VolatilityFactor: 3},
 		CatchUp:         10 * time.Minute,
@@ -194,7 +198,7 @@ func (c Config) Validate() error {
 	default:
 		p.add("mode", "%q is not reactive, adaptive, session or keda", c.Mode)
 	}
-	p.positiveInt("slots.perTaskManager", c.Slots.PerTaskManager)
+	p.nonNegativeInt("slots.perTaskManager", c.Slots.PerTaskManager)
 	if c.Slots.Sharing != events.SlotSharingShared && c.Slots.Sharing != events.SlotSharingDedicated {
 		p.add("slots.sharing", "%q is not shared or dedicated", c.Slots.Sharing)
 	}

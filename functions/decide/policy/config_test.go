@@ -25,7 +25,7 @@ func TestConfigLoadMergeValidate(t *testing.T) {
 			}},
 		{name: "unknown field", file: "catchup: 5m\n", wantErr: []string{"catchup"}},
 		{name: "every problem with its path",
-			file:    "mode: fast\nslots: {perTaskManager: 0, sharing: x}\nutilization: {max: 1.5, min: 0.2, band: 1}\nvertices: {a: {min: 5, max: 2}}\n",
+			file:    "mode: fast\nslots: {perTaskManager: -1, sharing: x}\nutilization: {max: 1.5, min: 0.2, band: 1}\nvertices: {a: {min: 5, max: 2}}\n",
 			wantErr: []string{"mode:", "slots.perTaskManager:", "slots.sharing:", "utilization.max:", "utilization.band:", "vertices[a].min:"}},
 	}
 	for _, c := range cases {

@@ -245,3 +245,39 @@ func TestDecideFloorStopsScaleDown(t *testing.T) {
 		})
 	}
 }
+
+// TestSlotsPerTaskManagerFromTheCluster: the first sizing case (targets 2
+// and 4, so 4 shared slots) on TaskManagers of 4 slots needs 1 TaskManager,
+// not 4; the cluster tells, the policy sets nothing. A policy value wins.
+func TestSlotsPerTaskManagerFromTheCluster(t *testing.T) {
+	steady := Defaults()
+	steady.ScaleUpDelay = 0
+	fixed := steady
+	fixed.Slots.PerTaskManager = 2
+	tests := []struct {
+		name      string
+		cfg       Config
+		perTM     int // snapshot's slotsPerTaskManager
+		total     int // snapshot's slotsTotal on its 2 TaskManagers
+		wantPerTM int
+		wantTMs   int
+	}{
+		{"reported by the TaskManagers", steady, 4, 8, 4, 1},
+		{"from the overview when not reported", steady, 0, 8, 4, 1},
+		{"nothing known: 1", steady, 0, 0, 1, 4},
+		{"the policy's value wins", fixed, 4, 8, 2, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			snap := func(s int) events.Snapshot {
+				sn := growing(s, vtx("src", 2, 900, 41000, 41000), vtx("counter", 3, 1000, 41000, 0, "src"))
+				sn.SlotsPerTaskManager, sn.SlotsTotal = tt.perTM, tt.total
+				return sn
+			}
+			o := feed(t, tt.cfg, snap, snap)
+			require.NotNil(t, o.Decision, o.Hold)
+			require.Equal(t, tt.wantPerTM, o.Decision.Slots.PerTaskManager)
+			require.Equal(t, tt.wantTMs, o.Decision.TaskManagers.Target)
+		})
+	}
+}

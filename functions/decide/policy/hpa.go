@@ -104,7 +104,7 @@ func (k KEDALag) size(r *run) *hold {
 	if !known {
 		return holdf(HoldIncomplete, "keda-lag: no source reports pending records")
 	}
-	per := max(r.cfg.Slots.PerTaskManager, 1)
+	per := slotsPerTaskManager(r.cfg, r.snap)
 	tms := max((r.vs[0].cur+per-1)/per, 1)
 	maxTMs := k.MaxReplicas
 	if r.cfg.MaxTaskManagers > 0 {

@@ -12,6 +12,7 @@ import (
 // jobReader is the part of *flink.Client a poll needs.
 type jobReader interface {
 	Overview(ctx context.Context) (flink.Overview, error)
+	TaskManagers(ctx context.Context) ([]flink.TaskManager, error)
 	JobsOverview(ctx context.Context) ([]flink.JobOverview, error)
 	JobDetails(ctx context.Context, jobID string) (flink.JobDetails, error)
 	SubtaskMetrics(ctx context.Context, jobID, vertexID string, keep func(string) bool, aggs ...flink.Agg) ([]string, map[string]flink.AggregatedMetric, error)
@@ -111,4 +112,36 @@ func collectCheckpoints(ctx context.Context, c jobReader, jobID string) (*flink.
 		return nil, interval
 	}
 	return cp.Latest.Completed, interval
+}
+
+// slotsPerTaskManager returns the slot count most registered TaskManagers
+// offer (the larger one on a tie); 0 when none reports slots.
+func slotsPerTaskManager(tms []flink.TaskManager) int {
+	count := map[int]int{}
+	best := 0
+	for _, tm := range tms {
+		n := tm.SlotsNumber
+		if n <= 0 {
+			continue
+		}
+		count[n]++
+		if count[n] > count[best] || (count[n] == count[best] && n > best) {
+			best = n
+		}
+	}
+	return best
+}
+
+// readSlotsPerTaskManager reads the TaskManagers' slot count; 0 when they
+// cannot be read (the snapshot then leaves it out and decide falls back).
+func readSlotsPerTaskManager(ctx context.Context, c jobReader, r retrier) int {
+	var tms []flink.TaskManager
+	if err := r.do(ctx, func(ctx context.Context) error {
+		var err error
+		tms, err = c.TaskManagers(ctx)
+		return err
+	}); err != nil {
+		return 0
+	}
+	return slotsPerTaskManager(tms)
 }

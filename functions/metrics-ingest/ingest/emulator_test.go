@@ -67,6 +67,7 @@ func TestSnapshotMatchesEmulatorGroundTruth(t *testing.T) {
 	require.Greater(t, time.Since(s.ObservedAt).Abs(), time.Minute, "emulator clock %s", truth.Time)
 	require.Equal(t, truth.SlotsTotal, s.SlotsTotal)
 	require.Equal(t, truth.SlotsTotal-truth.SlotsInUse, s.SlotsFree)
+	require.Equal(t, c.Scenario().Cluster.SlotsPerTaskManager, s.SlotsPerTaskManager, "slots per TaskManager from the cluster")
 	require.NotNil(t, s.RunningSince)
 	at, ok := c.LatestCheckpoint()
 	require.True(t, ok)

@@ -11,7 +11,7 @@ import (
 
 // PollJob reads one job from c once and builds its snapshot exactly as the
 // service does on each interval (cluster overview, job details, every
-// vertex's subtask metrics), stamped with observedAt = now. It tries each
+// vertex's subtask metrics, the TaskManagers' slots), stamped with observedAt = now. It tries each
 // call once. It is for callers that drive Flink, or the emulator, in their
 // own time, such as the benchmark. An unreadable overview leaves the
 // snapshot incomplete; a failed job-details read is returned (wrapping
@@ -26,5 +26,6 @@ func PollJob(ctx context.Context, c *flink.Client, cluster, jobID string, now ti
 	if err != nil {
 		return events.Snapshot{}, fmt.Errorf("poll job %s: %w", jobID, err)
 	}
+	data.SlotsPerTaskManager = readSlotsPerTaskManager(ctx, c, r)
 	return buildSnapshot(data), nil
 }

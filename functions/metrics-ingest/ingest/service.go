@@ -169,9 +169,10 @@ func (s *Service) liveMembers(ctx context.Context) []string {
 
 // job is one poll of one cycle.
 type job struct {
-	t    *target
-	item pollItem
-	ov   *flink.Overview
+	t     *target
+	item  pollItem
+	ov    *flink.Overview
+	slots int // per TaskManager; 0 when unknown
 }
 
 // discover lists each target's jobs and plans this replica's polls.
@@ -182,10 +183,14 @@ func (s *Service) discover(ctx context.Context, members []string) []job {
 	for _, t := range s.targets {
 		wg.Go(func() {
 			items, ov := s.discoverTarget(ctx, t, members)
+			slots := 0
+			if len(items) > 0 {
+				slots = readSlotsPerTaskManager(ctx, t.client, s.retrier(t.Cluster))
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			for _, it := range items {
-				work = append(work, job{t: t, item: it, ov: ov})
+				work = append(work, job{t: t, item: it, ov: ov, slots: slots})
 			}
 		})
 	}
@@ -282,6 +287,7 @@ func (s *Service) pollJob(ctx context.Context, j job) string {
 
 func (s *Service) pollJobOutcome(ctx context.Context, j job, log *slog.Logger) string {
 	data, err := collectJob(ctx, j.t.client, s.retrier(j.t.Cluster), j.t.Cluster, j.item.JobID, j.ov, s.now)
+	data.SlotsPerTaskManager = j.slots
 	switch {
 	case errors.Is(err, flink.ErrNotFound) && j.item.Final:
 		log.Info("job gone from the JobManager; no final state to report", "reason", "not_found")

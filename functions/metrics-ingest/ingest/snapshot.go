@@ -51,11 +51,14 @@ func wantMetric(id string) bool {
 
 // jobData is everything read from a JobManager for one job in one poll.
 type jobData struct {
-	Cluster    string
-	Details    flink.JobDetails
-	Overview   *flink.Overview // nil when the cluster overview could not be read
-	Vertices   map[string]vertexData
-	ObservedAt time.Time
+	Cluster  string
+	Details  flink.JobDetails
+	Overview *flink.Overview // nil when the cluster overview could not be read
+	// SlotsPerTaskManager is the registered TaskManagers' slot count; 0
+	// when unknown.
+	SlotsPerTaskManager int
+	Vertices            map[string]vertexData
+	ObservedAt          time.Time
 	// Checkpoint is the latest completed checkpoint and CheckpointInterval
 	// the periodic interval; nil and 0 when unknown or off.
 	Checkpoint         *flink.Checkpoint
@@ -85,6 +88,7 @@ func buildSnapshot(in jobData) events.Snapshot {
 	s.LastCheckpointAt, s.CheckpointIntervalMs = checkpointFields(in)
 	if in.Overview != nil {
 		s.TaskManagers, s.SlotsTotal, s.SlotsFree = in.Overview.TaskManagers, in.Overview.SlotsTotal, in.Overview.SlotsAvailable
+		s.SlotsPerTaskManager = in.SlotsPerTaskManager
 	} else {
 		s.Incomplete = append(s.Incomplete, "cluster overview unavailable: taskManagers and slots unknown")
 	}

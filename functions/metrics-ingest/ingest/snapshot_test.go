@@ -197,3 +197,29 @@ func TestSnapshotCheckpointFields(t *testing.T) {
 		})
 	}
 }
+
+func TestSlotsPerTaskManager(t *testing.T) {
+	tm := func(slots ...int) []flink.TaskManager {
+		var out []flink.TaskManager
+		for _, n := range slots {
+			out = append(out, flink.TaskManager{SlotsNumber: n})
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		tms  []flink.TaskManager
+		want int
+	}{
+		{"none registered", nil, 0},
+		{"uniform", tm(4, 4, 4), 4},
+		{"the most common", tm(2, 4, 4), 4},
+		{"a tie takes the larger", tm(2, 4), 4},
+		{"no slots reported", tm(0, 0), 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.Equal(t, tt.want, slotsPerTaskManager(tt.tms))
+		})
+	}
+}
