@@ -34,6 +34,8 @@ func commands() []command {
 		{"ingest", "run metrics-ingest: poll Flink JobManagers, publish snapshots", runIngest},
 		{"decide", "run decide: turn snapshots into scaling decisions", runDecide},
 		{"actuate", "run actuate: apply decisions to Kubernetes and Flink; KEDA external scaler", runActuate},
+		{"policy", "get, set, pause, resume or dry-run one job's scaling policy", runPolicy},
+		{"version", "print the version and build of this binary", runVersion},
 	}
 }
 
@@ -48,6 +50,9 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version") {
+		args = []string{"version"}
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stderr)
 		if len(args) == 0 {

@@ -72,6 +72,11 @@ func TestSafety(t *testing.T) {
 			require.NoError(t, err)
 			return e.decision(events.ModeAdaptive, 3, 3)
 		}, "paused"},
+		{"paused by name, in YAML (as decide reads it)", Options{}, func(t *testing.T, e *env) events.Decision {
+			_, err := e.kv[events.BucketPolicy].Put(context.Background(), events.KVKey("prod", events.NameToken("orders")), []byte("paused: true\n"))
+			require.NoError(t, err)
+			return e.decision(events.ModeAdaptive, 3, 3)
+		}, "paused"},
 		{"already at target", Options{}, func(t *testing.T, e *env) events.Decision {
 			r, err := e.act.Actuate(context.Background(), e.decision(events.ModeAdaptive, 3, 3))
 			require.NoError(t, err)

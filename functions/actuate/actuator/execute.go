@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"gopkg.in/yaml.v3"
 
 	"github.com/flinkscaler/flinkscaler/functions/actuate/kedascaler"
 	"github.com/flinkscaler/flinkscaler/functions/actuate/plan"
@@ -60,15 +61,17 @@ func (a *Actuator) current(ctx context.Context, fl Flink, d events.Decision, wor
 	return cur, job, nil
 }
 
-// paused reports whether the job's policy entry says "paused": true (keyed by
-// job id, or by job name when that is a valid key).
+// paused reports whether the job's policy overrides say "paused: true"
+// (keyed by job id, or by the job name's token: the keys decide reads). The
+// overrides are YAML or JSON; one that does not decode pauses nothing here
+// (decide rejects it with the reason).
 func (a *Actuator) paused(ctx context.Context, d events.Decision) (bool, error) {
 	if a.deps.Policy == nil {
 		return false, nil
 	}
 	keys := []string{events.KVKey(d.Cluster, d.JobID)}
-	if d.JobName != "" && events.ValidToken(d.JobName) {
-		keys = append(keys, events.KVKey(d.Cluster, d.JobName))
+	if d.JobName != "" {
+		keys = append(keys, events.KVKey(d.Cluster, events.NameToken(d.JobName)))
 	}
 	for _, k := range keys {
 		e, err := a.deps.Policy.Get(ctx, k)
@@ -79,9 +82,9 @@ func (a *Actuator) paused(ctx context.Context, d events.Decision) (bool, error) 
 			return false, fmt.Errorf("%w: read policy %s: %w", ErrTransient, k, err)
 		}
 		var p struct {
-			Paused bool `json:"paused"`
+			Paused bool `yaml:"paused"`
 		}
-		if json.Unmarshal(e.Value(), &p) == nil && p.Paused {
+		if yaml.Unmarshal(e.Value(), &p) == nil && p.Paused {
 			return true, nil
 		}
 	}
