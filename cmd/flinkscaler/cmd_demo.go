@@ -86,16 +86,23 @@ func demoScenario(path string) (*flinksim.Scenario, error) {
 // writeReport writes the HTML report to path, through a temporary file so a
 // failed write leaves no half report.
 func writeReport(path string, out *demo.Outcome, sum demo.Summary) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".demo-report-*.html")
+	return writeFileAtomic(path, func(w io.Writer) error { return demo.WriteReport(w, out, sum) })
+}
+
+// writeFileAtomic writes path through a temporary file in its directory,
+// renamed into place once complete, readable by all (a report is for
+// sharing).
+func writeFileAtomic(path string, write func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".report-*.tmp")
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
 	defer os.Remove(tmp.Name()) // gone after the rename; cleans up after a failure
-	if err := demo.WriteReport(tmp, out, sum); err != nil {
+	if err := write(tmp); err != nil {
 		tmp.Close()
 		return fmt.Errorf("report: %w", err)
 	}
-	if err := tmp.Chmod(0o644); err != nil { // CreateTemp's 0600 is for secrets; a report is for sharing
+	if err := tmp.Chmod(0o644); err != nil { // CreateTemp's 0600 is for secrets
 		tmp.Close()
 		return fmt.Errorf("report: %w", err)
 	}

@@ -28,6 +28,7 @@ func commands() []command {
 		{"sim", "serve an emulated Flink JobManager REST API driven by a scenario file", runSim},
 		{"sandbox", "run a scenario's job on a real Apache Flink (a MiniCluster in one JVM) behind the emulator's URLs", runSandbox},
 		{"bench", "compare scaling policies on scenarios in virtual time", runBench},
+		{"compare", "run a scenario under flinkscaler and under the Flink operator's autoscaler, side by side", runCompare},
 		{"nats", "run a JetStream-enabled NATS server for small installs and local use", runNATS},
 		{"watch", "print flinkscaler events as they flow", runWatch},
 		{"publish", "publish a user metric event (io.flinkscaler.metric.v1)", runPublish},

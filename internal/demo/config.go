@@ -35,6 +35,8 @@ import (
 	"net"
 	"time"
 
+	"github.com/flinkscaler/flinkscaler/functions/actuate/actuator"
+	"github.com/flinkscaler/flinkscaler/functions/decide/policy"
 	"github.com/flinkscaler/flinkscaler/internal/flinksim"
 )
 
@@ -67,6 +69,11 @@ type Config struct {
 	Progress io.Writer
 	// Log receives the functions' logs; nil discards them.
 	Log *slog.Logger
+	// TunePolicy, if set, adjusts decide's policy after the demo's defaults
+	// for the scenario; TuneActuate adjusts actuate's options before its
+	// wall-clock waits are divided by Speed.
+	TunePolicy  func(*policy.Config)
+	TuneActuate func(*actuator.Options)
 	// OnStart, if set, is called once the whole pipeline is consuming,
 	// just before simulated time starts, with the addresses served.
 	OnStart func(Endpoints)

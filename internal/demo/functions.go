@@ -70,6 +70,9 @@ func (c Config) decideConfig(natsURL string) (decider.Config, error) {
 	if sc.SLO.MaxLagSeconds > 0 {
 		p.SLO.MaxLag = time.Duration(sc.SLO.MaxLagSeconds * float64(time.Second))
 	}
+	if c.TunePolicy != nil {
+		c.TunePolicy(&p)
+	}
 	if err := p.Validate(); err != nil {
 		return decider.Config{}, fmt.Errorf("policy for scenario %s: %w", sc.Name, err)
 	}
@@ -84,6 +87,9 @@ func (c Config) actuateConfig(natsURL, flinkURL string) (actuator.Config, error)
 	cfg.Flink = map[string]string{Cluster: flinkURL}
 	cfg.TaskManagers = actuator.BackendEmulator
 	o := &cfg.Options
+	if c.TuneActuate != nil {
+		c.TuneActuate(o)
+	}
 	o.SlotWait = c.scaled(o.SlotWait, minWait)
 	o.ParallelismWait = c.scaled(o.ParallelismWait, minWait)
 	o.Poll = c.scaled(o.Poll, minPoll)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/flinkscaler/flinkscaler/internal/events"
 	"github.com/flinkscaler/flinkscaler/internal/flinksim"
+	"github.com/flinkscaler/flinkscaler/internal/svgchart"
 )
 
 // progress renders the live view: a line per simulated interval and a line
@@ -111,10 +112,7 @@ func short(id string) string {
 }
 
 // clock renders simulated elapsed time as h:mm:ss.
-func clock(d time.Duration) string {
-	s := int(d.Seconds())
-	return fmt.Sprintf("%d:%02d:%02d", s/3600, s/60%60, s%60)
-}
+func clock(d time.Duration) string { return svgchart.Clock(d) }
 
 // rate renders records/s as 15.0k or 1.2M.
 func rate(v float64) string {

@@ -24,18 +24,18 @@ type timeOption struct {
 	def time.Duration
 }
 
-// TimeOptions are the autoscaler's options that are durations of the job's
-// life, each with its default in the releases this package runs (1.10+).
-// Scaling a run's timeline scales each of them.
+// TimeOptions are the autoscaler's options that pace it along the job's
+// timeline (windows, waits, the catch-up horizon), each with its default in
+// the releases this package runs (1.10+). Compressing a run's timeline
+// divides each of them. Left alone: estimates of physical durations
+// (restart.time), lag thresholds (seconds of input, not of the timeline)
+// and the control-loop interval (bounded below by Flink's 10 s metric fetch
+// interval, which does not shrink).
 var TimeOptions = []timeOption{
-	{"autoscaler.standalone.control-loop.interval", 10 * time.Second},
 	{"job.autoscaler.metrics.window", 15 * time.Minute},
 	{"job.autoscaler.stabilization.interval", 5 * time.Minute},
 	{"job.autoscaler.scale-down.interval", time.Hour},
 	{"job.autoscaler.catch-up.duration", 30 * time.Minute},
-	{"job.autoscaler.restart.time", 5 * time.Minute},
-	{"job.autoscaler.backlog-processing.lag-threshold", 5 * time.Minute},
-	{"job.autoscaler.observed-true-processing-rate.lag-threshold", 30 * time.Second},
 }
 
 // Scaled returns the options of a run whose timeline is divided by factor

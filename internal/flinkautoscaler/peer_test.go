@@ -133,7 +133,7 @@ func TestScaledOptions(t *testing.T) {
 	m := Map(Scaled(5))
 	require.Equal(t, "true", m["job.autoscaler.enabled"])
 	require.Equal(t, "180000ms", m["job.autoscaler.metrics.window"])
-	require.Equal(t, "2000ms", m["autoscaler.standalone.control-loop.interval"])
+	require.Equal(t, "720000ms", m["job.autoscaler.scale-down.interval"])
 	require.Len(t, m, 1+len(TimeOptions))
 }
 

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/flinkscaler/flinkscaler/internal/compare"
+	"github.com/flinkscaler/flinkscaler/internal/flinkautoscaler"
+)
+
+// runCompare runs a scenario twice, once scaled by flinkscaler and once by
+// the Flink Kubernetes operator's autoscaler, and prints both scorecards.
+func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("compare", "compare --scenario FILE [--engine flink|emulator] [--timing default|fast] [--duration D] [--peer-version V] [--json] [--report FILE] [--verbose]", stderr)
+	scenario := fs.String("scenario", "", "scenario YAML file (required), e.g. scenarios/wordcount.yaml")
+	engine := fs.String("engine", compare.EngineEmulator, "where the job runs: emulator (flinksim) or flink (the real-Flink sandbox)")
+	timing := fs.String("timing", compare.TimingDefault, fmt.Sprintf("default: both autoscalers at their shipped defaults; fast: the scenario's timeline and both autoscalers' windows and waits divided by %d (the report lists every changed option)", compare.FastFactor))
+	duration := fs.Duration("duration", 0, "job time to run each policy (default: the scenario's, after --timing); runs are real time")
+	version := fs.String("peer-version", flinkautoscaler.DefaultVersion, "Flink Kubernetes operator release whose autoscaler is the peer (resolved from Maven Central, cached)")
+	asJSON := fs.Bool("json", false, "print one JSON object per run (with a policy field) on stdout; progress goes to stderr")
+	report := fs.String("report", "compare-report.html", "HTML report with both runs overlaid (empty: none)")
+	verbose := fs.Bool("verbose", false, "print both runs' logs (the functions', the autoscaler JVM's) on stderr")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	progress := stdout
+	if *asJSON {
+		progress = stderr
+	}
+	cfg := compare.Config{
+		ScenarioPath: *scenario, Engine: *engine, Timing: *timing, Duration: *duration,
+		PeerVersion: *version, Progress: progress,
+	}
+	if *verbose {
+		cfg.Log = stderr
+	}
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintln(stderr, err)
+		return errUsage
+	}
+	began := time.Now()
+	res, err := compare.Compare(ctx, cfg)
+	if errors.Is(err, compare.ErrConfig) {
+		fmt.Fprintln(stderr, err)
+		return errUsage
+	}
+	if err != nil {
+		return err
+	}
+	if *report != "" {
+		if err := writeFileAtomic(*report, res.WriteReport); err != nil {
+			return err
+		}
+	}
+	if *asJSON {
+		if err := res.WriteJSON(stdout); err != nil {
+			return fmt.Errorf("write results: %w", err)
+		}
+	} else {
+		res.Print(stdout)
+		fmt.Fprintf(stdout, "took %s", time.Since(began).Round(time.Second))
+		if *report != "" {
+			fmt.Fprintf(stdout, "; report: %s", *report)
+		}
+		fmt.Fprintln(stdout)
+	}
+	for _, run := range res.Runs {
+		if run.Status == compare.StatusFailed || run.Status == compare.StatusNotRun {
+			return fmt.Errorf("%s run %s: %s", run.Policy, run.Status, run.Error)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,144 @@
+package compare
+
+import (
+	"bytes"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/flinkscaler/flinkscaler/internal/flinksim"
+	"github.com/flinkscaler/flinkscaler/internal/scorecard"
+)
+
+func TestCompressScenario(t *testing.T) {
+	dir := t.TempDir()
+	path, opts, err := compressScenario("../../scenarios/wordcount.yaml", dir, FastFactor)
+	require.NoError(t, err)
+	sc, err := flinksim.LoadScenario(path)
+	require.NoError(t, err)
+	require.Equal(t, 6*time.Minute, sc.Duration)
+	require.Equal(t, []time.Duration{0, 72 * time.Second, 216 * time.Second},
+		[]time.Duration{sc.Load.Steps[0].At, sc.Load.Steps[1].At, sc.Load.Steps[2].At})
+	orig, err := flinksim.LoadScenario("../../scenarios/wordcount.yaml")
+	require.NoError(t, err)
+	require.Equal(t, orig.Cluster, sc.Cluster, "physical times are not compressed")
+	require.Equal(t, orig.Seed, sc.Seed)
+	require.Len(t, opts, 4) // duration and three steps
+	require.Equal(t, "scenario duration", opts[0].Key)
+
+	sine, _, err := compressScenario("../../scenarios/keyed-aggregation.yaml", dir, FastFactor)
+	require.NoError(t, err)
+	sc, err = flinksim.LoadScenario(sine)
+	require.NoError(t, err)
+	require.Equal(t, 24*time.Minute, sc.Load.Period)
+
+	_, _, err = compressScenario("../../scenarios/nexmark-q1.yaml", dir, FastFactor)
+	require.ErrorContains(t, err, `"randomwalk" load`)
+	_, _, err = compressScenario(filepath.Join(dir, "missing.yaml"), dir, FastFactor)
+	require.Error(t, err)
+}
+
+func TestTimingOptions(t *testing.T) {
+	p, a, opts := tuneOurs(TimingDefault)
+	require.Nil(t, p)
+	require.Nil(t, a)
+	require.Empty(t, opts)
+	require.Len(t, peerOptions(TimingDefault), 1, "only job.autoscaler.enabled")
+
+	p, a, opts = tuneOurs(TimingFast)
+	byKey := map[string]string{}
+	for _, o := range opts {
+		byKey[o.Key] = o.Value
+	}
+	require.Equal(t, "2m0s", byKey["decide policy metricWindow"])
+	require.Equal(t, "20s", byKey["decide policy settle"], "floored at two metric fetch intervals")
+	require.Equal(t, "6s", byKey["actuate --min-interval"])
+	require.NotNil(t, p)
+	require.NotNil(t, a)
+	peer := map[string]string{}
+	for _, o := range peerOptions(TimingFast) {
+		peer[o.Key] = o.Value
+	}
+	require.Equal(t, "180000ms", peer["job.autoscaler.metrics.window"])
+	require.Equal(t, "60000ms", peer["job.autoscaler.stabilization.interval"])
+}
+
+func TestFollowerTracksRequirements(t *testing.T) {
+	sc, err := flinksim.LoadScenario("../../scenarios/wordcount.yaml")
+	require.NoError(t, err)
+	f := newFollower(sc)
+	gt := func(elapsed time.Duration, tms, inUse int, uppers ...int) flinksim.GroundTruth {
+		g := flinksim.GroundTruth{Elapsed: elapsed, State: flinksim.StateRunning, TaskManagers: tms, SlotsInUse: inUse}
+		for i, u := range uppers {
+			g.Vertices = append(g.Vertices, flinksim.VertexTruth{Name: sc.Job.Vertices[i].Name, Requirement: flinksim.Bounds{Lower: 1, Upper: u}})
+		}
+		return g
+	}
+	_, change := f.step(gt(0, 2, 2, 2, 2, 2))
+	require.False(t, change)
+	n, change := f.step(gt(time.Second, 2, 2, 2, 8, 4))
+	require.True(t, change)
+	require.Equal(t, 8, n, "shared slots: the largest vertex, at once")
+	n, _ = f.step(gt(2*time.Second, 8, 8, 2, 64, 4))
+	require.Equal(t, 16, n, "capped at maxTaskManagers")
+	// Fewer only once the surplus idled for 30 s.
+	_, change = f.step(gt(10*time.Second, 8, 3, 2, 3, 3))
+	require.False(t, change)
+	_, change = f.step(gt(39*time.Second, 8, 3, 2, 3, 3))
+	require.False(t, change)
+	n, change = f.step(gt(40*time.Second, 8, 3, 2, 3, 3))
+	require.True(t, change)
+	require.Equal(t, 3, n)
+}
+
+// TestNoSilentZeros: a run that did not run shows dashes and its reason,
+// never zeros, and no verdict is drawn.
+func TestNoSilentZeros(t *testing.T) {
+	sc, err := flinksim.LoadScenario("../../scenarios/wordcount.yaml")
+	require.NoError(t, err)
+	card := scorecard.Summary{Decisions: 3, SLOViolationSeconds: 12}
+	r := &Result{Scenario: "wordcount", Engine: EngineEmulator, Timing: TimingFast, sc: sc, Simulated: time.Minute, Runs: []Run{
+		{Policy: PolicyOurs, Status: StatusOK, Card: &card},
+		{Policy: PolicyPeer, Status: StatusNotRun, Error: "flink autoscaler version not found on Maven Central: 9.9.9"},
+	}}
+	var out bytes.Buffer
+	r.Print(&out)
+	text := out.String()
+	require.Contains(t, text, "not run: flink autoscaler version not found")
+	for _, line := range strings.Split(text, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "SLO violation") {
+			require.Contains(t, line, "—")
+			require.NotContains(t, line, PolicyOurs, "no verdict against a run that did not run")
+		}
+	}
+	var js bytes.Buffer
+	require.NoError(t, r.WriteJSON(&js))
+	lines := strings.Split(strings.TrimSpace(js.String()), "\n")
+	require.Len(t, lines, 2)
+	var peer map[string]any
+	require.NoError(t, json.Unmarshal([]byte(lines[1]), &peer))
+	require.Equal(t, PolicyPeer, peer["policy"])
+	require.Equal(t, StatusNotRun, peer["status"])
+	require.NotContains(t, peer, "scorecard")
+	var html bytes.Buffer
+	require.NoError(t, r.WriteReport(&html))
+	require.Contains(t, html.String(), "not run: flink autoscaler version not found")
+}
+
+func TestValidate(t *testing.T) {
+	c := Config{Engine: "k8s", Timing: "slow", Duration: time.Second}
+	err := c.Validate()
+	require.ErrorIs(t, err, ErrConfig)
+	for _, want := range []string{"--scenario", "--engine", "--timing", "--duration"} {
+		require.ErrorContains(t, err, want)
+	}
+	c = Config{ScenarioPath: "x.yaml"}
+	require.NoError(t, c.Validate())
+	require.Equal(t, EngineEmulator, c.Engine)
+	require.Equal(t, TimingDefault, c.Timing)
+}
+

@@ -1,0 +1,48 @@
+package compare
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/flinkscaler/flinkscaler/internal/demo"
+)
+
+// ours runs flinkscaler's three functions over NATS on a fresh emulator,
+// with the demo's wiring, in real time.
+func (r *runner) ours(ctx context.Context) Run {
+	run := Run{Policy: PolicyOurs, What: "flinkscaler: metrics-ingest → decide (default policy) → actuate over NATS JetStream"}
+	if r.cfg.Engine == EngineFlink {
+		run.Status, run.Error = StatusNotRun, errNoSandbox.Error()
+		return run
+	}
+	tunePolicy, tuneActuate, opts := tuneOurs(r.cfg.Timing)
+	run.Options = opts
+	began := time.Now()
+	out, err := demo.Run(ctx, demo.Config{
+		Scenario: r.sc, Speed: 1, Duration: r.duration,
+		Progress:   &prefixed{w: r.progress, prefix: "[flinkscaler] "},
+		Log:        slog.New(slog.NewTextHandler(&prefixed{w: r.log, prefix: "[flinkscaler] "}, nil)),
+		TunePolicy: tunePolicy, TuneActuate: tuneActuate,
+	})
+	run.WallSeconds = time.Since(began).Seconds()
+	if out != nil {
+		card := out.Card
+		run.Card, run.Series = &card, out.Series
+	}
+	switch {
+	case out == nil:
+		run.Status, run.Error = StatusNotRun, err.Error()
+	case err != nil:
+		run.Status, run.Error = StatusFailed, err.Error()
+	case out.Interrupted:
+		run.Status, run.Error = StatusFailed, "interrupted before the end"
+	case out.Card.Decisions == 0:
+		run.Status, run.Error = StatusNeverScaled, "decide made no decision in the whole run"
+	default:
+		run.Status = StatusOK
+	}
+	fmt.Fprintf(r.progress, "[flinkscaler] run %s after %s\n", run.Status, time.Since(began).Round(time.Second))
+	return run
+}

@@ -1,0 +1,147 @@
+package compare
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"text/tabwriter"
+
+	"github.com/flinkscaler/flinkscaler/internal/scorecard"
+)
+
+// measure is one row of the side-by-side table.
+type measure struct {
+	name  string
+	get   func(scorecard.Summary) float64
+	unit  string // "s", "×" or ""
+	lower bool   // lower is better; false: no verdict
+}
+
+var measures = []measure{
+	{"decisions", func(s scorecard.Summary) float64 { return float64(s.Decisions) }, "", false},
+	{"rescales (restarts)", func(s scorecard.Summary) float64 { return float64(s.Rescales) }, "", true},
+	{"SLO violation", func(s scorecard.Summary) float64 { return s.SLOViolationSeconds }, "s", true},
+	{"max lag", func(s scorecard.Summary) float64 { return s.MaxLagSeconds }, "s", true},
+	{"slot-seconds", func(s scorecard.Summary) float64 { return s.SlotSeconds }, "", true},
+	{"cost vs oracle", func(s scorecard.Summary) float64 { return s.CostVsOracle }, "×", true},
+	{"convergence (mean)", func(s scorecard.Summary) float64 { return s.ConvergeSeconds }, "s", true},
+	{"convergence (max)", func(s scorecard.Summary) float64 { return s.ConvergeMaxSeconds }, "s", true},
+	{"unconverged load changes", func(s scorecard.Summary) float64 { return float64(s.Unconverged) }, "", true},
+	{"downtime", func(s scorecard.Summary) float64 { return s.DowntimeSeconds }, "s", true},
+}
+
+// Print writes both scorecards side by side, the runs' statuses and the
+// options each changed.
+func (r *Result) Print(w io.Writer) {
+	fmt.Fprintf(w, "\n%s on %s, timing %s\n", r.Scenario, r.Engine, r.Timing)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "\t")
+	for _, run := range r.Runs {
+		fmt.Fprintf(tw, "%s\t", run.Policy)
+	}
+	fmt.Fprint(tw, "better\t\n")
+	for _, m := range measures {
+		fmt.Fprintf(tw, "%s\t", m.name)
+		for _, run := range r.Runs {
+			fmt.Fprintf(tw, "%s\t", cell(run, m))
+		}
+		fmt.Fprintf(tw, "%s\t\n", r.better(m))
+	}
+	fmt.Fprint(tw, "status\t")
+	for _, run := range r.Runs {
+		fmt.Fprintf(tw, "%s\t", run.Status)
+	}
+	fmt.Fprint(tw, "\t\n")
+	_ = tw.Flush() // an in-memory tabwriter over w: w's error shows on the next write
+	for _, run := range r.Runs {
+		fmt.Fprintf(w, "%s: %s", run.Policy, run.What)
+		if run.Error != "" {
+			fmt.Fprintf(w, "\n  %s: %s", run.Status, run.Error)
+		}
+		fmt.Fprintln(w)
+	}
+	if opts := r.Options(); len(opts) > 0 {
+		fmt.Fprintln(w, "changed from the shipped defaults:")
+		for _, o := range opts {
+			fmt.Fprintf(w, "  %-26s %-60s %s (default %s)\n", o.Policy, o.Key, o.Value, o.Default)
+		}
+	}
+}
+
+// Options lists every changed option: the scenario's, then each run's.
+func (r *Result) Options() []Option {
+	out := append([]Option(nil), r.Common...)
+	for _, run := range r.Runs {
+		out = append(out, run.Options...)
+	}
+	return out
+}
+
+// cell is a run's value of m, or a dash when the run has no scorecard.
+func cell(run Run, m measure) string {
+	if run.Card == nil {
+		return "—"
+	}
+	return format(m.get(*run.Card), m.unit)
+}
+
+func format(v float64, unit string) string {
+	switch {
+	case math.IsInf(v, 1):
+		return "∞"
+	case unit == "×":
+		return fmt.Sprintf("%.2f×", v)
+	case unit == "s":
+		return fmt.Sprintf("%.0fs", v)
+	case v == math.Trunc(v):
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprintf("%.1f", v)
+}
+
+// better names the run that did better on m, "tie", or "" when there is
+// no verdict (no lower-is-better measure, or a run without a scorecard or
+// that did not run to the end).
+func (r *Result) better(m measure) string {
+	if !m.lower || len(r.Runs) != 2 {
+		return ""
+	}
+	a, b := r.Runs[0], r.Runs[1]
+	if !comparable(a) || !comparable(b) {
+		return ""
+	}
+	x, y := m.get(*a.Card), m.get(*b.Card)
+	switch {
+	case math.Abs(x-y) <= 1e-9*math.Max(math.Abs(x), math.Abs(y)):
+		return "tie"
+	case x < y:
+		return a.Policy
+	}
+	return b.Policy
+}
+
+// comparable: the run ran to the end (scaling or not).
+func comparable(run Run) bool {
+	return run.Card != nil && (run.Status == StatusOK || run.Status == StatusNeverScaled)
+}
+
+// jsonRun is one line of --json.
+type jsonRun struct {
+	Scenario string `json:"scenario"`
+	Engine   string `json:"engine"`
+	Timing   string `json:"timing"`
+	Run
+	Common []Option `json:"scenarioChanges,omitempty"`
+}
+
+// WriteJSON writes one JSON object per run, one per line.
+func (r *Result) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	for _, run := range r.Runs {
+		if err := enc.Encode(jsonRun{Scenario: r.Scenario, Engine: r.Engine, Timing: r.Timing, Run: run, Common: r.Common}); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,168 @@
+package compare
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/flinkscaler/flinkscaler/functions/actuate/actuator"
+	"github.com/flinkscaler/flinkscaler/functions/decide/policy"
+	"github.com/flinkscaler/flinkscaler/internal/flinkautoscaler"
+)
+
+// Timings.
+const (
+	TimingDefault = "default"
+	TimingFast    = "fast"
+)
+
+// FastFactor is how much --timing fast compresses a run: the scenario's
+// load timeline and every autoscaler option that paces along it, for both
+// policies alike.
+const FastFactor = 5
+
+// metricFloor is the least a compressed metric window or wait becomes:
+// two of Flink's metric fetch intervals (10 s, which does not shrink).
+const metricFloor = 20 * time.Second
+
+// Option is one setting a run changes from its shipped default.
+type Option struct {
+	Policy  string `json:"policy"`
+	Key     string `json:"key"`
+	Value   string `json:"value"`
+	Default string `json:"default"`
+	Why     string `json:"why"`
+}
+
+// factor is the compression of a timing.
+func factor(timing string) float64 {
+	if timing == TimingFast {
+		return FastFactor
+	}
+	return 1
+}
+
+// compress divides a pacing duration by f, not below metricFloor unless
+// it was already shorter.
+func compress(d time.Duration, f float64) time.Duration {
+	if f <= 1 {
+		return d
+	}
+	return max(time.Duration(float64(d)/f), min(d, metricFloor))
+}
+
+// peerOptions are the real autoscaler's options for a timing.
+func peerOptions(timing string) []flinkautoscaler.Option {
+	return flinkautoscaler.Scaled(factor(timing))
+}
+
+// pacing lists decide's policy durations that pace along the job's
+// timeline. Left alone, as for the peer: backlog (a lag threshold),
+// scaleUpDelay (already below the floor), restartDowntime and replay
+// (physical estimates), rescaleTimeout (a bound on a physical wait).
+var pacing = []struct {
+	key   string
+	field func(*policy.Config) *time.Duration
+}{
+	{"catchUp", func(p *policy.Config) *time.Duration { return &p.CatchUp }},
+	{"settle", func(p *policy.Config) *time.Duration { return &p.Settle }},
+	{"rateWindow", func(p *policy.Config) *time.Duration { return &p.RateWindow }},
+	{"metricWindow", func(p *policy.Config) *time.Duration { return &p.MetricWindow }},
+	{"scaleDownWindow", func(p *policy.Config) *time.Duration { return &p.ScaleDownWindow }},
+	{"minInterval", func(p *policy.Config) *time.Duration { return &p.MinInterval }},
+}
+
+// tuneOurs returns the policy and actuate adjustments of a timing and the
+// options they change (nil, nil, nil for the defaults).
+func tuneOurs(timing string) (func(*policy.Config), func(*actuator.Options), []Option) {
+	f := factor(timing)
+	if f <= 1 {
+		return nil, nil, nil
+	}
+	why := fmt.Sprintf("timeline compressed %g×", f)
+	def := policy.Defaults()
+	var opts []Option
+	for _, x := range pacing {
+		d := *x.field(&def)
+		opts = append(opts, Option{Policy: PolicyOurs, Key: "decide policy " + x.key, Value: compress(d, f).String(), Default: d.String(), Why: why})
+	}
+	// actuate's rate limit is a safety net kept below decide's minInterval,
+	// not a window over metrics: divided without a floor.
+	actDef := actuator.DefaultConfig().Options.MinInterval
+	actMin := time.Duration(float64(actDef) / f)
+	opts = append(opts, Option{Policy: PolicyOurs, Key: "actuate --min-interval", Value: actMin.String(), Default: actDef.String(), Why: why + " (no floor: kept below decide's minInterval)"})
+	tunePolicy := func(p *policy.Config) {
+		for _, x := range pacing {
+			d := x.field(p)
+			*d = compress(*d, f)
+		}
+	}
+	tuneActuate := func(o *actuator.Options) { o.MinInterval = actMin }
+	return tunePolicy, tuneActuate, opts
+}
+
+// compressScenario writes the scenario at path with its load timeline
+// divided by f into dir and returns the new file's path and the changes.
+// Only timelines that compress without changing their meaning are
+// accepted: constant, step, sine and cosine loads.
+func compressScenario(path, dir string, f float64) (string, []Option, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", nil, err
+	}
+	var doc map[string]any
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return "", nil, fmt.Errorf("%s: %w", path, err)
+	}
+	why := fmt.Sprintf("timeline compressed %g×", f)
+	var opts []Option
+	scale := func(where string, m map[string]any, key string) error {
+		v, ok := m[key]
+		if !ok {
+			return nil
+		}
+		s, isString := v.(string)
+		d, err := time.ParseDuration(s)
+		if !isString || err != nil {
+			return fmt.Errorf("%s: %s %v is not a duration", path, where, v)
+		}
+		nd := time.Duration(float64(d) / f).Round(time.Second)
+		m[key] = nd.String()
+		opts = append(opts, Option{Policy: PolicyBoth, Key: "scenario " + where, Value: nd.String(), Default: d.String(), Why: why})
+		return nil
+	}
+	if err := scale("duration", doc, "duration"); err != nil {
+		return "", nil, err
+	}
+	load, _ := doc["load"].(map[string]any)
+	switch pattern, _ := load["pattern"].(string); pattern {
+	case "constant":
+	case "step":
+		steps, _ := load["steps"].([]any)
+		for i, s := range steps {
+			if m, ok := s.(map[string]any); ok {
+				if err := scale(fmt.Sprintf("load.steps[%d].at", i), m, "at"); err != nil {
+					return "", nil, err
+				}
+			}
+		}
+	case "sine", "cosine":
+		if err := scale("load.period", load, "period"); err != nil {
+			return "", nil, err
+		}
+	default:
+		return "", nil, fmt.Errorf("--timing fast compresses constant, step, sine and cosine loads; %s has a %q load (per-minute randomness or a trace file would change meaning): use --timing default, with --duration to shorten it", path, pattern)
+	}
+	out, err := yaml.Marshal(doc)
+	if err != nil {
+		return "", nil, err
+	}
+	dst := filepath.Join(dir, "fast-"+filepath.Base(path))
+	if err := os.WriteFile(dst, out, 0o644); err != nil {
+		return "", nil, err
+	}
+	return dst, opts, nil
+}
