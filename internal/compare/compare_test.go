@@ -27,7 +27,7 @@ func TestCompressScenario(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, orig.Cluster, sc.Cluster, "physical times are not compressed")
 	require.Equal(t, orig.Seed, sc.Seed)
-	require.Len(t, opts, 4) // duration and three steps
+	require.Len(t, opts, 3) // duration and the two later steps (0s stays)
 	require.Equal(t, "scenario duration", opts[0].Key)
 
 	sine, _, err := compressScenario("../../scenarios/keyed-aggregation.yaml", dir, FastFactor)
@@ -141,4 +141,3 @@ func TestValidate(t *testing.T) {
 	require.Equal(t, EngineEmulator, c.Engine)
 	require.Equal(t, TimingDefault, c.Timing)
 }
-

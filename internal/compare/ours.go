@@ -12,20 +12,26 @@ import (
 // ours runs flinkscaler's three functions over NATS on a fresh emulator,
 // with the demo's wiring, in real time.
 func (r *runner) ours(ctx context.Context) Run {
-	run := Run{Policy: PolicyOurs, What: "flinkscaler: metrics-ingest → decide (default policy) → actuate over NATS JetStream"}
-	if r.cfg.Engine == EngineFlink {
-		run.Status, run.Error = StatusNotRun, errNoSandbox.Error()
-		return run
-	}
+	run := Run{Policy: PolicyOurs, What: "metrics-ingest → decide (default policy) → actuate over NATS JetStream"}
 	tunePolicy, tuneActuate, opts := tuneOurs(r.cfg.Timing)
 	run.Options = opts
 	began := time.Now()
-	out, err := demo.Run(ctx, demo.Config{
+	cfg := demo.Config{
 		Scenario: r.sc, Speed: 1, Duration: r.duration,
 		Progress:   &prefixed{w: r.progress, prefix: "[flinkscaler] "},
 		Log:        slog.New(slog.NewTextHandler(&prefixed{w: r.log, prefix: "[flinkscaler] "}, nil)),
 		TunePolicy: tunePolicy, TuneActuate: tuneActuate,
-	})
+	}
+	if r.cfg.Engine == EngineFlink {
+		cl, err := r.startCluster(ctx, "[flinkscaler] ")
+		if err != nil {
+			run.Status, run.Error = StatusNotRun, err.Error()
+			return run
+		}
+		defer cl.stop()
+		cfg.External = &demo.External{URL: cl.url, JobID: cl.jobID, Truth: cl.truth}
+	}
+	out, err := demo.Run(ctx, cfg)
 	run.WallSeconds = time.Since(began).Seconds()
 	if out != nil {
 		card := out.Card

@@ -17,12 +17,10 @@ import (
 	"github.com/flinkscaler/flinkscaler/internal/events"
 	"github.com/flinkscaler/flinkscaler/internal/flinkautoscaler"
 	"github.com/flinkscaler/flinkscaler/internal/flinksim"
+	"github.com/flinkscaler/flinkscaler/internal/sandbox"
 	"github.com/flinkscaler/flinkscaler/internal/scorecard"
 	"github.com/flinkscaler/flinkscaler/internal/slots"
 )
-
-// errNoSandbox: this build has no real-Flink sandbox to run on.
-var errNoSandbox = errors.New("--engine flink needs the real-Flink sandbox (package internal/sandbox), which this build does not have yet")
 
 // observeEvery is how often the peer run reads the cluster's ground truth
 // and steps its TaskManagers.
@@ -39,12 +37,14 @@ type cluster struct {
 	stop  func()
 	done  <-chan struct{}
 	err   func() error
+	// truth reads the ground truth, rates in scenario records.
+	truth func(context.Context) (flinksim.GroundTruth, error)
 }
 
 // startCluster starts a fresh cluster for the scenario, in real time.
-func (r *runner) startCluster(ctx context.Context) (*cluster, error) {
+func (r *runner) startCluster(ctx context.Context, prefix string) (*cluster, error) {
 	if r.cfg.Engine == EngineFlink {
-		return nil, errNoSandbox
+		return r.startSandbox(ctx, prefix)
 	}
 	c := flinksim.New(r.sc, flinksim.Options{Start: time.Now().UTC().Truncate(time.Millisecond)})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -69,7 +69,51 @@ func (r *runner) startCluster(ctx context.Context) (*cluster, error) {
 			}
 			return runErr
 		},
+		truth: func(context.Context) (flinksim.GroundTruth, error) { return c.GroundTruth(), nil },
 	}, nil
+}
+
+// sandboxStop bounds a sandbox's shutdown.
+const sandboxStop = 30 * time.Second
+
+// startSandbox starts the real-Flink sandbox on the scenario.
+func (r *runner) startSandbox(ctx context.Context, prefix string) (*cluster, error) {
+	fmt.Fprintf(r.progress, "%sstarting the real-Flink sandbox (first use builds its jar)\n", prefix)
+	s, err := sandbox.Start(ctx, sandbox.Config{
+		Scenario: r.path, Log: &prefixed{w: r.log, prefix: prefix}, Progress: &prefixed{w: r.log, prefix: prefix},
+	})
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(r.progress, "%sFlink %s at %s, job %s (one sandbox record stands for %g scenario records)\n", prefix, s.FlinkVersion(), s.URL(), s.JobID(), s.Scale())
+	return &cluster{
+		url: s.URL(), jobID: s.JobID(), done: s.Done(), err: s.Err,
+		stop: func() {
+			stopCtx, cancel := context.WithTimeout(context.Background(), sandboxStop)
+			defer cancel()
+			_ = s.Stop(stopCtx) // the run is over; a slow shutdown changes no result
+		},
+		truth: func(ctx context.Context) (flinksim.GroundTruth, error) {
+			gt, err := s.GroundTruth(ctx)
+			return inScenarioRecords(gt, s.Scale()), err
+		},
+	}, nil
+}
+
+// inScenarioRecords converts a sandbox's rates and backlogs (sandbox
+// records) into the scenario's records, which the scorecard's oracle uses.
+func inScenarioRecords(gt flinksim.GroundTruth, scale float64) flinksim.GroundTruth {
+	gt.OfferedRate *= scale
+	gt.Backlog *= scale
+	gt.Offered, gt.Replayed, gt.Consumed = gt.Offered*scale, gt.Replayed*scale, gt.Consumed*scale
+	for i := range gt.Vertices {
+		v := &gt.Vertices[i]
+		v.Capacity *= scale
+		v.RecordsInPerSecond *= scale
+		v.RecordsOutPerSecond *= scale
+		v.Backlog *= scale
+	}
+	return gt
 }
 
 // peer runs the operator's autoscaler against a fresh cluster.
@@ -89,7 +133,7 @@ func (r *runner) peer(ctx context.Context) Run {
 		return run
 	}
 	run.What = art.Describe
-	cl, err := r.startCluster(ctx)
+	cl, err := r.startCluster(ctx, "[operator]    ")
 	if err != nil {
 		run.Status, run.Error = StatusNotRun, err.Error()
 		fmt.Fprintf(pp, "not run: %v\n", err)
@@ -132,7 +176,7 @@ loop:
 			break loop
 		case <-tick.C:
 		}
-		gt, err := groundTruth(ctx, cl.url)
+		gt, err := cl.truth(ctx)
 		if err != nil {
 			fmt.Fprintf(pp, "reading ground truth: %v\n", err)
 			continue
@@ -311,65 +355,4 @@ func setTaskManagers(ctx context.Context, base string, n int) error {
 		return fmt.Errorf("HTTP %d: %s", resp.StatusCode, msg)
 	}
 	return nil
-}
-
-// truthDoc is the control endpoint's ground truth.
-type truthDoc struct {
-	Time                   time.Time       `json:"time"`
-	ElapsedSeconds         float64         `json:"elapsedSeconds"`
-	State                  string          `json:"state"`
-	OfferedRate            float64         `json:"offeredRate"`
-	TaskManagers           int             `json:"taskManagers"`
-	RegisteredTaskManagers int             `json:"registeredTaskManagers"`
-	SlotsTotal             int             `json:"slotsTotal"`
-	SlotsInUse             int             `json:"slotsInUse"`
-	Backlog                float64         `json:"backlog"`
-	LagSeconds             json.RawMessage `json:"lagSeconds"`
-	Restarts               int             `json:"restarts"`
-	DowntimeSeconds        float64         `json:"downtimeSeconds"`
-	Vertices               []struct {
-		ID          string          `json:"id"`
-		Name        string          `json:"name"`
-		Parallelism int             `json:"parallelism"`
-		Requirement flinksim.Bounds `json:"requirement"`
-		Backlog     float64         `json:"backlog"`
-	} `json:"vertices"`
-}
-
-func groundTruth(ctx context.Context, base string) (flinksim.GroundTruth, error) {
-	var gt flinksim.GroundTruth
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+truthPath, nil)
-	if err != nil {
-		return gt, err
-	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		return gt, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return gt, fmt.Errorf("HTTP %d", resp.StatusCode)
-	}
-	var d truthDoc
-	if err := json.NewDecoder(resp.Body).Decode(&d); err != nil {
-		return gt, err
-	}
-	gt = flinksim.GroundTruth{
-		Time: d.Time, Elapsed: time.Duration(d.ElapsedSeconds * float64(time.Second)), State: d.State,
-		OfferedRate: d.OfferedRate, TaskManagers: d.TaskManagers, RegisteredTaskManagers: d.RegisteredTaskManagers,
-		SlotsTotal: d.SlotsTotal, SlotsInUse: d.SlotsInUse, Backlog: d.Backlog, Restarts: d.Restarts,
-		Downtime: time.Duration(d.DowntimeSeconds * float64(time.Second)),
-	}
-	switch s := strings.Trim(string(d.LagSeconds), `"`); s {
-	case "Infinity":
-		gt.LagSeconds = math.Inf(1)
-	default:
-		if err := json.Unmarshal([]byte(s), &gt.LagSeconds); err != nil {
-			return gt, fmt.Errorf("lagSeconds %s: %w", d.LagSeconds, err)
-		}
-	}
-	for _, v := range d.Vertices {
-		gt.Vertices = append(gt.Vertices, flinksim.VertexTruth{ID: v.ID, Name: v.Name, Parallelism: v.Parallelism, Requirement: v.Requirement, Backlog: v.Backlog})
-	}
-	return gt, nil
 }

@@ -131,6 +131,9 @@ func compressScenario(path, dir string, f float64) (string, []Option, error) {
 		}
 		nd := time.Duration(float64(d) / f).Round(time.Second)
 		m[key] = nd.String()
+		if nd == d {
+			return nil
+		}
 		opts = append(opts, Option{Policy: PolicyBoth, Key: "scenario " + where, Value: nd.String(), Default: d.String(), Why: why})
 		return nil
 	}

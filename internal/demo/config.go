@@ -28,6 +28,7 @@
 package demo
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -69,6 +70,9 @@ type Config struct {
 	Progress io.Writer
 	// Log receives the functions' logs; nil discards them.
 	Log *slog.Logger
+	// External, if set, is a running cluster to scale instead of a fresh
+	// emulator (the real-Flink sandbox): Speed must be 1, FlinkListen empty.
+	External *External
 	// TunePolicy, if set, adjusts decide's policy after the demo's defaults
 	// for the scenario; TuneActuate adjusts actuate's options before its
 	// wall-clock waits are divided by Speed.
@@ -77,6 +81,16 @@ type Config struct {
 	// OnStart, if set, is called once the whole pipeline is consuming,
 	// just before simulated time starts, with the addresses served.
 	OnStart func(Endpoints)
+}
+
+// External is a running Flink cluster serving Flink's REST API and the
+// emulator's control endpoints (flinksim.ControlPrefix) under one base URL,
+// running the scenario's job in real time.
+type External struct {
+	URL   string
+	JobID string
+	// Truth reads the cluster's ground truth, rates in scenario records.
+	Truth func(context.Context) (flinksim.GroundTruth, error)
 }
 
 // Defaults returns the configuration of the README's first command for sc:
@@ -103,6 +117,9 @@ func (c Config) Validate() error {
 	}
 	if c.Duration > 0 && c.Duration < minDuration {
 		bad("duration", "%s: want at least %s of simulated time", c.Duration, minDuration)
+	}
+	if c.External != nil && (c.Speed != 1 || c.FlinkListen != "" || c.External.Truth == nil) {
+		bad("engine", "an external cluster runs in real time (speed 1), serves its own REST API (no --flink-listen) and needs its ground truth")
 	}
 	if c.ProgressEvery < 0 {
 		bad("progress-every", "%s: want 0 (automatic) or more", c.ProgressEvery)

@@ -78,7 +78,10 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 		return nil, err
 	}
 	defer sys.close()
-	rec := newRecording(sys.cluster, progress{w: progressW, every: cfg.progressEvery()})
+	rec, err := sys.newRecording(ctx, cfg, progress{w: progressW, every: cfg.progressEvery()})
+	if err != nil {
+		return nil, err
+	}
 	if err := sys.watch(rec.onMessage); err != nil {
 		return nil, err
 	}
@@ -99,12 +102,14 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 	return out, errors.Join(runErr, stopErr)
 }
 
-// system is the running parts: NATS, the emulator and its HTTP server.
+// system is the running parts: NATS, the emulator and its HTTP server (or
+// an external cluster).
 type system struct {
 	nats      *events.Embedded
 	conn      *nats.Conn
 	js        jetstream.JetStream
 	cluster   *flinksim.Cluster
+	external  *External
 	http      *http.Server
 	endpoints Endpoints
 	cancel    context.CancelFunc // stops the functions
@@ -139,6 +144,10 @@ func start(ctx context.Context, cfg Config, log *slog.Logger) (*system, error) {
 	if err := events.Provision(ctx, js, events.ProvisionConfig{}); err != nil {
 		s.close()
 		return nil, fmt.Errorf("%w: provision: %w", ErrStart, err)
+	}
+	if ext := cfg.External; ext != nil {
+		s.external, s.endpoints.Flink, s.endpoints.JobID = ext, ext.URL, ext.JobID
+		return s, nil
 	}
 	s.cluster = flinksim.New(cfg.Scenario, flinksim.Options{Start: time.Now().UTC().Truncate(time.Millisecond)})
 	s.endpoints.JobID = s.cluster.JobID()
@@ -214,7 +223,11 @@ func (s *system) runFunctions(cfg Config, log *slog.Logger) chan error {
 	}
 	ingestCfg := cfg.ingestConfig(s.endpoints.NATS, s.endpoints.Flink)
 	run("metrics-ingest", func(ctx context.Context) error {
-		return runIngest(ctx, ingestCfg, s.cluster.Now, log.With("function", "metrics-ingest"))
+		now := time.Now
+		if s.cluster != nil {
+			now = s.cluster.Now
+		}
+		return runIngest(ctx, ingestCfg, now, log.With("function", "metrics-ingest"))
 	})
 	run("decide", func(ctx context.Context) error {
 		dc, err := cfg.decideConfig(s.endpoints.NATS)

@@ -1,6 +1,8 @@
 package demo
 
 import (
+	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -41,11 +43,21 @@ type recording struct {
 	over      bool // set by outcome: later messages are ignored
 }
 
-func newRecording(c *flinksim.Cluster, p progress) *recording {
-	return &recording{
-		start: c.Now().Add(-c.Elapsed()), clock: c.Elapsed,
-		card: scorecard.New(c.Scenario()), progress: p, byID: map[string]int{},
+// newRecording starts the recording of the system's cluster: the
+// emulator's clock, or an external cluster's as its ground truth tells.
+func (s *system) newRecording(ctx context.Context, cfg Config, p progress) (*recording, error) {
+	r := &recording{card: scorecard.New(cfg.Scenario), progress: p, byID: map[string]int{}}
+	if c := s.cluster; c != nil {
+		r.start, r.clock = c.Now().Add(-c.Elapsed()), c.Elapsed
+		return r, nil
 	}
+	gt, err := s.external.Truth(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: the cluster's ground truth: %w", ErrStart, err)
+	}
+	r.start = gt.Time.Add(-gt.Elapsed)
+	r.clock = func() time.Duration { return time.Since(r.start) }
+	return r, nil
 }
 
 // observe records one instant of ground truth; last marks the final one.

@@ -60,14 +60,51 @@ func (s *system) simulate(ctx context.Context, cfg Config, rec *recording, fnErr
 		}
 	}()
 	end := cfg.duration()
-	err := s.cluster.Run(simCtx, cfg.Speed, func(gt flinksim.GroundTruth) {
+	observe := func(gt flinksim.GroundTruth) {
 		rec.observe(gt, false)
 		if gt.Elapsed >= end {
 			stop()
 		}
-	})
+	}
+	var err error
+	if s.cluster != nil {
+		err = s.cluster.Run(simCtx, cfg.Speed, observe)
+	} else {
+		err = s.follow(simCtx, observe)
+	}
 	stop()
 	return errors.Join(err, <-failed)
+}
+
+// externalEvery is how often an external cluster's ground truth is read.
+const externalEvery = time.Second
+
+// follow reads an external cluster's ground truth every second until ctx
+// ends; a failed read is skipped (the next one may succeed), ten in a row
+// end the run.
+func (s *system) follow(ctx context.Context, observe func(flinksim.GroundTruth)) error {
+	tick := time.NewTicker(externalEvery)
+	defer tick.Stop()
+	failures := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		gt, err := s.external.Truth(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err != nil:
+			if failures++; failures >= 10 {
+				return fmt.Errorf("the cluster's ground truth: %w", err)
+			}
+			continue
+		}
+		failures = 0
+		observe(gt)
+	}
 }
 
 // printHeader tells the user what runs where.

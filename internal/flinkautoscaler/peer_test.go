@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/flinkscaler/flinkscaler/internal/flinksim"
+	"github.com/flinkscaler/flinkscaler/internal/sandbox"
 )
 
 // overloaded is a two-vertex job offered twice what its map sustains, with
@@ -70,12 +72,47 @@ func TestDecidesAgainstEmulator(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	go func() { _ = c.Run(ctx, 1, nil) }() // ends with ctx
+	requireRescale(ctx, t, a, srv.URL, c.JobID(), c.VertexIDs()[1])
+}
 
+// TestDecidesAgainstSandbox runs the real autoscaler against real Flink
+// (the sandbox's MiniCluster) running the same overloaded job.
+func TestDecidesAgainstSandbox(t *testing.T) {
+	a := resolve(t)
+	path := filepath.Join(t.TempDir(), "overloaded.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(overloaded), 0o644))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var jvm strings.Builder
+	var jvmMu sync.Mutex
+	s, err := sandbox.Start(ctx, sandbox.Config{Scenario: path,
+		Log: writerFunc(func(b []byte) { jvmMu.Lock(); jvm.Write(b); jvmMu.Unlock() })})
+	if errors.Is(err, sandbox.ErrMissingTool) {
+		t.Skipf("no sandbox tooling: %v", err)
+	}
+	require.NoError(t, err)
+	defer func() { _ = s.Stop(context.Background()) }()
+	var mapID string
+	gt, err := s.GroundTruth(ctx)
+	require.NoError(t, err)
+	for _, v := range gt.Vertices {
+		if v.Name == "map" {
+			mapID = v.ID
+		}
+	}
+	require.NotEmpty(t, mapID)
+	requireRescale(ctx, t, a, s.URL(), s.JobID(), mapID)
+}
+
+// requireRescale runs the autoscaler against the JobManager at url until
+// its first rescale, which must raise vertex and be accepted.
+func requireRescale(ctx context.Context, t *testing.T, a *Artifact, url, jobID, vertex string) {
+	t.Helper()
 	var log strings.Builder
 	var mu sync.Mutex
 	got := make(chan Rescale, 8)
 	p, err := Start(ctx, Config{
-		Artifact: a, JobManager: srv.URL, Options: fastOptions,
+		Artifact: a, JobManager: url, Options: fastOptions,
 		Log:       writerFunc(func(b []byte) { mu.Lock(); log.Write(b); mu.Unlock() }),
 		OnRescale: func(r Rescale) { got <- r },
 	})
@@ -84,9 +121,8 @@ func TestDecidesAgainstEmulator(t *testing.T) {
 	select {
 	case r := <-got:
 		require.Equal(t, 200, r.Status, r.Error)
-		require.Equal(t, c.JobID(), r.JobID)
-		mapID := c.VertexIDs()[1]
-		require.Greater(t, r.Targets[mapID], 1, "the overloaded map is scaled up: %v", r.Targets)
+		require.Equal(t, jobID, r.JobID)
+		require.Greater(t, r.Targets[vertex], 1, "the overloaded map is scaled up: %v", r.Targets)
 		require.Len(t, r.Targets, 2, "every vertex is sent")
 	case <-p.Done():
 		mu.Lock()
