@@ -1,7 +1,9 @@
 package policy
 
 import (
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -20,4 +22,45 @@ func TestOursWordcount(t *testing.T) {
 	require.GreaterOrEqual(t, last[2], 20, "decisions: %v", got)
 	require.LessOrEqual(t, last[1], 15, "decisions: %v", got)
 	require.Less(t, job.pending, 1e6/60*30, "lag at the end")
+}
+
+// A load that doubles at the same time of every 2-hour period: once two
+// periods have shown the rise, the scale-up comes before it, its rationale
+// says "forecast", and the lag at the rise stays under the SLO.
+func TestOursForecastsARepeatingRise(t *testing.T) {
+	cfg := Defaults()
+	cfg.Forecast = 2 * time.Hour
+	job := newSimJob(t0, []string{"source", "map", "sink"},
+		[]float64{1e6, 2000, 1e6}, []float64{1, 1, 1}, []float64{1, 1, 0}, []int{1, 6, 1}, 30)
+	rate := func(s int) float64 {
+		if in := s % 7200; in >= 3600 && in < 5400 {
+			return 20000
+		}
+		return 10000
+	}
+	var st State
+	forecasts := 0
+	maxLagAtRise := 0.0
+	for s := 1; s <= 4*7200; s++ {
+		job.step(rate(s))
+		if in := s % 7200; s > 3*7200 && in >= 3600 && in < 3900 {
+			maxLagAtRise = max(maxLagAtRise, job.pending/20000)
+		}
+		if s%10 != 0 {
+			continue
+		}
+		snap := job.snapshot()
+		o := Decide(Input{Snapshot: snap, State: st, Config: cfg, Now: snap.ObservedAt})
+		st = o.NewState
+		if o.Decision != nil {
+			job.apply(o.Decision)
+			if strings.Contains(o.Decision.Rationale, "forecast") {
+				forecasts++
+				require.Greater(t, s, 2*7200, "forecast before two periods were seen: %s", o.Decision.Rationale)
+				t.Logf("t=%ds %s", s, o.Decision.Rationale)
+			}
+		}
+	}
+	require.Positive(t, forecasts)
+	require.Less(t, maxLagAtRise, cfg.SLO.MaxLag.Seconds(), "lag at the last rise")
 }
