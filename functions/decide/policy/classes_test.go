@@ -132,7 +132,7 @@ func TestSlotSharingGroups(t *testing.T) {
 	st := shared.NewState
 	late := func(s int) events.Snapshot {
 		snap := snapWith()(s + 400)
-		snap.SlotsTotal = c
+		snap.SlotsTotal, snap.TaskManagers = c, c
 		return snap
 	}
 	o := feedOurs(t, cfg, st, 2, late)
