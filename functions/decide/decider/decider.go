@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2/event"
 	"github.com/flinkscaler/flinkscaler/functions/decide/policy"
@@ -102,8 +103,10 @@ func (d *Decider) snapshot(ctx context.Context, ev cloudevents.Event) ([]cloudev
 		}
 	}
 	d.metrics.snapshots.Inc()
+	d.metrics.jobs.observe(snap)
 	switch {
 	case out.Decision != nil:
+		d.metrics.jobs.decided(out.Decision, time.Now())
 		return d.emit(log, out.Decision, false)
 	case replay != nil:
 		return d.emit(log, replay, true)

@@ -9,6 +9,7 @@ type Metrics struct {
 	decisions       prometheus.Counter
 	holds           *prometheus.CounterVec
 	rejectedSources prometheus.Counter
+	jobs            *jobGauges
 }
 
 // NewMetrics registers decide's metrics with reg.
@@ -24,7 +25,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "holds_total", Help: "Snapshots that led to no decision, by kind."}, []string{"kind"}),
 		rejectedSources: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "flinkscaler", Subsystem: "decide",
 			Name: "metric_sources_rejected_total", Help: "User metric events from sources outside the allow-list."}),
+		jobs: newJobGauges(),
 	}
 	reg.MustRegister(m.snapshots, m.metrics, m.decisions, m.holds, m.rejectedSources)
+	reg.MustRegister(m.jobs.collectors()...)
 	return m
 }
