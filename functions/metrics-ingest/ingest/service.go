@@ -206,6 +206,7 @@ func (s *Service) discoverTarget(ctx context.Context, t *target, members []strin
 		jobs, err = t.client.JobsOverview(ctx)
 		return err
 	})
+	s.tel.target(t.Cluster, err)
 	if err != nil {
 		s.log.Warn("cannot list jobs; skipping the cluster this interval", "cluster", t.Cluster, "reason", flink.ErrorKind(err), "error", err)
 		return nil, nil

@@ -257,3 +257,42 @@ func TestReplicasSplitJobsAndTakeOver(t *testing.T) {
 	}
 	require.Len(t, polled("r2", StaticMembers{"r2"}), 20, "r2 takes over r1's jobs")
 }
+
+// TestReadyzFailsWhenNoTargetCanBePolled: a JobManager that answers 404 to
+// everything (not Flink) leaves ingest alive (/healthz) but not ready,
+// naming the target; once it answers, ready again.
+func TestReadyzFailsWhenNoTargetCanBePolled(t *testing.T) {
+	var flinkUp atomic.Bool
+	jm := newTestJobManager(t, healthyJob("a"))
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !flinkUp.Load() {
+			http.NotFound(w, r)
+			return
+		}
+		jm.srv.Config.Handler.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	svc, tel := newTestService(t, testConfig(front.URL), &capture{})
+	srv := httptest.NewServer(tel.Handler())
+	t.Cleanup(srv.Close)
+	get := func(path string) (int, string) {
+		resp, err := http.Get(srv.URL + path)
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		return resp.StatusCode, string(body)
+	}
+	svc.Cycle(context.Background())
+	code, body := get("/readyz")
+	require.Equal(t, http.StatusServiceUnavailable, code)
+	require.Contains(t, body, "no Flink target can be polled (0 of 1 answered): c1:")
+	code, _ = get("/healthz")
+	require.Equal(t, http.StatusOK, code, "alive: restarting would not help")
+	require.InDelta(t, 0, testutil.ToFloat64(tel.up.WithLabelValues("c1")), 0)
+
+	flinkUp.Store(true)
+	svc.Cycle(context.Background())
+	code, _ = get("/readyz")
+	require.Equal(t, http.StatusOK, code)
+	require.InDelta(t, 1, testutil.ToFloat64(tel.up.WithLabelValues("c1")), 0)
+}

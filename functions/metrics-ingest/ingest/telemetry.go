@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -24,9 +28,13 @@ type Telemetry struct {
 	published *prometheus.CounterVec
 	jobs      *prometheus.GaugeVec
 	cycle     prometheus.Histogram
+	up        *prometheus.GaugeVec
 	lastCycle atomic.Int64 // unix nanos of the last finished cycle
 	interval  time.Duration
 	startedAt time.Time
+
+	mu      sync.Mutex
+	targets map[string]error // cluster → error of its last job listing (nil: answered)
 }
 
 // NewTelemetry registers the metrics on a fresh registry.
@@ -49,12 +57,16 @@ func NewTelemetry(interval time.Duration) *Telemetry {
 		jobs: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "flinkscaler_ingest_jobs", Help: "Jobs this replica polls.",
 		}, []string{"cluster"}),
+		up: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "flinkscaler_ingest_target_up", Help: "1 when the cluster's JobManager answered the last job listing, else 0.",
+		}, []string{"cluster"}),
+		targets: map[string]error{},
 		cycle: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "flinkscaler_ingest_cycle_duration_seconds", Help: "Time of one poll cycle over all owned jobs.",
 			Buckets: prometheus.ExponentialBuckets(0.01, 2, 12),
 		}),
 	}
-	t.reg.MustRegister(t.polls, t.errors, t.duration, t.published, t.jobs, t.cycle,
+	t.reg.MustRegister(t.polls, t.errors, t.duration, t.published, t.jobs, t.cycle, t.up,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return t
 }
@@ -78,13 +90,51 @@ func (t *Telemetry) Healthy() bool {
 	return time.Since(time.Unix(0, last)) < limit
 }
 
-// Handler serves /metrics and /healthz.
+// target records whether cluster's JobManager answered its job listing.
+func (t *Telemetry) target(cluster string, err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.targets[cluster] = err
+	t.up.WithLabelValues(cluster).Set(map[bool]float64{true: 1, false: 0}[err == nil])
+}
+
+// Ready reports nil while at least one Flink target answered its last job
+// listing (or none has been tried yet), else why none can be polled.
+func (t *Telemetry) Ready() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.targets) == 0 {
+		return nil
+	}
+	var reasons []string
+	for _, c := range slices.Sorted(maps.Keys(t.targets)) {
+		if t.targets[c] == nil {
+			return nil
+		}
+		reasons = append(reasons, c+": "+t.targets[c].Error())
+	}
+	return fmt.Errorf("no Flink target can be polled (0 of %d answered): %s", len(t.targets), strings.Join(reasons, "; "))
+}
+
+// Handler serves /metrics, /healthz (liveness: poll cycles go on) and
+// /readyz (also: at least one Flink target answers).
 func (t *Telemetry) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(t.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		if !t.Healthy() {
 			http.Error(w, "no poll cycle finished in the last three intervals", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !t.Healthy() {
+			http.Error(w, "no poll cycle finished in the last three intervals", http.StatusServiceUnavailable)
+			return
+		}
+		if err := t.Ready(); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return
 		}
 		_, _ = w.Write([]byte("ok\n"))
