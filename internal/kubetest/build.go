@@ -25,6 +25,7 @@ var ErrBuild = errors.New("kubetest: build kube-apiserver")
 var (
 	binaryMu   sync.Mutex
 	binaryPath string
+	tools      = map[string]string{} // module dir → built binary
 )
 
 // Binary returns the path of the test kube-apiserver binary, building it on
@@ -38,7 +39,7 @@ func Binary() (string, error) {
 	if binaryPath != "" {
 		return binaryPath, nil
 	}
-	p, err := buildCached()
+	p, err := buildCached(sourceDir, "kubeapiserver")
 	if err != nil {
 		return "", fmt.Errorf("%w: %w", ErrBuild, err)
 	}
@@ -46,12 +47,29 @@ func Binary() (string, error) {
 	return p, nil
 }
 
-func buildCached() (string, error) {
+// Tool returns the binary of another helper module of the repository (dir
+// relative to the main module's root, with its own go.mod), built and
+// cached exactly as Binary builds the apiserver.
+func Tool(dir, name string) (string, error) {
+	binaryMu.Lock()
+	defer binaryMu.Unlock()
+	if p, ok := tools[dir]; ok {
+		return p, nil
+	}
+	p, err := buildCached(dir, name)
+	if err != nil {
+		return "", fmt.Errorf("kubetest: build %s: %w", dir, err)
+	}
+	tools[dir] = p
+	return p, nil
+}
+
+func buildCached(rel, name string) (string, error) {
 	goTool, err := exec.LookPath("go")
 	if err != nil {
-		return "", fmt.Errorf("the go command is needed to build the test apiserver: %w", err)
+		return "", fmt.Errorf("the go command is needed to build %s: %w", rel, err)
 	}
-	src, err := moduleSource(goTool)
+	src, err := moduleSource(goTool, rel)
 	if err != nil {
 		return "", err
 	}
@@ -67,7 +85,7 @@ func buildCached() (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("cache dir: %w", err)
 	}
-	bin := filepath.Join(dir, "kubeapiserver-"+key+exeSuffix())
+	bin := filepath.Join(dir, name+"-"+key+exeSuffix())
 	unlock, err := lockFile(bin + ".lock")
 	if err != nil {
 		return "", err
@@ -79,8 +97,8 @@ func buildCached() (string, error) {
 	return bin, goBuild(goTool, src, bin)
 }
 
-// moduleSource finds test/kubeapiserver beside the main module's go.mod.
-func moduleSource(goTool string) (string, error) {
+// moduleSource finds the module rel beside the main module's go.mod.
+func moduleSource(goTool, rel string) (string, error) {
 	out, err := exec.Command(goTool, "env", "GOMOD").Output()
 	if err != nil {
 		return "", fmt.Errorf("go env GOMOD: %w", err)
@@ -89,9 +107,9 @@ func moduleSource(goTool string) (string, error) {
 	if gomod == "" || gomod == os.DevNull {
 		return "", errors.New("not inside the flinkscaler module (go env GOMOD is empty)")
 	}
-	src := filepath.Join(filepath.Dir(gomod), filepath.FromSlash(sourceDir))
+	src := filepath.Join(filepath.Dir(gomod), filepath.FromSlash(rel))
 	if _, err := os.Stat(filepath.Join(src, "go.mod")); err != nil {
-		return "", fmt.Errorf("apiserver module: %w", err)
+		return "", fmt.Errorf("module %s: %w", rel, err)
 	}
 	return src, nil
 }
@@ -132,7 +150,7 @@ func goBuild(goTool, src, bin string) error {
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("go build in %s (the first build needs the Go module proxy and takes minutes): %w\n%s",
+		return fmt.Errorf("go build in %s (the first build needs the Go module proxy and may take minutes): %w\n%s",
 			src, err, tail(out, 4000))
 	}
 	return os.Rename(tmp, bin)

@@ -1,0 +1,203 @@
+package deploy_test
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/flinkscaler/flinkscaler/functions/actuate/actuator"
+	"github.com/flinkscaler/flinkscaler/functions/actuate/taskmanagers"
+	"github.com/flinkscaler/flinkscaler/functions/decide/decider"
+	"github.com/flinkscaler/flinkscaler/internal/kubetest"
+)
+
+// chartDir is flinkscaler's Helm chart.
+const chartDir = "helm/flinkscaler"
+
+// renderChart renders the chart with Helm's own engine (the Go SDK, in the
+// helper module deploy/helm/render, built once and cached) with --set
+// values (or --values FILE for an entry "@FILE"), as `helm template`
+// would. It returns the objects, or Helm's error.
+func renderChart(t *testing.T, sets ...string) ([]manifest, error) {
+	t.Helper()
+	bin, err := kubetest.Tool("deploy/helm/render", "helm-render")
+	require.NoError(t, err)
+	args := []string{"--chart", chartDir, "--release", "flinkscaler", "--namespace", "flinkscaler"}
+	for _, s := range sets {
+		if file, ok := strings.CutPrefix(s, "@"); ok {
+			args = append(args, "--values", file)
+			continue
+		}
+		args = append(args, "--set", s)
+	}
+	var out, errOut bytes.Buffer
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		return nil, &renderError{msg: strings.TrimSpace(errOut.String())}
+	}
+	objs, err := kubetest.DecodeYAML(out.Bytes())
+	require.NoError(t, err, out.String())
+	var ms []manifest
+	for _, o := range objs {
+		ms = append(ms, manifest{file: chartDir, obj: o})
+	}
+	return ms, nil
+}
+
+type renderError struct{ msg string }
+
+func (e *renderError) Error() string { return e.msg }
+
+// TestHelmChart renders the chart for each TaskManager owner and applies
+// every object with a server-side dry-run against the test kube-apiserver
+// with KEDA's CRDs; the functions' command lines go through their own flag
+// parsing and validation, and RBAC is exactly what the owner needs.
+func TestHelmChart(t *testing.T) {
+	srv := kubetest.Start(t)
+	srv.ApplyCRDs(t, kedaCRDs(t))
+	a := srv.Applier(t)
+	tests := []struct {
+		name  string
+		sets  []string
+		owner string
+	}{
+		{"defaults: KEDA owns the TaskManagers", nil, actuator.BackendKEDA},
+		{"KEDA with the HPA's tolerance 0", []string{"taskManagers.hpaToleranceZero=true"}, actuator.BackendKEDA},
+		{"actuate owns them, no KEDA", []string{"taskManagers.owner=kubernetes", "keda.enabled=false"}, actuator.BackendKubernetes},
+		{"native Flink (the operator's default mode)", []string{"taskManagers.owner=flink", "keda.scaleFunctions=false"}, actuator.BackendFlink},
+		{"a base policy", []string{"@testdata/policy-values.yaml"}, actuator.BackendKEDA},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			all, err := renderChart(t, tt.sets...)
+			require.NoError(t, err)
+			for _, m := range all {
+				if ns := m.obj.GetNamespace(); ns != "" {
+					srv.CreateNamespace(t, ns)
+				}
+			}
+			for _, m := range all {
+				warnings, err := a.Create(t.Context(), m.obj, true)
+				require.NoError(t, err, m.String())
+				require.Empty(t, warnings, m.String())
+			}
+			act := parseActuate(t, container(t, all, "actuate"))
+			require.Equal(t, tt.owner, act.TaskManagers)
+			dec := parseChartDecide(t, all)
+			require.Equal(t, "adaptive", dec.Policy.Mode, "decide keeps its default mode whoever owns the TaskManagers")
+			ing := parseIngest(t, all)
+			for _, target := range ing.Targets {
+				require.Contains(t, act.Flink, target.Cluster)
+			}
+			tmScaledObjects := 0
+			for _, m := range all {
+				if m.obj.GetKind() == "ScaledObject" && m.obj.GetNamespace() == "flink" {
+					tmScaledObjects++
+					fallback, _, _ := unstructured.NestedString(m.obj.Object, "spec", "fallback", "behavior")
+					require.Equal(t, "currentReplicas", fallback)
+				}
+			}
+			w, err := taskmanagers.ParseWorkload("flink/flink-taskmanager")
+			require.NoError(t, err)
+			switch tt.owner {
+			case actuator.BackendKEDA:
+				require.Equal(t, 1, tmScaledObjects)
+				require.False(t, rbacAllowsScale(t, all, w), "KEDA scales; actuate needs no RBAC")
+				if slices.Contains(tt.sets, "taskManagers.hpaToleranceZero=true") {
+					require.InDelta(t, 0, act.Options.HPATolerance, 0)
+				} else {
+					require.InDelta(t, 0.1, act.Options.HPATolerance, 0)
+				}
+			case actuator.BackendKubernetes:
+				require.Zero(t, tmScaledObjects)
+				require.True(t, rbacAllowsScale(t, all, w))
+				require.Equal(t, "deployments/flink/flink-taskmanager", act.Workload)
+			case actuator.BackendFlink:
+				require.Zero(t, tmScaledObjects)
+				require.False(t, rbacAllowsScale(t, all, w))
+			}
+			requireLeastPrivilege(t, all)
+			if tt.name == "a base policy" {
+				require.InDelta(t, 0.8, dec.Policy.Utilization.Max, 0)
+				require.Equal(t, 12, dec.Policy.MaxTaskManagers)
+			}
+		})
+	}
+}
+
+// requireLeastPrivilege: only actuate may have Kubernetes RBAC, only
+// namespaced Roles, only the scale subresource of named workloads.
+func requireLeastPrivilege(t *testing.T, all []manifest) {
+	t.Helper()
+	for _, m := range all {
+		switch m.obj.GetKind() {
+		case "ClusterRole", "ClusterRoleBinding":
+			require.Failf(t, "no cluster-wide RBAC", "%s", m)
+		case "Role":
+			rules, _, err := unstructured.NestedSlice(m.obj.Object, "rules")
+			require.NoError(t, err)
+			for _, r := range rules {
+				rule := r.(map[string]any)
+				for _, res := range rule["resources"].([]any) {
+					require.True(t, strings.HasSuffix(res.(string), "/scale"), "%s: %v", m, res)
+				}
+				require.NotEmpty(t, rule["resourceNames"], "%s: named workloads only", m)
+				require.ElementsMatch(t, []any{"get", "update", "patch"}, rule["verbs"], m.String())
+			}
+		}
+	}
+}
+
+// parseChartDecide runs decide's Deployment through decide's own flags,
+// with the policy ConfigMap mounted where the Deployment mounts it.
+func parseChartDecide(t *testing.T, all []manifest) decider.Config {
+	t.Helper()
+	c := container(t, all, "decide")
+	dir := t.TempDir()
+	for k, v := range configMapData(t, all, "decide-policy") {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, k), []byte(v), 0o600))
+	}
+	for k, v := range containerEnv(c) {
+		t.Setenv(k, v)
+	}
+	fs := flag.NewFlagSet("decide", flag.ContinueOnError)
+	f := decider.BindFlags(fs)
+	require.NoError(t, fs.Parse(verbArgs(t, c, "decide", "/etc/flinkscaler", dir)))
+	cfg, err := f.Load()
+	require.NoError(t, err, "decide configuration")
+	return cfg
+}
+
+// TestHelmChartRefusesValuesThatCannotWork: each fails the render with a
+// message that names the fix.
+func TestHelmChartRefusesValuesThatCannotWork(t *testing.T) {
+	tests := []struct {
+		name string
+		sets []string
+		want string
+	}{
+		{"KEDA owner without KEDA", []string{"keda.enabled=false"}, "taskManagers.owner keda needs keda.enabled: true"},
+		{"unknown owner", []string{"taskManagers.owner=hpa"}, `taskManagers.owner: "hpa" is not keda, kubernetes, flink or none`},
+		{"a FlinkDeployment as the workload", []string{"taskManagers.workloads[0].kind=FlinkDeployment"}, "a FlinkDeployment is not a scale target"},
+		{"mode keda in the policy", []string{"policy.mode=keda"}, "policy.mode: keda is not needed"},
+		{"a bad cluster name", []string{"clusters[0].name=prod.eu"}, `clusters: name "prod.eu"`},
+		{"a JobManager URL that is not one", []string{"clusters[0].name=prod", "clusters[0].url=wordcount-rest:8081"}, "want http(s)://host:port"},
+		{"tolerance 0 without KEDA", []string{"taskManagers.owner=kubernetes", "keda.enabled=false", "taskManagers.hpaToleranceZero=true"}, "applies to owner keda only"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := renderChart(t, tt.sets...)
+			require.Error(t, err)
+			require.Contains(t, err.Error(), tt.want)
+		})
+	}
+}
