@@ -19,28 +19,72 @@ type limits struct {
 	maxTMs   int
 	layout   slots.Layout
 	ids      []string
+	// group is each vertex's slot-sharing group as an index below groups.
+	group  []int
+	groups int
 }
 
 func limitsFor(j jobView, cfg Config, st State, snap *events.Snapshot) limits {
 	lim := limits{step: cfg.MaxStepFactor, reactive: cfg.Mode == events.ModeReactive,
 		session: cfg.Mode == events.ModeSession, maxTMs: cfg.MaxTaskManagers, layout: layoutFor(cfg, snap, st.Unfit)}
+	index := map[string]int{}
 	for _, v := range j.vs {
 		lo, hi := boundsFor(cfg, v.id, v.name, v.source, v.parts, v.maxPar)
 		lim.lo, lim.hi, lim.ids = append(lim.lo, lo), append(lim.hi, hi), append(lim.ids, v.id)
+		g, ok := index[lim.layout.Groups[v.id]]
+		if !ok {
+			g = len(index)
+			index[lim.layout.Groups[v.id]] = g
+		}
+		lim.group = append(lim.group, g)
 	}
+	lim.groups = len(index)
 	return lim
 }
 
 // slots is the number of slots ps needs (0 when the layout is invalid).
 func (lim limits) slots(ps []int) int {
-	n, _ := lim.layout.Needed(lim.asMap(ps))
+	n, _ := lim.need(ps)
 	return n
 }
 
 // taskManagers is the TaskManagers ps needs (0 when the layout is invalid).
 func (lim limits) taskManagers(ps []int) int {
-	n, _ := lim.layout.TaskManagers(lim.asMap(ps))
+	_, n := lim.need(ps)
 	return n
+}
+
+// need is the slots and TaskManagers ps needs (0, 0 when the layout is
+// invalid).
+func (lim limits) need(ps []int) (int, int) {
+	if lim.layout.PerTaskManager <= 0 || lim.layout.Standby < 0 {
+		return 0, 0
+	}
+	n := 0
+	if lim.layout.Dedicated {
+		for _, p := range ps {
+			n += p
+		}
+	} else {
+		var small [8]int
+		groups := max(lim.groups, 1)
+		most := small[:0]
+		if groups > len(small) {
+			most = make([]int, 0, groups)
+		}
+		most = most[:groups]
+		for i, p := range ps {
+			g := 0
+			if i < len(lim.group) {
+				g = lim.group[i]
+			}
+			most[g] = max(most[g], p)
+		}
+		for _, m := range most {
+			n += m
+		}
+	}
+	return n, slots.ForSlots(n, lim.layout.PerTaskManager) + lim.layout.Standby
 }
 
 func (lim limits) asMap(ps []int) map[string]int {
@@ -60,24 +104,28 @@ type candidate struct {
 }
 
 // headrooms are the levels each sized candidate carries over the demand.
-var headrooms = []float64{0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 1.5, 2}
+var headrooms = []float64{0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 1.5}
 
 // propose returns keep and, per headroom level, every vertex sized for its
 // demand × (1 + headroom): going up for the demand (the forecast's, when it
 // expects a rise), going down for the scale-down window's peak, never
 // above a parallelism scaling was seen to be ineffective at. Each is shaped
 // (shape); duplicates are dropped.
-func propose(j jobView, ld load, sc []scaling, lim limits) []candidate {
+func propose(j jobView, ld load, sc []scaling, lim limits, caps []*capMemo) []candidate {
 	keep := make([]int, len(j.vs))
 	for i, v := range j.vs {
 		keep[i] = v.cur
 	}
-	out := []candidate{{ps: keep, headroom: -1, notes: make([][]string, len(keep))}}
+	out := []candidate{{ps: keep, headroom: -1}}
 	up, down := j.demand(ld.forecast), j.demand(math.Max(ld.peak, ld.forecast))
-	for _, h := range headrooms {
+	sized := make([][]int, len(j.vs)) // per vertex, per headroom level
+	for i, v := range j.vs {
+		sized[i] = sizeLevels(v, sc[i], up[i], down[i], lim.hi[i], caps[i])
+	}
+	for k, h := range headrooms {
 		ps := make([]int, len(j.vs))
-		for i, v := range j.vs {
-			ps[i] = sizeVertex(v, sc[i], up[i]*(1+h), down[i]*(1+h), lim.hi[i])
+		for i := range j.vs {
+			ps[i] = sized[i][k]
 		}
 		ps, notes := shape(ps, j, lim)
 		if !slices.ContainsFunc(out, func(c candidate) bool { return slices.Equal(c.ps, ps) }) {
@@ -87,16 +135,57 @@ func propose(j jobView, ld load, sc []scaling, lim limits) []candidate {
 	return out
 }
 
-// sizeVertex is the fewest subtasks carrying up (or, when that is fewer
-// than now, down) at the vertex's fitted exponent; the current
-// parallelism when its capacity is unknown or it has no input.
-func sizeVertex(v vertexView, sc scaling, up, down float64, hi int) int {
+// sizeLevels sizes v for every headroom level (sizeVertex), walking up
+// from one level's size to the next's.
+func sizeLevels(v vertexView, sc scaling, up, down float64, hi int, memo *capMemo) []int {
+	out := make([]int, len(headrooms))
+	from := 1
+	for k, h := range headrooms {
+		out[k] = sizeVertex(v, sc, up*(1+h), down*(1+h), hi, from, memo)
+		from = max(out[k], 1)
+	}
+	return out
+}
+
+// capMemo remembers a vertex's capacityAt at its fitted exponent for the
+// parallelisms sizing and pricing try.
+type capMemo struct {
+	v     *vertexView
+	a     float64
+	small [24]float64 // by p; 0 = not computed
+}
+
+func newCapMemos(j jobView, sc []scaling) []*capMemo {
+	memos := make([]capMemo, len(j.vs))
+	out := make([]*capMemo, len(j.vs))
+	for i := range j.vs {
+		memos[i] = capMemo{v: &j.vs[i], a: sc[i].a}
+		out[i] = &memos[i]
+	}
+	return out
+}
+
+func (m *capMemo) at(p int) float64 {
+	if p <= 0 || p >= len(m.small) {
+		return capacityAt(m.v, p, m.a)
+	}
+	if m.small[p] == 0 {
+		m.small[p] = capacityAt(m.v, p, m.a)
+	}
+	return m.small[p]
+}
+
+// sizeVertex is the fewest subtasks (at least from, when fewer than now)
+// carrying up (or, when that is fewer than now, down) at the vertex's
+// fitted exponent; the current parallelism when its capacity is unknown
+// or it has no input.
+func sizeVertex(v vertexView, sc scaling, up, down float64, hi, from int, memo *capMemo) int {
 	if v.rate <= 0 || v.est.in <= 0 {
 		return v.cur
 	}
-	p := fewest(v, sc, up, max(hi, v.cur))
+	p := fewest(v, memo, up, from, max(hi, v.cur))
 	if p < v.cur {
-		p = min(fewest(v, sc, down, max(hi, v.cur)), v.cur)
+		p = min(fewest(v, memo, down, from, max(hi, v.cur)), v.cur)
 	}
 	if sc.ineffective > 0 && p > v.cur {
 		p = max(v.cur, min(p, sc.ineffective))
@@ -104,12 +193,24 @@ func sizeVertex(v vertexView, sc scaling, up, down float64, hi int) int {
 	return p
 }
 
-// fewest is the smallest p in [1, upper] whose capacity carries need.
-func fewest(v vertexView, sc scaling, need float64, upper int) int {
-	enough := func(p int) bool { return capacityAt(v, p, sc.a) >= need }
-	guess := float64(v.cur) * need / capacityAt(v, v.cur, sc.a)
-	p := int(clampF(math.Ceil(guess), 1, float64(upper)))
-	for p > 1 && enough(p-1) {
+// fewest is the smallest p in [from, upper] whose capacity carries need
+// (from when none smaller would).
+func fewest(v vertexView, memo *capMemo, need float64, from, upper int) int {
+	enough := func(p int) bool { return memo.at(p) >= need }
+	if from >= upper || enough(from) {
+		return min(from, upper)
+	}
+	if memo.at(from)*1.5 >= need { // close: walk up
+		p := from
+		for p < upper && !enough(p) {
+			p++
+		}
+		return p
+	}
+	// capacity ∝ p^a away from key-group rounding: start there
+	guess := float64(v.cur) * math.Pow(need/memo.at(v.cur), 1/memo.a)
+	p := int(clampF(math.Ceil(guess), float64(from), float64(upper)))
+	for p > from && enough(p-1) {
 		p--
 	}
 	for p < upper && !enough(p) {
@@ -126,8 +227,13 @@ func fewest(v vertexView, sc scaling, need float64, upper int) int {
 // the step cap when they conflict.
 func shape(in []int, j jobView, lim limits) ([]int, [][]string) {
 	ps := slices.Clone(in)
-	notes := make([][]string, len(ps))
-	note := func(i int, format string, args ...any) { notes[i] = append(notes[i], fmt.Sprintf(format, args...)) }
+	var notes [][]string
+	note := func(i int, format string, args ...any) {
+		if notes == nil {
+			notes = make([][]string, len(ps))
+		}
+		notes[i] = append(notes[i], fmt.Sprintf(format, args...))
+	}
 	for i, v := range j.vs {
 		p := min(max(ps[i], lim.lo[i]), lim.hi[i])
 		if p != ps[i] {

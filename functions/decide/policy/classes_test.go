@@ -67,7 +67,7 @@ func TestReplayFromLastCheckpoint(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			snap := events.Snapshot{CheckpointIntervalMs: c.interval.Milliseconds(), LastCheckpointAt: c.last}
 			rc := restartFor(st, &snap, Defaults(), now)
-			require.Equal(t, c.replay, rc.replay, rc.why)
+			require.Equal(t, c.replay, rc.replay, string(rc.describe(nil)))
 			require.Equal(t, c.wait, rc.wait)
 			require.Equal(t, c.later, rc.later)
 			require.Equal(t, 30*time.Second, rc.outage)
@@ -218,7 +218,7 @@ func TestEfficiencyAndIneffectiveScaling(t *testing.T) {
 	require.Equal(t, 8, s.Ineffective)
 	v := vertexView{cur: 8, rate: 5100, est: estimate{in: 40000}}
 	sc := scaling{a: 0.3, ineffective: s.Ineffective}
-	require.Equal(t, 8, sizeVertex(v, sc, 80000, 80000, 128))
+	require.Equal(t, 8, sizeVertex(v, sc, 80000, 80000, 128, 1, &capMemo{v: &v, a: sc.a}))
 }
 
 // The load's shape: rises seen in two earlier periods at this time of the

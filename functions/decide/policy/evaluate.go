@@ -52,23 +52,25 @@ var gaussHermite = [5][2]float64{{0, 0.53333}, {1.35562, 0.22208}, {-1.35562, 0.
 
 // evaluateAll prices every candidate, and a restart timed after the next
 // checkpoint for every change when one is due later than actuate waits.
-func evaluateAll(cands []candidate, j jobView, ld load, rc restartCost, lim limits, sc []scaling, cfg Config) []evaluation {
+func evaluateAll(cands []candidate, j jobView, ld load, rc restartCost, lim limits, sc []scaling, caps []*capMemo, cfg Config) []evaluation {
 	dem := j.demand(ld.forecast)
-	h0 := headroomOf(cands[0].ps, j, dem, sc)
+	h0 := headroomOf(cands[0].ps, j, dem, caps)
 	slots0 := lim.slots(cands[0].ps)
 	base := make([]evaluation, len(cands))
-	var rest *evaluation
+	rest := -1
+	var restCost float64
 	for i, c := range cands {
-		e := evaluation{candidate: c, h: headroomOf(c.ps, j, dem, sc), slots: lim.slots(c.ps), tms: lim.taskManagers(c.ps)}
+		e := evaluation{candidate: c, h: headroomOf(c.ps, j, dem, caps)}
+		e.slots, e.tms = lim.need(c.ps)
 		e.sigma = math.Hypot(ld.sigma, extrapolation(c.ps, j, sc))
 		e.rises = rises(c.ps, j)
 		base[i] = e
 		// the size to settle at: cheapest run without a lag or restart
-		if s := price(e, plan{}, ld, rc, h0, slots0, cfg); rest == nil || s.cost < rest.cost {
-			rest = &s
+		if s := price(e, plan{}, ld, rc, h0, slots0, cfg); rest < 0 || s.cost < restCost {
+			rest, restCost = i, s.cost
 		}
 	}
-	var out []evaluation
+	out := make([]evaluation, 0, 3*len(base))
 	for _, e := range base {
 		p := plan{lag: j.lag, restart: !e.keep()}
 		out = append(out, price(e, p, ld, rc, h0, slots0, cfg))
@@ -79,8 +81,8 @@ func evaluateAll(cands []candidate, j jobView, ld load, rc restartCost, lim limi
 			l.after = rc.later
 			out = append(out, price(l, p, ld, later, h0, slots0, cfg))
 		}
-		if !e.keep() && j.lag > 0 && e.slots > rest.slots && !slices.Equal(rest.ps, e.ps) {
-			p.release = rest
+		if r := &base[rest]; !e.keep() && j.lag > 0 && e.slots > r.slots && !slices.Equal(r.ps, e.ps) {
+			p.release = r
 			out = append(out, price(e, p, ld, rc, h0, slots0, cfg))
 		}
 	}
@@ -100,13 +102,13 @@ func rises(ps []int, j jobView) bool {
 
 // headroomOf is min over vertices with a known capacity and demand of
 // capacity(p) ÷ demand − 1.
-func headroomOf(ps []int, j jobView, dem []float64, sc []scaling) float64 {
+func headroomOf(ps []int, j jobView, dem []float64, caps []*capMemo) float64 {
 	h := math.Inf(1)
 	for i, v := range j.vs {
 		if v.rate <= 0 || dem[i] <= 0 {
 			continue
 		}
-		h = math.Min(h, capacityAt(v, ps[i], sc[i].a)/dem[i]-1)
+		h = math.Min(h, caps[i].at(ps[i])/dem[i]-1)
 	}
 	return h
 }

@@ -1,7 +1,8 @@
 package policy
 
 import (
-	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -9,28 +10,34 @@ import (
 )
 
 // label names a candidate: "keeping", or its headroom and slots.
-func (e evaluation) label() string {
+func (e evaluation) label(b text) text {
 	if e.keep() {
-		return "keeping"
+		return b.s("keeping")
 	}
-	s := fmt.Sprintf("%d slots (+%.0f%% headroom)", e.slots, 100*e.headroom)
+	b = b.i(e.slots).s(" slots (+").f(100*e.headroom, 0).s("% headroom)")
 	if e.after > 0 {
-		s += fmt.Sprintf(" after the checkpoint in %s", e.after.Round(time.Second))
+		b = b.s(" after the checkpoint in ").dur(e.after)
 	}
 	if e.released != nil {
-		s += fmt.Sprintf(", released to %d slots once the lag drains (~%s)", e.released.slots, e.drained.Round(time.Second))
+		b = b.s(", released to ").i(e.released.slots).s(" slots once the lag drains (~").dur(e.drained).s(")")
 	}
-	return s
+	return b
 }
 
 // summary states what the candidate trades: "6 slots (+20% headroom): 1
-// restart, ~40 s over the SLO, lag ~5 s, +1,800 slot-s/h".
-func (e evaluation) summary() string {
-	s := fmt.Sprintf("%s: %.1f restarts, ~%.0f s over the SLO, lag ~%.0f s", e.label(), e.restarts, e.over, e.lag)
+// restart, ~40 s over the SLO, lag ~5 s, +1800 slot-s/h".
+func (e evaluation) summary() string { return string(e.sum(make(text, 0, 128))) }
+
+func (e evaluation) sum(b text) text {
+	b = e.label(b).s(": ").f(e.restarts, 1).s(" restarts, ~").f(e.over, 0).s(" s over the SLO, lag ~").f(e.lag, 0).s(" s")
 	if !e.keep() {
-		s += fmt.Sprintf(", %+.0f slot-s/h", e.dSlot*3600/horizon.Seconds())
+		b = b.s(", ")
+		if e.dSlot >= 0 {
+			b = b.s("+")
+		}
+		b = b.f(e.dSlot*3600/horizon.Seconds(), 0).s(" slot-s/h")
 	}
-	return s
+	return b
 }
 
 // holdSentence explains why keeping won: its figures and the best change's.
@@ -74,7 +81,7 @@ func decision(r *run, j jobView, best evaluation, evs []evaluation, ld load, rc 
 	dem := j.demand(ld.forecast)
 	for i, v := range j.vs {
 		reason := vertexReason(v, sc[i], dem[i], best.ps[i])
-		if len(best.notes[i]) > 0 {
+		if best.notes != nil && len(best.notes[i]) > 0 {
 			reason += "; " + strings.Join(best.notes[i], "; ")
 		}
 		d.Vertices = append(d.Vertices, events.VertexDecision{ID: v.id, Name: v.name, Current: v.cur, Target: best.ps[i], Reason: reason})
@@ -85,55 +92,82 @@ func decision(r *run, j jobView, best evaluation, evs []evaluation, ld load, rc 
 // rationale: the load, its uncertainty, the restart's price, what keeping
 // and the chosen change trade, and the changes.
 func rationale(j jobView, best evaluation, evs []evaluation, ld load, rc restartCost) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "offered %s rec/s", si(j.offered))
+	b := make(text, 0, 512)
+	b = b.s("offered ").si(j.offered).s(" rec/s")
 	if j.pending > 0 {
-		fmt.Fprintf(&b, ", lag %.0f s", j.lag)
+		b = b.s(", lag ").f(j.lag, 0).s(" s")
 	}
 	if j.blind {
-		fmt.Fprintf(&b, " (a source shows no backlog and the job is saturated: sized for %.0f%% more)", 100*blindProbe)
+		b = b.s(" (a source shows no backlog and the job is saturated: sized for ").f(100*blindProbe, 0).s("% more)")
 	}
-	fmt.Fprintf(&b, "; %s; restart %s (outage %s, %s", ld, rc.downtime.Round(time.Second), rc.outage.Round(time.Second), rc.why)
-	if rc.observed > 0 {
-		fmt.Fprintf(&b, "; from %d observed", rc.observed)
-	}
-	fmt.Fprintf(&b, "); %s; %s → scale ", evs[0].summary(), best.summary())
-	var parts []string
+	b = rc.describe(ld.describe(b.s("; ")).s("; "))
+	b = best.sum(evs[0].sum(b.s("; ")).s("; ")).s(" → scale ")
+	first := true
 	for i, v := range j.vs {
 		if best.ps[i] != v.cur {
-			parts = append(parts, fmt.Sprintf("%s %d→%d", v.name, v.cur, best.ps[i]))
+			if !first {
+				b = b.s(", ")
+			}
+			b, first = b.s(v.name).s(" ").i(v.cur).s("→").i(best.ps[i]), false
 		}
 	}
-	b.WriteString(strings.Join(parts, ", "))
-	return b.String()
+	return string(b)
 }
 
 func vertexReason(v vertexView, sc scaling, demand float64, p int) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s: ", v.name)
+	b := make(text, 0, 256)
+	b = b.s(v.name).s(": ")
 	if v.est.busy >= 0 {
-		fmt.Fprintf(&b, "busy %.0f%% ", 100*v.est.busy)
+		b = b.s("busy ").f(100*v.est.busy, 0).s("% ")
 	}
-	fmt.Fprintf(&b, "at %s rec/s", si(v.est.in))
+	b = b.s("at ").si(v.est.in).s(" rec/s")
 	if v.source && v.est.pending >= 0 {
-		fmt.Fprintf(&b, ", %s pending (%+s/s)", si(v.est.pending), si(v.est.slope))
+		b = b.s(", ").si(v.est.pending).s(" pending (")
+		if v.est.slope >= 0 {
+			b = b.s("+")
+		}
+		b = b.si(v.est.slope).s("/s)")
 	}
 	switch {
 	case v.rate <= 0:
-		fmt.Fprintf(&b, "; capacity unknown (no busy time and not lagging); kept at %d", v.cur)
-		return b.String()
+		return string(b.s("; capacity unknown (no busy time and not lagging); kept at ").i(v.cur))
 	case v.observed:
-		fmt.Fprintf(&b, "; true rate %s per subtask, observed from its growing lag (busy under-reads)", si(v.rate))
+		b = b.s("; true rate ").si(v.rate).s(" per subtask, observed from its growing lag (busy under-reads)")
 	default:
-		fmt.Fprintf(&b, "; true rate %s per subtask", si(v.rate))
+		b = b.s("; true rate ").si(v.rate).s(" per subtask")
 	}
-	fmt.Fprintf(&b, " at efficiency p^%.2f±%.2f (%d parallelisms measured); needs %s rec/s → %d subtasks",
-		sc.a, sc.sd, sc.fitted, si(demand), p)
-	if c := capacityAt(v, p, sc.a); demand > 0 {
-		fmt.Fprintf(&b, " (%.0f%% headroom)", 100*(c/demand-1))
+	b = b.s(" at efficiency p^").f(sc.a, 2).s("±").f(sc.sd, 2).s(" (").i(sc.fitted).s(" parallelisms measured); needs ").
+		si(demand).s(" rec/s → ").i(p).s(" subtasks")
+	if demand > 0 {
+		b = b.s(" (").f(100*(capacityAt(&v, p, sc.a)/demand-1), 0).s("% headroom)")
 	}
 	if sc.ineffective > 0 {
-		fmt.Fprintf(&b, "; scaling above %d was measured ineffective", sc.ineffective)
+		b = b.s("; scaling above ").i(sc.ineffective).s(" was measured ineffective")
 	}
-	return b.String()
+	return string(b)
+}
+
+// text appends formatted figures without fmt's interface conversions:
+// a decision formats a line per vertex.
+type text []byte
+
+func (t text) s(x string) text { return append(t, x...) }
+
+func (t text) f(x float64, prec int) text { return strconv.AppendFloat(t, x, 'f', prec, 64) }
+
+func (t text) i(x int) text { return strconv.AppendInt(t, int64(x), 10) }
+
+func (t text) dur(d time.Duration) text { return t.s(d.Round(time.Second).String()) }
+
+func (t text) si(x float64) text {
+	a := math.Abs(x)
+	switch {
+	case a >= 1e9:
+		return t.f(x/1e9, 1).s("G")
+	case a >= 1e6:
+		return t.f(x/1e6, 1).s("M")
+	case a >= 1e3:
+		return t.f(x/1e3, 1).s("k")
+	}
+	return t.f(x, 0)
 }

@@ -50,8 +50,14 @@ func FuzzDecide(f *testing.F) {
 	})
 }
 
-// BenchmarkDecideCore decides a 10-vertex chain with a full 60-sample window.
-func BenchmarkDecideCore(b *testing.B) {
+// BenchmarkDecideCore decides a 10-vertex chain with a full 60-sample
+// window: ours, every candidate evaluated.
+func BenchmarkDecideCore(b *testing.B) { benchmarkDecide(b, Ours{}) }
+
+// BenchmarkDecideCoreV1 is BenchmarkDecideCore for the previous policy.
+func BenchmarkDecideCoreV1(b *testing.B) { benchmarkDecide(b, V1{}) }
+
+func benchmarkDecide(b *testing.B, pol Policy) {
 	cfg := Defaults()
 	cfg.ScaleUpDelay = 0
 	mk := func(s int, busy float64) events.Snapshot {
@@ -64,14 +70,14 @@ func BenchmarkDecideCore(b *testing.B) {
 	var st State
 	for k := range 60 {
 		s := mk(80+10*k, 850)
-		st = Decide(Input{Snapshot: s, State: st, Config: cfg, Now: s.ObservedAt}).NewState
+		st = pol.Decide(Input{Snapshot: s, State: st, Config: cfg, Now: s.ObservedAt}).NewState
 	}
 	require.Len(b, st.Window, 60)
 	in := Input{Snapshot: mk(80+600, 990), State: st, Config: cfg, Now: t0.Add(680 * time.Second)}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		o := Decide(in)
+		o := pol.Decide(in)
 		if o.Decision == nil && o.HoldKind != HoldNoChange {
 			b.Fatal(o.Hold)
 		}

@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"fmt"
 	"math"
 	"time"
 )
@@ -37,13 +36,7 @@ const minSigma = 0.02
 func measureLoad(st State, j jobView, cfg Config, now time.Time) load {
 	ld := load{offered: j.offered, peak: 1, forecast: 1}
 	ld.react = cfg.RateWindow + cfg.ScaleUpDelay + expectedRestart(st, cfg).downtime
-	var settled []Sample
-	for _, s := range st.Window {
-		if s.At.Sub(s.Epoch) >= cfg.Settle {
-			settled = append(settled, s)
-		}
-	}
-	ld.loadSigma = drift(settled, ld.react)
+	ld.loadSigma = drift(st.Window, cfg.Settle, ld.react)
 	for _, v := range j.vs {
 		if v.est.busy >= 0.3 {
 			ld.capSigma = math.Max(ld.capSigma, v.rateCV)
@@ -51,8 +44,8 @@ func measureLoad(st State, j jobView, cfg Config, now time.Time) load {
 	}
 	ld.sigma = math.Max(math.Hypot(ld.loadSigma, ld.capSigma), minSigma)
 	if j.offered > 0 {
-		for _, s := range settled {
-			if !s.At.Before(now.Add(-cfg.ScaleDownWindow)) {
+		for _, s := range st.Window {
+			if s.At.Sub(s.Epoch) >= cfg.Settle && !s.At.Before(now.Add(-cfg.ScaleDownWindow)) {
 				ld.peak = math.Max(ld.peak, s.Offered/j.offered)
 			}
 		}
@@ -64,44 +57,43 @@ func measureLoad(st State, j jobView, cfg Config, now time.Time) load {
 }
 
 // drift is the root mean square of the relative change of the offered
-// rate between samples tau apart (within 1.5 tau); with fewer than three
-// such pairs, the samples' coefficient of variation.
-func drift(w []Sample, tau time.Duration) float64 {
+// rate between settled samples tau apart (within 1.5 tau); with fewer than
+// three such pairs, the settled samples' coefficient of variation.
+func drift(w []Sample, settle, tau time.Duration) float64 {
 	var sq float64
-	n := 0
-	k := 0
+	var all moments
+	n, k := 0, 0
 	for i, a := range w {
+		if a.At.Sub(a.Epoch) < settle {
+			continue
+		}
+		all.add(a.Offered)
 		if a.Offered <= 0 {
 			continue
 		}
 		k = max(k, i+1)
-		for k < len(w) && w[k].At.Sub(a.At) < tau {
+		for k < len(w) && (w[k].At.Sub(a.At) < tau || w[k].At.Sub(w[k].Epoch) < settle) {
 			k++
 		}
-		if k >= len(w) {
-			break
-		}
-		if dt := w[k].At.Sub(a.At); dt <= tau*3/2 {
+		if k < len(w) && w[k].At.Sub(a.At) <= tau*3/2 {
 			d := (w[k].Offered - a.Offered) / a.Offered
 			sq += d * d
 			n++
 		}
 	}
 	if n < 3 {
-		xs := make([]float64, len(w))
-		for i, s := range w {
-			xs[i] = s.Offered
-		}
-		return cv(xs)
+		return all.cv()
 	}
 	return math.Sqrt(sq / float64(n))
 }
 
-func (ld load) String() string {
-	s := fmt.Sprintf("uncertainty ±%.0f%% over %s (load %.0f%%, capacity %.0f%%)",
-		100*ld.sigma, ld.react.Round(time.Second), 100*ld.loadSigma, 100*ld.capSigma)
+func (ld load) String() string { return string(ld.describe(nil)) }
+
+func (ld load) describe(b text) text {
+	b = b.s("uncertainty ±").f(100*ld.sigma, 0).s("% over ").dur(ld.react).s(" (load ").f(100*ld.loadSigma, 0).
+		s("%, capacity ").f(100*ld.capSigma, 0).s("%)")
 	if ld.forecast > 1 {
-		s += "; " + ld.why
+		b = b.s("; ").s(ld.why)
 	}
-	return s
+	return b
 }

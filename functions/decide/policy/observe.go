@@ -93,8 +93,10 @@ func observe(st State, snap *events.Snapshot, cfg Config) jobView {
 		}
 		vv.est = estimateVertex(st.Window, i, vv.units > 0, cfg.RateWindow)
 		vv.rate, vv.observed = trueRate(vv, throttled)
-		vv.rateCV = rateSpread(st, i, vv, cfg)
 		j.vs[i] = vv
+	}
+	for i, m := range rateSpreads(st, j.vs, cfg) {
+		j.vs[i].rateCV = m.cv()
 	}
 	j.sumSources()
 	return j
@@ -123,43 +125,43 @@ func trueRate(v vertexView, throttled bool) (float64, bool) {
 	return busyRate, false
 }
 
-// rateSpread is the coefficient of variation of vertex i's busy-derived
-// true rate over the run's settled samples where it was at least 30 % busy
-// (below that, fixed overheads dominate busy time); 0 with fewer than 3.
-func rateSpread(st State, i int, v vertexView, cfg Config) float64 {
-	var xs []float64
+// rateSpreads accumulate, per vertex, its busy-derived true rate over the
+// run's settled samples where it was at least 30 % busy (below that, fixed
+// overheads dominate busy time): their coefficient of variation is how
+// well the vertex's capacity is known.
+func rateSpreads(st State, vs []vertexView, cfg Config) []moments {
+	out := make([]moments, len(vs))
+	settled := st.Epoch.Add(cfg.Settle)
 	for _, s := range st.Window {
-		if !s.Epoch.Equal(st.Epoch) || s.At.Sub(s.Epoch) < cfg.Settle || i >= len(s.V) {
+		if !s.Epoch.Equal(st.Epoch) || s.At.Before(settled) || len(s.V) != len(vs) {
 			continue
 		}
-		b := s.V[i].BusyAvg
-		if v.units > 0 {
-			b = s.V[i].BusyMax
-		}
-		if b >= 0.3 {
-			xs = append(xs, s.V[i].In/b)
+		for i, v := range vs {
+			b := s.V[i].BusyAvg
+			if v.units > 0 {
+				b = s.V[i].BusyMax
+			}
+			if b >= 0.3 {
+				out[i].add(s.V[i].In / b)
+			}
 		}
 	}
-	return cv(xs)
+	return out
 }
 
-// cv is the coefficient of variation of xs; 0 with fewer than 3 or a mean
+// moments accumulates a coefficient of variation.
+type moments struct{ n, sum, sq float64 }
+
+func (m *moments) add(x float64) { m.n, m.sum, m.sq = m.n+1, m.sum+x, m.sq+x*x }
+
+// cv is the coefficient of variation; 0 with fewer than 3 values or a mean
 // that is not positive.
-func cv(xs []float64) float64 {
-	if len(xs) < 3 {
+func (m moments) cv() float64 {
+	if m.n < 3 || m.sum <= 0 {
 		return 0
 	}
-	var sum, sq float64
-	for _, x := range xs {
-		sum += x
-		sq += x * x
-	}
-	n := float64(len(xs))
-	mean := sum / n
-	if mean <= 0 {
-		return 0
-	}
-	return math.Sqrt(math.Max(sq/n-mean*mean, 0)) / mean
+	mean := m.sum / m.n
+	return math.Sqrt(math.Max(m.sq/m.n-mean*mean, 0)) / mean
 }
 
 // sumSources sets the job's offered rate, pending records and lag. A

@@ -57,8 +57,9 @@ func Decide(in Input) Output {
 	rs := restartFor(st, r.snap, r.cfg, r.now)
 	sc := scalingFor(st, view, r.cfg)
 	lim := limitsFor(view, r.cfg, st, r.snap)
-	cands := propose(view, ld, sc, lim)
-	evs := evaluateAll(cands, view, ld, rs, lim, sc, r.cfg)
+	caps := newCapMemos(view, sc)
+	cands := propose(view, ld, sc, lim, caps)
+	evs := evaluateAll(cands, view, ld, rs, lim, sc, caps, r.cfg)
 	best := choose(evs)
 	if best.keep() {
 		st.UpSince = time.Time{}

@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/flinkscaler/flinkscaler/internal/events"
@@ -47,10 +46,37 @@ type restartCost struct {
 	// later, when positive, is how long until the next checkpoint: a
 	// restart decided then replays (almost) nothing.
 	later time.Duration
-	// why says where replay came from.
-	why string
+	// source says where replay came from (replayFrom*).
+	source int
 	// interval is the checkpoint interval, 0 when unknown.
 	interval time.Duration
+}
+
+// Where a restart's replay comes from.
+const (
+	replayFromConfig     = iota // no checkpoint interval: Replay
+	replayFromInterval          // no checkpoint seen: half the interval
+	replayWaited                // the checkpoint due at the stop is waited for
+	replayFromCheckpoint        // the time from the last checkpoint to the stop
+)
+
+// describe appends the restart's price in words.
+func (rc restartCost) describe(b text) text {
+	b = b.s("restart ").dur(rc.downtime).s(" (outage ").dur(rc.outage).s(", ")
+	switch rc.source {
+	case replayFromConfig:
+		b = b.s("replay ").dur(rc.replay).s(" (no checkpoint interval reported)")
+	case replayFromInterval:
+		b = b.s("replay ").dur(rc.replay).s(" (half the ").dur(rc.interval).s(" checkpoint interval)")
+	case replayWaited:
+		b = b.s("no replay (the restart waits for the checkpoint due then)")
+	default:
+		b = b.s("replay ").dur(rc.replay).s(" since the last checkpoint")
+	}
+	if rc.observed > 0 {
+		b = b.s("; from ").i(rc.observed).s(" observed")
+	}
+	return b.s(")")
 }
 
 // restartFor prices a restart decided now. Replay is the time from the
@@ -66,12 +92,10 @@ func restartFor(st State, snap *events.Snapshot, cfg Config, now time.Time) rest
 	rc.interval = max(interval, 0)
 	switch {
 	case interval <= 0:
-		rc.replay = cfg.Replay
-		rc.why = fmt.Sprintf("replay %s (no checkpoint interval reported)", rc.replay.Round(time.Second))
+		rc.replay, rc.source = cfg.Replay, replayFromConfig
 		return rc
 	case snap.LastCheckpointAt == nil:
-		rc.replay = interval / 2
-		rc.why = fmt.Sprintf("replay %s (half the %s checkpoint interval)", rc.replay.Round(time.Second), interval)
+		rc.replay, rc.source = interval/2, replayFromInterval
 		return rc
 	}
 	last := *snap.LastCheckpointAt
@@ -82,12 +106,10 @@ func restartFor(st State, snap *events.Snapshot, cfg Config, now time.Time) rest
 	since := stop.Sub(last) % interval
 	if due := interval - since; due <= checkpointWait {
 		rc.wait += due
-		rc.replay = 0
-		rc.why = "no replay (the restart waits for the checkpoint due then)"
+		rc.replay, rc.source = 0, replayWaited
 		return rc
 	}
-	rc.replay = since
-	rc.why = fmt.Sprintf("replay %s since the checkpoint %s before the stop", since.Round(time.Second), since.Round(time.Second))
+	rc.replay, rc.source = since, replayFromCheckpoint
 	if next := interval - now.Sub(last)%interval; next > checkpointWait {
 		rc.later = next
 	}

@@ -26,7 +26,10 @@ const (
 
 // capacity is v's capacity (records/s of its input) at parallelism p with
 // exponent a.
-func capacityAt(v vertexView, p int, a float64) float64 {
+func capacityAt(v *vertexView, p int, a float64) float64 {
+	if a == 1 {
+		return v.rate / share(v.units, p)
+	}
 	return v.rate * math.Pow(float64(p)/float64(v.cur), a-1) / share(v.units, p)
 }
 

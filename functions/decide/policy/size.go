@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -253,15 +254,16 @@ func volatilityBefore(w []Sample, settle time.Duration, until time.Time) float64
 // si formats a rate with a k/M/G suffix.
 func si(v float64) string {
 	a := math.Abs(v)
+	var buf [24]byte
 	switch {
 	case a >= 1e9:
-		return fmt.Sprintf("%.1fG", v/1e9)
+		return string(append(strconv.AppendFloat(buf[:0], v/1e9, 'f', 1, 64), 'G'))
 	case a >= 1e6:
-		return fmt.Sprintf("%.1fM", v/1e6)
+		return string(append(strconv.AppendFloat(buf[:0], v/1e6, 'f', 1, 64), 'M'))
 	case a >= 1e3:
-		return fmt.Sprintf("%.1fk", v/1e3)
+		return string(append(strconv.AppendFloat(buf[:0], v/1e3, 'f', 1, 64), 'k'))
 	default:
-		return fmt.Sprintf("%.0f", v)
+		return strconv.FormatFloat(v, 'f', 0, 64)
 	}
 }
 
