@@ -2,20 +2,25 @@ package deploy_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/flinkscaler/flinkscaler/functions/actuate/actuator"
 	"github.com/flinkscaler/flinkscaler/functions/actuate/taskmanagers"
 	"github.com/flinkscaler/flinkscaler/functions/decide/decider"
+	"github.com/flinkscaler/flinkscaler/functions/metrics-ingest/ingest"
 	"github.com/flinkscaler/flinkscaler/internal/kubetest"
 )
 
@@ -200,4 +205,62 @@ func TestHelmChartRefusesValuesThatCannotWork(t *testing.T) {
 			require.Contains(t, err.Error(), tt.want)
 		})
 	}
+}
+
+// TestChartMonitoringUsesRealMetrics: every metric the PrometheusRule
+// alerts on and the Grafana dashboard plots is one the functions export,
+// and the dashboard is valid JSON.
+func TestChartMonitoringUsesRealMetrics(t *testing.T) {
+	all, err := renderChart(t, "metrics.prometheusRule.enabled=true", "metrics.dashboard.enabled=true", "metrics.serviceMonitor.enabled=true")
+	require.NoError(t, err)
+	exported := exportedMetrics(t)
+	var used []string
+	kinds := map[string]int{}
+	for _, m := range all {
+		kinds[m.obj.GetKind()]++
+		switch m.obj.GetKind() {
+		case "PrometheusRule":
+			raw, err := json.Marshal(m.obj.Object)
+			require.NoError(t, err)
+			used = append(used, metricRE.FindAllString(string(raw), -1)...)
+		case "ConfigMap":
+			if dash, ok := m.obj.Object["data"].(map[string]any)["flinkscaler.json"].(string); ok {
+				var v map[string]any
+				require.NoError(t, json.Unmarshal([]byte(dash), &v), "dashboard JSON")
+				require.NotEmpty(t, v["panels"])
+				used = append(used, metricRE.FindAllString(dash, -1)...)
+			}
+		}
+	}
+	require.Equal(t, 3, kinds["ServiceMonitor"], "one per function")
+	require.Equal(t, 1, kinds["PrometheusRule"])
+	require.NotEmpty(t, used)
+	for _, name := range used {
+		require.Contains(t, exported, name, "the chart uses a metric no function exports")
+	}
+}
+
+var metricRE = regexp.MustCompile(`flinkscaler_[a-z_]+[a-z]`)
+
+// exportedMetrics lists the metric names ingest, decide and actuate
+// register.
+func exportedMetrics(t *testing.T) map[string]bool {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	decider.NewMetrics(reg)
+	actuator.NewMetrics(reg)
+	descs := make(chan *prometheus.Desc, 256)
+	go func() {
+		reg.Describe(descs)
+		ingest.NewTelemetry(time.Second).Registry().Describe(descs)
+		close(descs)
+	}()
+	names := map[string]bool{}
+	nameRE := regexp.MustCompile(`fqName: "([^"]+)"`)
+	for d := range descs {
+		if m := nameRE.FindStringSubmatch(d.String()); m != nil {
+			names[m[1]] = true
+		}
+	}
+	return names
 }
