@@ -74,6 +74,9 @@ type Deps struct {
 	Flink map[string]Flink
 	// TaskManagers is the TM backend; nil means actuate owns no replicas.
 	TaskManagers TaskManagers
+	// Events records Kubernetes Events on the job's TaskManager workload
+	// (nil: none); failures to record are logged, never fail an actuation.
+	Events EventRecorder
 	// Actuations, Desired and Policy are the KV buckets
 	// events.BucketActuations, events.BucketDesiredTMs and
 	// events.BucketPolicy (Policy may be nil: no per-job pause).
@@ -169,6 +172,7 @@ func (a *Actuator) Actuate(ctx context.Context, d events.Decision) (events.Resul
 	res.DecisionID, res.Cluster, res.JobID = d.DecisionID, d.Cluster, d.JobID
 	res.FinishedAt = a.deps.Now().UTC()
 	a.deps.Metrics.actuation(res.Outcome)
+	a.recordResult(ctx, d, res)
 	a.log.Info("actuation", "cluster", d.Cluster, "job_id", d.JobID, "decision_id", d.DecisionID,
 		"outcome", res.Outcome, "mode", d.Mode, "steps", len(res.Steps), "duration", a.deps.Now().Sub(start),
 		"reason", reasonOf(res))
@@ -271,6 +275,7 @@ func (a *Actuator) apply(ctx context.Context, fl Flink, d events.Decision, dry b
 		}
 		return skipped("already at target: " + p.Reason), false, nil
 	}
+	a.recordEvent(ctx, workload, eventNormal, "ScalingDecision", decisionMessage(d, p))
 	return x.run(ctx)
 }
 

@@ -73,6 +73,26 @@ func TestScaleUpOnKubernetes(t *testing.T) {
 	require.Equal(t, int32(5), *d.Spec.Replicas)
 	require.Equal(t, []int{5, 4}, e.parallelism(t))
 
+	// The decision and its result are Events on the Deployment, recorded as
+	// the ServiceAccount (create-only on events).
+	recorder, err := taskmanagers.NewEvents(restCfg, k8s)
+	require.NoError(t, err)
+	e.deps.Events = recorder
+	e.use(k8s)
+	<-time.After(e.options.MinInterval)
+	r, err = e.act.Actuate(context.Background(), e.decision(events.ModeAdaptive, 6, 4))
+	require.NoError(t, err)
+	require.Equal(t, events.OutcomeApplied, r.Outcome, "%v %s", stepNames(r), r.Error)
+	evs, err := srv.Admin().CoreV1().Events("flink").List(context.Background(), metav1.ListOptions{
+		FieldSelector: "involvedObject.name=flink-taskmanager,involvedObject.kind=Deployment,involvedObject.uid=" + string(d.UID)})
+	require.NoError(t, err)
+	var reasons []string
+	for _, ev := range evs.Items {
+		reasons = append(reasons, ev.Reason)
+		require.Contains(t, ev.Message, "decision d-")
+	}
+	require.ElementsMatch(t, []string{"ScalingDecision", "Rescaled"}, reasons)
+
 	// A workload outside the RBAC: refused for good, nothing changed.
 	refused := e.decision(events.ModeAdaptive, 6, 6)
 	refused.Workload = "flink/other"
@@ -85,5 +105,5 @@ func TestScaleUpOnKubernetes(t *testing.T) {
 	srv.Stop()
 	_, err = e.act.Actuate(context.Background(), e.decision(events.ModeAdaptive, 2, 2))
 	require.ErrorIs(t, err, ErrTransient)
-	require.Equal(t, []int{5, 4}, e.parallelism(t))
+	require.Equal(t, []int{6, 4}, e.parallelism(t))
 }

@@ -115,7 +115,12 @@ func buildDeps(ctx context.Context, cfg Config, js jetstream.JetStream, log *slo
 		if err != nil {
 			return deps, err
 		}
-		if deps.TaskManagers, err = taskmanagers.NewKubernetes(rc); err != nil {
+		k8s, err := taskmanagers.NewKubernetes(rc)
+		if err != nil {
+			return deps, err
+		}
+		deps.TaskManagers = k8s
+		if deps.Events, err = taskmanagers.NewEvents(rc, k8s); err != nil {
 			return deps, err
 		}
 	case BackendEmulator:
