@@ -22,6 +22,10 @@ import (
 	"github.com/flinkscaler/flinkscaler/internal/slots"
 )
 
+// peerOverrides are extra options for the peer (tests shorten its windows
+// for a one-minute run).
+var peerOverrides map[string]string
+
 // observeEvery is how often the peer run reads the cluster's ground truth
 // and steps its TaskManagers.
 const observeEvery = time.Second
@@ -144,8 +148,12 @@ func (r *runner) peer(ctx context.Context) Run {
 	rec := scorecard.New(r.sc)
 	var mu sync.Mutex
 	var pending []flinkautoscaler.Rescale
+	options := flinkautoscaler.Map(opts)
+	for k, v := range peerOverrides {
+		options[k] = v
+	}
 	p, err := flinkautoscaler.Start(ctx, flinkautoscaler.Config{
-		Artifact: art, JobManager: cl.url, Options: flinkautoscaler.Map(opts),
+		Artifact: art, JobManager: cl.url, Options: options,
 		Log:       &prefixed{w: r.log, prefix: "[operator] "},
 		OnRescale: func(rs flinkautoscaler.Rescale) { mu.Lock(); pending = append(pending, rs); mu.Unlock() },
 	})

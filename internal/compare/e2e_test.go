@@ -1,0 +1,74 @@
+package compare
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/flinkscaler/flinkscaler/internal/flinkautoscaler"
+)
+
+// overloaded: a map offered twice what it sustains, TaskManagers starting
+// in 5 s, so both policies rescale within the first minute.
+const overloaded = `
+name: overloaded
+duration: 10m
+seed: 3
+cluster: {scaling: adaptive, slotsPerTaskManager: 2, initialTaskManagers: 1, maxTaskManagers: 4, taskManagerStartup: 5s, restart: 2s}
+job:
+  name: overloaded
+  vertices:
+    - {name: "Source: in", parallelism: 1, maxParallelism: 128, capacity: 100000, partitions: 8}
+    - {name: map, inputs: ["Source: in"], parallelism: 1, maxParallelism: 128, capacity: 2000}
+load: {pattern: constant, rate: 4000}
+slo: {maxLagSeconds: 30}
+`
+
+// TestCompareOnEmulator runs a minute of both policies on the emulator,
+// with the peer's windows shortened through its documented options, and
+// checks that both ran, the peer's TaskManagers followed its requirements,
+// and every output has both runs.
+func TestCompareOnEmulator(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a minute of real time and a JVM")
+	}
+	if _, err := flinkautoscaler.Resolve(context.Background(), flinkautoscaler.DefaultVersion, nil); errors.Is(err, flinkautoscaler.ErrTooling) {
+		t.Skipf("no Java tooling: %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "overloaded.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(overloaded), 0o644))
+	peerOverrides = map[string]string{
+		"job.autoscaler.stabilization.interval": "1s", "job.autoscaler.metrics.window": "15s",
+		"autoscaler.standalone.control-loop.interval": "2s",
+	}
+	defer func() { peerOverrides = nil }()
+	var progress bytes.Buffer
+	res, err := Compare(context.Background(), Config{ScenarioPath: path, Duration: time.Minute, Progress: &lockedWriter{w: &progress}})
+	require.NoError(t, err)
+	require.Len(t, res.Runs, 2)
+	ours, peer := res.Runs[0], res.Runs[1]
+	require.Equal(t, PolicyOurs, ours.Policy)
+	require.Equal(t, PolicyPeer, peer.Policy)
+	require.Equal(t, StatusOK, peer.Status, "%s\n%s", peer.Error, progress.String())
+	require.NotNil(t, ours.Card, ours.Error)
+	require.Positive(t, peer.Card.Decisions)
+	require.Positive(t, peer.Requests["PUT /jobs/:id/resource-requirements 200"])
+	last := peer.Series.Samples[len(peer.Series.Samples)-1]
+	require.Greater(t, last.TaskManagers, 1, "the peer's TaskManagers follow its requirements")
+	require.Contains(t, progress.String(), "rescale →")
+
+	var out, js, html bytes.Buffer
+	res.Print(&out)
+	require.Contains(t, out.String(), "flink-operator-autoscaler")
+	require.NoError(t, res.WriteJSON(&js))
+	require.Len(t, strings.Split(strings.TrimSpace(js.String()), "\n"), 2)
+	require.NoError(t, res.WriteReport(&html))
+	require.Contains(t, html.String(), "<svg")
+}
