@@ -25,17 +25,19 @@ func GloballyTerminal(state string) bool {
 
 // Overview is GET /overview (ClusterOverviewWithVersion).
 type Overview struct {
-	TaskManagers        int    `json:"taskmanagers"`
-	SlotsTotal          int    `json:"slots-total"`
-	SlotsAvailable      int    `json:"slots-available"`
-	JobsRunning         int    `json:"jobs-running"`
-	JobsFinished        int    `json:"jobs-finished"`
-	JobsCancelled       int    `json:"jobs-cancelled"`
-	JobsFailed          int    `json:"jobs-failed"`
-	FlinkVersion        string `json:"flink-version"`
-	FlinkCommit         string `json:"flink-commit"`
-	SlotsFreeAndBlocked int    `json:"slots-free-and-blocked"`
-	TaskManagersBlocked int    `json:"taskmanagers-blocked"`
+	TaskManagers   int    `json:"taskmanagers"`
+	SlotsTotal     int    `json:"slots-total"`
+	SlotsAvailable int    `json:"slots-available"`
+	JobsRunning    int    `json:"jobs-running"`
+	JobsFinished   int    `json:"jobs-finished"`
+	JobsCancelled  int    `json:"jobs-cancelled"`
+	JobsFailed     int    `json:"jobs-failed"`
+	FlinkVersion   string `json:"flink-version"`
+	FlinkCommit    string `json:"flink-commit"`
+	// Sent only while TaskManagers are blocked (Flink 1.20 and 2.x omit
+	// them otherwise).
+	SlotsFreeAndBlocked int `json:"slots-free-and-blocked,omitempty"`
+	TaskManagersBlocked int `json:"taskmanagers-blocked,omitempty"`
 }
 
 // JobOverview is one entry of GET /jobs/overview.
