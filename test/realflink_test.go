@@ -221,8 +221,6 @@ func missingFields(typ reflect.Type, raw any, at string) []string {
 	return out
 }
 
-
-
 func getJSONTest(u string, v any) error {
 	resp, err := http.Get(u)
 	if err != nil {
