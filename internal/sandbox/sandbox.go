@@ -36,6 +36,8 @@ import (
 // Config configures Start.
 type Config struct {
 	Scenario string    // path of a scenario YAML (internal/flinksim format)
+	// Loaded, when set, is the scenario already parsed (Scenario unused).
+	Loaded *flinksim.Scenario
 	Listen   string    // REST address; "127.0.0.1:0" (the default) = a free port
 	Flink    string    // "1.20" (default) or "2"
 	Log      io.Writer // the JVM's output (nil = discard)
@@ -82,9 +84,12 @@ type ready struct {
 // or mvn is missing, Maven Central is unreachable, the address is in use,
 // the scenario cannot run on the sandbox or the JVM dies while starting.
 func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
-	sc, err := flinksim.LoadScenario(cfg.Scenario)
-	if err != nil {
-		return nil, err
+	sc := cfg.Loaded
+	if sc == nil {
+		var err error
+		if sc, err = flinksim.LoadScenario(cfg.Scenario); err != nil {
+			return nil, err
+		}
 	}
 	if err := checkExpressible(sc); err != nil {
 		return nil, err
@@ -196,6 +201,9 @@ func jvmArgs(tmp, jar, specPath string) []string {
 		"-Djava.io.tmpdir=" + tmp,
 		"-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
 		"-Dorg.slf4j.simpleLogger.showDateTime=true",
+		// Warnings a MiniCluster always logs and that mean nothing here.
+		"-Dorg.slf4j.simpleLogger.log.org.apache.flink.runtime.security.token=error",
+		"-Dorg.slf4j.simpleLogger.log.org.apache.flink.runtime.webmonitor.WebMonitorUtils=error",
 		"--add-opens=java.base/java.lang=ALL-UNNAMED",
 		"--add-opens=java.base/java.util=ALL-UNNAMED",
 		"--add-opens=java.base/java.util.concurrent=ALL-UNNAMED",

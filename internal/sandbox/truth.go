@@ -71,3 +71,25 @@ func (s *Sandbox) GroundTruth(ctx context.Context) (flinksim.GroundTruth, error)
 	}
 	return gt, nil
 }
+
+// ScenarioTruth is GroundTruth with rates, capacities and backlogs in the
+// scenario's records (multiplied by Scale), as the emulator reports them
+// and the scorecard's oracle expects.
+func (s *Sandbox) ScenarioTruth(ctx context.Context) (flinksim.GroundTruth, error) {
+	gt, err := s.GroundTruth(ctx)
+	if err != nil {
+		return gt, err
+	}
+	k := s.scale
+	gt.OfferedRate *= k
+	gt.Backlog *= k
+	gt.Offered, gt.Replayed, gt.Consumed = gt.Offered*k, gt.Replayed*k, gt.Consumed*k
+	for i := range gt.Vertices {
+		v := &gt.Vertices[i]
+		v.Capacity *= k
+		v.RecordsInPerSecond *= k
+		v.RecordsOutPerSecond *= k
+		v.Backlog *= k
+	}
+	return gt, nil
+}

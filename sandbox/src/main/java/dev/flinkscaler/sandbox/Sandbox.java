@@ -109,6 +109,15 @@ final class Sandbox {
     c.put("taskmanager.memory.network.min", "32m");
     c.put("taskmanager.memory.network.max", "32m");
     c.put("taskmanager.memory.managed.size", "16m");
+    // The sandbox carries few records per second (each may stand for many),
+    // so Flink's default 32 KiB buffers would hold minutes of data in flight
+    // before back-pressure reaches the source. Small buffers, few of them,
+    // and buffer debloating keep about a second in flight, as at production
+    // rates.
+    c.put("taskmanager.memory.segment-size", "4kb");
+    c.put("taskmanager.network.memory.floating-buffers-per-gate", "2");
+    c.put("taskmanager.network.memory.buffer-debloat.enabled", "true");
+    c.put("taskmanager.network.memory.buffer-debloat.target", "1000");
     c.put("taskmanager.numberOfTaskSlots", Integer.toString(spec.slotsPerTaskManager));
     c.putAll(spec.flinkConfig);
     return Configuration.fromMap(c);
