@@ -12,12 +12,13 @@ import (
 
 // runSandbox runs a scenario's job on a real Flink MiniCluster until Ctrl-C.
 func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("sandbox", "sandbox --scenario FILE [--listen ADDR] [--flink 1.20|2]", stderr)
+	fs := newFlagSet("sandbox", "sandbox --scenario FILE [--listen ADDR] [--flink 1.20|2] [--record-scale N] [-v] | sandbox --build-only [--flink 1.20|2]", stderr)
 	scenario := fs.String("scenario", envOr("FLINKSCALER_SCENARIO", "scenarios/wordcount.yaml"), "scenario YAML file (env FLINKSCALER_SCENARIO)")
 	listen := fs.String("listen", envOr("FLINKSCALER_LISTEN", "127.0.0.1:8081"), "address of the Flink REST API and the control endpoints (env FLINKSCALER_LISTEN)")
 	flink := fs.String("flink", "1.20", "Flink line to run: 1.20 (1.20.5) or 2 (2.3.0)")
 	scale := fs.Float64("record-scale", 0, "scenario records per real record (0 = pick one so the peak load fits the 2-core budget)")
 	verbose := fs.Bool("v", false, "print the JVM's log (warnings and errors) on stderr")
+	buildOnly := fs.Bool("build-only", false, "build (or find in the cache) the sandbox jar, print its path and exit")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -28,6 +29,14 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *scale < 0 {
 		fmt.Fprintf(stderr, "--record-scale must be 0 or positive, got %g\n", *scale)
 		return errUsage
+	}
+	if *buildOnly {
+		jar, err := sandbox.BuildJar(ctx, *flink, stderr)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, jar)
+		return nil
 	}
 	cfg := sandbox.Config{Scenario: *scenario, Listen: *listen, Flink: *flink, Progress: stderr, RecordScale: *scale}
 	if *verbose {

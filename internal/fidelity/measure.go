@@ -89,6 +89,12 @@ type Record struct {
 	// from the ground truth: the 60 s meters restart from zero.
 	RampAt []float64 `json:"rampAtSeconds"`
 	Ramp   []float64 `json:"ramp"`
+	// RampBusy is the rescaled vertex's busiest subtask's
+	// busyTimeMsPerSecond at the same times.
+	RampBusy []float64 `json:"rampBusyMsPerSecond"`
+	// PartialAnswer is whether a subtask-metrics query naming a metric
+	// that does not exist still returns the ones that do.
+	PartialAnswer bool `json:"partialAnswer"`
 }
 
 // Probe runs the measurement against a JobManager at URL serving the
@@ -138,6 +144,11 @@ func (p *Probe) Run(ctx context.Context, engine string) (*Record, error) {
 		return nil, err
 	}
 	rec.PendingGrowth = (pending1 - pending0) / 10
+	partial, err := c.AggregatedSubtaskMetrics(ctx, p.JobID, details.Vertices[0].ID, []string{"busyTimeMsPerSecond", "noSuchMetric"}, flink.AggMax)
+	if err != nil {
+		return nil, err
+	}
+	rec.PartialAnswer = len(partial) == 1
 
 	if err := p.registration(ctx, c, rec); err != nil {
 		return nil, err
@@ -279,7 +290,7 @@ func (p *Probe) rescale(ctx context.Context, c *flink.Client, details flink.JobD
 			}
 		}
 		if next < len(rampAt) && since >= rampAt[next] {
-			got, err := c.AggregatedSubtaskMetrics(ctx, p.JobID, target.ID, []string{name}, flink.AggSum)
+			got, err := c.AggregatedSubtaskMetrics(ctx, p.JobID, target.ID, []string{name, "busyTimeMsPerSecond"}, flink.AggSum, flink.AggMax)
 			gt, terr := p.Truth(ctx)
 			if err != nil || terr != nil || len(got) == 0 {
 				return fmt.Errorf("ramp at %gs: %v %v", rampAt[next], err, terr)
@@ -290,10 +301,16 @@ func (p *Probe) rescale(ctx context.Context, c *flink.Client, details flink.JobD
 					actual = v.RecordsInPerSecond
 				}
 			}
-			frac := 0.0
-			if actual > 0 {
-				frac = val(got[0].Sum) / actual
+			frac, busy := 0.0, 0.0
+			for _, m := range got {
+				switch {
+				case m.ID == name && actual > 0:
+					frac = val(m.Sum) / actual
+				case m.ID == "busyTimeMsPerSecond":
+					busy = val(m.Max)
+				}
 			}
+			rec.RampBusy = append(rec.RampBusy, busy)
 			rec.Ramp = append(rec.Ramp, round(frac, 3))
 			next++
 		}

@@ -79,12 +79,23 @@ func (c *Cluster) vertexStatus() string {
 	return ""
 }
 
+// taskCounts is /jobs/overview's tasks: subtasks per execution state.
 func (c *Cluster) taskCounts() map[string]int {
 	counts := zeroCounts()
 	if st := c.vertexStatus(); st != "" {
 		for _, v := range c.vertices {
 			counts[st] += v.p
 		}
+	}
+	return counts
+}
+
+// vertexCounts is job details' status-counts: job vertices (not subtasks)
+// per execution state, as real Flink counts them.
+func (c *Cluster) vertexCounts() map[string]int {
+	counts := zeroCounts()
+	if st := c.vertexStatus(); st != "" {
+		counts[st] = len(c.vertices)
 	}
 	return counts
 }
@@ -103,7 +114,7 @@ func (c *Cluster) jobDetails() any {
 	d := jobDetails{
 		JID: c.jobID, Name: c.sc.Job.Name, State: c.sched.state,
 		StartTime: start, EndTime: -1, Duration: now - start, MaxParallel: -1, Now: now,
-		Timestamps: c.sched.timestamps, StatusCounts: c.taskCounts(), Plan: c.plan(),
+		Timestamps: c.sched.timestamps, StatusCounts: c.vertexCounts(), Plan: c.plan(),
 		Vertices: make([]jobVertex, len(c.vertices)),
 	}
 	for i, v := range c.vertices {

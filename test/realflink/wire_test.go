@@ -1,13 +1,10 @@
-package test
+package realflink
 
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -17,59 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/flinkscaler/flinkscaler/internal/flink"
-	"github.com/flinkscaler/flinkscaler/internal/sandbox"
 )
-
-// The real-Flink tests run the scenario's job on a real Apache Flink
-// MiniCluster (internal/sandbox). The first run builds the sandbox jar with
-// Maven, downloading Flink from Maven Central; -short skips them.
-
-// jarBuildTimeout allows the first build's download.
-const jarBuildTimeout = 15 * time.Minute
-
-// startSandbox runs scenario (YAML) on real Flink until the test ends. A JVM
-// that dies during the test fails it with the JVM's last output.
-func startSandbox(t *testing.T, scenario, flinkLine string, conf map[string]string) *sandbox.Sandbox {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("real Flink: skipped with -short")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), jarBuildTimeout)
-	defer cancel()
-	start := time.Now()
-	if _, err := sandbox.BuildJar(ctx, flinkLine, nil); err != nil {
-		if ctx.Err() != nil {
-			t.Fatalf("building the Flink %s sandbox jar took over %s (the first build downloads Flink from Maven Central): %v", flinkLine, jarBuildTimeout, err)
-		}
-		t.Fatalf("building the Flink %s sandbox jar: %v", flinkLine, err)
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Logf("built the Flink %s sandbox jar in %s", flinkLine, d.Round(time.Second))
-	}
-	path := filepath.Join(t.TempDir(), "scenario.yaml")
-	require.NoError(t, os.WriteFile(path, []byte(scenario), 0o600))
-	var log io.Writer
-	if testing.Verbose() {
-		log = os.Stderr
-	}
-	sb, err := sandbox.Start(ctx, sandbox.Config{Scenario: path, Flink: flinkLine, Log: log, FlinkConfig: conf})
-	require.NoError(t, err)
-	t.Logf("real Flink %s: %s job %s", sb.FlinkVersion(), sb.URL(), sb.JobID())
-	stopped := false
-	t.Cleanup(func() {
-		stopped = true
-		stop, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		require.NoError(t, sb.Stop(stop))
-	})
-	go func() {
-		<-sb.Done()
-		if err := sb.Err(); err != nil && !stopped {
-			t.Errorf("the sandbox died: %v", err)
-		}
-	}()
-	return sb
-}
 
 // wireScenario is small and checkpoints often, so every endpoint has
 // something to say within seconds.
@@ -102,13 +47,13 @@ load:
 func TestRealFlinkWire(t *testing.T) {
 	for _, line := range []string{"1.20", "2"} {
 		t.Run("flink-"+line, func(t *testing.T) {
-			sb := startSandbox(t, wireScenario, line, nil)
+			sb := StartSandbox(t, wireScenario, line)
 			c, err := flink.New(sb.URL(), flink.Options{})
 			require.NoError(t, err)
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			// A completed checkpoint fills latest.completed.
-			eventually(t, time.Minute, func() bool {
+			Eventually(t, time.Minute, func() bool {
 				cp, err := c.Checkpoints(ctx, sb.JobID())
 				return err == nil && cp.Counts.Completed > 0
 			}, "no completed checkpoint")
@@ -146,7 +91,7 @@ func TestRealFlinkWire(t *testing.T) {
 			parse := details.Vertices[1].ID
 			req[parse] = flink.Bounds{Lower: 1, Upper: 3}
 			require.NoError(t, c.PutResourceRequirements(ctx, job, req))
-			eventually(t, 90*time.Second, func() bool {
+			Eventually(t, 90*time.Second, func() bool {
 				d, err := c.JobDetails(ctx, job)
 				return err == nil && d.State == flink.StateRunning && d.Vertices[1].Parallelism == 3 && d.StatusCounts["RUNNING"] == len(d.Vertices)
 			}, "parse not RUNNING at parallelism 3 after the PUT")
@@ -166,69 +111,8 @@ func checkWire(t *testing.T, base, path string, into any) {
 	require.Equal(t, http.StatusOK, resp.StatusCode, "GET %s: %s", path, data)
 	var raw any
 	require.NoError(t, json.Unmarshal(data, &raw), "GET %s", path)
-	missing := missingFields(reflect.TypeOf(into), raw, "")
+	missing := MissingFields(reflect.TypeOf(into), raw, "")
 	assert.Empty(t, missing, "GET %s: fields our types expect but Flink does not send", path)
 	target := reflect.New(reflect.TypeOf(into)).Interface()
 	require.NoError(t, json.Unmarshal(data, target), "GET %s", path)
-}
-
-func missingFields(typ reflect.Type, raw any, at string) []string {
-	for typ.Kind() == reflect.Pointer {
-		typ = typ.Elem()
-	}
-	if raw == nil {
-		return nil
-	}
-	var out []string
-	switch typ.Kind() {
-	case reflect.Struct:
-		obj, ok := raw.(map[string]any)
-		if !ok {
-			return []string{fmt.Sprintf("%s: want an object, got %T", at, raw)}
-		}
-		for i := range typ.NumField() {
-			f := typ.Field(i)
-			name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
-			if name == "-" || !f.IsExported() {
-				continue
-			}
-			if name == "" {
-				name = f.Name
-			}
-			v, present := obj[name]
-			if !present {
-				if !strings.Contains(opts, "omitempty") {
-					out = append(out, at+"."+name)
-				}
-				continue
-			}
-			out = append(out, missingFields(f.Type, v, at+"."+name)...)
-		}
-	case reflect.Slice:
-		if typ.Elem().Kind() == reflect.Uint8 {
-			return nil
-		}
-		arr, _ := raw.([]any)
-		for i, v := range arr {
-			out = append(out, missingFields(typ.Elem(), v, fmt.Sprintf("%s[%d]", at, i))...)
-		}
-	case reflect.Map:
-		obj, _ := raw.(map[string]any)
-		for k, v := range obj {
-			out = append(out, missingFields(typ.Elem(), v, at+"."+k)...)
-		}
-	}
-	return out
-}
-
-func getJSONTest(u string, v any) error {
-	resp, err := http.Get(u)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", u, resp.Status)
-	}
-	return json.NewDecoder(resp.Body).Decode(v)
 }

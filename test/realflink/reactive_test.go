@@ -1,17 +1,10 @@
-package test
+package realflink
 
 import (
-	"bytes"
-	"fmt"
-	"net/http"
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/require"
-
 	"github.com/flinkscaler/flinkscaler/internal/flink"
-	"github.com/flinkscaler/flinkscaler/internal/flinksim"
-	"github.com/flinkscaler/flinkscaler/internal/sandbox"
 )
 
 const reactiveScenario = `
@@ -35,23 +28,11 @@ load:
   rate: 200
 `
 
-// setTaskManagers PUTs the control endpoint, as actuate's emulator driver
-// does.
-func setTaskManagers(t *testing.T, sb *sandbox.Sandbox, n int) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPut, sb.URL()+flinksim.ControlPrefix+"taskmanagers", bytes.NewBufferString(fmt.Sprintf(`{"replicas":%d}`, n)))
-	require.NoError(t, err)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-}
-
 // TestRealFlinkReactiveFollowsTaskManagers: in reactive mode the real job
 // grows to every slot when TaskManagers are added and shrinks when one is
 // removed.
 func TestRealFlinkReactiveFollowsTaskManagers(t *testing.T) {
-	sb := startSandbox(t, reactiveScenario, "1.20", nil)
+	sb := StartSandbox(t, reactiveScenario, "1.20")
 	at := func(p int) func() bool {
 		return func() bool {
 			gt, err := sb.GroundTruth(t.Context())
@@ -66,9 +47,9 @@ func TestRealFlinkReactiveFollowsTaskManagers(t *testing.T) {
 			return gt.RegisteredTaskManagers == p
 		}
 	}
-	eventually(t, time.Minute, at(2), "the job does not run on the 2 initial slots")
-	setTaskManagers(t, sb, 4)
-	eventually(t, 90*time.Second, at(4), "the job did not grow to 4 TaskManagers' slots")
-	setTaskManagers(t, sb, 3)
-	eventually(t, 90*time.Second, at(3), "the job did not shrink to 3 after a TaskManager went")
+	Eventually(t, time.Minute, at(2), "the job does not run on the 2 initial slots")
+	SetTaskManagers(t, sb, 4)
+	Eventually(t, 90*time.Second, at(4), "the job did not grow to 4 TaskManagers' slots")
+	SetTaskManagers(t, sb, 3)
+	Eventually(t, 90*time.Second, at(3), "the job did not shrink to 3 after a TaskManager went")
 }

@@ -1,0 +1,57 @@
+package fidelity
+
+import (
+	"fmt"
+	"math"
+)
+
+// Diff is one figure compared.
+type Diff struct {
+	Figure, Real, Emulator, Tolerance string
+	OK                                bool
+}
+
+// Compare lists every figure of real and emu with whether they agree within
+// the figure's tolerance.
+func Compare(real, emu *Record) []Diff {
+	var out []Diff
+	num := func(figure string, r, e, abs, rel float64, unit string) {
+		tol := max(abs, rel*math.Abs(r))
+		out = append(out, Diff{
+			Figure: figure, Real: fmt.Sprintf("%.3g%s", r, unit), Emulator: fmt.Sprintf("%.3g%s", e, unit),
+			Tolerance: fmt.Sprintf("±%.3g%s", tol, unit), OK: math.Abs(r-e) <= tol,
+		})
+	}
+	for i, rv := range real.Steady {
+		if i >= len(emu.Steady) {
+			break
+		}
+		ev := emu.Steady[i]
+		num(rv.Name+" max busy", rv.MaxBusy, ev.MaxBusy, 100, 0.1, " ms/s")
+		num(rv.Name+" avg idle", rv.AvgIdle, ev.AvgIdle, 100, 0.1, " ms/s")
+		num(rv.Name+" avg back-pressured", rv.AvgBackPressured, ev.AvgBackPressured, 100, 0.1, " ms/s")
+		num(rv.Name+" records in", rv.RecordsIn, ev.RecordsIn, 5, 0.15, "/s")
+	}
+	num("pendingRecords growth", real.PendingGrowth, emu.PendingGrowth, 10, 0.3, "/s")
+	num("TaskManager registration", real.TaskManagerRegistration, emu.TaskManagerRegistration, 2, 0, " s")
+	num("PUT to RUNNING", real.PutToRunning, emu.PutToRunning, 3, 0.5, " s")
+	num("rescale downtime", real.Downtime, emu.Downtime, 2, 0.5, " s")
+	num("first checkpoint after RUNNING", real.FirstCheckpoint, emu.FirstCheckpoint, 4, 0, " s")
+	out = append(out, Diff{
+		Figure: "timestamps.RUNNING moves", Real: fmt.Sprint(real.RunningTimestampMoved), Emulator: fmt.Sprint(emu.RunningTimestampMoved),
+		Tolerance: "equal", OK: real.RunningTimestampMoved == emu.RunningTimestampMoved,
+	})
+	out = append(out, Diff{
+		Figure: "metrics query with an unknown id answers the known ones", Real: fmt.Sprint(real.PartialAnswer), Emulator: fmt.Sprint(emu.PartialAnswer),
+		Tolerance: "equal", OK: real.PartialAnswer == emu.PartialAnswer,
+	})
+	for i, at := range real.RampAt {
+		if i < len(real.Ramp) && i < len(emu.Ramp) {
+			num(fmt.Sprintf("rate meter %gs after RUNNING", at), real.Ramp[i], emu.Ramp[i], 0.12, 0, "×")
+		}
+		if i < len(real.RampBusy) && i < len(emu.RampBusy) {
+			num(fmt.Sprintf("busy time %gs after RUNNING", at), real.RampBusy[i], emu.RampBusy[i], 150, 0, " ms/s")
+		}
+	}
+	return out
+}

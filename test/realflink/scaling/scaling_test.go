@@ -1,0 +1,206 @@
+// Package scaling runs the whole pipeline (metrics-ingest → decide →
+// actuate over NATS) against a real Flink job: scale up on a load step,
+// scale down when it falls, and a TaskManager lost in the middle of a
+// rescale.
+package scaling
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/flinkscaler/flinkscaler/functions/decide/policy"
+	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/flink"
+	"github.com/flinkscaler/flinkscaler/internal/flinksim"
+	"github.com/flinkscaler/flinkscaler/internal/sandbox"
+	"github.com/flinkscaler/flinkscaler/test/realflink"
+)
+
+// stepScenario: work needs 1 subtask at 60 records/s, 3 at 250/s.
+const stepScenario = `
+name: real-step
+duration: 10m
+seed: 11
+cluster:
+  scaling: adaptive
+  slotsPerTaskManager: 1
+  initialTaskManagers: 1
+  maxTaskManagers: 6
+  taskManagerStartup: 2s
+  checkpointInterval: 5s
+job:
+  name: orders
+  vertices:
+    - {name: "Source: orders", parallelism: 1, maxParallelism: 16, capacity: 5000, partitions: 12}
+    - {name: work, inputs: ["Source: orders"], keyed: true, parallelism: 1, maxParallelism: 12, capacity: 100}
+load:
+  pattern: step
+  steps: [{at: 0s, rate: 60}, {at: 30s, rate: 250}, {at: 3m, rate: 60}]
+slo:
+  maxLagSeconds: 60
+`
+
+// sample is one look at the sandbox's ground truth.
+type sample struct {
+	at          time.Time
+	parallelism int // work's
+	registered  int
+	slotsInUse  int
+	slotsTotal  int
+	lag         float64
+	state       string
+}
+
+// watcher samples the ground truth every 500 ms until the test ends.
+type watcher struct {
+	t   *testing.T
+	sb  *sandbox.Sandbox
+	ch  chan sample
+	all []sample
+}
+
+func watch(t *testing.T, sb *sandbox.Sandbox) *watcher {
+	w := &watcher{t: t, sb: sb, ch: make(chan sample, 8192)}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(500 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			gt, err := sb.GroundTruth(ctx)
+			if err != nil {
+				continue
+			}
+			w.ch <- sample{time.Now(), gt.Vertices[1].Parallelism, gt.RegisteredTaskManagers, gt.SlotsInUse, gt.SlotsTotal, gt.LagSeconds, gt.State}
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	return w
+}
+
+// until waits for a sample that satisfies cond.
+func (w *watcher) until(within time.Duration, cond func(s sample) bool, what string) sample {
+	w.t.Helper()
+	deadline := time.After(within)
+	for {
+		select {
+		case s := <-w.ch:
+			w.all = append(w.all, s)
+			if cond(s) {
+				return s
+			}
+		case <-w.sb.Done():
+			require.FailNow(w.t, "the sandbox died", "%v", w.sb.Err())
+		case <-deadline:
+			require.FailNow(w.t, what, "not within %s", within)
+		}
+	}
+}
+
+func noFailover(t *testing.T, sb *sandbox.Sandbox) {
+	t.Helper()
+	var exceptions struct {
+		History struct {
+			Entries []struct {
+				Name string `json:"exceptionName"`
+			} `json:"entries"`
+		} `json:"exceptionHistory"`
+	}
+	require.NoError(t, realflink.GetJSON(sb.URL()+"/jobs/"+sb.JobID()+"/exceptions", &exceptions))
+	assert.Empty(t, exceptions.History.Entries, "the job failed over")
+}
+
+// TestScaleUpAndDown: a load step on a real job goes through ingest →
+// decide → actuate over NATS: TaskManagers are added, the resource
+// requirements PUT, the job RUNNING at the higher parallelism and the lag
+// back under the SLO; when the load falls the job is scaled down and
+// TaskManagers are removed only once it runs at the lower parallelism, so
+// nothing fails over.
+func TestScaleUpAndDown(t *testing.T) {
+	sb := realflink.StartSandbox(t, stepScenario, "1.20")
+	p := realflink.StartPipeline(t, sb, func(c *policy.Config) {
+		c.ScaleDownWindow = 45 * time.Second
+		c.MinInterval = 20 * time.Second
+	})
+	w := watch(t, sb)
+	up := w.until(3*time.Minute, func(s sample) bool { return s.state == flink.StateRunning && s.parallelism >= 3 }, "work did not reach 3 subtasks")
+	t.Logf("scaled up: work=%d with %d TaskManagers", up.parallelism, up.registered)
+	w.until(2*time.Minute, func(s sample) bool { return s.state == flink.StateRunning && s.lag < 60 && s.parallelism >= 3 }, "lag not back under the SLO")
+	down := w.until(4*time.Minute, func(s sample) bool {
+		return s.state == flink.StateRunning && s.parallelism < up.parallelism && s.registered < up.registered
+	}, "not scaled down with TaskManagers removed")
+	t.Logf("scaled down: work=%d with %d TaskManagers", down.parallelism, down.registered)
+
+	// TaskManagers went only once the job no longer needed their slots.
+	for _, s := range w.all {
+		assert.LessOrEqual(t, s.slotsInUse, s.slotsTotal, "at %s the job used more slots than registered", s.at.Format(time.TimeOnly))
+	}
+	noFailover(t, sb)
+	realflink.Eventually(t, time.Minute, func() bool { return len(p.Results()) >= len(p.Decisions()) }, "decisions without a result")
+	for _, r := range p.Results() {
+		assert.NotEqual(t, events.OutcomeFailed, r.Outcome, "decision %s failed: %s", r.DecisionID, r.Error)
+	}
+}
+
+// lostScenario needs 3 subtasks of work from the start: decide scales up
+// at once.
+const lostScenario = `
+name: real-lost
+duration: 10m
+seed: 12
+cluster:
+  scaling: adaptive
+  slotsPerTaskManager: 1
+  initialTaskManagers: 1
+  maxTaskManagers: 6
+  taskManagerStartup: 3s
+  checkpointInterval: 5s
+job:
+  name: payments
+  vertices:
+    - {name: "Source: payments", parallelism: 1, maxParallelism: 16, capacity: 5000, partitions: 12}
+    - {name: work, inputs: ["Source: payments"], keyed: true, parallelism: 1, maxParallelism: 12, capacity: 100}
+load:
+  pattern: constant
+  rate: 250
+slo:
+  maxLagSeconds: 60
+`
+
+// TestTaskManagerLostMidRescale: while actuate waits for the TaskManagers
+// of a scale-up, one of them is lost. The result says what happened, every
+// decision gets a result, and the next decision converges: the job ends up
+// RUNNING at the higher parallelism with its lag under the SLO.
+func TestTaskManagerLostMidRescale(t *testing.T) {
+	sb := realflink.StartSandbox(t, lostScenario, "1.20")
+	p := realflink.StartPipeline(t, sb, func(c *policy.Config) { c.MinInterval = 20 * time.Second })
+	w := watch(t, sb)
+	// The first scale-up asks for TaskManagers: take one away as soon as
+	// they are requested.
+	var tms flinksim.GroundTruth
+	realflink.Eventually(t, 3*time.Minute, func() bool {
+		gt, err := sb.GroundTruth(context.Background())
+		tms = gt
+		return err == nil && gt.TaskManagers > gt.RegisteredTaskManagers && gt.TaskManagers > 1
+	}, "actuate did not add TaskManagers")
+	realflink.SetTaskManagers(t, sb, tms.TaskManagers-1)
+	t.Logf("TaskManagers requested %d, one lost", tms.TaskManagers)
+
+	w.until(5*time.Minute, func(s sample) bool { return s.state == flink.StateRunning && s.parallelism >= 3 && s.lag < 60 }, "did not converge to 3+ subtasks with the lag under the SLO")
+	realflink.Eventually(t, time.Minute, func() bool { return len(p.Results()) >= len(p.Decisions()) }, "decisions without a result")
+	first := p.Results()[0]
+	t.Logf("first result: %s %s", first.Outcome, first.Error)
+	assert.NotEqual(t, events.OutcomeApplied, first.Outcome, "the result of the interrupted rescale does not say so")
+	last := p.Results()[len(p.Results())-1]
+	assert.Equal(t, events.OutcomeApplied, last.Outcome, "the last decision did not apply: %s", last.Error)
+}
