@@ -1,0 +1,107 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/flinkscaler/flinkscaler/internal/flinksim"
+)
+
+const tiny = `
+name: tiny
+duration: 5m
+cluster: {scaling: adaptive, slotsPerTaskManager: 1, initialTaskManagers: 2, maxTaskManagers: 3, taskManagerStartup: 0s, checkpointInterval: 5s}
+job:
+  name: tiny
+  vertices:
+    - {name: "Source: in", parallelism: 1, maxParallelism: 8, capacity: 1000, partitions: 2}
+    - {name: work, inputs: ["Source: in"], parallelism: 1, maxParallelism: 8, capacity: 500}
+load: {pattern: constant, rate: 50}
+`
+
+func scenarioFile(t *testing.T, yaml string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "scenario.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(yaml), 0o600))
+	return path
+}
+
+func TestMissingJavaOrMavenIsNamed(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // no cached jar
+	t.Setenv("PATH", t.TempDir())
+	_, err := BuildJar(context.Background(), "1.20", nil)
+	require.ErrorIs(t, err, ErrMissingTool)
+	assert.Contains(t, err.Error(), "java not found on PATH")
+	assert.Contains(t, err.Error(), "install a JDK")
+}
+
+func TestUnknownFlinkLine(t *testing.T) {
+	_, err := BuildJar(context.Background(), "1.17", nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `want "1.20" or "2"`)
+}
+
+func TestPortInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	_, err = Start(context.Background(), Config{Scenario: scenarioFile(t, tiny), Listen: ln.Addr().String()})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "address already in use")
+	assert.Contains(t, err.Error(), "pick another address")
+}
+
+func TestScenarioTheSandboxCannotRun(t *testing.T) {
+	session := strings.Replace(tiny, "scaling: adaptive", "scaling: session", 1)
+	_, err := Start(context.Background(), Config{Scenario: scenarioFile(t, session)})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `scaling "session" is not supported by the sandbox`)
+}
+
+func TestRecordScaleKeepsThePeakWithinBudget(t *testing.T) {
+	sc, err := flinksim.ParseScenario([]byte(tiny), ".")
+	require.NoError(t, err)
+	assert.Equal(t, 1.0, RecordScale(sc, DefaultRecordBudget)) // 50 + 50 records/s
+	assert.Equal(t, 5.0, RecordScale(sc, 25))                  // 100 / 25 = 4 → 5
+	sp := buildSpec(sc, 5)
+	assert.InDelta(t, 10, sp.Rates[0], 1e-9)
+	assert.InDelta(t, 100, sp.Vertices[1].SubtaskCapacity[0], 1e-9)
+	assert.Len(t, sp.Vertices[1].VertexCapacity, 8)
+}
+
+// TestJVMDeathSurfaces starts a real sandbox, kills its JVM and expects
+// Done closed and Err naming the exit.
+func TestJVMDeathSurfaces(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real Flink: skipped with -short")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute) // the first build downloads Flink
+	defer cancel()
+	sb, err := Start(ctx, Config{Scenario: scenarioFile(t, tiny)})
+	require.NoError(t, err)
+	gt, err := sb.GroundTruth(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "RUNNING", gt.State)
+	assert.Equal(t, 2, gt.RegisteredTaskManagers)
+	require.NoError(t, sb.cmd.Process.Kill())
+	select {
+	case <-sb.Done():
+	case <-time.After(30 * time.Second):
+		t.Fatal("Done not closed after the JVM was killed")
+	}
+	require.Error(t, sb.Err())
+	assert.Contains(t, sb.Err().Error(), "the Flink JVM exited")
+	_, err = sb.GroundTruth(ctx)
+	require.Error(t, err)
+	require.NoError(t, sb.Stop(ctx))
+	assert.False(t, errors.Is(sb.Err(), context.Canceled))
+}
