@@ -88,5 +88,3 @@ func TestRecordRealFlink(t *testing.T) {
 		require.NoError(t, os.WriteFile(fmt.Sprintf("testdata/real-%s.json", line), append(data, '\n'), 0o644))
 	}
 }
-
-

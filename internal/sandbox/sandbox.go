@@ -35,12 +35,12 @@ import (
 
 // Config configures Start.
 type Config struct {
-	Scenario string    // path of a scenario YAML (internal/flinksim format)
+	Scenario string // path of a scenario YAML (internal/flinksim format)
 	// Loaded, when set, is the scenario already parsed (Scenario unused).
 	Loaded *flinksim.Scenario
-	Listen   string    // REST address; "127.0.0.1:0" (the default) = a free port
-	Flink    string    // "1.20" (default) or "2"
-	Log      io.Writer // the JVM's output (nil = discard)
+	Listen string    // REST address; "127.0.0.1:0" (the default) = a free port
+	Flink  string    // "1.20" (default) or "2"
+	Log    io.Writer // the JVM's output (nil = discard)
 	// Progress gets the jar build's output (nil = discard).
 	Progress io.Writer
 	// RecordScale is how many scenario records one sandbox record stands
