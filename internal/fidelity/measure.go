@@ -163,7 +163,12 @@ func (p *Probe) steady(ctx context.Context, c *flink.Client, details flink.JobDe
 	pending := 0.0
 	for _, v := range details.Vertices {
 		op := flink.MetricName(v.Name)
-		ids := []string{"busyTimeMsPerSecond", "idleTimeMsPerSecond", "backPressuredTimeMsPerSecond", op + ".numRecordsInPerSecond", op + ".pendingRecords"}
+		// Flink answers nothing when one id is unknown: ask a source only for
+		// pendingRecords.
+		ids := []string{"busyTimeMsPerSecond", "idleTimeMsPerSecond", "backPressuredTimeMsPerSecond", op + ".numRecordsInPerSecond"}
+		if isSource(details, v.ID) {
+			ids = append(ids, op+".pendingRecords")
+		}
 		got, err := c.AggregatedSubtaskMetrics(ctx, p.JobID, v.ID, ids, flink.AggMax, flink.AggAvg, flink.AggSum)
 		if err != nil {
 			return 0, fmt.Errorf("metrics of %s: %w", v.Name, err)
@@ -326,6 +331,15 @@ func val(f *flink.Float) float64 {
 		return 0
 	}
 	return float64(*f)
+}
+
+func isSource(d flink.JobDetails, id string) bool {
+	for _, n := range d.Plan.Nodes {
+		if n.ID == id {
+			return len(n.Inputs) == 0
+		}
+	}
+	return false
 }
 
 func parallelismOf(d flink.JobDetails, id string) int {

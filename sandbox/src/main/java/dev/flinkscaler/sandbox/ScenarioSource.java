@@ -110,7 +110,7 @@ final class ScenarioSource implements Source<Long, ScenarioSource.Split, List<Sc
   /** One partition and the offset read so far. */
   static final class Split implements SourceSplit {
     final int partition;
-    long offset;
+    volatile long offset; // read by the metric threads (gauges)
 
     Split(int partition, long offset) {
       this.partition = partition;
@@ -234,11 +234,10 @@ final class ScenarioSource implements Source<Long, ScenarioSource.Split, List<Sc
   /** Reads its partitions up to their end offsets at the vertex's per-record cost. */
   final class Reader implements SourceReader<Long, Split> {
     private final SourceReaderContext ctx;
-    private final List<Split> splits = new ArrayList<>();
+    private final List<Split> splits = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final Cost cost;
     private final Counter recordsIn;
     private final Registry.VertexCounters counters;
-    private volatile long pending;
     private int next;
 
     Reader(SourceReaderContext ctx) {
@@ -248,7 +247,9 @@ final class ScenarioSource implements Source<Long, ScenarioSource.Split, List<Sc
       this.cost = new Cost(vertex.subtaskCapacityAt(p), counters.cost(ctx.getIndexOfSubtask()));
       SourceReaderMetricGroup metrics = ctx.metricGroup();
       this.recordsIn = metrics.getIOMetricGroup().getNumRecordsInCounter();
-      metrics.setPendingRecordsGauge(() -> pending);
+      // Computed when read, like a Kafka consumer's lag, so it keeps growing
+      // while back-pressure stops pollNext.
+      metrics.setPendingRecordsGauge(this::pending);
     }
 
     @Override
@@ -257,7 +258,6 @@ final class ScenarioSource implements Source<Long, ScenarioSource.Split, List<Sc
     @Override
     public InputStatus pollNext(ReaderOutput<Long> output) throws Exception {
       long end = endOffset(System.currentTimeMillis());
-      long backlog = 0;
       int emitted = 0;
       for (int n = 0; n < splits.size() && emitted < BATCH; n++) {
         Split s = splits.get((next + n) % Math.max(1, splits.size()));
@@ -269,10 +269,6 @@ final class ScenarioSource implements Source<Long, ScenarioSource.Split, List<Sc
         Registry.setOffset(key(s.partition), s.offset);
       }
       next++;
-      for (Split s : splits) {
-        backlog += Math.max(0, end - s.offset);
-      }
-      pending = backlog;
       if (emitted == 0) {
         return InputStatus.NOTHING_AVAILABLE;
       }
@@ -281,6 +277,15 @@ final class ScenarioSource implements Source<Long, ScenarioSource.Split, List<Sc
       counters.out.add(emitted);
       cost.pay(emitted);
       return InputStatus.MORE_AVAILABLE;
+    }
+
+    private long pending() {
+      long end = endOffset(System.currentTimeMillis());
+      long backlog = 0;
+      for (Split s : splits) {
+        backlog += Math.max(0, end - s.offset);
+      }
+      return backlog;
     }
 
     @Override
