@@ -15,7 +15,6 @@ import (
 	"github.com/flinkscaler/flinkscaler/functions/decide/policy"
 	"github.com/flinkscaler/flinkscaler/internal/events"
 	"github.com/flinkscaler/flinkscaler/internal/flink"
-	"github.com/flinkscaler/flinkscaler/internal/flinksim"
 	"github.com/flinkscaler/flinkscaler/internal/sandbox"
 	"github.com/flinkscaler/flinkscaler/test/realflink"
 )
@@ -150,57 +149,4 @@ func TestScaleUpAndDown(t *testing.T) {
 	for _, r := range p.Results() {
 		assert.NotEqual(t, events.OutcomeFailed, r.Outcome, "decision %s failed: %s", r.DecisionID, r.Error)
 	}
-}
-
-// lostScenario needs 3 subtasks of work from the start: decide scales up
-// at once.
-const lostScenario = `
-name: real-lost
-duration: 10m
-seed: 12
-cluster:
-  scaling: adaptive
-  slotsPerTaskManager: 1
-  initialTaskManagers: 1
-  maxTaskManagers: 6
-  taskManagerStartup: 3s
-  checkpointInterval: 5s
-job:
-  name: payments
-  vertices:
-    - {name: "Source: payments", parallelism: 1, maxParallelism: 16, capacity: 5000, partitions: 12}
-    - {name: work, inputs: ["Source: payments"], keyed: true, parallelism: 1, maxParallelism: 12, capacity: 100}
-load:
-  pattern: constant
-  rate: 250
-slo:
-  maxLagSeconds: 60
-`
-
-// TestTaskManagerLostMidRescale: while actuate waits for the TaskManagers
-// of a scale-up, one of them is lost. The result says what happened, every
-// decision gets a result, and the next decision converges: the job ends up
-// RUNNING at the higher parallelism with its lag under the SLO.
-func TestTaskManagerLostMidRescale(t *testing.T) {
-	sb := realflink.StartSandbox(t, lostScenario, "1.20")
-	p := realflink.StartPipeline(t, sb, func(c *policy.Config) { c.MinInterval = 20 * time.Second })
-	w := watch(t, sb)
-	// The first scale-up asks for TaskManagers: take one away as soon as
-	// they are requested.
-	var tms flinksim.GroundTruth
-	realflink.Eventually(t, 3*time.Minute, func() bool {
-		gt, err := sb.GroundTruth(context.Background())
-		tms = gt
-		return err == nil && gt.TaskManagers > gt.RegisteredTaskManagers && gt.TaskManagers > 1
-	}, "actuate did not add TaskManagers")
-	realflink.SetTaskManagers(t, sb, tms.TaskManagers-1)
-	t.Logf("TaskManagers requested %d, one lost", tms.TaskManagers)
-
-	w.until(5*time.Minute, func(s sample) bool { return s.state == flink.StateRunning && s.parallelism >= 3 && s.lag < 60 }, "did not converge to 3+ subtasks with the lag under the SLO")
-	realflink.Eventually(t, time.Minute, func() bool { return len(p.Results()) >= len(p.Decisions()) }, "decisions without a result")
-	first := p.Results()[0]
-	t.Logf("first result: %s %s", first.Outcome, first.Error)
-	assert.NotEqual(t, events.OutcomeApplied, first.Outcome, "the result of the interrupted rescale does not say so")
-	last := p.Results()[len(p.Results())-1]
-	assert.Equal(t, events.OutcomeApplied, last.Outcome, "the last decision did not apply: %s", last.Error)
 }
