@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -40,6 +41,10 @@ const (
 	ClusterLabel = "flinkscaler.io/cluster"
 	// ScaleLabel "false" on a FlinkDeployment keeps flinkscaler away.
 	ScaleLabel = "flinkscaler.io/scale"
+	// URLAnnotation on a Service or FlinkDeployment gives the JobManager's
+	// REST URL when the Service's DNS name is not how to reach it (https,
+	// another port, a proxy).
+	URLAnnotation = "flinkscaler.io/url"
 	// restPort is Flink's default rest.port.
 	restPort = 8081
 )
@@ -139,7 +144,12 @@ func (f *Finder) services(ctx context.Context, ns string) ([]Target, []string, e
 			skipped = append(skipped, from+": no port (name one \"rest\")")
 			continue
 		}
-		targets = append(targets, Target{Cluster: name, URL: fmt.Sprintf("http://%s.%s.svc:%d", svc.Name, svc.Namespace, port), From: from})
+		u, reason := urlOf(svc.Annotations, fmt.Sprintf("http://%s.%s.svc:%d", svc.Name, svc.Namespace, port))
+		if reason != "" {
+			skipped = append(skipped, from+": "+reason)
+			continue
+		}
+		targets = append(targets, Target{Cluster: name, URL: u, From: from})
 	}
 	return targets, skipped, nil
 }
@@ -204,8 +214,21 @@ func fromFlinkDeployment(fd unstructured.Unstructured) (Target, string) {
 	if p, err := strconv.Atoi(conf["rest.port"]); err == nil && p > 0 {
 		port = p
 	}
-	t.URL = fmt.Sprintf("http://%s-rest.%s.svc:%d", fd.GetName(), fd.GetNamespace(), port)
-	return t, ""
+	u, reason := urlOf(fd.GetAnnotations(), fmt.Sprintf("http://%s-rest.%s.svc:%d", fd.GetName(), fd.GetNamespace(), port))
+	t.URL = u
+	return t, reason
+}
+
+// urlOf is the URLAnnotation when set and valid, else def.
+func urlOf(annotations map[string]string, def string) (string, string) {
+	v, ok := annotations[URLAnnotation]
+	if !ok {
+		return def, ""
+	}
+	if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Sprintf("annotation %s %q is not http(s)://host[:port]", URLAnnotation, v)
+	}
+	return v, ""
 }
 
 func isNotFound(err error) bool {

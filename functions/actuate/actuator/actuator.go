@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2/event"
@@ -70,8 +71,14 @@ func DefaultOptions() Options {
 
 // Deps are what an Actuator talks to.
 type Deps struct {
-	// Flink has one client per cluster name.
+	// Flink has one client per cluster name given by configuration.
 	Flink map[string]Flink
+	// Discovered, when set, names the JobManager of clusters not in Flink
+	// (found in Kubernetes); NewFlink makes their clients.
+	Discovered interface {
+		URL(cluster string) (string, bool)
+	}
+	NewFlink func(url string) (Flink, error)
 	// TaskManagers is the TM backend; nil means actuate owns no replicas.
 	TaskManagers TaskManagers
 	// Events records Kubernetes Events on the job's TaskManager workload
@@ -94,6 +101,9 @@ type Actuator struct {
 	opt  Options
 	led  ledger
 	log  *slog.Logger
+
+	mu         sync.Mutex
+	discovered map[string]Flink // clients of discovered clusters, by URL
 }
 
 // New returns an Actuator.
@@ -209,10 +219,9 @@ func (a *Actuator) actuate(ctx context.Context, d events.Decision) (events.Resul
 		}
 		return skipped("scaling is paused for this job (policy \"paused\")"), nil
 	}
-	fl, ok := a.deps.Flink[d.Cluster]
-	if !ok {
-		return events.Result{Outcome: events.OutcomeFailed,
-			Error: fmt.Sprintf("no Flink JobManager configured for cluster %q (--flink %s=URL)", d.Cluster, d.Cluster)}, nil
+	fl, err := a.flinkFor(d.Cluster)
+	if err != nil {
+		return events.Result{Outcome: events.OutcomeFailed, Error: err.Error()}, nil
 	}
 	dry := a.opt.DryRun || d.DryRun
 	if !dry {
@@ -289,4 +298,33 @@ func dryRun(p plan.Plan) events.Result {
 		r.Steps = append(r.Steps, events.Step{Name: string(s.Kind), Status: "skipped", Detail: "dry run: would " + stepDetail(s)})
 	}
 	return r
+}
+
+// flinkFor is the client of cluster's JobManager: configured (--flink), else
+// discovered. The error says how to configure it.
+func (a *Actuator) flinkFor(cluster string) (Flink, error) {
+	if fl, ok := a.deps.Flink[cluster]; ok {
+		return fl, nil
+	}
+	if a.deps.Discovered == nil {
+		return nil, fmt.Errorf("no Flink JobManager configured for cluster %q (--flink %s=URL)", cluster, cluster)
+	}
+	url, ok := a.deps.Discovered.URL(cluster)
+	if !ok {
+		return nil, fmt.Errorf("no Flink JobManager configured (--flink %s=URL) or discovered for cluster %q", cluster, cluster)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if fl, ok := a.discovered[url]; ok {
+		return fl, nil
+	}
+	fl, err := a.deps.NewFlink(url)
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s at %s: %w", cluster, url, err)
+	}
+	if a.discovered == nil {
+		a.discovered = map[string]Flink{}
+	}
+	a.discovered[url] = fl
+	return fl, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/flinkscaler/flinkscaler/functions/actuate/kedascaler"
 	"github.com/flinkscaler/flinkscaler/functions/actuate/taskmanagers"
+	"github.com/flinkscaler/flinkscaler/internal/discovery"
 	"github.com/flinkscaler/flinkscaler/internal/events"
 )
 
@@ -55,9 +56,13 @@ type Config struct {
 	KEDAListen   string // empty: no KEDA scaler
 	// KEDAPoll is how often the KEDA scaler reads each cluster's jobs and
 	// TaskManagers (its answers before a decision, and IsActive).
-	KEDAPoll   time.Duration
-	KEDATLS    kedascaler.TLSFiles
-	HTTPListen string // /metrics and /healthz; empty: none
+	KEDAPoll time.Duration
+	// Discovery finds clusters in Kubernetes beside --flink, refreshed
+	// every DiscoverEvery.
+	Discovery     discovery.Config
+	DiscoverEvery time.Duration
+	KEDATLS       kedascaler.TLSFiles
+	HTTPListen    string // /metrics and /healthz; empty: none
 	// Concurrency is the number of decisions handled at once (consumers
 	// sharing the durable).
 	Concurrency int
@@ -69,7 +74,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		NATS: events.ConnOptions{URL: events.DefaultNATSURL}, Flink: map[string]string{}, TaskManagers: BackendNone,
-		HTTPListen: ":8080", Concurrency: 4, Options: DefaultOptions(), KEDAPoll: 10 * time.Second,
+		HTTPListen: ":8080", Concurrency: 4, Options: DefaultOptions(), KEDAPoll: 10 * time.Second, DiscoverEvery: 30 * time.Second,
 	}
 }
 
@@ -107,6 +112,13 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.FlinkCAFile, "flink-ca-file", os.Getenv("FLINKSCALER_FLINK_CA_FILE"), "CA certificate file for https JobManagers (env FLINKSCALER_FLINK_CA_FILE)")
 	fs.StringVar(&c.FlinkTokenFile, "flink-token-file", os.Getenv("FLINKSCALER_FLINK_TOKEN_FILE"), "file holding a bearer token sent to the JobManagers (env FLINKSCALER_FLINK_TOKEN_FILE)")
 	fs.Var(clusterURLs(c.Flink), "flink", "Flink JobManager of a cluster as CLUSTER=URL (repeatable)")
+	fs.BoolVar(&c.Discovery.Services, "discover-services", c.Discovery.Services, "also act on the clusters of JobManager Services labelled "+discovery.ClusterLabel+"=CLUSTER (needs list on services)")
+	fs.BoolVar(&c.Discovery.FlinkDeployments, "discover-flinkdeployments", c.Discovery.FlinkDeployments, "also act on the Flink operator's FlinkDeployments, as cluster NAMESPACE-NAME (needs list on flinkdeployments)")
+	fs.Func("discover-namespaces", "comma-separated namespaces to discover in (default: all)", func(v string) error {
+		c.Discovery.Namespaces = strings.Split(v, ",")
+		return nil
+	})
+	fs.DurationVar(&c.DiscoverEvery, "discover-every", c.DiscoverEvery, "how often discovery looks again")
 	fs.StringVar(&c.TaskManagers, "taskmanagers", c.TaskManagers, "who owns the TaskManager count: kubernetes (actuate scales --taskmanager-workload), keda (KEDA scales it to the count served on --keda-listen), flink (Flink's native Kubernetes ResourceManager starts them), emulator, or none (fixed)")
 	fs.Float64Var(&c.Options.HPATolerance, "hpa-tolerance", c.Options.HPATolerance, "with --taskmanagers keda: the tolerance of the HPA KEDA drives; a declared count inside it is moved out of it (0 when the ScaledObject's behavior sets tolerance 0, Kubernetes 1.33+)")
 	fs.StringVar(&c.Kubeconfig, "kubeconfig", c.Kubeconfig, "kubeconfig file (default: in-cluster config)")
@@ -138,8 +150,11 @@ func (c Config) Validate() error {
 	if c.NATS.URL == "" {
 		bad("nats", "required")
 	}
-	if len(c.Flink) == 0 {
-		bad("flink", "at least one CLUSTER=URL is required")
+	if len(c.Flink) == 0 && !c.Discovery.Enabled() {
+		bad("flink", "at least one CLUSTER=URL is required, or discovery (--discover-services, --discover-flinkdeployments)")
+	}
+	if c.Discovery.Enabled() && c.DiscoverEvery <= 0 {
+		bad("discover-every", "%s: want a positive duration", c.DiscoverEvery)
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.Flink)) {
 		if err := events.ValidateCluster(name); err != nil {

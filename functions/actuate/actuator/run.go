@@ -20,6 +20,7 @@ import (
 
 	"github.com/flinkscaler/flinkscaler/functions/actuate/kedascaler"
 	"github.com/flinkscaler/flinkscaler/functions/actuate/taskmanagers"
+	"github.com/flinkscaler/flinkscaler/internal/discovery"
 	"github.com/flinkscaler/flinkscaler/internal/events"
 	"github.com/flinkscaler/flinkscaler/internal/flink"
 )
@@ -42,6 +43,18 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	var found *discovery.Registry
+	if cfg.Discovery.Enabled() {
+		if found, err = discovery.ForConfig(cfg.Discovery, cfg.Kubeconfig, cfg.DiscoverEvery, log.With("component", "discovery")); err != nil {
+			return err
+		}
+		opts, err := flinkOptions(cfg)
+		if err != nil {
+			return err
+		}
+		deps.Discovered = found
+		deps.NewFlink = func(url string) (Flink, error) { return flink.New(url, opts) }
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	deps.Metrics = NewMetrics(reg)
@@ -63,8 +76,14 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 		parts = append(parts, r.Run)
 	}
+	if found != nil {
+		if err := found.Refresh(ctx); err != nil {
+			log.Warn("discovery failed at start; retrying every --discover-every", "reason", err.Error())
+		}
+		parts = append(parts, found.Run)
+	}
 	if cfg.KEDAListen != "" {
-		keda, err := kedaPart(ctx, cfg, js, log)
+		keda, err := kedaPart(ctx, cfg, js, found, log)
 		if err != nil {
 			return err
 		}
@@ -139,7 +158,7 @@ func buildDeps(ctx context.Context, cfg Config, js jetstream.JetStream, log *slo
 	return deps, nil
 }
 
-func kedaPart(ctx context.Context, cfg Config, js jetstream.JetStream, log *slog.Logger) (func(context.Context) error, error) {
+func kedaPart(ctx context.Context, cfg Config, js jetstream.JetStream, found *discovery.Registry, log *slog.Logger) (func(context.Context) error, error) {
 	kv, err := js.KeyValue(ctx, events.BucketDesiredTMs)
 	if err != nil {
 		return nil, fmt.Errorf("open KV bucket %s: %w", events.BucketDesiredTMs, err)
@@ -154,7 +173,7 @@ func kedaPart(ctx context.Context, cfg Config, js jetstream.JetStream, log *slog
 	}
 	view := kedascaler.NewView()
 	klog := log.With("component", "keda")
-	poller, err := livePoller(cfg, view, klog)
+	poller, err := livePoller(cfg, view, found, klog)
 	if err != nil {
 		_ = lis.Close() // never served
 		return nil, err
@@ -174,13 +193,17 @@ func kedaPart(ctx context.Context, cfg Config, js jetstream.JetStream, log *slog
 }
 
 // livePoller reads every --flink cluster's jobs for the KEDA scaler.
-func livePoller(cfg Config, view *kedascaler.View, log *slog.Logger) (*kedascaler.Poller, error) {
+func livePoller(cfg Config, view *kedascaler.View, found *discovery.Registry, log *slog.Logger) (*kedascaler.Poller, error) {
 	opts, err := flinkOptions(cfg)
 	if err != nil {
 		return nil, err
 	}
 	p := &kedascaler.Poller{View: view, Clusters: map[string]kedascaler.Source{}, Interval: cfg.KEDAPoll,
 		Timeout: min(cfg.KEDAPoll, 10*time.Second), Log: log, Now: time.Now}
+	if found != nil {
+		p.Discovered = found
+		p.NewSource = func(url string) (kedascaler.Source, error) { return flink.New(url, opts) }
+	}
 	for name, u := range cfg.Flink {
 		c, err := flink.New(u, opts)
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/flinkscaler/flinkscaler/internal/discovery"
 	"github.com/flinkscaler/flinkscaler/internal/flink"
 )
 
@@ -31,10 +32,16 @@ type Source interface {
 type Poller struct {
 	View     *View
 	Clusters map[string]Source
-	Interval time.Duration
-	Timeout  time.Duration // per poll of one cluster
-	Log      *slog.Logger
-	Now      func() time.Time
+	// Discovered, when set, adds the clusters found in Kubernetes (those
+	// not in Clusters); NewSource makes their clients.
+	Discovered interface{ Targets() []discovery.Target }
+	NewSource  func(url string) (Source, error)
+	Interval   time.Duration
+	Timeout    time.Duration // per poll of one cluster
+	Log        *slog.Logger
+	Now        func() time.Time
+
+	sources map[string]Source // discovered clusters' clients, by URL
 }
 
 // Run polls at once and then every Interval until ctx ends. It blocks and
@@ -45,7 +52,7 @@ func (p *Poller) Run(ctx context.Context) error {
 	tick := time.NewTicker(p.Interval)
 	defer tick.Stop()
 	for {
-		for name, src := range p.Clusters {
+		for name, src := range p.all() {
 			err := p.pollOne(ctx, name, src)
 			switch {
 			case err != nil && !failing[name] && ctx.Err() == nil:
@@ -83,4 +90,34 @@ func (p *Poller) pollOne(ctx context.Context, cluster string, src Source) error 
 	}
 	p.View.Observe(cluster, seen)
 	return nil
+}
+
+// all is the configured clusters and the discovered ones.
+func (p *Poller) all() map[string]Source {
+	if p.Discovered == nil {
+		return p.Clusters
+	}
+	all := make(map[string]Source, len(p.Clusters))
+	for name, src := range p.Clusters {
+		all[name] = src
+	}
+	if p.sources == nil {
+		p.sources = map[string]Source{}
+	}
+	for _, t := range p.Discovered.Targets() {
+		if _, ok := all[t.Cluster]; ok {
+			continue
+		}
+		src, ok := p.sources[t.URL]
+		if !ok {
+			var err error
+			if src, err = p.NewSource(t.URL); err != nil {
+				p.Log.Warn("keda scaler cannot reach a discovered cluster", "cluster", t.Cluster, "reason", err.Error())
+				continue
+			}
+			p.sources[t.URL] = src
+		}
+		all[t.Cluster] = src
+	}
+	return all
 }

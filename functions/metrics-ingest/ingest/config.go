@@ -36,6 +36,22 @@ type Config struct {
 	Concurrency    int                    `yaml:"concurrency"`    // jobs polled at once
 	MaxRequests    int                    `yaml:"maxRequests"`    // requests in flight per JobManager
 	Targets        []Target               `yaml:"targets"`
+	// Discover adds the Flink clusters found in Kubernetes to Targets
+	// (default client options, all jobs), looked up again every interval.
+	Discover Discover `yaml:"discover"`
+}
+
+// Discover says which Flink clusters to find in Kubernetes (package
+// discovery): JobManager Services labelled flinkscaler.io/cluster, the Flink
+// operator's FlinkDeployments, in Namespaces (empty: all).
+type Discover struct {
+	Services         bool     `yaml:"services"`
+	FlinkDeployments bool     `yaml:"flinkDeployments"`
+	Namespaces       []string `yaml:"namespaces"`
+	// Kubeconfig is the API server to ask; empty: $KUBECONFIG, else in-cluster.
+	Kubeconfig string `yaml:"kubeconfig"`
+	// Every is how often to look again; 0: DiscoverEvery (30s).
+	Every time.Duration `yaml:"every"`
 }
 
 // Target is one JobManager to poll.
@@ -126,8 +142,8 @@ func (c Config) problems() []error {
 	if c.RequestTimeout < 0 || c.RequestTimeout > c.Interval {
 		bad("requestTimeout", "%v: must be between 0 (automatic) and the interval %v", c.RequestTimeout, c.Interval)
 	}
-	if len(c.Targets) == 0 {
-		bad("targets", "no JobManager to poll: give --flink and --cluster, or targets in the config file")
+	if len(c.Targets) == 0 && !c.Discover.Services && !c.Discover.FlinkDeployments {
+		bad("targets", "no JobManager to poll: give --flink and --cluster, targets in the config file, or discover")
 	}
 	seen := map[string]int{}
 	for i, t := range c.Targets {

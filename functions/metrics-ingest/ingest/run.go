@@ -8,7 +8,9 @@ import (
 	"regexp"
 	"strconv"
 	"sync"
+	"time"
 
+	"github.com/flinkscaler/flinkscaler/internal/discovery"
 	"github.com/flinkscaler/flinkscaler/internal/events"
 )
 
@@ -38,21 +40,40 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	tel := NewTelemetry(cfg.Interval)
-	svc, err := NewService(cfg, Deps{
+	deps := Deps{
 		Publisher: JetStreamPublisher{JS: js, Attempts: cfg.Attempts},
 		Members:   members, Telemetry: tel, Logger: log,
-	})
+	}
+	var found *discovery.Registry
+	if d := cfg.Discover; d.Services || d.FlinkDeployments {
+		dc := discovery.Config{Services: d.Services, FlinkDeployments: d.FlinkDeployments, Namespaces: d.Namespaces}
+		every := d.Every
+		if every <= 0 {
+			every = DiscoverEvery
+		}
+		if found, err = discovery.ForConfig(dc, d.Kubeconfig, every, log.With("component", "discovery")); err != nil {
+			return err
+		}
+		if err := found.Refresh(ctx); err != nil {
+			log.Warn("discovery failed at start; retrying", "reason", err.Error())
+		}
+		deps.Discovered = found
+	}
+	svc, err := NewService(cfg, deps)
 	if err != nil {
 		return err
 	}
 	log.Info("metrics-ingest started", "replica", cfg.Replica, "targets", len(cfg.Targets),
 		"interval", cfg.Interval, "nats", nc.ConnectedUrlRedacted(), "http", cfg.HTTPListen)
-	return runAll(ctx, svc, members, tel, cfg.HTTPListen, log)
+	return runAll(ctx, svc, members, tel, found, cfg.HTTPListen, log)
 }
+
+// DiscoverEvery is how often discovery looks for Flink clusters again.
+const DiscoverEvery = 30 * time.Second
 
 // runAll runs the service, the heartbeat and the HTTP server until ctx is
 // done or the HTTP server fails to start.
-func runAll(ctx context.Context, svc *Service, members *KVMembers, tel *Telemetry, listen string, log *slog.Logger) error {
+func runAll(ctx context.Context, svc *Service, members *KVMembers, tel *Telemetry, found *discovery.Registry, listen string, log *slog.Logger) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -67,6 +88,9 @@ func runAll(ctx context.Context, svc *Service, members *KVMembers, tel *Telemetr
 	wg.Go(func() {
 		_ = members.Run(ctx, func(err error) { log.Warn("membership heartbeat failed", "error", err) })
 	})
+	if found != nil {
+		wg.Go(func() { _ = found.Run(ctx) }) // returns nil when ctx ends
+	}
 	err := svc.Run(ctx)
 	cancel()
 	wg.Wait()

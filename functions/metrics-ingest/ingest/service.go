@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/flinkscaler/flinkscaler/internal/discovery"
 	"github.com/flinkscaler/flinkscaler/internal/events"
 	"github.com/flinkscaler/flinkscaler/internal/flink"
 )
@@ -55,6 +56,9 @@ type Deps struct {
 	Telemetry *Telemetry
 	Logger    *slog.Logger
 	Now       func() time.Time
+	// Discovered, when set, adds its clusters to the configured targets,
+	// looked up at the start of every cycle.
+	Discovered interface{ Targets() []discovery.Target }
 }
 
 // Service polls the targets' JobManagers and publishes one snapshot per
@@ -69,6 +73,8 @@ type Service struct {
 	now     func() time.Time
 	self    string
 	last    []string // last member list read, used when the read fails
+	found   interface{ Targets() []discovery.Target }
+	static  int // the first static targets are configured; the rest discovered
 }
 
 // target is one JobManager with its client and job tracker.
@@ -114,6 +120,7 @@ func NewService(cfg Config, d Deps) (*Service, error) {
 		}
 		s.targets = append(s.targets, &target{Target: t, client: c, tracker: newTracker(t.Jobs)})
 	}
+	s.static, s.found = len(s.targets), d.Discovered
 	return s, nil
 }
 
@@ -144,6 +151,7 @@ func (s *Service) Cycle(ctx context.Context) CycleReport {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Interval)
 	defer cancel()
 	members := s.liveMembers(ctx)
+	s.refreshTargets()
 	work := s.discover(ctx, members)
 	rep := s.pollAll(ctx, work)
 	s.tel.cycleDone(time.Since(start))
@@ -312,4 +320,42 @@ func (s *Service) pollJobOutcome(ctx context.Context, j job, log *slog.Logger) s
 		return outcomeIncomplete
 	}
 	return outcomeOK
+}
+
+// refreshTargets keeps the configured targets and replaces the discovered
+// ones with what discovery knows now; a cluster already polled keeps its
+// client and job tracker. Configured clusters win over discovered ones.
+func (s *Service) refreshTargets() {
+	if s.found == nil {
+		return
+	}
+	known := map[string]*target{}
+	for _, t := range s.targets[s.static:] {
+		known[t.Cluster+" "+t.URL] = t
+	}
+	configured := map[string]bool{}
+	for _, t := range s.targets[:s.static] {
+		configured[t.Cluster] = true
+	}
+	next := s.targets[:s.static:s.static]
+	for _, d := range s.found.Targets() {
+		if configured[d.Cluster] {
+			continue
+		}
+		if t, ok := known[d.Cluster+" "+d.URL]; ok {
+			next = append(next, t)
+			continue
+		}
+		tg := Target{Cluster: d.Cluster, URL: d.URL}
+		opts, err := s.cfg.clientOptions(tg)
+		if err == nil {
+			var c *flink.Client
+			if c, err = flink.New(tg.URL, opts); err == nil {
+				next = append(next, &target{Target: tg, client: c, tracker: newTracker(nil)})
+				continue
+			}
+		}
+		s.log.Warn("cannot poll a discovered cluster", "cluster", d.Cluster, "url", d.URL, "reason", err.Error())
+	}
+	s.targets = next
 }
