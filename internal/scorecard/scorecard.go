@@ -42,6 +42,12 @@ type Sample struct {
 	// OfferedRate; OracleSlots what they cost, counted like Slots.
 	OracleParallelism []int
 	OracleSlots       int
+	// Oracle15Slots is what the fewest subtasks keeping HeadroomOracle
+	// spare capacity on every vertex cost (sized for OfferedRate ÷ 0.85).
+	Oracle15Slots int
+	// MaxBusy is the busiest subtask's busy fraction over all vertices
+	// (0 while the job is not running).
+	MaxBusy float64
 	// LagSeconds is pending records / offered rate (+Inf with a backlog and
 	// no offered load); Backlog is the pending records.
 	LagSeconds float64
@@ -112,6 +118,10 @@ func (r *Recorder) Observe(gt flinksim.GroundTruth) {
 	s.Slots = r.cost(s.Parallelism, gt.TaskManagers)
 	s.OracleParallelism = r.oracle(gt.OfferedRate)
 	s.OracleSlots = r.cost(s.OracleParallelism, -1)
+	s.Oracle15Slots = r.cost(r.oracle(gt.OfferedRate/(1-HeadroomOracle)), -1)
+	for _, v := range gt.Vertices {
+		s.MaxBusy = max(s.MaxBusy, v.MaxBusyMsPerSecond/1000)
+	}
 	r.samples = append(r.samples, s)
 }
 

@@ -69,6 +69,7 @@ func TestSummary(t *testing.T) {
 			run:  func(i int) flinksim.GroundTruth { return truth(i, 3, 3, 0, 0) },
 			want: scorecard.Summary{
 				DurationSeconds: 300, LoadChanges: 1, SlotSeconds: 900, OracleSlotSeconds: 900, CostVsOracle: 1,
+				Oracle15SlotSeconds: 900, CostVsOracle15: 1, Experience: scorecard.Experience{HeadroomP5: 1},
 			},
 		},
 		{
@@ -87,6 +88,10 @@ func TestSummary(t *testing.T) {
 				DurationSeconds: 300, Rescales: 1, LoadChanges: 1, ConvergeSeconds: 100, ConvergeMaxSeconds: 100,
 				SLOViolationSeconds: 50, MaxLagSeconds: 20,
 				SlotSeconds: 100 + 800, OracleSlotSeconds: 900, CostVsOracle: 1,
+				Oracle15SlotSeconds: 900, CostVsOracle15: 1,
+				Experience: scorecard.Experience{
+					LagP95Seconds: 20, LagP99Seconds: 20, LatencyP99Seconds: 20, LagIntegral: 50*5 + 50*20, HeadroomP5: 1,
+				},
 			},
 		},
 		{
@@ -95,6 +100,7 @@ func TestSummary(t *testing.T) {
 			want: scorecard.Summary{
 				DurationSeconds: 300, LoadChanges: 1, ConvergeSeconds: 300, ConvergeMaxSeconds: 300, Unconverged: 1,
 				SlotSeconds: 1800, OracleSlotSeconds: 900, CostVsOracle: 2,
+				Oracle15SlotSeconds: 900, CostVsOracle15: 2, Experience: scorecard.Experience{HeadroomP5: 1},
 			},
 		},
 	}
@@ -142,4 +148,65 @@ func TestRecorderAgainstEmulator(t *testing.T) {
 	require.Equal(t, []int{3}, series.Decisions[0].Targets)
 	require.Equal(t, 120*time.Second, series.Decisions[0].Elapsed)
 	require.Equal(t, []int{3}, series.Samples[599].Parallelism)
+}
+
+// TestExperience: a 30-minute run with one restart (lag 10 s for 90 s),
+// a move undone 270 s later, 100 s of the busiest subtask at 95 % and
+// 100 s of 2 s lag in the steady part.
+func TestExperience(t *testing.T) {
+	rec := scorecard.New(scenario(t))
+	for i := 1; i <= 1800; i++ {
+		gt := truth(i, 3, 3, 0, 0)
+		gt.Vertices[0].MaxBusyMsPerSecond = 500
+		if i >= 600 {
+			gt.Restarts = 1
+		}
+		switch {
+		case i >= 600 && i < 630:
+			gt.State, gt.LagSeconds, gt.Vertices[0].MaxBusyMsPerSecond = flinksim.StateRestarting, 10, 0
+		case i >= 630 && i < 690:
+			gt.LagSeconds, gt.Vertices[0].Parallelism = 10, 4
+		case i >= 690 && i < 900:
+			gt.Vertices[0].Parallelism = 4
+		case i >= 1000 && i < 1100:
+			gt.Vertices[0].MaxBusyMsPerSecond = 950
+		case i >= 1500 && i < 1600:
+			gt.LagSeconds = 2
+		}
+		rec.Observe(gt)
+	}
+	e := rec.Summary().Experience
+	require.Equal(t, 0.0, e.LagP50Seconds)
+	require.Equal(t, 2.0, e.LagP95Seconds)
+	require.Equal(t, 10.0, e.LagP99Seconds)
+	require.Equal(t, 10.0, e.LatencyP99Seconds)
+	require.Equal(t, 90*10.0+100*2, e.LagIntegral)
+	require.Equal(t, 90.0, e.RecoverySeconds)
+	require.Equal(t, 90.0, e.RecoveryMaxSeconds)
+	require.Zero(t, e.Unrecovered)
+	require.Equal(t, 100.0, e.BusyHighSeconds)
+	require.InDelta(t, 0.05, e.HeadroomP5, 1e-9)
+	require.Equal(t, 1, e.Oscillations)
+	// Steady: from 5 min after the start to the restart, and from 5 min
+	// after the restart ended to the end.
+	require.Equal(t, float64((599-301+1)+(1800-929+1)), e.SteadySeconds)
+	require.InDelta(t, 200/e.SteadySeconds, e.SteadyLagSeconds, 1e-12)
+}
+
+func TestRecoveryUnrecovered(t *testing.T) {
+	rec := scorecard.New(scenario(t))
+	for i := 1; i <= 300; i++ {
+		restarts, lag := 0, 0.0
+		if i >= 100 {
+			restarts, lag = 1, 5
+		}
+		if i >= 200 {
+			restarts = 2
+		}
+		rec.Observe(truth(i, 3, 3, lag, restarts))
+	}
+	e := rec.Summary().Experience
+	require.Equal(t, 2, e.Unrecovered)
+	require.Equal(t, 100.0, e.RecoveryMaxSeconds)
+	require.Equal(t, (100.0+100)/2, e.RecoverySeconds)
 }

@@ -51,6 +51,12 @@ type Summary struct {
 	OracleSlotSeconds float64 `json:"oracleSlotSeconds"`
 	CostVsOracle      float64 `json:"costVsOracle"`
 	DowntimeSeconds   float64 `json:"downtimeSeconds"`
+	// Oracle15SlotSeconds integrates Sample.Oracle15Slots, the oracle that
+	// keeps HeadroomOracle spare capacity; CostVsOracle15 is SlotSeconds
+	// over it (below 1 for a policy thinner than 15 % headroom).
+	Oracle15SlotSeconds float64 `json:"oracle15SlotSeconds"`
+	CostVsOracle15      float64 `json:"costVsOracle15"`
+	Experience
 }
 
 // Summary computes the scorecard of what was observed so far.
@@ -68,6 +74,7 @@ func (r *Recorder) Summary() Summary {
 		sum.DurationSeconds += dt
 		sum.SlotSeconds += dt * float64(s.Slots)
 		sum.OracleSlotSeconds += dt * float64(s.OracleSlots)
+		sum.Oracle15SlotSeconds += dt * float64(s.Oracle15Slots)
 		if s.LagSeconds > r.sc.SLO.MaxLagSeconds {
 			sum.SLOViolationSeconds += dt
 		}
@@ -78,7 +85,11 @@ func (r *Recorder) Summary() Summary {
 	if sum.OracleSlotSeconds > 0 {
 		sum.CostVsOracle = sum.SlotSeconds / sum.OracleSlotSeconds
 	}
-	r.convergence(&sum)
+	if sum.Oracle15SlotSeconds > 0 {
+		sum.CostVsOracle15 = sum.SlotSeconds / sum.Oracle15SlotSeconds
+	}
+	changes := r.convergence(&sum)
+	sum.Experience = r.experience(changes)
 	return sum
 }
 
@@ -105,6 +116,12 @@ func (r *Recorder) OracleSummary() Summary {
 	sum.OracleSlotSeconds = sum.SlotSeconds
 	if sum.OracleSlotSeconds > 0 {
 		sum.CostVsOracle = 1
+	}
+	for i, s := range ss {
+		sum.Oracle15SlotSeconds += weight(ss, i) * float64(s.Oracle15Slots)
+	}
+	if sum.Oracle15SlotSeconds > 0 {
+		sum.CostVsOracle15 = sum.SlotSeconds / sum.Oracle15SlotSeconds
 	}
 	return sum
 }
@@ -151,8 +168,9 @@ func (r *Recorder) levels() []level {
 	return out
 }
 
-// convergence fills the load-change and convergence fields of sum.
-func (r *Recorder) convergence(sum *Summary) {
+// convergence fills the load-change and convergence fields of sum and
+// returns the sample indices of the load changes.
+func (r *Recorder) convergence(sum *Summary) []int {
 	ss := r.samples
 	lv := r.levels()
 	changes := r.loadChanges(lv)
@@ -173,6 +191,7 @@ func (r *Recorder) convergence(sum *Summary) {
 	if len(changes) > 0 {
 		sum.ConvergeSeconds = total / float64(len(changes))
 	}
+	return changes
 }
 
 // loadChanges returns the sample indices of the start and of every change
