@@ -5,19 +5,31 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/flinkscaler/flinkscaler/internal/bench"
 )
 
-// runBench runs scenarios in virtual time under every policy and reports
-// the scorecards (docs/BENCHMARK.md): tables or JSON on stdout, progress on
-// stderr, SVG plots with --out.
+// Seeds per scenario of a full and of a --quick bench.
+const (
+	benchSeeds      = 10
+	benchQuickSeeds = 3
+)
+
+// runBench runs scenarios in virtual time under every policy (and, in
+// full, every value of each baseline's main knob) over several seeds and
+// reports the scorecards (docs/BENCHMARK.md): tables or JSON on stdout,
+// progress on stderr, SVG plots with --out.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench", "bench [--json] [--out DIR] [--policies LIST] [FILE_OR_DIR ...]", stderr)
-	asJSON := fs.Bool("json", false, `write {"results":[...]} on stdout instead of tables`)
-	out := fs.String("out", "", "directory for one SVG plot per scenario (load, parallelism and lag of every policy)")
+	fs := newFlagSet("bench", "bench [--quick] [--seeds N] [--json] [--out DIR] [--policies LIST] [FILE_OR_DIR ...]", stderr)
+	asJSON := fs.Bool("json", false, `write {"results":[...],"rows":[...],"pareto":{...}} on stdout instead of tables`)
+	out := fs.String("out", "", "directory for SVG plots: per scenario the time series (first seed, default settings) and the cost/p99-lag Pareto plot")
 	list := fs.String("policies", "", "comma-separated policies to compare (default: all of "+fmt.Sprint(bench.Policies)+")")
+	quick := fs.Bool("quick", false, fmt.Sprintf("%d seeds per scenario and no knob sweep (baselines at their defaults)", benchQuickSeeds))
+	seeds := fs.Int("seeds", 0, fmt.Sprintf("seeds per scenario: the scenario's seed, seed+1, … (default %d, %d with --quick)", benchSeeds, benchQuickSeeds))
+	verbose := fs.Bool("v", false, "one progress line per run (default: one per 10 % of the runs)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -25,6 +37,17 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return errUsage
+	}
+	if *seeds < 0 || *seeds > 1000 {
+		fmt.Fprintf(stderr, "bench: --seeds must be between 1 and 1000, got %d\n", *seeds)
+		return errUsage
+	}
+	n := *seeds
+	if n == 0 {
+		n = benchSeeds
+		if *quick {
+			n = benchQuickSeeds
+		}
 	}
 	paths := fs.Args()
 	if len(paths) == 0 {
@@ -38,12 +61,23 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		return err
 	}
+	if os.Getenv("GOGC") == "" {
+		// The runs allocate short-lived REST responses; a larger heap
+		// target saves about a fifth of the CPU (docs/PERFORMANCE.md).
+		debug.SetGCPercent(400)
+	}
+	settings := bench.Settings(policies, !*quick)
 	start := time.Now()
-	results, err := bench.RunAll(ctx, scs, policies, bench.Options{}, func(r bench.Result, took time.Duration, done, total int) {
-		fmt.Fprintf(stderr, "[%2d/%d] %-22s %-15s %6.1fs  rescales %d, SLO violation %.0fs, cost %.2f× oracle\n",
-			done, total, r.Scenario, r.Policy, took.Seconds(), r.Summary.Rescales, r.Summary.SLOViolationSeconds, r.Summary.CostVsOracle)
+	opt := bench.Options{Seeds: n, Series: *out != ""}
+	fmt.Fprintf(stderr, "%d scenarios × %d settings × %d seeds\n", len(scs), len(settings), n)
+	results, err := bench.RunAll(ctx, scs, settings, opt, func(r bench.Result, took time.Duration, done, total int) {
+		if *verbose || done == total || done*10/total != (done-1)*10/total {
+			fmt.Fprintf(stderr, "[%d/%d] %s seed %d: %s %.1fs  rescales %d, p99 lag %.0fs, cost %.2f× oracle  (%.0fs elapsed)\n",
+				done, total, r.Scenario, r.Seed, r.Setting, took.Seconds(), r.Summary.Rescales, r.Summary.LagP99Seconds,
+				r.Summary.CostVsOracle, time.Since(start).Seconds())
+		}
 		for _, e := range r.Errors {
-			fmt.Fprintf(stderr, "        actuation failed: %s\n", e)
+			fmt.Fprintf(stderr, "        %s seed %d %s: actuation failed: %s\n", r.Scenario, r.Seed, r.Setting, e)
 		}
 	})
 	if err != nil {

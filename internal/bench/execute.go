@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"time"
@@ -36,8 +37,9 @@ type executor struct {
 	pending *events.Decision
 	run     *execution
 	last    time.Duration // elapsed at the last change; -1 = never
-	// Applied, Skipped and Failed count decisions by outcome.
-	Applied, Skipped, Failed int
+	// Applied, Skipped and Failed count decisions by outcome; TimedOut
+	// counts the failures that were a wait running out.
+	Applied, Skipped, Failed, TimedOut int
 	// Errors keeps the first few failure messages.
 	Errors []string
 }
@@ -192,8 +194,11 @@ func (r *execution) timeout(limit time.Duration, state string) error {
 	if r.waited < limit {
 		return nil
 	}
-	return fmt.Errorf("timed out after %s: %s", limit, state)
+	return fmt.Errorf("%w after %s: %s", errTimedOut, limit, state)
 }
+
+// errTimedOut marks a wait that ran out.
+var errTimedOut = errors.New("timed out")
 
 func atParallelism(gt *flinksim.GroundTruth, want map[string]int) bool {
 	if gt.State != flinksim.StateRunning {
@@ -220,6 +225,9 @@ func (x *executor) fail(err error, now time.Duration) {
 	r := x.run
 	x.run = nil
 	x.Failed++
+	if errors.Is(err, errTimedOut) {
+		x.TimedOut++
+	}
 	x.note(err)
 	if r.tmsMoved && !r.reqMoved {
 		x.c.SetTaskManagers(r.p.TaskManagers.Current)

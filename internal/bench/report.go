@@ -4,85 +4,119 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
+	"sort"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/flinkscaler/flinkscaler/internal/scorecard"
 )
 
-// JSONResult is one row of `flinkscaler bench --json`.
+// JSONResult is one run in `flinkscaler bench --json`: its scenario,
+// setting and seed, every scorecard figure and the actuation outcomes.
 type JSONResult struct {
-	Scenario            string  `json:"scenario"`
-	Policy              string  `json:"policy"`
-	DurationSeconds     float64 `json:"durationSeconds"`
-	Rescales            int     `json:"rescales"`
-	ConvergeSeconds     float64 `json:"convergeSeconds"`
-	ConvergeMaxSeconds  float64 `json:"convergeMaxSeconds"`
-	LoadChanges         int     `json:"loadChanges"`
-	Unconverged         int     `json:"unconverged"`
-	SLOViolationSeconds float64 `json:"sloViolationSeconds"`
-	MaxLagSeconds       float64 `json:"maxLagSeconds"`
-	SlotSeconds         float64 `json:"slotSeconds"`
-	CostVsOracle        float64 `json:"costVsOracle"`
-	DowntimeSeconds     float64 `json:"downtimeSeconds"`
+	Scenario string `json:"scenario"`
+	Policy   string `json:"policy"`
+	Setting  string `json:"setting"`
+	Seed     int64  `json:"seed"`
+	scorecard.Summary
+	Applied            int `json:"appliedActuations"`
+	FailedActuations   int `json:"failedActuations"`
+	TimedOutActuations int `json:"timedOutActuations"`
 }
 
-// WriteJSON writes {"results":[...]} with one JSONResult per result.
+// JSONReport is the document `flinkscaler bench --json` writes: every run,
+// the rows aggregated over seeds, and each scenario's Pareto front (the
+// rows' names, cheapest first).
+type JSONReport struct {
+	Results []JSONResult        `json:"results"`
+	Rows    []Row               `json:"rows"`
+	Pareto  map[string][]string `json:"pareto"`
+}
+
+// WriteJSON writes the JSONReport of results.
 func WriteJSON(w io.Writer, results []Result) error {
-	rows := make([]JSONResult, 0, len(results))
+	doc := JSONReport{Results: make([]JSONResult, 0, len(results)), Pareto: map[string][]string{}}
 	for _, r := range results {
-		s := r.Summary
-		rows = append(rows, JSONResult{
-			Scenario: r.Scenario, Policy: r.Policy, DurationSeconds: s.DurationSeconds,
-			Rescales: s.Rescales, ConvergeSeconds: round(s.ConvergeSeconds), ConvergeMaxSeconds: s.ConvergeMaxSeconds,
-			LoadChanges: s.LoadChanges, Unconverged: s.Unconverged,
-			SLOViolationSeconds: s.SLOViolationSeconds, MaxLagSeconds: round(s.MaxLagSeconds),
-			SlotSeconds: s.SlotSeconds, CostVsOracle: round(s.CostVsOracle), DowntimeSeconds: s.DowntimeSeconds,
+		doc.Results = append(doc.Results, JSONResult{
+			Scenario: r.Scenario, Policy: r.Policy, Setting: r.Setting.String(), Seed: r.Seed, Summary: r.Summary,
+			Applied: r.Applied, FailedActuations: r.Failed, TimedOutActuations: r.TimedOut,
 		})
+	}
+	doc.Rows = Aggregate(results)
+	for _, group := range scenarioRows(doc.Rows) {
+		front := []string{}
+		for _, row := range frontOf(group) {
+			front = append(front, row.Name)
+		}
+		doc.Pareto[group[0].Scenario] = front
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(struct {
-		Results []JSONResult `json:"results"`
-	}{rows}); err != nil {
+	if err := enc.Encode(doc); err != nil {
 		return fmt.Errorf("write json: %w", err)
 	}
 	return nil
 }
 
-func round(x float64) float64 { return math.Round(x*1000) / 1000 }
+// frontOf returns the rows on the front, cheapest first.
+func frontOf(group []Row) []Row {
+	var out []Row
+	for _, row := range group {
+		if row.Front {
+			out = append(out, row)
+		}
+	}
+	sort.SliceStable(out, func(a, b int) bool { return out[a].Mean["costVsOracle"] < out[b].Mean["costVsOracle"] })
+	return out
+}
 
 // WriteTables writes one aligned table per scenario, in the order results
-// come (RunAll's order groups them by scenario).
+// come (RunAll's order groups them by scenario), each row a setting over
+// its seeds: means, with the 95th percentile over seeds after a slash where
+// the tail matters, and "*" for the Pareto front of cost against p99 lag.
 func WriteTables(w io.Writer, results []Result) error {
 	var b strings.Builder
-	for i, r := range results {
-		if i == 0 || results[i-1].Scenario != r.Scenario {
-			if i > 0 {
-				b.WriteString("\n")
+	for k, group := range scenarioRows(Aggregate(results)) {
+		if k > 0 {
+			b.WriteString("\n")
+		}
+		dur := 0.0
+		for _, r := range results {
+			if r.Scenario == group[0].Scenario {
+				dur = r.Summary.DurationSeconds
+				break
 			}
-			fmt.Fprintf(&b, "scenario %s (%s)\n", r.Scenario, fmtDuration(r.Summary.DurationSeconds))
-			b.WriteString(tableOf(results[i:], r.Scenario))
+		}
+		fmt.Fprintf(&b, "scenario %s (%s, %d seeds)\n", group[0].Scenario, fmtDuration(dur), group[0].Seeds)
+		b.WriteString(tableOf(group))
+		if front := frontOf(group); len(front) > 0 {
+			names := make([]string, len(front))
+			for i, row := range front {
+				names[i] = row.Name
+			}
+			fmt.Fprintf(&b, "Pareto front (cost vs p99 lag): %s\n", strings.Join(names, ", "))
 		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-func tableOf(results []Result, scenario string) string {
+func tableOf(rows []Row) string {
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "policy\trescales\tconverge s (mean/max)\tSLO violation s\tmax lag s\tslot-s\tcost vs oracle\tdowntime s\t")
-	for _, r := range results {
-		if r.Scenario != scenario {
-			break
+	fmt.Fprintln(tw, "setting\tcost×oracle\t×oracle15\tlag p50\tp95\tp99 s\tlatency p99\tlag∫ s²\tsteady lag\tSLO viol s\trecovery s\tunrec\tbusy>90% s\theadroom p5\trescales\toscill\tfail/timeout\tfront\t")
+	for _, r := range rows {
+		m, p := r.Mean, r.P95
+		front := ""
+		if r.Front {
+			front = "*"
 		}
-		s := r.Summary
-		conv := fmt.Sprintf("%.0f / %.0f", s.ConvergeSeconds, s.ConvergeMaxSeconds)
-		if s.Unconverged > 0 {
-			conv += fmt.Sprintf(" (%d of %d open)", s.Unconverged, s.LoadChanges)
-		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%.0f\t%.1f\t%.0f\t%.2f\t%.0f\t\n", r.Policy, s.Rescales, conv,
-			s.SLOViolationSeconds, s.MaxLagSeconds, s.SlotSeconds, s.CostVsOracle, s.DowntimeSeconds)
+		fmt.Fprintf(tw, "%s\t%.2f/%.2f\t%.2f\t%.1f\t%.1f\t%.1f/%.1f\t%.1f\t%.0f\t%.1f\t%.0f/%.0f\t%.0f/%.0f\t%.1f\t%.0f\t%.2f\t%.1f\t%.1f\t%.0f/%.0f\t%s\t\n",
+			r.Name, m["costVsOracle"], p["costVsOracle"], m["costVsOracle15"],
+			m["lagP50Seconds"], m["lagP95Seconds"], m["lagP99Seconds"], p["lagP99Seconds"], m["latencyP99Seconds"],
+			m["lagIntegral"], m["steadyLagSeconds"], m["sloViolationSeconds"], p["sloViolationSeconds"],
+			m["recoverySeconds"], p["recoveryMaxSeconds"], m["unrecovered"], m["busyHighSeconds"], m["headroomP5"],
+			m["rescales"], m["oscillations"], m["failedActuations"], m["timedOutActuations"], front)
 	}
 	_ = tw.Flush() // writes to a strings.Builder, which never fails
 	return b.String()

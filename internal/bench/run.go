@@ -43,18 +43,28 @@ type Options struct {
 	// Config, if set, replaces the policy configuration derived from the
 	// scenario (ConfigFor).
 	Config *policy.Config
+	// Seeds is how many seeds RunAll runs each scenario with: the
+	// scenario's seed, seed+1, …; 0 means 1.
+	Seeds int
+	// Series keeps, in RunAll, the time series of the first seed's run of
+	// each policy at its defaults (for plots); other results keep only
+	// their summary. Run always keeps it.
+	Series bool
 }
 
 // Result is one scenario run under one policy.
 type Result struct {
 	Scenario string
-	Policy   string
+	Policy   string // Setting.Policy
+	Setting  Setting
+	Seed     int64 // the scenario seed the run used
 	Summary  scorecard.Summary
 	Series   scorecard.Series
 	// Applied, Skipped and Failed count decisions by actuation outcome;
-	// Errors holds the first failure messages.
-	Applied, Skipped, Failed int
-	Errors                   []string
+	// TimedOut counts the failures that were a wait running out (slots or
+	// parallelism never arrived); Errors holds the first failure messages.
+	Applied, Skipped, Failed, TimedOut int
+	Errors                             []string
 }
 
 // ConfigFor is the policy configuration every policy gets for sc: the
@@ -70,25 +80,28 @@ func ConfigFor(sc *flinksim.Scenario) policy.Config {
 	}
 	cfg.MaxTaskManagers = sc.Cluster.MaxTaskManagers
 	if sc.SLO.MaxLagSeconds > 0 {
-		cfg.SLO.MaxLag = time.Duration(sc.SLO.MaxLagSeconds * float64(time.Second))
+		cfg.SLO.MaxLag = secondsDuration(sc.SLO.MaxLagSeconds)
 	}
 	return cfg
 }
 
-// Run runs sc under the policy called name. It returns early with ctx's
-// error when ctx is done.
-func Run(ctx context.Context, sc *flinksim.Scenario, name string, opt Options) (Result, error) {
-	pol, err := newPolicy(name)
+func secondsDuration(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
+// Run runs sc, with its own seed, under setting s. It returns early with
+// ctx's error when ctx is done.
+func Run(ctx context.Context, sc *flinksim.Scenario, s Setting, opt Options) (Result, error) {
+	pol, err := newPolicy(s, sc)
 	if err != nil {
 		return Result{}, err
 	}
+	name := s.Policy
 	duration := sc.Duration
 	if opt.Duration > 0 {
 		duration = opt.Duration
 	}
 	c := flinksim.New(sc, flinksim.Options{})
 	rec := scorecard.New(sc)
-	res := Result{Scenario: sc.Name, Policy: name}
+	res := Result{Scenario: sc.Name, Policy: name, Setting: s, Seed: sc.Seed}
 	if name == OracleName {
 		if err := observe(ctx, c, rec, duration, nil); err != nil {
 			return Result{}, err
@@ -111,7 +124,7 @@ func Run(ctx context.Context, sc *flinksim.Scenario, name string, opt Options) (
 		return Result{}, err
 	}
 	res.Summary, res.Series = rec.Summary(), rec.Series()
-	res.Applied, res.Skipped, res.Failed, res.Errors = d.x.Applied, d.x.Skipped, d.x.Failed, d.x.Errors
+	res.Applied, res.Skipped, res.Failed, res.TimedOut, res.Errors = d.x.Applied, d.x.Skipped, d.x.Failed, d.x.TimedOut, d.x.Errors
 	return res, nil
 }
 

@@ -56,14 +56,15 @@ func LoadScenarios(paths []string) ([]*flinksim.Scenario, error) {
 // goroutine at a time.
 type Progress func(r Result, took time.Duration, done, total int)
 
-// RunAll runs every scenario under every policy on runtime.GOMAXPROCS(0)
-// workers and returns the results in scenario order, then policies' order.
-// It blocks until every run finished or one failed; the first error is
-// returned.
-func RunAll(ctx context.Context, scs []*flinksim.Scenario, policies []string, opt Options, progress Progress) ([]Result, error) {
-	type job struct{ sc, pol int }
+// RunAll runs every scenario under every setting with opt.Seeds seeds on
+// runtime.GOMAXPROCS(0) workers and returns the results in scenario order,
+// then settings' order, then seed order. It blocks until every run
+// finished or one failed; the first error is returned.
+func RunAll(ctx context.Context, scs []*flinksim.Scenario, settings []Setting, opt Options, progress Progress) ([]Result, error) {
+	seeds := max(opt.Seeds, 1)
+	type job struct{ sc, set, seed int }
 	jobs := make(chan job)
-	results := make([]Result, len(scs)*len(policies))
+	results := make([]Result, len(scs)*len(settings)*seeds)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -76,13 +77,20 @@ func RunAll(ctx context.Context, scs []*flinksim.Scenario, policies []string, op
 		wg.Go(func() {
 			for j := range jobs {
 				start := time.Now()
-				r, err := Run(ctx, scs[j.sc], policies[j.pol], opt)
+				sc := *scs[j.sc]
+				sc.Seed += int64(j.seed)
+				o := opt
+				o.Series = opt.Series && j.seed == 0 && settings[j.set].Default()
+				r, err := Run(ctx, &sc, settings[j.set], o)
+				if !o.Series {
+					r.Series.Samples, r.Series.Decisions = nil, nil
+				}
 				mu.Lock()
 				if err != nil && firstErr == nil {
-					firstErr = fmt.Errorf("%s under %s: %w", scs[j.sc].Name, policies[j.pol], err)
+					firstErr = fmt.Errorf("%s (seed %d) under %s: %w", sc.Name, sc.Seed, settings[j.set], err)
 					cancel()
 				}
-				results[j.sc*len(policies)+j.pol] = r
+				results[(j.sc*len(settings)+j.set)*seeds+j.seed] = r
 				done++
 				if err == nil && progress != nil {
 					progress(r, time.Since(start), done, len(results))
@@ -94,8 +102,10 @@ func RunAll(ctx context.Context, scs []*flinksim.Scenario, policies []string, op
 	// Longest scenarios first keeps the workers evenly busy.
 	order := make([]job, 0, len(results))
 	for s := range scs {
-		for p := range policies {
-			order = append(order, job{s, p})
+		for p := range settings {
+			for k := range seeds {
+				order = append(order, job{s, p, k})
+			}
 		}
 	}
 	sort.SliceStable(order, func(a, b int) bool { return scs[order[a].sc].Duration > scs[order[b].sc].Duration })

@@ -27,34 +27,103 @@ const (
 
 var palette = []string{"#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#7f7f7f", "#8c564b", "#e377c2"}
 
-// WriteSVGs writes one SVG per scenario into dir (created if needed), named
-// after the scenario, and returns the files written.
+// WriteSVGs writes two SVGs per scenario into dir (created if needed) and
+// returns the files written: <scenario>.svg, the time series of the runs
+// that kept theirs (Options.Series), and <scenario>-pareto.svg, every
+// setting's mean cost against mean p99 lag with the Pareto front.
 func WriteSVGs(dir string, results []Result) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create %s: %w", dir, err)
 	}
 	var files []string
-	for i := 0; i < len(results); {
-		j := i
-		for j < len(results) && results[j].Scenario == results[i].Scenario {
-			j++
-		}
-		name := filepath.Join(dir, fileName(results[i].Scenario)+".svg")
+	write := func(name string, draw func(io.Writer) error) error {
+		name = filepath.Join(dir, name)
 		f, err := os.Create(name)
 		if err != nil {
-			return files, fmt.Errorf("create %s: %w", name, err)
+			return fmt.Errorf("create %s: %w", name, err)
 		}
-		err = WriteSVG(f, results[i:j])
+		err = draw(f)
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
 		if err != nil {
-			return files, fmt.Errorf("write %s: %w", name, err)
+			return fmt.Errorf("write %s: %w", name, err)
 		}
 		files = append(files, name)
-		i = j
+		return nil
+	}
+	rows := scenarioRows(Aggregate(results))
+	for k, group := range byScenario(results) {
+		var plotted []Result
+		for _, r := range group {
+			if len(r.Series.Samples) > 0 {
+				plotted = append(plotted, r)
+			}
+		}
+		base := fileName(group[0].Scenario)
+		if len(plotted) > 0 {
+			if err := write(base+".svg", func(w io.Writer) error { return WriteSVG(w, plotted) }); err != nil {
+				return files, err
+			}
+		}
+		if err := write(base+"-pareto.svg", func(w io.Writer) error { return WriteParetoSVG(w, rows[k]) }); err != nil {
+			return files, err
+		}
 	}
 	return files, nil
+}
+
+// WriteParetoSVG plots one scenario's rows: mean cost against the oracle
+// (x) and mean p99 lag (y), one labelled dot per setting, the Pareto front
+// joined by a line.
+func WriteParetoSVG(w io.Writer, rows []Row) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	const width, height, left, top, plotW, plotH = 760, 520, 70, 40, 540, 420
+	xmax, ymax := 1.0, 1.0
+	for _, r := range rows {
+		xmax = math.Max(xmax, r.Mean["costVsOracle"])
+		ymax = math.Max(ymax, r.Mean["lagP99Seconds"])
+	}
+	xmax, ymax = xmax*1.05, ymax*1.05
+	x := func(v float64) float64 { return left + plotW*v/xmax }
+	y := func(v float64) float64 { return top + plotH - plotH*v/ymax }
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="11">`+"\n", width, height)
+	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/><text x="%d" y="22" font-size="15">%s: cost vs p99 lag (mean over %d seeds)</text>`+"\n",
+		left, html.EscapeString(rows[0].Scenario), rows[0].Seeds)
+	fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#999"/>`+"\n", left, top, plotW, plotH)
+	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">slot-seconds ÷ oracle's (0 … %.2f)</text>`+"\n", left+plotW/2, top+plotH+30, xmax)
+	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end">%.0f s</text><text x="%d" y="%d" text-anchor="end">0</text>`+"\n",
+		left-4, top+10, ymax, left-4, top+plotH)
+	fmt.Fprintf(&b, `<text x="14" y="%d" transform="rotate(-90 14 %d)" text-anchor="middle">p99 lag (s)</text>`+"\n", top+plotH/2, top+plotH/2)
+	front := frontOf(rows)
+	if len(front) > 1 {
+		var pts strings.Builder
+		for _, r := range front {
+			fmt.Fprintf(&pts, "%.1f,%.1f ", x(r.Mean["costVsOracle"]), y(r.Mean["lagP99Seconds"]))
+		}
+		fmt.Fprintf(&b, `<polyline fill="none" stroke="#d62728" stroke-dasharray="4 3" points="%s"/>`+"\n", strings.TrimSpace(pts.String()))
+	}
+	colors := map[string]string{}
+	for i, r := range rows {
+		c, ok := colors[r.Setting.Policy]
+		if !ok {
+			c = palette[len(colors)%len(palette)]
+			colors[r.Setting.Policy] = c
+		}
+		cx, cy := x(r.Mean["costVsOracle"]), y(r.Mean["lagP99Seconds"])
+		radius := 4
+		if r.Front {
+			radius = 6
+		}
+		fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="%d" fill="%s"/>`+"\n", cx, cy, radius, c)
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" fill="%s">%s</text>`+"\n", cx+8, cy+4-float64(i%2)*10, c, html.EscapeString(r.Name))
+	}
+	b.WriteString("</svg>\n")
+	_, err := io.WriteString(w, b.String())
+	return err
 }
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)

@@ -58,9 +58,31 @@ type Load struct {
 	// trace: File (as written) and its points, linearly interpolated.
 	File  string
 	Trace []TracePoint
-	// Noise is relative and uniform: rate · (1 + U(−Noise, Noise)).
+	// Noise is relative and uniform: rate · (1 + U(−Noise, Noise)), drawn
+	// anew every second.
 	Noise float64
+	// CorrelatedNoise is the standard deviation of a relative fluctuation
+	// with time structure: rate · (1 + x), x an Ornstein–Uhlenbeck process
+	// whose correlation time is NoiseCorrelation (real ingest wanders at
+	// minute scale; Flink's 60 s meters erase per-second noise).
+	CorrelatedNoise  float64
+	NoiseCorrelation time.Duration
+	// Bursts, if set, multiply the rate at random times.
+	Bursts *Bursts
 }
+
+// Bursts are random surges on top of a load: each second outside a burst
+// one starts with probability PerHour/3600 and multiplies the rate by
+// Magnitude for Duration.
+type Bursts struct {
+	PerHour   float64
+	Magnitude float64
+	Duration  time.Duration
+}
+
+// defaultNoiseCorrelation is load.noiseCorrelation when correlatedNoise is
+// set without it.
+const defaultNoiseCorrelation = 5 * time.Minute
 
 // LoadStep is one step of the step pattern.
 type LoadStep struct {
@@ -99,6 +121,7 @@ func buildLoad(raw *rawLoad, path, dir string, ps *problems) Load {
 		}
 	}
 	b := loadBuilder{raw: raw, path: path, ps: ps}
+	b.disturbances(&l)
 	switch raw.Pattern {
 	case PatternConstant:
 		l.Rate = b.rate("rate", raw.Rate, true)
@@ -179,6 +202,44 @@ func (b loadBuilder) duration(field string, v *time.Duration, required bool) tim
 		return 0
 	}
 	return *v
+}
+
+// disturbances reads the fields every pattern takes besides noise:
+// correlatedNoise, noiseCorrelation and bursts.
+func (b loadBuilder) disturbances(l *Load) {
+	raw := b.raw
+	if raw.CorrelatedNoise != nil {
+		l.CorrelatedNoise = *raw.CorrelatedNoise
+		if !(l.CorrelatedNoise >= 0 && l.CorrelatedNoise < 1) {
+			b.ps.add(b.path+".correlatedNoise", "must be in [0, 1), got %g", l.CorrelatedNoise)
+		}
+		l.NoiseCorrelation = defaultNoiseCorrelation
+	}
+	if raw.NoiseCorrelation != nil {
+		if raw.CorrelatedNoise == nil {
+			b.ps.add(b.path+".noiseCorrelation", "only meaningful with correlatedNoise")
+		}
+		l.NoiseCorrelation = b.duration("noiseCorrelation", raw.NoiseCorrelation, false)
+	}
+	if rb := raw.Bursts; rb != nil {
+		l.Bursts = &Bursts{}
+		p := b.path + ".bursts"
+		if rb.PerHour == nil || !(*rb.PerHour > 0 && *rb.PerHour <= 3600) {
+			b.ps.add(p+".perHour", "required, the mean number of bursts per hour in (0, 3600]")
+		} else {
+			l.Bursts.PerHour = *rb.PerHour
+		}
+		if rb.Magnitude == nil || !(*rb.Magnitude > 0) || math.IsInf(*rb.Magnitude, 1) {
+			b.ps.add(p+".magnitude", "required, a positive multiplier of the rate")
+		} else {
+			l.Bursts.Magnitude = *rb.Magnitude
+		}
+		if rb.Duration == nil || *rb.Duration <= 0 {
+			b.ps.add(p+".duration", "required, a positive duration")
+		} else {
+			l.Bursts.Duration = *rb.Duration
+		}
+	}
 }
 
 func (b loadBuilder) steps() []LoadStep {

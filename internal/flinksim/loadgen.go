@@ -15,7 +15,15 @@ type loadGen struct {
 	noise *rand.Rand
 	walk  *rand.Rand
 	spike *rand.Rand
+	ou    *rand.Rand // correlated noise
+	burst *rand.Rand
 	base  *loadGen
+
+	ouX      float64 // correlated noise's current deviation
+	ouT      time.Duration
+	ouSet    bool
+	burstEnd time.Duration
+	burstAt  time.Duration // next second whose burst draw is due
 
 	// randomwalk: value at the start of minute walkMin and of the next one.
 	walkMin      int64
@@ -37,6 +45,8 @@ func newLoadGen(l *Load, seed int64, depth uint64) *loadGen {
 		noise: rand.New(rand.NewPCG(s, 0x6e6f697365+depth)),
 		walk:  rand.New(rand.NewPCG(s, 0x77616c6b+depth)),
 		spike: rand.New(rand.NewPCG(s, 0x7370696b65+depth)),
+		ou:    rand.New(rand.NewPCG(s, 0x6f75+depth)),
+		burst: rand.New(rand.NewPCG(s, 0x6275727374+depth)),
 		lastT: -1,
 	}
 	if l.Base != nil {
@@ -61,9 +71,44 @@ func (g *loadGen) rate(t time.Duration) (float64, float64) {
 	if g.l.Noise > 0 {
 		r = clean * (1 + g.l.Noise*(2*g.noise.Float64()-1))
 	}
+	if g.l.CorrelatedNoise > 0 {
+		r *= 1 + g.correlated(t)
+	}
+	if g.l.Bursts != nil && g.bursting(t) {
+		r *= g.l.Bursts.Magnitude
+	}
 	r = max(r, 0)
 	g.lastT, g.lastRate, g.lastClean = t, r, clean
 	return r, clean
+}
+
+// correlated advances the Ornstein–Uhlenbeck deviation to t: stationary
+// standard deviation CorrelatedNoise, correlation time NoiseCorrelation
+// (exact discretisation, so the step size does not change its statistics).
+func (g *loadGen) correlated(t time.Duration) float64 {
+	sigma := g.l.CorrelatedNoise
+	if !g.ouSet {
+		g.ouX, g.ouT, g.ouSet = sigma*g.ou.NormFloat64(), t, true
+		return g.ouX
+	}
+	a := math.Exp(-float64(t-g.ouT) / float64(g.l.NoiseCorrelation))
+	g.ouX = g.ouX*a + sigma*math.Sqrt(1-a*a)*g.ou.NormFloat64()
+	g.ouT = t
+	return g.ouX
+}
+
+// bursting reports whether a burst is on at t, drawing a start for every
+// whole second since the last call outside a burst.
+func (g *loadGen) bursting(t time.Duration) bool {
+	b := g.l.Bursts
+	p := b.PerHour / 3600
+	for g.burstAt <= t {
+		if g.burstAt >= g.burstEnd && g.burst.Float64() < p {
+			g.burstEnd = g.burstAt + b.Duration
+		}
+		g.burstAt += time.Second
+	}
+	return t < g.burstEnd
 }
 
 func (g *loadGen) pattern(t time.Duration) float64 {

@@ -12,6 +12,10 @@ import (
 type metricStore struct {
 	at       int64 // elapsed ms of the fetch
 	subtasks [][]subtaskView
+	// metrics caches subtaskMetrics of the fetched views, per vertex and
+	// subtask, built on first use (the views do not change until the next
+	// fetch).
+	metrics [][][]metricValue
 }
 
 // fetched returns v's subtask views as last fetched, refreshing the store
@@ -31,7 +35,7 @@ func (c *Cluster) refreshStore() {
 	if c.store != nil && nowMs-c.store.at < fetchInterval.Milliseconds() {
 		return
 	}
-	s := &metricStore{at: nowMs, subtasks: make([][]subtaskView, len(c.vertices))}
+	s := &metricStore{at: nowMs, subtasks: make([][]subtaskView, len(c.vertices)), metrics: make([][][]metricValue, len(c.vertices))}
 	if c.sched.state == StateRunning {
 		for i, v := range c.vertices {
 			s.subtasks[i] = make([]subtaskView, len(v.subtasks))
@@ -41,6 +45,22 @@ func (c *Cluster) refreshStore() {
 		}
 	}
 	c.store = s
+}
+
+// fetchedMetrics returns the metrics of vertex i's fetched views, one list
+// per subtask.
+func (c *Cluster) fetchedMetrics(i int) [][]metricValue {
+	c.refreshStore()
+	if c.store.metrics[i] == nil {
+		v := c.vertices[i]
+		views := c.store.subtasks[i]
+		ms := make([][]metricValue, len(views))
+		for k, s := range views {
+			ms[k] = subtaskMetrics(v, k, s)
+		}
+		c.store.metrics[i] = ms
+	}
+	return c.store.metrics[i]
 }
 
 // metricValue is one metric of one subtask: its string form, and its
@@ -127,14 +147,13 @@ func (c *Cluster) vertexMetrics(r *http.Request, known bool, vertexID string) []
 	if !known || i < 0 {
 		return out
 	}
-	v := c.vertices[i]
 	get := splitList(r.URL.Query().Get("get"))
 	want := map[string]bool{}
 	for _, g := range get {
 		want[g] = true
 	}
-	for k, s := range c.fetched(v) {
-		for _, m := range subtaskMetrics(v, k, s) {
+	for k, ms := range c.fetchedMetrics(i) {
+		for _, m := range ms {
 			id := strconv.Itoa(k) + "." + m.id
 			switch {
 			case len(get) == 0:
@@ -171,18 +190,28 @@ func (c *Cluster) aggregatedMetrics(r *http.Request, known bool, vertexID string
 	if !known || i < 0 {
 		return ok([]any{})
 	}
-	v := c.vertices[i]
 	selected, bad := parseSubtasks(q.Get("subtasks"))
 	if bad != "" {
 		return restError(http.StatusBadRequest, bad)
 	}
+	get := splitList(q.Get("get"))
+	var want map[string]bool
+	if len(get) > 0 {
+		want = make(map[string]bool, len(get))
+		for _, g := range get {
+			want[g] = true
+		}
+	}
 	values := map[string][]float64{}
 	var ids []string
-	for k, s := range c.fetched(v) {
+	for k, ms := range c.fetchedMetrics(i) {
 		if selected != nil && !selected[k] {
 			continue
 		}
-		for _, m := range subtaskMetrics(v, k, s) {
+		for _, m := range ms {
+			if want != nil && !want[m.id] {
+				continue
+			}
 			if _, seen := values[m.id]; !seen {
 				ids = append(ids, m.id)
 				values[m.id] = nil
@@ -192,7 +221,6 @@ func (c *Cluster) aggregatedMetrics(r *http.Request, known bool, vertexID string
 			}
 		}
 	}
-	get := splitList(q.Get("get"))
 	if len(get) == 0 {
 		sort.Strings(ids)
 		out := make([]metricIDValue, len(ids))

@@ -79,6 +79,15 @@ type rawLoad struct {
 	SpikeDuration        *time.Duration `yaml:"spikeDuration"`
 	File                 *string        `yaml:"file"`
 	Noise                *float64       `yaml:"noise"`
+	CorrelatedNoise      *float64       `yaml:"correlatedNoise"`
+	NoiseCorrelation     *time.Duration `yaml:"noiseCorrelation"`
+	Bursts               *rawBursts     `yaml:"bursts"`
+}
+
+type rawBursts struct {
+	PerHour   *float64       `yaml:"perHour"`
+	Magnitude *float64       `yaml:"magnitude"`
+	Duration  *time.Duration `yaml:"duration"`
 }
 
 type rawSLO struct {

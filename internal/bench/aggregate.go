@@ -1,0 +1,132 @@
+package bench
+
+import (
+	"math"
+	"slices"
+)
+
+// Measure is one figure of a run that the report aggregates over seeds.
+type Measure struct {
+	Key string // JSON name, as in scorecard.Summary where it comes from
+	Get func(Result) float64
+}
+
+// Measures are the aggregated figures, in the JSON's order
+// (docs/BENCHMARK.md "Metrics" defines each).
+var Measures = []Measure{
+	{"costVsOracle", func(r Result) float64 { return r.Summary.CostVsOracle }},
+	{"costVsOracle15", func(r Result) float64 { return r.Summary.CostVsOracle15 }},
+	{"slotSeconds", func(r Result) float64 { return r.Summary.SlotSeconds }},
+	{"lagP50Seconds", func(r Result) float64 { return r.Summary.LagP50Seconds }},
+	{"lagP95Seconds", func(r Result) float64 { return r.Summary.LagP95Seconds }},
+	{"lagP99Seconds", func(r Result) float64 { return r.Summary.LagP99Seconds }},
+	{"latencyP99Seconds", func(r Result) float64 { return r.Summary.LatencyP99Seconds }},
+	{"lagIntegral", func(r Result) float64 { return r.Summary.LagIntegral }},
+	{"steadyLagSeconds", func(r Result) float64 { return r.Summary.SteadyLagSeconds }},
+	{"maxLagSeconds", func(r Result) float64 { return r.Summary.MaxLagSeconds }},
+	{"sloViolationSeconds", func(r Result) float64 { return r.Summary.SLOViolationSeconds }},
+	{"recoverySeconds", func(r Result) float64 { return r.Summary.RecoverySeconds }},
+	{"recoveryMaxSeconds", func(r Result) float64 { return r.Summary.RecoveryMaxSeconds }},
+	{"unrecovered", func(r Result) float64 { return float64(r.Summary.Unrecovered) }},
+	{"busyHighSeconds", func(r Result) float64 { return r.Summary.BusyHighSeconds }},
+	{"headroomP5", func(r Result) float64 { return r.Summary.HeadroomP5 }},
+	{"rescales", func(r Result) float64 { return float64(r.Summary.Rescales) }},
+	{"oscillations", func(r Result) float64 { return float64(r.Summary.Oscillations) }},
+	{"convergeSeconds", func(r Result) float64 { return r.Summary.ConvergeSeconds }},
+	{"downtimeSeconds", func(r Result) float64 { return r.Summary.DowntimeSeconds }},
+	{"failedActuations", func(r Result) float64 { return float64(r.Failed) }},
+	{"timedOutActuations", func(r Result) float64 { return float64(r.TimedOut) }},
+}
+
+// Row is one setting on one scenario, aggregated over its seeds: the mean
+// and the 95th percentile (nearest rank: with 10 seeds, the largest) of
+// every Measure.
+type Row struct {
+	Scenario string             `json:"scenario"`
+	Setting  Setting            `json:"setting"`
+	Name     string             `json:"name"`
+	Seeds    int                `json:"seeds"`
+	Mean     map[string]float64 `json:"mean"`
+	P95      map[string]float64 `json:"p95"`
+	// Front marks the settings on the scenario's Pareto front of mean
+	// cost (vs the oracle) against mean p99 lag; the oracle takes no part.
+	Front bool `json:"front"`
+	// Errors are the first actuation failures over the seeds.
+	Errors []string `json:"errors,omitempty"`
+}
+
+// Aggregate groups RunAll's results by scenario and setting, in their
+// order, and marks each scenario's Pareto front.
+func Aggregate(results []Result) []Row {
+	var rows []Row
+	for i := 0; i < len(results); {
+		j := i
+		for j < len(results) && results[j].Scenario == results[i].Scenario && results[j].Setting == results[i].Setting {
+			j++
+		}
+		rows = append(rows, aggregate(results[i:j]))
+		i = j
+	}
+	for _, group := range scenarioRows(rows) {
+		markFront(group)
+	}
+	return rows
+}
+
+func aggregate(rs []Result) Row {
+	row := Row{Scenario: rs[0].Scenario, Setting: rs[0].Setting, Name: rs[0].Setting.String(), Seeds: len(rs),
+		Mean: map[string]float64{}, P95: map[string]float64{}}
+	vals := make([]float64, len(rs))
+	for _, m := range Measures {
+		sum := 0.0
+		for k, r := range rs {
+			vals[k] = m.Get(r)
+			sum += vals[k]
+		}
+		slices.Sort(vals)
+		row.Mean[m.Key] = sum / float64(len(rs))
+		row.P95[m.Key] = vals[int(math.Ceil(0.95*float64(len(vals))))-1]
+	}
+	for _, r := range rs {
+		for _, e := range r.Errors {
+			if len(row.Errors) < 5 {
+				row.Errors = append(row.Errors, e)
+			}
+		}
+	}
+	return row
+}
+
+// scenarioRows splits rows into runs of one scenario each.
+func scenarioRows(rows []Row) [][]Row {
+	var out [][]Row
+	for i := 0; i < len(rows); {
+		j := i
+		for j < len(rows) && rows[j].Scenario == rows[i].Scenario {
+			j++
+		}
+		out = append(out, rows[i:j])
+		i = j
+	}
+	return out
+}
+
+// Dominates reports whether a is at least as good as b on mean cost and
+// mean p99 lag and better on one of them.
+func Dominates(a, b Row) bool {
+	ac, al := a.Mean["costVsOracle"], a.Mean["lagP99Seconds"]
+	bc, bl := b.Mean["costVsOracle"], b.Mean["lagP99Seconds"]
+	return ac <= bc && al <= bl && (ac < bc || al < bl)
+}
+
+// markFront sets Front on the rows no other row dominates.
+func markFront(group []Row) {
+	for i := range group {
+		if group[i].Setting.Policy == OracleName {
+			continue
+		}
+		group[i].Front = !slices.ContainsFunc(group, func(o Row) bool {
+			return o.Setting.Policy != OracleName && Dominates(o, group[i])
+		})
+	}
+}
