@@ -15,15 +15,11 @@ import (
 const targetSeeds = 2
 
 // knownFailures are the invariants today's policy does not hold, by
-// scenario and invariant, with the reason (docs/BENCHMARK.md "Where ours
-// loses"). Such a failure skips its subtest, naming the invariant and the
+// scenario and invariant, with the reason (docs/BENCHMARK.md "Targets");
+// none on the shipped scenarios at 2 seeds. Such a failure skips its subtest, naming the invariant and the
 // measured figures; a known failure that starts holding is logged so it can
 // be removed; any other failure fails the test.
-var knownFailures = map[[2]string]string{
-	{"cosine-day-reactive", bench.TargetNotDominated}: "today's policy, pending the new decide policy: ds2 overprovision=0.1 is cheaper with a lower p99 lag",
-	{"nexmark-q1", bench.TargetRecovery}:              "today's policy, pending the new decide policy: it sizes for ~99 % busy, so a restart's backlog drains slowly",
-	{"wordcount-flatmap", bench.TargetRecovery}:       "today's policy, pending the new decide policy: it sizes for ~99 % busy, so a restart's backlog drains slowly",
-}
+var knownFailures = map[[2]string]string{}
 
 // TestTargets runs every shipped scenario under every policy and every
 // baseline knob setting over targetSeeds seeds, and checks the invariants

@@ -9,8 +9,14 @@ import (
 
 // BenchmarkSimDay runs a 24-hour scenario of a 5-vertex job in virtual time
 // at 1 s steps, with one rescale an hour (docs/PERFORMANCE.md).
-func BenchmarkSimDay(b *testing.B) {
-	sc, err := LoadScenario("testdata/day.yaml")
+func BenchmarkSimDay(b *testing.B) { benchmarkDay(b, "testdata/day.yaml") }
+
+// BenchmarkSimDayRealism is BenchmarkSimDay with every disturbance of the
+// runtime, the load and the vertices on (testdata/day-realism.yaml).
+func BenchmarkSimDayRealism(b *testing.B) { benchmarkDay(b, "testdata/day-realism.yaml") }
+
+func benchmarkDay(b *testing.B, file string) {
+	sc, err := LoadScenario(file)
 	require.NoError(b, err)
 	b.ReportAllocs()
 	for b.Loop() {

@@ -35,7 +35,17 @@ func maxShare(v *VertexSpec, p int) float64 {
 	if u == 0 {
 		return 1 / float64(p)
 	}
-	return float64((u+p-1)/p) / float64(u)
+	most := float64((u+p-1)/p) / float64(u)
+	if v.HotKey == 0 {
+		return most
+	}
+	// Unit 0 is the hot one; subtask 0 holds it with its range (key
+	// groups) or its round-robin share (partitions).
+	first := (u + p - 1) / p
+	if v.Keyed {
+		first = (u-1)/p + 1
+	}
+	return max(v.HotKey+(1-v.HotKey)*float64(first)/float64(u), (1-v.HotKey)*most)
 }
 
 // vertexCapacity is the input rate v sustains at parallelism p: the rate at
@@ -70,6 +80,12 @@ func subtaskShares(v *VertexSpec, p int, shares []float64) {
 			}
 			shares[i] = float64(n) / float64(u)
 		}
+	}
+	if h := v.HotKey; h > 0 && u > 0 {
+		for i := range shares {
+			shares[i] *= 1 - h
+		}
+		shares[0] += h // unit 0, the hot one, belongs to subtask 0
 	}
 }
 

@@ -33,30 +33,60 @@ type restoredCheckpoint struct {
 	restoreMs int64
 }
 
-// checkpoint completes the periodic checkpoints that are due.
+// checkpoint completes the periodic checkpoints that are due: at once, or,
+// when checkpoints take time or can fail (Runtime), the one in flight once
+// its duration passed, triggering a new one when it is due and none is in
+// flight (one concurrent checkpoint, Flink's default).
 func (c *Cluster) checkpoint() {
 	k := &c.ckpt
+	if c.timedCheckpoints() {
+		for {
+			if pc := c.dist.pending; pc != nil && pc.doneAt <= c.elapsed {
+				c.dist.pending = nil
+				if !pc.fails {
+					c.completeCheckpoint(pc.positions, c.opts.Start.Add(pc.triggered).UnixMilli())
+				}
+			}
+			if k.next > c.elapsed {
+				return
+			}
+			k.next += c.sc.Cluster.CheckpointInterval
+			if c.dist.pending == nil {
+				c.checkpointTriggered()
+			}
+		}
+	}
 	for k.next <= c.elapsed {
 		k.next += c.sc.Cluster.CheckpointInterval
-		k.completed++
-		k.latestAt = c.elapsed
-		if k.positions == nil {
-			k.positions = make([]float64, len(c.vertices))
+		c.completeCheckpoint(nil, c.nowMs())
+	}
+}
+
+// completeCheckpoint records a completed checkpoint with the sources'
+// positions at its trigger (nil: their positions now).
+func (c *Cluster) completeCheckpoint(positions []float64, triggerMs int64) {
+	k := &c.ckpt
+	k.completed++
+	k.latestAt = c.elapsed
+	if k.positions == nil {
+		k.positions = make([]float64, len(c.vertices))
+	}
+	for _, s := range c.sources {
+		k.positions[s] = c.vertices[s].position
+		if positions != nil {
+			k.positions[s] = positions[s]
 		}
-		for _, s := range c.sources {
-			k.positions[s] = c.vertices[s].position
-		}
-		n := 0
-		for _, v := range c.vertices {
-			n += v.p
-		}
-		rec := checkpointRecord{id: k.completed, triggerMs: c.nowMs(), numSubtasks: n}
-		if len(k.history) < checkpointHistory {
-			k.history = append(k.history, rec)
-		} else {
-			copy(k.history, k.history[1:])
-			k.history[len(k.history)-1] = rec
-		}
+	}
+	n := 0
+	for _, v := range c.vertices {
+		n += v.p
+	}
+	rec := checkpointRecord{id: k.completed, triggerMs: triggerMs, numSubtasks: n}
+	if len(k.history) < checkpointHistory {
+		k.history = append(k.history, rec)
+	} else {
+		copy(k.history, k.history[1:])
+		k.history[len(k.history)-1] = rec
 	}
 }
 

@@ -48,6 +48,8 @@ type Cluster struct {
 	tms   []*taskManager
 	tmSeq int
 
+	dist disturbances
+
 	view  jobView      // REST view cache (reference §3: 3 s)
 	store *metricStore // JobManager metric store, fetched lazily
 }
@@ -102,16 +104,8 @@ func (c *Cluster) buildTopology() {
 		}
 	}
 	c.scale = make([]float64, len(c.sources))
-	c.gain = make([][]float64, len(c.sources))
-	for j, s := range c.sources {
-		c.gain[j] = make([]float64, len(vs))
-		c.gain[j][s] = 1
-		for i := range vs { // topological order: inputs come first
-			for _, u := range c.vertices[i].inputs {
-				c.gain[j][i] += c.gain[j][u] * vs[u].Selectivity
-			}
-		}
-	}
+	c.initDisturbances()
+	c.buildGains()
 	n := len(vs)
 	c.reach = make([][]bool, n)
 	for u := range n {
@@ -129,6 +123,27 @@ func (c *Cluster) buildTopology() {
 		}
 	}
 	c.group, c.groups = slotGroups(vs, c.sc.Cluster.SlotSharing == SlotSharingDedicated)
+}
+
+// buildGains sets gain[j][i], the records vertex i receives per record
+// source j reads, from this step's selectivities.
+func (c *Cluster) buildGains() {
+	if c.gain == nil {
+		c.gain = make([][]float64, len(c.sources))
+		for j := range c.sources {
+			c.gain[j] = make([]float64, len(c.vertices))
+		}
+	}
+	for j, s := range c.sources {
+		g := c.gain[j]
+		clear(g)
+		g[s] = 1
+		for i, v := range c.vertices { // topological order: inputs come first
+			for _, u := range v.inputs {
+				g[i] += g[u] * c.selectivity(u)
+			}
+		}
+	}
 }
 
 // JobID is the job's 32-hex id.
@@ -185,6 +200,7 @@ func (c *Cluster) Advance(d time.Duration) {
 func (c *Cluster) step() {
 	dt := c.opts.Step
 	c.offered, _ = c.load.rate(c.elapsed)
+	c.disturb(dt)
 	c.registerTaskManagers()
 	c.schedule()
 	running := c.sched.state == StateRunning

@@ -24,6 +24,7 @@ type subtask struct {
 	recordsIn, recordsOut float64 // cumulative since the task started
 	busyMs, idleMs, bpMs  float64 // cumulative since the task started
 	busy, idle, bp        float64 // fractions of this step, sum 1
+	busyError             float64 // relative error of the measured busy time
 
 	ring  [viewWindowTicks + 1]counters // snapshots at 5 s ticks
 	ticks int                           // snapshots taken
@@ -52,13 +53,13 @@ func (c *Cluster) tickMetrics() {
 		c.sched.nextView += viewUpdateInterval
 		for _, v := range c.vertices {
 			for i := range v.subtasks {
-				v.subtasks[i].update(v, i)
+				v.subtasks[i].update(v, i, age)
 			}
 		}
 	}
 }
 
-func (st *subtask) update(v *vertex, i int) {
+func (st *subtask) update(v *vertex, i int, age time.Duration) {
 	now := counters{st.recordsIn, st.recordsOut, st.busyMs, st.idleMs, st.bpMs}
 	st.ticks++
 	st.ring[st.ticks%len(st.ring)] = now
@@ -81,7 +82,11 @@ func (st *subtask) update(v *vertex, i int) {
 		accBpMs:       math.Floor(now.bp),
 		backPressured: st.bp > 0,
 	}
-	if v.spec.IsSource() && now.in >= 1 && v.shares[i] > 0 {
+	if v.spec.BusyNaN {
+		st.view.busyMs = math.NaN() // a legacy source task disables busy time
+	}
+	if v.spec.IsSource() && now.in >= 1 && v.shares[i] > 0 &&
+		v.spec.PendingRecords != PendingRecordsAbsent && age >= v.spec.PendingRecordsAfter {
 		st.view.hasPending = true
 		st.view.pending = math.Floor(v.backlog * v.shares[i])
 	}

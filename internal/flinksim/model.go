@@ -75,7 +75,7 @@ func (c *Cluster) flow(dt time.Duration) {
 	}
 	c.propagate()
 	for _, v := range c.vertices {
-		v.saturated = v.in >= v.capacity*(1-saturationTolerance)
+		v.saturated = v.in >= v.capacity*c.dist.gcFactor*(1-saturationTolerance)
 	}
 	for u, v := range c.vertices {
 		v.throttled = false
@@ -102,7 +102,7 @@ func (c *Cluster) propagate() {
 		for j, s := range c.sources {
 			v.in += c.scale[j] * c.vertices[s].avail * c.gain[j][i]
 		}
-		v.out = v.in * v.spec.Selectivity
+		v.out = v.in * c.selectivity(i)
 	}
 }
 
@@ -113,8 +113,8 @@ func (c *Cluster) throttle() bool {
 	for j := range c.sources {
 		f := 1.0
 		for i, v := range c.vertices {
-			if c.gain[j][i] > 0 && v.in > v.capacity {
-				f = min(f, v.capacity/v.in)
+			if capacity := v.capacity * c.dist.gcFactor; c.gain[j][i] > 0 && v.in > capacity {
+				f = min(f, capacity/v.in)
 			}
 		}
 		if f < 1-saturationTolerance {
@@ -145,20 +145,21 @@ func (c *Cluster) accumulateBacklog(dt time.Duration) {
 // split of the step into busy, idle and backpressured time.
 func (c *Cluster) account(dt time.Duration) {
 	secs := dt.Seconds()
-	for _, v := range c.vertices {
+	for vi, v := range c.vertices {
+		sel := c.selectivity(vi)
 		for i := range v.subtasks {
 			st := &v.subtasks[i]
 			load := v.in * v.shares[i]
 			busy := 0.0
 			if v.perSubtask > 0 {
-				busy = min(1, load/v.perSubtask)
+				busy = c.measuredBusy(v, st, min(1, load/v.perSubtask), load)
 			}
 			st.busy, st.idle, st.bp = busy, 1-busy, 0
 			if v.throttled && v.shares[i] > 0 {
 				st.idle, st.bp = 0, 1-busy
 			}
 			st.recordsIn += load * secs
-			st.recordsOut += load * v.spec.Selectivity * secs
+			st.recordsOut += load * sel * secs
 			st.busyMs += st.busy * 1000 * secs
 			st.idleMs += st.idle * 1000 * secs
 			st.bpMs += st.bp * 1000 * secs

@@ -42,6 +42,8 @@ type jobVertex struct {
 	Duration       int64          `json:"duration"`
 	Tasks          map[string]int `json:"tasks"`
 	Metrics        ioMetrics      `json:"metrics"`
+	// SlotSharingGroupID is shown from Flink 1.20 on.
+	SlotSharingGroupID string `json:"slotSharingGroupId,omitempty"`
 }
 
 type ioMetrics struct {
@@ -129,6 +131,9 @@ func (c *Cluster) jobVertex(v *vertex, now int64) jobVertex {
 		Parallelism: c.graphParallelism(v), Status: "CREATED",
 		StartTime: -1, EndTime: -1, Duration: -1, Tasks: zeroCounts(),
 		Metrics: ioMetrics{ReadBytesComplete: true, WriteBytesComplete: true, ReadRecordsComplete: true, WriteRecordsComplete: true},
+	}
+	if c.showsSlotSharingGroup() {
+		jv.SlotSharingGroupID = c.slotSharingGroupID(v)
 	}
 	st := c.vertexStatus()
 	if st == "" {

@@ -103,8 +103,18 @@ func subtaskMetrics(v *vertex, k int, s subtaskView) []metricValue {
 		counter("accumulateBusyTimeMs", s.accBusyMs), counter("accumulateIdleTimeMs", s.accIdleMs),
 		counter("accumulateBackPressuredTimeMs", s.accBpMs),
 		{id: "isBackPressured", text: strconv.FormatBool(s.backPressured)},
-		counter(op+".numRecordsIn", s.recordsIn), counter(op+".numRecordsOut", s.recordsOut),
-		meter(op+".numRecordsInPerSecond", s.inPerSecond), meter(op+".numRecordsOutPerSecond", s.outPerSecond),
+	}
+	// A chain: the head and every inner operator pass records through, the
+	// last one emits the vertex's output; each has its own metrics.
+	ops := append([]string{op}, v.spec.Chain...)
+	for j, name := range ops {
+		name = filterName(name)
+		outN, outRate := s.recordsIn, s.inPerSecond
+		if j == len(ops)-1 {
+			outN, outRate = s.recordsOut, s.outPerSecond
+		}
+		out = append(out, counter(name+".numRecordsIn", s.recordsIn), counter(name+".numRecordsOut", outN),
+			meter(name+".numRecordsInPerSecond", s.inPerSecond), meter(name+".numRecordsOutPerSecond", outRate))
 	}
 	if !v.spec.IsSource() {
 		return out

@@ -49,6 +49,7 @@ type ClusterSpec struct {
 	TaskManagerStartup  time.Duration
 	Restart             time.Duration // job downtime per rescale or failover
 	CheckpointInterval  time.Duration
+	Runtime
 }
 
 // JobSpec is the emulated job.
@@ -77,6 +78,7 @@ type VertexSpec struct {
 	// SlotSharingGroup names the vertex's slot-sharing group ("default" if
 	// empty) when the cluster shares slots.
 	SlotSharingGroup string
+	VertexRuntime
 }
 
 // IsSource reports whether the vertex has no inputs.

@@ -93,6 +93,7 @@ func buildVertex(rv rawVertex, path string, index map[string]int, ps *problems) 
 		}
 	}
 	buildVertexRates(rv, path, &v, ps)
+	buildVertexRuntime(rv.rawVertexRuntime, path, &v, ps)
 	return v
 }
 
@@ -229,6 +230,7 @@ func buildCluster(raw *rawCluster, job JobSpec, ps *problems) ClusterSpec {
 	if c.InitialTaskManagers > c.MaxTaskManagers {
 		ps.add("cluster.initialTaskManagers", "%d exceeds maxTaskManagers %d", c.InitialTaskManagers, c.MaxTaskManagers)
 	}
+	buildRuntime(raw.rawRuntime, &c, ps)
 	return c
 }
 

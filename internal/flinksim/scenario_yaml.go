@@ -35,6 +35,7 @@ type rawCluster struct {
 	TaskManagerStartup  *time.Duration `yaml:"taskManagerStartup"`
 	Restart             *time.Duration `yaml:"restart"`
 	CheckpointInterval  *time.Duration `yaml:"checkpointInterval"`
+	rawRuntime          `yaml:",inline"`
 }
 
 type rawJob struct {
@@ -54,6 +55,7 @@ type rawVertex struct {
 	Selectivity      *float64 `yaml:"selectivity"`
 	Partitions       *int     `yaml:"partitions"`
 	SlotSharingGroup string   `yaml:"slotSharingGroup"`
+	rawVertexRuntime `yaml:",inline"`
 }
 
 type rawStep struct {

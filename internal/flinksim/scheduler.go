@@ -47,6 +47,7 @@ type scheduler struct {
 	downtime     time.Duration
 	slotsUsed    int  // slots the current graph occupies while RUNNING
 	reconsider   bool // requirements or slots changed since the last check
+	failover     bool // the restart in progress is a failure, not a rescale
 	started      bool // the job has run at least once
 }
 
@@ -120,6 +121,9 @@ func (c *Cluster) deploy() bool {
 	if !determineParallelism(c.group, c.groups, c.sched.requirements, c.registeredSlots(), p) {
 		return false
 	}
+	if !c.beforeDeploy(p) {
+		return false
+	}
 	s := &c.sched
 	if s.started {
 		s.downtime += c.elapsed - s.restartedAt
@@ -136,6 +140,7 @@ func (c *Cluster) deploy() bool {
 	s.runningSince, s.nextView = c.elapsed, viewUpdateInterval
 	s.reconsider = false
 	c.ckpt.next = c.elapsed + c.sc.Cluster.CheckpointInterval
+	c.afterDeploy()
 	c.enter(StateRunning)
 	return true
 }
@@ -146,6 +151,7 @@ func (c *Cluster) deploy() bool {
 func (c *Cluster) maybeRescale() bool {
 	slots := c.registeredSlots()
 	if slots < c.slotsInUse() {
+		c.sched.failover = true
 		c.restart()
 		return true
 	}
@@ -155,10 +161,15 @@ func (c *Cluster) maybeRescale() bool {
 	}
 	for i, v := range c.vertices {
 		if p[i] != v.p {
+			if !c.rescaleAllowed() {
+				c.sched.reconsider = true // check again next step
+				return false
+			}
 			c.restart()
 			return true
 		}
 	}
+	c.dist.rescaleDue = false
 	return false
 }
 
@@ -169,7 +180,7 @@ func (c *Cluster) restart() {
 	s.restarts++
 	s.attempt++
 	s.restartedAt = c.elapsed
-	s.restartUntil = c.elapsed + c.sc.Cluster.Restart
+	s.restartUntil = c.elapsed + c.restartDowntime()
 	for _, idx := range c.sources {
 		v := c.vertices[idx]
 		replay := v.position - c.ckpt.position(idx)
@@ -181,6 +192,7 @@ func (c *Cluster) restart() {
 		v.in, v.out, v.saturated, v.throttled = 0, 0, false, false
 	}
 	c.enter(StateRestarting)
+	c.onRestart()
 }
 
 // slotsInUse is what the running graph occupies (0 when not running).

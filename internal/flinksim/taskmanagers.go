@@ -3,6 +3,7 @@ package flinksim
 import (
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"time"
@@ -18,6 +19,10 @@ type taskManager struct {
 }
 
 func (c *Cluster) addTaskManager(startup time.Duration) {
+	startup, registers := c.taskManagerStartup(startup)
+	if !registers {
+		startup = time.Duration(math.MaxInt64) - c.elapsed // never
+	}
 	c.tmSeq++
 	c.tms = append(c.tms, &taskManager{
 		id:         fmt.Sprintf("flink-taskmanager-1-%d", c.tmSeq),
