@@ -1,4 +1,4 @@
-// Package scenarios ships the scenario files (DESIGN.md "Scenario files")
+// Package scenarios ships the scenario files (docs/scenarios.md)
 // inside the binary, so commands that default to one work from any
 // directory.
 package scenarios

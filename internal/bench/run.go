@@ -1,7 +1,6 @@
 // Package bench is `flinkscaler bench`: it runs scenarios in virtual time
 // through the real policy and actuation logic against the emulator and
-// scores every policy side by side (DESIGN.md "Benchmark", docs/
-// BENCHMARK.md).
+// scores every policy side by side (docs/BENCHMARK.md).
 //
 // One run advances the emulator's model in 1 s steps. Every Interval a
 // snapshot is read through the emulator's Flink REST API exactly as

@@ -14,7 +14,7 @@ import (
 	"time"
 )
 
-// Load patterns (DESIGN.md "Scenario files").
+// Load patterns (docs/scenarios.md "load").
 const (
 	PatternConstant   = "constant"
 	PatternStep       = "step"

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -433,4 +434,24 @@ func TestRuntimeValidation(t *testing.T) {
 		require.ErrorAs(t, err, &ve, tc.field)
 		require.Equal(t, tc.path, ve.Problems[0].Path, tc.field)
 	}
+}
+
+// TestDocumentedFormatParses: the format block of docs/scenarios.md, every
+// field set, is a valid scenario with the values it shows.
+func TestDocumentedFormatParses(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/scenarios.md")
+	require.NoError(t, err)
+	_, rest, ok := strings.Cut(string(doc), "```yaml\n")
+	require.True(t, ok)
+	block, _, ok := strings.Cut(rest, "```")
+	require.True(t, ok)
+	sc, err := ParseScenario([]byte(block), ".")
+	require.NoError(t, err)
+	require.Equal(t, Flink120, sc.Cluster.FlinkVersion)
+	require.Equal(t, []time.Duration{30 * time.Minute}, sc.Cluster.Faults.LostTaskManagerAt)
+	require.Equal(t, 0.1, sc.Job.Vertices[0].HotKey)
+	require.Equal(t, &Window{Every: time.Minute, Fire: 5 * time.Second}, sc.Job.Vertices[2].Window)
+	require.Equal(t, &Bursts{PerHour: 2, Magnitude: 1.5, Duration: 3 * time.Minute}, sc.Load.Bursts)
+	c := New(sc, Options{})
+	c.Advance(time.Hour)
 }

@@ -1,5 +1,5 @@
-// Package flinksim emulates a Flink 1.18+ JobManager (DESIGN.md "The Flink
-// emulator"): a queueing model of one streaming job driven by a scenario file,
+// Package flinksim emulates a Flink 1.18+ JobManager (docs/scenarios.md
+// describes the scenarios it runs): a queueing model of one streaming job driven by a scenario file,
 // an adaptive scheduler with TaskManagers, and Flink's REST API over both.
 //
 // A Cluster is advanced in simulated time by its caller (Step, Advance) or in
@@ -14,7 +14,7 @@ import (
 	"time"
 )
 
-// Scaling modes of a scenario's cluster (DESIGN.md "Scaling modes").
+// Scaling modes of a scenario's cluster (docs/scenarios.md "cluster").
 const (
 	ScalingAdaptive = "adaptive"
 	ScalingReactive = "reactive"

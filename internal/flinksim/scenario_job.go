@@ -6,8 +6,8 @@ import (
 	"time"
 )
 
-// Defaults of the cluster block (the values DESIGN.md's example uses, and
-// DS2's measured 30–50 s reconfiguration cost for the restart).
+// Defaults of the cluster block (docs/scenarios.md "cluster"; the restart
+// is DS2's measured 30–50 s reconfiguration cost).
 const (
 	defaultSlotsPerTaskManager = 1
 	defaultRestart             = 30 * time.Second

@@ -26,7 +26,7 @@ func slotGroups(vs []VertexSpec, dedicated bool) ([]int, int) {
 }
 
 // slotsNeeded is Σ over slot-sharing groups of the largest parallelism in
-// the group (DESIGN.md "Scaling modes"; with dedicated slots, Σ p).
+// the group (docs/scenarios.md "cluster"; with dedicated slots, Σ p).
 func slotsNeeded(vs []VertexSpec, p []int, dedicated bool) int {
 	group, n := slotGroups(vs, dedicated)
 	largest := make([]int, n)

@@ -193,7 +193,7 @@ func (r *Recorder) cost(p []int, taskManagers int) int {
 }
 
 // slotsNeeded is Σ over slot-sharing groups of the largest parallelism in
-// the group; Σ p with dedicated slots (DESIGN.md "Scaling modes").
+// the group; Σ p with dedicated slots (docs/scenarios.md "cluster").
 func slotsNeeded(vs []flinksim.VertexSpec, p []int, dedicated bool) int {
 	total := 0
 	if dedicated {
