@@ -212,26 +212,20 @@ func (c *Cluster) aggregatedMetrics(r *http.Request, known bool, vertexID string
 			want[g] = true
 		}
 	}
-	values := map[string][]float64{}
-	var ids []string
-	for k, ms := range c.fetchedMetrics(i) {
-		if selected != nil && !selected[k] {
-			continue
-		}
-		for _, m := range ms {
-			if want != nil && !want[m.id] {
+	if len(get) == 0 {
+		seen := map[string]bool{}
+		var ids []string
+		for k, ms := range c.fetchedMetrics(i) {
+			if selected != nil && !selected[k] {
 				continue
 			}
-			if _, seen := values[m.id]; !seen {
-				ids = append(ids, m.id)
-				values[m.id] = nil
-			}
-			if m.numeric {
-				values[m.id] = append(values[m.id], m.value)
+			for _, m := range ms {
+				if !seen[m.id] {
+					seen[m.id] = true
+					ids = append(ids, m.id)
+				}
 			}
 		}
-	}
-	if len(get) == 0 {
 		sort.Strings(ids)
 		out := make([]metricIDValue, len(ids))
 		for j, id := range ids {
@@ -239,32 +233,74 @@ func (c *Cluster) aggregatedMetrics(r *http.Request, known bool, vertexID string
 		}
 		return ok(out)
 	}
+	values := make(map[string][]float64, len(get))
+	for k, ms := range c.fetchedMetrics(i) {
+		if selected != nil && !selected[k] {
+			continue
+		}
+		for _, m := range ms {
+			if !want[m.id] {
+				continue
+			}
+			vals, seen := values[m.id]
+			if !seen {
+				vals = make([]float64, 0, len(ms))
+			}
+			if m.numeric {
+				vals = append(vals, m.value)
+			}
+			values[m.id] = vals
+		}
+	}
 	return ok(aggregateMetrics(get, values, aggs))
 }
 
-func aggregateMetrics(get []string, values map[string][]float64, aggs []string) []map[string]any {
-	out := []map[string]any{}
+// aggregatedMetric is one entry of the aggregated metrics answer; its
+// fields are in the order encoding/json gives a map's keys, as Flink's.
+type aggregatedMetric struct {
+	Avg *jsonFloat `json:"avg,omitempty"`
+	ID  string     `json:"id"`
+	Max *jsonFloat `json:"max,omitempty"`
+	Min *jsonFloat `json:"min,omitempty"`
+	Sum *jsonFloat `json:"sum,omitempty"`
+}
+
+func aggregateMetrics(get []string, values map[string][]float64, aggs []string) []aggregatedMetric {
+	out := []aggregatedMetric{}
 	for _, id := range get {
 		vals, present := values[id]
 		if !present {
-			return []map[string]any{} // all or nothing, like Flink
+			return []aggregatedMetric{} // all or nothing, like Flink
 		}
 		if len(vals) == 0 {
 			continue // not numeric: dropped silently
 		}
-		entry := map[string]any{"id": id}
 		sum, lo, hi := 0.0, vals[0], vals[0]
 		for _, x := range vals {
 			sum += x
 			lo, hi = min(lo, x), max(hi, x)
 		}
-		all := map[string]float64{"min": lo, "max": hi, "sum": sum, "avg": sum / float64(len(vals))}
+		entry := aggregatedMetric{ID: id}
 		for _, a := range aggs {
-			entry[a] = jsonFloat(all[a])
+			switch a {
+			case "min":
+				entry.Min = ptrFloat(lo)
+			case "max":
+				entry.Max = ptrFloat(hi)
+			case "sum":
+				entry.Sum = ptrFloat(sum)
+			case "avg":
+				entry.Avg = ptrFloat(sum / float64(len(vals)))
+			}
 		}
 		out = append(out, entry)
 	}
 	return out
+}
+
+func ptrFloat(v float64) *jsonFloat {
+	f := jsonFloat(v)
+	return &f
 }
 
 // parseAggs reads agg (case-insensitive min, max, avg, sum; all when
