@@ -8,6 +8,7 @@ import (
 
 	"github.com/flinkscaler/flinkscaler/functions/decide/policy"
 	"github.com/flinkscaler/flinkscaler/internal/bench"
+	"github.com/flinkscaler/flinkscaler/internal/flinksim"
 )
 
 // targetSeeds is how many seeds TestTargets runs each scenario with; the
@@ -21,8 +22,9 @@ const targetSeeds = 2
 // be removed; any other failure fails the test.
 var knownFailures = map[[2]string]string{}
 
-// TestTargets runs every shipped scenario under every policy and every
-// baseline knob setting over targetSeeds seeds, and checks the invariants
+// TestTargets runs every shipped scenario (a subtest each: -run
+// 'TestTargets/faults') under every policy and every baseline knob setting
+// over targetSeeds seeds, and checks the invariants
 // (bench.CheckTargets) on the aggregated rows: ours never dominated on cost
 // and p99 lag, no failed actuation, lag recovery after restarts bounded.
 func TestTargets(t *testing.T) {
@@ -31,21 +33,25 @@ func TestTargets(t *testing.T) {
 	}
 	scs, err := bench.LoadScenarios([]string{"../../scenarios"})
 	require.NoError(t, err)
-	results, err := bench.RunAll(context.Background(), scs, bench.Settings(bench.Policies, true),
-		bench.Options{Seeds: targetSeeds}, nil)
-	require.NoError(t, err)
-	for _, f := range bench.CheckTargets(bench.Aggregate(results), scs) {
-		t.Run(f.Scenario+"/"+f.Target, func(t *testing.T) {
-			reason, known := knownFailures[[2]string{f.Scenario, f.Target}]
-			switch {
-			case !f.Met && known:
-				t.Skipf("known failure (%s): invariant %q: %s", reason, f.Target, f.Detail)
-			case !f.Met:
-				t.Errorf("invariant %q does not hold: %s", f.Target, f.Detail)
-			case known:
-				t.Logf("known failure now holds, remove it from knownFailures: %q (%s)", f.Target, f.Detail)
-			default:
-				t.Logf("%s", f.Detail)
+	settings := bench.Settings(bench.Policies, true)
+	for _, sc := range scs {
+		t.Run(sc.Name, func(t *testing.T) {
+			results, err := bench.RunAll(context.Background(), []*flinksim.Scenario{sc}, settings, bench.Options{Seeds: targetSeeds}, nil)
+			require.NoError(t, err)
+			for _, f := range bench.CheckTargets(bench.Aggregate(results), scs) {
+				t.Run(f.Target, func(t *testing.T) {
+					reason, known := knownFailures[[2]string{f.Scenario, f.Target}]
+					switch {
+					case !f.Met && known:
+						t.Skipf("known failure (%s): invariant %q: %s", reason, f.Target, f.Detail)
+					case !f.Met:
+						t.Errorf("invariant %q does not hold: %s", f.Target, f.Detail)
+					case known:
+						t.Logf("known failure now holds, remove it from knownFailures: %q (%s)", f.Target, f.Detail)
+					default:
+						t.Logf("%s", f.Detail)
+					}
+				})
 			}
 		})
 	}
