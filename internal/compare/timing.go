@@ -60,9 +60,12 @@ func peerOptions(timing string) []flinkautoscaler.Option {
 }
 
 // pacing lists decide's policy durations that pace along the job's
-// timeline. Left alone, as for the peer: backlog (a lag threshold),
-// scaleUpDelay (already below the floor), restartDowntime and replay
-// (physical estimates), rescaleTimeout (a bound on a physical wait).
+// timeline, and its restart estimate (divided as the peer's is, weighed
+// against the catch-up horizon; decide replaces it by the restarts it
+// observes). Left alone, as for the peer: backlog (a lag threshold),
+// scaleUpDelay (already below the floor), replay (a share of the
+// checkpoint interval, which does not shrink), rescaleTimeout (a bound on a
+// physical wait).
 var pacing = []struct {
 	key   string
 	field func(*policy.Config) *time.Duration
@@ -73,6 +76,7 @@ var pacing = []struct {
 	{"metricWindow", func(p *policy.Config) *time.Duration { return &p.MetricWindow }},
 	{"scaleDownWindow", func(p *policy.Config) *time.Duration { return &p.ScaleDownWindow }},
 	{"minInterval", func(p *policy.Config) *time.Duration { return &p.MinInterval }},
+	{"restartDowntime", func(p *policy.Config) *time.Duration { return &p.RestartDowntime }},
 }
 
 // tuneOurs returns the policy and actuate adjustments of a timing and the

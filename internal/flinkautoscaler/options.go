@@ -26,16 +26,19 @@ type timeOption struct {
 
 // TimeOptions are the autoscaler's options that pace it along the job's
 // timeline (windows, waits, the catch-up horizon), each with its default in
-// the releases this package runs (1.10+). Compressing a run's timeline
-// divides each of them. Left alone: estimates of physical durations
-// (restart.time), lag thresholds (seconds of input, not of the timeline)
-// and the control-loop interval (bounded below by Flink's 10 s metric fetch
+// the releases this package runs (1.10+), and its restart estimate, which
+// it weighs against the catch-up horizon (a scale-up adds target rate ×
+// restart.time ÷ catch-up.duration): dividing the horizon alone would
+// change its sizing. Compressing a run's timeline divides each of them.
+// Left alone: lag thresholds (seconds of input, not of the timeline) and
+// the control-loop interval (bounded below by Flink's 10 s metric fetch
 // interval, which does not shrink).
 var TimeOptions = []timeOption{
 	{"job.autoscaler.metrics.window", 15 * time.Minute},
 	{"job.autoscaler.stabilization.interval", 5 * time.Minute},
 	{"job.autoscaler.scale-down.interval", time.Hour},
 	{"job.autoscaler.catch-up.duration", 30 * time.Minute},
+	{"job.autoscaler.restart.time", 5 * time.Minute},
 }
 
 // Scaled returns the options of a run whose timeline is divided by factor
