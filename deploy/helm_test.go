@@ -80,6 +80,9 @@ func TestHelmChart(t *testing.T) {
 		{"actuate owns them, no KEDA", []string{"taskManagers.owner=kubernetes", "keda.enabled=false"}, actuator.BackendKubernetes},
 		{"native Flink (the operator's default mode)", []string{"taskManagers.owner=flink", "keda.scaleFunctions=false"}, actuator.BackendFlink},
 		{"a base policy", []string{"@testdata/policy-values.yaml"}, actuator.BackendKEDA},
+		{"native FlinkDeployments discovered, no cluster listed", []string{"taskManagers.owner=flink", "keda.scaleFunctions=false",
+			"discovery.flinkDeployments=true", "clusters=null"}, actuator.BackendFlink},
+		{"labelled Services discovered in one namespace", []string{"discovery.services=true", "discovery.namespaces[0]=flink"}, actuator.BackendKEDA},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -131,6 +134,9 @@ func TestHelmChart(t *testing.T) {
 				require.False(t, rbacAllowsScale(t, all, w))
 			}
 			requireLeastPrivilege(t, all)
+			discovers := slices.ContainsFunc(tt.sets, func(s string) bool { return strings.HasPrefix(s, "discovery.") })
+			require.Equal(t, discovers, act.Discovery.Enabled())
+			require.Equal(t, discovers, ing.Discover.Services || ing.Discover.FlinkDeployments)
 			if tt.name == "a base policy" {
 				require.InDelta(t, 0.8, dec.Policy.Utilization.Max, 0)
 				require.Equal(t, 12, dec.Policy.MaxTaskManagers)
@@ -139,20 +145,24 @@ func TestHelmChart(t *testing.T) {
 	}
 }
 
-// requireLeastPrivilege: only actuate may have Kubernetes RBAC, only
-// namespaced Roles, only the scale subresource of named workloads, and
-// creating Events.
+// requireLeastPrivilege: namespaced Roles for the scale subresource of
+// named workloads and creating Events; discovery may only list Services
+// and FlinkDeployments (cluster-wide when no namespaces are given).
 func requireLeastPrivilege(t *testing.T, all []manifest) {
 	t.Helper()
 	for _, m := range all {
 		switch m.obj.GetKind() {
-		case "ClusterRole", "ClusterRoleBinding":
-			require.Failf(t, "no cluster-wide RBAC", "%s", m)
-		case "Role":
+		case "ClusterRole", "Role":
 			rules, _, err := unstructured.NestedSlice(m.obj.Object, "rules")
 			require.NoError(t, err)
 			for _, r := range rules {
 				rule := r.(map[string]any)
+				res := rule["resources"].([]any)
+				if slices.Equal(res, []any{"services"}) || slices.Equal(res, []any{"flinkdeployments"}) {
+					require.Equal(t, []any{"list"}, rule["verbs"], "%s: discovery only lists", m)
+					continue
+				}
+				require.Equal(t, "Role", m.obj.GetKind(), "%s: nothing but discovery is cluster-wide", m)
 				if slices.Equal(rule["resources"].([]any), []any{"events"}) {
 					require.Equal(t, []any{"create"}, rule["verbs"], "%s: events are only created", m)
 					continue
@@ -196,6 +206,7 @@ func TestHelmChartRefusesValuesThatCannotWork(t *testing.T) {
 		want string
 	}{
 		{"KEDA owner without KEDA", []string{"keda.enabled=false"}, "taskManagers.owner keda needs keda.enabled: true"},
+		{"no cluster and no discovery", []string{"clusters=null"}, "or enable discovery.services or discovery.flinkDeployments"},
 		{"unknown owner", []string{"taskManagers.owner=hpa"}, `taskManagers.owner: "hpa" is not keda, kubernetes, flink or none`},
 		{"a FlinkDeployment as the workload", []string{"taskManagers.workloads[0].kind=FlinkDeployment"}, "a FlinkDeployment is not a scale target"},
 		{"mode keda in the policy", []string{"policy.mode=keda"}, "policy.mode: keda is not needed"},

@@ -56,8 +56,8 @@ capabilities: {drop: [ALL]}
 {{- if and (eq $owner "keda") (not .Values.keda.enabled) -}}
 {{- fail "taskManagers.owner keda needs keda.enabled: true (KEDA scales the TaskManagers); without KEDA set taskManagers.owner to kubernetes" -}}
 {{- end -}}
-{{- if not .Values.clusters -}}
-{{- fail "clusters: list at least one Flink cluster (name and JobManager REST url)" -}}
+{{- if and (not .Values.clusters) (not (include "flinkscaler.discovers" .)) -}}
+{{- fail "clusters: list at least one Flink cluster (name and JobManager REST url), or enable discovery.services or discovery.flinkDeployments" -}}
 {{- end -}}
 {{- range .Values.clusters -}}
 {{- if not (regexMatch "^[A-Za-z0-9_-]{1,128}$" (toString .name)) -}}
@@ -86,4 +86,22 @@ capabilities: {drop: [ALL]}
 {{- if and (hasKey .Values.policy "mode") (eq (toString .Values.policy.mode) "keda") -}}
 {{- fail "policy.mode: keda is not needed: taskManagers.owner says who owns the TaskManagers; leave policy.mode unset (adaptive)" -}}
 {{- end -}}
+{{- end }}
+
+{{/* "true" when discovery is on. */}}
+{{- define "flinkscaler.discovers" -}}
+{{- if or .Values.discovery.services .Values.discovery.flinkDeployments }}true{{ end -}}
+{{- end }}
+
+{{/* actuate's discovery flags. */}}
+{{- define "flinkscaler.discoverArgs" -}}
+{{- if .Values.discovery.services }}
+- --discover-services
+{{- end }}
+{{- if .Values.discovery.flinkDeployments }}
+- --discover-flinkdeployments
+{{- end }}
+{{- with .Values.discovery.namespaces }}
+- --discover-namespaces={{ join "," . }}
+{{- end }}
 {{- end }}
