@@ -59,6 +59,7 @@ func TestCompareOnEmulator(t *testing.T) {
 	require.Equal(t, StatusOK, peer.Status, "%s\n%s", peer.Error, progress.String())
 	require.NotNil(t, ours.Card, ours.Error)
 	require.Positive(t, peer.Card.Decisions)
+	require.Greater(t, peer.WallSeconds, 50.0)
 	require.Positive(t, peer.Requests["PUT /jobs/:id/resource-requirements 200"])
 	last := peer.Series.Samples[len(peer.Series.Samples)-1]
 	require.Greater(t, last.TaskManagers, 1, "the peer's TaskManagers follow its requirements")

@@ -121,8 +121,8 @@ func inScenarioRecords(gt flinksim.GroundTruth, scale float64) flinksim.GroundTr
 }
 
 // peer runs the operator's autoscaler against a fresh cluster.
-func (r *runner) peer(ctx context.Context) Run {
-	run := Run{Policy: PolicyPeer}
+func (r *runner) peer(ctx context.Context) (run Run) {
+	run.Policy = PolicyPeer
 	opts := peerOptions(r.cfg.Timing)
 	for _, o := range opts {
 		run.Options = append(run.Options, Option{Policy: PolicyPeer, Key: o.Key, Value: o.Value, Default: o.Default, Why: o.Why})
