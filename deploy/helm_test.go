@@ -1,11 +1,9 @@
 package deploy_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"flag"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -27,40 +25,19 @@ import (
 // chartDir is flinkscaler's Helm chart.
 const chartDir = "helm/flinkscaler"
 
-// renderChart renders the chart with Helm's own engine (the Go SDK, in the
-// helper module deploy/helm/render, built once and cached) with --set
-// values (or --values FILE for an entry "@FILE"), as `helm template`
-// would. It returns the objects, or Helm's error.
-func renderChart(t *testing.T, sets ...string) ([]manifest, error) {
+// renderChart renders the chart (kubetest.RenderChart) as manifests.
+func renderChart(t *testing.T, values ...string) ([]manifest, error) {
 	t.Helper()
-	bin, err := kubetest.Tool("deploy/helm/render", "helm-render")
-	require.NoError(t, err)
-	args := []string{"--chart", chartDir, "--release", "flinkscaler", "--namespace", "flinkscaler"}
-	for _, s := range sets {
-		if file, ok := strings.CutPrefix(s, "@"); ok {
-			args = append(args, "--values", file)
-			continue
-		}
-		args = append(args, "--set", s)
+	objs, err := kubetest.RenderChart(t, chartDir, values...)
+	if err != nil {
+		return nil, err
 	}
-	var out, errOut bytes.Buffer
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	if err := cmd.Run(); err != nil {
-		return nil, &renderError{msg: strings.TrimSpace(errOut.String())}
-	}
-	objs, err := kubetest.DecodeYAML(out.Bytes())
-	require.NoError(t, err, out.String())
 	var ms []manifest
 	for _, o := range objs {
 		ms = append(ms, manifest{file: chartDir, obj: o})
 	}
 	return ms, nil
 }
-
-type renderError struct{ msg string }
-
-func (e *renderError) Error() string { return e.msg }
 
 // TestHelmChart renders the chart for each TaskManager owner and applies
 // every object with a server-side dry-run against the test kube-apiserver
