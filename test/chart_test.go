@@ -182,4 +182,3 @@ func chartPolicy(t *testing.T, objs []*unstructured.Unstructured) string {
 	require.FailNow(t, "no decide-policy ConfigMap in the chart")
 	return ""
 }
-
