@@ -151,7 +151,7 @@ func Defaults() Config {
 		MinInterval:     time.Minute,
 		Efficiency:      EfficiencyConfig{Prior: 0.9, Min: 0.3, Max: 1.0},
 		SLO:             SLOConfig{MaxLag: time.Minute, Weight: 20},
-		Disturbances:    0.5,
+		Disturbances:    0.2,
 		Forecast:        24 * time.Hour,
 	}
 }

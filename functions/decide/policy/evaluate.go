@@ -9,6 +9,12 @@ import (
 // horizon is the span every candidate is priced over.
 const horizon = time.Hour
 
+// lagShare weighs the lag below the SLO: at the default slo.weight a
+// steady lag of a sixth of the SLO for the horizon costs as much as running
+// the job's slots, and a restart's lag bump a fraction of that; above the
+// SLO every second counts in full.
+const lagShare = 0.3
+
 // fixHeadroom is the headroom a corrective scale-up is assumed to bring
 // when a candidate turns out short.
 const fixHeadroom = 0.2
@@ -81,7 +87,10 @@ func evaluateAll(cands []candidate, j jobView, ld load, rc restartCost, lim limi
 			l.after = rc.later
 			out = append(out, price(l, p, ld, later, h0, slots0, cfg))
 		}
-		if r := &base[rest]; !e.keep() && j.lag > 0 && e.slots > r.slots && !slices.Equal(r.ps, e.ps) {
+		// draining, then released to the size the job settles at: for
+		// keep as for every change, so neither is compared with a plan
+		// the other could follow too
+		if r := &base[rest]; j.lag > 0 && e.slots > r.slots && !slices.Equal(r.ps, e.ps) {
 			p.release = r
 			out = append(out, price(e, p, ld, rc, h0, slots0, cfg))
 		}
@@ -207,7 +216,7 @@ func price(e evaluation, p plan, ld load, rc restartCost, h0 float64, slots0 int
 	if p.restart {
 		idle = rc.outage.Seconds() * float64(slots0)
 	}
-	e.cost = e.slotSec + idle + cfg.SLO.Weight*float64(max(slots0, 1))*(e.over+e.lagged+e.excess)
+	e.cost = e.slotSec + idle + cfg.SLO.Weight*float64(max(slots0, 1))*(e.over+lagShare*e.lagged+e.excess)
 	return e
 }
 
