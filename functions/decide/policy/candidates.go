@@ -119,8 +119,10 @@ func propose(j jobView, ld load, sc []scaling, lim limits, caps []*capMemo) []ca
 	out := []candidate{{ps: keep, headroom: -1}}
 	up, down := j.demand(ld.forecast), j.demand(math.Max(ld.peak, ld.forecast))
 	sized := make([][]int, len(j.vs)) // per vertex, per headroom level
+	levels := make([]int, len(j.vs)*len(headrooms))
 	for i, v := range j.vs {
-		sized[i] = sizeLevels(v, sc[i], up[i], down[i], lim.hi[i], caps[i])
+		sized[i] = levels[i*len(headrooms) : (i+1)*len(headrooms)]
+		sizeLevels(sized[i], v, sc[i], up[i], down[i], lim.hi[i], caps[i])
 	}
 	for k, h := range headrooms {
 		ps := make([]int, len(j.vs))
@@ -135,16 +137,14 @@ func propose(j jobView, ld load, sc []scaling, lim limits, caps []*capMemo) []ca
 	return out
 }
 
-// sizeLevels sizes v for every headroom level (sizeVertex), walking up
-// from one level's size to the next's.
-func sizeLevels(v vertexView, sc scaling, up, down float64, hi int, memo *capMemo) []int {
-	out := make([]int, len(headrooms))
+// sizeLevels sizes v for every headroom level into out (sizeVertex),
+// walking up from one level's size to the next's.
+func sizeLevels(out []int, v vertexView, sc scaling, up, down float64, hi int, memo *capMemo) {
 	from := 1
 	for k, h := range headrooms {
 		out[k] = sizeVertex(v, sc, up*(1+h), down*(1+h), hi, from, memo)
 		from = max(out[k], 1)
 	}
-	return out
 }
 
 // capMemo remembers a vertex's capacityAt at its fitted exponent for the
@@ -224,9 +224,8 @@ func fewest(v vertexView, memo *capMemo, need float64, from, upper int) int {
 // the step cap, a capped target aligned within the cap (so alignment never
 // widens a step); reactive mode's one parallelism; the TaskManager cap,
 // lowering the largest vertex to its next aligned value. Bounds win over
-// the step cap when they conflict.
-func shape(in []int, j jobView, lim limits) ([]int, [][]string) {
-	ps := slices.Clone(in)
+// the step cap when they conflict. ps is changed in place and returned.
+func shape(ps []int, j jobView, lim limits) ([]int, [][]string) {
 	var notes [][]string
 	note := func(i int, format string, args ...any) {
 		if notes == nil {

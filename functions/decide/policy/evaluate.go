@@ -76,7 +76,14 @@ func evaluateAll(cands []candidate, j jobView, ld load, rc restartCost, lim limi
 			rest, restCost = i, s.cost
 		}
 	}
-	out := make([]evaluation, 0, 3*len(base))
+	room := len(base)
+	if rc.later > 0 {
+		room *= 2
+	}
+	if j.lag > 0 {
+		room += len(base)
+	}
+	out := make([]evaluation, 0, room)
 	for _, e := range base {
 		p := plan{lag: j.lag, restart: !e.keep()}
 		out = append(out, price(e, p, ld, rc, h0, slots0, cfg))

@@ -84,11 +84,17 @@ func fitExponent(pts []CapPoint, prior float64) (float64, float64, int) {
 }
 
 // learnScaling records each vertex's true rate at its current parallelism
-// once the run's 60 s rates are full and the vertex is busy enough for busy
-// time to measure it, and marks a scale-up that added almost no capacity.
+// once per rate window after the run's 60 s rates are full, when the
+// vertex is busy enough for busy time to measure it, and marks a scale-up that added almost no capacity.
 // The points are copied: the given State is not changed.
 func learnScaling(st State, j jobView, cfg Config) State {
-	if len(st.Window) == 0 || st.Window[len(st.Window)-1].At.Sub(st.Epoch) < cfg.Settle+cfg.RateWindow {
+	n := len(st.Window)
+	if n == 0 || st.Window[n-1].At.Sub(st.Epoch) < cfg.Settle+cfg.RateWindow {
+		return st
+	}
+	// Flink's rates are 60 s averages: one measurement per rate window.
+	if n >= 2 && st.Window[n-2].Epoch.Equal(st.Epoch) &&
+		st.Window[n-2].At.Sub(st.Epoch)/cfg.RateWindow == st.Window[n-1].At.Sub(st.Epoch)/cfg.RateWindow {
 		return st
 	}
 	next := make(map[string]Scaling, len(j.vs))
