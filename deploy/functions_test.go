@@ -94,9 +94,13 @@ func parseDecide(t *testing.T, all []manifest) decider.Config {
 	for k, v := range containerEnv(c) {
 		t.Setenv(k, v) // decide reads its environment when binding flags
 	}
+	dir := t.TempDir() // the policy ConfigMap, mounted
+	for k, v := range configMapData(t, all, "decide-policy") {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, k), []byte(v), 0o600))
+	}
 	fs := flag.NewFlagSet("decide", flag.ContinueOnError)
 	f := decider.BindFlags(fs)
-	require.NoError(t, fs.Parse(verbArgs(t, c, "decide", "", "")))
+	require.NoError(t, fs.Parse(verbArgs(t, c, "decide", "/etc/flinkscaler", dir)))
 	cfg, err := f.Load()
 	require.NoError(t, err, "decide configuration")
 	return cfg

@@ -2,9 +2,6 @@ package deploy_test
 
 import (
 	"encoding/json"
-	"flag"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -77,7 +74,7 @@ func TestHelmChart(t *testing.T) {
 			}
 			act := parseActuate(t, container(t, all, "actuate"))
 			require.Equal(t, tt.owner, act.TaskManagers)
-			dec := parseChartDecide(t, all)
+			dec := parseDecide(t, all)
 			require.Equal(t, "adaptive", dec.Policy.Mode, "decide keeps its default mode whoever owns the TaskManagers")
 			ing := parseIngest(t, all)
 			for _, target := range ing.Targets {
@@ -152,26 +149,6 @@ func requireLeastPrivilege(t *testing.T, all []manifest) {
 			}
 		}
 	}
-}
-
-// parseChartDecide runs decide's Deployment through decide's own flags,
-// with the policy ConfigMap mounted where the Deployment mounts it.
-func parseChartDecide(t *testing.T, all []manifest) decider.Config {
-	t.Helper()
-	c := container(t, all, "decide")
-	dir := t.TempDir()
-	for k, v := range configMapData(t, all, "decide-policy") {
-		require.NoError(t, os.WriteFile(filepath.Join(dir, k), []byte(v), 0o600))
-	}
-	for k, v := range containerEnv(c) {
-		t.Setenv(k, v)
-	}
-	fs := flag.NewFlagSet("decide", flag.ContinueOnError)
-	f := decider.BindFlags(fs)
-	require.NoError(t, fs.Parse(verbArgs(t, c, "decide", "/etc/flinkscaler", dir)))
-	cfg, err := f.Load()
-	require.NoError(t, err, "decide configuration")
-	return cfg
 }
 
 // TestHelmChartRefusesValuesThatCannotWork: each fails the render with a
