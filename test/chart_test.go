@@ -12,6 +12,7 @@ import (
 	"github.com/kedacore/keda/v2/pkg/scalers/externalscaler"
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -70,7 +71,8 @@ func chartActuate(t *testing.T, objs []*unstructured.Unstructured, e *emulator, 
 // a job whose load steps up and later down: with the chart's defaults (KEDA
 // owns the TaskManagers, mutual TLS to the scaler, KEDA's client in the
 // HPA's place) and with actuate owning them (its Role, as its
-// ServiceAccount). The TaskManagers go up and then down.
+// ServiceAccount). The TaskManagers go up and then down, and each decision
+// and result is an Event on the TaskManager Deployment.
 func TestChartDefaultsScaleUpAndDown(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -145,6 +147,16 @@ func TestChartDefaultsScaleUpAndDown(t *testing.T) {
 					break
 				}
 			}
+			// Each decision and its result are Events on the TaskManager
+			// Deployment, recorded as the chart's ServiceAccount.
+			evs, err := api.Admin().CoreV1().Events("flink").List(t.Context(), metav1.ListOptions{FieldSelector: "involvedObject.name=flink-taskmanager"})
+			require.NoError(t, err)
+			reasons := map[string]int{}
+			for _, ev := range evs.Items {
+				reasons[ev.Reason]++
+			}
+			require.Positive(t, reasons["ScalingDecision"], "%v", reasons)
+			require.Positive(t, reasons["Rescaled"], "%v", reasons)
 		})
 	}
 }

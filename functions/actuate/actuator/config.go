@@ -122,7 +122,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.TaskManagers, "taskmanagers", c.TaskManagers, "who owns the TaskManager count: kubernetes (actuate scales --taskmanager-workload), keda (KEDA scales it to the count served on --keda-listen), flink (Flink's native Kubernetes ResourceManager starts them), emulator, or none (fixed)")
 	fs.Float64Var(&c.Options.HPATolerance, "hpa-tolerance", c.Options.HPATolerance, "with --taskmanagers keda: the tolerance of the HPA KEDA drives; a declared count inside it is moved out of it (0 when the ScaledObject's behavior sets tolerance 0, Kubernetes 1.33+)")
 	fs.StringVar(&c.Kubeconfig, "kubeconfig", c.Kubeconfig, "kubeconfig file (default: in-cluster config)")
-	fs.StringVar(&c.Workload, "taskmanager-workload", c.Workload, "default TaskManager workload [KIND/]NAMESPACE/NAME")
+	fs.StringVar(&c.Workload, "taskmanager-workload", c.Workload, "default TaskManager workload [KIND/]NAMESPACE/NAME: the one actuate scales (kubernetes), or, with keda, the one KEDA scales, where actuate records Kubernetes Events")
 	fs.StringVar(&c.KEDAListen, "keda-listen", c.KEDAListen, "serve the KEDA external scaler (gRPC) on ADDR")
 	fs.DurationVar(&c.KEDAPoll, "keda-poll", c.KEDAPoll, "how often the KEDA scaler reads each cluster's jobs and TaskManagers (its answer before a job's first decision, and IsActive)")
 	fs.StringVar(&c.KEDATLS.Cert, "keda-tls-cert", c.KEDATLS.Cert, "KEDA scaler TLS certificate (PEM)")
@@ -208,8 +208,8 @@ func (c Config) validateOwner() []error {
 		errs = append(errs, fmt.Errorf("--keda-listen: with --taskmanagers %s KEDA would be served the current TaskManager count "+
 			"and never scale; let KEDA own the TaskManagers (--taskmanagers keda) or drop --keda-listen", c.TaskManagers))
 	}
-	if c.Workload != "" && (c.TaskManagers == BackendKEDA || c.TaskManagers == BackendFlink) {
-		errs = append(errs, fmt.Errorf("--taskmanager-workload: with --taskmanagers %s actuate scales no workload; drop it", c.TaskManagers))
+	if c.Workload != "" && c.TaskManagers == BackendFlink {
+		errs = append(errs, fmt.Errorf("--taskmanager-workload: with --taskmanagers %s Flink starts TaskManager pods, there is no workload; drop it", c.TaskManagers))
 	}
 	if t := c.Options.HPATolerance; t < 0 || t >= 1 || t != t {
 		errs = append(errs, fmt.Errorf("--hpa-tolerance: %v: want a fraction in [0, 1) (the HPA's default is 0.1)", t))

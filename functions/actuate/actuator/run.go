@@ -142,6 +142,23 @@ func buildDeps(ctx context.Context, cfg Config, js jetstream.JetStream, log *slo
 		if deps.Events, err = taskmanagers.NewEvents(rc, k8s); err != nil {
 			return deps, err
 		}
+	case BackendKEDA:
+		// KEDA scales; with a workload named, actuate records Events on it
+		// (reading its scale subresource for the UID, creating events).
+		if cfg.Workload == "" {
+			break
+		}
+		rc, err := taskmanagers.LoadConfig(cfg.Kubeconfig)
+		if err != nil {
+			return deps, err
+		}
+		k8s, err := taskmanagers.NewKubernetes(rc)
+		if err != nil {
+			return deps, err
+		}
+		if deps.Events, err = taskmanagers.NewEvents(rc, k8s); err != nil {
+			return deps, err
+		}
 	case BackendEmulator:
 		deps.TaskManagers = taskmanagers.NewEmulator(cfg.Flink)
 	}
