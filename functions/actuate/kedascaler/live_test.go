@@ -149,3 +149,16 @@ func TestIsActiveFollowsLiveState(t *testing.T) {
 	src.set(flink.StateRunning, 4, nil)
 	eventually(t, true, activeOf(c, "prod", "orders"))
 }
+
+// TestRedeployedJobIsAnsweredLive: a job name whose declared count belongs
+// to a run that is gone (a redeploy gave it a new job id) is answered from
+// the running one.
+func TestRedeployedJobIsAnsweredLive(t *testing.T) {
+	h := startHarness(t, nil)
+	c := dial(t, h.addr, nil)
+	h.put(t, Desired{Cluster: "prod", JobID: "00000000000000000000000000000009", JobName: "orders", TaskManagers: 8, Running: true, UpdatedAt: time.Now()})
+	runPoller(t, h, map[string]Source{"prod": &fakeSource{state: flink.StateRunning, tms: 3}}) // lists jobID only
+	eventually(t, 3.0, metricOf(c, "prod", "orders"))
+	eventually(t, true, activeOf(c, "prod", "orders"))
+	eventually(t, false, activeOf(c, "prod", "00000000000000000000000000000009"))
+}

@@ -158,9 +158,11 @@ func (v *View) Changed() <-chan struct{} {
 
 // Lookup returns the desired count of job (a job id or a job name) in
 // cluster: the declared count when the bucket has one, else the TaskManagers
-// registered when the job was last seen; Running is the live state when the
-// job has been seen. A name held by several job ids answers the running,
-// then most recently updated one. Errors: ErrNotReady, ErrNotFound.
+// registered when the job was last seen; Running is the live state once its
+// cluster has been seen (a job id it no longer lists does not run). A name
+// held by several job ids answers the running, then most recently updated
+// one; a declared run that is gone yields to a running one seen live.
+// Errors: ErrNotReady, ErrNotFound.
 func (v *View) Lookup(cluster, job string) (Desired, error) {
 	select {
 	case <-v.ready:
@@ -170,12 +172,14 @@ func (v *View) Lookup(cluster, job string) (Desired, error) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	d, declared := v.declared(cluster, job)
+	if declared {
+		if running, known := v.running(cluster, d.JobID); known {
+			d.Running = running
+		}
+	}
 	o, seen := v.seen(cluster, job)
 	switch {
-	case declared && seen && o.JobID == d.JobID:
-		d.Running = o.Running
-		return d, nil
-	case declared && (!seen || !o.Running || d.Running):
+	case declared && (!seen || o.JobID == d.JobID || d.Running || !o.Running):
 		return d, nil
 	case seen:
 		// Not declared yet, or declared for an older run of the same name.
@@ -199,6 +203,17 @@ func (v *View) declared(cluster, job string) (Desired, bool) {
 		}
 	}
 	return best, found
+}
+
+// running is whether job id runs in cluster now; known is false when the
+// cluster has not been seen (v.mu is held). A job id the cluster no longer
+// lists does not run.
+func (v *View) running(cluster, jobID string) (running, known bool) {
+	jobs, polled := v.live[cluster]
+	if !polled {
+		return false, false
+	}
+	return jobs[jobID].Running, true
 }
 
 // seen is the live state of job (id, or name: the running one first);
