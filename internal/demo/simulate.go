@@ -119,7 +119,11 @@ func printHeader(w io.Writer, cfg Config, ep Endpoints) {
 		fmt.Fprintf(w, "  KEDA scaler      %s   metadata cluster=%s job=%s\n", ep.KEDA, Cluster, sc.Job.Name)
 	}
 	every := time.Duration(float64(cfg.ingestConfig("", "").Interval) * cfg.Speed).Round(time.Second)
-	fmt.Fprintf(w, "  functions        metrics-ingest (every %s simulated) → decide (default policy; slots per TaskManager from the cluster) → actuate (emulator TaskManagers), cluster %q\n", every, Cluster)
+	where := "emulator TaskManagers"
+	if cfg.External != nil {
+		where = "the cluster's TaskManagers through its control endpoint"
+	}
+	fmt.Fprintf(w, "  functions        metrics-ingest (every %s simulated) → decide (default policy; slots per TaskManager from the cluster) → actuate (%s), cluster %q\n", every, where, Cluster)
 }
 
 // vertexNames lists the scenario's vertices in order.
