@@ -1,7 +1,7 @@
 package deploy_test
 
 import (
-	"flag"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -77,13 +77,7 @@ func parseIngest(t *testing.T, all []manifest) ingest.Config {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, k), []byte(v), 0o600))
 	}
 	env := containerEnv(c)
-	for k, v := range env {
-		t.Setenv(k, v) // the NATS flags read the environment when bound
-	}
-	fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
-	f := ingest.BindFlags(fs)
-	require.NoError(t, fs.Parse(verbArgs(t, c, "ingest", "/etc/flinkscaler", dir)))
-	cfg, err := f.Load(func(k string) string { return env[k] })
+	cfg, err := ingest.ParseArgs(verbArgs(t, c, "ingest", "/etc/flinkscaler", dir), getenv(env), io.Discard)
 	require.NoError(t, err, "metrics-ingest configuration")
 	return cfg
 }
@@ -91,32 +85,25 @@ func parseIngest(t *testing.T, all []manifest) ingest.Config {
 func parseDecide(t *testing.T, all []manifest) decider.Config {
 	t.Helper()
 	c := container(t, all, "decide")
-	for k, v := range containerEnv(c) {
-		t.Setenv(k, v) // decide reads its environment when binding flags
-	}
 	dir := t.TempDir() // the policy ConfigMap, mounted
 	for k, v := range configMapData(t, all, "decide-policy") {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, k), []byte(v), 0o600))
 	}
-	fs := flag.NewFlagSet("decide", flag.ContinueOnError)
-	f := decider.BindFlags(fs)
-	require.NoError(t, fs.Parse(verbArgs(t, c, "decide", "/etc/flinkscaler", dir)))
-	cfg, err := f.Load()
+	cfg, _, err := decider.ParseArgs(verbArgs(t, c, "decide", "/etc/flinkscaler", dir), getenv(containerEnv(c)), io.Discard)
 	require.NoError(t, err, "decide configuration")
 	return cfg
 }
 
 func parseActuate(t *testing.T, c corev1.Container) actuator.Config {
 	t.Helper()
-	for k, v := range containerEnv(c) {
-		t.Setenv(k, v) // the NATS flags read the environment when bound
-	}
-	cfg := actuator.DefaultConfig()
-	fs := flag.NewFlagSet("actuate", flag.ContinueOnError)
-	cfg.RegisterFlags(fs)
-	require.NoError(t, fs.Parse(verbArgs(t, c, "actuate", "", "")))
-	require.NoError(t, cfg.Validate(), "actuate configuration")
+	cfg, err := actuator.ParseArgs(verbArgs(t, c, "actuate", "", ""), getenv(containerEnv(c)), io.Discard)
+	require.NoError(t, err, "actuate configuration")
 	return cfg
+}
+
+// getenv looks a container's environment up as the function would its own.
+func getenv(env map[string]string) func(string) string {
+	return func(k string) string { return env[k] }
 }
 
 // container returns the one container of Deployment name.

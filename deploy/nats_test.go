@@ -12,6 +12,7 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2/event"
 	"github.com/flinkscaler/flinkscaler/functions/metrics-ingest/ingest"
 	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/natsserver"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -35,7 +36,7 @@ type natsClient struct {
 
 // startAuthNATS runs an embedded JetStream server with the users and
 // permissions of the shipped auth.conf.
-func startAuthNATS(t *testing.T) *events.Embedded {
+func startAuthNATS(t *testing.T) *natsserver.Server {
 	t.Helper()
 	dir := t.TempDir()
 	for _, u := range users {
@@ -46,7 +47,7 @@ func startAuthNATS(t *testing.T) *events.Embedded {
 	require.NoError(t, os.WriteFile(conf, []byte("include ./auth.conf\n"), 0o600))
 	opts, err := server.ProcessConfigFile(conf)
 	require.NoError(t, err, "deploy/nats auth.conf")
-	srv, err := events.StartEmbedded(events.EmbeddedConfig{Options: opts, StoreDir: filepath.Join(dir, "js")})
+	srv, err := natsserver.Start(natsserver.Config{Options: opts, StoreDir: filepath.Join(dir, "js")})
 	require.NoError(t, err)
 	t.Cleanup(srv.Shutdown)
 	return srv
@@ -66,7 +67,7 @@ func configMapKey(t *testing.T, key string) string {
 	return ""
 }
 
-func connect(t *testing.T, srv *events.Embedded, user string) *natsClient {
+func connect(t *testing.T, srv *natsserver.Server, user string) *natsClient {
 	t.Helper()
 	c := &natsClient{errs: make(chan error, 64)}
 	nc, err := nats.Connect(srv.ClientURL(), nats.UserInfo(user, user+"-secret"),

@@ -21,7 +21,9 @@ import (
 	"github.com/flinkscaler/flinkscaler/functions/decide/policy"
 	"github.com/flinkscaler/flinkscaler/internal/events"
 	"github.com/flinkscaler/flinkscaler/internal/flinksim"
+	"github.com/flinkscaler/flinkscaler/internal/function"
 	"github.com/flinkscaler/flinkscaler/internal/kubetest"
+	"github.com/flinkscaler/flinkscaler/internal/natsserver"
 	"github.com/flinkscaler/flinkscaler/internal/testpki"
 )
 
@@ -112,7 +114,7 @@ func TestChartDefaultsScaleUpAndDown(t *testing.T) {
 				require.NoError(t, err)
 				require.NoError(t, os.WriteFile(filepath.Join(mount, dst), b, 0o600))
 			}
-			srv, err := events.StartEmbedded(events.EmbeddedConfig{})
+			srv, err := natsserver.Start(natsserver.Config{})
 			require.NoError(t, err)
 			t.Cleanup(srv.Shutdown)
 			acfg := chartActuate(t, objs, e, srv.ClientURL(), mount, kubeconfig)
@@ -131,7 +133,7 @@ func TestChartDefaultsScaleUpAndDown(t *testing.T) {
 			pol, err := policy.Load(strings.NewReader(chartPolicy(t, objs)), policy.Defaults())
 			require.NoError(t, err)
 			require.NoError(t, pol.Validate())
-			startDecide(t, decider.Config{NATS: events.ConnOptions{URL: srv.ClientURL(), Name: decider.Function}, Policy: pol}, testLog("decide"))
+			startDecide(t, decider.Config{Common: function.Common{NATS: events.ConnOptions{URL: srv.ClientURL(), Name: decider.Function}}, Policy: pol}, testLog("decide"))
 
 			peak := 2
 			deadline := time.Now().Add(4 * time.Minute)

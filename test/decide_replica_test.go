@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/natsserver"
 )
 
 var (
@@ -72,7 +73,7 @@ func decideProcess(t *testing.T, natsURL, logFile string) *exec.Cmd {
 // decision in its outbox was published, and no decision was lost or applied
 // twice.
 func TestDecideReplicaKilled(t *testing.T) {
-	srv, err := events.StartEmbedded(events.EmbeddedConfig{})
+	srv, err := natsserver.Start(natsserver.Config{})
 	require.NoError(t, err)
 	t.Cleanup(srv.Shutdown)
 	dir := t.TempDir()

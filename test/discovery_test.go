@@ -17,7 +17,9 @@ import (
 	"github.com/flinkscaler/flinkscaler/functions/metrics-ingest/ingest"
 	"github.com/flinkscaler/flinkscaler/internal/discovery"
 	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/function"
 	"github.com/flinkscaler/flinkscaler/internal/kubetest"
+	"github.com/flinkscaler/flinkscaler/internal/natsserver"
 )
 
 // TestNewFlinkDeploymentIsDiscovered: metrics-ingest and actuate start with
@@ -35,7 +37,7 @@ func TestNewFlinkDeploymentIsDiscovered(t *testing.T) {
 
 	e := startEmulator(t, stepScenario, 60, nil)
 	goRun(t, "resource manager", nativeResourceManager(e))
-	srv, err := events.StartEmbedded(events.EmbeddedConfig{})
+	srv, err := natsserver.Start(natsserver.Config{})
 	require.NoError(t, err)
 	t.Cleanup(srv.Shutdown)
 
@@ -45,7 +47,7 @@ func TestNewFlinkDeploymentIsDiscovered(t *testing.T) {
 	icfg.Discover.Every = 200 * time.Millisecond
 	require.NoError(t, icfg.Validate())
 	goRun(t, "ingest", func(ctx context.Context) error { return ingest.Run(ctx, icfg, testLog("ingest")) })
-	startDecide(t, decider.Config{NATS: events.ConnOptions{URL: srv.ClientURL(), Name: decider.Function}, Policy: policy.Defaults()}, testLog("decide"))
+	startDecide(t, decider.Config{Common: function.Common{NATS: events.ConnOptions{URL: srv.ClientURL(), Name: decider.Function}}, Policy: policy.Defaults()}, testLog("decide"))
 	acfg := actuateConfig(t, e, srv.ClientURL())
 	acfg.Flink, acfg.TaskManagers, acfg.Kubeconfig = map[string]string{}, actuator.BackendFlink, kubeconfig
 	acfg.Discovery = discovery.Config{FlinkDeployments: true, Namespaces: []string{"flink"}}

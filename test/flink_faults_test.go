@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/natsserver"
 )
 
 // faultProxy stands in front of the emulator: while on, it fails a share of
@@ -72,7 +73,7 @@ func TestFlinkRESTFailingAndSlow(t *testing.T) {
 	e := startEmulator(t, stepScenario, 60, func(h http.Handler) http.Handler { proxy.next = h; return proxy })
 	proxy.maxDelay = e.scaled(10*time.Second, 0) / 10
 	proxy.on.Store(true)
-	srv, err := events.StartEmbedded(events.EmbeddedConfig{})
+	srv, err := natsserver.Start(natsserver.Config{})
 	require.NoError(t, err)
 	t.Cleanup(srv.Shutdown)
 	startDecide(t, decideConfig(t, srv.ClientURL()), testLog("decide"))

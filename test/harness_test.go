@@ -25,6 +25,7 @@ import (
 	"github.com/flinkscaler/flinkscaler/functions/metrics-ingest/ingest"
 	"github.com/flinkscaler/flinkscaler/internal/events"
 	"github.com/flinkscaler/flinkscaler/internal/flinksim"
+	"github.com/flinkscaler/flinkscaler/internal/function"
 )
 
 var soakFlag = flag.Bool("soak", false, "run the long variants (minutes to hours)")
@@ -152,7 +153,7 @@ func ingestConfig(e *emulator, natsURL string) ingest.Config {
 	cfg.Interval = e.scaled(cfg.Interval, 100*time.Millisecond)
 	cfg.Backoff = e.scaled(cfg.Backoff, 10*time.Millisecond)
 	cfg.RequestTimeout = cfg.Interval
-	cfg.NATSURL, cfg.HTTPListen, cfg.Replica = natsURL, "", "test"
+	cfg.NATS.URL, cfg.HTTPListen, cfg.Replica = natsURL, "", "test"
 	cfg.Targets = []ingest.Target{{Cluster: cluster, URL: e.url}}
 	return cfg
 }
@@ -186,7 +187,7 @@ func decideConfig(t *testing.T, natsURL string) decider.Config {
 	p.Mode = events.ModeAdaptive
 	p.MaxTaskManagers = 16
 	require.NoError(t, p.Validate())
-	return decider.Config{NATS: events.ConnOptions{URL: natsURL, Name: decider.Function}, Policy: p}
+	return decider.Config{Common: function.Common{NATS: events.ConnOptions{URL: natsURL, Name: decider.Function}}, Policy: p}
 }
 
 func startDecide(t *testing.T, cfg decider.Config, log *slog.Logger) *proc {

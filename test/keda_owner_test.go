@@ -24,7 +24,9 @@ import (
 	"github.com/flinkscaler/flinkscaler/functions/decide/policy"
 	"github.com/flinkscaler/flinkscaler/internal/events"
 	"github.com/flinkscaler/flinkscaler/internal/flinksim"
+	"github.com/flinkscaler/flinkscaler/internal/function"
 	"github.com/flinkscaler/flinkscaler/internal/kubetest"
+	"github.com/flinkscaler/flinkscaler/internal/natsserver"
 )
 
 // hpa plays KEDA's operator and the HorizontalPodAutoscaler it creates for
@@ -130,7 +132,7 @@ func startKEDAChain(t *testing.T, scenario string, replicas int32, actuateTolera
 	require.NoError(t, err)
 	goRun(t, "watcher", watcher.Run)
 
-	srv, err := events.StartEmbedded(events.EmbeddedConfig{})
+	srv, err := natsserver.Start(natsserver.Config{})
 	require.NoError(t, err)
 	t.Cleanup(srv.Shutdown)
 	acfg := actuateConfig(t, e, srv.ClientURL())
@@ -202,7 +204,7 @@ func TestKEDAOwnsTaskManagersEndToEnd(t *testing.T) {
 	goRun(t, "keda", keda.run)
 	startIngest(t, c.e, ingestConfig(c.e, c.natsURL), events.ConnOptions{URL: c.natsURL, Name: "ingest"}, testLog("ingest"))
 	// The policy a user gets: nothing in it says who owns the TaskManagers.
-	startDecide(t, decider.Config{NATS: events.ConnOptions{URL: c.natsURL, Name: decider.Function}, Policy: policy.Defaults()}, testLog("decide"))
+	startDecide(t, decider.Config{Common: function.Common{NATS: events.ConnOptions{URL: c.natsURL, Name: decider.Function}}, Policy: policy.Defaults()}, testLog("decide"))
 
 	var applied events.Result
 	deadline := time.Now().Add(3 * time.Minute)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/flinkscaler/flinkscaler/functions/actuate/kedascaler"
 	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/natsserver"
 	"github.com/flinkscaler/flinkscaler/internal/testpki"
 )
 
@@ -74,7 +75,7 @@ func TestKEDAScalerTLS(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv, err := events.StartEmbedded(events.EmbeddedConfig{})
+			srv, err := natsserver.Start(natsserver.Config{})
 			require.NoError(t, err)
 			t.Cleanup(srv.Shutdown)
 			e := startEmulator(t, stepScenario, 30, nil)

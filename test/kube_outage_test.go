@@ -25,6 +25,7 @@ import (
 	"github.com/flinkscaler/flinkscaler/internal/events"
 	"github.com/flinkscaler/flinkscaler/internal/flinksim"
 	"github.com/flinkscaler/flinkscaler/internal/kubetest"
+	"github.com/flinkscaler/flinkscaler/internal/natsserver"
 )
 
 // tcpGate forwards TCP connections to a backend while open; closing it
@@ -149,7 +150,7 @@ func TestKubeAPIServerUnavailableDuringScale(t *testing.T) {
 	require.NoError(t, err)
 	goRun(t, "watcher", watcher.Run)
 
-	srv, err := events.StartEmbedded(events.EmbeddedConfig{})
+	srv, err := natsserver.Start(natsserver.Config{})
 	require.NoError(t, err)
 	t.Cleanup(srv.Shutdown)
 	acfg := actuateConfig(t, e, srv.ClientURL())

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/natsserver"
 )
 
 // TestMetricSourcesAllowList runs decide with --metric-sources limited to
@@ -18,7 +19,7 @@ import (
 // user metric from that exporter and from two look-alikes: the allowed one
 // reaches the job's state, the others are rejected with the reason.
 func TestMetricSourcesAllowList(t *testing.T) {
-	srv, err := events.StartEmbedded(events.EmbeddedConfig{})
+	srv, err := natsserver.Start(natsserver.Config{})
 	require.NoError(t, err)
 	t.Cleanup(srv.Shutdown)
 	e := startEmulator(t, stepScenario, 30, nil)
@@ -38,16 +39,16 @@ func TestMetricSourcesAllowList(t *testing.T) {
 	key := events.KVKey(cluster, e.sim.JobID())
 	eventually(t, 30*time.Second, func() bool { _, err := state.Get(ctx, key); return err == nil }, "decide kept no state for the job")
 
-	publish := func(source, name string) {
-		m := events.Metric{Cluster: cluster, Job: e.sim.JobID(), Name: name, Value: 1234, Unit: "records", ObservedAt: e.sim.Now()}
+	publish := func(source string, value float64) {
+		m := events.Metric{Cluster: cluster, Job: e.sim.JobID(), Name: events.MetricLag, Value: value, Unit: "records", ObservedAt: e.sim.Now()}
 		ev, err := events.New(events.TypeMetric, "exporter", cluster, e.sim.JobID(), m)
 		require.NoError(t, err)
 		ev.SetSource(source)
 		require.NoError(t, events.Publish(ctx, js, ev))
 	}
-	publish("/exporters/kafka/orders", "allowed_lag")
-	publish("/exporters/kafka-evil", "evil_lag")
-	publish("/flinkscaler/metrics-ingest/prod", "spoofed_lag")
+	publish("/exporters/kafka/orders", 1234)
+	publish("/exporters/kafka-evil", 6666)
+	publish("/flinkscaler/metrics-ingest/prod", 7777)
 
 	eventually(t, 30*time.Second, func() bool {
 		c, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -57,7 +58,7 @@ func TestMetricSourcesAllowList(t *testing.T) {
 	}, "the look-alike sources were not rejected")
 	eventually(t, 30*time.Second, func() bool {
 		e, err := state.Get(ctx, key)
-		return err == nil && strings.Contains(string(e.Value()), "allowed_lag")
+		return err == nil && strings.Contains(string(e.Value()), `"value":1234`)
 	}, "the allowed metric did not reach the job's state")
 	got := readStream(t, srv.ClientURL())
 	var rejectedSources []string
@@ -67,8 +68,8 @@ func TestMetricSourcesAllowList(t *testing.T) {
 	}
 	entry, err := state.Get(ctx, key)
 	require.NoError(t, err)
-	require.NotContains(t, string(entry.Value()), "evil_lag")
-	require.NotContains(t, string(entry.Value()), "spoofed_lag")
+	require.NotContains(t, string(entry.Value()), "6666")
+	require.NotContains(t, string(entry.Value()), "7777")
 	require.ElementsMatch(t, []string{"/exporters/kafka-evil", "/flinkscaler/metrics-ingest/prod"}, rejectedSources)
 	t.Logf("allow-list %v: accepted /exporters/kafka/orders; rejected %v with %q", dcfg.MetricSources, rejectedSources, got.rejected[0].Reason)
 }

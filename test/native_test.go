@@ -12,6 +12,8 @@ import (
 	"github.com/flinkscaler/flinkscaler/functions/decide/decider"
 	"github.com/flinkscaler/flinkscaler/functions/decide/policy"
 	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/function"
+	"github.com/flinkscaler/flinkscaler/internal/natsserver"
 )
 
 // nativeResourceManager plays Flink's ResourceManager in native Kubernetes
@@ -49,7 +51,7 @@ func nativeResourceManager(e *emulator) func(ctx context.Context) error {
 func TestNativeModeScalesByRequirementsAlone(t *testing.T) {
 	e := startEmulator(t, stepScenario, 60, nil)
 	goRun(t, "resource manager", nativeResourceManager(e))
-	srv, err := events.StartEmbedded(events.EmbeddedConfig{})
+	srv, err := natsserver.Start(natsserver.Config{})
 	require.NoError(t, err)
 	t.Cleanup(srv.Shutdown)
 	acfg := actuateConfig(t, e, srv.ClientURL())
@@ -59,7 +61,7 @@ func TestNativeModeScalesByRequirementsAlone(t *testing.T) {
 	c := &kedaChain{e: e, natsURL: srv.ClientURL()}
 	_, next := c.results(t)
 	startIngest(t, e, ingestConfig(e, srv.ClientURL()), events.ConnOptions{URL: srv.ClientURL(), Name: "ingest"}, testLog("ingest"))
-	startDecide(t, decider.Config{NATS: events.ConnOptions{URL: srv.ClientURL(), Name: decider.Function}, Policy: policy.Defaults()}, testLog("decide"))
+	startDecide(t, decider.Config{Common: function.Common{NATS: events.ConnOptions{URL: srv.ClientURL(), Name: decider.Function}}, Policy: policy.Defaults()}, testLog("decide"))
 
 	var applied events.Result
 	deadline := time.Now().Add(3 * time.Minute)

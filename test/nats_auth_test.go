@@ -15,6 +15,7 @@ import (
 
 	"github.com/flinkscaler/flinkscaler/functions/decide/decider"
 	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/natsserver"
 	"github.com/flinkscaler/flinkscaler/internal/testpki"
 )
 
@@ -77,7 +78,7 @@ func TestNATSAuthModes(t *testing.T) {
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
 			opts, scheme := m.server(t)
-			srv, err := events.StartEmbedded(events.EmbeddedConfig{Options: opts, ServerName: "auth-" + m.name})
+			srv, err := natsserver.Start(natsserver.Config{Options: opts, ServerName: "auth-" + m.name})
 			require.NoError(t, err)
 			t.Cleanup(srv.Shutdown)
 			url := scheme + "://" + srv.Server().Addr().String()

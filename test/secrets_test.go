@@ -25,6 +25,7 @@ import (
 	"github.com/flinkscaler/flinkscaler/functions/decide/decider"
 	"github.com/flinkscaler/flinkscaler/functions/metrics-ingest/ingest"
 	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/natsserver"
 	"github.com/flinkscaler/flinkscaler/internal/testpki"
 )
 
@@ -38,7 +39,7 @@ func password(user string) string { return "S3cr3t-" + user + "-7f41c9" }
 // startDeployNATS runs an embedded JetStream server with the users and
 // subject permissions of the shipped deploy/nats manifest (one source of
 // truth for the manifest and this test).
-func startDeployNATS(t *testing.T) *events.Embedded {
+func startDeployNATS(t *testing.T) *natsserver.Server {
 	t.Helper()
 	dir := t.TempDir()
 	for _, u := range deployUsers {
@@ -49,7 +50,7 @@ func startDeployNATS(t *testing.T) *events.Embedded {
 	require.NoError(t, os.WriteFile(conf, []byte("include ./auth.conf\n"), 0o600))
 	opts, err := server.ProcessConfigFile(conf)
 	require.NoError(t, err, "deploy/nats auth.conf")
-	srv, err := events.StartEmbedded(events.EmbeddedConfig{Options: opts, ServerName: "deploy-auth"})
+	srv, err := natsserver.Start(natsserver.Config{Options: opts, ServerName: "deploy-auth"})
 	require.NoError(t, err)
 	t.Cleanup(srv.Shutdown)
 	return srv
@@ -79,7 +80,7 @@ func deployAuthConf(t *testing.T) string {
 
 // userURL is the server URL with a deploy user's credentials, as the
 // function manifests pass them (nats://user:$(NATS_PASSWORD)@host).
-func userURL(srv *events.Embedded, user string) string {
+func userURL(srv *natsserver.Server, user string) string {
 	return "nats://" + user + ":" + password(user) + "@" + srv.Server().Addr().String()
 }
 
@@ -219,7 +220,7 @@ func TestFunctionsUnderDeployedPermissionsLeakNoSecret(t *testing.T) {
 	// password of the URL.
 	closed := "nats://ingest:" + password("ingest") + "@" + freeAddr(t)
 	bad := icfg
-	bad.NATSURL = closed
+	bad.NATS.URL = closed
 	bctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	errs := map[string]error{"ingest": ingest.Run(bctx, bad, slog.New(slog.DiscardHandler))}

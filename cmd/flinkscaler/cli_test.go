@@ -34,6 +34,7 @@ func TestPublishShowsUpInWatch(t *testing.T) {
 	t.Cleanup(nc.Close)
 	sub, err := nc.SubscribeSync(events.SubjectAll)
 	require.NoError(t, err)
+	require.NoError(t, nc.Flush(), "the server has the subscription before publish runs")
 
 	var out, errOut bytes.Buffer
 	code := run(context.Background(), []string{"publish", "--nats", url, "--cluster", "demo", "--job", "wordcount",
@@ -58,6 +59,20 @@ func TestPublishRejectsBadFlags(t *testing.T) {
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut.String(), `--cluster "a.b"`)
 	require.Contains(t, errOut.String(), `--value "Inf"`)
+
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--name", "lag", "--value", "-5"}, "want a backlog from 0 to"},
+		{[]string{"--name", "la g", "--value", "1"}, "decide uses lag and pendingRecords"},
+		{[]string{"--name", "lag", "--value", "1", "--unit", "ms/s"}, `unit "ms/s"`},
+	} {
+		errOut.Reset()
+		args := append([]string{"publish", "--nats", "nats://127.0.0.1:1", "--cluster", "demo", "--job", "j"}, tt.args...)
+		require.Equal(t, 1, run(context.Background(), args, &out, &errOut), "%v", tt.args)
+		require.Contains(t, errOut.String(), tt.want)
+	}
 }
 
 // decide --print-policy prints the defaults as YAML that --policy reads

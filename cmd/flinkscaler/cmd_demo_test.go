@@ -56,7 +56,7 @@ func TestDemoBadFlags(t *testing.T) {
 		want string
 	}{
 		{name: "zero speed", args: []string{"--speed", "0"}, code: 2, want: "--speed: 0: want more than 0"},
-		{name: "not a duration", args: []string{"--duration", "ten"}, code: 2, want: `invalid value "ten" for flag -duration`},
+		{name: "not a duration", args: []string{"--duration", "ten"}, code: 2, want: `--duration "ten": not a duration; write a number with a unit`},
 		{name: "short duration", args: []string{"--duration", "3s"}, code: 2, want: "--duration: 3s: want at least 10s"},
 		{name: "address without port", args: []string{"--keda-listen", "localhost"}, code: 2, want: `--keda-listen: "localhost": want host:port`},
 		{name: "missing scenario", args: []string{"--scenario", "no-such.yaml"}, code: 1, want: "no-such.yaml"},

@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/natsserver"
 )
 
 func runNATS(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -15,7 +16,7 @@ func runNATS(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	srv, err := events.StartEmbedded(events.EmbeddedConfig{Listen: *listen, StoreDir: *store, ServerName: "flinkscaler"})
+	srv, err := natsserver.Start(natsserver.Config{Listen: *listen, StoreDir: *store, ServerName: "flinkscaler"})
 	if err != nil {
 		return err
 	}

@@ -17,10 +17,10 @@ func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	conn := natsFlags(fs, "publish")
 	cluster := fs.String("cluster", "", "cluster name (required)")
 	job := fs.String("job", "", "job id (32 hex) or job name token (required)")
-	name := fs.String("name", "", "metric name, e.g. lag (required)")
+	name := fs.String("name", "", "metric name: lag or pendingRecords, a source's backlog (required)")
 	value := fs.String("value", "", "metric value, a finite number (required)")
-	vertex := fs.String("vertex", "", "vertex id the metric is about (optional)")
-	unit := fs.String("unit", "", "unit, e.g. records or seconds (optional)")
+	vertex := fs.String("vertex", "", "source vertex id or name the backlog is of (optional when the job has one source)")
+	unit := fs.String("unit", "", "records (default), seconds or ms")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -43,7 +43,8 @@ func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return fmt.Errorf("%w (is the %s stream provisioned? start 'flinkscaler nats' or any function first)", err, events.StreamName)
 	}
 	subject, _ := events.SubjectOf(ev)
-	fmt.Fprintf(stdout, "published %s %s=%s on %s (id %s)\n", events.TypeMetric, m.Name, *value, subject, ev.ID())
+	fmt.Fprintf(stdout, "published %s %s=%s%s on %s (id %s)\n", events.TypeMetric, m.Name,
+		strconv.FormatFloat(m.Value, 'g', -1, 64), unitSuffix(m.Unit), subject, ev.ID())
 	return nil
 }
 
@@ -63,8 +64,24 @@ func metricFromFlags(cluster, job, name, value, vertex, unit string) (events.Met
 	if err != nil || v != v || v > 1e308 || v < -1e308 {
 		problems = append(problems, fmt.Sprintf("--value %q: must be a finite number", value))
 	}
+	m := events.Metric{Cluster: cluster, Job: job, Name: name, Value: v, Unit: unit, Vertex: vertex, ObservedAt: time.Now().UTC()}
+	if len(problems) == 0 {
+		// Only what decide uses is published: anything else would be
+		// dropped there (see README "Your own metrics").
+		var de *events.MetricDropError
+		if err := events.CheckUserMetric(m); errors.As(err, &de) {
+			problems = append(problems, de.Detail)
+		}
+	}
 	if len(problems) > 0 {
 		return events.Metric{}, errors.New(strings.Join(problems, "; "))
 	}
-	return events.Metric{Cluster: cluster, Job: job, Name: name, Value: v, Unit: unit, Vertex: vertex, ObservedAt: time.Now().UTC()}, nil
+	return m, nil
+}
+
+func unitSuffix(unit string) string {
+	if unit == "" {
+		return ""
+	}
+	return " " + unit
 }

@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/flinkscaler/flinkscaler/internal/function"
 )
 
 // command is one verb of the binary.
@@ -40,7 +42,7 @@ func commands() []command {
 	}
 }
 
-// errUsage marks an error already explained by printed usage.
+// errUsage marks a command-line error the verb has already printed.
 var errUsage = errors.New("usage")
 
 func main() {
@@ -66,17 +68,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			continue
 		}
 		err := c.run(ctx, args[1:], stdout, stderr)
-		switch {
-		case err == nil:
-			return 0
-		case errors.Is(err, flag.ErrHelp):
-			return 0
-		case errors.Is(err, errUsage):
-			return 2
-		default:
-			fmt.Fprintf(stderr, "flinkscaler %s: %v\n", c.name, err)
-			return 1
+		if errors.Is(err, errUsage) {
+			return 2 // already explained
 		}
+		return function.ExitCode(stderr, "flinkscaler "+c.name, err)
 	}
 	fmt.Fprintf(stderr, "flinkscaler: unknown command %q\n\n", args[0])
 	usage(stderr)
@@ -92,32 +87,18 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "\nRun 'flinkscaler <command> --help' for a command's flags.")
 }
 
-// newFlagSet returns a flag set that prints a usage line and its flags on
-// --help and reports parse errors without exiting.
+// newFlagSet returns the flag set of a verb: --help prints the usage line
+// and its flags; parse it with parseFlags.
 func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: flinkscaler %s\n\nFlags:\n", synopsis)
-		fs.PrintDefaults()
-	}
-	return fs
+	return function.NewToolFlagSet("flinkscaler "+name, "flinkscaler "+synopsis, stderr)
 }
 
-// parseFlags parses args, mapping a parse error to errUsage (the flag
-// package has already printed it).
+// parseFlags parses args; an error is one line with a hint (function.ErrUsage).
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return errUsage
+	if fs.Name() == "flinkscaler bench" {
+		return function.ParseWithArgs(fs, args, nil)
 	}
-	if fs.NArg() > 0 && fs.Name() != "bench" {
-		fmt.Fprintf(fs.Output(), "unexpected argument %q\n", fs.Arg(0))
-		return errUsage
-	}
-	return nil
+	return function.Parse(fs, args, nil)
 }
 
 // envOr returns the environment variable key, or def when it is unset.

@@ -6,19 +6,15 @@ import (
 	"maps"
 	"time"
 
+	"github.com/flinkscaler/flinkscaler/functions/actuate/actuator"
 	"github.com/flinkscaler/flinkscaler/functions/actuate/plan"
 	"github.com/flinkscaler/flinkscaler/internal/events"
 	"github.com/flinkscaler/flinkscaler/internal/flinksim"
 )
 
-// Actuation limits, actuate's defaults (actuator.DefaultOptions); restarts
-// are aligned with checkpoints (--align-checkpoint) as actuate's are.
-const (
-	slotWait        = 2 * time.Minute
-	parallelismWait = 3 * time.Minute
-	minInterval     = 30 * time.Second
-	checkpointWait  = 30 * time.Second
-)
+// actuate is actuate's default options (its limits and waits): the
+// benchmark applies decisions with the limits production runs with.
+var actuate = actuator.DefaultOptions()
 
 // executor applies decisions to the emulated cluster the way actuate does,
 // in virtual time: plan.For orders the steps, waits are polled once per
@@ -91,7 +87,7 @@ func (x *executor) tick(gt *flinksim.GroundTruth, step time.Duration) {
 func (x *executor) start(now time.Duration) {
 	d := *x.pending
 	x.pending = nil
-	if x.last >= 0 && now-x.last < minInterval {
+	if x.last >= 0 && now-x.last < actuate.MinInterval {
 		x.Skipped++
 		return
 	}
@@ -101,7 +97,7 @@ func (x *executor) start(now time.Duration) {
 		// it as every vertex's requirement.
 		d.Mode = events.ModeAdaptive
 	}
-	p, err := plan.For(d, x.current(), plan.Options{OwnsTaskManagers: x.owns, AlignCheckpoint: true})
+	p, err := plan.For(d, x.current(), plan.Options{OwnsTaskManagers: x.owns, AlignCheckpoint: actuate.AlignCheckpoint})
 	if err != nil {
 		x.Failed++
 		x.note(fmt.Errorf("plan decision %s: %w", d.DecisionID, err))
@@ -137,7 +133,7 @@ func (x *executor) advance(gt *flinksim.GroundTruth) (bool, error) {
 		r.tmsMoved = true
 	case plan.KindWaitSlots:
 		if gt.SlotsTotal < s.Slots {
-			return false, r.timeout(slotWait, fmt.Sprintf("%d of %d slots registered", gt.SlotsTotal, s.Slots))
+			return false, r.timeout(actuate.SlotWait, fmt.Sprintf("%d of %d slots registered", gt.SlotsTotal, s.Slots))
 		}
 	case plan.KindPutRequirements:
 		req := make(map[string]flinksim.Bounds, len(s.Requirements))
@@ -163,7 +159,7 @@ func (x *executor) advance(gt *flinksim.GroundTruth) (bool, error) {
 		}
 	case plan.KindWaitParallelism:
 		if !atParallelism(gt, s.Parallelism) {
-			return false, r.timeout(parallelismWait, "job "+gt.State+" not yet at its new parallelism")
+			return false, r.timeout(actuate.ParallelismWait, "job "+gt.State+" not yet at its new parallelism")
 		}
 	}
 	r.next++
@@ -184,7 +180,7 @@ func (x *executor) checkpointed(gt *flinksim.GroundTruth, s plan.Step) bool {
 	}
 	r := x.run
 	if r.waited == 0 {
-		r.ckptLimit = plan.CheckpointWait(age, interval, plan.CheckpointLimit(s, checkpointWait))
+		r.ckptLimit = plan.CheckpointWait(age, interval, plan.CheckpointLimit(s, actuate.CheckpointWait))
 	}
 	return r.waited >= r.ckptLimit || (age >= 0 && age <= plan.FreshCheckpoint(interval))
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/flinkscaler/flinkscaler/functions/decide/policy"
 	"github.com/flinkscaler/flinkscaler/functions/metrics-ingest/ingest"
+	"github.com/flinkscaler/flinkscaler/internal/events"
 	"github.com/flinkscaler/flinkscaler/internal/flink"
 	"github.com/flinkscaler/flinkscaler/internal/flinksim"
 	"github.com/flinkscaler/flinkscaler/internal/scorecard"
@@ -66,22 +67,27 @@ type Result struct {
 	Errors                             []string
 }
 
-// ConfigFor is the policy configuration every policy gets for sc: the
-// defaults with the scenario's scaling mode, slot layout, TaskManager cap
-// and lag SLO (what a user would configure).
+// ConfigFor is the policy configuration every policy gets for sc, in the
+// benchmark and in the demo: the defaults with what an operator configures
+// for the scenario's cluster (scaling mode, slot sharing, standby and
+// maximum TaskManagers, the lag SLO). Slots per TaskManager are left to
+// the cluster (the snapshots), as for a user.
 func ConfigFor(sc *flinksim.Scenario) policy.Config {
 	cfg := policy.Defaults()
-	cfg.Mode = sc.Cluster.Scaling // adaptive | reactive | session, as events' modes
-	cfg.Slots = policy.SlotsConfig{
-		PerTaskManager: sc.Cluster.SlotsPerTaskManager,
-		Sharing:        sc.Cluster.SlotSharing,
-		Standby:        sc.Cluster.StandbyTaskManagers,
-	}
+	cfg.Mode = scalingModes[sc.Cluster.Scaling]
+	cfg.Slots.Sharing, cfg.Slots.Standby = sc.Cluster.SlotSharing, sc.Cluster.StandbyTaskManagers
 	cfg.MaxTaskManagers = sc.Cluster.MaxTaskManagers
 	if sc.SLO.MaxLagSeconds > 0 {
 		cfg.SLO.MaxLag = secondsDuration(sc.SLO.MaxLagSeconds)
 	}
 	return cfg
+}
+
+// scalingModes maps a scenario's scaling to the policy's mode.
+var scalingModes = map[string]string{
+	flinksim.ScalingAdaptive: events.ModeAdaptive,
+	flinksim.ScalingReactive: events.ModeReactive,
+	flinksim.ScalingSession:  events.ModeSession,
 }
 
 func secondsDuration(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }

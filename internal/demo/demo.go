@@ -16,8 +16,10 @@ import (
 
 	"github.com/flinkscaler/flinkscaler/functions/actuate/actuator"
 	"github.com/flinkscaler/flinkscaler/functions/decide/decider"
+	"github.com/flinkscaler/flinkscaler/functions/metrics-ingest/ingest"
 	"github.com/flinkscaler/flinkscaler/internal/events"
 	"github.com/flinkscaler/flinkscaler/internal/flinksim"
+	"github.com/flinkscaler/flinkscaler/internal/natsserver"
 	"github.com/flinkscaler/flinkscaler/internal/scorecard"
 )
 
@@ -105,7 +107,7 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 // system is the running parts: NATS, the emulator and its HTTP server (or
 // an external cluster).
 type system struct {
-	nats      *events.Embedded
+	nats      *natsserver.Server
 	conn      *nats.Conn
 	js        jetstream.JetStream
 	cluster   *flinksim.Cluster
@@ -128,7 +130,7 @@ func start(ctx context.Context, cfg Config, log *slog.Logger) (*system, error) {
 		}
 		s.endpoints.KEDA = addr
 	}
-	ns, err := events.StartEmbedded(events.EmbeddedConfig{Listen: cfg.NATSListen, ServerName: "flinkscaler-demo"})
+	ns, err := natsserver.Start(natsserver.Config{Listen: cfg.NATSListen, ServerName: "flinkscaler-demo"})
 	if err != nil {
 		return nil, fmt.Errorf("%w: --nats-listen: %w", ErrStart, err)
 	}
@@ -227,7 +229,7 @@ func (s *system) runFunctions(cfg Config, log *slog.Logger) chan error {
 		if s.cluster != nil {
 			now = s.cluster.Now
 		}
-		return runIngest(ctx, ingestCfg, now, log.With("function", "metrics-ingest"))
+		return ingest.Run(ctx, ingestCfg, log.With("function", ingest.Function), ingest.WithClock(now))
 	})
 	run("decide", func(ctx context.Context) error {
 		dc, err := cfg.decideConfig(s.endpoints.NATS)

@@ -44,12 +44,12 @@ func Connect(opts ConnOptions) (*nats.Conn, jetstream.JetStream, error) {
 	}
 	nc, err := nats.Connect(opts.URL, no...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w at %s: %v", ErrConnect, redactURLs(opts.URL), err)
+		return nil, nil, fmt.Errorf("%w at %s: %w", ErrConnect, redactURLs(opts.URL), err)
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {
 		nc.Close()
-		return nil, nil, fmt.Errorf("%w: jetstream: %v", ErrConnect, err)
+		return nil, nil, fmt.Errorf("%w: jetstream: %w", ErrConnect, err)
 	}
 	return nc, js, nil
 }
@@ -65,7 +65,7 @@ func (o ConnOptions) natsOptions() ([]nats.Option, error) {
 	case o.NKeyFile != "":
 		opt, err := nats.NkeyOptionFromSeed(o.NKeyFile)
 		if err != nil {
-			return nil, fmt.Errorf("%w: nkey seed file: %v", ErrConnect, err)
+			return nil, fmt.Errorf("%w: nkey seed file: %w", ErrConnect, err)
 		}
 		no = append(no, opt)
 	case o.User != "":

@@ -6,15 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
-	"sync"
+	"io/fs"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2/event"
 	"github.com/google/uuid"
-	"github.com/santhosh-tekuri/jsonschema/v6"
-	"golang.org/x/text/language"
-	"golang.org/x/text/message"
 )
 
 // ErrInvalid marks input that can never be processed: not a CloudEvent, an
@@ -123,12 +119,6 @@ func Check(subject string, ev cloudevents.Event) error {
 //go:embed schemas/*.json
 var schemaFS embed.FS
 
-var (
-	schemasOnce sync.Once
-	schemas     map[string]*jsonschema.Schema
-	schemasErr  error
-)
-
 // schemaFiles maps an event type to its data schema in schemas/.
 var schemaFiles = map[string]string{
 	TypeSnapshot: "snapshot.json",
@@ -138,77 +128,14 @@ var schemaFiles = map[string]string{
 	TypeRejected: "rejected.json",
 }
 
-// ValidateSchema validates a JSON payload against the JSON Schema of event
-// type typ in schemas/ (the published contract; Check enforces the same
-// rules faster). Errors wrap ErrInvalid and name the failing location.
-func ValidateSchema(typ string, data []byte) error {
-	schemasOnce.Do(compileSchemas)
-	if schemasErr != nil {
-		return schemasErr
-	}
-	sch, ok := schemas[typ]
-	if !ok {
-		return fmt.Errorf("%w: unknown event type %q", ErrInvalid, typ)
-	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
-	if err != nil {
-		return fmt.Errorf("%w: %s data is not JSON: %v", ErrInvalid, typ, err)
-	}
-	if err := sch.Validate(doc); err != nil {
-		return fmt.Errorf("%w: %s data: %s", ErrInvalid, typ, schemaError(err))
-	}
-	return nil
-}
+// SchemaFS holds the data schemas of the event types (the published
+// contract, schemas/*.json); SchemaFile names each type's file in it. Check
+// enforces the same rules at run time; internal/events/schemacheck
+// validates against the schemas themselves.
+func SchemaFS() fs.FS { return schemaFS }
 
-var englishPrinter = message.NewPrinter(language.English)
-
-// schemaError flattens a validation error to one line.
-func schemaError(err error) string {
-	var ve *jsonschema.ValidationError
-	if !errors.As(err, &ve) {
-		return err.Error()
-	}
-	var parts []string
-	for _, leaf := range leaves(ve) {
-		parts = append(parts, "/"+strings.Join(leaf.InstanceLocation, "/")+": "+leaf.ErrorKind.LocalizedString(englishPrinter))
-	}
-	return strings.Join(parts, "; ")
-}
-
-func leaves(ve *jsonschema.ValidationError) []*jsonschema.ValidationError {
-	if len(ve.Causes) == 0 {
-		return []*jsonschema.ValidationError{ve}
-	}
-	var out []*jsonschema.ValidationError
-	for _, c := range ve.Causes {
-		out = append(out, leaves(c)...)
-	}
-	return out
-}
-
-func compileSchemas() {
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	schemas = map[string]*jsonschema.Schema{}
-	for typ, file := range schemaFiles {
-		raw, err := schemaFS.ReadFile("schemas/" + file)
-		if err != nil {
-			schemasErr = err
-			return
-		}
-		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-		if err != nil {
-			schemasErr = fmt.Errorf("schema %s: %w", file, err)
-			return
-		}
-		url := "https://flinkscaler.io/schemas/" + file
-		if err := c.AddResource(url, doc); err != nil {
-			schemasErr = fmt.Errorf("schema %s: %w", file, err)
-			return
-		}
-		if schemas[typ], err = c.Compile(url); err != nil {
-			schemasErr = fmt.Errorf("schema %s: %w", file, err)
-			return
-		}
-	}
+// SchemaFile is the path in SchemaFS of the data schema of event type typ.
+func SchemaFile(typ string) (string, bool) {
+	f, ok := schemaFiles[typ]
+	return "schemas/" + f, ok
 }

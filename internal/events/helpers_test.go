@@ -2,10 +2,13 @@ package events
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2/event"
+	"github.com/flinkscaler/flinkscaler/internal/events/schemacheck"
+	"github.com/flinkscaler/flinkscaler/internal/natsserver"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
@@ -15,7 +18,7 @@ import (
 // storage and returns a connection and JetStream context.
 func startJS(t testing.TB) (*nats.Conn, jetstream.JetStream) {
 	t.Helper()
-	srv, err := StartEmbedded(EmbeddedConfig{})
+	srv, err := natsserver.Start(natsserver.Config{})
 	require.NoError(t, err)
 	t.Cleanup(srv.Shutdown)
 	nc, err := nats.Connect(srv.ClientURL())
@@ -64,4 +67,17 @@ func toEvent(v any) cloudevents.Event {
 		return *e
 	}
 	panic("not an event")
+}
+
+// ValidateSchema validates data against the JSON Schema of event type typ;
+// errors wrap ErrInvalid, as the runtime checks' do.
+func ValidateSchema(typ string, data []byte) error {
+	file, ok := SchemaFile(typ)
+	if !ok {
+		return fmt.Errorf("%w: unknown event type %q", ErrInvalid, typ)
+	}
+	if err := schemacheck.Validate(SchemaFS(), file, data); err != nil {
+		return fmt.Errorf("%w: %s data: %w", ErrInvalid, typ, err)
+	}
+	return nil
 }

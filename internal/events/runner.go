@@ -55,6 +55,40 @@ type RunnerConfig struct {
 	DrainTimeout time.Duration
 	// Logger receives one line per rejection and retry (default discards).
 	Logger *slog.Logger
+	// LatestOnly lists filter subjects (wildcards allowed) whose messages
+	// are handled only while they are the newest on their subject: after a
+	// start or an outage, a backlog of a job's snapshots is skipped to the
+	// newest one instead of acted on in turn. A skipped message is acked
+	// and counted as superseded.
+	LatestOnly []string
+	// StartAt is where a durable created by this runner starts; an
+	// existing durable keeps its own.
+	StartAt Start
+}
+
+// Start says where a new durable consumer starts in the stream.
+type Start int
+
+const (
+	// StartLastPerSubject (the default) delivers the newest stored message
+	// of each subject (each job's latest snapshot or decision), then new
+	// ones: a first start acts on the present, not on the stream's history.
+	StartLastPerSubject Start = iota
+	// StartNew delivers only messages stored after the durable is created.
+	StartNew
+	// StartAll delivers the whole stream.
+	StartAll
+)
+
+// deliverPolicy is s as JetStream's deliver policy.
+func (s Start) deliverPolicy() jetstream.DeliverPolicy {
+	switch s {
+	case StartNew:
+		return jetstream.DeliverNewPolicy
+	case StartAll:
+		return jetstream.DeliverAllPolicy
+	}
+	return jetstream.DeliverLastPerSubjectPolicy
 }
 
 func (c RunnerConfig) withDefaults() RunnerConfig {
@@ -82,9 +116,12 @@ func (c RunnerConfig) withDefaults() RunnerConfig {
 	return c
 }
 
+// publishTimeout bounds publishing a handler's events.
+const publishTimeout = 10 * time.Second
+
 // RunnerStats counts what a runner did.
 type RunnerStats struct {
-	Handled, Published, Rejected, Retried, AckErrors uint64
+	Handled, Published, Rejected, Retried, AckErrors, Superseded uint64
 }
 
 // Runner consumes one durable consumer and runs a Handler per message.
@@ -98,6 +135,9 @@ type Runner struct {
 	rejected atomic.Uint64
 	retried  atomic.Uint64
 	ackErrs  atomic.Uint64
+	// supersededN counts messages skipped for a newer one (LatestOnly).
+	supersededN atomic.Uint64
+	stream      jetstream.Stream // for LatestOnly lookups
 }
 
 // NewRunner returns a runner for cfg; it creates nothing until Run.
@@ -107,12 +147,12 @@ func NewRunner(js jetstream.JetStream, cfg RunnerConfig, h Handler) (*Runner, er
 			cfg.Function, cfg.Durable, len(cfg.FilterSubjects))
 	}
 	cfg = cfg.withDefaults()
-	return &Runner{js: js, cfg: cfg, handle: h, log: cfg.Logger.With("function", cfg.Function)}, nil
+	return &Runner{js: js, cfg: cfg, handle: h, log: cfg.Logger}, nil
 }
 
 // Stats returns the counters so far.
 func (r *Runner) Stats() RunnerStats {
-	return RunnerStats{r.handled.Load(), r.publish.Load(), r.rejected.Load(), r.retried.Load(), r.ackErrs.Load()}
+	return RunnerStats{r.handled.Load(), r.publish.Load(), r.rejected.Load(), r.retried.Load(), r.ackErrs.Load(), r.supersededN.Load()}
 }
 
 // Run creates or updates the durable consumer and processes messages until
@@ -121,20 +161,17 @@ func (r *Runner) Stats() RunnerStats {
 // which their handlers' context is cancelled) and returns. It returns an
 // error only when the consumer cannot be set up.
 func (r *Runner) Run(ctx context.Context) error {
-	cons, err := r.js.CreateOrUpdateConsumer(ctx, StreamName, jetstream.ConsumerConfig{
-		Durable:        r.cfg.Durable,
-		FilterSubjects: r.cfg.FilterSubjects,
-		AckPolicy:      jetstream.AckExplicitPolicy,
-		AckWait:        r.cfg.AckWait,
-		MaxDeliver:     r.cfg.MaxDeliver,
-		MaxAckPending:  1000,
-		DeliverPolicy:  jetstream.DeliverAllPolicy,
-	})
+	cons, err := r.consumer(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil // stopped while setting up: a clean stop
 		}
 		return fmt.Errorf("consumer %s: %w", r.cfg.Durable, err)
+	}
+	if len(r.cfg.LatestOnly) > 0 {
+		if r.stream, err = r.js.Stream(ctx, StreamName); err != nil {
+			return fmt.Errorf("stream %s: %w", StreamName, err)
+		}
 	}
 	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
@@ -154,6 +191,30 @@ func (r *Runner) Run(ctx context.Context) error {
 	closeLanes(lanes)
 	wait()
 	return nil
+}
+
+// consumer creates or updates the durable. A new one starts at
+// cfg.StartAt; an existing one keeps where it started (JetStream cannot
+// change that), so a durable created by an older version goes on as it was.
+func (r *Runner) consumer(ctx context.Context) (jetstream.Consumer, error) {
+	cfg := jetstream.ConsumerConfig{
+		Durable:        r.cfg.Durable,
+		FilterSubjects: r.cfg.FilterSubjects,
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        r.cfg.AckWait,
+		MaxDeliver:     r.cfg.MaxDeliver,
+		MaxAckPending:  1000,
+		DeliverPolicy:  r.cfg.StartAt.deliverPolicy(),
+	}
+	existing, err := r.js.Consumer(ctx, StreamName, r.cfg.Durable)
+	switch {
+	case err == nil:
+		info := existing.CachedInfo().Config
+		cfg.DeliverPolicy, cfg.OptStartSeq, cfg.OptStartTime = info.DeliverPolicy, info.OptStartSeq, info.OptStartTime
+	case !errors.Is(err, jetstream.ErrConsumerNotFound):
+		return nil, err
+	}
+	return r.js.CreateOrUpdateConsumer(ctx, StreamName, cfg)
 }
 
 // startLanes starts one worker per lane; wait returns when every lane has
@@ -192,14 +253,27 @@ func laneOf(subject string, n int) int {
 // process handles one message and settles it with exactly one of ack, nak
 // or term.
 func (r *Runner) process(ctx context.Context, m jetstream.Msg) {
+	md, _ := m.Metadata() // nil for a message not from JetStream
 	ev, err := r.decode(m)
+	if err == nil && r.superseded(ctx, m, md) {
+		// Valid but stale: a newer message on its subject is stored. An
+		// invalid one is still rejected below, whatever its age.
+		r.supersededN.Add(1)
+		r.log.Debug("skipped: a newer message on its subject is stored", "subject", m.Subject())
+		r.settle(m.Ack())
+		return
+	}
 	if err == nil {
 		var out []cloudevents.Event
 		stop := r.keepAlive(m)
-		out, err = r.handle(ctx, ev)
+		out, err = r.handle(withDelivery(ctx, md), ev)
 		stop()
 		if err == nil {
-			err = r.publishAll(ctx, out)
+			// Published even when the run is stopping: the work is done, and
+			// its events must not be lost with the handler's context.
+			pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
+			err = r.publishAll(pctx, out)
+			cancel()
 		}
 	}
 	r.handled.Add(1)

@@ -38,6 +38,12 @@ func runRunner(t *testing.T, js jetstream.JetStream, cfg RunnerConfig, h Handler
 			t.Error("runner did not stop")
 		}
 	})
+	// A new durable starts at each subject's newest message: what the test
+	// publishes next must come after it exists.
+	require.Eventually(t, func() bool {
+		_, err := js.Consumer(context.Background(), StreamName, cfg.Durable)
+		return err == nil
+	}, 10*time.Second, 10*time.Millisecond, "durable %s not created", cfg.Durable)
 	return r
 }
 

@@ -25,6 +25,15 @@ func slotGroups(vs []VertexSpec, dedicated bool) ([]int, int) {
 	return group, len(names)
 }
 
+// SlotsNeeded is the slots the scenario's job needs at parallelism p (one
+// entry per vertex, in scenario order; missing entries count 0): the
+// emulator's own slot arithmetic, for anyone pricing a parallelism.
+func (s *Scenario) SlotsNeeded(p []int) int {
+	full := make([]int, len(s.Job.Vertices))
+	copy(full, p)
+	return slotsNeeded(s.Job.Vertices, full, s.Cluster.SlotSharing == SlotSharingDedicated)
+}
+
 // slotsNeeded is Σ over slot-sharing groups of the largest parallelism in
 // the group (docs/scenarios.md "cluster"; with dedicated slots, Σ p).
 func slotsNeeded(vs []VertexSpec, p []int, dedicated bool) int {

@@ -182,7 +182,7 @@ func (r *Recorder) oracle(rate float64) []int {
 // standby. In session mode it is the slots p needs.
 func (r *Recorder) cost(p []int, taskManagers int) int {
 	c := r.sc.Cluster
-	need := slotsNeeded(r.sc.Job.Vertices, p, c.SlotSharing == flinksim.SlotSharingDedicated)
+	need := r.sc.SlotsNeeded(p)
 	if c.Scaling == flinksim.ScalingSession {
 		return need
 	}
@@ -190,26 +190,4 @@ func (r *Recorder) cost(p []int, taskManagers int) int {
 		taskManagers = int(math.Ceil(float64(need)/float64(c.SlotsPerTaskManager))) + c.StandbyTaskManagers
 	}
 	return taskManagers * c.SlotsPerTaskManager
-}
-
-// slotsNeeded is Σ over slot-sharing groups of the largest parallelism in
-// the group; Σ p with dedicated slots (docs/scenarios.md "cluster").
-func slotsNeeded(vs []flinksim.VertexSpec, p []int, dedicated bool) int {
-	total := 0
-	if dedicated {
-		for _, x := range p {
-			total += x
-		}
-		return total
-	}
-	largest := map[string]int{}
-	for i, v := range vs {
-		if i < len(p) {
-			largest[v.SlotSharingGroup] = max(largest[v.SlotSharingGroup], p[i])
-		}
-	}
-	for _, m := range largest {
-		total += m
-	}
-	return total
 }

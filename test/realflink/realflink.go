@@ -28,6 +28,8 @@ import (
 	"github.com/flinkscaler/flinkscaler/functions/decide/policy"
 	"github.com/flinkscaler/flinkscaler/functions/metrics-ingest/ingest"
 	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/function"
+	"github.com/flinkscaler/flinkscaler/internal/natsserver"
 	"github.com/flinkscaler/flinkscaler/internal/sandbox"
 )
 
@@ -116,7 +118,7 @@ func (p *Pipeline) Results() []events.Result {
 // decide's policy before it starts.
 func StartPipeline(t *testing.T, sb *sandbox.Sandbox, tune func(*policy.Config)) *Pipeline {
 	t.Helper()
-	ns, err := events.StartEmbedded(events.EmbeddedConfig{ServerName: "realflink"})
+	ns, err := natsserver.Start(natsserver.Config{ServerName: "realflink"})
 	require.NoError(t, err)
 	t.Cleanup(ns.Shutdown)
 	url := ns.ClientURL()
@@ -139,7 +141,7 @@ func StartPipeline(t *testing.T, sb *sandbox.Sandbox, tune func(*policy.Config))
 		tune(&pol)
 	}
 	require.NoError(t, pol.Validate())
-	dc := decider.Config{NATS: events.ConnOptions{URL: url, Name: decider.Function}, Policy: pol}
+	dc := decider.Config{Common: function.Common{NATS: events.ConnOptions{URL: url, Name: decider.Function}}, Policy: pol}
 	run(t, "decide", func(ctx context.Context) error { return decider.Run(ctx, dc, quiet()) })
 
 	ac := actuator.DefaultConfig()
@@ -151,7 +153,7 @@ func StartPipeline(t *testing.T, sb *sandbox.Sandbox, tune func(*policy.Config))
 
 	ic := ingest.DefaultConfig()
 	ic.Interval, ic.RequestTimeout = 5*time.Second, 5*time.Second
-	ic.NATSURL, ic.HTTPListen, ic.Replica = url, "", "realflink"
+	ic.NATS.URL, ic.HTTPListen, ic.Replica = url, "", "realflink"
 	ic.Targets = []ingest.Target{{Cluster: Cluster, URL: sb.URL()}}
 	require.NoError(t, ic.Validate())
 	run(t, "ingest", func(ctx context.Context) error {

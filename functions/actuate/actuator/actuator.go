@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -50,6 +51,9 @@ type Options struct {
 	CheckpointWait time.Duration
 	// DryRun plans every decision and changes nothing.
 	DryRun bool
+	// MaxAge skips a decision stored in the stream longer ago than this
+	// (queued through an outage of actuate); 0 applies any age.
+	MaxAge time.Duration
 	// KEDAOwnsTaskManagers makes every TaskManager change a declaration for
 	// KEDA (--taskmanagers keda), whatever the decision's mode.
 	KEDAOwnsTaskManagers bool
@@ -60,12 +64,13 @@ type Options struct {
 
 // DefaultOptions are 2 min for slots, 3 min for parallelism, 1 s polls,
 // 30 s between actuations of one job, 5 conflict retries, restarts aligned
-// with checkpoints due within 30 s, the HPA's default tolerance 0.1.
+// with checkpoints due within 30 s, the HPA's default tolerance 0.1,
+// decisions older than 10 min skipped.
 func DefaultOptions() Options {
 	return Options{
 		SlotWait: 2 * time.Minute, ParallelismWait: 3 * time.Minute, Poll: time.Second,
 		MinInterval: 30 * time.Second, ConflictRetries: 5, AlignCheckpoint: true, CheckpointWait: 30 * time.Second,
-		HPATolerance: 0.1,
+		HPATolerance: 0.1, MaxAge: 10 * time.Minute,
 	}
 }
 
@@ -159,34 +164,69 @@ func (a *Actuator) Handle(ctx context.Context, ev cloudevents.Event) ([]cloudeve
 			events.ErrInvalid, d.Cluster, d.JobID)
 	}
 	res, err := a.Actuate(ctx, d)
+	if errors.Is(err, errHandled) {
+		return nil, nil // its result was published with it
+	}
 	if err != nil {
-		a.log.Warn("actuation retried", "cluster", d.Cluster, "job_id", d.JobID, "decision_id", d.DecisionID, "reason", err.Error())
-		return nil, err
+		return nil, err // the runner logs the retry
 	}
 	out, err := events.New(events.TypeResult, Function, d.Cluster, d.JobID, res)
 	if err != nil {
 		return nil, err
 	}
+	// One result per decision: a redelivered decision's result carries the
+	// same event id, which JetStream de-duplicates.
+	out.SetID(ResultID(d.DecisionID))
 	return []cloudevents.Event{out}, nil
 }
+
+// ResultID is the event id of the result of decision id.
+func ResultID(decisionID string) string { return decisionID + "-result" }
+
+// errHandled: the decision was handled before and its result published;
+// a redelivery publishes nothing.
+var errHandled = errors.New("decision already handled")
 
 // Actuate applies d and returns its result. It returns an error only for a
 // transient failure that changed nothing (the caller retries later).
 func (a *Actuator) Actuate(ctx context.Context, d events.Decision) (events.Result, error) {
 	start := a.deps.Now()
 	res, err := a.actuate(ctx, d)
+	if errors.Is(err, errHandled) {
+		a.deps.Metrics.actuation("redelivered")
+		a.log.Debug("decision already handled; redelivery ignored", "cluster", d.Cluster, "job_id", d.JobID, "decision_id", d.DecisionID)
+		return events.Result{}, err
+	}
 	if err != nil {
 		a.deps.Metrics.actuation("retried")
+		a.log.Warn("actuation retried", "cluster", d.Cluster, "job_id", d.JobID, "decision_id", d.DecisionID, "reason", err.Error())
 		return events.Result{}, err
 	}
 	res.DecisionID, res.Cluster, res.JobID = d.DecisionID, d.Cluster, d.JobID
-	res.FinishedAt = a.deps.Now().UTC()
+	if res.FinishedAt.IsZero() {
+		res.FinishedAt = a.deps.Now().UTC()
+	}
 	a.deps.Metrics.actuation(res.Outcome)
 	a.recordResult(ctx, d, res)
 	a.log.Info("actuation", "cluster", d.Cluster, "job_id", d.JobID, "decision_id", d.DecisionID,
 		"outcome", res.Outcome, "mode", d.Mode, "steps", len(res.Steps), "duration", a.deps.Now().Sub(start),
 		"reason", reasonOf(res))
 	return res, nil
+}
+
+// tooOld says why the decision being handled is too old to apply (stored
+// in the stream more than MaxAge ago: queued through an outage), or "".
+// Decide decides again from the job's current metrics.
+func (a *Actuator) tooOld(ctx context.Context, now time.Time) string {
+	del, ok := events.DeliveryOf(ctx)
+	if !ok || a.opt.MaxAge <= 0 || del.Stored.IsZero() {
+		return ""
+	}
+	if age := now.Sub(del.Stored); age > a.opt.MaxAge {
+		return fmt.Sprintf("the decision is %s old, older than --decision-max-age %s: not applied; decide decides again from current metrics",
+			age.Round(time.Second), a.opt.MaxAge)
+	}
+	return ""
 }
 
 func reasonOf(r events.Result) string {
@@ -210,14 +250,23 @@ func (a *Actuator) actuate(ctx context.Context, d events.Decision) (events.Resul
 	if err != nil {
 		return events.Result{}, fmt.Errorf("%w: %w", ErrTransient, err)
 	}
+	if slices.Contains(rec.Applied, d.DecisionID) {
+		if rec.LastDecisionID == d.DecisionID && rec.LastResult != nil {
+			return *rec.LastResult, nil // published again under the same id
+		}
+		return events.Result{}, errHandled
+	}
 	if reason := rec.skipReason(d, now, a.opt.MinInterval); reason != "" {
 		return skipped(reason), nil
 	}
-	if paused, err := a.paused(ctx, d); err != nil || paused {
+	if reason := a.tooOld(ctx, now); reason != "" {
+		return skipped(reason), nil
+	}
+	if paused, why, err := a.paused(ctx, d); err != nil || paused {
 		if err != nil {
 			return events.Result{}, err
 		}
-		return skipped("scaling is paused for this job (policy \"paused\")"), nil
+		return skipped(why), nil
 	}
 	fl, err := a.flinkFor(d.Cluster)
 	if err != nil {
@@ -246,7 +295,8 @@ func (a *Actuator) actuate(ctx context.Context, d events.Decision) (events.Resul
 	// Record the end even when ctx ended: what was done must not be redone.
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
-	if err := a.led.finish(fctx, key, d, res.Outcome, changed, a.deps.Now()); err != nil {
+	res.DecisionID, res.Cluster, res.JobID, res.FinishedAt = d.DecisionID, d.Cluster, d.JobID, a.deps.Now().UTC()
+	if err := a.led.finish(fctx, key, d, res, changed, a.deps.Now()); err != nil {
 		return events.Result{}, err
 	}
 	return res, nil

@@ -45,13 +45,6 @@ func TestSafety(t *testing.T) {
 		prepare func(t *testing.T, e *env) events.Decision
 		want    string // substring of the skip reason
 	}{
-		{"the same decision twice", Options{}, func(t *testing.T, e *env) events.Decision {
-			d := e.decision(events.ModeAdaptive, 3, 3)
-			r, err := e.act.Actuate(context.Background(), d)
-			require.NoError(t, err)
-			require.Equal(t, events.OutcomeApplied, r.Outcome, r.Error)
-			return d
-		}, "already handled"},
 		{"older than the last applied", Options{}, func(t *testing.T, e *env) events.Decision {
 			old := e.decision(events.ModeAdaptive, 3, 3)
 			newer := e.decision(events.ModeAdaptive, 3, 2)
@@ -77,6 +70,11 @@ func TestSafety(t *testing.T) {
 			require.NoError(t, err)
 			return e.decision(events.ModeAdaptive, 3, 3)
 		}, "paused"},
+		{"an entry that does not parse", Options{}, func(t *testing.T, e *env) events.Decision {
+			_, err := e.kv[events.BucketPolicy].Put(context.Background(), events.KVKey("prod", e.jobID), []byte("paused: [yes\n"))
+			require.NoError(t, err)
+			return e.decision(events.ModeAdaptive, 3, 3)
+		}, "is invalid"},
 		{"already at target", Options{}, func(t *testing.T, e *env) events.Decision {
 			r, err := e.act.Actuate(context.Background(), e.decision(events.ModeAdaptive, 3, 3))
 			require.NoError(t, err)
@@ -206,4 +204,60 @@ func TestKEDADecisionRefusedWhileActuateOwnsReplicas(t *testing.T) {
 	require.Contains(t, r.Error, "set decide's policy mode to adaptive, or let KEDA own them (actuate --taskmanagers keda)")
 	require.Equal(t, 2, e.replicas(t))
 	require.Equal(t, []int{2, 2}, e.parallelism(t))
+}
+
+// A redelivered decision gets the result it got the first time, under the
+// same event id (JetStream drops the repeat): one result per decision, and
+// none lost when the first publish did not happen. A redelivery of an older
+// decision publishes nothing.
+func TestRedeliveredDecisionHasOneResult(t *testing.T) {
+	e := newEnv(t, "adaptive", true, Options{SlotWait: 10 * time.Second, ParallelismWait: 10 * time.Second, Poll: 20 * time.Millisecond})
+	ctx := context.Background()
+	d := e.decision(events.ModeAdaptive, 3, 3)
+	ev, err := events.New(events.TypeDecision, "decide", d.Cluster, d.JobID, d)
+	require.NoError(t, err)
+	first, err := e.act.Handle(ctx, ev)
+	require.NoError(t, err)
+	again, err := e.act.Handle(ctx, ev)
+	require.NoError(t, err)
+	require.Len(t, first, 1)
+	require.Len(t, again, 1)
+	require.Equal(t, ResultID(d.DecisionID), first[0].ID())
+	require.Equal(t, first[0].ID(), again[0].ID())
+	r1, err := events.Data[events.Result](first[0])
+	require.NoError(t, err)
+	r2, err := events.Data[events.Result](again[0])
+	require.NoError(t, err)
+	require.Equal(t, events.OutcomeApplied, r1.Outcome, r1.Error)
+	require.Equal(t, r1.Outcome, r2.Outcome)
+	require.Equal(t, r1.Steps, r2.Steps)
+
+	newer := e.decision(events.ModeAdaptive, 2, 2)
+	newer.DecidedAt = d.DecidedAt.Add(time.Second)
+	nev, err := events.New(events.TypeDecision, "decide", newer.Cluster, newer.JobID, newer)
+	require.NoError(t, err)
+	_, err = e.act.Handle(ctx, nev)
+	require.NoError(t, err)
+	old, err := e.act.Handle(ctx, ev)
+	require.NoError(t, err)
+	require.Empty(t, old, "an older handled decision redelivered: nothing to publish")
+}
+
+// A decision queued in the stream longer than MaxAge (actuate was down) is
+// skipped with the reason, not applied late.
+func TestStaleDecisionIsSkipped(t *testing.T) {
+	e := newEnv(t, "adaptive", true, Options{SlotWait: 10 * time.Second, ParallelismWait: 10 * time.Second,
+		Poll: 20 * time.Millisecond, MaxAge: 10 * time.Minute})
+	d := e.decision(events.ModeAdaptive, 4, 4)
+	ctx := events.WithDelivery(context.Background(), events.Delivery{Stored: time.Now().Add(-time.Hour), Attempt: 1})
+	r, err := e.act.Actuate(ctx, d)
+	require.NoError(t, err)
+	require.Equal(t, events.OutcomeSkipped, r.Outcome)
+	require.Contains(t, r.Steps[0].Detail, "older than --decision-max-age 10m0s")
+	require.Equal(t, 2, e.replicas(t), "nothing changed")
+
+	fresh := events.WithDelivery(context.Background(), events.Delivery{Stored: time.Now(), Attempt: 1})
+	r, err = e.act.Actuate(fresh, e.decision(events.ModeAdaptive, 4, 4))
+	require.NoError(t, err)
+	require.Equal(t, events.OutcomeApplied, r.Outcome, r.Error)
 }

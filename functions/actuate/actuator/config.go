@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/flinkscaler/flinkscaler/functions/actuate/taskmanagers"
 	"github.com/flinkscaler/flinkscaler/internal/discovery"
 	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/function"
 )
 
 // TaskManager owners (--taskmanagers): who sets a job's TaskManager count.
@@ -42,16 +42,14 @@ const owners = "kubernetes, keda, flink, emulator or none"
 
 // Config is the actuate function's configuration.
 type Config struct {
-	// NATS is how to reach NATS (URL, credentials, TLS).
-	NATS events.ConnOptions
-	// Provision is applied to the stream and buckets at start-up.
-	Provision events.ProvisionConfig
+	// Common is NATS, the stream settings, the HTTP address and logging.
+	function.Common
 	// FlinkTLS and FlinkAuth apply to every --flink JobManager.
 	FlinkCAFile, FlinkTokenFile string
 	// Flink maps a cluster name to its JobManager REST URL.
 	Flink        map[string]string
 	TaskManagers string // kubernetes | keda | flink | emulator | none
-	Kubeconfig   string // empty: in-cluster
+	Kubeconfig   string // empty: in-cluster (the flag defaults to $KUBECONFIG)
 	Workload     string // default [KIND/]NAMESPACE/NAME
 	KEDAListen   string // empty: no KEDA scaler
 	// KEDAPoll is how often the KEDA scaler reads each cluster's jobs and
@@ -62,7 +60,6 @@ type Config struct {
 	Discovery     discovery.Config
 	DiscoverEvery time.Duration
 	KEDATLS       kedascaler.TLSFiles
-	HTTPListen    string // /metrics and /healthz; empty: none
 	// Concurrency is the number of decisions handled at once (consumers
 	// sharing the durable).
 	Concurrency int
@@ -70,35 +67,13 @@ type Config struct {
 }
 
 // DefaultConfig returns the defaults: local NATS, no TaskManager backend,
-// HTTP on :8080, 4 concurrent decisions, DefaultOptions.
+// HTTP on function.HTTPActuate, 4 concurrent decisions, DefaultOptions.
 func DefaultConfig() Config {
 	return Config{
-		NATS: events.ConnOptions{URL: events.DefaultNATSURL}, Flink: map[string]string{}, TaskManagers: BackendNone,
-		HTTPListen: ":8080", Concurrency: 4, Options: DefaultOptions(), KEDAPoll: 10 * time.Second, DiscoverEvery: 30 * time.Second,
+		Common: function.Defaults(Function, function.HTTPActuate),
+		Flink:  map[string]string{}, TaskManagers: BackendNone, Concurrency: 4, Options: DefaultOptions(),
+		KEDAPoll: 10 * time.Second, DiscoverEvery: 30 * time.Second,
 	}
-}
-
-// clusterURLs is the repeatable --flink CLUSTER=URL flag.
-type clusterURLs map[string]string
-
-func (c clusterURLs) String() string {
-	var parts []string
-	for _, k := range slices.Sorted(maps.Keys(c)) {
-		parts = append(parts, k+"="+c[k])
-	}
-	return strings.Join(parts, ",")
-}
-
-func (c clusterURLs) Set(v string) error {
-	name, u, ok := strings.Cut(v, "=")
-	if !ok || name == "" || u == "" {
-		return fmt.Errorf("want CLUSTER=URL, got %q", v)
-	}
-	if _, dup := c[name]; dup {
-		return fmt.Errorf("cluster %q given twice", name)
-	}
-	c[name] = u
-	return nil
 }
 
 // RegisterFlags binds c's fields to flags on fs; the current values are the
@@ -107,11 +82,10 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	if c.Flink == nil {
 		c.Flink = map[string]string{}
 	}
-	events.BindConnFlagsTo(fs, "actuate", &c.NATS)
-	events.BindProvisionFlags(fs, &c.Provision)
-	fs.StringVar(&c.FlinkCAFile, "flink-ca-file", os.Getenv("FLINKSCALER_FLINK_CA_FILE"), "CA certificate file for https JobManagers (env FLINKSCALER_FLINK_CA_FILE)")
-	fs.StringVar(&c.FlinkTokenFile, "flink-token-file", os.Getenv("FLINKSCALER_FLINK_TOKEN_FILE"), "file holding a bearer token sent to the JobManagers (env FLINKSCALER_FLINK_TOKEN_FILE)")
-	fs.Var(clusterURLs(c.Flink), "flink", "Flink JobManager of a cluster as CLUSTER=URL (repeatable)")
+	c.Common.Bind(fs)
+	fs.Var(function.Clusters(c.Flink), "flink", "JobManager REST URL of a cluster as CLUSTER=URL, e.g. demo=http://127.0.0.1:8081 (repeatable)")
+	fs.StringVar(&c.FlinkCAFile, "flink-ca-file", c.FlinkCAFile, "CA certificate file for an https --flink")
+	fs.StringVar(&c.FlinkTokenFile, "flink-token-file", c.FlinkTokenFile, "file holding a bearer token for every --flink")
 	fs.BoolVar(&c.Discovery.Services, "discover-services", c.Discovery.Services, "also act on the clusters of JobManager Services labelled "+discovery.ClusterLabel+"=CLUSTER (needs list on services)")
 	fs.BoolVar(&c.Discovery.FlinkDeployments, "discover-flinkdeployments", c.Discovery.FlinkDeployments, "also act on the Flink operator's FlinkDeployments, as cluster NAMESPACE-NAME (needs list on flinkdeployments)")
 	fs.Func("discover-namespaces", "comma-separated namespaces to discover in (default: all)", func(v string) error {
@@ -121,22 +95,22 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.DiscoverEvery, "discover-every", c.DiscoverEvery, "how often discovery looks again")
 	fs.StringVar(&c.TaskManagers, "taskmanagers", c.TaskManagers, "who owns the TaskManager count: kubernetes (actuate scales --taskmanager-workload), keda (KEDA scales it to the count served on --keda-listen), flink (Flink's native Kubernetes ResourceManager starts them), emulator, or none (fixed)")
 	fs.Float64Var(&c.Options.HPATolerance, "hpa-tolerance", c.Options.HPATolerance, "with --taskmanagers keda: the tolerance of the HPA KEDA drives; a declared count inside it is moved out of it (0 when the ScaledObject's behavior sets tolerance 0, Kubernetes 1.33+)")
-	fs.StringVar(&c.Kubeconfig, "kubeconfig", c.Kubeconfig, "kubeconfig file (default: in-cluster config)")
+	fs.StringVar(&c.Kubeconfig, "kubeconfig", c.Kubeconfig, "kubeconfig file (default $KUBECONFIG, else the in-cluster config)")
 	fs.StringVar(&c.Workload, "taskmanager-workload", c.Workload, "default TaskManager workload [KIND/]NAMESPACE/NAME: the one actuate scales (kubernetes), or, with keda, the one KEDA scales, where actuate records Kubernetes Events")
 	fs.StringVar(&c.KEDAListen, "keda-listen", c.KEDAListen, "serve the KEDA external scaler (gRPC) on ADDR")
 	fs.DurationVar(&c.KEDAPoll, "keda-poll", c.KEDAPoll, "how often the KEDA scaler reads each cluster's jobs and TaskManagers (its answer before a job's first decision, and IsActive)")
 	fs.StringVar(&c.KEDATLS.Cert, "keda-tls-cert", c.KEDATLS.Cert, "KEDA scaler TLS certificate (PEM)")
 	fs.StringVar(&c.KEDATLS.Key, "keda-tls-key", c.KEDATLS.Key, "KEDA scaler TLS key (PEM)")
 	fs.StringVar(&c.KEDATLS.ClientCA, "keda-client-ca", c.KEDATLS.ClientCA, "CA (PEM) that client certificates must chain to (mutual TLS)")
-	fs.StringVar(&c.HTTPListen, "http-listen", c.HTTPListen, "serve /metrics and /healthz on ADDR (empty: off)")
 	fs.IntVar(&c.Concurrency, "concurrency", c.Concurrency, "decisions handled at once")
-	fs.BoolVar(&c.Options.DryRun, "dry-run", c.Options.DryRun, "plan every decision and change nothing")
+	fs.BoolVar(&c.Options.DryRun, "dry-run", c.Options.DryRun, "change nothing in Flink or Kubernetes: every decision is planned and its result published as a dry run")
 	fs.DurationVar(&c.Options.SlotWait, "slot-wait", c.Options.SlotWait, "bound of the wait for new TaskManagers' slots")
 	fs.DurationVar(&c.Options.ParallelismWait, "parallelism-wait", c.Options.ParallelismWait, "bound of the wait for the job at its new parallelism")
 	fs.DurationVar(&c.Options.Poll, "poll", c.Options.Poll, "poll interval of the waits")
 	fs.DurationVar(&c.Options.MinInterval, "min-interval", c.Options.MinInterval, "per-job minimum time between actuations; decisions inside it are skipped (a safety net: keep it below decide's policy minInterval, 1m by default)")
 	fs.BoolVar(&c.Options.AlignCheckpoint, "align-checkpoint", c.Options.AlignCheckpoint, "restart the job for a rescale just after a checkpoint completes (less replay)")
 	fs.DurationVar(&c.Options.CheckpointWait, "checkpoint-wait", c.Options.CheckpointWait, "bound of the wait for a checkpoint before a restart; a checkpoint due later is not waited for")
+	fs.DurationVar(&c.Options.MaxAge, "decision-max-age", c.Options.MaxAge, "skip a decision stored longer ago than this (queued while actuate was down); decide decides again from current metrics; 0: any age")
 	fs.IntVar(&c.Options.ConflictRetries, "conflict-retries", c.Options.ConflictRetries, "retries of a requirements update Flink answers 409")
 }
 
@@ -147,9 +121,7 @@ func (c Config) Validate() error {
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("--%s: %s", field, fmt.Sprintf(format, args...)))
 	}
-	if c.NATS.URL == "" {
-		bad("nats", "required")
-	}
+	errs = append(errs, c.Common.Problems()...)
 	if len(c.Flink) == 0 && !c.Discovery.Enabled() {
 		bad("flink", "at least one CLUSTER=URL is required, or discovery (--discover-services, --discover-flinkdeployments)")
 	}
@@ -229,6 +201,9 @@ func (o Options) validate() []error {
 	}
 	if o.MinInterval < 0 {
 		errs = append(errs, fmt.Errorf("--min-interval: %s: want 0 or more", o.MinInterval))
+	}
+	if o.MaxAge < 0 {
+		errs = append(errs, fmt.Errorf("--decision-max-age: %s: want 0 or more", o.MaxAge))
 	}
 	if o.CheckpointWait < 0 {
 		errs = append(errs, fmt.Errorf("--checkpoint-wait: %s: want 0 or more", o.CheckpointWait))

@@ -9,9 +9,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-	"gopkg.in/yaml.v3"
-
 	"github.com/flinkscaler/flinkscaler/functions/actuate/kedascaler"
 	"github.com/flinkscaler/flinkscaler/functions/actuate/plan"
 	"github.com/flinkscaler/flinkscaler/internal/events"
@@ -61,34 +58,26 @@ func (a *Actuator) current(ctx context.Context, fl Flink, d events.Decision, wor
 	return cur, job, nil
 }
 
-// paused reports whether the job's policy overrides say "paused: true"
-// (keyed by job id, or by the job name's token: the keys decide reads). The
-// overrides are YAML or JSON; one that does not decode pauses nothing here
-// (decide rejects it with the reason).
-func (a *Actuator) paused(ctx context.Context, d events.Decision) (bool, error) {
+// paused reports whether the job's policy entry (events.ReadPolicy) says
+// paused. An entry that does not parse counts as paused: decide holds such
+// a job too, and applying a decision the operator may have meant to stop
+// is worse than waiting for a fixed entry.
+func (a *Actuator) paused(ctx context.Context, d events.Decision) (bool, string, error) {
 	if a.deps.Policy == nil {
-		return false, nil
+		return false, "", nil
 	}
-	keys := []string{events.KVKey(d.Cluster, d.JobID)}
-	if d.JobName != "" {
-		keys = append(keys, events.KVKey(d.Cluster, events.NameToken(d.JobName)))
+	entry, key, err := events.ReadPolicy(ctx, a.deps.Policy, d.Cluster, d.JobID, d.JobName)
+	if err != nil {
+		return false, "", fmt.Errorf("%w: %w", ErrTransient, err)
 	}
-	for _, k := range keys {
-		e, err := a.deps.Policy.Get(ctx, k)
-		if errors.Is(err, jetstream.ErrKeyNotFound) {
-			continue
-		}
-		if err != nil {
-			return false, fmt.Errorf("%w: read policy %s: %w", ErrTransient, k, err)
-		}
-		var p struct {
-			Paused bool `yaml:"paused"`
-		}
-		if yaml.Unmarshal(e.Value(), &p) == nil && p.Paused {
-			return true, nil
-		}
+	sw, err := events.PolicySwitchesOf(entry)
+	if err != nil {
+		return true, fmt.Sprintf("the job's policy entry %s is invalid (%v); not applying until it is fixed", key, err), nil
 	}
-	return false, nil
+	if sw.Paused {
+		return true, fmt.Sprintf("scaling is paused for this job (policy \"paused\" in %s)", key), nil
+	}
+	return false, "", nil
 }
 
 // execution runs one plan and keeps what it did.

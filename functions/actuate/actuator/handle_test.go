@@ -18,7 +18,7 @@ import (
 
 // TestDecisionsOverJetStream runs the handler behind the events runner on a
 // real JetStream server: a decision event comes in, a result event goes
-// out, and the same decision delivered again is skipped.
+// out, and the same decision delivered again adds no second result.
 func TestDecisionsOverJetStream(t *testing.T) {
 	e := newEnv(t, "adaptive", true, Options{})
 	js := eventstest.Start(t).JS
@@ -40,7 +40,7 @@ func TestDecisionsOverJetStream(t *testing.T) {
 		require.NoError(t, events.Publish(ctx, js, ev))
 	}
 	var outcomes []string
-	for range 2 {
+	for range 1 {
 		msg, err := results.Next(jetstream.FetchMaxWait(20 * time.Second))
 		require.NoError(t, err)
 		ev, err := events.Decode(&nats.Msg{Subject: msg.Subject(), Header: msg.Headers(), Data: msg.Data()})
@@ -51,7 +51,16 @@ func TestDecisionsOverJetStream(t *testing.T) {
 		require.Equal(t, events.ResultSubject("prod", e.jobID), msg.Subject())
 		outcomes = append(outcomes, r.Outcome)
 	}
-	require.Equal(t, []string{events.OutcomeApplied, events.OutcomeSkipped}, outcomes)
+	require.Equal(t, []string{events.OutcomeApplied}, outcomes)
+	require.Eventually(t, func() bool {
+		c, err := js.Consumer(ctx, events.StreamName, Function)
+		return err == nil && c.CachedInfo() != nil && func() bool {
+			info, err := c.Info(ctx)
+			return err == nil && info.NumPending == 0 && info.NumAckPending == 0
+		}()
+	}, 20*time.Second, 20*time.Millisecond, "both deliveries handled")
+	_, err = results.Next(jetstream.FetchMaxWait(500 * time.Millisecond))
+	require.Error(t, err, "no second result for the same decision")
 	require.Equal(t, 3, e.replicas(t))
 }
 

@@ -47,7 +47,11 @@ type record struct {
 	LastDecidedAt  time.Time `json:"lastDecidedAt"`
 	LastActuatedAt time.Time `json:"lastActuatedAt"`
 	LastOutcome    string    `json:"lastOutcome,omitempty"`
-	InFlight       *inFlight `json:"inFlight,omitempty"`
+	// LastResult is the result of LastDecisionID, published again (under
+	// the same event id) when that decision is redelivered, so a result
+	// lost between the ledger write and its publish is not lost for good.
+	LastResult *events.Result `json:"lastResult,omitempty"`
+	InFlight   *inFlight      `json:"inFlight,omitempty"`
 }
 
 type inFlight struct {
@@ -90,7 +94,7 @@ func (l ledger) save(ctx context.Context, key string, r record, rev uint64) (uin
 	} else {
 		n, err = l.kv.Update(ctx, key, b, rev)
 	}
-	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+	if events.IsRevisionConflict(err) {
 		return 0, fmt.Errorf("%w: %s/%s changed concurrently", ErrBusy, events.BucketActuations, key)
 	}
 	if err != nil {
@@ -102,8 +106,6 @@ func (l ledger) save(ctx context.Context, key string, r record, rev uint64) (uin
 // skipReason says why d must not be acted on given r, or "".
 func (r record) skipReason(d events.Decision, now time.Time, minInterval time.Duration) string {
 	switch {
-	case slices.Contains(r.Applied, d.DecisionID):
-		return fmt.Sprintf("decision %s was already handled (redelivery)", d.DecisionID)
 	case d.DecidedAt.Before(r.LastDecidedAt):
 		return fmt.Sprintf("a newer decision %s (decided %s) was already applied",
 			r.LastDecisionID, r.LastDecidedAt.Format(time.RFC3339Nano))
@@ -121,14 +123,15 @@ func (r record) busy(d events.Decision, now time.Time, lease time.Duration) bool
 
 // finished returns r after d ended with outcome; changed says whether
 // anything was changed (only then does the rate limit restart).
-func (r record) finished(d events.Decision, outcome string, changed bool, now time.Time) record {
+func (r record) finished(d events.Decision, res events.Result, changed bool, now time.Time) record {
+	outcome := res.Outcome
 	r.InFlight = nil
 	r.Applied = append(r.Applied, d.DecisionID)
 	if len(r.Applied) > appliedKept {
 		r.Applied = slices.Clone(r.Applied[len(r.Applied)-appliedKept:])
 	}
 	if d.DecidedAt.After(r.LastDecidedAt) || r.LastDecidedAt.IsZero() {
-		r.LastDecisionID, r.LastDecidedAt = d.DecisionID, d.DecidedAt
+		r.LastDecisionID, r.LastDecidedAt, r.LastResult = d.DecisionID, d.DecidedAt, &res
 	}
 	r.LastOutcome = outcome
 	if changed {
@@ -139,7 +142,7 @@ func (r record) finished(d events.Decision, outcome string, changed bool, now ti
 
 // finish records the end of d, re-reading and retrying if the entry moved
 // (bounded). It only ever adds d's id and clears d's own claim.
-func (l ledger) finish(ctx context.Context, key string, d events.Decision, outcome string, changed bool, now time.Time) error {
+func (l ledger) finish(ctx context.Context, key string, d events.Decision, res events.Result, changed bool, now time.Time) error {
 	var err error
 	for range 5 {
 		var r record
@@ -150,7 +153,7 @@ func (l ledger) finish(ctx context.Context, key string, d events.Decision, outco
 		if r.InFlight != nil && r.InFlight.DecisionID != d.DecisionID {
 			return fmt.Errorf("%w: decision %s took over job %s", ErrBusy, r.InFlight.DecisionID, key)
 		}
-		if _, err = l.save(ctx, key, r.finished(d, outcome, changed, now), rev); !errors.Is(err, ErrBusy) {
+		if _, err = l.save(ctx, key, r.finished(d, res, changed, now), rev); !errors.Is(err, ErrBusy) {
 			return err
 		}
 	}

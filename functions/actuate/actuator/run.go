@@ -6,23 +6,18 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/flinkscaler/flinkscaler/functions/actuate/kedascaler"
 	"github.com/flinkscaler/flinkscaler/functions/actuate/taskmanagers"
 	"github.com/flinkscaler/flinkscaler/internal/discovery"
 	"github.com/flinkscaler/flinkscaler/internal/events"
 	"github.com/flinkscaler/flinkscaler/internal/flink"
+	"github.com/flinkscaler/flinkscaler/internal/function"
 )
 
 // Run runs the actuate function with cfg (already validated) until ctx
@@ -31,7 +26,7 @@ import (
 // serves the KEDA scaler and /metrics and /healthz when configured. It
 // returns nil after ctx ends, or the first error that stops a part.
 func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
-	nc, js, err := events.Connect(cfg.NATS)
+	nc, js, err := cfg.Connect(ctx, log)
 	if err != nil {
 		return err
 	}
@@ -55,8 +50,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		deps.Discovered = found
 		deps.NewFlink = func(url string) (Flink, error) { return flink.New(url, opts) }
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg := function.NewRegistry()
 	deps.Metrics = NewMetrics(reg)
 	if cfg.Options.DefaultWorkload == "" {
 		cfg.Options.DefaultWorkload = cfg.Workload // --taskmanager-workload
@@ -64,8 +58,6 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	cfg.Options.KEDAOwnsTaskManagers = cfg.TaskManagers == BackendKEDA
 	act := New(deps, cfg.Options)
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	var parts []func(context.Context) error
 	for range cfg.Concurrency {
 		r, err := events.NewRunner(js, events.RunnerConfig{
@@ -89,30 +81,14 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 		parts = append(parts, keda)
 	}
-	if cfg.HTTPListen != "" {
-		parts = append(parts, httpPart(cfg.HTTPListen, reg, nc))
+	srv, err := function.Listen(cfg.HTTPListen, reg, function.NATSHealth(nc), nil)
+	if err != nil {
+		return err
 	}
-	log.Info("actuate running", "clusters", len(cfg.Flink), "taskmanagers", cfg.TaskManagers,
-		"keda_listen", cfg.KEDAListen, "dry_run", cfg.Options.DryRun)
-	return runAll(ctx, cancel, parts)
-}
-
-// runAll runs parts until ctx ends or one fails, then cancels the rest and
-// waits for them.
-func runAll(ctx context.Context, cancel context.CancelFunc, parts []func(context.Context) error) error {
-	var wg sync.WaitGroup
-	errs := make(chan error, len(parts))
-	for _, p := range parts {
-		wg.Go(func() {
-			if err := p(ctx); err != nil {
-				errs <- err
-				cancel()
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	return <-errs // nil when none failed
+	parts = append(parts, srv.Run)
+	log.Info("actuate running", "nats", nc.ConnectedUrlRedacted(), "clusters", len(cfg.Flink), "taskmanagers", cfg.TaskManagers,
+		"keda_listen", cfg.KEDAListen, "dry_run", cfg.Options.DryRun, "http", srv.Addr())
+	return function.RunAll(ctx, parts...)
 }
 
 func buildDeps(ctx context.Context, cfg Config, js jetstream.JetStream, log *slog.Logger) (Deps, error) {
@@ -229,33 +205,6 @@ func livePoller(cfg Config, view *kedascaler.View, found *discovery.Registry, lo
 		p.Clusters[name] = c
 	}
 	return p, nil
-}
-
-func httpPart(addr string, reg *prometheus.Registry, nc *nats.Conn) func(context.Context) error {
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
-		if !nc.IsConnected() {
-			http.Error(w, "NATS "+nc.Status().String(), http.StatusServiceUnavailable)
-			return
-		}
-		_, _ = w.Write([]byte("ok\n")) // the client went away; nothing to do
-	})
-	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	return func(ctx context.Context) error {
-		done := make(chan error, 1)
-		go func() { done <- srv.ListenAndServe() }()
-		select {
-		case err := <-done:
-			return fmt.Errorf("--http-listen: %w", err)
-		case <-ctx.Done():
-		}
-		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shut) // in-flight scrapes only; nothing to report
-		<-done
-		return nil
-	}
 }
 
 // flinkOptions are the client options every JobManager gets: TLS with the

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/natsserver"
 )
 
 func freeAddr(t *testing.T) string {
@@ -33,7 +34,7 @@ func freeAddr(t *testing.T) string {
 // KEDA scaler answers the new desired count and /healthz and /metrics serve.
 func TestRun(t *testing.T) {
 	e := newEnv(t, "adaptive", false, Options{})
-	srv, err := events.StartEmbedded(events.EmbeddedConfig{})
+	srv, err := natsserver.Start(natsserver.Config{})
 	require.NoError(t, err)
 	t.Cleanup(srv.Shutdown)
 

@@ -14,9 +14,10 @@ import (
 // poll calls check every Poll until it reports done, fails for good, or
 // limit passes. check's transient errors (ErrTransient) are retried; the
 // last state it described is returned with ErrTimeout.
-func (x *execution) poll(ctx context.Context, limit time.Duration, check func() (done bool, state string, err error)) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, limit)
+func (x *execution) poll(parent context.Context, limit time.Duration, check func() (done bool, state string, err error)) (string, error) {
+	ctx, cancel := context.WithTimeout(parent, limit)
 	defer cancel()
+	start := time.Now()
 	tick := time.NewTicker(x.a.opt.Poll)
 	defer tick.Stop()
 	state := "nothing read yet"
@@ -34,6 +35,9 @@ func (x *execution) poll(ctx context.Context, limit time.Duration, check func() 
 		state = s
 		select {
 		case <-ctx.Done():
+			if parent.Err() != nil { // stopped (shutdown), not the wait's bound
+				return "", fmt.Errorf("stopped after %s of waiting: %s: %w", time.Since(start).Round(time.Millisecond), state, parent.Err())
+			}
 			return "", fmt.Errorf("%w after %s: %s", ErrTimeout, limit, state)
 		case <-tick.C:
 		}

@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/natsserver"
 )
 
 const jobID = "5a8b3c0f2d1e4b7a9c6d5e4f3a2b1c0d"
@@ -33,7 +34,7 @@ type harness struct {
 
 func startHarness(tb testing.TB, creds credentials.TransportCredentials) *harness {
 	tb.Helper()
-	srv, err := events.StartEmbedded(events.EmbeddedConfig{})
+	srv, err := natsserver.Start(natsserver.Config{})
 	require.NoError(tb, err)
 	tb.Cleanup(srv.Shutdown)
 	nc, err := nats.Connect(srv.ClientURL())

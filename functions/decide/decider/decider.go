@@ -159,7 +159,9 @@ func (d *Decider) policyFor(ctx context.Context, snap events.Snapshot) (policy.C
 	return cfg, cfg.Validate()
 }
 
-// metric merges a user's metric event into the job's state.
+// metric merges a user's metric event into the job's state. A metric
+// decide does not use (events.CheckUserMetric) is counted by reason and
+// rejected with it; one older than the metric held is counted as stale.
 func (d *Decider) metric(ctx context.Context, ev cloudevents.Event) error {
 	if !d.sourceAllowed(ev.Source()) {
 		d.metrics.rejectedSources.Inc()
@@ -169,18 +171,29 @@ func (d *Decider) metric(ctx context.Context, ev cloudevents.Event) error {
 	if err != nil {
 		return err
 	}
+	if err := events.CheckUserMetric(m); err != nil {
+		d.metrics.droppedMetrics.WithLabelValues(events.DropReason(err)).Inc()
+		return err
+	}
 	jobID, err := d.resolveJob(ctx, m.Cluster, m.Job)
 	if err != nil {
 		return err
 	}
+	stale := false
 	_, err = update(ctx, d.state, events.KVKey(m.Cluster, jobID), func(cur record) record {
+		stale = policy.NewerMetricHeld(cur.State, m)
 		cur.State = policy.ObserveMetric(cur.State, m)
 		return cur
 	})
-	if err == nil {
+	switch {
+	case err != nil:
+		return err
+	case stale:
+		d.metrics.droppedMetrics.WithLabelValues(events.DropStale).Inc()
+	default:
 		d.metrics.metrics.Inc()
 	}
-	return err
+	return nil
 }
 
 func (d *Decider) sourceAllowed(source string) bool {

@@ -3,8 +3,6 @@ package decider
 import (
 	"context"
 	"log/slog"
-	"net"
-	"net/http"
 	"testing"
 	"time"
 
@@ -150,26 +148,4 @@ func TestMetricByJobNameAndSourceAllowList(t *testing.T) {
 
 func natsMsg(m jetstream.Msg) *nats.Msg {
 	return &nats.Msg{Subject: m.Subject(), Header: m.Headers(), Data: m.Data()}
-}
-
-func TestHealthzFollowsNATS(t *testing.T) {
-	e := startEnv(t)
-	reg := prometheus.NewRegistry()
-	addr := "127.0.0.1:0"
-	ln, err := net.Listen("tcp", addr)
-	require.NoError(t, err)
-	addr = ln.Addr().String()
-	require.NoError(t, ln.Close())
-	stop, err := serveHTTP(addr, reg, natsHealth(e.nc), slog.New(slog.DiscardHandler))
-	require.NoError(t, err)
-	t.Cleanup(stop)
-	get := func() int {
-		resp, err := http.Get("http://" + addr + "/healthz")
-		require.NoError(t, err)
-		require.NoError(t, resp.Body.Close())
-		return resp.StatusCode
-	}
-	require.Equal(t, http.StatusOK, get())
-	e.nc.Close()
-	require.Equal(t, http.StatusServiceUnavailable, get())
 }

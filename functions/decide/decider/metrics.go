@@ -9,6 +9,7 @@ type Metrics struct {
 	decisions       prometheus.Counter
 	holds           *prometheus.CounterVec
 	rejectedSources prometheus.Counter
+	droppedMetrics  *prometheus.CounterVec
 	jobs            *jobGauges
 }
 
@@ -25,9 +26,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "holds_total", Help: "Snapshots that led to no decision, by kind."}, []string{"kind"}),
 		rejectedSources: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "flinkscaler", Subsystem: "decide",
 			Name: "metric_sources_rejected_total", Help: "User metric events from sources outside the allow-list."}),
+		droppedMetrics: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "flinkscaler", Subsystem: "decide",
+			Name: "user_metrics_dropped_total", Help: "User metric events decide does not use, by reason: unknown_name, unknown_unit, bad_value (also rejected to flinkscaler.rejected.decide), stale (older than the one held)."},
+			[]string{"reason"}),
 		jobs: newJobGauges(),
 	}
-	reg.MustRegister(m.snapshots, m.metrics, m.decisions, m.holds, m.rejectedSources)
+	reg.MustRegister(m.snapshots, m.metrics, m.decisions, m.holds, m.rejectedSources, m.droppedMetrics)
 	reg.MustRegister(m.jobs.collectors()...)
 	return m
 }

@@ -25,6 +25,10 @@ func runReplica(t testing.TB, e env) {
 	done := make(chan struct{})
 	go func() { _ = r.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
+	require.Eventually(t, func() bool { // snapshots published next come after the durable's start
+		_, err := e.js.Consumer(context.Background(), events.StreamName, Function)
+		return err == nil
+	}, 10*time.Second, 10*time.Millisecond)
 }
 
 func jobSnapshot(job string, sec int) events.Snapshot {

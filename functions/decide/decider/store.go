@@ -78,15 +78,9 @@ func update(ctx context.Context, kv kvStore, key string, change func(record) rec
 		if err == nil {
 			return next, nil
 		}
-		if !isConflict(err) {
+		if !events.IsRevisionConflict(err) {
 			return record{}, fmt.Errorf("write state %s: %w", key, err)
 		}
 	}
 	return record{}, fmt.Errorf("%w: %s changed %d times while deciding", ErrConflict, key, casAttempts)
-}
-
-func isConflict(err error) bool {
-	var apiErr *jetstream.APIError
-	return errors.Is(err, jetstream.ErrKeyExists) ||
-		(errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence)
 }

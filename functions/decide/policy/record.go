@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/flinkscaler/flinkscaler/internal/events"
 )
 
 func stepRecord(r *run) *hold {
@@ -52,16 +54,16 @@ func (r *run) sampleVertices() []VertexSample {
 		if v.RecordsOutPerSecond != nil {
 			vs.Out = *v.RecordsOutPerSecond
 		}
-		switch {
-		case v.PendingRecords != nil:
+		if v.PendingRecords != nil {
 			vs.Pending = *v.PendingRecords
-		case src[i]:
+		}
+		if src[i] { // a user's backlog metric counts when it is the larger (events.CheckUserMetric)
 			keys := []string{v.ID, v.Name}
 			if nsrc == 1 {
 				keys = append(keys, "")
 			}
-			if lag, ok := r.st.userLag(r.now, r.cfg.MetricWindow, keys...); ok {
-				vs.Pending = lag
+			if m, ok := r.st.userBacklog(r.now, r.cfg.MetricWindow, keys...); ok {
+				vs.Pending = math.Max(vs.Pending, events.BacklogRecords(m, vs.In))
 			}
 		}
 		out[i] = vs

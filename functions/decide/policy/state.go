@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"math"
 	"strings"
 	"time"
 
@@ -178,13 +177,14 @@ type Efficiency struct {
 }
 
 // ObserveMetric merges a user's metric event into the job's state. Metrics
-// that are not finite or negative, or older than the one held, are ignored.
+// decide does not use (events.CheckUserMetric), or older than the one held,
+// are ignored; the caller reports why.
 func ObserveMetric(s State, m events.Metric) State {
-	if math.IsNaN(m.Value) || math.IsInf(m.Value, 0) || m.Value < 0 || m.Value > maxRate {
+	if events.CheckUserMetric(m) != nil {
 		return s
 	}
 	key := metricKey(m.Name, m.Vertex)
-	if old, ok := s.Metrics[key]; ok && !m.ObservedAt.After(old.ObservedAt) {
+	if NewerMetricHeld(s, m) {
 		return s
 	}
 	metrics := make(map[string]events.Metric, len(s.Metrics)+1)
@@ -199,6 +199,13 @@ func ObserveMetric(s State, m events.Metric) State {
 	return s
 }
 
+// NewerMetricHeld reports whether s holds a metric of m's name and vertex
+// observed at or after m (so ObserveMetric ignores m).
+func NewerMetricHeld(s State, m events.Metric) bool {
+	old, ok := s.Metrics[metricKey(m.Name, m.Vertex)]
+	return ok && !m.ObservedAt.After(old.ObservedAt)
+}
+
 func metricKey(name, vertex string) string {
 	if vertex == "" {
 		return strings.ToLower(name)
@@ -206,18 +213,18 @@ func metricKey(name, vertex string) string {
 	return strings.ToLower(name) + "/" + vertex
 }
 
-// userLag returns the external lag (records) a user reported for the job or
-// one of the named vertex keys, no older than maxAge before now.
-func (s State) userLag(now time.Time, maxAge time.Duration, keys ...string) (float64, bool) {
-	for _, name := range []string{"lag", "pendingrecords"} {
-		for _, k := range append(keys, "") {
+// userBacklog returns the backlog metric a user reported for one of the
+// named vertex keys ("" the job), no further than maxAge from now.
+func (s State) userBacklog(now time.Time, maxAge time.Duration, keys ...string) (events.Metric, bool) {
+	for _, name := range []string{events.MetricLag, events.MetricPendingRecords} {
+		for _, k := range keys {
 			m, ok := s.Metrics[metricKey(name, k)]
 			if ok && !m.ObservedAt.Before(now.Add(-maxAge)) && !m.ObservedAt.After(now.Add(maxAge)) {
-				return m.Value, true
+				return m, true
 			}
 		}
 	}
-	return 0, false
+	return events.Metric{}, false
 }
 
 // settled returns the samples of the current epoch taken at least settle

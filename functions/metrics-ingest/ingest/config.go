@@ -11,6 +11,7 @@ import (
 
 	"github.com/flinkscaler/flinkscaler/internal/events"
 	"github.com/flinkscaler/flinkscaler/internal/flink"
+	"github.com/flinkscaler/flinkscaler/internal/function"
 	"gopkg.in/yaml.v3"
 )
 
@@ -20,22 +21,17 @@ var ErrConfig = errors.New("invalid ingest configuration")
 // Config is the whole metrics-ingest configuration. Build it with
 // DefaultConfig, bind a file, env and flags (Flags.Load), then Validate.
 type Config struct {
-	Interval time.Duration `yaml:"interval"` // poll period per job
-	NATSURL  string        `yaml:"nats"`     // JetStream server
-	// NATS holds the connection's credentials and TLS (from flags and env,
-	// never from the file); its URL is NATSURL.
-	NATS events.ConnOptions `yaml:"-"`
-	// Provision is applied to the stream and buckets at start-up (flags
-	// and env only).
-	Provision      events.ProvisionConfig `yaml:"-"`
-	HTTPListen     string                 `yaml:"httpListen"`     // /metrics and /healthz; "" disables
-	Replica        string                 `yaml:"replica"`        // member id; default the host name
-	Attempts       int                    `yaml:"attempts"`       // tries per Flink call within an interval
-	Backoff        time.Duration          `yaml:"backoff"`        // first wait between tries, doubling
-	RequestTimeout time.Duration          `yaml:"requestTimeout"` // per Flink request; 0: min(5s, interval/2)
-	Concurrency    int                    `yaml:"concurrency"`    // jobs polled at once
-	MaxRequests    int                    `yaml:"maxRequests"`    // requests in flight per JobManager
-	Targets        []Target               `yaml:"targets"`
+	// Common is NATS, the stream settings, the HTTP address and logging:
+	// flags and environment only, never the file.
+	function.Common `yaml:"-"`
+	Interval        time.Duration `yaml:"interval"`       // poll period per job
+	Replica         string        `yaml:"replica"`        // member id; default the host name
+	Attempts        int           `yaml:"attempts"`       // tries per Flink call within an interval
+	Backoff         time.Duration `yaml:"backoff"`        // first wait between tries, doubling
+	RequestTimeout  time.Duration `yaml:"requestTimeout"` // per Flink request; 0: min(5s, interval/2)
+	Concurrency     int           `yaml:"concurrency"`    // jobs polled at once
+	MaxRequests     int           `yaml:"maxRequests"`    // requests in flight per JobManager
+	Targets         []Target      `yaml:"targets"`
 	// Discover adds the Flink clusters found in Kubernetes to Targets
 	// (default client options, all jobs), looked up again every interval.
 	Discover Discover `yaml:"discover"`
@@ -83,9 +79,8 @@ type Auth struct {
 // DefaultConfig returns the defaults every binding starts from.
 func DefaultConfig() Config {
 	return Config{
+		Common:      function.Defaults(Function, function.HTTPIngest),
 		Interval:    10 * time.Second,
-		NATSURL:     "nats://127.0.0.1:4222",
-		HTTPListen:  ":9102",
 		Attempts:    3,
 		Backoff:     250 * time.Millisecond,
 		Concurrency: 64,
@@ -124,9 +119,7 @@ func (c Config) problems() []error {
 	if c.Interval < 100*time.Millisecond {
 		bad("interval", "%v is below 100ms", c.Interval)
 	}
-	if c.NATSURL == "" {
-		bad("nats", "required")
-	}
+	errs = append(errs, c.Common.Problems()...)
 	if c.Replica != "" && !events.ValidToken(c.Replica) {
 		bad("replica", "%q: use 1-128 letters, digits, '-' or '_'", c.Replica)
 	}
@@ -143,7 +136,7 @@ func (c Config) problems() []error {
 		bad("requestTimeout", "%v: must be between 0 (automatic) and the interval %v", c.RequestTimeout, c.Interval)
 	}
 	if len(c.Targets) == 0 && !c.Discover.Services && !c.Discover.FlinkDeployments {
-		bad("targets", "no JobManager to poll: give --flink and --cluster, targets in the config file, or discover")
+		bad("targets", "no JobManager to poll: give --flink CLUSTER=URL, targets in the config file, or discover")
 	}
 	seen := map[string]int{}
 	for i, t := range c.Targets {

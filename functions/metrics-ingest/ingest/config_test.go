@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"flag"
 	"io"
 	"os"
 	"path/filepath"
@@ -20,17 +19,12 @@ func writeFile(t *testing.T, name, body string) string {
 
 func loadFlags(t *testing.T, args []string, env map[string]string) (Config, error) {
 	t.Helper()
-	fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	f := BindFlags(fs)
-	require.NoError(t, fs.Parse(args))
-	return f.Load(func(k string) string { return env[k] })
+	return ParseArgs(args, func(k string) string { return env[k] }, io.Discard)
 }
 
 func TestConfigLayers(t *testing.T) {
 	file := writeFile(t, "ingest.yaml", `
 interval: 5s
-nats: nats://file:4222
 targets:
   - cluster: prod-eu
     url: https://jm.eu:8081
@@ -38,11 +32,11 @@ targets:
     tls: {caFile: /etc/ca.pem}
     auth: {tokenFile: /var/run/token}
 `)
-	cfg, err := loadFlags(t, []string{"--config", file, "--flink", "http://127.0.0.1:8081", "--cluster", "demo", "--interval", "2s"},
+	cfg, err := loadFlags(t, []string{"--config", file, "--flink", "demo=http://127.0.0.1:8081", "--interval", "2s"},
 		map[string]string{"FLINKSCALER_NATS_URL": "nats://env:4222", "FLINKSCALER_INTERVAL": "7s"})
 	require.NoError(t, err)
 	require.Equal(t, 2*time.Second, cfg.Interval, "flag beats env and file")
-	require.Equal(t, "nats://env:4222", cfg.NATSURL, "env beats file")
+	require.Equal(t, "nats://env:4222", cfg.NATS.URL, "env beats the default")
 	require.Len(t, cfg.Targets, 2)
 	require.Equal(t, Target{Cluster: "prod-eu", URL: "https://jm.eu:8081", Jobs: []string{"orders"},
 		TLS: TLS{CAFile: "/etc/ca.pem"}, Auth: Auth{TokenFile: "/var/run/token"}}, cfg.Targets[0])
@@ -81,4 +75,28 @@ func TestConfigFileRejectsUnknownFields(t *testing.T) {
 	_, err := loadFlags(t, []string{"--config", file}, nil)
 	require.ErrorIs(t, err, ErrConfig)
 	require.Contains(t, err.Error(), "intervall")
+}
+
+// --http-listen "" turns the listener off, as for decide and actuate; the
+// default is ingest's own loopback address.
+func TestHTTPListenEmptyTurnsItOff(t *testing.T) {
+	cfg, err := loadFlags(t, []string{"--flink", "demo=http://127.0.0.1:8081", "--http-listen", ""}, nil)
+	require.NoError(t, err)
+	require.Empty(t, cfg.HTTPListen)
+	cfg, err = loadFlags(t, []string{"--flink", "demo=http://127.0.0.1:8081"}, nil)
+	require.NoError(t, err)
+	require.Equal(t, "127.0.0.1:9102", cfg.HTTPListen)
+}
+
+// --flink takes CLUSTER=URL, as actuate's does; a bare URL gets a hint.
+func TestFlinkFlagSyntax(t *testing.T) {
+	cfg, err := loadFlags(t, []string{"--flink", "a=http://jm-a:8081", "--flink", "b=http://jm-b:8081", "--jobs", "wordcount"}, nil)
+	require.NoError(t, err)
+	require.Len(t, cfg.Targets, 2)
+	require.Equal(t, Target{Cluster: "a", URL: "http://jm-a:8081", Jobs: []string{"wordcount"}}, cfg.Targets[0])
+	_, err = loadFlags(t, []string{"--flink", "http://127.0.0.1:8081"}, nil)
+	require.ErrorContains(t, err, `write CLUSTER=URL, e.g. demo=http://127.0.0.1:8081`)
+	cfg, err = loadFlags(t, nil, map[string]string{"FLINKSCALER_FLINK": "a=http://jm-a:8081,b=http://jm-b:8081"})
+	require.NoError(t, err)
+	require.Len(t, cfg.Targets, 2)
 }

@@ -34,7 +34,7 @@ func TestSnapshotMatchesEmulatorGroundTruth(t *testing.T) {
 	c, jm := startEmulator(t, "../../../scenarios/wordcount.yaml", 5*time.Minute)
 	nsrv, js := startNATS(t)
 	cfg := testConfig(jm.URL)
-	cfg.NATSURL, cfg.HTTPListen, cfg.Replica, cfg.Targets[0].Cluster = nsrv.ClientURL(), "", "r1", "demo"
+	cfg.NATS.URL, cfg.HTTPListen, cfg.Replica, cfg.Targets[0].Cluster = nsrv.ClientURL(), "", "r1", "demo"
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- Run(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil))) }()

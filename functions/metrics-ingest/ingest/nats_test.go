@@ -9,12 +9,13 @@ import (
 
 	"github.com/flinkscaler/flinkscaler/internal/events"
 	"github.com/flinkscaler/flinkscaler/internal/events/eventstest"
+	"github.com/flinkscaler/flinkscaler/internal/natsserver"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 )
 
-func startNATS(t *testing.T) (*events.Embedded, jetstream.JetStream) {
+func startNATS(t *testing.T) (*natsserver.Server, jetstream.JetStream) {
 	t.Helper()
 	e := eventstest.Start(t)
 	return e.Server, e.JS
@@ -41,7 +42,7 @@ func TestRunPublishesSnapshotsToJetStream(t *testing.T) {
 	jm := newTestJobManager(t, healthyJob("0123456789abcdef0123456789abcdef"))
 	cfg := testConfig(jm.srv.URL)
 	cfg.Interval = 300 * time.Millisecond
-	cfg.NATSURL = srv.ClientURL()
+	cfg.NATS.URL = srv.ClientURL()
 	cfg.HTTPListen = "127.0.0.1:0"
 	cfg.Replica = "r1"
 	ctx, cancel := context.WithCancel(context.Background())

@@ -7,27 +7,31 @@ import (
 	"os"
 	"regexp"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/flinkscaler/flinkscaler/internal/discovery"
 	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/function"
 )
 
-// Run is metrics-ingest as a process: it connects to NATS, provisions the
-// stream (idempotent), joins the replica membership, serves /metrics and
-// /healthz on cfg.HTTPListen, and polls until ctx is done. It returns nil
-// after a clean stop, or the first start-up error.
-func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
+// Run is metrics-ingest as a process: it connects to NATS (retrying for
+// cfg.NATSWait), provisions the stream (idempotent), joins the replica
+// membership, serves /metrics, /healthz and /readyz on cfg.HTTPListen, and
+// polls until ctx is done. It returns nil after a clean stop, or the first
+// start-up error.
+func Run(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) error {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if cfg.Replica == "" {
 		cfg.Replica = DefaultReplicaID()
 	}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	conn := cfg.NATS
-	conn.URL, conn.Name = cfg.NATSURL, Function+"/"+cfg.Replica
-	nc, js, err := events.Connect(conn)
+	cfg.NATS.Name = Function + "/" + cfg.Replica
+	nc, js, err := cfg.Connect(ctx, log)
 	if err != nil {
 		return err
 	}
@@ -42,63 +46,66 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	tel := NewTelemetry(cfg.Interval)
 	deps := Deps{
 		Publisher: JetStreamPublisher{JS: js, Attempts: cfg.Attempts},
-		Members:   members, Telemetry: tel, Logger: log,
+		Members:   members, Telemetry: tel, Logger: log, Now: o.now,
 	}
-	var found *discovery.Registry
-	if d := cfg.Discover; d.Services || d.FlinkDeployments {
-		dc := discovery.Config{Services: d.Services, FlinkDeployments: d.FlinkDeployments, Namespaces: d.Namespaces}
-		every := d.Every
-		if every <= 0 {
-			every = DiscoverEvery
-		}
-		if found, err = discovery.ForConfig(dc, d.Kubeconfig, every, log.With("component", "discovery")); err != nil {
-			return err
-		}
-		if err := found.Refresh(ctx); err != nil {
-			log.Warn("discovery failed at start; retrying", "reason", err.Error())
-		}
+	found, err := discover(ctx, cfg.Discover, log)
+	if err != nil {
+		return err
+	}
+	if found != nil { // a nil *Registry in the interface would not be nil
 		deps.Discovered = found
 	}
 	svc, err := NewService(cfg, deps)
 	if err != nil {
 		return err
 	}
+	srv, err := function.Listen(cfg.HTTPListen, tel.Registry(), tel.Health, tel.Readiness)
+	if err != nil {
+		return err
+	}
 	log.Info("metrics-ingest started", "replica", cfg.Replica, "targets", len(cfg.Targets),
-		"interval", cfg.Interval, "nats", nc.ConnectedUrlRedacted(), "http", cfg.HTTPListen)
-	return runAll(ctx, svc, members, tel, found, cfg.HTTPListen, log)
+		"interval", cfg.Interval, "nats", nc.ConnectedUrlRedacted(), "http", srv.Addr())
+	parts := []func(context.Context) error{srv.Run, svc.Run, func(ctx context.Context) error {
+		return members.Run(ctx, func(err error) { log.Warn("membership heartbeat failed", "error", err) })
+	}}
+	if found != nil {
+		parts = append(parts, found.Run) // returns nil when ctx ends
+	}
+	return function.RunAll(ctx, parts...)
 }
 
 // DiscoverEvery is how often discovery looks for Flink clusters again.
 const DiscoverEvery = 30 * time.Second
 
-// runAll runs the service, the heartbeat and the HTTP server until ctx is
-// done or the HTTP server fails to start.
-func runAll(ctx context.Context, svc *Service, members *KVMembers, tel *Telemetry, found *discovery.Registry, listen string, log *slog.Logger) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	var httpErr error
-	if listen != "" {
-		wg.Go(func() {
-			if httpErr = tel.Serve(ctx, listen); httpErr != nil {
-				cancel()
-			}
-		})
+// discover starts looking for Flink clusters in Kubernetes when d asks for
+// it; nil when it does not.
+func discover(ctx context.Context, d Discover, log *slog.Logger) (*discovery.Registry, error) {
+	if !d.Services && !d.FlinkDeployments {
+		return nil, nil
 	}
-	wg.Go(func() {
-		_ = members.Run(ctx, func(err error) { log.Warn("membership heartbeat failed", "error", err) })
-	})
-	if found != nil {
-		wg.Go(func() { _ = found.Run(ctx) }) // returns nil when ctx ends
+	dc := discovery.Config{Services: d.Services, FlinkDeployments: d.FlinkDeployments, Namespaces: d.Namespaces}
+	every := d.Every
+	if every <= 0 {
+		every = DiscoverEvery
 	}
-	err := svc.Run(ctx)
-	cancel()
-	wg.Wait()
-	if httpErr != nil {
-		return httpErr
+	found, err := discovery.ForConfig(dc, d.Kubeconfig, every, log.With("component", "discovery"))
+	if err != nil {
+		return nil, err
 	}
-	return err
+	if err := found.Refresh(ctx); err != nil {
+		log.Warn("discovery failed at start; retrying", "reason", err.Error())
+	}
+	return found, nil
 }
+
+// Option changes how Run runs.
+type Option func(*options)
+
+type options struct{ now func() time.Time }
+
+// WithClock makes snapshots observed at now() instead of the JobManager's
+// clock or time.Now: an emulator running in simulated time.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
 var notToken = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -77,11 +78,13 @@ type Service struct {
 	static  int // the first static targets are configured; the rest discovered
 }
 
-// target is one JobManager with its client and job tracker.
+// target is one JobManager with its client and job tracker. failing is
+// set while listing its jobs fails (its failure is logged once).
 type target struct {
 	Target
 	client  jobReader
 	tracker *tracker
+	failing bool
 }
 
 // NewService builds a service for a validated cfg; it does no I/O.
@@ -105,7 +108,6 @@ func NewService(cfg Config, d Deps) (*Service, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	s.log = s.log.With("function", Function)
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -216,9 +218,10 @@ func (s *Service) discoverTarget(ctx context.Context, t *target, members []strin
 	})
 	s.tel.target(t.Cluster, err)
 	if err != nil {
-		s.log.Warn("cannot list jobs; skipping the cluster this interval", "cluster", t.Cluster, "reason", flink.ErrorKind(err), "error", err)
+		s.targetFailed(t, err)
 		return nil, nil
 	}
+	s.targetOK(t)
 	var ov *flink.Overview
 	if err := r.do(ctx, func(ctx context.Context) error {
 		o, err := t.client.Overview(ctx)
@@ -232,6 +235,38 @@ func (s *Service) discoverTarget(ctx context.Context, t *target, members []strin
 	items := t.tracker.plan(jobs, owned)
 	s.tel.jobs.WithLabelValues(t.Cluster).Set(float64(t.tracker.jobs()))
 	return items, ov
+}
+
+// targetFailed records that t's jobs could not be listed. The first
+// failure of a run is logged at Error with what it suggests (a URL that
+// answers but not as Flink's REST API is "not a JobManager?"); repeats are
+// logged at Debug until the target recovers, so a wrong URL is one clear
+// line, not a warning every interval.
+func (s *Service) targetFailed(t *target, err error) {
+	log := s.log.With("cluster", t.Cluster, "url", t.URL, "reason", flink.ErrorKind(err), "error", err)
+	if t.failing {
+		log.Debug("cannot list jobs; still failing")
+		return
+	}
+	t.failing = true
+	if errors.Is(err, flink.ErrNotFound) || errors.Is(err, flink.ErrMalformed) || notHTTP(err) {
+		log.Error("GET /jobs/overview did not answer as Flink's REST API: is this the URL of a Flink JobManager (its REST port, usually 8081)? retrying every interval")
+		return
+	}
+	log.Warn("cannot list jobs; retrying every interval (logged again when it recovers)")
+}
+
+// targetOK records that t answered; a recovery is logged.
+func (s *Service) targetOK(t *target) {
+	if t.failing {
+		t.failing = false
+		s.log.Info("JobManager answers again", "cluster", t.Cluster)
+	}
+}
+
+// notHTTP reports an error of a server that does not speak HTTP.
+func notHTTP(err error) bool {
+	return strings.Contains(err.Error(), "malformed HTTP")
 }
 
 func (s *Service) retrier(cluster string) retrier {

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/function"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 )
@@ -212,20 +214,24 @@ func TestUnreachableJobManagerNeverCrashes(t *testing.T) {
 	require.Equal(t, 3.0, testutil.ToFloat64(tel.errors.WithLabelValues("c1", "unreachable")), "bounded tries")
 }
 
-func TestHealthz(t *testing.T) {
-	jm := newTestJobManager(t, healthyJob("a"))
-	svc, tel := newTestService(t, testConfig(jm.srv.URL), &capture{})
-	srv := httptest.NewServer(tel.Handler())
-	t.Cleanup(srv.Close)
-	svc.Cycle(context.Background())
-	for path, want := range map[string]string{"/healthz": "ok", "/metrics": "flinkscaler_ingest_snapshots_published_total"} {
-		resp, err := http.Get(srv.URL + path)
-		require.NoError(t, err)
-		body, _ := io.ReadAll(resp.Body)
-		_ = resp.Body.Close()
-		require.Equal(t, 200, resp.StatusCode)
-		require.Contains(t, string(body), want)
+// A URL that answers HTTP but not as Flink's REST API (a web server's 404)
+// gives one Error asking whether it is a JobManager, not a warning per
+// interval; /healthz fails meanwhile.
+func TestNotAJobManagerSaysSoOnce(t *testing.T) {
+	web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "<!DOCTYPE HTML><html>not here</html>", http.StatusNotFound)
+	}))
+	t.Cleanup(web.Close)
+	var logs bytes.Buffer
+	cfg := testConfig(web.URL)
+	svc, err := NewService(cfg, Deps{Publisher: &capture{}, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	require.NoError(t, err)
+	for range 3 {
+		svc.Cycle(context.Background())
 	}
+	require.Equal(t, 1, strings.Count(logs.String(), "is this the URL of a Flink JobManager"), logs.String())
+	require.Equal(t, 1, strings.Count(logs.String(), "level="), "one line for three failed cycles: %s", logs.String())
+	require.ErrorContains(t, svc.tel.Ready(), "no Flink target can be polled (0 of 1 answered)")
 }
 
 func TestReplicasSplitJobsAndTakeOver(t *testing.T) {
@@ -273,10 +279,14 @@ func TestReadyzFailsWhenNoTargetCanBePolled(t *testing.T) {
 	}))
 	t.Cleanup(front.Close)
 	svc, tel := newTestService(t, testConfig(front.URL), &capture{})
-	srv := httptest.NewServer(tel.Handler())
-	t.Cleanup(srv.Close)
+	srv, err := function.Listen("127.0.0.1:0", tel.Registry(), tel.Health, tel.Readiness)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	t.Cleanup(func() { cancel(); require.NoError(t, <-done) })
 	get := func(path string) (int, string) {
-		resp, err := http.Get(srv.URL + path)
+		resp, err := http.Get("http://" + srv.Addr() + path)
 		require.NoError(t, err)
 		body, _ := io.ReadAll(resp.Body)
 		_ = resp.Body.Close()

@@ -1,21 +1,17 @@
 package ingest
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"maps"
-	"net"
-	"net/http"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/flinkscaler/flinkscaler/internal/function"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // Telemetry holds the Prometheus metrics of metrics-ingest and the health
@@ -40,7 +36,7 @@ type Telemetry struct {
 // NewTelemetry registers the metrics on a fresh registry.
 func NewTelemetry(interval time.Duration) *Telemetry {
 	t := &Telemetry{
-		reg: prometheus.NewRegistry(), interval: interval, startedAt: time.Now(),
+		reg: function.NewRegistry(), interval: interval, startedAt: time.Now(),
 		polls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "flinkscaler_ingest_polls_total", Help: "Job polls by outcome: ok, incomplete, failed, gone.",
 		}, []string{"cluster", "outcome"}),
@@ -66,8 +62,7 @@ func NewTelemetry(interval time.Duration) *Telemetry {
 			Buckets: prometheus.ExponentialBuckets(0.01, 2, 12),
 		}),
 	}
-	t.reg.MustRegister(t.polls, t.errors, t.duration, t.published, t.jobs, t.cycle, t.up,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	t.reg.MustRegister(t.polls, t.errors, t.duration, t.published, t.jobs, t.cycle, t.up)
 	return t
 }
 
@@ -116,48 +111,18 @@ func (t *Telemetry) Ready() error {
 	return fmt.Errorf("no Flink target can be polled (0 of %d answered): %s", len(t.targets), strings.Join(reasons, "; "))
 }
 
-// Handler serves /metrics, /healthz (liveness: poll cycles go on) and
-// /readyz (also: at least one Flink target answers).
-func (t *Telemetry) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(t.reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		if !t.Healthy() {
-			http.Error(w, "no poll cycle finished in the last three intervals", http.StatusServiceUnavailable)
-			return
-		}
-		_, _ = w.Write([]byte("ok\n"))
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !t.Healthy() {
-			http.Error(w, "no poll cycle finished in the last three intervals", http.StatusServiceUnavailable)
-			return
-		}
-		if err := t.Ready(); err != nil {
-			http.Error(w, err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		_, _ = w.Write([]byte("ok\n"))
-	})
-	return mux
-}
-
-// Serve listens on addr and serves Handler until ctx is done. It returns
-// the listen error, or nil after a clean shutdown.
-func (t *Telemetry) Serve(ctx context.Context, addr string) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("http listen: %w", err)
-	}
-	srv := &http.Server{Handler: t.Handler(), ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("http serve: %w", err)
+// Health is /healthz (liveness): nil while poll cycles go on.
+func (t *Telemetry) Health() error {
+	if !t.Healthy() {
+		return errors.New("no poll cycle finished in the last three intervals")
 	}
 	return nil
+}
+
+// Readiness is /readyz: Health, and at least one Flink target answers.
+func (t *Telemetry) Readiness() error {
+	if err := t.Health(); err != nil {
+		return err
+	}
+	return t.Ready()
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/natsserver"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
@@ -16,7 +17,7 @@ import (
 
 // Env is a running server and a connection to it.
 type Env struct {
-	Server *events.Embedded
+	Server *natsserver.Server
 	URL    string
 	NC     *nats.Conn
 	JS     jetstream.JetStream
@@ -26,7 +27,7 @@ type Env struct {
 // and the KV buckets. Everything is closed by t.Cleanup.
 func Start(t testing.TB) Env {
 	t.Helper()
-	srv, err := events.StartEmbedded(events.EmbeddedConfig{})
+	srv, err := natsserver.Start(natsserver.Config{})
 	require.NoError(t, err)
 	t.Cleanup(srv.Shutdown)
 	nc, js, err := events.Connect(events.ConnOptions{URL: srv.ClientURL(), Name: "test"})

@@ -1,4 +1,6 @@
-package events
+// Package natsserver runs a NATS server with JetStream in this process:
+// `flinkscaler nats`, the demo and tests. The functions never link it.
+package natsserver
 
 import (
 	"errors"
@@ -11,8 +13,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 )
 
-// EmbeddedConfig configures an in-process NATS server with JetStream.
-type EmbeddedConfig struct {
+// Config configures an in-process NATS server with JetStream.
+type Config struct {
 	// Listen is host:port; port -1 or 0 picks a free one. Empty means
 	// 127.0.0.1 on a free port.
 	Listen string
@@ -26,8 +28,8 @@ type EmbeddedConfig struct {
 	Options *server.Options
 }
 
-// Embedded is a running in-process NATS server.
-type Embedded struct {
+// Server is a running in-process NATS server.
+type Server struct {
 	srv     *server.Server
 	tempDir string
 }
@@ -36,9 +38,9 @@ type Embedded struct {
 // connections in time.
 var ErrNotReady = errors.New("nats server not ready")
 
-// StartEmbedded starts a NATS server with JetStream in this process and
+// Start starts a NATS server with JetStream in this process and
 // blocks until it accepts connections (at most 10 s).
-func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
+func Start(cfg Config) (*Server, error) {
 	opts := &server.Options{}
 	if cfg.Options != nil {
 		cp := *cfg.Options
@@ -52,7 +54,7 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 	opts.JetStream = true
 	opts.NoSigs = true
 	opts.ServerName = cfg.ServerName
-	e := &Embedded{}
+	e := &Server{}
 	opts.StoreDir = cfg.StoreDir
 	if opts.StoreDir == "" {
 		if e.tempDir, err = os.MkdirTemp("", "flinkscaler-nats-"); err != nil {
@@ -94,13 +96,13 @@ func splitListen(listen string) (string, int, error) {
 }
 
 // ClientURL is the nats:// URL clients connect to.
-func (e *Embedded) ClientURL() string { return e.srv.ClientURL() }
+func (e *Server) ClientURL() string { return e.srv.ClientURL() }
 
 // Server exposes the underlying server (for monitoring or fault tests).
-func (e *Embedded) Server() *server.Server { return e.srv }
+func (e *Server) Server() *server.Server { return e.srv }
 
 // Shutdown stops the server, waits for it, and removes a temporary store.
-func (e *Embedded) Shutdown() {
+func (e *Server) Shutdown() {
 	if e.srv != nil {
 		e.srv.Shutdown()
 		e.srv.WaitForShutdown()
@@ -108,7 +110,7 @@ func (e *Embedded) Shutdown() {
 	e.cleanup()
 }
 
-func (e *Embedded) cleanup() {
+func (e *Server) cleanup() {
 	if e.tempDir != "" {
 		_ = os.RemoveAll(e.tempDir)
 	}

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/flinkscaler/flinkscaler/internal/function"
+)
+
+// readmeBlocks returns the commands of the ```sh blocks under the README
+// heading, one []string of words per line, comments removed.
+func readmeBlocks(t *testing.T, heading string) [][][]string {
+	t.Helper()
+	raw, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	text := string(raw)
+	start := strings.Index(text, "\n## "+heading+"\n")
+	require.GreaterOrEqual(t, start, 0, "README has no section %q", heading)
+	section := text[start+1:]
+	if end := strings.Index(section[3:], "\n## "); end >= 0 {
+		section = section[:end+3]
+	}
+	var blocks [][][]string
+	for _, m := range regexp.MustCompile("(?s)```sh\n(.*?)```").FindAllStringSubmatch(section, -1) {
+		var block [][]string
+		for line := range strings.SplitSeq(m[1], "\n") {
+			if i := strings.Index(line, " #"); i >= 0 {
+				line = line[:i]
+			}
+			fields := strings.Fields(line)
+			if len(fields) == 0 {
+				continue
+			}
+			block = append(block, fields)
+		}
+		blocks = append(blocks, block)
+	}
+	return blocks
+}
+
+// goRun checks that every command is "go run ./cmd/flinkscaler ARGS" and
+// returns the ARGS of each.
+func goRun(t *testing.T, block [][]string) [][]string {
+	t.Helper()
+	var out [][]string
+	for _, fields := range block {
+		require.Equal(t, []string{"go", "run", "./cmd/flinkscaler"}, fields[:3], "README command %q", fields)
+		out = append(out, fields[3:])
+	}
+	return out
+}
+
+// lockedBuffer is a bytes.Buffer for a command's output read while it runs.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// freePort returns a loopback address nothing listens on now.
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// TestReadmeChainByHand runs the README's "Try the pieces by hand" chain as
+// written, each command in this process in the README's order, and
+// expects watch to show snapshots, decisions and results, and then the
+// README's publish example as a metric. The one change: the fixed
+// addresses the README names (NATS, the emulator) move to free ports, and
+// so do the functions' default HTTP ports when another program holds them,
+// so the test runs beside anything on a shared machine.
+func TestReadmeChainByHand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the emulated job for about a minute")
+	}
+	t.Chdir("../..") // the README's commands run from the repository's root
+	blocks := readmeBlocks(t, "Try the pieces by hand")
+	require.GreaterOrEqual(t, len(blocks), 2)
+	chain, publish := goRun(t, blocks[0]), goRun(t, blocks[1])
+	require.Len(t, chain, 6)
+
+	moved := map[string]string{}
+	addrRE := regexp.MustCompile(`127\.0\.0\.1:\d+`)
+	remap := func(args []string) []string {
+		out := make([]string, len(args))
+		for i, a := range args {
+			out[i] = addrRE.ReplaceAllStringFunc(a, func(addr string) string {
+				if _, ok := moved[addr]; !ok {
+					moved[addr] = freePort(t)
+				}
+				return moved[addr]
+			})
+		}
+		return out
+	}
+	natsAddr := remap([]string{"127.0.0.1:4222"})[0]
+	t.Setenv("FLINKSCALER_NATS_URL", "nats://"+natsAddr) // the default the README relies on, moved
+	for _, addr := range []string{function.HTTPIngest, function.HTTPDecide, function.HTTPActuate} {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Logf("%s is taken on this machine: the functions listen on free ports", addr)
+			t.Setenv("FLINKSCALER_HTTP_LISTEN", "127.0.0.1:0")
+			break
+		}
+		require.NoError(t, ln.Close())
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	outs := make([]*lockedBuffer, len(chain))
+	codes := make([]int, len(chain))
+	t.Cleanup(func() {
+		cancel()
+		wg.Wait()
+	})
+	for i, args := range chain {
+		args = remap(args)
+		outs[i] = &lockedBuffer{}
+		wg.Go(func() { codes[i] = run(ctx, args, outs[i], outs[i]) })
+		if i < 2 { // nats, then the emulator: wait until they listen
+			want := map[int]string{0: "Press Ctrl-C", 1: "REST API"}[i]
+			require.Eventually(t, func() bool { return strings.Contains(outs[i].String(), want) },
+				30*time.Second, 20*time.Millisecond, "%v: %s", args, outs[i].String())
+		}
+	}
+	watch := outs[5]
+	seen := func(kind string) func() bool {
+		return func() bool { return regexp.MustCompile(`(?m)^\S+ ` + kind + ` `).MatchString(watch.String()) }
+	}
+	report := func() string {
+		var b strings.Builder
+		for i, o := range outs {
+			b.WriteString(strings.Join(chain[i], " ") + ":\n" + o.String() + "\n")
+		}
+		return b.String()
+	}
+	require.Eventually(t, seen("snapshot"), 30*time.Second, 50*time.Millisecond, report)
+	require.Eventually(t, seen("decision"), 90*time.Second, 100*time.Millisecond, report)
+	require.Eventually(t, seen("result"), 90*time.Second, 100*time.Millisecond, report)
+
+	for _, args := range publish {
+		var out bytes.Buffer
+		require.Equal(t, 0, run(ctx, remap(args), &out, &out), out.String())
+	}
+	require.Eventually(t, seen("metric"), 10*time.Second, 50*time.Millisecond, report)
+	for i, o := range outs[2:5] {
+		require.NotContains(t, o.String(), "level=ERROR", "%v", chain[i+2])
+	}
+	cancel()
+	wg.Wait()
+	for i, code := range codes {
+		require.Equal(t, 0, code, "%v exited %d:\n%s", chain[i], code, outs[i].String())
+	}
+}

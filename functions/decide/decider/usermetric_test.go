@@ -1,0 +1,54 @@
+package decider
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/require"
+
+	"github.com/flinkscaler/flinkscaler/internal/events"
+)
+
+// A metric decide does not use is rejected with the reason (the runner
+// republishes it on flinkscaler.rejected.decide) and counted by reason; a
+// metric older than the one held is counted as stale; a used one merges.
+func TestDroppedUserMetricsAreVisible(t *testing.T) {
+	e := startEnv(t)
+	m := NewMetrics(prometheus.NewRegistry())
+	d := New(e.state, KVPolicies{KV: e.pol}, testPolicy(), nil, slog.New(slog.DiscardHandler), m)
+	ctx := context.Background()
+	_, err := d.Handle(ctx, snapshotEvent(t, 80))
+	require.NoError(t, err)
+	send := func(name string, value float64, unit string, at time.Time) error {
+		ev, err := events.New(events.TypeMetric, "publish", "demo", jobID,
+			events.Metric{Cluster: "demo", Job: jobID, Name: name, Value: value, Unit: unit, ObservedAt: at})
+		require.NoError(t, err)
+		_, err = d.Handle(ctx, ev)
+		return err
+	}
+	for _, tt := range []struct {
+		name, metric, unit, reason, says string
+		value                            float64
+	}{
+		{"unknown name", "la g", "", events.DropUnknownName, `decide uses lag and pendingRecords`, 1},
+		{"unknown unit", "lag", "ms/s", events.DropUnknownUnit, `use records (the default), seconds or ms`, 1},
+		{"negative", "lag", "records", events.DropBadValue, "want a backlog from 0 to", -5},
+		{"huge", "lag", "", events.DropBadValue, "want a backlog from 0 to", 1e308},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := send(tt.metric, tt.value, tt.unit, t0)
+			require.ErrorIs(t, err, events.ErrInvalid, "rejected, not retried")
+			require.Contains(t, err.Error(), tt.says)
+			require.Equal(t, tt.reason, events.DropReason(err))
+			require.GreaterOrEqual(t, testutil.ToFloat64(m.droppedMetrics.WithLabelValues(tt.reason)), 1.0)
+		})
+	}
+	require.NoError(t, send("lag", 1200, "records", t0.Add(time.Minute)))
+	require.Equal(t, 1.0, testutil.ToFloat64(m.metrics))
+	require.NoError(t, send("lag", 900, "records", t0), "an older one is not an error")
+	require.Equal(t, 1.0, testutil.ToFloat64(m.droppedMetrics.WithLabelValues(events.DropStale)))
+}
