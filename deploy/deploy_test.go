@@ -196,10 +196,32 @@ func isKubernetes(t *testing.T, path string, data []byte) bool {
 // go.mod; `go mod download` fetches it on first use.
 func kedaCRDs(t *testing.T) string {
 	t.Helper()
-	out, err := exec.Command("go", "mod", "download", "-json", "github.com/kedacore/keda/v2").Output()
-	require.NoError(t, err, "go mod download github.com/kedacore/keda/v2: %s", out)
+	return filepath.Join(moduleDir(t, "github.com/kedacore/keda/v2"), "config", "crd", "bases")
+}
+
+// moduleDir downloads a module (at go.mod's version, or module@version)
+// into the module cache and returns its directory.
+func moduleDir(t *testing.T, module string) string {
+	t.Helper()
+	out, err := exec.Command("go", "mod", "download", "-json", module).Output()
+	require.NoError(t, err, "go mod download %s: %s", module, out)
 	var mod struct{ Dir, Error string }
 	require.NoError(t, json.Unmarshal(out, &mod))
 	require.Empty(t, mod.Error)
-	return filepath.Join(mod.Dir, "config", "crd", "bases")
+	return mod.Dir
+}
+
+// prometheusOperatorCRDs is a directory with the Prometheus Operator's
+// ServiceMonitor and PrometheusRule CRDs (the chart's monitoring objects),
+// at a fixed release.
+func prometheusOperatorCRDs(t *testing.T) string {
+	t.Helper()
+	src := filepath.Join(moduleDir(t, "github.com/prometheus-operator/prometheus-operator@v0.86.1"), "example", "prometheus-operator-crd")
+	dir := t.TempDir()
+	for _, name := range []string{"monitoring.coreos.com_servicemonitors.yaml", "monitoring.coreos.com_prometheusrules.yaml"} {
+		b, err := os.ReadFile(filepath.Join(src, name))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), b, 0o600))
+	}
+	return dir
 }

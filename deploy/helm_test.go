@@ -179,12 +179,24 @@ func TestHelmChartRefusesValuesThatCannotWork(t *testing.T) {
 	}
 }
 
-// TestChartMonitoringUsesRealMetrics: every metric the PrometheusRule
-// alerts on and the Grafana dashboard plots is one the functions export,
-// and the dashboard is valid JSON.
+// TestChartMonitoringUsesRealMetrics: the ServiceMonitors and the
+// PrometheusRule pass a server-side dry-run with the Prometheus Operator's
+// CRDs; every metric the rule alerts on and the Grafana dashboard plots is
+// one the functions export; the dashboard is valid JSON.
 func TestChartMonitoringUsesRealMetrics(t *testing.T) {
 	all, err := renderChart(t, "metrics.prometheusRule.enabled=true", "metrics.dashboard.enabled=true", "metrics.serviceMonitor.enabled=true")
 	require.NoError(t, err)
+	srv := kubetest.Start(t)
+	srv.ApplyCRDs(t, prometheusOperatorCRDs(t))
+	srv.CreateNamespace(t, "flinkscaler")
+	a := srv.Applier(t)
+	for _, m := range all {
+		if k := m.obj.GetKind(); k == "ServiceMonitor" || k == "PrometheusRule" || k == "ConfigMap" {
+			warnings, err := a.Create(t.Context(), m.obj, true)
+			require.NoError(t, err, m.String())
+			require.Empty(t, warnings, m.String())
+		}
+	}
 	exported := exportedMetrics(t)
 	var used []string
 	kinds := map[string]int{}
