@@ -199,8 +199,7 @@ func (a *Actuator) Actuate(ctx context.Context, d events.Decision) (events.Resul
 	}
 	if err != nil {
 		a.deps.Metrics.actuation("retried")
-		a.log.Warn("actuation retried", "cluster", d.Cluster, "job_id", d.JobID, "decision_id", d.DecisionID, "reason", err.Error())
-		return events.Result{}, err
+		return events.Result{}, err // the runner logs the retry, once
 	}
 	res.DecisionID, res.Cluster, res.JobID = d.DecisionID, d.Cluster, d.JobID
 	if res.FinishedAt.IsZero() {

@@ -74,8 +74,11 @@ func (d *Decider) snapshot(ctx context.Context, ev cloudevents.Event) ([]cloudev
 	}
 	log := d.log.With("cluster", snap.Cluster, "job_id", snap.JobID, "event_id", ev.ID())
 	cfg, err := d.policyFor(ctx, snap)
-	if err != nil {
-		d.metrics.holds.WithLabelValues("policy-invalid").Inc()
+	switch {
+	case errors.Is(err, errPolicyRead):
+		return nil, err // transient: the snapshot is redelivered
+	case err != nil:
+		d.metrics.holds.WithLabelValues("policy_invalid").Inc()
 		log.Error("job policy override is invalid; holding", "reason", err.Error())
 		return nil, nil
 	}
@@ -146,11 +149,19 @@ func reasons(dec *events.Decision) string {
 	return strings.Join(parts, "; ")
 }
 
+// errPolicyRead wraps a failure to read the policy bucket: transient, not
+// an invalid override.
+var errPolicyRead = errors.New("read the policy bucket")
+
 // policyFor merges the job's overrides over the base policy and validates.
+// A failed read wraps errPolicyRead; any other error is an invalid override.
 func (d *Decider) policyFor(ctx context.Context, snap events.Snapshot) (policy.Config, error) {
 	raw, err := d.policies.Overrides(ctx, snap.Cluster, snap.JobID, snap.JobName)
-	if err != nil || raw == nil {
-		return d.base, err
+	if err != nil {
+		return d.base, fmt.Errorf("%w: %w", errPolicyRead, err)
+	}
+	if raw == nil {
+		return d.base, nil
 	}
 	cfg, err := policy.Merge(d.base, raw)
 	if err != nil {

@@ -2,6 +2,7 @@ package decider
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"testing"
 	"time"
@@ -51,4 +52,24 @@ func TestDroppedUserMetricsAreVisible(t *testing.T) {
 	require.Equal(t, 1.0, testutil.ToFloat64(m.metrics))
 	require.NoError(t, send("lag", 900, "records", t0), "an older one is not an error")
 	require.Equal(t, 1.0, testutil.ToFloat64(m.droppedMetrics.WithLabelValues(events.DropStale)))
+}
+
+// failingPolicies is a policy bucket that cannot be read.
+type failingPolicies struct{}
+
+func (failingPolicies) Overrides(context.Context, string, string, string) ([]byte, error) {
+	return nil, errors.New("nats: timeout")
+}
+
+// A policy bucket that cannot be read is a transient failure (the snapshot
+// is redelivered), not an invalid override that holds the job.
+func TestPolicyReadFailureIsTransient(t *testing.T) {
+	e := startEnv(t)
+	m := NewMetrics(prometheus.NewRegistry())
+	d := New(e.state, failingPolicies{}, testPolicy(), nil, slog.New(slog.DiscardHandler), m)
+	_, err := d.Handle(context.Background(), snapshotEvent(t, 80))
+	require.Error(t, err)
+	require.NotErrorIs(t, err, events.ErrInvalid)
+	require.Contains(t, err.Error(), "nats: timeout")
+	require.Zero(t, testutil.ToFloat64(m.holds.WithLabelValues("policy_invalid")))
 }
