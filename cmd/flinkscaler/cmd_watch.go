@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/flinkscaler/flinkscaler/internal/events"
 	"github.com/nats-io/nats.go"
@@ -18,7 +19,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	nc, _, err := events.Connect(*conn)
+	nc, js, err := events.Connect(*conn)
 	if err != nil {
 		return err
 	}
@@ -30,12 +31,19 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer func() { _ = sub.Unsubscribe() }()
 	fmt.Fprintf(stderr, "watching %s on %s (Ctrl-C to stop)\n", *subject, nc.ConnectedUrlRedacted())
+	consumers := &consumerWatch{js: js, last: map[string]string{}, now: time.Now}
+	check := time.NewTicker(15 * time.Second)
+	defer check.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case m := <-msgs:
 			fmt.Fprintln(stdout, watchLine(m, *asJSON))
+		case <-check.C:
+			for _, n := range consumers.notes(ctx) {
+				fmt.Fprintln(stderr, n)
+			}
 		}
 	}
 }
