@@ -53,13 +53,13 @@ func (c *Cluster) tickMetrics() {
 		c.sched.nextView += viewUpdateInterval
 		for _, v := range c.vertices {
 			for i := range v.subtasks {
-				v.subtasks[i].update(v, i, age)
+				v.subtasks[i].update(v, i, age, c.sc.Cluster.RealMetricTiming)
 			}
 		}
 	}
 }
 
-func (st *subtask) update(v *vertex, i int, age time.Duration) {
+func (st *subtask) update(v *vertex, i int, age time.Duration, meterRamp bool) {
 	now := counters{st.recordsIn, st.recordsOut, st.busyMs, st.idleMs, st.bpMs}
 	st.ticks++
 	st.ring[st.ticks%len(st.ring)] = now
@@ -68,10 +68,16 @@ func (st *subtask) update(v *vertex, i int, age time.Duration) {
 	secs := float64(span) * viewUpdateInterval.Seconds()
 	idle := math.Round((now.idle - old.idle) / secs)
 	bp := math.Round((now.bp - old.bp) / secs)
+	rateSecs := secs
+	if meterRamp {
+		// Flink's MeterView: (count now − count 60 s ago) / 60, the
+		// counts before the task started being zero.
+		rateSecs = float64(viewWindowTicks) * viewUpdateInterval.Seconds()
+	}
 	st.view = subtaskView{
 		valid:         true,
-		inPerSecond:   (now.in - old.in) / secs,
-		outPerSecond:  (now.out - old.out) / secs,
+		inPerSecond:   (now.in - old.in) / rateSecs,
+		outPerSecond:  (now.out - old.out) / rateSecs,
 		idleMs:        idle,
 		bpMs:          bp,
 		busyMs:        1000 - min(idle+bp, 1000),

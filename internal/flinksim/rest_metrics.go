@@ -21,10 +21,18 @@ type metricStore struct {
 // fetched returns v's subtask views as last fetched, refreshing the store
 // first when it is older than fetchInterval.
 func (c *Cluster) fetched(v *vertex) []subtaskView {
+	prev := c.store
 	c.refreshStore()
+	store := c.store
+	if c.sc.Cluster.RealMetricTiming {
+		// Flink's fetch completes after the request that triggered it.
+		if store = prev; store == nil {
+			return nil
+		}
+	}
 	for i, x := range c.vertices {
-		if x == v {
-			return c.store.subtasks[i]
+		if x == v && i < len(store.subtasks) {
+			return store.subtasks[i]
 		}
 	}
 	return nil

@@ -50,6 +50,14 @@ type ClusterSpec struct {
 	Restart             time.Duration // job downtime per rescale or failover
 	CheckpointInterval  time.Duration
 	Runtime
+	// RealMetricTiming times metrics as real Flink does (measured against
+	// it, docs/FIDELITY.md): a task that has just started (after a restart
+	// or rescale) has rates that ramp up, its meters dividing by their full
+	// 60 s window from the start; and the JobManager's metric fetch is
+	// asynchronous, so the request that triggers it is answered from the
+	// previous fetch (nothing before the first). Off (the default), a young
+	// task's rates average over its life so far and every answer is fresh.
+	RealMetricTiming bool
 }
 
 // JobSpec is the emulated job.

@@ -222,6 +222,9 @@ func buildCluster(raw *rawCluster, job JobSpec, ps *problems) ClusterSpec {
 	setDuration(&c.TaskManagerStartup, raw.TaskManagerStartup, "cluster.taskManagerStartup", false, ps)
 	setDuration(&c.Restart, raw.Restart, "cluster.restart", false, ps)
 	setDuration(&c.CheckpointInterval, raw.CheckpointInterval, "cluster.checkpointInterval", true, ps)
+	if raw.RealMetricTiming != nil {
+		c.RealMetricTiming = *raw.RealMetricTiming
+	}
 	initial := initialSlots(job, c.SlotSharing)
 	c.InitialTaskManagers = ceilDiv(initial, c.SlotsPerTaskManager) + c.StandbyTaskManagers
 	setInt(&c.InitialTaskManagers, raw.InitialTaskManagers, "cluster.initialTaskManagers", 0, ps)

@@ -36,6 +36,7 @@ type rawCluster struct {
 	Restart             *time.Duration `yaml:"restart"`
 	CheckpointInterval  *time.Duration `yaml:"checkpointInterval"`
 	rawRuntime          `yaml:",inline"`
+	RealMetricTiming    *bool `yaml:"realMetricTiming"`
 }
 
 type rawJob struct {
