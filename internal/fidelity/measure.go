@@ -135,7 +135,14 @@ func (p *Probe) Run(ctx context.Context, engine string) (*Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := p.Clock.Sleep(ctx, 10*time.Second); err != nil {
+	for _, v := range rec.Steady {
+		if v.RecordsIn == 0 {
+			return nil, fmt.Errorf("%s reads no records after %s: the job restarted or stalled (see its exceptions); measure again", v.Name, steadyAfter)
+		}
+	}
+	// pendingRecords reaches the REST API every few seconds: take its
+	// growth over 20 s.
+	if err := p.Clock.Sleep(ctx, 20*time.Second); err != nil {
 		return nil, err
 	}
 	var again Record
@@ -143,7 +150,7 @@ func (p *Probe) Run(ctx context.Context, engine string) (*Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	rec.PendingGrowth = (pending1 - pending0) / 10
+	rec.PendingGrowth = round((pending1-pending0)/20, 1)
 	partial, err := c.AggregatedSubtaskMetrics(ctx, p.JobID, details.Vertices[0].ID, []string{"busyTimeMsPerSecond", "noSuchMetric"}, flink.AggMax)
 	if err != nil {
 		return nil, err
@@ -159,7 +166,22 @@ func (p *Probe) Run(ctx context.Context, engine string) (*Record, error) {
 	return rec, nil
 }
 
+// warm asks for every vertex's metrics, so the JobManager fetches them:
+// its fetch is asynchronous, the request that triggers it is answered from
+// the previous one. A poller (ingest, every 10 s) keeps it warm the same way.
+func (p *Probe) warm(ctx context.Context, c *flink.Client, details flink.JobDetails) error {
+	for _, v := range details.Vertices {
+		if _, err := c.AggregatedSubtaskMetrics(ctx, p.JobID, v.ID, []string{"busyTimeMsPerSecond"}, flink.AggMax); err != nil {
+			return err
+		}
+	}
+	return p.Clock.Sleep(ctx, 2*time.Second)
+}
+
 func (p *Probe) steady(ctx context.Context, c *flink.Client, details flink.JobDetails, rec *Record) (float64, error) {
+	if err := p.warm(ctx, c, details); err != nil {
+		return 0, err
+	}
 	pending := 0.0
 	for _, v := range details.Vertices {
 		op := flink.MetricName(v.Name)
@@ -283,11 +305,18 @@ func (p *Probe) rescale(ctx context.Context, c *flink.Client, details flink.JobD
 
 	name := flink.MetricName(target.Name) + ".numRecordsInPerSecond"
 	next := 0
+	lastWarm := time.Time{}
 	for next < len(rampAt) || rec.FirstCheckpoint == 0 {
 		if err := p.Clock.Sleep(ctx, poll); err != nil {
 			return err
 		}
 		since := p.Clock.Now().Sub(running).Seconds()
+		if p.Clock.Now().Sub(lastWarm) >= time.Second {
+			lastWarm = p.Clock.Now()
+			if _, err := c.AggregatedSubtaskMetrics(ctx, p.JobID, target.ID, []string{name}, flink.AggSum); err != nil {
+				return err
+			}
+		}
 		if rec.FirstCheckpoint == 0 {
 			if cp, err := c.Checkpoints(ctx, p.JobID); err == nil && cp.Latest.Completed != nil &&
 				time.UnixMilli(cp.Latest.Completed.TriggerTimestamp).After(running.Add(-time.Second)) {
