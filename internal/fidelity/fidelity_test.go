@@ -91,10 +91,7 @@ func notModelled(golden, figure string) bool {
 		return false
 	}
 	switch figure {
-	case "PUT to RUNNING", "rescale downtime", "first checkpoint after RUNNING",
-		// What the first metrics request after the restart returns depends
-		// on when the previous fetch happened, which the checkpoint sets.
-		"rate meter 5s after RUNNING":
+	case "PUT to RUNNING", "rescale downtime", "first checkpoint after RUNNING":
 		return true
 	}
 	return false
