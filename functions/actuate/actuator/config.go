@@ -83,7 +83,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 		c.Flink = map[string]string{}
 	}
 	c.Common.Bind(fs)
-	fs.Var(function.Clusters(c.Flink), "flink", "JobManager REST URL of a cluster as CLUSTER=URL, e.g. demo=http://127.0.0.1:8081 (repeatable)")
+	fs.Var(function.Clusters(c.Flink), "flink", "JobManager REST URL of a cluster as `CLUSTER=URL`, e.g. demo=http://127.0.0.1:8081 (repeatable)")
 	fs.StringVar(&c.FlinkCAFile, "flink-ca-file", c.FlinkCAFile, "CA certificate file for an https --flink")
 	fs.StringVar(&c.FlinkTokenFile, "flink-token-file", c.FlinkTokenFile, "file holding a bearer token for every --flink")
 	fs.BoolVar(&c.Discovery.Services, "discover-services", c.Discovery.Services, "also act on the clusters of JobManager Services labelled "+discovery.ClusterLabel+"=CLUSTER (needs list on services)")

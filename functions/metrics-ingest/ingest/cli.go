@@ -35,7 +35,7 @@ type cli struct {
 func (c *cli) bind(fs *flag.FlagSet) {
 	c.fs = fs
 	c.common.Bind(fs)
-	fs.Var(c.flink, "flink", "JobManager REST URL of a cluster as CLUSTER=URL, e.g. demo=http://127.0.0.1:8081 (repeatable)")
+	fs.Var(c.flink, "flink", "JobManager REST URL of a cluster as `CLUSTER=URL`, e.g. demo=http://127.0.0.1:8081 (repeatable)")
 	fs.StringVar(&c.jobs, "jobs", "", "comma-separated job names or ids to poll on every --flink; empty: all")
 	fs.StringVar(&c.config, "config", "", "YAML config file listing targets and settings")
 	fs.DurationVar(&c.interval, "interval", DefaultConfig().Interval, "poll interval")
