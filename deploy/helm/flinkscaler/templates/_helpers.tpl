@@ -80,6 +80,9 @@ capabilities: {drop: [ALL]}
 {{- end -}}
 {{- end -}}
 {{- end -}}
+{{- if not (has .Values.logFormat (list "json" "text")) -}}
+{{- fail (printf "logFormat: %q is not json or text" (toString .Values.logFormat)) -}}
+{{- end -}}
 {{- if and .Values.taskManagers.hpaToleranceZero (ne $owner "keda") -}}
 {{- fail "taskManagers.hpaToleranceZero applies to owner keda only" -}}
 {{- end -}}
