@@ -57,12 +57,19 @@ func TestFunctionDeploymentsParse(t *testing.T) {
 	w, err := taskmanagers.ParseWorkload(ownedCfg.Workload)
 	require.NoError(t, err)
 	require.True(t, rbacAllowsScale(t, all, w), "deploy/rbac does not let actuate scale %s", w)
+
+	// As shipped (KEDA owns them) actuate may read the workload's scale
+	// subresource for its Events, and only that.
+	kw, err := taskmanagers.ParseWorkload(actuateCfg.Workload)
+	require.NoError(t, err)
+	require.True(t, rbacAllows(t, all, kw, "get"), "deploy/rbac does not let actuate read %s for its Events", kw)
 }
 
 // actuateOwnsTaskManagers edits c as the comment in actuate.yaml says.
 func actuateOwnsTaskManagers(c corev1.Container, workload string) corev1.Container {
 	c.Args = slices.DeleteFunc(slices.Clone(c.Args), func(a string) bool {
-		return strings.HasPrefix(a, "--keda-") || strings.HasPrefix(a, "--taskmanagers=") || strings.HasPrefix(a, "--hpa-")
+		return strings.HasPrefix(a, "--keda-") || strings.HasPrefix(a, "--taskmanagers=") || strings.HasPrefix(a, "--hpa-") ||
+			strings.HasPrefix(a, "--taskmanager-workload=")
 	})
 	c.Args = append(c.Args, "--taskmanagers=kubernetes", "--taskmanager-workload="+workload)
 	return c
@@ -178,6 +185,13 @@ func configMapData(t *testing.T, all []manifest, name string) map[string]string 
 // actuate ServiceAccount, grants update on w's scale subresource by name.
 func rbacAllowsScale(t *testing.T, all []manifest, w taskmanagers.Workload) bool {
 	t.Helper()
+	return rbacAllows(t, all, w, "update")
+}
+
+// rbacAllows reports whether a Role in w's namespace, bound to the actuate
+// ServiceAccount, grants verb on w's scale subresource by name.
+func rbacAllows(t *testing.T, all []manifest, w taskmanagers.Workload, verb string) bool {
+	t.Helper()
 	bound := map[string]bool{}
 	for _, m := range all {
 		if m.obj.GetKind() != "RoleBinding" || m.obj.GetNamespace() != w.Namespace {
@@ -199,7 +213,7 @@ func rbacAllowsScale(t *testing.T, all []manifest, w taskmanagers.Workload) bool
 		require.NoError(t, runtime.DefaultUnstructuredConverter.FromUnstructured(m.obj.Object, &role))
 		for _, r := range role.Rules {
 			if slices.Contains(r.APIGroups, w.Resource.Group) && slices.Contains(r.Resources, w.Resource.Resource+"/scale") &&
-				slices.Contains(r.ResourceNames, w.Name) && slices.Contains(r.Verbs, "update") {
+				slices.Contains(r.ResourceNames, w.Name) && slices.Contains(r.Verbs, verb) {
 				return true
 			}
 		}
