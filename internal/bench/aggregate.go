@@ -59,13 +59,8 @@ type Row struct {
 // order, and marks each scenario's Pareto front.
 func Aggregate(results []Result) []Row {
 	var rows []Row
-	for i := 0; i < len(results); {
-		j := i
-		for j < len(results) && results[j].Scenario == results[i].Scenario && results[j].Setting == results[i].Setting {
-			j++
-		}
-		rows = append(rows, aggregate(results[i:j]))
-		i = j
+	for _, rs := range runs(results, func(a, b Result) bool { return a.Scenario == b.Scenario && a.Setting == b.Setting }) {
+		rows = append(rows, aggregate(rs))
 	}
 	for _, group := range scenarioRows(rows) {
 		markFront(group)
@@ -99,13 +94,18 @@ func aggregate(rs []Result) Row {
 
 // scenarioRows splits rows into runs of one scenario each.
 func scenarioRows(rows []Row) [][]Row {
-	var out [][]Row
-	for i := 0; i < len(rows); {
+	return runs(rows, func(a, b Row) bool { return a.Scenario == b.Scenario })
+}
+
+// runs splits xs into maximal runs of neighbours that same groups together.
+func runs[T any](xs []T, same func(a, b T) bool) [][]T {
+	var out [][]T
+	for i := 0; i < len(xs); {
 		j := i
-		for j < len(rows) && rows[j].Scenario == rows[i].Scenario {
+		for j < len(xs) && same(xs[j], xs[i]) {
 			j++
 		}
-		out = append(out, rows[i:j])
+		out = append(out, xs[i:j])
 		i = j
 	}
 	return out

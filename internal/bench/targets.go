@@ -79,14 +79,5 @@ func baseline(name string) bool {
 }
 
 func byScenario(results []Result) [][]Result {
-	var out [][]Result
-	for i := 0; i < len(results); {
-		j := i
-		for j < len(results) && results[j].Scenario == results[i].Scenario {
-			j++
-		}
-		out = append(out, results[i:j])
-		i = j
-	}
-	return out
+	return runs(results, func(a, b Result) bool { return a.Scenario == b.Scenario })
 }
