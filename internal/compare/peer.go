@@ -97,27 +97,8 @@ func (r *runner) startSandbox(ctx context.Context, prefix string) (*cluster, err
 			defer cancel()
 			_ = s.Stop(stopCtx) // the run is over; a slow shutdown changes no result
 		},
-		truth: func(ctx context.Context) (flinksim.GroundTruth, error) {
-			gt, err := s.GroundTruth(ctx)
-			return inScenarioRecords(gt, s.Scale()), err
-		},
+		truth: s.ScenarioTruth,
 	}, nil
-}
-
-// inScenarioRecords converts a sandbox's rates and backlogs (sandbox
-// records) into the scenario's records, which the scorecard's oracle uses.
-func inScenarioRecords(gt flinksim.GroundTruth, scale float64) flinksim.GroundTruth {
-	gt.OfferedRate *= scale
-	gt.Backlog *= scale
-	gt.Offered, gt.Replayed, gt.Consumed = gt.Offered*scale, gt.Replayed*scale, gt.Consumed*scale
-	for i := range gt.Vertices {
-		v := &gt.Vertices[i]
-		v.Capacity *= scale
-		v.RecordsInPerSecond *= scale
-		v.RecordsOutPerSecond *= scale
-		v.Backlog *= scale
-	}
-	return gt
 }
 
 // peer runs the operator's autoscaler against a fresh cluster.
