@@ -43,9 +43,9 @@ type Runtime struct {
 	// relative error of each subtask's busy time, drawn at each deploy.
 	BusyOverhead, BusyNoise float64
 	// FlinkVersion changes the adaptive scheduler's rescale timing and the
-	// REST API: "1.18" (default) rescales at once, "1.19" waits until the
-	// job has run ScalingIntervalMin, "1.20" and "2.0" also wait for the
-	// next completed checkpoint and show slotSharingGroupId.
+	// REST API: "1.18" (default) rescales at once; "1.19" waits until the
+	// job has run ScalingIntervalMin; "1.20" also shows slotSharingGroupId;
+	// "2.0" also waits for the next completed checkpoint.
 	FlinkVersion string
 }
 

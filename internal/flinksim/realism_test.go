@@ -397,7 +397,10 @@ func TestFlinkVersionRescaleTiming(t *testing.T) {
 	require.Equal(t, ScalingIntervalMin, restartedAt(c), "1.19 waits for scaling-interval.min")
 	c = start(Flink120)
 	put(c)
-	require.Equal(t, 60*time.Second, restartedAt(c), "1.20 waits for the next checkpoint")
+	require.Equal(t, ScalingIntervalMin, restartedAt(c), "1.20 waits for scaling-interval.min only")
+	c = start(Flink20)
+	put(c)
+	require.Equal(t, 60*time.Second, restartedAt(c), "2.0 waits for the next checkpoint")
 
 	details := func(c *Cluster) string {
 		rec := httptest.NewRecorder()
