@@ -16,11 +16,15 @@ import (
 const targetSeeds = 2
 
 // knownFailures are the invariants today's policy does not hold, by
-// scenario and invariant, with the reason (docs/BENCHMARK.md "Targets");
-// none on the shipped scenarios at 2 seeds. Such a failure skips its subtest, naming the invariant and the
-// measured figures; a known failure that starts holding is logged so it can
-// be removed; any other failure fails the test.
-var knownFailures = map[[2]string]string{}
+// scenario and invariant, with the reason (docs/BENCHMARK.md "Targets").
+// Such a failure skips its subtest, naming the invariant and the measured
+// figures; a known failure that starts holding is logged so it can be
+// removed; any other failure fails the test. Whoever changes the decide
+// policy updates this list from `go test -v -run TestTargets ./internal/bench/`.
+var knownFailures = map[[2]string]string{
+	{"faults", bench.TargetNotDominated}:         "under lost TaskManagers, failed restores and slow checkpoints ours pays more than DS2 and the operator's settings and lags more",
+	{"skewed-sources", bench.TargetNotDominated}: "a hot partition and a source under-reading its busy time keep ours lagging at a higher cost than the operator's settings and KEDA",
+}
 
 // TestTargets runs every shipped scenario (a subtest each: -run
 // 'TestTargets/faults') under every policy and every baseline knob setting
