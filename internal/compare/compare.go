@@ -190,6 +190,9 @@ func Compare(ctx context.Context, cfg Config) (*Result, error) {
 	fmt.Fprintf(progress, "flinkscaler compare: scenario %q (%s), %s of job time per run in real time, engine %s, timing %s\n",
 		sc.Name, path, res.Simulated, cfg.Engine, cfg.Timing)
 	r := runner{cfg: cfg, sc: sc, path: path, duration: res.Simulated, progress: &lockedWriter{w: progress}, log: &lockedWriter{w: log}}
+	// Resolve the peer before any run, so a missing version is known at
+	// once and not after ours has run for the whole scenario.
+	r.peerArtifact, r.peerErr = flinkautoscaler.Resolve(ctx, cfg.PeerVersion, &prefixed{w: r.progress, prefix: "[operator]    "})
 	ours := func() Run { return r.ours(ctx) }
 	peer := func() Run { return r.peer(ctx) }
 	if cfg.Engine == EngineEmulator {
@@ -216,6 +219,9 @@ type runner struct {
 	duration time.Duration
 	progress io.Writer
 	log      io.Writer
+	// peerArtifact is the resolved peer, or peerErr why it is not.
+	peerArtifact *flinkautoscaler.Artifact
+	peerErr      error
 }
 
 func setupNotes(engine string) []string {

@@ -73,3 +73,19 @@ func TestCompareOnEmulator(t *testing.T) {
 	require.NoError(t, res.WriteReport(&html))
 	require.Contains(t, html.String(), "<svg")
 }
+
+// TestCompareMissingPeerVersion: a peer version that does not resolve is
+// reported as not run, with the reason, and never scored.
+func TestCompareMissingPeerVersion(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "overloaded.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(overloaded), 0o644))
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	res, err := Compare(ctx, Config{ScenarioPath: path, PeerVersion: "latest"})
+	require.NoError(t, err)
+	peer := res.Runs[1]
+	require.Equal(t, StatusNotRun, peer.Status)
+	require.Contains(t, peer.Error, "not found on Maven Central")
+	require.Nil(t, peer.Card)
+	require.NotEqual(t, StatusOK, res.Runs[0].Status, "ours was cut short by the deadline")
+}

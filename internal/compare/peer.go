@@ -111,7 +111,7 @@ func (r *runner) peer(ctx context.Context) (run Run) {
 	pp := &prefixed{w: r.progress, prefix: "[operator]    "}
 	began := time.Now()
 	defer func() { run.WallSeconds = time.Since(began).Seconds() }()
-	art, err := flinkautoscaler.Resolve(ctx, r.cfg.PeerVersion, pp)
+	art, err := r.peerArtifact, r.peerErr
 	if err != nil {
 		run.Status, run.Error, run.What = StatusNotRun, err.Error(), "flink-autoscaler "+r.cfg.PeerVersion
 		fmt.Fprintf(pp, "not run: %v\n", err)
