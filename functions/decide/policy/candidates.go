@@ -222,7 +222,8 @@ func fewest(v vertexView, memo *capMemo, need float64, from, upper int) int {
 // shape applies, in this order: clamp to the vertex's bounds; align to the
 // fewest subtasks with the same key groups (partitions) on the busiest one;
 // the step cap, a capped target aligned within the cap (so alignment never
-// widens a step); reactive mode's one parallelism; the TaskManager cap,
+// widens a step); reactive mode's one parallelism; no scale-down that saves
+// no slot (keepFree); the TaskManager cap,
 // lowering the largest vertex to its next aligned value. Bounds win over
 // the step cap when they conflict. ps is changed in place and returned.
 func shape(ps []int, j jobView, lim limits) ([]int, [][]string) {
@@ -266,8 +267,37 @@ func shape(ps []int, j jobView, lim limits) ([]int, [][]string) {
 			}
 		}
 	}
+	keepFree(ps, j, lim)
 	tmCap(ps, j, lim, note)
 	return ps, notes
+}
+
+// keepFree raises a vertex going down back towards its current
+// parallelism as far as its slot-sharing group's largest target (and its
+// upper bound): with shared slots those subtasks cost nothing, and a
+// scale-down that saves no slot only risks the vertex's capacity, which
+// for a source whose busy time under-reads is overestimated.
+func keepFree(ps []int, j jobView, lim limits) {
+	if lim.layout.Dedicated || lim.reactive {
+		return
+	}
+	most := make([]int, max(lim.groups, 1))
+	for i, p := range ps {
+		g := 0
+		if i < len(lim.group) {
+			g = lim.group[i]
+		}
+		most[g] = max(most[g], p)
+	}
+	for i, v := range j.vs {
+		g := 0
+		if i < len(lim.group) {
+			g = lim.group[i]
+		}
+		if ps[i] < v.cur {
+			ps[i] = max(ps[i], alignDown(v.units, min(v.cur, most[g], lim.hi[i])))
+		}
+	}
 }
 
 // tmCap lowers the largest vertex (every vertex in reactive mode) to its
