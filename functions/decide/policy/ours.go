@@ -35,7 +35,8 @@ var oursGates = []step{
 //	restart   State, Snapshot        → restart: outage, wait, replay now and after the next checkpoint
 //	scaling   State, view            → per vertex efficiency with its uncertainty, ineffective caps
 //	propose   view, load, scaling    → candidates: keep and one target per headroom level,
-//	                                   each shaped by clamp → align → step cap → reactive → TaskManager cap
+//	                                   each shaped by clamp → align → step cap → reactive → keep free
+//	                                   subtasks → TaskManager cap
 //	evaluate  candidates, restart    → slot-seconds, expected seconds above the SLO, lag, restarts
 //	choose    evaluations            → the cheapest (slot-seconds + slo.weight × slots × s over the SLO)
 //	delay     choice, State          → a scale-up waits ScaleUpDelay; a restart may wait for a checkpoint
