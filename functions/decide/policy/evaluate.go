@@ -62,6 +62,14 @@ func evaluateAll(cands []candidate, j jobView, ld load, rc restartCost, lim limi
 	dem := j.demand(ld.forecast)
 	h0 := headroomOf(cands[0].ps, j, dem, caps)
 	slots0 := lim.slots(cands[0].ps)
+	// The SLO's price scales with the slots the job needs (sized with no
+	// headroom), not with what it runs now: an over-provisioned job must
+	// not find its own release dearer for being over-provisioned.
+	need := slots0
+	if len(cands) > 1 && cands[1].headroom == 0 {
+		need = lim.slots(cands[1].ps)
+	}
+	sizes := [2]int{slots0, need}
 	base := make([]evaluation, len(cands))
 	rest := -1
 	var restCost float64
@@ -72,7 +80,7 @@ func evaluateAll(cands []candidate, j jobView, ld load, rc restartCost, lim limi
 		e.rises = rises(c.ps, j)
 		base[i] = e
 		// the size to settle at: cheapest run without a lag or restart
-		if s := price(e, plan{}, ld, rc, h0, slots0, cfg); rest < 0 || s.cost < restCost {
+		if s := price(e, plan{}, ld, rc, h0, sizes, cfg); rest < 0 || s.cost < restCost {
 			rest, restCost = i, s.cost
 		}
 	}
@@ -86,20 +94,20 @@ func evaluateAll(cands []candidate, j jobView, ld load, rc restartCost, lim limi
 	out := make([]evaluation, 0, room)
 	for _, e := range base {
 		p := plan{lag: j.lag, restart: !e.keep()}
-		out = append(out, price(e, p, ld, rc, h0, slots0, cfg))
+		out = append(out, price(e, p, ld, rc, h0, sizes, cfg))
 		if !e.keep() && rc.later > 0 {
 			later := rc
 			later.wait, later.replay = rc.later+rc.wait, rc.wait
 			l := e
 			l.after = rc.later
-			out = append(out, price(l, p, ld, later, h0, slots0, cfg))
+			out = append(out, price(l, p, ld, later, h0, sizes, cfg))
 		}
 		// draining, then released to the size the job settles at: for
 		// keep as for every change, so neither is compared with a plan
 		// the other could follow too
 		if r := &base[rest]; j.lag > 0 && e.slots > r.slots && !slices.Equal(r.ps, e.ps) {
 			p.release = r
-			out = append(out, price(e, p, ld, rc, h0, slots0, cfg))
+			out = append(out, price(e, p, ld, rc, h0, sizes, cfg))
 		}
 	}
 	return out
@@ -153,11 +161,13 @@ type plan struct {
 // price fills e's figures for p: over each Gauss–Hermite load level, the
 // lag's path over the horizon (see lagPath), plus Disturbances restarts per
 // hour each priced like a restart at the final headroom; cost =
-// slot-seconds + the restart's idle slots + Weight × current slots ×
+// slot-seconds + the restart's idle slots + Weight × the slots the job
+// needs ×
 // (seconds above the SLO + ∫ lag dt ÷ SLO + ∫ (lag − SLO)⁺ dt ÷ SLO): a
 // second at the SLO costs as much as a second above it, and above it twice
 // plus how deep.
-func price(e evaluation, p plan, ld load, rc restartCost, h0 float64, slots0 int, cfg Config) evaluation {
+func price(e evaluation, p plan, ld load, rc restartCost, h0 float64, sizes [2]int, cfg Config) evaluation {
+	slots0, need := sizes[0], sizes[1]
 	slo, hz := cfg.SLO.MaxLag.Seconds(), horizon.Seconds()
 	final, drained := e.h, 0.0
 	if p.release != nil {
@@ -223,7 +233,7 @@ func price(e evaluation, p plan, ld load, rc restartCost, h0 float64, slots0 int
 	if p.restart {
 		idle = rc.outage.Seconds() * float64(slots0)
 	}
-	e.cost = e.slotSec + idle + cfg.SLO.Weight*float64(max(slots0, 1))*(e.over+lagShare*e.lagged+e.excess)
+	e.cost = e.slotSec + idle + cfg.SLO.Weight*float64(max(need, 1))*(e.over+lagShare*e.lagged+e.excess)
 	return e
 }
 
