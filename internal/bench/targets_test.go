@@ -22,8 +22,7 @@ const targetSeeds = 2
 // removed; any other failure fails the test. Whoever changes the decide
 // policy updates this list from `go test -v -run TestTargets ./internal/bench/`.
 var knownFailures = map[[2]string]string{
-	{"faults", bench.TargetNotDominated}:         "under lost TaskManagers, failed restores and slow checkpoints ours pays more than DS2 and the operator's settings and lags more",
-	{"skewed-sources", bench.TargetNotDominated}: "a hot partition and a source under-reading its busy time keep ours lagging at a higher cost than the operator's settings and KEDA",
+	{"faults", bench.TargetNotDominated}: "under lost TaskManagers, failed restores and slow checkpoints ours pays more than DS2 and the operator's settings and lags more",
 }
 
 // TestTargets runs every shipped scenario (a subtest each: -run
