@@ -58,19 +58,8 @@ func stepEstimate(r *run) *hold {
 	r.vs = make([]vplan, len(r.snap.Vertices))
 	flowing := false
 	for i, v := range r.snap.Vertices {
-		vp := vplan{id: v.ID, name: orDash(v.Name), source: src[i], cur: v.Parallelism, maxPar: v.MaxParallelism, p: v.Parallelism}
-		if vp.maxPar <= 0 {
-			vp.maxPar = maxParallelism
-		}
-		if v.SourcePartitions != nil && *v.SourcePartitions > 0 {
-			vp.parts = *v.SourcePartitions
-		}
-		switch {
-		case vp.source && vp.parts > 0:
-			vp.units = vp.parts
-		case keyed(v.Inputs):
-			vp.units = vp.maxPar
-		}
+		vp := vplan{id: v.ID, name: orDash(v.Name), source: src[i], cur: v.Parallelism, p: v.Parallelism}
+		vp.maxPar, vp.parts, vp.units = spread(&v, vp.source)
 		vp.est = estimateVertex(r.st.Window, i, vp.units > 0, r.cfg.RateWindow)
 		vp.est.perSubtask = vp.est.in * share(vp.units, vp.cur) / math.Max(vp.est.busy, minBusy)
 		vp.exponent = r.exponent(v.ID)

@@ -74,20 +74,8 @@ func observe(st State, snap *events.Snapshot, cfg Config) jobView {
 	}
 	for i, v := range snap.Vertices {
 		idx[v.ID] = i
-		vv := vertexView{id: v.ID, name: orDash(v.Name), source: v.IsSource || len(v.Inputs) == 0,
-			cur: v.Parallelism, maxPar: v.MaxParallelism}
-		if vv.maxPar <= 0 {
-			vv.maxPar = maxParallelism
-		}
-		if v.SourcePartitions != nil && *v.SourcePartitions > 0 {
-			vv.parts = *v.SourcePartitions
-		}
-		switch {
-		case vv.source && vv.parts > 0:
-			vv.units = vv.parts
-		case keyed(v.Inputs):
-			vv.units = vv.maxPar
-		}
+		vv := vertexView{id: v.ID, name: orDash(v.Name), source: v.IsSource || len(v.Inputs) == 0, cur: v.Parallelism}
+		vv.maxPar, vv.parts, vv.units = spread(&v, vv.source)
 		for _, e := range v.Inputs {
 			vv.inputs = append(vv.inputs, idx[e.ID])
 		}
@@ -221,4 +209,26 @@ func lastSample(st State) Sample {
 		return Sample{}
 	}
 	return st.Window[len(st.Window)-1]
+}
+
+// spread is how a vertex's records spread over its subtasks: its key
+// groups (max parallelism, maxParallelism when unset), its source
+// partitions (0 if unknown), and the units spread (partitions for a
+// source that reports them, key groups behind a hash shuffle, else 0:
+// evenly).
+func spread(v *events.VertexSnapshot, source bool) (maxPar, parts, units int) {
+	maxPar = v.MaxParallelism
+	if maxPar <= 0 {
+		maxPar = maxParallelism
+	}
+	if v.SourcePartitions != nil && *v.SourcePartitions > 0 {
+		parts = *v.SourcePartitions
+	}
+	switch {
+	case source && parts > 0:
+		units = parts
+	case keyed(v.Inputs):
+		units = maxPar
+	}
+	return maxPar, parts, units
 }
