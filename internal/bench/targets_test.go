@@ -34,6 +34,9 @@ func TestTargets(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs every scenario under every policy setting over several seeds")
 	}
+	if raceDetector {
+		t.Skip("the race detector makes this tens of CPU minutes; .ci/run runs it without -race (go test -run TestTargets ./internal/bench/)")
+	}
 	scs, err := bench.LoadScenarios([]string{"../../scenarios"})
 	require.NoError(t, err)
 	settings := bench.Settings(bench.Policies, true)
