@@ -87,14 +87,6 @@ func (lim limits) need(ps []int) (int, int) {
 	return n, slots.ForSlots(n, lim.layout.PerTaskManager) + lim.layout.Standby
 }
 
-func (lim limits) asMap(ps []int) map[string]int {
-	m := make(map[string]int, len(ps))
-	for i, p := range ps {
-		m[lim.ids[i]] = p
-	}
-	return m
-}
-
 // candidate is one set of targets, with the headroom it was sized for (-1:
 // keep) and per vertex notes from shaping.
 type candidate struct {

@@ -296,12 +296,6 @@ func (p *problems) err() error {
 	return fmt.Errorf("%w: %s", ErrConfig, strings.Join(*p, "; "))
 }
 
-func (p *problems) positiveInt(path string, v int) {
-	if v <= 0 {
-		p.add(path, "%d: must be positive", v)
-	}
-}
-
 func (p *problems) nonNegativeInt(path string, v int) {
 	if v < 0 {
 		p.add(path, "%d: must not be negative", v)

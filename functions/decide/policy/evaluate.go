@@ -113,8 +113,6 @@ func evaluateAll(cands []candidate, j jobView, ld load, rc restartCost, lim limi
 	return out
 }
 
-func (c candidate) keep() bool { return c.headroom < 0 }
-
 func rises(ps []int, j jobView) bool {
 	for i, v := range j.vs {
 		if ps[i] > v.cur {
