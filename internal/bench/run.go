@@ -4,7 +4,7 @@
 //
 // One run advances the emulator's model in 1 s steps. Every Interval a
 // snapshot is read through the emulator's Flink REST API exactly as
-// metrics-ingest reads it (ingest.PollJob over an in-process transport, so
+// metrics-ingest reads it (an ingest.Poller over an in-process transport, so
 // policies see Flink's averaged, delayed metrics), handed to the policy with
 // its own State, and a decision is executed through actuate's plan in
 // virtual time (see executor). The oracle is not run: its row is accounted
@@ -122,9 +122,11 @@ func Run(ctx context.Context, sc *flinksim.Scenario, s Setting, opt Options) (Re
 		return Result{}, fmt.Errorf("%w: scenario %s: %w", ErrUsage, sc.Name, err)
 	}
 	d := &driver{pol: pol, cfg: cfg, c: c, x: newExecutor(c), rec: rec}
-	if d.client, err = flink.New("http://emulator", flink.Options{Transport: inProcess{c.Handler()}}); err != nil {
+	client, err := flink.New("http://emulator", flink.Options{Transport: inProcess{c.Handler()}})
+	if err != nil {
 		return Result{}, fmt.Errorf("flink client: %w", err)
 	}
+	d.poller = ingest.NewPoller(client, cluster)
 	if err := observe(ctx, c, rec, duration, d.step); err != nil {
 		return Result{}, err
 	}
@@ -158,7 +160,7 @@ type driver struct {
 	pol    policy.Policy
 	cfg    policy.Config
 	c      *flinksim.Cluster
-	client *flink.Client
+	poller *ingest.Poller
 	x      *executor
 	rec    *scorecard.Recorder
 	state  policy.State
@@ -175,7 +177,7 @@ func (d *driver) step(ctx context.Context, gt *flinksim.GroundTruth) error {
 		return nil
 	}
 	d.polls++
-	snap, err := ingest.PollJob(ctx, d.client, cluster, d.c.JobID(), gt.Time)
+	snap, err := d.poller.Poll(ctx, d.c.JobID(), gt.Time)
 	if err != nil {
 		return fmt.Errorf("snapshot at %s: %w", gt.Elapsed, err)
 	}

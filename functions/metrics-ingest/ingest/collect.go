@@ -145,3 +145,32 @@ func readSlotsPerTaskManager(ctx context.Context, c jobReader, r retrier) int {
 	}
 	return slotsPerTaskManager(tms)
 }
+
+// slotsCache keeps a cluster's slots per TaskManager between polls, keyed
+// by what the cluster overview says of its TaskManagers: their number and
+// their slots in total. GET /taskmanagers (about 1 KB per TaskManager) is
+// read again only when either changes, when the overview is unknown, or
+// while the last read found no slots. With TaskManagers of one size (every
+// Flink deployment's TaskManagers share one configuration) the slot count
+// cannot change without changing the total, so the cached answer is the
+// one a fresh read would give. Not safe for concurrent use: one per
+// cluster, used by one goroutine at a time.
+type slotsCache struct {
+	taskManagers, slotsTotal int
+	slots                    int // 0 = nothing cached
+}
+
+// get returns the slots per TaskManager of the cluster whose overview is
+// ov (nil when it could not be read), reading the TaskManagers if needed.
+func (sc *slotsCache) get(ctx context.Context, c jobReader, r retrier, ov *flink.Overview) int {
+	if ov == nil {
+		sc.slots = 0
+		return readSlotsPerTaskManager(ctx, c, r)
+	}
+	if sc.slots > 0 && ov.TaskManagers == sc.taskManagers && ov.SlotsTotal == sc.slotsTotal {
+		return sc.slots
+	}
+	sc.taskManagers, sc.slotsTotal = ov.TaskManagers, ov.SlotsTotal
+	sc.slots = readSlotsPerTaskManager(ctx, c, r)
+	return sc.slots
+}

@@ -4,11 +4,14 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/flink"
 	"github.com/flinkscaler/flinkscaler/internal/flinksim"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
@@ -92,4 +95,55 @@ func TestSnapshotMatchesEmulatorGroundTruth(t *testing.T) {
 	require.InDelta(t, truth.Backlog, *src.PendingRecords, max(truth.Backlog*0.1, 1000))
 	require.Equal(t, "tokenizer", s.Vertices[1].Name)
 	require.Equal(t, []events.Input{{ID: src.ID, ShipStrategy: "REBALANCE"}}, s.Vertices[1].Inputs)
+}
+
+// TestTaskManagersReadOnlyWhenTheyChange: the service and a Poller read GET
+// /taskmanagers (for slots per TaskManager) on the first poll and again only
+// when the overview's TaskManagers or slots change, and every snapshot
+// carries the slot count.
+func TestTaskManagersReadOnlyWhenTheyChange(t *testing.T) {
+	sc, err := flinksim.LoadScenario("../../../scenarios/wordcount.yaml")
+	require.NoError(t, err)
+	c := flinksim.New(sc, flinksim.Options{})
+	c.Advance(2 * time.Minute)
+	var reads atomic.Int32
+	h := c.Handler()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/taskmanagers" {
+			reads.Add(1)
+		}
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	want := sc.Cluster.SlotsPerTaskManager
+
+	pub := &capture{}
+	svc, _ := newTestService(t, testConfig(srv.URL), pub)
+	client, err := flink.New(srv.URL, flink.Options{})
+	require.NoError(t, err)
+	poller := NewPoller(client, "c1")
+	ctx := context.Background()
+	poll := func() {
+		t.Helper()
+		require.Equal(t, 1, svc.Cycle(ctx).Published)
+		s, err := poller.Poll(ctx, c.JobID(), time.Now())
+		require.NoError(t, err)
+		for _, s := range append(pub.take(), s) {
+			require.Equal(t, want, s.SlotsPerTaskManager)
+			require.Equal(t, c.TaskManagers(), s.TaskManagers)
+		}
+	}
+
+	poll()
+	require.EqualValues(t, 2, reads.Load(), "first poll of each reads the TaskManagers")
+	poll()
+	poll()
+	require.EqualValues(t, 2, reads.Load(), "same TaskManagers, same slots: not read again")
+
+	c.SetTaskManagers(c.TaskManagers() + 1)
+	c.Advance(sc.Cluster.TaskManagerStartup + 5*time.Second)
+	poll()
+	require.EqualValues(t, 4, reads.Load(), "a TaskManager more: read again")
+	poll()
+	require.EqualValues(t, 4, reads.Load())
 }

@@ -79,12 +79,14 @@ type Service struct {
 }
 
 // target is one JobManager with its client and job tracker. failing is
-// set while listing its jobs fails (its failure is logged once).
+// set while listing its jobs fails (its failure is logged once); slots
+// keeps its slots per TaskManager between cycles.
 type target struct {
 	Target
 	client  jobReader
 	tracker *tracker
 	failing bool
+	slots   slotsCache
 }
 
 // NewService builds a service for a validated cfg; it does no I/O.
@@ -195,7 +197,7 @@ func (s *Service) discover(ctx context.Context, members []string) []job {
 			items, ov := s.discoverTarget(ctx, t, members)
 			slots := 0
 			if len(items) > 0 {
-				slots = readSlotsPerTaskManager(ctx, t.client, s.retrier(t.Cluster))
+				slots = t.slots.get(ctx, t.client, s.retrier(t.Cluster), ov)
 			}
 			mu.Lock()
 			defer mu.Unlock()

@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -34,10 +33,6 @@ const (
 
 // metricAggs are the aggregations requested for every vertex.
 var metricAggs = []flink.Agg{flink.AggAvg, flink.AggMax, flink.AggSum}
-
-// partitionRE matches the per-partition offset gauges Kafka sources expose
-// (KafkaSource and the legacy FlinkKafkaConsumer).
-var partitionRE = regexp.MustCompile(`\.topic\.(.+)\.partition\.(\d+)\.currentOffsets?$`)
 
 // wantMetric selects the subtask metric ids a snapshot needs.
 func wantMetric(id string) bool {
@@ -239,8 +234,8 @@ func (m *metrics) pending(names []string) *float64 {
 func partitions(names []string) *int {
 	seen := map[string]bool{}
 	for _, n := range names {
-		if sm := partitionRE.FindStringSubmatch(n); sm != nil {
-			seen[sm[1]+"/"+sm[2]] = true
+		if topic, partition, ok := partitionOf(n); ok {
+			seen[topic+"/"+partition] = true
 		}
 	}
 	if len(seen) == 0 {
@@ -248,6 +243,34 @@ func partitions(names []string) *int {
 	}
 	n := len(seen)
 	return &n
+}
+
+// partitionOf parses the per-partition offset gauges Kafka sources expose
+// (KafkaSource and the legacy FlinkKafkaConsumer):
+// "….topic.<topic>.partition.<digits>.currentOffset" or "….currentOffsets".
+// The topic runs from the first ".topic." to the last ".partition.", and
+// is not empty.
+func partitionOf(id string) (topic, partition string, ok bool) {
+	rest, found := strings.CutSuffix(id, ".currentOffset")
+	if !found {
+		if rest, found = strings.CutSuffix(id, ".currentOffsets"); !found {
+			return "", "", false
+		}
+	}
+	const partitionSep, topicSep = ".partition.", ".topic."
+	i := strings.LastIndex(rest, partitionSep)
+	if i < 0 {
+		return "", "", false
+	}
+	partition = rest[i+len(partitionSep):]
+	if partition == "" || strings.TrimLeft(partition, "0123456789") != "" {
+		return "", "", false
+	}
+	j := strings.Index(rest[:i], topicSep)
+	if j < 0 || j+len(topicSep) == i {
+		return "", "", false
+	}
+	return rest[j+len(topicSep) : i], partition, true
 }
 
 // topological orders vertices sources first (Kahn's algorithm over the

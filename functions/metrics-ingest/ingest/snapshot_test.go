@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"math"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -222,4 +223,53 @@ func TestSlotsPerTaskManager(t *testing.T) {
 			require.Equal(t, tt.want, slotsPerTaskManager(tt.tms))
 		})
 	}
+}
+
+// offsetGaugeRE is the Kafka sources' per-partition offset gauge as a
+// regular expression: the specification partitionOf implements.
+var offsetGaugeRE = regexp.MustCompile(`\.topic\.(.+)\.partition\.(\d+)\.currentOffsets?$`)
+
+func checkPartitionOf(t *testing.T, id string) {
+	t.Helper()
+	topic, partition, ok := partitionOf(id)
+	sm := offsetGaugeRE.FindStringSubmatch(id)
+	require.Equal(t, sm != nil, ok, "%q", id)
+	if ok {
+		require.Equal(t, [2]string{sm[1], sm[2]}, [2]string{topic, partition}, "%q", id)
+	}
+}
+
+func TestPartitionOf(t *testing.T) {
+	for _, id := range partitionIDs {
+		checkPartitionOf(t, id)
+	}
+	topic, partition, ok := partitionOf("Source__bids.KafkaSourceReader.topic.bids.v2.partition.17.currentOffset")
+	require.True(t, ok)
+	require.Equal(t, "bids.v2", topic)
+	require.Equal(t, "17", partition)
+}
+
+var partitionIDs = []string{
+	"Source__orders.KafkaSourceReader.topic.t.partition.0.currentOffset",
+	"Source__orders.KafkaConsumer.topic.t.partition.12.currentOffsets",
+	"Source__orders.KafkaSourceReader.topic.t.partition.0.committedOffset",
+	"Source__orders.KafkaSourceReader.topic.t.partition..currentOffset",
+	"Source__orders.KafkaSourceReader.topic.t.partition.1a.currentOffset",
+	"x.topic..partition.3.currentOffset",
+	"a.topic.partition.5.currentOffset",
+	"x.topic..topic.y.partition.1.currentOffset",
+	"a.topic.t.partition.partition.5.currentOffset",
+	"a.topic.t.partition.1.currentOffset.partition.2.currentOffset",
+	".topic.t.partition.0.currentOffsets",
+	"topic.t.partition.0.currentOffset",
+	"busyTimeMsPerSecond",
+	".currentOffset",
+	"",
+}
+
+func FuzzPartitionOf(f *testing.F) {
+	for _, id := range partitionIDs {
+		f.Add(id)
+	}
+	f.Fuzz(checkPartitionOf)
 }
