@@ -55,7 +55,8 @@ func TestTimingOptions(t *testing.T) {
 		byKey[o.Key] = o.Value
 	}
 	require.Equal(t, "2m0s", byKey["decide policy metricWindow"])
-	require.Equal(t, "20s", byKey["decide policy settle"], "floored at two metric fetch intervals")
+	require.Equal(t, "20s", byKey["decide policy rateWindow"], "floored at two metric fetch intervals")
+	require.NotContains(t, byKey, "decide policy settle", "Flink's meter window does not shrink")
 	require.Equal(t, "6s", byKey["actuate --min-interval"])
 	require.NotNil(t, p)
 	require.NotNil(t, a)

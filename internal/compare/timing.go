@@ -62,7 +62,9 @@ func peerOptions(timing string) []flinkautoscaler.Option {
 // pacing lists decide's policy durations that pace along the job's
 // timeline, and its restart estimate (divided as the peer's is, weighed
 // against the catch-up horizon; decide replaces it by the restarts it
-// observes). Left alone, as for the peer: backlog (a lag threshold),
+// observes). Left alone, as for the peer: settle (decide never reads a
+// run younger than Flink's 60 s rate-meter window plus a metric fetch,
+// policy.MeterSettle, which does not shrink), backlog (a lag threshold),
 // scaleUpDelay (already below the floor), replay (a share of the
 // checkpoint interval, which does not shrink), rescaleTimeout (a bound on a
 // physical wait).
@@ -71,7 +73,6 @@ var pacing = []struct {
 	field func(*policy.Config) *time.Duration
 }{
 	{"catchUp", func(p *policy.Config) *time.Duration { return &p.CatchUp }},
-	{"settle", func(p *policy.Config) *time.Duration { return &p.Settle }},
 	{"rateWindow", func(p *policy.Config) *time.Duration { return &p.RateWindow }},
 	{"metricWindow", func(p *policy.Config) *time.Duration { return &p.MetricWindow }},
 	{"scaleDownWindow", func(p *policy.Config) *time.Duration { return &p.ScaleDownWindow }},

@@ -44,7 +44,9 @@ type Config struct {
 	// counts as working off a backlog: no scale-down then.
 	Backlog time.Duration `yaml:"backlog" json:"backlog"`
 	// Settle is how long the job must have run since its last (re)start
-	// before its metrics are used.
+	// before its metrics are used. The flinkscaler policy waits at least
+	// MeterSettle whatever it says (Flink's rates ramp for a minute after
+	// a restart); flinkscaler-v1 reads it as set.
 	Settle time.Duration `yaml:"settle" json:"settle"`
 	// RateWindow is the span of settled samples averaged into the current
 	// rates.

@@ -25,8 +25,19 @@ var oursGates = []step{
 	stepPaused, stepCooldown, stepSettle,
 }
 
+// MeterSettle is the least time after a (re)start before Decide uses a
+// sample, whatever Config.Settle says: Flink's rate meters (MeterView)
+// divide the records of the last 60 s by 60 from a task's start, so every
+// rate ramps from 0 over the first minute of a run, and the JobManager
+// answers a metric request from its previous fetch (every 10 s by
+// default), so a sample shows figures up to 10 s older still. Rates read
+// sooner are too low by up to all of them: the job would look idle and be
+// scaled down (docs/FIDELITY.md). Busy time and pending records are right
+// sooner, but a decision needs the rates beside them.
+const MeterSettle = 70 * time.Second
+
 // Decide runs our policy on in. After the gates (order, validate, topology,
-// epoch, record, in-flight, paused, cooldown, settle) come typed steps,
+// epoch, record, in-flight, paused, cooldown, settle ≥ MeterSettle) come typed steps,
 // each a function of the values it is given:
 //
 //	learn     State, view            → State (restarts, efficiency points, slot fit, load profile)
@@ -42,6 +53,7 @@ var oursGates = []step{
 //	delay     choice, State          → a scale-up waits ScaleUpDelay; a restart may wait for a checkpoint
 //	emit      choice                 → decision with the traded numbers, State
 func Decide(in Input) Output {
+	in.Config.Settle = max(in.Config.Settle, MeterSettle)
 	r := newRun(in, Name)
 	out := r.runSteps(oursGates)
 	st := learnAfterGates(in.State, out.NewState, r)
