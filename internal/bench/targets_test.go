@@ -23,7 +23,7 @@ const targetSeeds = 2
 // policy updates this list from `go test -v -run TestTargets ./internal/bench/`.
 var knownFailures = map[[2]string]string{
 	{"faults", bench.TargetNotDominated}: "under lost TaskManagers, failed restores and slow checkpoints ours pays more than DS2 and the operator's settings and lags more",
-	{"faults", bench.TargetNoFailed}: "the scenario's TaskManagers never register 5 % of the time (taskManagerNeverRegisters): a decision that adds one can draw it and actuate's slot wait times out; which decisions draw it depends on their timing",
+	{"faults", bench.TargetNoFailed}:     "the scenario's TaskManagers never register 5 % of the time (taskManagerNeverRegisters): a decision that adds one can draw it and actuate's slot wait times out; which decisions draw it depends on their timing",
 }
 
 // TestTargets runs every shipped scenario (a subtest each: -run
