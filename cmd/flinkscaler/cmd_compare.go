@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/flinkscaler/flinkscaler/internal/compare"
@@ -14,7 +15,7 @@ import (
 // runCompare runs a scenario twice, once scaled by flinkscaler and once by
 // the Flink Kubernetes operator's autoscaler, and prints both scorecards.
 func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("compare", "compare --scenario FILE [--engine flink|emulator] [--timing default|fast] [--duration D] [--peer-version V] [--json] [--report FILE] [--verbose]", stderr)
+	fs := newFlagSet("compare", "compare --scenario FILE [--engine flink|emulator] [--timing default|fast] [--duration D] [--peer-version V] [--json] [--report FILE] [--record FILE] [--verbose]", stderr)
 	scenario := fs.String("scenario", "", "scenario YAML file (required), e.g. scenarios/wordcount.yaml")
 	engine := fs.String("engine", compare.EngineEmulator, "where the job runs: emulator (flinksim) or flink (the real-Flink sandbox)")
 	timing := fs.String("timing", compare.TimingDefault, fmt.Sprintf("default: both autoscalers at their shipped defaults; fast: the scenario's timeline and both autoscalers' windows and waits divided by %d (the report lists every changed option)", compare.FastFactor))
@@ -22,6 +23,7 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	version := fs.String("peer-version", flinkautoscaler.DefaultVersion, "Flink Kubernetes operator release whose autoscaler is the peer (resolved from Maven Central, cached)")
 	asJSON := fs.Bool("json", false, "print one JSON object per run (with a policy field) on stdout; progress goes to stderr")
 	report := fs.String("report", "compare-report.html", "HTML report with both runs overlaid (empty: none)")
+	record := fs.String("record", "", "write the peer run's metric stream (snapshots as metrics-ingest reads them, every 10 s) and the original's rescales to FILE as JSON lines, replayable against our flink-operator baseline (empty: none)")
 	verbose := fs.Bool("verbose", false, "print both runs' logs (the functions', the autoscaler JVM's) on stderr")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -40,6 +42,19 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintln(stderr, err)
 		return errUsage
+	}
+	if *record != "" {
+		f, err := os.Create(*record)
+		if err != nil {
+			return fmt.Errorf("--record: %w", err)
+		}
+		defer f.Close() // written by Compare; a close error after a sync changes nothing
+		cfg.Record = f
+		defer func() {
+			if err := f.Sync(); err != nil {
+				fmt.Fprintf(stderr, "--record %s: %v\n", *record, err)
+			}
+		}()
 	}
 	began := time.Now()
 	res, err := compare.Compare(ctx, cfg)

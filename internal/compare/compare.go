@@ -82,6 +82,10 @@ type Config struct {
 	Progress io.Writer
 	// Log receives both runs' logs (functions, JVMs); nil discards them.
 	Log io.Writer
+	// Record, if set, receives the peer run's metric stream (snapshots as
+	// metrics-ingest reads them) and the original's rescales as JSON
+	// lines, for ReplayRecording.
+	Record io.Writer
 }
 
 // Validate reports every problem, naming the flag.
@@ -133,6 +137,9 @@ type Run struct {
 	Requests map[string]int `json:"requests,omitempty"`
 	Reports  int            `json:"scalingReports,omitempty"`
 	Errors   int            `json:"loggedErrors,omitempty"`
+	// Baseline (peer only): our flink-operator baseline's decisions on the
+	// same metric stream, against the original's rescales.
+	Baseline *BaselineCheck `json:"baselineCheck,omitempty"`
 }
 
 // Result is a comparison.

@@ -146,6 +146,8 @@ func (r *runner) peer(ctx context.Context) (run Run) {
 	fmt.Fprintf(pp, "%s against %s (job %s)\n", art.Describe, cl.url, cl.jobID)
 
 	f := newFollower(r.sc)
+	var sh *shadow
+	var nextSnapshot time.Duration
 	tick := time.NewTicker(observeEvery)
 	defer tick.Stop()
 	var failure error
@@ -171,11 +173,29 @@ loop:
 			continue
 		}
 		rec.Observe(gt)
+		if sh == nil {
+			hdr := recordLine{Scenario: r.sc.Name, Engine: r.cfg.Engine, Timing: r.cfg.Timing}
+			if sh, err = newShadow(r.sc, options, cl.url, cl.jobID, time.Now().Add(-gt.Elapsed).UTC(), r.cfg.Record, hdr); err != nil {
+				failure = fmt.Errorf("the baseline shadow: %w", err)
+				break loop
+			}
+		}
+		if gt.Elapsed >= nextSnapshot {
+			if err := sh.poll(ctx, time.Now().UTC()); err != nil {
+				sh.check.Errors++
+				sh.check.LastError = err.Error()
+			}
+			nextSnapshot += shadowEvery
+		}
 		mu.Lock()
 		seen := pending
 		pending = nil
 		mu.Unlock()
 		for _, rs := range seen {
+			if err := sh.rescale(rs); err != nil {
+				failure = err
+				break loop
+			}
 			rec.Decision(rs.At, decisionOf(rs, gt))
 			if rs.Status == http.StatusOK {
 				applied++
@@ -194,6 +214,9 @@ loop:
 		if gt.Elapsed >= r.duration {
 			break
 		}
+	}
+	if sh != nil {
+		run.Baseline = sh.result()
 	}
 	st := p.Stats()
 	run.Requests, run.Reports, run.Errors = st.Requests, st.Reports, st.Errors

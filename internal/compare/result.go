@@ -61,6 +61,11 @@ func (r *Result) Print(w io.Writer) {
 		}
 		fmt.Fprintln(w)
 	}
+	for _, run := range r.Runs {
+		if run.Baseline != nil {
+			run.Baseline.Print(w)
+		}
+	}
 	if opts := r.Options(); len(opts) > 0 {
 		fmt.Fprintln(w, "changed from the shipped defaults:")
 		for _, o := range opts {

@@ -111,19 +111,22 @@ func (s *system) follow(ctx context.Context, observe func(flinksim.GroundTruth))
 func printHeader(w io.Writer, cfg Config, ep Endpoints) {
 	sc := cfg.Scenario
 	d := cfg.duration()
-	fmt.Fprintf(w, "flinkscaler demo: scenario %q, job %q (%s scheduling), %s simulated at %g× (about %s)\n",
-		sc.Name, sc.Job.Name, sc.Cluster.Scaling, d, cfg.Speed, time.Duration(float64(d)/cfg.Speed).Round(time.Second))
+	every := time.Duration(float64(cfg.ingestConfig("", "").Interval) * cfg.Speed).Round(time.Second)
+	// An external cluster (real Flink) runs in real time on its own
+	// TaskManagers; only the emulator is simulated.
+	clock := fmt.Sprintf("%s simulated at %g× (about %s)", d, cfg.Speed, time.Duration(float64(d)/cfg.Speed).Round(time.Second))
+	flinkAt, where, interval := "Flink REST API", "emulator TaskManagers", every.String()+" simulated"
+	if cfg.External != nil {
+		clock = fmt.Sprintf("%s in real time on a running cluster", d)
+		flinkAt, where, interval = "cluster REST API", "the cluster's TaskManagers through its control endpoint", every.String()
+	}
+	fmt.Fprintf(w, "flinkscaler demo: scenario %q, job %q (%s scheduling), %s\n", sc.Name, sc.Job.Name, sc.Cluster.Scaling, clock)
 	fmt.Fprintf(w, "  NATS JetStream   %s   follow the events: flinkscaler watch --nats %s\n", ep.NATS, ep.NATS)
-	fmt.Fprintf(w, "  Flink REST API   %s   job %s\n", ep.Flink, ep.JobID)
+	fmt.Fprintf(w, "  %-16s %s   job %s\n", flinkAt, ep.Flink, ep.JobID)
 	if ep.KEDA != "" {
 		fmt.Fprintf(w, "  KEDA scaler      %s   metadata cluster=%s job=%s\n", ep.KEDA, Cluster, sc.Job.Name)
 	}
-	every := time.Duration(float64(cfg.ingestConfig("", "").Interval) * cfg.Speed).Round(time.Second)
-	where := "emulator TaskManagers"
-	if cfg.External != nil {
-		where = "the cluster's TaskManagers through its control endpoint"
-	}
-	fmt.Fprintf(w, "  functions        metrics-ingest (every %s simulated) → decide (default policy; slots per TaskManager from the cluster) → actuate (%s), cluster %q\n", every, where, Cluster)
+	fmt.Fprintf(w, "  functions        metrics-ingest (every %s) → decide (default policy; slots per TaskManager from the cluster) → actuate (%s), cluster %q\n", interval, where, Cluster)
 }
 
 // vertexNames lists the scenario's vertices in order.

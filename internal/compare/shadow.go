@@ -1,0 +1,399 @@
+package compare
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/flinkscaler/flinkscaler/functions/decide/policy"
+	"github.com/flinkscaler/flinkscaler/functions/metrics-ingest/ingest"
+	"github.com/flinkscaler/flinkscaler/internal/bench"
+	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/flink"
+	"github.com/flinkscaler/flinkscaler/internal/flinkautoscaler"
+	"github.com/flinkscaler/flinkscaler/internal/flinksim"
+)
+
+// The baseline check: while the operator's autoscaler scales its cluster,
+// our in-bench flink-operator baseline shadows it on the same cluster. It
+// reads a snapshot every ingest interval exactly as metrics-ingest does and
+// decides with the original's options, but never acts: both see one metric
+// stream, so their decisions can be compared rescale by rescale (targets
+// per vertex, timing). The stream and the original's rescales can be
+// recorded (Config.Record) and replayed against the baseline later
+// (ReplayRecording), which is how a recorded case becomes a test.
+
+// shadowEvery is how often the shadow reads a snapshot: ingest's interval.
+var shadowEvery = ingest.DefaultConfig().Interval
+
+// MatchTolerance is how far apart in time a rescale of the original and a
+// decision of the baseline may be and still match: the two read the same
+// metrics on different 10 s loops, and a window boundary can fall between
+// them, so up to three intervals.
+const MatchTolerance = 3 * 10 * time.Second
+
+// baselineFor is our flink-operator baseline configured with the
+// operator's option keys as the peer runs with them. Keys of the
+// autoscaler's algorithm the baseline has no counterpart for are an error,
+// so a new option in a peer run cannot silently make the two differ;
+// job.autoscaler.enabled and the standalone control loop's keys do not
+// change the algorithm.
+func baselineFor(options map[string]string) (policy.FlinkOperator, error) {
+	f := policy.NewFlinkOperator()
+	durations := map[string]*time.Duration{
+		"job.autoscaler.metrics.window":                              &f.Window,
+		"job.autoscaler.stabilization.interval":                      &f.Stabilization,
+		"job.autoscaler.scale-down.interval":                         &f.ScaleDownInterval,
+		"job.autoscaler.catch-up.duration":                           &f.CatchUp,
+		"job.autoscaler.restart.time":                                &f.Restart,
+		"job.autoscaler.backlog-processing.lag-threshold":            &f.BacklogLag,
+		"job.autoscaler.observed-true-processing-rate.lag-threshold": &f.ObservedLag,
+	}
+	floats := map[string]*float64{
+		"job.autoscaler.target.utilization":          &f.Target,
+		"job.autoscaler.target.utilization.boundary": &f.Boundary,
+		"job.autoscaler.scale-down.max-factor":       &f.ScaleDownMaxFactor,
+		"job.autoscaler.scale-up.max-factor":         &f.ScaleUpMaxFactor,
+	}
+	ints := map[string]*int{
+		"job.autoscaler.vertex.min-parallelism": &f.VertexMin,
+		"job.autoscaler.vertex.max-parallelism": &f.VertexMax,
+	}
+	var errs []error
+	for _, k := range slices.Sorted(maps.Keys(options)) {
+		v := options[k]
+		switch {
+		case durations[k] != nil:
+			d, err := flinkDuration(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s %q: %w", k, v, err))
+			}
+			*durations[k] = d
+		case floats[k] != nil:
+			x, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s %q: %w", k, v, err))
+			}
+			*floats[k] = x
+		case ints[k] != nil:
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s %q: %w", k, v, err))
+			}
+			*ints[k] = n
+		case k == flinkautoscaler.Enabled.Key, strings.HasPrefix(k, "autoscaler.standalone."):
+		default:
+			errs = append(errs, fmt.Errorf("%s: our flink-operator baseline has no counterpart for this option", k))
+		}
+	}
+	return f, errors.Join(errs...)
+}
+
+// flinkDuration parses a duration as the peer's options are written: Go
+// syntax ("300000ms", "5m0s"), or a bare number of milliseconds as Flink
+// reads it.
+func flinkDuration(s string) (time.Duration, error) {
+	if ms, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64); err == nil {
+		return time.Duration(ms) * time.Millisecond, nil
+	}
+	return time.ParseDuration(strings.ReplaceAll(s, " ", ""))
+}
+
+// Move is one rescale: the original's (a PUT of resource requirements) or
+// the baseline's (a decision it would have made).
+type Move struct {
+	// At is the time since the run's start.
+	At time.Duration `json:"at"`
+	// Targets is every vertex's target parallelism, by vertex id.
+	Targets map[string]int `json:"targets"`
+	// Changes names the vertices whose parallelism changes, in job order
+	// ("tokenizer 2→5, counter 4→8").
+	Changes string `json:"changes"`
+	// Answer is the JobManager's answer to the original's PUT.
+	Answer string `json:"answer,omitempty"`
+	// Matched: a move of the other side has the same targets within
+	// MatchTolerance.
+	Matched bool `json:"matched"`
+}
+
+// BaselineCheck compares the original's rescales with our baseline's
+// decisions on the same metric stream.
+type BaselineCheck struct {
+	// Options is the baseline's configuration, mapped from the peer's.
+	Options string `json:"options"`
+	// Snapshots is how many snapshots the baseline read.
+	Snapshots int    `json:"snapshots"`
+	Original  []Move `json:"original"`
+	Baseline  []Move `json:"baseline"`
+	// Errors counts snapshots the shadow could not read; LastError is
+	// the latest reason.
+	Errors    int    `json:"errors,omitempty"`
+	LastError string `json:"lastError,omitempty"`
+}
+
+// Matched counts the original's rescales the baseline matched.
+func (b *BaselineCheck) Matched() int {
+	n := 0
+	for _, m := range b.Original {
+		if m.Matched {
+			n++
+		}
+	}
+	return n
+}
+
+// match pairs each of the original's rescales, in time order, with the
+// first unpaired baseline decision with the same targets within
+// MatchTolerance.
+func (b *BaselineCheck) match() {
+	for i := range b.Original {
+		o := &b.Original[i]
+		for j := range b.Baseline {
+			m := &b.Baseline[j]
+			if !m.Matched && (o.At-m.At).Abs() <= MatchTolerance && maps.Equal(o.Targets, m.Targets) {
+				o.Matched, m.Matched = true, true
+				break
+			}
+		}
+	}
+}
+
+// Print writes the check in a few lines.
+func (b *BaselineCheck) Print(w io.Writer) {
+	fmt.Fprintf(w, "our flink-operator baseline on the original's metric stream (%d snapshots, never acting; %s):\n", b.Snapshots, b.Options)
+	fmt.Fprintf(w, "  %d of %d rescales of the original matched by the baseline (same target for every vertex, within %s); %d baseline decisions in all\n",
+		b.Matched(), len(b.Original), MatchTolerance, len(b.Baseline))
+	type line struct {
+		at   time.Duration
+		text string
+	}
+	var lines []line
+	for _, m := range b.Original {
+		lines = append(lines, line{m.At, fmt.Sprintf("  %8s  original  %s (%s)%s", fmtElapsed(m.At), orNone(m.Changes), m.Answer, matchMark(m.Matched))})
+	}
+	for _, m := range b.Baseline {
+		lines = append(lines, line{m.At, fmt.Sprintf("  %8s  baseline  %s%s", fmtElapsed(m.At), orNone(m.Changes), matchMark(m.Matched))})
+	}
+	slices.SortStableFunc(lines, func(a, b line) int { return int(a.at - b.at) })
+	for _, l := range lines {
+		fmt.Fprintln(w, l.text)
+	}
+	if b.Errors > 0 {
+		fmt.Fprintf(w, "  %d snapshots unreadable, last: %s\n", b.Errors, b.LastError)
+	}
+}
+
+func matchMark(ok bool) string {
+	if ok {
+		return "  [matched]"
+	}
+	return "  [unmatched]"
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "no vertex changes"
+	}
+	return s
+}
+
+// shadow runs the baseline beside the peer.
+type shadow struct {
+	pol    policy.FlinkOperator
+	cfg    policy.Config
+	client *flink.Client
+	jobID  string
+	start  time.Time
+	state  policy.State
+	last   *events.Snapshot
+	check  BaselineCheck
+	rec    *json.Encoder // nil: not recording
+}
+
+// Recording lines (JSON lines): one "run" header, then "snapshot" and
+// "rescale" lines in the order they happened.
+type recordLine struct {
+	Kind string `json:"kind"`
+	// run
+	Scenario string            `json:"scenario,omitempty"`
+	Engine   string            `json:"engine,omitempty"`
+	Timing   string            `json:"timing,omitempty"`
+	Start    time.Time         `json:"start,omitzero"`
+	Options  map[string]string `json:"options,omitempty"`
+	Policy   *policy.Config    `json:"policyConfig,omitempty"`
+	// snapshot
+	Snapshot *events.Snapshot `json:"snapshot,omitempty"`
+	// rescale
+	At      time.Time      `json:"at,omitzero"`
+	Targets map[string]int `json:"targets,omitempty"`
+	Status  int            `json:"status,omitempty"`
+	Error   string         `json:"error,omitempty"`
+}
+
+// newShadow returns the baseline shadowing the peer on the cluster at url,
+// configured from the peer's options; rec, if set, receives the recording.
+func newShadow(sc *flinksim.Scenario, options map[string]string, url, jobID string, start time.Time, rec io.Writer, hdr recordLine) (*shadow, error) {
+	pol, err := baselineFor(options)
+	if err != nil {
+		return nil, err
+	}
+	client, err := flink.New(url, flink.Options{Timeout: shadowEvery / 2})
+	if err != nil {
+		return nil, err
+	}
+	cfg := bench.ConfigFor(sc)
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &shadow{pol: pol, cfg: cfg, client: client, jobID: jobID, start: start}
+	s.check.Options = describeBaseline(pol)
+	if rec != nil {
+		s.rec = json.NewEncoder(rec)
+		hdr.Kind, hdr.Start, hdr.Options, hdr.Policy = "run", start, options, &cfg
+		if err := s.rec.Encode(hdr); err != nil {
+			return nil, fmt.Errorf("record: %w", err)
+		}
+	}
+	return s, nil
+}
+
+func describeBaseline(f policy.FlinkOperator) string {
+	return fmt.Sprintf("target %g±%g, stabilization %s, window %s, catch-up %s, restart %s, scale-down interval %s",
+		f.Target, f.Boundary, f.Stabilization, f.Window, f.CatchUp, f.Restart, f.ScaleDownInterval)
+}
+
+// poll reads one snapshot at now and lets the baseline decide on it.
+func (s *shadow) poll(ctx context.Context, now time.Time) error {
+	snap, err := ingest.PollJob(ctx, s.client, "compare", s.jobID, now)
+	if err != nil {
+		return err
+	}
+	if s.rec != nil {
+		if err := s.rec.Encode(recordLine{Kind: "snapshot", Snapshot: &snap}); err != nil {
+			return fmt.Errorf("record: %w", err)
+		}
+	}
+	s.decide(snap)
+	return nil
+}
+
+// decide feeds one snapshot to the baseline, as decide would.
+func (s *shadow) decide(snap events.Snapshot) {
+	s.check.Snapshots++
+	out := s.pol.Decide(policy.Input{
+		Snapshot: snap, SnapshotID: fmt.Sprintf("shadow-%d", s.check.Snapshots),
+		State: s.state, Config: s.cfg, Now: snap.ObservedAt,
+	})
+	s.state = out.NewState
+	s.last = &snap
+	if d := out.Decision; d != nil {
+		m := Move{At: d.DecidedAt.Sub(s.start), Targets: map[string]int{}}
+		var parts []string
+		for _, v := range d.Vertices {
+			m.Targets[v.ID] = v.Target
+			if v.Target != v.Current {
+				parts = append(parts, fmt.Sprintf("%s %d→%d", v.Name, v.Current, v.Target))
+			}
+		}
+		m.Changes = strings.Join(parts, ", ")
+		s.check.Baseline = append(s.check.Baseline, m)
+	}
+}
+
+// rescale notes one of the original's rescales.
+func (s *shadow) rescale(rs flinkautoscaler.Rescale) error {
+	if s.rec != nil {
+		if err := s.rec.Encode(recordLine{Kind: "rescale", At: rs.At, Targets: rs.Targets, Status: rs.Status, Error: rs.Error}); err != nil {
+			return fmt.Errorf("record: %w", err)
+		}
+	}
+	s.original(rs.At, rs.Targets, answer(rs))
+	return nil
+}
+
+func (s *shadow) original(at time.Time, targets map[string]int, ans string) {
+	m := Move{At: at.Sub(s.start), Targets: maps.Clone(targets), Answer: ans}
+	if s.last != nil {
+		var parts []string
+		for _, v := range s.last.Vertices {
+			if t, ok := targets[v.ID]; ok && t != v.Parallelism {
+				parts = append(parts, fmt.Sprintf("%s %d→%d", orDash(v.Name), v.Parallelism, t))
+			}
+		}
+		m.Changes = strings.Join(parts, ", ")
+	}
+	s.check.Original = append(s.check.Original, m)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// result matches the moves and returns the check.
+func (s *shadow) result() *BaselineCheck {
+	s.check.match()
+	c := s.check
+	return &c
+}
+
+// ReplayRecording feeds a recording (Config.Record) to our flink-operator
+// baseline, configured from the recorded peer options and policy
+// configuration, and returns the check, as the run's shadow made it.
+func ReplayRecording(r io.Reader) (*BaselineCheck, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 1<<20), 64<<20)
+	var s *shadow
+	for n := 1; sc.Scan(); n++ {
+		var l recordLine
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			return nil, fmt.Errorf("recording line %d: %w", n, err)
+		}
+		switch {
+		case l.Kind == "run" && s == nil:
+			pol, err := baselineFor(l.Options)
+			if err != nil {
+				return nil, fmt.Errorf("recording line %d: %w", n, err)
+			}
+			// Fields the recording predates keep today's defaults.
+			cfg := policy.Defaults()
+			if l.Policy != nil {
+				raw, _ := json.Marshal(l.Policy) // a decoded config always marshals
+				if err := json.Unmarshal(raw, &cfg); err != nil {
+					return nil, fmt.Errorf("recording line %d: %w", n, err)
+				}
+			}
+			if err := cfg.Validate(); err != nil {
+				return nil, fmt.Errorf("recording line %d: policy configuration: %w", n, err)
+			}
+			s = &shadow{pol: pol, cfg: cfg, start: l.Start}
+			s.check.Options = describeBaseline(pol)
+		case s == nil:
+			return nil, fmt.Errorf("recording line %d: %q before the run header", n, l.Kind)
+		case l.Kind == "snapshot" && l.Snapshot != nil:
+			s.decide(*l.Snapshot)
+		case l.Kind == "rescale":
+			rs := flinkautoscaler.Rescale{At: l.At, Targets: l.Targets, Status: l.Status, Error: l.Error}
+			s.original(rs.At, rs.Targets, answer(rs))
+		default:
+			return nil, fmt.Errorf("recording line %d: unknown kind %q", n, l.Kind)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	if s == nil {
+		return nil, errors.New("empty recording: no run header")
+	}
+	return s.result(), nil
+}
