@@ -129,6 +129,7 @@ func (r *runner) peer(ctx context.Context) (run Run) {
 	rec := scorecard.New(r.sc)
 	var mu sync.Mutex
 	var pending []flinkautoscaler.Rescale
+	var reports []report
 	options := flinkautoscaler.Map(opts)
 	for k, v := range peerOverrides {
 		options[k] = v
@@ -137,6 +138,11 @@ func (r *runner) peer(ctx context.Context) (run Run) {
 		Artifact: art, JobManager: cl.url, Options: options,
 		Log:       &prefixed{w: r.log, prefix: "[operator] "},
 		OnRescale: func(rs flinkautoscaler.Rescale) { mu.Lock(); pending = append(pending, rs); mu.Unlock() },
+		OnReport: func(at time.Time, line string) {
+			mu.Lock()
+			reports = append(reports, report{at, line})
+			mu.Unlock()
+		},
 	})
 	if err != nil {
 		run.Status, run.Error = StatusNotRun, err.Error()
@@ -188,9 +194,15 @@ loop:
 			nextSnapshot += shadowEvery
 		}
 		mu.Lock()
-		seen := pending
-		pending = nil
+		seen, logged := pending, reports
+		pending, reports = nil, nil
 		mu.Unlock()
+		for _, rp := range logged {
+			if err := sh.report(rp.at, rp.line); err != nil {
+				failure = err
+				break loop
+			}
+		}
 		for _, rs := range seen {
 			if err := sh.rescale(rs); err != nil {
 				failure = err

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -119,6 +120,10 @@ type Move struct {
 	Changes string `json:"changes"`
 	// Answer is the JobManager's answer to the original's PUT.
 	Answer string `json:"answer,omitempty"`
+	// Report is the original's scaling report logged last before its PUT
+	// (per vertex: parallelism, processing capacity, target data rate),
+	// vertex ids replaced by names; the baseline's per-vertex reasons.
+	Report string `json:"report,omitempty"`
 	// Matched: a move of the other side has the same targets within
 	// MatchTolerance.
 	Matched bool `json:"matched"`
@@ -130,9 +135,12 @@ type BaselineCheck struct {
 	// Options is the baseline's configuration, mapped from the peer's.
 	Options string `json:"options"`
 	// Snapshots is how many snapshots the baseline read.
-	Snapshots int    `json:"snapshots"`
-	Original  []Move `json:"original"`
-	Baseline  []Move `json:"baseline"`
+	Snapshots int `json:"snapshots"`
+	// lastReport is the original's latest scaling report, not yet paired
+	// with a PUT.
+	lastReport string
+	Original   []Move `json:"original"`
+	Baseline   []Move `json:"baseline"`
 	// Errors counts snapshots the shadow could not read; LastError is
 	// the latest reason.
 	Errors    int    `json:"errors,omitempty"`
@@ -176,11 +184,17 @@ func (b *BaselineCheck) Print(w io.Writer) {
 		text string
 	}
 	var lines []line
+	detail := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		return "\n              " + s
+	}
 	for _, m := range b.Original {
-		lines = append(lines, line{m.At, fmt.Sprintf("  %8s  original  %s (%s)%s", fmtElapsed(m.At), orNone(m.Changes), m.Answer, matchMark(m.Matched))})
+		lines = append(lines, line{m.At, fmt.Sprintf("  %8s  original  %s (%s)%s%s", fmtElapsed(m.At), orNone(m.Changes), m.Answer, matchMark(m.Matched), detail(m.Report))})
 	}
 	for _, m := range b.Baseline {
-		lines = append(lines, line{m.At, fmt.Sprintf("  %8s  baseline  %s%s", fmtElapsed(m.At), orNone(m.Changes), matchMark(m.Matched))})
+		lines = append(lines, line{m.At, fmt.Sprintf("  %8s  baseline  %s%s%s", fmtElapsed(m.At), orNone(m.Changes), matchMark(m.Matched), detail(m.Report))})
 	}
 	slices.SortStableFunc(lines, func(a, b line) int { return int(a.at - b.at) })
 	for _, l := range lines {
@@ -236,6 +250,8 @@ type recordLine struct {
 	Targets map[string]int `json:"targets,omitempty"`
 	Status  int            `json:"status,omitempty"`
 	Error   string         `json:"error,omitempty"`
+	// report
+	Line string `json:"line,omitempty"`
 }
 
 // newShadow returns the baseline shadowing the peer on the cluster at url,
@@ -296,16 +312,34 @@ func (s *shadow) decide(snap events.Snapshot) {
 	s.last = &snap
 	if d := out.Decision; d != nil {
 		m := Move{At: d.DecidedAt.Sub(s.start), Targets: map[string]int{}}
-		var parts []string
+		var parts, reasons []string
 		for _, v := range d.Vertices {
 			m.Targets[v.ID] = v.Target
 			if v.Target != v.Current {
 				parts = append(parts, fmt.Sprintf("%s %d→%d", v.Name, v.Current, v.Target))
 			}
+			reasons = append(reasons, v.Reason)
 		}
-		m.Changes = strings.Join(parts, ", ")
+		m.Changes, m.Report = strings.Join(parts, ", "), strings.Join(reasons, "; ")
 		s.check.Baseline = append(s.check.Baseline, m)
 	}
+}
+
+// report is one scaling report the original logged.
+type report struct {
+	at   time.Time
+	line string
+}
+
+// report notes the original's scaling report (logged before its PUT).
+func (s *shadow) report(at time.Time, line string) error {
+	if s.rec != nil {
+		if err := s.rec.Encode(recordLine{Kind: "report", At: at, Line: line}); err != nil {
+			return fmt.Errorf("record: %w", err)
+		}
+	}
+	s.check.lastReport = line
+	return nil
 }
 
 // rescale notes one of the original's rescales.
@@ -315,12 +349,21 @@ func (s *shadow) rescale(rs flinkautoscaler.Rescale) error {
 			return fmt.Errorf("record: %w", err)
 		}
 	}
-	s.original(rs.At, rs.Targets, answer(rs))
+	s.original(rs)
 	return nil
 }
 
-func (s *shadow) original(at time.Time, targets map[string]int, ans string) {
-	m := Move{At: at.Sub(s.start), Targets: maps.Clone(targets), Answer: ans}
+// original notes one of the original's rescales. An accepted one is what
+// is in flight on the cluster from then on, so it replaces whatever the
+// baseline last decided: the baseline waits for its targets to show, and
+// cools down from it, as it would after a decision of its own.
+func (s *shadow) original(rs flinkautoscaler.Rescale) {
+	at, targets := rs.At, rs.Targets
+	m := Move{At: at.Sub(s.start), Targets: maps.Clone(targets), Answer: answer(rs), Report: s.names(s.check.lastReport)}
+	s.check.lastReport = ""
+	if rs.Status == http.StatusOK {
+		s.state.Rescale = &policy.Rescale{DecisionID: "original-" + fmt.Sprint(len(s.check.Original)+1), At: at, Targets: maps.Clone(targets)}
+	}
 	if s.last != nil {
 		var parts []string
 		for _, v := range s.last.Vertices {
@@ -331,6 +374,20 @@ func (s *shadow) original(at time.Time, targets map[string]int, ans string) {
 		m.Changes = strings.Join(parts, ", ")
 	}
 	s.check.Original = append(s.check.Original, m)
+}
+
+// names shortens a scaling report to its message, vertex ids replaced by
+// the names of the latest snapshot.
+func (s *shadow) names(line string) string {
+	if i := strings.Index(line, "message : "); i >= 0 {
+		line = line[i+len("message : "):]
+	}
+	if s.last != nil {
+		for _, v := range s.last.Vertices {
+			line = strings.ReplaceAll(line, v.ID, orDash(v.Name))
+		}
+	}
+	return strings.TrimSpace(line)
 }
 
 func orDash(s string) string {
@@ -382,9 +439,10 @@ func ReplayRecording(r io.Reader) (*BaselineCheck, error) {
 			return nil, fmt.Errorf("recording line %d: %q before the run header", n, l.Kind)
 		case l.Kind == "snapshot" && l.Snapshot != nil:
 			s.decide(*l.Snapshot)
+		case l.Kind == "report":
+			s.check.lastReport = l.Line
 		case l.Kind == "rescale":
-			rs := flinkautoscaler.Rescale{At: l.At, Targets: l.Targets, Status: l.Status, Error: l.Error}
-			s.original(rs.At, rs.Targets, answer(rs))
+			s.original(flinkautoscaler.Rescale{At: l.At, Targets: l.Targets, Status: l.Status, Error: l.Error})
 		default:
 			return nil, fmt.Errorf("recording line %d: unknown kind %q", n, l.Kind)
 		}

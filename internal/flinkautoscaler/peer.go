@@ -31,6 +31,10 @@ type Config struct {
 	// OnRescale, if set, is called with every rescale as the JobManager
 	// answered it, outside any lock of the Peer.
 	OnRescale func(Rescale)
+	// OnReport, if set, is called with every scaling report the
+	// autoscaler logs (its per-vertex parallelism, processing capacity
+	// and target data rate), stamped when read, outside any lock.
+	OnReport func(at time.Time, line string)
 	// Now is the clock rescales are stamped with (nil: time.Now).
 	Now func() time.Time
 }
@@ -221,15 +225,19 @@ func (p *Peer) readLog(r io.Reader, done chan<- struct{}) {
 		if p.cfg.Log != nil {
 			fmt.Fprintln(p.cfg.Log, line)
 		}
+		report := strings.Contains(line, "reason : ScalingReport")
 		p.mu.Lock()
 		switch {
-		case strings.Contains(line, "reason : ScalingReport"):
+		case report:
 			p.stats.Reports++
 		case strings.Contains(line, " ERROR "):
 			p.stats.Errors++
 			p.stats.LastError = line
 		}
 		p.mu.Unlock()
+		if report && p.cfg.OnReport != nil {
+			p.cfg.OnReport(p.cfg.Now(), line)
+		}
 	}
 	_, _ = io.Copy(io.Discard, r) // a line over 1 MiB: drain the rest
 }
