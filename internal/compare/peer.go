@@ -186,13 +186,6 @@ loop:
 				break loop
 			}
 		}
-		if gt.Elapsed >= nextSnapshot {
-			if err := sh.poll(ctx, time.Now().UTC()); err != nil {
-				sh.check.Errors++
-				sh.check.LastError = err.Error()
-			}
-			nextSnapshot += shadowEvery
-		}
 		mu.Lock()
 		seen, logged := pending, reports
 		pending, reports = nil, nil
@@ -213,6 +206,14 @@ loop:
 				applied++
 			}
 			fmt.Fprintf(pp, "%8s  rescale → %s (JobManager: %s)\n", fmtElapsed(gt.Elapsed), targets(rs, gt), answer(rs))
+		}
+		// After the rescales seen so far, so the stream keeps their order.
+		if gt.Elapsed >= nextSnapshot {
+			if err := sh.poll(ctx, time.Now().UTC()); err != nil {
+				sh.check.Errors++
+				sh.check.LastError = err.Error()
+			}
+			nextSnapshot += shadowEvery
 		}
 		if n, change := f.step(gt); change {
 			if err := setTaskManagers(ctx, cl.url, n); err != nil {

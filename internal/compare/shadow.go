@@ -68,10 +68,23 @@ func baselineFor(options map[string]string) (policy.FlinkOperator, error) {
 		"job.autoscaler.vertex.min-parallelism": &f.VertexMin,
 		"job.autoscaler.vertex.max-parallelism": &f.VertexMax,
 	}
+	// The releases' key-group modes, and main's alignment modes (§2.10).
+	legacyModes := map[string]string{"EVENLY_SPREAD": policy.AlignEvenlySpread, "MAXIMIZE_UTILISATION": policy.AlignMaximizeUtilisation}
+	mainModes := map[string]string{"BALANCED": policy.AlignBalanced, "EVENLY_SPREAD": policy.AlignEvenlySpread, "OFF": policy.AlignOff}
 	var errs []error
 	for _, k := range slices.Sorted(maps.Keys(options)) {
 		v := options[k]
 		switch {
+		case k == "job.autoscaler.scaling.key-group.partitions.adjust.mode" || k == "job.autoscaler.scaling.parallelism-alignment.mode":
+			modes := legacyModes
+			if k == "job.autoscaler.scaling.parallelism-alignment.mode" {
+				modes = mainModes
+			}
+			a, ok := modes[strings.ToUpper(v)]
+			if !ok {
+				errs = append(errs, fmt.Errorf("%s %q: the baseline knows %s", k, v, strings.Join(slices.Sorted(maps.Keys(modes)), ", ")))
+			}
+			f.Alignment = a
 		case durations[k] != nil:
 			d, err := flinkDuration(v)
 			if err != nil {
@@ -228,8 +241,11 @@ type shadow struct {
 	start  time.Time
 	state  policy.State
 	last   *events.Snapshot
-	check  BaselineCheck
-	rec    *json.Encoder // nil: not recording
+	// orig is the original's latest accepted rescale until a snapshot
+	// shows its targets.
+	orig  *policy.Rescale
+	check BaselineCheck
+	rec   *json.Encoder // nil: not recording
 }
 
 // Recording lines (JSON lines): one "run" header, then "snapshot" and
@@ -310,6 +326,10 @@ func (s *shadow) decide(snap events.Snapshot) {
 	})
 	s.state = out.NewState
 	s.last = &snap
+	defer s.adopt()
+	if s.orig != nil && runsAt(snap, s.orig.Targets) {
+		s.orig = nil
+	}
 	if d := out.Decision; d != nil {
 		m := Move{At: d.DecidedAt.Sub(s.start), Targets: map[string]int{}}
 		var parts, reasons []string
@@ -353,16 +373,39 @@ func (s *shadow) rescale(rs flinkautoscaler.Rescale) error {
 	return nil
 }
 
-// original notes one of the original's rescales. An accepted one is what
-// is in flight on the cluster from then on, so it replaces whatever the
-// baseline last decided: the baseline waits for its targets to show, and
-// cools down from it, as it would after a decision of its own.
+// adopt: while the original's accepted rescale is in flight on the
+// cluster, it replaces a different decision the baseline is waiting for
+// (which would never show), so the baseline waits for the original's
+// targets and cools down from them as it would after its own decision.
+// A baseline that decided nothing is left alone: it decides on the same
+// snapshots as if the original had not acted, until the job restarts.
+func (s *shadow) adopt() {
+	o, rs := s.orig, s.state.Rescale
+	if o == nil || rs == nil || !rs.Applied.IsZero() || maps.Equal(rs.Targets, o.Targets) {
+		return
+	}
+	c := *o
+	s.state.Rescale = &c
+}
+
+// runsAt reports whether every vertex of snap runs at its target.
+func runsAt(snap events.Snapshot, targets map[string]int) bool {
+	for _, v := range snap.Vertices {
+		if t, ok := targets[v.ID]; ok && v.Parallelism != t {
+			return false
+		}
+	}
+	return true
+}
+
+// original notes one of the original's rescales (see adopt).
 func (s *shadow) original(rs flinkautoscaler.Rescale) {
 	at, targets := rs.At, rs.Targets
 	m := Move{At: at.Sub(s.start), Targets: maps.Clone(targets), Answer: answer(rs), Report: s.names(s.check.lastReport)}
 	s.check.lastReport = ""
 	if rs.Status == http.StatusOK {
-		s.state.Rescale = &policy.Rescale{DecisionID: "original-" + fmt.Sprint(len(s.check.Original)+1), At: at, Targets: maps.Clone(targets)}
+		s.orig = &policy.Rescale{DecisionID: "original-" + fmt.Sprint(len(s.check.Original)+1), At: at, Targets: maps.Clone(targets)}
+		s.adopt()
 	}
 	if s.last != nil {
 		var parts []string

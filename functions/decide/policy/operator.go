@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"math"
+	"strings"
 	"time"
 )
 
@@ -12,9 +13,13 @@ import (
 // rate ÷ average MAX busy; target capacity = catch-up + TDR·restart/catchUp +
 // TDR/target; thresholds from the utilization bounds; every changed vertex
 // rescaled together once one is outside its bounds; scale-down factor ≥ 0.4,
-// delayed by the scale-down interval to the window maximum, never during
-// backlog; BALANCED key-group alignment. Observed-scalability, memory tuning
-// and effectiveness detection are off, as by default.
+// delayed by the scale-down interval to the window maximum (riding along
+// with any required change before that), never during backlog; key-group
+// (partition) alignment as every release up to 1.15 does by default
+// (divisors only, falling back downward, blocked when it would invert the
+// direction), or as Flink's main branch does (Alignment).
+// Observed-scalability, memory tuning and effectiveness detection are off,
+// as by default.
 type FlinkOperator struct {
 	Target, Boundary        float64
 	Stabilization, Window   time.Duration
@@ -27,7 +32,31 @@ type FlinkOperator struct {
 	ObservedLag             time.Duration // observed-true-processing-rate.lag-threshold
 	ObservedSwitch          float64
 	ObservedMinObservations int
+	// Alignment is the key-group alignment (§2.10): AlignEvenlySpread
+	// (the released default), AlignMaximizeUtilisation, AlignBalanced
+	// (main's default) or AlignOff.
+	Alignment string
 }
+
+// Key-group alignments of the operator's autoscaler (§2.10).
+const (
+	// AlignEvenlySpread is the default of every release up to 1.15
+	// (scaling.key-group.partitions.adjust.mode EVENLY_SPREAD): scan
+	// upward for a divisor of the key groups (partitions), else fall back
+	// downward, and keep the current parallelism when that would invert
+	// the direction.
+	AlignEvenlySpread = "evenly-spread"
+	// AlignMaximizeUtilisation is the releases' MAXIMIZE_UTILISATION: as
+	// AlignEvenlySpread, also accepting any parallelism that lowers the
+	// per-subtask share.
+	AlignMaximizeUtilisation = "maximize-utilisation"
+	// AlignBalanced is main's default (parallelism-alignment.mode
+	// BALANCED): the upward scan of AlignMaximizeUtilisation only, keeping
+	// the computed target when it finds nothing.
+	AlignBalanced = "balanced"
+	// AlignOff keeps the computed target.
+	AlignOff = "off"
+)
 
 // NewFlinkOperator returns the operator's defaults (reference §2.16).
 func NewFlinkOperator() FlinkOperator {
@@ -36,6 +65,7 @@ func NewFlinkOperator() FlinkOperator {
 		CatchUp: 30 * time.Minute, Restart: 5 * time.Minute, BacklogLag: 5 * time.Minute,
 		ScaleDownInterval: time.Hour, ScaleDownMaxFactor: 0.6, ScaleUpMaxFactor: 100000,
 		VertexMin: 1, VertexMax: 200, ObservedLag: 30 * time.Second, ObservedSwitch: 0.15, ObservedMinObservations: 2,
+		Alignment: AlignEvenlySpread,
 	}
 }
 
@@ -203,36 +233,105 @@ func (f FlinkOperator) vertex(r *run, vp *vplan, a opVertex, backlog bool) bool 
 	lo = max(lo, min(vp.lo, vp.cur))
 	vp.p = min(max(raw, lo), hi)
 	if vp.p != vp.cur {
-		vp.p = f.align(vp, hi)
+		vp.p = f.align(vp, lo, hi)
 	}
 	vp.reason = fmt.Sprintf("%s: TPR %s, TDR %s, load %.0f%% → %d", vp.name, si(tpr), si(a.tdr), 100*a.load, vp.p)
 	return outside && vp.p != vp.cur
 }
 
-// align is BALANCED alignment (§2.10): scan upward for a divisor of the key
-// groups (partitions) or any p lowering the per-subtask share; keep the
-// target when none is found.
-func (f FlinkOperator) align(vp *vplan, upper int) int {
-	n := vp.units
-	if n <= 0 {
-		return vp.p
+// align aligns vp.p to the key groups (partitions) behind the vertex
+// (§2.10), within [lower, upper]: scan upward (up to the current
+// parallelism for a scale-down) for a divisor, or with
+// AlignMaximizeUtilisation and AlignBalanced for any p lowering the
+// per-subtask share. When none is found, AlignBalanced keeps the target;
+// the releases' modes walk down from it to the least p with a larger
+// share, round up to a divisor, and keep the current parallelism if that
+// inverts the direction.
+func (f FlinkOperator) align(vp *vplan, lower, upper int) int {
+	n, target := vp.units, vp.p
+	if n <= 0 || f.Alignment == AlignOff {
+		return target
 	}
+	loadReducing := f.Alignment == AlignMaximizeUtilisation || f.Alignment == AlignBalanced
 	alignCap := min(n, vp.maxPar, upper)
 	end := alignCap
-	if vp.p < vp.cur {
+	if target < vp.cur {
 		end = min(vp.cur, alignCap)
 	}
-	for p := vp.p; p <= end; p++ {
-		if n%p == 0 || n/p < n/vp.p {
+	for p := target; p <= end; p++ {
+		if n%p == 0 || loadReducing && n/p < n/target {
 			return p
 		}
 	}
-	return vp.p
+	if f.Alignment == AlignBalanced {
+		return target
+	}
+	p := target
+	for p > 1 && n/p <= n/target {
+		p--
+	}
+	if n%p != 0 {
+		p++
+	}
+	p = max(p, lower)
+	if target > vp.cur && p <= vp.cur || target < vp.cur && p >= vp.cur {
+		return vp.cur
+	}
+	return p
 }
 
-// delayDowns holds scale-downs for the scale-down interval and applies the
-// window maximum (§2.11); scale-ups pass at once.
+// delayDowns is the operator's delayed scale-down (§2.11): a vertex's
+// scale-down is required only once its first recommendation is a
+// scale-down interval old, and goes to the highest recommendation within
+// the interval; before that it is optional. Optional scale-downs ride
+// along with any required change (as the releases' ParallelismChange
+// does); without one nothing changes. A scale-up, or no change, clears the
+// vertex's recommendations; a rescale clears them all (emit).
 func (f FlinkOperator) delayDowns(r *run) *hold {
-	r.cfg.ScaleUpDelay = 0
-	return stepStabilize(r)
+	downs := make(map[string]ScaleDown, len(r.st.ScaleDowns))
+	required := false
+	var waiting []string
+	for i := range r.vs {
+		vp := &r.vs[i]
+		if vp.p >= vp.cur {
+			required = required || vp.p > vp.cur
+			continue
+		}
+		e := r.st.ScaleDowns[vp.id]
+		if e.Since.IsZero() {
+			e.Since = r.now
+		}
+		recs := []Recommendation{}
+		for _, rec := range e.Recs {
+			if !rec.At.Before(r.now.Add(-f.ScaleDownInterval)) {
+				recs = append(recs, rec)
+			}
+		}
+		e.Recs = append(recs, Recommendation{At: r.now, P: vp.p})
+		downs[vp.id] = e
+		highest := vp.p
+		for _, rec := range e.Recs {
+			highest = max(highest, rec.P)
+		}
+		if highest != vp.p {
+			vp.notes = append(vp.notes, fmt.Sprintf("highest recommendation in %s: %d", f.ScaleDownInterval, highest))
+		}
+		vp.p = min(highest, vp.cur)
+		if left := f.ScaleDownInterval - r.now.Sub(e.Since); left > 0 {
+			waiting = append(waiting, fmt.Sprintf("%s down to %d in %s", vp.name, vp.p, left.Round(time.Second)))
+			continue
+		}
+		required = required || vp.p < vp.cur
+	}
+	r.st.ScaleDowns = downs
+	if !required {
+		for i := range r.vs {
+			r.vs[i].p = r.vs[i].cur
+		}
+		if len(waiting) > 0 {
+			return holdf(HoldStabilize, "waiting: "+strings.Join(waiting, "; "))
+		}
+		return holdf(HoldNoChange, "no vertex changes")
+	}
+	return nil
 }
