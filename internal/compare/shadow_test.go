@@ -2,6 +2,9 @@ package compare
 
 import (
 	"bytes"
+	"compress/gzip"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -73,4 +76,32 @@ func TestReplayRejectsBadRecordings(t *testing.T) {
 	require.ErrorContains(t, err, `line 2: unknown kind "other"`)
 	_, err = ReplayRecording(strings.NewReader("{not json\n"))
 	require.ErrorContains(t, err, "line 1")
+}
+
+// TestBaselineMatchesRecordedOriginal replays metric streams recorded once
+// with the real autoscaler (flink-autoscaler 1.10.0 against the emulator,
+// `flinkscaler compare --timing fast --record`) against our
+// flink-operator baseline: it must make every rescale the original made
+// (same target for every vertex, within MatchTolerance) and nothing else.
+func TestBaselineMatchesRecordedOriginal(t *testing.T) {
+	files, err := filepath.Glob("testdata/original-*.jsonl.gz")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, path := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(path), ".jsonl.gz"), func(t *testing.T) {
+			f, err := os.Open(path)
+			require.NoError(t, err)
+			defer f.Close()
+			zr, err := gzip.NewReader(f)
+			require.NoError(t, err)
+			c, err := ReplayRecording(zr)
+			require.NoError(t, err)
+			var out bytes.Buffer
+			c.Print(&out)
+			require.NotEmpty(t, c.Original, "a recording with no rescale of the original checks nothing")
+			require.Equal(t, len(c.Original), c.Matched(), "every rescale of the original is matched:\n%s", out.String())
+			require.Len(t, c.Baseline, len(c.Original), "the baseline decides nothing else:\n%s", out.String())
+			t.Log(out.String())
+		})
+	}
 }
