@@ -55,7 +55,15 @@ func (r *Result) WriteReport(w io.Writer) error {
 		Rows                 []row
 		Plots                []plot
 		Decisions            []decisionRow
-	}{R: r, Simulated: r.Simulated.String(), Generated: time.Now().UTC().Format(time.RFC1123)}
+		Baseline             *BaselineCheck
+		BaselineRows         []baselineRow
+		Tolerance            time.Duration
+	}{R: r, Simulated: r.Simulated.String(), Generated: time.Now().UTC().Format(time.RFC1123), Tolerance: MatchTolerance}
+	for _, run := range r.Runs {
+		if run.Baseline != nil {
+			data.Baseline, data.BaselineRows = run.Baseline, run.Baseline.rows()
+		}
+	}
 	for _, m := range measures {
 		rw := row{Name: m.name, Better: r.better(m)}
 		for _, run := range r.Runs {

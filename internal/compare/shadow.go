@@ -187,31 +187,36 @@ func (b *BaselineCheck) match() {
 	}
 }
 
+// baselineRow is one move of either side, for the text and the report.
+type baselineRow struct {
+	at                       time.Duration
+	At, Who, Changes, Detail string
+	Matched                  bool
+}
+
+// rows lists both sides' moves in time order.
+func (b *BaselineCheck) rows() []baselineRow {
+	var rows []baselineRow
+	for _, m := range b.Original {
+		rows = append(rows, baselineRow{at: m.At, At: fmtElapsed(m.At), Who: "original", Changes: orNone(m.Changes) + " (" + m.Answer + ")", Detail: m.Report, Matched: m.Matched})
+	}
+	for _, m := range b.Baseline {
+		rows = append(rows, baselineRow{at: m.At, At: fmtElapsed(m.At), Who: "baseline", Changes: orNone(m.Changes), Detail: m.Report, Matched: m.Matched})
+	}
+	slices.SortStableFunc(rows, func(a, b baselineRow) int { return int(a.at - b.at) })
+	return rows
+}
+
 // Print writes the check in a few lines.
 func (b *BaselineCheck) Print(w io.Writer) {
 	fmt.Fprintf(w, "our flink-operator baseline on the original's metric stream (%d snapshots, never acting; %s):\n", b.Snapshots, b.Options)
 	fmt.Fprintf(w, "  %d of %d rescales of the original matched by the baseline (same target for every vertex, within %s); %d baseline decisions in all\n",
 		b.Matched(), len(b.Original), MatchTolerance, len(b.Baseline))
-	type line struct {
-		at   time.Duration
-		text string
-	}
-	var lines []line
-	detail := func(s string) string {
-		if s == "" {
-			return ""
+	for _, r := range b.rows() {
+		fmt.Fprintf(w, "  %8s  %-8s  %s%s\n", r.At, r.Who, r.Changes, matchMark(r.Matched))
+		if r.Detail != "" {
+			fmt.Fprintf(w, "              %s\n", r.Detail)
 		}
-		return "\n              " + s
-	}
-	for _, m := range b.Original {
-		lines = append(lines, line{m.At, fmt.Sprintf("  %8s  original  %s (%s)%s%s", fmtElapsed(m.At), orNone(m.Changes), m.Answer, matchMark(m.Matched), detail(m.Report))})
-	}
-	for _, m := range b.Baseline {
-		lines = append(lines, line{m.At, fmt.Sprintf("  %8s  baseline  %s%s%s", fmtElapsed(m.At), orNone(m.Changes), matchMark(m.Matched), detail(m.Report))})
-	}
-	slices.SortStableFunc(lines, func(a, b line) int { return int(a.at - b.at) })
-	for _, l := range lines {
-		fmt.Fprintln(w, l.text)
 	}
 	if b.Errors > 0 {
 		fmt.Fprintf(w, "  %d snapshots unreadable, last: %s\n", b.Errors, b.LastError)

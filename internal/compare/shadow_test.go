@@ -13,6 +13,8 @@ import (
 
 	"github.com/flinkscaler/flinkscaler/functions/decide/policy"
 	"github.com/flinkscaler/flinkscaler/internal/flinkautoscaler"
+	"github.com/flinkscaler/flinkscaler/internal/flinksim"
+	"github.com/flinkscaler/flinkscaler/internal/scorecard"
 )
 
 // TestBaselineFor: the peer's options of both timings map onto the
@@ -104,4 +106,32 @@ func TestBaselineMatchesRecordedOriginal(t *testing.T) {
 			t.Log(out.String())
 		})
 	}
+}
+
+// TestBaselineCheckInEveryOutput: a replayed check shows in the text, in
+// the peer's JSON line and in the HTML report.
+func TestBaselineCheckInEveryOutput(t *testing.T) {
+	f, err := os.Open("testdata/original-wordcount-fast.jsonl.gz")
+	require.NoError(t, err)
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	require.NoError(t, err)
+	check, err := ReplayRecording(zr)
+	require.NoError(t, err)
+	sc, err := flinksim.LoadScenario("../../scenarios/wordcount.yaml")
+	require.NoError(t, err)
+	card := scorecard.Summary{Decisions: 1}
+	r := &Result{Scenario: "wordcount", Engine: EngineEmulator, Timing: TimingFast, sc: sc, Simulated: 6 * time.Minute, Runs: []Run{
+		{Policy: PolicyOurs, Status: StatusOK, Card: &card},
+		{Policy: PolicyPeer, Status: StatusOK, Card: &card, Baseline: check},
+	}}
+	var out, js, html bytes.Buffer
+	r.Print(&out)
+	require.Contains(t, out.String(), "1 of 1 rescales of the original matched")
+	require.Contains(t, out.String(), "Processing capacity", "the original's scaling report")
+	require.NoError(t, r.WriteJSON(&js))
+	require.Contains(t, js.String(), `"baselineCheck"`)
+	require.NoError(t, r.WriteReport(&html))
+	require.Contains(t, html.String(), "Our flink-operator baseline on the original's metric stream")
+	require.Contains(t, html.String(), "<b>1 of 1</b>")
 }
