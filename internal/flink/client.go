@@ -239,7 +239,7 @@ func decodeResponse(ctx context.Context, method string, u *url.URL, resp *http.R
 	if err != nil {
 		return transportError(ctx, method, u, err)
 	}
-	if out == nil {
+	if out == nil || fastDecode(raw, out) {
 		return nil
 	}
 	if err := json.Unmarshal(raw, out); err != nil {

@@ -329,3 +329,34 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		})
 	}
 }
+
+// checkpointsBody is a GET /jobs/:jobid/checkpoints answer in Flink's shape,
+// with a completed, a failed and a restored checkpoint and some history.
+const checkpointsBody = `{"counts":{"restored":1,"total":3,"in_progress":0,"completed":2,"failed":1},
+"summary":{"state_size":{"min":0,"max":10,"avg":5,"p50":5.0,"p90":"NaN","p95":"NaN","p99":"NaN","p999":"NaN"}},
+"latest":{"completed":{"className":"completed","id":12,"status":"COMPLETED","is_savepoint":false,"savepointFormat":null,
+"trigger_timestamp":1704067800000,"latest_ack_timestamp":1704067801500,"checkpointed_size":10,"state_size":10,
+"end_to_end_duration":1500,"num_subtasks":12,"num_acknowledged_subtasks":12,"checkpoint_type":"CHECKPOINT","tasks":{},
+"external_path":"file:/chk-12","discarded":false},"savepoint":null,
+"failed":{"className":"failed","id":11,"status":"FAILED","is_savepoint":false,"trigger_timestamp":1704067740000,
+"latest_ack_timestamp":-1,"failure_timestamp":1704067750000,"failure_message":"Checkpoint expired before completing."},
+"restored":{"id":10,"restore_timestamp":1704067700000,"is_savepoint":false,"external_path":"file:/chk-10"}},
+"history":[{"className":"completed","id":12,"status":"COMPLETED","trigger_timestamp":1704067800000},
+{"className":"failed","id":11,"status":"FAILED","trigger_timestamp":1704067740000}]}`
+
+func TestLatestCheckpointsIsCheckpointsLatest(t *testing.T) {
+	srv := wireServer(t, map[string]route{"GET /jobs/" + jobID + "/checkpoints": {200, checkpointsBody}})
+	c := newTestClient(t, srv.URL, Options{})
+	full, err := c.Checkpoints(context.Background(), jobID)
+	require.NoError(t, err)
+	latest, err := c.LatestCheckpoints(context.Background(), jobID)
+	require.NoError(t, err)
+	require.Equal(t, full.Latest, latest)
+	require.Equal(t, int64(1704067801500), latest.Completed.LatestAckTimestamp)
+	require.Equal(t, "Checkpoint expired before completing.", latest.Failed.FailureMessage)
+	require.Equal(t, int64(10), latest.Restored.ID)
+	require.Nil(t, latest.Savepoint)
+
+	_, err = c.LatestCheckpoints(context.Background(), "00000000000000000000000000000000")
+	require.ErrorIs(t, err, ErrNotFound)
+}

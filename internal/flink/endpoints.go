@@ -55,7 +55,7 @@ func (c *Client) VertexMetrics(ctx context.Context, jobID, vertexID string, ids 
 // SubtaskMetricNames lists the subtask-scoped metric ids of a vertex (GET
 // …/subtasks/metrics without get): the union over its subtasks.
 func (c *Client) SubtaskMetricNames(ctx context.Context, jobID, vertexID string) ([]string, error) {
-	var out []AggregatedMetric
+	var out []metricID
 	if err := c.get(ctx, vertexPath(jobID, vertexID)+"/subtasks/metrics", nil, &out); err != nil {
 		return nil, err
 	}
@@ -148,6 +148,16 @@ func (c *Client) PutResourceRequirements(ctx context.Context, jobID string, req 
 func (c *Client) Checkpoints(ctx context.Context, jobID string) (Checkpoints, error) {
 	var cp Checkpoints
 	return cp, c.get(ctx, "/jobs/"+url.PathEscape(jobID)+"/checkpoints", nil, &cp)
+}
+
+// LatestCheckpoints returns the "latest" part of GET /jobs/:jobid/checkpoints
+// (the newest completed, savepoint, failed and restored checkpoints) without
+// decoding the counts, summary and history: a cheaper Checkpoints(…).Latest.
+func (c *Client) LatestCheckpoints(ctx context.Context, jobID string) (LatestCheckpoints, error) {
+	var body struct {
+		Latest LatestCheckpoints `json:"latest"`
+	}
+	return body.Latest, c.get(ctx, "/jobs/"+url.PathEscape(jobID)+"/checkpoints", nil, &body)
 }
 
 // CheckpointConfig returns GET /jobs/:jobid/checkpoints/config.

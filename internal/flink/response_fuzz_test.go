@@ -53,6 +53,7 @@ func callAll(ctx context.Context, c *Client) {
 	_, _ = c.VertexDetails(ctx, job, vertex)
 	_, _ = c.TaskManagers(ctx)
 	_, _ = c.Checkpoints(ctx, job)
+	_, _ = c.LatestCheckpoints(ctx, job)
 	_, _ = c.CheckpointConfig(ctx, job)
 	_, _ = c.ClusterConfig(ctx)
 	_, _ = c.DashboardConfig(ctx)

@@ -22,6 +22,13 @@ type vertex struct {
 	perSubtask float64   // records/s one subtask processes at p
 	shares     []float64 // per subtask fraction of the input
 	subtasks   []subtask
+	ids        *vertexMetricIDs // metric ids at p, built on first use
+	// listing is the last subtask metric listing served: the ids it was
+	// built from, in fetch order, and its answer.
+	listing struct {
+		ids  []string
+		body []byte
+	}
 
 	in, out              float64 // records/s this step
 	saturated, throttled bool

@@ -103,7 +103,7 @@ func (c *Cluster) routeJob(r *http.Request, jobID string, seg []string) (int, []
 	case get && len(seg) == 2 && seg[0] == "vertices":
 		return c.vertexView(known, jobID, seg[1])
 	case get && len(seg) == 3 && seg[0] == "vertices" && seg[2] == "metrics":
-		return ok(c.vertexMetrics(r, known, seg[1]))
+		return http.StatusOK, encodeMetricIDs(c.vertexMetrics(r, known, seg[1]))
 	case get && len(seg) == 4 && seg[0] == "vertices" && seg[2] == "subtasks" && seg[3] == "metrics":
 		return c.aggregatedMetrics(r, known, seg[1])
 	}
@@ -176,18 +176,7 @@ func jobNotFound(jobID string) (int, []byte) {
 // "Infinity", "-Infinity" as strings.
 type jsonFloat float64
 
-func (f jsonFloat) MarshalJSON() ([]byte, error) {
-	v := float64(f)
-	switch {
-	case math.IsNaN(v):
-		return []byte(`"NaN"`), nil
-	case math.IsInf(v, 1):
-		return []byte(`"Infinity"`), nil
-	case math.IsInf(v, -1):
-		return []byte(`"-Infinity"`), nil
-	}
-	return strconv.AppendFloat(nil, v, 'f', -1, 64), nil
-}
+func (f jsonFloat) MarshalJSON() ([]byte, error) { return f.appendTo(nil), nil }
 
 // javaDouble formats v as Java's Double.toString does ("873.4", "0.0",
 // "1.2345E7", "NaN"): metric values are strings on the wire.

@@ -98,47 +98,98 @@ func filterName(s string) string {
 // subtaskMetrics lists a subtask's metrics in the subtask-scoped naming
 // (reference §6): task metrics, then the operator's.
 func subtaskMetrics(v *vertex, k int, s subtaskView) []metricValue {
-	op := filterName(v.spec.Name)
+	ids := v.metricIDs()
 	taskIn, taskInRate := s.recordsIn, s.inPerSecond
 	if v.spec.IsSource() {
 		taskIn, taskInRate = 0, 0 // a FLIP-27 source task reads nothing
 	}
-	out := []metricValue{
+	partitions := ids.partitionsOf(v, k)
+	out := make([]metricValue, 0, 12+4*len(ids.ops)+len(partitions))
+	out = append(out,
 		counter("numRecordsIn", taskIn), counter("numRecordsOut", s.recordsOut),
 		meter("numRecordsInPerSecond", taskInRate), meter("numRecordsOutPerSecond", s.outPerSecond),
 		meter("busyTimeMsPerSecond", s.busyMs), counter("idleTimeMsPerSecond", s.idleMs),
 		counter("backPressuredTimeMsPerSecond", s.bpMs),
 		counter("accumulateBusyTimeMs", s.accBusyMs), counter("accumulateIdleTimeMs", s.accIdleMs),
 		counter("accumulateBackPressuredTimeMs", s.accBpMs),
-		{id: "isBackPressured", text: strconv.FormatBool(s.backPressured)},
-	}
+		metricValue{id: "isBackPressured", text: strconv.FormatBool(s.backPressured)},
+	)
 	// A chain: the head and every inner operator pass records through, the
 	// last one emits the vertex's output; each has its own metrics.
-	ops := append([]string{op}, v.spec.Chain...)
-	for j, name := range ops {
-		name = filterName(name)
+	for j, op := range ids.ops {
 		outN, outRate := s.recordsIn, s.inPerSecond
-		if j == len(ops)-1 {
+		if j == len(ids.ops)-1 {
 			outN, outRate = s.recordsOut, s.outPerSecond
 		}
-		out = append(out, counter(name+".numRecordsIn", s.recordsIn), counter(name+".numRecordsOut", outN),
-			meter(name+".numRecordsInPerSecond", s.inPerSecond), meter(name+".numRecordsOutPerSecond", outRate))
+		out = append(out, counter(op[0], s.recordsIn), counter(op[1], outN),
+			meter(op[2], s.inPerSecond), meter(op[3], outRate))
 	}
 	if !v.spec.IsSource() {
 		return out
 	}
 	if s.hasPending {
-		out = append(out, counter(op+".pendingRecords", s.pending))
+		out = append(out, counter(ids.pending, s.pending))
 	}
-	topic := strings.TrimPrefix(op, "Source__")
+	for _, id := range partitions { // partitions go round robin: subtask k reads k, k+p, …
+		out = append(out, counter(id, s.recordsIn/float64(len(partitions))))
+	}
+	return out
+}
+
+// vertexMetricIDs are the metric ids of a vertex that depend only on its
+// spec and parallelism, built once per parallelism rather than on every
+// metric fetch.
+type vertexMetricIDs struct {
+	p   int
+	ops [][4]string // per operator of the chain: numRecordsIn, numRecordsOut and their rates
+	// Sources: the pendingRecords gauge, and per subtask the offset gauges
+	// of the partitions it reads.
+	pending    string
+	partitions [][]string
+}
+
+// metricIDs returns v's ids at its current parallelism.
+func (v *vertex) metricIDs() *vertexMetricIDs {
 	p := len(v.shares)
-	owned := 0 // partitions go round robin: subtask k reads k, k+p, …
-	for part := k; part < v.spec.Partitions; part += p {
-		owned++
+	if v.ids != nil && v.ids.p == p {
+		return v.ids
 	}
+	ids := &vertexMetricIDs{p: p}
+	op := filterName(v.spec.Name)
+	for _, name := range append([]string{op}, v.spec.Chain...) {
+		name = filterName(name)
+		ids.ops = append(ids.ops, [4]string{name + ".numRecordsIn", name + ".numRecordsOut",
+			name + ".numRecordsInPerSecond", name + ".numRecordsOutPerSecond"})
+	}
+	if v.spec.IsSource() {
+		ids.pending = op + ".pendingRecords"
+		ids.partitions = make([][]string, p)
+		for k := range p {
+			ids.partitions[k] = partitionIDs(v, op, p, k)
+		}
+	}
+	v.ids = ids
+	return ids
+}
+
+// partitionsOf returns the offset gauges of the partitions subtask k reads
+// (none unless v is a source).
+func (ids *vertexMetricIDs) partitionsOf(v *vertex, k int) []string {
+	if !v.spec.IsSource() {
+		return nil
+	}
+	if k < len(ids.partitions) {
+		return ids.partitions[k]
+	}
+	// A view fetched before a scale-down: subtask k no longer exists.
+	return partitionIDs(v, filterName(v.spec.Name), ids.p, k)
+}
+
+func partitionIDs(v *vertex, op string, p, k int) []string {
+	topic := strings.TrimPrefix(op, "Source__")
+	var out []string
 	for part := k; part < v.spec.Partitions; part += p {
-		offset := s.recordsIn / float64(owned)
-		out = append(out, counter(op+".KafkaSourceReader.topic."+topic+".partition."+strconv.Itoa(part)+".currentOffset", offset))
+		out = append(out, op+".KafkaSourceReader.topic."+topic+".partition."+strconv.Itoa(part)+".currentOffset")
 	}
 	return out
 }
@@ -221,25 +272,7 @@ func (c *Cluster) aggregatedMetrics(r *http.Request, known bool, vertexID string
 		}
 	}
 	if len(get) == 0 {
-		seen := map[string]bool{}
-		var ids []string
-		for k, ms := range c.fetchedMetrics(i) {
-			if selected != nil && !selected[k] {
-				continue
-			}
-			for _, m := range ms {
-				if !seen[m.id] {
-					seen[m.id] = true
-					ids = append(ids, m.id)
-				}
-			}
-		}
-		sort.Strings(ids)
-		out := make([]metricIDValue, len(ids))
-		for j, id := range ids {
-			out[j] = metricIDValue{ID: id}
-		}
-		return ok(out)
+		return http.StatusOK, c.metricListing(i, selected)
 	}
 	values := make(map[string][]float64, len(get))
 	for k, ms := range c.fetchedMetrics(i) {
@@ -260,7 +293,58 @@ func (c *Cluster) aggregatedMetrics(r *http.Request, known bool, vertexID string
 			values[m.id] = vals
 		}
 	}
-	return ok(aggregateMetrics(get, values, aggs))
+	return http.StatusOK, encodeAggregated(aggregateMetrics(get, values, aggs))
+}
+
+// metricListing is the answer listing vertex i's subtask metric ids: the
+// union over the selected subtasks (all when selected is nil), sorted. The
+// answer for all subtasks is kept with the ids it was built from, in the
+// order the fetched metrics list them, and served again while they do not
+// change (most fetches change values, not ids).
+func (c *Cluster) metricListing(i int, selected map[int]bool) []byte {
+	v := c.vertices[i]
+	fetched := c.fetchedMetrics(i)
+	if selected == nil && v.listing.body != nil && sameIDs(fetched, v.listing.ids) {
+		return v.listing.body
+	}
+	seen := map[string]bool{}
+	var ids, walk []string
+	for k, ms := range fetched {
+		if selected != nil && !selected[k] {
+			continue
+		}
+		for _, m := range ms {
+			walk = append(walk, m.id)
+			if !seen[m.id] {
+				seen[m.id] = true
+				ids = append(ids, m.id)
+			}
+		}
+	}
+	sort.Strings(ids)
+	out := make([]metricIDValue, len(ids))
+	for j, id := range ids {
+		out[j] = metricIDValue{ID: id}
+	}
+	body := encodeMetricIDs(out)
+	if selected == nil {
+		v.listing.ids, v.listing.body = walk, body
+	}
+	return body
+}
+
+// sameIDs reports whether the fetched metrics list exactly ids, in order.
+func sameIDs(fetched [][]metricValue, ids []string) bool {
+	n := 0
+	for _, ms := range fetched {
+		for _, m := range ms {
+			if n >= len(ids) || ids[n] != m.id {
+				return false
+			}
+			n++
+		}
+	}
+	return n == len(ids)
 }
 
 // aggregatedMetric is one entry of the aggregated metrics answer; its

@@ -16,7 +16,7 @@ type jobReader interface {
 	JobsOverview(ctx context.Context) ([]flink.JobOverview, error)
 	JobDetails(ctx context.Context, jobID string) (flink.JobDetails, error)
 	SubtaskMetrics(ctx context.Context, jobID, vertexID string, keep func(string) bool, aggs ...flink.Agg) ([]string, map[string]flink.AggregatedMetric, error)
-	Checkpoints(ctx context.Context, jobID string) (flink.Checkpoints, error)
+	LatestCheckpoints(ctx context.Context, jobID string) (flink.LatestCheckpoints, error)
 	CheckpointConfig(ctx context.Context, jobID string) (flink.CheckpointConfig, error)
 }
 
@@ -107,11 +107,11 @@ func collectCheckpoints(ctx context.Context, c jobReader, jobID string) (*flink.
 		return nil, 0
 	}
 	interval = time.Duration(cfg.Interval) * time.Millisecond
-	cp, err := c.Checkpoints(ctx, jobID)
+	latest, err := c.LatestCheckpoints(ctx, jobID)
 	if err != nil {
 		return nil, interval
 	}
-	return cp.Latest.Completed, interval
+	return latest.Completed, interval
 }
 
 // slotsPerTaskManager returns the slot count most registered TaskManagers

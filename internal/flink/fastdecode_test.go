@@ -1,0 +1,101 @@
+package flink
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// fastDecodeSeeds are metric answers in the plain form and just outside it.
+var fastDecodeSeeds = []string{
+	`[]`, ` [ ] `, `[{}]`, `null`, `{}`, `[`, `[{"id":"a"},]`, `[{"id":"a",}]`, `[{"id":"a"}] x`,
+	`[{"id":"busyTimeMsPerSecond"},{"id":"Source__bids.KafkaSourceReader.topic.bids.partition.0.currentOffset"}]`,
+	`[{"avg":12.5,"id":"busyTimeMsPerSecond","max":873.4,"sum":1.2345E7}]`,
+	`[{"id":"x","min":"NaN","max":"Infinity","avg":"-Infinity","sum":-0,"skew":"12.5"}]`,
+	`[{"id":"x","min":null}]`, `[{"id":"x","min":1e400}]`, `[{"id":"x","min":"1e400"}]`, `[{"id":"x","min":01}]`,
+	`[{"id":"x","min":1.}]`, `[{"id":"x","min":-}]`, `[{"id":"x","min":1e}]`, `[{"id":"x","min":"0x1p-2"}]`,
+	`[{"id":"x","min":"inf"}]`, `[{"id":"x","min":true}]`, `[{"id":"x","min":[1]}]`, `[{"id":1}]`,
+	`[{"ID":"x","MIN":1}]`, `[{"id":"a","id":"b","max":1,"max":2}]`, `[{"id":"\u0041"}]`, `[{"id":"é"}]`,
+	`[{"id":"a\tb"}]`, `[{"id":"0.numRecordsIn","value":"12"}]`, `[{"id":"0.numRecordsIn","value":12}]`,
+	`[{"id":"x","other":"y"}]`, "[{\"id\":\"x\"}]\n", `[{"id":"x"} {"id":"y"}]`,
+}
+
+// same reports whether fastDecode and json.Unmarshal agree on raw decoded
+// into a new T: whenever the fast path decodes, encoding/json decodes the
+// same value (floats compared by bits, so NaN equals NaN).
+func same[T any](t *testing.T, raw []byte) {
+	var fast, slow []T
+	if !fastDecode(raw, &fast) {
+		require.Nil(t, fast, "left untouched when not decoded")
+		return
+	}
+	require.NoError(t, json.Unmarshal(raw, &slow), "%q", raw)
+	require.Equal(t, bitsOf(slow), bitsOf(fast), "%q", raw)
+}
+
+// bitsOf prints v with every Float as its bits.
+func bitsOf(v any) string {
+	switch x := v.(type) {
+	case []AggregatedMetric:
+		out := ""
+		for _, m := range x {
+			out += fmt.Sprintf("{%q", m.ID)
+			for _, f := range []*Float{m.Min, m.Max, m.Avg, m.Sum, m.Skew} {
+				if f == nil {
+					out += " nil"
+				} else {
+					out += fmt.Sprintf(" %x", math.Float64bits(float64(*f)))
+				}
+			}
+			out += "}"
+		}
+		return fmt.Sprintf("%d:%s", len(x), out)
+	}
+	return fmt.Sprintf("%d:%#v", lenOf(v), v)
+}
+
+func lenOf(v any) int {
+	switch x := v.(type) {
+	case []MetricValue:
+		return len(x)
+	case []metricID:
+		return len(x)
+	}
+	return -1
+}
+
+func checkFastDecode(t *testing.T, raw []byte) {
+	same[AggregatedMetric](t, raw)
+	same[MetricValue](t, raw)
+	same[metricID](t, raw)
+}
+
+func TestFastDecode(t *testing.T) {
+	for _, s := range fastDecodeSeeds {
+		checkFastDecode(t, []byte(s))
+	}
+	var got []AggregatedMetric
+	require.True(t, fastDecode([]byte(`[{"avg":12.5,"id":"busy","max":"NaN"}]`), &got))
+	require.Equal(t, "busy", got[0].ID)
+	require.Equal(t, Float(12.5), *got[0].Avg)
+	require.True(t, math.IsNaN(float64(*got[0].Max)))
+	require.Nil(t, got[0].Sum)
+	var names []metricID
+	require.True(t, fastDecode([]byte(`[{"id":"a"},{"id":"b"}]`), &names))
+	require.Equal(t, []metricID{{"a"}, {"b"}}, names)
+	require.False(t, fastDecode([]byte(`[{"id":"a\u0022"}]`), &names), "escapes go to encoding/json")
+	var other []JobVertex
+	require.False(t, fastDecode([]byte(`[]`), &other), "only metric lists")
+}
+
+// FuzzFastDecode: on any body, the fast path either declines or decodes
+// exactly what encoding/json decodes.
+func FuzzFastDecode(f *testing.F) {
+	for _, s := range fastDecodeSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(checkFastDecode)
+}
