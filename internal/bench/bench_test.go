@@ -23,3 +23,16 @@ func BenchmarkRun(b *testing.B) {
 		require.NoError(b, err)
 	}
 }
+
+// BenchmarkSuite is one seed of `flinkscaler bench --quick`: every shipped
+// scenario under every policy at its defaults (77 runs, about 26 simulated
+// hours each policy), on all cores.
+func BenchmarkSuite(b *testing.B) {
+	scs, err := bench.LoadScenarios([]string{"../../scenarios"})
+	require.NoError(b, err)
+	settings := bench.Settings(bench.Policies, false)
+	for b.Loop() {
+		_, err := bench.RunAll(context.Background(), scs, settings, bench.Options{Seeds: 1}, nil)
+		require.NoError(b, err)
+	}
+}
