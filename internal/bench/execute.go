@@ -1,240 +1,177 @@
 package bench
 
 import (
-	"errors"
+	"context"
 	"fmt"
-	"maps"
+	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/flinkscaler/flinkscaler/functions/actuate/actuator"
-	"github.com/flinkscaler/flinkscaler/functions/actuate/plan"
+	"github.com/flinkscaler/flinkscaler/functions/actuate/taskmanagers"
 	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/flink"
 	"github.com/flinkscaler/flinkscaler/internal/flinksim"
 )
 
-// actuate is actuate's default options (its limits and waits): the
-// benchmark applies decisions with the limits production runs with.
-var actuate = actuator.DefaultOptions()
-
-// executor applies decisions to the emulated cluster the way actuate does,
-// in virtual time: plan.For orders the steps, waits are polled once per
-// simulated step and bounded like actuate's, a failed step skips the rest
-// and rolls the TaskManagers back when the requirements were not touched,
-// one decision runs at a time (a newer one waits, replacing any older
-// waiting one), and a decision that starts less than minInterval after the
-// last change is skipped, as actuate's rate limit does.
+// executor applies decisions to the emulated cluster with actuate's own
+// Actuator (functions/actuate/actuator: plan, steps, bounded waits, rate
+// limit, rollback, ledger) in virtual time. The Actuator talks to the
+// emulator's REST API and TaskManager control endpoint over the in-process
+// transport, keeps its ledger and desired TaskManager count in memory, and
+// reads and waits on the executor's clock, which is the emulator's.
 //
-//	idle ──submit──► running ──last step done / failed──► idle
-//	                    │ wait unmet: stay, retry next step
+// An actuation runs on its own goroutine as a coroutine of the run's loop:
+// exactly one of the two runs at a time. It runs until it sleeps (a wait's
+// poll) or ends; each simulated step wakes it once its sleep is over. One
+// decision runs at a time; a newer one waits, replacing any older waiting
+// one (as the newest decision is what decide publishes last).
+//
+//	idle ──start──► running ──Sleep──► asleep ──step reaches wake time──► running
+//	                   └──Actuate returns──► idle (result counted)
 type executor struct {
-	c       *flinksim.Cluster
-	maxPar  map[string]int
-	owns    bool // actuate owns the TaskManager count (not session mode)
-	pending *events.Decision
-	run     *execution
-	last    time.Duration // elapsed at the last change; -1 = never
-	// Applied, Skipped and Failed count decisions by outcome; TimedOut
-	// counts the failures that were a wait running out.
+	act *actuator.Actuator
+	// ledger and desired are actuate's KV buckets (events.BucketActuations,
+	// events.BucketDesiredTMs).
+	ledger, desired *memKV
+	reshape         func(*events.Decision)
+	now             time.Time // the emulator's time after the last step
+	pending         *events.Decision
+
+	ctx     context.Context
+	stop    context.CancelFunc
+	running bool
+	wakeAt  time.Time
+	yield   chan struct{} // actuation → loop: asleep or ended
+	resume  chan struct{} // loop → actuation
+	ended   bool
+	res     events.Result
+	err     error
+
+	// Applied, Skipped and Failed count decisions by outcome (partial
+	// counts as failed); TimedOut counts the failures that were a wait
+	// running out.
 	Applied, Skipped, Failed, TimedOut int
 	// Errors keeps the first few failure messages.
 	Errors []string
 }
 
-// execution is one decision's plan in progress.
-type execution struct {
-	p                  plan.Plan
-	next               int
-	waited             time.Duration
-	ckptLimit          time.Duration // bound of the current wait-checkpoint step
-	tmsMoved, reqMoved bool
-}
-
-func newExecutor(c *flinksim.Cluster) *executor {
-	x := &executor{c: c, maxPar: map[string]int{}, last: -1,
-		owns: c.Scenario().Cluster.Scaling != flinksim.ScalingSession}
-	for i, id := range c.VertexIDs() {
-		x.maxPar[id] = c.Scenario().Job.Vertices[i].MaxParallelism
+// newExecutor returns an executor for c, whose REST API client reaches
+// through transport, starting at the emulator's time now.
+func newExecutor(c *flinksim.Cluster, fl *flink.Client, transport http.RoundTripper, now time.Time) *executor {
+	x := &executor{now: now, yield: make(chan struct{}), resume: make(chan struct{}),
+		ledger: newMemKV(events.BucketActuations), desired: newMemKV(events.BucketDesiredTMs)}
+	x.ctx, x.stop = context.WithCancel(context.Background())
+	deps := actuator.Deps{
+		Flink:      map[string]actuator.Flink{cluster: fl},
+		Actuations: x.ledger, Desired: x.desired,
+		Log: slog.New(slog.DiscardHandler), Clock: x,
 	}
-	return x
-}
-
-// submit queues d; it starts on the next tick when nothing runs.
-func (x *executor) submit(d events.Decision) { x.pending = &d }
-
-// tick advances the running plan by one simulated step of length step,
-// given the ground truth gt observed after it.
-func (x *executor) tick(gt *flinksim.GroundTruth, step time.Duration) {
-	if x.run == nil && x.pending != nil {
-		x.start(gt.Elapsed)
+	scaling := c.Scenario().Cluster.Scaling
+	if scaling != flinksim.ScalingSession { // a session cluster's TaskManagers are not the job's
+		deps.TaskManagers = taskmanagers.NewEmulator(map[string]string{cluster: emulatorURL}, &http.Client{Transport: transport})
 	}
-	for x.run != nil {
-		done, err := x.advance(gt)
-		if err != nil {
-			x.fail(err, gt.Elapsed)
-			return
-		}
-		if !done {
-			x.run.waited += step
-			return
-		}
-		if x.run.next == len(x.run.p.Steps) {
-			x.finish(gt.Elapsed)
-			return
-		}
-	}
-}
-
-func (x *executor) start(now time.Duration) {
-	d := *x.pending
-	x.pending = nil
-	if x.last >= 0 && now-x.last < actuate.MinInterval {
-		x.Skipped++
-		return
-	}
-	if d.Mode == events.ModeReactive && x.c.Scenario().Cluster.Scaling != flinksim.ScalingReactive {
+	if scaling != flinksim.ScalingReactive {
 		// keda-lag sizes one parallelism for all vertices, as on a
 		// reactive-mode cluster; on an adaptive one that takes declaring
 		// it as every vertex's requirement.
-		d.Mode = events.ModeAdaptive
-	}
-	p, err := plan.For(d, x.current(), plan.Options{OwnsTaskManagers: x.owns, AlignCheckpoint: actuate.AlignCheckpoint})
-	if err != nil {
-		x.Failed++
-		x.note(fmt.Errorf("plan decision %s: %w", d.DecisionID, err))
-		return
-	}
-	if len(p.Steps) == 0 {
-		x.Skipped++
-		return
-	}
-	x.run = &execution{p: p}
-}
-
-func (x *executor) current() plan.Current {
-	cur := plan.Current{TaskManagers: x.c.TaskManagers(), MaxParallelism: x.maxPar,
-		CheckpointInterval: x.c.Scenario().Cluster.CheckpointInterval}
-	if x.c.Scenario().Cluster.Scaling != flinksim.ScalingReactive {
-		cur.Requirements = map[string]plan.Bounds{}
-		for id, b := range x.c.Requirements() {
-			cur.Requirements[id] = plan.Bounds{Lower: b.Lower, Upper: b.Upper}
-		}
-	}
-	return cur
-}
-
-// advance runs the next step: (true, nil) when it completed, (false, nil)
-// when it waits, an error when it failed.
-func (x *executor) advance(gt *flinksim.GroundTruth) (bool, error) {
-	r := x.run
-	s := r.p.Steps[r.next]
-	switch s.Kind {
-	case plan.KindScaleTaskManagers, plan.KindDeclareTaskManagers:
-		x.c.SetTaskManagers(s.TaskManagers)
-		r.tmsMoved = true
-	case plan.KindWaitSlots:
-		if gt.SlotsTotal < s.Slots {
-			return false, r.timeout(actuate.SlotWait, fmt.Sprintf("%d of %d slots registered", gt.SlotsTotal, s.Slots))
-		}
-	case plan.KindPutRequirements:
-		req := make(map[string]flinksim.Bounds, len(s.Requirements))
-		for id, b := range s.Requirements {
-			req[id] = flinksim.Bounds{Lower: b.Lower, Upper: b.Upper}
-		}
-		if err := x.c.PutRequirements(req); err != nil {
-			return false, fmt.Errorf("put requirements: %w", err)
-		}
-		r.reqMoved = true
-		r.next++
-		r.waited = 0
-		return false, nil // the job reacts from the next step on
-	case plan.KindVerifyRequirements:
-		for id, b := range x.c.Requirements() {
-			if want, ok := s.Requirements[id]; ok && (want.Lower != b.Lower || want.Upper != b.Upper) {
-				return false, fmt.Errorf("verify requirements: vertex %s declared %v, want %v", id, b, want)
+		x.reshape = func(d *events.Decision) {
+			if d.Mode == events.ModeReactive {
+				d.Mode = events.ModeAdaptive
 			}
 		}
-	case plan.KindWaitCheckpoint:
-		if !x.checkpointed(gt, s) {
-			return false, nil
+	}
+	x.act = actuator.New(deps, actuator.DefaultOptions())
+	return x
+}
+
+// Now is the emulator's time (actuator.Clock).
+func (x *executor) Now() time.Time { return x.now }
+
+// Sleep hands control back to the run's loop until the emulator's time
+// has passed d (actuator.Clock). Called on the actuation's goroutine.
+func (x *executor) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	x.wakeAt = x.now.Add(d)
+	x.yield <- struct{}{}
+	<-x.resume
+	return ctx.Err()
+}
+
+// submit queues d; it starts on the next step when nothing runs.
+func (x *executor) submit(d events.Decision) { x.pending = &d }
+
+// tick runs after each simulated step, at the emulator's time now: the
+// running actuation wakes when its sleep is over, and a waiting decision
+// starts when none runs.
+func (x *executor) tick(now time.Time) {
+	x.now = now
+	if x.running && !now.Before(x.wakeAt) {
+		x.resume <- struct{}{}
+		x.await()
+	}
+	if !x.running && x.pending != nil {
+		d := *x.pending
+		x.pending = nil
+		if x.reshape != nil {
+			x.reshape(&d)
 		}
-	case plan.KindWaitParallelism:
-		if !atParallelism(gt, s.Parallelism) {
-			return false, r.timeout(actuate.ParallelismWait, "job "+gt.State+" not yet at its new parallelism")
+		x.start(d)
+	}
+}
+
+// start runs Actuate for d on its own goroutine until it first sleeps or
+// ends.
+func (x *executor) start(d events.Decision) {
+	x.running, x.ended = true, false
+	go func() {
+		x.res, x.err = x.act.Actuate(x.ctx, d)
+		x.ended = true
+		x.yield <- struct{}{}
+	}()
+	x.await()
+}
+
+// await waits until the actuation sleeps or ends, and counts its result
+// when it ended.
+func (x *executor) await() {
+	<-x.yield
+	if !x.ended {
+		return
+	}
+	x.running = false
+	switch {
+	case x.err != nil: // actuate would retry it (a transient failure that changed nothing)
+		x.Failed++
+		x.note(fmt.Sprintf("transient: %v", x.err))
+	case x.res.Outcome == events.OutcomeApplied:
+		x.Applied++
+	case x.res.Outcome == events.OutcomeSkipped:
+		x.Skipped++
+	default:
+		x.Failed++
+		if actuator.TimedOut(x.res) {
+			x.TimedOut++
 		}
-	}
-	r.next++
-	r.waited = 0
-	return true, nil
-}
-
-// checkpointed reports whether a wait-checkpoint step is over, as actuate's:
-// a checkpoint completed within plan.FreshCheckpoint, or the wait's bound
-// (plan.CheckpointWait under plan.CheckpointLimit, fixed when the step
-// starts) has passed, in which case
-// the restart goes ahead anyway.
-func (x *executor) checkpointed(gt *flinksim.GroundTruth, s plan.Step) bool {
-	interval := s.CheckpointInterval
-	age := time.Duration(-1)
-	if at, ok := x.c.LatestCheckpoint(); ok {
-		age = gt.Elapsed - at
-	}
-	r := x.run
-	if r.waited == 0 {
-		r.ckptLimit = plan.CheckpointWait(age, interval, plan.CheckpointLimit(s, actuate.CheckpointWait))
-	}
-	return r.waited >= r.ckptLimit || (age >= 0 && age <= plan.FreshCheckpoint(interval))
-}
-
-// timeout is nil while a wait is within limit, then an error naming state.
-func (r *execution) timeout(limit time.Duration, state string) error {
-	if r.waited < limit {
-		return nil
-	}
-	return fmt.Errorf("%w after %s: %s", errTimedOut, limit, state)
-}
-
-// errTimedOut marks a wait that ran out.
-var errTimedOut = errors.New("timed out")
-
-func atParallelism(gt *flinksim.GroundTruth, want map[string]int) bool {
-	if gt.State != flinksim.StateRunning {
-		return false
-	}
-	got := make(map[string]int, len(want))
-	for _, v := range gt.Vertices {
-		if _, ok := want[v.ID]; ok {
-			got[v.ID] = v.Parallelism
-		}
-	}
-	return maps.Equal(got, want)
-}
-
-func (x *executor) finish(now time.Duration) {
-	x.Applied++
-	x.last = now
-	x.run = nil
-}
-
-// fail stops the plan; TaskManagers go back when requirements were not
-// touched (actuate's rollback).
-func (x *executor) fail(err error, now time.Duration) {
-	r := x.run
-	x.run = nil
-	x.Failed++
-	if errors.Is(err, errTimedOut) {
-		x.TimedOut++
-	}
-	x.note(err)
-	if r.tmsMoved && !r.reqMoved {
-		x.c.SetTaskManagers(r.p.TaskManagers.Current)
-	}
-	if r.tmsMoved || r.reqMoved {
-		x.last = now
+		x.note(x.res.Error)
 	}
 }
 
-func (x *executor) note(err error) {
+// close ends a running actuation (it stops as actuate does on shutdown,
+// rolling back what it would roll back) without counting it.
+func (x *executor) close() {
+	x.stop()
+	if x.running {
+		x.resume <- struct{}{}
+		<-x.yield
+		x.running = false
+	}
+}
+
+func (x *executor) note(msg string) {
 	if len(x.Errors) < 5 {
-		x.Errors = append(x.Errors, err.Error())
+		x.Errors = append(x.Errors, msg)
 	}
 }

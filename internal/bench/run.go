@@ -6,7 +6,7 @@
 // snapshot is read through the emulator's Flink REST API exactly as
 // metrics-ingest reads it (an ingest.Poller over an in-process transport, so
 // policies see Flink's averaged, delayed metrics), handed to the policy with
-// its own State, and a decision is executed through actuate's plan in
+// its own State, and a decision is executed by actuate's own Actuator in
 // virtual time (see executor). The oracle is not run: its row is accounted
 // from the optimal parallelism at every instant (scorecard.OracleSummary).
 package bench
@@ -32,8 +32,12 @@ var ErrUsage = errors.New("bench")
 // Interval is the snapshot interval, metrics-ingest's default.
 const Interval = 10 * time.Second
 
-// cluster is the cluster name decisions carry.
-const cluster = "bench"
+// cluster is the cluster name decisions carry; emulatorURL is the base URL
+// the in-process transport answers.
+const (
+	cluster     = "bench"
+	emulatorURL = "http://emulator"
+)
 
 // Options tune a run beyond its scenario.
 type Options struct {
@@ -121,12 +125,15 @@ func Run(ctx context.Context, sc *flinksim.Scenario, s Setting, opt Options) (Re
 	if err := cfg.Validate(); err != nil {
 		return Result{}, fmt.Errorf("%w: scenario %s: %w", ErrUsage, sc.Name, err)
 	}
-	d := &driver{pol: pol, cfg: cfg, c: c, x: newExecutor(c), rec: rec}
-	client, err := flink.New("http://emulator", flink.Options{Transport: inProcess{c.Handler()}})
+	d := &driver{pol: pol, cfg: cfg, c: c, rec: rec}
+	transport := inProcess{c.Handler()}
+	client, err := flink.New(emulatorURL, flink.Options{Transport: transport})
 	if err != nil {
 		return Result{}, fmt.Errorf("flink client: %w", err)
 	}
 	d.poller = ingest.NewPoller(client, cluster)
+	d.x = newExecutor(c, client, transport, c.GroundTruth().Time)
+	defer d.x.close()
 	if err := observe(ctx, c, rec, duration, d.step); err != nil {
 		return Result{}, err
 	}
@@ -165,14 +172,12 @@ type driver struct {
 	rec    *scorecard.Recorder
 	state  policy.State
 	polls  int
-	last   time.Duration
 }
 
 // step runs after each simulated step: actuation progresses, and on the
 // snapshot interval the policy decides.
 func (d *driver) step(ctx context.Context, gt *flinksim.GroundTruth) error {
-	d.x.tick(gt, gt.Elapsed-d.last)
-	d.last = gt.Elapsed
+	d.x.tick(gt.Time)
 	if gt.Elapsed%Interval != 0 {
 		return nil
 	}

@@ -95,8 +95,9 @@ type Deps struct {
 	Actuations, Desired, Policy KV
 	Metrics                     *Metrics
 	Log                         *slog.Logger
-	// Now is the clock (default time.Now).
-	Now func() time.Time
+	// Clock is the time the Actuator reads and waits on (default
+	// WallClock).
+	Clock Clock
 }
 
 // Actuator applies decisions. It is safe for concurrent use; per-job
@@ -129,8 +130,8 @@ func New(deps Deps, opt Options) *Actuator {
 	if opt.ConflictRetries <= 0 {
 		opt.ConflictRetries = def.ConflictRetries
 	}
-	if deps.Now == nil {
-		deps.Now = time.Now
+	if deps.Clock == nil {
+		deps.Clock = WallClock{}
 	}
 	if deps.Log == nil {
 		deps.Log = slog.New(slog.DiscardHandler)
@@ -190,7 +191,7 @@ var errHandled = errors.New("decision already handled")
 // Actuate applies d and returns its result. It returns an error only for a
 // transient failure that changed nothing (the caller retries later).
 func (a *Actuator) Actuate(ctx context.Context, d events.Decision) (events.Result, error) {
-	start := a.deps.Now()
+	start := a.deps.Clock.Now()
 	res, err := a.actuate(ctx, d)
 	if errors.Is(err, errHandled) {
 		a.deps.Metrics.actuation("redelivered")
@@ -203,12 +204,12 @@ func (a *Actuator) Actuate(ctx context.Context, d events.Decision) (events.Resul
 	}
 	res.DecisionID, res.Cluster, res.JobID = d.DecisionID, d.Cluster, d.JobID
 	if res.FinishedAt.IsZero() {
-		res.FinishedAt = a.deps.Now().UTC()
+		res.FinishedAt = a.deps.Clock.Now().UTC()
 	}
 	a.deps.Metrics.actuation(res.Outcome)
 	a.recordResult(ctx, d, res)
 	a.log.Info("actuation", "cluster", d.Cluster, "job_id", d.JobID, "decision_id", d.DecisionID,
-		"outcome", res.Outcome, "mode", d.Mode, "steps", len(res.Steps), "duration", a.deps.Now().Sub(start),
+		"outcome", res.Outcome, "mode", d.Mode, "steps", len(res.Steps), "duration", a.deps.Clock.Now().Sub(start),
 		"reason", reasonOf(res))
 	return res, nil
 }
@@ -244,7 +245,7 @@ func skipped(detail string) events.Result {
 
 func (a *Actuator) actuate(ctx context.Context, d events.Decision) (events.Result, error) {
 	key := events.KVKey(d.Cluster, d.JobID)
-	now := a.deps.Now()
+	now := a.deps.Clock.Now()
 	rec, rev, err := a.led.load(ctx, key)
 	if err != nil {
 		return events.Result{}, fmt.Errorf("%w: %w", ErrTransient, err)
@@ -294,8 +295,8 @@ func (a *Actuator) actuate(ctx context.Context, d events.Decision) (events.Resul
 	// Record the end even when ctx ended: what was done must not be redone.
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
-	res.DecisionID, res.Cluster, res.JobID, res.FinishedAt = d.DecisionID, d.Cluster, d.JobID, a.deps.Now().UTC()
-	if err := a.led.finish(fctx, key, d, res, changed, a.deps.Now()); err != nil {
+	res.DecisionID, res.Cluster, res.JobID, res.FinishedAt = d.DecisionID, d.Cluster, d.JobID, a.deps.Clock.Now().UTC()
+	if err := a.led.finish(fctx, key, d, res, changed, a.deps.Clock.Now()); err != nil {
 		return events.Result{}, err
 	}
 	return res, nil

@@ -75,7 +75,7 @@ func (x *execution) latestCheckpoint(ctx context.Context) (int64, time.Duration,
 	}
 	now := j.Now
 	if now <= 0 {
-		now = x.a.deps.Now().UnixMilli()
+		now = x.a.deps.Clock.Now().UnixMilli()
 	}
 	return c.ID, max(time.Duration(now-latestAck(*c))*time.Millisecond, 0), nil
 }

@@ -108,7 +108,7 @@ func (x *execution) run(ctx context.Context) (events.Result, bool, error) {
 			return events.Result{}, false, err
 		}
 		for _, rest := range x.p.Steps[i+1:] {
-			x.steps = append(x.steps, events.Step{Name: string(rest.Kind), Status: "skipped", StartedAt: x.a.deps.Now().UTC(), Detail: "not run: an earlier step failed"})
+			x.steps = append(x.steps, events.Step{Name: string(rest.Kind), Status: "skipped", StartedAt: x.a.deps.Clock.Now().UTC(), Detail: "not run: an earlier step failed"})
 		}
 		// Undo and report even when ctx ended (shutdown) mid-plan.
 		cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
@@ -127,7 +127,7 @@ func (x *execution) run(ctx context.Context) (events.Result, bool, error) {
 
 // step runs one step and records it with its timing.
 func (x *execution) step(ctx context.Context, s plan.Step) error {
-	start := x.a.deps.Now()
+	start := x.a.deps.Clock.Now()
 	detail, err := x.do(ctx, s)
 	st := events.Step{Name: string(s.Kind), Status: "done", StartedAt: start.UTC(), Detail: detail}
 	if err != nil {
@@ -138,7 +138,7 @@ func (x *execution) step(ctx context.Context, s plan.Step) error {
 }
 
 func (x *execution) record(st events.Step, start time.Time) {
-	dur := x.a.deps.Now().Sub(start)
+	dur := x.a.deps.Clock.Now().Sub(start)
 	st.DurationMs = dur.Milliseconds()
 	x.steps = append(x.steps, st)
 	x.a.deps.Metrics.step(st.Name, st.Status, dur)
@@ -192,7 +192,7 @@ func (x *execution) rollback(ctx context.Context) {
 	if !x.tmsMoved || x.reqMoved || x.tms == before {
 		return
 	}
-	start := x.a.deps.Now()
+	start := x.a.deps.Clock.Now()
 	st := events.Step{Name: "rollback-taskmanagers", Status: "rolled-back", StartedAt: start.UTC(),
 		Detail: fmt.Sprintf("TaskManagers %d → %d", x.tms, before)}
 	var err error
@@ -217,7 +217,7 @@ func (x *execution) rollback(ctx context.Context) {
 // declare writes the job's desired TaskManager count for the KEDA scaler.
 func (x *execution) declare(ctx context.Context, n int) error {
 	d := kedascaler.Desired{Cluster: x.d.Cluster, JobID: x.d.JobID, JobName: x.d.JobName, TaskManagers: n,
-		Running: x.running, Mode: x.d.Mode, UpdatedAt: x.a.deps.Now().UTC()}
+		Running: x.running, Mode: x.d.Mode, UpdatedAt: x.a.deps.Clock.Now().UTC()}
 	b, err := json.Marshal(d)
 	if err != nil {
 		return fmt.Errorf("encode desired TaskManagers: %w", err)
@@ -231,7 +231,7 @@ func (x *execution) declare(ctx context.Context, n int) error {
 // publishDesired writes the count in effect at the end; a failure is
 // recorded as a failed step (the outcome stands: the job was changed).
 func (x *execution) publishDesired(ctx context.Context) {
-	start := x.a.deps.Now()
+	start := x.a.deps.Clock.Now()
 	if err := x.declare(ctx, x.tms); err != nil {
 		x.record(events.Step{Name: string(plan.KindDeclareTaskManagers), Status: "failed", StartedAt: start.UTC(), Detail: err.Error()}, start)
 	}

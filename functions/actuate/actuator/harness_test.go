@@ -100,7 +100,7 @@ func newEnv(t *testing.T, mode string, withTMs bool, opt Options) *env {
 	deps := Deps{Flink: map[string]Flink{"prod": fc},
 		Actuations: e.kv[events.BucketActuations], Desired: e.kv[events.BucketDesiredTMs], Policy: e.kv[events.BucketPolicy]}
 	if withTMs {
-		deps.TaskManagers = taskmanagers.NewEmulator(map[string]string{"prod": e.url})
+		deps.TaskManagers = taskmanagers.NewEmulator(map[string]string{"prod": e.url}, nil)
 	}
 	if opt.SlotWait == 0 {
 		opt.SlotWait, opt.ParallelismWait, opt.Poll = 10*time.Second, 10*time.Second, 20*time.Millisecond
@@ -152,7 +152,7 @@ func (e *env) decision(mode string, targets ...int) events.Decision {
 
 func (e *env) replicas(t *testing.T) int {
 	t.Helper()
-	n, err := taskmanagers.NewEmulator(map[string]string{"prod": e.url}).Replicas(context.Background(), "prod", "")
+	n, err := taskmanagers.NewEmulator(map[string]string{"prod": e.url}, nil).Replicas(context.Background(), "prod", "")
 	require.NoError(t, err)
 	return n
 }

@@ -136,7 +136,7 @@ func buildDeps(ctx context.Context, cfg Config, js jetstream.JetStream, log *slo
 			return deps, err
 		}
 	case BackendEmulator:
-		deps.TaskManagers = taskmanagers.NewEmulator(cfg.Flink)
+		deps.TaskManagers = taskmanagers.NewEmulator(cfg.Flink, nil)
 	}
 	buckets := map[string]*KV{
 		events.BucketActuations: &deps.Actuations, events.BucketDesiredTMs: &deps.Desired, events.BucketPolicy: &deps.Policy,

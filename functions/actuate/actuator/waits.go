@@ -5,21 +5,21 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strings"
 	"time"
 
 	"github.com/flinkscaler/flinkscaler/functions/actuate/plan"
+	"github.com/flinkscaler/flinkscaler/internal/events"
 	"github.com/flinkscaler/flinkscaler/internal/flink"
 )
 
 // poll calls check every Poll until it reports done, fails for good, or
-// limit passes. check's transient errors (ErrTransient) are retried; the
-// last state it described is returned with ErrTimeout.
-func (x *execution) poll(parent context.Context, limit time.Duration, check func() (done bool, state string, err error)) (string, error) {
-	ctx, cancel := context.WithTimeout(parent, limit)
-	defer cancel()
-	start := time.Now()
-	tick := time.NewTicker(x.a.opt.Poll)
-	defer tick.Stop()
+// limit passes on the Actuator's clock. check's transient errors
+// (ErrTransient) are retried; the last state it described is returned with
+// ErrTimeout.
+func (x *execution) poll(ctx context.Context, limit time.Duration, check func() (done bool, state string, err error)) (string, error) {
+	clock := x.a.deps.Clock
+	start := clock.Now()
 	state := "nothing read yet"
 	for {
 		done, s, err := check()
@@ -33,13 +33,12 @@ func (x *execution) poll(parent context.Context, limit time.Duration, check func
 			return s, nil
 		}
 		state = s
-		select {
-		case <-ctx.Done():
-			if parent.Err() != nil { // stopped (shutdown), not the wait's bound
-				return "", fmt.Errorf("stopped after %s of waiting: %s: %w", time.Since(start).Round(time.Millisecond), state, parent.Err())
-			}
+		waited := clock.Now().Sub(start)
+		if waited >= limit {
 			return "", fmt.Errorf("%w after %s: %s", ErrTimeout, limit, state)
-		case <-tick.C:
+		}
+		if err := clock.Sleep(ctx, min(x.a.opt.Poll, limit-waited)); err != nil { // stopped (shutdown), not the wait's bound
+			return "", fmt.Errorf("stopped after %s of waiting: %s: %w", clock.Now().Sub(start).Round(time.Millisecond), state, err)
 		}
 	}
 }
@@ -81,7 +80,7 @@ func (x *execution) put(ctx context.Context, req map[string]plan.Bounds) (string
 	var err error
 	for attempt := 0; attempt <= x.a.opt.ConflictRetries; attempt++ {
 		if attempt > 0 {
-			if werr := wait(ctx, time.Duration(attempt)*x.a.opt.Poll); werr != nil {
+			if werr := x.a.deps.Clock.Sleep(ctx, time.Duration(attempt)*x.a.opt.Poll); werr != nil {
 				break
 			}
 		}
@@ -112,13 +111,8 @@ func (x *execution) verify(ctx context.Context, req map[string]plan.Bounds) (str
 	return "Flink holds " + describe(req), nil
 }
 
-func wait(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+// TimedOut reports whether r failed because one of its bounded waits ran
+// out (ErrTimeout): its error is the wait's "timed out after …".
+func TimedOut(r events.Result) bool {
+	return r.Outcome != events.OutcomeApplied && strings.HasPrefix(r.Error, ErrTimeout.Error()+" after ")
 }

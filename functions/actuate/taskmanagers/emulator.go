@@ -23,9 +23,12 @@ type Emulator struct {
 }
 
 // NewEmulator returns a backend for the emulators at urls (cluster → base
-// URL).
-func NewEmulator(urls map[string]string) *Emulator {
-	return &Emulator{urls: urls, http: &http.Client{Timeout: 10 * time.Second}}
+// URL), reached through client (nil: a client with a 10 s timeout).
+func NewEmulator(urls map[string]string, client *http.Client) *Emulator {
+	if client == nil {
+		client = &http.Client{Timeout: 10 * time.Second}
+	}
+	return &Emulator{urls: urls, http: client}
 }
 
 // tmCount is the control endpoint's body: {"replicas": N} in a PUT, the
