@@ -12,10 +12,17 @@ import (
 
 // The policy bucket (BucketPolicy) holds per-job policy overrides: YAML or
 // JSON (JSON is YAML) with any subset of decide's policy fields, under
-// KVKey(cluster, jobID) or, when there is none, KVKey(cluster,
-// NameToken(jobName)). decide merges the whole entry into its policy;
-// every function that needs to know whether a job is paused reads it with
-// ReadPolicy and PolicySwitchesOf, so both agree on keys and format.
+// PolicyKey(cluster, jobID) or, when there is none, PolicyKey(cluster,
+// jobName). Whoever writes an entry keys it with PolicyKey; decide merges
+// the whole entry into its policy; every function that needs to know
+// whether a job is paused reads it with ReadPolicy and PolicySwitchesOf, so
+// all agree on keys and format.
+
+// PolicyKey is the policy bucket key of a job of cluster, given its id or
+// its name: KVKey(cluster, NameToken(job)). A Flink job id is a token
+// already, so its key is KVKey(cluster, jobID); "Word Count" is keyed
+// "cluster.Word_Count".
+func PolicyKey(cluster, job string) string { return KVKey(cluster, NameToken(job)) }
 
 // PolicyGetter is the read a policy lookup needs from the bucket.
 type PolicyGetter interface {
@@ -30,9 +37,9 @@ var ErrPolicyInvalid = errors.New("invalid policy entry")
 // nil when the job has none. A read failure is returned wrapped (it is
 // transient, not an invalid entry).
 func ReadPolicy(ctx context.Context, kv PolicyGetter, cluster, jobID, jobName string) ([]byte, string, error) {
-	keys := []string{KVKey(cluster, jobID)}
+	keys := []string{PolicyKey(cluster, jobID)}
 	if jobName != "" {
-		keys = append(keys, KVKey(cluster, NameToken(jobName)))
+		keys = append(keys, PolicyKey(cluster, jobName))
 	}
 	for _, key := range keys {
 		e, err := kv.Get(ctx, key)

@@ -4,9 +4,8 @@
 // does, so day-2 changes need neither the nats CLI nor hand-written keys.
 //
 // Entries are stored as JSON (which decide reads as YAML too), keyed
-// events.KVKey(cluster, jobID) for a 32-hex job id, else
-// events.KVKey(cluster, events.NameToken(jobName)): the keys decide and
-// actuate look up. Every write is validated against the policy and made with
+// events.PolicyKey(cluster, job) for a job id or name: the keys decide and
+// actuate look up (events.ReadPolicy). Every write is validated against the policy and made with
 // compare-and-set on the entry's revision, so concurrent edits are never
 // lost.
 package jobpolicy
@@ -17,7 +16,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"gopkg.in/yaml.v3"
@@ -29,9 +27,6 @@ import (
 // ErrInvalid: the cluster, the job or the overrides are not acceptable;
 // nothing was written.
 var ErrInvalid = errors.New("invalid policy overrides")
-
-// jobIDRE matches Flink's job ids.
-var jobIDRE = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
 // KV is the part of the policy bucket used here.
 type KV interface {
@@ -49,10 +44,7 @@ func Key(cluster, job string) (string, error) {
 	if job == "" {
 		return "", fmt.Errorf("%w: job: want a job name or a 32-hex job id", ErrInvalid)
 	}
-	if jobIDRE.MatchString(job) {
-		return events.KVKey(cluster, job), nil
-	}
-	return events.KVKey(cluster, events.NameToken(job)), nil
+	return events.PolicyKey(cluster, job), nil
 }
 
 // Entry is a job's stored overrides.
