@@ -69,7 +69,7 @@ func (c *Common) Bind(fs *flag.FlagSet) {
 		"JetStream replicas of the FLINKSCALER stream and KV buckets (3 on a 3-node cluster); 0 keeps the existing, 1 on create")
 	fs.DurationVar(&p.MaxAge, "stream-max-age", p.MaxAge, "how long events are kept; 0 keeps the existing, 24h on create")
 	fs.Int64Var(&p.MaxBytes, "stream-max-bytes", p.MaxBytes, "bytes of events kept; 0 keeps the existing, 1 GiB on create")
-	fs.StringVar(&c.HTTPListen, "http-listen", c.HTTPListen, "serve /metrics and /healthz on ADDR (host:port); empty: off")
+	fs.StringVar(&c.HTTPListen, "http-listen", c.HTTPListen, "serve /metrics, /healthz, /readyz and /livez on ADDR (host:port); empty: off")
 	fs.BoolVar(&c.Verbose, "v", c.Verbose, "verbose: debug logs")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json")
 }

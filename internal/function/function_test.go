@@ -167,11 +167,11 @@ func TestConnectGivesUpAfterTheWait(t *testing.T) {
 	require.Less(t, time.Since(start), time.Second, "0: one try")
 }
 
-// /healthz follows the NATS connection; /metrics serves the registry;
+// /healthz (and /readyz, /livez) follow the NATS connection; /metrics serves the registry;
 // the server stops with its context.
 func TestServerHealthFollowsNATS(t *testing.T) {
 	e := eventstest.Start(t)
-	srv, err := Listen("127.0.0.1:0", NewRegistry(), NATSHealth(e.NC), nil)
+	srv, err := Listen("127.0.0.1:0", NewRegistry(), Checks{Health: NATSHealth(e.NC)})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -184,17 +184,19 @@ func TestServerHealthFollowsNATS(t *testing.T) {
 	}
 	require.Equal(t, http.StatusOK, get("/healthz"))
 	require.Equal(t, http.StatusOK, get("/readyz"))
+	require.Equal(t, http.StatusOK, get("/livez"))
 	require.Equal(t, http.StatusOK, get("/metrics"))
 	e.NC.Close()
 	require.Equal(t, http.StatusServiceUnavailable, get("/healthz"))
 	require.Equal(t, http.StatusServiceUnavailable, get("/readyz"), "readiness is health when not told otherwise")
+	require.Equal(t, http.StatusServiceUnavailable, get("/livez"), "liveness is health when not told otherwise")
 	cancel()
 	require.NoError(t, <-done)
 
-	again, err := Listen(srv.Addr(), NewRegistry(), NATSHealth(e.NC), nil)
+	again, err := Listen(srv.Addr(), NewRegistry(), Checks{Health: NATSHealth(e.NC)})
 	require.NoError(t, err, "the port is free again after Run returned")
 	require.NoError(t, again.ln.Close())
-	none, err := Listen("", NewRegistry(), nil, nil)
+	none, err := Listen("", NewRegistry(), Checks{})
 	require.NoError(t, err)
 	require.Nil(t, none, `"" serves nothing`)
 }

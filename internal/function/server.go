@@ -25,19 +25,26 @@ func NewRegistry() *prometheus.Registry {
 	return reg
 }
 
-// Server serves GET /metrics from a registry, GET /healthz (liveness) and
-// GET /readyz (readiness), each answering 200 "ok" while its check returns
-// nil and 503 with the error's text otherwise.
+// Server serves GET /metrics from a registry and three checks, each
+// answering 200 "ok" while it returns nil and 503 with the error's text
+// otherwise: GET /healthz (the function can do its work), GET /readyz (it
+// should get traffic) and GET /livez (the process is not stuck: the
+// Kubernetes liveness probe, as a restart would fix it).
 type Server struct {
 	ln  net.Listener
 	srv *http.Server
 }
 
+// Checks are a Server's health checks. Health is required; a nil Ready or
+// Live answers as Health.
+type Checks struct {
+	Health, Ready, Live func() error
+}
+
 // Listen binds addr (so a port in use fails the start, not later) and
-// returns the server; Run serves. ready nil makes /readyz answer as
-// /healthz. An empty addr returns a nil *Server, whose Run waits for ctx
-// and whose Addr is "".
-func Listen(addr string, reg prometheus.Gatherer, health, ready func() error) (*Server, error) {
+// returns the server; Run serves. An empty addr returns a nil *Server,
+// whose Run waits for ctx and whose Addr is "".
+func Listen(addr string, reg prometheus.Gatherer, checks Checks) (*Server, error) {
 	if addr == "" {
 		return nil, nil
 	}
@@ -47,12 +54,17 @@ func Listen(addr string, reg prometheus.Gatherer, health, ready func() error) (*
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	if ready == nil {
-		ready = health
-	}
-	mux.HandleFunc("GET /healthz", check(health))
-	mux.HandleFunc("GET /readyz", check(ready))
+	mux.HandleFunc("GET /healthz", check(checks.Health))
+	mux.HandleFunc("GET /readyz", check(orHealth(checks.Ready, checks.Health)))
+	mux.HandleFunc("GET /livez", check(orHealth(checks.Live, checks.Health)))
 	return &Server{ln: ln, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}}, nil
+}
+
+func orHealth(f, health func() error) func() error {
+	if f == nil {
+		return health
+	}
+	return f
 }
 
 func check(f func() error) http.HandlerFunc {

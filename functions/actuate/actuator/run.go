@@ -81,7 +81,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 		parts = append(parts, keda)
 	}
-	srv, err := function.Listen(cfg.HTTPListen, reg, function.NATSHealth(nc), nil)
+	srv, err := function.Listen(cfg.HTTPListen, reg, function.Checks{Health: function.NATSHealth(nc)})
 	if err != nil {
 		return err
 	}

@@ -55,7 +55,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	reg.MustRegister(r.Collector())
-	srv, err := function.Listen(cfg.HTTPListen, reg, function.NATSHealth(nc), nil)
+	srv, err := function.Listen(cfg.HTTPListen, reg, function.Checks{Health: function.NATSHealth(nc)})
 	if err != nil {
 		return err
 	}

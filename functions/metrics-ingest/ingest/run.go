@@ -16,7 +16,7 @@ import (
 
 // Run is metrics-ingest as a process: it connects to NATS (retrying for
 // cfg.NATSWait), provisions the stream (idempotent), joins the replica
-// membership, serves /metrics, /healthz and /readyz on cfg.HTTPListen, and
+// membership, serves /metrics, /healthz, /readyz and /livez on cfg.HTTPListen, and
 // polls until ctx is done. It returns nil after a clean stop, or the first
 // start-up error.
 func Run(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) error {
@@ -59,7 +59,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) erro
 	if err != nil {
 		return err
 	}
-	srv, err := function.Listen(cfg.HTTPListen, tel.Registry(), tel.Health, tel.Readiness)
+	srv, err := function.Listen(cfg.HTTPListen, tel.Registry(), function.Checks{Health: tel.Health, Live: tel.Liveness})
 	if err != nil {
 		return err
 	}

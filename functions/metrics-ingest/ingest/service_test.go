@@ -264,10 +264,11 @@ func TestReplicasSplitJobsAndTakeOver(t *testing.T) {
 	require.Len(t, polled("r2", StaticMembers{"r2"}), 20, "r2 takes over r1's jobs")
 }
 
-// TestReadyzFailsWhenNoTargetCanBePolled: a JobManager that answers 404 to
-// everything (not Flink) leaves ingest alive (/healthz) but not ready,
-// naming the target; once it answers, ready again.
-func TestReadyzFailsWhenNoTargetCanBePolled(t *testing.T) {
+// TestHealthzFailsWhenNoTargetCanBePolled: a JobManager that answers 404
+// to everything (not Flink) makes ingest unhealthy and not ready, naming
+// the target, while it stays alive (/livez: restarting would not help);
+// once it answers, healthy again.
+func TestHealthzFailsWhenNoTargetCanBePolled(t *testing.T) {
 	var flinkUp atomic.Bool
 	jm := newTestJobManager(t, healthyJob("a"))
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -279,7 +280,7 @@ func TestReadyzFailsWhenNoTargetCanBePolled(t *testing.T) {
 	}))
 	t.Cleanup(front.Close)
 	svc, tel := newTestService(t, testConfig(front.URL), &capture{})
-	srv, err := function.Listen("127.0.0.1:0", tel.Registry(), tel.Health, tel.Readiness)
+	srv, err := function.Listen("127.0.0.1:0", tel.Registry(), function.Checks{Health: tel.Health, Live: tel.Liveness})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -293,16 +294,20 @@ func TestReadyzFailsWhenNoTargetCanBePolled(t *testing.T) {
 		return resp.StatusCode, string(body)
 	}
 	svc.Cycle(context.Background())
-	code, body := get("/readyz")
-	require.Equal(t, http.StatusServiceUnavailable, code)
-	require.Contains(t, body, "no Flink target can be polled (0 of 1 answered): c1:")
-	code, _ = get("/healthz")
+	for _, path := range []string{"/healthz", "/readyz"} {
+		code, body := get(path)
+		require.Equal(t, http.StatusServiceUnavailable, code, path)
+		require.Contains(t, body, "no Flink target can be polled (0 of 1 answered): c1:", path)
+	}
+	code, _ := get("/livez")
 	require.Equal(t, http.StatusOK, code, "alive: restarting would not help")
 	require.InDelta(t, 0, testutil.ToFloat64(tel.up.WithLabelValues("c1")), 0)
 
 	flinkUp.Store(true)
 	svc.Cycle(context.Background())
-	code, _ = get("/readyz")
-	require.Equal(t, http.StatusOK, code)
+	for _, path := range []string{"/healthz", "/readyz", "/livez"} {
+		code, _ = get(path)
+		require.Equal(t, http.StatusOK, code, path)
+	}
 	require.InDelta(t, 1, testutil.ToFloat64(tel.up.WithLabelValues("c1")), 0)
 }

@@ -15,7 +15,7 @@ import (
 )
 
 // Telemetry holds the Prometheus metrics of metrics-ingest and the health
-// state behind /healthz.
+// state behind /healthz, /readyz and /livez.
 type Telemetry struct {
 	reg       *prometheus.Registry
 	polls     *prometheus.CounterVec
@@ -111,17 +111,19 @@ func (t *Telemetry) Ready() error {
 	return fmt.Errorf("no Flink target can be polled (0 of %d answered): %s", len(t.targets), strings.Join(reasons, "; "))
 }
 
-// Health is /healthz (liveness): nil while poll cycles go on.
-func (t *Telemetry) Health() error {
+// Liveness is /livez: nil while poll cycles go on (restarting ingest would
+// not make a JobManager answer).
+func (t *Telemetry) Liveness() error {
 	if !t.Healthy() {
 		return errors.New("no poll cycle finished in the last three intervals")
 	}
 	return nil
 }
 
-// Readiness is /readyz: Health, and at least one Flink target answers.
-func (t *Telemetry) Readiness() error {
-	if err := t.Health(); err != nil {
+// Health is /healthz and /readyz: poll cycles go on and at least one Flink
+// target answers; with every target failing, ingest publishes nothing.
+func (t *Telemetry) Health() error {
+	if err := t.Liveness(); err != nil {
 		return err
 	}
 	return t.Ready()
