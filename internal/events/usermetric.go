@@ -17,7 +17,8 @@ import (
 //	                      into records with the source's current input rate.
 //
 // With Vertex (a source vertex's id or name) it is that source's; without,
-// the job's when it has one source. decide takes a source's backlog as the
+// the job's when it has one source. A Vertex that is not one of the job's
+// sources, or none for a job with several, is dropped (CheckMetricVertex). decide takes a source's backlog as the
 // larger of Flink's pendingRecords and this metric, within the policy's
 // metricWindow of the snapshot. Anything else is dropped: counted by
 // reason and rejected (flinkscaler.rejected.decide) with the reason.
@@ -29,10 +30,11 @@ const (
 // Reasons a user metric is dropped, as labels of
 // flinkscaler_decide_user_metrics_dropped_total.
 const (
-	DropUnknownName = "unknown_name"
-	DropUnknownUnit = "unknown_unit"
-	DropBadValue    = "bad_value"
-	DropStale       = "stale"
+	DropUnknownName   = "unknown_name"
+	DropUnknownUnit   = "unknown_unit"
+	DropBadValue      = "bad_value"
+	DropUnknownVertex = "unknown_vertex"
+	DropStale         = "stale"
 )
 
 // maxBacklog bounds a backlog value, in records or seconds.
@@ -92,4 +94,48 @@ func BacklogRecords(m Metric, inRate float64) float64 {
 		return m.Value
 	}
 	return m.Value * scale * math.Max(inRate, 0)
+}
+
+// SourceVertex names one of a job's source vertices.
+type SourceVertex struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// SourcesOf lists the source vertices of snap.
+func SourcesOf(snap Snapshot) []SourceVertex {
+	var out []SourceVertex
+	for _, v := range snap.Vertices {
+		if v.IsSource {
+			out = append(out, SourceVertex{ID: v.ID, Name: v.Name})
+		}
+	}
+	return out
+}
+
+// CheckMetricVertex returns nil when m's Vertex names one of sources (by
+// id or name), or m names none and the job has exactly one source; else a
+// *MetricDropError (DropUnknownVertex) naming the job's sources. With no
+// sources known (no snapshot of the job read yet) it cannot tell: nil.
+func CheckMetricVertex(m Metric, sources []SourceVertex) error {
+	if len(sources) == 0 {
+		return nil
+	}
+	names := make([]string, len(sources))
+	for i, s := range sources {
+		if m.Vertex != "" && (m.Vertex == s.ID || m.Vertex == s.Name) {
+			return nil
+		}
+		names[i] = fmt.Sprintf("%q (%s)", s.Name, s.ID)
+	}
+	if m.Vertex == "" && len(sources) == 1 {
+		return nil
+	}
+	detail := fmt.Sprintf("vertex %q of %s is not a source of job %s: its sources are %s (a backlog metric is a source's)",
+		m.Vertex, m.Name, m.Job, strings.Join(names, ", "))
+	if m.Vertex == "" {
+		detail = fmt.Sprintf("%s names no vertex, and job %s has %d sources: name one with its id or name (%s)",
+			m.Name, m.Job, len(sources), strings.Join(names, ", "))
+	}
+	return &MetricDropError{Reason: DropUnknownVertex, Detail: detail}
 }

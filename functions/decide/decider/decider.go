@@ -91,7 +91,7 @@ func (d *Decider) snapshot(ctx context.Context, ev cloudevents.Event) ([]cloudev
 		if out.HoldKind == policy.HoldDuplicate && cur.Outbox != nil && cur.Outbox.SnapshotID == ev.ID() {
 			replay = cur.Outbox
 		}
-		next := record{State: out.NewState, Outbox: cur.Outbox, JobName: snap.JobName}
+		next := record{State: out.NewState, Outbox: cur.Outbox, JobName: snap.JobName, Sources: events.SourcesOf(snap)}
 		if out.Decision != nil {
 			next.Outbox = out.Decision
 		}
@@ -171,7 +171,8 @@ func (d *Decider) policyFor(ctx context.Context, snap events.Snapshot) (policy.C
 }
 
 // metric merges a user's metric event into the job's state. A metric
-// decide does not use (events.CheckUserMetric) is counted by reason and
+// decide does not use (events.CheckUserMetric, or a vertex that is not one
+// of the job's sources: events.CheckMetricVertex) is counted by reason and
 // rejected with it; one older than the metric held is counted as stale.
 func (d *Decider) metric(ctx context.Context, ev cloudevents.Event) error {
 	if !d.sourceAllowed(ev.Source()) {
@@ -190,8 +191,17 @@ func (d *Decider) metric(ctx context.Context, ev cloudevents.Event) error {
 	if err != nil {
 		return err
 	}
+	key := events.KVKey(m.Cluster, jobID)
+	cur, err := load(ctx, d.state, key)
+	if err != nil {
+		return err
+	}
+	if err := events.CheckMetricVertex(m, cur.Sources); err != nil {
+		d.metrics.droppedMetrics.WithLabelValues(events.DropReason(err)).Inc()
+		return err
+	}
 	stale := false
-	_, err = update(ctx, d.state, events.KVKey(m.Cluster, jobID), func(cur record) record {
+	_, err = update(ctx, d.state, key, func(cur record) record {
 		stale = policy.NewerMetricHeld(cur.State, m)
 		cur.State = policy.ObserveMetric(cur.State, m)
 		return cur

@@ -27,7 +27,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		rejectedSources: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "flinkscaler", Subsystem: "decide",
 			Name: "metric_sources_rejected_total", Help: "User metric events from sources outside the allow-list."}),
 		droppedMetrics: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "flinkscaler", Subsystem: "decide",
-			Name: "user_metrics_dropped_total", Help: "User metric events decide does not use, by reason: unknown_name, unknown_unit, bad_value (also rejected to flinkscaler.rejected.decide), stale (older than the one held)."},
+			Name: "user_metrics_dropped_total", Help: "User metric events decide does not use, by reason: unknown_name, unknown_unit, bad_value, unknown_vertex (also rejected to flinkscaler.rejected.decide), stale (older than the one held)."},
 			[]string{"reason"}),
 		jobs: newJobGauges(),
 	}

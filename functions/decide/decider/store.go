@@ -15,9 +15,12 @@ import (
 // State and the last decision it emitted (the outbox), so a redelivered
 // snapshot re-publishes the same decision instead of losing it.
 type record struct {
-	State    policy.State     `json:"state"`
-	Outbox   *events.Decision `json:"outbox,omitempty"`
-	JobName  string           `json:"jobName,omitempty"`
+	State   policy.State     `json:"state"`
+	Outbox  *events.Decision `json:"outbox,omitempty"`
+	JobName string           `json:"jobName,omitempty"`
+	// Sources are the job's source vertices in its last snapshot, which a
+	// user metric's vertex must name.
+	Sources  []events.SourceVertex `json:"sources,omitempty"`
 	revision uint64
 }
 

@@ -24,9 +24,12 @@ func TestDroppedUserMetricsAreVisible(t *testing.T) {
 	ctx := context.Background()
 	_, err := d.Handle(ctx, snapshotEvent(t, 80))
 	require.NoError(t, err)
-	send := func(name string, value float64, unit string, at time.Time) error {
-		ev, err := events.New(events.TypeMetric, "publish", "demo", jobID,
-			events.Metric{Cluster: "demo", Job: jobID, Name: name, Value: value, Unit: unit, ObservedAt: at})
+	send := func(name string, value float64, unit string, at time.Time, vertex ...string) error {
+		m := events.Metric{Cluster: "demo", Job: jobID, Name: name, Value: value, Unit: unit, ObservedAt: at}
+		if len(vertex) > 0 {
+			m.Vertex = vertex[0]
+		}
+		ev, err := events.New(events.TypeMetric, "publish", "demo", jobID, m)
 		require.NoError(t, err)
 		_, err = d.Handle(ctx, ev)
 		return err
@@ -34,14 +37,17 @@ func TestDroppedUserMetricsAreVisible(t *testing.T) {
 	for _, tt := range []struct {
 		name, metric, unit, reason, says string
 		value                            float64
+		vertex                           string
 	}{
-		{"unknown name", "la g", "", events.DropUnknownName, `decide uses lag and pendingRecords`, 1},
-		{"unknown unit", "lag", "ms/s", events.DropUnknownUnit, `use records (the default), seconds or ms`, 1},
-		{"negative", "lag", "records", events.DropBadValue, "want a backlog from 0 to", -5},
-		{"huge", "lag", "", events.DropBadValue, "want a backlog from 0 to", 1e308},
+		{"unknown name", "la g", "", events.DropUnknownName, `decide uses lag and pendingRecords`, 1, ""},
+		{"unknown unit", "lag", "ms/s", events.DropUnknownUnit, `use records (the default), seconds or ms`, 1, ""},
+		{"negative", "lag", "records", events.DropBadValue, "want a backlog from 0 to", -5, ""},
+		{"huge", "lag", "", events.DropBadValue, "want a backlog from 0 to", 1e308, ""},
+		{"unknown vertex", "lag", "", events.DropUnknownVertex, `vertex "sink" of lag is not a source of job ` + jobID + `: its sources are "src" (src)`, 5, "sink"},
+		{"not a source", "pendingRecords", "", events.DropUnknownVertex, `vertex "counter" of pendingRecords is not a source`, 5, "counter"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			err := send(tt.metric, tt.value, tt.unit, t0)
+			err := send(tt.metric, tt.value, tt.unit, t0, tt.vertex)
 			require.ErrorIs(t, err, events.ErrInvalid, "rejected, not retried")
 			require.Contains(t, err.Error(), tt.says)
 			require.Equal(t, tt.reason, events.DropReason(err))
@@ -50,6 +56,8 @@ func TestDroppedUserMetricsAreVisible(t *testing.T) {
 	}
 	require.NoError(t, send("lag", 1200, "records", t0.Add(time.Minute)))
 	require.Equal(t, 1.0, testutil.ToFloat64(m.metrics))
+	require.NoError(t, send("lag", 1300, "records", t0.Add(time.Minute), "src"), "the source by name")
+	require.Equal(t, 2.0, testutil.ToFloat64(m.metrics))
 	require.NoError(t, send("lag", 900, "records", t0), "an older one is not an error")
 	require.Equal(t, 1.0, testutil.ToFloat64(m.droppedMetrics.WithLabelValues(events.DropStale)))
 }
