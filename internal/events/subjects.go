@@ -22,7 +22,7 @@ const (
 	StructuredJSON = "application/cloudevents+json"
 )
 
-// KV buckets (DESIGN.md "State"). Keys are KVKey(cluster, job).
+// KV buckets (docs/scaling-modes.md "State"). Keys are KVKey(cluster, job).
 const (
 	BucketState      = "flinkscaler_state"       // decide's per-job state
 	BucketPolicy     = "flinkscaler_policy"      // per-job policy overrides

@@ -16,7 +16,7 @@ const (
 	TypeRejected = "io.flinkscaler.event.rejected.v1"
 )
 
-// Scaling modes (DESIGN.md "Scaling modes").
+// Scaling modes (docs/scaling-modes.md).
 const (
 	ModeReactive = "reactive"
 	ModeAdaptive = "adaptive"

@@ -1,6 +1,6 @@
-// Package slots holds Flink's slot arithmetic (DESIGN.md "Scaling modes"):
-// how many slots a set of per-vertex parallelisms needs, and how many
-// TaskManagers provide them.
+// Package slots holds Flink's slot arithmetic (docs/scaling-modes.md "Slots
+// and TaskManagers"): how many slots a set of per-vertex parallelisms needs,
+// and how many TaskManagers provide them.
 package slots
 
 import (

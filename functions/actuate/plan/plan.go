@@ -1,8 +1,8 @@
 // Package plan turns a scaling decision and the job's current state into the
-// ordered steps that apply it safely (DESIGN.md "Scaling modes", "Order of
-// operations"). It is pure: no I/O, clock or logger, so actuate executes the
-// plan against Kubernetes and Flink and the benchmark executes the same plan
-// in virtual time.
+// ordered steps that apply it safely (docs/scaling-modes.md "Scaling modes",
+// "Order of a rescale"). It is pure: no I/O, clock or logger, so actuate executes the
+// plan against Kubernetes and Flink (the benchmark runs that same actuate
+// code in virtual time).
 //
 // Order of the steps, by mode and direction of the TaskManager count:
 //
@@ -150,8 +150,8 @@ type Plan struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-// TaskManagers returns the TaskManagers a decision needs by DESIGN.md's slot
-// arithmetic: slots for the vertices' upper bounds under the decision's slot
+// TaskManagers returns the TaskManagers a decision needs by the slot
+// arithmetic of docs/scaling-modes.md: slots for the vertices' upper bounds under the decision's slot
 // layout, divided by slots per TM, plus standby. It wraps ErrInvalid.
 func TaskManagers(d events.Decision) (tms, slotsNeeded int, err error) {
 	layout, err := layoutOf(d.Slots)

@@ -21,7 +21,7 @@ var ErrConfig = errors.New("invalid policy configuration")
 // Config is the policy of one job: Defaults, then a YAML policy file, then the
 // job's overrides from the policy KV bucket (Merge), then Validate.
 type Config struct {
-	// Mode is reactive, adaptive, session or keda (DESIGN.md "Scaling modes").
+	// Mode is reactive, adaptive, session or keda (docs/scaling-modes.md).
 	Mode string `yaml:"mode" json:"mode"`
 	// DryRun marks decisions so actuate records but does not apply them.
 	DryRun bool `yaml:"dryRun" json:"dryRun"`
