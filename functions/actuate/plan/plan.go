@@ -1,8 +1,8 @@
 // Package plan turns a scaling decision and the job's current state into the
 // ordered steps that apply it safely (docs/scaling-modes.md "Scaling modes",
-// "Order of a rescale"). It is pure: no I/O, clock or logger, so actuate executes the
-// plan against Kubernetes and Flink (the benchmark runs that same actuate
-// code in virtual time).
+// "Order of a rescale"). It is pure: no I/O, clock or logger; actuate
+// executes the plan against Kubernetes and Flink (and the benchmark runs
+// that same actuate code in virtual time).
 //
 // Order of the steps, by mode and direction of the TaskManager count:
 //
