@@ -7,15 +7,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/flinkscaler/flinkscaler/internal/events"
 	"github.com/flinkscaler/flinkscaler/internal/events/eventstest"
 	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/require"
 )
-
-func startNATS(t *testing.T) string { return eventstest.Start(t).URL }
 
 func TestHelpListsEveryVerb(t *testing.T) {
 	var out, errOut bytes.Buffer
@@ -27,23 +24,23 @@ func TestHelpListsEveryVerb(t *testing.T) {
 	require.Contains(t, errOut.String(), `unknown command "frobnicate"`)
 }
 
+// publish's event is stored in the stream and reads in watch as the metric
+// it is. The check reads the stored message back after publish's JetStream
+// ack (read-your-write) rather than waiting a fixed time for its live
+// delivery, which a loaded machine can delay past any such window.
 func TestPublishShowsUpInWatch(t *testing.T) {
-	url := startNATS(t)
-	nc, err := nats.Connect(url)
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
-	sub, err := nc.SubscribeSync(events.SubjectAll)
-	require.NoError(t, err)
-	require.NoError(t, nc.Flush(), "the server has the subscription before publish runs")
-
+	env := eventstest.Start(t)
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), []string{"publish", "--nats", url, "--cluster", "demo", "--job", "wordcount",
+	code := run(context.Background(), []string{"publish", "--nats", env.URL, "--cluster", "demo", "--job", "wordcount",
 		"--name", "lag", "--value", "1200", "--unit", "records"}, &out, &errOut)
 	require.Equal(t, 0, code, errOut.String())
 	require.Contains(t, out.String(), "on flinkscaler.metric.demo.wordcount")
 
-	m, err := sub.NextMsg(5 * time.Second)
+	stream, err := env.JS.Stream(t.Context(), events.StreamName)
 	require.NoError(t, err)
+	stored, err := stream.GetLastMsgForSubject(t.Context(), "flinkscaler.metric.demo.wordcount")
+	require.NoError(t, err, "publish returns after JetStream acknowledged the stored event")
+	m := &nats.Msg{Subject: stored.Subject, Header: stored.Header, Data: stored.Data}
 	line := watchLine(m, false)
 	require.Contains(t, line, "metric")
 	require.Contains(t, line, "demo/wordcount")
