@@ -9,6 +9,7 @@ import (
 
 	"github.com/flinkscaler/flinkscaler/functions/actuate/actuator"
 	"github.com/flinkscaler/flinkscaler/functions/actuate/taskmanagers"
+	"github.com/flinkscaler/flinkscaler/internal/clock"
 	"github.com/flinkscaler/flinkscaler/internal/events"
 	"github.com/flinkscaler/flinkscaler/internal/flink"
 	"github.com/flinkscaler/flinkscaler/internal/flinksim"
@@ -85,11 +86,13 @@ func newExecutor(c *flinksim.Cluster, fl *flink.Client, transport http.RoundTrip
 	return x
 }
 
-// Now is the emulator's time (actuator.Clock).
+var _ clock.Clock = (*executor)(nil)
+
+// Now is the emulator's time (clock.Clock).
 func (x *executor) Now() time.Time { return x.now }
 
 // Sleep hands control back to the run's loop until the emulator's time
-// has passed d (actuator.Clock). Called on the actuation's goroutine.
+// has passed d (clock.Clock). Called on the actuation's goroutine.
 func (x *executor) Sleep(ctx context.Context, d time.Duration) error {
 	if err := ctx.Err(); err != nil {
 		return err

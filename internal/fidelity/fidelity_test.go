@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/flinkscaler/flinkscaler/internal/clock"
 	"github.com/flinkscaler/flinkscaler/internal/flinksim"
 	"github.com/flinkscaler/flinkscaler/internal/sandbox"
 )
@@ -106,7 +107,7 @@ func TestRecordRealFlink(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 		sb, err := sandbox.Start(ctx, sandbox.Config{Scenario: scenarioFile, Flink: line, Log: os.Stderr, FlinkConfig: productionTiming})
 		require.NoError(t, err)
-		p := &Probe{URL: sb.URL(), JobID: sb.JobID(), Sc: sb.Scenario(), Clock: RealClock{}, Rescale: "enrich", Truth: sb.GroundTruth}
+		p := &Probe{URL: sb.URL(), JobID: sb.JobID(), Sc: sb.Scenario(), Clock: clock.Wall{}, Rescale: "enrich", Truth: sb.GroundTruth}
 		rec, err := p.Run(ctx, "flink "+sb.FlinkVersion())
 		require.NoError(t, sb.Stop(ctx))
 		cancel()

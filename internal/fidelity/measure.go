@@ -18,32 +18,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flinkscaler/flinkscaler/internal/clock"
 	"github.com/flinkscaler/flinkscaler/internal/flink"
 	"github.com/flinkscaler/flinkscaler/internal/flinksim"
 )
-
-// Clock is how a probe waits: real time for a real Flink, simulated time
-// for the emulator (which then answers instantly and deterministically).
-type Clock interface {
-	Now() time.Time
-	Sleep(ctx context.Context, d time.Duration) error
-}
-
-// RealClock waits in real time.
-type RealClock struct{}
-
-// Now is time.Now.
-func (RealClock) Now() time.Time { return time.Now() }
-
-// Sleep waits d or until ctx ends.
-func (RealClock) Sleep(ctx context.Context, d time.Duration) error {
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(d):
-		return nil
-	}
-}
 
 // Vertex is one vertex's figures at steady state, read from the REST API.
 type Vertex struct {
@@ -103,7 +81,7 @@ type Probe struct {
 	URL   string
 	JobID string
 	Sc    *flinksim.Scenario
-	Clock Clock
+	Clock clock.Clock
 	// Truth reads the engine's ground truth.
 	Truth func(ctx context.Context) (flinksim.GroundTruth, error)
 	// Rescale names the vertex whose upper bound the probe raises by one.

@@ -16,6 +16,7 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/flinkscaler/flinkscaler/functions/actuate/plan"
+	"github.com/flinkscaler/flinkscaler/internal/clock"
 	"github.com/flinkscaler/flinkscaler/internal/events"
 )
 
@@ -95,9 +96,9 @@ type Deps struct {
 	Actuations, Desired, Policy KV
 	Metrics                     *Metrics
 	Log                         *slog.Logger
-	// Clock is the time the Actuator reads and waits on (default
-	// WallClock).
-	Clock Clock
+	// Clock is the time the Actuator reads and waits on (default the wall
+	// clock; the benchmark passes the emulator's simulated time).
+	Clock clock.Clock
 }
 
 // Actuator applies decisions. It is safe for concurrent use; per-job
@@ -131,7 +132,7 @@ func New(deps Deps, opt Options) *Actuator {
 		opt.ConflictRetries = def.ConflictRetries
 	}
 	if deps.Clock == nil {
-		deps.Clock = WallClock{}
+		deps.Clock = clock.Wall{}
 	}
 	if deps.Log == nil {
 		deps.Log = slog.New(slog.DiscardHandler)
