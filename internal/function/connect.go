@@ -3,6 +3,7 @@ package function
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"time"
@@ -50,6 +51,21 @@ func (c Common) Connect(ctx context.Context, log *slog.Logger) (*nats.Conn, jets
 		}
 		wait = min(2*wait, maxRetry)
 	}
+}
+
+// Start connects (Connect) and creates or updates the stream and KV buckets
+// the functions share (events.Provision with c.Provision, idempotent): what
+// every function does first. The caller closes the connection.
+func (c Common) Start(ctx context.Context, log *slog.Logger) (*nats.Conn, jetstream.JetStream, error) {
+	nc, js, err := c.Connect(ctx, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := events.Provision(ctx, js, c.Provision); err != nil {
+		nc.Close()
+		return nil, nil, fmt.Errorf("provision: %w", err)
+	}
+	return nc, js, nil
 }
 
 // unreachable reports whether err means the server could not be reached,

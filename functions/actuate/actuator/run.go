@@ -26,14 +26,11 @@ import (
 // serves the KEDA scaler and /metrics and /healthz when configured. It
 // returns nil after ctx ends, or the first error that stops a part.
 func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
-	nc, js, err := cfg.Connect(ctx, log)
+	nc, js, err := cfg.Start(ctx, log)
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
-	if err := events.Provision(ctx, js, cfg.Provision); err != nil {
-		return err
-	}
 	deps, err := buildDeps(ctx, cfg, js, log)
 	if err != nil {
 		return err

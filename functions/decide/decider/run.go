@@ -26,14 +26,11 @@ type Config struct {
 // snapshots and metrics until ctx ends. ready, when not nil, is called once
 // the consumer is set up to receive.
 func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
-	nc, js, err := cfg.Connect(ctx, log)
+	nc, js, err := cfg.Start(ctx, log)
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
-	if err := events.Provision(ctx, js, cfg.Provision); err != nil {
-		return err
-	}
 	state, err := js.KeyValue(ctx, events.BucketState)
 	if err != nil {
 		return fmt.Errorf("state bucket: %w", err)

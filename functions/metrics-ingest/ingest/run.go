@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
 	"regexp"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"github.com/flinkscaler/flinkscaler/internal/discovery"
-	"github.com/flinkscaler/flinkscaler/internal/events"
 	"github.com/flinkscaler/flinkscaler/internal/function"
 )
 
@@ -31,14 +29,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) erro
 		return err
 	}
 	cfg.NATS.Name = Function + "/" + cfg.Replica
-	nc, js, err := cfg.Connect(ctx, log)
+	nc, js, err := cfg.Start(ctx, log)
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
-	if err := events.Provision(ctx, js, cfg.Provision); err != nil {
-		return fmt.Errorf("provision: %w", err)
-	}
 	members, err := JoinKV(ctx, js, cfg.Replica, cfg.Interval)
 	if err != nil {
 		return err
