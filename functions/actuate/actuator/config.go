@@ -88,14 +88,14 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.FlinkTokenFile, "flink-token-file", c.FlinkTokenFile, "file holding a bearer token for every --flink")
 	fs.BoolVar(&c.Discovery.Services, "discover-services", c.Discovery.Services, "also act on the clusters of JobManager Services labelled "+discovery.ClusterLabel+"=CLUSTER (needs list on services)")
 	fs.BoolVar(&c.Discovery.FlinkDeployments, "discover-flinkdeployments", c.Discovery.FlinkDeployments, "also act on the Flink operator's FlinkDeployments, as cluster NAMESPACE-NAME (needs list on flinkdeployments)")
-	fs.Func("discover-namespaces", "comma-separated namespaces to discover in (default: all)", func(v string) error {
+	fs.Func("discover-namespaces", "comma-separated `NAMESPACES` to discover in; empty: all", func(v string) error {
 		c.Discovery.Namespaces = strings.Split(v, ",")
 		return nil
 	})
 	fs.DurationVar(&c.DiscoverEvery, "discover-every", c.DiscoverEvery, "how often discovery looks again")
 	fs.StringVar(&c.TaskManagers, "taskmanagers", c.TaskManagers, "who owns the TaskManager count: kubernetes (actuate scales --taskmanager-workload), keda (KEDA scales it to the count served on --keda-listen), flink (Flink's native Kubernetes ResourceManager starts them), emulator, or none (fixed)")
 	fs.Float64Var(&c.Options.HPATolerance, "hpa-tolerance", c.Options.HPATolerance, "with --taskmanagers keda: the tolerance of the HPA KEDA drives; a declared count inside it is moved out of it (0 when the ScaledObject's behavior sets tolerance 0, Kubernetes 1.33+)")
-	fs.StringVar(&c.Kubeconfig, "kubeconfig", c.Kubeconfig, "kubeconfig file (default $KUBECONFIG, else the in-cluster config)")
+	fs.StringVar(&c.Kubeconfig, "kubeconfig", c.Kubeconfig, "kubeconfig `FILE`, by default the first of $KUBECONFIG; empty: the in-cluster config")
 	fs.StringVar(&c.Workload, "taskmanager-workload", c.Workload, "default TaskManager workload [KIND/]NAMESPACE/NAME: the one actuate scales (kubernetes), or, with keda, the one KEDA scales, where actuate records Kubernetes Events")
 	fs.StringVar(&c.KEDAListen, "keda-listen", c.KEDAListen, "serve the KEDA external scaler (gRPC) on ADDR")
 	fs.DurationVar(&c.KEDAPoll, "keda-poll", c.KEDAPoll, "how often the KEDA scaler reads each cluster's jobs and TaskManagers (its answer before a job's first decision, and IsActive)")

@@ -39,7 +39,7 @@ func (c *cli) bind(fs *flag.FlagSet) {
 	fs.StringVar(&c.jobs, "jobs", "", "comma-separated job names or ids to poll on every --flink; empty: all")
 	fs.StringVar(&c.config, "config", "", "YAML config file listing targets and settings")
 	fs.DurationVar(&c.interval, "interval", DefaultConfig().Interval, "poll interval")
-	fs.StringVar(&c.replica, "replica", "", "replica id among ingest replicas (default the host name and process id)")
+	fs.StringVar(&c.replica, "replica", "", "replica id among ingest replicas; empty: the host name and process id")
 	fs.StringVar(&c.tokenFile, "flink-token-file", "", "file holding a bearer token for every --flink")
 	fs.StringVar(&c.caFile, "flink-ca-file", "", "CA certificate file for an https --flink")
 }
