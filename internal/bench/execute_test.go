@@ -72,4 +72,17 @@ func TestExecutorIsActuate(t *testing.T) {
 	step()
 	require.Equal(t, 1, x.Skipped)
 	require.Equal(t, 4, c.TaskManagers())
+
+	// A run that ends mid-actuation stops it as a shutdown stops actuate.
+	for range 40 {
+		step()
+	}
+	x.submit(decision("more", 6, 6))
+	for range 5 {
+		step()
+	}
+	require.True(t, x.running, "waiting for the new TaskManagers' slots")
+	x.close()
+	require.False(t, x.running)
+	require.Equal(t, []int{1, 0}, []int{x.Applied, x.Failed}, "a stopped actuation is not counted")
 }
