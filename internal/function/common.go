@@ -12,7 +12,7 @@ import (
 	"github.com/flinkscaler/flinkscaler/internal/events"
 )
 
-// Default HTTP addresses (/metrics and /healthz) of the functions: distinct,
+// Default HTTP addresses (/metrics and the health checks) of the functions: distinct,
 // so the three run side by side on one machine, and on loopback, so a local
 // run exposes nothing. In a pod, pass --http-listen :PORT.
 const (
@@ -32,13 +32,14 @@ const (
 )
 
 // Common is what every function takes: how to reach NATS, the stream
-// settings it applies at start-up, where it serves /metrics and /healthz,
+// settings it applies at start-up, where it serves /metrics and its health,
 // and how it logs.
 type Common struct {
 	NATS      events.ConnOptions
 	NATSWait  time.Duration
 	Provision events.ProvisionConfig
-	// HTTPListen serves /metrics and /healthz; empty serves nothing.
+	// HTTPListen serves /metrics, /healthz, /readyz and /livez; empty serves
+	// nothing.
 	HTTPListen string
 	Verbose    bool
 	LogFormat  string

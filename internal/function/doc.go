@@ -2,7 +2,7 @@
 // decide, actuate) share as processes: one command line (flags with the
 // same names and meaning, each also settable by environment variable), one
 // logger set-up, one start-up connection to NATS with a bounded retry, and
-// one /metrics + /healthz server. The functions' own settings stay in their
+// one /metrics + health (/healthz, /readyz, /livez) server. The functions' own settings stay in their
 // packages; this package holds only what every function takes.
 //
 // The command line, for every function:
@@ -10,7 +10,7 @@
 //	--nats URL, --nats-creds, --nats-nkey, --nats-user, --nats-ca, --nats-cert, --nats-key
 //	--nats-wait D          retry the first connection to NATS this long
 //	--stream-replicas N, --stream-max-age D, --stream-max-bytes N
-//	--http-listen ADDR     /metrics and /healthz; empty: off
+//	--http-listen ADDR     /metrics, /healthz, /readyz, /livez; empty: off
 //	-v                     debug logs
 //	--log-format text|json
 //
