@@ -2,8 +2,9 @@
 // decide, actuate) share as processes: one command line (flags with the
 // same names and meaning, each also settable by environment variable), one
 // logger set-up, one start-up connection to NATS with a bounded retry, and
-// one /metrics + health (/healthz, /readyz, /livez) server. The functions' own settings stay in their
-// packages; this package holds only what every function takes.
+// one server for /metrics and the health checks (/healthz, /readyz,
+// /livez). The functions' own settings stay in their packages; this package
+// holds only what every function takes.
 //
 // The command line, for every function:
 //
