@@ -18,7 +18,7 @@ import (
 func TestMetricEncoders(t *testing.T) {
 	strs := []string{"", "busyTimeMsPerSecond", "Source__bids.KafkaSourceReader.topic.bids.partition.7.currentOffset",
 		`q"uote`, `back\slash`, "tab\tnew\nline", "<html>&", "ünïcode", "\u2028", "0.5", "1.2345E7", "NaN"}
-	floats := []float64{0, -0.0, 1, -1.5, 873.4, 1e21, 1e-7, 123456789.125, math.NaN(), math.Inf(1), math.Inf(-1), math.MaxFloat64, math.SmallestNonzeroFloat64}
+	floats := []float64{0, math.Copysign(0, -1), 1, -1.5, 873.4, 1e21, 1e-7, 123456789.125, math.NaN(), math.Inf(1), math.Inf(-1), math.MaxFloat64, math.SmallestNonzeroFloat64}
 	rng := rand.New(rand.NewPCG(1, 2))
 	pick := func() *jsonFloat {
 		if rng.IntN(4) == 0 {
