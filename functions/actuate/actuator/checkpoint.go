@@ -39,11 +39,11 @@ func (x *execution) waitCheckpoint(ctx context.Context, s plan.Step) (string, er
 		return "restart now: " + describeAge(age, interval), nil
 	}
 	state, err := x.poll(ctx, limit, func() (bool, string, error) {
-		cp, err := x.fl.Checkpoints(ctx, x.d.JobID)
+		latest, err := x.fl.LatestCheckpoints(ctx, x.d.JobID)
 		if err != nil {
 			return false, "", classifyFlink("read checkpoints", err)
 		}
-		if c := cp.Latest.Completed; c != nil && c.ID > id {
+		if c := latest.Completed; c != nil && c.ID > id {
 			return true, fmt.Sprintf("checkpoint %d completed (interval %s)", c.ID, interval), nil
 		}
 		return false, describeAge(age, interval) + ", waiting for the next", nil
@@ -61,11 +61,11 @@ func (x *execution) waitCheckpoint(ctx context.Context, s plan.Step) (string, er
 // since its last acknowledgement on the JobManager's clock; id 0 and a
 // negative age when the job has none. Errors wrap ErrTransient or ErrRefused.
 func (x *execution) latestCheckpoint(ctx context.Context) (int64, time.Duration, error) {
-	cp, err := x.fl.Checkpoints(ctx, x.d.JobID)
+	latest, err := x.fl.LatestCheckpoints(ctx, x.d.JobID)
 	if err != nil {
 		return 0, 0, classifyFlink("read checkpoints", err)
 	}
-	c := cp.Latest.Completed
+	c := latest.Completed
 	if c == nil {
 		return 0, -1, nil
 	}

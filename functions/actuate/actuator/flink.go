@@ -19,7 +19,7 @@ type Flink interface {
 	JobDetails(ctx context.Context, jobID string) (flink.JobDetails, error)
 	GetResourceRequirements(ctx context.Context, jobID string) (map[string]flink.Bounds, error)
 	PutResourceRequirements(ctx context.Context, jobID string, req map[string]flink.Bounds) error
-	Checkpoints(ctx context.Context, jobID string) (flink.Checkpoints, error)
+	LatestCheckpoints(ctx context.Context, jobID string) (flink.LatestCheckpoints, error)
 	CheckpointConfig(ctx context.Context, jobID string) (flink.CheckpointConfig, error)
 }
 
