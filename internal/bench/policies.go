@@ -30,7 +30,7 @@ func (s Setting) String() string {
 	if s.Knob == "" {
 		return s.Policy
 	}
-	return s.Policy + " " + s.Knob + "=" + strconv.FormatFloat(s.Value, 'g', -1, 64)
+	return s.Policy + " " + s.Knob + "=" + strconv.FormatFloat(s.Value, 'f', -1, 64)
 }
 
 // knob is a baseline's main knob, its reference default and the values the
@@ -43,14 +43,14 @@ type knob struct {
 
 // Knobs swept by `flinkscaler bench` (docs/BENCHMARK.md "Baselines"): the
 // operator's and the HPA's utilization target, DS2's over-provisioning
-// factor. KEDA's lag threshold (records per TaskManager) can be set but is
-// not swept: its lag-proportional sizing is off the front at any value, and
-// its runs are the slowest of the bench.
+// factor, KEDA's lag threshold (records per TaskManager: its default 10,
+// and two values four and six decades up, as the scenarios' rates run from
+// hundreds to millions of records a second).
 var knobs = map[string]knob{
 	"ds2":            {"overprovision", 0, []float64{0, 0.1, 0.25}},
 	"flink-operator": {"target", 0.7, []float64{0.5, 0.7, 0.85}},
 	"threshold":      {"target", 0.7, []float64{0.5, 0.7, 0.85}},
-	"keda-lag":       {"lagThreshold", 10, nil},
+	"keda-lag":       {"lagThreshold", 10, []float64{10, 1e4, 1e6}},
 }
 
 // Default reports whether s runs the policy at its reference default.
