@@ -154,9 +154,7 @@ func (c *Client) Checkpoints(ctx context.Context, jobID string) (Checkpoints, er
 // (the newest completed, savepoint, failed and restored checkpoints) without
 // decoding the counts, summary and history: a cheaper Checkpoints(…).Latest.
 func (c *Client) LatestCheckpoints(ctx context.Context, jobID string) (LatestCheckpoints, error) {
-	var body struct {
-		Latest LatestCheckpoints `json:"latest"`
-	}
+	var body latestOnly
 	return body.Latest, c.get(ctx, "/jobs/"+url.PathEscape(jobID)+"/checkpoints", nil, &body)
 }
 

@@ -1,5 +1,10 @@
 package flink
 
+import (
+	"encoding/json"
+	"strings"
+)
+
 // A fast path for the answers metrics-ingest reads for every vertex on every
 // poll: metric listings and aggregated metrics, arrays of flat objects
 // ([{"id":"busyTimeMsPerSecond","avg":12.5,"max":"NaN"}, …]). It decodes
@@ -23,6 +28,8 @@ func fastDecode(raw []byte, out any) bool {
 		return decodeList(raw, o, setAggregated)
 	case *[]MetricValue:
 		return decodeList(raw, o, setMetricValue)
+	case *latestOnly:
+		return decodeLatest(raw, o)
 	case *[]metricID:
 		return decodeList(raw, o, func(m *metricID, key string, v value) bool {
 			if key != "id" || !v.str {
@@ -246,4 +253,177 @@ func (s *scanner) digits() int {
 		s.i++
 	}
 	return s.i - start
+}
+
+// latestOnly is the part of GET /jobs/:jobid/checkpoints LatestCheckpoints
+// decodes.
+type latestOnly struct {
+	Latest LatestCheckpoints `json:"latest"`
+}
+
+// decodeLatest decodes raw into out by checking the whole document and
+// handing only the top-level "latest" value to encoding/json, instead of
+// decoding the counts, summary and history it skips. It declines (false)
+// on anything where that could differ from json.Unmarshal(raw, out): a
+// document that is not an object, a key that is not plain ASCII or that
+// matches "latest" only ignoring case, "latest" twice, or a "latest" that
+// does not decode (the caller then reports encoding/json's own error).
+func decodeLatest(raw []byte, out *latestOnly) bool {
+	s := scanner{b: raw}
+	if !s.byte('{') {
+		return false
+	}
+	var latest []byte
+	if !s.byte('}') {
+		for {
+			key, ok := s.str()
+			if !ok || !s.byte(':') {
+				return false
+			}
+			s.space()
+			start := s.i
+			if !s.skip(0) {
+				return false
+			}
+			switch {
+			case key == "latest":
+				if latest != nil {
+					return false
+				}
+				latest = raw[start:s.i]
+			case foldsTo(key, "latest"):
+				return false
+			}
+			if s.byte('}') {
+				break
+			}
+			if !s.byte(',') {
+				return false
+			}
+		}
+	}
+	s.space()
+	if s.i != len(s.b) {
+		return false
+	}
+	var got latestOnly
+	if latest != nil && json.Unmarshal(latest, &got.Latest) != nil {
+		return false
+	}
+	*out = got
+	return true
+}
+
+// foldsTo reports whether key equals want ignoring ASCII case.
+func foldsTo(key, want string) bool {
+	return len(key) == len(want) && strings.EqualFold(key, want)
+}
+
+// maxSkipDepth bounds the nesting skip follows; deeper documents are left
+// to encoding/json (which has its own limit).
+const maxSkipDepth = 1000
+
+// skip consumes one JSON value of any kind, checking it as encoding/json
+// would; false on anything invalid or nested deeper than maxSkipDepth.
+func (s *scanner) skip(depth int) bool {
+	if depth > maxSkipDepth {
+		return false
+	}
+	s.space()
+	if s.i >= len(s.b) {
+		return false
+	}
+	switch c := s.b[s.i]; {
+	case c == '"':
+		return s.skipString()
+	case c == '{':
+		s.i++
+		if s.byte('}') {
+			return true
+		}
+		for {
+			s.space()
+			if !s.skipString() || !s.byte(':') || !s.skip(depth+1) {
+				return false
+			}
+			if s.byte('}') {
+				return true
+			}
+			if !s.byte(',') {
+				return false
+			}
+		}
+	case c == '[':
+		s.i++
+		if s.byte(']') {
+			return true
+		}
+		for {
+			if !s.skip(depth + 1) {
+				return false
+			}
+			if s.byte(']') {
+				return true
+			}
+			if !s.byte(',') {
+				return false
+			}
+		}
+	case c == 't':
+		return s.literal("true")
+	case c == 'f':
+		return s.literal("false")
+	case c == 'n':
+		return s.literal("null")
+	}
+	return s.number()
+}
+
+func (s *scanner) literal(word string) bool {
+	if !strings.HasPrefix(string(s.b[s.i:min(len(s.b), s.i+len(word))]), word) {
+		return false
+	}
+	s.i += len(word)
+	return true
+}
+
+// skipString consumes a string with any valid escapes.
+func (s *scanner) skipString() bool {
+	if s.i >= len(s.b) || s.b[s.i] != '"' {
+		return false
+	}
+	for s.i++; s.i < len(s.b); s.i++ {
+		switch c := s.b[s.i]; {
+		case c == '"':
+			s.i++
+			return true
+		case c < 0x20:
+			return false
+		case c == '\\':
+			s.i++
+			if s.i >= len(s.b) {
+				return false
+			}
+			switch s.b[s.i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if s.i+4 >= len(s.b) {
+					return false
+				}
+				for _, h := range s.b[s.i+1 : s.i+5] {
+					if !isHex(h) {
+						return false
+					}
+				}
+				s.i += 4
+			default:
+				return false
+			}
+		}
+	}
+	return false
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }

@@ -21,6 +21,10 @@ var fastDecodeSeeds = []string{
 	`[{"ID":"x","MIN":1}]`, `[{"id":"a","id":"b","max":1,"max":2}]`, `[{"id":"\u0041"}]`, `[{"id":"é"}]`,
 	`[{"id":"a\tb"}]`, `[{"id":"0.numRecordsIn","value":"12"}]`, `[{"id":"0.numRecordsIn","value":12}]`,
 	`[{"id":"x","other":"y"}]`, "[{\"id\":\"x\"}]\n", `[{"id":"x"} {"id":"y"}]`,
+	checkpointsBody, `{}`, `{"latest":null}`, `{"latest":{}}`, `{"latest":5}`, `{"Latest":{}}`, `{"l\u0061test":{}}`,
+	`{"latest":{"completed":{"id":1}},"latest":{"failed":{"id":2}}}`, `{"history":[1,2,{"a":[true,false,null]}],"latest":{"completed":{"id":3}}}`,
+	`{"history":"\u00e9\n\"","latest":{}}`, `{"history":"\x"}`, `{"history":[1,]}`, `{"history":tru}`, `{"latest":{}} x`,
+	`{"summary":{"p99":"NaN","p50":-1.5e3},"latest":{"restored":{"id":9,"restore_timestamp":1}}}`, "{\"history\":\"\xff\"}",
 }
 
 // same reports whether fastDecode and json.Unmarshal agree on raw decoded
@@ -71,6 +75,13 @@ func checkFastDecode(t *testing.T, raw []byte) {
 	same[AggregatedMetric](t, raw)
 	same[MetricValue](t, raw)
 	same[metricID](t, raw)
+	var fast, slow latestOnly
+	if !fastDecode(raw, &fast) {
+		require.Equal(t, latestOnly{}, fast, "left untouched when not decoded")
+		return
+	}
+	require.NoError(t, json.Unmarshal(raw, &slow), "%q", raw)
+	require.Equal(t, slow, fast, "%q", raw)
 }
 
 func TestFastDecode(t *testing.T) {
