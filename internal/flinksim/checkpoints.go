@@ -25,6 +25,7 @@ type checkpoints struct {
 type checkpointRecord struct {
 	id          int64
 	triggerMs   int64
+	ackMs       int64 // its completion: the last acknowledgement
 	numSubtasks int
 }
 
@@ -81,7 +82,7 @@ func (c *Cluster) completeCheckpoint(positions []float64, triggerMs int64) {
 	for _, v := range c.vertices {
 		n += v.p
 	}
-	rec := checkpointRecord{id: k.completed, triggerMs: triggerMs, numSubtasks: n}
+	rec := checkpointRecord{id: k.completed, triggerMs: triggerMs, ackMs: c.nowMs(), numSubtasks: n}
 	if len(k.history) < checkpointHistory {
 		k.history = append(k.history, rec)
 	} else {

@@ -32,7 +32,8 @@ type pendingCheckpoint struct {
 }
 
 // checkpointBackpressureFactor stretches a checkpoint triggered while the
-// job is backpressured: aligned barriers wait behind the buffered data.
+// job is backpressured when the scenario gives no checkpointAlignment:
+// aligned barriers wait behind the buffered data.
 const checkpointBackpressureFactor = 4
 
 func (c *Cluster) initDisturbances() {
@@ -272,7 +273,11 @@ func (c *Cluster) selectivity(i int) float64 {
 func (c *Cluster) checkpointTriggered() {
 	rt := &c.sc.Cluster.Runtime
 	d := rt.CheckpointDuration
-	if c.backpressured() {
+	switch {
+	case !c.backpressured():
+	case rt.CheckpointAlignment > 0:
+		d += rt.CheckpointAlignment
+	default:
 		d *= checkpointBackpressureFactor
 	}
 	pc := &pendingCheckpoint{triggered: c.elapsed, doneAt: c.elapsed + d, positions: make([]float64, len(c.vertices))}
@@ -298,7 +303,7 @@ func (c *Cluster) backpressured() bool {
 // timedCheckpoints reports whether checkpoints take time or can fail.
 func (c *Cluster) timedCheckpoints() bool {
 	rt := &c.sc.Cluster.Runtime
-	return rt.CheckpointDuration > 0 || rt.CheckpointFailure > 0
+	return rt.CheckpointDuration > 0 || rt.CheckpointAlignment > 0 || rt.CheckpointFailure > 0
 }
 
 // measuredBusy turns a subtask's true busy fraction into what Flink

@@ -23,13 +23,16 @@ type Runtime struct {
 	TaskManagerStartupMax     time.Duration
 	TaskManagerNeverRegisters float64
 	// CheckpointDuration is the time from a checkpoint's trigger to its
-	// completion (4× while the job is backpressured: barriers queue
-	// behind buffered data); a restart replays from the trigger.
+	// completion; a restart replays from the trigger. A checkpoint
+	// triggered while the job is backpressured takes CheckpointAlignment
+	// more (aligned barriers wait until the in-flight data ahead of them is
+	// processed), or 4× CheckpointDuration when CheckpointAlignment is 0.
 	// CheckpointFailure is the probability a checkpoint fails.
 	// CheckpointRandomStart fires the first checkpoint after a (re)start
 	// at U(0, interval), as CheckpointCoordinator does, instead of one
 	// interval after it.
 	CheckpointDuration    time.Duration
+	CheckpointAlignment   time.Duration
 	CheckpointFailure     float64
 	CheckpointRandomStart bool
 	// GC, if set, pauses TaskManagers: stop-the-world time that freezes
@@ -130,6 +133,7 @@ type rawRuntime struct {
 	TaskManagerStartupMax     *time.Duration `yaml:"taskManagerStartupMax"`
 	TaskManagerNeverRegisters *float64       `yaml:"taskManagerNeverRegisters"`
 	CheckpointDuration        *time.Duration `yaml:"checkpointDuration"`
+	CheckpointAlignment       *time.Duration `yaml:"checkpointAlignment"`
 	CheckpointFailure         *float64       `yaml:"checkpointFailure"`
 	CheckpointRandomStart     bool           `yaml:"checkpointRandomStart"`
 	GCPauses                  *rawGC         `yaml:"gcPauses"`
@@ -194,6 +198,7 @@ func buildRuntime(raw rawRuntime, c *ClusterSpec, ps *problems) {
 	}
 	fraction(&r.TaskManagerNeverRegisters, raw.TaskManagerNeverRegisters, "cluster.taskManagerNeverRegisters", 1, ps)
 	setDuration(&r.CheckpointDuration, raw.CheckpointDuration, "cluster.checkpointDuration", false, ps)
+	setDuration(&r.CheckpointAlignment, raw.CheckpointAlignment, "cluster.checkpointAlignment", false, ps)
 	fraction(&r.CheckpointFailure, raw.CheckpointFailure, "cluster.checkpointFailure", 1, ps)
 	r.CheckpointRandomStart = raw.CheckpointRandomStart
 	if g := raw.GCPauses; g != nil {

@@ -201,6 +201,35 @@ func TestCheckpointsTakeTimeAndReplayFromTrigger(t *testing.T) {
 	at, ok = bp.LatestCheckpoint()
 	require.True(t, ok)
 	require.Equal(t, 100*time.Second, at)
+
+	// With checkpointAlignment, backpressure adds that time instead
+	// (measured on Flink 1.20: 50 ms → 2.5 s at 300 records/s).
+	al := New(pipeline(t, 5000, "  checkpointDuration: 2s\n  checkpointAlignment: 5s"), Options{})
+	al.Advance(61 * time.Second)
+	al.Advance(5 * time.Second)
+	_, ok = al.LatestCheckpoint()
+	require.False(t, ok)
+	al.Advance(2 * time.Second)
+	at, ok = al.LatestCheckpoint()
+	require.True(t, ok)
+	require.Equal(t, 67*time.Second, at)
+
+	// The REST history reports it as Flink does: acknowledged at its
+	// completion, its end-to-end duration the time since the trigger.
+	rec := httptest.NewRecorder()
+	al.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/jobs/"+al.JobID()+"/checkpoints", nil))
+	var stats struct {
+		Latest struct {
+			Completed struct {
+				Trigger  int64 `json:"trigger_timestamp"`
+				Ack      int64 `json:"latest_ack_timestamp"`
+				EndToEnd int64 `json:"end_to_end_duration"`
+			} `json:"completed"`
+		} `json:"latest"`
+	}
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &stats))
+	require.Equal(t, int64(7000), stats.Latest.Completed.EndToEnd)
+	require.Equal(t, stats.Latest.Completed.Trigger+7000, stats.Latest.Completed.Ack)
 }
 
 func TestCheckpointFailures(t *testing.T) {
@@ -418,6 +447,7 @@ func TestRuntimeValidation(t *testing.T) {
 		{"gcPauses: {perMinute: 1}", "cluster.gcPauses.pause"},
 		{"faults: {lostTaskManagerAt: [2m, 1m]}", "cluster.faults.lostTaskManagerAt[1]"},
 		{"flinkVersion: \"1.17\"", "cluster.flinkVersion"},
+		{"checkpointAlignment: -1s", "cluster.checkpointAlignment"},
 	} {
 		doc := strings.Replace(minimalScenario, "job:", "cluster:\n  "+tc.extra+"\njob:", 1)
 		_, err := ParseScenario([]byte(doc), ".")

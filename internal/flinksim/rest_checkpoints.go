@@ -97,7 +97,7 @@ func (c *Cluster) checkpointStats() any {
 func (c *Cluster) checkpointStat(r checkpointRecord) checkpointStat {
 	return checkpointStat{
 		ClassName: "completed", ID: r.id, Status: "COMPLETED",
-		TriggerTimestamp: r.triggerMs, LatestAckTimestamp: r.triggerMs,
+		TriggerTimestamp: r.triggerMs, LatestAckTimestamp: r.ackMs, EndToEndDuration: r.ackMs - r.triggerMs,
 		NumSubtasks: r.numSubtasks, NumAcknowledgedSubtask: r.numSubtasks,
 		CheckpointType: "CHECKPOINT", Tasks: map[string]any{},
 		ExternalPath: c.ckpt.externalPath(c.jobID, r.id),

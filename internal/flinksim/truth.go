@@ -41,9 +41,13 @@ type VertexTruth struct {
 	RecordsOutPerSecond float64
 	Saturated           bool // processing at capacity
 	BackPressured       bool // throttled by a saturated vertex downstream
-	// MaxBusyMsPerSecond is the busiest subtask's busy time this step.
-	MaxBusyMsPerSecond float64
-	Backlog            float64 // sources: pending records
+	// MaxBusyMsPerSecond is the busiest subtask's busy time this step, as
+	// its TaskManager measures it (overhead, error, GC and under-reading
+	// included); MaxProcessingMsPerSecond the busiest subtask's time
+	// processing records, without them.
+	MaxBusyMsPerSecond       float64
+	MaxProcessingMsPerSecond float64
+	Backlog                  float64 // sources: pending records
 }
 
 // GroundTruth returns the model's state now.
@@ -92,6 +96,9 @@ func (c *Cluster) vertexTruth(i int, v *vertex) VertexTruth {
 	}
 	for k := range v.subtasks {
 		vt.MaxBusyMsPerSecond = max(vt.MaxBusyMsPerSecond, v.subtasks[k].busy*1000)
+		if v.perSubtask > 0 && k < len(v.shares) {
+			vt.MaxProcessingMsPerSecond = max(vt.MaxProcessingMsPerSecond, min(1, v.in*v.shares[k]/v.perSubtask)*1000)
+		}
 	}
 	if v.spec.IsSource() {
 		vt.Backlog = v.backlog

@@ -66,7 +66,8 @@ func (s *Sandbox) GroundTruth(ctx context.Context) (flinksim.GroundTruth, error)
 			ID: v.ID, Name: v.Name, Parallelism: v.Parallelism, Requirement: v.Requirement,
 			Capacity: v.Capacity, RecordsInPerSecond: v.RecordsInPerSecond, RecordsOutPerSecond: v.RecordsOutPerSecond,
 			Saturated: v.Saturated, BackPressured: v.BackPressured, MaxBusyMsPerSecond: v.MaxBusyMsPerSecond,
-			Backlog: v.Backlog,
+			MaxProcessingMsPerSecond: v.MaxBusyMsPerSecond, // measured inside the job: time in the per-record cost
+			Backlog:                  v.Backlog,
 		})
 	}
 	return gt, nil
