@@ -189,11 +189,22 @@ func ResultID(decisionID string) string { return decisionID + "-result" }
 // a redelivery publishes nothing.
 var errHandled = errors.New("decision already handled")
 
+// errRepublished: the decision was handled before; its stored result is
+// published again (under the same event id) and nothing else is done.
+var errRepublished = errors.New("decision already handled; its result published again")
+
 // Actuate applies d and returns its result. It returns an error only for a
 // transient failure that changed nothing (the caller retries later).
 func (a *Actuator) Actuate(ctx context.Context, d events.Decision) (events.Result, error) {
 	start := a.deps.Clock.Now()
 	res, err := a.actuate(ctx, d)
+	if errors.Is(err, errRepublished) {
+		// Counted, logged and recorded as a Kubernetes Event when it was
+		// handled: only its result goes out again.
+		a.deps.Metrics.actuation("redelivered")
+		a.log.Debug("decision already handled; its result is published again", "cluster", d.Cluster, "job_id", d.JobID, "decision_id", d.DecisionID)
+		return res, nil
+	}
 	if errors.Is(err, errHandled) {
 		a.deps.Metrics.actuation("redelivered")
 		a.log.Debug("decision already handled; redelivery ignored", "cluster", d.Cluster, "job_id", d.JobID, "decision_id", d.DecisionID)
@@ -253,7 +264,7 @@ func (a *Actuator) actuate(ctx context.Context, d events.Decision) (events.Resul
 	}
 	if slices.Contains(rec.Applied, d.DecisionID) {
 		if rec.LastDecisionID == d.DecisionID && rec.LastResult != nil {
-			return *rec.LastResult, nil // published again under the same id
+			return *rec.LastResult, errRepublished // published again under the same id
 		}
 		return events.Result{}, errHandled
 	}

@@ -3,9 +3,12 @@ package actuator
 import (
 	"context"
 	"net/http"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
 	"github.com/flinkscaler/flinkscaler/internal/events"
@@ -211,7 +214,11 @@ func TestKEDADecisionRefusedWhileActuateOwnsReplicas(t *testing.T) {
 // none lost when the first publish did not happen. A redelivery of an older
 // decision publishes nothing.
 func TestRedeliveredDecisionHasOneResult(t *testing.T) {
-	e := newEnv(t, "adaptive", true, Options{SlotWait: 10 * time.Second, ParallelismWait: 10 * time.Second, Poll: 20 * time.Millisecond})
+	e := newEnv(t, "adaptive", true, Options{SlotWait: 10 * time.Second, ParallelismWait: 10 * time.Second, Poll: 20 * time.Millisecond,
+		DefaultWorkload: "flink/taskmanager"})
+	rec := &eventLog{}
+	e.deps.Events = rec
+	e.act = New(e.deps, e.options)
 	ctx := context.Background()
 	d := e.decision(events.ModeAdaptive, 3, 3)
 	ev, err := events.New(events.TypeDecision, "decide", d.Cluster, d.JobID, d)
@@ -231,6 +238,10 @@ func TestRedeliveredDecisionHasOneResult(t *testing.T) {
 	require.Equal(t, events.OutcomeApplied, r1.Outcome, r1.Error)
 	require.Equal(t, r1.Outcome, r2.Outcome)
 	require.Equal(t, r1.Steps, r2.Steps)
+	m := e.act.deps.Metrics.actuations
+	require.Equal(t, 1.0, testutil.ToFloat64(m.WithLabelValues(events.OutcomeApplied)), "applied once, not once per delivery")
+	require.Equal(t, 1.0, testutil.ToFloat64(m.WithLabelValues("redelivered")))
+	require.Equal(t, []string{"ScalingDecision", "Rescaled"}, rec.reasons(), "one Kubernetes Event per decision and result")
 
 	newer := e.decision(events.ModeAdaptive, 2, 2)
 	newer.DecidedAt = d.DecidedAt.Add(time.Second)
@@ -260,4 +271,23 @@ func TestStaleDecisionIsSkipped(t *testing.T) {
 	r, err = e.act.Actuate(fresh, e.decision(events.ModeAdaptive, 4, 4))
 	require.NoError(t, err)
 	require.Equal(t, events.OutcomeApplied, r.Outcome, r.Error)
+}
+
+// eventLog records the Kubernetes Events actuate would create.
+type eventLog struct {
+	mu   sync.Mutex
+	list []string
+}
+
+func (l *eventLog) Record(_ context.Context, _, _, reason, _ string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.list = append(l.list, reason)
+	return nil
+}
+
+func (l *eventLog) reasons() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.list)
 }
