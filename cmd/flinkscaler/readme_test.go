@@ -161,6 +161,7 @@ func TestReadmeChainByHand(t *testing.T) {
 	require.Eventually(t, seen("snapshot"), 30*time.Second, 50*time.Millisecond, report)
 	require.Eventually(t, seen("decision"), 90*time.Second, 100*time.Millisecond, report)
 	require.Eventually(t, seen("result"), 90*time.Second, 100*time.Millisecond, report)
+	require.Eventually(t, seen(`result\s+\S+\s+applied`), 90*time.Second, 100*time.Millisecond, report)
 
 	for _, args := range publish {
 		var out bytes.Buffer
