@@ -44,7 +44,7 @@ type Options struct {
 	// ConflictRetries bounds the retries of a PUT Flink answers 409.
 	ConflictRetries int
 	// AlignCheckpoint waits, before the step that restarts the job, until a
-	// checkpoint has just completed (plan.FreshCheckpoint), so the rescale
+	// checkpoint has just completed (events.FreshCheckpoint), so the rescale
 	// replays little; skipped for jobs without checkpointing.
 	AlignCheckpoint bool
 	// CheckpointWait bounds that wait (plan.CheckpointWait): when the next

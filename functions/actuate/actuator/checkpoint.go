@@ -24,7 +24,7 @@ func checkpointInterval(ctx context.Context, fl Flink, jobID string) time.Durati
 // waitCheckpoint waits, for at most plan.CheckpointWait (a patient step's
 // bound: plan.CheckpointLimit), until a checkpoint
 // newer than the latest one completes, unless the latest is already fresh
-// (plan.FreshCheckpoint). Ages are measured on the JobManager's clock (the
+// (events.FreshCheckpoint). Ages are measured on the JobManager's clock (the
 // job's "now"), and the wait ends on a new checkpoint id, so a skewed or sped
 // up clock does not matter. It never fails the plan: when the bound passes,
 // or Flink cannot be read, the restart goes ahead and the detail says so.

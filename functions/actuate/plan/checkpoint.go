@@ -1,10 +1,10 @@
 package plan
 
-import "time"
+import (
+	"time"
 
-// FreshCheckpoint is how recent a completed checkpoint must be for a restart
-// to count as aligned with it: a tenth of the interval (6 s at 60 s).
-func FreshCheckpoint(interval time.Duration) time.Duration { return interval / 10 }
+	"github.com/flinkscaler/flinkscaler/internal/events"
+)
 
 // CheckpointLimit is the bound of wait-checkpoint step s given actuate's
 // configured bound: a patient step may always wait for the next checkpoint
@@ -14,7 +14,7 @@ func CheckpointLimit(s Step, configured time.Duration) time.Duration {
 	if !s.Patient || s.CheckpointInterval <= 0 {
 		return configured
 	}
-	return max(configured, s.CheckpointInterval+FreshCheckpoint(s.CheckpointInterval))
+	return max(configured, s.CheckpointInterval+events.FreshCheckpoint(s.CheckpointInterval))
 }
 
 // CheckpointWait returns how long a wait-checkpoint step may wait for a fresh
@@ -32,7 +32,7 @@ func CheckpointWait(age, interval, limit time.Duration) time.Duration {
 	if interval <= 0 || limit <= 0 {
 		return 0
 	}
-	fresh := FreshCheckpoint(interval)
+	fresh := events.FreshCheckpoint(interval)
 	if age >= 0 && age <= fresh {
 		return 0
 	}

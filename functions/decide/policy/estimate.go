@@ -281,10 +281,10 @@ const drainBudget = 2.0
 
 // replay is the input a restart replays: actuate aligns restarts with
 // checkpoints, so for a job that reports its checkpoint interval about a
-// tenth of it (plan.FreshCheckpoint); Replay otherwise, and at most.
+// tenth of it (events.FreshCheckpoint); Replay otherwise, and at most.
 func (r *run) replay() time.Duration {
 	if ms := r.snap.CheckpointIntervalMs; ms > 0 {
-		return min(time.Duration(ms)*time.Millisecond/10, r.cfg.Replay)
+		return min(events.FreshCheckpoint(time.Duration(ms)*time.Millisecond), r.cfg.Replay)
 	}
 	return r.cfg.Replay
 }
