@@ -30,6 +30,8 @@ func fastDecode(raw []byte, out any) bool {
 		return decodeList(raw, o, setMetricValue)
 	case *latestOnly:
 		return decodeLatest(raw, o)
+	case *JobDetails:
+		return decodeJobDetails(raw, o)
 	case *[]metricID:
 		return decodeList(raw, o, func(m *metricID, key string, v value) bool {
 			if key != "id" || !v.str {

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -76,12 +78,55 @@ func checkFastDecode(t *testing.T, raw []byte) {
 	same[MetricValue](t, raw)
 	same[metricID](t, raw)
 	var fast, slow latestOnly
-	if !fastDecode(raw, &fast) {
+	if fastDecode(raw, &fast) {
+		require.NoError(t, json.Unmarshal(raw, &slow), "%q", raw)
+		require.Equal(t, slow, fast, "%q", raw)
+	} else {
 		require.Equal(t, latestOnly{}, fast, "left untouched when not decoded")
+	}
+	var fastJob, slowJob JobDetails
+	if !fastDecode(raw, &fastJob) {
+		require.Equal(t, JobDetails{}, fastJob, "left untouched when not decoded")
 		return
 	}
-	require.NoError(t, json.Unmarshal(raw, &slow), "%q", raw)
-	require.Equal(t, slow, fast, "%q", raw)
+	require.NoError(t, json.Unmarshal(raw, &slowJob), "%q", raw)
+	// Compared as JSON: Floats may be NaN, and nil differs from empty.
+	a, err := json.Marshal(slowJob)
+	require.NoError(t, err)
+	b, err := json.Marshal(fastJob)
+	require.NoError(t, err)
+	require.Equal(t, string(a), string(b), "%q", raw)
+	require.Equal(t, slowJob.Vertices == nil, fastJob.Vertices == nil)
+}
+
+// jobSeeds are GET /jobs/:jobid answers recorded from real Flink, and
+// variations just outside the fast path's plain form.
+func jobSeeds(t testing.TB) []string {
+	seeds := []string{`{}`, `{"vertices":[]}`, `{"vertices":null}`, `{"jid":"a","JID":"b"}`, `{"jid":"a","jid":"b"}`,
+		`{"now":1.5}`, `{"now":1e3}`, `{"now":99999999999999999999}`, `{"maxParallelism":-1}`, `{"pending-operators":0}`,
+		`{"pending-operators":null}`, `{"timestamps":{"RUNNING":1,"RUNNING":2}}`, `{"timestamps":{}}`, `{"extra":{"a":[1,"x"]}}`,
+		`{"vertices":[{"metrics":{"accumulated-busy-time":"NaN","accumulated-idle-time":12.5,"read-bytes-complete":true}}]}`,
+		`{"vertices":[{"tasks":{"RUNNING":2},"metrics":{"accumulated-busy-time":1e400}}]}`, `{"plan":{"nodes":[{"inputs":[{"num":0,"id":"x"}]}]}}`,
+		`{"name":"caf\u00e9"}`, `{"isStoppable":tru}`, `[]`}
+	for _, f := range []string{"job-1.18.json", "job-1.20.json", "job-2.3.json"} {
+		b, err := os.ReadFile(filepath.Join("testdata", f))
+		require.NoError(t, err)
+		seeds = append(seeds, string(b))
+	}
+	return seeds
+}
+
+func TestFastDecodeJobDetails(t *testing.T) {
+	for _, s := range jobSeeds(t) {
+		checkFastDecode(t, []byte(s))
+	}
+	var d JobDetails
+	for _, f := range []string{"job-1.18.json", "job-1.20.json", "job-2.3.json"} {
+		b, err := os.ReadFile(filepath.Join("testdata", f))
+		require.NoError(t, err)
+		require.True(t, fastDecode(b, &d), "%s takes the fast path", f)
+		require.NotEmpty(t, d.Vertices)
+	}
 }
 
 func TestFastDecode(t *testing.T) {
@@ -105,7 +150,7 @@ func TestFastDecode(t *testing.T) {
 // FuzzFastDecode: on any body, the fast path either declines or decodes
 // exactly what encoding/json decodes.
 func FuzzFastDecode(f *testing.F) {
-	for _, s := range fastDecodeSeeds {
+	for _, s := range append(fastDecodeSeeds, jobSeeds(f)...) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(checkFastDecode)
