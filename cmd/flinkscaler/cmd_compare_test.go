@@ -1,0 +1,26 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestCompareBadInput: bad flags are usage errors naming the flag, and an
+// unwritable --record fails before any run starts.
+func TestCompareBadInput(t *testing.T) {
+	var out, errOut bytes.Buffer
+	require.Equal(t, 2, run(context.Background(), []string{"compare", "--engine", "k8s"}, &out, &errOut))
+	require.Contains(t, errOut.String(), "--scenario: required")
+	require.Contains(t, errOut.String(), `--engine "k8s"`)
+
+	errOut.Reset()
+	missing := filepath.Join(t.TempDir(), "no-such-dir", "stream.jsonl")
+	code := run(context.Background(), []string{"compare", "--scenario", "../../scenarios/wordcount.yaml", "--record", missing, "--report", ""}, &out, &errOut)
+	require.NotEqual(t, 0, code)
+	require.Contains(t, errOut.String(), "--record")
+	require.NotContains(t, out.String(), "flinkscaler compare: scenario", "nothing ran")
+}
