@@ -130,6 +130,9 @@ func (r *runner) peer(ctx context.Context) (run Run) {
 	var mu sync.Mutex
 	var pending []flinkautoscaler.Rescale
 	var reports []report
+	// collected is signalled when the original starts a metric collection:
+	// the shadow reads its snapshot then, in the original's phase.
+	collected := make(chan struct{}, 1)
 	options := flinkautoscaler.Map(opts)
 	for k, v := range peerOverrides {
 		options[k] = v
@@ -138,6 +141,12 @@ func (r *runner) peer(ctx context.Context) (run Run) {
 		Artifact: art, JobManager: cl.url, Options: options,
 		Log:       &prefixed{w: r.log, prefix: "[operator] "},
 		OnRescale: func(rs flinkautoscaler.Rescale) { mu.Lock(); pending = append(pending, rs); mu.Unlock() },
+		OnCollect: func(time.Time) {
+			select {
+			case collected <- struct{}{}:
+			default:
+			}
+		},
 		OnReport: func(at time.Time, line string) {
 			mu.Lock()
 			reports = append(reports, report{at, line})
@@ -153,12 +162,13 @@ func (r *runner) peer(ctx context.Context) (run Run) {
 
 	f := newFollower(r.sc)
 	var sh *shadow
-	var nextSnapshot time.Duration
+	var lastSnapshot time.Time
 	tick := time.NewTicker(observeEvery)
 	defer tick.Stop()
 	var failure error
 	nextLine := time.Duration(0)
 	applied := 0
+	collect := false
 loop:
 	for {
 		select {
@@ -172,6 +182,8 @@ loop:
 			failure = fmt.Errorf("the cluster stopped: %v", cl.err())
 			break loop
 		case <-tick.C:
+		case <-collected:
+			collect = true
 		}
 		gt, err := cl.truth(ctx)
 		if err != nil {
@@ -207,14 +219,17 @@ loop:
 			}
 			fmt.Fprintf(pp, "%8s  rescale → %s (JobManager: %s)\n", fmtElapsed(gt.Elapsed), targets(rs, gt), answer(rs))
 		}
-		// After the rescales seen so far, so the stream keeps their order.
-		if gt.Elapsed >= nextSnapshot {
-			if err := sh.poll(ctx, time.Now().UTC()); err != nil {
+		// After the rescales seen so far, so the stream keeps their order;
+		// when the original collects (at most every half interval), else
+		// every two intervals without one.
+		if since := time.Since(lastSnapshot); collect && since >= shadowEvery/2 || since >= 2*shadowEvery {
+			lastSnapshot = time.Now()
+			if err := sh.poll(ctx, lastSnapshot.UTC()); err != nil {
 				sh.check.Errors++
 				sh.check.LastError = err.Error()
 			}
-			nextSnapshot += shadowEvery
 		}
+		collect = false
 		if n, change := f.step(gt); change {
 			if err := setTaskManagers(ctx, cl.url, n); err != nil {
 				fmt.Fprintf(pp, "setting TaskManagers to %d: %v\n", n, err)

@@ -35,6 +35,10 @@ type Config struct {
 	// autoscaler logs (its per-vertex parallelism, processing capacity
 	// and target data rate), stamped when read, outside any lock.
 	OnReport func(at time.Time, line string)
+	// OnCollect, if set, is called (outside any lock) each time the
+	// autoscaler has read a job's details (GET /jobs/:jobid), which is how
+	// each of its metric collections begins.
+	OnCollect func(at time.Time)
 	// Now is the clock rescales are stamped with (nil: time.Now).
 	Now func() time.Time
 }

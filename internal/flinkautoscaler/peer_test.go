@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -111,10 +112,13 @@ func requireRescale(ctx context.Context, t *testing.T, a *Artifact, url, jobID, 
 	var log strings.Builder
 	var mu sync.Mutex
 	got := make(chan Rescale, 8)
+	var collects, reports atomic.Int64
 	p, err := Start(ctx, Config{
 		Artifact: a, JobManager: url, Options: fastOptions,
 		Log:       writerFunc(func(b []byte) { mu.Lock(); log.Write(b); mu.Unlock() }),
 		OnRescale: func(r Rescale) { got <- r },
+		OnCollect: func(time.Time) { collects.Add(1) },
+		OnReport:  func(_ time.Time, line string) { reports.Add(1) },
 	})
 	require.NoError(t, err)
 	defer p.Stop()
@@ -135,6 +139,8 @@ func requireRescale(ctx context.Context, t *testing.T, a *Artifact, url, jobID, 
 	}
 	st := p.Stats()
 	require.Positive(t, st.Reports)
+	require.Positive(t, collects.Load(), "every collection reads the job's details")
+	require.Positive(t, reports.Load(), "the scaling report before the rescale")
 	require.Positive(t, st.Requests["GET /jobs/:id/jobmanager/config 200"])
 	require.Positive(t, st.Requests["GET /taskmanagers/metrics 200"])
 	p.Stop()

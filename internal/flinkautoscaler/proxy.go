@@ -43,6 +43,9 @@ func (p *Peer) forward(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.count(r, resp.StatusCode)
+	if r.Method == http.MethodGet && resp.StatusCode == http.StatusOK && pathPattern(r.URL.Path) == "/jobs/:id" && p.cfg.OnCollect != nil {
+		p.cfg.OnCollect(p.cfg.Now())
+	}
 	if r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/resource-requirements") {
 		p.record(r.URL.Path, body, resp.StatusCode, answer)
 	}
