@@ -231,7 +231,9 @@ func price(e evaluation, p plan, ld load, rc restartCost, h0 float64, sizes [2]i
 	if p.restart {
 		idle = rc.outage.Seconds() * float64(slots0)
 	}
-	e.cost = e.slotSec + idle + cfg.SLO.Weight*float64(max(need, 1))*(e.over+lagShare*e.lagged+e.excess)
+	// a restart's outage counts as time over the SLO: no result leaves the
+	// job while it lasts, whatever the lag
+	e.cost = e.slotSec + idle + cfg.SLO.Weight*float64(max(need, 1))*(e.over+lagShare*e.lagged+e.excess+e.restarts*rc.outage.Seconds())
 	return e
 }
 

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"math"
+	"slices"
 	"time"
 )
 
@@ -56,13 +57,17 @@ func measureLoad(st State, j jobView, cfg Config, now time.Time) load {
 	return ld
 }
 
-// drift is the root mean square of the relative change of the offered
-// rate between settled samples tau apart (within 1.5 tau); with fewer than
-// three such pairs, the settled samples' coefficient of variation.
+// drift is the typical relative change of the offered rate between
+// settled samples tau apart (within 1.5 tau): the median of its size,
+// scaled to a standard deviation (× 1.4826 for normal changes), so a
+// single step of the load, which only the pairs spanning it see, is a
+// change to follow and not a volatility to keep headroom for. With fewer
+// than three such pairs, the settled samples' coefficient of variation.
 func drift(w []Sample, settle, tau time.Duration) float64 {
-	var sq float64
 	var all moments
-	n, k := 0, 0
+	var small [64]float64
+	sizes := small[:0]
+	k := 0
 	for i, a := range w {
 		if a.At.Sub(a.Epoch) < settle {
 			continue
@@ -76,16 +81,24 @@ func drift(w []Sample, settle, tau time.Duration) float64 {
 			k++
 		}
 		if k < len(w) && w[k].At.Sub(a.At) <= tau*3/2 {
-			d := (w[k].Offered - a.Offered) / a.Offered
-			sq += d * d
-			n++
+			sizes = append(sizes, math.Abs(w[k].Offered-a.Offered)/a.Offered)
 		}
 	}
-	if n < 3 {
+	if len(sizes) < 3 {
 		return all.cv()
 	}
-	return math.Sqrt(sq / float64(n))
+	slices.Sort(sizes)
+	m := len(sizes) / 2
+	med := sizes[m]
+	if len(sizes)%2 == 0 {
+		med = (sizes[m-1] + sizes[m]) / 2
+	}
+	return madScale * med
 }
+
+// madScale turns the median absolute change into a standard deviation for
+// normally distributed changes.
+const madScale = 1.4826
 
 func (ld load) String() string { return string(ld.describe(nil)) }
 

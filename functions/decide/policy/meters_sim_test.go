@@ -26,7 +26,8 @@ import (
 // below it. Every decision must carry the load offered when it is made,
 // and the lag stay within twice the SLO; at the shipped timing and at
 // compare's fast one (the scenario's timeline and the policy's pacing
-// divided by 5, not below 20 s).
+// divided by 5, not below 20 s). A scale-down must come from an offered
+// rate read within 20 % of the true one.
 func TestRestartedMetersDoNotScaleDown(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -68,7 +69,8 @@ func realTimingWordcount(t *testing.T, factor int) *flinksim.Scenario {
 
 // runEmulated drives Decide against the emulator through its REST API,
 // polled as metrics-ingest polls it every 10 s, and applies each decision
-// as actuate does (TaskManagers, then requirements). It fails the test
+// as actuate does: after the next checkpoint (at most 90 s), TaskManagers
+// then requirements. It fails the test
 // when a decision leaves a vertex short of the load offered then, and
 // returns the decisions and the largest lag (s).
 func runEmulated(t *testing.T, sc *flinksim.Scenario, cfg Config) ([]*events.Decision, float64) {
@@ -80,11 +82,17 @@ func runEmulated(t *testing.T, sc *flinksim.Scenario, cfg Config) ([]*events.Dec
 	require.NoError(t, err)
 	var st State
 	var out []*events.Decision
+	var due *events.Decision // decided, waiting for a checkpoint
+	var dueAt time.Duration
 	maxLag := 0.0
 	for c.Elapsed() < sc.Duration {
 		for range 10 {
 			c.Step()
 			maxLag = max(maxLag, c.GroundTruth().LagSeconds)
+			if ckpt, ok := c.LatestCheckpoint(); due != nil && (ok && ckpt > dueAt || c.Elapsed()-dueAt > 90*time.Second) {
+				apply(t, c, due)
+				due = nil
+			}
 		}
 		snap, err := ingest.PollJob(context.Background(), client, "c", c.JobID(), c.Now())
 		require.NoError(t, err)
@@ -96,19 +104,40 @@ func runEmulated(t *testing.T, sc *flinksim.Scenario, cfg Config) ([]*events.Dec
 		}
 		t.Logf("%s: %s", c.Elapsed(), d.Rationale)
 		offered := c.GroundTruth().OfferedRate
-		req := map[string]flinksim.Bounds{}
+		if lowers(d) {
+			seen := st.Window[len(st.Window)-1].Offered
+			require.GreaterOrEqual(t, seen, 0.8*offered, "%s: a scale-down from an offered rate of %.0f records/s read while %.0f were offered: %s",
+				c.Elapsed(), seen, offered, d.Rationale)
+		}
 		for i, v := range d.Vertices {
 			spec := sc.Job.Vertices[i]
 			capacity := spec.Capacity * math.Pow(float64(v.Target), spec.ScalingExponent)
 			require.GreaterOrEqual(t, capacity, 0.9*offered*gain(sc, i),
 				"%s: %s %d→%d cannot carry %.0f records/s: %s", c.Elapsed(), spec.Name, v.Current, v.Target, offered, d.Rationale)
-			req[v.ID] = flinksim.Bounds{Lower: 1, Upper: v.Target}
 		}
-		c.SetTaskManagers(d.TaskManagers.Target)
-		require.NoError(t, c.PutRequirements(req))
+		due, dueAt = d, c.Elapsed()
 		out = append(out, d)
 	}
 	return out, maxLag
+}
+
+func lowers(d *events.Decision) bool {
+	for _, v := range d.Vertices {
+		if v.Target < v.Current {
+			return true
+		}
+	}
+	return false
+}
+
+func apply(t *testing.T, c *flinksim.Cluster, d *events.Decision) {
+	t.Helper()
+	req := map[string]flinksim.Bounds{}
+	for _, v := range d.Vertices {
+		req[v.ID] = flinksim.Bounds{Lower: 1, Upper: v.Target}
+	}
+	c.SetTaskManagers(d.TaskManagers.Target)
+	require.NoError(t, c.PutRequirements(req))
 }
 
 // gain is vertex i's input records per record offered to the sources.
