@@ -87,6 +87,17 @@ func (lim limits) need(ps []int) (int, int) {
 	return n, slots.ForSlots(n, lim.layout.PerTaskManager) + lim.layout.Standby
 }
 
+// paid is what slots and TaskManagers cost: the TaskManagers' slots
+// (standby included; a slot left free on a TaskManager is paid too), or
+// the slots themselves in session mode, where the job owns no
+// TaskManager.
+func (lim limits) paid(slots, tms int) int {
+	if lim.session {
+		return slots
+	}
+	return tms * lim.layout.PerTaskManager
+}
+
 // candidate is one set of targets, with the headroom it was sized for (-1:
 // keep) and per vertex notes from shaping.
 type candidate struct {

@@ -29,6 +29,9 @@ type evaluation struct {
 	// relative uncertainty of demand against its capacity.
 	h, sigma   float64
 	slots, tms int
+	// paid are the slots paid for: the TaskManagers' (standby included),
+	// or the slots used in session mode.
+	paid int
 	// slotSec is slots × horizon; over is the expected seconds with the lag
 	// above the SLO; lag the mean lag (s); restarts the expected restarts,
 	// this one included.
@@ -62,6 +65,7 @@ func evaluateAll(cands []candidate, j jobView, ld load, rc restartCost, lim limi
 	dem := j.demand(ld.forecast)
 	h0 := headroomOf(cands[0].ps, j, dem, caps)
 	slots0 := lim.slots(cands[0].ps)
+	paid0 := lim.paid(lim.need(cands[0].ps))
 	// The SLO's price scales with the slots the job needs (sized with no
 	// headroom), not with what it runs now: an over-provisioned job must
 	// not find its own release dearer for being over-provisioned.
@@ -69,13 +73,14 @@ func evaluateAll(cands []candidate, j jobView, ld load, rc restartCost, lim limi
 	if len(cands) > 1 && cands[1].headroom == 0 {
 		need = lim.slots(cands[1].ps)
 	}
-	sizes := [2]int{slots0, need}
+	sizes := [3]int{slots0, need, paid0}
 	base := make([]evaluation, len(cands))
 	rest := -1
 	var restCost float64
 	for i, c := range cands {
 		e := evaluation{candidate: c, h: headroomOf(c.ps, j, dem, caps)}
 		e.slots, e.tms = lim.need(c.ps)
+		e.paid = lim.paid(e.slots, e.tms)
 		e.sigma = math.Hypot(ld.sigma, extrapolation(c.ps, j, sc))
 		e.rises = rises(c.ps, j)
 		base[i] = e
@@ -105,7 +110,7 @@ func evaluateAll(cands []candidate, j jobView, ld load, rc restartCost, lim limi
 		// draining, then released to the size the job settles at: for
 		// keep as for every change, so neither is compared with a plan
 		// the other could follow too
-		if r := &base[rest]; j.lag > 0 && e.slots > r.slots && !slices.Equal(r.ps, e.ps) {
+		if r := &base[rest]; j.lag > 0 && e.paid > r.paid && !slices.Equal(r.ps, e.ps) {
 			p.release = r
 			out = append(out, price(e, p, ld, rc, h0, sizes, cfg))
 		}
@@ -164,8 +169,8 @@ type plan struct {
 // (seconds above the SLO + ∫ lag dt ÷ SLO + ∫ (lag − SLO)⁺ dt ÷ SLO): a
 // second at the SLO costs as much as a second above it, and above it twice
 // plus how deep.
-func price(e evaluation, p plan, ld load, rc restartCost, h0 float64, sizes [2]int, cfg Config) evaluation {
-	slots0, need := sizes[0], sizes[1]
+func price(e evaluation, p plan, ld load, rc restartCost, h0 float64, sizes [3]int, cfg Config) evaluation {
+	slots0, need, paid0 := sizes[0], sizes[1], sizes[2]
 	slo, hz := cfg.SLO.MaxLag.Seconds(), horizon.Seconds()
 	final, drained := e.h, 0.0
 	if p.release != nil {
@@ -221,12 +226,12 @@ func price(e evaluation, p plan, ld load, rc restartCost, h0 float64, sizes [2]i
 	if p.restart {
 		e.restarts++
 	}
-	e.slotSec = float64(e.slots) * hz
+	e.slotSec = float64(e.paid) * hz
 	if p.release != nil {
-		e.slotSec = float64(e.slots)*drained + float64(p.release.slots)*(hz-drained)
+		e.slotSec = float64(e.paid)*drained + float64(p.release.paid)*(hz-drained)
 		e.released, e.drained = p.release, time.Duration(drained*float64(time.Second))
 	}
-	e.dSlot = e.slotSec - float64(slots0)*hz
+	e.dSlot = e.slotSec - float64(paid0)*hz
 	idle := 0.0
 	if p.restart {
 		idle = rc.outage.Seconds() * float64(slots0)
