@@ -13,7 +13,7 @@ const horizon = time.Hour
 // steady lag of a sixth of the SLO for the horizon costs as much as running
 // the job's slots, and a restart's lag bump a fraction of that; above the
 // SLO every second counts in full.
-const lagShare = 0.3
+var lagShare = 0.3
 
 // fixHeadroom is the headroom a corrective scale-up is assumed to bring
 // when a candidate turns out short.
@@ -162,7 +162,7 @@ type plan struct {
 }
 
 // price fills e's figures for p: over each Gauss–Hermite load level, the
-// lag's path over the horizon (see lagPath), plus Disturbances restarts per
+// lag's path over the horizon (see lagPath), plus load.disturbances restarts per
 // hour each priced like a restart at the final headroom; cost =
 // slot-seconds + the restart's idle slots + Weight × the slots the job
 // needs ×
@@ -213,12 +213,12 @@ func price(e evaluation, p plan, ld load, rc restartCost, h0 float64, sizes [3]i
 		e.excess += n[1] * lp.excess / slo
 		e.lag += n[1] * lp.area / math.Max(lp.t, 1)
 	}
-	if cfg.Disturbances > 0 {
+	if ld.disturbances > 0 {
 		d := lagPath{slo: slo, end: hz}
 		d.run(rc.outage.Seconds(), 1)
 		d.jump(disturbanceReplay(rc, cfg).Seconds())
 		d.run(hz, -math.Max(final, 0))
-		k := cfg.Disturbances * hz / 3600
+		k := ld.disturbances * hz / 3600
 		e.over += k * d.over
 		e.lagged += k * d.area / slo
 		e.excess += k * d.excess / slo

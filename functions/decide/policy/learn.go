@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"math"
 	"slices"
 	"time"
 
@@ -26,6 +27,9 @@ func learnAfterGates(prev, st State, r *run) State {
 			st.Unfit = true
 		}
 	}
+	if !prev.Epoch.IsZero() && st.Epoch.After(prev.Epoch) && !ours(prev.Rescale, st.Epoch) {
+		st.Failovers = appendFailover(st.Failovers, st.Epoch)
+	}
 	n := len(st.Window)
 	if r.cfg.Forecast > 0 && n > 0 && st.Window[n-1].At.Equal(r.now) && st.Window[n-1].At.Sub(st.Epoch) >= r.cfg.Settle {
 		st.Profile = st.Profile.withSample(r.cfg.Forecast, r.now, st.Window[n-1].Offered)
@@ -39,6 +43,50 @@ func learnAfterGates(prev, st State, r *run) State {
 func slotsCame(snap *events.Snapshot, targets map[string]int, cfg Config) bool {
 	need, err := layoutFor(cfg, snap, false).Needed(targets)
 	return err == nil && cfg.Slots.Sharing != events.SlotSharingDedicated && snap.SlotsTotal >= need
+}
+
+// ours reports whether a run that began at epoch is the restart of our
+// decision rs: one not yet seen applied, or applied within a snapshot or
+// two of the run's start.
+func ours(rs *Rescale, epoch time.Time) bool {
+	return rs != nil && (rs.Applied.IsZero() || !epoch.After(rs.Applied) || epoch.Sub(rs.At) < failoverSlack)
+}
+
+// failoverSlack is how long after our decision a new run is still taken to
+// be its restart.
+const failoverSlack = 5 * time.Minute
+
+// Failover history bounds.
+const (
+	// failoverWindow is how far back unplanned restarts are counted.
+	failoverWindow = 2 * time.Hour
+	maxFailovers   = 32
+)
+
+func appendFailover(fs []time.Time, at time.Time) []time.Time {
+	out := make([]time.Time, 0, len(fs)+1)
+	for _, f := range fs {
+		if at.Sub(f) < failoverWindow {
+			out = append(out, f)
+		}
+	}
+	out = append(out, at)
+	if len(out) > maxFailovers {
+		out = out[len(out)-maxFailovers:]
+	}
+	return out
+}
+
+// disturbanceRate is the job's unplanned restarts per hour over the last
+// failoverWindow (what it has shown), at least the configured budget.
+func disturbanceRate(st State, cfg Config, now time.Time) float64 {
+	n := 0
+	for _, f := range st.Failovers {
+		if now.Sub(f) < failoverWindow {
+			n++
+		}
+	}
+	return math.Max(cfg.Disturbances, float64(n)/failoverWindow.Hours())
 }
 
 func appendRestart(rs []RestartObs, o RestartObs) []RestartObs {

@@ -23,6 +23,10 @@ type load struct {
 	// before a restart made now would be over; 1 for none. why says so.
 	forecast float64
 	why      string
+	// disturbances are the unplanned restarts per hour priced: the
+	// budget, or the rate the job has shown when higher (seen > 0).
+	disturbances float64
+	seen         int
 }
 
 // minSigma is the least relative uncertainty assumed: busy time and 60 s
@@ -35,7 +39,10 @@ const minSigma = 0.02
 // not minute-scale drift), the capacity's spread, the scale-down window's
 // peak and the forecast.
 func measureLoad(st State, j jobView, cfg Config, now time.Time) load {
-	ld := load{offered: j.offered, peak: 1, forecast: 1}
+	ld := load{offered: j.offered, peak: 1, forecast: 1, disturbances: disturbanceRate(st, cfg, now)}
+	if ld.disturbances > cfg.Disturbances {
+		ld.seen = len(st.Failovers)
+	}
 	ld.react = cfg.RateWindow + cfg.ScaleUpDelay + expectedRestart(st, cfg).downtime
 	ld.loadSigma = drift(st.Window, cfg.Settle, ld.react)
 	for _, v := range j.vs {
@@ -105,6 +112,9 @@ func (ld load) String() string { return string(ld.describe(nil)) }
 func (ld load) describe(b text) text {
 	b = b.s("uncertainty ±").f(100*ld.sigma, 0).s("% over ").dur(ld.react).s(" (load ").f(100*ld.loadSigma, 0).
 		s("%, capacity ").f(100*ld.capSigma, 0).s("%)")
+	if ld.seen > 0 {
+		b = b.s("; ").f(ld.disturbances, 1).s(" failovers/h (").i(ld.seen).s(" seen)")
+	}
 	if ld.forecast > 1 {
 		b = b.s("; ").s(ld.why)
 	}

@@ -69,6 +69,10 @@ type State struct {
 	Unfit bool `json:"unfit,omitempty"`
 	// Profile is the load's learned periodic shape (Config.Forecast).
 	Profile *Profile `json:"profile,omitempty"`
+	// Failovers are when the job's unplanned restarts were seen (a new run
+	// no decision of ours asked for), oldest first, within failoverWindow:
+	// the disturbance rate the job has shown.
+	Failovers []time.Time `json:"failovers,omitempty"`
 }
 
 // RestartObs is one observed restart: from the decision to the job running
