@@ -258,3 +258,49 @@ func TestForecastNeedsARepeat(t *testing.T) {
 }
 
 func pow(x, y float64) float64 { return math.Pow(x, y) }
+
+// Unplanned restarts are learned: a job failing over every half hour
+// without a decision of ours is priced at the rate it showed (over the
+// last two hours), and the hold says so; the restarts of our own decisions
+// are not counted.
+func TestFailoversLearned(t *testing.T) {
+	job := newSimJob(t0, []string{"source", "map", "sink"},
+		[]float64{1e6, 2000, 1e6}, []float64{1, 1, 1}, []float64{1, 1, 0}, []int{1, 8, 1}, 30)
+	var st State
+	var o Output
+	for s := 1; s <= 5400; s++ {
+		if s%1800 == 0 {
+			job.downLeft = job.restart // a failover: same parallelism, a new run
+		}
+		job.step(10000)
+		if s%10 != 0 || job.downLeft > 0 { // restarting: not RUNNING
+			continue
+		}
+		snap := job.snapshot()
+		o = Decide(Input{Snapshot: snap, State: st, Config: Defaults(), Now: snap.ObservedAt})
+		require.Nil(t, o.Decision, "a job with 60 %% headroom is kept: %v", o.Decision)
+		st = o.NewState
+	}
+	require.Len(t, st.Failovers, 2, "the failovers at 30 and 60 min (the one at 90 min is still restarting)")
+	require.Contains(t, o.Hold, "1.0 failovers/h (2 seen)")
+
+	wc := newSimJob(t0, []string{"source", "flatmap", "count"},
+		[]float64{1e6, 100e3 / 60, 1e6 / 60}, []float64{1, 1, 1}, []float64{1, 20, 0}, []int{1, 1, 1}, 30)
+	var wst State
+	decided := 0
+	for s := 1; s <= 1800; s++ {
+		wc.step(1e6 / 60)
+		if s%10 != 0 {
+			continue
+		}
+		snap := wc.snapshot()
+		out := Decide(Input{Snapshot: snap, State: wst, Config: Defaults(), Now: snap.ObservedAt})
+		wst = out.NewState
+		if out.Decision != nil {
+			decided++
+			wc.apply(out.Decision)
+		}
+	}
+	require.Positive(t, decided)
+	require.Empty(t, wst.Failovers, "our own rescales are not failovers")
+}
