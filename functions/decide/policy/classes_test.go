@@ -304,3 +304,32 @@ func TestFailoversLearned(t *testing.T) {
 	require.Positive(t, decided)
 	require.Empty(t, wst.Failovers, "our own rescales are not failovers")
 }
+
+// A source that reported pendingRecords before a restart and not yet
+// after it is waited for (up to pendingGrace), not sized blind; one that
+// never reported it is sized blind at once.
+func TestAwaitPendingAfterRestart(t *testing.T) {
+	epoch := t0.Add(time.Hour)
+	before := Sample{At: epoch.Add(-time.Minute), V: []VertexSample{{Pending: 5000}, {Pending: -1}}}
+	never := Sample{At: epoch.Add(-time.Minute), V: []VertexSample{{Pending: -1}, {Pending: -1}}}
+	view := jobView{vs: []vertexView{{name: "Source: orders", source: true, est: estimate{pending: -1}}, {name: "map", est: estimate{pending: -1}}}}
+	cases := []struct {
+		name   string
+		window []Sample
+		after  time.Duration
+		waits  bool
+	}{
+		{"reported before, 90 s into the run", []Sample{before}, 90 * time.Second, true},
+		{"reported before, past the grace", []Sample{before}, pendingGrace, false},
+		{"never reported", []Sample{never}, 90 * time.Second, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			msg := awaitPending(State{Epoch: epoch, Window: c.window}, view, epoch.Add(c.after))
+			require.Equal(t, c.waits, msg != "", msg)
+			if c.waits {
+				require.Contains(t, msg, "Source: orders has not reported pendingRecords")
+			}
+		})
+	}
+}

@@ -65,6 +65,9 @@ func Decide(in Input) Output {
 	if !view.flowing() {
 		return Output{NewState: st, HoldKind: HoldIdle, Hold: "no records flowing into the sources; nothing to size"}
 	}
+	if msg := awaitPending(st, view, r.now); msg != "" {
+		return Output{NewState: st, HoldKind: HoldSettling, Hold: msg}
+	}
 	st = learnScaling(st, view, r.cfg)
 	ld := measureLoad(st, view, r.cfg, r.now)
 	rs := restartFor(st, r.snap, r.cfg, r.now)
@@ -106,4 +109,31 @@ func delay(best evaluation, st State, cfg Config, now time.Time) (*hold, State) 
 			wait.Round(time.Second), best.summary())), st
 	}
 	return nil, st
+}
+
+// pendingGrace is how long after a (re)start a source that reported
+// pendingRecords before may take to report it again.
+const pendingGrace = 3 * time.Minute
+
+// awaitPending says why to wait when a source reports no pendingRecords
+// although it did earlier in the window, within pendingGrace of the run's
+// start: connectors register the metric only once records flow (Kafka,
+// FLINK-31299), and sizing without it would probe a backlog that is
+// merely not shown yet. Empty when there is nothing to wait for.
+func awaitPending(st State, j jobView, now time.Time) string {
+	if now.Sub(st.Epoch) >= pendingGrace {
+		return ""
+	}
+	for i, v := range j.vs {
+		if !v.source || v.est.pending >= 0 {
+			continue
+		}
+		for _, s := range st.Window {
+			if i < len(s.V) && s.V[i].Pending >= 0 {
+				return fmt.Sprintf("%s has not reported pendingRecords since the restart %s ago (it did before); waiting up to %s for it",
+					v.name, now.Sub(st.Epoch).Round(time.Second), pendingGrace)
+			}
+		}
+	}
+	return ""
 }
