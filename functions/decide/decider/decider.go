@@ -25,6 +25,8 @@ import (
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2/event"
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/flinkscaler/flinkscaler/functions/decide/policy"
 	"github.com/flinkscaler/flinkscaler/internal/events"
 )
@@ -246,14 +248,28 @@ func (d *Decider) rememberName(ctx context.Context, snap events.Snapshot) error 
 var ErrUnknownJob = errors.New("unknown job")
 
 // resolveJob returns the job id for a metric's job, which may be the id or
-// the job's name.
+// the job's name. A failed read is returned as it is (transient: the
+// metric is retried), not taken for an unknown job.
 func (d *Decider) resolveJob(ctx context.Context, cluster, job string) (string, error) {
-	if _, err := d.state.Get(ctx, events.KVKey(cluster, job)); err == nil {
+	_, err := d.state.Get(ctx, events.KVKey(cluster, job))
+	switch {
+	case err == nil:
 		return job, nil
+	case !absent(err):
+		return "", fmt.Errorf("read state of job %q in cluster %q: %w", job, cluster, err)
 	}
 	e, err := d.state.Get(ctx, aliasKey(cluster, job))
-	if err != nil {
+	switch {
+	case absent(err):
 		return "", fmt.Errorf("%w %q in cluster %q: no snapshot seen yet", ErrUnknownJob, job, cluster)
+	case err != nil:
+		return "", fmt.Errorf("read job name %q in cluster %q: %w", job, cluster, err)
 	}
 	return string(e.Value()), nil
+}
+
+// absent reports whether a KV read found no entry under the key (or the
+// key cannot exist).
+func absent(err error) bool {
+	return errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrInvalidKey)
 }

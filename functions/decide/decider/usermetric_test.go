@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
@@ -80,4 +81,25 @@ func TestPolicyReadFailureIsTransient(t *testing.T) {
 	require.NotErrorIs(t, err, events.ErrInvalid)
 	require.Contains(t, err.Error(), "nats: timeout")
 	require.Zero(t, testutil.ToFloat64(m.holds.WithLabelValues("policy_invalid")))
+}
+
+// brokenState is a state bucket whose reads fail (a NATS timeout).
+type brokenState struct{ kvStore }
+
+func (brokenState) Get(context.Context, string) (jetstream.KeyValueEntry, error) {
+	return nil, errors.New("nats: timeout")
+}
+
+// A state bucket that cannot be read makes a metric's job unresolvable for
+// now (retried with the cause), not an unknown job.
+func TestMetricJobReadFailureIsNotUnknownJob(t *testing.T) {
+	d := New(brokenState{}, failingPolicies{}, testPolicy(), nil, slog.New(slog.DiscardHandler), NewMetrics(prometheus.NewRegistry()))
+	ev, err := events.New(events.TypeMetric, "publish", "demo", jobID,
+		events.Metric{Cluster: "demo", Job: jobID, Name: "lag", Value: 5, ObservedAt: t0})
+	require.NoError(t, err)
+	_, err = d.Handle(context.Background(), ev)
+	require.Error(t, err)
+	require.NotErrorIs(t, err, ErrUnknownJob)
+	require.NotErrorIs(t, err, events.ErrInvalid)
+	require.Contains(t, err.Error(), "nats: timeout")
 }
