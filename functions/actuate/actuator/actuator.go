@@ -262,6 +262,10 @@ func (a *Actuator) actuate(ctx context.Context, d events.Decision) (events.Resul
 	if err != nil {
 		return events.Result{}, fmt.Errorf("%w: %w", ErrTransient, err)
 	}
+	if rec.unreadable != nil {
+		a.log.Warn("ledger entry could not be read; started afresh (applied decisions and the rate limit are forgotten)",
+			"cluster", d.Cluster, "job_id", d.JobID, "reason", rec.unreadable.Error())
+	}
 	if slices.Contains(rec.Applied, d.DecisionID) {
 		if rec.LastDecisionID == d.DecisionID && rec.LastResult != nil {
 			return *rec.LastResult, errRepublished // published again under the same id

@@ -1,7 +1,9 @@
 package actuator
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"net/http"
 	"slices"
 	"sync"
@@ -290,4 +292,20 @@ func (l *eventLog) reasons() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return slices.Clone(l.list)
+}
+
+// A ledger entry that cannot be decoded does not block the job: it is
+// replaced, and the log says so.
+func TestUnreadableLedgerEntryIsReplacedVisibly(t *testing.T) {
+	e := newEnv(t, "adaptive", true, Options{})
+	var logs bytes.Buffer
+	e.deps.Log = slog.New(slog.NewTextHandler(&logs, nil))
+	e.act = New(e.deps, e.options)
+	d := e.decision(events.ModeAdaptive, 3, 3)
+	_, err := e.kv[events.BucketActuations].Put(context.Background(), events.KVKey(d.Cluster, d.JobID), []byte("{not json"))
+	require.NoError(t, err)
+	r, err := e.act.Actuate(context.Background(), d)
+	require.NoError(t, err)
+	require.Equal(t, events.OutcomeApplied, r.Outcome, r.Error)
+	require.Contains(t, logs.String(), "ledger entry could not be read; started afresh")
 }

@@ -52,6 +52,9 @@ type record struct {
 	// lost between the ledger write and its publish is not lost for good.
 	LastResult *events.Result `json:"lastResult,omitempty"`
 	InFlight   *inFlight      `json:"inFlight,omitempty"`
+	// unreadable is why the stored entry could not be decoded (it is
+	// replaced); nil when it could.
+	unreadable error
 }
 
 type inFlight struct {
@@ -76,8 +79,8 @@ func (l ledger) load(ctx context.Context, key string) (record, uint64, error) {
 	var r record
 	if err := json.Unmarshal(e.Value(), &r); err != nil {
 		// A garbled entry must not block the job for ever: start afresh,
-		// still under compare-and-set.
-		return record{}, e.Revision(), nil
+		// still under compare-and-set (the caller logs it).
+		return record{unreadable: err}, e.Revision(), nil
 	}
 	return r, e.Revision(), nil
 }

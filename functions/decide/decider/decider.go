@@ -87,7 +87,9 @@ func (d *Decider) snapshot(ctx context.Context, ev cloudevents.Event) ([]cloudev
 	var out policy.Output
 	var replay *events.Decision
 	var named bool
+	var reset error
 	_, err = update(ctx, d.state, events.KVKey(snap.Cluster, snap.JobID), func(cur record) record {
+		reset = cur.unreadable
 		out = policy.Decide(policy.Input{Snapshot: snap, SnapshotID: ev.ID(), State: cur.State, Config: cfg, Now: snap.ObservedAt})
 		replay, named = nil, cur.JobName == snap.JobName
 		if out.HoldKind == policy.HoldDuplicate && cur.Outbox != nil && cur.Outbox.SnapshotID == ev.ID() {
@@ -102,6 +104,7 @@ func (d *Decider) snapshot(ctx context.Context, ev cloudevents.Event) ([]cloudev
 	if err != nil {
 		return nil, err
 	}
+	d.noteReset(log, reset)
 	if !named {
 		if err := d.rememberName(ctx, snap); err != nil {
 			return nil, err
@@ -120,6 +123,16 @@ func (d *Decider) snapshot(ctx context.Context, ev cloudevents.Event) ([]cloudev
 		log.Debug("holding", "reason", out.Hold)
 		return nil, nil
 	}
+}
+
+// noteReset logs and counts a job state record that could not be read and
+// was started afresh (nothing when err is nil).
+func (d *Decider) noteReset(log *slog.Logger, err error) {
+	if err == nil {
+		return
+	}
+	d.metrics.stateResets.Inc()
+	log.Warn("job state could not be read; started afresh (its metric window is lost)", "reason", err.Error())
 }
 
 // emit turns a decision into its event, with the decision id as event id.
@@ -198,6 +211,7 @@ func (d *Decider) metric(ctx context.Context, ev cloudevents.Event) error {
 	if err != nil {
 		return err
 	}
+	d.noteReset(d.log.With("cluster", m.Cluster, "job_id", jobID), cur.unreadable)
 	if err := events.CheckMetricVertex(m, cur.Sources); err != nil {
 		d.metrics.droppedMetrics.WithLabelValues(events.DropReason(err)).Inc()
 		return err

@@ -10,6 +10,7 @@ type Metrics struct {
 	holds           *prometheus.CounterVec
 	rejectedSources prometheus.Counter
 	droppedMetrics  *prometheus.CounterVec
+	stateResets     prometheus.Counter
 	jobs            *jobGauges
 }
 
@@ -29,9 +30,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		droppedMetrics: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "flinkscaler", Subsystem: "decide",
 			Name: "user_metrics_dropped_total", Help: "User metric events decide does not use, by reason: unknown_name, unknown_unit, bad_value, unknown_vertex (also rejected to flinkscaler.rejected.decide), stale (older than the one held)."},
 			[]string{"reason"}),
+		stateResets: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "flinkscaler", Subsystem: "decide",
+			Name: "state_resets_total", Help: "Job state records that could not be read and were started afresh (the job's metric window is lost)."}),
 		jobs: newJobGauges(),
 	}
-	reg.MustRegister(m.snapshots, m.metrics, m.decisions, m.holds, m.rejectedSources, m.droppedMetrics)
+	reg.MustRegister(m.snapshots, m.metrics, m.decisions, m.holds, m.rejectedSources, m.droppedMetrics, m.stateResets)
 	reg.MustRegister(m.jobs.collectors()...)
 	return m
 }

@@ -22,6 +22,9 @@ type record struct {
 	// user metric's vertex must name.
 	Sources  []events.SourceVertex `json:"sources,omitempty"`
 	revision uint64
+	// unreadable is why the stored record could not be decoded (it is
+	// replaced); nil when it could.
+	unreadable error
 }
 
 // ErrConflict is returned when compare-and-set lost to another replica too
@@ -54,7 +57,8 @@ func load(ctx context.Context, kv kvStore, key string) (record, error) {
 	if err := json.Unmarshal(e.Value(), &r); err != nil {
 		// A record we cannot read is replaced: losing the window costs a
 		// settle period, refusing every snapshot would stop the job's scaling.
-		return record{revision: e.Revision()}, nil
+		// The caller says so (Decider.noteReset).
+		return record{revision: e.Revision(), unreadable: err}, nil
 	}
 	r.revision = e.Revision()
 	return r, nil

@@ -1,6 +1,7 @@
 package decider
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -102,4 +103,23 @@ func TestMetricJobReadFailureIsNotUnknownJob(t *testing.T) {
 	require.NotErrorIs(t, err, ErrUnknownJob)
 	require.NotErrorIs(t, err, events.ErrInvalid)
 	require.Contains(t, err.Error(), "nats: timeout")
+}
+
+// A state record that cannot be decoded is replaced, and says so: a Warn
+// naming the job and flinkscaler_decide_state_resets_total.
+func TestUnreadableStateIsReplacedVisibly(t *testing.T) {
+	e := startEnv(t)
+	var logs bytes.Buffer
+	m := NewMetrics(prometheus.NewRegistry())
+	d := New(e.state, KVPolicies{KV: e.pol}, testPolicy(), nil, slog.New(slog.NewTextHandler(&logs, nil)), m)
+	_, err := e.state.Put(context.Background(), events.KVKey("demo", jobID), []byte("{not json"))
+	require.NoError(t, err)
+	_, err = d.Handle(context.Background(), snapshotEvent(t, 80))
+	require.NoError(t, err)
+	require.Equal(t, 1.0, testutil.ToFloat64(m.stateResets))
+	require.Contains(t, logs.String(), "job state could not be read; started afresh")
+	require.Contains(t, logs.String(), "job_id="+jobID)
+	rec, err := load(context.Background(), e.state, events.KVKey("demo", jobID))
+	require.NoError(t, err)
+	require.NoError(t, rec.unreadable, "replaced by a readable record")
 }
