@@ -92,16 +92,29 @@ type execution struct {
 	steps    []events.Step
 	tmsMoved bool // a scale or declare step changed the count
 	reqMoved bool // a PUT changed the requirements
+	// registered and slots are the TaskManagers and slots the slot wait
+	// last saw registered.
+	registered, slots int
+	// short says why the plan ran at fewer TaskManagers than it asked for
+	// (keepRegistered); the outcome is then partial.
+	short string
 }
 
-// run executes the plan's steps in order. On a failure it stops, rolls the
-// TaskManagers back when requirements were not touched, and reports partial
-// (something stayed changed) or failed. It returns an error only for a
-// transient failure of the first change, which changed nothing.
+// run executes the plan's steps in order. When the slot wait times out with
+// some of the new TaskManagers registered, it keeps those and runs the rest
+// of the plan at what their slots allow (keepRegistered), reporting partial.
+// On another failure it stops, rolls the TaskManagers back when requirements
+// were not touched, and reports partial (something stayed changed) or
+// failed. It returns an error only for a transient failure of the first
+// change, which changed nothing.
 func (x *execution) run(ctx context.Context) (events.Result, bool, error) {
-	for i, s := range x.p.Steps {
+	for i := 0; i < len(x.p.Steps); i++ {
+		s := x.p.Steps[i]
 		err := x.step(ctx, s)
 		if err == nil {
+			continue
+		}
+		if s.Kind == plan.KindWaitSlots && errors.Is(err, ErrTimeout) && x.keepRegistered(ctx, i, err) {
 			continue
 		}
 		if !x.tmsMoved && !x.reqMoved && errors.Is(err, ErrTransient) {
@@ -122,7 +135,54 @@ func (x *execution) run(ctx context.Context) (events.Result, bool, error) {
 		return events.Result{Outcome: out, Steps: x.steps, Error: err.Error()}, x.tmsMoved || x.reqMoved, nil
 	}
 	x.publishDesired(ctx)
+	if x.short != "" {
+		return events.Result{Outcome: events.OutcomePartial, Steps: x.steps, Error: x.short}, true, nil
+	}
 	return events.Result{Outcome: events.OutcomeApplied, Steps: x.steps}, true, nil
+}
+
+// keepRegistered handles a slot wait that timed out (waitErr) after the
+// scale-up of step i-1: when more TaskManagers registered than the plan
+// started with, it sets the TaskManager count to the registered ones (a
+// Deployment's ReplicaSet removes its pending pods first) and rewrites the
+// rest of the plan to the parallelism their slots allow (plan.Fit), so the
+// job rescales now instead of waiting for the next decision. It records a
+// keep-taskmanagers step and returns false, changing nothing, when nothing
+// new registered, the slots fit no parallelism, or the count cannot be set:
+// the plan then fails and rolls back.
+func (x *execution) keepRegistered(ctx context.Context, i int, waitErr error) bool {
+	before, asked, kept := x.p.TaskManagers.Current, x.tms, x.registered
+	if !x.tmsMoved || x.reqMoved || kept <= before || kept >= asked {
+		return false
+	}
+	rest, err := plan.Fit(x.d, x.p.Steps[i+1:], x.slots)
+	if err != nil {
+		return false
+	}
+	start := x.a.deps.Clock.Now()
+	st := events.Step{Name: "keep-taskmanagers", Status: "done", StartedAt: start.UTC(),
+		Detail: fmt.Sprintf("%d of %d TaskManagers registered (%d slots): kept them, TaskManagers %d → %d; the job runs at what %d slots allow",
+			kept, asked, x.slots, asked, kept, x.slots)}
+	if err := x.setTaskManagers(ctx, kept); err != nil {
+		st.Status, st.Detail = "failed", fmt.Sprintf("keep the %d registered TaskManagers: %v", kept, err)
+		x.record(st, start)
+		return false
+	}
+	x.tms = kept
+	x.record(st, start)
+	x.p.Steps = append(x.p.Steps[:i+1:i+1], rest...)
+	x.short = fmt.Sprintf("%v; kept the %d registered TaskManagers of %d asked (%d before) and declared what their %d slots allow",
+		waitErr, kept, asked, before, x.slots)
+	return true
+}
+
+// setTaskManagers sets the TaskManager count the way the plan does: declared
+// for KEDA, or scaled.
+func (x *execution) setTaskManagers(ctx context.Context, n int) error {
+	if slices.ContainsFunc(x.p.Steps, func(s plan.Step) bool { return s.Kind == plan.KindDeclareTaskManagers }) {
+		return x.declare(ctx, n)
+	}
+	return x.a.deps.TaskManagers.Scale(ctx, x.d.Cluster, x.workload, n)
 }
 
 // step runs one step and records it with its timing.
@@ -195,13 +255,7 @@ func (x *execution) rollback(ctx context.Context) {
 	start := x.a.deps.Clock.Now()
 	st := events.Step{Name: "rollback-taskmanagers", Status: "rolled-back", StartedAt: start.UTC(),
 		Detail: fmt.Sprintf("TaskManagers %d → %d", x.tms, before)}
-	var err error
-	if slices.ContainsFunc(x.p.Steps, func(s plan.Step) bool { return s.Kind == plan.KindDeclareTaskManagers }) {
-		err = x.declare(ctx, before)
-	} else {
-		err = x.a.deps.TaskManagers.Scale(ctx, x.d.Cluster, x.workload, before)
-	}
-	if err != nil {
+	if err := x.setTaskManagers(ctx, before); err != nil {
 		st.Status, st.Detail = "failed", fmt.Sprintf("roll TaskManagers back to %d: %v", before, err)
 	} else {
 		x.tms = before

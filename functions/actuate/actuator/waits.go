@@ -50,6 +50,7 @@ func (x *execution) waitSlots(ctx context.Context, n int) (string, error) {
 		if err != nil {
 			return false, "", classifyFlink("read cluster overview", err)
 		}
+		x.registered, x.slots = ov.TaskManagers, ov.SlotsTotal
 		return ov.SlotsTotal >= n, fmt.Sprintf("%d of %d slots registered on %d TaskManagers", ov.SlotsTotal, n, ov.TaskManagers), nil
 	})
 }

@@ -428,3 +428,84 @@ func layoutOf(s events.Slots) (slots.Layout, error) {
 	}
 	return l, nil
 }
+
+// Fit returns steps that apply plan p's remaining steps (those after the
+// slot wait) at what slots registered slots allow, when fewer slots
+// registered than p needs: the put and verify steps declare requirements
+// whose upper bounds fit the slots under the decision's slot layout
+// (standby TaskManagers' slots left free; the largest upper bound lowered
+// first, lower bounds kept at or below the upper), and the wait expects the
+// parallelism that fits (in reactive mode: at most the slots, standby's
+// included, as Flink runs it). It wraps ErrInvalid when even parallelism 1 for
+// every vertex does not fit.
+func Fit(d events.Decision, steps []Step, slots int) ([]Step, error) {
+	layout, err := layoutOf(d.Slots)
+	if err != nil {
+		return nil, err
+	}
+	avail := slots - layout.Standby*layout.PerTaskManager
+	if d.Mode == events.ModeReactive {
+		// Reactive mode runs every vertex on all the slots, standby included.
+		layout.Dedicated, layout.Groups, avail = false, nil, slots
+	}
+	out := slices.Clone(steps)
+	for i, s := range out {
+		switch s.Kind {
+		case KindPutRequirements, KindVerifyRequirements:
+			if out[i].Requirements, err = fitBounds(layout, s.Requirements, avail); err != nil {
+				return nil, err
+			}
+		case KindWaitParallelism:
+			upper := make(map[string]Bounds, len(s.Parallelism))
+			for id, p := range s.Parallelism {
+				upper[id] = Bounds{Lower: p, Upper: p}
+			}
+			fit, err := fitBounds(layout, upper, avail)
+			if err != nil {
+				return nil, err
+			}
+			out[i].Parallelism = make(map[string]int, len(fit))
+			for id, b := range fit {
+				out[i].Parallelism[id] = b.Upper
+			}
+		}
+	}
+	return out, nil
+}
+
+// fitBounds lowers the largest upper bound one at a time until the upper
+// bounds need at most avail slots; of equal bounds it lowers the one lowered
+// least so far, which keeps the decision's proportions.
+func fitBounds(layout slots.Layout, req map[string]Bounds, avail int) (map[string]Bounds, error) {
+	out := maps.Clone(req)
+	upper := make(map[string]int, len(out))
+	for id, b := range out {
+		upper[id] = b.Upper
+	}
+	ids := slices.Sorted(maps.Keys(upper))
+	for {
+		n, err := layout.Needed(upper)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
+		if n <= avail {
+			break
+		}
+		top := ""
+		for _, id := range ids {
+			// The largest upper bound; of equals, the one lowered least so far.
+			if top == "" || upper[id] > upper[top] ||
+				upper[id] == upper[top] && upper[id]*out[top].Upper > upper[top]*out[id].Upper {
+				top = id
+			}
+		}
+		if top == "" || upper[top] <= 1 {
+			return nil, fmt.Errorf("%w: %d slots do not fit parallelism 1 for every vertex", ErrInvalid, avail)
+		}
+		upper[top]--
+	}
+	for id, b := range out {
+		out[id] = Bounds{Lower: min(b.Lower, upper[id]), Upper: upper[id]}
+	}
+	return out, nil
+}
