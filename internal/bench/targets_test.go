@@ -24,7 +24,6 @@ const targetSeeds = 2
 var knownFailures = map[[2]string]string{
 	{"faults", bench.TargetNotDominated}:              "under lost TaskManagers, failed restores and slow checkpoints ours pays more than DS2 and the operator's settings and lags more: it prices the failovers it has seen (about 1 an hour) as headroom, and more TaskManagers draw more of the scenario's faults",
 	{"faults", bench.TargetNoFailed}:                  "the scenario's TaskManagers never register 5 % of the time (taskManagerNeverRegisters): a decision that adds one can draw it and actuate's slot wait times out; which decisions draw it depends on their timing",
-	{"faults", bench.TargetRecovery}:                  "a scale-up that meets a never-registering TaskManager times out after 2 min and actuate rolls every new TaskManager back (seed 14: 4 → 15 twice in a row, 14 and 13 of 15 registered), so the restart's lag waits for the next decision; held at p95 584 s of 600 s with the benchmark's former copy of actuate, 902 s with actuate's own code, 1339 s since the policy prices the lag below the SLO in full and learns the failovers it sees (larger scale-ups, more TaskManagers to draw a no-show)",
 	{"cosine-day-reactive", bench.TargetNotDominated}: "DS2 with 10 % over-provisioning is as cheap and lags less through the day's rises: ours sizes for the typical (median) change of the load over its reaction time, which a smooth rise keeps small, and follows the rise in steps",
 }
 
