@@ -47,6 +47,7 @@ func (s *stuckTMs) Scale(ctx context.Context, cluster, workload string, n int) e
 func TestScaleUpKeepsRegisteredTaskManagers(t *testing.T) {
 	tests := []struct {
 		name         string
+		mode         string
 		registers    int
 		wantTMs      int
 		wantP        []int
@@ -56,21 +57,24 @@ func TestScaleUpKeepsRegisteredTaskManagers(t *testing.T) {
 		wantDetail   string
 		wantDesired  int
 	}{
-		{"3 of 4 register: keep 3", 3, 3, []int{3, 3},
+		{"3 of 4 register: keep 3", events.ModeAdaptive, 3, 3, []int{3, 3},
 			[]string{"scale-taskmanagers:done", "wait-slots:failed", "keep-taskmanagers:done", "put-requirements:done",
 				"verify-requirements:done", "wait-parallelism:done"},
 			"kept the 3 registered TaskManagers of 4 asked (2 before)", "keep-taskmanagers", "3 of 4 TaskManagers registered (3 slots): kept them, TaskManagers 4 → 3", 3},
-		{"none of the new register: roll back", 2, 2, []int{2, 2},
+		{"reactive, 3 of 4 register: keep 3", events.ModeReactive, 3, 3, []int{3, 3},
+			[]string{"scale-taskmanagers:done", "wait-slots:failed", "keep-taskmanagers:done", "wait-parallelism:done"},
+			"kept the 3 registered TaskManagers of 4 asked (2 before)", "wait-parallelism", "RUNNING", 3},
+		{"none of the new register: roll back", events.ModeAdaptive, 2, 2, []int{2, 2},
 			[]string{"scale-taskmanagers:rolled-back", "wait-slots:failed", "put-requirements:skipped",
 				"verify-requirements:skipped", "wait-parallelism:skipped", "rollback-taskmanagers:rolled-back"},
 			"timed out after", "rollback-taskmanagers", "TaskManagers 4 → 2", 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, "adaptive", true, Options{SlotWait: time.Second, ParallelismWait: 5 * time.Second, Poll: 20 * time.Millisecond})
+			e := newEnv(t, tt.mode, true, Options{SlotWait: time.Second, ParallelismWait: 5 * time.Second, Poll: 20 * time.Millisecond})
 			tms := &stuckTMs{emu: taskmanagers.NewEmulator(map[string]string{"prod": e.url}, nil), registers: tt.registers}
 			e.use(tms)
-			r, err := e.act.Actuate(context.Background(), e.decision(events.ModeAdaptive, 4, 4))
+			r, err := e.act.Actuate(context.Background(), e.decision(tt.mode, 4, 4))
 			require.NoError(t, err)
 			require.Equal(t, events.OutcomePartial, r.Outcome, "%v %s", stepNames(r), r.Error)
 			require.Equal(t, tt.wantSteps, stepNames(r))
@@ -81,7 +85,7 @@ func TestScaleUpKeepsRegisteredTaskManagers(t *testing.T) {
 			require.Equal(t, tt.wantTMs, got, "TaskManager replicas")
 			require.Equal(t, tt.wantP, e.parallelism(t))
 			require.Equal(t, tt.wantDesired, e.desired(t).TaskManagers, "desired TaskManagers")
-			if tt.registers > 2 {
+			if tt.mode == events.ModeAdaptive && tt.registers > 2 {
 				put := detailOf(r, "put-requirements")
 				require.Contains(t, put, "[3,3]", "the requirements declared fit the registered slots")
 				require.NotContains(t, put, "[4,4]")
