@@ -78,8 +78,13 @@ func (f FlinkOperator) Decide(in Input) Output {
 	r.cfg.MetricWindow = max(r.cfg.MetricWindow, f.Stabilization+f.Window+time.Minute)
 	r.cfg.MaxSamples = max(r.cfg.MaxSamples, 1000)
 	r.cfg.ScaleDownWindow = f.ScaleDownInterval
+	// outside: the vertices whose change is outside their utilization
+	// bounds (evaluate), which delayDowns requires of a required change.
+	outside := map[string]bool{}
+	evaluate := func(r *run) *hold { return f.evaluate(r, outside) }
+	delayDowns := func(r *run) *hold { return f.delayDowns(r, outside) }
 	steps := append(append([]step{}, acceptSteps...),
-		f.gate, stepEstimate, f.evaluate, stepReactive, stepTMCap, f.delayDowns, stepEmitPlain)
+		f.gate, stepEstimate, evaluate, stepReactive, stepTMCap, delayDowns, stepEmitPlain)
 	return r.runSteps(steps)
 }
 
@@ -151,7 +156,7 @@ func mean(xs []float64) float64 {
 
 // evaluate computes TDR, TPR and the new parallelism of every vertex in
 // topological order (§2.7, §2.8) and applies the job-level rule (§2.9).
-func (f FlinkOperator) evaluate(r *run) *hold {
+func (f FlinkOperator) evaluate(r *run, outsideBounds map[string]bool) *hold {
 	w := f.window(r)
 	span := w[len(w)-1].At.Sub(w[0].At).Seconds()
 	agg := make([]opVertex, len(r.vs))
@@ -184,7 +189,9 @@ func (f FlinkOperator) evaluate(r *run) *hold {
 		}
 	}
 	for i := range r.vs {
-		outside = f.vertex(r, &r.vs[i], agg[i], backlog) || outside
+		o := f.vertex(r, &r.vs[i], agg[i], backlog)
+		outsideBounds[r.vs[i].id] = o
+		outside = outside || o
 	}
 	if !outside {
 		for i := range r.vs {
@@ -284,17 +291,24 @@ func (f FlinkOperator) align(vp *vplan, lower, upper int) int {
 // scale-down is required only once its first recommendation is a
 // scale-down interval old, and goes to the highest recommendation within
 // the interval; before that it is optional. Optional scale-downs ride
-// along with any required change (as the releases' ParallelismChange
-// does); without one nothing changes. A scale-up, or no change, clears the
-// vertex's recommendations; a rescale clears them all (emit).
-func (f FlinkOperator) delayDowns(r *run) *hold {
+// along with a required change (as the releases' ParallelismChange
+// does); nothing changes unless a vertex with a required change (a
+// scale-up, or a scale-down past its interval) is outside its utilization
+// bounds: optional changes outside them do not count (a spikes-dedicated
+// recording: sources far below their bounds, a scale-up inside them, and
+// the original made no rescale in 50 minutes). A scale-up, or no change,
+// clears the vertex's recommendations; a rescale clears them all (emit).
+func (f FlinkOperator) delayDowns(r *run, outside map[string]bool) *hold {
 	downs := make(map[string]ScaleDown, len(r.st.ScaleDowns))
-	required := false
+	required, within := false, false
 	var waiting []string
 	for i := range r.vs {
 		vp := &r.vs[i]
 		if vp.p >= vp.cur {
-			required = required || vp.p > vp.cur
+			if vp.p > vp.cur {
+				required = required || outside[vp.id]
+				within = within || !outside[vp.id]
+			}
 			continue
 		}
 		e := r.st.ScaleDowns[vp.id]
@@ -321,14 +335,20 @@ func (f FlinkOperator) delayDowns(r *run) *hold {
 			waiting = append(waiting, fmt.Sprintf("%s down to %d in %s", vp.name, vp.p, left.Round(time.Second)))
 			continue
 		}
-		required = required || vp.p < vp.cur
+		if vp.p < vp.cur {
+			required = required || outside[vp.id]
+			within = within || !outside[vp.id]
+		}
 	}
 	r.st.ScaleDowns = downs
 	if !required {
 		for i := range r.vs {
 			r.vs[i].p = r.vs[i].cur
 		}
-		if len(waiting) > 0 {
+		switch {
+		case within:
+			return holdf(HoldNoChange, "every required change is within its utilization bounds")
+		case len(waiting) > 0:
 			return holdf(HoldStabilize, "waiting: "+strings.Join(waiting, "; "))
 		}
 		return holdf(HoldNoChange, "no vertex changes")
