@@ -55,7 +55,7 @@ type Checkpoint struct {
 	NumAcknowledgedSubtasks int    `json:"num_acknowledged_subtasks"`
 	CheckpointType          string `json:"checkpoint_type"`
 	ExternalPath            string `json:"external_path,omitempty"`
-	Discarded               bool   `json:"discarded"`
+	Discarded               bool   `json:"discarded,omitempty"` // completed checkpoints only
 	FailureTimestamp        int64  `json:"failure_timestamp,omitempty"`
 	FailureMessage          string `json:"failure_message,omitempty"`
 }
