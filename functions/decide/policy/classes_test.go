@@ -140,6 +140,13 @@ func TestSlotSharingGroups(t *testing.T) {
 	require.NotNil(t, o.Decision, o.Hold)
 	require.Equal(t, 2+targetsOf(o.Decision)["counter"], o.Decision.TaskManagers.Target, "learned: every vertex its own slots")
 	require.Equal(t, events.SlotSharingDedicated, o.Decision.Slots.Sharing)
+
+	// A decision that only lowered vertices and was never applied (actuate
+	// skipped it, or ran dry) fits any layout: it teaches nothing.
+	down := st
+	down.Rescale = &Rescale{At: st.Rescale.At, Targets: map[string]int{"src": 1, "counter": 1}}
+	o = feedOurs(t, cfg, down, 2, late)
+	require.False(t, o.NewState.Unfit, "a scale-down that did not apply marked the layout unfit")
 }
 
 // A legacy source whose busy time is NaN (missing in the snapshot) does

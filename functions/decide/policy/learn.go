@@ -39,8 +39,14 @@ func learnAfterGates(prev, st State, r *run) State {
 
 // slotsCame reports whether the job has the slots the layout says targets
 // need yet does not run at them: the requirements need more than the
-// layout knows of (undeclared slot-sharing groups).
+// layout knows of (undeclared slot-sharing groups). Only a vertex that was
+// to go up and did not can show that: a decision that only lowered
+// vertices fits any layout, so when it does not apply (skipped, too old, a
+// dry run) it says nothing about the slots.
 func slotsCame(snap *events.Snapshot, targets map[string]int, cfg Config) bool {
+	if !slices.ContainsFunc(snap.Vertices, func(v events.VertexSnapshot) bool { return targets[v.ID] > v.Parallelism }) {
+		return false
+	}
 	need, err := layoutFor(cfg, snap, false).Needed(targets)
 	return err == nil && cfg.Slots.Sharing != events.SlotSharingDedicated && snap.SlotsTotal >= need
 }
