@@ -79,6 +79,12 @@ func TestTaskManagerLostMidRescale(t *testing.T) {
 	first := p.Results()[0]
 	t.Logf("first result: %s %s", first.Outcome, first.Error)
 	assert.NotEqual(t, events.OutcomeApplied, first.Outcome, "the result of the interrupted rescale does not say so")
-	last := p.Results()[len(p.Results())-1]
-	assert.Equal(t, events.OutcomeApplied, last.Outcome, "the last decision did not apply: %s", last.Error)
+	if rs := p.Results(); len(rs) > 1 {
+		last := rs[len(rs)-1]
+		assert.Equal(t, events.OutcomeApplied, last.Outcome, "the last decision did not apply: %s", last.Error)
+	} else {
+		// actuate kept the TaskManagers that registered and declared what
+		// their slots allow: the job converged without another decision.
+		assert.Contains(t, first.Error, "kept the", "one partial result that kept no TaskManagers, yet the job converged")
+	}
 }
