@@ -44,8 +44,9 @@ slo:
 
 // TestTaskManagerLostMidRescale: while actuate waits for the TaskManagers
 // of a scale-up, one of them is lost. The result says what happened, every
-// decision gets a result, and the next decision converges: the job ends up
-// RUNNING at the higher parallelism on the TaskManagers asked for.
+// decision gets a result, and the job converges (on the TaskManagers actuate
+// kept, or by the next decision): it ends up RUNNING at the higher
+// parallelism on the TaskManagers asked for.
 func TestTaskManagerLostMidRescale(t *testing.T) {
 	sb := realflink.StartSandbox(t, lostScenario, "1.20")
 	p := realflink.StartPipeline(t, sb, func(c *policy.Config) { c.MinInterval = 20 * time.Second })
