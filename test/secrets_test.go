@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +25,7 @@ import (
 	"github.com/flinkscaler/flinkscaler/functions/metrics-ingest/ingest"
 	"github.com/flinkscaler/flinkscaler/internal/events"
 	"github.com/flinkscaler/flinkscaler/internal/natsserver"
+	"github.com/flinkscaler/flinkscaler/internal/syncbuf"
 	"github.com/flinkscaler/flinkscaler/internal/testpki"
 )
 
@@ -84,25 +84,8 @@ func userURL(srv *natsserver.Server, user string) string {
 	return "nats://" + user + ":" + password(user) + "@" + srv.Server().Addr().String()
 }
 
-// logBuffer collects a function's log lines at every level.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *logBuffer) logger() *slog.Logger {
+// debugLogger logs every level into b.
+func debugLogger(b *syncbuf.Buffer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
@@ -147,23 +130,23 @@ func TestFunctionsUnderDeployedPermissionsLeakNoSecret(t *testing.T) {
 	for _, u := range deployUsers {
 		secrets = append(secrets, password(u))
 	}
-	logs := map[string]*logBuffer{"ingest": {}, "decide": {}, "actuate": {}}
+	logs := map[string]*syncbuf.Buffer{"ingest": {}, "decide": {}, "actuate": {}}
 
 	icfg := ingestConfig(e, userURL(srv, "ingest"))
 	icfg.Interval, icfg.RequestTimeout = 200*time.Millisecond, 200*time.Millisecond
 	icfg.Targets = []ingest.Target{{Cluster: cluster, URL: flinkURL,
 		TLS: ingest.TLS{CAFile: flinkCA}, Auth: ingest.Auth{Username: flinkUser, Password: flinkPass}}}
-	ip := goRun(t, "ingest", func(ctx context.Context) error { return ingest.Run(ctx, icfg, logs["ingest"].logger()) })
+	ip := goRun(t, "ingest", func(ctx context.Context) error { return ingest.Run(ctx, icfg, debugLogger(logs["ingest"])) })
 	dcfg := decideConfig(t, "")
 	dcfg.NATS = events.ConnOptions{URL: "nats://" + srv.Server().Addr().String(), User: "decide", Password: password("decide"), Name: "decide"}
-	startDecide(t, dcfg, logs["decide"].logger())
+	startDecide(t, dcfg, debugLogger(logs["decide"]))
 	acfg := actuateConfig(t, e, userURL(srv, "actuate"))
 	// The emulator's TaskManager control endpoint is not Flink's API and
 	// takes no TLS settings: actuate changes parallelism only here.
 	acfg.Flink[cluster], acfg.FlinkCAFile, acfg.FlinkTokenFile = flinkURL, flinkCA, tokenFile
 	acfg.TaskManagers = actuator.BackendNone
 	require.NoError(t, acfg.Validate())
-	startActuate(t, acfg, logs["actuate"].logger())
+	startActuate(t, acfg, debugLogger(logs["actuate"]))
 
 	admin := adminJS(t, userURL(srv, "admin"))
 	ctx := t.Context()
@@ -271,7 +254,7 @@ func publishDecision(t *testing.T, js jetstream.JetStream, e *emulator, tms, p i
 
 // collectEverything returns every log (by function), every stored message
 // (headers and body, by stream) and every KV value, as text by where it is.
-func collectEverything(t *testing.T, js jetstream.JetStream, logs map[string]*logBuffer) map[string]string {
+func collectEverything(t *testing.T, js jetstream.JetStream, logs map[string]*syncbuf.Buffer) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	for fn, l := range logs {

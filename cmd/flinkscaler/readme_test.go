@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/flinkscaler/flinkscaler/internal/function"
+	"github.com/flinkscaler/flinkscaler/internal/syncbuf"
 )
 
 // readmeBlocks returns the commands of the ```sh blocks under the README
@@ -57,24 +58,6 @@ func goRun(t *testing.T, block [][]string) [][]string {
 		out = append(out, fields[3:])
 	}
 	return out
-}
-
-// lockedBuffer is a bytes.Buffer for a command's output read while it runs.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // freePort returns a loopback address nothing listens on now.
@@ -131,7 +114,7 @@ func TestReadmeChainByHand(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	outs := make([]*lockedBuffer, len(chain))
+	outs := make([]*syncbuf.Buffer, len(chain))
 	codes := make([]int, len(chain))
 	t.Cleanup(func() {
 		cancel()
@@ -139,7 +122,7 @@ func TestReadmeChainByHand(t *testing.T) {
 	})
 	for i, args := range chain {
 		args = remap(args)
-		outs[i] = &lockedBuffer{}
+		outs[i] = &syncbuf.Buffer{}
 		wg.Go(func() { codes[i] = run(ctx, args, outs[i], outs[i]) })
 		if i < 2 { // nats, then the emulator: wait until they listen
 			want := map[int]string{0: "Press Ctrl-C", 1: "REST API"}[i]

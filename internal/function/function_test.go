@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	"github.com/flinkscaler/flinkscaler/internal/events"
 	"github.com/flinkscaler/flinkscaler/internal/events/eventstest"
 	"github.com/flinkscaler/flinkscaler/internal/natsserver"
+	"github.com/flinkscaler/flinkscaler/internal/syncbuf"
 )
 
 // The three functions' default HTTP addresses differ and are on loopback:
@@ -98,24 +98,6 @@ func TestProblemsNameTheFlag(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for a logger and a polling test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // A function started before NATS retries, logging each try, and connects
 // once the server is up, as while a NATS StatefulSet starts.
 func TestConnectWaitsForNATS(t *testing.T) {
@@ -126,7 +108,7 @@ func TestConnectWaitsForNATS(t *testing.T) {
 
 	c := Defaults("test", "")
 	c.NATS.URL, c.NATSWait = "nats://"+addr, 30*time.Second
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	type result struct{ err error }
 	done := make(chan result, 1)
 	go func() {

@@ -103,35 +103,22 @@ func buildDeps(ctx context.Context, cfg Config, js jetstream.JetStream, log *slo
 	}
 	switch cfg.TaskManagers {
 	case BackendKubernetes:
-		rc, err := taskmanagers.LoadConfig(cfg.Kubeconfig)
+		k8s, ev, err := kubernetes(cfg.Kubeconfig)
 		if err != nil {
 			return deps, err
 		}
-		k8s, err := taskmanagers.NewKubernetes(rc)
-		if err != nil {
-			return deps, err
-		}
-		deps.TaskManagers = k8s
-		if deps.Events, err = taskmanagers.NewEvents(rc, k8s); err != nil {
-			return deps, err
-		}
+		deps.TaskManagers, deps.Events = k8s, ev
 	case BackendKEDA:
 		// KEDA scales; with a workload named, actuate records Events on it
 		// (reading its scale subresource for the UID, creating events).
 		if cfg.Workload == "" {
 			break
 		}
-		rc, err := taskmanagers.LoadConfig(cfg.Kubeconfig)
+		_, ev, err := kubernetes(cfg.Kubeconfig)
 		if err != nil {
 			return deps, err
 		}
-		k8s, err := taskmanagers.NewKubernetes(rc)
-		if err != nil {
-			return deps, err
-		}
-		if deps.Events, err = taskmanagers.NewEvents(rc, k8s); err != nil {
-			return deps, err
-		}
+		deps.Events = ev
 	case BackendEmulator:
 		deps.TaskManagers = taskmanagers.NewEmulator(cfg.Flink, nil)
 	}
@@ -216,4 +203,22 @@ func flinkOptions(cfg Config) (flink.Options, error) {
 		o.BearerToken = strings.TrimSpace(string(b))
 	}
 	return o, nil
+}
+
+// kubernetes connects to the API server (kubeconfig, else in-cluster) for
+// the TaskManager workloads and the Events recorded on them.
+func kubernetes(kubeconfig string) (*taskmanagers.Kubernetes, *taskmanagers.Events, error) {
+	rc, err := taskmanagers.LoadConfig(kubeconfig)
+	if err != nil {
+		return nil, nil, err
+	}
+	k8s, err := taskmanagers.NewKubernetes(rc)
+	if err != nil {
+		return nil, nil, err
+	}
+	ev, err := taskmanagers.NewEvents(rc, k8s)
+	if err != nil {
+		return nil, nil, err
+	}
+	return k8s, ev, nil
 }
