@@ -38,6 +38,12 @@ const cluster = "prod"
 
 // stepScenario is a two-vertex job whose load steps up twice and then down,
 // so decide scales it up, up again and later down.
+// stepScenario's figures its tests reason with.
+const (
+	stepSlotsPerTaskManager = 1
+	stepEnrichCapacity      = 10000 // records/s per enrich subtask
+)
+
 const stepScenario = `
 name: fault-step
 duration: 2h
@@ -66,8 +72,17 @@ slo:
 // HTTP (through handler when the test wraps it).
 type emulator struct {
 	sim   *flinksim.Cluster
+	start time.Time // the scenario's time zero
 	url   string
 	speed float64
+}
+
+// offered is the scenario's offered rate at t (records/s).
+func (e *emulator) offered(at time.Time) float64 {
+	sc := e.sim.Scenario()
+	n := int(sc.Duration / time.Second)
+	i := min(max(int(at.Sub(e.start)/time.Second), 0), n-1)
+	return sc.OfferedRates(time.Second, n)[i]
 }
 
 // startEmulator runs scenario at speed simulated seconds per second behind
@@ -76,7 +91,8 @@ func startEmulator(t *testing.T, scenario string, speed float64, wrap func(http.
 	t.Helper()
 	sc, err := flinksim.ParseScenario([]byte(scenario), ".")
 	require.NoError(t, err)
-	sim := flinksim.New(sc, flinksim.Options{Start: time.Now().UTC()})
+	start := time.Now().UTC()
+	sim := flinksim.New(sc, flinksim.Options{Start: start})
 	var h = sim.Handler()
 	if wrap != nil {
 		h = wrap(h)
@@ -87,7 +103,7 @@ func startEmulator(t *testing.T, scenario string, speed float64, wrap func(http.
 	done := make(chan struct{})
 	go func() { defer close(done); _ = sim.Run(ctx, speed, nil) }()
 	t.Cleanup(func() { cancel(); <-done })
-	return &emulator{sim: sim, url: ts.URL, speed: speed}
+	return &emulator{sim: sim, start: start, url: ts.URL, speed: speed}
 }
 
 // scaled divides a simulated duration by the speed, with a floor.
