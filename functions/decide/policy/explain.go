@@ -98,7 +98,10 @@ func rationale(j jobView, best evaluation, evs []evaluation, ld load, rc restart
 		b = b.s(", lag ").f(j.lag, 0).s(" s")
 	}
 	if j.blind {
-		b = b.s(" (a source shows no backlog and the job is saturated: sized for ").f(100*blindProbe, 0).s("% more)")
+		b = j.run.describe(b.s(" (a source shows no backlog and the job is saturated"))
+		if !j.run.catchUp {
+			b = b.s(": sized for ").f(100*blindProbe, 0).s("% more)")
+		}
 	}
 	b = rc.describe(ld.describe(b.s("; ")).s("; "))
 	b = best.sum(evs[0].sum(b.s("; ")).s("; ")).s(" → scale ")

@@ -44,7 +44,8 @@ func measureLoad(st State, j jobView, cfg Config, now time.Time) load {
 		ld.seen = len(st.Failovers)
 	}
 	ld.react = cfg.RateWindow + cfg.ScaleUpDelay + expectedRestart(st, cfg).downtime
-	ld.loadSigma = drift(st.Window, cfg.Settle, ld.react)
+	capped := j.capped(st.Window)
+	ld.loadSigma = drift(st.Window, capped, cfg.Settle, ld.react)
 	for _, v := range j.vs {
 		if v.est.busy >= 0.3 {
 			ld.capSigma = math.Max(ld.capSigma, v.rateCV)
@@ -52,8 +53,8 @@ func measureLoad(st State, j jobView, cfg Config, now time.Time) load {
 	}
 	ld.sigma = math.Max(math.Hypot(ld.loadSigma, ld.capSigma), minSigma)
 	if j.offered > 0 {
-		for _, s := range st.Window {
-			if s.At.Sub(s.Epoch) >= cfg.Settle && !s.At.Before(now.Add(-cfg.ScaleDownWindow)) {
+		for i, s := range st.Window {
+			if s.At.Sub(s.Epoch) >= cfg.Settle && !s.At.Before(now.Add(-cfg.ScaleDownWindow)) && !at(capped, i) {
 				ld.peak = math.Max(ld.peak, s.Offered/j.offered)
 			}
 		}
@@ -70,13 +71,15 @@ func measureLoad(st State, j jobView, cfg Config, now time.Time) load {
 // single step of the load, which only the pairs spanning it see, is a
 // change to follow and not a volatility to keep headroom for. With fewer
 // than three such pairs, the settled samples' coefficient of variation.
-func drift(w []Sample, settle, tau time.Duration) float64 {
+// Samples marked in capped (may be nil) are left out: their offered rate
+// is what the job could read (j.capped).
+func drift(w []Sample, capped []bool, settle, tau time.Duration) float64 {
 	var all moments
 	var small [64]float64
 	sizes := small[:0]
 	k := 0
 	for i, a := range w {
-		if a.At.Sub(a.Epoch) < settle {
+		if a.At.Sub(a.Epoch) < settle || at(capped, i) {
 			continue
 		}
 		all.add(a.Offered)
@@ -84,7 +87,7 @@ func drift(w []Sample, settle, tau time.Duration) float64 {
 			continue
 		}
 		k = max(k, i+1)
-		for k < len(w) && (w[k].At.Sub(a.At) < tau || w[k].At.Sub(w[k].Epoch) < settle) {
+		for k < len(w) && (w[k].At.Sub(a.At) < tau || w[k].At.Sub(w[k].Epoch) < settle || at(capped, k)) {
 			k++
 		}
 		if k < len(w) && w[k].At.Sub(a.At) <= tau*3/2 {

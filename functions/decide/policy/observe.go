@@ -37,8 +37,10 @@ type jobView struct {
 	// pending is the sources' pending records; lag is pending ÷ offered (s).
 	pending, lag float64
 	// blind: a source reports no pending records and the job is saturated,
-	// so the offered rate may be above what is seen (probed, not known).
+	// so the offered rate may be above what is seen (probed, not known);
+	// run is how long, and the least load that shows.
 	blind bool
+	run   blindRun
 }
 
 func (j jobView) flowing() bool {
@@ -87,6 +89,9 @@ func observe(st State, snap *events.Snapshot, cfg Config) jobView {
 		j.vs[i].rateCV = m.cv()
 	}
 	j.sumSources()
+	if j.blind {
+		j.run = blindEpisode(st.Window, j, cfg.Settle, cfg.RateWindow)
+	}
 	return j
 }
 
@@ -188,7 +193,7 @@ func (j jobView) demand(mult float64) []float64 {
 			if v.est.pending >= 0 {
 				off = math.Max(v.est.in+v.est.slope, 0)
 			} else if j.blind {
-				off *= 1 + blindProbe
+				off *= j.run.sizing()
 			}
 			d[i] = off * mult
 			continue

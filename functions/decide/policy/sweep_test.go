@@ -123,10 +123,11 @@ func scenarioLine(xs []scorecard.Summary, perChange float64) string {
 		}
 		return meanP95(v)
 	}
-	return fmt.Sprintf("×oracle15 %s  p99 lag %s  SLO viol %s  rescales/change %.2f  recovery max %s",
+	return fmt.Sprintf("×oracle15 %s  p99 lag %s  SLO viol %s  rescales/change %.2f  osc %s  recovery max %s",
 		col(func(x scorecard.Summary) float64 { return x.CostVsOracle15 }),
 		col(func(x scorecard.Summary) float64 { return x.LagP99Seconds }),
 		col(func(x scorecard.Summary) float64 { return x.SLOViolationSeconds }), perChange,
+		col(func(x scorecard.Summary) float64 { return float64(x.Oscillations) }),
 		col(func(x scorecard.Summary) float64 { return x.RecoveryMaxSeconds }))
 }
 

@@ -1,0 +1,186 @@
+package policy
+
+import (
+	"math"
+	"time"
+)
+
+// blindRun is how long a job whose sources cannot show their backlog has
+// been saturated, and what that says about the load. Such a job reads as
+// fast as it can both when the load is above its capacity and while it
+// works off a backlog it cannot show: the one a restart leaves (every
+// record offered during the outage) is read at full speed after it, so the
+// rate read then is the job's capacity, not the load. What a saturated job
+// does show is a lower bound: nothing offered since it was last seen
+// unsaturated (when the backlog was about empty) has been lost, so the
+// load has been at least the records read since then ÷ the time since
+// then, outages included.
+type blindRun struct {
+	// since is when the job was last seen unsaturated (or the oldest
+	// sample kept), span how long before the latest sample that was;
+	// restarts are the runs begun since.
+	since    time.Time
+	span     time.Duration
+	restarts int
+	// least is the lower bound on the blind sources' offered rate
+	// (records/s).
+	least float64
+	// catchUp is set while a stretch that began with a restart (the job
+	// unsaturated just before it) is no longer than draining the outage's
+	// backlog takes: before (records/s read before the restart) × the
+	// outage ÷ (read now − before), plus the meters' window. drain is
+	// that time. The job is then sized for before, without a probe.
+	catchUp       bool
+	before        float64
+	outage, drain time.Duration
+	// floor is that lower bound ÷ what the blind sources read now (0, 1]:
+	// 1 for a job saturated since before its current run settled and
+	// not restarted since, less after a restart while it catches up.
+	floor float64
+}
+
+// blindEpisode measures the saturated stretch the latest sample ends for a
+// blind job (j.blind). Samples in the first settle of a run are skipped
+// (their rates ramp from 0); over a run's samples the blind sources read
+// the mean of what its settled samples show, from the run's start (or
+// the stretch's) to its last sample, and nothing between runs.
+func blindEpisode(w []Sample, j jobView, settle, meters time.Duration) blindRun {
+	b := blindRun{floor: 1}
+	if len(w) == 0 {
+		return b
+	}
+	last := w[len(w)-1]
+	b.since = w[0].At
+	first := 0
+	for k := len(w) - 1; k >= 0; k-- {
+		s := w[k]
+		if s.At.Sub(s.Epoch) < settle || len(s.V) != len(j.vs) {
+			continue
+		}
+		if !j.saturatedAt(s) {
+			b.since, first = s.At, k+1
+			break
+		}
+	}
+	now := blindRead(last, j)
+	if now <= 0 || !last.At.After(b.since) {
+		return b
+	}
+	var read float64
+	for k := first; k < len(w); {
+		e := w[k].Epoch
+		var m moments
+		end := k
+		for ; end < len(w) && w[end].Epoch.Equal(e); end++ {
+			if s := w[end]; s.At.Sub(e) >= settle && len(s.V) == len(j.vs) {
+				m.add(blindRead(s, j))
+			}
+		}
+		from := e
+		if from.Before(b.since) {
+			from = b.since
+		}
+		if m.n > 0 {
+			read += m.sum / m.n * w[end-1].At.Sub(from).Seconds()
+		}
+		k = end
+	}
+	for k := max(first, 1); k < len(w); k++ {
+		if !w[k].Epoch.Equal(w[k-1].Epoch) {
+			b.restarts++
+		}
+	}
+	if p := first - 1; b.restarts == 1 && p >= 0 && !w[p].Epoch.Equal(w[first].Epoch) {
+		b.before, b.outage = blindRead(w[p], j), last.Epoch.Sub(w[p].At)
+		if b.before > 0 && now > b.before {
+			b.drain = time.Duration(b.before*b.outage.Seconds()/(now-b.before)*float64(time.Second)) + meters
+			b.catchUp = last.At.Sub(last.Epoch) < b.drain
+		}
+	}
+	b.span = last.At.Sub(b.since)
+	b.least = math.Min(read/b.span.Seconds(), now)
+	if b.least > 0 {
+		b.floor = b.least / now
+	}
+	return b
+}
+
+// blindRead is what the sources without pending records read in s.
+func blindRead(s Sample, j jobView) float64 {
+	sum := 0.0
+	for i, v := range j.vs {
+		if v.source && v.est.pending < 0 && i < len(s.V) {
+			sum += s.V[i].In
+		}
+	}
+	return sum
+}
+
+// saturatedAt reports whether s shows the job saturated, as sumSources
+// judges the latest sample: a vertex busy (its busiest subtask when
+// keyed) or a source back-pressured for saturated of the time.
+func (j jobView) saturatedAt(s Sample) bool {
+	for i, v := range j.vs {
+		x := s.V[i]
+		busy := x.BusyAvg
+		if v.units > 0 {
+			busy = x.BusyMax
+		}
+		if busy >= saturated || (v.source && x.BP >= saturated) {
+			return true
+		}
+	}
+	return false
+}
+
+// describe says what a restart within the saturated stretch makes of the
+// load; nothing when the stretch has no restart.
+func (b blindRun) describe(t text) text {
+	if b.catchUp {
+		return t.s(", catching up after a restart: the ").dur(b.outage).s(" outage's backlog at the ").si(b.before).
+			s(" rec/s read before it drains in ~").dur(b.drain).s(" at the rate read now: sized for ").si(b.before).s(" rec/s, not probed)")
+	}
+	if b.restarts == 0 || b.floor >= 1 {
+		return t
+	}
+	return t.s(", catching up after a restart; read since it was last seen unsaturated ").dur(b.span).
+		s(" ago, outage included: at least ").si(b.least).s(" rec/s offered")
+}
+
+// capped marks the samples of w that show the job saturated while a source
+// cannot show its backlog: their offered rate is what the job could read,
+// its capacity (and after a restart the catch-up), not what was offered,
+// so the load's drift and the scale-down window's peak leave them out.
+// Nil when every source shows its backlog.
+func (j jobView) capped(w []Sample) []bool {
+	if !j.hasBlindSource() {
+		return nil
+	}
+	out := make([]bool, len(w))
+	for k, s := range w {
+		out[k] = len(s.V) == len(j.vs) && j.saturatedAt(s)
+	}
+	return out
+}
+
+func (j jobView) hasBlindSource() bool {
+	for _, v := range j.vs {
+		if v.source && v.est.pending < 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// at reports whether mask marks index i (a nil mask marks none).
+func at(mask []bool, i int) bool { return i < len(mask) && mask[i] }
+
+// sizing is what a blind source's read rate is multiplied by to size the
+// job: the rate read before the restart while catching up after it, else
+// the least load shown plus the probe.
+func (b blindRun) sizing() float64 {
+	if b.catchUp {
+		return b.before / (b.least / b.floor)
+	}
+	return b.floor * (1 + blindProbe)
+}

@@ -1,0 +1,73 @@
+package policy
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/flinkscaler/flinkscaler/internal/events"
+)
+
+// blindJob is a legacy source (no busy time, no pendingRecords) feeding a
+// map on 2 subtasks of 15k rec/s each: a window of one run that read
+// 24k rec/s unsaturated until 600 s, a 40 s outage, then a run that reads
+// 30k rec/s saturated (the map at 100 %) until now.
+func blindJob(now time.Duration) (State, events.Snapshot) {
+	src := func(in float64) events.VertexSnapshot {
+		v := vtx("src", 2, 0, in, in)
+		v.BusyMsPerSecond, v.PendingRecords = nil, nil
+		return v
+	}
+	restart := t0.Add(640 * time.Second)
+	var st State
+	add := func(epoch time.Time, at time.Duration, in, busy, bp float64) {
+		st.Window = append(st.Window, Sample{At: t0.Add(at), Epoch: epoch, Offered: in, V: []VertexSample{
+			{P: 2, BusyMax: -1, BusyAvg: -1, BP: bp, In: in, Out: in, Pending: -1},
+			{P: 2, BusyMax: busy, BusyAvg: busy, In: in, Out: in, Pending: -1},
+		}})
+	}
+	for at := 80 * time.Second; at <= 600*time.Second; at += 10 * time.Second {
+		add(t0, at, 24000, 0.8, 0)
+	}
+	for at := 650 * time.Second; at <= now; at += 10 * time.Second {
+		add(restart, at, 30000, 1, 0.85)
+	}
+	st.Epoch = restart
+	snap := snapAt(int(now/time.Second), src(30000), vtx("map", 2, 1000, 30000, 30000, "src"))
+	snap.RunningSince = &restart
+	return st, snap
+}
+
+// After a restart a job whose source cannot show its backlog reads as fast
+// as it can while it works off what the outage left: that is not more
+// load. Until the outage's backlog at the rate read before it would have
+// drained (24k × 40 s ÷ (30k − 24k) = 160 s, plus the meters' minute) the
+// job is sized for the rate read before, without the probe; a saturation
+// that outlasts it is probed from the least load the stretch shows
+// (records read since the job was last unsaturated ÷ that time, the outage
+// included), not from the catch-up rate.
+func TestBlindCatchUpAfterRestart(t *testing.T) {
+	cfg := Defaults()
+	cfg.Settle = MeterSettle
+
+	st, snap := blindJob(640*time.Second + 2*time.Minute)
+	j := observe(st, &snap, cfg)
+	require.True(t, j.blind)
+	require.True(t, j.run.catchUp, "%+v", j.run)
+	require.InDelta(t, 24000, j.demand(1)[0], 1, "sized for the rate read before the restart")
+	require.Contains(t, rationale(j, evaluation{candidate: candidate{ps: []int{2, 2}}}, []evaluation{{candidate: candidate{ps: []int{2, 2}}}}, load{}, restartCost{}), "catching up after a restart")
+
+	st, snap = blindJob(640*time.Second + 6*time.Minute + 40*time.Second)
+	j = observe(st, &snap, cfg)
+	require.False(t, j.run.catchUp, "%+v", j.run)
+	// 400 s at 30k over the 440 s since the last unsaturated sample.
+	require.InDelta(t, 30000*400.0/440, j.run.least, 1)
+	require.InDelta(t, 30000*400.0/440*(1+blindProbe), j.demand(1)[0], 1)
+
+	// The catch-up's samples are the job's capacity, not load: the drift
+	// and the scale-down window's peak leave them out.
+	ld := measureLoad(st, j, cfg, snap.ObservedAt)
+	require.Less(t, ld.loadSigma, 0.05)
+	require.InDelta(t, 1, ld.peak, 1e-9)
+}

@@ -1,0 +1,45 @@
+package policy_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/flinkscaler/flinkscaler/internal/bench"
+)
+
+// TestTraceDecisions prints one run's decisions with their rationales and
+// what the job was doing at each (offered rate, lag, parallelism, the
+// oracle's): how a rescale's cause is read. It runs only when
+// FLINKSCALER_TRACE names a scenario file; FLINKSCALER_TRACE_SEED sets the
+// seed (default: the scenario's own).
+//
+//	FLINKSCALER_TRACE=../../../scenarios/chains-windows.yaml go test -run TestTraceDecisions -v ./functions/decide/policy/
+func TestTraceDecisions(t *testing.T) {
+	file := os.Getenv("FLINKSCALER_TRACE")
+	if file == "" {
+		t.Skip("set FLINKSCALER_TRACE=<scenario file> to trace a run's decisions")
+	}
+	scs, err := bench.LoadScenarios([]string{file})
+	require.NoError(t, err)
+	sc := scs[0]
+	if s, err := strconv.ParseInt(os.Getenv("FLINKSCALER_TRACE_SEED"), 10, 64); err == nil {
+		sc.Seed = s
+	}
+	res, err := bench.Run(context.Background(), sc, bench.Setting{Policy: "flinkscaler"}, bench.Options{})
+	require.NoError(t, err)
+	s := res.Series
+	j := 0
+	for _, m := range s.Decisions {
+		for j+1 < len(s.Samples) && s.Samples[j+1].Elapsed <= m.Elapsed {
+			j++
+		}
+		x := s.Samples[j]
+		fmt.Printf("%6s offered %.0f lag %.0fs running %v oracle %v tms %d → %v\n    %s\n", m.Elapsed, x.OfferedRate, x.LagSeconds, x.Parallelism, x.OracleParallelism, x.TaskManagers, m.Targets, m.Rationale)
+	}
+	fmt.Printf("summary: %+v\n", res.Summary)
+}
