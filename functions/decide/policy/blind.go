@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"math"
 	"time"
 )
@@ -148,19 +149,45 @@ func (b blindRun) describe(t text) text {
 }
 
 // capped marks the samples of w that show the job saturated while a source
-// cannot show its backlog: their offered rate is what the job could read,
-// its capacity (and after a restart the catch-up), not what was offered,
-// so the load's drift and the scale-down window's peak leave them out.
+// cannot show its backlog, and those less than the meters' window after
+// one (their averages still hold it): their offered rate is what the job
+// could read, its capacity (and after a restart the catch-up), not what
+// was offered, so the load's drift and the scale-down window's peak leave
+// them out.
 // Nil when every source shows its backlog.
-func (j jobView) capped(w []Sample) []bool {
+func (j jobView) capped(w []Sample, meters time.Duration) []bool {
 	if !j.hasBlindSource() {
 		return nil
 	}
 	out := make([]bool, len(w))
+	var sat time.Time
 	for k, s := range w {
-		out[k] = len(s.V) == len(j.vs) && j.saturatedAt(s)
+		if len(s.V) == len(j.vs) && j.saturatedAt(s) {
+			sat = s.At
+		}
+		out[k] = !sat.IsZero() && s.At.Sub(sat) < meters
 	}
 	return out
+}
+
+// awaitCatchUp says why to wait when the job's sources cannot show their
+// backlog and it was saturated less than the meters' window (rate) ago
+// but is not now: its rates are averages over that window, so what a
+// source reads still holds the catch-up (or the capacity) it read while
+// saturated, not what is offered; sized on it, the job would be scaled up
+// for a backlog that is gone. Empty when there is nothing to wait for.
+func awaitCatchUp(w []Sample, j jobView, meters time.Duration) string {
+	if j.blind || len(w) < 2 || !j.hasBlindSource() {
+		return ""
+	}
+	last := w[len(w)-1]
+	for k := len(w) - 2; k >= 0 && last.At.Sub(w[k].At) < meters; k-- {
+		if len(w[k].V) == len(j.vs) && j.saturatedAt(w[k]) {
+			return fmt.Sprintf("the job was saturated %s ago and a source shows no backlog: its rates, averaged over %s, still hold the catch-up; waiting for them to show the load",
+				last.At.Sub(w[k].At).Round(time.Second), meters)
+		}
+	}
+	return ""
 }
 
 func (j jobView) hasBlindSource() bool {

@@ -71,3 +71,37 @@ func TestBlindCatchUpAfterRestart(t *testing.T) {
 	require.Less(t, ld.loadSigma, 0.05)
 	require.InDelta(t, 1, ld.peak, 1e-9)
 }
+
+// A job whose source shows no backlog and that stopped being saturated
+// less than the meters' minute ago still reads the catch-up in its 60 s
+// averages (a scale-down's catch-up read 54.5k rec/s of a 43k load one
+// sample after it ended and was scaled up for it): the decision waits,
+// and the drift and peak leave those samples out. A minute later it
+// decides on what is offered.
+func TestBlindCatchUpLeavesTheMeters(t *testing.T) {
+	cfg := Defaults()
+	cfg.Settle = MeterSettle
+	st, _ := blindJob(640*time.Second + 3*time.Minute)
+	restart := st.Epoch
+	add := func(at time.Duration, in, busy float64) {
+		st.Window = append(st.Window, Sample{At: t0.Add(at), Epoch: restart, Offered: in, V: []VertexSample{
+			{P: 2, BusyMax: -1, BusyAvg: -1, In: in, Out: in, Pending: -1},
+			{P: 2, BusyMax: busy, BusyAvg: busy, In: in, Out: in, Pending: -1},
+		}})
+	}
+	add(830*time.Second, 27000, 0.9)
+	src := vtx("src", 2, 0, 27000, 27000)
+	src.BusyMsPerSecond, src.PendingRecords = nil, nil
+	snap := snapAt(830, src, vtx("map", 2, 900, 27000, 27000, "src"))
+	snap.RunningSince = &restart
+	j := observe(st, &snap, cfg)
+	require.False(t, j.blind)
+	require.Contains(t, awaitCatchUp(st.Window, j, cfg.RateWindow), "still hold the catch-up")
+	capped := j.capped(st.Window, cfg.RateWindow)
+	require.True(t, capped[len(capped)-1])
+
+	for at := 840 * time.Second; at <= 900*time.Second; at += 10 * time.Second {
+		add(at, 24000, 0.8)
+	}
+	require.Empty(t, awaitCatchUp(st.Window, j, cfg.RateWindow))
+}

@@ -44,7 +44,7 @@ func measureLoad(st State, j jobView, cfg Config, now time.Time) load {
 		ld.seen = len(st.Failovers)
 	}
 	ld.react = cfg.RateWindow + cfg.ScaleUpDelay + expectedRestart(st, cfg).downtime
-	capped := j.capped(st.Window)
+	capped := j.capped(st.Window, cfg.RateWindow)
 	ld.loadSigma = drift(st.Window, capped, cfg.Settle, ld.react)
 	for _, v := range j.vs {
 		if v.est.busy >= 0.3 {

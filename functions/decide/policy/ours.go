@@ -68,6 +68,9 @@ func Decide(in Input) Output {
 	if msg := awaitPending(st, view, r.now); msg != "" {
 		return Output{NewState: st, HoldKind: HoldSettling, Hold: msg}
 	}
+	if msg := awaitCatchUp(st.Window, view, r.cfg.RateWindow); msg != "" {
+		return Output{NewState: st, HoldKind: HoldSettling, Hold: msg}
+	}
 	st = learnScaling(st, view, r.cfg)
 	ld := measureLoad(st, view, r.cfg, r.now)
 	rs := restartFor(st, r.snap, r.cfg, r.now)
