@@ -134,18 +134,21 @@ func (j jobView) saturatedAt(s Sample) bool {
 	return false
 }
 
-// describe says what a restart within the saturated stretch makes of the
-// load; nothing when the stretch has no restart.
+// describe ends the rationale's note on a blind job: what the saturated
+// stretch says of the load and what the job is sized for.
 func (b blindRun) describe(t text) text {
 	if b.catchUp {
 		return t.s(", catching up after a restart: the ").dur(b.outage).s(" outage's backlog at the ").si(b.before).
 			s(" rec/s read before it drains in ~").dur(b.drain).s(" at the rate read now: sized for ").si(b.before).s(" rec/s, not probed)")
 	}
-	if b.restarts == 0 || b.floor >= 1 {
-		return t
+	if b.restarts > 0 && b.floor < 1 {
+		t = t.s(", catching up after a restart; read since it was last seen unsaturated ").dur(b.span).
+			s(" ago, outage included: at least ").si(b.least).s(" rec/s offered")
 	}
-	return t.s(", catching up after a restart; read since it was last seen unsaturated ").dur(b.span).
-		s(" ago, outage included: at least ").si(b.least).s(" rec/s offered")
+	if b.answered() {
+		return t.s(": sized for that, not probed: it reads more than ").f(100*blindProbe, 0).s("% above it)")
+	}
+	return t.s(": sized for ").f(100*blindProbe, 0).s("% more)")
 }
 
 // capped marks the samples of w that show the job saturated while a source
@@ -203,11 +206,24 @@ func (j jobView) hasBlindSource() bool {
 func at(mask []bool, i int) bool { return i < len(mask) && mask[i] }
 
 // sizing is what a blind source's read rate is multiplied by to size the
-// job: the rate read before the restart while catching up after it, else
-// the least load shown plus the probe.
+// job: the rate read before the restart while catching up after it; the
+// least load shown when the probe is answered; else that load plus the
+// probe.
 func (b blindRun) sizing() float64 {
-	if b.catchUp {
+	switch {
+	case b.catchUp:
 		return b.before / (b.least / b.floor)
+	case b.answered():
+		return b.floor
 	}
 	return b.floor * (1 + blindProbe)
+}
+
+// answered: after a restart within the stretch the job reads at least
+// blindProbe more than the least load it has shown, so a probe would ask
+// for no more capacity than it has (its saturation is the catch-up of the
+// backlog that load left); it is probed again only once that load comes
+// within blindProbe of what it reads.
+func (b blindRun) answered() bool {
+	return !b.catchUp && b.restarts > 0 && b.floor*(1+blindProbe) <= 1
 }

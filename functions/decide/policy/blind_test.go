@@ -72,6 +72,43 @@ func TestBlindCatchUpAfterRestart(t *testing.T) {
 	require.InDelta(t, 1, ld.peak, 1e-9)
 }
 
+// A probe answered: the job was saturated at 30k rec/s from 300 s (a load
+// step), was scaled up and restarted, and now reads 60k catching up. The
+// least load shown is (30k × 310 s + 60k × 120 s) ÷ 470 s = 35.1k; the
+// job already reads more than 25 % above it, so a probe would ask for no
+// more than it has: it is sized for the least load, and probed again only
+// once that load comes within the probe of what it reads.
+func TestBlindProbeAnsweredAfterRestart(t *testing.T) {
+	cfg := Defaults()
+	cfg.Settle = MeterSettle
+	st, snap := blindJob(640*time.Second + 2*time.Minute)
+	for k := range st.Window {
+		s := &st.Window[k]
+		in, busy, bp := 0.0, 0.0, 0.0
+		switch {
+		case s.Epoch.Equal(t0) && s.At.Before(t0.Add(300*time.Second)):
+			in, busy = 24000, 0.8
+		case s.Epoch.Equal(t0):
+			in, busy, bp = 30000, 1, 0.85
+		default:
+			in, busy, bp = 60000, 1, 0.85
+		}
+		s.Offered = in
+		s.V = []VertexSample{
+			{P: 2, BusyMax: -1, BusyAvg: -1, BP: bp, In: in, Out: in, Pending: -1},
+			{P: 4, BusyMax: busy, BusyAvg: busy, In: in, Out: in, Pending: -1},
+		}
+	}
+	j := observe(st, &snap, cfg)
+	require.True(t, j.blind)
+	require.False(t, j.run.catchUp, "%+v", j.run)
+	least := (30000*310.0 + 60000*120.0) / 470
+	require.InDelta(t, least, j.run.least, 1)
+	require.InDelta(t, least, j.demand(1)[0], 1, "no probe: the job reads more than the probe would ask")
+	require.Contains(t, rationale(j, evaluation{candidate: candidate{ps: []int{2, 2}}}, []evaluation{{candidate: candidate{ps: []int{2, 2}}}}, load{}, restartCost{}),
+		"not probed: it reads more than 25% above it")
+}
+
 // A job whose source shows no backlog and that stopped being saturated
 // less than the meters' minute ago still reads the catch-up in its 60 s
 // averages (a scale-down's catch-up read 54.5k rec/s of a 43k load one

@@ -99,9 +99,6 @@ func rationale(j jobView, best evaluation, evs []evaluation, ld load, rc restart
 	}
 	if j.blind {
 		b = j.run.describe(b.s(" (a source shows no backlog and the job is saturated"))
-		if !j.run.catchUp {
-			b = b.s(": sized for ").f(100*blindProbe, 0).s("% more)")
-		}
 	}
 	b = rc.describe(ld.describe(b.s("; ")).s("; "))
 	b = best.sum(evs[0].sum(b.s("; ")).s("; ")).s(" → scale ")
