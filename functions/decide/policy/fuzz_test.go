@@ -12,11 +12,13 @@ import (
 )
 
 // FuzzDecide feeds arbitrary figures to every policy twice in a row: no
-// panic, and every target within [1, bounds].
+// panic, and every target within [1, bounds]. A negative pending makes the
+// source a legacy one (no busy time, no pendingRecords).
 func FuzzDecide(f *testing.F) {
 	f.Add(900.0, 41000.0, 41000.0, 1000.0, 0.0, int64(80), 3, 128)
 	f.Add(math.NaN(), -1.0, 1e300, math.Inf(1), 5e6, int64(-10), 0, 0)
 	f.Add(0.0, 0.0, 0.0, 0.0, 0.0, int64(1<<40), 40000, 7)
+	f.Add(900.0, 30000.0, 30000.0, 1000.0, -1.0, int64(400), 2, 128)
 	f.Fuzz(func(t *testing.T, busy, in, out, busy2, pending float64, sec int64, p, maxPar int) {
 		cfg := Defaults()
 		cfg.Parallelism.Max = 64
@@ -24,6 +26,9 @@ func FuzzDecide(f *testing.F) {
 		mk := func(s int64) events.Snapshot {
 			src := vtx("src", 2, busy, in, out)
 			src.PendingRecords = ptr(pending * float64(s))
+			if pending < 0 { // a legacy source: no busy time, no pendingRecords
+				src.BusyMsPerSecond, src.PendingRecords = nil, nil
+			}
 			dst := vtx("dst", p, busy2, out, 0, "src")
 			dst.MaxParallelism = maxPar
 			dst.Inputs[0].ShipStrategy = "HASH"
