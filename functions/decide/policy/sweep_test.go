@@ -28,7 +28,8 @@ import (
 //
 // FLINKSCALER_SWEEP_SEED sets the first seed (default: each scenario's
 // own, as the bench), FLINKSCALER_SWEEP_SCENARIOS a comma-separated list of
-// scenario files (default: the subset below), FLINKSCALER_SWEEP_ONLY=1 the
+// scenario files, relative to the repository's root (default: the subset
+// below), FLINKSCALER_SWEEP_ONLY=1 the
 // defaults alone (fresh seeds and scenarios), FLINKSCALER_SWEEP_POLICY
 // another policy than flinkscaler (flinkscaler-v1: old against new).
 func TestSweepKnobs(t *testing.T) {
@@ -42,6 +43,9 @@ func TestSweepKnobs(t *testing.T) {
 	}
 	if s := os.Getenv("FLINKSCALER_SWEEP_SCENARIOS"); s != "" {
 		files = strings.Split(s, ",")
+		for i, f := range files {
+			files[i] = fromRoot(f)
+		}
 	}
 	scs, err := bench.LoadScenarios(files)
 	require.NoError(t, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 
@@ -16,15 +17,16 @@ import (
 // what the job was doing at each (offered rate, lag, parallelism, the
 // oracle's): how a rescale's cause is read. It runs only when
 // FLINKSCALER_TRACE names a scenario file; FLINKSCALER_TRACE_SEED sets the
-// seed (default: the scenario's own).
+// seed (default: the scenario's own). A relative path is taken from the
+// repository's root, where the command runs:
 //
-//	FLINKSCALER_TRACE=../../../scenarios/chains-windows.yaml go test -run TestTraceDecisions -v ./functions/decide/policy/
+//	FLINKSCALER_TRACE=scenarios/chains-windows.yaml go test -run TestTraceDecisions -v ./functions/decide/policy/
 func TestTraceDecisions(t *testing.T) {
 	file := os.Getenv("FLINKSCALER_TRACE")
 	if file == "" {
 		t.Skip("set FLINKSCALER_TRACE=<scenario file> to trace a run's decisions")
 	}
-	scs, err := bench.LoadScenarios([]string{file})
+	scs, err := bench.LoadScenarios([]string{fromRoot(file)})
 	require.NoError(t, err)
 	sc := scs[0]
 	if s, err := strconv.ParseInt(os.Getenv("FLINKSCALER_TRACE_SEED"), 10, 64); err == nil {
@@ -42,4 +44,14 @@ func TestTraceDecisions(t *testing.T) {
 		fmt.Printf("%6s offered %.0f lag %.0fs running %v oracle %v tms %d → %v\n    %s\n", m.Elapsed, x.OfferedRate, x.LagSeconds, x.Parallelism, x.OracleParallelism, x.TaskManagers, m.Targets, m.Rationale)
 	}
 	fmt.Printf("summary: %+v\n", res.Summary)
+}
+
+// fromRoot is a path given on the command line, which runs at the
+// repository's root, as seen from this package's directory (where go test
+// runs the test).
+func fromRoot(file string) string {
+	if filepath.IsAbs(file) {
+		return file
+	}
+	return filepath.Join("..", "..", "..", file)
 }
