@@ -142,3 +142,30 @@ func TestBlindCatchUpLeavesTheMeters(t *testing.T) {
 	}
 	require.Empty(t, awaitCatchUp(st.Window, j, cfg.RateWindow))
 }
+
+// Through Decide: a legacy source's job saturated for a minute (a scale-up
+// it chose is held by its delay), then not: the next decisions wait for
+// the meters' minute (hold settling) instead of sizing on rates that
+// still hold the saturation.
+func TestDecideWaitsOutABlindSaturation(t *testing.T) {
+	cfg := Defaults()
+	cfg.ScaleUpDelay = 10 * time.Minute
+	mk := func(sec int) events.Snapshot {
+		in, busy, bp := 30000.0, 1000.0, 0.85
+		if sec >= 150 {
+			in, busy, bp = 27000, 900, 0
+		}
+		src := vtx("src", 2, 0, in, in)
+		src.BusyMsPerSecond, src.PendingRecords = nil, nil
+		src.BackPressuredMsPerSecond = &events.AvgMax{Avg: bp * 1000, Max: bp * 1000}
+		return snapAt(sec, src, vtx("map", 2, busy, in, in, "src"))
+	}
+	o := Output{}
+	for sec := 80; sec <= 150; sec += 10 {
+		s := mk(sec)
+		o = Decide(Input{Snapshot: s, State: o.NewState, Config: cfg, Now: s.ObservedAt})
+		require.Nil(t, o.Decision)
+	}
+	require.Equal(t, HoldSettling, o.HoldKind, o.Hold)
+	require.Contains(t, o.Hold, "still hold the catch-up")
+}
