@@ -94,7 +94,10 @@ func blindEpisode(w []Sample, j jobView, settle, meters time.Duration) blindRun 
 	if p := first - 1; b.restarts == 1 && p >= 0 && !w[p].Epoch.Equal(w[first].Epoch) {
 		b.before, b.outage = blindRead(w[p], j), last.Epoch.Sub(w[p].At)
 		if b.before > 0 && now > b.before {
-			b.drain = time.Duration(b.before*b.outage.Seconds()/(now-b.before)*float64(time.Second)) + meters
+			// bounded so that a rate read barely above before cannot
+			// overflow a Duration (a day is "not over yet" all the same)
+			sec := math.Min(b.before*b.outage.Seconds()/(now-b.before), (24 * time.Hour).Seconds())
+			b.drain = time.Duration(sec*float64(time.Second)) + meters
 			b.catchUp = last.At.Sub(last.Epoch) < b.drain
 		}
 	}

@@ -169,3 +169,19 @@ func TestDecideWaitsOutABlindSaturation(t *testing.T) {
 	require.Equal(t, HoldSettling, o.HoldKind, o.Hold)
 	require.Contains(t, o.Hold, "still hold the catch-up")
 }
+
+// A job that reads barely more than before its restart drains the outage's
+// backlog in years: the drain is bounded (a day), not overflowed.
+func TestBlindCatchUpDrainBounded(t *testing.T) {
+	cfg := Defaults()
+	cfg.Settle = MeterSettle
+	st, snap := blindJob(640*time.Second + 2*time.Minute)
+	for k := range st.Window {
+		if st.Window[k].Epoch.Equal(t0) {
+			st.Window[k].V[0].In = 29999.99
+		}
+	}
+	j := observe(st, &snap, cfg)
+	require.True(t, j.run.catchUp, "%+v", j.run)
+	require.Equal(t, 24*time.Hour+cfg.RateWindow, j.run.drain)
+}
