@@ -57,16 +57,24 @@ func FuzzDecide(f *testing.F) {
 
 // BenchmarkDecideCore decides a 10-vertex chain with a full 60-sample
 // window: ours, every candidate evaluated.
-func BenchmarkDecideCore(b *testing.B) { benchmarkDecide(b, Ours{}) }
+func BenchmarkDecideCore(b *testing.B) { benchmarkDecide(b, Ours{}, false) }
+
+// BenchmarkDecideCoreBlind is BenchmarkDecideCore with a legacy source (no
+// busy time, no pendingRecords) on a job that has just saturated: the
+// saturated stretch is measured and the probe sized.
+func BenchmarkDecideCoreBlind(b *testing.B) { benchmarkDecide(b, Ours{}, true) }
 
 // BenchmarkDecideCoreV1 is BenchmarkDecideCore for the previous policy.
-func BenchmarkDecideCoreV1(b *testing.B) { benchmarkDecide(b, V1{}) }
+func BenchmarkDecideCoreV1(b *testing.B) { benchmarkDecide(b, V1{}, false) }
 
-func benchmarkDecide(b *testing.B, pol Policy) {
+func benchmarkDecide(b *testing.B, pol Policy, legacy bool) {
 	cfg := Defaults()
 	cfg.ScaleUpDelay = 0
 	mk := func(s int, busy float64) events.Snapshot {
 		vs := []events.VertexSnapshot{vtx("v0", 4, 800, 40000, 40000)}
+		if legacy {
+			vs[0].BusyMsPerSecond, vs[0].PendingRecords = nil, nil
+		}
 		for i := 1; i < 10; i++ {
 			vs = append(vs, vtx(fmt.Sprintf("v%d", i), 4, busy, 40000, 40000, fmt.Sprintf("v%d", i-1)))
 		}
