@@ -94,7 +94,7 @@ func evaluateAll(cands []candidate, j jobView, ld load, rc restartCost, lim limi
 		}
 	}
 	room := len(base)
-	if rc.later > 0 {
+	if rc.later > 0 || rc.up != nil {
 		room *= 2
 	}
 	if j.lag > 0 {
@@ -103,13 +103,12 @@ func evaluateAll(cands []candidate, j jobView, ld load, rc restartCost, lim limi
 	out := make([]evaluation, 0, room)
 	for _, e := range base {
 		p := plan{lag: j.lag, restart: !e.keep()}
+		rc := rc.forChange(e.rises)
 		out = append(out, price(e, p, ld, rc, h0, sizes, cfg))
 		if !e.keep() && rc.later > 0 {
-			later := rc
-			later.wait, later.replay = rc.later+rc.wait, rc.wait
 			l := e
 			l.after = rc.later
-			out = append(out, price(l, p, ld, later, h0, sizes, cfg))
+			out = append(out, price(l, p, ld, rc.timedLater(), h0, sizes, cfg))
 		}
 		// draining, then released to the size the job settles at: for
 		// keep as for every change, so neither is compared with a plan

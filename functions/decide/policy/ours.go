@@ -76,6 +76,10 @@ func Decide(in Input) Output {
 	rs := restartFor(st, r.snap, r.cfg, r.now)
 	sc := scalingFor(st, view, r.cfg)
 	lim := limitsFor(view, r.cfg, st, r.snap)
+	if lim.reactive {
+		up := registrationRestart(st, r.snap, r.cfg, r.now)
+		rs.up = &up
+	}
 	caps := newCapMemos(view, sc)
 	cands := propose(view, ld, sc, lim, caps)
 	evs := evaluateAll(cands, view, ld, rs, lim, sc, caps, r.cfg)
@@ -87,16 +91,18 @@ func Decide(in Input) Output {
 	if h, next := delay(best, st, r.cfg, r.now); h != nil {
 		return Output{NewState: next, HoldKind: h.kind, Hold: h.msg}
 	}
-	d := decision(r, view, best, evs, ld, rs, sc, lim)
+	d := decision(r, view, best, evs, ld, rs.forChange(best.rises), sc, lim)
 	return Output{NewState: afterDecision(st, d, r.now), Decision: d}
 }
 
 // delay holds a chosen change: a scale-up until it has been chosen for
 // ScaleUpDelay, and a restart the evaluation timed after the next
-// checkpoint until that checkpoint.
+// checkpoint until that checkpoint. A scale-up held for its timing is
+// still chosen: that time counts towards ScaleUpDelay, or the timed
+// moment would always find the delay just begun.
 func delay(best evaluation, st State, cfg Config, now time.Time) (*hold, State) {
 	if best.after > 0 {
-		st.UpSince = time.Time{}
+		st.UpSince = upSince(best, st, now)
 		return holdf(HoldCheckpoint, fmt.Sprintf("restart timed after the checkpoint due in %s: %s",
 			best.after.Round(time.Second), best.summary())), st
 	}
@@ -104,14 +110,24 @@ func delay(best evaluation, st State, cfg Config, now time.Time) (*hold, State) 
 		st.UpSince = time.Time{}
 		return nil, st
 	}
-	if st.UpSince.IsZero() {
-		st.UpSince = now
-	}
+	st.UpSince = upSince(best, st, now)
 	if wait := cfg.ScaleUpDelay - now.Sub(st.UpSince); wait > 0 {
 		return holdf(HoldStabilize, fmt.Sprintf("scale-up chosen; made if still chosen in %s: %s",
 			wait.Round(time.Second), best.summary())), st
 	}
 	return nil, st
+}
+
+// upSince is when the scale-up best has been chosen since: State.UpSince,
+// or now; zero when best raises nothing.
+func upSince(best evaluation, st State, now time.Time) time.Time {
+	switch {
+	case !best.raises():
+		return time.Time{}
+	case st.UpSince.IsZero():
+		return now
+	}
+	return st.UpSince
 }
 
 // pendingGrace is how long after a (re)start a source that reported

@@ -50,6 +50,12 @@ type restartCost struct {
 	source int
 	// interval is the checkpoint interval, 0 when unknown.
 	interval time.Duration
+	// laterReplay is the replay of a decision timed for later (source
+	// replayAtRegistration).
+	laterReplay time.Duration
+	// up, when set, prices the restart of a candidate that raises some
+	// vertex instead (reactive mode: registrationRestart).
+	up *restartCost
 }
 
 // Where a restart's replay comes from.
@@ -58,6 +64,7 @@ const (
 	replayFromInterval          // no checkpoint seen: half the interval
 	replayWaited                // the checkpoint due at the stop is waited for
 	replayFromCheckpoint        // the time from the last checkpoint to the stop
+	replayAtRegistration        // reactive scale-up: the time from the last checkpoint to the new slots' registration
 )
 
 // describe appends the restart's price in words.
@@ -70,6 +77,8 @@ func (rc restartCost) describe(b text) text {
 		b = b.s("replay ").dur(rc.replay).s(" (half the ").dur(rc.interval).s(" checkpoint interval)")
 	case replayWaited:
 		b = b.s("no replay (the restart waits for the checkpoint due then)")
+	case replayAtRegistration:
+		b = b.s("replay ").dur(rc.replay).s(" since the last checkpoint when the new TaskManagers register")
 	default:
 		b = b.s("replay ").dur(rc.replay).s(" since the last checkpoint")
 	}

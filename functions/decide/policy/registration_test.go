@@ -1,0 +1,73 @@
+package policy
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/flinkscaler/flinkscaler/internal/events"
+)
+
+// In reactive mode a scale-up restarts the job when the new TaskManagers
+// register, 20 s after the decision here, and actuate has no step that
+// could hold that restart for a checkpoint. Checkpoints complete on the
+// minute and 10 s; snapshots come every 10 s from 80 s (settled from
+// 90 s). Deciding at 90 s or 100 s would register at 110 s or 120 s and
+// replay 40–50 s of input; the decision waits for 110 s (registering at
+// 130 s, just after a checkpoint), and the time it was held for its timing
+// counts towards the scale-up delay, so it is not put off once more when
+// that moment comes.
+func TestReactiveScaleUpTimedForCheckpoint(t *testing.T) {
+	cfg := Defaults()
+	cfg.Mode = events.ModeReactive
+	st := State{Restarts: []RestartObs{{Downtime: 50 * time.Second, Outage: 30 * time.Second}}}
+	mk := func(s int) events.Snapshot {
+		snap := growing(s, vtx("src", 2, 500, 41000, 41000), vtx("counter", 2, 1000, 41000, 0, "src"))
+		snap.Vertices[0].PendingRecords = ptr(float64(s-80) * 400)
+		snap.CheckpointIntervalMs = time.Minute.Milliseconds()
+		c := snap.ObservedAt.Add(-10 * time.Second).Truncate(time.Minute).Add(10 * time.Second)
+		snap.LastCheckpointAt = &c
+		return snap
+	}
+	o := Output{NewState: st}
+	var at time.Time
+	for k := range 8 {
+		s := mk(80 + 10*k)
+		o = Decide(Input{Snapshot: s, State: o.NewState, Config: cfg, Now: s.ObservedAt})
+		if o.Decision != nil {
+			at = s.ObservedAt
+			break
+		}
+		require.Contains(t, []string{HoldSettling, HoldCheckpoint}, o.HoldKind, "at %s: %s", s.ObservedAt.Sub(t0), o.Hold)
+	}
+	require.NotNil(t, o.Decision, o.Hold)
+	require.Greater(t, targetsOf(o.Decision)["counter"], 2)
+	require.Equal(t, 110*time.Second, at.Sub(t0), "decided so that the TaskManagers register right after the checkpoint")
+	require.True(t, strings.Contains(o.Decision.Rationale, "replay 0s since the last checkpoint when the new TaskManagers register"), o.Decision.Rationale)
+}
+
+// registrationRestart prices the replay at the registration, a TaskManager
+// start-up after the decision, and offers the decision timed so the
+// registration follows the next checkpoint; outside reactive scale-ups
+// actuate waits for a checkpoint due within its bound (restartFor).
+func TestRegistrationRestart(t *testing.T) {
+	now := t0.Add(time.Hour)
+	st := State{Restarts: []RestartObs{{Downtime: 50 * time.Second, Outage: 30 * time.Second}},
+		Window: []Sample{{At: now.Add(-10 * time.Second)}, {At: now}}}
+	last := now.Add(-10 * time.Second)
+	snap := &events.Snapshot{CheckpointIntervalMs: time.Minute.Milliseconds(), LastCheckpointAt: &last}
+	rc := registrationRestart(st, snap, Defaults(), now)
+	require.Equal(t, 30*time.Second, rc.replay, "registration 20 s from now, 30 s after the checkpoint")
+	require.Equal(t, 20*time.Second, rc.wait)
+	require.Equal(t, 30*time.Second, rc.later)
+	require.Equal(t, 10*time.Second, rc.timedLater().replay, "a decision misses its moment by up to a snapshot interval")
+	waited := restartFor(st, snap, Defaults(), now)
+	require.Equal(t, time.Duration(0), waited.replay, "actuate waits for the checkpoint due 30 s after the stop")
+
+	up := waited
+	up.up = &rc
+	require.Equal(t, rc, up.forChange(true))
+	require.Equal(t, waited.replay, up.forChange(false).replay)
+}
