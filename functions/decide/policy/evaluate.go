@@ -26,8 +26,11 @@ const fixHeadroom = 0.2
 // evaluation is a candidate priced over the horizon.
 type evaluation struct {
 	candidate
-	// after, when positive, delays the restart until the next checkpoint.
-	after time.Duration
+	// after, when positive, delays the restart until the next checkpoint;
+	// pinned when that moment is one snapshot wide (a reactive scale-up
+	// timed so that its TaskManagers register after the checkpoint).
+	after  time.Duration
+	pinned bool
 	// h is the candidate's headroom over the demand (min over vertices of
 	// capacity ÷ demand − 1); +Inf when no capacity is known. sigma is the
 	// relative uncertainty of demand against its capacity.
@@ -107,7 +110,7 @@ func evaluateAll(cands []candidate, j jobView, ld load, rc restartCost, lim limi
 		out = append(out, price(e, p, ld, rc, h0, sizes, cfg))
 		if !e.keep() && rc.later > 0 {
 			l := e
-			l.after = rc.later
+			l.after, l.pinned = rc.later, rc.source == replayAtRegistration
 			out = append(out, price(l, p, ld, rc.timedLater(), h0, sizes, cfg))
 		}
 		// draining, then released to the size the job settles at: for

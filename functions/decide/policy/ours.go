@@ -97,12 +97,18 @@ func Decide(in Input) Output {
 
 // delay holds a chosen change: a scale-up until it has been chosen for
 // ScaleUpDelay, and a restart the evaluation timed after the next
-// checkpoint until that checkpoint. A scale-up held for its timing is
-// still chosen: that time counts towards ScaleUpDelay, or the timed
-// moment would always find the delay just begun.
+// checkpoint until that checkpoint. A scale-up held for a pinned moment
+// (a reactive one, timed so its TaskManagers register just after a
+// checkpoint) is still chosen while held: that time counts towards
+// ScaleUpDelay, or the moment, one snapshot wide, would always find the
+// delay just begun. Other timed holds start the delay afresh: actuate
+// waits for a checkpoint due soon itself, so the delay loses nothing there.
 func delay(best evaluation, st State, cfg Config, now time.Time) (*hold, State) {
 	if best.after > 0 {
-		st.UpSince = upSince(best, st, now)
+		st.UpSince = time.Time{}
+		if best.pinned {
+			st.UpSince = upSince(best, st, now)
+		}
 		return holdf(HoldCheckpoint, fmt.Sprintf("restart timed after the checkpoint due in %s: %s",
 			best.after.Round(time.Second), best.summary())), st
 	}
