@@ -22,9 +22,7 @@ const targetSeeds = 2
 // removed; any other failure fails the test. Whoever changes the decide
 // policy updates this list from `go test -v -run TestTargets ./internal/bench/`.
 var knownFailures = map[[2]string]string{
-	{"faults", bench.TargetNotDominated}:              "under lost TaskManagers, failed restores and slow checkpoints ours pays more than DS2 and the operator's settings and lags more: it prices the failovers it has seen (about 1 an hour) as headroom, and more TaskManagers draw more of the scenario's faults",
-	{"faults", bench.TargetNoFailed}:                  "the scenario's TaskManagers never register 5 % of the time (taskManagerNeverRegisters): a decision that adds one can draw it and actuate's slot wait times out; which decisions draw it depends on their timing",
-	{"cosine-day-reactive", bench.TargetNotDominated}: "DS2 with 10 % over-provisioning is as cheap and lags less through the day's rises: ours sizes for the typical (median) change of the load over its reaction time, which a smooth rise keeps small, and follows the rise in steps",
+	{"faults", bench.TargetNoFailed}: "the scenario's TaskManagers never register 5 % of the time (taskManagerNeverRegisters): a decision that adds one can draw it and actuate's slot wait times out; which decisions draw it depends on their timing",
 }
 
 // TestTargets runs every shipped scenario (a subtest each: -run
