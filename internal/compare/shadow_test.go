@@ -85,7 +85,12 @@ func TestReplayRejectsBadRecordings(t *testing.T) {
 // `flinkscaler compare --timing fast --record`) against our
 // flink-operator baseline: it must make every rescale the original made
 // (same target for every vertex, within MatchTolerance) and nothing else,
-// also where the original made none (spikes-dedicated).
+// also where the original made none (spikes-dedicated). Some cases carry
+// what the original does that a simpler reading would miss:
+// chains-windows (a legacy source without busy time or pendingRecords; a
+// vertex saturated all window, its TPR equal to its TDR) and
+// skewed-sources (pendingRecords that show up within the window read as
+// a backlog grown from 0).
 func TestBaselineMatchesRecordedOriginal(t *testing.T) {
 	files, err := filepath.Glob("testdata/original-*.jsonl.gz")
 	require.NoError(t, err)

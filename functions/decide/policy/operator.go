@@ -18,8 +18,14 @@ import (
 // (partition) alignment as every release up to 1.15 does by default
 // (divisors only, falling back downward, blocked when it would invert the
 // direction), or as Flink's main branch does (Alignment).
+// A source without busy time (a legacy source) keeps its parallelism and
+// holds nothing; a missing pendingRecords is a lag of 0. While a rescale
+// has not shown yet the operator keeps deciding, and decides again when
+// its targets change (it has no in-flight wait and no cooldown).
 // Observed-scalability, memory tuning and effectiveness detection are off,
-// as by default.
+// as by default. Where it follows flink-autoscaler 1.10.0 (the release
+// `flinkscaler compare` runs) and where it cannot: docs/BENCHMARK.md "Our
+// flink-operator baseline".
 type FlinkOperator struct {
 	Target, Boundary        float64
 	Stabilization, Window   time.Duration
@@ -83,9 +89,50 @@ func (f FlinkOperator) Decide(in Input) Output {
 	outside := map[string]bool{}
 	evaluate := func(r *run) *hold { return f.evaluate(r, outside) }
 	delayDowns := func(r *run) *hold { return f.delayDowns(r, outside) }
-	steps := append(append([]step{}, acceptSteps...),
-		f.gate, stepEstimate, evaluate, stepReactive, stepTMCap, delayDowns, stepEmitPlain)
+	// A source whose busy time or pending records are missing (a legacy
+	// source's NaN busy time, a connector without pendingRecords) holds
+	// nothing: the operator sizes the other vertices without it.
+	steps := []step{stepOrder, stepValidateLenient, stepTopology, stepEpoch, stepRecord, f.inFlight, stepPaused,
+		f.gate, stepEstimate, evaluate, stepReactive, stepTMCap, delayDowns, f.again, stepEmitPlain}
 	return r.runSteps(steps)
+}
+
+// inFlight follows the operator's own loop, which has no in-flight wait
+// and no cooldown: its realizer declares the new requirements and
+// returns, and while the job runs on at its old parallelism (waiting for
+// TaskManagers, or for Flink's own rescale cooldown) the autoscaler keeps
+// evaluating the same metric window every loop and declares again when
+// its targets change. So a rescale not yet shown holds nothing here (again
+// keeps the same targets from being decided twice); a restart that does
+// not show it ends it (the window starts afresh, and the next decision
+// declares the targets again), as does RescaleTimeout.
+func (f FlinkOperator) inFlight(r *run) *hold {
+	if stepInFlight(r) == nil {
+		return nil
+	}
+	if r.st.Epoch.After(r.st.Rescale.At) {
+		r.st.Rescale = nil
+	}
+	return nil
+}
+
+// again holds a decision whose targets are those of the rescale still in
+// flight: the operator's realizer finds the requirements already declared
+// and changes nothing; its executor clears the delayed scale-downs all
+// the same, as after any rescale.
+func (f FlinkOperator) again(r *run) *hold {
+	rs := r.st.Rescale
+	if rs == nil || !rs.Applied.IsZero() {
+		return nil
+	}
+	for _, vp := range r.vs {
+		if t, ok := rs.Targets[vp.id]; !ok || t != vp.p {
+			return nil
+		}
+	}
+	r.st.ScaleDowns = nil
+	return holdf(HoldInFlight, fmt.Sprintf("the targets of decision %s (%s ago), not yet shown, are still the operator's",
+		rs.DecisionID, r.now.Sub(rs.At).Round(time.Second)))
 }
 
 // window returns the samples after stabilization within the metric window,
@@ -119,7 +166,6 @@ func (f FlinkOperator) gate(r *run) *hold {
 // opVertex is one vertex's window aggregates.
 type opVertex struct {
 	load, in, lagFirst, lagLast, out float64
-	hasLag                           bool
 	observed                         float64 // observed TPR, NaN if unknown
 	tdr, catchUp                     float64
 }
@@ -128,17 +174,24 @@ func (f FlinkOperator) aggregate(w []Sample, i int) opVertex {
 	var a opVertex
 	n := float64(len(w))
 	var obs []float64
+	busy := 0
 	for _, s := range w {
 		v := s.V[i]
-		a.load += v.BusyMax / n
+		if v.BusyMax >= 0 {
+			a.load += v.BusyMax
+			busy++
+		}
 		a.in += v.In / n
 		a.out += v.Out / n
 		if v.In > 0 && v.Pending >= f.ObservedLag.Seconds()*v.In && v.BP < 1 {
 			obs = append(obs, v.In/(1-v.BP))
 		}
 	}
-	a.lagFirst, a.lagLast = w[0].V[i].Pending, w[len(w)-1].V[i].Pending
-	a.hasLag = a.lagFirst >= 0 && a.lagLast >= 0
+	a.load /= float64(busy) // NaN when no sample knows the busy time
+	// A missing pendingRecords is a lag of 0 to the operator, also
+	// between samples that have one: a source whose pendingRecords shows
+	// up within the window reads as a backlog growing from nothing.
+	a.lagFirst, a.lagLast = max(w[0].V[i].Pending, 0), max(w[len(w)-1].V[i].Pending, 0)
 	a.observed = math.NaN()
 	if len(obs) >= f.ObservedMinObservations {
 		a.observed = mean(obs)
@@ -155,24 +208,25 @@ func mean(xs []float64) float64 {
 }
 
 // evaluate computes TDR, TPR and the new parallelism of every vertex in
-// topological order (§2.7, §2.8) and applies the job-level rule (§2.9).
+// topological order (§2.7, §2.8) and notes which are outside their
+// utilization bounds; delayDowns applies the job-level rule (§2.9) after
+// its bookkeeping, which the operator does for every vertex, within its
+// bounds or not.
 func (f FlinkOperator) evaluate(r *run, outsideBounds map[string]bool) *hold {
 	w := f.window(r)
 	span := w[len(w)-1].At.Sub(w[0].At).Seconds()
 	agg := make([]opVertex, len(r.vs))
-	backlog, outside := false, false
+	backlog := false
 	for i := range r.vs {
 		agg[i] = f.aggregate(w, i)
 		a := &agg[i]
 		if r.vs[i].source {
 			a.tdr = a.in
-			if a.hasLag && span > 0 {
+			if span > 0 {
 				a.tdr = math.Max(0, a.in+(a.lagLast-a.lagFirst)/span)
 			}
-			if a.hasLag {
-				a.catchUp = a.lagLast / f.CatchUp.Seconds()
-				backlog = backlog || (a.in > 0 && a.lagLast/a.in > f.BacklogLag.Seconds())
-			}
+			a.catchUp = a.lagLast / f.CatchUp.Seconds()
+			backlog = backlog || (a.in > 0 && a.lagLast/a.in > f.BacklogLag.Seconds())
 			continue
 		}
 		ins := r.snap.Vertices[i].Inputs
@@ -191,18 +245,18 @@ func (f FlinkOperator) evaluate(r *run, outsideBounds map[string]bool) *hold {
 	for i := range r.vs {
 		o := f.vertex(r, &r.vs[i], agg[i], backlog)
 		outsideBounds[r.vs[i].id] = o
-		outside = outside || o
-	}
-	if !outside {
-		for i := range r.vs {
-			r.vs[i].p = r.vs[i].cur
-		}
-		return holdf(HoldNoChange, "all vertices within their utilization bounds")
 	}
 	return nil
 }
 
+// capacity is the processing rate the vertex needs at utilization u,
+// rounded to whole records/s as the operator rounds it.
 func (f FlinkOperator) capacity(a opVertex, u float64, withRestart bool) float64 {
+	return math.Round(f.exactCapacity(a, u, withRestart))
+}
+
+// exactCapacity is capacity before rounding.
+func (f FlinkOperator) exactCapacity(a opVertex, u float64, withRestart bool) float64 {
 	if u <= 0 {
 		return math.Inf(1)
 	}
@@ -210,27 +264,42 @@ func (f FlinkOperator) capacity(a opVertex, u float64, withRestart bool) float64
 	if withRestart && f.CatchUp > 0 {
 		restart = a.tdr * f.Restart.Seconds() / f.CatchUp.Seconds()
 	}
-	return math.Round(a.catchUp + restart + a.tdr/math.Min(u, 1))
+	return a.catchUp + restart + a.tdr/math.Min(u, 1)
 }
 
 // vertex sizes one vertex and reports whether it is outside its bounds.
 func (f FlinkOperator) vertex(r *run, vp *vplan, a opVertex, backlog bool) bool {
 	tpr := math.Inf(1)
-	if a.in > 0 && a.load > 0 {
+	switch {
+	case math.IsNaN(a.load):
+		tpr = math.NaN()
+	case a.in > 0 && a.load > 0:
 		tpr = a.in / a.load
 	}
-	if vp.source && !math.IsNaN(a.observed) && (math.IsInf(tpr, 1) || tpr > a.observed*(1+f.ObservedSwitch)) {
+	if vp.source && !math.IsNaN(a.observed) && (math.IsNaN(tpr) || math.IsInf(tpr, 1) || tpr > a.observed*(1+f.ObservedSwitch)) {
 		tpr = a.observed
 	}
 	upper, lower := math.Min(f.Target+f.Boundary, 1), math.Max(f.Target-f.Boundary, 0)
 	if backlog {
 		upper, lower = 1, 0
 	}
-	if math.IsInf(tpr, 1) {
+	switch {
+	case math.IsNaN(tpr):
+		vp.reason = fmt.Sprintf("%s: no busy time; kept at %d", vp.name, vp.cur)
+		return false
+	case math.IsInf(tpr, 1):
 		vp.reason = fmt.Sprintf("%s: no input; kept at %d", vp.name, vp.cur)
 		return false
 	}
-	outside := tpr < f.capacity(a, upper, false) || tpr > f.capacity(a, lower, true)
+	// Below the scale-up threshold: the operator compares its TPR with
+	// the rounded threshold. A vertex busy all the window with no lag
+	// growing upstream processes exactly its target data rate (TPR =
+	// TDR); the operator's rates, from counters, carry a fraction that
+	// puts TPR below the rounded threshold about every other evaluation,
+	// so it rescales within a loop or two. Per-second meters give whole
+	// rates there, so TPR within half a record/s of the exact threshold
+	// counts as below it.
+	outside := tpr < f.exactCapacity(a, upper, false)+0.5 || tpr > f.capacity(a, lower, true)
 	factor := f.capacity(a, f.Target, true) / tpr
 	factor = clampF(factor, 1-f.ScaleDownMaxFactor, 1+f.ScaleUpMaxFactor)
 	raw := int(math.Min(math.Ceil(factor*float64(vp.cur)), maxParallelism))

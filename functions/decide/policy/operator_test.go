@@ -1,6 +1,13 @@
 package policy
 
-import "testing"
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/flinkscaler/flinkscaler/internal/events"
+)
 
 // TestOperatorAlignment: the operator's key-group alignment in each mode
 // (reference §2.10), on 128 key groups and on 4 source partitions.
@@ -45,4 +52,49 @@ func TestOperatorAlignment(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestOperatorDecidesAgainWhileInFlight: as the operator's own loop does,
+// the baseline keeps evaluating while its rescale waits to show (the job
+// runs on at its old parallelism), does not decide the same targets twice,
+// decides again once its targets change, and once the job restarted at
+// them waits for a new window.
+func TestOperatorDecidesAgainWhileInFlight(t *testing.T) {
+	f := NewFlinkOperator()
+	f.Stabilization, f.Window = 10*time.Second, time.Minute
+	cfg := Defaults()
+	var st State
+	var decisions []*events.Decision
+	held := 0
+	pending, growth := 0.0, 2000.0
+	run, p := t0, 2
+	for sec := 0; sec < 220; sec += 10 { // 220 s: the restart, stabilization and a window later
+		if sec == 100 {
+			growth = 8000 // the backlog grows faster: the targets rise
+		}
+		if sec == 150 { // the job restarts at the latest decision's targets
+			run, p = t0.Add(150*time.Second), decisions[len(decisions)-1].Vertices[1].Target
+		}
+		pending += 10 * growth
+		src := vtx("src", 2, 500, 10000, 10000)
+		src.PendingRecords = ptr(pending)
+		s := snapAt(sec, src, vtx("map", p, 1000, 10000, 10000, "src"))
+		s.RunningSince = &run
+		out := f.Decide(Input{Snapshot: s, State: st, Config: cfg, Now: s.ObservedAt})
+		st = out.NewState
+		if out.Decision == nil {
+			if out.HoldKind == HoldInFlight {
+				held++
+			}
+			continue
+		}
+		require.Less(t, sec, 150, "nothing before a new window after the restart")
+		if n := len(decisions); n > 0 {
+			require.NotEqual(t, targetsOf(decisions[n-1]), targetsOf(out.Decision), "at %ds: the same targets decided twice", sec)
+			require.Equal(t, 2, out.Decision.Vertices[1].Current, "decided again while the job still ran at its old parallelism")
+		}
+		decisions = append(decisions, out.Decision)
+	}
+	require.Greater(t, len(decisions), 1, "decided again once the targets changed before the first showed")
+	require.Positive(t, held, "the same targets are held, not decided again")
 }
