@@ -379,11 +379,12 @@ func (s *shadow) rescale(rs flinkautoscaler.Rescale) error {
 }
 
 // adopt: while the original's accepted rescale is in flight on the
-// cluster, it replaces a different decision the baseline is waiting for
-// (which would never show), so the baseline waits for the original's
-// targets and cools down from them as it would after its own decision.
-// A baseline that decided nothing is left alone: it decides on the same
-// snapshots as if the original had not acted, until the job restarts.
+// cluster, it replaces a different decision of the baseline not yet shown
+// (which never would), so the baseline takes the original's targets as
+// its own in flight: it does not decide them again, and decides anew
+// when its targets differ, as the original's loop does. A baseline that
+// decided nothing is left alone: it decides on the same snapshots as if
+// the original had not acted, until the job restarts.
 func (s *shadow) adopt() {
 	o, rs := s.orig, s.state.Rescale
 	if o == nil || rs == nil || !rs.Applied.IsZero() || maps.Equal(rs.Targets, o.Targets) {
