@@ -45,7 +45,7 @@ func measureLoad(st State, j jobView, cfg Config, now time.Time) load {
 	}
 	ld.react = cfg.RateWindow + cfg.ScaleUpDelay + expectedRestart(st, cfg).downtime
 	capped := j.capped(st.Window, cfg.RateWindow)
-	ld.loadSigma = drift(st.Window, capped, cfg.Settle, ld.react)
+	ld.loadSigma = loadDrift(st.Window, capped, cfg.Settle, ld.react, cfg.RateWindow)
 	for _, v := range j.vs {
 		if v.est.busy >= 0.3 {
 			ld.capSigma = math.Max(ld.capSigma, v.rateCV)
