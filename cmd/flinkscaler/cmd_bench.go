@@ -23,12 +23,13 @@ const (
 // reports the scorecards (docs/BENCHMARK.md): tables or JSON on stdout,
 // progress on stderr, SVG plots with --out.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench", "bench [--quick] [--seeds N] [--json] [--out DIR] [--policies LIST] [FILE_OR_DIR ...]", stderr)
+	fs := newFlagSet("bench", "bench [--quick] [--seeds N] [--first-seed S] [--json] [--out DIR] [--policies LIST] [FILE_OR_DIR ...]", stderr)
 	asJSON := fs.Bool("json", false, `write {"results":[...],"rows":[...],"pareto":{...}} on stdout instead of tables`)
 	out := fs.String("out", "", "directory for SVG plots: per scenario the time series (first seed, default settings) and the cost/p99-lag Pareto plot")
 	list := fs.String("policies", "", "comma-separated policies to compare (default: all of "+fmt.Sprint(bench.Policies)+")")
 	quick := fs.Bool("quick", false, fmt.Sprintf("%d seeds per scenario and no knob sweep (baselines at their defaults)", benchQuickSeeds))
 	seeds := fs.Int("seeds", 0, fmt.Sprintf("seeds per scenario: the scenario's seed, seed+1, … (default %d, %d with --quick)", benchSeeds, benchQuickSeeds))
+	first := fs.Int64("first-seed", 0, "run seeds S, S+1, … on every scenario instead of each scenario's own seed and the next ones (fresh seeds; default: the scenario's)")
 	verbose := fs.Bool("v", false, "one progress line per run (default: one per 10 % of the runs)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -40,6 +41,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *seeds < 0 || *seeds > 1000 {
 		fmt.Fprintf(stderr, "bench: --seeds must be between 1 and 1000, got %d\n", *seeds)
+		return errUsage
+	}
+	if *first < 0 {
+		fmt.Fprintf(stderr, "bench: --first-seed must be positive, got %d\n", *first)
 		return errUsage
 	}
 	n := *seeds
@@ -68,7 +73,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	settings := bench.Settings(policies, !*quick)
 	start := time.Now()
-	opt := bench.Options{Seeds: n, Series: *out != ""}
+	opt := bench.Options{Seeds: n, FirstSeed: *first, Series: *out != ""}
 	fmt.Fprintf(stderr, "%d scenarios × %d settings × %d seeds\n", len(scs), len(settings), n)
 	results, err := bench.RunAll(ctx, scs, settings, opt, func(r bench.Result, took time.Duration, done, total int) {
 		if *verbose || done == total || done*10/total != (done-1)*10/total {

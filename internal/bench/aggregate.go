@@ -23,14 +23,20 @@ var Measures = []Measure{
 	{"latencyP99Seconds", func(r Result) float64 { return r.Summary.LatencyP99Seconds }},
 	{"lagIntegral", func(r Result) float64 { return r.Summary.LagIntegral }},
 	{"steadyLagSeconds", func(r Result) float64 { return r.Summary.SteadyLagSeconds }},
+	{"steadyLagP99Seconds", func(r Result) float64 { return r.Summary.SteadyLagP99Seconds }},
 	{"maxLagSeconds", func(r Result) float64 { return r.Summary.MaxLagSeconds }},
 	{"sloViolationSeconds", func(r Result) float64 { return r.Summary.SLOViolationSeconds }},
 	{"recoverySeconds", func(r Result) float64 { return r.Summary.RecoverySeconds }},
 	{"recoveryMaxSeconds", func(r Result) float64 { return r.Summary.RecoveryMaxSeconds }},
 	{"unrecovered", func(r Result) float64 { return float64(r.Summary.Unrecovered) }},
+	{"lagBackMaxSeconds", func(r Result) float64 { return r.Summary.LagBackMaxSeconds }},
+	{"slowRecoveries", func(r Result) float64 { return float64(r.Summary.SlowRecoveries) }},
 	{"busyHighSeconds", func(r Result) float64 { return r.Summary.BusyHighSeconds }},
 	{"headroomP5", func(r Result) float64 { return r.Summary.HeadroomP5 }},
 	{"rescales", func(r Result) float64 { return float64(r.Summary.Rescales) }},
+	{"parallelismChanges", func(r Result) float64 { return float64(r.Summary.ParallelismChanges) }},
+	{"loadChanges", func(r Result) float64 { return float64(r.Summary.LoadChanges) }},
+	{"rescalesPerLoadChange", func(r Result) float64 { return r.Summary.RescalesPerLoadChange }},
 	{"oscillations", func(r Result) float64 { return float64(r.Summary.Oscillations) }},
 	{"convergeSeconds", func(r Result) float64 { return r.Summary.ConvergeSeconds }},
 	{"downtimeSeconds", func(r Result) float64 { return r.Summary.DowntimeSeconds }},
@@ -42,12 +48,14 @@ var Measures = []Measure{
 // and the 95th percentile (nearest rank: with 10 seeds, the largest) of
 // every Measure.
 type Row struct {
-	Scenario string             `json:"scenario"`
-	Setting  Setting            `json:"setting"`
-	Name     string             `json:"name"`
-	Seeds    int                `json:"seeds"`
-	Mean     map[string]float64 `json:"mean"`
-	P95      map[string]float64 `json:"p95"`
+	Scenario string  `json:"scenario"`
+	Setting  Setting `json:"setting"`
+	Name     string  `json:"name"`
+	Seeds    int     `json:"seeds"`
+	// SLOSeconds is the scenario's slo.maxLagSeconds.
+	SLOSeconds float64            `json:"sloSeconds"`
+	Mean       map[string]float64 `json:"mean"`
+	P95        map[string]float64 `json:"p95"`
 	// Front marks the settings on the scenario's Pareto front of mean
 	// cost (vs the oracle) against mean p99 lag; the oracle takes no part.
 	Front bool `json:"front"`
@@ -70,7 +78,8 @@ func Aggregate(results []Result) []Row {
 
 func aggregate(rs []Result) Row {
 	row := Row{Scenario: rs[0].Scenario, Setting: rs[0].Setting, Name: rs[0].Setting.String(), Seeds: len(rs),
-		Mean: map[string]float64{}, P95: map[string]float64{}}
+		SLOSeconds: rs[0].SLOSeconds,
+		Mean:       map[string]float64{}, P95: map[string]float64{}}
 	vals := make([]float64, len(rs))
 	for _, m := range Measures {
 		sum := 0.0

@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/flinkscaler/flinkscaler/functions/decide/policy"
 	"github.com/flinkscaler/flinkscaler/internal/scorecard"
 )
 
@@ -25,12 +27,14 @@ type JSONResult struct {
 }
 
 // JSONReport is the document `flinkscaler bench --json` writes: every run,
-// the rows aggregated over seeds, and each scenario's Pareto front (the
-// rows' names, cheapest first).
+// the rows aggregated over seeds, each scenario's Pareto front (the rows'
+// names, cheapest first) and ours' targets per scenario (CheckTargets;
+// empty when ours did not run).
 type JSONReport struct {
 	Results []JSONResult        `json:"results"`
 	Rows    []Row               `json:"rows"`
 	Pareto  map[string][]string `json:"pareto"`
+	Targets []Finding           `json:"targets"`
 }
 
 // WriteJSON writes the JSONReport of results.
@@ -49,6 +53,10 @@ func WriteJSON(w io.Writer, results []Result) error {
 			front = append(front, row.Name)
 		}
 		doc.Pareto[group[0].Scenario] = front
+	}
+	doc.Targets = CheckTargets(doc.Rows)
+	if doc.Targets == nil {
+		doc.Targets = []Finding{}
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -73,10 +81,12 @@ func frontOf(group []Row) []Row {
 // WriteTables writes one aligned table per scenario, in the order results
 // come (RunAll's order groups them by scenario), each row a setting over
 // its seeds: means, with the 95th percentile over seeds after a slash where
-// the tail matters, and "*" for the Pareto front of cost against p99 lag.
+// the tail matters, and "*" for the Pareto front of cost against p99 lag;
+// then, when ours ran, the table of its targets (targetsTable).
 func WriteTables(w io.Writer, results []Result) error {
 	var b strings.Builder
-	for k, group := range scenarioRows(Aggregate(results)) {
+	rows := Aggregate(results)
+	for k, group := range scenarioRows(rows) {
 		if k > 0 {
 			b.WriteString("\n")
 		}
@@ -97,8 +107,69 @@ func WriteTables(w io.Writer, results []Result) error {
 			fmt.Fprintf(&b, "Pareto front (cost vs p99 lag): %s\n", strings.Join(names, ", "))
 		}
 	}
+	if findings := CheckTargets(rows); len(findings) > 0 {
+		b.WriteString("\n")
+		b.WriteString(targetsTable(findings))
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// targetHeads are the targets table's column heads, in Targets order.
+var targetHeads = map[string]string{
+	TargetNotDominated:  "not dominated",
+	TargetSteadyLag:     "steady p99 ≤ SLO/2",
+	TargetLagBack:       "lag back ≤ 3 min",
+	TargetRescales:      "rescales/change ≤ 1",
+	TargetNoOscillation: "no oscillation",
+	TargetCost:          "cost ≤ 1.25×oracle15",
+	TargetNoFailed:      "no failed actuation",
+	TargetRecovery:      "recovery ≤ 10 SLOs",
+}
+
+// targetsTable writes ours' targets, a row per scenario and a column per
+// target: "ok" or "MISS" and the figure checked, and a last row counting
+// the scenarios where each target is met.
+func targetsTable(findings []Finding) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "targets of %s (docs/BENCHMARK.md \"Targets\"): ok = met, MISS = not met, with the figure checked:\n", policy.Name)
+	b.WriteString("  not dominated: mean cost×oracle, mean p99 lag; baseline settings dominating. steady: mean over seeds of the steady-state\n" +
+		"  p99 lag / bound. lag back: p95 over seeds of a run's longest time from a restart to lag < 10 % SLO; slow restarts per run.\n" +
+		"  rescales: mean per load change. oscillation: mean per run. cost: mean ×oracle15. failed: mean per run.\n" +
+		"  recovery: p95 of the longest recovery / bound.\n")
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	head := "scenario\t"
+	for _, t := range Targets {
+		head += targetHeads[t] + "\t"
+	}
+	fmt.Fprintln(tw, head)
+	met := map[string]int{}
+	scenarios := 0
+	for _, fs := range runs(findings, func(a, b Finding) bool { return a.Scenario == b.Scenario }) {
+		scenarios++
+		line := fs[0].Scenario + "\t"
+		for _, t := range Targets {
+			i := slices.IndexFunc(fs, func(f Finding) bool { return f.Target == t })
+			if i < 0 {
+				line += "-\t"
+				continue
+			}
+			mark := "MISS"
+			if fs[i].Met {
+				mark = "ok"
+				met[t]++
+			}
+			line += mark + " " + fs[i].Figure + "\t"
+		}
+		fmt.Fprintln(tw, line)
+	}
+	line := "met on\t"
+	for _, t := range Targets {
+		line += fmt.Sprintf("%d of %d\t", met[t], scenarios)
+	}
+	fmt.Fprintln(tw, line)
+	_ = tw.Flush() // writes to a strings.Builder, which never fails
+	return b.String()
 }
 
 func tableOf(rows []Row) string {

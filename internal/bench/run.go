@@ -48,8 +48,11 @@ type Options struct {
 	// scenario (ConfigFor).
 	Config *policy.Config
 	// Seeds is how many seeds RunAll runs each scenario with: the
-	// scenario's seed, seed+1, …; 0 means 1.
+	// scenario's seed (or FirstSeed), seed+1, …; 0 means 1.
 	Seeds int
+	// FirstSeed, if positive, replaces the scenario's seed in RunAll: the
+	// runs use FirstSeed, FirstSeed+1, … (fresh seeds for every scenario).
+	FirstSeed int64
 	// Series keeps, in RunAll, the time series of the first seed's run of
 	// each policy at its defaults (for plots); other results keep only
 	// their summary. Run always keeps it.
@@ -62,8 +65,10 @@ type Result struct {
 	Policy   string // Setting.Policy
 	Setting  Setting
 	Seed     int64 // the scenario seed the run used
-	Summary  scorecard.Summary
-	Series   scorecard.Series
+	// SLOSeconds is the scenario's slo.maxLagSeconds.
+	SLOSeconds float64
+	Summary    scorecard.Summary
+	Series     scorecard.Series
 	// Applied, Skipped and Failed count decisions by actuation outcome;
 	// TimedOut counts the failures that were a wait running out (slots or
 	// parallelism never arrived); Errors holds the first failure messages.
@@ -110,7 +115,7 @@ func Run(ctx context.Context, sc *flinksim.Scenario, s Setting, opt Options) (Re
 	}
 	c := flinksim.New(sc, flinksim.Options{})
 	rec := scorecard.New(sc)
-	res := Result{Scenario: sc.Name, Policy: name, Setting: s, Seed: sc.Seed}
+	res := Result{Scenario: sc.Name, Policy: name, Setting: s, Seed: sc.Seed, SLOSeconds: sc.SLO.MaxLagSeconds}
 	if name == OracleName {
 		if err := observe(ctx, c, rec, duration, nil); err != nil {
 			return Result{}, err

@@ -78,6 +78,9 @@ func RunAll(ctx context.Context, scs []*flinksim.Scenario, settings []Setting, o
 			for j := range jobs {
 				start := time.Now()
 				sc := *scs[j.sc]
+				if opt.FirstSeed > 0 {
+					sc.Seed = opt.FirstSeed
+				}
 				sc.Seed += int64(j.seed)
 				o := opt
 				o.Series = opt.Series && j.seed == 0 && settings[j.set].Default()

@@ -44,7 +44,7 @@ func TestTargets(t *testing.T) {
 		t.Run(sc.Name, func(t *testing.T) {
 			results, err := bench.RunAll(context.Background(), []*flinksim.Scenario{sc}, settings, bench.Options{Seeds: targetSeeds}, nil)
 			require.NoError(t, err)
-			for _, f := range bench.CheckTargets(bench.Aggregate(results), scs) {
+			for _, f := range bench.CheckTargets(bench.Aggregate(results)) {
 				t.Run(f.Target, func(t *testing.T) {
 					reason, known := knownFailures[[2]string{f.Scenario, f.Target}]
 					switch {

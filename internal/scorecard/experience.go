@@ -28,6 +28,10 @@ const (
 	// OscillationWindow is how soon a move must be undone to count as an
 	// oscillation.
 	OscillationWindow = 15 * time.Minute
+	// RecoveryTarget is how soon after a restart the lag should be back
+	// under RecoveredFraction of the SLO; a restart that takes longer is a
+	// slow recovery.
+	RecoveryTarget = 3 * time.Minute
 )
 
 // Experience is what a run felt like to the job's users. Lag statistics
@@ -49,6 +53,9 @@ type Experience struct {
 	// next change), SteadySeconds how long that part was.
 	SteadyLagSeconds float64 `json:"steadyLagSeconds"`
 	SteadySeconds    float64 `json:"steadySeconds"`
+	// SteadyLagP99Seconds is the time-weighted 99th percentile of the lag
+	// over that steady part (0 when the run has none).
+	SteadyLagP99Seconds float64 `json:"steadyLagP99Seconds"`
 	// RecoverySeconds is the mean, over restarts, of the time from the
 	// restart until the job runs with lag under RecoveredFraction of the
 	// SLO; RecoveryMaxSeconds the largest. A restart not recovered before
@@ -57,6 +64,14 @@ type Experience struct {
 	RecoverySeconds    float64 `json:"recoverySeconds"`
 	RecoveryMaxSeconds float64 `json:"recoveryMaxSeconds"`
 	Unrecovered        int     `json:"unrecovered"`
+	// LagBackMaxSeconds is the longest time, over restarts, from a restart
+	// until the job runs with lag under RecoveredFraction of the SLO,
+	// through any later restart (a restart of any cause: rescale or
+	// failover). SlowRecoveries counts the restarts that took longer than
+	// RecoveryTarget; a restart not back by the end counts the time until
+	// the end, and as slow only once that exceeds RecoveryTarget.
+	LagBackMaxSeconds float64 `json:"lagBackMaxSeconds"`
+	SlowRecoveries    int     `json:"slowRecoveries"`
 	// BusyHighSeconds is the running time with the busiest subtask above
 	// BusyHigh; HeadroomP5 the time-weighted 5th percentile of 1 − the
 	// busiest subtask's busy fraction while running.
@@ -72,7 +87,7 @@ type Experience struct {
 func (r *Recorder) experience(changes []int) Experience {
 	ss := r.samples
 	var e Experience
-	var lag, rec, head []weighted
+	var lag, rec, head, steadyLags []weighted
 	steady := r.steadyMask(changes)
 	steadyLag := 0.0
 	for i, s := range ss {
@@ -92,6 +107,7 @@ func (r *Recorder) experience(changes []int) Experience {
 		if steady[i] {
 			e.SteadySeconds += dt
 			steadyLag += dt * s.LagSeconds
+			steadyLags = append(steadyLags, weighted{s.LagSeconds, dt})
 		}
 	}
 	e.LagP50Seconds = quantile(lag, 0.50)
@@ -99,10 +115,12 @@ func (r *Recorder) experience(changes []int) Experience {
 	e.LagP99Seconds = quantile(lag, 0.99)
 	e.LatencyP99Seconds = quantile(rec, 0.99)
 	e.HeadroomP5 = quantile(head, 0.05)
+	e.SteadyLagP99Seconds = quantile(steadyLags, 0.99)
 	if e.SteadySeconds > 0 {
 		e.SteadyLagSeconds = steadyLag / e.SteadySeconds
 	}
 	r.recoveries(&e)
+	r.lagBack(&e)
 	e.Oscillations = r.oscillations()
 	return e
 }
@@ -199,6 +217,37 @@ func (r *Recorder) recoveries(e *Experience) {
 	}
 	if n > 0 {
 		e.RecoverySeconds = total / float64(n)
+	}
+}
+
+// lagBack fills LagBackMaxSeconds and SlowRecoveries: every restart (an
+// increase of Restarts) waits for the first running sample with lag under
+// RecoveredFraction of the SLO, however many restarts come between.
+func (r *Recorder) lagBack(e *Experience) {
+	ss := r.samples
+	limit := RecoveredFraction * r.sc.SLO.MaxLagSeconds
+	var waiting []time.Duration // restarts not back yet, by elapsed
+	finish := func(now time.Duration) {
+		for _, at := range waiting {
+			took := now - at
+			e.LagBackMaxSeconds = max(e.LagBackMaxSeconds, took.Seconds())
+			if took > RecoveryTarget {
+				e.SlowRecoveries++
+			}
+		}
+		waiting = waiting[:0]
+	}
+	for i := 1; i < len(ss); i++ {
+		s := ss[i]
+		for range s.Restarts - ss[i-1].Restarts {
+			waiting = append(waiting, s.Elapsed)
+		}
+		if len(waiting) > 0 && s.State == flinksim.StateRunning && s.LagSeconds <= limit {
+			finish(s.Elapsed)
+		}
+	}
+	if len(ss) > 0 {
+		finish(ss[len(ss)-1].Elapsed)
 	}
 }
 

@@ -85,7 +85,8 @@ func TestSummary(t *testing.T) {
 				}
 			},
 			want: scorecard.Summary{
-				DurationSeconds: 300, Rescales: 1, LoadChanges: 1, ConvergeSeconds: 100, ConvergeMaxSeconds: 100,
+				DurationSeconds: 300, Rescales: 1, ParallelismChanges: 1, RescalesPerLoadChange: 1,
+				LoadChanges: 1, ConvergeSeconds: 100, ConvergeMaxSeconds: 100,
 				SLOViolationSeconds: 50, MaxLagSeconds: 20,
 				SlotSeconds: 100 + 800, OracleSlotSeconds: 900, CostVsOracle: 1,
 				Oracle15SlotSeconds: 900, CostVsOracle15: 1,
@@ -187,10 +188,78 @@ func TestExperience(t *testing.T) {
 	require.Equal(t, 100.0, e.BusyHighSeconds)
 	require.InDelta(t, 0.05, e.HeadroomP5, 1e-9)
 	require.Equal(t, 1, e.Oscillations)
+	require.Equal(t, 90.0, e.LagBackMaxSeconds)
+	require.Zero(t, e.SlowRecoveries)
+	// 100 of the steady part's 1,171 s at 2 s lag: more than 1 %.
+	require.Equal(t, 2.0, e.SteadyLagP99Seconds)
 	// Steady: from 5 min after the start to the restart, and from 5 min
 	// after the restart ended to the end.
 	require.Equal(t, float64((599-301+1)+(1800-929+1)), e.SteadySeconds)
 	require.InDelta(t, 200/e.SteadySeconds, e.SteadyLagSeconds, 1e-12)
+	sum := rec.Summary()
+	require.Equal(t, 2, sum.ParallelismChanges, "3 → 4 after the restart, 4 → 3 at 900 s")
+	require.Equal(t, 2.0, sum.RescalesPerLoadChange, "one load change: the start")
+}
+
+// TestSteadyLagP99: lag 8 s for 20 s in the steady part and 40 s for the
+// 100 s after the load doubles: the steady p99 sees only the first, the
+// run's p99 the second; one rescale for the run's two load changes.
+func TestSteadyLagP99(t *testing.T) {
+	rec := scorecard.New(scenario(t))
+	for i := 1; i <= 1800; i++ {
+		gt := truth(i, 3, 3, 0, 0)
+		switch {
+		case i >= 400 && i < 420:
+			gt.LagSeconds = 8
+		case i >= 900 && i < 1000:
+			gt.LagSeconds = 40
+		}
+		if i >= 900 {
+			gt.OfferedRate, gt.Vertices[0].Parallelism, gt.TaskManagers, gt.Restarts = 50000, 5, 5, 1
+		}
+		rec.Observe(gt)
+	}
+	sum := rec.Summary()
+	require.Equal(t, 2, sum.LoadChanges)
+	require.Equal(t, 1, sum.ParallelismChanges)
+	require.Equal(t, 0.5, sum.RescalesPerLoadChange)
+	require.Equal(t, 40.0, sum.LagP99Seconds)
+	require.Equal(t, 8.0, sum.SteadyLagP99Seconds)
+	require.Less(t, sum.SteadyLagSeconds, 0.2, "the mean hides the 8 s")
+}
+
+// TestLagBackThroughRestarts: a restart at 100 s whose lag another restart
+// at 200 s prolongs, both back at 350 s; a third at 500 s not back when the
+// run ends at 600 s. The first took 250 s (slow), the second 150 s, the
+// third at least 100 s (not known to be slow). Recovery, cut at the next
+// restart, counts the first as 100 s and unrecovered. No parallelism
+// changed: none of the restarts is a rescale.
+func TestLagBackThroughRestarts(t *testing.T) {
+	rec := scorecard.New(scenario(t))
+	for i := 1; i <= 600; i++ {
+		gt := truth(i, 3, 3, 0, 0)
+		switch {
+		case i >= 500:
+			gt.Restarts, gt.LagSeconds = 3, 5
+		case i >= 350:
+			gt.Restarts = 2
+		case i >= 200:
+			gt.Restarts, gt.LagSeconds = 2, 5
+		case i >= 100:
+			gt.Restarts, gt.LagSeconds = 1, 5
+		}
+		if i == 100 || i == 200 || i == 500 {
+			gt.State = flinksim.StateRestarting
+		}
+		rec.Observe(gt)
+	}
+	sum := rec.Summary()
+	require.Equal(t, 3, sum.Rescales)
+	require.Zero(t, sum.ParallelismChanges)
+	require.Equal(t, 250.0, sum.LagBackMaxSeconds)
+	require.Equal(t, 1, sum.SlowRecoveries)
+	require.Equal(t, 150.0, sum.RecoveryMaxSeconds)
+	require.Equal(t, 2, sum.Unrecovered)
 }
 
 func TestRecoveryUnrecovered(t *testing.T) {

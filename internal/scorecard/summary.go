@@ -32,6 +32,13 @@ type Summary struct {
 	// TaskManager); Decisions counts recorded decisions.
 	Rescales  int `json:"rescales"`
 	Decisions int `json:"decisions"`
+	// ParallelismChanges counts the rescales that changed what runs: a
+	// running sample whose parallelism differs, on any vertex, from that
+	// of the previous running sample (a failover that comes back at the
+	// same parallelism is not one). RescalesPerLoadChange is
+	// ParallelismChanges ÷ LoadChanges.
+	ParallelismChanges    int     `json:"parallelismChanges"`
+	RescalesPerLoadChange float64 `json:"rescalesPerLoadChange"`
 	// LoadChanges counts the start of the run and every later change of
 	// the load level; ConvergeSeconds is the mean, over them, of the time
 	// until the job settled (ConvergeMaxSeconds the largest); a change the
@@ -89,6 +96,10 @@ func (r *Recorder) Summary() Summary {
 		sum.CostVsOracle15 = sum.SlotSeconds / sum.Oracle15SlotSeconds
 	}
 	changes := r.convergence(&sum)
+	sum.ParallelismChanges = r.parallelismChanges()
+	if sum.LoadChanges > 0 {
+		sum.RescalesPerLoadChange = float64(sum.ParallelismChanges) / float64(sum.LoadChanges)
+	}
 	sum.Experience = r.experience(changes)
 	return sum
 }
@@ -124,6 +135,23 @@ func (r *Recorder) OracleSummary() Summary {
 		sum.CostVsOracle15 = sum.SlotSeconds / sum.Oracle15SlotSeconds
 	}
 	return sum
+}
+
+// parallelismChanges counts the running samples whose parallelism differs
+// from that of the previous running sample.
+func (r *Recorder) parallelismChanges() int {
+	var last []int
+	n := 0
+	for _, s := range r.samples {
+		if s.State != flinksim.StateRunning {
+			continue
+		}
+		if last != nil && !slices.Equal(last, s.Parallelism) {
+			n++
+		}
+		last = s.Parallelism
+	}
+	return n
 }
 
 // weight is the simulated seconds sample i stands for: the time since the
