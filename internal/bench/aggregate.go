@@ -24,6 +24,8 @@ var Measures = []Measure{
 	{"lagIntegral", func(r Result) float64 { return r.Summary.LagIntegral }},
 	{"steadyLagSeconds", func(r Result) float64 { return r.Summary.SteadyLagSeconds }},
 	{"steadyLagP99Seconds", func(r Result) float64 { return r.Summary.SteadyLagP99Seconds }},
+	{"steadySeconds", func(r Result) float64 { return r.Summary.SteadySeconds }},
+	{"steadyRun", func(r Result) float64 { return b2f(r.Summary.SteadySeconds > 0) }},
 	{"maxLagSeconds", func(r Result) float64 { return r.Summary.MaxLagSeconds }},
 	{"sloViolationSeconds", func(r Result) float64 { return r.Summary.SLOViolationSeconds }},
 	{"recoverySeconds", func(r Result) float64 { return r.Summary.RecoverySeconds }},
@@ -42,6 +44,15 @@ var Measures = []Measure{
 	{"downtimeSeconds", func(r Result) float64 { return r.Summary.DowntimeSeconds }},
 	{"failedActuations", func(r Result) float64 { return float64(r.Failed) }},
 	{"timedOutActuations", func(r Result) float64 { return float64(r.TimedOut) }},
+}
+
+// b2f is 1 for true, 0 for false: the mean of such a measure over seeds is
+// the share of seeds where it held.
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // Row is one setting on one scenario, aggregated over its seeds: the mean

@@ -128,8 +128,9 @@ var targetHeads = map[string]string{
 }
 
 // targetsTable writes ours' targets, a row per scenario and a column per
-// target: "ok" or "MISS" and the figure checked, and a last row counting
-// the scenarios where each target is met.
+// target: "ok", "MISS" or "n/a" (nothing to check on) and the figure
+// checked, and a last row counting the scenarios where each target is met
+// among those where it applies.
 func targetsTable(findings []Finding) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "targets of %s (docs/BENCHMARK.md \"Targets\"): ok = met, MISS = not met, with the figure checked:\n", policy.Name)
@@ -143,7 +144,7 @@ func targetsTable(findings []Finding) string {
 		head += targetHeads[t] + "\t"
 	}
 	fmt.Fprintln(tw, head)
-	met := map[string]int{}
+	met, na := map[string]int{}, map[string]int{}
 	scenarios := 0
 	for _, fs := range runs(findings, func(a, b Finding) bool { return a.Scenario == b.Scenario }) {
 		scenarios++
@@ -155,7 +156,11 @@ func targetsTable(findings []Finding) string {
 				continue
 			}
 			mark := "MISS"
-			if fs[i].Met {
+			switch {
+			case fs[i].NotApplicable:
+				mark = "n/a"
+				na[t]++
+			case fs[i].Met:
 				mark = "ok"
 				met[t]++
 			}
@@ -165,6 +170,10 @@ func targetsTable(findings []Finding) string {
 	}
 	line := "met on\t"
 	for _, t := range Targets {
+		if na[t] > 0 {
+			line += fmt.Sprintf("%d of %d (%d n/a)\t", met[t], scenarios-na[t], na[t])
+			continue
+		}
 		line += fmt.Sprintf("%d of %d\t", met[t], scenarios)
 	}
 	fmt.Fprintln(tw, line)

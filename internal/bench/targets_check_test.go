@@ -1,0 +1,80 @@
+package bench_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/flinkscaler/flinkscaler/functions/decide/policy"
+	"github.com/flinkscaler/flinkscaler/internal/bench"
+)
+
+// row is ours or a baseline on scenario "s" (SLO 60 s) over 10 seeds,
+// every measure 0 but those given (means; p95 the same unless set).
+func row(name string, mean map[string]float64, p95 map[string]float64) bench.Row {
+	r := bench.Row{Scenario: "s", Setting: bench.Setting{Policy: name}, Name: name, Seeds: 10, SLOSeconds: 60,
+		Mean: map[string]float64{}, P95: map[string]float64{}}
+	for k, v := range mean {
+		r.Mean[k], r.P95[k] = v, v
+	}
+	for k, v := range p95 {
+		r.P95[k] = v
+	}
+	return r
+}
+
+// findings maps CheckTargets' findings by target.
+func findings(t *testing.T, rows ...bench.Row) map[string]bench.Finding {
+	t.Helper()
+	out := map[string]bench.Finding{}
+	for _, f := range bench.CheckTargets(rows) {
+		out[f.Target] = f
+	}
+	require.Len(t, out, len(bench.Targets))
+	return out
+}
+
+// TestCheckTargetsMet: a run within every bound meets every target; the
+// bounds themselves count as met.
+func TestCheckTargetsMet(t *testing.T) {
+	ours := row(policy.Name, map[string]float64{
+		"costVsOracle": 1.2, "lagP99Seconds": 40, "costVsOracle15": 1.25,
+		"steadyLagP99Seconds": 30, "steadyRun": 1, "steadySeconds": 3000,
+		"lagBackMaxSeconds": 180, "rescalesPerLoadChange": 1, "recoveryMaxSeconds": 600,
+	}, nil)
+	cheaperLaggier := row("ds2", map[string]float64{"costVsOracle": 1.1, "lagP99Seconds": 50}, nil)
+	v1 := row(policy.NameV1, map[string]float64{"costVsOracle": 1, "lagP99Seconds": 10}, nil)
+	for target, f := range findings(t, ours, cheaperLaggier, v1) {
+		require.True(t, f.Met, "%s: %s", target, f.Detail)
+		require.False(t, f.NotApplicable, target)
+	}
+}
+
+// TestCheckTargetsMissed: each target fails on its own figure, aggregated
+// as documented (mean; p95 over seeds for every restart, oscillation,
+// failed actuations and the recovery bound).
+func TestCheckTargetsMissed(t *testing.T) {
+	ours := row(policy.Name, map[string]float64{
+		"costVsOracle": 1.2, "lagP99Seconds": 40, "costVsOracle15": 1.26,
+		// half the seeds steady, at 32 s: 16 s mean over all seeds.
+		"steadyLagP99Seconds": 16, "steadyRun": 0.5, "steadySeconds": 1000,
+		"lagBackMaxSeconds": 100, "rescalesPerLoadChange": 1.01,
+		"oscillations": 0.1, "failedActuations": 0.1, "recoveryMaxSeconds": 300,
+	}, map[string]float64{"slowRecoveries": 1, "oscillations": 1, "failedActuations": 1, "recoveryMaxSeconds": 601})
+	dominating := row("flink-operator", map[string]float64{"costVsOracle": 1.2, "lagP99Seconds": 39}, nil)
+	got := findings(t, ours, dominating)
+	for target, f := range got {
+		require.False(t, f.Met, "%s: %s", target, f.Detail)
+	}
+	require.Contains(t, got[bench.TargetNotDominated].Detail, "flink-operator (cost 1.20× oracle, p99 lag 39.0 s)")
+	require.Equal(t, "32.0 / 30 s", got[bench.TargetSteadyLag].Figure, "averaged over the seeds with a steady part")
+	require.Equal(t, "1.26×", got[bench.TargetCost].Figure)
+}
+
+// TestCheckTargetsNoSteadyPart: when no seed's run was ever steady the
+// steady-state target has nothing to check.
+func TestCheckTargetsNoSteadyPart(t *testing.T) {
+	f := findings(t, row(policy.Name, map[string]float64{"lagP99Seconds": 200}, nil))[bench.TargetSteadyLag]
+	require.True(t, f.NotApplicable)
+	require.Equal(t, "no steady part", f.Figure)
+}
