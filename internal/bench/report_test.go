@@ -58,6 +58,7 @@ func TestRunAllReports(t *testing.T) {
 		Results []map[string]any    `json:"results"`
 		Rows    []map[string]any    `json:"rows"`
 		Pareto  map[string][]string `json:"pareto"`
+		Targets []bench.Finding     `json:"targets"`
 	}
 	require.NoError(t, json.Unmarshal(buf.Bytes(), &doc))
 	require.Len(t, doc.Results, 10)
@@ -65,21 +66,28 @@ func TestRunAllReports(t *testing.T) {
 	for _, key := range []string{"scenario", "policy", "setting", "seed", "durationSeconds", "rescales", "convergeSeconds",
 		"sloViolationSeconds", "maxLagSeconds", "slotSeconds", "costVsOracle", "costVsOracle15", "downtimeSeconds",
 		"lagP50Seconds", "lagP95Seconds", "lagP99Seconds", "latencyP99Seconds", "lagIntegral", "steadyLagSeconds",
-		"recoverySeconds", "busyHighSeconds", "headroomP5", "oscillations", "failedActuations", "timedOutActuations"} {
+		"recoverySeconds", "busyHighSeconds", "headroomP5", "oscillations", "failedActuations", "timedOutActuations",
+		"steadyLagP99Seconds", "lagBackMaxSeconds", "slowRecoveries", "parallelismChanges", "rescalesPerLoadChange"} {
 		require.Contains(t, doc.Results[0], key)
 	}
-	for _, key := range []string{"lagP99Seconds", "costVsOracle", "costVsOracle15", "failedActuations"} {
+	for _, key := range []string{"lagP99Seconds", "costVsOracle", "costVsOracle15", "failedActuations", "rescalesPerLoadChange", "slowRecoveries"} {
 		require.Contains(t, doc.Rows[0]["mean"], key)
 		require.Contains(t, doc.Rows[0]["p95"], key)
 	}
 	require.Equal(t, "wordcount", doc.Results[0]["scenario"])
 	require.NotEmpty(t, doc.Pareto["wordcount"])
+	require.Len(t, doc.Targets, len(bench.Targets), "ours' targets on the one scenario")
+	require.Equal(t, 2.0, doc.Rows[0]["seeds"])
 
 	buf.Reset()
 	require.NoError(t, bench.WriteTables(&buf, results))
 	require.Contains(t, buf.String(), "scenario wordcount (10m00s, 2 seeds)")
 	require.Contains(t, buf.String(), "Pareto front (cost vs p99 lag): ")
-	require.Equal(t, 1+1+5+1, strings.Count(buf.String(), "\n"))
+	// Title, head, 5 settings, front; a blank line, then ours' targets:
+	// title, 4 lines of legend, head, the scenario, the count.
+	require.Equal(t, 1+1+5+1+1+1+4+1+1+1, strings.Count(buf.String(), "\n"))
+	require.Contains(t, buf.String(), `targets of flinkscaler (docs/BENCHMARK.md "Targets")`)
+	require.Regexp(t, `(?m)^wordcount +(ok|MISS) .*(ok|MISS) `, buf.String())
 
 	dir := t.TempDir()
 	files, err := bench.WriteSVGs(dir, results)
