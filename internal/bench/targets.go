@@ -139,8 +139,8 @@ func checkScenario(ours Row, group []Row) []Finding {
 		"moves undone within %.0f min: mean %.1f, p95 %.0f per run over seeds",
 		scorecard.OscillationWindow.Minutes(), m["oscillations"], p["oscillations"])
 
-	add(TargetCost, m["costVsOracle15"] <= MaxCostVsOracle15, fmt.Sprintf("%.2f×", m["costVsOracle15"]),
-		"cost against the %.0f %%-headroom oracle: mean %.2f×, p95 %.2f× over seeds (bound %.2f×)",
+	add(TargetCost, m["costVsOracle15"] <= MaxCostVsOracle15, fmt.Sprintf("%.3f×", m["costVsOracle15"]),
+		"cost against the %.0f %%-headroom oracle: mean %.3f×, p95 %.3f× over seeds (bound %.2f×)",
 		100*scorecard.HeadroomOracle, m["costVsOracle15"], p["costVsOracle15"], MaxCostVsOracle15)
 
 	add(TargetNoFailed, p["failedActuations"] == 0, fmt.Sprintf("%.1f", m["failedActuations"]),

@@ -68,7 +68,7 @@ func TestCheckTargetsMissed(t *testing.T) {
 	}
 	require.Contains(t, got[bench.TargetNotDominated].Detail, "flink-operator (cost 1.20× oracle, p99 lag 39.0 s)")
 	require.Equal(t, "32.0 / 30 s", got[bench.TargetSteadyLag].Figure, "averaged over the seeds with a steady part")
-	require.Equal(t, "1.26×", got[bench.TargetCost].Figure)
+	require.Equal(t, "1.260×", got[bench.TargetCost].Figure)
 }
 
 // TestCheckTargetsNoSteadyPart: when no seed's run was ever steady the
