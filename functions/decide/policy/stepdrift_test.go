@@ -29,3 +29,26 @@ func TestLoadDriftSeesThroughAStep(t *testing.T) {
 	ld := measureLoad(st, jobView{offered: 60000}, Defaults(), w[len(w)-1].At)
 	require.Less(t, ld.sigma, 0.05, "%s", ld)
 }
+
+// loadDrift's one pass pairs samples as drift does: without a step between
+// them the two agree at tau.
+func TestLoadDriftPairsAsDrift(t *testing.T) {
+	var w []Sample
+	epoch := t0
+	for s := 0; s <= 900; s += 10 {
+		e := epoch
+		if s >= 400 {
+			e = epoch.Add(400 * time.Second) // a restart
+		}
+		w = append(w, Sample{At: epoch.Add(time.Duration(80+s) * time.Second), Epoch: e, Offered: 30000 * (1 + 0.1*math.Sin(float64(s)/97))})
+	}
+	capped := make([]bool, len(w))
+	capped[20] = true
+	for _, n := range []int{len(w), 14, 3} { // a long history, one too short for pairs tau apart, none
+		for _, tau := range []time.Duration{90 * time.Second, 2 * time.Minute, 4 * time.Minute} {
+			long := drift(w[len(w)-n:], capped[len(w)-n:], MeterSettle, tau)
+			short := drift(w[len(w)-n:], capped[len(w)-n:], MeterSettle, time.Minute) * math.Sqrt(float64(tau)/float64(time.Minute))
+			require.InDelta(t, math.Min(long, short), loadDrift(w[len(w)-n:], capped[len(w)-n:], MeterSettle, tau, time.Minute), 1e-12, "%d samples, tau %s", n, tau)
+		}
+	}
+}
