@@ -54,8 +54,7 @@ var knownFailures = map[[2]string]string{
 	{"chains-windows", bench.TargetCost}:     "1.303×: the rise's second step sizes Map at 8 and the window at 3 where the oracle needs 3–4 and 1–2 (8.5 min), then 4/3 until the load falls",
 	{"clickstream-bursts", bench.TargetCost}: "1.27× (p95 1.38×): bursts inflate the measured load uncertainty (±20–54 %) and each is sized with it (Sessionize 16 where the oracle needs 4–7)",
 	{"constant-noise", bench.TargetCost}:     "1.30×: the one scale-up at the start (lag 46 s) takes the job to 6/3 subtasks where the oracle needs 4/2, and no later decision releases it",
-	{"faults", bench.TargetCost}:             "2.01×: right after the load doubles the measured load uncertainty is ±73 % (±40 % half an hour later); the scale-up goes to 15 subtasks where the oracle needs 5 and stays for 32 min",
-	{"skewed-sources", bench.TargetCost}:     "1.27×: the ramp is sized with ±13–27 % uncertainty (13 subtasks where the oracle needs 6) and released in steps",
+	{"faults", bench.TargetCost}:             "1.71× over fresh seeds 3001–3010 (was 2.01×, before the load's uncertainty was also measured at the rate window, which a load step does not inflate): the failovers the job has shown (about 1 an hour) are priced at the settled headroom, which the objective buys at +75–100 %",
 	{"spikes-dedicated", bench.TargetCost}:   "1.30× (p95 1.34×): after the first spike it comes back down to 5 subtasks on the busiest vertex, not to the 3 it ran before the spike, where the oracle needs 2 at the same base load (60 k rec/s)",
 }
 
