@@ -71,10 +71,17 @@ func TestCheckTargetsMissed(t *testing.T) {
 	require.Equal(t, "1.260×", got[bench.TargetCost].Figure)
 }
 
-// TestCheckTargetsNoSteadyPart: when no seed's run was ever steady the
-// steady-state target has nothing to check.
-func TestCheckTargetsNoSteadyPart(t *testing.T) {
-	f := findings(t, row(policy.Name, map[string]float64{"lagP99Seconds": 200}, nil))[bench.TargetSteadyLag]
+// TestCheckTargetsNotApplicable: when no seed's run was ever steady the
+// steady-state target has nothing to check, nor "not dominated" when no
+// baseline ran (`bench --policies flinkscaler`; the previous version and
+// the oracle are no baselines).
+func TestCheckTargetsNotApplicable(t *testing.T) {
+	got := findings(t, row(policy.Name, map[string]float64{"lagP99Seconds": 200}, nil),
+		row(policy.NameV1, map[string]float64{"lagP99Seconds": 1}, nil))
+	f := got[bench.TargetSteadyLag]
 	require.True(t, f.NotApplicable)
 	require.Equal(t, "no steady part", f.Figure)
+	f = got[bench.TargetNotDominated]
+	require.True(t, f.NotApplicable)
+	require.Equal(t, "no baseline ran", f.Figure)
 }
