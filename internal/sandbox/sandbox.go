@@ -136,7 +136,7 @@ func (s *Sandbox) startJVM(ctx context.Context, cfg Config, jar string, sp spec,
 		os.RemoveAll(tmp)
 		return fmt.Errorf("sandbox: %w", err)
 	}
-	s.cmd = exec.Command("java", jvmArgs(tmp, jar, specPath)...)
+	s.cmd = exec.Command("java", jvmArgs(tmp, jar, specPath, sp.MaxTaskManagers)...)
 	s.cmd.Dir = tmp
 	logw := cfg.Log
 	if logw == nil {
@@ -193,11 +193,31 @@ func (s *Sandbox) startJVM(ctx context.Context, cfg Config, jar string, sp spec,
 	return nil
 }
 
+// Direct memory of the sandbox JVM. Every TaskManager of the MiniCluster
+// allocates its network buffers (taskmanager.memory.network.max, 32 MiB in
+// Sandbox.java) and its Netty arenas (one per slot, 4 MiB chunks) from the
+// one JVM's direct memory; the JobManager's REST server and RPC take the
+// rest. With a fixed 1 GiB, 30 TaskManagers left Netty no room: "Cannot
+// reserve 4194304 bytes of direct buffer memory", tasks failing with lost
+// partition connections and the job restarting every few seconds for as
+// long as they ran, REST requests unanswered.
+const (
+	directMemoryPerTaskManagerMiB = 32 + 16 // network buffers + Netty arenas with headroom
+	directMemoryBaseMiB           = 256     // JobManager, REST server, RPC
+)
+
+// directMemoryMiB is the JVM's direct memory limit for up to
+// maxTaskManagers TaskManagers.
+func directMemoryMiB(maxTaskManagers int) int {
+	return directMemoryBaseMiB + max(maxTaskManagers, 1)*directMemoryPerTaskManagerMiB
+}
+
 // jvmArgs keeps the JVM small (the MiniCluster's TaskManagers share one
-// heap) and opens the JDK modules Flink's distribution opens.
-func jvmArgs(tmp, jar, specPath string) []string {
+// heap), gives it direct memory for maxTaskManagers TaskManagers, and opens
+// the JDK modules Flink's distribution opens.
+func jvmArgs(tmp, jar, specPath string, maxTaskManagers int) []string {
 	return []string{
-		"-Xms128m", "-Xmx1g", "-XX:MaxDirectMemorySize=1g", "-XX:+UseSerialGC",
+		"-Xms128m", "-Xmx1g", fmt.Sprintf("-XX:MaxDirectMemorySize=%dm", directMemoryMiB(maxTaskManagers)), "-XX:+UseSerialGC",
 		"-Djava.io.tmpdir=" + tmp,
 		"-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
 		"-Dorg.slf4j.simpleLogger.showDateTime=true",

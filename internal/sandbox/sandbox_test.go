@@ -3,9 +3,12 @@ package sandbox
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/flinkscaler/flinkscaler/internal/flinksim"
+	jvmsrc "github.com/flinkscaler/flinkscaler/sandbox"
 )
 
 const tiny = `
@@ -104,4 +108,26 @@ func TestJVMDeathSurfaces(t *testing.T) {
 	require.Error(t, err)
 	require.NoError(t, sb.Stop(ctx))
 	assert.False(t, errors.Is(sb.Err(), context.Canceled))
+}
+
+// Every TaskManager of the MiniCluster takes its network buffers and its
+// Netty arenas from the one JVM's direct memory: the limit grows with the
+// TaskManagers the scenario allows, and covers the network memory the
+// sandbox configures per TaskManager (a fixed 1 GiB ran out at 30).
+func TestDirectMemoryCoversEveryTaskManager(t *testing.T) {
+	src, err := fs.ReadFile(jvmsrc.Sources, "src/main/java/dev/flinkscaler/sandbox/Sandbox.java")
+	require.NoError(t, err)
+	m := regexp.MustCompile(`"taskmanager\.memory\.network\.max", "(\d+)m"`).FindSubmatch(src)
+	require.NotNil(t, m, "Sandbox.java sets taskmanager.memory.network.max in MiB")
+	networkMiB, err := strconv.Atoi(string(m[1]))
+	require.NoError(t, err)
+	const nettyMiB = 2 * 4 // one arena per slot (2 in the shipped scenarios), 4 MiB chunks
+
+	for _, tms := range []int{1, 16, 30, 32, 64} {
+		args := strings.Join(jvmArgs("/tmp", "sandbox.jar", "spec.json", tms), " ")
+		m := regexp.MustCompile(`-XX:MaxDirectMemorySize=(\d+)m`).FindStringSubmatch(args)
+		require.NotNil(t, m, args)
+		limit, _ := strconv.Atoi(m[1])
+		assert.GreaterOrEqual(t, limit, 128+tms*(networkMiB+nettyMiB), "%d TaskManagers", tms)
+	}
 }
