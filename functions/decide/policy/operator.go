@@ -91,9 +91,12 @@ func (f FlinkOperator) Decide(in Input) Output {
 	delayDowns := func(r *run) *hold { return f.delayDowns(r, outside) }
 	// A source whose busy time or pending records are missing (a legacy
 	// source's NaN busy time, a connector without pendingRecords) holds
-	// nothing: the operator sizes the other vertices without it.
+	// nothing: the operator sizes the other vertices without it. The
+	// job-level rule (delayDowns) judges each vertex's own
+	// recommendation; reactive mode's one parallelism for all and the
+	// TaskManager cap shape the targets after it.
 	steps := []step{stepOrder, stepValidateLenient, stepTopology, stepEpoch, stepRecord, f.inFlight, stepPaused,
-		f.gate, stepEstimate, evaluate, stepReactive, stepTMCap, delayDowns, f.again, stepEmitPlain}
+		f.gate, stepEstimate, evaluate, delayDowns, stepReactive, stepTMCap, f.again, stepEmitPlain}
 	return r.runSteps(steps)
 }
 
