@@ -155,16 +155,13 @@ func targetsTable(findings []Finding) string {
 				line += "-\t"
 				continue
 			}
-			mark := "MISS"
 			switch {
 			case fs[i].NotApplicable:
-				mark = "n/a"
 				na[t]++
 			case fs[i].Met:
-				mark = "ok"
 				met[t]++
 			}
-			line += mark + " " + fs[i].Figure + "\t"
+			line += fs[i].Mark() + " " + fs[i].Figure + "\t"
 		}
 		fmt.Fprintln(tw, line)
 	}

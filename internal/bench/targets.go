@@ -39,6 +39,12 @@ const (
 	// TargetRecovery: the 95th percentile over seeds of a run's longest
 	// recovery (cut at the next restart) is at most RecoveryBoundSLOs SLOs.
 	TargetRecovery = "lag recovery after a restart bounded"
+	// TargetAhead replaces TargetNotDominated where ours ran once beside
+	// one peer autoscaler on the same scenario and seed (`flinkscaler
+	// compare`): ours is ahead on p99 lag at equal or lower cost, or equal
+	// on lag at lower cost — no worse on either, better on one
+	// (Dominates).
+	TargetAhead = "ahead of the peer on p99 lag at equal or lower cost"
 )
 
 // Targets lists the targets in the order reports show them.
@@ -76,6 +82,18 @@ type Finding struct {
 	Detail        string `json:"detail"`
 }
 
+// Mark is how tables show a finding: "ok" (met), "MISS" (not met) or
+// "n/a" (nothing to check on).
+func (f Finding) Mark() string {
+	switch {
+	case f.NotApplicable:
+		return "n/a"
+	case f.Met:
+		return "ok"
+	}
+	return "MISS"
+}
+
 // CheckTargets checks ours' rows against the targets and the baselines'
 // rows (Aggregate's output), in Targets order per scenario. A scenario
 // ours did not run on has no findings.
@@ -89,14 +107,51 @@ func CheckTargets(rows []Row) []Finding {
 	return out
 }
 
-func checkScenario(ours Row, group []Row) []Finding {
-	m, p, slo := ours.Mean, ours.P95, ours.SLOSeconds
-	var out []Finding
-	add := func(target string, met bool, figure, format string, args ...any) {
-		out = append(out, Finding{Scenario: ours.Scenario, Target: target, Met: met, Figure: figure,
-			Detail: fmt.Sprintf(format, args...)})
+// CheckRun checks one run of ours (a seed: its figures are the mean and
+// the p95) against the targets, with the run of a peer autoscaler on the
+// same scenario and seed in place of the baselines' sweep: the first
+// finding is TargetAhead instead of TargetNotDominated. A nil peer (it did
+// not run to the end) makes that finding not applicable. `flinkscaler
+// compare` checks its runs with it.
+func CheckRun(ours Result, peer *Result) []Finding {
+	row := aggregate([]Result{ours})
+	f := Finding{Scenario: row.Scenario, Target: TargetAhead}
+	m := row.Mean
+	if peer == nil {
+		f.Met, f.NotApplicable, f.Figure = true, true, "peer did not run"
+		f.Detail = fmt.Sprintf("ours: cost %.2f× oracle, p99 lag %.1f s; the peer did not run to the end", m["costVsOracle"], m["lagP99Seconds"])
+	} else {
+		pr := aggregate([]Result{*peer})
+		pm := pr.Mean
+		f.Met = Dominates(row, pr)
+		f.Figure = fmt.Sprintf("%.2f× vs %.2f×, %.0f s vs %.0f s", m["costVsOracle"], pm["costVsOracle"], m["lagP99Seconds"], pm["lagP99Seconds"])
+		f.Detail = fmt.Sprintf("ours: cost %.2f× oracle, p99 lag %.1f s; %s: cost %.2f× oracle, p99 lag %.1f s; ours %s",
+			m["costVsOracle"], m["lagP99Seconds"], pr.Name, pm["costVsOracle"], pm["lagP99Seconds"], versus(row, pr))
 	}
+	return append([]Finding{f}, checkRow(row)...)
+}
 
+// versus says how ours' row stands against another on mean cost and p99
+// lag.
+func versus(ours, other Row) string {
+	switch {
+	case Dominates(ours, other):
+		return "is ahead (no worse on either, better on one)"
+	case Dominates(other, ours):
+		return "is behind (worse on one, no better on either)"
+	case ours.Mean["costVsOracle"] == other.Mean["costVsOracle"] && ours.Mean["lagP99Seconds"] == other.Mean["lagP99Seconds"]:
+		return "ties"
+	}
+	return "trades: better on one, worse on the other"
+}
+
+func checkScenario(ours Row, group []Row) []Finding {
+	return append([]Finding{notDominated(ours, group)}, checkRow(ours)...)
+}
+
+// notDominated checks TargetNotDominated against group's baseline rows.
+func notDominated(ours Row, group []Row) Finding {
+	m := ours.Mean
 	var by []string
 	baselines := 0
 	for _, r := range group {
@@ -113,14 +168,24 @@ func checkScenario(ours Row, group []Row) []Finding {
 		dominated = strings.Join(by, ", ")
 	}
 	if baselines == 0 {
-		add(TargetNotDominated, true, "no baseline ran",
-			"ours: cost %.2f× oracle, p99 lag %.1f s (means over %d seeds); no baseline ran to compare with",
-			m["costVsOracle"], m["lagP99Seconds"], ours.Seeds)
-		out[len(out)-1].NotApplicable = true
-	} else {
-		add(TargetNotDominated, len(by) == 0, fmt.Sprintf("%.2f×, %.0f s; by %d of %d", m["costVsOracle"], m["lagP99Seconds"], len(by), baselines),
-			"ours: cost %.2f× oracle, p99 lag %.1f s (means over %d seeds); of %d baseline settings, dominated by %s",
-			m["costVsOracle"], m["lagP99Seconds"], ours.Seeds, baselines, dominated)
+		return Finding{Scenario: ours.Scenario, Target: TargetNotDominated, Met: true, NotApplicable: true, Figure: "no baseline ran",
+			Detail: fmt.Sprintf("ours: cost %.2f× oracle, p99 lag %.1f s (means over %d seeds); no baseline ran to compare with",
+				m["costVsOracle"], m["lagP99Seconds"], ours.Seeds)}
+	}
+	return Finding{Scenario: ours.Scenario, Target: TargetNotDominated, Met: len(by) == 0,
+		Figure: fmt.Sprintf("%.2f×, %.0f s; by %d of %d", m["costVsOracle"], m["lagP99Seconds"], len(by), baselines),
+		Detail: fmt.Sprintf("ours: cost %.2f× oracle, p99 lag %.1f s (means over %d seeds); of %d baseline settings, dominated by %s",
+			m["costVsOracle"], m["lagP99Seconds"], ours.Seeds, baselines, dominated)}
+}
+
+// checkRow checks the targets that bound ours' own figures (every target
+// after the first of Targets).
+func checkRow(ours Row) []Finding {
+	m, p, slo := ours.Mean, ours.P95, ours.SLOSeconds
+	var out []Finding
+	add := func(target string, met bool, figure, format string, args ...any) {
+		out = append(out, Finding{Scenario: ours.Scenario, Target: target, Met: met, Figure: figure,
+			Detail: fmt.Sprintf(format, args...)})
 	}
 
 	bound := SteadyLagShare * slo

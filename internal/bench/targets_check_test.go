@@ -7,6 +7,7 @@ import (
 
 	"github.com/flinkscaler/flinkscaler/functions/decide/policy"
 	"github.com/flinkscaler/flinkscaler/internal/bench"
+	"github.com/flinkscaler/flinkscaler/internal/scorecard"
 )
 
 // row is ours or a baseline on scenario "s" (SLO 60 s) over 10 seeds,
@@ -84,4 +85,54 @@ func TestCheckTargetsNotApplicable(t *testing.T) {
 	f = got[bench.TargetNotDominated]
 	require.True(t, f.NotApplicable)
 	require.Equal(t, "no baseline ran", f.Figure)
+}
+
+// TestCheckRun: one run of ours checked beside a peer's run (compare's
+// targets): the first finding is whether ours is ahead of the peer, the
+// others bound ours' own figures as CheckTargets does (one seed: its
+// figures are the mean and the p95).
+func TestCheckRun(t *testing.T) {
+	card := func(cost, lag float64) scorecard.Summary {
+		return scorecard.Summary{CostVsOracle: cost, Experience: scorecard.Experience{LagP99Seconds: lag}}
+	}
+	ours := bench.Result{Scenario: "s", Setting: bench.Setting{Policy: policy.Name}, SLOSeconds: 60,
+		Summary: card(1.1, 20), Failed: 1, TimedOut: 1, Errors: []string{"timed out after 2m waiting for slots"}}
+	ours.Summary.CostVsOracle15, ours.Summary.RescalesPerLoadChange = 0.95, 0.5
+	ours.Summary.SteadySeconds, ours.Summary.SteadyLagP99Seconds = 600, 31
+	ours.Summary.LagBackMaxSeconds, ours.Summary.RecoveryMaxSeconds = 120, 90
+	peer := bench.Result{Scenario: "s", Setting: bench.Setting{Policy: "flink-operator-autoscaler"}, SLOSeconds: 60,
+		Summary: card(1.3, 45)}
+
+	got := bench.CheckRun(ours, &peer)
+	require.Len(t, got, len(bench.Targets))
+	require.Equal(t, bench.TargetAhead, got[0].Target)
+	require.True(t, got[0].Met, got[0].Detail)
+	require.Equal(t, "1.10× vs 1.30×, 20 s vs 45 s", got[0].Figure)
+	require.Contains(t, got[0].Detail, "flink-operator-autoscaler: cost 1.30× oracle, p99 lag 45.0 s; ours is ahead")
+	byTarget := map[string]bench.Finding{}
+	for _, f := range got[1:] {
+		byTarget[f.Target] = f
+	}
+	for _, target := range bench.Targets[1:] {
+		require.Contains(t, byTarget, target)
+	}
+	require.False(t, byTarget[bench.TargetSteadyLag].Met, "31 s steady p99 > 30 s")
+	require.Equal(t, "31.0 / 30 s", byTarget[bench.TargetSteadyLag].Figure)
+	require.False(t, byTarget[bench.TargetNoFailed].Met)
+	require.Contains(t, byTarget[bench.TargetNoFailed].Detail, "timed out after 2m waiting for slots")
+	require.True(t, byTarget[bench.TargetCost].Met)
+	require.True(t, byTarget[bench.TargetLagBack].Met)
+
+	// Cheaper but laggier: a trade, not ahead.
+	peer.Summary = card(1.0, 45)
+	got = bench.CheckRun(ours, &peer)
+	require.False(t, got[0].Met)
+	require.Contains(t, got[0].Detail, "ours trades")
+	// Equal on both: not ahead.
+	peer.Summary = ours.Summary
+	require.False(t, bench.CheckRun(ours, &peer)[0].Met)
+	// No peer run: nothing to be ahead of.
+	got = bench.CheckRun(ours, nil)
+	require.True(t, got[0].NotApplicable)
+	require.Equal(t, "peer did not run", got[0].Figure)
 }

@@ -36,9 +36,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
+	"github.com/flinkscaler/flinkscaler/internal/bench"
 	"github.com/flinkscaler/flinkscaler/internal/flinkautoscaler"
 	"github.com/flinkscaler/flinkscaler/internal/flinksim"
 	"github.com/flinkscaler/flinkscaler/internal/scorecard"
@@ -140,6 +142,15 @@ type Run struct {
 	// Baseline (peer only): our flink-operator baseline's decisions on the
 	// same metric stream, against the original's rescales.
 	Baseline *BaselineCheck `json:"baselineCheck,omitempty"`
+	// Ours only: the actuations that failed (failed or partial), those
+	// of them where a wait ran out, and the first failures' messages.
+	FailedActuations   int      `json:"failedActuations,omitempty"`
+	TimedOutActuations int      `json:"timedOutActuations,omitempty"`
+	ActuationErrors    []string `json:"actuationErrors,omitempty"`
+	// Targets (ours only, when it ran to the end): the benchmark's
+	// targets checked on this one run, with the peer's run in place of
+	// the baselines (bench.CheckRun).
+	Targets []bench.Finding `json:"targets,omitempty"`
 }
 
 // Result is a comparison.
@@ -215,7 +226,27 @@ func Compare(ctx context.Context, cfg Config) (*Result, error) {
 		// Real Flink shares the machine's cores: one run at a time.
 		res.Runs = []Run{ours(), peer()}
 	}
+	res.checkTargets()
 	return res, nil
+}
+
+// checkTargets sets ours' Targets when ours ran to the end; a peer that
+// did not leaves "ahead of the peer" not applicable.
+func (r *Result) checkTargets() {
+	ours := slices.IndexFunc(r.Runs, func(run Run) bool { return run.Policy == PolicyOurs })
+	if ours < 0 || !comparable(r.Runs[ours]) {
+		return
+	}
+	result := func(run Run) *bench.Result {
+		return &bench.Result{Scenario: r.Scenario, Policy: run.Policy, Setting: bench.Setting{Policy: run.Policy},
+			Seed: r.sc.Seed, SLOSeconds: r.sc.SLO.MaxLagSeconds, Summary: *run.Card,
+			Failed: run.FailedActuations, TimedOut: run.TimedOutActuations, Errors: run.ActuationErrors}
+	}
+	var peer *bench.Result
+	if i := slices.IndexFunc(r.Runs, func(run Run) bool { return run.Policy == PolicyPeer }); i >= 0 && comparable(r.Runs[i]) {
+		peer = result(r.Runs[i])
+	}
+	r.Runs[ours].Targets = bench.CheckRun(*result(r.Runs[ours]), peer)
 }
 
 // runner holds what both runs share.

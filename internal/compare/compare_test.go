@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/flinkscaler/flinkscaler/internal/bench"
 	"github.com/flinkscaler/flinkscaler/internal/flinksim"
 	"github.com/flinkscaler/flinkscaler/internal/scorecard"
 )
@@ -141,4 +142,86 @@ func TestValidate(t *testing.T) {
 	require.NoError(t, c.Validate())
 	require.Equal(t, EngineEmulator, c.Engine)
 	require.Equal(t, TimingDefault, c.Timing)
+}
+
+// TestTargetsInEveryOutput: ours' run is checked against the benchmark's
+// targets with the peer's run in place of the baselines, and the findings
+// are in the text, the JSON (ours' line only) and the HTML report; a run
+// of ours that did not end has none, and every output says so.
+func TestTargetsInEveryOutput(t *testing.T) {
+	sc, err := flinksim.LoadScenario("../../scenarios/wordcount.yaml")
+	require.NoError(t, err)
+	ours := scorecard.Summary{Decisions: 3, CostVsOracle: 1.1, CostVsOracle15: 1.3}
+	ours.LagP99Seconds, ours.SteadySeconds, ours.SteadyLagP99Seconds = 12, 300, 5
+	peer := scorecard.Summary{Decisions: 2, CostVsOracle: 1.2}
+	peer.LagP99Seconds = 40
+	r := &Result{Scenario: "wordcount", Engine: EngineEmulator, Timing: TimingFast, sc: sc, Simulated: time.Minute, Runs: []Run{
+		{Policy: PolicyOurs, Status: StatusOK, Card: &ours, FailedActuations: 1, TimedOutActuations: 1,
+			ActuationErrors: []string{"timed out after 2m0s waiting for 4 TaskManagers"}},
+		{Policy: PolicyPeer, Status: StatusOK, Card: &peer},
+	}}
+	r.checkTargets()
+	fs := r.Runs[0].Targets
+	require.Len(t, fs, len(bench.Targets))
+	require.Nil(t, r.Runs[1].Targets)
+	byTarget := map[string]bench.Finding{}
+	for _, f := range fs {
+		byTarget[f.Target] = f
+	}
+	require.True(t, byTarget[bench.TargetAhead].Met, byTarget[bench.TargetAhead].Detail)
+	require.False(t, byTarget[bench.TargetCost].Met, "1.30× the 15 %-headroom oracle")
+	require.False(t, byTarget[bench.TargetNoFailed].Met)
+	require.Contains(t, byTarget[bench.TargetNoFailed].Detail, "waiting for 4 TaskManagers")
+	require.Equal(t, "5.0 / 30 s", byTarget[bench.TargetSteadyLag].Figure, "half the scenario's 60 s SLO")
+
+	var out bytes.Buffer
+	r.Print(&out)
+	text := out.String()
+	require.Contains(t, text, "targets of flinkscaler")
+	require.Regexp(t, `ok\s+ahead of the peer on p99 lag at equal or lower cost\s+1\.10× vs 1\.20×, 12 s vs 40 s`, text)
+	require.Regexp(t, `MISS\s+cost ≤ 1\.25 × the 15 %-headroom oracle\s+1\.300×`, text)
+	require.Contains(t, text, "met 6 of 8")
+
+	var js bytes.Buffer
+	require.NoError(t, r.WriteJSON(&js))
+	lines := strings.Split(strings.TrimSpace(js.String()), "\n")
+	type line struct {
+		Policy  string          `json:"policy"`
+		Failed  int             `json:"failedActuations"`
+		Targets []bench.Finding `json:"targets"`
+	}
+	var got []line
+	for _, l := range lines {
+		var x line
+		require.NoError(t, json.Unmarshal([]byte(l), &x))
+		got = append(got, x)
+	}
+	require.Equal(t, fs, got[0].Targets)
+	require.Equal(t, 1, got[0].Failed)
+	require.Empty(t, got[1].Targets)
+
+	var html bytes.Buffer
+	require.NoError(t, r.WriteReport(&html))
+	require.Contains(t, html.String(), "Targets of flinkscaler")
+	require.Contains(t, html.String(), "met 6 of 8")
+	require.Contains(t, html.String(), "ahead of the peer on p99 lag at equal or lower cost")
+
+	// Ours cut short: no targets, and the outputs say why.
+	r.Runs[0].Status, r.Runs[0].Targets = StatusFailed, nil
+	r.checkTargets()
+	require.Nil(t, r.Runs[0].Targets)
+	out.Reset()
+	r.Print(&out)
+	require.Contains(t, out.String(), "targets: not checked, flinkscaler did not run to the end")
+	html.Reset()
+	require.NoError(t, r.WriteReport(&html))
+	require.Contains(t, html.String(), "Not checked: flinkscaler did not run to the end.")
+
+	// Peer cut short: ahead of it is not applicable.
+	r.Runs[0].Status, r.Runs[1].Status = StatusOK, StatusFailed
+	r.checkTargets()
+	require.True(t, r.Runs[0].Targets[0].NotApplicable)
+	out.Reset()
+	r.Print(&out)
+	require.Contains(t, out.String(), "(1 n/a)")
 }

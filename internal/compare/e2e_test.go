@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/flinkscaler/flinkscaler/internal/bench"
 	"github.com/flinkscaler/flinkscaler/internal/flinkautoscaler"
 )
 
@@ -64,10 +65,13 @@ func TestCompareOnEmulator(t *testing.T) {
 	last := peer.Series.Samples[len(peer.Series.Samples)-1]
 	require.Greater(t, last.TaskManagers, 1, "the peer's TaskManagers follow its requirements")
 	require.Contains(t, progress.String(), "rescale →")
+	require.Len(t, ours.Targets, len(bench.Targets), "ours ran to the end: its targets are checked")
+	require.Equal(t, bench.TargetAhead, ours.Targets[0].Target)
 
 	var out, js, html bytes.Buffer
 	res.Print(&out)
 	require.Contains(t, out.String(), "flink-operator-autoscaler")
+	require.Contains(t, out.String(), "targets of flinkscaler")
 	require.NoError(t, res.WriteJSON(&js))
 	require.Len(t, strings.Split(strings.TrimSpace(js.String()), "\n"), 2)
 	require.NoError(t, res.WriteReport(&html))

@@ -36,6 +36,7 @@ func (r *runner) ours(ctx context.Context) Run {
 	if out != nil {
 		card := out.Card
 		run.Card, run.Series = &card, out.Series
+		run.FailedActuations, run.TimedOutActuations, run.ActuationErrors = out.Actuations()
 	}
 	switch {
 	case out == nil:

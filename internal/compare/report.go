@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flinkscaler/flinkscaler/internal/bench"
 	"github.com/flinkscaler/flinkscaler/internal/scorecard"
 	"github.com/flinkscaler/flinkscaler/internal/svgchart"
 )
@@ -58,12 +59,20 @@ func (r *Result) WriteReport(w io.Writer) error {
 		Baseline             *BaselineCheck
 		BaselineRows         []baselineRow
 		Tolerance            time.Duration
-	}{R: r, Simulated: r.Simulated.String(), Generated: time.Now().UTC().Format(time.RFC1123), Tolerance: MatchTolerance}
+		Targets              []bench.Finding
+		TargetsNote          string
+		Met, Applicable      int
+	}{R: r, Simulated: r.Simulated.String(), Generated: time.Now().UTC().Format(time.RFC1123), Tolerance: MatchTolerance,
+		TargetsNote: targetsNote}
 	for _, run := range r.Runs {
 		if run.Baseline != nil {
 			data.Baseline, data.BaselineRows = run.Baseline, run.Baseline.rows()
 		}
+		if run.Policy == PolicyOurs {
+			data.Targets = run.Targets
+		}
 	}
+	data.Met, data.Applicable = tally(data.Targets)
 	for _, m := range measures {
 		rw := row{Name: m.name, Better: r.better(m)}
 		for _, run := range r.Runs {

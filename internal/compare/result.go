@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"text/tabwriter"
 
+	"github.com/flinkscaler/flinkscaler/internal/bench"
 	"github.com/flinkscaler/flinkscaler/internal/scorecard"
 )
 
@@ -61,6 +63,7 @@ func (r *Result) Print(w io.Writer) {
 		}
 		fmt.Fprintln(w)
 	}
+	r.printTargets(w)
 	for _, run := range r.Runs {
 		if run.Baseline != nil {
 			run.Baseline.Print(w)
@@ -72,6 +75,50 @@ func (r *Result) Print(w io.Writer) {
 			fmt.Fprintf(w, "  %-26s %-60s %s (default %s)\n", o.Policy, o.Key, o.Value, o.Default)
 		}
 	}
+}
+
+// targetsNote heads the targets in the text and the HTML report.
+const targetsNote = "the benchmark's targets (docs/BENCHMARK.md \"Targets\") checked on this one run, as `flinkscaler bench` checks them over seeds, with the peer's run in place of the baselines' sweep"
+
+// printTargets writes ours' targets, one line each: ok, MISS or n/a, the
+// target and the figure checked, and how many were met; or why there are
+// none.
+func (r *Result) printTargets(w io.Writer) {
+	i := slices.IndexFunc(r.Runs, func(run Run) bool { return run.Policy == PolicyOurs })
+	if i < 0 {
+		return
+	}
+	fs := r.Runs[i].Targets
+	if len(fs) == 0 {
+		fmt.Fprintf(w, "targets: not checked, %s did not run to the end\n", PolicyOurs)
+		return
+	}
+	fmt.Fprintf(w, "targets of %s: %s:\n", PolicyOurs, targetsNote)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, f := range fs {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t\n", f.Mark(), f.Target, f.Figure)
+	}
+	_ = tw.Flush() // an in-memory tabwriter over w: w's error shows on the next write
+	met, applicable := tally(fs)
+	fmt.Fprintf(w, "  met %d of %d", met, applicable)
+	if n := len(fs) - applicable; n > 0 {
+		fmt.Fprintf(w, " (%d n/a)", n)
+	}
+	fmt.Fprintln(w)
+}
+
+// tally counts the findings met among those that apply.
+func tally(fs []bench.Finding) (met, applicable int) {
+	for _, f := range fs {
+		if f.NotApplicable {
+			continue
+		}
+		applicable++
+		if f.Met {
+			met++
+		}
+	}
+	return met, applicable
 }
 
 // Options lists every changed option: the scenario's, then each run's.

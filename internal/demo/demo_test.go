@@ -221,3 +221,20 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 }
+
+// TestActuations counts failed and partial actuations, the timed-out ones
+// among them and their first messages; applied, skipped and unanswered
+// decisions are not failures.
+func TestActuations(t *testing.T) {
+	o := &demo.Outcome{Decisions: []demo.Decision{
+		{Outcome: events.OutcomeApplied},
+		{Outcome: events.OutcomeSkipped, Detail: "in cooldown"},
+		{Outcome: events.OutcomeFailed, Detail: "PUT refused"},
+		{Outcome: events.OutcomePartial, Detail: "timed out after 2m0s: 3 of 4 TaskManagers", TimedOut: true},
+		{},
+	}}
+	failed, timedOut, errs := o.Actuations()
+	require.Equal(t, 2, failed)
+	require.Equal(t, 1, timedOut)
+	require.Equal(t, []string{"PUT refused", "timed out after 2m0s: 3 of 4 TaskManagers"}, errs)
+}

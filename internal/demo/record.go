@@ -8,6 +8,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/flinkscaler/flinkscaler/functions/actuate/actuator"
 	"github.com/flinkscaler/flinkscaler/internal/events"
 	"github.com/flinkscaler/flinkscaler/internal/flinksim"
 	"github.com/flinkscaler/flinkscaler/internal/scorecard"
@@ -25,6 +26,9 @@ type Decision struct {
 	// apply.
 	Outcome string `json:"outcome,omitempty"`
 	Detail  string `json:"detail,omitempty"`
+	// TimedOut: the actuation failed because a wait ran out (slots or
+	// parallelism never arrived).
+	TimedOut bool `json:"timedOut,omitempty"`
 }
 
 // recording is the run's shared state: the emulator's loop feeds ground
@@ -116,6 +120,7 @@ func (r *recording) result(res events.Result) {
 	}
 	if i, ok := r.byID[res.DecisionID]; ok {
 		r.decisions[i].Outcome, r.decisions[i].Detail = res.Outcome, resultDetail(res)
+		r.decisions[i].TimedOut = actuator.TimedOut(res)
 	}
 	r.progress.result(r.clock(), res)
 }
@@ -133,4 +138,24 @@ func (r *recording) outcome(cfg Config, ep Endpoints) *Outcome {
 		Card: r.card.Summary(), Series: r.card.Series(), Decisions: r.decisions,
 		Rejected: r.rejected, Final: r.last,
 	}
+}
+
+// Actuations counts the decisions whose actuation failed (outcome failed
+// or partial), those of them that failed because a wait ran out, and keeps
+// the first few failures' messages. A decision without a result by the end
+// of the run is not counted.
+func (o *Outcome) Actuations() (failed, timedOut int, errs []string) {
+	for _, d := range o.Decisions {
+		if d.Outcome != events.OutcomeFailed && d.Outcome != events.OutcomePartial {
+			continue
+		}
+		failed++
+		if d.TimedOut {
+			timedOut++
+		}
+		if len(errs) < 5 {
+			errs = append(errs, d.Detail)
+		}
+	}
+	return failed, timedOut, errs
 }
