@@ -9,7 +9,7 @@ import (
 	"github.com/flinkscaler/flinkscaler/internal/events"
 )
 
-// stepCooldown with MinInterval 60 s: a decision at t0 whose restart ran
+// gateCooldown with MinInterval 60 s: a decision at t0 whose restart ran
 // again at t0+50 s holds until t0+110 s; without a decision of ours nothing
 // holds, even right after a restart; MinInterval 0 turns it off.
 func TestCooldown(t *testing.T) {
@@ -32,8 +32,9 @@ func TestCooldown(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := Defaults()
 			cfg.MinInterval = c.min
-			r := &run{cfg: cfg, st: State{Rescale: c.rescale, Epoch: c.epoch}, now: t0.Add(c.now)}
-			h := stepCooldown(r)
+			st := State{Rescale: c.rescale, Epoch: c.epoch}
+			out, h := gateCooldown(gateInput{snap: &events.Snapshot{}, cfg: cfg, now: t0.Add(c.now)}, st)
+			require.Equal(t, st, out, "cooldown changes no state")
 			require.Equal(t, c.hold, h != nil, "%+v", h)
 			if c.hold {
 				require.Equal(t, HoldCooldown, h.kind)

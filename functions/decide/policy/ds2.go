@@ -28,10 +28,9 @@ func (DS2) Name() string { return "ds2" }
 
 // Decide implements Policy.
 func (d DS2) Decide(in Input) Output {
-	r := newRun(in, d.Name())
-	steps := append(append([]step{}, acceptSteps...),
-		warmUp(d.WarmUp), stepEstimate, stepPropagate, d.size, stepClamp, stepReactive, stepTMCap, stepEmitPlain)
-	return r.runSteps(steps)
+	gates := append(sharedGates[:len(sharedGates):len(sharedGates)], warmUp(d.WarmUp))
+	return decideWith(in, d.Name(), in.Config, gates,
+		[]step{stepEstimate, stepPropagate, d.size, stepClamp, stepReactive, stepTMCap, stepEmitPlain})
 }
 
 func (d DS2) size(r *run) *hold {
@@ -52,12 +51,12 @@ func (d DS2) size(r *run) *hold {
 }
 
 // warmUp holds until the current run is d old and has a sample.
-func warmUp(d time.Duration) step {
-	return func(r *run) *hold {
-		if age := r.now.Sub(r.st.Epoch); age < d || len(r.st.Window) == 0 {
-			return holdf(HoldSettling, fmt.Sprintf("warming up: job running for %s of %s", age.Round(time.Second), d))
+func warmUp(d time.Duration) gate {
+	return func(g gateInput, st State) (State, *hold) {
+		if age := g.now.Sub(st.Epoch); age < d || len(st.Window) == 0 {
+			return st, holdf(HoldSettling, fmt.Sprintf("warming up: job running for %s of %s", age.Round(time.Second), d))
 		}
-		return nil
+		return st, nil
 	}
 }
 
@@ -81,9 +80,12 @@ func (Oracle) Name() string { return "oracle" }
 
 // Decide implements Policy.
 func (o Oracle) Decide(in Input) Output {
-	r := newRun(in, o.Name())
-	return r.runSteps([]step{stepOrder, stepValidate, stepTopology, stepEpoch, stepRecord, stepPaused, oracleTargets, stepEmitPlain})
+	return decideWith(in, o.Name(), in.Config, oracleGates, []step{oracleTargets, stepEmitPlain})
 }
+
+// oracleGates are sharedGates without the in-flight wait and the
+// cooldown: the oracle rescales whenever the truth differs.
+var oracleGates = []gate{gateOrder, gateValidate, gateTopology, gateEpoch, gateRecord, gatePaused}
 
 func oracleTargets(r *run) *hold {
 	if len(r.in.Truth) == 0 {

@@ -56,17 +56,17 @@ func holdSentence(evs []evaluation, ld load) string {
 }
 
 // decision builds the decision for the chosen evaluation.
-func decision(r *run, j jobView, best evaluation, evs []evaluation, ld load, rc restartCost, sc []scaling, lim limits) *events.Decision {
-	s := r.snap
+func decision(g gateInput, snapshotID string, j jobView, best evaluation, evs []evaluation, ld load, rc restartCost, sc []scaling, lim limits) *events.Decision {
+	s := g.snap
 	d := &events.Decision{
-		DecisionID: decisionID(s.Cluster, s.JobID, r.policy, r.now),
-		SnapshotID: r.in.SnapshotID,
+		DecisionID: decisionID(s.Cluster, s.JobID, Name, g.now),
+		SnapshotID: snapshotID,
 		Cluster:    s.Cluster, JobID: s.JobID, JobName: s.JobName,
-		Mode: r.cfg.Mode, Workload: r.cfg.Workload, Policy: r.policy, DryRun: r.cfg.DryRun,
+		Mode: g.cfg.Mode, Workload: g.cfg.Workload, Policy: Name, DryRun: g.cfg.DryRun,
 		Rationale: rationale(j, best, evs, ld, rc),
-		DecidedAt: r.now,
+		DecidedAt: g.now,
 	}
-	sharing := r.cfg.Slots.Sharing
+	sharing := g.cfg.Slots.Sharing
 	if lim.layout.Dedicated {
 		sharing = events.SlotSharingDedicated
 	}
@@ -75,7 +75,7 @@ func decision(r *run, j jobView, best evaluation, evs []evaluation, ld load, rc 
 		d.Slots.Groups = lim.layout.Groups
 	}
 	d.TaskManagers = events.Count{Current: s.TaskManagers, Target: s.TaskManagers}
-	if r.cfg.Mode != events.ModeSession {
+	if g.cfg.Mode != events.ModeSession {
 		d.TaskManagers.Target = best.tms
 	}
 	dem := j.demand(ld.forecast)

@@ -21,7 +21,8 @@ const (
 	busySlack = 1.05
 )
 
-// run is one Decide call's working data.
+// run is the working data of a baseline's (and V1's) sizing steps, built
+// from what the gates returned; the gates themselves never see it.
 type run struct {
 	in       Input
 	cfg      Config
@@ -48,104 +49,130 @@ type run struct {
 	level time.Duration
 	// released: stabilize found a planned release or a drop due.
 	released bool
-	// lenient: validation excuses a source's missing busy or pending.
-	lenient bool
 }
 
-// allExcused reports whether the snapshot's only missing metrics are ones a
-// lenient run excuses.
-func (r *run) allExcused() bool {
-	if !r.lenient {
-		return false
-	}
-	n := 0
-	for i := range r.snap.Vertices {
-		v := &r.snap.Vertices[i]
-		if len(v.Incomplete) > 0 && !r.excused(v) {
-			return false
-		}
-		n += len(v.Incomplete)
-	}
-	// Anything missing beyond the vertices (the cluster overview) is not
-	// excused.
-	return len(r.snap.Incomplete) == n
+// gateInput is what the gates read of one Decide call: the snapshot, the
+// policy's config (with the policy's own overrides applied) and the event
+// time. No gate writes it.
+type gateInput struct {
+	snap *events.Snapshot
+	cfg  Config
+	now  time.Time
 }
 
-func newRun(in Input, policy string) *run {
+// gate is one acceptance step: the job's state before it in, the state
+// after it out. A non-nil hold ends the gates; the state returned with it
+// is the one to store.
+type gate func(gateInput, State) (State, *hold)
+
+// newGateInput is in's snapshot and event time (observedAt when in.Now is
+// zero) with cfg.
+func newGateInput(in *Input, cfg Config) gateInput {
 	now := in.Now
 	if now.IsZero() {
 		now = in.Snapshot.ObservedAt
 	}
-	st := in.State
-	st.Version = StateVersion
-	return &run{in: in, cfg: in.Config, snap: &in.Snapshot, st: st, now: now, policy: policy}
+	return gateInput{snap: &in.Snapshot, cfg: cfg, now: now}
 }
 
-func stepOrder(r *run) *hold {
-	last := r.st.LastObservedAt
-	switch {
-	case r.now.IsZero():
-		return holdf(HoldInvalid, "snapshot has no observedAt")
-	case !last.IsZero() && r.now.Equal(last):
-		return holdf(HoldDuplicate, "duplicate snapshot of "+last.Format(time.RFC3339Nano))
-	case r.now.Before(last):
-		return holdf(HoldOutOfOrder, fmt.Sprintf("snapshot of %s is older than the last one (%s)",
-			r.now.Format(time.RFC3339), last.Format(time.RFC3339)))
+// accept runs gates in order from st (stamped with StateVersion) and
+// returns the state the last one left, or the first hold and the state
+// then.
+func accept(g gateInput, st State, gates []gate) (State, *hold) {
+	st.Version = StateVersion
+	for _, gt := range gates {
+		var h *hold
+		if st, h = gt(g, st); h != nil {
+			return st, h
+		}
 	}
-	n := len(r.st.Window)
-	if !last.IsZero() && r.now.Sub(last) > maxJump && (n == 0 || r.now.Sub(r.st.Window[n-1].At) > maxJump ||
-		r.st.Window[n-1].At.Before(last)) {
+	return st, nil
+}
+
+// decideWith accepts in's snapshot through gates, with cfg as the
+// policy's config, then runs steps on a run built from the state the gates
+// returned: how V1 and the baselines decide.
+func decideWith(in Input, name string, cfg Config, gates []gate, steps []step) Output {
+	g := newGateInput(&in, cfg)
+	st, h := accept(g, in.State, gates)
+	if h != nil {
+		return Output{NewState: st, HoldKind: h.kind, Hold: h.msg}
+	}
+	r := &run{in: in, cfg: cfg, snap: g.snap, st: st, now: g.now, policy: name, idx: vertexIndex(g.snap)}
+	return r.runSteps(steps)
+}
+
+// gateOrder drops duplicate, out-of-order and far-future snapshots and
+// moves LastObservedAt to an accepted one.
+func gateOrder(g gateInput, st State) (State, *hold) {
+	last := st.LastObservedAt
+	switch {
+	case g.now.IsZero():
+		return st, holdf(HoldInvalid, "snapshot has no observedAt")
+	case !last.IsZero() && g.now.Equal(last):
+		return st, holdf(HoldDuplicate, "duplicate snapshot of "+last.Format(time.RFC3339Nano))
+	case g.now.Before(last):
+		return st, holdf(HoldOutOfOrder, fmt.Sprintf("snapshot of %s is older than the last one (%s)",
+			g.now.Format(time.RFC3339), last.Format(time.RFC3339)))
+	}
+	n := len(st.Window)
+	if !last.IsZero() && g.now.Sub(last) > maxJump && (n == 0 || g.now.Sub(st.Window[n-1].At) > maxJump ||
+		st.Window[n-1].At.Before(last)) {
 		// Keep LastObservedAt: a clock error must not lock out later
 		// snapshots. A second snapshot close after this one confirms it.
-		r.st.Window = nil
-		r.st.Epoch = time.Time{}
-		r.resetDecisions()
-		r.stashJump()
-		return holdf(HoldTimeJump, fmt.Sprintf("observedAt jumps %s past the last snapshot; history reset",
-			r.now.Sub(last).Round(time.Second)))
+		st = resetDecisions(st)
+		st.Window, st.Epoch = nil, time.Time{}
+		if validate(g.snap, false) == nil {
+			// The jumped snapshot as a lone sample, so the next snapshot
+			// close after it is accepted.
+			st.Window = []Sample{{At: g.now, Epoch: g.now, V: sampleVertices(g, st, sourcesOf(g.snap))}}
+		}
+		return st, holdf(HoldTimeJump, fmt.Sprintf("observedAt jumps %s past the last snapshot; history reset",
+			g.now.Sub(last).Round(time.Second)))
 	}
-	if n > 0 && !r.st.Window[n-1].At.Before(r.now) {
-		r.st.Window = nil // samples from a rejected clock jump
+	if n > 0 && !st.Window[n-1].At.Before(g.now) {
+		st.Window = nil // samples from a rejected clock jump
 	}
-	r.st.LastObservedAt = r.now
-	return nil
+	st.LastObservedAt = g.now
+	return st, nil
 }
 
-// stashJump records the jumped snapshot as a lone sample, so the next
-// snapshot close after it is accepted.
-func (r *run) stashJump() {
-	if r.validate() == nil {
-		r.st.Window = []Sample{{At: r.now, Epoch: r.now, V: r.sampleVertices()}}
-	}
+// resetDecisions forgets the decisions in flight and pending.
+func resetDecisions(st State) State {
+	st.Rescale = nil
+	st.UpSince = time.Time{}
+	st.ScaleDowns = nil
+	st.Release = ""
+	return st
 }
 
-func (r *run) resetDecisions() {
-	r.st.Rescale = nil
-	r.st.UpSince = time.Time{}
-	r.st.ScaleDowns = nil
-	r.st.Release = ""
-}
+// gateValidate holds a snapshot that is not RUNNING, incomplete or
+// implausible; a job that is not running forgets its scale-up signal.
+func gateValidate(g gateInput, st State) (State, *hold) { return validated(g.snap, st, false) }
 
-func stepValidate(r *run) *hold { return r.validate() }
-
-// stepValidateLenient is stepValidate that accepts a source whose busy,
+// gateValidateLenient is gateValidate that accepts a source whose busy,
 // idle or back-pressured time or pending records are missing (a legacy
 // source reports busy as NaN; many connectors report no pendingRecords):
 // such a source must not hold the other vertices.
-func stepValidateLenient(r *run) *hold {
-	r.lenient = true
-	return r.validate()
+func gateValidateLenient(g gateInput, st State) (State, *hold) { return validated(g.snap, st, true) }
+
+func validated(s *events.Snapshot, st State, lenient bool) (State, *hold) {
+	h := validate(s, lenient)
+	if h != nil && h.kind == HoldNotRunning {
+		st.UpSince = time.Time{}
+	}
+	return st, h
 }
 
-// lenientFields are the metrics a source may lack under stepValidateLenient.
+// lenientFields are the metrics a source may lack under gateValidateLenient.
 var lenientFields = map[string]bool{
 	"busyMsPerSecond": true, "idleMsPerSecond": true, "backPressuredMsPerSecond": true, "pendingRecords": true,
 }
 
-// excused reports whether every missing field of v is one a lenient run
-// accepts.
-func (r *run) excused(v *events.VertexSnapshot) bool {
-	if !r.lenient || !(v.IsSource || len(v.Inputs) == 0) {
+// excused reports whether every missing field of v is one a lenient
+// validation accepts.
+func excused(v *events.VertexSnapshot, lenient bool) bool {
+	if !lenient || !(v.IsSource || len(v.Inputs) == 0) {
 		return false
 	}
 	for _, f := range v.Incomplete {
@@ -156,10 +183,30 @@ func (r *run) excused(v *events.VertexSnapshot) bool {
 	return true
 }
 
-func (r *run) validate() *hold {
-	s := r.snap
+// allExcused reports whether the snapshot's only missing metrics are ones a
+// lenient validation excuses.
+func allExcused(s *events.Snapshot, lenient bool) bool {
+	if !lenient {
+		return false
+	}
+	n := 0
+	for i := range s.Vertices {
+		v := &s.Vertices[i]
+		if len(v.Incomplete) > 0 && !excused(v, lenient) {
+			return false
+		}
+		n += len(v.Incomplete)
+	}
+	// Anything missing beyond the vertices (the cluster overview) is not
+	// excused.
+	return len(s.Incomplete) == n
+}
+
+// validate says why s cannot be used, or nil: the job RUNNING, the
+// topology a DAG in topological order, every needed metric present (bar
+// what lenient excuses) and plausible.
+func validate(s *events.Snapshot, lenient bool) *hold {
 	if s.JobState != "RUNNING" {
-		r.st.UpSince = time.Time{}
 		return holdf(HoldNotRunning, fmt.Sprintf("job is %s, not RUNNING", orDash(s.JobState)))
 	}
 	if len(s.Vertices) == 0 || len(s.Vertices) > maxVertices {
@@ -168,10 +215,10 @@ func (r *run) validate() *hold {
 	if s.TaskManagers < 0 || s.SlotsTotal < 0 || s.SlotsFree < 0 {
 		return holdf(HoldInvalid, "negative TaskManager or slot count")
 	}
-	if (!s.Complete || len(s.Incomplete) > 0) && !r.allExcused() {
+	if (!s.Complete || len(s.Incomplete) > 0) && !allExcused(s, lenient) {
 		return holdf(HoldIncomplete, "snapshot incomplete: "+orDash(strings.Join(s.Incomplete, ", ")))
 	}
-	if err := r.index(); err != nil {
+	if err := checkDAG(s); err != nil {
 		return holdf(HoldInvalid, err.Error())
 	}
 	feeds := make(map[string]bool, len(s.Vertices))
@@ -182,7 +229,7 @@ func (r *run) validate() *hold {
 	}
 	for i := range s.Vertices {
 		v := &s.Vertices[i]
-		if h := r.validateVertex(v); h != nil {
+		if h := validateVertex(v, lenient); h != nil {
 			return h
 		}
 		if feeds[v.ID] && v.RecordsOutPerSecond == nil {
@@ -192,37 +239,46 @@ func (r *run) validate() *hold {
 	return nil
 }
 
-// index maps vertex ids to positions and checks the inputs form a DAG in
-// topological order.
-func (r *run) index() error {
-	r.idx = make(map[string]int, len(r.snap.Vertices))
-	for i, v := range r.snap.Vertices {
+// checkDAG checks that vertex ids are set and unique and that every input
+// is a vertex listed before the one it feeds.
+func checkDAG(s *events.Snapshot) error {
+	idx := make(map[string]int, len(s.Vertices))
+	for i, v := range s.Vertices {
 		if v.ID == "" {
 			return fmt.Errorf("vertex %d has no id", i)
 		}
-		if _, dup := r.idx[v.ID]; dup {
+		if _, dup := idx[v.ID]; dup {
 			return fmt.Errorf("vertex id %s appears twice", v.ID)
 		}
 		for _, e := range v.Inputs {
-			j, ok := r.idx[e.ID]
+			j, ok := idx[e.ID]
 			if !ok || j >= i {
 				return fmt.Errorf("vertex %s: input %s is unknown or not upstream", v.ID, e.ID)
 			}
 		}
-		r.idx[v.ID] = i
+		idx[v.ID] = i
 	}
 	return nil
 }
 
-func (r *run) validateVertex(v *events.VertexSnapshot) *hold {
+// vertexIndex maps a validated snapshot's vertex ids to their positions.
+func vertexIndex(s *events.Snapshot) map[string]int {
+	idx := make(map[string]int, len(s.Vertices))
+	for i, v := range s.Vertices {
+		idx[v.ID] = i
+	}
+	return idx
+}
+
+func validateVertex(v *events.VertexSnapshot, lenient bool) *hold {
 	name := orDash(v.Name)
-	if len(v.Incomplete) > 0 && !r.excused(v) {
+	if len(v.Incomplete) > 0 && !excused(v, lenient) {
 		return holdf(HoldIncomplete, name+": missing "+strings.Join(v.Incomplete, ", "))
 	}
 	if v.Parallelism <= 0 || v.Parallelism > maxParallelism || v.MaxParallelism < 0 || v.MaxParallelism > maxParallelism {
 		return holdf(HoldInvalid, fmt.Sprintf("%s: parallelism %d, max %d", name, v.Parallelism, v.MaxParallelism))
 	}
-	if (v.BusyMsPerSecond == nil && !r.excused(v)) || v.RecordsInPerSecond == nil {
+	if (v.BusyMsPerSecond == nil && !excused(v, lenient)) || v.RecordsInPerSecond == nil {
 		return holdf(HoldIncomplete, name+": busy time or records in missing")
 	}
 	if b := v.BusyMsPerSecond; b != nil && (bad(b.Avg, 1000*busySlack) || bad(b.Max, 1000*busySlack)) {
@@ -245,22 +301,21 @@ func (r *run) validateVertex(v *events.VertexSnapshot) *hold {
 // bad reports a figure that is not finite, negative or above limit.
 func bad(f, limit float64) bool { return math.IsNaN(f) || f < 0 || f > limit }
 
-func stepTopology(r *run) *hold {
-	if sameTopology(r.st.Topology, r.snap) {
-		return nil
+// gateTopology resets the history when the job's vertices or edges differ
+// from the ones it describes; it holds unless this is the first snapshot.
+func gateTopology(g gateInput, st State) (State, *hold) {
+	if sameTopology(st.Topology, g.snap) {
+		return st, nil
 	}
-	fp := fingerprint(r.snap)
-	had := r.st.Topology != ""
-	r.st.Topology = fp
-	r.st.Window = nil
-	r.st.Epoch = time.Time{}
-	r.resetDecisions()
-	r.st.Efficiency = nil
-	r.st.Floors = nil
+	had := st.Topology != ""
+	st = resetDecisions(st)
+	st.Topology = fingerprint(g.snap)
+	st.Window, st.Epoch = nil, time.Time{}
+	st.Efficiency, st.Floors = nil, nil
 	if had {
-		return holdf(HoldTopology, "job vertices changed; history reset")
+		return st, holdf(HoldTopology, "job vertices changed; history reset")
 	}
-	return nil
+	return st, nil
 }
 
 // sameTopology reports whether fp is s's fingerprint, without building it.
@@ -300,19 +355,19 @@ func fingerprint(s *events.Snapshot) string {
 	return b.String()
 }
 
-// stepEpoch starts a new epoch when the job restarted (timestamps.RUNNING
+// gateEpoch starts a new epoch when the job restarted (timestamps.RUNNING
 // moved) or its parallelism changed since the last sample without one.
-func stepEpoch(r *run) *hold {
-	epoch := r.st.Epoch
-	if rs := r.snap.RunningSince; rs != nil && rs.After(epoch) && !rs.After(r.now) {
+func gateEpoch(g gateInput, st State) (State, *hold) {
+	epoch := st.Epoch
+	if rs := g.snap.RunningSince; rs != nil && rs.After(epoch) && !rs.After(g.now) {
 		epoch = *rs
 	}
-	n := len(r.st.Window)
-	if epoch.IsZero() || (n > 0 && parallelismChanged(r.st.Window[n-1], r.snap) && !epoch.After(r.st.Window[n-1].At)) {
-		epoch = r.now
+	n := len(st.Window)
+	if epoch.IsZero() || (n > 0 && parallelismChanged(st.Window[n-1], g.snap) && !epoch.After(st.Window[n-1].At)) {
+		epoch = g.now
 	}
-	r.st.Epoch = epoch
-	return nil
+	st.Epoch = epoch
+	return st, nil
 }
 
 func parallelismChanged(last Sample, s *events.Snapshot) bool {

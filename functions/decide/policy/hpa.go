@@ -26,6 +26,9 @@ func (h hpaRule) desired(cur int, ratio float64) int {
 	return max(min(want, max(2*cur, cur+4)), 1)
 }
 
+// hpaGates are sharedGates, then a sample of the current run.
+var hpaGates = append(sharedGates[:len(sharedGates):len(sharedGates)], warmUp(0))
+
 // Threshold is an HPA-style utilization scaler on busy time: per vertex,
 // ratio = average busy ÷ Target, applied as the HPA would.
 type Threshold struct {
@@ -44,11 +47,10 @@ func (Threshold) Name() string { return "threshold" }
 
 // Decide implements Policy.
 func (t Threshold) Decide(in Input) Output {
-	r := newRun(in, t.Name())
-	r.cfg.ScaleDownWindow, r.cfg.ScaleUpDelay = t.Stabilization, 0
-	steps := append(append([]step{}, acceptSteps...),
-		warmUp(0), stepEstimate, t.size, stepClamp, stepReactive, stepTMCap, stepStabilize, stepEmitPlain)
-	return r.runSteps(steps)
+	cfg := in.Config
+	cfg.ScaleDownWindow, cfg.ScaleUpDelay = t.Stabilization, 0
+	return decideWith(in, t.Name(), cfg, hpaGates,
+		[]step{stepEstimate, t.size, stepClamp, stepReactive, stepTMCap, stepStabilize, stepEmitPlain})
 }
 
 func (t Threshold) size(r *run) *hold {
@@ -86,11 +88,9 @@ func (KEDALag) Name() string { return "keda-lag" }
 
 // Decide implements Policy.
 func (k KEDALag) Decide(in Input) Output {
-	r := newRun(in, k.Name())
-	r.cfg.ScaleDownWindow, r.cfg.ScaleUpDelay, r.cfg.Mode = k.Stabilization, 0, events.ModeReactive
-	steps := append(append([]step{}, acceptSteps...),
-		warmUp(0), stepEstimate, k.size, stepStabilize, stepEmitPlain)
-	return r.runSteps(steps)
+	cfg := in.Config
+	cfg.ScaleDownWindow, cfg.ScaleUpDelay, cfg.Mode = k.Stabilization, 0, events.ModeReactive
+	return decideWith(in, k.Name(), cfg, hpaGates, []step{stepEstimate, k.size, stepStabilize, stepEmitPlain})
 }
 
 func (k KEDALag) size(r *run) *hold {

@@ -13,17 +13,17 @@ import (
 // (State.Restarts), a decision that timed out although its slots came
 // (State.Unfit), the sample for the load profile; a topology change drops
 // the scaling history.
-func learnAfterGates(prev, st State, r *run) State {
+func learnAfterGates(prev, st State, g gateInput) State {
 	if prev.Topology != "" && st.Topology != prev.Topology {
 		st.Scaling, st.Unfit = nil, false
 	}
 	if rs := prev.Rescale; rs != nil && rs.Applied.IsZero() {
 		switch {
 		case st.Rescale != nil && !st.Rescale.Applied.IsZero():
-			if run := r.snap.RunningSince; run != nil && run.After(rs.At) && st.Downtime > 0 {
+			if run := g.snap.RunningSince; run != nil && run.After(rs.At) && st.Downtime > 0 {
 				st.Restarts = appendRestart(st.Restarts, RestartObs{Downtime: st.Downtime, Outage: st.Outage})
 			}
-		case st.Rescale == nil && !st.Unfit && slotsCame(r.snap, rs.Targets, r.cfg):
+		case st.Rescale == nil && !st.Unfit && slotsCame(g.snap, rs.Targets, g.cfg):
 			st.Unfit = true
 		}
 	}
@@ -31,8 +31,8 @@ func learnAfterGates(prev, st State, r *run) State {
 		st.Failovers = appendFailover(st.Failovers, st.Epoch)
 	}
 	n := len(st.Window)
-	if r.cfg.Forecast > 0 && n > 0 && st.Window[n-1].At.Equal(r.now) && st.Window[n-1].At.Sub(st.Epoch) >= r.cfg.Settle {
-		st.Profile = st.Profile.withSample(r.cfg.Forecast, r.now, st.Window[n-1].Offered)
+	if g.cfg.Forecast > 0 && n > 0 && st.Window[n-1].At.Equal(g.now) && st.Window[n-1].At.Sub(st.Epoch) >= g.cfg.Settle {
+		st.Profile = st.Profile.withSample(g.cfg.Forecast, g.now, st.Window[n-1].Offered)
 	}
 	return st
 }

@@ -80,10 +80,10 @@ func (FlinkOperator) Name() string { return "flink-operator" }
 
 // Decide implements Policy.
 func (f FlinkOperator) Decide(in Input) Output {
-	r := newRun(in, f.Name())
-	r.cfg.MetricWindow = max(r.cfg.MetricWindow, f.Stabilization+f.Window+time.Minute)
-	r.cfg.MaxSamples = max(r.cfg.MaxSamples, 1000)
-	r.cfg.ScaleDownWindow = f.ScaleDownInterval
+	cfg := in.Config
+	cfg.MetricWindow = max(cfg.MetricWindow, f.Stabilization+f.Window+time.Minute)
+	cfg.MaxSamples = max(cfg.MaxSamples, 1000)
+	cfg.ScaleDownWindow = f.ScaleDownInterval
 	// outside: the vertices whose change is outside their utilization
 	// bounds (evaluate), which delayDowns requires of a required change.
 	outside := map[string]bool{}
@@ -95,9 +95,9 @@ func (f FlinkOperator) Decide(in Input) Output {
 	// job-level rule (delayDowns) judges each vertex's own
 	// recommendation; reactive mode's one parallelism for all and the
 	// TaskManager cap shape the targets after it.
-	steps := []step{stepOrder, stepValidateLenient, stepTopology, stepEpoch, stepRecord, f.inFlight, stepPaused,
-		f.gate, stepEstimate, evaluate, delayDowns, stepReactive, stepTMCap, f.again, stepEmitPlain}
-	return r.runSteps(steps)
+	gates := []gate{gateOrder, gateValidateLenient, gateTopology, gateEpoch, gateRecord, f.inFlight, gatePaused, f.gate}
+	return decideWith(in, f.Name(), cfg, gates,
+		[]step{stepEstimate, evaluate, delayDowns, stepReactive, stepTMCap, f.again, stepEmitPlain})
 }
 
 // inFlight follows the operator's own loop, which has no in-flight wait
@@ -109,14 +109,12 @@ func (f FlinkOperator) Decide(in Input) Output {
 // keeps the same targets from being decided twice); a restart that does
 // not show it ends it (the window starts afresh, and the next decision
 // declares the targets again), as does RescaleTimeout.
-func (f FlinkOperator) inFlight(r *run) *hold {
-	if stepInFlight(r) == nil {
-		return nil
+func (f FlinkOperator) inFlight(g gateInput, st State) (State, *hold) {
+	st, h := gateInFlight(g, st)
+	if h != nil && st.Epoch.After(st.Rescale.At) {
+		st.Rescale = nil
 	}
-	if r.st.Epoch.After(r.st.Rescale.At) {
-		r.st.Rescale = nil
-	}
-	return nil
+	return st, nil
 }
 
 // again holds a decision whose targets are those of the rescale still in
@@ -140,30 +138,32 @@ func (f FlinkOperator) again(r *run) *hold {
 
 // window returns the samples after stabilization within the metric window,
 // or nil until the window is full.
-func (f FlinkOperator) window(r *run) []Sample {
-	stable := r.st.Epoch.Add(f.Stabilization)
+func (f FlinkOperator) window(st State, now time.Time) []Sample {
+	stable := st.Epoch.Add(f.Stabilization)
 	var w []Sample
-	for _, s := range r.st.Window {
-		if s.Epoch.Equal(r.st.Epoch) && !s.At.Before(stable) && !s.At.Before(r.now.Add(-f.Window)) {
+	for _, s := range st.Window {
+		if s.Epoch.Equal(st.Epoch) && !s.At.Before(stable) && !s.At.Before(now.Add(-f.Window)) {
 			w = append(w, s)
 		}
 	}
 	return w
 }
 
-func (f FlinkOperator) gate(r *run) *hold {
-	stable := r.st.Epoch.Add(f.Stabilization)
+// gate holds until the run has been stable for Stabilization and the
+// metric window after it is full.
+func (f FlinkOperator) gate(g gateInput, st State) (State, *hold) {
+	stable := st.Epoch.Add(f.Stabilization)
 	var first time.Time
-	for _, s := range r.st.Window {
-		if s.Epoch.Equal(r.st.Epoch) && !s.At.Before(stable) {
+	for _, s := range st.Window {
+		if s.Epoch.Equal(st.Epoch) && !s.At.Before(stable) {
 			first = s.At
 			break
 		}
 	}
-	if first.IsZero() || r.now.Before(first.Add(f.Window)) || len(f.window(r)) < 2 {
-		return holdf(HoldSettling, fmt.Sprintf("stabilizing (%s) and filling the metric window (%s)", f.Stabilization, f.Window))
+	if first.IsZero() || g.now.Before(first.Add(f.Window)) || len(f.window(st, g.now)) < 2 {
+		return st, holdf(HoldSettling, fmt.Sprintf("stabilizing (%s) and filling the metric window (%s)", f.Stabilization, f.Window))
 	}
-	return nil
+	return st, nil
 }
 
 // opVertex is one vertex's window aggregates.
@@ -216,7 +216,7 @@ func mean(xs []float64) float64 {
 // its bookkeeping, which the operator does for every vertex, within its
 // bounds or not.
 func (f FlinkOperator) evaluate(r *run, outsideBounds map[string]bool) *hold {
-	w := f.window(r)
+	w := f.window(r.st, r.now)
 	span := w[len(w)-1].At.Sub(w[0].At).Seconds()
 	agg := make([]opVertex, len(r.vs))
 	backlog := false

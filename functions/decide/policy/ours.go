@@ -19,10 +19,11 @@ func (Ours) Name() string { return Name }
 // Decide implements Policy.
 func (Ours) Decide(in Input) Output { return Decide(in) }
 
-// oursGates accept a snapshot into the job's history; each may hold.
-var oursGates = []step{
-	stepOrder, stepValidateLenient, stepTopology, stepEpoch, stepRecord, stepInFlight,
-	stepPaused, stepCooldown, stepSettle,
+// oursGates accept a snapshot into the job's history; each may hold. They
+// are sharedGates, validating leniently, then settle.
+var oursGates = []gate{
+	gateOrder, gateValidateLenient, gateTopology, gateEpoch, gateRecord, gateInFlight,
+	gatePaused, gateCooldown, gateSettle,
 }
 
 // MeterSettle is the least time after a (re)start before Decide uses a
@@ -53,46 +54,46 @@ const MeterSettle = 70 * time.Second
 //	delay     choice, State          → a scale-up waits ScaleUpDelay; a restart may wait for a checkpoint
 //	emit      choice                 → decision with the traded numbers, State
 func Decide(in Input) Output {
-	in.Config.Settle = max(in.Config.Settle, MeterSettle)
-	r := newRun(in, Name)
-	out := r.runSteps(oursGates)
-	st := learnAfterGates(in.State, out.NewState, r)
-	out.NewState = st
-	if out.HoldKind != "" {
-		return out
+	cfg := in.Config
+	cfg.Settle = max(cfg.Settle, MeterSettle)
+	g := newGateInput(&in, cfg)
+	st, h := accept(g, in.State, oursGates)
+	st = learnAfterGates(in.State, st, g)
+	if h != nil {
+		return Output{NewState: st, HoldKind: h.kind, Hold: h.msg}
 	}
-	view := observe(st, r.snap, r.cfg)
+	view := observe(st, g.snap, g.cfg)
 	if !view.flowing() {
 		return Output{NewState: st, HoldKind: HoldIdle, Hold: "no records flowing into the sources; nothing to size"}
 	}
-	if msg := awaitPending(st, view, r.now); msg != "" {
+	if msg := awaitPending(st, view, g.now); msg != "" {
 		return Output{NewState: st, HoldKind: HoldSettling, Hold: msg}
 	}
-	if msg := awaitCatchUp(st.Window, view, r.cfg.RateWindow); msg != "" {
+	if msg := awaitCatchUp(st.Window, view, g.cfg.RateWindow); msg != "" {
 		return Output{NewState: st, HoldKind: HoldSettling, Hold: msg}
 	}
-	st = learnScaling(st, view, r.cfg)
-	ld := measureLoad(st, view, r.cfg, r.now)
-	rs := restartFor(st, r.snap, r.cfg, r.now)
-	sc := scalingFor(st, view, r.cfg)
-	lim := limitsFor(view, r.cfg, st, r.snap)
+	st = learnScaling(st, view, g.cfg)
+	ld := measureLoad(st, view, g.cfg, g.now)
+	rs := restartFor(st, g.snap, g.cfg, g.now)
+	sc := scalingFor(st, view, g.cfg)
+	lim := limitsFor(view, g.cfg, st, g.snap)
 	if lim.reactive {
-		up := registrationRestart(st, r.snap, r.cfg, r.now)
+		up := registrationRestart(st, g.snap, g.cfg, g.now)
 		rs.up = &up
 	}
 	caps := newCapMemos(view, sc)
 	cands := propose(view, ld, sc, lim, caps)
-	evs := evaluateAll(cands, view, ld, rs, lim, sc, caps, r.cfg)
+	evs := evaluateAll(cands, view, ld, rs, lim, sc, caps, g.cfg)
 	best := choose(evs)
 	if best.keep() {
 		st.UpSince = time.Time{}
 		return Output{NewState: st, HoldKind: HoldNoChange, Hold: holdSentence(evs, ld)}
 	}
-	if h, next := delay(best, st, r.cfg, r.now); h != nil {
+	if h, next := delay(best, st, g.cfg, g.now); h != nil {
 		return Output{NewState: next, HoldKind: h.kind, Hold: h.msg}
 	}
-	d := decision(r, view, best, evs, ld, rs.forChange(best.rises), sc, lim)
-	return Output{NewState: afterDecision(st, d, r.now), Decision: d}
+	d := decision(g, in.SnapshotID, view, best, evs, ld, rs.forChange(best.rises), sc, lim)
+	return Output{NewState: afterDecision(st, d, g.now), Decision: d}
 }
 
 // delay holds a chosen change: a scale-up until it has been chosen for

@@ -108,23 +108,35 @@ func (V1) Name() string { return NameV1 }
 
 // Decide implements Policy.
 func (V1) Decide(in Input) Output {
-	r := newRun(in, NameV1)
-	return r.runSteps(v1Steps)
+	return decideWith(in, NameV1, in.Config, v1Gates, v1Steps)
 }
 
-// step is one stage of a policy; a non-nil hold ends the run.
+// step is one sizing stage of V1 or a baseline, after the gates; a non-nil
+// hold ends the run.
 type step func(*run) *hold
 
+var v1Gates = append(sharedGates[:len(sharedGates):len(sharedGates)], gateSettle)
+
 var v1Steps = []step{
-	stepOrder, stepValidate, stepTopology, stepEpoch, stepRecord, stepInFlight,
-	stepPaused, stepCooldown, stepSettle, stepEstimate, stepLearn, stepPropagate, stepSize, stepClamp,
+	stepEstimate, stepLearn, stepPropagate, stepSize, stepClamp,
 	stepStepCap, stepAlign, stepReactive, stepTMCap, stepStabilize, stepRestartCost,
 	stepEmit,
 }
 
-// acceptSteps are the steps every policy shares before it sizes anything.
-var acceptSteps = []step{
-	stepOrder, stepValidate, stepTopology, stepEpoch, stepRecord, stepInFlight, stepPaused, stepCooldown,
+// sharedGates are the gates V1 and most baselines run before they size
+// anything, in this order (each order is a contract, TestGateOrder):
+//
+//	order     before validate: an invalid snapshot still moves LastObservedAt,
+//	          so its redelivery is a duplicate
+//	validate  before topology: an invalid snapshot never becomes the topology
+//	topology  before epoch: a reset history starts its epoch now
+//	epoch     before record: the sample belongs to the run it was taken in
+//	record    before in-flight: a snapshot taken while waiting is kept
+//	in-flight before paused: a rescale is seen applied while paused
+//	paused    before cooldown: a paused job says it is paused
+//	cooldown  before settle (ours, V1): the binding wait is named
+var sharedGates = []gate{
+	gateOrder, gateValidate, gateTopology, gateEpoch, gateRecord, gateInFlight, gatePaused, gateCooldown,
 }
 
 type hold struct{ kind, msg string }

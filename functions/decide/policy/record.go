@@ -8,38 +8,47 @@ import (
 	"github.com/flinkscaler/flinkscaler/internal/events"
 )
 
-func stepRecord(r *run) *hold {
-	smp := Sample{At: r.now, Epoch: r.st.Epoch, V: r.sampleVertices()}
-	smp.Offered = offeredAt(r.st.Window, smp, r.snapSources(), r.cfg.RateWindow)
-	r.st.Window = withSample(r.st.Window, smp, r.cfg.MetricWindow, r.cfg.MaxSamples)
-	return nil
+// gateRecord appends the snapshot, reduced to a sample of the current
+// epoch, to the bounded window.
+func gateRecord(g gateInput, st State) (State, *hold) {
+	src := sourcesOf(g.snap)
+	smp := Sample{At: g.now, Epoch: st.Epoch, V: sampleVertices(g, st, src)}
+	smp.Offered = offeredAt(st.Window, smp, src, g.cfg.RateWindow)
+	st.Window = withSample(st.Window, smp, g.cfg.MetricWindow, g.cfg.MaxSamples)
+	return st, nil
 }
 
-func (r *run) snapSources() []bool {
-	if r.sources != nil {
-		return r.sources
-	}
-	src := make([]bool, len(r.snap.Vertices))
-	for i, v := range r.snap.Vertices {
+// sourcesOf marks the snapshot's sources: vertices flagged as one or
+// without inputs.
+func sourcesOf(s *events.Snapshot) []bool {
+	src := make([]bool, len(s.Vertices))
+	for i, v := range s.Vertices {
 		src[i] = v.IsSource || len(v.Inputs) == 0
 	}
-	r.sources = src
 	return src
 }
 
-// sampleVertices reduces the snapshot to the numbers the policies use. A
-// source without pendingRecords takes a user's lag metric for it, or the
-// job's when the job has one source.
-func (r *run) sampleVertices() []VertexSample {
-	src := r.snapSources()
+// snapSources is sourcesOf the run's snapshot, worked out once.
+func (r *run) snapSources() []bool {
+	if r.sources == nil {
+		r.sources = sourcesOf(r.snap)
+	}
+	return r.sources
+}
+
+// sampleVertices reduces the snapshot to the numbers the policies use
+// (src marks its sources). A source without pendingRecords takes a
+// user's lag metric from st for it, or the job's when the job has one
+// source.
+func sampleVertices(g gateInput, st State, src []bool) []VertexSample {
 	nsrc := 0
 	for _, s := range src {
 		if s {
 			nsrc++
 		}
 	}
-	out := make([]VertexSample, len(r.snap.Vertices))
-	for i, v := range r.snap.Vertices {
+	out := make([]VertexSample, len(g.snap.Vertices))
+	for i, v := range g.snap.Vertices {
 		vs := VertexSample{P: v.Parallelism, Pending: -1, BusyMax: -1, BusyAvg: -1}
 		if b := v.BusyMsPerSecond; b != nil {
 			vs.BusyMax, vs.BusyAvg = math.Min(b.Max/1000, 1), math.Min(b.Avg/1000, 1)
@@ -62,7 +71,7 @@ func (r *run) sampleVertices() []VertexSample {
 			if nsrc == 1 {
 				keys = append(keys, "")
 			}
-			if m, ok := r.st.userBacklog(r.now, r.cfg.MetricWindow, keys...); ok {
+			if m, ok := st.userBacklog(g.now, g.cfg.MetricWindow, keys...); ok {
 				vs.Pending = math.Max(vs.Pending, events.BacklogRecords(m, vs.In))
 			}
 		}
@@ -93,40 +102,40 @@ func offeredAt(w []Sample, smp Sample, src []bool, span time.Duration) float64 {
 	return math.Max(total, 0)
 }
 
-// stepInFlight waits, up to RescaleTimeout, until snapshots show the last
+// gateInFlight waits, up to RescaleTimeout, until snapshots show the last
 // decision's targets.
 //
 //	no decision / applied ──────────────────────────────► continue
 //	pending ── snapshot shows targets ──► applied (downtime learned) ► continue
 //	pending ── RescaleTimeout passed ───► dropped ───────────────────► continue
 //	pending ── otherwise ───────────────► hold in_flight
-func stepInFlight(r *run) *hold {
-	rs := r.st.Rescale
+func gateInFlight(g gateInput, st State) (State, *hold) {
+	rs := st.Rescale
 	if rs == nil || !rs.Applied.IsZero() {
-		return nil
+		return st, nil
 	}
-	if r.shows(rs.Targets) {
+	if shows(g.snap, rs.Targets) {
 		c := *rs
-		c.Applied = r.now
-		if run := r.snap.RunningSince; run != nil && run.After(rs.At) && run.Sub(rs.At) < r.cfg.RescaleTimeout {
-			r.st.Downtime = run.Sub(rs.At)
-			r.st.Outage = run.Sub(r.stoppedAfter(rs.At, *run))
+		c.Applied = g.now
+		if run := g.snap.RunningSince; run != nil && run.After(rs.At) && run.Sub(rs.At) < g.cfg.RescaleTimeout {
+			st.Downtime = run.Sub(rs.At)
+			st.Outage = run.Sub(stoppedAfter(st.Window, rs.At, *run))
 		}
-		r.st.Rescale = &c
-		return nil
+		st.Rescale = &c
+		return st, nil
 	}
-	if r.now.Sub(rs.At) < r.cfg.RescaleTimeout {
-		return holdf(HoldInFlight, fmt.Sprintf("waiting for decision %s (%s ago) to take effect",
-			rs.DecisionID, r.now.Sub(rs.At).Round(time.Second)))
+	if g.now.Sub(rs.At) < g.cfg.RescaleTimeout {
+		return st, holdf(HoldInFlight, fmt.Sprintf("waiting for decision %s (%s ago) to take effect",
+			rs.DecisionID, g.now.Sub(rs.At).Round(time.Second)))
 	}
-	r.st.Rescale = nil
-	return nil
+	st.Rescale = nil
+	return st, nil
 }
 
 // shows reports whether the snapshot runs at targets; a vertex may stop at
 // its max parallelism (reactive mode bounds it there).
-func (r *run) shows(targets map[string]int) bool {
-	for _, v := range r.snap.Vertices {
+func shows(s *events.Snapshot, targets map[string]int) bool {
+	for _, v := range s.Vertices {
 		t, ok := targets[v.ID]
 		if !ok {
 			continue
@@ -138,53 +147,54 @@ func (r *run) shows(targets map[string]int) bool {
 	return true
 }
 
-func stepPaused(r *run) *hold {
-	if r.cfg.Paused {
-		r.st.UpSince = time.Time{}
-		return holdf(HoldPaused, "scaling is paused for this job")
+// gatePaused holds a paused job, which forgets its scale-up signal.
+func gatePaused(g gateInput, st State) (State, *hold) {
+	if g.cfg.Paused {
+		st.UpSince = time.Time{}
+		return st, holdf(HoldPaused, "scaling is paused for this job")
 	}
-	return nil
+	return st, nil
 }
 
-// stepCooldown holds while the last decision, or the run its restart began,
+// gateCooldown holds while the last decision, or the run its restart began,
 // is younger than MinInterval: actuate skips a decision arriving inside its
 // own rate limit (--min-interval, kept below MinInterval), and a skipped
 // decision would leave the policy waiting RescaleTimeout for targets that
 // never show. Without a decision of ours there is nothing to cool down from.
-func stepCooldown(r *run) *hold {
-	rs := r.st.Rescale
-	if r.cfg.MinInterval <= 0 || rs == nil {
-		return nil
+func gateCooldown(g gateInput, st State) (State, *hold) {
+	rs := st.Rescale
+	if g.cfg.MinInterval <= 0 || rs == nil {
+		return st, nil
 	}
 	since := rs.At
-	if r.st.Epoch.After(since) {
-		since = r.st.Epoch
+	if st.Epoch.After(since) {
+		since = st.Epoch
 	}
-	if age := r.now.Sub(since); age < r.cfg.MinInterval {
-		return holdf(HoldCooldown, fmt.Sprintf("last decision or restart %s ago; next decision after %s (minInterval)",
-			age.Round(time.Second), r.cfg.MinInterval))
+	if age := g.now.Sub(since); age < g.cfg.MinInterval {
+		return st, holdf(HoldCooldown, fmt.Sprintf("last decision or restart %s ago; next decision after %s (minInterval)",
+			age.Round(time.Second), g.cfg.MinInterval))
 	}
-	return nil
+	return st, nil
 }
 
-// stepSettle holds until the run is Settle old and at least two samples were
+// gateSettle holds until the run is Settle old and at least two samples were
 // taken after that within RateWindow.
-func stepSettle(r *run) *hold {
-	fresh := r.st.settled(r.now, r.cfg.Settle, r.cfg.RateWindow)
-	if age := r.now.Sub(r.st.Epoch); age < r.cfg.Settle || len(fresh) < 2 {
-		return holdf(HoldSettling, fmt.Sprintf("job running for %s; metrics settle after %s (%d of 2 fresh samples)",
-			age.Round(time.Second), r.cfg.Settle, len(fresh)))
+func gateSettle(g gateInput, st State) (State, *hold) {
+	fresh := st.settled(g.now, g.cfg.Settle, g.cfg.RateWindow)
+	if age := g.now.Sub(st.Epoch); age < g.cfg.Settle || len(fresh) < 2 {
+		return st, holdf(HoldSettling, fmt.Sprintf("job running for %s; metrics settle after %s (%d of 2 fresh samples)",
+			age.Round(time.Second), g.cfg.Settle, len(fresh)))
 	}
-	return nil
+	return st, nil
 }
 
-// stoppedAfter is the latest time in [at, run) the job was seen running
-// before its restart that ended at run (at when it was never seen): the
+// stoppedAfter is the latest time in [at, run) the job was seen running in
+// w before its restart that ended at run (at when it was never seen): the
 // restart's outage excludes the TaskManagers' startup and the checkpoint
 // wait that preceded it.
-func (r *run) stoppedAfter(at, run time.Time) time.Time {
+func stoppedAfter(w []Sample, at, run time.Time) time.Time {
 	stop := at
-	for _, s := range r.st.Window {
+	for _, s := range w {
 		if s.At.After(stop) && s.At.Before(run) {
 			stop = s.At
 		}

@@ -55,9 +55,8 @@ func TestRestartCostOfScaleDown(t *testing.T) {
 // at 52 s: the outage is 32 s, the downtime 52 s.
 func TestStoppedAfter(t *testing.T) {
 	w := []Sample{{At: t0.Add(-10 * time.Second)}, {At: t0.Add(10 * time.Second)}, {At: t0.Add(20 * time.Second)}, {At: t0.Add(60 * time.Second)}}
-	r := &run{st: State{Window: w}}
-	require.Equal(t, t0.Add(20*time.Second), r.stoppedAfter(t0, t0.Add(52*time.Second)))
-	require.Equal(t, t0, r.stoppedAfter(t0, t0.Add(5*time.Second)), "never seen running after the decision")
+	require.Equal(t, t0.Add(20*time.Second), stoppedAfter(w, t0, t0.Add(52*time.Second)))
+	require.Equal(t, t0, stoppedAfter(w, t0, t0.Add(5*time.Second)), "never seen running after the decision")
 }
 
 // The rationale names the utilization target the change was sized for:

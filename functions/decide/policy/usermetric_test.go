@@ -35,8 +35,8 @@ func TestUserBacklogMetric(t *testing.T) {
 			m := tt.m
 			m.ObservedAt = at
 			st := ObserveMetric(State{}, m)
-			r := newRun(Input{Snapshot: snap, State: st, Config: Defaults(), Now: at}, "test")
-			require.InDelta(t, tt.want, r.sampleVertices()[0].Pending, 1e-6)
+			g := gateInput{snap: &snap, cfg: Defaults(), now: at}
+			require.InDelta(t, tt.want, sampleVertices(g, st, sourcesOf(&snap))[0].Pending, 1e-6)
 		})
 	}
 }
