@@ -57,6 +57,19 @@ func gateCases() []gateCase {
 	history := func(sec int) func(*testing.T, Config) State {
 		return func(t *testing.T, cfg Config) State { return gateHistory(t, cfg, sec) }
 	}
+	// decided: the history to 190 s with a decision made at sec (applied
+	// at 190 s when applied) for src at parallelism p.
+	decided := func(sec, p int, applied bool) func(*testing.T, Config) State {
+		return func(t *testing.T, cfg Config) State {
+			st := gateHistory(t, cfg, 190)
+			st.Rescale = &Rescale{DecisionID: "d", At: at(sec), Targets: map[string]int{"src": p}}
+			if applied {
+				st.Rescale.Applied = at(190)
+			}
+			st.UpSince = at(100)
+			return st
+		}
+	}
 	invalid := gateJob(200, 2)
 	invalid.Vertices[1].BusyMsPerSecond = &events.AvgMax{Avg: math.NaN(), Max: math.NaN()}
 	cyclic := gateJob(200, 2)
@@ -129,11 +142,7 @@ func gateCases() []gateCase {
 		},
 	}, {
 		name: "record before in-flight: a snapshot taken while waiting is kept",
-		st: func(t *testing.T, cfg Config) State {
-			st := gateHistory(t, cfg, 190)
-			st.Rescale = &Rescale{DecisionID: "d", At: at(150), Targets: map[string]int{"src": 4}}
-			return st
-		},
+		st:   decided(150, 4, false),
 		snap: gateJob(200, 2),
 		check: func(_, out State, h *hold) string {
 			if s := wantHold(h, HoldInFlight); s != "" {
@@ -147,11 +156,7 @@ func gateCases() []gateCase {
 	}, {
 		name: "in-flight before paused: a rescale is seen applied while paused",
 		cfg:  func(c *Config) { c.Paused = true },
-		st: func(t *testing.T, cfg Config) State {
-			st := gateHistory(t, cfg, 190)
-			st.Rescale = &Rescale{DecisionID: "d", At: at(150), Targets: map[string]int{"src": 2}}
-			return st
-		},
+		st:   decided(150, 2, false),
 		snap: gateJob(200, 2),
 		check: func(_, out State, h *hold) string {
 			if s := wantHold(h, HoldPaused); s != "" {
@@ -165,12 +170,7 @@ func gateCases() []gateCase {
 	}, {
 		name: "paused before cooldown: a paused job says it is paused and forgets its scale-up signal",
 		cfg:  func(c *Config) { c.Paused, c.MinInterval = true, time.Minute },
-		st: func(t *testing.T, cfg Config) State {
-			st := gateHistory(t, cfg, 190)
-			st.Rescale = &Rescale{DecisionID: "d", At: at(180), Applied: at(190), Targets: map[string]int{"src": 2}}
-			st.UpSince = at(100)
-			return st
-		},
+		st:   decided(180, 2, true),
 		snap: gateJob(200, 2),
 		check: func(_, out State, h *hold) string {
 			if s := wantHold(h, HoldPaused); s != "" {
@@ -182,14 +182,10 @@ func gateCases() []gateCase {
 			return ""
 		},
 	}, {
-		name: "cooldown before settle: the decision's cooldown is the wait named",
-		cfg:  func(c *Config) { c.MinInterval = time.Minute },
-		st: func(t *testing.T, cfg Config) State {
-			st := gateHistory(t, cfg, 190)
-			st.Rescale = &Rescale{DecisionID: "d", At: at(170), Applied: at(190), Targets: map[string]int{"src": 3}}
-			return st
-		},
-		snap: restarted,
+		name:  "cooldown before settle: the decision's cooldown is the wait named",
+		cfg:   func(c *Config) { c.MinInterval = time.Minute },
+		st:    decided(170, 3, true),
+		snap:  restarted,
 		check: func(_, _ State, h *hold) string { return wantHold(h, HoldCooldown) },
 	}, {
 		name: "record before settle: the sample just taken counts as fresh",
