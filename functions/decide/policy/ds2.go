@@ -29,7 +29,7 @@ func (DS2) Name() string { return "ds2" }
 // Decide implements Policy.
 func (d DS2) Decide(in Input) Output {
 	gates := append(sharedGates[:len(sharedGates):len(sharedGates)], warmUp(d.WarmUp))
-	return decideWith(in, d.Name(), in.Config, gates,
+	return decideWith(in, d.Name(), in.Config, false, gates,
 		[]step{stepEstimate, stepPropagate, d.size, stepClamp, stepReactive, stepTMCap, stepEmitPlain})
 }
 
@@ -80,7 +80,7 @@ func (Oracle) Name() string { return "oracle" }
 
 // Decide implements Policy.
 func (o Oracle) Decide(in Input) Output {
-	return decideWith(in, o.Name(), in.Config, oracleGates, []step{oracleTargets, stepEmitPlain})
+	return decideWith(in, o.Name(), in.Config, false, oracleGates, []step{oracleTargets, stepEmitPlain})
 }
 
 // oracleGates are sharedGates without the in-flight wait and the

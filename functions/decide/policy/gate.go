@@ -52,12 +52,16 @@ type run struct {
 }
 
 // gateInput is what the gates read of one Decide call: the snapshot, the
-// policy's config (with the policy's own overrides applied) and the event
-// time. No gate writes it.
+// policy's config (with the policy's own overrides applied), the event
+// time, and whether the policy accepts a source whose busy, idle or
+// back-pressured time or pending records are missing (lenient: a legacy
+// source reports busy as NaN, many connectors report no pendingRecords;
+// such a source must not hold the other vertices). No gate writes it.
 type gateInput struct {
-	snap *events.Snapshot
-	cfg  Config
-	now  time.Time
+	snap    *events.Snapshot
+	cfg     Config
+	now     time.Time
+	lenient bool
 }
 
 // gate is one acceptance step: the job's state before it in, the state
@@ -66,13 +70,13 @@ type gateInput struct {
 type gate func(gateInput, State) (State, *hold)
 
 // newGateInput is in's snapshot and event time (observedAt when in.Now is
-// zero) with cfg.
-func newGateInput(in *Input, cfg Config) gateInput {
+// zero) with cfg, lenient or not.
+func newGateInput(in *Input, cfg Config, lenient bool) gateInput {
 	now := in.Now
 	if now.IsZero() {
 		now = in.Snapshot.ObservedAt
 	}
-	return gateInput{snap: &in.Snapshot, cfg: cfg, now: now}
+	return gateInput{snap: &in.Snapshot, cfg: cfg, now: now, lenient: lenient}
 }
 
 // accept runs gates in order from st (stamped with StateVersion) and
@@ -90,10 +94,10 @@ func accept(g gateInput, st State, gates []gate) (State, *hold) {
 }
 
 // decideWith accepts in's snapshot through gates, with cfg as the
-// policy's config, then runs steps on a run built from the state the gates
-// returned: how V1 and the baselines decide.
-func decideWith(in Input, name string, cfg Config, gates []gate, steps []step) Output {
-	g := newGateInput(&in, cfg)
+// policy's config (lenient: gateInput), then runs steps on a run built
+// from the state the gates returned: how V1 and the baselines decide.
+func decideWith(in Input, name string, cfg Config, lenient bool, gates []gate, steps []step) Output {
+	g := newGateInput(&in, cfg, lenient)
 	st, h := accept(g, in.State, gates)
 	if h != nil {
 		return Output{NewState: st, HoldKind: h.kind, Hold: h.msg}
@@ -122,7 +126,7 @@ func gateOrder(g gateInput, st State) (State, *hold) {
 		// snapshots. A second snapshot close after this one confirms it.
 		st = resetDecisions(st)
 		st.Window, st.Epoch = nil, time.Time{}
-		if validate(g.snap, false) == nil {
+		if validate(g.snap, g.lenient) == nil {
 			// The jumped snapshot as a lone sample, so the next snapshot
 			// close after it is accepted.
 			st.Window = []Sample{{At: g.now, Epoch: g.now, V: sampleVertices(g, st, sourcesOf(g.snap))}}
@@ -146,25 +150,19 @@ func resetDecisions(st State) State {
 	return st
 }
 
-// gateValidate holds a snapshot that is not RUNNING, incomplete or
-// implausible; a job that is not running forgets its scale-up signal.
-func gateValidate(g gateInput, st State) (State, *hold) { return validated(g.snap, st, false) }
-
-// gateValidateLenient is gateValidate that accepts a source whose busy,
-// idle or back-pressured time or pending records are missing (a legacy
-// source reports busy as NaN; many connectors report no pendingRecords):
-// such a source must not hold the other vertices.
-func gateValidateLenient(g gateInput, st State) (State, *hold) { return validated(g.snap, st, true) }
-
-func validated(s *events.Snapshot, st State, lenient bool) (State, *hold) {
-	h := validate(s, lenient)
+// gateValidate holds a snapshot that is not RUNNING, incomplete (bar what
+// g.lenient excuses) or implausible; a job that is not running forgets its
+// scale-up signal.
+func gateValidate(g gateInput, st State) (State, *hold) {
+	h := validate(g.snap, g.lenient)
 	if h != nil && h.kind == HoldNotRunning {
 		st.UpSince = time.Time{}
 	}
 	return st, h
 }
 
-// lenientFields are the metrics a source may lack under gateValidateLenient.
+// lenientFields are the metrics a source may lack when validation is
+// lenient.
 var lenientFields = map[string]bool{
 	"busyMsPerSecond": true, "idleMsPerSecond": true, "backPressuredMsPerSecond": true, "pendingRecords": true,
 }

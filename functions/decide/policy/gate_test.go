@@ -209,9 +209,10 @@ func TestGateOrder(t *testing.T) {
 		"v1":   {"order", "validate", "topology", "epoch", "record", "in-flight", "paused", "cooldown", "settle"},
 	}
 	for _, tc := range []struct {
-		name  string
-		gates []gate
-	}{{"ours", oursGates}, {"v1", v1Gates}} {
+		name    string
+		gates   []gate
+		lenient bool
+	}{{"ours", oursGates, true}, {"v1", v1Gates, false}} {
 		run := func(t *testing.T, gates []gate, c gateCase) string {
 			cfg := Defaults()
 			cfg.Settle = MeterSettle
@@ -220,7 +221,7 @@ func TestGateOrder(t *testing.T) {
 			}
 			in := c.st(t, cfg)
 			snap := c.snap
-			out, h := accept(gateInput{snap: &snap, cfg: cfg, now: snap.ObservedAt}, in, gates)
+			out, h := accept(gateInput{snap: &snap, cfg: cfg, now: snap.ObservedAt, lenient: tc.lenient}, in, gates)
 			return c.check(in, out, h)
 		}
 		t.Run(tc.name, func(t *testing.T) {
@@ -270,11 +271,11 @@ func FuzzGates(f *testing.F) {
 		cfg.MaxSamples = 8
 		ops := FlinkOperator{Stabilization: 20 * time.Second, Window: 40 * time.Second}
 		policies := []struct {
-			name   string
-			gates  []gate
-			settle bool
-		}{{"ours", oursGates, true}, {"v1", v1Gates, true}, {"operator", []gate{gateOrder, gateValidateLenient,
-			gateTopology, gateEpoch, gateRecord, ops.inFlight, gatePaused, ops.gate}, false}}
+			name            string
+			gates           []gate
+			settle, lenient bool
+		}{{"ours", oursGates, true, true}, {"v1", v1Gates, true, false}, {"operator", []gate{gateOrder, gateValidate,
+			gateTopology, gateEpoch, gateRecord, ops.inFlight, gatePaused, ops.gate}, false, true}}
 		for _, pol := range policies {
 			var st State
 			sec, p := 0, 2
@@ -311,7 +312,7 @@ func FuzzGates(f *testing.F) {
 				}
 				c := cfg
 				c.Paused = ctl&1 != 0
-				g := gateInput{snap: &snap, cfg: c, now: snap.ObservedAt}
+				g := gateInput{snap: &snap, cfg: c, now: snap.ObservedAt, lenient: pol.lenient}
 				if flags&4 != 0 {
 					g.now = time.Time{}
 					snap.ObservedAt = time.Time{}
@@ -375,4 +376,49 @@ func checkGates(t *testing.T, name string, gates []gate, settle bool, g gateInpu
 		require.GreaterOrEqual(t, g.now.Sub(out.Epoch), g.cfg.Settle, "%s: accepted before settling", name)
 	}
 	return out
+}
+
+// After a gap longer than maxJump (decide or the job down for 7 h), the
+// first snapshot resets the history and the next close after it is
+// accepted, for every policy, also when a source is a legacy one (no busy
+// time, no pendingRecords) that ours and the flink-operator baseline
+// accept: the lone sample kept from the jump must be judged as the
+// policy judges snapshots, or every later snapshot is a jump again.
+func TestResumesAfterLongGap(t *testing.T) {
+	mk := func(sec int, legacy bool) events.Snapshot {
+		s := gateJob(sec, 2)
+		if legacy {
+			s.Vertices[0].BusyMsPerSecond, s.Vertices[0].PendingRecords = nil, nil
+			s.Vertices[0].Incomplete = []string{"busyMsPerSecond", "pendingRecords"}
+			s.Complete, s.Incomplete = false, []string{"busyMsPerSecond", "pendingRecords"}
+		}
+		s.RunningSince = ptr(t0)
+		return s
+	}
+	gap := int((7 * time.Hour).Seconds())
+	for _, legacy := range []bool{false, true} {
+		for _, pol := range []struct {
+			name    string
+			gates   []gate
+			lenient bool
+		}{{"ours", oursGates, true}, {"v1", v1Gates, false}, {"operator", []gate{gateOrder, gateValidate}, true}} {
+			if legacy && !pol.lenient {
+				continue
+			}
+			t.Run(fmt.Sprintf("%s legacy=%v", pol.name, legacy), func(t *testing.T) {
+				cfg := Defaults()
+				var st State
+				var h *hold
+				for _, sec := range []int{10, 20, gap, gap + 10} {
+					snap := mk(sec, legacy)
+					st, h = accept(gateInput{snap: &snap, cfg: cfg, now: snap.ObservedAt, lenient: pol.lenient}, st, pol.gates[:2])
+					if sec == gap {
+						require.NotNil(t, h)
+						require.Equal(t, HoldTimeJump, h.kind)
+					}
+				}
+				require.Nil(t, h, "the snapshot after the jump is accepted")
+			})
+		}
+	}
 }

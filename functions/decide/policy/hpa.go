@@ -49,7 +49,7 @@ func (Threshold) Name() string { return "threshold" }
 func (t Threshold) Decide(in Input) Output {
 	cfg := in.Config
 	cfg.ScaleDownWindow, cfg.ScaleUpDelay = t.Stabilization, 0
-	return decideWith(in, t.Name(), cfg, hpaGates,
+	return decideWith(in, t.Name(), cfg, false, hpaGates,
 		[]step{stepEstimate, t.size, stepClamp, stepReactive, stepTMCap, stepStabilize, stepEmitPlain})
 }
 
@@ -90,7 +90,7 @@ func (KEDALag) Name() string { return "keda-lag" }
 func (k KEDALag) Decide(in Input) Output {
 	cfg := in.Config
 	cfg.ScaleDownWindow, cfg.ScaleUpDelay, cfg.Mode = k.Stabilization, 0, events.ModeReactive
-	return decideWith(in, k.Name(), cfg, hpaGates, []step{stepEstimate, k.size, stepStabilize, stepEmitPlain})
+	return decideWith(in, k.Name(), cfg, false, hpaGates, []step{stepEstimate, k.size, stepStabilize, stepEmitPlain})
 }
 
 func (k KEDALag) size(r *run) *hold {

@@ -95,8 +95,8 @@ func (f FlinkOperator) Decide(in Input) Output {
 	// job-level rule (delayDowns) judges each vertex's own
 	// recommendation; reactive mode's one parallelism for all and the
 	// TaskManager cap shape the targets after it.
-	gates := []gate{gateOrder, gateValidateLenient, gateTopology, gateEpoch, gateRecord, f.inFlight, gatePaused, f.gate}
-	return decideWith(in, f.Name(), cfg, gates,
+	gates := []gate{gateOrder, gateValidate, gateTopology, gateEpoch, gateRecord, f.inFlight, gatePaused, f.gate}
+	return decideWith(in, f.Name(), cfg, true, gates,
 		[]step{stepEstimate, evaluate, delayDowns, stepReactive, stepTMCap, f.again, stepEmitPlain})
 }
 

@@ -20,11 +20,8 @@ func (Ours) Name() string { return Name }
 func (Ours) Decide(in Input) Output { return Decide(in) }
 
 // oursGates accept a snapshot into the job's history; each may hold. They
-// are sharedGates, validating leniently, then settle.
-var oursGates = []gate{
-	gateOrder, gateValidateLenient, gateTopology, gateEpoch, gateRecord, gateInFlight,
-	gatePaused, gateCooldown, gateSettle,
-}
+// are sharedGates, then settle; ours validates leniently (gateInput).
+var oursGates = append(sharedGates[:len(sharedGates):len(sharedGates)], gateSettle)
 
 // MeterSettle is the least time after a (re)start before Decide uses a
 // sample, whatever Config.Settle says: Flink's rate meters (MeterView)
@@ -56,7 +53,7 @@ const MeterSettle = 70 * time.Second
 func Decide(in Input) Output {
 	cfg := in.Config
 	cfg.Settle = max(cfg.Settle, MeterSettle)
-	g := newGateInput(&in, cfg)
+	g := newGateInput(&in, cfg, true)
 	st, h := accept(g, in.State, oursGates)
 	st = learnAfterGates(in.State, st, g)
 	if h != nil {

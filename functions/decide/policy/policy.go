@@ -108,14 +108,15 @@ func (V1) Name() string { return NameV1 }
 
 // Decide implements Policy.
 func (V1) Decide(in Input) Output {
-	return decideWith(in, NameV1, in.Config, v1Gates, v1Steps)
+	return decideWith(in, NameV1, in.Config, false, v1Gates, v1Steps)
 }
 
 // step is one sizing stage of V1 or a baseline, after the gates; a non-nil
 // hold ends the run.
 type step func(*run) *hold
 
-var v1Gates = append(sharedGates[:len(sharedGates):len(sharedGates)], gateSettle)
+// v1Gates are ours: sharedGates, then settle (V1 validates strictly).
+var v1Gates = oursGates
 
 var v1Steps = []step{
 	stepEstimate, stepLearn, stepPropagate, stepSize, stepClamp,
