@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/flinkscaler/flinkscaler/internal/flink"
 )
 
 // rescaleMap flips the map vertex of pipeline between 1 and 2 subtasks
@@ -230,6 +232,41 @@ func TestCheckpointsTakeTimeAndReplayFromTrigger(t *testing.T) {
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &stats))
 	require.Equal(t, int64(7000), stats.Latest.Completed.EndToEnd)
 	require.Equal(t, stats.Latest.Completed.Trigger+7000, stats.Latest.Completed.Ack)
+}
+
+// A checkpoint that takes time is listed IN_PROGRESS while in flight, as
+// Flink lists a pending one (counts.in_progress, the history's newest entry,
+// no acknowledgement yet), and the latest completed one stays the latest.
+func TestCheckpointInFlightListed(t *testing.T) {
+	c := New(pipeline(t, 100, "  checkpointDuration: 10s"), Options{})
+	get := func() flink.Checkpoints {
+		rec := httptest.NewRecorder()
+		c.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/jobs/"+c.JobID()+"/checkpoints", nil))
+		var cp flink.Checkpoints
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &cp))
+		return cp
+	}
+	c.Advance(75 * time.Second) // the first completed at 70 s
+	cp := get()
+	require.Zero(t, cp.Counts.InProgress)
+	require.Len(t, cp.History, 1)
+	c.Advance(50 * time.Second) // the second triggered at 120 s
+	cp = get()
+	require.Equal(t, int64(1), cp.Counts.InProgress)
+	require.Equal(t, int64(2), cp.Counts.Total)
+	require.Len(t, cp.History, 2)
+	flight := cp.History[0]
+	require.Equal(t, "IN_PROGRESS", flight.Status)
+	require.Equal(t, "in_progress", flight.ClassName)
+	require.Equal(t, int64(2), flight.ID)
+	require.Equal(t, c.opts.Start.Add(120*time.Second).UnixMilli(), flight.TriggerTimestamp)
+	require.Equal(t, int64(-1), flight.LatestAckTimestamp)
+	require.Equal(t, int64(1), cp.Latest.Completed.ID)
+	c.Advance(10 * time.Second)
+	cp = get()
+	require.Zero(t, cp.Counts.InProgress)
+	require.Equal(t, int64(2), cp.Latest.Completed.ID)
+	require.Equal(t, "COMPLETED", cp.History[0].Status)
 }
 
 func TestCheckpointFailures(t *testing.T) {

@@ -6,8 +6,9 @@ import (
 	"time"
 )
 
-// /jobs/:jobid/checkpoints (reference §5.11). Checkpoints complete
-// instantly and state is not modelled, so sizes and durations are 0.
+// /jobs/:jobid/checkpoints (reference §5.11). State is not modelled, so
+// sizes are 0; a checkpoint that takes time (Runtime.CheckpointDuration,
+// CheckpointAlignment) is listed IN_PROGRESS until it completes.
 
 type checkpointStat struct {
 	ClassName              string         `json:"className"`
@@ -81,11 +82,15 @@ func (c *Cluster) checkpointStats() any {
 	for _, name := range []string{"checkpointed_size", "state_size", "end_to_end_duration", "alignment_buffered", "processed_data", "persisted_data"} {
 		stats.Summary[name] = zero
 	}
+	if pc := c.dist.pending; pc != nil {
+		stats.Counts["in_progress"], stats.Counts["total"] = 1, k.completed+1
+		stats.History = append(stats.History, c.pendingStat(pc))
+	}
 	for i := len(k.history) - 1; i >= 0; i-- { // newest first
 		stats.History = append(stats.History, c.checkpointStat(k.history[i]))
 	}
-	if len(stats.History) > 0 {
-		latest := stats.History[0]
+	if k.completed > 0 {
+		latest := c.checkpointStat(k.history[len(k.history)-1])
 		stats.Latest.Completed = &latest
 	}
 	if r := k.restored; r != nil {
@@ -101,6 +106,22 @@ func (c *Cluster) checkpointStat(r checkpointRecord) checkpointStat {
 		NumSubtasks: r.numSubtasks, NumAcknowledgedSubtask: r.numSubtasks,
 		CheckpointType: "CHECKPOINT", Tasks: map[string]any{},
 		ExternalPath: c.ckpt.externalPath(c.jobID, r.id),
+	}
+}
+
+// pendingStat is the checkpoint in flight as Flink lists it in the history
+// (PendingCheckpointStatistics): no subtask has acknowledged it yet, so its
+// latest acknowledgement is -1. It takes the next id, as the model numbers
+// checkpoints by completion.
+func (c *Cluster) pendingStat(pc *pendingCheckpoint) checkpointStat {
+	n := 0
+	for _, v := range c.vertices {
+		n += v.p
+	}
+	return checkpointStat{
+		ClassName: "in_progress", ID: c.ckpt.completed + 1, Status: "IN_PROGRESS",
+		TriggerTimestamp: c.opts.Start.Add(pc.triggered).UnixMilli(), LatestAckTimestamp: -1,
+		NumSubtasks: n, CheckpointType: "CHECKPOINT", Tasks: map[string]any{},
 	}
 }
 

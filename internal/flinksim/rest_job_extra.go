@@ -28,12 +28,16 @@ func (c *Cluster) jobMetrics(r *http.Request) []metricIDValue {
 	if c.ckpt.completed > 0 {
 		last = c.ckpt.externalPath(c.jobID, c.ckpt.completed)
 	}
+	inProgress := int64(0)
+	if c.dist.pending != nil {
+		inProgress = 1
+	}
 	all := []metricIDValue{
 		{"uptime", itoa64(uptime)}, {"downtime", itoa64(downtime)},
 		{"restartingTime", itoa64(c.restartingTime())}, {"numRestarts", strconv.Itoa(c.sched.restarts)},
 		{"fullRestarts", strconv.Itoa(c.sched.restarts)},
 		{"numberOfCompletedCheckpoints", itoa64(c.ckpt.completed)}, {"numberOfFailedCheckpoints", "0"},
-		{"numberOfInProgressCheckpoints", "0"}, {"totalNumberOfCheckpoints", itoa64(c.ckpt.completed)},
+		{"numberOfInProgressCheckpoints", itoa64(inProgress)}, {"totalNumberOfCheckpoints", itoa64(c.ckpt.completed + inProgress)},
 		{"lastCheckpointDuration", "0"}, {"lastCheckpointSize", "0"}, {"lastCheckpointFullSize", "0"},
 		{"lastCheckpointExternalPath", last}, {"lastCheckpointRestoreTimestamp", itoa64(restoreTs)},
 	}

@@ -48,7 +48,9 @@ type Options struct {
 	// replays little; skipped for jobs without checkpointing.
 	AlignCheckpoint bool
 	// CheckpointWait bounds that wait (plan.CheckpointWait): when the next
-	// checkpoint is not due within it, the job restarts at once.
+	// checkpoint is not due within it, the job restarts at once. When the
+	// bound passes with a checkpoint in progress, that one is waited for up
+	// to the bound once more (and no longer than the replay it saves).
 	CheckpointWait time.Duration
 	// DryRun plans every decision and changes nothing.
 	DryRun bool
@@ -146,7 +148,7 @@ func New(deps Deps, opt Options) *Actuator {
 // lease is how long a claim on a job holds before another decision may
 // take it over (a crashed replica's claim).
 func (a *Actuator) lease() time.Duration {
-	return a.opt.SlotWait + a.opt.ParallelismWait + a.opt.CheckpointWait + time.Minute
+	return a.opt.SlotWait + a.opt.ParallelismWait + 2*a.opt.CheckpointWait + time.Minute // the checkpoint wait and its second chance for one in flight
 }
 
 // Handle is the events.Handler of the actuate function: a decision in, a

@@ -2,7 +2,9 @@ package actuator
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/flinkscaler/flinkscaler/functions/actuate/plan"
@@ -26,8 +28,10 @@ func checkpointInterval(ctx context.Context, fl Flink, jobID string) time.Durati
 // newer than the latest one completes, unless the latest is already fresh
 // (events.FreshCheckpoint). Ages are measured on the JobManager's clock (the
 // job's "now"), and the wait ends on a new checkpoint id, so a skewed or sped
-// up clock does not matter. It never fails the plan: when the bound passes,
-// or Flink cannot be read, the restart goes ahead and the detail says so.
+// up clock does not matter. When the bound passes with a newer checkpoint in
+// progress, that one gets a bounded second wait (awaitInFlight). It never
+// fails the plan: when the bounds pass, or Flink cannot be read, the
+// restart goes ahead and the detail says so.
 func (x *execution) waitCheckpoint(ctx context.Context, s plan.Step) (string, error) {
 	interval := s.CheckpointInterval
 	id, age, err := x.latestCheckpoint(ctx)
@@ -52,9 +56,90 @@ func (x *execution) waitCheckpoint(ctx context.Context, s plan.Step) (string, er
 		if ctx.Err() != nil {
 			return "", err
 		}
-		return fmt.Sprintf("restart anyway: %v", err), nil
+		msg := fmt.Sprintf("restart anyway: %v", err)
+		if errors.Is(err, ErrTimeout) {
+			state, done, err := x.awaitInFlight(ctx, id)
+			switch {
+			case err != nil:
+				return "", err
+			case done:
+				return state, nil
+			case state != "":
+				msg += "; " + state
+			}
+		}
+		return msg, nil
 	}
 	return state, nil
+}
+
+// awaitInFlight is the wait's second chance: when its bound passed with a
+// checkpoint newer than the latest completed one (id) in progress, the job
+// waits for that one too, for at most the configured bound again and never
+// longer than the replay it saves. A restart now restores the latest
+// completed checkpoint and replays the input read since its trigger; once
+// the one in flight completes, only the input since that one's trigger.
+// The job runs meanwhile, so waiting w adds less than w of lag, while
+// restarting now replays the time between the two triggers (about an
+// interval): a checkpoint slowed by backpressure (its barriers queue
+// behind the buffered records) would otherwise be given up seconds before
+// it completes. done reports that it completed; otherwise state says what
+// became of it ("" when none was in flight) and the restart goes ahead.
+// err is set only when the actuation was stopped.
+func (x *execution) awaitInFlight(ctx context.Context, id int64) (state string, done bool, err error) {
+	cp, err := x.fl.Checkpoints(ctx, x.d.JobID)
+	if err != nil {
+		return "", false, nil
+	}
+	flight, saved := checkpointInFlight(cp, id)
+	if flight == nil {
+		return "", false, nil
+	}
+	since := time.UnixMilli(flight.TriggerTimestamp).UTC().Format(time.TimeOnly)
+	state, err = x.poll(ctx, min(x.a.opt.CheckpointWait, saved), func() (bool, string, error) {
+		cp, err := x.fl.Checkpoints(ctx, x.d.JobID)
+		if err != nil {
+			return false, "", classifyFlink("read checkpoints", err)
+		}
+		if c := cp.Latest.Completed; c != nil && c.ID >= flight.ID {
+			took := time.Duration(latestAck(*c)-c.TriggerTimestamp) * time.Millisecond
+			return true, fmt.Sprintf("checkpoint %d completed, %s after its trigger (in flight when the wait's bound passed)", c.ID, took), nil
+		}
+		if f, _ := checkpointInFlight(cp, id); f == nil {
+			return false, "", fmt.Errorf("checkpoint %d (in progress since %s) failed", flight.ID, since)
+		}
+		return false, fmt.Sprintf("checkpoint %d in progress since %s", flight.ID, since), nil
+	})
+	switch {
+	case err == nil:
+		return state, true, nil
+	case ctx.Err() != nil:
+		return "", false, err
+	}
+	return "waited for the one in flight: " + err.Error(), false, nil
+}
+
+// checkpointInFlight returns the newest checkpoint in progress newer than
+// the completed checkpoint id, and the replay it saves: the time between
+// the triggers of the two (a restart restores a checkpoint's source
+// positions, taken at its trigger); without a completed checkpoint, a
+// restart restores none and the saving has no bound (max Duration).
+func checkpointInFlight(cp flink.Checkpoints, id int64) (*flink.Checkpoint, time.Duration) {
+	from := int64(-1)
+	if c := cp.Latest.Completed; c != nil {
+		from = c.TriggerTimestamp
+	}
+	for i := range cp.History {
+		h := &cp.History[i]
+		switch {
+		case h.Status != "IN_PROGRESS" || h.ID <= id || h.IsSavepoint:
+		case from < 0:
+			return h, time.Duration(math.MaxInt64)
+		case h.TriggerTimestamp > from:
+			return h, time.Duration(h.TriggerTimestamp-from) * time.Millisecond
+		}
+	}
+	return nil, 0
 }
 
 // latestCheckpoint returns the latest completed checkpoint's id and the time

@@ -20,6 +20,7 @@ type Flink interface {
 	GetResourceRequirements(ctx context.Context, jobID string) (map[string]flink.Bounds, error)
 	PutResourceRequirements(ctx context.Context, jobID string, req map[string]flink.Bounds) error
 	LatestCheckpoints(ctx context.Context, jobID string) (flink.LatestCheckpoints, error)
+	Checkpoints(ctx context.Context, jobID string) (flink.Checkpoints, error)
 	CheckpointConfig(ctx context.Context, jobID string) (flink.CheckpointConfig, error)
 }
 
