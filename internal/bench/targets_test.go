@@ -28,7 +28,6 @@ var knownFailures = map[[2]string]string{
 
 	// Lag back under 10 % of the SLO within 3 min of every restart.
 	{"chains-windows", bench.TargetLagBack}:      "longest 386 s p95, 1 slow restart per run: the first scale-up at the load's rise (2→4 at lag 38–47 s) is sized 25 % over the rate the saturated legacy source's job read (30 k rec/s while 46–48 k were offered); the next step (4→8) comes 6.5 min later",
-	{"clickstream-bursts", bench.TargetLagBack}:  "longest 289 s p95 (seed 30): the scale-up at 742 s restarted about 3 min after the last checkpoint (3 min interval) and replayed it, lag 244 s, although the decision priced 'no replay (the restart waits for the checkpoint due then)'",
 	{"cosine-day-reactive", bench.TargetLagBack}: "longest 190 s p95 (bound 180 s), 1 of 12 restarts slow per run: the 5→6 step of the rising day (6 = the oracle's parallelism then, +0 % headroom at 117–125 k rec/s) drains the outage's backlog at the little spare the rise leaves",
 	{"faults", bench.TargetLagBack}:              "longest 584 s p95, 4 of 4.5 restarts slow per run: a lost TaskManager's failover restarts the job at the same parallelism, which has no spare capacity on the keyed vertex (3 = the oracle's), and the first decision comes 3–4.5 min later (lag 140–190 s); a second failover before it prolongs the backlog",
 	{"nexmark-q1", bench.TargetLagBack}:          "longest 181 s p95 (bound 180 s; seed 1067): the scale-up at 1163 s (Map 6→8, +30 % headroom over 2.2 M rec/s) takes 181 s to bring the outage's backlog under 3 s, 10 % of the scenario's 30 s SLO",
