@@ -58,14 +58,7 @@ load:
 // completed at 68 s, so the next is due in 3 s and the wait's bound is 9 s
 // (due + a tenth of the interval); the one in flight completes at 152 s.
 func TestCheckpointWaitAwaitsTheOneInFlight(t *testing.T) {
-	sc, err := flinksim.ParseScenario([]byte(backpressuredCheckpoints), ".")
-	require.NoError(t, err)
-	sim := flinksim.New(sc, flinksim.Options{})
-	ts := httptest.NewServer(sim.Handler())
-	t.Cleanup(ts.Close)
-	fc, err := flink.New(ts.URL, flink.Options{Timeout: 5 * time.Second})
-	require.NoError(t, err)
-	sim.Advance(125 * time.Second)
+	sim, fc := emulatedAt(t, backpressuredCheckpoints, 125*time.Second)
 	at, ok := sim.LatestCheckpoint()
 	require.True(t, ok)
 	require.Equal(t, 68*time.Second, at, "the checkpoint before the backpressure took its 8 s")
@@ -83,18 +76,28 @@ func TestCheckpointWaitAwaitsTheOneInFlight(t *testing.T) {
 	// The second wait is bounded too: by the configured bound, and by the
 	// replay the checkpoint in flight saves (the time between its trigger
 	// and the latest completed one's).
-	sim2 := flinksim.New(sc, flinksim.Options{})
-	ts2 := httptest.NewServer(sim2.Handler())
-	t.Cleanup(ts2.Close)
-	fc2, err := flink.New(ts2.URL, flink.Options{Timeout: 5 * time.Second})
-	require.NoError(t, err)
-	sim2.Advance(125 * time.Second)
+	sim2, fc2 := emulatedAt(t, backpressuredCheckpoints, 125*time.Second)
 	x = &execution{a: New(Deps{Clock: simClock{sim2}}, Options{Poll: time.Second, CheckpointWait: 5 * time.Second}),
 		fl: fc2, d: events.Decision{JobID: sim2.JobID()}}
 	state, err = x.waitCheckpoint(context.Background(), plan.Step{Kind: plan.KindWaitCheckpoint, CheckpointInterval: time.Minute})
 	require.NoError(t, err)
 	require.Regexp(t, `^restart anyway: timed out after 5s: .*; waited for the one in flight: timed out after 5s: checkpoint 2 in progress since`, state)
 	require.Equal(t, 135*time.Second, sim2.Elapsed(), "5 s, then 5 s more")
+}
+
+// emulatedAt is the scenario doc emulated up to elapsed, and a Flink client
+// of its REST API.
+func emulatedAt(t *testing.T, doc string, elapsed time.Duration) (*flinksim.Cluster, *flink.Client) {
+	t.Helper()
+	sc, err := flinksim.ParseScenario([]byte(doc), ".")
+	require.NoError(t, err)
+	sim := flinksim.New(sc, flinksim.Options{})
+	ts := httptest.NewServer(sim.Handler())
+	t.Cleanup(ts.Close)
+	fc, err := flink.New(ts.URL, flink.Options{Timeout: 5 * time.Second})
+	require.NoError(t, err)
+	sim.Advance(elapsed)
+	return sim, fc
 }
 
 func TestCheckpointInFlight(t *testing.T) {
