@@ -24,7 +24,8 @@ const targetSeeds = 2
 // failure fails the test. Whoever changes the decide policy updates this
 // list from `go test -v -run TestTargets ./internal/bench/`.
 var knownFailures = map[[2]string]string{
-	{"faults", bench.TargetNoFailed}: "the scenario's TaskManagers never register 5 % of the time (taskManagerNeverRegisters): a decision that adds one can draw it and actuate's slot wait times out; which decisions draw it depends on their timing",
+	{"faults", bench.TargetNotDominated}: "ours 1.97× oracle, p99 239 s; flink-operator target=0.5 1.67×, 180 s (2 seeds). The baseline gained when actuate began waiting for a checkpoint in flight (its restarts replay less); on 10 fresh seeds (7001–7010) it dominates with and without that change (ours 2.10×, 674 s, one seed's job stuck CREATED for 57 min; it 1.86×, 228 s): failovers restart ours at the oracle's parallelism with no spare and the drain's scale-up is a second restart",
+	{"faults", bench.TargetNoFailed}:     "the scenario's TaskManagers never register 5 % of the time (taskManagerNeverRegisters): a decision that adds one can draw it and actuate's slot wait times out; which decisions draw it depends on their timing",
 
 	// Lag back under 10 % of the SLO within 3 min of every restart.
 	{"chains-windows", bench.TargetLagBack}:      "longest 386 s p95, 1 slow restart per run: the first scale-up at the load's rise (2→4 at lag 38–47 s) is sized 25 % over the rate the saturated legacy source's job read (30 k rec/s while 46–48 k were offered); the next step (4→8) comes 6.5 min later",
