@@ -40,6 +40,7 @@ var Measures = []Measure{
 	{"loadChanges", func(r Result) float64 { return float64(r.Summary.LoadChanges) }},
 	{"rescalesPerLoadChange", func(r Result) float64 { return r.Summary.RescalesPerLoadChange }},
 	{"oscillations", func(r Result) float64 { return float64(r.Summary.Oscillations) }},
+	{"flaps", func(r Result) float64 { return float64(r.Summary.Flaps) }},
 	{"convergeSeconds", func(r Result) float64 { return r.Summary.ConvergeSeconds }},
 	{"downtimeSeconds", func(r Result) float64 { return r.Summary.DowntimeSeconds }},
 	{"failedActuations", func(r Result) float64 { return float64(r.Failed) }},

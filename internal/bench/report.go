@@ -136,7 +136,8 @@ func targetsTable(findings []Finding) string {
 	fmt.Fprintf(&b, "targets of %s (docs/BENCHMARK.md \"Targets\"): ok = met, MISS = not met, with the figure checked:\n", policy.Name)
 	b.WriteString("  not dominated: mean cost×oracle, mean p99 lag; baseline settings dominating. steady: mean over seeds of the steady-state\n" +
 		"  p99 lag / bound. lag back: p95 over seeds of a run's longest time from a restart to lag < 10 % SLO; slow restarts per run.\n" +
-		"  rescales: mean per load change. oscillation: mean per run. cost: mean ×oracle15. failed: mean per run.\n" +
+		"  rescales: mean per load change. oscillation: flaps (moves undone within 15 min, no load change between) per run,\n" +
+		"  in brackets every move undone within 15 min (oscillations). cost: mean ×oracle15. failed: mean per run.\n" +
 		"  recovery: p95 of the longest recovery / bound.\n")
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	head := "scenario\t"
@@ -181,19 +182,19 @@ func targetsTable(findings []Finding) string {
 func tableOf(rows []Row) string {
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "setting\tcost×oracle\t×oracle15\tlag p50\tp95\tp99 s\tlatency p99\tlag∫ s²\tsteady lag\tSLO viol s\trecovery s\tunrec\tbusy>90% s\theadroom p5\trescales\toscill\tfail/timeout\tfront\t")
+	fmt.Fprintln(tw, "setting\tcost×oracle\t×oracle15\tlag p50\tp95\tp99 s\tlatency p99\tlag∫ s²\tsteady lag\tSLO viol s\trecovery s\tunrec\tbusy>90% s\theadroom p5\trescales\toscill/flaps\tfail/timeout\tfront\t")
 	for _, r := range rows {
 		m, p := r.Mean, r.P95
 		front := ""
 		if r.Front {
 			front = "*"
 		}
-		fmt.Fprintf(tw, "%s\t%.2f/%.2f\t%.2f\t%.1f\t%.1f\t%.1f/%.1f\t%.1f\t%.0f\t%.1f\t%.0f/%.0f\t%.0f/%.0f\t%.1f\t%.0f\t%.2f\t%.1f\t%.1f\t%.0f/%.0f\t%s\t\n",
+		fmt.Fprintf(tw, "%s\t%.2f/%.2f\t%.2f\t%.1f\t%.1f\t%.1f/%.1f\t%.1f\t%.0f\t%.1f\t%.0f/%.0f\t%.0f/%.0f\t%.1f\t%.0f\t%.2f\t%.1f\t%.1f/%.1f\t%.0f/%.0f\t%s\t\n",
 			r.Name, m["costVsOracle"], p["costVsOracle"], m["costVsOracle15"],
 			m["lagP50Seconds"], m["lagP95Seconds"], m["lagP99Seconds"], p["lagP99Seconds"], m["latencyP99Seconds"],
 			m["lagIntegral"], m["steadyLagSeconds"], m["sloViolationSeconds"], p["sloViolationSeconds"],
 			m["recoverySeconds"], p["recoveryMaxSeconds"], m["unrecovered"], m["busyHighSeconds"], m["headroomP5"],
-			m["rescales"], m["oscillations"], m["failedActuations"], m["timedOutActuations"], front)
+			m["rescales"], m["oscillations"], m["flaps"], m["failedActuations"], m["timedOutActuations"], front)
 	}
 	_ = tw.Flush() // writes to a strings.Builder, which never fails
 	return b.String()

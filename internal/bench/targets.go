@@ -28,8 +28,10 @@ const (
 	// TargetRescales: the mean over seeds of rescales per load change is at
 	// most MaxRescalesPerLoadChange.
 	TargetRescales = "≤ 1 rescale per load change on average"
-	// TargetNoOscillation: no seed has a move undone within
-	// scorecard.OscillationWindow.
+	// TargetNoOscillation: no seed has a flap, a move undone within
+	// scorecard.OscillationWindow with no load change in between (the
+	// moves undone within it whatever the load did, scorecard's
+	// oscillations, are reported beside it).
 	TargetNoOscillation = "no oscillation"
 	// TargetCost: the mean over seeds of the cost against the oracle that
 	// keeps scorecard.HeadroomOracle spare is at most MaxCostVsOracle15.
@@ -212,9 +214,9 @@ func checkRow(ours Row) []Finding {
 		"rescales (parallelism changes) per load change: mean %.2f, p95 %.2f over seeds (bound %.0f); %.1f rescales for %.1f load changes per run; %.1f restarts in all (failovers included)",
 		m["rescalesPerLoadChange"], p["rescalesPerLoadChange"], MaxRescalesPerLoadChange, m["parallelismChanges"], m["loadChanges"], m["rescales"])
 
-	add(TargetNoOscillation, p["oscillations"] == 0, fmt.Sprintf("%.1f", m["oscillations"]),
-		"moves undone within %.0f min: mean %.1f, p95 %.0f per run over seeds",
-		scorecard.OscillationWindow.Minutes(), m["oscillations"], p["oscillations"])
+	add(TargetNoOscillation, p["flaps"] == 0, fmt.Sprintf("%.1f (%.1f)", m["flaps"], m["oscillations"]),
+		"moves undone within %.0f min with no load change in between (flaps): mean %.1f, p95 %.0f per run over seeds; whatever the load did (oscillations): mean %.1f, p95 %.0f",
+		scorecard.OscillationWindow.Minutes(), m["flaps"], p["flaps"], m["oscillations"], p["oscillations"])
 
 	add(TargetCost, m["costVsOracle15"] <= MaxCostVsOracle15, fmt.Sprintf("%.3f×", m["costVsOracle15"]),
 		"cost against the %.0f %%-headroom oracle: mean %.3f×, p95 %.3f× over seeds (bound %.2f×)",

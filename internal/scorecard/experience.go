@@ -78,8 +78,13 @@ type Experience struct {
 	BusyHighSeconds float64 `json:"busyHighSeconds"`
 	HeadroomP5      float64 `json:"headroomP5"`
 	// Oscillations counts moves of a vertex's parallelism undone (moved
-	// the other way) within OscillationWindow.
+	// the other way) within OscillationWindow, whether or not the load
+	// changed in between. Flaps counts those of them with no load change
+	// (Summary.LoadChanges' definition) between the move and the move
+	// that undid it: the policy changed its mind on the same load, where
+	// an oscillation may be the load's own spike followed up and down.
 	Oscillations int `json:"oscillations"`
+	Flaps        int `json:"flaps"`
 }
 
 // experience computes the Experience of the recorded samples; changes are
@@ -121,7 +126,7 @@ func (r *Recorder) experience(changes []int) Experience {
 	}
 	r.recoveries(&e)
 	r.lagBack(&e)
-	e.Oscillations = r.oscillations()
+	e.Oscillations, e.Flaps = r.oscillations(changes)
 	return e
 }
 
@@ -252,18 +257,21 @@ func (r *Recorder) lagBack(e *Experience) {
 }
 
 // oscillations counts parallelism moves of a vertex that the vertex's next
-// move reverses within OscillationWindow.
-func (r *Recorder) oscillations() int {
+// move reverses within OscillationWindow, and of them the flaps: those with
+// no load change (changes: sample indices) after the move and at or before
+// the one that reversed it.
+func (r *Recorder) oscillations(changes []int) (int, int) {
 	ss := r.samples
 	if len(ss) == 0 {
-		return 0
+		return 0, 0
 	}
 	type move struct {
 		at  time.Duration
+		i   int
 		dir int
 	}
 	last := make([]move, len(ss[0].Parallelism))
-	count := 0
+	count, flaps := 0, 0
 	for i := 1; i < len(ss); i++ {
 		for v := range min(len(ss[i].Parallelism), len(ss[i-1].Parallelism), len(last)) {
 			d := ss[i].Parallelism[v] - ss[i-1].Parallelism[v]
@@ -276,9 +284,12 @@ func (r *Recorder) oscillations() int {
 			}
 			if last[v].dir == -dir && ss[i].Elapsed-last[v].at <= OscillationWindow {
 				count++
+				if !slices.ContainsFunc(changes, func(c int) bool { return c > last[v].i && c <= i }) {
+					flaps++
+				}
 			}
-			last[v] = move{ss[i].Elapsed, dir}
+			last[v] = move{ss[i].Elapsed, i, dir}
 		}
 	}
-	return count
+	return count, flaps
 }

@@ -188,6 +188,7 @@ func TestExperience(t *testing.T) {
 	require.Equal(t, 100.0, e.BusyHighSeconds)
 	require.InDelta(t, 0.05, e.HeadroomP5, 1e-9)
 	require.Equal(t, 1, e.Oscillations)
+	require.Equal(t, 1, e.Flaps, "undone on the same load")
 	require.Equal(t, 90.0, e.LagBackMaxSeconds)
 	require.Zero(t, e.SlowRecoveries)
 	// 100 of the steady part's 1,171 s at 2 s lag: more than 1 %.
@@ -278,4 +279,54 @@ func TestRecoveryUnrecovered(t *testing.T) {
 	require.Equal(t, 2, e.Unrecovered)
 	require.Equal(t, 100.0, e.RecoveryMaxSeconds)
 	require.Equal(t, (100.0+100)/2, e.RecoverySeconds)
+}
+
+// A spike followed up and back down is an oscillation (a move undone within
+// 15 min) but not a flap (the load changed in between); a move undone on
+// the same load is both.
+func TestFlaps(t *testing.T) {
+	run := func(rate func(sec int) float64, p func(sec int) int) scorecard.Experience {
+		rec := scorecard.New(scenario(t))
+		for i := 1; i <= 1800; i++ {
+			gt := truth(i, p(i), p(i), 0, 0)
+			gt.OfferedRate = rate(i)
+			rec.Observe(gt)
+		}
+		return rec.Summary().Experience
+	}
+	spike := func(sec int) float64 {
+		if sec >= 300 && sec < 540 {
+			return 50000
+		}
+		return 25000
+	}
+	followed := func(sec int) int {
+		if sec >= 360 && sec < 600 {
+			return 5
+		}
+		return 3
+	}
+	e := run(spike, followed)
+	require.Equal(t, 1, e.Oscillations)
+	require.Zero(t, e.Flaps, "the load changed between the moves")
+
+	flat := func(int) float64 { return 25000 }
+	e = run(flat, followed)
+	require.Equal(t, 1, e.Oscillations)
+	require.Equal(t, 1, e.Flaps)
+
+	// a step made and undone within the spike (5→6 at 360 s, 6→5 at 420 s)
+	// is a flap; the spike's own down move (5→3) follows a down move
+	within := func(sec int) int {
+		if sec >= 360 && sec < 420 {
+			return 6
+		}
+		if sec >= 300 && sec < 540 {
+			return 5
+		}
+		return 3
+	}
+	e = run(spike, within)
+	require.Equal(t, 1, e.Oscillations)
+	require.Equal(t, 1, e.Flaps)
 }
