@@ -216,21 +216,22 @@ func validate(s *events.Snapshot, lenient bool) *hold {
 	if (!s.Complete || len(s.Incomplete) > 0) && !allExcused(s, lenient) {
 		return holdf(HoldIncomplete, "snapshot incomplete: "+orDash(strings.Join(s.Incomplete, ", ")))
 	}
-	if err := checkDAG(s); err != nil {
-		return holdf(HoldInvalid, err.Error())
+	var small [32]bool // which vertices feed another; on the stack for most jobs
+	feeds := small[:0]
+	if len(s.Vertices) <= len(small) {
+		feeds = small[:len(s.Vertices)]
+	} else {
+		feeds = make([]bool, len(s.Vertices))
 	}
-	feeds := make(map[string]bool, len(s.Vertices))
-	for _, v := range s.Vertices {
-		for _, e := range v.Inputs {
-			feeds[e.ID] = true
-		}
+	if err := checkDAG(s, feeds); err != nil {
+		return holdf(HoldInvalid, err.Error())
 	}
 	for i := range s.Vertices {
 		v := &s.Vertices[i]
 		if h := validateVertex(v, lenient); h != nil {
 			return h
 		}
-		if feeds[v.ID] && v.RecordsOutPerSecond == nil {
+		if feeds[i] && v.RecordsOutPerSecond == nil {
 			return holdf(HoldIncomplete, orDash(v.Name)+": records out missing")
 		}
 	}
@@ -238,26 +239,51 @@ func validate(s *events.Snapshot, lenient bool) *hold {
 }
 
 // checkDAG checks that vertex ids are set and unique and that every input
-// is a vertex listed before the one it feeds.
-func checkDAG(s *events.Snapshot) error {
-	idx := make(map[string]int, len(s.Vertices))
-	for i, v := range s.Vertices {
+// is a vertex listed before the one it feeds, and marks in feeds (one per
+// vertex) the vertices that are some vertex's input. A small job is
+// searched in place; a large one through a map.
+func checkDAG(s *events.Snapshot, feeds []bool) error {
+	vs := s.Vertices
+	var idx map[string]int
+	if len(vs) > smallJob {
+		idx = make(map[string]int, len(vs))
+	}
+	// upstream finds id among the vertices before the i-th.
+	upstream := func(id string, i int) (int, bool) {
+		if idx != nil {
+			j, ok := idx[id]
+			return j, ok
+		}
+		for j := range i {
+			if vs[j].ID == id {
+				return j, true
+			}
+		}
+		return 0, false
+	}
+	for i, v := range vs {
 		if v.ID == "" {
 			return fmt.Errorf("vertex %d has no id", i)
 		}
-		if _, dup := idx[v.ID]; dup {
+		if _, dup := upstream(v.ID, i); dup {
 			return fmt.Errorf("vertex id %s appears twice", v.ID)
 		}
 		for _, e := range v.Inputs {
-			j, ok := idx[e.ID]
-			if !ok || j >= i {
+			j, ok := upstream(e.ID, i)
+			if !ok {
 				return fmt.Errorf("vertex %s: input %s is unknown or not upstream", v.ID, e.ID)
 			}
+			feeds[j] = true
 		}
-		idx[v.ID] = i
+		if idx != nil {
+			idx[v.ID] = i
+		}
 	}
 	return nil
 }
+
+// smallJob is the most vertices checkDAG searches without a map.
+const smallJob = 32
 
 // vertexIndex maps a validated snapshot's vertex ids to their positions.
 func vertexIndex(s *events.Snapshot) map[string]int {

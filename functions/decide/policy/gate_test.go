@@ -422,3 +422,45 @@ func TestResumesAfterLongGap(t *testing.T) {
 		}
 	}
 }
+
+// checkDAG judges a job alike whether it is searched in place or through
+// a map (more than smallJob vertices), and marks the vertices that feed
+// another.
+func TestCheckDAG(t *testing.T) {
+	chain := func(n int) events.Snapshot {
+		vs := []events.VertexSnapshot{vtx("v0", 1, 0, 0, 0)}
+		for i := 1; i < n; i++ {
+			vs = append(vs, vtx(fmt.Sprintf("v%d", i), 1, 0, 0, 0, fmt.Sprintf("v%d", i-1)))
+		}
+		return snapAt(0, vs...)
+	}
+	for _, n := range []int{3, smallJob, smallJob + 5} {
+		for _, c := range []struct {
+			name  string
+			spoil func(vs []events.VertexSnapshot)
+			err   string
+		}{
+			{"a chain", func([]events.VertexSnapshot) {}, ""},
+			{"no id", func(vs []events.VertexSnapshot) { vs[2].ID = "" }, "vertex 2 has no id"},
+			{"id twice", func(vs []events.VertexSnapshot) { vs[2].ID = "v0" }, "vertex id v0 appears twice"},
+			{"input downstream", func(vs []events.VertexSnapshot) { vs[1].Inputs[0].ID = "v2" }, "vertex v1: input v2 is unknown or not upstream"},
+			{"input itself", func(vs []events.VertexSnapshot) { vs[1].Inputs[0].ID = "v1" }, "vertex v1: input v1 is unknown or not upstream"},
+			{"input unknown", func(vs []events.VertexSnapshot) { vs[2].Inputs[0].ID = "x" }, "vertex v2: input x is unknown or not upstream"},
+		} {
+			t.Run(fmt.Sprintf("%d vertices, %s", n, c.name), func(t *testing.T) {
+				s := chain(n)
+				c.spoil(s.Vertices)
+				feeds := make([]bool, n)
+				err := checkDAG(&s, feeds)
+				if c.err != "" {
+					require.EqualError(t, err, c.err)
+					return
+				}
+				require.NoError(t, err)
+				for i := range n {
+					require.Equal(t, i < n-1, feeds[i], "vertex %d", i)
+				}
+			})
+		}
+	}
+}

@@ -66,7 +66,7 @@ func sampleVertices(g gateInput, st State, src []bool) []VertexSample {
 		if v.PendingRecords != nil {
 			vs.Pending = *v.PendingRecords
 		}
-		if src[i] { // a user's backlog metric counts when it is the larger (events.CheckUserMetric)
+		if src[i] && len(st.Metrics) > 0 { // a user's backlog metric counts when it is the larger (events.CheckUserMetric)
 			keys := []string{v.ID, v.Name}
 			if nsrc == 1 {
 				keys = append(keys, "")

@@ -220,6 +220,9 @@ func metricKey(name, vertex string) string {
 // userBacklog returns the backlog metric a user reported for one of the
 // named vertex keys ("" the job), no further than maxAge from now.
 func (s State) userBacklog(now time.Time, maxAge time.Duration, keys ...string) (events.Metric, bool) {
+	if len(s.Metrics) == 0 {
+		return events.Metric{}, false
+	}
 	for _, name := range []string{events.MetricLag, events.MetricPendingRecords} {
 		for _, k := range keys {
 			m, ok := s.Metrics[metricKey(name, k)]
