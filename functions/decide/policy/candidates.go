@@ -28,6 +28,10 @@ func limitsFor(j jobView, cfg Config, st State, snap *events.Snapshot) limits {
 	lim := limits{step: cfg.MaxStepFactor, reactive: cfg.Mode == events.ModeReactive,
 		session: cfg.Mode == events.ModeSession, maxTMs: cfg.MaxTaskManagers, layout: layoutFor(cfg, snap, st.Unfit)}
 	index := map[string]int{}
+	n := len(j.vs)
+	ints := make([]int, 3*n)
+	lim.lo, lim.hi, lim.group = ints[:0:n], ints[n:n:2*n], ints[2*n:2*n:3*n]
+	lim.ids = make([]string, 0, n)
 	for _, v := range j.vs {
 		lo, hi := boundsFor(cfg, v.id, v.name, v.source, v.parts, v.maxPar)
 		lim.lo, lim.hi, lim.ids = append(lim.lo, lo), append(lim.hi, hi), append(lim.ids, v.id)
@@ -119,7 +123,8 @@ func propose(j jobView, ld load, sc []scaling, lim limits, caps []*capMemo) []ca
 	for i, v := range j.vs {
 		keep[i] = v.cur
 	}
-	out := []candidate{{ps: keep, headroom: -1}}
+	out := make([]candidate, 1, len(headrooms)+1)
+	out[0] = candidate{ps: keep, headroom: -1}
 	up, down := j.demand(ld.forecast), j.demand(math.Max(ld.peak, ld.forecast))
 	sized := make([][]int, len(j.vs)) // per vertex, per headroom level
 	levels := make([]int, len(j.vs)*len(headrooms))
@@ -127,8 +132,10 @@ func propose(j jobView, ld load, sc []scaling, lim limits, caps []*capMemo) []ca
 		sized[i] = levels[i*len(headrooms) : (i+1)*len(headrooms)]
 		sizeLevels(sized[i], v, sc[i], up[i], down[i], lim.hi[i], caps[i])
 	}
+	n := len(j.vs)
+	all := make([]int, len(headrooms)*n) // every level's targets
 	for k, h := range headrooms {
-		ps := make([]int, len(j.vs))
+		ps := all[k*n : (k+1)*n : (k+1)*n]
 		for i := range j.vs {
 			ps[i] = sized[i][k]
 		}

@@ -79,6 +79,7 @@ func decision(g gateInput, snapshotID string, j jobView, best evaluation, evs []
 		d.TaskManagers.Target = best.tms
 	}
 	dem := j.demand(ld.forecast)
+	d.Vertices = make([]events.VertexDecision, 0, len(j.vs))
 	for i, v := range j.vs {
 		reason := vertexReason(v, sc[i], dem[i], best.ps[i])
 		if best.notes != nil && len(best.notes[i]) > 0 {

@@ -282,6 +282,41 @@ func checkDAG(s *events.Snapshot, feeds []bool) error {
 	return nil
 }
 
+// upstreamOf is, per vertex of a validated snapshot, the positions of its
+// inputs in order (nil for a source without inputs).
+func upstreamOf(s *events.Snapshot) [][]int {
+	vs := s.Vertices
+	n := 0
+	for _, v := range vs {
+		n += len(v.Inputs)
+	}
+	var idx map[string]int
+	if len(vs) > smallJob {
+		idx = vertexIndex(s)
+	}
+	all := make([]int, 0, n)
+	out := make([][]int, len(vs))
+	for i, v := range vs {
+		from := len(all)
+		for _, e := range v.Inputs {
+			if idx != nil {
+				all = append(all, idx[e.ID])
+				continue
+			}
+			for j := range i {
+				if vs[j].ID == e.ID {
+					all = append(all, j)
+					break
+				}
+			}
+		}
+		if len(all) > from {
+			out[i] = all[from:len(all):len(all)]
+		}
+	}
+	return out
+}
+
 // smallJob is the most vertices checkDAG searches without a map.
 const smallJob = 32
 

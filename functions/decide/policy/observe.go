@@ -68,19 +68,16 @@ const (
 // observe reads every vertex from the window's latest sample of the run
 // (Flink averages rates over 60 s) and its pending growth over RateWindow.
 func observe(st State, snap *events.Snapshot, cfg Config) jobView {
-	idx := make(map[string]int, len(snap.Vertices))
+	ups := upstreamOf(snap)
 	j := jobView{vs: make([]vertexView, len(snap.Vertices))}
 	throttled := false // a downstream vertex is saturated: sources may be held back
 	for _, s := range lastSample(st).V {
 		throttled = throttled || s.BusyMax >= saturated
 	}
 	for i, v := range snap.Vertices {
-		idx[v.ID] = i
 		vv := vertexView{id: v.ID, name: orDash(v.Name), source: v.IsSource || len(v.Inputs) == 0, cur: v.Parallelism}
 		vv.maxPar, vv.parts, vv.units = spread(&v, vv.source)
-		for _, e := range v.Inputs {
-			vv.inputs = append(vv.inputs, idx[e.ID])
-		}
+		vv.inputs = ups[i]
 		vv.est = estimateVertex(st.Window, i, vv.units > 0, cfg.RateWindow)
 		vv.rate, vv.observed = trueRate(vv, throttled)
 		j.vs[i] = vv
