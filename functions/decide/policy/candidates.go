@@ -158,18 +158,34 @@ func sizeLevels(out []int, v vertexView, sc scaling, up, down float64, hi int, m
 }
 
 // capMemo remembers a vertex's capacityAt at its fitted exponent for the
-// parallelisms sizing and pricing try.
+// parallelisms sizing and pricing try. Vertices at the same parallelism and
+// exponent share the factor (p/cur)^(a−1) (factors), worked out once.
 type capMemo struct {
-	v     *vertexView
-	a     float64
-	small [24]float64 // by p; 0 = not computed
+	v       *vertexView
+	a       float64
+	small   [24]float64 // by p; 0 = not computed
+	factors *[24]float64
 }
 
 func newCapMemos(j jobView, sc []scaling) []*capMemo {
 	memos := make([]capMemo, len(j.vs))
 	out := make([]*capMemo, len(j.vs))
+	var tables [][24]float64
 	for i := range j.vs {
 		memos[i] = capMemo{v: &j.vs[i], a: sc[i].a}
+		for k := range i {
+			if memos[k].a == sc[i].a && j.vs[k].cur == j.vs[i].cur {
+				memos[i].factors = memos[k].factors
+				break
+			}
+		}
+		if memos[i].factors == nil {
+			if tables == nil {
+				tables = make([][24]float64, 0, len(j.vs))
+			}
+			tables = append(tables, [24]float64{})
+			memos[i].factors = &tables[len(tables)-1]
+		}
 		out[i] = &memos[i]
 	}
 	return out
@@ -180,9 +196,22 @@ func (m *capMemo) at(p int) float64 {
 		return capacityAt(m.v, p, m.a)
 	}
 	if m.small[p] == 0 {
-		m.small[p] = capacityAt(m.v, p, m.a)
+		m.small[p] = m.capacity(p)
 	}
 	return m.small[p]
+}
+
+// capacity is capacityAt with the factor from the shared table (when
+// there is one).
+func (m *capMemo) capacity(p int) float64 {
+	if m.a == 1 || m.factors == nil {
+		return capacityAt(m.v, p, m.a)
+	}
+	f := &m.factors[p]
+	if *f == 0 {
+		*f = capacityFactor(p, m.v.cur, m.a)
+	}
+	return scaledCapacity(m.v, p, *f)
 }
 
 // sizeVertex is the fewest subtasks (at least from, when fewer than now)

@@ -30,7 +30,16 @@ func capacityAt(v *vertexView, p int, a float64) float64 {
 	if a == 1 {
 		return v.rate / share(v.units, p)
 	}
-	return v.rate * math.Pow(float64(p)/float64(v.cur), a-1) / share(v.units, p)
+	return scaledCapacity(v, p, capacityFactor(p, v.cur, a))
+}
+
+// capacityFactor is (p/cur)^(a−1): how a subtask's rate at p compares with
+// its rate at cur.
+func capacityFactor(p, cur int, a float64) float64 { return math.Pow(float64(p)/float64(cur), a-1) }
+
+// scaledCapacity is capacityAt given its capacityFactor.
+func scaledCapacity(v *vertexView, p int, factor float64) float64 {
+	return v.rate * factor / share(v.units, p)
 }
 
 // scalingFor fits every vertex's efficiency exponent to the true rates
