@@ -3,7 +3,6 @@ package policy
 import (
 	"math"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/flinkscaler/flinkscaler/internal/events"
@@ -80,12 +79,23 @@ func decision(g gateInput, snapshotID string, j jobView, best evaluation, evs []
 	}
 	dem := j.demand(ld.forecast)
 	d.Vertices = make([]events.VertexDecision, 0, len(j.vs))
+	// Every vertex's reason is written into one text and cut from one
+	// string.
+	b := make(text, 0, 256*len(j.vs))
+	ends := make([]int, len(j.vs))
 	for i, v := range j.vs {
-		reason := vertexReason(v, sc[i], dem[i], best.ps[i])
-		if best.notes != nil && len(best.notes[i]) > 0 {
-			reason += "; " + strings.Join(best.notes[i], "; ")
+		b = appendVertexReason(b, v, sc[i], dem[i], best.ps[i])
+		if best.notes != nil {
+			for _, n := range best.notes[i] {
+				b = b.s("; ").s(n)
+			}
 		}
-		d.Vertices = append(d.Vertices, events.VertexDecision{ID: v.id, Name: v.name, Current: v.cur, Target: best.ps[i], Reason: reason})
+		ends[i] = len(b)
+	}
+	all, from := string(b), 0
+	for i, v := range j.vs {
+		d.Vertices = append(d.Vertices, events.VertexDecision{ID: v.id, Name: v.name, Current: v.cur, Target: best.ps[i], Reason: all[from:ends[i]]})
+		from = ends[i]
 	}
 	return d
 }
@@ -115,8 +125,9 @@ func rationale(j jobView, best evaluation, evs []evaluation, ld load, rc restart
 	return string(b)
 }
 
-func vertexReason(v vertexView, sc scaling, demand float64, p int) string {
-	b := make(text, 0, 256)
+// appendVertexReason appends to b why v goes to p: its busy time, rates,
+// true rate, efficiency, demand and the headroom p leaves.
+func appendVertexReason(b text, v vertexView, sc scaling, demand float64, p int) text {
 	b = b.s(v.name).s(": ")
 	if v.est.busy >= 0 {
 		b = b.s("busy ").f(100*v.est.busy, 0).s("% ")
@@ -131,7 +142,7 @@ func vertexReason(v vertexView, sc scaling, demand float64, p int) string {
 	}
 	switch {
 	case v.rate <= 0:
-		return string(b.s("; capacity unknown (no busy time and not lagging); kept at ").i(v.cur))
+		return b.s("; capacity unknown (no busy time and not lagging); kept at ").i(v.cur)
 	case v.observed:
 		b = b.s("; true rate ").si(v.rate).s(" per subtask, observed from its growing lag (busy under-reads)")
 	default:
@@ -145,7 +156,7 @@ func vertexReason(v vertexView, sc scaling, demand float64, p int) string {
 	if sc.ineffective > 0 {
 		b = b.s("; scaling above ").i(sc.ineffective).s(" was measured ineffective")
 	}
-	return string(b)
+	return b
 }
 
 // text appends formatted figures without fmt's interface conversions:
