@@ -126,9 +126,9 @@ func rateSpreads(st State, vs []vertexView, cfg Config) []moments {
 		if !s.Epoch.Equal(st.Epoch) || s.At.Before(settled) || len(s.V) != len(vs) {
 			continue
 		}
-		for i, v := range vs {
+		for i := range vs {
 			b := s.V[i].BusyAvg
-			if v.units > 0 {
+			if vs[i].units > 0 {
 				b = s.V[i].BusyMax
 			}
 			if b >= 0.3 {
@@ -184,7 +184,8 @@ func (j *jobView) sumSources() {
 // of their demand × their observed selectivity (DS2).
 func (j jobView) demand(mult float64) []float64 {
 	d := make([]float64, len(j.vs))
-	for i, v := range j.vs {
+	for i := range j.vs {
+		v := &j.vs[i]
 		if v.source {
 			off := v.est.in
 			if v.est.pending >= 0 {
@@ -197,7 +198,7 @@ func (j jobView) demand(mult float64) []float64 {
 		}
 		for _, u := range v.inputs {
 			sel := 1.0
-			if uv := j.vs[u]; uv.est.in > 0 {
+			if uv := &j.vs[u]; uv.est.in > 0 {
 				sel = uv.est.out / uv.est.in
 			}
 			d[i] += d[u] * sel
