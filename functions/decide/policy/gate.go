@@ -216,8 +216,8 @@ func validate(s *events.Snapshot, lenient bool) *hold {
 	if (!s.Complete || len(s.Incomplete) > 0) && !allExcused(s, lenient) {
 		return holdf(HoldIncomplete, "snapshot incomplete: "+orDash(strings.Join(s.Incomplete, ", ")))
 	}
-	var small [32]bool // which vertices feed another; on the stack for most jobs
-	feeds := small[:0]
+	var small [smallJob]bool // which vertices feed another; on the stack for most jobs
+	var feeds []bool
 	if len(s.Vertices) <= len(small) {
 		feeds = small[:len(s.Vertices)]
 	} else {
