@@ -52,6 +52,7 @@ type sample struct {
 	slotsTotal  int
 	lag         float64
 	state       string
+	restarts    int
 }
 
 // watcher samples the ground truth every 500 ms until the test ends.
@@ -80,7 +81,7 @@ func watch(t *testing.T, sb *sandbox.Sandbox) *watcher {
 			if err != nil {
 				continue
 			}
-			w.ch <- sample{time.Now(), gt.Vertices[1].Parallelism, gt.RegisteredTaskManagers, gt.SlotsInUse, gt.SlotsTotal, gt.LagSeconds, gt.State}
+			w.ch <- sample{time.Now(), gt.Vertices[1].Parallelism, gt.RegisteredTaskManagers, gt.SlotsInUse, gt.SlotsTotal, gt.LagSeconds, gt.State, gt.Restarts}
 		}
 	}()
 	t.Cleanup(func() { cancel(); <-done })
@@ -141,9 +142,18 @@ func TestScaleUpAndDown(t *testing.T) {
 	t.Logf("scaled down: work=%d with %d TaskManagers", down.parallelism, down.registered)
 
 	// TaskManagers went only once the job no longer needed their slots.
-	for _, s := range w.all {
+	changes := 0
+	for i, s := range w.all {
 		assert.LessOrEqual(t, s.slotsInUse, s.slotsTotal, "at %s the job used more slots than registered", s.at.Format(time.TimeOnly))
+		if i > 0 && s.parallelism != w.all[i-1].parallelism {
+			changes++
+		}
 	}
+	// Every rescale is a restart in the ground truth, however short (the
+	// scorecard's lag-back and recovery measures start at each restart).
+	last := w.all[len(w.all)-1]
+	t.Logf("%d restarts in the ground truth, %d parallelism changes seen", last.restarts-w.all[0].restarts, changes)
+	assert.GreaterOrEqual(t, last.restarts-w.all[0].restarts, changes, "restarts in the ground truth against parallelism changes seen")
 	noFailover(t, sb)
 	realflink.Eventually(t, time.Minute, func() bool { return len(p.Results()) >= len(p.Decisions()) }, "decisions without a result")
 	for _, r := range p.Results() {

@@ -263,6 +263,7 @@ final class Sandbox {
     String state = "CREATED";
     boolean everRunning;
     int restarts;
+    long runningSince; // the RUNNING status timestamp of the last running sample
     long downtimeMs;
     long lastSampleMs;
     Map<String, Integer> parallelism = new LinkedHashMap<>();
@@ -280,8 +281,16 @@ final class Sandbox {
       synchronized (lock) {
         String state = g.getState().name();
         if (truth.everRunning && !"RUNNING".equals(truth.state)) truth.downtimeMs += now - truth.lastSampleMs;
-        if ("RUNNING".equals(truth.state) && !"RUNNING".equals(state)) truth.restarts++;
-        if ("RUNNING".equals(state)) truth.everRunning = true;
+        boolean wasRunning = "RUNNING".equals(truth.state), running = "RUNNING".equals(state);
+        long since = running ? g.getStatusTimestamp(JobStatus.RUNNING) : 0;
+        if (wasRunning && !running) truth.restarts++;
+        // A rescale on this MiniCluster can restart the job within one
+        // sampling period: running then and now, but since a later start.
+        else if (wasRunning && running && truth.runningSince != 0 && since != truth.runningSince) truth.restarts++;
+        if (running) {
+          truth.everRunning = true;
+          truth.runningSince = since;
+        }
         truth.state = state;
         truth.lastSampleMs = now;
         for (AccessExecutionJobVertex v : g.getVerticesTopologically()) {
