@@ -147,6 +147,27 @@ func propose(j jobView, ld load, sc []scaling, lim limits, caps []*capMemo) []ca
 	return out
 }
 
+// withRecovery adds to cands every vertex sized for its demand × (1 + h):
+// the spare that drains a scale-up's restart backlog within slo.recovery
+// (recoveryNeed), which falls between the headroom levels, so that the
+// vertices that already have it are not raised to the next level with
+// the one that lacks it. Nothing is added for h ≤ 0 or above the levels.
+func withRecovery(cands []candidate, h float64, j jobView, ld load, sc []scaling, lim limits, caps []*capMemo) []candidate {
+	if !(h > 0 && h < headrooms[len(headrooms)-1]) {
+		return cands
+	}
+	up, down := j.demand(ld.forecast), j.demand(math.Max(ld.peak, ld.forecast))
+	ps := make([]int, len(j.vs))
+	for i, v := range j.vs {
+		ps[i] = sizeVertex(v, sc[i], up[i]*(1+h), down[i]*(1+h), lim.hi[i], 1, caps[i])
+	}
+	ps, notes := shape(ps, j, lim)
+	if slices.ContainsFunc(cands, func(c candidate) bool { return slices.Equal(c.ps, ps) }) {
+		return cands
+	}
+	return append(cands, candidate{ps: ps, headroom: h, notes: notes})
+}
+
 // sizeLevels sizes v for every headroom level into out (sizeVertex),
 // walking up from one level's size to the next's.
 func sizeLevels(out []int, v vertexView, sc scaling, up, down float64, hi int, memo *capMemo) {

@@ -130,6 +130,12 @@ type SLOConfig struct {
 	// slot-seconds per slot the job runs: the exchange rate between the
 	// SLO and the bill when candidates are compared.
 	Weight float64 `yaml:"weight" json:"weight"`
+	// Recovery is how soon after a restart a decision makes the lag is to
+	// be back under a tenth of MaxLag: a change whose restart's backlog
+	// (outage, replay, the lag already built) its spare capacity does not
+	// drain that soon, with the load's rise, is not chosen while another
+	// does. 0 prices recovery only through the lag.
+	Recovery time.Duration `yaml:"recovery" json:"recovery"`
 }
 
 // Defaults returns a configuration that works for most jobs.
@@ -152,7 +158,7 @@ func Defaults() Config {
 		RescaleTimeout:  5 * time.Minute,
 		MinInterval:     time.Minute,
 		Efficiency:      EfficiencyConfig{Prior: 0.9, Min: 0.3, Max: 1.0},
-		SLO:             SLOConfig{MaxLag: time.Minute, Weight: 20},
+		SLO:             SLOConfig{MaxLag: time.Minute, Weight: 20, Recovery: 3 * time.Minute},
 		Disturbances:    0.2,
 		Forecast:        24 * time.Hour,
 	}
@@ -239,6 +245,7 @@ func (c Config) Validate() error {
 	if !(c.SLO.Weight >= 0 && c.SLO.Weight <= 1e6) {
 		p.add("slo.weight", "%v: use [0, 1e6]", c.SLO.Weight)
 	}
+	p.nonNegativeDuration("slo.recovery", c.SLO.Recovery)
 	if !(c.Disturbances >= 0 && c.Disturbances <= 60) {
 		p.add("disturbances", "%v: use [0, 60] per hour", c.Disturbances)
 	}

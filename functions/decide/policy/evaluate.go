@@ -54,6 +54,8 @@ type evaluation struct {
 	// the lag has drained (after drained), nil for none.
 	released *evaluation
 	drained  time.Duration
+	// recovery: whether the restart's backlog drains within slo.recovery.
+	recovery recovery
 }
 
 func (e evaluation) keep() bool { return e.headroom < 0 }
@@ -232,6 +234,7 @@ func price(e evaluation, p plan, ld load, rc restartCost, h0 float64, sizes [3]i
 	if p.restart {
 		e.restarts++
 	}
+	e.recovery = recoveryOf(e, p, rc, h0, ld.trend, cfg)
 	e.slotSec = float64(e.paid) * hz
 	if p.release != nil {
 		e.slotSec = float64(e.paid)*drained + float64(p.release.paid)*(hz-drained)
@@ -318,11 +321,13 @@ func timeAbove(a, b, d, level float64) float64 {
 }
 
 // choose is the cheapest evaluation; keep wins ties within 0.5 % of its
-// cost, so figures at the edge do not flip a job back and forth.
+// cost, so figures at the edge do not flip a job back and forth. When some
+// change drains its restart's backlog within slo.recovery, the changes
+// that do not are left out (recovering).
 func choose(evs []evaluation) evaluation {
-	best := evs[0]
+	best, strict := evs[0], recovering(evs)
 	for _, e := range evs[1:] {
-		if e.cost < best.cost {
+		if e.cost < best.cost && (!strict || e.recovery.ok) {
 			best = e
 		}
 	}

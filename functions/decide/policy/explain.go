@@ -112,7 +112,7 @@ func rationale(j jobView, best evaluation, evs []evaluation, ld load, rc restart
 		b = j.run.describe(b.s(" (a source shows no backlog and the job is saturated"))
 	}
 	b = rc.describe(ld.describe(b.s("; ")).s("; "))
-	b = best.sum(evs[0].sum(b.s("; ")).s("; ")).s(" → scale ")
+	b = best.recovery.describe(best.sum(evs[0].sum(b.s("; ")).s("; ")), best, evs).s(" → scale ")
 	first := true
 	for i, v := range j.vs {
 		if best.ps[i] != v.cur {

@@ -27,6 +27,9 @@ type load struct {
 	// budget, or the rate the job has shown when higher (seen > 0).
 	disturbances float64
 	seen         int
+	// trend is the load's typical rise, share of the load per second (≥ 0):
+	// it erodes a scale-up's spare while the restart's backlog drains.
+	trend float64
 }
 
 // minSigma is the least relative uncertainty assumed: busy time and 60 s
@@ -46,6 +49,7 @@ func measureLoad(st State, j jobView, cfg Config, now time.Time) load {
 	ld.react = cfg.RateWindow + cfg.ScaleUpDelay + expectedRestart(st, cfg).downtime
 	capped := j.capped(st.Window, cfg.RateWindow)
 	ld.loadSigma = loadDrift(st.Window, capped, cfg.Settle, ld.react, cfg.RateWindow)
+	ld.trend = loadTrend(st.Window, capped, cfg.Settle, trendSpan)
 	for _, v := range j.vs {
 		if v.est.busy >= 0.3 {
 			ld.capSigma = math.Max(ld.capSigma, v.rateCV)

@@ -1,0 +1,176 @@
+package policy
+
+import (
+	"math"
+	"time"
+)
+
+// recoveredShare of the SLO is the lag under which a restart counts as
+// recovered from: lag back under a tenth of the SLO within slo.recovery.
+const recoveredShare = 0.1
+
+// recovery is whether a candidate's restart (and its planned release's)
+// brings the lag back under recoveredShare of the SLO within
+// slo.recovery, at today's estimate of the load and its trend.
+type recovery struct {
+	// backlog is the lag (s) the restart leaves: the lag at the stop (what
+	// there is now, grown while TaskManagers start and a checkpoint is
+	// awaited), the outage and the replay.
+	backlog float64
+	// need is the spare capacity (share of the demand) that drains it in
+	// time; took is how long the candidate's spare takes (+Inf: never).
+	need float64
+	took time.Duration
+	ok   bool
+	// within is slo.recovery (0: not checked).
+	within time.Duration
+}
+
+// recoveryOf checks e's restart under plan p against cfg.SLO.Recovery: the
+// backlog drains at the candidate's spare capacity, which a load rising by
+// trend (share of the load per second) erodes as the drain goes on, so the
+// spare needed over a drain of d seconds is backlog ÷ d + trend × d ÷ 2. A
+// planned release's own restart is checked the same way at the headroom it
+// settles at. Candidates without a restart, and every candidate when the
+// knob is 0, recover.
+func recoveryOf(e evaluation, p plan, rc restartCost, h0, trend float64, cfg Config) recovery {
+	if !p.restart || cfg.SLO.Recovery <= 0 {
+		return recovery{ok: true}
+	}
+	slo := cfg.SLO.MaxLag.Seconds()
+	lp := lagPath{lag: p.lag, slo: slo, end: math.Inf(1)}
+	lp.run(rc.wait.Seconds(), -under(h0, 1))
+	lp.run(rc.outage.Seconds(), 1)
+	lp.jump(rc.replay.Seconds())
+	r := drainCheck(lp.lag, under(e.h, 1), rc.outage, trend, cfg)
+	r.within = cfg.SLO.Recovery
+	if p.release != nil {
+		back := drainCheck(rc.outage.Seconds()+disturbanceReplay(rc, cfg).Seconds(), under(p.release.h, 1), rc.outage, trend, cfg)
+		if !back.ok {
+			r.ok, r.took, r.need = false, max(r.took, back.took), math.Max(r.need, back.need)
+		}
+	}
+	return r
+}
+
+// drainCheck is the recovery of a backlog (s) left by a restart whose
+// outage is out, drained at spare h while the load rises by trend.
+func drainCheck(backlog, h float64, outage time.Duration, trend float64, cfg Config) recovery {
+	r := recovery{backlog: backlog}
+	left := backlog - recoveredShare*cfg.SLO.MaxLag.Seconds()
+	if left <= 0 {
+		r.ok = true
+		r.took = outage
+		return r
+	}
+	d := (cfg.SLO.Recovery - outage).Seconds()
+	if d <= 0 {
+		r.need, r.took = math.Inf(1), time.Duration(math.MaxInt64)
+		return r
+	}
+	r.need = left/d + trend*d/2
+	r.took = time.Duration(math.MaxInt64)
+	// the drain's length t solves h·t − trend·t²/2 = left
+	if disc := h*h - 2*trend*left; h > 0 && disc >= 0 {
+		t := left / h
+		if trend > 0 {
+			t = (h - math.Sqrt(disc)) / trend
+		}
+		r.took = outage + time.Duration(t*float64(time.Second))
+	}
+	r.ok = h >= r.need
+	return r
+}
+
+// recovering reports whether any candidate that restarts the job drains its
+// restart's backlog in time: then the ones that do not are left out of the
+// choice (keep, which restarts nothing, stays in).
+func recovering(evs []evaluation) bool {
+	for _, e := range evs {
+		if !e.keep() && e.recovery.ok {
+			return true
+		}
+	}
+	return false
+}
+
+// loadTrend is the load's typical rise (share of the load per second)
+// between settled samples tau apart (within 1.5 tau): the median of the
+// signed relative changes ÷ their spacing, so a single step, which only
+// the pairs spanning it see, is not a trend; 0 when the load does not rise
+// or fewer than three pairs exist. Samples marked in capped (may be nil)
+// are left out.
+func loadTrend(w []Sample, capped []bool, settle, tau time.Duration) float64 {
+	var small [64]float64
+	rel := small[:0]
+	k := 0
+	for i, a := range w {
+		if a.At.Sub(a.Epoch) < settle || at(capped, i) || a.Offered <= 0 {
+			continue
+		}
+		k = max(k, i+1)
+		for k < len(w) && (w[k].At.Sub(a.At) < tau || w[k].At.Sub(w[k].Epoch) < settle || at(capped, k)) {
+			k++
+		}
+		if k < len(w) && w[k].At.Sub(a.At) <= tau*3/2 {
+			rel = append(rel, (w[k].Offered-a.Offered)/a.Offered/w[k].At.Sub(a.At).Seconds())
+		}
+	}
+	if len(rel) < 3 {
+		return 0
+	}
+	return math.Max(median(rel), 0)
+}
+
+// trendSpan is the spacing of the samples loadTrend compares: long enough
+// that the rates' noise does not read as a trend, short against the
+// metric window so that a step is seen by few of the pairs.
+const trendSpan = 2 * time.Minute
+
+// describe states the chosen change's recovery and, when a cheaper change
+// was left out for draining too slowly, what that costs: "sized to drain
+// the restart's ~42 s backlog within 3m0s (~2m10s; 6 slots (+5%
+// headroom), 1,800 slot-s/h cheaper, would take ~4m5s)".
+func (r recovery) describe(b text, best evaluation, evs []evaluation) text {
+	within := r.within
+	if best.keep() || within <= 0 {
+		return b
+	}
+	var cheaper *evaluation
+	for i := range evs {
+		if e := &evs[i]; !e.keep() && !e.recovery.ok && e.cost < best.cost && (cheaper == nil || e.cost < cheaper.cost) {
+			cheaper = e
+		}
+	}
+	if cheaper == nil {
+		if !r.ok {
+			return b.s("; no change drains the restart's ~").f(r.backlog, 0).s(" s backlog within ").dur(within).s(" (this one ").took(r.took).s(")")
+		}
+		return b.s("; the restart's ~").f(r.backlog, 0).s(" s backlog drains in ").took(r.took)
+	}
+	b = b.s("; sized to drain the restart's ~").f(r.backlog, 0).s(" s backlog within ").dur(within).s(" (").took(r.took).s("; ")
+	b = cheaper.label(b).s(", ").f((best.dSlot-cheaper.dSlot)*3600/horizon.Seconds(), 0).s(" slot-s/h cheaper, would take ").took(cheaper.recovery.took)
+	return b.s(")")
+}
+
+// took formats a drain's length: "~2m10s", or "never" at the estimate.
+func (t text) took(d time.Duration) text {
+	if d == time.Duration(math.MaxInt64) {
+		return t.s("never at this load")
+	}
+	return t.s("~").dur(d)
+}
+
+// recoveryNeed is the spare capacity (share of the demand) a scale-up
+// needs to drain its restart's backlog within slo.recovery, with the
+// load's trend; 0 when the knob is 0 or the backlog is already small.
+func recoveryNeed(j jobView, ld load, rc restartCost, h0 float64, cfg Config) float64 {
+	if cfg.SLO.Recovery <= 0 {
+		return 0
+	}
+	r := recoveryOf(evaluation{h: math.Inf(1)}, plan{lag: j.lag, restart: true}, rc.forChange(true), h0, ld.trend, cfg)
+	if math.IsInf(r.need, 1) {
+		return 0
+	}
+	return r.need
+}
