@@ -6,6 +6,8 @@ package slots
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 )
 
 // ErrInvalid is returned for a layout that cannot be computed (non-positive
@@ -61,6 +63,35 @@ func (l Layout) TaskManagers(parallelism map[string]int) (int, error) {
 		return 0, err
 	}
 	return ForSlots(n, l.PerTaskManager) + l.Standby, nil
+}
+
+// Fit lowers parallelisms (vertex → p, not changed) until they need at
+// most avail slots: the largest one at a time, and of equals the one
+// lowered least so far relative to where it started, which keeps their
+// proportions. It wraps ErrInvalid when even 1 for every vertex needs more.
+func (l Layout) Fit(parallelism map[string]int, avail int) (map[string]int, error) {
+	out := maps.Clone(parallelism)
+	ids := slices.Sorted(maps.Keys(out))
+	for {
+		n, err := l.Needed(out)
+		if err != nil {
+			return nil, err
+		}
+		if n <= avail {
+			return out, nil
+		}
+		top := ""
+		for _, id := range ids {
+			if top == "" || out[id] > out[top] ||
+				out[id] == out[top] && out[id]*parallelism[top] > out[top]*parallelism[id] {
+				top = id
+			}
+		}
+		if top == "" || out[top] <= 1 {
+			return nil, fmt.Errorf("%w: %d slots do not fit parallelism 1 for every vertex", ErrInvalid, avail)
+		}
+		out[top]--
+	}
 }
 
 // ForSlots returns ceil(slots / perTaskManager); perTaskManager must be > 0.

@@ -34,6 +34,11 @@ func checkpointInterval(ctx context.Context, fl Flink, jobID string) time.Durati
 // restart goes ahead and the detail says so.
 func (x *execution) waitCheckpoint(ctx context.Context, s plan.Step) (string, error) {
 	interval := s.CheckpointInterval
+	if j, err := x.fl.JobDetails(ctx, x.d.JobID); err == nil && j.State != "" && j.State != flink.StateRunning {
+		// A job that is not running (a failover's, or one waiting for
+		// slots) takes no checkpoint: its restart restores the latest.
+		return fmt.Sprintf("restart now: the job is %s and takes no checkpoint until it runs", j.State), nil
+	}
 	id, age, err := x.latestCheckpoint(ctx)
 	if err != nil {
 		return "restart without waiting: " + err.Error(), nil

@@ -3,6 +3,7 @@ package actuator
 import (
 	"context"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -120,4 +121,24 @@ func TestCheckpointInFlight(t *testing.T) {
 	cp.Latest.Completed, cp.History[1].Status = nil, "IN_PROGRESS"
 	_, saved = checkpointInFlight(cp, 0)
 	require.Greater(t, saved, 24*time.Hour, "without a completed checkpoint a restart restores none")
+}
+
+// A job that is not running (a failover's restart, or waiting for slots)
+// takes no checkpoint: the restart's checkpoint wait does not wait for one.
+// At 170 s the latest checkpoint completed 42 s before (due in 18 s), and
+// one of the two TaskManagers the job runs on is gone: the job restarts
+// (60 s downtime).
+func TestCheckpointWaitSkipsAJobNotRunning(t *testing.T) {
+	doc := strings.Replace(backpressuredCheckpoints, "restart: 2s", "restart: 60s", 1)
+	doc = strings.Replace(doc, "steps: [{at: 0s, rate: 1000}, {at: 100s, rate: 5000}]", "steps: [{at: 0s, rate: 1000}]", 1)
+	doc = strings.Replace(doc, "parallelism: 1, maxParallelism: 16, capacity: 2000", "parallelism: 2, maxParallelism: 16, capacity: 2000", 1)
+	sim, fc := emulatedAt(t, doc, 170*time.Second)
+	sim.SetTaskManagers(1)
+	sim.Advance(2 * time.Second)
+	x := &execution{a: New(Deps{Clock: simClock{sim}}, Options{Poll: time.Second, CheckpointWait: 30 * time.Second}),
+		fl: fc, d: events.Decision{JobID: sim.JobID()}}
+	state, err := x.waitCheckpoint(context.Background(), plan.Step{Kind: plan.KindWaitCheckpoint, CheckpointInterval: time.Minute})
+	require.NoError(t, err)
+	require.Equal(t, "restart now: the job is CREATED and takes no checkpoint until it runs", state)
+	require.Equal(t, 172*time.Second, sim.Elapsed(), "no wait")
 }

@@ -473,39 +473,20 @@ func Fit(d events.Decision, steps []Step, slots int) ([]Step, error) {
 	return out, nil
 }
 
-// fitBounds lowers the largest upper bound one at a time until the upper
-// bounds need at most avail slots; of equal bounds it lowers the one lowered
-// least so far, which keeps the decision's proportions.
+// fitBounds lowers the upper bounds until they need at most avail slots
+// (slots.Layout.Fit), keeping each lower bound at or below its upper.
 func fitBounds(layout slots.Layout, req map[string]Bounds, avail int) (map[string]Bounds, error) {
-	out := maps.Clone(req)
-	upper := make(map[string]int, len(out))
-	for id, b := range out {
+	upper := make(map[string]int, len(req))
+	for id, b := range req {
 		upper[id] = b.Upper
 	}
-	ids := slices.Sorted(maps.Keys(upper))
-	for {
-		n, err := layout.Needed(upper)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
-		}
-		if n <= avail {
-			break
-		}
-		top := ""
-		for _, id := range ids {
-			// The largest upper bound; of equals, the one lowered least so far.
-			if top == "" || upper[id] > upper[top] ||
-				upper[id] == upper[top] && upper[id]*out[top].Upper > upper[top]*out[id].Upper {
-				top = id
-			}
-		}
-		if top == "" || upper[top] <= 1 {
-			return nil, fmt.Errorf("%w: %d slots do not fit parallelism 1 for every vertex", ErrInvalid, avail)
-		}
-		upper[top]--
+	fit, err := layout.Fit(upper, avail)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	for id, b := range out {
-		out[id] = Bounds{Lower: min(b.Lower, upper[id]), Upper: upper[id]}
+	out := make(map[string]Bounds, len(req))
+	for id, b := range req {
+		out[id] = Bounds{Lower: min(b.Lower, fit[id]), Upper: fit[id]}
 	}
 	return out, nil
 }

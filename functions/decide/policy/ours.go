@@ -36,7 +36,8 @@ const MeterSettle = 70 * time.Second
 
 // Decide runs our policy on in. After the gates (order, validate, topology,
 // epoch, record, in-flight, paused, cooldown, settle ≥ MeterSettle) come typed steps,
-// each a function of the values it is given:
+// each a function of the values it is given (a job that is not running holds,
+// unless it waits for slots that do not come: awaitingSlots):
 //
 //	learn     State, view            → State (restarts, efficiency points, slot fit, load profile)
 //	observe   State, Snapshot        → view: per vertex rates, busy, true rate, source lag
@@ -56,6 +57,11 @@ func Decide(in Input) Output {
 	g := newGateInput(&in, cfg, true)
 	st, h := accept(g, in.State, oursGates)
 	st = learnAfterGates(in.State, st, g)
+	if h != nil && h.kind == HoldNotRunning {
+		if d := awaitingSlots(g, st, in.SnapshotID); d != nil {
+			return Output{NewState: afterDecision(st, d, g.now), Decision: d}
+		}
+	}
 	if h != nil {
 		return Output{NewState: st, HoldKind: h.kind, Hold: h.msg}
 	}

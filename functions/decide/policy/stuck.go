@@ -1,0 +1,105 @@
+package policy
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/flinkscaler/flinkscaler/internal/events"
+)
+
+// stuckAfter is how long a job may wait for slots (CREATED: Flink's
+// adaptive scheduler waiting for resources) before the TaskManagers it
+// waits for are taken as never coming. A TaskManager pod starts in well
+// under two minutes (actuate's slot wait gives up after two); one that has
+// not registered after three stays away (a pod stuck Pending or crashing,
+// a node that never comes).
+const stuckAfter = 3 * time.Minute
+
+// awaitingSlots answers a job that waits for slots that do not come: it has
+// been CREATED, holding no slot, for stuckAfter (or twice its restarts'
+// mean outage, when longer) since it last ran, and no decision of ours is
+// still under way (within RescaleTimeout, and MinInterval more for actuate
+// to finish it). With every vertex's lower bound at its target, Flink's
+// adaptive scheduler waits for a missing TaskManager for ever: after a lost
+// TaskManager whose replacement never registers, or a restart during which
+// one was lost. The decision declares what the registered slots allow for
+// the parallelism last declared (our pending decision's targets, else the
+// parallelism the job ran at; the largest lowered first, as actuate does
+// when its slot wait runs out) and drops the TaskManagers that have not
+// registered; once the job runs, the policy sizes it again from what it
+// then shows. Nil when the job is not stuck so; adaptive and KEDA modes
+// only (reactive mode runs at whatever slots there are, and session-mode
+// TaskManagers are not the job's).
+func awaitingSlots(g gateInput, st State, snapshotID string) *events.Decision {
+	s := g.snap
+	last := lastSample(st)
+	rs := st.Rescale
+	pending := rs != nil && rs.Applied.IsZero()
+	switch {
+	case s.JobState != "CREATED" || last.At.IsZero() || s.SlotsTotal <= 0 || s.SlotsFree < s.SlotsTotal:
+		return nil
+	case g.cfg.Mode != events.ModeAdaptive && g.cfg.Mode != events.ModeKEDA:
+		return nil
+	case pending && g.now.Sub(rs.At) < g.cfg.RescaleTimeout+g.cfg.MinInterval:
+		return nil
+	}
+	down := g.now.Sub(last.At)
+	if down < max(stuckAfter, 2*expectedRestart(st, g.cfg).outage) {
+		return nil
+	}
+	want := make(map[string]int, len(s.Vertices))
+	for _, v := range s.Vertices {
+		want[v.ID] = v.Parallelism
+		if pending && rs.Targets[v.ID] > v.Parallelism {
+			want[v.ID] = rs.Targets[v.ID]
+		}
+	}
+	layout := layoutFor(g.cfg, s, st.Unfit)
+	need, err := layout.Needed(want)
+	avail := s.SlotsTotal - layout.Standby*layout.PerTaskManager
+	if err != nil || avail <= 0 {
+		return nil
+	}
+	fit, err := layout.Fit(want, avail)
+	if err != nil {
+		return nil
+	}
+	d := &events.Decision{
+		DecisionID: decisionID(s.Cluster, s.JobID, Name, g.now),
+		SnapshotID: snapshotID,
+		Cluster:    s.Cluster, JobID: s.JobID, JobName: s.JobName,
+		Mode: g.cfg.Mode, Workload: g.cfg.Workload, Policy: Name, DryRun: g.cfg.DryRun,
+		DecidedAt:    g.now,
+		Slots:        events.Slots{PerTaskManager: layout.PerTaskManager, Sharing: g.cfg.Slots.Sharing, Standby: layout.Standby},
+		TaskManagers: events.Count{Current: s.TaskManagers, Target: s.TaskManagers},
+	}
+	if layout.Dedicated {
+		d.Slots.Sharing = events.SlotSharingDedicated
+	}
+	if len(layout.Groups) > 0 {
+		d.Slots.Groups = layout.Groups
+	}
+	var moves []string
+	changed := false
+	for _, v := range s.Vertices {
+		changed = changed || fit[v.ID] != v.Parallelism
+		reason := "unchanged: fits the registered slots"
+		if fit[v.ID] < want[v.ID] {
+			reason = fmt.Sprintf("lowered from %d to what the registered slots allow", want[v.ID])
+			moves = append(moves, fmt.Sprintf("%s %d→%d", orDash(v.Name), want[v.ID], fit[v.ID]))
+		}
+		d.Vertices = append(d.Vertices, events.VertexDecision{ID: v.ID, Name: orDash(v.Name), Current: v.Parallelism, Target: fit[v.ID], Reason: reason})
+	}
+	if !changed {
+		return nil
+	}
+	if len(moves) == 0 {
+		moves = append(moves, "the parallelism last declared fits them")
+	}
+	d.Rationale = fmt.Sprintf("the job has waited %s for slots since it last ran: %d registered on %d TaskManagers where its requirements need %d "+
+		"(a TaskManager that does not register); running now at what the registered slots allow (%s) trades %d slots of capacity "+
+		"for the lag the wait adds, one second per second; TaskManagers that have not registered are dropped, and the job is sized again once it runs",
+		down.Round(time.Second), s.SlotsTotal, s.TaskManagers, need, strings.Join(moves, ", "), max(need-avail, 0))
+	return d
+}

@@ -1,0 +1,69 @@
+package policy
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/flinkscaler/flinkscaler/internal/events"
+)
+
+// A job waiting for slots that never come is run at what the registered
+// ones allow. It ran settled until 300 s at window 6; our decision at 200 s
+// declared window 14 on 14 TaskManagers; a TaskManager was lost during the
+// restart and its replacement never registers, so Flink waits for a 14th
+// slot for ever (CREATED, every slot free). Before stuckAfter, and while
+// our decision may still be under way, the job is left alone; then the
+// decision lowers window to the 13 registered slots and drops the
+// TaskManager that has not registered.
+func TestWaitingForSlotsThatDoNotCome(t *testing.T) {
+	cfg := noDelay()
+	cfg.Slots.PerTaskManager = 1
+	src, win := vtx("source", 3, 300, 30000, 30000), vtx("window", 6, 900, 30000, 6000, "source")
+	ran := snapAt(300, src, win)
+	st := State{Window: []Sample{{At: ran.ObservedAt, Epoch: t0, Offered: 30000}},
+		Rescale: &Rescale{DecisionID: "d", At: t0.Add(200 * time.Second), Targets: map[string]int{"source": 3, "window": 14}}}
+	waiting := func(sec int) events.Snapshot {
+		s := snapAt(sec, vtx("source", 3, 0, 0, 0), vtx("window", 6, 0, 0, 0, "source"))
+		s.JobState, s.TaskManagers, s.SlotsTotal, s.SlotsFree, s.Complete = "CREATED", 13, 13, 13, false
+		return s
+	}
+	decide := func(sec int) Output {
+		s := waiting(sec)
+		return Decide(Input{Snapshot: s, State: st, Config: cfg, Now: s.ObservedAt, SnapshotID: "s"})
+	}
+	for _, sec := range []int{320, 470, 559} { // down 20 s; 170 s; decision 359 s ago, within RescaleTimeout + MinInterval
+		o := decide(sec)
+		require.Nil(t, o.Decision, "at %d s", sec)
+		require.Equal(t, HoldNotRunning, o.HoldKind)
+	}
+	o := decide(570)
+	require.NotNil(t, o.Decision, o.Hold)
+	require.Equal(t, map[string]int{"source": 3, "window": 13}, targetsOf(o.Decision))
+	require.Equal(t, events.Count{Current: 13, Target: 13}, o.Decision.TaskManagers)
+	require.Contains(t, o.Decision.Rationale, "the job has waited 4m30s for slots since it last ran: 13 registered on 13 TaskManagers where its requirements need 14")
+	require.Contains(t, o.Decision.Rationale, "window 14→13")
+	require.Equal(t, map[string]int{"source": 3, "window": 13}, o.NewState.Rescale.Targets)
+
+	// A job that holds its slots (restoring) or is not CREATED is not waiting for slots.
+	s := waiting(570)
+	s.SlotsFree = 0
+	require.Nil(t, Decide(Input{Snapshot: s, State: st, Config: cfg, Now: s.ObservedAt}).Decision)
+	s = waiting(570)
+	s.JobState = "RESTARTING"
+	require.Nil(t, Decide(Input{Snapshot: s, State: st, Config: cfg, Now: s.ObservedAt}).Decision)
+	// Reactive mode runs at whatever slots there are.
+	rcfg := cfg
+	rcfg.Mode = events.ModeReactive
+	s = waiting(570)
+	require.Nil(t, Decide(Input{Snapshot: s, State: st, Config: rcfg, Now: s.ObservedAt}).Decision)
+	// A job whose restarts take long is given twice their mean outage.
+	slow := st
+	slow.Restarts = []RestartObs{{Downtime: 4 * time.Minute, Outage: 3 * time.Minute}}
+	s = waiting(570)
+	o = Decide(Input{Snapshot: s, State: slow, Config: cfg, Now: s.ObservedAt})
+	require.Nil(t, o.Decision)
+	require.True(t, strings.HasPrefix(o.Hold, "job is CREATED"), o.Hold)
+}
