@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"encoding/json"
 	"math"
 	"strings"
 	"testing"
@@ -262,6 +263,31 @@ func TestForecastNeedsARepeat(t *testing.T) {
 	require.InDelta(t, 2.0, f, 0.01)
 	require.True(t, strings.HasPrefix(why, "forecast"), why)
 	require.Len(t, p.Rates, profileCycles)
+}
+
+// withSample shares the periods it does not write with the profile it was
+// given and never changes that profile: a sample in the current period, in
+// a new one, and from a past one.
+func TestProfileWithSampleLeavesItsInputAlone(t *testing.T) {
+	period := time.Hour
+	start := t0.Truncate(period)
+	var p *Profile
+	for m := range 150 {
+		p = p.withSample(period, start.Add(time.Duration(m)*time.Minute), float64(1000+m))
+	}
+	require.Len(t, p.Rates, 3)
+	before, err := json.Marshal(p)
+	require.NoError(t, err)
+	for _, at := range []time.Duration{149 * time.Minute, 185 * time.Minute, 30 * time.Minute} {
+		q := p.withSample(period, start.Add(at), 5000)
+		after, err := json.Marshal(p)
+		require.NoError(t, err)
+		require.JSONEq(t, string(before), string(after), "sample at %s changed its input", at)
+		if at == 149*time.Minute {
+			require.Equal(t, p.Rates[1:], q.Rates[1:])
+			require.InDelta(t, (1149.0+5000)/2, q.Rates[0][profileBuckets*29/60], 1e-9)
+		}
+	}
 }
 
 func pow(x, y float64) float64 { return math.Pow(x, y) }

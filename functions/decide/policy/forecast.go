@@ -40,16 +40,16 @@ func (p *Profile) at(t time.Time) (cycle int64, bucket int) {
 }
 
 // withSample returns a copy of p (a new profile for period when p is nil
-// or of another period) with offered recorded at t.
+// or of another period) with offered recorded at t. No period's rates are
+// ever written in place: the copy shares them with p but for the one it
+// writes, which it copies first.
 func (p *Profile) withSample(period time.Duration, t time.Time, offered float64) *Profile {
 	next := &Profile{Period: period}
 	if p != nil && p.Period == period {
 		next.Cycle = p.Cycle
-		for k := range p.Rates {
-			next.Rates = append(next.Rates, slices.Clone(p.Rates[k]))
-			next.Counts = append(next.Counts, slices.Clone(p.Counts[k]))
-		}
+		next.Rates, next.Counts = slices.Clone(p.Rates), slices.Clone(p.Counts)
 	}
+	shared := len(next.Rates) > 0 // Rates[0] and Counts[0] are p's
 	cycle, b := next.at(t)
 	if len(next.Rates) == 0 || cycle > next.Cycle {
 		shift := int(min(cycle-next.Cycle, profileCycles))
@@ -62,9 +62,13 @@ func (p *Profile) withSample(period time.Duration, t time.Time, offered float64)
 		}
 		next.Rates, next.Counts = next.Rates[:min(len(next.Rates), profileCycles)], next.Counts[:min(len(next.Counts), profileCycles)]
 		next.Cycle = cycle
+		shared = false
 	}
 	if cycle < next.Cycle || math.IsNaN(offered) || offered < 0 {
 		return next
+	}
+	if shared {
+		next.Rates[0], next.Counts[0] = slices.Clone(next.Rates[0]), slices.Clone(next.Counts[0])
 	}
 	n := next.Counts[0][b]
 	next.Rates[0][b] = (next.Rates[0][b]*float64(n) + offered) / float64(n+1)
