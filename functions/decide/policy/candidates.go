@@ -243,9 +243,9 @@ func sizeVertex(v vertexView, sc scaling, up, down float64, hi, from int, memo *
 	if v.rate <= 0 || v.est.in <= 0 {
 		return v.cur
 	}
-	p := fewest(v, memo, up, from, max(hi, v.cur))
+	p := fewest(v.cur, memo, up, from, max(hi, v.cur))
 	if p < v.cur {
-		p = min(fewest(v, memo, down, from, max(hi, v.cur)), v.cur)
+		p = min(fewest(v.cur, memo, down, from, max(hi, v.cur)), v.cur)
 	}
 	if sc.ineffective > 0 && p > v.cur {
 		p = max(v.cur, min(p, sc.ineffective))
@@ -254,8 +254,9 @@ func sizeVertex(v vertexView, sc scaling, up, down float64, hi, from int, memo *
 }
 
 // fewest is the smallest p in [from, upper] whose capacity carries need
-// (from when none smaller would).
-func fewest(v vertexView, memo *capMemo, need float64, from, upper int) int {
+// (from when none smaller would); cur is the vertex's current parallelism,
+// from which a guess starts.
+func fewest(cur int, memo *capMemo, need float64, from, upper int) int {
 	enough := func(p int) bool { return memo.at(p) >= need }
 	if from >= upper || enough(from) {
 		return min(from, upper)
@@ -268,7 +269,7 @@ func fewest(v vertexView, memo *capMemo, need float64, from, upper int) int {
 		return p
 	}
 	// capacity ∝ p^a away from key-group rounding: start there
-	guess := float64(v.cur) * math.Pow(need/memo.at(v.cur), 1/memo.a)
+	guess := float64(cur) * math.Pow(need/memo.at(cur), 1/memo.a)
 	p := int(clampF(math.Ceil(guess), float64(from), float64(upper)))
 	for p > from && enough(p-1) {
 		p--
@@ -294,7 +295,8 @@ func shape(ps []int, j jobView, lim limits) ([]int, [][]string) {
 		}
 		notes[i] = append(notes[i], fmt.Sprintf(format, args...))
 	}
-	for i, v := range j.vs {
+	for i := range j.vs {
+		v := &j.vs[i]
 		p := min(max(ps[i], lim.lo[i]), lim.hi[i])
 		if p != ps[i] {
 			note(i, "bounded to [%d, %d]", lim.lo[i], lim.hi[i])
@@ -320,8 +322,8 @@ func shape(ps []int, j jobView, lim limits) ([]int, [][]string) {
 	}
 	if lim.reactive {
 		all := slices.Max(ps)
-		for i, v := range j.vs {
-			if p := min(all, v.maxPar); p != ps[i] {
+		for i := range j.vs {
+			if p := min(all, j.vs[i].maxPar); p != ps[i] {
 				note(i, "reactive mode: %d like every vertex", p)
 				ps[i] = p
 			}
@@ -349,7 +351,8 @@ func keepFree(ps []int, j jobView, lim limits) {
 		}
 		most[g] = max(most[g], p)
 	}
-	for i, v := range j.vs {
+	for i := range j.vs {
+		v := &j.vs[i]
 		g := 0
 		if i < len(lim.group) {
 			g = lim.group[i]

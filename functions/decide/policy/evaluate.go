@@ -127,8 +127,8 @@ func evaluateAll(cands []candidate, j jobView, ld load, rc restartCost, lim limi
 }
 
 func rises(ps []int, j jobView) bool {
-	for i, v := range j.vs {
-		if ps[i] > v.cur {
+	for i := range j.vs {
+		if ps[i] > j.vs[i].cur {
 			return true
 		}
 	}
@@ -139,8 +139,8 @@ func rises(ps []int, j jobView) bool {
 // capacity(p) ÷ demand − 1.
 func headroomOf(ps []int, j jobView, dem []float64, caps []*capMemo) float64 {
 	h := math.Inf(1)
-	for i, v := range j.vs {
-		if v.rate <= 0 || dem[i] <= 0 {
+	for i := range j.vs {
+		if j.vs[i].rate <= 0 || dem[i] <= 0 {
 			continue
 		}
 		h = math.Min(h, caps[i].at(ps[i])/dem[i]-1)
@@ -152,8 +152,8 @@ func headroomOf(ps []int, j jobView, dem []float64, caps []*capMemo) float64 {
 // at ps that its efficiency's uncertainty brings.
 func extrapolation(ps []int, j jobView, sc []scaling) float64 {
 	x := 0.0
-	for i, v := range j.vs {
-		if v.rate > 0 {
+	for i := range j.vs {
+		if v := &j.vs[i]; v.rate > 0 {
 			x = math.Max(x, sc[i].spread(v, ps[i]))
 		}
 	}

@@ -155,7 +155,7 @@ func addPoint(s Scaling, pt CapPoint, units int) Scaling {
 
 // spread is the relative uncertainty of v's capacity at p that the
 // exponent's uncertainty brings: sd × |ln(p/cur)|.
-func (s scaling) spread(v vertexView, p int) float64 {
+func (s scaling) spread(v *vertexView, p int) float64 {
 	if p <= 0 || v.cur <= 0 {
 		return 0
 	}
