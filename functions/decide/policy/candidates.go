@@ -191,23 +191,30 @@ type capMemo struct {
 func newCapMemos(j jobView, sc []scaling) []*capMemo {
 	memos := make([]capMemo, len(j.vs))
 	out := make([]*capMemo, len(j.vs))
-	var tables [][24]float64
+	first := make([]int, len(j.vs)) // the first vertex at i's parallelism and exponent
+	distinct := 0
 	for i := range j.vs {
 		memos[i] = capMemo{v: &j.vs[i], a: sc[i].a}
+		out[i] = &memos[i]
+		first[i] = i
 		for k := range i {
-			if memos[k].a == sc[i].a && j.vs[k].cur == j.vs[i].cur {
-				memos[i].factors = memos[k].factors
+			if sc[k].a == sc[i].a && j.vs[k].cur == j.vs[i].cur {
+				first[i] = k
 				break
 			}
 		}
-		if memos[i].factors == nil {
-			if tables == nil {
-				tables = make([][24]float64, 0, len(j.vs))
-			}
+		if first[i] == i {
+			distinct++
+		}
+	}
+	tables := make([][24]float64, 0, distinct)
+	for i, k := range first {
+		if k == i {
 			tables = append(tables, [24]float64{})
 			memos[i].factors = &tables[len(tables)-1]
+		} else {
+			memos[i].factors = memos[k].factors
 		}
-		out[i] = &memos[i]
 	}
 	return out
 }

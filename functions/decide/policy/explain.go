@@ -81,7 +81,8 @@ func decision(g gateInput, snapshotID string, j jobView, best evaluation, evs []
 	d.Vertices = make([]events.VertexDecision, 0, len(j.vs))
 	// Every vertex's reason is written into one text and cut from one
 	// string.
-	b := make(text, 0, 256*len(j.vs))
+	var buf [2048]byte // most jobs' reasons fit; copied into the string
+	b := text(buf[:0])
 	ends := make([]int, len(j.vs))
 	for i, v := range j.vs {
 		b = appendVertexReason(b, v, sc[i], dem[i], best.ps[i])
