@@ -116,14 +116,19 @@ var headrooms = []float64{0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 1.5}
 // propose returns keep and, per headroom level, every vertex sized for its
 // demand × (1 + headroom): going up for the demand (the forecast's, when it
 // expects a rise), going down for the scale-down window's peak, never
-// above a parallelism scaling was seen to be ineffective at. Each is shaped
-// (shape); duplicates are dropped.
-func propose(j jobView, ld load, sc []scaling, lim limits, caps []*capMemo) []candidate {
+// above a parallelism scaling was seen to be ineffective at. Besides the
+// levels, every vertex sized for the spare that drains a scale-up's
+// restart backlog within slo.recovery (recoveryNeed, from rc): it falls
+// between the levels, and this way the vertices that already have it are
+// not raised to the next level with the one that lacks it (none when it
+// is 0 or above the levels). Each is shaped (shape); duplicates are
+// dropped.
+func propose(j jobView, ld load, sc []scaling, lim limits, caps []*capMemo, rc restartCost, cfg Config) []candidate {
 	keep := make([]int, len(j.vs))
 	for i, v := range j.vs {
 		keep[i] = v.cur
 	}
-	out := make([]candidate, 1, len(headrooms)+1)
+	out := make([]candidate, 1, len(headrooms)+2)
 	out[0] = candidate{ps: keep, headroom: -1}
 	up, down := j.demand(ld.forecast), j.demand(math.Max(ld.peak, ld.forecast))
 	sized := make([][]int, len(j.vs)) // per vertex, per headroom level
@@ -133,39 +138,28 @@ func propose(j jobView, ld load, sc []scaling, lim limits, caps []*capMemo) []ca
 		sizeLevels(sized[i], v, sc[i], up[i], down[i], lim.hi[i], caps[i])
 	}
 	n := len(j.vs)
-	all := make([]int, len(headrooms)*n) // every level's targets
-	for k, h := range headrooms {
-		ps := all[k*n : (k+1)*n : (k+1)*n]
-		for i := range j.vs {
-			ps[i] = sized[i][k]
-		}
+	all := make([]int, (len(headrooms)+1)*n) // every level's targets, then the recovery's
+	add := func(ps []int, h float64) {
 		ps, notes := shape(ps, j, lim)
 		if !slices.ContainsFunc(out, func(c candidate) bool { return slices.Equal(c.ps, ps) }) {
 			out = append(out, candidate{ps: ps, headroom: h, notes: notes})
 		}
 	}
+	for k, h := range headrooms {
+		ps := all[k*n : (k+1)*n : (k+1)*n]
+		for i := range j.vs {
+			ps[i] = sized[i][k]
+		}
+		add(ps, h)
+	}
+	if h := recoveryNeed(j, ld, rc, headroomOf(keep, j, up, caps), cfg); h > 0 && h < headrooms[len(headrooms)-1] {
+		ps := all[len(headrooms)*n:]
+		for i, v := range j.vs {
+			ps[i] = sizeVertex(v, sc[i], up[i]*(1+h), down[i]*(1+h), lim.hi[i], 1, caps[i])
+		}
+		add(ps, h)
+	}
 	return out
-}
-
-// withRecovery adds to cands every vertex sized for its demand × (1 + h):
-// the spare that drains a scale-up's restart backlog within slo.recovery
-// (recoveryNeed), which falls between the headroom levels, so that the
-// vertices that already have it are not raised to the next level with
-// the one that lacks it. Nothing is added for h ≤ 0 or above the levels.
-func withRecovery(cands []candidate, h float64, j jobView, ld load, sc []scaling, lim limits, caps []*capMemo) []candidate {
-	if !(h > 0 && h < headrooms[len(headrooms)-1]) {
-		return cands
-	}
-	up, down := j.demand(ld.forecast), j.demand(math.Max(ld.peak, ld.forecast))
-	ps := make([]int, len(j.vs))
-	for i, v := range j.vs {
-		ps[i] = sizeVertex(v, sc[i], up[i]*(1+h), down[i]*(1+h), lim.hi[i], 1, caps[i])
-	}
-	ps, notes := shape(ps, j, lim)
-	if slices.ContainsFunc(cands, func(c candidate) bool { return slices.Equal(c.ps, ps) }) {
-		return cands
-	}
-	return append(cands, candidate{ps: ps, headroom: h, notes: notes})
 }
 
 // sizeLevels sizes v for every headroom level into out (sizeVertex),

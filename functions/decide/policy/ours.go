@@ -85,9 +85,7 @@ func Decide(in Input) Output {
 		rs.up = &up
 	}
 	caps := newCapMemos(view, sc)
-	cands := propose(view, ld, sc, lim, caps)
-	need := recoveryNeed(view, ld, rs, headroomOf(cands[0].ps, view, view.demand(ld.forecast), caps), g.cfg)
-	cands = withRecovery(cands, need, view, ld, sc, lim, caps)
+	cands := propose(view, ld, sc, lim, caps, rs, g.cfg)
 	evs := evaluateAll(cands, view, ld, rs, lim, sc, caps, g.cfg)
 	best := choose(evs)
 	if best.keep() {

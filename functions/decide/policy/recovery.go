@@ -101,7 +101,7 @@ func recovering(evs []evaluation) bool {
 // or fewer than three pairs exist. Samples marked in capped (may be nil)
 // are left out.
 func loadTrend(w []Sample, capped []bool, settle, tau time.Duration) float64 {
-	var small [64]float64
+	var small [maxDriftSamples]float64
 	rel := small[:0]
 	k := 0
 	for i, a := range w {
