@@ -76,7 +76,8 @@ func newGateInput(in *Input, cfg Config, lenient bool) gateInput {
 	if now.IsZero() {
 		now = in.Snapshot.ObservedAt
 	}
-	return gateInput{snap: &in.Snapshot, cfg: cfg, now: now, lenient: lenient}
+	snap := in.Snapshot // only the snapshot goes to the heap with g, not all of in
+	return gateInput{snap: &snap, cfg: cfg, now: now, lenient: lenient}
 }
 
 // accept runs gates in order from st (stamped with StateVersion) and
