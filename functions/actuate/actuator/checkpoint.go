@@ -34,16 +34,22 @@ func checkpointInterval(ctx context.Context, fl Flink, jobID string) time.Durati
 // restart goes ahead and the detail says so.
 func (x *execution) waitCheckpoint(ctx context.Context, s plan.Step) (string, error) {
 	interval := s.CheckpointInterval
-	if j, err := x.fl.JobDetails(ctx, x.d.JobID); err == nil && j.State != "" && j.State != flink.StateRunning {
-		// A job that is not running (a failover's, or one waiting for
-		// slots) takes no checkpoint: its restart restores the latest.
-		return fmt.Sprintf("restart now: the job is %s and takes no checkpoint until it runs", j.State), nil
+	run := time.Duration(-1) // how long the job has run: its checkpoint schedule began then
+	if j, err := x.fl.JobDetails(ctx, x.d.JobID); err == nil {
+		if j.State != "" && j.State != flink.StateRunning {
+			// A job that is not running (a failover's, or one waiting for
+			// slots) takes no checkpoint: its restart restores the latest.
+			return fmt.Sprintf("restart now: the job is %s and takes no checkpoint until it runs", j.State), nil
+		}
+		if since, ok := j.RunningSince(); ok && j.Now > 0 {
+			run = max(time.UnixMilli(j.Now).Sub(since), 0)
+		}
 	}
 	id, age, err := x.latestCheckpoint(ctx)
 	if err != nil {
 		return "restart without waiting: " + err.Error(), nil
 	}
-	limit := plan.CheckpointWait(age, interval, plan.CheckpointLimit(s, x.a.opt.CheckpointWait))
+	limit := plan.CheckpointWait(age, run, interval, plan.CheckpointLimit(s, x.a.opt.CheckpointWait))
 	if limit == 0 {
 		return "restart now: " + describeAge(age, interval), nil
 	}

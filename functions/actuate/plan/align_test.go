@@ -88,9 +88,18 @@ func TestCheckpointWait(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			require.Equal(t, tt.want, CheckpointWait(tt.age, tt.interval, tt.limit))
+			require.Equal(t, tt.want, CheckpointWait(tt.age, -1, tt.interval, tt.limit))
+			if tt.age >= 0 {
+				require.Equal(t, tt.want, CheckpointWait(tt.age, tt.age+s, tt.interval, tt.limit), "running since before the checkpoint")
+			}
 		})
 	}
+	// The schedule starts anew with the job's run: a restart 100 s after a
+	// checkpoint taken 157 s ago (3 min interval) has the next one due
+	// 123 s from now, not 23 s.
+	require.Equal(t, 123*s+18*s, CheckpointWait(157*s, 57*s, 180*s, 198*s))
+	require.Equal(t, time.Duration(0), CheckpointWait(157*s, 57*s, 180*s, 30*s), "beyond a scale-up's bound: restart now")
+	require.Equal(t, 18*s, CheckpointWait(-1, 200*s, 180*s, 198*s), "none yet, late since the run began")
 }
 
 // A decision that raises no vertex gets a patient wait-checkpoint step, which
