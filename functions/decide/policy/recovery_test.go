@@ -10,11 +10,9 @@ import (
 )
 
 // A load step on a chain whose middle vertex saturates: the scale-up at the
-// step is sized on the offered rate the freshest samples show (not the
-// minute's average, which holds part of the step) and with the spare that
-// drains its own restart's backlog within slo.recovery, so the lag is back
-// under a tenth of the SLO within 3 min of every restart, and the
-// rationale says what that sizing bought.
+// step is sized with the spare that drains its own restart's backlog within
+// slo.recovery, so the lag is back under a tenth of the SLO within 3 min of
+// every restart, and the rationale says what that sizing bought.
 func TestScaleUpDrainsItsRestartWithinRecovery(t *testing.T) {
 	job := newSimJob(t0, []string{"source", "tokenizer", "counter"},
 		[]float64{1e6, 20000, 100000}, []float64{1, 0.95, 1}, []float64{1, 8, 0}, []int{2, 2, 2}, 30)
@@ -47,7 +45,6 @@ func TestScaleUpDrainsItsRestartWithinRecovery(t *testing.T) {
 			}
 		}
 	}
-	require.GreaterOrEqual(t, restartAt, -1)
 	if restartAt >= 0 {
 		worst = max(worst, 1800-restartAt)
 	}
