@@ -17,10 +17,13 @@ import (
 // what the job was doing at each (offered rate, lag, parallelism, the
 // oracle's): how a rescale's cause is read. It runs only when
 // FLINKSCALER_TRACE names a scenario file; FLINKSCALER_TRACE_SEED sets the
-// seed (default: the scenario's own). A relative path is taken from the
-// repository's root, where the command runs:
+// seed (default: the scenario's own) and FLINKSCALER_TRACE_POLICY the
+// policy (default: ours; a baseline's name, e.g. ds2, at its default
+// setting, to read its decisions beside ours). A relative path is taken
+// from the repository's root, where the command runs:
 //
 //	FLINKSCALER_TRACE=scenarios/chains-windows.yaml go test -run TestTraceDecisions -v ./functions/decide/policy/
+//	FLINKSCALER_TRACE=scenarios/constant-noise.yaml FLINKSCALER_TRACE_POLICY=ds2 go test -run TestTraceDecisions -v ./functions/decide/policy/
 func TestTraceDecisions(t *testing.T) {
 	file := os.Getenv("FLINKSCALER_TRACE")
 	if file == "" {
@@ -32,7 +35,11 @@ func TestTraceDecisions(t *testing.T) {
 	if s, err := strconv.ParseInt(os.Getenv("FLINKSCALER_TRACE_SEED"), 10, 64); err == nil {
 		sc.Seed = s
 	}
-	res, err := bench.Run(context.Background(), sc, bench.Setting{Policy: "flinkscaler"}, bench.Options{})
+	pol := "flinkscaler"
+	if p := os.Getenv("FLINKSCALER_TRACE_POLICY"); p != "" {
+		pol = p
+	}
+	res, err := bench.Run(context.Background(), sc, bench.Setting{Policy: pol}, bench.Options{})
 	require.NoError(t, err)
 	s := res.Series
 	j := 0
