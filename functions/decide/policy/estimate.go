@@ -74,7 +74,8 @@ func stepEstimate(r *run) *hold {
 
 // estimateVertex reads vertex i's rates and busy time from the latest
 // sample (Flink already averages them over 60 s) and its pending growth over
-// the same span: from the oldest sample of the epoch within span.
+// the same span: from the oldest sample of the epoch within span that shows
+// pending records (pendingRef).
 func estimateVertex(w []Sample, i int, useMax bool, span time.Duration) estimate {
 	last := w[len(w)-1]
 	v := last.V[i]
@@ -82,11 +83,9 @@ func estimateVertex(w []Sample, i int, useMax bool, span time.Duration) estimate
 	if useMax {
 		e.busy = v.BusyMax
 	}
-	first := last
-	for k := len(w) - 2; k >= 0 && w[k].Epoch.Equal(last.Epoch) && !w[k].At.Before(last.At.Add(-span)); k-- {
-		first = w[k]
+	if first, ok := pendingRef(w, last, i, span); ok {
+		e.slope = pendingGrowth(first, last, i)
 	}
-	e.slope = pendingGrowth(first, last, i)
 	if n := len(w); n >= 2 && w[n-2].Epoch.Equal(last.Epoch) {
 		e.slopeLast = pendingGrowth(w[n-2], last, i)
 	}

@@ -81,25 +81,43 @@ func sampleVertices(g gateInput, st State, src []bool) []VertexSample {
 }
 
 // offeredAt is Σ over sources of records in plus the growth of pending
-// records since the oldest sample of the same epoch within span.
+// records since the oldest sample of the same epoch within span that shows
+// them (pendingRef).
 func offeredAt(w []Sample, smp Sample, src []bool, span time.Duration) float64 {
-	var ref *Sample
-	for i := len(w) - 1; i >= 0 && w[i].Epoch.Equal(smp.Epoch) && !w[i].At.Before(smp.At.Add(-span)); i-- {
-		ref = &w[i]
-	}
 	total := 0.0
-	for i, v := range smp.V {
-		if !src[i] {
-			continue
-		}
-		total += v.In
-		if ref != nil && len(ref.V) == len(smp.V) && v.Pending >= 0 && ref.V[i].Pending >= 0 {
-			if dt := smp.At.Sub(ref.At).Seconds(); dt > 0 {
-				total += (v.Pending - ref.V[i].Pending) / dt
-			}
+	for i := range smp.V {
+		if src[i] {
+			total += sourceOffered(w, smp, i, span)
 		}
 	}
 	return math.Max(total, 0)
+}
+
+// sourceOffered is source i's records in at smp plus the growth of its
+// pending records since pendingRef (w holds the samples before smp).
+func sourceOffered(w []Sample, smp Sample, i int, span time.Duration) float64 {
+	v := smp.V[i]
+	if ref, ok := pendingRef(w, smp, i, span); ok && v.Pending >= 0 {
+		if dt := smp.At.Sub(ref.At).Seconds(); dt > 0 {
+			return v.In + (v.Pending-ref.V[i].Pending)/dt
+		}
+	}
+	return v.In
+}
+
+// pendingRef is the oldest sample of last's epoch within span before it
+// (w may end with last itself) in which vertex i shows pending records; ok
+// is false when none does. Not simply the run's oldest sample within span:
+// a source whose pendingRecords registers late (FLINK-31299) shows none in
+// a run's first samples, and growth measured from one of those was none at
+// all, so the catch-up after a restart read as the offered rate.
+func pendingRef(w []Sample, last Sample, i int, span time.Duration) (ref Sample, ok bool) {
+	for k := len(w) - 1; k >= 0 && w[k].Epoch.Equal(last.Epoch) && !w[k].At.Before(last.At.Add(-span)); k-- {
+		if i < len(w[k].V) && w[k].V[i].Pending >= 0 {
+			ref, ok = w[k], true
+		}
+	}
+	return ref, ok
 }
 
 // gateInFlight waits, up to RescaleTimeout, until snapshots show the last
