@@ -32,7 +32,8 @@ type Options struct {
 	// SlotWait bounds the wait for new TaskManagers' slots to register.
 	SlotWait time.Duration
 	// ParallelismWait bounds the wait for the job to run at the new
-	// parallelism.
+	// parallelism, counted from the latest restart the job began during
+	// the wait (a failed restore restarts it again), at most twice over.
 	ParallelismWait time.Duration
 	// Poll is the interval of both waits.
 	Poll time.Duration
@@ -148,7 +149,9 @@ func New(deps Deps, opt Options) *Actuator {
 // lease is how long a claim on a job holds before another decision may
 // take it over (a crashed replica's claim).
 func (a *Actuator) lease() time.Duration {
-	return a.opt.SlotWait + a.opt.ParallelismWait + 2*a.opt.CheckpointWait + time.Minute // the checkpoint wait and its second chance for one in flight
+	// The checkpoint wait and its second chance for one in flight; the
+	// parallelism wait and its extension while the job restarts again.
+	return a.opt.SlotWait + 2*a.opt.ParallelismWait + 2*a.opt.CheckpointWait + time.Minute
 }
 
 // Handle is the events.Handler of the actuate function: a decision in, a

@@ -18,6 +18,12 @@ import (
 // (ErrTransient) are retried; the last state it described is returned with
 // ErrTimeout.
 func (x *execution) poll(ctx context.Context, limit time.Duration, check func() (done bool, state string, err error)) (string, error) {
+	return x.pollUntil(ctx, func() time.Duration { return limit }, check)
+}
+
+// pollUntil is poll with a bound that check may move: limit is read after
+// every check.
+func (x *execution) pollUntil(ctx context.Context, limit func() time.Duration, check func() (done bool, state string, err error)) (string, error) {
 	clock := x.a.deps.Clock
 	start := clock.Now()
 	state := "nothing read yet"
@@ -33,11 +39,11 @@ func (x *execution) poll(ctx context.Context, limit time.Duration, check func() 
 			return s, nil
 		}
 		state = s
-		waited := clock.Now().Sub(start)
-		if waited >= limit {
-			return "", fmt.Errorf("%w after %s: %s", ErrTimeout, limit, state)
+		waited, bound := clock.Now().Sub(start), limit()
+		if waited >= bound {
+			return "", fmt.Errorf("%w after %s: %s", ErrTimeout, bound, state)
 		}
-		if err := clock.Sleep(ctx, min(x.a.opt.Poll, limit-waited)); err != nil { // stopped (shutdown), not the wait's bound
+		if err := clock.Sleep(ctx, min(x.a.opt.Poll, bound-waited)); err != nil { // stopped (shutdown), not the wait's bound
 			return "", fmt.Errorf("stopped after %s of waiting: %s: %w", clock.Now().Sub(start).Round(time.Millisecond), state, err)
 		}
 	}
@@ -56,12 +62,34 @@ func (x *execution) waitSlots(ctx context.Context, n int) (string, error) {
 }
 
 // waitParallelism waits until the job is RUNNING with every vertex at its
-// wanted parallelism.
+// wanted parallelism. The bound (ParallelismWait) runs from the latest
+// restart the job began during the wait, not from the wait's start: a
+// restore that fails, or a TaskManager lost, restarts the job again
+// (Flink's restart strategy at work, not requirements that cannot be met),
+// and each restart takes its full downtime once more. In all the wait lasts
+// at most twice the bound (the lease counts it); the state says how many
+// restarts it saw.
 func (x *execution) waitParallelism(ctx context.Context, want map[string]int) (string, error) {
-	return x.poll(ctx, x.a.opt.ParallelismWait, func() (bool, string, error) {
+	bound := x.a.opt.ParallelismWait
+	var first, latest int64 // Flink's clock (ms): the wait's first read, the job's latest restart since
+	restarts := map[int64]bool{}
+	limit := func() time.Duration {
+		if latest <= first {
+			return bound
+		}
+		return min(time.Duration(latest-first)*time.Millisecond+bound, 2*bound)
+	}
+	return x.pollUntil(ctx, limit, func() (bool, string, error) {
 		j, err := x.fl.JobDetails(ctx, x.d.JobID)
 		if err != nil {
 			return false, "", classifyFlink("read job", err)
+		}
+		if first == 0 {
+			first = j.Now
+		}
+		if r := j.Timestamps[flink.StateRestarting]; r > first {
+			latest = max(latest, r)
+			restarts[r] = true
 		}
 		x.running = j.State == flink.StateRunning
 		got := map[string]int{}
@@ -71,6 +99,9 @@ func (x *execution) waitParallelism(ctx context.Context, want map[string]int) (s
 			}
 		}
 		state := fmt.Sprintf("job %s at parallelism %v, want %v", j.State, shortKeys(got), shortKeys(want))
+		if len(restarts) > 0 {
+			state += fmt.Sprintf(" (%d restarts began during the wait; its bound runs from the latest)", len(restarts))
+		}
 		return x.running && maps.Equal(got, want), state, nil
 	})
 }

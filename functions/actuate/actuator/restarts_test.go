@@ -1,0 +1,76 @@
+package actuator
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/flinksim"
+)
+
+// failingRestores is a keyed job on Flink 1.19 whose restarts take 30 s
+// plus a state restore (40 s for the whole state) that fails half the
+// time; with seed 5 the rescale at 60 s (aggregate 2→4) fails its restore
+// twice and runs 3m20s after the PUT.
+const failingRestores = `
+name: failing-restores
+duration: 1h
+seed: 5
+cluster:
+  scaling: adaptive
+  slotsPerTaskManager: 2
+  initialTaskManagers: 2
+  maxTaskManagers: 4
+  taskManagerStartup: 2s
+  restart: 30s
+  stateRestore: 40s
+  checkpointInterval: 60s
+  faults: {failedRestore: 0.5}
+  flinkVersion: "1.19"
+job:
+  name: totals
+  vertices:
+    - {name: "Source: payments", parallelism: 2, maxParallelism: 16, capacity: 50000, partitions: 16}
+    - {name: aggregate, inputs: ["Source: payments"], keyed: true, parallelism: 2, maxParallelism: 16, capacity: 20000}
+load:
+  pattern: constant
+  rate: 10000
+`
+
+// A rescale whose state restore fails restarts the job again (Flink's
+// restart strategy), and each restart takes its downtime once more: the
+// wait for the new parallelism runs its bound from the latest restart, so
+// a rescale that two failed restores stretch to 3m20s is seen through, not
+// reported as timed out after 3 min (daily-checkpoints-failovers seed
+// 5001: three failed restores in a row after a 5→15 TaskManager rescale,
+// reported failed although the job ran at its targets 5 min after the
+// PUT). A job that keeps failing is still given up, at twice the bound.
+func TestParallelismWaitOutlastsFailedRestores(t *testing.T) {
+	sim, fc := emulatedAt(t, failingRestores, time.Minute)
+	ids := sim.VertexIDs()
+	want := map[string]int{ids[0]: 2, ids[1]: 4}
+	require.NoError(t, sim.PutRequirements(map[string]flinksim.Bounds{ids[0]: {Lower: 2, Upper: 2}, ids[1]: {Lower: 4, Upper: 4}}))
+	before := sim.GroundTruth().Restarts
+
+	x := &execution{a: New(Deps{Clock: simClock{sim}}, Options{Poll: time.Second, ParallelismWait: 3 * time.Minute}),
+		fl: fc, d: events.Decision{JobID: sim.JobID()}}
+	state, err := x.waitParallelism(context.Background(), want)
+	require.NoError(t, err)
+	require.Equal(t, 2, sim.GroundTruth().Restarts-before, "two failed restores after the rescale's own restart")
+	require.InDelta(t, (time.Minute + 3*time.Minute + 20*time.Second).Seconds(), sim.Elapsed().Seconds(), 1, "runs 3m20s after the PUT (one poll)")
+	require.Contains(t, state, "job RUNNING")
+	require.Contains(t, state, "2 restarts began during the wait; its bound runs from the latest")
+
+	// A bound shorter than one restart after the last failure still
+	// times out, at most twice the bound after the wait began.
+	sim2, fc2 := emulatedAt(t, failingRestores, time.Minute)
+	require.NoError(t, sim2.PutRequirements(map[string]flinksim.Bounds{ids[0]: {Lower: 2, Upper: 2}, ids[1]: {Lower: 4, Upper: 4}}))
+	x = &execution{a: New(Deps{Clock: simClock{sim2}}, Options{Poll: time.Second, ParallelismWait: 50 * time.Second}),
+		fl: fc2, d: events.Decision{JobID: sim2.JobID()}}
+	_, err = x.waitParallelism(context.Background(), want)
+	require.ErrorIs(t, err, ErrTimeout)
+	require.LessOrEqual(t, sim2.Elapsed(), time.Minute+100*time.Second)
+}
