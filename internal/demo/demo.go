@@ -98,6 +98,9 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 		cfg.OnStart(sys.endpoints)
 	}
 	runErr := sys.simulate(ctx, cfg, rec, fnErr)
+	// The run is over: what the functions publish while they stop (an
+	// actuation whose wait the stop cancels) happened after it.
+	rec.end()
 	stopErr := sys.stopFunctions(fnErr)
 	out := rec.outcome(cfg, sys.endpoints)
 	out.Wall, out.Interrupted = time.Since(began), ctx.Err() != nil

@@ -238,3 +238,28 @@ func TestActuations(t *testing.T) {
 	require.Equal(t, 1, timedOut)
 	require.Equal(t, []string{"PUT refused", "timed out after 2m0s: 3 of 4 TaskManagers"}, errs)
 }
+
+// TestActuationCutShortByTheEndIsNotAFailure: a scale-up still waiting for
+// the job to rescale (Flink 2.0 rescales at the next checkpoint, 10 min
+// away) when the run ends → stopping the functions cancels actuate's wait,
+// which reports the actuation failed ("context canceled") → that report
+// comes after the run: the decision is left without a result (not counted,
+// as any decision unanswered at the end), not a failed actuation.
+func TestActuationCutShortByTheEndIsNotAFailure(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sc, err := flinksim.LoadScenario("testdata/end-in-flight.yaml")
+	require.NoError(t, err)
+	var progress bytes.Buffer
+	cfg := demo.Defaults(sc)
+	cfg.Speed, cfg.Progress = 100, &progress
+	out, err := demo.Run(ctx, cfg)
+	require.NoError(t, err)
+	require.False(t, out.Interrupted)
+	require.NotEmpty(t, out.Decisions, "decide scaled up after the step")
+	last := out.Decisions[len(out.Decisions)-1]
+	require.Empty(t, last.Outcome, "the last decision was still being actuated at the end: %+v", last)
+	failed, _, errs := out.Actuations()
+	require.Zero(t, failed, "failures: %v", errs)
+	require.NotContains(t, progress.String(), "context canceled")
+}

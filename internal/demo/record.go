@@ -44,7 +44,7 @@ type recording struct {
 	byID      map[string]int
 	last      flinksim.GroundTruth
 	rejected  int
-	over      bool // set by outcome: later messages are ignored
+	over      bool // set by end (the run's last instant) and outcome: later messages are ignored
 }
 
 // newRecording starts the recording of the system's cluster: the
@@ -123,6 +123,15 @@ func (r *recording) result(res events.Result) {
 		r.decisions[i].TimedOut = actuator.TimedOut(res)
 	}
 	r.progress.result(r.clock(), res)
+}
+
+// end closes the recording to decisions and results: those published
+// after the run's last instant (while the functions stop) are not the
+// run's.
+func (r *recording) end() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.over = true
 }
 
 // outcome prints the final instant and returns what was recorded. Messages
