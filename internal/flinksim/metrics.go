@@ -88,8 +88,15 @@ func (st *subtask) update(v *vertex, i int, age time.Duration, meterRamp bool) {
 		accBpMs:       math.Floor(now.bp),
 		backPressured: st.bp > 0,
 	}
-	if v.spec.BusyNaN {
-		st.view.busyMs = math.NaN() // a legacy source task disables busy time
+	if v.spec.legacySource() {
+		// A legacy SourceFunction task disables busy time, and its records
+		// are emitted by a thread of its own while the task's mailbox waits
+		// untimed (SourceStreamTask suspends the default action without an
+		// idle timer): idle reads 0 whether the source is at its ceiling or
+		// not. Only the blocking buffer requests of that thread (hard
+		// back-pressure) are timed.
+		st.view.busyMs = math.NaN()
+		st.view.idleMs, st.view.accIdleMs = 0, 0
 	}
 	if v.spec.IsSource() && now.in >= 1 && v.shares[i] > 0 &&
 		v.spec.PendingRecords != PendingRecordsAbsent && age >= v.spec.PendingRecordsAfter {

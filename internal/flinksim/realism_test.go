@@ -370,6 +370,42 @@ func TestSourceBusyUnderReadAndNaN(t *testing.T) {
 	require.Equal(t, "NaN", restMetric(t, n, 0, "busyTimeMsPerSecond", "max"))
 }
 
+// TestLegacySourceMetrics: what Flink 1.20 reports for a legacy
+// SourceFunction (docs/FIDELITY.md "Legacy sources"), below its ceiling and
+// at it: busy NaN, idle 0 (its records come from a thread of its own while
+// the task's mailbox waits untimed), no back-pressure unless its output
+// blocks, nothing counted in by its operator, and what it emits out.
+func TestLegacySourceMetrics(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		rate float64
+		read float64
+	}{{"below its ceiling", 1000, 1000}, {"at its ceiling", 3000, 2000}} {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := strings.Replace(minimalScenario, `partitions: 8, parallelism: 2}`, `partitions: 8, parallelism: 2, busyNaN: true}`, 1)
+			doc = strings.Replace(doc, `keyed: true, capacity: 1000,`, `keyed: true, capacity: 5000,`, 1)
+			sc, err := ParseScenario([]byte(doc+"  noise: 0\n"), ".")
+			require.NoError(t, err)
+			sc.Load.Rate = tc.rate
+			c := New(sc, Options{})
+			c.Advance(3 * time.Minute)
+			require.Equal(t, "NaN", restMetric(t, c, 0, "busyTimeMsPerSecond", "max"))
+			require.Equal(t, "0", restMetric(t, c, 0, "idleTimeMsPerSecond", "max"), "no idle timer runs for a legacy source")
+			require.Equal(t, "0", restMetric(t, c, 0, "backPressuredTimeMsPerSecond", "max"))
+			require.Equal(t, "0", restMetric(t, c, 0, "Source__s.numRecordsInPerSecond", "sum"))
+			for _, id := range []string{"Source__s.numRecordsOutPerSecond", "numRecordsOutPerSecond"} {
+				out, err := jsonNumber(restMetric(t, c, 0, id, "sum"))
+				require.NoError(t, err)
+				require.InDelta(t, tc.read, out, tc.read*0.01, id)
+			}
+			// The keyed vertex downstream keeps its own idle time.
+			idle, err := jsonNumber(restMetric(t, c, 1, "idleTimeMsPerSecond", "max"))
+			require.NoError(t, err)
+			require.Greater(t, idle, 500.0)
+		})
+	}
+}
+
 func TestPendingRecordsAbsentOrLate(t *testing.T) {
 	absent := sourceScenario(t, "pendingRecords: absent")
 	absent.Advance(3 * time.Minute)

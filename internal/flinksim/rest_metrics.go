@@ -117,12 +117,16 @@ func subtaskMetrics(v *vertex, k int, s subtaskView) []metricValue {
 	// A chain: the head and every inner operator pass records through, the
 	// last one emits the vertex's output; each has its own metrics.
 	for j, op := range ids.ops {
+		inN, inRate := s.recordsIn, s.inPerSecond
+		if j == 0 && v.spec.legacySource() {
+			inN, inRate = 0, 0 // a legacy source operator counts no records in
+		}
 		outN, outRate := s.recordsIn, s.inPerSecond
 		if j == len(ids.ops)-1 {
 			outN, outRate = s.recordsOut, s.outPerSecond
 		}
-		out = append(out, counter(op[0], s.recordsIn), counter(op[1], outN),
-			meter(op[2], s.inPerSecond), meter(op[3], outRate))
+		out = append(out, counter(op[0], inN), counter(op[1], outN),
+			meter(op[2], inRate), meter(op[3], outRate))
 	}
 	if !v.spec.IsSource() {
 		return out

@@ -92,6 +92,11 @@ type VertexSpec struct {
 // IsSource reports whether the vertex has no inputs.
 func (v VertexSpec) IsSource() bool { return len(v.Inputs) == 0 }
 
+// legacySource: a source run by a legacy SourceFunction (busyNaN): Flink
+// reports no busy or idle time for its task and counts no records in for
+// its operator, only the records it emits.
+func (v VertexSpec) legacySource() bool { return v.IsSource() && v.BusyNaN }
+
 // SLO is the service level the benchmark scores against.
 type SLO struct {
 	// MaxLagSeconds bounds lag = pending records / current input rate.

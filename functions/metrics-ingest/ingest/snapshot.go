@@ -41,7 +41,8 @@ func wantMetric(id string) bool {
 		return true
 	}
 	return strings.HasSuffix(id, suffixPending) ||
-		(strings.HasPrefix(id, sourcePrefix) && strings.HasSuffix(id, "."+metricRecordsIn))
+		(strings.HasPrefix(id, sourcePrefix) &&
+			(strings.HasSuffix(id, "."+metricRecordsIn) || strings.HasSuffix(id, "."+metricRecordsOut)))
 }
 
 // jobData is everything read from a JobManager for one job in one poll.
@@ -197,20 +198,35 @@ func (m *metrics) sum(ids []string, field string) *float64 {
 
 // recordsIn is the vertex's input rate. A FLIP-27 source counts the records
 // it reads in its operator-level Source__*.numRecordsInPerSecond (its task
-// level counter is 0); other vertices use the task-level meter.
+// level counter is 0). A legacy SourceFunction counts none in at all (its
+// operator is never handed a record): when that reads 0 while the source
+// operator emits, what it emits (Source__*.numRecordsOutPerSecond) is
+// what it read. Other vertices use the task-level meter.
 func (m *metrics) recordsIn(names []string, source bool) *float64 {
 	if source {
-		var ops []string
-		for _, n := range names {
-			if strings.HasPrefix(n, sourcePrefix) && strings.HasSuffix(n, "."+metricRecordsIn) {
-				ops = append(ops, n)
+		ins, outs := sourceOps(names, metricRecordsIn), sourceOps(names, metricRecordsOut)
+		if len(ins) > 0 {
+			in := m.sum(ins, fieldRecordsIn)
+			if in != nil && *in == 0 && len(outs) > 0 {
+				if out := (&metrics{values: m.values}).sum(outs, fieldRecordsIn); out != nil && *out > 0 {
+					return out
+				}
 			}
-		}
-		if len(ops) > 0 {
-			return m.sum(ops, fieldRecordsIn)
+			return in
 		}
 	}
 	return m.sum([]string{metricRecordsIn}, fieldRecordsIn)
+}
+
+// sourceOps are the source operators' metric ids ending in metric.
+func sourceOps(names []string, metric string) []string {
+	var ops []string
+	for _, n := range names {
+		if strings.HasPrefix(n, sourcePrefix) && strings.HasSuffix(n, "."+metric) {
+			ops = append(ops, n)
+		}
+	}
+	return ops
 }
 
 // pending sums every pendingRecords gauge of a source (FLINK-32102). A

@@ -98,6 +98,41 @@ func TestBuildSnapshot(t *testing.T) {
 			check:      func(t *testing.T, s events.Snapshot) { require.Nil(t, s.Vertices[1].BusyMsPerSecond) },
 		},
 		{
+			// Flink 1.20: a legacy SourceFunction's operator counts no
+			// records in (StreamSource is never handed one) and its task
+			// reports NaN busy time; what it emits is what it read.
+			name: "legacy source: input from what its operator emits",
+			in: jobData{Details: twoVertexJob(flink.StateRunning), Overview: ov, Vertices: func() map[string]vertexData {
+				m := fullMetrics()
+				src := m["src"]
+				src.Values["Source__orders.numRecordsInPerSecond"] = agg(0, 0, 0)
+				src.Values["Source__orders.numRecordsOutPerSecond"] = agg(30, 35, 60)
+				src.Names = append(src.Names, "Source__orders.numRecordsOutPerSecond")
+				m["src"] = src
+				return m
+			}()},
+			complete: true,
+			check: func(t *testing.T, s events.Snapshot) {
+				require.InDelta(t, 60.0, *s.Vertices[0].RecordsInPerSecond, 0)
+			},
+		},
+		{
+			name: "idle source: nothing in, nothing out",
+			in: jobData{Details: twoVertexJob(flink.StateRunning), Overview: ov, Vertices: func() map[string]vertexData {
+				m := fullMetrics()
+				src := m["src"]
+				src.Values["Source__orders.numRecordsInPerSecond"] = agg(0, 0, 0)
+				src.Values["Source__orders.numRecordsOutPerSecond"] = agg(0, 0, 0)
+				src.Names = append(src.Names, "Source__orders.numRecordsOutPerSecond")
+				m["src"] = src
+				return m
+			}()},
+			complete: true,
+			check: func(t *testing.T, s events.Snapshot) {
+				require.InDelta(t, 0.0, *s.Vertices[0].RecordsInPerSecond, 0)
+			},
+		},
+		{
 			name: "missing and negative rates",
 			in: jobData{Details: twoVertexJob(flink.StateRunning), Overview: ov,
 				Vertices: withSink(func(m map[string]flink.AggregatedMetric) {
