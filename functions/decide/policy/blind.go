@@ -122,7 +122,8 @@ func blindRead(s Sample, j jobView) float64 {
 
 // saturatedAt reports whether s shows the job saturated, as sumSources
 // judges the latest sample: a vertex busy (its busiest subtask when
-// keyed) or a source back-pressured for saturated of the time.
+// keyed), a source back-pressured for saturated of the time, or a blind
+// source reading at its learned ceiling.
 func (j jobView) saturatedAt(s Sample) bool {
 	for i, v := range j.vs {
 		x := s.V[i]
@@ -130,7 +131,7 @@ func (j jobView) saturatedAt(s Sample) bool {
 		if v.units > 0 {
 			busy = x.BusyMax
 		}
-		if busy >= saturated || (v.source && x.BP >= saturated) {
+		if busy >= saturated || (v.source && x.BP >= saturated) || atCeiling(x, v.ceiling) {
 			return true
 		}
 	}

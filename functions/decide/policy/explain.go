@@ -110,7 +110,7 @@ func rationale(j jobView, best evaluation, evs []evaluation, ld load, rc restart
 		b = b.s(", lag ").f(j.lag, 0).s(" s")
 	}
 	if j.blind {
-		b = j.run.describe(b.s(" (a source shows no backlog and the job is saturated"))
+		b = j.run.describe(j.ceilingNote(b.s(" (a source shows no backlog and the job is saturated")))
 	}
 	b = rc.describe(ld.describe(b.s("; ")).s("; "))
 	b = best.recovery.describe(best.sum(evs[0].sum(b.s("; ")).s("; ")), best, evs).s(" → scale ")
@@ -144,6 +144,9 @@ func appendVertexReason(b text, v vertexView, sc scaling, demand float64, p int)
 	switch {
 	case v.rate <= 0:
 		return b.s("; capacity unknown (no busy time and not lagging); kept at ").i(v.cur)
+	case v.ceiling > 0:
+		b = b.s("; no busy time or backlog shown: at its learned ceiling of ").si(v.ceiling).
+			s(" rec/s per subtask (read catching up after a restart) it is ").f(100*v.est.in/(v.ceiling*float64(v.cur)), 0).s("% of it")
 	case v.observed:
 		b = b.s("; true rate ").si(v.rate).s(" per subtask, observed from its growing lag (busy under-reads)")
 	default:
@@ -183,4 +186,16 @@ func (t text) si(x float64) text {
 		return t.f(x/1e3, 1).s("k")
 	}
 	return t.f(x, 0)
+}
+
+// ceilingNote names the blind sources that read at their learned ceiling,
+// the saturation nothing else shows.
+func (j jobView) ceilingNote(b text) text {
+	for _, v := range j.vs {
+		if v.atCeiling() {
+			b = b.s(": ").s(v.name).s(" reads ").si(v.est.in).s(" rec/s, ").f(100*v.est.in/(v.ceiling*float64(v.cur)), 0).
+				s("% of its learned ceiling (").si(v.ceiling).s(" rec/s per subtask, read catching up after a restart)")
+		}
+	}
+	return b
 }

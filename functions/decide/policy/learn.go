@@ -11,11 +11,11 @@ import (
 // learnAfterGates adds what the gates just observed to the state the gates
 // returned (st; prev is the state before them): a restart seen through
 // (State.Restarts), a decision that timed out although its slots came
-// (State.Unfit), the sample for the load profile; a topology change drops
-// the scaling history.
+// (State.Unfit), the sample for the load profile, a blind source's
+// ceiling; a topology change drops the scaling history and the ceilings.
 func learnAfterGates(prev, st State, g gateInput) State {
 	if prev.Topology != "" && st.Topology != prev.Topology {
-		st.Scaling, st.Unfit = nil, false
+		st.Scaling, st.Unfit, st.Ceilings = nil, false, nil
 	}
 	if rs := prev.Rescale; rs != nil && rs.Applied.IsZero() {
 		switch {
@@ -30,6 +30,7 @@ func learnAfterGates(prev, st State, g gateInput) State {
 	if !prev.Epoch.IsZero() && st.Epoch.After(prev.Epoch) && !ours(prev.Rescale, st.Epoch) {
 		st.Failovers = appendFailover(st.Failovers, st.Epoch)
 	}
+	st.Ceilings = learnCeilings(st, g.snap, g.cfg)
 	n := len(st.Window)
 	if g.cfg.Forecast > 0 && n > 0 && st.Window[n-1].At.Equal(g.now) && st.Window[n-1].At.Sub(st.Epoch) >= g.cfg.Settle {
 		st.Profile = st.Profile.withSample(g.cfg.Forecast, g.now, st.Window[n-1].Offered)

@@ -26,6 +26,10 @@ type vertexView struct {
 	// observed: rate is what a lagging, unthrottled source was seen to
 	// read, as its busy time under-reads or is missing.
 	observed bool
+	// ceiling is a blind source's learned per-subtask ceiling (State.
+	// Ceilings; 0 when none): its rate, and reading at saturated × it is
+	// its saturation.
+	ceiling float64
 }
 
 // jobView is the job as the latest settled sample shows it.
@@ -80,6 +84,9 @@ func observe(st State, snap *events.Snapshot, cfg Config) jobView {
 		vv.inputs = ups[i]
 		vv.est = estimateVertex(st.Window, i, vv.units > 0, cfg.RateWindow)
 		vv.rate, vv.observed = trueRate(vv, throttled)
+		if c, ok := st.Ceilings[v.ID]; ok && vv.source && vv.est.pending < 0 && vv.est.busy < 0 && vv.rate <= 0 {
+			vv.ceiling, vv.rate = c.PerSubtask, c.PerSubtask
+		}
 		j.vs[i] = vv
 	}
 	for i, m := range rateSpreads(st, j.vs, cfg) {
@@ -154,13 +161,20 @@ func (m moments) cv() float64 {
 	return math.Sqrt(math.Max(m.sq/m.n-mean*mean, 0)) / mean
 }
 
+// atCeiling: v is a blind source reading at least saturated × its learned
+// ceiling per subtask.
+func (v vertexView) atCeiling() bool {
+	return atCeiling(VertexSample{P: v.cur, In: v.est.in}, v.ceiling)
+}
+
 // sumSources sets the job's offered rate, pending records and lag. A
 // source without pending records offers what it reads; when the job is
-// saturated it may offer more, which sizing probes (blind).
+// saturated (a blind source at its learned ceiling included) it may offer
+// more, which sizing probes (blind).
 func (j *jobView) sumSources() {
 	sat := false
 	for _, v := range j.vs {
-		sat = sat || v.est.busy >= saturated || (v.source && v.est.bp >= saturated)
+		sat = sat || v.est.busy >= saturated || (v.source && v.est.bp >= saturated) || v.atCeiling()
 	}
 	for _, v := range j.vs {
 		if !v.source {

@@ -73,6 +73,10 @@ type State struct {
 	// no decision of ours asked for), oldest first, within failoverWindow:
 	// the disturbance rate the job has shown.
 	Failovers []time.Time `json:"failovers,omitempty"`
+	// Ceilings are, per source vertex id that shows neither busy time nor
+	// pending records, the most one of its subtasks was seen to read
+	// (learnCeilings).
+	Ceilings map[string]Ceiling `json:"ceilings,omitempty"`
 }
 
 // RestartObs is one observed restart: from the decision to the job running

@@ -1,0 +1,179 @@
+package policy
+
+import (
+	"maps"
+	"math"
+	"time"
+
+	"github.com/flinkscaler/flinkscaler/internal/events"
+)
+
+// Ceiling is the most one subtask of a source that shows neither busy time
+// nor pending records (a legacy SourceFunction: Flink reports its busy
+// time as NaN, its idle time as 0, and no backlog) was seen to read: what
+// it read while working off the backlog a restart left, when nothing
+// downstream held it back. Such a source at its ceiling looks exactly like
+// one reading all that is offered; only this rate tells them apart.
+type Ceiling struct {
+	PerSubtask float64 `json:"perSubtask"`
+	// P is the parallelism it was read at, Run the run it was read in
+	// (State.Epoch then).
+	P   int       `json:"p"`
+	Run time.Time `json:"run"`
+}
+
+// Ceiling learning constants.
+const (
+	// catchUpGain is how much more than before the restart a source must
+	// read after it for the difference to be a backlog worked off rather
+	// than the load's noise.
+	catchUpGain = 0.1
+	// ceilingSlack: a subtask read more than this above its learned
+	// ceiling shows the ceiling was not one; it is forgotten.
+	ceilingSlack = 0.05
+	// heldBack is the back-pressured fraction from which a source's read
+	// is its output's limit, not its own.
+	heldBack = 0.1
+	// flatRead: two reads a rate window apart within this of each other
+	// are one rate held.
+	flatRead = 0.03
+)
+
+// learnCeilings updates State.Ceilings from the window's latest settled
+// sample. After a restart, a blind source (no busy time, no pending
+// records) that works off the outage's backlog at its limit shows it so:
+// the run's first settled samples a rate window apart (their meters'
+// windows do not overlap) read the same (within flatRead) and at least
+// catchUpGain more than it read before the restart (readBefore: the
+// latest earlier settled sample that read less), nothing downstream
+// saturated and its output not holding it back; and then either the read
+// falls back at least half way to what it read before, within the time
+// the backlog (the before-rate × the time since) takes to drain at the
+// extra rate plus two meter windows, or it holds for a third window. A
+// load that rises reads higher window after window, and one that rose
+// during the outage does not fall back when the backlog would have
+// drained; a catch-up that was not at the source's limit ends within a
+// window and reads less in the next. That rate per subtask is kept, the
+// latest run's replacing older ones. A settled sample read above a
+// ceiling (by ceilingSlack) forgets it.
+func learnCeilings(st State, snap *events.Snapshot, cfg Config) map[string]Ceiling {
+	w := st.Window
+	n := len(w)
+	if n == 0 {
+		return st.Ceilings
+	}
+	last := w[n-1]
+	if last.At.Sub(last.Epoch) < cfg.Settle || len(last.V) != len(snap.Vertices) {
+		return st.Ceilings
+	}
+	// wins: this run's first settled sample and the first a rate window
+	// after each (their meters' windows do not overlap), up to three.
+	var wins []*Sample
+	for k := range w {
+		s := &w[k]
+		if len(s.V) != len(last.V) || s.At.Sub(s.Epoch) < cfg.Settle || !s.Epoch.Equal(last.Epoch) {
+			continue
+		}
+		if len(wins) == 0 || (len(wins) < 3 && s.At.Sub(wins[len(wins)-1].At) >= cfg.RateWindow) {
+			wins = append(wins, s)
+		}
+	}
+	out, cloned := st.Ceilings, false
+	set := func(id string, c Ceiling, ok bool) {
+		if !cloned {
+			out, cloned = maps.Clone(st.Ceilings), true
+			if out == nil {
+				out = map[string]Ceiling{}
+			}
+		}
+		if ok {
+			out[id] = c
+		} else {
+			delete(out, id)
+		}
+	}
+	for i := range snap.Vertices {
+		v, x := &snap.Vertices[i], last.V[i]
+		if !(v.IsSource || len(v.Inputs) == 0) || !blindSource(x) || x.P <= 0 {
+			continue
+		}
+		c, known := out[v.ID]
+		if known && x.In/float64(x.P) > c.PerSubtask*(1+ceilingSlack) {
+			set(v.ID, c, false)
+			known = false
+		}
+		if len(wins) < 2 || (known && c.Run.Equal(last.Epoch)) {
+			continue
+		}
+		before := readBefore(w, last.Epoch, i, wins[0].V[i].In/(1+catchUpGain), cfg.Settle)
+		if before == nil {
+			continue
+		}
+		b := before.V[i].In
+		lo, hi := math.Inf(1), 0.0
+		for _, s := range wins {
+			if !catchingUp(s.V[i], before.V[i], *s) {
+				break
+			}
+			lo, hi = math.Min(lo, s.V[i].In), math.Max(hi, s.V[i].In)
+		}
+		h := (lo + hi) / 2
+		if hi == 0 || hi-lo > flatRead*h {
+			continue
+		}
+		held := len(wins) == 3 && catchingUp(wins[2].V[i], before.V[i], *wins[2])
+		drain := time.Duration(b * last.Epoch.Sub(before.At).Seconds() / (h - b) * float64(time.Second))
+		fell := last.At.Sub(wins[1].At) >= cfg.RateWindow && x.In <= b+(h-b)/2 &&
+			last.At.Sub(last.Epoch) <= cfg.Settle+drain+2*cfg.RateWindow
+		if !held && !fell {
+			continue
+		}
+		set(v.ID, Ceiling{PerSubtask: h / float64(wins[0].V[i].P), P: wins[0].V[i].P, Run: last.Epoch}, true)
+	}
+	return out
+}
+
+// readBefore is the latest settled sample before the run that began at
+// epoch in which source i read less than below: what it read before the
+// outage (or the outages: a run that ended while still catching up
+// carries its backlog into the next). Nil when the window has none.
+func readBefore(w []Sample, epoch time.Time, i int, below float64, settle time.Duration) *Sample {
+	for k := len(w) - 1; k >= 0; k-- {
+		s := &w[k]
+		if !s.Epoch.Before(epoch) || i >= len(s.V) || s.At.Sub(s.Epoch) < settle {
+			continue
+		}
+		if s.V[i].In < below {
+			return s
+		}
+	}
+	return nil
+}
+
+// catchingUp: a blind source's sample x of s reads at least catchUpGain
+// more than it read (b) before the restart, while nothing downstream is
+// saturated and its output does not hold it back.
+func catchingUp(x, b VertexSample, s Sample) bool {
+	return b.In > 0 && x.In >= b.In*(1+catchUpGain) && x.BP < heldBack && !saturatedSample(s)
+}
+
+// blindSource: a source's sample shows neither busy time nor pending
+// records.
+func blindSource(x VertexSample) bool { return x.Pending < 0 && x.BusyAvg < 0 && x.BusyMax < 0 }
+
+// saturatedSample: some vertex of s is busy (its busiest subtask) or
+// back-pressured for saturated of the time.
+func saturatedSample(s Sample) bool {
+	for _, x := range s.V {
+		if x.BusyMax >= saturated || x.BP >= saturated {
+			return true
+		}
+	}
+	return false
+}
+
+// atCeiling: a blind source reads at least saturated × its learned ceiling
+// per subtask in x.
+func atCeiling(x VertexSample, ceiling float64) bool {
+	return ceiling > 0 && x.P > 0 && x.In/float64(x.P) >= saturated*ceiling
+}

@@ -1,0 +1,148 @@
+package policy
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/flinkscaler/flinkscaler/internal/events"
+)
+
+// legacyJob is a legacy source (no busy time, no pendingRecords) on one
+// subtask feeding a map on 2 subtasks that is never saturated: a run read
+// 20k rec/s until 600 s, a 40 s outage, then a run that worked off the
+// outage's backlog at the source's ceiling (24.9k rec/s, the map 70 %
+// busy) until 830 s, read the 20k offered again, and from 1200 s on reads
+// read rec/s with the map mapBusy busy.
+func legacyJob(now time.Duration, read, mapBusy float64) (State, events.Snapshot) {
+	restart := t0.Add(640 * time.Second)
+	var st State
+	add := func(epoch time.Time, at time.Duration, in, busy float64) {
+		st.Window = append(st.Window, Sample{At: t0.Add(at), Epoch: epoch, Offered: in, V: []VertexSample{
+			{P: 1, BusyMax: -1, BusyAvg: -1, In: in, Out: in, Pending: -1},
+			{P: 2, BusyMax: busy, BusyAvg: busy, In: in, Out: in, Pending: -1},
+		}})
+		if len(st.Window) > 60 {
+			st.Window = st.Window[1:]
+		}
+	}
+	src := vtx("src", 1, 0, read, read)
+	src.BusyMsPerSecond, src.PendingRecords = nil, nil
+	snap := snapAt(int(now/time.Second), src, vtx("map", 2, 1000*mapBusy, read, read, "src"))
+	snap.RunningSince = &restart
+	for at := 80 * time.Second; at <= 600*time.Second; at += 10 * time.Second {
+		add(t0, at, 20000, 0.55)
+		st = learned(st, snap)
+	}
+	for at := 650 * time.Second; at <= now; at += 10 * time.Second {
+		in, busy := 24900.0, 0.7
+		switch {
+		case at >= 1200*time.Second:
+			in, busy = read, mapBusy
+		case at >= 830*time.Second:
+			in, busy = 20000, 0.55
+		}
+		add(restart, at, in, busy)
+		st.Epoch = restart
+		st = learned(st, snap)
+	}
+	return st, snap
+}
+
+func learned(st State, snap events.Snapshot) State {
+	cfg := Defaults()
+	cfg.Settle = MeterSettle
+	st.Ceilings = learnCeilings(st, &snap, cfg)
+	return st
+}
+
+// A legacy source at its ceiling shows no busy time, no idle time (Flink
+// times none for it), no backlog and no back-pressure; downstream is 70 %
+// busy. What shows it is the rate it worked off a restart's backlog at:
+// that is learned as its ceiling, and reading ≥ 95 % of it later counts as
+// saturation, so the job is probed (+25 %) and the source, whose capacity
+// is now known, is sized for it. Without the ceiling (the old code) the
+// job read "not saturated, offered = what it reads" and kept it.
+func TestLegacySourceCeilingLearnedFromCatchUp(t *testing.T) {
+	cfg := Defaults()
+	cfg.Settle = MeterSettle
+
+	st, snap := legacyJob(30*time.Minute, 24800, 0.7)
+	require.Equal(t, Ceiling{PerSubtask: 24900, P: 1, Run: t0.Add(640 * time.Second)}, st.Ceilings["src"])
+	j := observe(st, &snap, cfg)
+	require.True(t, j.vs[0].atCeiling())
+	require.True(t, j.blind, "a source at its learned ceiling is saturation")
+	require.InDelta(t, 24900, j.vs[0].rate, 1e-9, "its capacity per subtask")
+	require.Greater(t, j.demand(1)[0], 24900.0, "probed above what it can read")
+	sc := scaling{a: 1}
+	memo := &capMemo{v: &j.vs[0], a: 1}
+	require.Equal(t, 2, sizeVertex(j.vs[0], sc, j.demand(1)[0], j.demand(1)[0], 8, 1, memo))
+	r := rationale(j, evaluation{candidate: candidate{ps: []int{2, 2}}}, []evaluation{{candidate: candidate{ps: []int{1, 2}}}}, load{}, restartCost{})
+	require.Contains(t, r, "src reads 24.8k rec/s, 100% of its learned ceiling (24.9k rec/s per subtask")
+
+	// Reading well below it: not saturated, sized on what it reads.
+	st, snap = legacyJob(30*time.Minute, 20000, 0.55)
+	j = observe(st, &snap, cfg)
+	require.False(t, j.blind)
+	require.InDelta(t, 20000, j.demand(1)[0], 1e-9)
+	require.Equal(t, 24900.0, j.vs[0].rate, "its capacity stays known: a scale-down prices its spare")
+}
+
+// What is not a ceiling: a catch-up held back by a saturated vertex
+// downstream, a rise read long after the restart's backlog drained, and a
+// ceiling read above (forgotten).
+func TestLegacySourceCeilingNotLearned(t *testing.T) {
+	st, _ := legacyJob(30*time.Minute, 20000, 0.97)
+	require.Equal(t, 24900.0, st.Ceilings["src"].PerSubtask, "learned during the catch-up, before the map saturated")
+
+	// The map saturated during the catch-up: the source read the map's
+	// limit, not its own.
+	restart := t0.Add(640 * time.Second)
+	var w []Sample
+	for at := 80 * time.Second; at <= 600*time.Second; at += 10 * time.Second {
+		w = append(w, Sample{At: t0.Add(at), Epoch: t0, V: []VertexSample{{P: 1, BusyMax: -1, BusyAvg: -1, In: 20000, Pending: -1}, {P: 2, BusyMax: 0.6, BusyAvg: 0.6, In: 20000}}})
+	}
+	// the run from 650 s to sec: high rec/s until until, then low (the
+	// first settled sample is at 710 s, the next a minute later at 770 s)
+	at := func(sec int, high float64, until int, low, busy float64) State {
+		ws := w[:len(w):len(w)]
+		for a := 650; a <= sec; a += 10 {
+			r, b := high, busy
+			if a >= until {
+				r, b = low, 0.55
+			}
+			ws = append(ws, Sample{At: t0.Add(time.Duration(a) * time.Second), Epoch: restart,
+				V: []VertexSample{{P: 1, BusyMax: -1, BusyAvg: -1, In: r, Pending: -1}, {P: 2, BusyMax: b, BusyAvg: b, In: r}}})
+		}
+		return State{Epoch: restart, Window: ws}
+	}
+	src := vtx("src", 1, 0, 1, 1)
+	src.BusyMsPerSecond, src.PendingRecords = nil, nil
+	snap := snapAt(900, src, vtx("map", 2, 500, 1, 1, "src"))
+	require.Equal(t, 24900.0, learned(at(900, 24900, 830, 20000, 0.7), snap).Ceilings["src"].PerSubtask)
+	require.Empty(t, learned(at(820, 24900, 830, 20000, 0.7), snap).Ceilings, "not fallen back yet")
+	require.Empty(t, learned(at(900, 24900, 830, 20000, 0.99), snap).Ceilings, "held back downstream")
+	require.Empty(t, learned(at(900, 21000, 830, 20000, 0.6), snap).Ceilings, "within the load's noise")
+	// One that rose during the outage and holds three windows is taken
+	// for a ceiling (it cannot be told from one; a read above it later
+	// forgets it); one that keeps rising is not.
+	require.NotEmpty(t, learned(at(900, 24900, 2000, 20000, 0.7), snap).Ceilings, "held three windows")
+	rising := at(900, 24900, 2000, 20000, 0.7)
+	for k := range rising.Window {
+		if s := &rising.Window[k]; s.Epoch.Equal(restart) {
+			s.V[0].In = 22000 + 15*s.At.Sub(restart).Seconds()
+		}
+	}
+	require.Empty(t, learned(rising, snap).Ceilings, "a rising load")
+	// The first window high, the next lower: the catch-up ended within a
+	// window, so it read less than its limit (a lower bound, not a
+	// ceiling).
+	require.Empty(t, learned(at(900, 24900, 730, 22500, 0.7), snap).Ceilings, "a catch-up that ended within a window")
+
+	// Read 10 % above: the ceiling was not one.
+	st = at(900, 24900, 830, 20000, 0.7)
+	st.Ceilings = map[string]Ceiling{"src": {PerSubtask: 22000, P: 1, Run: t0}}
+	st.Window[len(st.Window)-1].V[0].In = 24200
+	require.Empty(t, learned(st, snap).Ceilings)
+}
