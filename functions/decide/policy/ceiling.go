@@ -110,18 +110,20 @@ func learnCeilings(st State, snap *events.Snapshot, cfg Config) map[string]Ceili
 			continue
 		}
 		b := before.V[i].In
-		lo, hi := math.Inf(1), 0.0
-		for _, s := range wins {
-			if !catchingUp(s.V[i], before.V[i], *s) {
+		// flat is how many of the windows, from the first, read the same
+		// elevated rate; h is their mean.
+		flat, h := 0, 0.0
+		for k, s := range wins {
+			y := s.V[i].In
+			if !catchingUp(s.V[i], before.V[i], *s) || (k > 0 && math.Abs(y-h) > flatRead*h) {
 				break
 			}
-			lo, hi = math.Min(lo, s.V[i].In), math.Max(hi, s.V[i].In)
+			flat, h = k+1, (h*float64(k)+y)/float64(k+1)
 		}
-		h := (lo + hi) / 2
-		if hi == 0 || hi-lo > flatRead*h {
+		if flat < 2 {
 			continue
 		}
-		held := len(wins) == 3 && catchingUp(wins[2].V[i], before.V[i], *wins[2])
+		held := flat == 3
 		drain := time.Duration(b * last.Epoch.Sub(before.At).Seconds() / (h - b) * float64(time.Second))
 		fell := last.At.Sub(wins[1].At) >= cfg.RateWindow && x.In <= b+(h-b)/2 &&
 			last.At.Sub(last.Epoch) <= cfg.Settle+drain+2*cfg.RateWindow

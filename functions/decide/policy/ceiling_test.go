@@ -122,6 +122,15 @@ func TestLegacySourceCeilingNotLearned(t *testing.T) {
 	snap := snapAt(900, src, vtx("map", 2, 500, 1, 1, "src"))
 	require.Equal(t, 24900.0, learned(at(900, 24900, 830, 20000, 0.7), snap).Ceilings["src"].PerSubtask)
 	require.Empty(t, learned(at(820, 24900, 830, 20000, 0.7), snap).Ceilings, "not fallen back yet")
+	// The third window still partly in the catch-up: two flat windows and
+	// the fall are enough.
+	ending := at(900, 24900, 830, 20000, 0.7)
+	for k := range ending.Window {
+		if s := &ending.Window[k]; s.At.Equal(t0.Add(830 * time.Second)) {
+			s.V[0].In = 23800
+		}
+	}
+	require.Equal(t, 24900.0, learned(ending, snap).Ceilings["src"].PerSubtask, "a third window partly caught up")
 	require.Empty(t, learned(at(900, 24900, 830, 20000, 0.99), snap).Ceilings, "held back downstream")
 	require.Empty(t, learned(at(900, 21000, 830, 20000, 0.6), snap).Ceilings, "within the load's noise")
 	// One that rose during the outage and holds three windows is taken
