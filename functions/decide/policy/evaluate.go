@@ -222,14 +222,12 @@ func price(e evaluation, p plan, ld load, rc restartCost, h0 float64, sizes [3]i
 		e.lag += n[1] * lp.area / math.Max(lp.t, 1)
 	}
 	if ld.disturbances > 0 {
-		d := lagPath{slo: slo, end: hz}
-		d.run(rc.outage.Seconds(), 1)
-		d.jump(disturbanceReplay(rc, cfg).Seconds())
-		d.run(hz, -math.Max(final, 0))
+		d, follow := disturbance(rc, ld, math.Max(final, 0), cfg, slo, hz)
 		k := ld.disturbances * hz / 3600
 		e.over += k * d.over
 		e.lagged += k * d.area / slo
 		e.excess += k * d.excess / slo
+		e.restarts += k * follow
 	}
 	if p.restart {
 		e.restarts++

@@ -27,6 +27,10 @@ type load struct {
 	// budget, or the rate the job has shown when higher (seen > 0).
 	disturbances float64
 	seen         int
+	// followUp is a failover's replay when it outlasts slo.recovery, so
+	// failovers are priced with the scale-up that answers them
+	// (disturbance); 0 otherwise.
+	followUp time.Duration
 	// trend is the load's typical rise, share of the load per second (≥ 0):
 	// it erodes a scale-up's spare while the restart's backlog drains.
 	trend float64
@@ -121,6 +125,9 @@ func (ld load) describe(b text) text {
 		s("%, capacity ").f(100*ld.capSigma, 0).s("%)")
 	if ld.seen > 0 {
 		b = b.s("; ").f(ld.disturbances, 1).s(" failovers/h (").i(ld.seen).s(" seen)")
+	}
+	if ld.disturbances > 0 && ld.followUp > 0 {
+		b = b.s("; a failover's ~").dur(ld.followUp).s(" replay priced with the scale-up that drains it (2 restarts), not with standing headroom")
 	}
 	if ld.forecast > 1 {
 		b = b.s("; ").s(ld.why)

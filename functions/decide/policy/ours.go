@@ -78,6 +78,9 @@ func Decide(in Input) Output {
 	st = learnScaling(st, view, g.cfg)
 	ld := measureLoad(st, view, g.cfg, g.now)
 	rs := restartFor(st, g.snap, g.cfg, g.now)
+	if followsUp(rs, g.cfg) {
+		ld.followUp = disturbanceReplay(rs, g.cfg)
+	}
 	sc := scalingFor(st, view, g.cfg)
 	lim := limitsFor(view, g.cfg, st, g.snap)
 	if lim.reactive {

@@ -1,0 +1,55 @@
+package policy
+
+import "math"
+
+// disturbance is the lag path of one unplanned restart (a failover) for a
+// candidate whose headroom afterwards is h, and how many restarts of ours
+// it takes. The job is down for the outage and replays half a checkpoint
+// interval (disturbanceReplay); then the cheaper of two answers:
+//
+//   - ride it out: drain at h;
+//   - follow it up: drain at h for the reaction time, then a scale-up sized
+//     to drain what is left within slo.recovery (its wait, outage and
+//     replay first), released later: two restarts.
+//
+// The policy answers a failover's backlog with the second whenever that is
+// cheaper, so a standing headroom is priced only for what it saves before
+// that answer. With long checkpoint intervals (a replay of minutes) this
+// is what keeps a budget of 0.2 failovers an hour from buying +150 %
+// headroom for every hour of the run; it trades a failover's lag after the
+// reaction time, which the follow-up restart drains instead, and the
+// follow-up's slots while it drains (not priced: a few minutes of them).
+func disturbance(rc restartCost, ld load, h float64, cfg Config, slo, hz float64) (lagPath, float64) {
+	ride := lagPath{slo: slo, end: hz}
+	ride.run(rc.outage.Seconds(), 1)
+	ride.jump(disturbanceReplay(rc, cfg).Seconds())
+	follow := ride
+	ride.run(hz, -h)
+	recovery := cfg.SLO.Recovery.Seconds()
+	if ride.over == 0 || !followsUp(rc, cfg) {
+		return ride, 0
+	}
+	follow.run(ld.react.Seconds()+rc.wait.Seconds(), -h)
+	follow.run(rc.outage.Seconds(), 1)
+	follow.jump(rc.replay.Seconds())
+	follow.run(recovery, -math.Max(follow.lag/recovery, fixHeadroom))
+	follow.run(hz, -h)
+	const restarts = 2
+	if follow.cost(slo)+restarts*rc.outage.Seconds() < ride.cost(slo) {
+		return follow, restarts
+	}
+	return ride, 0
+}
+
+// followsUp reports whether a failover's replay alone (half a checkpoint
+// interval) outlasts slo.recovery: then no standing headroom drains it in
+// time and the policy answers it with a scale-up (disturbance).
+func followsUp(rc restartCost, cfg Config) bool {
+	return cfg.SLO.Recovery > 0 && disturbanceReplay(rc, cfg) >= cfg.SLO.Recovery
+}
+
+// cost is the path's seconds over the SLO and lag in the units price weighs
+// them: time over, lag area and excess area each in seconds of the SLO.
+func (p lagPath) cost(slo float64) float64 {
+	return p.over + lagShare*p.area/slo + p.excess/slo
+}

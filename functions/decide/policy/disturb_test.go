@@ -1,0 +1,41 @@
+package policy
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// With 10-minute checkpoints a failover replays ~5 minutes: no standing
+// headroom drains that within slo.recovery, and the policy answers such a
+// backlog with a scale-up once it has reacted. Priced so, the 0.2
+// failovers an hour budgeted no longer put ~108 s over the SLO on keeping
+// a job at +50 % (checkpoints-and-groups at 40k records/s, Window at 4:
+// "keeping: 0.0 restarts, ~109 s over the SLO … 8 slots (+150% headroom)",
+// bought for the disturbance term alone); keeping is priced with the
+// follow-up's two restarts (up and the release) instead. With 60-second
+// checkpoints (a 30 s replay) the price is the ride at the standing
+// headroom, as before.
+func TestFailoverReplayOfMinutesIsAnsweredNotStood(t *testing.T) {
+	cfg := Defaults()
+	ld := load{disturbances: cfg.Disturbances, react: 100 * time.Second, sigma: minSigma, peak: 1, forecast: 1}
+	keep := func(interval time.Duration) evaluation {
+		rc := restartCost{interval: interval}
+		rc.outage = 30 * time.Second
+		e := evaluation{h: 0.502, sigma: minSigma}
+		e.slots, e.paid = 4, 4
+		return price(e, plan{}, ld, rc, 0.502, [3]int{4, 3, 4}, cfg)
+	}
+	long := keep(10 * time.Minute)
+	require.Less(t, long.over, 60.0, "old pricing: 107.7 s over the SLO (the ride at +50 %%)")
+	require.InDelta(t, 2*cfg.Disturbances, long.restarts, 1e-9, "the failover's follow-up: a scale-up and its release")
+
+	short := keep(time.Minute)
+	require.Zero(t, short.restarts, "a 30 s replay is ridden out at the standing headroom")
+	ride := lagPath{slo: 60, end: horizon.Seconds()}
+	ride.run(30, 1)
+	ride.jump(30)
+	ride.run(horizon.Seconds(), -0.502)
+	require.InDelta(t, cfg.Disturbances*ride.over, short.over, 1e-6)
+}
