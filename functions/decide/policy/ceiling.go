@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"maps"
 	"math"
 	"time"
@@ -178,4 +179,43 @@ func saturatedSample(s Sample) bool {
 // per subtask in x.
 func atCeiling(x VertexSample, ceiling float64) bool {
 	return ceiling > 0 && x.P > 0 && x.In/float64(x.P) >= saturated*ceiling
+}
+
+// maxCatchUpHold bounds how long awaitBlindCatchUp holds a run.
+const maxCatchUpHold = 5 * time.Minute
+
+// awaitBlindCatchUp says why to wait when, early in a run, a blind source
+// that is not saturated (not at a learned ceiling) reads at least
+// catchUpGain more than it read before the restart: it is working off the
+// backlog the outage left, which it cannot show, so what it reads is not
+// the load (sized on it, the job is scaled up for a backlog about to be
+// gone). It waits until that backlog would have drained at the rate read
+// (the rate before × the time since ÷ the extra rate; at most
+// maxCatchUpHold) plus the meters' window. Empty when there is nothing to
+// wait for, or the job is saturated (the blind path sizes that catch-up).
+func awaitBlindCatchUp(st State, j jobView, cfg Config) string {
+	if j.blind || len(st.Window) == 0 {
+		return ""
+	}
+	w := st.Window
+	last := w[len(w)-1]
+	age := last.At.Sub(last.Epoch)
+	for i, v := range j.vs {
+		if !v.source || v.est.pending >= 0 || v.est.busy >= 0 || v.est.in <= 0 || i >= len(last.V) {
+			continue
+		}
+		before := readBefore(w, last.Epoch, i, v.est.in/(1+catchUpGain), cfg.Settle)
+		if before == nil {
+			continue
+		}
+		b := before.V[i].In
+		drain := time.Duration(b * last.Epoch.Sub(before.At).Seconds() / (v.est.in - b) * float64(time.Second))
+		if wait := cfg.Settle + min(drain, maxCatchUpHold) + cfg.RateWindow - age; wait > 0 {
+			return fmt.Sprintf("%s reads %s rec/s, %.0f%% above the %s it read before the restart %s ago and shows no backlog: "+
+				"working off the outage's (~%s at that rate), not a load; waiting %s for its rate to show the load",
+				v.name, string(text{}.si(v.est.in)), 100*(v.est.in/b-1), string(text{}.si(b)), last.At.Sub(before.At).Round(time.Second),
+				drain.Round(time.Second), wait.Round(time.Second))
+		}
+	}
+	return ""
 }

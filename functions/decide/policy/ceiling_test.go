@@ -155,3 +155,30 @@ func TestLegacySourceCeilingNotLearned(t *testing.T) {
 	st.Window[len(st.Window)-1].V[0].In = 24200
 	require.Empty(t, learned(st, snap).Ceilings)
 }
+
+// Early in a run a blind source that reads well above what it read before
+// the restart is working off the outage's backlog, which it cannot show:
+// no decision sizes the job on it (the old code scaled downstream up for
+// it: legacy-jms-day seed 12002 at 18m30s, "offered 28.0k" at a true
+// 21k). The wait ends when the backlog would have drained at the rate
+// read (20k × 40 s ÷ 4.9k = 163 s) plus the settle and the meters' window.
+func TestBlindCatchUpIsNotLoad(t *testing.T) {
+	cfg := Defaults()
+	cfg.Settle = MeterSettle
+	st, snap := legacyJob(640*time.Second+2*time.Minute, 24900, 0.7)
+	j := observe(st, &snap, cfg)
+	require.False(t, j.blind)
+	msg := awaitBlindCatchUp(st, j, cfg)
+	require.Contains(t, msg, "src reads 24.9k rec/s, 25% above the 20.0k it read before the restart")
+	require.Contains(t, msg, "waiting 2m53s")
+
+	st, snap = legacyJob(640*time.Second+5*time.Minute, 24900, 0.7)
+	require.Empty(t, awaitBlindCatchUp(st, observe(st, &snap, cfg), cfg), "past the drain")
+	st, snap = legacyJob(640*time.Second+2*time.Minute, 21000, 0.55)
+	for k := range st.Window {
+		if s := &st.Window[k]; s.Epoch.After(t0) {
+			s.V[0].In = 21000
+		}
+	}
+	require.Empty(t, awaitBlindCatchUp(st, observe(st, &snap, cfg), cfg), "within the load's noise")
+}

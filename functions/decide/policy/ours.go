@@ -75,6 +75,9 @@ func Decide(in Input) Output {
 	if msg := awaitCatchUp(st.Window, view, g.cfg.RateWindow); msg != "" {
 		return Output{NewState: st, HoldKind: HoldSettling, Hold: msg}
 	}
+	if msg := awaitBlindCatchUp(st, view, g.cfg); msg != "" {
+		return Output{NewState: st, HoldKind: HoldSettling, Hold: msg}
+	}
 	st = learnScaling(st, view, g.cfg)
 	ld := measureLoad(st, view, g.cfg, g.now)
 	rs := restartFor(st, g.snap, g.cfg, g.now)
