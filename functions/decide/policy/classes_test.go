@@ -144,9 +144,14 @@ func TestSlotSharingGroups(t *testing.T) {
 
 	// A decision that only lowered vertices and was never applied (actuate
 	// skipped it, or ran dry) fits any layout: it teaches nothing.
+	// (The job holds the 3 slots one group needs: it shows no groups.)
 	down := st
 	down.Rescale = &Rescale{At: st.Rescale.At, Targets: map[string]int{"src": 1, "counter": 1}}
-	o = feedOurs(t, cfg, down, 2, late)
+	o = feedOurs(t, cfg, down, 2, func(s int) events.Snapshot {
+		snap := late(s)
+		snap.SlotsFree = c - 3
+		return snap
+	})
 	require.False(t, o.NewState.Unfit, "a scale-down that did not apply marked the layout unfit")
 }
 

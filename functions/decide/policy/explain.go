@@ -68,6 +68,9 @@ func decision(g gateInput, snapshotID string, j jobView, best evaluation, evs []
 	sharing := g.cfg.Slots.Sharing
 	if lim.layout.Dedicated {
 		sharing = events.SlotSharingDedicated
+		if g.cfg.Slots.Sharing != events.SlotSharingDedicated {
+			d.Rationale += unfitNote
+		}
 	}
 	d.Slots = events.Slots{PerTaskManager: lim.layout.PerTaskManager, Sharing: sharing, Standby: lim.layout.Standby}
 	if len(lim.layout.Groups) > 0 {

@@ -10,8 +10,8 @@ import (
 
 // learnAfterGates adds what the gates just observed to the state the gates
 // returned (st; prev is the state before them): a restart seen through
-// (State.Restarts), a decision that timed out although its slots came
-// (State.Unfit), the sample for the load profile, a blind source's
+// (State.Restarts), a decision that timed out although its slots came or
+// a job holding more slots than its layout needs (State.Unfit), the sample for the load profile, a blind source's
 // ceiling; a topology change drops the scaling history and the ceilings.
 func learnAfterGates(prev, st State, g gateInput) State {
 	if prev.Topology != "" && st.Topology != prev.Topology {
@@ -26,6 +26,9 @@ func learnAfterGates(prev, st State, g gateInput) State {
 		case st.Rescale == nil && !st.Unfit && slotsCame(g.snap, rs.Targets, g.cfg):
 			st.Unfit = true
 		}
+	}
+	if !st.Unfit && holdsMoreSlots(g) {
+		st.Unfit = true
 	}
 	if !prev.Epoch.IsZero() && st.Epoch.After(prev.Epoch) && !ours(prev.Rescale, st.Epoch) {
 		st.Failovers = appendFailover(st.Failovers, st.Epoch)

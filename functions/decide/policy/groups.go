@@ -1,0 +1,44 @@
+package policy
+
+import (
+	"time"
+
+	"github.com/flinkscaler/flinkscaler/internal/events"
+)
+
+// hiddenGroupsAfter is how long a run must have lasted before the slots it
+// holds are compared with its layout: Flink keeps slots a scale-down freed
+// until their idle timeout (slot.idle.timeout, 50 s by default).
+const hiddenGroupsAfter = 2 * time.Minute
+
+// holdsMoreSlots reports whether the running job holds more slots than its
+// slot layout says its parallelism needs: slot-sharing groups that the
+// REST API does not report (Flink 1.18/1.19) and the policy was not told
+// of. The policy then takes every vertex as needing its own slots
+// (State.Unfit) before its first scale-up asks for too few TaskManagers and
+// times out, which is how it learned it before (checkpoints-and-groups: one
+// timed-out actuation per run). Adaptive and KEDA modes only: a session
+// cluster's slots hold other jobs too, and reactive mode takes every slot.
+// What it trades is the over-ask of that layout (every vertex its own
+// slots, where groups would share some).
+func holdsMoreSlots(g gateInput) bool {
+	s := g.snap
+	switch {
+	case s.JobState != "RUNNING" || s.RunningSince == nil || g.now.Sub(*s.RunningSince) < hiddenGroupsAfter:
+		return false
+	case g.cfg.Mode != events.ModeAdaptive && g.cfg.Mode != events.ModeKEDA:
+		return false
+	case g.cfg.Slots.Sharing == events.SlotSharingDedicated || s.SlotsTotal <= 0:
+		return false
+	}
+	cur := make(map[string]int, len(s.Vertices))
+	for _, v := range s.Vertices {
+		cur[v.ID] = v.Parallelism
+	}
+	need, err := layoutFor(g.cfg, s, false).Needed(cur)
+	return err == nil && s.SlotsTotal-s.SlotsFree > need
+}
+
+// unfitNote ends the rationale of a decision sized with every vertex in its
+// own slots because the slots showed groups the policy was not told of.
+const unfitNote = "; slots counted per vertex (the job holds, or a decision needed, more slots than its known slot-sharing groups: declare them in slots.groups to ask for fewer)"
