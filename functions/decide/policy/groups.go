@@ -31,12 +31,19 @@ func holdsMoreSlots(g gateInput) bool {
 	case g.cfg.Slots.Sharing == events.SlotSharingDedicated || s.SlotsTotal <= 0:
 		return false
 	}
+	used, most := s.SlotsTotal-s.SlotsFree, 0
+	for _, v := range s.Vertices {
+		most = max(most, v.Parallelism)
+	}
+	if used <= most { // no layout needs fewer than the largest vertex
+		return false
+	}
 	cur := make(map[string]int, len(s.Vertices))
 	for _, v := range s.Vertices {
 		cur[v.ID] = v.Parallelism
 	}
 	need, err := layoutFor(g.cfg, s, false).Needed(cur)
-	return err == nil && s.SlotsTotal-s.SlotsFree > need
+	return err == nil && used > need
 }
 
 // unfitNote ends the rationale of a decision sized with every vertex in its
