@@ -182,7 +182,7 @@ func TestNaNSourceDoesNotBlock(t *testing.T) {
 // A source whose busy time under-reads (40 %) while its lag grows and it is
 // not back-pressured is sized from what it is seen to read: it scales.
 func TestSourceBusyUnderReads(t *testing.T) {
-	o := feedOurs(t, noDelay(), State{}, 3, func(s int) events.Snapshot {
+	o := feedOurs(t, noDelay(), State{}, 8, func(s int) events.Snapshot {
 		snap := snapAt(s, vtx("src", 2, 400, 40000, 40000), vtx("map", 4, 500, 40000, 40000, "src"))
 		snap.Vertices[0].PendingRecords = ptr(400000 + float64(s-80)*10000)
 		return snap
@@ -190,6 +190,23 @@ func TestSourceBusyUnderReads(t *testing.T) {
 	require.NotNil(t, o.Decision, o.Hold)
 	require.Greater(t, targetsOf(o.Decision)["src"], 2)
 	require.Contains(t, o.Decision.Vertices[0].Reason, "observed from its growing lag")
+}
+
+// A source whose lag grows since a step up is not taken to read at its
+// capacity: its rate meter, averaging the last minute, still rises from
+// the lower load it read before the step (15 k rec/s, then the 30 k the
+// busy vertex behind it passes). That vertex scales; the source, 20 %
+// busy, does not.
+func TestSourceLagAtAStepIsNotItsCapacity(t *testing.T) {
+	o := feedOurs(t, noDelay(), State{}, 8, func(s int) events.Snapshot {
+		in := 15000 + 15000*min(float64(max(s-130, 0))/60, 1)
+		snap := snapAt(s, vtx("src", 2, 200, in, in), vtx("map", 2, 900, in, in, "src"))
+		snap.Vertices[0].PendingRecords = ptr(float64(max(s-130, 0)) * 15000)
+		return snap
+	})
+	require.NotNil(t, o.Decision, o.Hold)
+	require.Greater(t, targetsOf(o.Decision)["map"], 2)
+	require.Equal(t, 2, targetsOf(o.Decision)["src"], "%s", o.Decision.Vertices[0].Reason)
 }
 
 // A source without pendingRecords: with a user lag metric the lag counts;

@@ -17,8 +17,10 @@ type load struct {
 	// capacity that answers it (metrics, delay, restart).
 	react time.Duration
 	// peak is the highest offered rate within ScaleDownWindow ÷ offered
-	// (≥ 1): a scale-down is sized for it.
+	// (≥ 1), or since the current level began when the load stepped down
+	// to it (drop): a scale-down is sized for it.
 	peak float64
+	drop drop
 	// forecast is the rise (≥ 1) the load's learned periodic shape expects
 	// before a restart made now would be over; 1 for none. why says so.
 	forecast float64
@@ -61,11 +63,14 @@ func measureLoad(st State, j jobView, cfg Config, now time.Time) load {
 	}
 	ld.sigma = math.Max(math.Hypot(ld.loadSigma, ld.capSigma), minSigma)
 	if j.offered > 0 {
-		for i, s := range st.Window {
-			if s.At.Sub(s.Epoch) >= cfg.Settle && !s.At.Before(now.Add(-cfg.ScaleDownWindow)) && !at(capped, i) {
-				ld.peak = math.Max(ld.peak, s.Offered/j.offered)
-			}
+		if j.lag <= backlogShare*cfg.SLO.MaxLag.Seconds() { // a backlog needs the capacity the window showed to drain
+			ld.drop = dropOf(st.Window, capped, j.offered, ld.sigma, cfg.Settle, cfg.RateWindow, cfg.ScaleDownWindow, ld.react, now)
 		}
+		since := now.Add(-cfg.ScaleDownWindow)
+		if !ld.drop.since.IsZero() {
+			since = ld.drop.since
+		}
+		ld.peak = peakFrom(st.Window, capped, j.offered, cfg.Settle, since)
 	}
 	if cfg.Forecast > 0 && st.Profile != nil {
 		ld.forecast, ld.why = st.Profile.rise(now, ld.react+cfg.MinInterval, j.offered)

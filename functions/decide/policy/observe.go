@@ -2,6 +2,7 @@ package policy
 
 import (
 	"math"
+	"time"
 
 	"github.com/flinkscaler/flinkscaler/internal/events"
 )
@@ -30,6 +31,10 @@ type vertexView struct {
 	// Ceilings; 0 when none): its rate, and reading at saturated × it is
 	// its saturation.
 	ceiling float64
+	// offered is a source's offered rate when it reports pending records:
+	// records in + their growth over the rate window, or the freshest
+	// samples' reading at a step up (risenOffered).
+	offered float64
 }
 
 // jobView is the job as the latest settled sample shows it.
@@ -83,9 +88,12 @@ func observe(st State, snap *events.Snapshot, cfg Config) jobView {
 		vv.maxPar, vv.parts, vv.units = spread(&v, vv.source)
 		vv.inputs = ups[i]
 		vv.est = estimateVertex(st.Window, i, vv.units > 0, cfg.RateWindow)
-		vv.rate, vv.observed = trueRate(vv, throttled)
+		vv.rate, vv.observed = trueRate(vv, throttled || (vv.source && meterRising(st.Window, i, cfg.Settle, cfg.RateWindow)))
 		if c, ok := st.Ceilings[v.ID]; ok && vv.source && vv.est.pending < 0 && vv.est.busy < 0 && vv.rate <= 0 {
 			vv.ceiling, vv.rate = c.PerSubtask, c.PerSubtask
+		}
+		if vv.source && vv.est.pending >= 0 {
+			vv.offered = risenOffered(st.Window, i, cfg.Settle, math.Max(vv.est.in+vv.est.slope, 0))
 		}
 		j.vs[i] = vv
 	}
@@ -120,6 +128,32 @@ func trueRate(v vertexView, throttled bool) (float64, bool) {
 		return obs, true
 	}
 	return busyRate, false
+}
+
+// meterRising reports whether source i's read rate rose by more than
+// freshRise over the run's settled samples of the last meters window: a
+// source that lags because it reads at its ceiling reads flat, while just
+// after a step up its lag grows at once and its rate meter, which averages
+// that window, still holds the minute before the step, when it read the
+// lower load. Taken as what the source can read, that would size it for
+// several times the subtasks it needs (wordcount: 12 k rec/s per subtask
+// read 20 s after a step, where a subtask reads 50 k).
+func meterRising(w []Sample, i int, settle, meters time.Duration) bool {
+	n := len(w)
+	if n < 2 {
+		return false
+	}
+	last := w[n-1]
+	if i >= len(last.V) {
+		return false
+	}
+	from := -1.0
+	for k := n - 2; k >= 0 && w[k].Epoch.Equal(last.Epoch) && last.At.Sub(w[k].At) <= meters; k-- {
+		if w[k].At.Sub(w[k].Epoch) >= settle && i < len(w[k].V) {
+			from = w[k].V[i].In
+		}
+	}
+	return from >= 0 && last.V[i].In > from*(1+freshRise)
 }
 
 // rateSpreads accumulate, per vertex, its busy-derived true rate over the
@@ -185,7 +219,7 @@ func (j *jobView) sumSources() {
 			j.blind = j.blind || sat
 			continue
 		}
-		j.offered += math.Max(v.est.in+v.est.slope, 0)
+		j.offered += v.offered
 		j.pending += v.est.pending
 	}
 	if j.offered > 0 {
@@ -203,7 +237,7 @@ func (j jobView) demand(mult float64) []float64 {
 		if v.source {
 			off := v.est.in
 			if v.est.pending >= 0 {
-				off = math.Max(v.est.in+v.est.slope, 0)
+				off = v.offered
 			} else if j.blind {
 				off *= j.run.sizing()
 			}

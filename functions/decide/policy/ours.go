@@ -40,8 +40,10 @@ const MeterSettle = 70 * time.Second
 // unless it waits for slots that do not come: awaitingSlots):
 //
 //	learn     State, view            → State (restarts, efficiency points, slot fit, load profile)
-//	observe   State, Snapshot        → view: per vertex rates, busy, true rate, source lag
-//	load      State, view            → load: offered rate, its uncertainty, window peak, forecast
+//	observe   State, Snapshot        → view: per vertex rates, busy, true rate, source lag,
+//	                                   offered rate (the freshest samples' at a step up: risenOffered)
+//	load      State, view            → load: offered rate, its uncertainty, window peak (the new
+//	                                   level's after a step down: dropOf), forecast
 //	restart   State, Snapshot        → restart: outage, wait, replay now and after the next checkpoint
 //	scaling   State, view            → per vertex efficiency with its uncertainty, ineffective caps
 //	propose   view, load, scaling    → candidates: keep and one target per headroom level,
@@ -97,6 +99,9 @@ func Decide(in Input) Output {
 	if best.keep() {
 		st.UpSince = time.Time{}
 		return Output{NewState: st, HoldKind: HoldNoChange, Hold: holdSentence(evs, ld)}
+	}
+	if msg := awaitFall(best, view, ld); msg != "" {
+		return Output{NewState: st, HoldKind: HoldSettling, Hold: msg}
 	}
 	if h, next := delay(best, st, g.cfg, g.now); h != nil {
 		return Output{NewState: next, HoldKind: h.kind, Hold: h.msg}

@@ -1,0 +1,133 @@
+package policy
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// A scale-down is sized for the highest offered rate of the scale-down
+// window (load.peak), so that a dip in a noisy load is not followed down and
+// back up. A load that stepped down (the end of a spike or a burst) is not
+// such a dip: sized for the window's peak, the scale-down lands at the
+// spike's own size, and once the spike has left the window the second step
+// down to the load's size saves less than its restart costs, so the job
+// stays where the spike left it. And Flink's rates average the last minute:
+// while that minute still holds the step, what the sources read lies between
+// the two levels. So, when the job has no backlog (lag at most backlogShare
+// of the SLO; with one, it needs the capacity the window showed to drain):
+//
+//   - while the current level (the newest settled samples within the level
+//     band of the rate read now) is younger than the reaction time and the
+//     scale-down window read more than the band above it before it began, a
+//     scale-down waits: the meters may still show the step, and a level
+//     that has not lasted the time a restart takes to answer it has not
+//     shown it will stay;
+//   - once the level has lasted the reaction time, and the settled samples
+//     of the scale-down window before it (the meters' ramp, one rate window,
+//     excluded) averaged more than the band above it, the load stepped down:
+//     the scale-down is sized for the peak of the new level's own samples.
+//
+// A slow decline holds each level for minutes and leaves no minutes of
+// samples a band higher before it: it is sized for the window's peak as
+// before.
+
+// backlogShare is the lag, as a share of the SLO, up to which a job counts
+// as having no backlog (the lag-back target's 10 %).
+const backlogShare = 0.1
+
+// levelBand is how far (relative to the offered rate now) a sample may lie
+// and still belong to the current level: 10 %, or three standard deviations
+// of the load's change when wider.
+func levelBand(sigma float64) float64 { return math.Max(0.1, 3*sigma) }
+
+// drop is what the window says about a fall of the offered rate.
+type drop struct {
+	// young: the current level has not lasted the reaction time, and the
+	// scale-down window read more than the band above it before it began;
+	// from is the highest rate read there.
+	young bool
+	from  float64
+	// since is when the current level began, when it is a step down (zero
+	// otherwise); before is the mean offered rate before it.
+	since  time.Time
+	before float64
+}
+
+// dropOf reads w (capped marks samples to leave out, may be nil) for a fall
+// of the offered rate to offered, sigma being the load's relative change
+// over the reaction time react. The current level is the unbroken run of newest
+// settled samples within the band of offered; samples of a restart's settle
+// time neither join nor break it (a step can fall across a restart).
+func dropOf(w []Sample, capped []bool, offered, sigma float64, settle, meters, window, react time.Duration, now time.Time) drop {
+	var d drop
+	if offered <= 0 {
+		return d
+	}
+	band := levelBand(sigma)
+	settled := func(k int) bool { return w[k].At.Sub(w[k].Epoch) >= settle && !at(capped, k) }
+	start, out := now, time.Time{}
+	for k := len(w) - 1; k >= 0; k-- {
+		if !settled(k) {
+			continue
+		}
+		if math.Abs(w[k].Offered/offered-1) > band {
+			out = w[k].At
+			break
+		}
+		start = w[k].At
+	}
+	var n, sum float64
+	for k, s := range w {
+		if !settled(k) || s.At.Before(now.Add(-window)) || !s.At.Before(start) {
+			continue
+		}
+		d.from = math.Max(d.from, s.Offered)
+		if s.At.Before(start.Add(-meters)) {
+			n++
+			sum += s.Offered
+		}
+	}
+	if d.from <= offered*(1+band) {
+		return drop{}
+	}
+	// the level's first samples may still hold the step in their minute
+	// (a band wider than 10 % takes them in): they count from a rate
+	// window after the last sample outside the band
+	clean := out.Add(meters)
+	if clean.Before(start) {
+		clean = start
+	}
+	if now.Sub(clean) < react {
+		d.young = true
+		return d
+	}
+	d.from = 0
+	if n >= 3 && sum/n > offered*(1+band) {
+		d.since, d.before = clean, sum/n
+	}
+	return d
+}
+
+// peakFrom is the highest settled offered rate of w at or after since
+// (samples marked in capped left out) ÷ offered, at least 1.
+func peakFrom(w []Sample, capped []bool, offered float64, settle time.Duration, since time.Time) float64 {
+	peak := 1.0
+	for k, s := range w {
+		if s.At.Sub(s.Epoch) >= settle && !s.At.Before(since) && !at(capped, k) {
+			peak = math.Max(peak, s.Offered/offered)
+		}
+	}
+	return peak
+}
+
+// awaitFall says why a scale-down waits while the rates read still hold a
+// step down (drop.young); empty when best lowers nothing, raises some
+// vertex, or the level is not young.
+func awaitFall(best evaluation, j jobView, ld load) string {
+	if !ld.drop.young || best.keep() || best.raises() {
+		return ""
+	}
+	return fmt.Sprintf("the offered rate read fell from %s to %s rec/s and has held that level for less than the reaction time %s: a scale-down waits to be sized for the new level, not for the one it left (%s)",
+		si(ld.drop.from), si(j.offered), ld.react.Round(time.Second), best.summary())
+}
