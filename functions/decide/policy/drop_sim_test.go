@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/flinkscaler/flinkscaler/internal/bench"
 	"github.com/flinkscaler/flinkscaler/internal/flinksim"
+	"github.com/flinkscaler/flinkscaler/internal/scorecard"
 )
 
 // Closed loop on the emulator: spikes-dedicated's job (dedicated slots, a
@@ -46,6 +48,9 @@ slo:
 		before, after := keyedAt(t, res, 19*time.Minute), keyedAt(t, res, 44*time.Minute)
 		require.Equal(t, before, after, "seed %d: the keyed vertex ran %d before the spike and %d after it; %+v", seed, before, after, res.Summary)
 		require.LessOrEqual(t, res.Summary.ParallelismChanges, 4, "seed %d: %+v", seed, res.Summary)
+		require.True(t, slices.ContainsFunc(res.Series.Decisions, func(d scorecard.Mark) bool {
+			return strings.Contains(d.Rationale, "the load stepped down from")
+		}), "seed %d: no decision sized for the level after the spike", seed)
 	}
 }
 

@@ -109,6 +109,9 @@ func decision(g gateInput, snapshotID string, j jobView, best evaluation, evs []
 func rationale(j jobView, best evaluation, evs []evaluation, ld load, rc restartCost) string {
 	b := make(text, 0, 512)
 	b = b.s("offered ").si(j.offered).s(" rec/s")
+	if j.minute > 0 && j.offered > j.minute*(1+freshRise/2) {
+		b = b.s(" (a step up read over the last ").dur(freshSpan).s("; the minute's rates show ").si(j.minute).s(")")
+	}
 	if j.pending > 0 {
 		b = b.s(", lag ").f(j.lag, 0).s(" s")
 	}

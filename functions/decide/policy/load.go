@@ -134,6 +134,9 @@ func (ld load) describe(b text) text {
 	if ld.disturbances > 0 && ld.followUp > 0 {
 		b = b.s("; a failover's ~").dur(ld.followUp).s(" replay priced with the scale-up that drains it (2 restarts), not with standing headroom")
 	}
+	if !ld.drop.since.IsZero() {
+		b = b.s("; the load stepped down from ").si(ld.drop.before).s(" rec/s: a scale-down is sized for the level since, not the window's peak")
+	}
 	if ld.forecast > 1 {
 		b = b.s("; ").s(ld.why)
 	}

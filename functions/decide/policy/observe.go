@@ -45,6 +45,9 @@ type jobView struct {
 	offered float64
 	// pending is the sources' pending records; lag is pending ÷ offered (s).
 	pending, lag float64
+	// minute is the offered rate as the rate window reads it, where a
+	// source's freshest samples read a step up (risenOffered) above it.
+	minute float64
 	// blind: a source reports no pending records and the job is saturated,
 	// so the offered rate may be above what is seen (probed, not known);
 	// run is how long, and the least load that shows.
@@ -220,6 +223,7 @@ func (j *jobView) sumSources() {
 			continue
 		}
 		j.offered += v.offered
+		j.minute += math.Max(v.est.in+v.est.slope, 0)
 		j.pending += v.est.pending
 	}
 	if j.offered > 0 {
