@@ -64,6 +64,28 @@ func Decide(in Input) Output {
 			return Output{NewState: afterDecision(st, d, g.now), Decision: d}
 		}
 	}
+	if h != nil && h.kind == HoldSettling && g.now.Sub(st.Epoch) >= rampSettle && firstRun(st) {
+		// the job's first run, its meters still ramping: a scale-up may
+		// be decided on its rates read de-ramped (derampedState)
+		if read, note, ok := derampedState(st, g.now, g.cfg.RateWindow); ok {
+			early := g
+			early.cfg.Settle = rampSettle
+			out := settled(in, early, read, nil, h)
+			out.NewState.Window = st.Window
+			if d := out.Decision; d != nil {
+				d.Rationale += fmt.Sprintf("; decided %s into the run on %s, not after the %s meters take to settle: the restart comes a checkpoint sooner, traded against rates read before their meters settled",
+					g.now.Sub(st.Epoch).Round(time.Second), note, MeterSettle)
+			}
+			return out
+		}
+	}
+	return settled(in, g, st, h, nil)
+}
+
+// settled is Decide after the gates' hold h (nil: accepted). With early
+// set (a hold the run's age gave, the rates read de-ramped), only a
+// scale-up is made; anything else holds as early says.
+func settled(in Input, g gateInput, st State, h, early *hold) Output {
 	if h != nil {
 		return Output{NewState: st, HoldKind: h.kind, Hold: h.msg}
 	}
@@ -96,6 +118,9 @@ func Decide(in Input) Output {
 	cands := propose(view, ld, sc, lim, caps, rs, g.cfg)
 	evs := evaluateAll(cands, view, ld, rs, lim, sc, caps, g.cfg)
 	best := choose(evs)
+	if early != nil && !best.raises() {
+		return Output{NewState: st, HoldKind: early.kind, Hold: early.msg}
+	}
 	if best.keep() {
 		st.UpSince = time.Time{}
 		return Output{NewState: st, HoldKind: HoldNoChange, Hold: holdSentence(evs, ld)}

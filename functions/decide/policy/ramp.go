@@ -1,0 +1,120 @@
+package policy
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// rampSettle is the least age of a run at which Decide reads its rates
+// de-ramped (deramped), before MeterSettle.
+const rampSettle = 30 * time.Second
+
+// meterSpan is Flink's rate meter window: a task's rate reads the records
+// of the last 60 s ÷ 60 from its start, so it ramps over its first minute.
+const meterSpan = 60 * time.Second
+
+// deramped returns the window with the current run's samples younger than
+// MeterSettle corrected for the meters' ramp, when the run's rates show
+// which way they read: flat across its young samples (the meters do not
+// ramp: kept as read), or growing in proportion to the data's age (the
+// ramp: divided by (age − staleness) ÷ 60, the staleness read from the
+// growth). ok is false when there are fewer than two young samples at
+// least 10 s apart, or they fit neither.
+func deramped(st State) (w []Sample, ok bool) {
+	w, _, ok = derampedNote(st)
+	return w, ok
+}
+
+// derampedNote is deramped and how the rates were read, for the rationale.
+func derampedNote(st State) (w []Sample, note string, ok bool) {
+	var young []int
+	for i, s := range st.Window {
+		if s.Epoch.Equal(st.Epoch) && s.At.Sub(s.Epoch) < MeterSettle && s.At.Sub(s.Epoch) >= rampSettle/2 {
+			young = append(young, i)
+		}
+	}
+	if len(young) < 2 {
+		return nil, "", false
+	}
+	a, b := st.Window[young[0]], st.Window[young[len(young)-1]]
+	ya, yb := sourceIn(a), sourceIn(b)
+	ta, tb := a.At.Sub(a.Epoch).Seconds(), b.At.Sub(b.Epoch).Seconds()
+	if tb-ta < 10 || ya <= 0 || yb <= 0 {
+		return nil, "", false
+	}
+	g := yb / ya
+	if math.Abs(g-1) < 0.1 {
+		return st.Window, "rates as read: its meters show no ramp (the sources' rate held within 10 % from " + fmtAge(ta) + " to " + fmtAge(tb) + ")", true
+	}
+	// ya ÷ (ta − d) = yb ÷ (tb − d)
+	d := (yb*ta - ya*tb) / (yb - ya)
+	if g < 1 || d < -2 || d > 15 {
+		return nil, "", false
+	}
+	w = make([]Sample, len(st.Window))
+	copy(w, st.Window)
+	for _, i := range young {
+		s := w[i]
+		k := math.Min((s.At.Sub(s.Epoch).Seconds()-d)/meterSpan.Seconds(), 1)
+		if k <= 0.1 {
+			return nil, "", false
+		}
+		vs := make([]VertexSample, len(s.V))
+		in := 0.0
+		for j, v := range s.V {
+			v.In, v.Out = v.In/k, v.Out/k
+			vs[j] = v
+		}
+		in = sourceIn(s)
+		s.V = vs
+		s.Offered += in/k - in
+		w[i] = s
+	}
+	return w, "rates read de-ramped: the sources' rate grew ×" + fmt.Sprintf("%.2f", g) + " from " + fmtAge(ta) + " to " + fmtAge(tb) + " as Flink's meters ramp over their first minute (divided by (age − " + fmtAge(math.Max(d, 0)) + ") ÷ 60)", true
+}
+
+func fmtAge(sec float64) string { return fmt.Sprintf("%.0f s", sec) }
+
+// sourceIn is the records in of the sample's vertices that have no input
+// rate from upstream: those with pending records (sources) — the sum of
+// every vertex's In where Pending is known, else of the first vertex.
+func sourceIn(s Sample) float64 {
+	y := 0.0
+	for _, v := range s.V {
+		if v.Pending >= 0 {
+			y += v.In
+		}
+	}
+	if y == 0 && len(s.V) > 0 {
+		y = s.V[0].In
+	}
+	return y
+}
+
+// firstRun: the job has not restarted since Decide began to watch it (no
+// restart, failover or decision of ours seen, every sample from this run).
+func firstRun(st State) bool {
+	if len(st.Restarts) > 0 || len(st.Failovers) > 0 || st.Rescale != nil {
+		return false
+	}
+	for _, s := range st.Window {
+		if !s.Epoch.Equal(st.Epoch) {
+			return false
+		}
+	}
+	return true
+}
+
+// derampedState is st with its window de-ramped (deramped) and how its
+// rates were read, when that is known and leaves at least two samples at least rampSettle into the run
+// within span of now.
+func derampedState(st State, now time.Time, span time.Duration) (State, string, bool) {
+	w, note, ok := derampedNote(st)
+	if !ok {
+		return st, "", false
+	}
+	read := st
+	read.Window = w
+	return read, note, len(read.settled(now, rampSettle, span)) >= 2
+}
