@@ -64,12 +64,12 @@ func Decide(in Input) Output {
 			return Output{NewState: afterDecision(st, d, g.now), Decision: d}
 		}
 	}
-	if h != nil && h.kind == HoldSettling && g.now.Sub(st.Epoch) >= rampSettle && firstRun(st) {
+	if settle := in.Config.Settle; h != nil && h.kind == HoldSettling && settle < MeterSettle && g.now.Sub(st.Epoch) >= settle && firstRun(st) {
 		// the job's first run, its meters still ramping: a scale-up may
 		// be decided on its rates read de-ramped (derampedState)
-		if read, note, ok := derampedState(st, g.now, g.cfg.RateWindow); ok {
+		if read, note, ok := derampedState(st, g.now, settle, g.cfg.RateWindow); ok {
 			early := g
-			early.cfg.Settle = rampSettle
+			early.cfg.Settle = settle
 			out := settled(in, early, read, nil, h)
 			out.NewState.Window = st.Window
 			if d := out.Decision; d != nil {

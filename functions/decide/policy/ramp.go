@@ -6,10 +6,6 @@ import (
 	"time"
 )
 
-// rampSettle is the least age of a run at which Decide reads its rates
-// de-ramped (deramped), before MeterSettle.
-const rampSettle = 30 * time.Second
-
 // meterSpan is Flink's rate meter window: a task's rate reads the records
 // of the last 60 s ÷ 60 from its start, so it ramps over its first minute.
 const meterSpan = 60 * time.Second
@@ -21,16 +17,16 @@ const meterSpan = 60 * time.Second
 // ramp: divided by (age − staleness) ÷ 60, the staleness read from the
 // growth). ok is false when there are fewer than two young samples at
 // least 10 s apart, or they fit neither.
-func deramped(st State) (w []Sample, ok bool) {
-	w, _, ok = derampedNote(st)
+func deramped(st State, settle time.Duration) (w []Sample, ok bool) {
+	w, _, ok = derampedNote(st, settle)
 	return w, ok
 }
 
 // derampedNote is deramped and how the rates were read, for the rationale.
-func derampedNote(st State) (w []Sample, note string, ok bool) {
+func derampedNote(st State, settle time.Duration) (w []Sample, note string, ok bool) {
 	var young []int
 	for i, s := range st.Window {
-		if s.Epoch.Equal(st.Epoch) && s.At.Sub(s.Epoch) < MeterSettle && s.At.Sub(s.Epoch) >= rampSettle/2 {
+		if s.Epoch.Equal(st.Epoch) && s.At.Sub(s.Epoch) < MeterSettle && s.At.Sub(s.Epoch) >= settle/2 {
 			young = append(young, i)
 		}
 	}
@@ -107,14 +103,14 @@ func firstRun(st State) bool {
 }
 
 // derampedState is st with its window de-ramped (deramped) and how its
-// rates were read, when that is known and leaves at least two samples at least rampSettle into the run
-// within span of now.
-func derampedState(st State, now time.Time, span time.Duration) (State, string, bool) {
-	w, note, ok := derampedNote(st)
+// rates were read, when that is known and leaves at least two samples
+// settle into the run within span of now.
+func derampedState(st State, now time.Time, settle, span time.Duration) (State, string, bool) {
+	w, note, ok := derampedNote(st, settle)
 	if !ok {
 		return st, "", false
 	}
 	read := st
 	read.Window = w
-	return read, note, len(read.settled(now, rampSettle, span)) >= 2
+	return read, note, len(read.settled(now, settle, span)) >= 2
 }

@@ -21,9 +21,10 @@ func TestDeramped(t *testing.T) {
 			V: []VertexSample{{P: 2, In: in, Out: in, Pending: pending}, {P: 2, In: in, Out: 0, Pending: -1}}}
 	}
 	st := func(ss ...Sample) State { return State{Epoch: epoch, Window: ss} }
+	dr := func(s State) ([]Sample, bool) { return deramped(s, 30*time.Second) }
 
 	// ramping, read 10 s stale: 60 k rec/s read as 60 k × (age − 10) ÷ 60
-	w, ok := deramped(st(sample(20*time.Second, 10_000, 5), sample(30*time.Second, 20_000, 5), sample(40*time.Second, 30_000, 5)))
+	w, ok := dr(st(sample(20*time.Second, 10_000, 5), sample(30*time.Second, 20_000, 5), sample(40*time.Second, 30_000, 5)))
 	require.True(t, ok)
 	for _, s := range w {
 		require.InDelta(t, 60_000, s.V[0].In, 1)
@@ -32,13 +33,13 @@ func TestDeramped(t *testing.T) {
 	}
 	// not ramping: kept as read
 	flat := st(sample(20*time.Second, 59_000, 5), sample(40*time.Second, 61_000, 5))
-	w, ok = deramped(flat)
+	w, ok = dr(flat)
 	require.True(t, ok)
 	require.Equal(t, flat.Window, w)
 	// falling, or one sample: not known
-	_, ok = deramped(st(sample(20*time.Second, 60_000, 5), sample(40*time.Second, 30_000, 5)))
+	_, ok = dr(st(sample(20*time.Second, 60_000, 5), sample(40*time.Second, 30_000, 5)))
 	require.False(t, ok)
-	_, ok = deramped(st(sample(40*time.Second, 60_000, 5)))
+	_, ok = dr(st(sample(40*time.Second, 60_000, 5)))
 	require.False(t, ok)
 	// a sample of an earlier run is never counted as young
 	old := sample(30*time.Second, 1, 5)
