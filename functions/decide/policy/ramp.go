@@ -6,10 +6,6 @@ import (
 	"time"
 )
 
-// meterSpan is Flink's rate meter window: a task's rate reads the records
-// of the last 60 s ÷ 60 from its start, so it ramps over its first minute.
-const meterSpan = 60 * time.Second
-
 // deramped returns the window with the current run's samples younger than
 // MeterSettle corrected for the meters' ramp, when the run's rates show
 // which way they read: flat across its young samples (the meters do not
