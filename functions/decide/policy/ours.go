@@ -64,9 +64,10 @@ func Decide(in Input) Output {
 			return Output{NewState: afterDecision(st, d, g.now), Decision: d}
 		}
 	}
-	if settle := in.Config.Settle; h != nil && h.kind == HoldSettling && settle < MeterSettle && g.now.Sub(st.Epoch) >= settle && firstRun(st) {
-		// the job's first run, its meters still ramping: a scale-up may
-		// be decided on its rates read de-ramped (derampedState)
+	if settle := in.Config.Settle; h != nil && h.kind == HoldSettling && settle < MeterSettle && g.now.Sub(st.Epoch) >= settle && firstRun(st) && backlogGrows(st, g.cfg.SLO.MaxLag) {
+		// the job's first run, short from its start, its meters still
+		// ramping: a scale-up may be decided on its rates read de-ramped
+		// (derampedState)
 		if read, note, ok := derampedState(st, g.now, settle, g.cfg.RateWindow); ok {
 			early := g
 			early.cfg.Settle = settle

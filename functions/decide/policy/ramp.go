@@ -110,3 +110,28 @@ func derampedState(st State, now time.Time, settle, span time.Duration) (State, 
 	read.Window = w
 	return read, note, len(read.settled(now, settle, span)) >= 2
 }
+
+// backlogGrows: the run's sources report pending records that grew over
+// its samples to at least a tenth of the SLO's lag at the latest offered
+// rate, the job short from its start. Only such a job gains from a
+// decision before its meters settle (the restart a checkpoint sooner);
+// for one that keeps up, a load still rising in the run's first minute
+// would read as the meters' ramp.
+func backlogGrows(st State, slo time.Duration) bool {
+	first, last := -1.0, -1.0
+	for _, s := range st.Window {
+		if !s.Epoch.Equal(st.Epoch) {
+			continue
+		}
+		p := 0.0
+		for _, v := range s.V {
+			p += math.Max(v.Pending, 0)
+		}
+		if first < 0 {
+			first = p
+		}
+		last = p
+	}
+	n := len(st.Window)
+	return n > 0 && last > first && st.Window[n-1].Offered > 0 && last/st.Window[n-1].Offered >= 0.1*slo.Seconds()
+}
