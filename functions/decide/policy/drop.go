@@ -38,8 +38,19 @@ const backlogShare = 0.1
 
 // levelBand is how far (relative to the offered rate now) a sample may lie
 // and still belong to the current level: 10 %, or three standard deviations
-// of the load's change when wider.
-func levelBand(sigma float64) float64 { return math.Max(0.1, 3*sigma) }
+// of the load's change when wider, at most maxLevelBand.
+func levelBand(sigma float64) float64 { return min(math.Max(0.1, 3*sigma), maxLevelBand) }
+
+// maxLevelBand bounds the level band: the load's change is measured over
+// the window that holds the step itself, and right after a spike whose
+// scale-up restarted the job the window's pairs are half spike, half
+// level, so it reads the step as volatility (spikes-dedicated: ±56 %, a
+// band of 168 % that made a 2.5× spike one level with the load after it,
+// and the scale-down was sized for the spike: 5 subtasks where 3 ran
+// before, for the rest of the run). What it trades: on a load whose own
+// noise exceeds ±17 % (3σ above 50 %), a dip of half the load counts as a
+// step down, and the scale-down is sized for it.
+const maxLevelBand = 0.5
 
 // drop is what the window says about a fall of the offered rate.
 type drop struct {

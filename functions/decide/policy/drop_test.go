@@ -59,6 +59,16 @@ func TestDropOf(t *testing.T) {
 	d = dropOf(w, nil, w[len(w)-1].Offered, 0.02, settle, meters, window, react, t0.Add(400*time.Second))
 	require.Equal(t, drop{}, d)
 
+	// right after a spike the load's change reads the spike itself (±56 %):
+	// the band stays within maxLevelBand and the spike is still a step down
+	d = dropOf(rateWindowOf(640*time.Second, spikeEnd), nil, 90e3, 0.56, settle, meters, window, react, t0.Add(640*time.Second))
+	require.True(t, d.young)
+	require.InDelta(t, 150e3, d.from, 1)
+	w = rateWindowOf(840*time.Second, spikeEnd)
+	d = dropOf(w, nil, 60e3, 0.56, settle, meters, window, react, t0.Add(840*time.Second))
+	require.False(t, d.young)
+	require.InDelta(t, 150e3, d.before, 1)
+
 	// noise within the band (three times the load's change, ±5 %) is no step
 	noisy := func(at time.Duration) float64 { return 60e3 * (1 + 0.05*float64(int(at.Seconds()/10)%3-1)) }
 	w = rateWindowOf(600*time.Second, noisy)
