@@ -125,13 +125,13 @@ func blindRead(s Sample, j jobView) float64 {
 // keyed), a source back-pressured for saturated of the time, or a blind
 // source reading at its learned ceiling.
 func (j jobView) saturatedAt(s Sample) bool {
-	for i, v := range j.vs {
-		x := s.V[i]
+	for i := range j.vs {
+		v, x := &j.vs[i], &s.V[i]
 		busy := x.BusyAvg
 		if v.units > 0 {
 			busy = x.BusyMax
 		}
-		if busy >= saturated || (v.source && x.BP >= saturated) || atCeiling(x, v.ceiling) {
+		if busy >= saturated || (v.source && x.BP >= saturated) || (v.ceiling > 0 && atCeiling(*x, v.ceiling)) {
 			return true
 		}
 	}

@@ -64,7 +64,7 @@ func learnCeilings(st State, snap *events.Snapshot, cfg Config) map[string]Ceili
 		return st.Ceilings
 	}
 	last := w[n-1]
-	if last.At.Sub(last.Epoch) < cfg.Settle || len(last.V) != len(snap.Vertices) {
+	if last.At.Sub(last.Epoch) < cfg.Settle || len(last.V) != len(snap.Vertices) || !anyBlindSource(snap, last) {
 		return st.Ceilings
 	}
 	// wins: this run's first settled sample and the first a rate window
@@ -95,7 +95,7 @@ func learnCeilings(st State, snap *events.Snapshot, cfg Config) map[string]Ceili
 	}
 	for i := range snap.Vertices {
 		v, x := &snap.Vertices[i], last.V[i]
-		if !(v.IsSource || len(v.Inputs) == 0) || !blindSource(x) || x.P <= 0 {
+		if !blindSourceAt(v, x) {
 			continue
 		}
 		c, known := out[v.ID]
@@ -134,6 +134,23 @@ func learnCeilings(st State, snap *events.Snapshot, cfg Config) map[string]Ceili
 		set(v.ID, Ceiling{PerSubtask: h / float64(wins[0].V[i].P), P: wins[0].V[i].P, Run: last.Epoch}, true)
 	}
 	return out
+}
+
+// anyBlindSource reports whether some vertex of snap is a blind source in
+// last (blindSourceAt): only those learn or forget a ceiling.
+func anyBlindSource(snap *events.Snapshot, last Sample) bool {
+	for i := range snap.Vertices {
+		if blindSourceAt(&snap.Vertices[i], last.V[i]) {
+			return true
+		}
+	}
+	return false
+}
+
+// blindSourceAt: v is a source whose sample x shows neither busy time nor
+// pending records, at a known parallelism.
+func blindSourceAt(v *events.VertexSnapshot, x VertexSample) bool {
+	return (v.IsSource || len(v.Inputs) == 0) && blindSource(x) && x.P > 0
 }
 
 // readBefore is the latest settled sample before the run that began at

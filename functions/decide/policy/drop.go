@@ -89,12 +89,14 @@ func dropOf(w []Sample, capped []bool, offered, sigma float64, settle, meters, w
 		start = w[k].At
 	}
 	var n, sum float64
-	for k, s := range w {
-		if !settled(k) || s.At.Before(now.Add(-window)) || !s.At.Before(start) {
+	oldest, ramp := now.Add(-window), start.Add(-meters)
+	for k := range w {
+		s := &w[k]
+		if s.At.Before(oldest) || !s.At.Before(start) || !settled(k) {
 			continue
 		}
 		d.from = math.Max(d.from, s.Offered)
-		if s.At.Before(start.Add(-meters)) {
+		if s.At.Before(ramp) {
 			n++
 			sum += s.Offered
 		}
@@ -124,8 +126,9 @@ func dropOf(w []Sample, capped []bool, offered, sigma float64, settle, meters, w
 // (samples marked in capped left out) ÷ offered, at least 1.
 func peakFrom(w []Sample, capped []bool, offered float64, settle time.Duration, since time.Time) float64 {
 	peak := 1.0
-	for k, s := range w {
-		if s.At.Sub(s.Epoch) >= settle && !s.At.Before(since) && !at(capped, k) {
+	for k := range w {
+		s := &w[k]
+		if !s.At.Before(since) && !at(capped, k) && s.At.Sub(s.Epoch) >= settle {
 			peak = math.Max(peak, s.Offered/offered)
 		}
 	}

@@ -83,8 +83,10 @@ func estimateVertex(w []Sample, i int, useMax bool, span time.Duration) estimate
 	if useMax {
 		e.busy = v.BusyMax
 	}
-	if first, ok := pendingRef(w, last, i, span); ok {
-		e.slope = pendingGrowth(first, last, i)
+	if v.Pending >= 0 { // without pending records there is no growth (pendingGrowth reads 0)
+		if first, ok := pendingRef(w, last, i, span); ok {
+			e.slope = pendingGrowth(first, last, i)
+		}
 	}
 	if n := len(w); n >= 2 && w[n-2].Epoch.Equal(last.Epoch) {
 		e.slopeLast = pendingGrowth(w[n-2], last, i)

@@ -97,7 +97,10 @@ func offeredAt(w []Sample, smp Sample, src []bool, span time.Duration) float64 {
 // pending records since pendingRef (w holds the samples before smp).
 func sourceOffered(w []Sample, smp Sample, i int, span time.Duration) float64 {
 	v := smp.V[i]
-	if ref, ok := pendingRef(w, smp, i, span); ok && v.Pending >= 0 {
+	if v.Pending < 0 {
+		return v.In
+	}
+	if ref, ok := pendingRef(w, smp, i, span); ok {
 		if dt := smp.At.Sub(ref.At).Seconds(); dt > 0 {
 			return v.In + (v.Pending-ref.V[i].Pending)/dt
 		}
@@ -112,7 +115,8 @@ func sourceOffered(w []Sample, smp Sample, i int, span time.Duration) float64 {
 // a run's first samples, and growth measured from one of those was none at
 // all, so the catch-up after a restart read as the offered rate.
 func pendingRef(w []Sample, last Sample, i int, span time.Duration) (ref Sample, ok bool) {
-	for k := len(w) - 1; k >= 0 && w[k].Epoch.Equal(last.Epoch) && !w[k].At.Before(last.At.Add(-span)); k-- {
+	oldest := last.At.Add(-span)
+	for k := len(w) - 1; k >= 0 && w[k].Epoch.Equal(last.Epoch) && !w[k].At.Before(oldest); k-- {
 		if i < len(w[k].V) && w[k].V[i].Pending >= 0 {
 			ref, ok = w[k], true
 		}
