@@ -64,10 +64,21 @@ func BenchmarkDecideCore(b *testing.B) { benchmarkDecide(b, Ours{}, false) }
 // saturated stretch is measured and the probe sized.
 func BenchmarkDecideCoreBlind(b *testing.B) { benchmarkDecide(b, Ours{}, true) }
 
+// BenchmarkDecideCoreCeiling is BenchmarkDecideCoreBlind with the legacy
+// source's ceiling learned (State.Ceilings) and read at it: its
+// saturation shows through the ceiling, its capacity is the ceiling.
+func BenchmarkDecideCoreCeiling(b *testing.B) {
+	benchmarkDecideWith(b, Ours{}, true, map[string]Ceiling{"v0": {PerSubtask: 10000, P: 4, Run: t0}})
+}
+
 // BenchmarkDecideCoreV1 is BenchmarkDecideCore for the previous policy.
 func BenchmarkDecideCoreV1(b *testing.B) { benchmarkDecide(b, V1{}, false) }
 
-func benchmarkDecide(b *testing.B, pol Policy, legacy bool) {
+func benchmarkDecide(b *testing.B, pol Policy, legacy bool) { benchmarkDecideWith(b, pol, legacy, nil) }
+
+// benchmarkDecideWith decides the benchmark's job with ceilings as the
+// state's learned source ceilings.
+func benchmarkDecideWith(b *testing.B, pol Policy, legacy bool, ceilings map[string]Ceiling) {
 	cfg := Defaults()
 	cfg.ScaleUpDelay = 0
 	mk := func(s int, busy float64) events.Snapshot {
@@ -86,6 +97,9 @@ func benchmarkDecide(b *testing.B, pol Policy, legacy bool) {
 		st = pol.Decide(Input{Snapshot: s, State: st, Config: cfg, Now: s.ObservedAt}).NewState
 	}
 	require.Len(b, st.Window, 60)
+	if ceilings != nil {
+		st.Ceilings = ceilings
+	}
 	in := Input{Snapshot: mk(80+600, 990), State: st, Config: cfg, Now: t0.Add(680 * time.Second)}
 	b.ReportAllocs()
 	b.ResetTimer()
