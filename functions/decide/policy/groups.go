@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"slices"
 	"time"
 
 	"github.com/flinkscaler/flinkscaler/internal/events"
@@ -21,10 +22,22 @@ const hiddenGroupsAfter = 2 * time.Minute
 // cluster's slots hold other jobs too, and reactive mode takes every slot.
 // What it trades is the over-ask of that layout (every vertex its own
 // slots, where groups would share some).
-func holdsMoreSlots(g gateInput) bool {
+//
+// Two reads are not evidence. A job whose every vertex reports its group
+// (Flink 1.20 and later) has none hidden. And while a rescale of ours is in
+// flight, one snapshot can hold two runs: the cluster overview read after a
+// restart that takes under a second (the new run's slots) and the job read
+// before it (the old run's parallelism and start), which measured 6 slots
+// held against the 2 the old run's layout needed on a real Flink 1.20 whose
+// job had one group.
+func holdsMoreSlots(g gateInput, st State) bool {
 	s := g.snap
 	switch {
 	case s.JobState != "RUNNING" || s.RunningSince == nil || g.now.Sub(*s.RunningSince) < hiddenGroupsAfter:
+		return false
+	case st.Rescale != nil && st.Rescale.Applied.IsZero():
+		return false
+	case !slices.ContainsFunc(s.Vertices, func(v events.VertexSnapshot) bool { return v.SlotSharingGroup == "" }):
 		return false
 	case g.cfg.Mode != events.ModeAdaptive && g.cfg.Mode != events.ModeKEDA:
 		return false

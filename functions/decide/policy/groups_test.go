@@ -35,4 +35,22 @@ func TestHiddenSlotSharingGroupsSeenFromTheSlotsHeld(t *testing.T) {
 	session := cfg
 	session.Mode = events.ModeSession
 	require.False(t, unfit(session, job(150, 0)), "a session cluster's slots hold other jobs")
+
+	reported := job(150, 0)
+	for i := range reported.Vertices {
+		reported.Vertices[i].SlotSharingGroup = "c2ddbf4c94b2187c176c9eadb50964ff"
+	}
+	require.False(t, unfit(cfg, reported), "every vertex reports its group (Flink 1.20+): none is hidden")
+
+	// A rescale of ours in flight: the overview can be read after the
+	// restart (the new run's slots) and the job before it (the old run).
+	before := job(110, 2)
+	inFlight := Decide(Input{Snapshot: before, Config: cfg, Now: before.ObservedAt}).NewState
+	require.False(t, inFlight.Unfit)
+	inFlight.Rescale = &Rescale{DecisionID: "d1", At: before.ObservedAt,
+		Targets: map[string]int{"source": 2, "parse": 2, "window": 6, "sink": 1}}
+	torn := job(150, 0)
+	out := Decide(Input{Snapshot: torn, Config: cfg, Now: torn.ObservedAt, State: inFlight}).NewState
+	require.NotNil(t, out.Rescale, "still in flight")
+	require.False(t, out.Unfit, "a snapshot read across our rescale's restart")
 }

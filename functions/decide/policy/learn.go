@@ -27,7 +27,7 @@ func learnAfterGates(prev, st State, g gateInput) State {
 			st.Unfit = true
 		}
 	}
-	if !st.Unfit && holdsMoreSlots(g) {
+	if !st.Unfit && holdsMoreSlots(g, st) {
 		st.Unfit = true
 	}
 	if !prev.Epoch.IsZero() && st.Epoch.After(prev.Epoch) && !ours(prev.Rescale, st.Epoch) {
