@@ -72,5 +72,49 @@ func TestParallelismWaitOutlastsFailedRestores(t *testing.T) {
 		fl: fc2, d: events.Decision{JobID: sim2.JobID()}}
 	_, err = x.waitParallelism(context.Background(), want)
 	require.ErrorIs(t, err, ErrTimeout)
-	require.LessOrEqual(t, sim2.Elapsed(), time.Minute+100*time.Second)
+	require.LessOrEqual(t, sim2.Elapsed(), time.Minute+150*time.Second, "twice the bound and one checkpoint interval (at most the bound)")
+}
+
+// flink2LongCheckpoints is a job on Flink 2.0, whose adaptive scheduler
+// rescales on the next completed checkpoint, with 6-minute checkpoints.
+const flink2LongCheckpoints = `
+name: flink2-long-checkpoints
+duration: 1h
+seed: 3
+cluster:
+  scaling: adaptive
+  slotsPerTaskManager: 2
+  initialTaskManagers: 2
+  maxTaskManagers: 4
+  taskManagerStartup: 2s
+  restart: 20s
+  checkpointInterval: 6m
+  flinkVersion: "2.0"
+job:
+  name: dedup
+  vertices:
+    - {name: "Source: events", parallelism: 2, maxParallelism: 16, capacity: 50000, partitions: 16}
+    - {name: dedup, inputs: ["Source: events"], keyed: true, parallelism: 2, maxParallelism: 16, capacity: 20000}
+load:
+  pattern: constant
+  rate: 10000
+`
+
+// On Flink 2 a declaration that fits shows at the next checkpoint, up to a
+// checkpoint interval after the PUT: the wait allows that interval (at
+// most the bound) before its own bound, so the rescale is seen through
+// (hourly-batch-dedup: 5 of 6 rescales reported timed out, each run at its
+// targets minutes later).
+func TestParallelismWaitAllowsFlink2sCheckpoint(t *testing.T) {
+	sim, fc := emulatedAt(t, flink2LongCheckpoints, 6*time.Minute+30*time.Second) // just after a checkpoint
+	ids := sim.VertexIDs()
+	want := map[string]int{ids[0]: 2, ids[1]: 4}
+	require.NoError(t, sim.PutRequirements(map[string]flinksim.Bounds{ids[0]: {Lower: 2, Upper: 2}, ids[1]: {Lower: 4, Upper: 4}}))
+	start := sim.Elapsed()
+	x := &execution{a: New(Deps{Clock: simClock{sim}}, Options{Poll: time.Second, ParallelismWait: 3 * time.Minute}),
+		fl: fc, d: events.Decision{JobID: sim.JobID()}}
+	state, err := x.waitParallelism(context.Background(), want)
+	require.NoError(t, err)
+	require.Contains(t, state, "job RUNNING")
+	require.Greater(t, sim.Elapsed()-start, 3*time.Minute, "the rescale waited for the next checkpoint, past the bound alone")
 }
