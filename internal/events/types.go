@@ -95,6 +95,11 @@ type Snapshot struct {
 	// CheckpointIntervalMs is the job's periodic checkpoint interval in ms;
 	// 0 when checkpointing is off or the configuration could not be read.
 	CheckpointIntervalMs int64 `json:"checkpointIntervalMs,omitempty"`
+	// FlinkVersion is the JobManager's Flink release (/overview
+	// flink-version, e.g. "1.20.1"); empty when the overview was not read.
+	// From 2.0 on the adaptive scheduler rescales a running job only on
+	// its next completed checkpoint.
+	FlinkVersion string `json:"flinkVersion,omitempty"`
 	// Vertices in topological order (sources first).
 	Vertices []VertexSnapshot `json:"vertices"`
 	// Complete is false when any metric a policy needs is missing; the

@@ -511,6 +511,13 @@ func TestFlinkVersionRescaleTiming(t *testing.T) {
 	}
 	require.NotContains(t, details(start(Flink118)), "slotSharingGroupId")
 	require.Contains(t, details(start(Flink120)), "slotSharingGroupId")
+	overview := func(c *Cluster) string {
+		rec := httptest.NewRecorder()
+		c.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/overview", nil))
+		return rec.Body.String()
+	}
+	require.Contains(t, overview(start(Flink118)), `"flink-version":"1.18.1"`)
+	require.Contains(t, overview(start(Flink20)), `"flink-version":"2.0.1"`, "the release decide reads the checkpoint-gated rescale from")
 }
 
 func TestRuntimeValidation(t *testing.T) {

@@ -34,8 +34,18 @@ func (c *Cluster) overview() clusterOverview {
 	return clusterOverview{
 		TaskManagers: c.registeredTaskManagers(), SlotsTotal: total,
 		SlotsAvailable: total - c.slotsInUse(), JobsRunning: 1,
-		FlinkVersion: FlinkVersion, FlinkCommit: flinkCommit,
+		FlinkVersion: c.release(), FlinkCommit: flinkCommit,
 	}
+}
+
+// release is the Flink release the REST API reports for the scenario's
+// cluster.flinkVersion (FlinkVersion for 1.18).
+func (c *Cluster) release() string {
+	switch v := c.sc.Cluster.FlinkVersion; v {
+	case Flink119, Flink120, Flink20:
+		return v + ".1"
+	}
+	return FlinkVersion
 }
 
 type dashboardConfig struct {
@@ -51,7 +61,7 @@ func (c *Cluster) dashboardConfig() dashboardConfig {
 	return dashboardConfig{
 		RefreshInterval: webRefreshInterval.Milliseconds(),
 		TimezoneName:    "Coordinated Universal Time",
-		FlinkVersion:    FlinkVersion,
+		FlinkVersion:    c.release(),
 		FlinkRevision:   flinkCommit + " @ 2024-01-12T12:00:00+01:00",
 		Features:        map[string]bool{"web-submit": false, "web-cancel": false, "web-rescale": false, "web-history": false},
 	}

@@ -124,7 +124,8 @@ func pendingRef(w []Sample, last Sample, i int, span time.Duration) (ref Sample,
 	return ref, ok
 }
 
-// gateInFlight waits, up to RescaleTimeout, until snapshots show the last
+// gateInFlight waits, up to RescaleTimeout (plus a checkpoint interval
+// when the job rescales on a checkpoint: rescaleTimeout), until snapshots show the last
 // decision's targets.
 //
 //	no decision / applied ──────────────────────────────► continue
@@ -139,14 +140,14 @@ func gateInFlight(g gateInput, st State) (State, *hold) {
 	if shows(g.snap, rs.Targets) {
 		c := *rs
 		c.Applied = g.now
-		if run := g.snap.RunningSince; run != nil && run.After(rs.At) && run.Sub(rs.At) < g.cfg.RescaleTimeout {
+		if run := g.snap.RunningSince; run != nil && run.After(rs.At) && run.Sub(rs.At) < rescaleTimeout(g.cfg, g.snap) {
 			st.Downtime = run.Sub(rs.At)
 			st.Outage = run.Sub(stoppedAfter(st.Window, rs.At, *run))
 		}
 		st.Rescale = &c
 		return st, nil
 	}
-	if g.now.Sub(rs.At) < g.cfg.RescaleTimeout {
+	if g.now.Sub(rs.At) < rescaleTimeout(g.cfg, g.snap) {
 		return st, holdf(HoldInFlight, fmt.Sprintf("waiting for decision %s (%s ago) to take effect",
 			rs.DecisionID, g.now.Sub(rs.At).Round(time.Second)))
 	}

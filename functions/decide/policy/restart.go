@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/flinkscaler/flinkscaler/internal/events"
@@ -56,6 +58,9 @@ type restartCost struct {
 	// up, when set, prices the restart of a candidate that raises some
 	// vertex instead (reactive mode: registrationRestart).
 	up *restartCost
+	// release is the job's Flink release when its rescale waits for a
+	// checkpoint (source replayOnCheckpoint).
+	release string
 }
 
 // Where a restart's replay comes from.
@@ -65,6 +70,7 @@ const (
 	replayWaited                // the checkpoint due at the stop is waited for
 	replayFromCheckpoint        // the time from the last checkpoint to the stop
 	replayAtRegistration        // reactive scale-up: the time from the last checkpoint to the new slots' registration
+	replayOnCheckpoint          // Flink 2: the rescale waits for the next completed checkpoint
 )
 
 // describe appends the restart's price in words.
@@ -77,6 +83,8 @@ func (rc restartCost) describe(b text) text {
 		b = b.s("replay ").dur(rc.replay).s(" (half the ").dur(rc.interval).s(" checkpoint interval)")
 	case replayWaited:
 		b = b.s("no replay (the restart waits for the checkpoint due then)")
+	case replayOnCheckpoint:
+		b = b.s("no replay: Flink ").s(rc.release).s(" rescales on the next completed checkpoint, so the change lands in ~").dur(rc.wait)
 	case replayAtRegistration:
 		b = b.s("replay ").dur(rc.replay).s(" since the last checkpoint when the new TaskManagers register")
 	default:
@@ -111,6 +119,18 @@ func restartFor(st State, snap *events.Snapshot, cfg Config, now time.Time) rest
 	if last.After(now) {
 		last = now
 	}
+	if rescalesOnCheckpoint(snap) {
+		// the change lands on the first checkpoint completed once the job
+		// could restart; the waits observed hold on average half an
+		// interval of checkpoint wait besides what the restart needs
+		prep := rc.wait
+		if rc.observed > 0 {
+			prep = max(prep-interval/2, 0)
+		}
+		rc.wait = prep + interval - now.Add(prep).Sub(last)%interval
+		rc.replay, rc.source, rc.release = 0, replayOnCheckpoint, snap.FlinkVersion
+		return rc
+	}
 	stop := now.Add(rc.wait)
 	since := stop.Sub(last) % interval
 	if due := interval - since; due <= checkpointWait {
@@ -123,4 +143,27 @@ func restartFor(st State, snap *events.Snapshot, cfg Config, now time.Time) rest
 		rc.later = next
 	}
 	return rc
+}
+
+// rescalesOnCheckpoint reports whether the job's adaptive scheduler
+// rescales it only on its next completed checkpoint: Flink 2.0 and later
+// with checkpointing on (measured on the sandbox: 2.3.0 waits, 1.20.5 does
+// not). A change then lands up to a checkpoint interval after it is
+// declared, and replays (almost) nothing.
+func rescalesOnCheckpoint(snap *events.Snapshot) bool {
+	major, _, _ := strings.Cut(snap.FlinkVersion, ".")
+	n, err := strconv.Atoi(major)
+	return err == nil && n >= 2 && snap.CheckpointIntervalMs > 0
+}
+
+// rescaleTimeout is how long a decision may take to show in the job:
+// RescaleTimeout, plus a checkpoint interval when the job rescales only on
+// a completed checkpoint (without it a 6-minute interval timed the wait
+// out before the change landed, and the slots it had got were read as
+// hidden slot-sharing groups).
+func rescaleTimeout(cfg Config, snap *events.Snapshot) time.Duration {
+	if rescalesOnCheckpoint(snap) {
+		return cfg.RescaleTimeout + time.Duration(snap.CheckpointIntervalMs)*time.Millisecond
+	}
+	return cfg.RescaleTimeout
 }

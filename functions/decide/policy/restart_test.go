@@ -82,3 +82,36 @@ func TestRationaleNamesSizedTarget(t *testing.T) {
 		})
 	}
 }
+
+// On Flink 2 a rescale lands on the next completed checkpoint: with a 6 min
+// interval and the last checkpoint a minute ago, a restart decided now
+// waits ~5 min and replays nothing, and a decision not yet shown after
+// 5m30s is still in flight (RescaleTimeout 5 min + the interval). Flink
+// 1.20 restarts at once, replays the minute, and the wait times out.
+func TestFlink2RescaleWaitsForCheckpoint(t *testing.T) {
+	cfg := Defaults()
+	last := t0.Add(-time.Minute)
+	for _, c := range []struct {
+		release  string
+		wait     time.Duration
+		replay   time.Duration
+		inFlight bool
+	}{
+		{release: "2.0.1", wait: 5 * time.Minute, inFlight: true},
+		{release: "1.20.1", replay: time.Minute},
+	} {
+		t.Run(c.release, func(t *testing.T) {
+			snap := &events.Snapshot{ObservedAt: t0, FlinkVersion: c.release, CheckpointIntervalMs: 360_000, LastCheckpointAt: &last,
+				Vertices: []events.VertexSnapshot{{ID: "v", Parallelism: 2}}}
+			rc := restartFor(State{}, snap, cfg, t0)
+			require.Equal(t, c.wait, rc.wait)
+			require.Equal(t, c.replay, rc.replay)
+			st := State{Rescale: &Rescale{DecisionID: "d", At: t0.Add(-330 * time.Second), Targets: map[string]int{"v": 4}}}
+			next, h := gateInFlight(gateInput{snap: snap, cfg: cfg, now: t0}, st)
+			require.Equal(t, c.inFlight, h != nil && h.kind == HoldInFlight)
+			require.Equal(t, c.inFlight, next.Rescale != nil)
+		})
+	}
+	require.Contains(t, string(restartFor(State{}, &events.Snapshot{FlinkVersion: "2.0.1", CheckpointIntervalMs: 360_000, LastCheckpointAt: &last}, cfg, t0).
+		describe(nil)), "Flink 2.0.1 rescales on the next completed checkpoint")
+}

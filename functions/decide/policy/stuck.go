@@ -41,7 +41,7 @@ func awaitingSlots(g gateInput, st State, snapshotID string) *events.Decision {
 		return nil
 	case g.cfg.Mode != events.ModeAdaptive && g.cfg.Mode != events.ModeKEDA:
 		return nil
-	case pending && g.now.Sub(rs.At) < g.cfg.RescaleTimeout+g.cfg.MinInterval:
+	case pending && g.now.Sub(rs.At) < rescaleTimeout(g.cfg, s)+g.cfg.MinInterval:
 		return nil
 	}
 	down := g.now.Sub(last.At)

@@ -71,6 +71,7 @@ func TestSnapshotMatchesEmulatorGroundTruth(t *testing.T) {
 	require.Equal(t, truth.SlotsTotal, s.SlotsTotal)
 	require.Equal(t, truth.SlotsTotal-truth.SlotsInUse, s.SlotsFree)
 	require.Equal(t, c.Scenario().Cluster.SlotsPerTaskManager, s.SlotsPerTaskManager, "slots per TaskManager from the cluster")
+	require.Equal(t, flinksim.FlinkVersion, s.FlinkVersion, "the release /overview reports (the emulator's 1.18 by default)")
 	require.NotNil(t, s.RunningSince)
 	at, ok := c.LatestCheckpoint()
 	require.True(t, ok)

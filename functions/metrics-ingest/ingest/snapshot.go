@@ -85,6 +85,7 @@ func buildSnapshot(in jobData) events.Snapshot {
 	if in.Overview != nil {
 		s.TaskManagers, s.SlotsTotal, s.SlotsFree = in.Overview.TaskManagers, in.Overview.SlotsTotal, in.Overview.SlotsAvailable
 		s.SlotsPerTaskManager = in.SlotsPerTaskManager
+		s.FlinkVersion = in.Overview.FlinkVersion
 	} else {
 		s.Incomplete = append(s.Incomplete, "cluster overview unavailable: taskManagers and slots unknown")
 	}
