@@ -9,12 +9,16 @@ import (
 	"github.com/flinkscaler/flinkscaler/internal/events"
 )
 
-// Ceiling is the most one subtask of a source that shows neither busy time
-// nor pending records (a legacy SourceFunction: Flink reports its busy
-// time as NaN, its idle time as 0, and no backlog) was seen to read: what
-// it read while working off the backlog a restart left, when nothing
-// downstream held it back. Such a source at its ceiling looks exactly like
-// one reading all that is offered; only this rate tells them apart.
+// Ceiling is the most one subtask of a source that shows no pending records
+// was seen to read: what it read while working off the backlog a restart
+// left, when nothing downstream held it back. Such a source at its ceiling
+// looks exactly like one reading all that is offered when it reports no
+// busy time (a legacy SourceFunction: Flink reports its busy time as NaN,
+// its idle time as 0) or under-reads it (a FLIP-27 reader bound by its
+// fetcher thread: the task idles while the fetcher works, so busy time
+// says 50 % at the ceiling); only this rate tells them apart. A source
+// whose busy time is right shows its ceiling as busy ≥ saturated before
+// it reads there, so its learned ceiling never counts.
 type Ceiling struct {
 	PerSubtask float64 `json:"perSubtask"`
 	// P is the parallelism it was read at, Run the run it was read in
@@ -41,8 +45,8 @@ const (
 )
 
 // learnCeilings updates State.Ceilings from the window's latest settled
-// sample. After a restart, a blind source (no busy time, no pending
-// records) that works off the outage's backlog at its limit shows it so:
+// sample. After a restart, a blind source (no pending records; busy time
+// missing or under-read) that works off the outage's backlog at its limit shows it so:
 // the run's first settled samples a rate window apart (their meters'
 // windows do not overlap) read the same (within flatRead) and at least
 // catchUpGain more than it read before the restart (readBefore: the
@@ -147,8 +151,8 @@ func anyBlindSource(snap *events.Snapshot, last Sample) bool {
 	return false
 }
 
-// blindSourceAt: v is a source whose sample x shows neither busy time nor
-// pending records, at a known parallelism.
+// blindSourceAt: v is a source whose sample x shows no pending records, at
+// a known parallelism.
 func blindSourceAt(v *events.VertexSnapshot, x VertexSample) bool {
 	return (v.IsSource || len(v.Inputs) == 0) && blindSource(x) && x.P > 0
 }
@@ -177,9 +181,9 @@ func catchingUp(x, b VertexSample, s Sample) bool {
 	return b.In > 0 && x.In >= b.In*(1+catchUpGain) && x.BP < heldBack && !saturatedSample(s)
 }
 
-// blindSource: a source's sample shows neither busy time nor pending
-// records.
-func blindSource(x VertexSample) bool { return x.Pending < 0 && x.BusyAvg < 0 && x.BusyMax < 0 }
+// blindSource: a source's sample shows no pending records (a user's
+// backlog metric counts as pending records: sampleVertices).
+func blindSource(x VertexSample) bool { return x.Pending < 0 }
 
 // saturatedSample: some vertex of s is busy (its busiest subtask) or
 // back-pressured for saturated of the time.
@@ -218,7 +222,7 @@ func awaitBlindCatchUp(st State, j jobView, cfg Config) string {
 	last := w[len(w)-1]
 	age := last.At.Sub(last.Epoch)
 	for i, v := range j.vs {
-		if !v.source || v.est.pending >= 0 || v.est.busy >= 0 || v.est.in <= 0 || i >= len(last.V) {
+		if !v.source || v.est.pending >= 0 || v.est.in <= 0 || i >= len(last.V) {
 			continue
 		}
 		before := readBefore(w, last.Epoch, i, v.est.in/(1+catchUpGain), cfg.Settle)

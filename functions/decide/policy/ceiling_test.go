@@ -16,19 +16,35 @@ import (
 // busy) until 830 s, read the 20k offered again, and from 1200 s on reads
 // read rec/s with the map mapBusy busy.
 func legacyJob(now time.Duration, read, mapBusy float64) (State, events.Snapshot) {
+	return blindSourceJob(now, read, mapBusy, -1)
+}
+
+// blindSourceJob is legacyJob with a source that reports busy time:
+// srcBusy of the time per 24.9k rec/s it reads (its true busy time ×
+// srcBusy; -1: none).
+func blindSourceJob(now time.Duration, read, mapBusy, srcBusy float64) (State, events.Snapshot) {
 	restart := t0.Add(640 * time.Second)
 	var st State
+	srcBusyAt := func(in float64) float64 {
+		if srcBusy < 0 {
+			return -1
+		}
+		return srcBusy * in / 24900
+	}
 	add := func(epoch time.Time, at time.Duration, in, busy float64) {
 		st.Window = append(st.Window, Sample{At: t0.Add(at), Epoch: epoch, Offered: in, V: []VertexSample{
-			{P: 1, BusyMax: -1, BusyAvg: -1, In: in, Out: in, Pending: -1},
+			{P: 1, BusyMax: srcBusyAt(in), BusyAvg: srcBusyAt(in), In: in, Out: in, Pending: -1},
 			{P: 2, BusyMax: busy, BusyAvg: busy, In: in, Out: in, Pending: -1},
 		}})
 		if len(st.Window) > 60 {
 			st.Window = st.Window[1:]
 		}
 	}
-	src := vtx("src", 1, 0, read, read)
-	src.BusyMsPerSecond, src.PendingRecords = nil, nil
+	src := vtx("src", 1, 1000*srcBusyAt(read), read, read)
+	src.PendingRecords = nil
+	if srcBusy < 0 {
+		src.BusyMsPerSecond = nil
+	}
 	snap := snapAt(int(now/time.Second), src, vtx("map", 2, 1000*mapBusy, read, read, "src"))
 	snap.RunningSince = &restart
 	for at := 80 * time.Second; at <= 600*time.Second; at += 10 * time.Second {
@@ -87,6 +103,38 @@ func TestLegacySourceCeilingLearnedFromCatchUp(t *testing.T) {
 	require.False(t, j.blind)
 	require.InDelta(t, 20000, j.demand(1)[0], 1e-9)
 	require.Equal(t, 24900.0, j.vs[0].rate, "its capacity stays known: a scale-down prices its spare")
+}
+
+// A source without pendingRecords whose busy time under-reads (a FLIP-27
+// reader bound by its fetcher thread: busy says 50 % at its ceiling, so
+// busy time alone reads its capacity as 49.8k): the rate it worked off a
+// restart's backlog at is learned as its ceiling like a legacy source's,
+// replaces the busy-derived rate, and reading at it is saturation, probed.
+// The old code learned nothing for a source that reports busy time and read
+// it as half busy: "not saturated, offered = what it reads", kept for the
+// rest of the run (sensor-failovers-nopending seed 24004: steady p99
+// 2,691 s).
+func TestUnderReadSourceCeilingLearnedFromCatchUp(t *testing.T) {
+	cfg := Defaults()
+	cfg.Settle = MeterSettle
+
+	st, snap := blindSourceJob(30*time.Minute, 24800, 0.7, 0.5)
+	require.Equal(t, Ceiling{PerSubtask: 24900, P: 1, Run: t0.Add(640 * time.Second)}, st.Ceilings["src"])
+	j := observe(st, &snap, cfg)
+	require.InDelta(t, 0.5, j.vs[0].est.busy, 0.01, "busy time shown")
+	require.InDelta(t, 24900, j.vs[0].rate, 1e-9, "the ceiling, not the 49.8k busy time says")
+	require.True(t, j.vs[0].atCeiling())
+	require.True(t, j.blind, "a source at its learned ceiling is saturation")
+	require.Greater(t, j.demand(1)[0], 24900.0, "probed above what it can read")
+	r := rationale(j, evaluation{candidate: candidate{ps: []int{2, 2}}}, []evaluation{{candidate: candidate{ps: []int{1, 2}}}}, load{}, restartCost{})
+	require.Contains(t, r, "src reads 24.8k rec/s, 100% of its learned ceiling (24.9k rec/s per subtask")
+
+	// A source whose busy time is right reads its ceiling as saturated
+	// busy first; a learned ceiling above its busy-derived rate is not used.
+	st, snap = blindSourceJob(30*time.Minute, 20000, 0.55, 1.2)
+	j = observe(st, &snap, cfg)
+	require.Zero(t, j.vs[0].ceiling)
+	require.InDelta(t, 20750, j.vs[0].rate, 1, "busy time's rate (20k at 96 %)")
 }
 
 // What is not a ceiling: a catch-up held back by a saturated vertex

@@ -151,7 +151,12 @@ func appendVertexReason(b text, v vertexView, sc scaling, demand float64, p int)
 	case v.rate <= 0:
 		return b.s("; capacity unknown (no busy time and not lagging); kept at ").i(v.cur)
 	case v.ceiling > 0:
-		b = b.s("; no busy time or backlog shown: at its learned ceiling of ").si(v.ceiling).
+		if v.est.busy >= 0 {
+			b = b.s("; no backlog shown and busy time under-read")
+		} else {
+			b = b.s("; no busy time or backlog shown")
+		}
+		b = b.s(": at its learned ceiling of ").si(v.ceiling).
 			s(" rec/s per subtask (read catching up after a restart) it is ").f(100*v.est.in/(v.ceiling*float64(v.cur)), 0).s("% of it")
 	case v.observed:
 		b = b.s("; true rate ").si(v.rate).s(" per subtask, observed from its growing lag (busy under-reads)")

@@ -28,8 +28,8 @@ type vertexView struct {
 	// read, as its busy time under-reads or is missing.
 	observed bool
 	// ceiling is a blind source's learned per-subtask ceiling (State.
-	// Ceilings; 0 when none): its rate, and reading at saturated × it is
-	// its saturation.
+	// Ceilings; 0 when none, or when its busy time says less): its rate,
+	// and reading at saturated × it is its saturation.
 	ceiling float64
 	// offered is a source's offered rate when it reports pending records:
 	// records in + their growth over the rate window, or the freshest
@@ -92,7 +92,9 @@ func observe(st State, snap *events.Snapshot, cfg Config) jobView {
 		vv.inputs = ups[i]
 		vv.est = estimateVertex(st.Window, i, vv.units > 0, cfg.RateWindow)
 		vv.rate, vv.observed = trueRate(vv, throttled || (vv.source && meterRising(st.Window, i, cfg.Settle, cfg.RateWindow)))
-		if c, ok := st.Ceilings[v.ID]; ok && vv.source && vv.est.pending < 0 && vv.est.busy < 0 && vv.rate <= 0 {
+		if c, ok := st.Ceilings[v.ID]; ok && vv.source && vv.est.pending < 0 && (vv.rate <= 0 || c.PerSubtask < vv.rate) {
+			// no busy time, or busy time that says more than the source
+			// was seen to read at its limit: it under-reads
 			vv.ceiling, vv.rate = c.PerSubtask, c.PerSubtask
 		}
 		if vv.source && vv.est.pending >= 0 {
