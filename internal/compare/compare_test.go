@@ -43,6 +43,28 @@ func TestCompressScenario(t *testing.T) {
 	require.Error(t, err)
 }
 
+// TestCompressScenarioMovesFaults: a fast run loses its TaskManagers at
+// the same points of its load as the scenario (faults.yaml loses one at
+// 20m of 1h30m and about one an hour), not after its end.
+func TestCompressScenarioMovesFaults(t *testing.T) {
+	path, opts, err := compressScenario("../../scenarios/faults.yaml", t.TempDir(), FastFactor)
+	require.NoError(t, err)
+	sc, err := flinksim.LoadScenario(path)
+	require.NoError(t, err)
+	orig, err := flinksim.LoadScenario("../../scenarios/faults.yaml")
+	require.NoError(t, err)
+	require.Equal(t, []time.Duration{20 * time.Minute}, orig.Cluster.Faults.LostTaskManagerAt)
+	require.Equal(t, []time.Duration{4 * time.Minute}, sc.Cluster.Faults.LostTaskManagerAt)
+	require.InDelta(t, orig.Cluster.Faults.LostTaskManagerPerHour*FastFactor, sc.Cluster.Faults.LostTaskManagerPerHour, 1e-9)
+	require.Equal(t, orig.Cluster.Faults.FailedRestore, sc.Cluster.Faults.FailedRestore)
+	byKey := map[string]string{}
+	for _, o := range opts {
+		byKey[o.Key] = o.Value
+	}
+	require.Equal(t, "4m0s", byKey["scenario cluster.faults.lostTaskManagerAt[0]"])
+	require.Equal(t, "5", byKey["scenario cluster.faults.lostTaskManagerPerHour"])
+}
+
 func TestTimingOptions(t *testing.T) {
 	p, a, opts := tuneOurs(TimingDefault)
 	require.Nil(t, p)

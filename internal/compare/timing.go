@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -145,6 +146,9 @@ func compressScenario(path, dir string, f float64) (string, []Option, error) {
 	if err := scale("duration", doc, "duration"); err != nil {
 		return "", nil, err
 	}
+	if err := compressFaults(doc, f, why, &opts); err != nil {
+		return "", nil, fmt.Errorf("%s: %w", path, err)
+	}
 	load, _ := doc["load"].(map[string]any)
 	switch pattern, _ := load["pattern"].(string); pattern {
 	case "constant":
@@ -173,4 +177,43 @@ func compressScenario(path, dir string, f float64) (string, []Option, error) {
 		return "", nil, err
 	}
 	return dst, opts, nil
+}
+
+// compressFaults moves the scenario's lost TaskManagers with its timeline:
+// each of cluster.faults.lostTaskManagerAt divided by f and
+// lostTaskManagerPerHour multiplied by f, so a compressed run loses the
+// TaskManagers at the same points of its load (left alone, a fault at 20m
+// of a 1h30m scenario would fall after the compressed run's end).
+func compressFaults(doc map[string]any, f float64, why string, opts *[]Option) error {
+	cluster, _ := doc["cluster"].(map[string]any)
+	faults, _ := cluster["faults"].(map[string]any)
+	if faults == nil {
+		return nil
+	}
+	if at, ok := faults["lostTaskManagerAt"].([]any); ok {
+		for i, v := range at {
+			s, isString := v.(string)
+			d, err := time.ParseDuration(s)
+			if !isString || err != nil {
+				return fmt.Errorf("cluster.faults.lostTaskManagerAt[%d] %v is not a duration", i, v)
+			}
+			nd := time.Duration(float64(d) / f).Round(time.Second)
+			at[i] = nd.String()
+			*opts = append(*opts, Option{Policy: PolicyBoth, Key: fmt.Sprintf("scenario cluster.faults.lostTaskManagerAt[%d]", i), Value: nd.String(), Default: d.String(), Why: why})
+		}
+	}
+	if v, ok := faults["lostTaskManagerPerHour"]; ok {
+		var r float64
+		switch x := v.(type) {
+		case int:
+			r = float64(x)
+		case float64:
+			r = x
+		default:
+			return fmt.Errorf("cluster.faults.lostTaskManagerPerHour %v is not a number", v)
+		}
+		faults["lostTaskManagerPerHour"] = r * f
+		*opts = append(*opts, Option{Policy: PolicyBoth, Key: "scenario cluster.faults.lostTaskManagerPerHour", Value: strconv.FormatFloat(r*f, 'g', -1, 64), Default: strconv.FormatFloat(r, 'g', -1, 64), Why: why})
+	}
+	return nil
 }

@@ -82,6 +82,65 @@ func TestRecordScaleKeepsThePeakWithinBudget(t *testing.T) {
 	assert.Len(t, sp.Vertices[1].VertexCapacity, 8)
 }
 
+// TestSpecLosesTheScenariosTaskManagers: the JVM is told the scenario's
+// lost TaskManagers: the scheduled ones and, at the scenario's rate, ones
+// drawn from its seed (the same on every run), within its duration.
+func TestSpecLosesTheScenariosTaskManagers(t *testing.T) {
+	sc, err := flinksim.ParseScenario([]byte(tiny), ".")
+	require.NoError(t, err)
+	assert.Empty(t, buildSpec(sc, 1).LostTaskManagers)
+
+	sc.Duration = 10 * time.Hour
+	sc.Cluster.Faults = flinksim.Faults{LostTaskManagerAt: []time.Duration{3 * time.Minute, 11 * time.Hour}, LostTaskManagerPerHour: 2}
+	sp := buildSpec(sc, 1)
+	assert.Equal(t, sp.LostTaskManagers, buildSpec(sc, 1).LostTaskManagers, "drawn from the seed")
+	assert.InDelta(t, 21, len(sp.LostTaskManagers), 12, "one scheduled (the other is after the end) and ~20 at 2/h")
+	scheduled := false
+	for i, l := range sp.LostTaskManagers {
+		scheduled = scheduled || l.AtMs == 180_000
+		assert.Less(t, l.AtMs, int64(10*time.Hour/time.Millisecond))
+		assert.GreaterOrEqual(t, l.Pick, 0.0)
+		assert.Less(t, l.Pick, 1.0)
+		if i > 0 {
+			assert.GreaterOrEqual(t, l.AtMs, sp.LostTaskManagers[i-1].AtMs, "in order of time")
+		}
+	}
+	assert.True(t, scheduled, "the scheduled loss at 3m")
+}
+
+// TestLostTaskManagerFailsOverAndIsReplaced runs a real sandbox whose
+// scenario loses a TaskManager at 20 s: both TaskManagers hold a subtask,
+// so real Flink fails the job over, and a replacement registers after the
+// scenario's start-up time (as Kubernetes restarts a pod) on which the job
+// runs again.
+func TestLostTaskManagerFailsOverAndIsReplaced(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real Flink: skipped with -short")
+	}
+	lossy := strings.Replace(tiny, "taskManagerStartup: 0s,", "taskManagerStartup: 5s, faults: {lostTaskManagerAt: [20s]},", 1)
+	lossy = strings.Replace(lossy, "{name: work, inputs: [\"Source: in\"], parallelism: 1", "{name: work, inputs: [\"Source: in\"], parallelism: 2", 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	sb, err := Start(ctx, Config{Scenario: scenarioFile(t, lossy)})
+	require.NoError(t, err)
+	defer func() { assert.NoError(t, sb.Stop(context.Background())) }()
+	gt, err := sb.GroundTruth(ctx)
+	require.NoError(t, err)
+	require.Equal(t, "RUNNING", gt.State)
+	require.Equal(t, 2, gt.RegisteredTaskManagers)
+	before := gt.Restarts
+	lost, back := false, false
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline) && !back; time.Sleep(500 * time.Millisecond) {
+		gt, err = sb.GroundTruth(ctx)
+		require.NoError(t, err)
+		lost = lost || gt.RegisteredTaskManagers < 2
+		back = lost && gt.RegisteredTaskManagers == 2 && gt.State == "RUNNING" && gt.Restarts > before
+	}
+	assert.True(t, lost, "no TaskManager lost")
+	assert.True(t, back, "after the loss: %d of %d TaskManagers registered, %s, restarts %d (before %d)", gt.RegisteredTaskManagers, gt.TaskManagers, gt.State, gt.Restarts, before)
+	assert.Equal(t, 2, gt.TaskManagers, "the replacement counts as one of the TaskManagers asked for")
+}
+
 // TestJVMDeathSurfaces starts a real sandbox, kills its JVM and expects
 // Done closed and Err naming the exit.
 func TestJVMDeathSurfaces(t *testing.T) {

@@ -2,6 +2,8 @@ package sandbox
 
 import (
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/flinkscaler/flinkscaler/internal/flinksim"
@@ -28,6 +30,17 @@ type spec struct {
 	RestPort             int               `json:"restPort"`
 	ControlPort          int               `json:"controlPort"`
 	FlinkConfig          map[string]string `json:"flinkConfig"`
+	// LostTaskManagers are the scenario's lost TaskManagers (faults), in
+	// order of time.
+	LostTaskManagers []specLoss `json:"lostTaskManagers"`
+}
+
+// specLoss is one TaskManager lost at AtMs after the job's start: the
+// Pick-th fraction of the live TaskManagers (0 ≤ Pick < 1) is killed, as a
+// pod dies, and a replacement starts as Kubernetes would start one.
+type specLoss struct {
+	AtMs int64   `json:"atMs"`
+	Pick float64 `json:"pick"`
 }
 
 type specVertex struct {
@@ -108,6 +121,7 @@ func buildSpec(sc *flinksim.Scenario, scale float64) spec {
 	for _, r := range sc.OfferedRates(time.Second, samples(sc)) {
 		s.Rates = append(s.Rates, r/scale)
 	}
+	s.LostTaskManagers = lostTaskManagers(sc)
 	for i := range sc.Job.Vertices {
 		v := &sc.Job.Vertices[i]
 		sv := specVertex{
@@ -122,4 +136,35 @@ func buildSpec(sc *flinksim.Scenario, scale float64) spec {
 		s.Vertices = append(s.Vertices, sv)
 	}
 	return s
+}
+
+// lostTaskManagers are the TaskManagers the scenario's faults lose during
+// its run: one at each of lostTaskManagerAt and, at lostTaskManagerPerHour,
+// at times drawn from the scenario's seed (a Poisson process over the
+// duration), which TaskManager drawn from the seed too, so a scenario loses
+// the same ones on every sandbox run. The emulator draws its own from the
+// same rates; the sandbox cannot run the other faults (failed restores,
+// TaskManagers lost while the job restarts: it has no hook into Flink's
+// restore).
+func lostTaskManagers(sc *flinksim.Scenario) []specLoss {
+	f := sc.Cluster.Faults
+	rng := rand.New(rand.NewPCG(uint64(sc.Seed), 0x6c6f7374))
+	var at []time.Duration
+	for _, t := range f.LostTaskManagerAt {
+		if t < sc.Duration {
+			at = append(at, t)
+		}
+	}
+	if f.LostTaskManagerPerHour > 0 {
+		mean := time.Duration(float64(time.Hour) / f.LostTaskManagerPerHour)
+		for t := time.Duration(rng.ExpFloat64() * float64(mean)); t < sc.Duration; t += time.Duration(rng.ExpFloat64() * float64(mean)) {
+			at = append(at, t)
+		}
+	}
+	slices.Sort(at)
+	var out []specLoss
+	for _, t := range at {
+		out = append(out, specLoss{AtMs: t.Milliseconds(), Pick: rng.Float64()})
+	}
+	return out
 }

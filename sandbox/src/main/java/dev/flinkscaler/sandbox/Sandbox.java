@@ -145,6 +145,9 @@ final class Sandbox {
     control.setExecutor(Executors.newFixedThreadPool(2));
     control.start();
     exec.scheduleAtFixedRate(this::sample, 200, 200, TimeUnit.MILLISECONDS);
+    for (Spec.Loss l : spec.lostTaskManagers) {
+      exec.schedule(() -> loseOne(l), Math.max(0, l.atMs), TimeUnit.MILLISECONDS);
+    }
   }
 
   String restUrl() {
@@ -214,6 +217,26 @@ final class Sandbox {
       }
     }
     return n;
+  }
+
+  /**
+   * A fault: one live TaskManager dies (whether it holds tasks or not, as a pod does), and a
+   * replacement registers after the scenario's start-up time, as Kubernetes restarts the pod. The
+   * job fails over if it lost slots it ran in.
+   */
+  private Void loseOne(Spec.Loss l) throws Exception {
+    synchronized (lock) {
+      if (live.isEmpty()) return null;
+      int i = Math.min(live.size() - 1, (int) (l.pick * live.size()));
+      TaskExecutor te = live.remove(i);
+      boolean held = slotsInUse().contains(te.getResourceID());
+      cluster.terminateTaskManager(indexOf(taskExecutors(), te));
+      starting.add(exec.schedule(this::startOne, spec.taskManagerStartupMs, TimeUnit.MILLISECONDS));
+      System.err.println(
+          "sandbox: fault: lost TaskManager " + te.getResourceID() + (held ? " (held tasks)" : " (idle)")
+              + " at " + l.atMs + " ms; a replacement starts");
+    }
+    return null;
   }
 
   private static int indexOf(List<TaskExecutor> all, TaskExecutor te) {

@@ -39,6 +39,16 @@ public final class Spec implements Serializable {
   public int controlPort;
   /** Flink configuration entries applied last (tests and calibration). */
   public java.util.Map<String, String> flinkConfig = new java.util.HashMap<>();
+  /** TaskManagers the scenario's faults lose, in order of time. */
+  public List<Loss> lostTaskManagers = new ArrayList<>();
+
+  /** One TaskManager lost atMs after the start: the pick-th fraction of the live ones. */
+  public static final class Loss implements Serializable {
+    private static final long serialVersionUID = 1L;
+    public long atMs;
+    /** 0 ≤ pick < 1: which live TaskManager (in order of start) dies. */
+    public double pick;
+  }
 
   /** One job vertex. */
   public static final class Vertex implements Serializable {
