@@ -28,23 +28,15 @@ func TestOursReturnsAfterASpike(t *testing.T) {
 	if testing.Short() {
 		t.Skip("emulator runs")
 	}
-	data, err := os.ReadFile(filepath.Join("..", "..", "..", "scenarios", "spikes-dedicated.yaml"))
-	require.NoError(t, err)
-	text := string(data)
-	text = text[:strings.Index(text, "load:")] + `load:
+	text := withLoad(t, "spikes-dedicated.yaml", "duration: 3h", "duration: 45m", `load:
   pattern: step
   steps: [{at: 0s, rate: 60000}, {at: 20m, rate: 150000}, {at: 24m, rate: 60000}]
   noise: 0.05
 slo:
   maxLagSeconds: 30
-`
-	text = strings.Replace(text, "duration: 3h", "duration: 45m", 1)
+`)
 	for _, seed := range []int64{1, 2, 3} {
-		sc, err := flinksim.ParseScenario([]byte(text), "")
-		require.NoError(t, err)
-		sc.Seed = seed
-		res, err := bench.Run(context.Background(), sc, bench.Setting{Policy: "flinkscaler"}, bench.Options{})
-		require.NoError(t, err)
+		res := runOurs(t, text, seed)
 		before, after := keyedAt(t, res, 19*time.Minute), keyedAt(t, res, 44*time.Minute)
 		require.Equal(t, before, after, "seed %d: the keyed vertex ran %d before the spike and %d after it; %+v", seed, before, after, res.Summary)
 		require.LessOrEqual(t, res.Summary.ParallelismChanges, 4, "seed %d: %+v", seed, res.Summary)
@@ -52,6 +44,28 @@ slo:
 			return strings.Contains(d.Rationale, "the load stepped down from")
 		}), "seed %d: no decision sized for the level after the spike", seed)
 	}
+}
+
+// withLoad is a shipped scenario's text with its load and SLO replaced by
+// load (which begins "load:") and its duration line from replaced by to.
+func withLoad(t *testing.T, file, from, to, load string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "..", "scenarios", file))
+	require.NoError(t, err)
+	text := string(data)
+	text = text[:strings.Index(text, "load:")] + load
+	return strings.Replace(text, from, to, 1)
+}
+
+// runOurs runs our policy on the scenario text with seed.
+func runOurs(t *testing.T, text string, seed int64) bench.Result {
+	t.Helper()
+	sc, err := flinksim.ParseScenario([]byte(text), "")
+	require.NoError(t, err)
+	sc.Seed = seed
+	res, err := bench.Run(context.Background(), sc, bench.Setting{Policy: "flinkscaler"}, bench.Options{})
+	require.NoError(t, err)
+	return res
 }
 
 // keyedAt is the keyed vertex's running parallelism at elapsed time at.

@@ -75,14 +75,7 @@ func evaluateAll(cands []candidate, j jobView, ld load, rc restartCost, lim limi
 	h0 := headroomOf(cands[0].ps, j, dem, caps)
 	slots0 := lim.slots(cands[0].ps)
 	paid0 := lim.paid(lim.need(cands[0].ps))
-	// The SLO's price scales with the slots the job needs (sized with no
-	// headroom), not with what it runs now: an over-provisioned job must
-	// not find its own release dearer for being over-provisioned.
-	need := slots0
-	if len(cands) > 1 && cands[1].headroom == 0 {
-		need = lim.slots(cands[1].ps)
-	}
-	sizes := [3]int{slots0, need, paid0}
+	sizes := [3]int{slots0, needSlots(cands, lim), paid0}
 	base := make([]evaluation, len(cands))
 	rest := -1
 	var restCost float64
@@ -124,6 +117,17 @@ func evaluateAll(cands []candidate, j jobView, ld load, rc restartCost, lim limi
 		}
 	}
 	return out
+}
+
+// needSlots is the slots the job needs: sized with no headroom (cands[1]),
+// else what it runs (keep). The SLO's price scales with it, not with what
+// the job runs now: an over-provisioned job must not find its own release
+// dearer for being over-provisioned.
+func needSlots(cands []candidate, lim limits) int {
+	if len(cands) > 1 && cands[1].headroom == 0 {
+		return lim.slots(cands[1].ps)
+	}
+	return lim.slots(cands[0].ps)
 }
 
 func rises(ps []int, j jobView) bool {

@@ -110,10 +110,12 @@ func appendRestart(rs []RestartObs, o RestartObs) []RestartObs {
 // afterDecision is the state once d is published.
 func afterDecision(st State, d *events.Decision, now time.Time) State {
 	targets := make(map[string]int, len(d.Vertices))
+	from := make(map[string]int, len(d.Vertices))
 	for _, v := range d.Vertices {
 		targets[v.ID] = v.Target
+		from[v.ID] = v.Current
 	}
-	st.Rescale = &Rescale{DecisionID: d.DecisionID, At: now, Targets: targets}
+	st.Rescale = &Rescale{DecisionID: d.DecisionID, At: now, Targets: targets, From: from}
 	st.UpSince = time.Time{}
 	st.ScaleDowns = nil
 	st.Release = ""

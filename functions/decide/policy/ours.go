@@ -51,6 +51,8 @@ const MeterSettle = 70 * time.Second
 //	                                   subtasks → TaskManager cap
 //	evaluate  candidates, restart    → slot-seconds, expected seconds above the SLO, lag, restarts
 //	choose    evaluations            → the cheapest (slot-seconds + slo.weight × slots × s over the SLO)
+//	undo      choice, State          → a scale-down undoing the last scale-up on the same load within
+//	                                   15 min is priced as a restart more: held while that is dearer
 //	delay     choice, State          → a scale-up waits ScaleUpDelay; a restart may wait for a checkpoint
 //	emit      choice                 → decision with the traded numbers, State
 func Decide(in Input) Output {
@@ -129,11 +131,19 @@ func settled(in Input, g gateInput, st State, h, early *hold) Output {
 	if msg := awaitFall(best, view, ld); msg != "" {
 		return Output{NewState: st, HoldKind: HoldSettling, Hold: msg}
 	}
+	need := needSlots(cands, lim)
+	wait, undone := awaitUndo(best, undoOf(best, st, view, lim, need, rs.forChange(best.rises).outage, g.cfg, g.now))
+	if wait != "" {
+		return Output{NewState: st, HoldKind: HoldStabilize, Hold: wait}
+	}
 	if h, next := delay(best, st, g.cfg, g.now); h != nil {
 		return Output{NewState: next, HoldKind: h.kind, Hold: h.msg}
 	}
 	d := decision(g, in.SnapshotID, view, best, evs, ld, rs.forChange(best.rises), sc, lim)
-	return Output{NewState: afterDecision(st, d, g.now), Decision: d}
+	d.Rationale += undone
+	st = afterDecision(st, d, g.now)
+	st.Rescale.Offered, st.Rescale.Need = view.offered, need
+	return Output{NewState: st, Decision: d}
 }
 
 // delay holds a chosen change: a scale-up until it has been chosen for

@@ -151,6 +151,13 @@ type Rescale struct {
 	Before map[string]Capacity `json:"before,omitempty"`
 	// Learned is set once the after-rescale rates were compared.
 	Learned bool `json:"learned,omitempty"`
+	// From is each vertex's parallelism when the decision was made;
+	// Offered the job's offered rate then and Need the slots it needed
+	// (sized with no headroom), 0 when not known: whether a later
+	// scale-down undoes it on the same load (undoOf).
+	From    map[string]int `json:"from,omitempty"`
+	Offered float64        `json:"offered,omitempty"`
+	Need    int            `json:"need,omitempty"`
 }
 
 // Capacity is a per-subtask true processing rate measured at a parallelism.

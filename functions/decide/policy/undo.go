@@ -1,0 +1,100 @@
+package policy
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// A scale-up sized to drain a backlog carries spare the job does not need
+// once the backlog is gone, and the pricing releases it as soon as the
+// hour's saving beats a restart: minutes after the scale-up, on the load
+// it was made for. That release undoes the move on the same load, a
+// restart that bought nothing but the drain, which is what "no
+// oscillation" forbids (a move undone within undoWindow with no load
+// change between). So a scale-down that lowers a vertex the last decision
+// raised, within undoWindow of it, on a load that has not moved the job's
+// need by a load change (at least one TaskManager's slots and 10 %), is
+// priced as one restart more: it waits for the end of the window when
+// holding the spare that long costs fewer slot-seconds than that restart
+// (slo.weight × the slots the job needs × the outage, plus the idle slots);
+// else it is made, and its rationale says what the undo was priced at.
+// The release is not given up: at the end of the window it is priced as
+// any scale-down, and a load change before then is followed at once.
+
+// undoWindow is how soon a move undone on the same load is a flap.
+const undoWindow = 15 * time.Minute
+
+// undoChange is the least relative move of the job's need that counts as
+// a load change (with at least one TaskManager's slots).
+const undoChange = 0.1
+
+// undo is what the last decision says about best lowering what it raised.
+type undo struct {
+	// undoes: best lowers a vertex the last decision raised, within
+	// undoWindow, on the same load; since is the time since it.
+	undoes bool
+	since  time.Duration
+	// hold is the slot-seconds holding the current size until the window
+	// ends costs; price is what the undo is priced at (one restart).
+	hold, price float64
+}
+
+// undoOf reads whether best undoes the last decision (st.Rescale) on the
+// same load: need is the slots the job needs now (sized with no headroom),
+// outage the restart's.
+func undoOf(best evaluation, st State, j jobView, lim limits, need int, outage time.Duration, cfg Config, now time.Time) undo {
+	rs := st.Rescale
+	var u undo
+	if rs == nil || rs.Applied.IsZero() || rs.Need <= 0 || rs.Offered <= 0 || j.offered <= 0 || best.keep() || best.raises() {
+		return u
+	}
+	u.since = now.Sub(rs.At)
+	if u.since >= undoWindow {
+		return u
+	}
+	lowers := false
+	for i, v := range j.vs {
+		from, ok := rs.From[v.id]
+		if ok && best.ps[i] < v.cur && from < rs.Targets[v.id] && v.cur == rs.Targets[v.id] {
+			lowers = true
+			break
+		}
+	}
+	if !lowers {
+		return u
+	}
+	moved := math.Abs(j.offered/rs.Offered-1) * float64(rs.Need)
+	if moved >= math.Max(float64(lim.layout.PerTaskManager), undoChange*float64(rs.Need)) {
+		return u
+	}
+	now0 := lim.paid(lim.need(currentsOf(j)))
+	u.undoes = true
+	u.hold = float64(now0-best.paid) * (undoWindow - u.since).Seconds()
+	u.price = outage.Seconds() * (cfg.SLO.Weight*float64(max(need, 1)) + float64(lim.slots(currentsOf(j))))
+	return u
+}
+
+// currentsOf is every vertex's current parallelism.
+func currentsOf(j jobView) []int {
+	ps := make([]int, len(j.vs))
+	for i, v := range j.vs {
+		ps[i] = v.cur
+	}
+	return ps
+}
+
+// awaitUndo says why a scale-down that undoes the last scale-up on the
+// same load waits (u.hold ≤ u.price); empty when it does not, or when
+// holding costs more than the undo (note then says so).
+func awaitUndo(best evaluation, u undo) (wait, note string) {
+	if !u.undoes {
+		return "", ""
+	}
+	if u.hold <= u.price {
+		return fmt.Sprintf("a scale-down now would undo the scale-up made %s ago on the same load: held until %s after it (%.0f slot-s), less than the %.0f slot-s of the restart an undo is priced at (%s)",
+			u.since.Round(time.Second), undoWindow, u.hold, u.price, best.summary()), ""
+	}
+	return "", fmt.Sprintf("; it undoes the scale-up made %s ago on the same load, priced at a restart (%.0f slot-s): less than holding the spare until %s after it (%.0f slot-s)",
+		u.since.Round(time.Second), u.price, undoWindow, u.hold)
+}
