@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"net"
@@ -89,6 +90,9 @@ func TestSpecLosesTheScenariosTaskManagers(t *testing.T) {
 	sc, err := flinksim.ParseScenario([]byte(tiny), ".")
 	require.NoError(t, err)
 	assert.Empty(t, buildSpec(sc, 1).LostTaskManagers)
+	b, err := json.Marshal(buildSpec(sc, 1))
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"lostTaskManagers":[]`, "none is an empty list: the JVM's spec had read null and failed to start")
 
 	sc.Duration = 10 * time.Hour
 	sc.Cluster.Faults = flinksim.Faults{LostTaskManagerAt: []time.Duration{3 * time.Minute, 11 * time.Hour}, LostTaskManagerPerHour: 2}

@@ -162,7 +162,7 @@ func lostTaskManagers(sc *flinksim.Scenario) []specLoss {
 		}
 	}
 	slices.Sort(at)
-	var out []specLoss
+	out := []specLoss{} // the JVM reads a missing list as none, null as an error
 	for _, t := range at {
 		out = append(out, specLoss{AtMs: t.Milliseconds(), Pick: rng.Float64()})
 	}

@@ -145,7 +145,7 @@ final class Sandbox {
     control.setExecutor(Executors.newFixedThreadPool(2));
     control.start();
     exec.scheduleAtFixedRate(this::sample, 200, 200, TimeUnit.MILLISECONDS);
-    for (Spec.Loss l : spec.lostTaskManagers) {
+    for (Spec.Loss l : spec.lostTaskManagers == null ? List.<Spec.Loss>of() : spec.lostTaskManagers) {
       exec.schedule(() -> loseOne(l), Math.max(0, l.atMs), TimeUnit.MILLISECONDS);
     }
   }
