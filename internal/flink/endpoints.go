@@ -178,8 +178,19 @@ func (c *Client) DashboardConfig(ctx context.Context) (DashboardConfig, error) {
 
 // ClusterConfig returns GET /jobmanager/config as key → value.
 func (c *Client) ClusterConfig(ctx context.Context) (map[string]string, error) {
+	return c.config(ctx, "/jobmanager/config")
+}
+
+// JobManagerConfig returns GET /jobs/:jobid/jobmanager/config as key →
+// value: the configuration the job's JobManager runs with (only keys set
+// explicitly; Flink's defaults are absent).
+func (c *Client) JobManagerConfig(ctx context.Context, jobID string) (map[string]string, error) {
+	return c.config(ctx, "/jobs/"+url.PathEscape(jobID)+"/jobmanager/config")
+}
+
+func (c *Client) config(ctx context.Context, path string) (map[string]string, error) {
 	var entries []ConfigEntry
-	if err := c.get(ctx, "/jobmanager/config", nil, &entries); err != nil {
+	if err := c.get(ctx, path, nil, &entries); err != nil {
 		return nil, err
 	}
 	out := make(map[string]string, len(entries))

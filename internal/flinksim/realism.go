@@ -228,9 +228,10 @@ func (c *Cluster) loseTaskManager() {
 		return
 	}
 	i := reg[c.dist.rng.IntN(len(reg))]
+	c.loseTasks(c.tms[i])
 	c.tms = append(c.tms[:i], c.tms[i+1:]...)
 	c.addTaskManager(c.sc.Cluster.TaskManagerStartup)
-	if c.sched.state == StateRunning && c.registeredSlots() < c.slotsInUse() {
+	if c.sched.state == StateRunning && (c.sched.lostTasks || c.registeredSlots() < c.slotsInUse()) {
 		c.sched.failover = true
 	}
 	c.sched.reconsider = true

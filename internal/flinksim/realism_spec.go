@@ -50,7 +50,24 @@ type Runtime struct {
 	// job has run ScalingIntervalMin; "1.20" also shows slotSharingGroupId;
 	// "2.0" also waits for the next completed checkpoint.
 	FlinkVersion string
+	// Placement is where the adaptive scheduler puts the job's subtasks
+	// among the registered slots: PlacementSpread (the default) one slot
+	// per TaskManager in turn, over every TaskManager, as Flink does in a
+	// session cluster, before 1.20.2 / 2.0.1, with local recovery, and on
+	// 1.18/1.19; PlacementPacked onto the fewest TaskManagers, as
+	// application mode with jobmanager.adaptive-scheduler.prefer-minimal-taskmanagers
+	// (default true from 1.20.2 and 2.0.1) does. Measured on real Flink
+	// 1.20.5 and 2.3.0 (test/realflink/placement, docs/FIDELITY.md). A
+	// TaskManager removed or lost while it runs a subtask fails the job
+	// over, whatever slots remain.
+	Placement string
 }
+
+// Placements of the job's subtasks on TaskManagers (Runtime.Placement).
+const (
+	PlacementSpread = "spread"
+	PlacementPacked = "packed"
+)
 
 // GCPauses are stop-the-world pauses: each TaskManager the job runs on
 // pauses PerMinute times a minute on average, for Pause each.
@@ -141,6 +158,7 @@ type rawRuntime struct {
 	BusyOverhead              *float64       `yaml:"busyOverhead"`
 	BusyNoise                 *float64       `yaml:"busyNoise"`
 	FlinkVersion              *string        `yaml:"flinkVersion"`
+	Placement                 *string        `yaml:"taskManagerPlacement"`
 }
 
 type rawGC struct {
@@ -235,6 +253,8 @@ func buildRuntime(raw rawRuntime, c *ClusterSpec, ps *problems) {
 	fraction(&r.BusyNoise, raw.BusyNoise, "cluster.busyNoise", 1, ps)
 	r.FlinkVersion = Flink118
 	setString(&r.FlinkVersion, raw.FlinkVersion, "cluster.flinkVersion", ps, Flink118, Flink119, Flink120, Flink20)
+	r.Placement = PlacementSpread
+	setString(&r.Placement, raw.Placement, "cluster.taskManagerPlacement", ps, PlacementSpread, PlacementPacked)
 }
 
 func buildVertexRuntime(raw rawVertexRuntime, path string, v *VertexSpec, ps *problems) {

@@ -48,6 +48,7 @@ type scheduler struct {
 	slotsUsed    int  // slots the current graph occupies while RUNNING
 	reconsider   bool // requirements or slots changed since the last check
 	failover     bool // the restart in progress is a failure, not a rescale
+	lostTasks    bool // a TaskManager running subtasks went (loseTasks)
 	started      bool // the job has run at least once
 }
 
@@ -137,6 +138,7 @@ func (c *Cluster) deploy() bool {
 		}
 	}
 	s.slotsUsed = slotsNeeded(c.sc.Job.Vertices, p, c.sc.Cluster.SlotSharing == SlotSharingDedicated)
+	c.place(s.slotsUsed)
 	s.runningSince, s.nextView = c.elapsed, viewUpdateInterval
 	s.reconsider = false
 	c.ckpt.next = c.elapsed + c.sc.Cluster.CheckpointInterval
@@ -150,7 +152,7 @@ func (c *Cluster) deploy() bool {
 // parallelism (Flink 1.18: any change of any vertex triggers a rescale).
 func (c *Cluster) maybeRescale() bool {
 	slots := c.registeredSlots()
-	if slots < c.slotsInUse() {
+	if c.sched.lostTasks || slots < c.slotsInUse() {
 		c.sched.failover = true
 		c.restart()
 		return true
@@ -179,6 +181,7 @@ func (c *Cluster) restart() {
 	s := &c.sched
 	s.restarts++
 	s.attempt++
+	s.lostTasks = false
 	s.restartedAt = c.elapsed
 	s.restartUntil = c.elapsed + c.restartDowntime()
 	for _, idx := range c.sources {

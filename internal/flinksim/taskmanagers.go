@@ -16,6 +16,7 @@ type taskManager struct {
 	seq        int
 	readyAt    time.Duration
 	registered bool
+	tasks      int // slots the running graph occupies here (place)
 }
 
 func (c *Cluster) addTaskManager(startup time.Duration) {
@@ -58,8 +59,11 @@ func (c *Cluster) registeredSlots() int {
 // SetTaskManagers sets the number of TaskManager replicas, capped to
 // [0, maxTaskManagers], and returns the count applied. New TaskManagers
 // register after taskManagerStartup; removed ones go at once, not-yet-
-// registered and idle ones first. Removing a TaskManager whose slots the job
-// uses fails the job over to the remaining slots, as Flink does.
+// registered ones first, then idle ones, then those running subtasks
+// (newest first within each). Removing a TaskManager that runs a subtask
+// fails the job over to the remaining slots, as Flink does: with the
+// subtasks spread (Runtime.Placement), even when the slots left would hold
+// the job.
 func (c *Cluster) SetTaskManagers(n int) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -68,20 +72,74 @@ func (c *Cluster) SetTaskManagers(n int) int {
 		c.addTaskManager(c.sc.Cluster.TaskManagerStartup)
 	}
 	if len(c.tms) > n {
-		// Keep registered TaskManagers first (oldest first: they hold the
-		// job's slots), then pending ones; drop from the end.
-		sort.SliceStable(c.tms, func(a, b int) bool {
-			ta, tb := c.tms[a], c.tms[b]
-			if ta.registered != tb.registered {
-				return ta.registered
+		// Keep TaskManagers running subtasks first, then registered idle
+		// ones, then pending ones, oldest first; drop from the end.
+		rank := func(tm *taskManager) int {
+			switch {
+			case tm.tasks > 0:
+				return 0
+			case tm.registered:
+				return 1
 			}
-			return ta.seq < tb.seq
+			return 2
+		}
+		sort.SliceStable(c.tms, func(a, b int) bool {
+			ra, rb := rank(c.tms[a]), rank(c.tms[b])
+			if ra != rb {
+				return ra < rb
+			}
+			return c.tms[a].seq < c.tms[b].seq
 		})
+		for _, tm := range c.tms[n:] {
+			c.loseTasks(tm)
+		}
 		c.tms = c.tms[:n]
 		c.sched.reconsider = true
 	}
 	c.schedule()
 	return n
+}
+
+// loseTasks notes that tm goes: if it runs subtasks of the running graph,
+// the job fails over.
+func (c *Cluster) loseTasks(tm *taskManager) {
+	if tm.tasks > 0 && c.sched.state == StateRunning {
+		c.sched.lostTasks = true
+	}
+}
+
+// place puts the running graph's used slots on the registered TaskManagers
+// (Runtime.Placement): packed fills the oldest first; spread takes one slot
+// per TaskManager in turn, over every TaskManager.
+func (c *Cluster) place(used int) {
+	per := c.sc.Cluster.SlotsPerTaskManager
+	var reg []*taskManager
+	for _, tm := range c.tms {
+		tm.tasks = 0
+		if tm.registered {
+			reg = append(reg, tm)
+		}
+	}
+	if c.sc.Cluster.Placement == PlacementPacked {
+		for _, tm := range reg {
+			tm.tasks = min(used, per)
+			used -= tm.tasks
+		}
+		return
+	}
+	for used > 0 && len(reg) > 0 {
+		placed := false
+		for _, tm := range reg {
+			if used > 0 && tm.tasks < per {
+				tm.tasks++
+				used--
+				placed = true
+			}
+		}
+		if !placed {
+			return
+		}
+	}
 }
 
 // TaskManagers returns the requested TaskManager count (registered and
@@ -92,18 +150,20 @@ func (c *Cluster) TaskManagers() int {
 	return len(c.tms)
 }
 
-// tmSlots reports, per TaskManager in registration order, its slot count and
-// free slots: the job's slots fill the oldest TaskManagers first.
+// tmSlots reports, per registered TaskManager in registration order, its
+// free slots: those the running graph does not occupy (place).
 func (c *Cluster) tmSlots(visit func(tm *taskManager, free int)) {
-	used := c.slotsInUse()
 	per := c.sc.Cluster.SlotsPerTaskManager
+	running := c.slotsInUse() > 0
 	for _, tm := range c.tms {
 		if !tm.registered {
 			continue
 		}
-		take := min(used, per)
-		used -= take
-		visit(tm, per-take)
+		free := per
+		if running {
+			free -= tm.tasks
+		}
+		visit(tm, free)
 	}
 }
 

@@ -44,6 +44,14 @@ const JarBuildTimeout = 15 * time.Minute
 // JVM's last output.
 func StartSandbox(t *testing.T, scenario, flinkLine string) *sandbox.Sandbox {
 	t.Helper()
+	return StartSandboxConfig(t, scenario, sandbox.Config{Flink: flinkLine})
+}
+
+// StartSandboxConfig is StartSandbox with more of the sandbox's settings
+// (cfg.Flink is the Flink line; cfg.Scenario and cfg.Log are set here).
+func StartSandboxConfig(t *testing.T, scenario string, cfg sandbox.Config) *sandbox.Sandbox {
+	t.Helper()
+	flinkLine := cfg.Flink
 	if testing.Short() {
 		t.Skip("real Flink: skipped with -short")
 	}
@@ -65,7 +73,8 @@ func StartSandbox(t *testing.T, scenario, flinkLine string) *sandbox.Sandbox {
 	if os.Getenv("FLINKSCALER_SANDBOX_LOG") == "1" {
 		log = os.Stderr
 	}
-	sb, err := sandbox.Start(ctx, sandbox.Config{Scenario: path, Flink: flinkLine, Log: log})
+	cfg.Scenario, cfg.Log = path, log
+	sb, err := sandbox.Start(ctx, cfg)
 	require.NoError(t, err)
 	t.Logf("real Flink %s: %s job %s", sb.FlinkVersion(), sb.URL(), sb.JobID())
 	var mu sync.Mutex

@@ -64,17 +64,26 @@ type Options struct {
 	// HPATolerance is the tolerance of the HPA KEDA drives (plan.Options
 	// Tolerance): declared counts are moved out of its band.
 	HPATolerance float64
+	// FoldScaleDown removes a scale-down's TaskManagers before declaring
+	// its requirements, so both share one restart (plan.Options
+	// FoldScaleDown), when actuate sets the replicas itself and the job's
+	// restart strategy restarts without a bound (foldable).
+	FoldScaleDown bool
+	// ReleaseWait bounds the wait for removed TaskManagers to leave the
+	// JobManager before a folded scale-down declares its requirements.
+	ReleaseWait time.Duration
 }
 
 // DefaultOptions are 2 min for slots, 3 min for parallelism, 1 s polls,
 // 30 s between actuations of one job, 5 conflict retries, restarts aligned
 // with checkpoints due within 30 s, the HPA's default tolerance 0.1,
-// decisions older than 10 min skipped.
+// decisions older than 10 min skipped, scale-downs folded into one restart
+// with 1 min for the removed TaskManagers to leave.
 func DefaultOptions() Options {
 	return Options{
 		SlotWait: 2 * time.Minute, ParallelismWait: 3 * time.Minute, Poll: time.Second,
 		MinInterval: 30 * time.Second, ConflictRetries: 5, AlignCheckpoint: true, CheckpointWait: 30 * time.Second,
-		HPATolerance: 0.1, MaxAge: 10 * time.Minute,
+		HPATolerance: 0.1, MaxAge: 10 * time.Minute, FoldScaleDown: true, ReleaseWait: time.Minute,
 	}
 }
 
@@ -341,15 +350,30 @@ func (a *Actuator) apply(ctx context.Context, fl Flink, d events.Decision, dry b
 	if a.opt.AlignCheckpoint {
 		cur.CheckpointInterval = checkpointInterval(ctx, fl, d.JobID)
 	}
-	p, err := plan.For(d, cur, plan.Options{OwnsTaskManagers: a.deps.TaskManagers != nil, DeclareTaskManagers: a.opt.KEDAOwnsTaskManagers,
-		Tolerance: a.opt.HPATolerance, AlignCheckpoint: a.opt.AlignCheckpoint})
+	opt := plan.Options{OwnsTaskManagers: a.deps.TaskManagers != nil, DeclareTaskManagers: a.opt.KEDAOwnsTaskManagers,
+		Tolerance: a.opt.HPATolerance, AlignCheckpoint: a.opt.AlignCheckpoint}
+	p, err := plan.For(d, cur, opt)
 	if err != nil {
 		return events.Result{Outcome: events.OutcomeFailed, Error: err.Error()}, false, nil
+	}
+	var unfolded string // why a scale-down's removal waits for the rescale
+	if p.Direction == plan.DirectionDown && a.opt.FoldScaleDown && opt.OwnsTaskManagers && !opt.DeclareTaskManagers {
+		interval := cur.CheckpointInterval
+		if !a.opt.AlignCheckpoint {
+			interval = checkpointInterval(ctx, fl, d.JobID)
+		}
+		var fold bool
+		if fold, unfolded = foldable(ctx, fl, d.JobID, interval); fold {
+			opt.FoldScaleDown = true
+			if p, err = plan.For(d, cur, opt); err != nil {
+				return events.Result{Outcome: events.OutcomeFailed, Error: err.Error()}, false, nil
+			}
+		}
 	}
 	if dry {
 		return dryRun(p), false, nil
 	}
-	x := &execution{a: a, fl: fl, d: d, p: p, workload: workload, tms: cur.TaskManagers, running: job.running}
+	x := &execution{a: a, fl: fl, d: d, p: p, workload: workload, tms: cur.TaskManagers, running: job.running, unfolded: unfolded}
 	if p.Direction == plan.DirectionNone {
 		if err := x.declare(ctx, cur.TaskManagers); err != nil {
 			return events.Result{}, false, err

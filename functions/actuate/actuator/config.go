@@ -110,6 +110,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.Options.MinInterval, "min-interval", c.Options.MinInterval, "per-job minimum time between actuations; decisions inside it are skipped (a safety net: keep it below decide's policy minInterval, 1m by default)")
 	fs.BoolVar(&c.Options.AlignCheckpoint, "align-checkpoint", c.Options.AlignCheckpoint, "restart the job for a rescale just after a checkpoint completes (less replay)")
 	fs.DurationVar(&c.Options.CheckpointWait, "checkpoint-wait", c.Options.CheckpointWait, "bound of the wait for a checkpoint before a restart; a checkpoint due later is not waited for, one in progress when the bound passes gets the bound once more")
+	fs.BoolVar(&c.Options.FoldScaleDown, "fold-scale-down", c.Options.FoldScaleDown, "remove a scale-down's TaskManagers before declaring its requirements, so the removal and the rescale share one restart (Flink leaves a scaled-down job spread over its TaskManagers unless it packs: application mode, 1.20.2+/2.0.1+); only when actuate sets the replicas and the job's restart strategy is unbounded; false: rescale first, then remove (a second restart when a removed TaskManager still ran tasks)")
+	fs.DurationVar(&c.Options.ReleaseWait, "release-wait", c.Options.ReleaseWait, "with --fold-scale-down: bound of the wait for the removed TaskManagers to leave the JobManager before the requirements are declared")
 	fs.DurationVar(&c.Options.MaxAge, "decision-max-age", c.Options.MaxAge, "skip a decision stored longer ago than this (queued while actuate was down); decide decides again from current metrics; 0: any age")
 	fs.IntVar(&c.Options.ConflictRetries, "conflict-retries", c.Options.ConflictRetries, "retries of a requirements update Flink answers 409")
 }
@@ -204,6 +206,9 @@ func (o Options) validate() []error {
 	}
 	if o.MaxAge < 0 {
 		errs = append(errs, fmt.Errorf("--decision-max-age: %s: want 0 or more", o.MaxAge))
+	}
+	if o.FoldScaleDown && o.ReleaseWait <= 0 {
+		errs = append(errs, fmt.Errorf("--release-wait: %s: want a positive duration with --fold-scale-down", o.ReleaseWait))
 	}
 	if o.CheckpointWait < 0 {
 		errs = append(errs, fmt.Errorf("--checkpoint-wait: %s: want 0 or more", o.CheckpointWait))

@@ -98,6 +98,10 @@ type execution struct {
 	// short says why the plan ran at fewer TaskManagers than it asked for
 	// (keepRegistered); the outcome is then partial.
 	short string
+	// unfolded says why a scale-down removes its TaskManagers after the
+	// rescale rather than with it (foldable); "" when it folds or is no
+	// scale-down.
+	unfolded string
 }
 
 // run executes the plan's steps in order. When the slot wait times out with
@@ -225,6 +229,8 @@ func (x *execution) do(ctx context.Context, s plan.Step) (string, error) {
 		return x.waitParallelism(ctx, s.Parallelism)
 	case plan.KindWaitCheckpoint:
 		return x.waitCheckpoint(ctx, s)
+	case plan.KindWaitReleased:
+		return x.waitReleased(ctx, s.TaskManagers)
 	}
 	return "", fmt.Errorf("%w: unknown step %q", ErrRefused, s.Kind)
 }
@@ -235,7 +241,7 @@ func (x *execution) scale(ctx context.Context, n int) (string, error) {
 		return "", classifyTMs(fmt.Sprintf("scale TaskManagers %d → %d", from, n), err)
 	}
 	x.tms, x.tmsMoved = n, true
-	return fmt.Sprintf("TaskManagers %d → %d (%s)", from, n, x.workloadName()), nil
+	return fmt.Sprintf("TaskManagers %d → %d (%s)%s", from, n, x.workloadName(), foldNote(x.p, x.unfolded)), nil
 }
 
 func (x *execution) workloadName() string {
@@ -246,10 +252,13 @@ func (x *execution) workloadName() string {
 }
 
 // rollback returns the TaskManagers to their count before the plan, unless
-// the requirements were changed (the job may already use the new slots).
+// the requirements were changed (the job may already use the new slots) or
+// the plan folded a scale-down: its removal already restarted the job on
+// the TaskManagers left, and bringing the others back would restart it
+// once more for a size the decision left.
 func (x *execution) rollback(ctx context.Context) {
 	before := x.p.TaskManagers.Current
-	if !x.tmsMoved || x.reqMoved || x.tms == before {
+	if !x.tmsMoved || x.reqMoved || x.tms == before || x.folded() {
 		return
 	}
 	start := x.a.deps.Clock.Now()
@@ -266,6 +275,11 @@ func (x *execution) rollback(ctx context.Context) {
 		}
 	}
 	x.record(st, start)
+}
+
+// folded reports whether the plan removes TaskManagers before declaring.
+func (x *execution) folded() bool {
+	return slices.ContainsFunc(x.p.Steps, func(s plan.Step) bool { return s.Kind == plan.KindWaitReleased })
 }
 
 // declare writes the job's desired TaskManager count for the KEDA scaler.
@@ -307,6 +321,8 @@ func stepDetail(s plan.Step) string {
 		return fmt.Sprintf("wait for the job RUNNING at parallelism %v", shortKeys(s.Parallelism))
 	case plan.KindWaitCheckpoint:
 		return fmt.Sprintf("wait for a checkpoint (interval %s) before the restart", s.CheckpointInterval)
+	case plan.KindWaitReleased:
+		return fmt.Sprintf("wait until at most %d TaskManagers are registered", s.TaskManagers)
 	}
 	return string(s.Kind)
 }

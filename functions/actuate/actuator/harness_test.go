@@ -70,7 +70,13 @@ func (e *env) use(tm TaskManagers) {
 
 func newEnv(t *testing.T, mode string, withTMs bool, opt Options) *env {
 	t.Helper()
-	sc, err := flinksim.ParseScenario(fmt.Appendf(nil, scenario, mode), ".")
+	return newEnvOf(t, fmt.Sprintf(scenario, mode), withTMs, opt)
+}
+
+// newEnvOf is newEnv on the scenario doc.
+func newEnvOf(t *testing.T, doc string, withTMs bool, opt Options) *env {
+	t.Helper()
+	sc, err := flinksim.ParseScenario([]byte(doc), ".")
 	require.NoError(t, err)
 	e := &env{sim: flinksim.New(sc, flinksim.Options{}), kv: map[string]jetstream.KeyValue{}}
 	e.jobID, e.vertex = e.sim.JobID(), e.sim.VertexIDs()

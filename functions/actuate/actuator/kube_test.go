@@ -2,6 +2,7 @@ package actuator
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -106,4 +107,45 @@ func TestScaleUpOnKubernetes(t *testing.T) {
 	_, err = e.act.Actuate(context.Background(), e.decision(events.ModeAdaptive, 2, 2))
 	require.ErrorIs(t, err, ErrTransient)
 	require.Equal(t, []int{6, 4}, e.parallelism(t))
+}
+
+// TestFoldedScaleDownOnKubernetes: a folded scale-down against a real
+// kube-apiserver (as the ServiceAccount of deploy/rbac/actuate.yaml): the
+// Deployment goes 4 → 1 first, the emulator watching it drops the
+// TaskManagers (the job, spread over all 4, fails over), actuate waits for
+// them to leave the JobManager and declares 2/2 while the job restarts:
+// one restart for the whole change.
+func TestFoldedScaleDownOnKubernetes(t *testing.T) {
+	srv := kubetest.Start(t)
+	srv.CreateDeployment(t, "flink", "flink-taskmanager", 4)
+	kubeconfig := srv.Kubeconfig(t, srv.ServiceAccountConfig(t, "flink", "flinkscaler-actuate", deployedRules(t)))
+
+	opt := foldOptions(true)
+	opt.ReleaseWait = 5 * time.Second
+	e := newEnvOf(t, fmt.Sprintf(spreadScenario, checkpoints), false, opt)
+	restCfg, err := taskmanagers.LoadConfig(kubeconfig)
+	require.NoError(t, err)
+	k8s, err := taskmanagers.NewKubernetes(restCfg)
+	require.NoError(t, err)
+	e.options.DefaultWorkload = "deployments/flink/flink-taskmanager"
+	e.use(k8s)
+	w, err := flinksim.ParseWorkload("flink/flink-taskmanager")
+	require.NoError(t, err)
+	watcher, err := flinksim.NewWorkloadWatcher(srv.Kubeconfig(t, srv.AdminConfig()), w, e.sim, 50*time.Millisecond)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	watched := make(chan error, 1)
+	go func() { watched <- watcher.Run(ctx) }()
+	t.Cleanup(func() { cancel(); require.NoError(t, <-watched) })
+
+	r, restarts := e.scaleDown(t)
+	require.Equal(t, events.OutcomeApplied, r.Outcome, "%v %s", stepNames(r), r.Error)
+	require.Equal(t, []string{"wait-checkpoint:done", "scale-taskmanagers:done", "wait-released:done",
+		"put-requirements:done", "verify-requirements:done", "wait-parallelism:done"}, stepNames(r))
+	require.NotContains(t, r.Steps[2].Detail, "anyway", "the TaskManagers left within the wait")
+	require.Equal(t, 1, restarts)
+	d, err := srv.Admin().AppsV1().Deployments("flink").Get(context.Background(), "flink-taskmanager", metav1.GetOptions{})
+	require.NoError(t, err)
+	require.Equal(t, int32(1), *d.Spec.Replicas)
+	require.Equal(t, []int{2, 2}, e.parallelism(t))
 }

@@ -8,6 +8,7 @@
 //
 //	mode       TMs up                                   TMs down                                 TMs equal
 //	adaptive   scale → wait-slots → put → verify → wait  put → verify → wait → scale               put → verify → wait
+//	  (fold)                                            scale → wait-released → put → verify → wait
 //	keda       declare → wait-slots → put → verify → wait put → verify → wait → declare           put → verify → wait
 //	reactive   scale → wait-slots → wait                  scale → wait                             (nothing)
 //	session    put → verify → wait                       put → verify → wait                      put → verify → wait
@@ -28,6 +29,17 @@
 // tolerance (|desired/current − 1| ≤ 0.1 by default). A declared count inside
 // that band is moved out of it (Options.Tolerance): up to the smallest count
 // beyond the band, or, going down, left at the current count.
+//
+// Options.FoldScaleDown folds an adaptive scale-down's TaskManager removal
+// into the rescale's own restart: the TaskManagers go first, and the
+// requirements are declared while the job restarts on the ones left
+// (wait-released = the JobManager no longer lists the removed TaskManagers).
+// Removing them after the rescale, as the plain order does, fails the job
+// over a second time whenever Flink left subtasks on them: its adaptive
+// scheduler packs a scaled-down job onto the fewest TaskManagers only in
+// application mode with jobmanager.adaptive-scheduler.prefer-minimal-taskmanagers
+// (1.20.2+, 2.0.1+) and without local recovery, and spreads it otherwise
+// (docs/scaling-modes.md "Scale-down and TaskManager removal").
 //
 // With Options.AlignCheckpoint and a job that checkpoints
 // (Current.CheckpointInterval > 0), a wait-checkpoint step goes right before
@@ -66,6 +78,7 @@ const (
 	KindVerifyRequirements  Kind = "verify-requirements"
 	KindWaitParallelism     Kind = "wait-parallelism"
 	KindWaitCheckpoint      Kind = "wait-checkpoint"
+	KindWaitReleased        Kind = "wait-released"
 )
 
 // Directions of a plan.
@@ -114,12 +127,19 @@ type Options struct {
 	Tolerance float64
 	// AlignCheckpoint puts a wait-checkpoint step before the restart.
 	AlignCheckpoint bool
+	// FoldScaleDown removes an adaptive scale-down's TaskManagers before
+	// its requirements are declared (scale → wait-released → put), so the
+	// removal and the rescale share one restart. Only when actuate sets
+	// the replicas itself (not declared for KEDA, whose HPA removes pods
+	// when it decides) and the requirements change.
+	FoldScaleDown bool
 }
 
 // Step is one action of a plan.
 type Step struct {
 	Kind Kind `json:"kind"`
-	// TaskManagers is the replica count to set or declare (scale, declare).
+	// TaskManagers is the replica count to set or declare (scale, declare),
+	// or the registered TaskManagers to wait down to (wait-released).
 	TaskManagers int `json:"taskManagers,omitempty"`
 	// Slots is the registered slots to wait for (wait-slots).
 	Slots int `json:"slots,omitempty"`
@@ -224,6 +244,11 @@ func raises(d events.Decision) bool {
 // restarts the job, if the plan has one; patient as Step.Patient.
 func alignCheckpoint(p Plan, interval time.Duration, patient bool) Plan {
 	at := slices.IndexFunc(p.Steps, func(s Step) bool { return s.Kind == KindPutRequirements })
+	if p.Direction == DirectionDown && len(p.Steps) > 0 && p.Steps[0].Kind == KindScaleTaskManagers {
+		// A reactive or folded scale-down restarts the job when the
+		// TaskManagers go.
+		at = 0
+	}
 	if p.Mode == events.ModeReactive && p.Direction == DirectionDown {
 		at = slices.IndexFunc(p.Steps, func(s Step) bool {
 			return s.Kind == KindScaleTaskManagers || s.Kind == KindDeclareTaskManagers
@@ -306,6 +331,12 @@ func adaptive(p Plan, d events.Decision, cur Current, opt Options, tms int) (Pla
 		p.Steps = append([]Step{tmStep, {Kind: KindWaitSlots, Slots: p.Slots}}, putSteps(req)...)
 	case tms < cur.TaskManagers:
 		p.Direction = DirectionDown
+		if opt.FoldScaleDown && changed && !declares(d, opt) {
+			// The removal's failover (if Flink left subtasks on the removed
+			// TaskManagers) is the restart the new requirements need.
+			p.Steps = append([]Step{tmStep, {Kind: KindWaitReleased, TaskManagers: tms}}, putSteps(req)...)
+			break
+		}
 		// Removed TMs must be idle: wait for the job at its (new) parallelism
 		// even when the requirements do not change.
 		p.Steps = putSteps(req)

@@ -250,3 +250,36 @@ func TestOutsideTolerance(t *testing.T) {
 		})
 	}
 }
+
+// TestFoldScaleDown: a folded adaptive scale-down removes the TaskManagers
+// first, waits for them to leave, then declares; the checkpoint wait comes
+// before the removal, which is the restart. KEDA's declared counts, a
+// TaskManager-only removal and every other direction keep their order.
+func TestFoldScaleDown(t *testing.T) {
+	one := events.Slots{PerTaskManager: 1}
+	fold := Options{OwnsTaskManagers: true, FoldScaleDown: true, AlignCheckpoint: true}
+	cur := Current{TaskManagers: 4, Requirements: reqs(4, 2), CheckpointInterval: 10e9}
+	put := []Kind{KindPutRequirements, KindVerifyRequirements, KindWaitParallelism}
+
+	p, err := For(decision(events.ModeAdaptive, one, 2, 2), cur, fold)
+	require.NoError(t, err)
+	require.Equal(t, DirectionDown, p.Direction)
+	require.Equal(t, append([]Kind{KindWaitCheckpoint, KindScaleTaskManagers, KindWaitReleased}, put...), kinds(p))
+	require.Equal(t, 2, p.Steps[1].TaskManagers)
+	require.Equal(t, 2, p.Steps[2].TaskManagers, "wait until 2 TaskManagers are left")
+
+	keda := fold
+	keda.OwnsTaskManagers, keda.DeclareTaskManagers = false, true
+	p, err = For(decision(events.ModeAdaptive, one, 2, 2), cur, keda)
+	require.NoError(t, err)
+	require.Equal(t, []Kind{KindWaitCheckpoint, KindPutRequirements, KindVerifyRequirements, KindWaitParallelism, KindDeclareTaskManagers}, kinds(p),
+		"KEDA's HPA removes pods when it decides: not folded")
+
+	p, err = For(decision(events.ModeAdaptive, one, 4, 2), Current{TaskManagers: 6, Requirements: reqs(4, 2)}, fold)
+	require.NoError(t, err)
+	require.Equal(t, []Kind{KindWaitParallelism, KindScaleTaskManagers}, kinds(p), "requirements unchanged: removing spare TaskManagers restarts nothing to fold into")
+
+	p, err = For(decision(events.ModeAdaptive, one, 6, 2), cur, fold)
+	require.NoError(t, err)
+	require.Equal(t, append([]Kind{KindScaleTaskManagers, KindWaitSlots, KindWaitCheckpoint}, put...), kinds(p), "a scale-up is not folded")
+}
