@@ -230,4 +230,3 @@ func flinkClient(t *testing.T, e *env) *flink.Client {
 	require.NoError(t, err)
 	return fc
 }
-
