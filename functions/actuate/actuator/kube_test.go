@@ -11,6 +11,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/rest"
 
 	"github.com/flinkscaler/flinkscaler/functions/actuate/taskmanagers"
 	"github.com/flinkscaler/flinkscaler/internal/events"
@@ -48,21 +49,7 @@ func TestScaleUpOnKubernetes(t *testing.T) {
 	kubeconfig := srv.Kubeconfig(t, saCfg)
 
 	e := newEnv(t, "adaptive", false, Options{})
-	restCfg, err := taskmanagers.LoadConfig(kubeconfig)
-	require.NoError(t, err)
-	k8s, err := taskmanagers.NewKubernetes(restCfg)
-	require.NoError(t, err)
-	e.options.DefaultWorkload = "deployments/flink/flink-taskmanager"
-	e.use(k8s)
-
-	w, err := flinksim.ParseWorkload("flink/flink-taskmanager")
-	require.NoError(t, err)
-	watcher, err := flinksim.NewWorkloadWatcher(srv.Kubeconfig(t, srv.AdminConfig()), w, e.sim, 50*time.Millisecond)
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	watched := make(chan error, 1)
-	go func() { watched <- watcher.Run(ctx) }()
-	t.Cleanup(func() { cancel(); require.NoError(t, <-watched) })
+	restCfg, k8s := e.watchDeployment(t, srv, kubeconfig)
 
 	r, err := e.act.Actuate(context.Background(), e.decision(events.ModeAdaptive, 5, 4))
 	require.NoError(t, err)
@@ -123,6 +110,24 @@ func TestFoldedScaleDownOnKubernetes(t *testing.T) {
 	opt := foldOptions(true)
 	opt.ReleaseWait = 5 * time.Second
 	e := newEnvOf(t, fmt.Sprintf(spreadScenario, checkpoints), false, opt)
+	e.watchDeployment(t, srv, kubeconfig)
+
+	r, restarts := e.scaleDown(t)
+	require.Equal(t, events.OutcomeApplied, r.Outcome, "%v %s", stepNames(r), r.Error)
+	require.Equal(t, []string{"wait-checkpoint:done", "scale-taskmanagers:done", "wait-released:done",
+		"put-requirements:done", "verify-requirements:done", "wait-parallelism:done"}, stepNames(r))
+	require.NotContains(t, r.Steps[2].Detail, "anyway", "the TaskManagers left within the wait")
+	require.Equal(t, 1, restarts)
+	d, err := srv.Admin().AppsV1().Deployments("flink").Get(context.Background(), "flink-taskmanager", metav1.GetOptions{})
+	require.NoError(t, err)
+	require.Equal(t, int32(1), *d.Spec.Replicas)
+	require.Equal(t, []int{2, 2}, e.parallelism(t))
+}
+
+// watchDeployment has e's Actuator scale flink/flink-taskmanager through
+// kubeconfig, and the emulator follow that Deployment's replicas.
+func (e *env) watchDeployment(t *testing.T, srv *kubetest.Server, kubeconfig string) (*rest.Config, *taskmanagers.Kubernetes) {
+	t.Helper()
 	restCfg, err := taskmanagers.LoadConfig(kubeconfig)
 	require.NoError(t, err)
 	k8s, err := taskmanagers.NewKubernetes(restCfg)
@@ -137,15 +142,5 @@ func TestFoldedScaleDownOnKubernetes(t *testing.T) {
 	watched := make(chan error, 1)
 	go func() { watched <- watcher.Run(ctx) }()
 	t.Cleanup(func() { cancel(); require.NoError(t, <-watched) })
-
-	r, restarts := e.scaleDown(t)
-	require.Equal(t, events.OutcomeApplied, r.Outcome, "%v %s", stepNames(r), r.Error)
-	require.Equal(t, []string{"wait-checkpoint:done", "scale-taskmanagers:done", "wait-released:done",
-		"put-requirements:done", "verify-requirements:done", "wait-parallelism:done"}, stepNames(r))
-	require.NotContains(t, r.Steps[2].Detail, "anyway", "the TaskManagers left within the wait")
-	require.Equal(t, 1, restarts)
-	d, err := srv.Admin().AppsV1().Deployments("flink").Get(context.Background(), "flink-taskmanager", metav1.GetOptions{})
-	require.NoError(t, err)
-	require.Equal(t, int32(1), *d.Spec.Replicas)
-	require.Equal(t, []int{2, 2}, e.parallelism(t))
+	return restCfg, k8s
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/flinkscaler/flinkscaler/internal/flink"
 	"github.com/flinkscaler/flinkscaler/internal/flinksim"
 	"github.com/flinkscaler/flinkscaler/internal/sandbox"
-	"github.com/flinkscaler/flinkscaler/test/realflink"
 )
 
 // TestFoldedScaleDownOnRealFlink: actuate scales a real Flink 1.20.5 job
@@ -31,16 +30,8 @@ func TestFoldedScaleDownOnRealFlink(t *testing.T) {
 		restarts int
 	}{{false, 2}, {true, 1}} {
 		t.Run(fmt.Sprintf("fold=%v", tt.fold), func(t *testing.T) {
-			sb := realflink.StartSandboxConfig(t, placementScenario, sandbox.Config{Flink: "1.20"})
-			fl, err := flink.New(sb.URL(), flink.Options{})
-			require.NoError(t, err)
+			sb, fl, details := startPlacement(t, sandbox.Config{Flink: "1.20"})
 			ctx := context.Background()
-			details, err := fl.JobDetails(ctx, sb.JobID())
-			require.NoError(t, err)
-			realflink.Eventually(t, time.Minute, func() bool {
-				ov, err := fl.Overview(ctx)
-				return err == nil && ov.SlotsTotal == 16
-			}, "8 TaskManagers of 2 slots did not register")
 
 			nats := eventstest.Start(t)
 			deps := actuator.Deps{Flink: map[string]actuator.Flink{"real": fl},

@@ -70,16 +70,8 @@ func TestPlacementAfterScaleDown(t *testing.T) {
 			if c.target != "" {
 				cfg.FlinkConfig["execution.target"] = c.target
 			}
-			sb := realflink.StartSandboxConfig(t, placementScenario, cfg)
-			fl, err := flink.New(sb.URL(), flink.Options{})
-			require.NoError(t, err)
+			sb, fl, details := startPlacement(t, cfg)
 			ctx := context.Background()
-			details, err := fl.JobDetails(ctx, sb.JobID())
-			require.NoError(t, err)
-			realflink.Eventually(t, time.Minute, func() bool {
-				ov, err := fl.Overview(ctx)
-				return err == nil && ov.SlotsTotal == 16
-			}, "8 TaskManagers of 2 slots did not register")
 			rescale := func(p int) {
 				req := map[string]flink.Bounds{}
 				for _, v := range details.Vertices {
@@ -121,6 +113,21 @@ func TestPlacementAfterScaleDown(t *testing.T) {
 			}
 		})
 	}
+}
+
+// startPlacement starts placementScenario and waits for its 16 slots.
+func startPlacement(t *testing.T, cfg sandbox.Config) (*sandbox.Sandbox, *flink.Client, flink.JobDetails) {
+	t.Helper()
+	sb := realflink.StartSandboxConfig(t, placementScenario, cfg)
+	fl, err := flink.New(sb.URL(), flink.Options{})
+	require.NoError(t, err)
+	details, err := fl.JobDetails(context.Background(), sb.JobID())
+	require.NoError(t, err)
+	realflink.Eventually(t, time.Minute, func() bool {
+		ov, err := fl.Overview(context.Background())
+		return err == nil && ov.SlotsTotal == 16
+	}, "8 TaskManagers of 2 slots did not register")
+	return sb, fl, details
 }
 
 // holding returns the TaskManagers that run a subtask of the job, from
