@@ -230,3 +230,15 @@ func flinkClient(t *testing.T, e *env) *flink.Client {
 	require.NoError(t, err)
 	return fc
 }
+
+// TestReleaseWaitValidated: a folded scale-down needs a bound on its wait.
+func TestReleaseWaitValidated(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Flink = map[string]string{"prod": "http://127.0.0.1:8081"}
+	cfg.Options.ReleaseWait = 0
+	err := cfg.Validate()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "--release-wait: 0s: want a positive duration with --fold-scale-down")
+	cfg.Options.FoldScaleDown = false
+	assert.NotContains(t, fmt.Sprint(cfg.Validate()), "release-wait", "not folding: the wait is never used")
+}
