@@ -568,3 +568,44 @@ func TestDocumentedFormatParses(t *testing.T) {
 	c := New(sc, Options{})
 	c.Advance(time.Hour)
 }
+
+// TestRequirementsPutWhileDownTakeEffectInThatRestart states what Flink's
+// adaptive scheduler does with requirements PUT while the job is down
+// (AdaptiveScheduler.updateJobResourceRequirements, Flink 1.18+: the job
+// information is replaced and the slots re-declared in every state;
+// Restarting ends in WaitingForResources, which waits for the new desired
+// slots and builds the next graph from them): after a lost TaskManager the
+// job comes back at the new parallelism in the failover's own restart, no
+// second restart, whether the PUT came at once or while CREATED.
+func TestRequirementsPutWhileDownTakeEffectInThatRestart(t *testing.T) {
+	for _, at := range []time.Duration{0, 5 * time.Second} {
+		t.Run(fmt.Sprintf("put %s after the loss", at), func(t *testing.T) {
+			c := New(pipeline(t, 100, "  faults: {lostTaskManagerAt: [5m]}"), Options{})
+			ids := c.VertexIDs()
+			c.Advance(5*time.Minute - time.Second)
+			before := c.GroundTruth()
+			for c.GroundTruth().State == StateRunning && c.GroundTruth().Elapsed < 6*time.Minute {
+				c.Step()
+			}
+			require.Contains(t, []string{StateRestarting, StateCreated}, c.GroundTruth().State, "the lost TaskManager held the job's slots")
+			c.Advance(at)
+			require.Contains(t, []string{StateRestarting, StateCreated}, c.GroundTruth().State, "still down: the replacement starts")
+			require.NoError(t, c.PutRequirements(map[string]Bounds{
+				ids[0]: {Lower: 1, Upper: 1}, ids[1]: {Lower: 3, Upper: 3}, ids[2]: {Lower: 1, Upper: 1},
+			}))
+			c.SetTaskManagers(3)
+			for range 600 {
+				c.Step()
+				if c.GroundTruth().State == StateRunning {
+					break
+				}
+			}
+			gt := c.GroundTruth()
+			require.Equal(t, StateRunning, gt.State)
+			require.Equal(t, 3, gt.Vertices[1].Parallelism, "the next graph is built from the requirements PUT while down")
+			require.Equal(t, before.Restarts+1, gt.Restarts, "one restart: the failover's")
+			c.Advance(2 * time.Minute)
+			require.Equal(t, before.Restarts+1, c.GroundTruth().Restarts, "no second restart for the rescale")
+		})
+	}
+}

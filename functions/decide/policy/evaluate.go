@@ -100,7 +100,7 @@ func evaluateAll(cands []candidate, j jobView, ld load, rc restartCost, lim limi
 	}
 	out := make([]evaluation, 0, room)
 	for _, e := range base {
-		p := plan{lag: j.lag, restart: !e.keep()}
+		p := plan{lag: j.lag, restart: !e.keep() || rc.down}
 		rc := rc.forChange(e.rises)
 		out = append(out, price(e, p, ld, rc, h0, sizes, cfg))
 		if !e.keep() && rc.later > 0 {

@@ -34,6 +34,12 @@ func learnAfterGates(prev, st State, g gateInput) State {
 		st.Failovers = appendFailover(st.Failovers, st.Epoch)
 	}
 	st.Ceilings = learnCeilings(st, g.snap, g.cfg)
+	if s := g.snap; s.JobState == "RUNNING" && s.CheckpointIntervalMs > 0 {
+		st.Checkpoints.Interval = time.Duration(s.CheckpointIntervalMs) * time.Millisecond
+		if s.LastCheckpointAt != nil {
+			st.Checkpoints.Last = *s.LastCheckpointAt
+		}
+	}
 	n := len(st.Window)
 	if g.cfg.Forecast > 0 && n > 0 && st.Window[n-1].At.Equal(g.now) && st.Window[n-1].At.Sub(st.Epoch) >= g.cfg.Settle {
 		st.Profile = st.Profile.withSample(g.cfg.Forecast, g.now, st.Window[n-1].Offered)

@@ -3,6 +3,8 @@ package policy
 import (
 	"fmt"
 	"time"
+
+	"github.com/flinkscaler/flinkscaler/internal/events"
 )
 
 // Name of our policy in decisions.
@@ -37,7 +39,8 @@ const MeterSettle = 70 * time.Second
 // Decide runs our policy on in. After the gates (order, validate, topology,
 // epoch, record, in-flight, paused, cooldown, settle ≥ MeterSettle) come typed steps,
 // each a function of the values it is given (a job that is not running holds,
-// unless it waits for slots that do not come: awaitingSlots):
+// unless it waits for slots that do not come, awaitingSlots, or is down after
+// a failover whose drain its restart can carry, foldIntoFailover):
 //
 //	learn     State, view            → State (restarts, efficiency points, slot fit, load profile)
 //	observe   State, Snapshot        → view: per vertex rates, busy, true rate, source lag,
@@ -64,6 +67,9 @@ func Decide(in Input) Output {
 	if h != nil && h.kind == HoldNotRunning {
 		if d := awaitingSlots(g, st, in.SnapshotID); d != nil {
 			return Output{NewState: afterDecision(st, d, g.now), Decision: d}
+		}
+		if out, ok := foldIntoFailover(in, g, st); ok {
+			return out
 		}
 	}
 	if settle := in.Config.Settle; h != nil && h.kind == HoldSettling && settle < MeterSettle && g.now.Sub(st.Epoch) >= settle && firstRun(st) && backlogGrows(st, g.cfg.SLO.MaxLag) {
@@ -105,9 +111,53 @@ func settled(in Input, g gateInput, st State, h, early *hold) Output {
 	if msg := awaitBlindCatchUp(st, view, g.cfg); msg != "" {
 		return Output{NewState: st, HoldKind: HoldSettling, Hold: msg}
 	}
+	w := weigh(g, st, view, restartFor(st, g.snap, g.cfg, g.now))
+	st, best, evs, ld := w.st, w.best, w.evs, w.ld
+	if early != nil && !best.raises() {
+		return Output{NewState: st, HoldKind: early.kind, Hold: early.msg}
+	}
+	if best.keep() {
+		st.UpSince = time.Time{}
+		return Output{NewState: st, HoldKind: HoldNoChange, Hold: holdSentence(evs, ld)}
+	}
+	if msg := awaitFall(best, view, ld); msg != "" {
+		return Output{NewState: st, HoldKind: HoldSettling, Hold: msg}
+	}
+	need := needSlots(w.cands, w.lim)
+	wait, undone := awaitUndo(best, undoOf(best, st, view, w.lim, need, w.rs.forChange(best.rises).outage, g.cfg, g.now))
+	if wait != "" {
+		return Output{NewState: st, HoldKind: HoldStabilize, Hold: wait}
+	}
+	if h, next := delay(best, st, g.cfg, g.now); h != nil {
+		return Output{NewState: next, HoldKind: h.kind, Hold: h.msg}
+	}
+	d := w.decision(g, in.SnapshotID)
+	d.Rationale += undone
+	st = afterDecision(st, d, g.now)
+	st.Rescale.Offered, st.Rescale.Need = view.offered, need
+	return Output{NewState: st, Decision: d}
+}
+
+// weighed is a job's candidates priced and the cheapest chosen, with what
+// they were priced from.
+type weighed struct {
+	st    State
+	view  jobView
+	ld    load
+	rs    restartCost
+	sc    []scaling
+	lim   limits
+	cands []candidate
+	evs   []evaluation
+	best  evaluation
+}
+
+// weigh learns scaling from view, measures the load, and prices every
+// candidate with the restart rs (restartFor, or a failover's own:
+// failoverRestart).
+func weigh(g gateInput, st State, view jobView, rs restartCost) weighed {
 	st = learnScaling(st, view, g.cfg)
 	ld := measureLoad(st, view, g.cfg, g.now)
-	rs := restartFor(st, g.snap, g.cfg, g.now)
 	if followsUp(rs, g.cfg) {
 		ld.followUp = disturbanceReplay(rs, g.cfg)
 	}
@@ -120,30 +170,12 @@ func settled(in Input, g gateInput, st State, h, early *hold) Output {
 	caps := newCapMemos(view, sc)
 	cands := propose(view, ld, sc, lim, caps, rs, g.cfg)
 	evs := evaluateAll(cands, view, ld, rs, lim, sc, caps, g.cfg)
-	best := choose(evs)
-	if early != nil && !best.raises() {
-		return Output{NewState: st, HoldKind: early.kind, Hold: early.msg}
-	}
-	if best.keep() {
-		st.UpSince = time.Time{}
-		return Output{NewState: st, HoldKind: HoldNoChange, Hold: holdSentence(evs, ld)}
-	}
-	if msg := awaitFall(best, view, ld); msg != "" {
-		return Output{NewState: st, HoldKind: HoldSettling, Hold: msg}
-	}
-	need := needSlots(cands, lim)
-	wait, undone := awaitUndo(best, undoOf(best, st, view, lim, need, rs.forChange(best.rises).outage, g.cfg, g.now))
-	if wait != "" {
-		return Output{NewState: st, HoldKind: HoldStabilize, Hold: wait}
-	}
-	if h, next := delay(best, st, g.cfg, g.now); h != nil {
-		return Output{NewState: next, HoldKind: h.kind, Hold: h.msg}
-	}
-	d := decision(g, in.SnapshotID, view, best, evs, ld, rs.forChange(best.rises), sc, lim)
-	d.Rationale += undone
-	st = afterDecision(st, d, g.now)
-	st.Rescale.Offered, st.Rescale.Need = view.offered, need
-	return Output{NewState: st, Decision: d}
+	return weighed{st: st, view: view, ld: ld, rs: rs, sc: sc, lim: lim, cands: cands, evs: evs, best: choose(evs)}
+}
+
+// decision is w's choice as a decision.
+func (w weighed) decision(g gateInput, snapshotID string) *events.Decision {
+	return decision(g, snapshotID, w.view, w.best, w.evs, w.ld, w.rs.forChange(w.best.rises), w.sc, w.lim)
 }
 
 // delay holds a chosen change: a scale-up until it has been chosen for

@@ -56,11 +56,15 @@ type restartCost struct {
 	// replayAtRegistration).
 	laterReplay time.Duration
 	// up, when set, prices the restart of a candidate that raises some
-	// vertex instead (reactive mode: registrationRestart).
+	// vertex instead (reactive mode: registrationRestart; a failover's
+	// restart that waits for new TaskManagers: failoverRestart).
 	up *restartCost
 	// release is the job's Flink release when its rescale waits for a
 	// checkpoint (source replayOnCheckpoint).
 	release string
+	// down: the job is down (a failover), so every candidate, keep
+	// included, comes back through this restart; none adds one of its own.
+	down bool
 }
 
 // Where a restart's replay comes from.

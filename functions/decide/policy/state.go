@@ -73,10 +73,21 @@ type State struct {
 	// no decision of ours asked for), oldest first, within failoverWindow:
 	// the disturbance rate the job has shown.
 	Failovers []time.Time `json:"failovers,omitempty"`
+	// Checkpoints are the checkpoint interval and latest completed
+	// checkpoint the job last reported while running: what a failover's
+	// restart replays while the job is down and reports neither.
+	Checkpoints Checkpoints `json:"checkpoints,omitzero"`
 	// Ceilings are, per source vertex id that shows neither busy time nor
 	// pending records, the most one of its subtasks was seen to read
 	// (learnCeilings).
 	Ceilings map[string]Ceiling `json:"ceilings,omitempty"`
+}
+
+// Checkpoints are a job's checkpoint interval and its latest completed
+// checkpoint, zero when unknown.
+type Checkpoints struct {
+	Interval time.Duration `json:"interval,omitempty"`
+	Last     time.Time     `json:"last,omitzero"`
 }
 
 // RestartObs is one observed restart: from the decision to the job running
@@ -158,6 +169,10 @@ type Rescale struct {
 	From    map[string]int `json:"from,omitempty"`
 	Offered float64        `json:"offered,omitempty"`
 	Need    int            `json:"need,omitempty"`
+	// Failover: made while the job was down after a failover
+	// (foldIntoFailover): its restart is the failover's, and no second
+	// decision is folded into it.
+	Failover bool `json:"failover,omitempty"`
 }
 
 // Capacity is a per-subtask true processing rate measured at a parallelism.

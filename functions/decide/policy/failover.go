@@ -1,0 +1,137 @@
+package policy
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/flinkscaler/flinkscaler/internal/events"
+)
+
+// foldIntoFailover sizes a job that is down after a failover (RESTARTING,
+// or CREATED waiting for its slots) so that it comes back with the spare
+// that drains the failover's backlog, in the failover's own restart:
+// Flink's adaptive scheduler takes new resource requirements in any state
+// and the job's next graph is built from them (AdaptiveScheduler.
+// updateJobResourceRequirements replaces the job information and
+// re-declares the slots; WaitingForResources waits for them), so the
+// scale-up costs no restart of its own. Waiting until the job runs again
+// would take the meters' settling and a second restart (its outage and
+// replay) before the drain begins: minutes of lag.
+//
+// Every candidate, keep included, is priced through the failover's restart
+// (failoverRestart), from the last run's settled samples and the
+// parallelism it ran at; only a scale-up whose spare drains the backlog
+// within slo.recovery is made (one that does not buys spare for a target
+// it misses anyway, and would ratchet the job up at every failover; a
+// release waits until the job runs and shows its load). Not when a source's capacity is unknown
+// (sourcesKnown), when the restart may be our own
+// decision's (one under way), the last run had not settled, the job has
+// been down longer than slo.recovery (awaitingSlots answers a job that waits
+// for ever), or in reactive and session mode (the former sizes by
+// TaskManagers, the latter's TaskManagers are not the job's).
+func foldIntoFailover(in Input, g gateInput, st State) (Output, bool) {
+	s := g.snap
+	last := lastSample(st)
+	rs := st.Rescale
+	switch {
+	case s.JobState != "CREATED" && s.JobState != "RESTARTING":
+		return Output{}, false
+	case g.cfg.Mode != events.ModeAdaptive && g.cfg.Mode != events.ModeKEDA:
+		return Output{}, false
+	case last.At.IsZero() || last.At.Sub(last.Epoch) < g.cfg.Settle || len(last.V) != len(s.Vertices):
+		return Output{}, false
+	case rs != nil && rs.Applied.IsZero() && (rs.Failover || g.now.Sub(rs.At) < g.cfg.RescaleTimeout+g.cfg.MinInterval):
+		return Output{}, false
+	case rs != nil && !rs.Applied.IsZero() && !last.Epoch.After(rs.Applied) && last.At.Sub(last.Epoch) < g.cfg.MinInterval:
+		return Output{}, false
+	}
+	down := g.now.Sub(last.At)
+	if down <= 0 || g.cfg.SLO.Recovery > 0 && down > g.cfg.SLO.Recovery {
+		return Output{}, false
+	}
+	ran := ranAs(s, last)
+	fg := g
+	fg.snap = &ran
+	view := observe(st, fg.snap, fg.cfg)
+	if !view.flowing() || !sourcesKnown(view) || awaitCatchUp(st.Window, view, fg.cfg.RateWindow) != "" || awaitBlindCatchUp(st, view, fg.cfg) != "" {
+		return Output{}, false
+	}
+	w := weigh(fg, st, view, failoverRestart(st, fg.snap, fg.cfg, g.now, last.At))
+	if !w.best.raises() || !w.best.recovery.ok {
+		return Output{}, false
+	}
+	d := w.decision(fg, in.SnapshotID)
+	d.Rationale += fmt.Sprintf("; decided while the job is %s after a failover (down %s): it comes back at this size in the failover's own restart, "+
+		"so the drain starts when the job runs again and costs no second restart, traded against slots held from the start of the run and a longer outage if new TaskManagers start later than the replacement",
+		s.JobState, down.Round(time.Second))
+	// Rescale.Need stays 0: releasing the drain once the backlog is gone
+	// is its plan, not a scale-down that undoes it (undoOf)
+	next := afterDecision(w.st, d, g.now)
+	next.Rescale.Failover = true
+	next.Failovers = appendFailover(next.Failovers, last.At)
+	return Output{NewState: next, Decision: d}, true
+}
+
+// sourcesKnown reports whether every source's capacity is measured: the
+// drain runs no faster than the sources read, and a source that shows no
+// busy time could be the bottleneck unseen (sizing the vertices behind it
+// would buy nothing). A blind source's learned ceiling does not count: it
+// is what the source was seen to read, and sizing such a job probes
+// (a drain sized on it was released within minutes, moves undone with no
+// load change, on legacy-jms-day).
+func sourcesKnown(j jobView) bool {
+	for _, v := range j.vs {
+		if v.source && (v.rate <= 0 || v.ceiling > 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// ranAs is the down snapshot s with the parallelism the job ran at in its
+// last sample: while the job is CREATED, Flink shows the submission-time
+// parallelism of an empty graph (RESTARTING: the cancelled one).
+func ranAs(s *events.Snapshot, last Sample) events.Snapshot {
+	ran := *s
+	ran.Vertices = make([]events.VertexSnapshot, len(s.Vertices))
+	copy(ran.Vertices, s.Vertices)
+	for i := range ran.Vertices {
+		ran.Vertices[i].Parallelism = last.V[i].P
+	}
+	return ran
+}
+
+// failoverRestart prices the restart of a job that went down at stop and
+// is still down at now: its outage, from stop, is what the job's restarts
+// take, at least the time it has been down plus a restart's whole
+// downtime (a lost TaskManager's replacement starts, then the job
+// restarts) and a minute at least; its replay is the input read from the
+// last checkpoint to stop (State.Checkpoints, as the job last reported
+// them running; half an interval when no checkpoint is known; Replay
+// without an interval). New TaskManagers start now, beside the
+// replacement: a candidate that raises a vertex is priced the same outage.
+// Nothing runs before the stop (wait 0), and every candidate comes back
+// through it (down).
+func failoverRestart(st State, snap *events.Snapshot, cfg Config, now, stop time.Time) restartCost {
+	rc := restartCost{restartStats: expectedRestart(st, cfg), down: true}
+	gone := now.Sub(stop)
+	rc.outage = max(rc.outage, gone+max(rc.downtime, time.Minute))
+	rc.downtime = rc.outage
+	ck := st.Checkpoints
+	if snap.CheckpointIntervalMs > 0 {
+		ck.Interval = time.Duration(snap.CheckpointIntervalMs) * time.Millisecond
+	}
+	if snap.LastCheckpointAt != nil && snap.LastCheckpointAt.After(ck.Last) {
+		ck.Last = *snap.LastCheckpointAt
+	}
+	rc.interval = ck.Interval
+	switch {
+	case ck.Interval <= 0:
+		rc.replay, rc.source = cfg.Replay, replayFromConfig
+	case ck.Last.IsZero() || ck.Last.After(stop):
+		rc.replay, rc.source = ck.Interval/2, replayFromInterval
+	default:
+		rc.replay, rc.source = stop.Sub(ck.Last)%ck.Interval, replayFromCheckpoint
+	}
+	return rc
+}

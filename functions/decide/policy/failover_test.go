@@ -1,0 +1,74 @@
+package policy
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/flinkscaler/flinkscaler/internal/events"
+)
+
+// A failover's drain is folded into its own restart. The job ran settled at
+// source 3, window 3 (12,000 rec/s per subtask, 30,000 offered: 20 %
+// spare), sink 1, checkpointing every minute; at 300 s a TaskManager is
+// lost and the job is CREATED, waiting for its replacement (Flink shows the
+// submission-time parallelism meanwhile). At 20 % spare the failover's
+// backlog (its outage and the replay since the last checkpoint) takes many
+// minutes to drain, and a scale-up decided once the job runs again would be
+// a second restart; decided now, the job comes back at the larger size in
+// the failover's own restart. Not while our own decision may be under way,
+// not twice for one failover, not in reactive mode.
+func TestFailoverFoldsTheDrain(t *testing.T) {
+	cfg := noDelay()
+	cfg.Slots.PerTaskManager = 1
+	ck := 60 * time.Second
+	running := func(sec int) events.Snapshot {
+		s := snapAt(sec, vtx("source", 3, 300, 30000, 30000), vtx("window", 3, 833, 30000, 6000, "source"), vtx("sink", 1, 150, 6000, 0, "window"))
+		last := t0.Add(time.Duration(sec) * time.Second).Truncate(ck)
+		s.CheckpointIntervalMs, s.LastCheckpointAt = ck.Milliseconds(), &last
+		s.TaskManagers, s.SlotsTotal, s.SlotsFree = 3, 3, 0
+		return s
+	}
+	o := feedOurs(t, cfg, State{}, 23, running) // 80 s … 300 s
+	require.Nil(t, o.Decision, o.Hold)
+	ran := o.NewState
+	down := func(sec int) events.Snapshot {
+		s := snapAt(sec, vtx("source", 2, 0, 0, 0), vtx("window", 2, 0, 0, 0, "source"), vtx("sink", 1, 0, 0, 0, "window"))
+		s.JobState, s.RunningSince, s.Complete = "CREATED", nil, false
+		s.TaskManagers, s.SlotsTotal, s.SlotsFree = 2, 2, 2
+		return s
+	}
+	decide := func(st State, c Config, sec int) Output {
+		s := down(sec)
+		return Decide(Input{Snapshot: s, State: st, Config: c, Now: s.ObservedAt, SnapshotID: "s"})
+	}
+	o = decide(ran, cfg, 310)
+	require.NotNil(t, o.Decision, o.Hold)
+	got := targetsOf(o.Decision)
+	require.Equal(t, 3, got["source"])
+	require.Greater(t, got["window"], 3, "the drain's spare")
+	require.Equal(t, 3, o.Decision.Vertices[1].Current, "the parallelism the job ran at, not the one Flink shows while CREATED")
+	require.Greater(t, o.Decision.TaskManagers.Target, 3)
+	require.Contains(t, o.Decision.Rationale, "decided while the job is CREATED after a failover (down 10s): it comes back at this size in the failover's own restart")
+	require.Contains(t, o.Decision.Rationale, "traded against")
+	require.Contains(t, o.Decision.Rationale, "since the last checkpoint")
+	require.True(t, o.NewState.Rescale.Failover)
+	require.Len(t, o.NewState.Failovers, 1)
+
+	// once: the next snapshot of the same outage leaves the decision be
+	again := decide(o.NewState, cfg, 320)
+	require.Nil(t, again.Decision)
+	require.Equal(t, HoldNotRunning, again.HoldKind)
+
+	// our own decision under way: the restart may be its own
+	mine := ran
+	mine.Rescale = &Rescale{DecisionID: "d", At: t0.Add(280 * time.Second), Targets: map[string]int{"source": 3, "window": 4, "sink": 1}}
+	require.Nil(t, decide(mine, cfg, 310).Decision)
+	// reactive mode sizes by TaskManagers; PUT is rejected
+	rcfg := cfg
+	rcfg.Mode = events.ModeReactive
+	require.Nil(t, decide(ran, rcfg, 310).Decision)
+	// down longer than slo.recovery: no drain can meet it, and awaitingSlots answers a job that waits for ever
+	require.Nil(t, decide(ran, cfg, 300+int(cfg.SLO.Recovery.Seconds())+10).Decision)
+}
