@@ -25,6 +25,10 @@ type load struct {
 	// before a restart made now would be over; 1 for none. why says so.
 	forecast float64
 	why      string
+	// cycle is the load ahead as its learned sub-daily period shows it
+	// (nil: none seen repeat); said in the rationale, not acted on
+	// (docs/policy.md "Forecast").
+	cycle *cycle
 	// disturbances are the unplanned restarts per hour priced: the
 	// budget, or the rate the job has shown when higher (seen > 0).
 	disturbances float64
@@ -74,6 +78,9 @@ func measureLoad(st State, j jobView, cfg Config, now time.Time) load {
 	}
 	if cfg.Forecast > 0 && st.Profile != nil {
 		ld.forecast, ld.why = st.Profile.rise(now, ld.react+cfg.MinInterval, j.offered)
+	}
+	if cfg.Forecast > 0 && j.offered > 0 {
+		ld.cycle = st.Minutes.ahead(now)
 	}
 	return ld
 }
@@ -139,6 +146,9 @@ func (ld load) describe(b text) text {
 	}
 	if ld.forecast > 1 {
 		b = b.s("; ").s(ld.why)
+	}
+	if ld.cycle != nil {
+		b = ld.cycle.describe(b.s("; forecast: "))
 	}
 	return b
 }

@@ -69,6 +69,9 @@ type State struct {
 	Unfit bool `json:"unfit,omitempty"`
 	// Profile is the load's learned periodic shape (Config.Forecast).
 	Profile *Profile `json:"profile,omitempty"`
+	// Minutes is the offered rate per minute over the last hours, and the
+	// sub-daily period learned from it (Series).
+	Minutes *Series `json:"minutes,omitempty"`
 	// Failovers are when the job's unplanned restarts were seen (a new run
 	// no decision of ours asked for), oldest first, within failoverWindow:
 	// the disturbance rate the job has shown.

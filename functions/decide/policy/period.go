@@ -1,0 +1,274 @@
+package policy
+
+import (
+	"math"
+	"slices"
+	"time"
+)
+
+// Series is the offered rate's mean per minute over the last seriesMinutes
+// minutes (settled samples only): the history a sub-daily period of the
+// load is learned from (learnPeriod), bounded whatever the job's age.
+// The minute being averaged is kept apart (Minute, Mean, N), so a sample
+// copies no slice; a minute's end appends one number and, every
+// periodEvery minutes, searches the period again.
+type Series struct {
+	// Start is the minute (since the Unix epoch) of Rates[0].
+	Start int64 `json:"start"`
+	// Rates are the complete minutes' means, oldest first; -1 for a minute
+	// without a settled sample.
+	Rates []float64 `json:"rates,omitempty"`
+	// Minute is the minute being averaged: Mean of N samples so far.
+	Minute int64   `json:"minute"`
+	Mean   float64 `json:"mean"`
+	N      int     `json:"n"`
+	// Period is the period learned (0: none seen repeat) and Fit the
+	// share of the load's variance it explains (1 − learnPeriod's
+	// mismatch).
+	Period time.Duration `json:"period,omitempty"`
+	Fit    float64       `json:"fit,omitempty"`
+}
+
+// Series bounds and the period search's rules.
+const (
+	// seriesMinutes bounds Series.Rates: six hours, so a period of up to
+	// two hours is seen three times.
+	seriesMinutes = 360
+	// minPeriod is the shortest period looked for: a shorter cycle is
+	// within a restart and its reaction time, not something to scale for.
+	minPeriod = 10
+	// periodEvery is how often (minutes) the period is searched again.
+	periodEvery = 5
+	// periodMismatch is the most a period's mismatch (the mean squared
+	// difference of the load one period apart ÷ twice its variance: 0 for
+	// a shape that repeats exactly, 1 for unrelated values) may be;
+	// periodContrast is how much larger some shorter shift's must be, so
+	// a load that merely changes slowly (its mismatch grows with the
+	// shift) is not taken for a cycle.
+	periodMismatch = 0.1
+	periodContrast = 0.5
+	// periodAmplitude is the least spread (standard deviation ÷ mean) of
+	// the load worth a period: below it there is nothing to forecast.
+	periodAmplitude = 0.1
+)
+
+// withMinute returns a copy of s (a new series when s is nil) with offered
+// recorded at t; a minute completed since is appended to Rates (minutes
+// without a sample as -1), and the period searched again every periodEvery
+// minutes. s is never changed.
+func (s *Series) withMinute(t time.Time, offered float64) *Series {
+	m := t.Unix() / 60
+	if math.IsNaN(offered) || math.IsInf(offered, 0) || offered < 0 {
+		return s
+	}
+	if s == nil {
+		return &Series{Start: m, Minute: m, Mean: offered, N: 1}
+	}
+	next := *s
+	switch {
+	case m < s.Minute:
+		return s
+	case m == s.Minute:
+		next.Mean = (s.Mean*float64(s.N) + offered) / float64(s.N+1)
+		next.N = min(s.N+1, 1<<20)
+		return &next
+	}
+	gap := int(min(m-s.Minute-1, seriesMinutes))
+	rates := make([]float64, 0, min(len(s.Rates)+1+gap, seriesMinutes+1+gap))
+	rates = append(rates, s.Rates...)
+	rates = append(rates, s.Mean)
+	for range gap {
+		rates = append(rates, -1)
+	}
+	if over := len(rates) - seriesMinutes; over > 0 {
+		rates = rates[over:]
+	}
+	next.Rates, next.Start = rates, m-int64(len(rates))
+	next.Minute, next.Mean, next.N = m, offered, 1
+	if m%periodEvery == 0 {
+		next.Period, next.Fit = learnPeriod(rates)
+	}
+	return &next
+}
+
+// learnPeriod is the shift (minutes, as a duration) at which the load
+// repeats itself best, and the share of its variance that explains (1 −
+// the mismatch): the shortest shift from minPeriod to half the series whose
+// mismatch (mean squared difference of the minutes one shift apart ÷ twice
+// the variance) is within 0.05 of the least, at most periodMismatch, while
+// some shorter shift (from minPeriod on) mismatches by periodContrast more,
+// and whose latest period repeats the one before within periodMismatch (a
+// cycle that stopped, or random bursts that happened to fall a period apart
+// three times and then did not, is forgotten within a period).
+// A load whose spread is under periodAmplitude of its mean has none. Zero
+// when none is found. About n²/4 multiplications for n minutes.
+func learnPeriod(x []float64) (time.Duration, float64) {
+	n := len(x)
+	if n < 3*minPeriod {
+		return 0, 0
+	}
+	var mo moments
+	for _, v := range x {
+		if v >= 0 {
+			mo.add(v)
+		}
+	}
+	if mo.cv() < periodAmplitude {
+		return 0, 0
+	}
+	mean := mo.sum / mo.n
+	variance := mo.cv() * mo.cv() * mean * mean
+	var small [seriesMinutes/2 + 1]float64
+	d := small[:0]
+	for lag := 0; lag <= n/3; lag++ {
+		if lag < minPeriod {
+			d = append(d, -1)
+			continue
+		}
+		d = append(d, mismatch(x, lag, lag, variance))
+	}
+	best := -1.0
+	for _, v := range d {
+		if v >= 0 && (best < 0 || v < best) {
+			best = v
+		}
+	}
+	if best < 0 || best > periodMismatch {
+		return 0, 0
+	}
+	worst := -1.0
+	for lag, v := range d {
+		if v < 0 {
+			continue
+		}
+		if v <= best+0.05 && worst >= v+periodContrast && localMin(d, lag) {
+			if last := mismatch(x, lag, n-lag, variance); last < 0 || last > periodMismatch {
+				return 0, 0 // the latest period did not repeat the one before
+			}
+			return time.Duration(lag) * time.Minute, 1 - v
+		}
+		worst = math.Max(worst, v)
+	}
+	return 0, 0
+}
+
+// mismatch is the mean squared difference of the minutes lag apart from
+// minute from on ÷ twice variance; -1 when fewer than 3/2 × lag pairs
+// (from minute lag on) or half the pairs (from later on) are known.
+func mismatch(x []float64, lag, from int, variance float64) float64 {
+	sum, k := 0.0, 0
+	for i := from; i < len(x); i++ {
+		if a, b := x[i-lag], x[i]; a >= 0 && b >= 0 {
+			sum += (a - b) * (a - b)
+			k++
+		}
+	}
+	if from == lag && k < 3*lag/2 || 2*k < len(x)-from || k == 0 {
+		return -1
+	}
+	return sum / float64(k) / (2 * variance)
+}
+
+// localMin reports whether d[i] is no larger than its known neighbours.
+func localMin(d []float64, i int) bool {
+	for _, j := range [2]int{i - 1, i + 1} {
+		if j >= 0 && j < len(d) && d[j] >= 0 && d[j] < d[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// cycle is what the learned period says of the load ahead, relative to
+// now: rel[j] is the load j+1 minutes ahead ÷ the load now, the smallest
+// of what the past cycles showed (each relative to its own rate at this
+// point of the cycle: a rise counts only when every cycle shows it), known
+// (≥ 0) only when at least two past cycles show it.
+type cycle struct {
+	period time.Duration
+	fit    float64
+	cycles int
+	rel    []float64
+}
+
+// maxCycles is how many past cycles a forecast compares.
+const maxCycles = 3
+
+// ahead is the learned cycle's load over the next period from now, or nil
+// when no period has been learned or fewer than two past cycles cover
+// this point of the cycle.
+func (s *Series) ahead(now time.Time) *cycle {
+	if s == nil || s.Period <= 0 {
+		return nil
+	}
+	p := int(s.Period / time.Minute)
+	m := now.Unix() / 60
+	at := func(minute int64) float64 {
+		i := minute - s.Start
+		if i < 0 || i >= int64(len(s.Rates)) {
+			return -1
+		}
+		return s.Rates[i]
+	}
+	c := &cycle{period: s.Period, fit: s.Fit, rel: make([]float64, p-1)}
+	var seen [maxCycles][]float64 // per past cycle, the load ahead ÷ its rate at this point
+	for k := 1; k <= maxCycles; k++ {
+		base := at(m - int64(k*p))
+		if base <= 0 {
+			continue
+		}
+		r := make([]float64, p-1)
+		for j := range r {
+			r[j] = -1
+			if v := at(m - int64(k*p) + int64(j+1)); v >= 0 {
+				r[j] = v / base
+			}
+		}
+		seen[c.cycles] = r
+		c.cycles++
+	}
+	var vals [maxCycles]float64
+	for j := range c.rel {
+		n := 0
+		for _, r := range seen[:c.cycles] {
+			if r[j] >= 0 {
+				vals[n] = r[j]
+				n++
+			}
+		}
+		c.rel[j] = -1
+		if n >= 2 {
+			c.rel[j] = slices.Min(vals[:n])
+		}
+	}
+	if c.cycles < 2 {
+		return nil
+	}
+	return c
+}
+
+// riseWithin is the most the cycle says the load rises within lead (at
+// least the next minute), and when: 1 and 0 for a rise under riseMin.
+func (c *cycle) riseWithin(lead time.Duration) (float64, time.Duration) {
+	r, at := 1.0, time.Duration(0)
+	for j := 0; j < len(c.rel) && time.Duration(j) < max(lead/time.Minute, 1); j++ {
+		if c.rel[j] > r {
+			r, at = c.rel[j], time.Duration(j+1)*time.Minute
+		}
+	}
+	if r < 1+riseMin {
+		return 1, 0
+	}
+	return r, at
+}
+
+// describe says the cycle in words: its period, how many past periods
+// show it, how much of the load it explains and its next rise, and that
+// it is not acted on (docs/policy.md "Forecast" has the runs).
+func (c *cycle) describe(b text) text {
+	b = b.s("a ").dur(c.period).s(" cycle seen in ").i(c.cycles).s(" past periods (it explains ").f(100*c.fit, 0).s("% of the load's variance")
+	if r, at := c.riseWithin(c.period); r > 1 {
+		b = b.s("; next rise ×").f(r, 2).s(" in ").dur(at)
+	}
+	return b.s("): reported, not acted on below a day's period")
+}
