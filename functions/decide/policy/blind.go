@@ -183,8 +183,11 @@ func (j jobView) capped(w []Sample, meters time.Duration) []bool {
 // source reads still holds the catch-up (or the capacity) it read while
 // saturated, not what is offered; sized on it, the job would be scaled up
 // for a backlog that is gone. Empty when there is nothing to wait for.
-func awaitCatchUp(w []Sample, j jobView, meters time.Duration) string {
-	if j.blind || len(w) < 2 || !j.hasBlindSource() {
+func awaitCatchUp(w []Sample, j jobView, settle, meters time.Duration) string {
+	if j.blind {
+		return awaitBlindFall(w, j, settle)
+	}
+	if len(w) < 2 || !j.hasBlindSource() {
 		return ""
 	}
 	last := w[len(w)-1]
@@ -196,6 +199,43 @@ func awaitCatchUp(w []Sample, j jobView, meters time.Duration) string {
 	}
 	return ""
 }
+
+// awaitBlindFall says why to wait when a saturated blind job's sources
+// read at least blindFall less over the freshest samples (freshOffered)
+// than their rate meters, which average the last minute, say: the read
+// falls, so what held the job at its capacity is going (the backlog a
+// restart left is drained, or the load fell), and the meters still hold
+// the minute it read at its capacity. Probed then, the job is sized 25 %
+// above a catch-up that has just ended (chains-windows: map 4→6 a minute
+// after a step's scale-up had drained its backlog, where 4 carried the
+// load). What it trades: a probe that a falling read answers waits a
+// meter window; a job whose read falls while still saturated (a load that
+// fell to just below its capacity) is probed a minute later. Empty when
+// the read does not fall or is not known that far back.
+func awaitBlindFall(w []Sample, j jobView, settle time.Duration) string {
+	now, fresh := 0.0, 0.0
+	for i, v := range j.vs {
+		if !v.source || v.est.pending >= 0 {
+			continue
+		}
+		f, _, ok := freshOffered(w, i, settle)
+		if !ok {
+			return ""
+		}
+		now, fresh = now+v.est.in, fresh+f
+	}
+	if now <= 0 || fresh > now*(1-blindFall) {
+		return ""
+	}
+	return fmt.Sprintf("the job reads at its capacity and a source shows no backlog, but its sources read %s rec/s over the last %s, %.0f%% under the %s their meters average over a minute: what saturated it is going; waiting for the meters to show the load before probing",
+		string(text{}.si(fresh)), freshSpan, 100*(1-fresh/now), string(text{}.si(now)))
+}
+
+// blindFall is the least fall of a saturated blind job's freshest read
+// under its meters' minute that awaitBlindFall takes as its saturation
+// going: a read held at the job's capacity is flat (within flatRead),
+// while a step down or the end of a catch-up shows within 20 s.
+const blindFall = 0.04
 
 func (j jobView) hasBlindSource() bool {
 	for _, v := range j.vs {

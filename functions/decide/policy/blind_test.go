@@ -133,14 +133,14 @@ func TestBlindCatchUpLeavesTheMeters(t *testing.T) {
 	snap.RunningSince = &restart
 	j := observe(st, &snap, cfg)
 	require.False(t, j.blind)
-	require.Contains(t, awaitCatchUp(st.Window, j, cfg.RateWindow), "still hold the catch-up")
+	require.Contains(t, awaitCatchUp(st.Window, j, cfg.Settle, cfg.RateWindow), "still hold the catch-up")
 	capped := j.capped(st.Window, cfg.RateWindow)
 	require.True(t, capped[len(capped)-1])
 
 	for at := 840 * time.Second; at <= 900*time.Second; at += 10 * time.Second {
 		add(at, 24000, 0.8)
 	}
-	require.Empty(t, awaitCatchUp(st.Window, j, cfg.RateWindow))
+	require.Empty(t, awaitCatchUp(st.Window, j, cfg.Settle, cfg.RateWindow))
 }
 
 // Through Decide: a legacy source's job saturated for a minute (a scale-up
@@ -184,4 +184,27 @@ func TestBlindCatchUpDrainBounded(t *testing.T) {
 	j := observe(st, &snap, cfg)
 	require.True(t, j.run.catchUp, "%+v", j.run)
 	require.Equal(t, 24*time.Hour+cfg.RateWindow, j.run.drain)
+}
+
+// A saturated blind job whose freshest read falls under its meters' minute
+// is not probed: what held it at its capacity (a catch-up's backlog, here)
+// is going, and the meters still average the minute it read at its
+// capacity (chains-windows seed 24006 at 27m: map 4→6 sized 25 % above a
+// catch-up that had just ended, where 4 carried the load). The old code
+// probed it. A read held flat at the capacity is probed as before.
+func TestBlindProbeWaitsForAFallingRead(t *testing.T) {
+	cfg := Defaults()
+	cfg.Settle = MeterSettle
+	st, snap := blindJob(640*time.Second + 6*time.Minute)
+	j := observe(st, &snap, cfg)
+	require.True(t, j.blind)
+	require.Empty(t, awaitCatchUp(st.Window, j, cfg.Settle, cfg.RateWindow), "flat at its capacity: probed")
+
+	// the last 20 s read 27k rec/s: 60 × (29k − 30k) + 20 × 30k over 20 s
+	st.Window[len(st.Window)-1].V[0].In = 29000
+	j = observe(st, &snap, cfg)
+	require.True(t, j.blind, "the meters still read it saturated")
+	msg := awaitCatchUp(st.Window, j, cfg.Settle, cfg.RateWindow)
+	require.Contains(t, msg, "read 27.0k rec/s over the last 20s")
+	require.Contains(t, msg, "what saturated it is going")
 }

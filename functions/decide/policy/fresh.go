@@ -29,15 +29,18 @@ const freshRise = 0.1
 // where the minute's average shows a part of it (wordcount: 35 k rec/s
 // read 40 s after a step to 45 k). ok is false when the window lacks
 // settled samples of the run that far back; growth is the pending
-// records' growth per second over the span.
+// records' growth per second over the span. A source that shows no
+// pending records in the latest sample (a blind one) is read the same way
+// from samples without them, with no growth.
 func freshOffered(w []Sample, i int, settle time.Duration) (offered, growth float64, ok bool) {
 	n := len(w)
 	if n < 3 {
 		return 0, 0, false
 	}
 	last := w[n-1]
+	shows := i < len(last.V) && last.V[i].Pending >= 0
 	usable := func(s Sample) bool {
-		return s.Epoch.Equal(last.Epoch) && s.At.Sub(s.Epoch) >= settle && i < len(s.V) && s.V[i].Pending >= 0
+		return s.Epoch.Equal(last.Epoch) && s.At.Sub(s.Epoch) >= settle && i < len(s.V) && (s.V[i].Pending >= 0) == shows
 	}
 	k := n - 2
 	for k >= 0 && last.At.Sub(w[k].At) < freshSpan {
@@ -56,7 +59,9 @@ func freshOffered(w []Sample, i int, settle time.Duration) (offered, growth floa
 	}
 	dt := span.Seconds()
 	read := meterSpan.Seconds()*(last.V[i].In-w[k].V[i].In) + dt*w[m].V[i].In
-	growth = (last.V[i].Pending - w[k].V[i].Pending) / dt
+	if shows {
+		growth = (last.V[i].Pending - w[k].V[i].Pending) / dt
+	}
 	return math.Max(read/dt+growth, 0), growth, true
 }
 

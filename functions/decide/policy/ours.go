@@ -105,7 +105,7 @@ func settled(in Input, g gateInput, st State, h, early *hold) Output {
 	if msg := awaitPending(st, view, g.now); msg != "" {
 		return Output{NewState: st, HoldKind: HoldSettling, Hold: msg}
 	}
-	if msg := awaitCatchUp(st.Window, view, g.cfg.RateWindow); msg != "" {
+	if msg := awaitCatchUp(st.Window, view, g.cfg.Settle, g.cfg.RateWindow); msg != "" {
 		return Output{NewState: st, HoldKind: HoldSettling, Hold: msg}
 	}
 	if msg := awaitBlindCatchUp(st, view, g.cfg); msg != "" {
