@@ -53,7 +53,7 @@ func foldIntoFailover(in Input, g gateInput, st State) (Output, bool) {
 	fg := g
 	fg.snap = &ran
 	view := observe(st, fg.snap, fg.cfg)
-	if !view.flowing() || !sourcesKnown(view) || awaitCatchUp(st.Window, view, fg.cfg.RateWindow) != "" || awaitBlindCatchUp(st, view, fg.cfg) != "" {
+	if !view.flowing() || !sourcesKnown(view) || awaitCatchUp(st.Window, view, fg.cfg.Settle, fg.cfg.RateWindow) != "" || awaitBlindCatchUp(st, view, fg.cfg) != "" {
 		return Output{}, false
 	}
 	w := weigh(fg, st, view, failoverRestart(st, fg.snap, fg.cfg, g.now, last.At))
