@@ -57,3 +57,26 @@ func TestOursLegacySourceAtItsCeiling(t *testing.T) {
 		require.Less(t, s.CostVsOracle15, 1.6, "seed %d: %+v", seed, s)
 	}
 }
+
+// sensor-failovers-nopending: a FLIP-27 source without pendingRecords whose
+// busy time reads half the truth sits at its ceiling from the load's first
+// step on. Seeds 24004 and 24008 are the runs where nothing downstream
+// saturated at the step, so only the ceiling learned from a restart's
+// catch-up shows it: the old code held the source at 1 subtask for the
+// rest of the run (steady p99 lag 2,691 s and 2,614 s).
+func TestOursUnderReadSourceAtItsCeiling(t *testing.T) {
+	if testing.Short() {
+		t.Skip("emulator runs")
+	}
+	scs, err := bench.LoadScenarios([]string{filepath.Join("..", "..", "..", "scenarios", "fresh", "sensor-failovers-nopending.yaml")})
+	require.NoError(t, err)
+	for _, seed := range []int64{24004, 24008} {
+		sc := *scs[0]
+		sc.Seed = seed
+		res, err := bench.Run(context.Background(), &sc, bench.Setting{Policy: "flinkscaler"}, bench.Options{})
+		require.NoError(t, err)
+		s := res.Summary
+		require.Less(t, s.Experience.SteadyLagP99Seconds, 300.0, "seed %d: %+v", seed, s)
+		require.Less(t, s.LagP99Seconds, 600.0, "seed %d: %+v", seed, s)
+	}
+}
