@@ -145,3 +145,47 @@ func awaitFall(best evaluation, j jobView, ld load) string {
 	return fmt.Sprintf("the offered rate read fell from %s to %s rec/s and has held that level for less than the reaction time %s: a scale-down waits to be sized for the new level, not for the one it left (%s)",
 		si(ld.drop.from), si(j.offered), ld.react.Round(time.Second), best.summary())
 }
+
+// freshJob is the job's offered rate over the last freshSpan (freshOffered
+// summed over its sources); ok is false when a source shows no pending
+// records or the window lacks the samples.
+func freshJob(w []Sample, j jobView, settle time.Duration) (float64, bool) {
+	sum := 0.0
+	for i, v := range j.vs {
+		if !v.source {
+			continue
+		}
+		if v.est.pending < 0 {
+			return 0, false
+		}
+		f, _, ok := freshOffered(w, i, settle)
+		if !ok {
+			return 0, false
+		}
+		sum += f
+	}
+	return sum, sum > 0
+}
+
+// awaitMeters says why a scale-down waits while the freshest freshSpan
+// read the offered rate more than freshRise off what the minute's meters
+// show (j.minute): a step in progress, which the minute shows in part.
+// After a spike the minute still holds it, and the scale-down would be
+// sized for a rate between the two levels; at a spike's start the
+// minute's rise is read as the level it rises from, or as a fall from
+// the spike before (spikes-dedicated: 124k rec/s read 40 s after the load
+// fell to 57k, and 87k read as a step down from 150k where 157k were
+// offered). A scale-down is never urgent: it waits a sample or two for the
+// meters to agree, traded against those slots. Empty when best lowers
+// nothing, raises some vertex, or the readings agree.
+func awaitMeters(best evaluation, w []Sample, j jobView, settle time.Duration) string {
+	if best.keep() || best.raises() || j.minute <= 0 {
+		return ""
+	}
+	f, ok := freshJob(w, j, settle)
+	if !ok || math.Abs(f/j.minute-1) <= freshRise {
+		return ""
+	}
+	return fmt.Sprintf("the last %s read %s rec/s where the minute's rates show %s: a scale-down waits until they agree, not sized on a step in progress (%s)",
+		freshSpan, si(f), si(j.minute), best.summary())
+}

@@ -100,3 +100,46 @@ func TestAwaitFall(t *testing.T) {
 	require.Empty(t, awaitFall(evaluation{candidate: candidate{headroom: 0}, rises: true}, j, ld))
 	require.Empty(t, awaitFall(down, j, load{}))
 }
+
+// A scale-down waits while the last 20 s read the offered rate more than
+// 10 % off the minute's meters (the load fell from 150k to 57k rec/s 40 s
+// ago: the meters read 86k); once they agree, or for a scale-up or keep,
+// or a source without pending records, it does not.
+func TestAwaitMeters(t *testing.T) {
+	offered := func(s float64) float64 {
+		if s >= 300 {
+			return 57000
+		}
+		return 150000
+	}
+	meter := func(s float64) float64 { // mean of what was read over (s−60, s]
+		sum := 0.0
+		for x := s - 59; x <= s; x++ {
+			sum += offered(x)
+		}
+		return sum / 60
+	}
+	window := func(until float64) []Sample {
+		var w []Sample
+		for s := 100.0; s <= until; s += 10 {
+			w = append(w, Sample{At: t0.Add(time.Duration(s) * time.Second), Epoch: t0, V: []VertexSample{{In: meter(s), Pending: 0}}})
+		}
+		return w
+	}
+	j := jobView{vs: []vertexView{{source: true, est: estimate{pending: 0}}}}
+	down := evaluation{candidate: candidate{headroom: 0}}
+
+	w := window(340)
+	j.minute = w[len(w)-1].V[0].In
+	require.InDelta(t, 86450, j.minute, 1)
+	msg := awaitMeters(down, w, j, MeterSettle)
+	require.Contains(t, msg, "the last 20s read 55.5k rec/s where the minute's rates show 86.5k")
+	require.Empty(t, awaitMeters(evaluation{candidate: candidate{headroom: 0}, rises: true}, w, j, MeterSettle))
+	require.Empty(t, awaitMeters(evaluation{candidate: candidate{headroom: -1}}, w, j, MeterSettle))
+	blind := jobView{vs: []vertexView{{source: true, est: estimate{pending: -1}}}, minute: j.minute}
+	require.Empty(t, awaitMeters(down, w, blind, MeterSettle))
+
+	w = window(400) // a minute after the step the meters agree
+	j.minute = w[len(w)-1].V[0].In
+	require.Empty(t, awaitMeters(down, w, j, MeterSettle))
+}

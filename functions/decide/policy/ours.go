@@ -123,6 +123,9 @@ func settled(in Input, g gateInput, st State, h, early *hold) Output {
 	if msg := awaitFall(best, view, ld); msg != "" {
 		return Output{NewState: st, HoldKind: HoldSettling, Hold: msg}
 	}
+	if msg := awaitMeters(best, st.Window, view, g.cfg.Settle); msg != "" {
+		return Output{NewState: st, HoldKind: HoldSettling, Hold: msg}
+	}
 	need := needSlots(w.cands, w.lim)
 	wait, undone := awaitUndo(best, undoOf(best, st, view, w.lim, need, w.rs.forChange(best.rises).outage, g.cfg, g.now))
 	if wait != "" {
