@@ -25,7 +25,9 @@ const stuckAfter = 3 * time.Minute
 // TaskManager whose replacement never registers, or a restart during which
 // one was lost. The decision declares what the registered slots allow for
 // the parallelism last declared (our pending decision's targets, else the
-// parallelism the job ran at; the largest lowered first, as actuate does
+// parallelism the job ran at in its last sample: a CREATED job shows the
+// parallelism it was submitted with, not the one it was last declared and
+// ran at; the largest lowered first, as actuate does
 // when its slot wait runs out) and drops the TaskManagers that have not
 // registered; once the job runs, the policy sizes it again from what it
 // then shows. Nil when the job is not stuck so; adaptive and KEDA modes
@@ -47,6 +49,10 @@ func awaitingSlots(g gateInput, st State, snapshotID string) *events.Decision {
 	down := g.now.Sub(last.At)
 	if down < max(stuckAfter, 2*expectedRestart(st, g.cfg).outage) {
 		return nil
+	}
+	if len(last.V) == len(s.Vertices) {
+		ran := ranAs(s, last)
+		s = &ran
 	}
 	want := make(map[string]int, len(s.Vertices))
 	for _, v := range s.Vertices {

@@ -47,8 +47,22 @@ func TestWaitingForSlotsThatDoNotCome(t *testing.T) {
 	require.Contains(t, o.Decision.Rationale, "window 14→13")
 	require.Equal(t, map[string]int{"source": 3, "window": 13}, o.NewState.Rescale.Targets)
 
-	// A job that holds its slots (restoring) or is not CREATED is not waiting for slots.
+	// With our decision applied long ago, the parallelism to fit is the
+	// one the job last ran at (window 14), not the one a CREATED job shows
+	// (window 6, as submitted), which the registered slots would fit: read
+	// so, a job that lost a TaskManager whose replacement never registers
+	// had waited for its 14th slot to the end of the run.
+	ranAt := st
+	ranAt.Window = []Sample{{At: ran.ObservedAt, Epoch: t0, Offered: 30000, V: []VertexSample{{P: 3}, {P: 14}}}}
+	ranAt.Rescale = &Rescale{DecisionID: "d", At: t0.Add(200 * time.Second), Applied: t0.Add(260 * time.Second), Targets: map[string]int{"source": 3, "window": 14}}
 	s := waiting(570)
+	o = Decide(Input{Snapshot: s, State: ranAt, Config: cfg, Now: s.ObservedAt, SnapshotID: "s"})
+	require.NotNil(t, o.Decision, o.Hold)
+	require.Equal(t, map[string]int{"source": 3, "window": 13}, targetsOf(o.Decision))
+	require.Contains(t, o.Decision.Rationale, "window 14→13")
+
+	// A job that holds its slots (restoring) or is not CREATED is not waiting for slots.
+	s = waiting(570)
 	s.SlotsFree = 0
 	require.Nil(t, Decide(Input{Snapshot: s, State: st, Config: cfg, Now: s.ObservedAt}).Decision)
 	s = waiting(570)
