@@ -70,5 +70,10 @@ func TestFailoverFoldsTheDrain(t *testing.T) {
 	rcfg.Mode = events.ModeReactive
 	require.Nil(t, decide(ran, rcfg, 310).Decision)
 	// down longer than slo.recovery: no drain can meet it, and awaitingSlots answers a job that waits for ever
-	require.Nil(t, decide(ran, cfg, 300+int(cfg.SLO.Recovery.Seconds())+10).Decision)
+	// (the 3 subtasks it ran at do not fit the 2 slots registered)
+	o = decide(ran, cfg, 300+int(cfg.SLO.Recovery.Seconds())+10)
+	require.NotNil(t, o.Decision, o.Hold)
+	require.False(t, o.NewState.Rescale.Failover)
+	require.Equal(t, map[string]int{"source": 2, "window": 2, "sink": 1}, targetsOf(o.Decision))
+	require.Contains(t, o.Decision.Rationale, "for slots since it last ran")
 }
