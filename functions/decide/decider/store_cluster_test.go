@@ -30,6 +30,14 @@ func TestUpdateResolvesConflictsOnReplicatedBucket(t *testing.T) {
 	require.NoError(t, err)
 
 	const key, writers, each = "demo.job", 4, 25
+	// A bucket just created on three nodes may answer "no responders" for a
+	// moment while its replicas subscribe to direct gets; production decide
+	// Naks such a snapshot and reads it again. This test is about conflicts,
+	// so it starts once the bucket answers.
+	require.Eventually(t, func() bool {
+		_, err := kv.Get(ctx, key)
+		return errors.Is(err, jetstream.ErrKeyNotFound)
+	}, 30*time.Second, 50*time.Millisecond, "the replicated bucket never answered a read")
 	_, err = update(ctx, kv, key, func(r record) record { return r })
 	require.NoError(t, err, "create the record")
 	errs := make(chan error, writers*each)
