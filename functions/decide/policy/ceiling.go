@@ -60,7 +60,10 @@ const (
 // drained; a catch-up that was not at the source's limit ends within a
 // window and reads less in the next. That rate per subtask is kept, the
 // latest run's replacing older ones. A settled sample read above a
-// ceiling (by ceilingSlack) forgets it.
+// ceiling (by ceilingSlack) forgets it. A source whose pendingRecords
+// registers late shows no pending records in the run's first settled
+// sample: it learns the same way, and on one flat window when its
+// pendingRecords then shows the backlog still left, unthrottled.
 func learnCeilings(st State, snap *events.Snapshot, cfg Config) map[string]Ceiling {
 	w := st.Window
 	n := len(w)
@@ -68,18 +71,22 @@ func learnCeilings(st State, snap *events.Snapshot, cfg Config) map[string]Ceili
 		return st.Ceilings
 	}
 	last := w[n-1]
-	if last.At.Sub(last.Epoch) < cfg.Settle || len(last.V) != len(snap.Vertices) || !anyBlindSource(snap, last) {
+	if last.At.Sub(last.Epoch) < cfg.Settle || len(last.V) != len(snap.Vertices) {
+		return st.Ceilings
+	}
+	first := firstSettled(w, last, cfg.Settle)
+	if !anyBlindSource(snap, last) && (first == nil || !anyBlindSource(snap, *first)) {
 		return st.Ceilings
 	}
 	// wins: this run's first settled sample and the first a rate window
 	// after each (their meters' windows do not overlap), up to three.
-	var wins []*Sample
+	wins := []*Sample{first}
 	for k := range w {
 		s := &w[k]
-		if len(s.V) != len(last.V) || s.At.Sub(s.Epoch) < cfg.Settle || !s.Epoch.Equal(last.Epoch) {
+		if len(wins) == 3 || len(s.V) != len(last.V) || !s.At.After(first.At) || !s.Epoch.Equal(last.Epoch) {
 			continue
 		}
-		if len(wins) == 0 || (len(wins) < 3 && s.At.Sub(wins[len(wins)-1].At) >= cfg.RateWindow) {
+		if s.At.Sub(wins[len(wins)-1].At) >= cfg.RateWindow {
 			wins = append(wins, s)
 		}
 	}
@@ -99,7 +106,11 @@ func learnCeilings(st State, snap *events.Snapshot, cfg Config) map[string]Ceili
 	}
 	for i := range snap.Vertices {
 		v, x := &snap.Vertices[i], last.V[i]
-		if !blindSourceAt(v, x) {
+		if !blindSourceAt(v, x) && !blindSourceAt(v, first.V[i]) {
+			// a source whose pendingRecords registers late (FLINK-31299)
+			// hides the outage's backlog from the run's first settled
+			// sample as a blind one does: its catch-up shows its ceiling
+			// the same way
 			continue
 		}
 		c, known := out[v.ID]
@@ -107,7 +118,10 @@ func learnCeilings(st State, snap *events.Snapshot, cfg Config) map[string]Ceili
 			set(v.ID, c, false)
 			known = false
 		}
-		if len(wins) < 2 || (known && c.Run.Equal(last.Epoch)) {
+		// shown: its pendingRecords, registered late, shows the backlog it
+		// is still working off, unthrottled: it reads at its limit now
+		shown := x.Pending >= x.In*laggingLag && x.BP < heldBack && !saturatedSample(last)
+		if (len(wins) < 2 && !shown) || (known && c.Run.Equal(last.Epoch)) {
 			continue
 		}
 		before := readBefore(w, last.Epoch, i, wins[0].V[i].In/(1+catchUpGain), cfg.Settle)
@@ -125,19 +139,40 @@ func learnCeilings(st State, snap *events.Snapshot, cfg Config) map[string]Ceili
 			}
 			flat, h = k+1, (h*float64(k)+y)/float64(k+1)
 		}
-		if flat < 2 {
+		if flat < 2 && !(shown && flat == 1) {
 			continue
 		}
-		held := flat == 3
-		drain := time.Duration(b * last.Epoch.Sub(before.At).Seconds() / (h - b) * float64(time.Second))
-		fell := last.At.Sub(wins[1].At) >= cfg.RateWindow && x.In <= b+(h-b)/2 &&
-			last.At.Sub(last.Epoch) <= cfg.Settle+drain+2*cfg.RateWindow
-		if !held && !fell {
+		// held for a third window, or read the same with the backlog
+		// shown; else it must fall back once the backlog would be gone
+		held := flat == 3 || (shown && math.Abs(x.In-h) <= flatRead*h)
+		if !held && (flat < 2 || !fellBack(last, *wins[1], x.In, b, h, before.At, cfg)) {
 			continue
 		}
 		set(v.ID, Ceiling{PerSubtask: h / float64(wins[0].V[i].P), P: wins[0].V[i].P, Run: last.Epoch}, true)
 	}
 	return out
+}
+
+// fellBack: a source that read h catching up from b (read at before)
+// reads x, at least half way back to b, a rate window after the second
+// window (at) and within the time the backlog takes to drain at the
+// extra rate plus two meter windows of the run's start.
+func fellBack(last, at Sample, x, b, h float64, before time.Time, cfg Config) bool {
+	drain := time.Duration(b * last.Epoch.Sub(before).Seconds() / (h - b) * float64(time.Second))
+	return last.At.Sub(at.At) >= cfg.RateWindow && x <= b+(h-b)/2 &&
+		last.At.Sub(last.Epoch) <= cfg.Settle+drain+2*cfg.RateWindow
+}
+
+// firstSettled is the first settled sample of last's run in w with as
+// many vertices as last (nil when none).
+func firstSettled(w []Sample, last Sample, settle time.Duration) *Sample {
+	var first *Sample
+	for k := len(w) - 1; k >= 0 && w[k].Epoch.Equal(last.Epoch); k-- {
+		if len(w[k].V) == len(last.V) && w[k].At.Sub(w[k].Epoch) >= settle {
+			first = &w[k]
+		}
+	}
+	return first
 }
 
 // anyBlindSource reports whether some vertex of snap is a blind source in

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -229,4 +230,86 @@ func TestBlindCatchUpIsNotLoad(t *testing.T) {
 		}
 	}
 	require.Empty(t, awaitBlindCatchUp(st, observe(st, &snap, cfg), cfg), "within the load's noise")
+}
+
+// latePendingJob is a Kafka-like source on one subtask whose busy time is
+// srcBusy × its true busy time and whose pendingRecords registers 2 min
+// after each (re)start (FLINK-31299), feeding a map on 2 subtasks: a run
+// read 20k rec/s with no backlog until 600 s, a 40 s outage, then a run
+// that works off the outage's backlog at the source's limit (24.9k rec/s,
+// the map 70 % busy); from 760 s its pendingRecords shows the backlog left
+// (400k records, draining 1k/s). now is the latest sample.
+func latePendingJob(now time.Duration, srcBusy float64) (State, events.Snapshot) {
+	restart := t0.Add(640 * time.Second)
+	busyAt := func(in float64) float64 { return math.Min(srcBusy*in/24900, 1) }
+	var st State
+	pendingAt := func(at time.Duration) float64 {
+		if at < 760*time.Second {
+			return -1
+		}
+		return 400000 - 1000*(at-760*time.Second).Seconds()
+	}
+	for at := 80 * time.Second; at <= 600*time.Second; at += 10 * time.Second {
+		st.Window = append(st.Window, Sample{At: t0.Add(at), Epoch: t0, V: []VertexSample{
+			{P: 1, BusyMax: busyAt(20000), BusyAvg: busyAt(20000), In: 20000, Out: 20000, Pending: 0},
+			{P: 2, BusyMax: 0.55, BusyAvg: 0.55, In: 20000, Out: 20000, Pending: -1}}})
+	}
+	st.Epoch = restart
+	for at := 650 * time.Second; at <= now; at += 10 * time.Second {
+		st.Window = append(st.Window, Sample{At: t0.Add(at), Epoch: restart, V: []VertexSample{
+			{P: 1, BusyMax: busyAt(24900), BusyAvg: busyAt(24900), In: 24900, Out: 24900, Pending: pendingAt(at)},
+			{P: 2, BusyMax: 0.7, BusyAvg: 0.7, In: 24900, Out: 24900, Pending: -1}}})
+	}
+	src := vtx("src", 1, 1000*busyAt(24900), 24900, 24900)
+	src.PendingRecords = ptr(pendingAt(now))
+	snap := snapAt(int(now/time.Second), src, vtx("map", 2, 700, 24900, 24900, "src"))
+	snap.RunningSince = &restart
+	return st, snap
+}
+
+// A source whose busy time under-reads (40 % at its limit) and whose
+// pendingRecords registers 2 min after each restart hides the outage's
+// backlog from the run's first settled samples exactly as a source
+// without pendingRecords does: its catch-up, read flat, is its ceiling,
+// and once its pendingRecords shows the backlog still left, unthrottled,
+// that read is its limit. The ceiling replaces the busy-derived rate
+// (62k), so the job is sized for the source's real capacity and a drain
+// at 24.9k is priced as one. The old code learned ceilings only for a
+// source that shows no pendingRecords in the latest sample, so
+// skewed-sources' source stayed at 4 subtasks while its lag waited 2 min
+// to show (lag back 549 s).
+func TestLatePendingSourceCeilingLearnedFromCatchUp(t *testing.T) {
+	cfg := Defaults()
+	cfg.Settle = MeterSettle
+
+	st, snap := latePendingJob(760*time.Second, 0.4)
+	require.Equal(t, Ceiling{PerSubtask: 24900, P: 1, Run: t0.Add(640 * time.Second)}, learnCeilings(st, &snap, cfg)["src"],
+		"the backlog shown as it registers, the catch-up read flat since the first settled sample")
+	// Its backlog draining, the observed true rate (a lag that grows) says
+	// nothing; the ceiling does.
+	st, snap = latePendingJob(800*time.Second, 0.4)
+	st.Ceilings = learnCeilings(st, &snap, cfg)
+	j := observe(st, &snap, cfg)
+	require.Negative(t, j.vs[0].est.slope)
+	require.InDelta(t, 24900, j.vs[0].rate, 1e-9, "the ceiling, not the 62k busy time says")
+	require.True(t, j.vs[0].atCeiling())
+	require.False(t, j.blind, "its backlog is shown: sized on it, not probed")
+
+	// Before the backlog shows, one flat window is not enough.
+	st, snap = latePendingJob(750*time.Second, 0.4)
+	snap.Vertices[0].PendingRecords = nil
+	require.Empty(t, learnCeilings(st, &snap, cfg))
+
+	// A source whose busy time is right is saturated catching up: nothing
+	// is learned.
+	st, snap = latePendingJob(760*time.Second, 1)
+	require.Empty(t, learnCeilings(st, &snap, cfg))
+
+	// A ceiling within ceilingSlack of a pending source's busy-derived
+	// rate is busy time's noise, not an under-read: not used.
+	st, snap = latePendingJob(760*time.Second, 0.97)
+	st.Ceilings = map[string]Ceiling{"src": {PerSubtask: 24900, P: 1, Run: st.Epoch}}
+	j = observe(st, &snap, cfg)
+	require.Zero(t, j.vs[0].ceiling)
+	require.InDelta(t, 24900/0.97, j.vs[0].rate, 1)
 }

@@ -92,9 +92,7 @@ func observe(st State, snap *events.Snapshot, cfg Config) jobView {
 		vv.inputs = ups[i]
 		vv.est = estimateVertex(st.Window, i, vv.units > 0, cfg.RateWindow)
 		vv.rate, vv.observed = trueRate(vv, throttled || (vv.source && meterRising(st.Window, i, cfg.Settle, cfg.RateWindow)))
-		if c, ok := st.Ceilings[v.ID]; ok && vv.source && vv.est.pending < 0 && (vv.rate <= 0 || c.PerSubtask < vv.rate) {
-			// no busy time, or busy time that says more than the source
-			// was seen to read at its limit: it under-reads
+		if c, ok := st.Ceilings[v.ID]; ok && vv.source && underReads(vv, c) {
 			vv.ceiling, vv.rate = c.PerSubtask, c.PerSubtask
 		}
 		if vv.source && vv.est.pending >= 0 {
@@ -110,6 +108,19 @@ func observe(st State, snap *events.Snapshot, cfg Config) jobView {
 		j.run = blindEpisode(st.Window, j, cfg.Settle, cfg.RateWindow)
 	}
 	return j
+}
+
+// underReads: source v's learned ceiling c is its limit, not its busy
+// time: it reports no busy time, or busy time that says more than the
+// source was seen to read at its limit. A source that shows pending
+// records (its pendingRecords registered late, after the catch-up that
+// showed the ceiling) must under-read by more than ceilingSlack, so a
+// busy time that is right but noisy keeps its own rate.
+func underReads(v vertexView, c Ceiling) bool {
+	if v.est.pending < 0 {
+		return v.rate <= 0 || c.PerSubtask < v.rate
+	}
+	return v.rate > c.PerSubtask*(1+ceilingSlack)
 }
 
 // trueRate is the busiest subtask's rate at 100 % busy: records in × its
