@@ -7,7 +7,9 @@
 // metrics-ingest reads it (an ingest.Poller over an in-process transport, so
 // policies see Flink's averaged, delayed metrics), handed to the policy with
 // its own State, and a decision is executed by actuate's own Actuator in
-// virtual time (see executor). The oracle is not run: its row is accounted
+// virtual time (see executor). A source's lagMetric is published on its
+// own clock as a user metric event and merged into the policy's state as
+// decide merges one (publishLag). The oracle is not run: its row is accounted
 // from the optimal parallelism at every instant (scorecard.OracleSummary).
 package bench
 
@@ -131,6 +133,7 @@ func Run(ctx context.Context, sc *flinksim.Scenario, s Setting, opt Options) (Re
 		return Result{}, fmt.Errorf("%w: scenario %s: %w", ErrUsage, sc.Name, err)
 	}
 	d := &driver{pol: pol, cfg: cfg, c: c, rec: rec}
+	d.lags, d.nsources = lagExporters(sc)
 	transport := inProcess{c.Handler()}
 	client, err := flink.New(emulatorURL, flink.Options{Transport: transport})
 	if err != nil {
@@ -177,12 +180,20 @@ type driver struct {
 	rec    *scorecard.Recorder
 	state  policy.State
 	polls  int
+	// lags publish the sources' lag metrics a scenario declares (nsources:
+	// the job's sources; sources: as the last snapshot lists them).
+	lags     []lagExporter
+	nsources int
+	sources  []events.SourceVertex
 }
 
 // step runs after each simulated step: actuation progresses, and on the
 // snapshot interval the policy decides.
 func (d *driver) step(ctx context.Context, gt *flinksim.GroundTruth) error {
 	d.x.tick(gt.Time)
+	if err := d.publishLag(gt); err != nil {
+		return err
+	}
 	if gt.Elapsed%Interval != 0 {
 		return nil
 	}
@@ -190,6 +201,9 @@ func (d *driver) step(ctx context.Context, gt *flinksim.GroundTruth) error {
 	snap, err := d.poller.Poll(ctx, d.c.JobID(), gt.Time)
 	if err != nil {
 		return fmt.Errorf("snapshot at %s: %w", gt.Elapsed, err)
+	}
+	if len(d.lags) > 0 {
+		d.sources = events.SourcesOf(snap)
 	}
 	out := d.pol.Decide(policy.Input{
 		Snapshot: snap, SnapshotID: fmt.Sprintf("bench-%d", d.polls),

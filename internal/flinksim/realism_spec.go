@@ -119,6 +119,10 @@ type VertexRuntime struct {
 	// it by that long after each (re)start.
 	PendingRecords      string
 	PendingRecordsAfter time.Duration
+	// LagMetric, if set (sources), is the user's own exporter of this
+	// source's backlog: the benchmark publishes it as a user metric event
+	// (io.flinkscaler.metric.v1, name "lag") every LagMetric.Every.
+	LagMetric *LagMetric
 	// Chain names the operators chained after the vertex's head, each
 	// with its own operator metrics; the last one carries the vertex's
 	// selectivity, the others pass records through.
@@ -139,6 +143,27 @@ type Drift struct {
 	Amplitude float64
 	Period    time.Duration
 }
+
+// LagMetric is a user's exporter of a source's backlog (a Kafka consumer
+// group's lag, a Kinesis reader's millis behind latest), read from the
+// source's position outside Flink: Unit is LagRecords (the records
+// waiting), LagSeconds or LagMilliseconds (the backlog ÷ the source's
+// offered rate); Every is how often it publishes.
+type LagMetric struct {
+	Unit  string
+	Every time.Duration
+}
+
+// LagMetric units, as the user metric event names them.
+const (
+	LagRecords      = "records"
+	LagSeconds      = "seconds"
+	LagMilliseconds = "ms"
+)
+
+// DefaultLagMetricEvery is how often a LagMetric publishes unless set: a
+// lag exporter's usual poll interval.
+const DefaultLagMetricEvery = 30 * time.Second
 
 // PendingRecordsAbsent is VertexRuntime.PendingRecords for a source without
 // the metric.
@@ -179,9 +204,15 @@ type rawVertexRuntime struct {
 	BusyNaN             bool           `yaml:"busyNaN"`
 	PendingRecords      *string        `yaml:"pendingRecords"`
 	PendingRecordsAfter *time.Duration `yaml:"pendingRecordsAfter"`
+	LagMetric           *rawLagMetric  `yaml:"lagMetric"`
 	Chain               []string       `yaml:"chain"`
 	Window              *rawWindow     `yaml:"window"`
 	SelectivityDrift    *rawDrift      `yaml:"selectivityDrift"`
+}
+
+type rawLagMetric struct {
+	Unit  *string        `yaml:"unit"`
+	Every *time.Duration `yaml:"every"`
 }
 
 type rawWindow struct {
@@ -286,6 +317,12 @@ func buildVertexRuntime(raw rawVertexRuntime, path string, v *VertexSpec, ps *pr
 	if raw.PendingRecordsAfter != nil {
 		onlySource("pendingRecordsAfter")
 		setDuration(&r.PendingRecordsAfter, raw.PendingRecordsAfter, path+".pendingRecordsAfter", false, ps)
+	}
+	if m := raw.LagMetric; m != nil {
+		onlySource("lagMetric")
+		r.LagMetric = &LagMetric{Unit: LagRecords, Every: DefaultLagMetricEvery}
+		setString(&r.LagMetric.Unit, m.Unit, path+".lagMetric.unit", ps, LagRecords, LagSeconds, LagMilliseconds)
+		setDuration(&r.LagMetric.Every, m.Every, path+".lagMetric.every", true, ps)
 	}
 	for i, name := range raw.Chain {
 		if name == "" || name == v.Name || slices.Contains(raw.Chain[:i], name) {

@@ -361,6 +361,26 @@ func sourceScenario(t *testing.T, field string) *Cluster {
 	return New(sc, Options{})
 }
 
+// A source's lagMetric is the user's exporter the benchmark publishes:
+// records unless a unit says otherwise, every 30 s unless set; a unit
+// decide does not read, or no interval, is an error at the field.
+func TestSourceLagMetric(t *testing.T) {
+	c := sourceScenario(t, "pendingRecords: absent, lagMetric: {}")
+	require.Equal(t, &LagMetric{Unit: LagRecords, Every: 30 * time.Second}, c.Scenario().Job.Vertices[0].LagMetric)
+	c = sourceScenario(t, "lagMetric: {unit: ms, every: 10s}")
+	require.Equal(t, &LagMetric{Unit: LagMilliseconds, Every: 10 * time.Second}, c.Scenario().Job.Vertices[0].LagMetric)
+	for _, tc := range []struct{ field, path string }{
+		{"lagMetric: {unit: bytes}", "job.vertices[0].lagMetric.unit"},
+		{"lagMetric: {every: 0s}", "job.vertices[0].lagMetric.every"},
+	} {
+		doc := strings.Replace(minimalScenario, `partitions: 8, parallelism: 2}`, `partitions: 8, parallelism: 2, `+tc.field+`}`, 1)
+		_, err := ParseScenario([]byte(doc), ".")
+		var ve *ValidationError
+		require.ErrorAs(t, err, &ve, tc.field)
+		require.Equal(t, tc.path, ve.Problems[0].Path, tc.field)
+	}
+}
+
 func TestSourceBusyUnderReadAndNaN(t *testing.T) {
 	c := sourceScenario(t, "busyUnderRead: 0.6")
 	c.Advance(3 * time.Minute)
@@ -540,6 +560,7 @@ func TestRuntimeValidation(t *testing.T) {
 		{"hotKey: 1.2", "job.vertices[1].hotKey"},
 		{"window: {every: 1m, fire: 2m}", "job.vertices[1].window.fire"},
 		{"chain: [k]", "job.vertices[1].chain[0]"},
+		{"lagMetric: {unit: records}", "job.vertices[1].lagMetric"},
 	} {
 		doc := strings.Replace(minimalScenario, `keyed: true, capacity: 1000, parallelism: 2}`, `keyed: true, capacity: 1000, parallelism: 2, `+tc.field+`}`, 1)
 		_, err := ParseScenario([]byte(doc), ".")
