@@ -3,6 +3,7 @@ package compare
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -246,4 +247,58 @@ func TestTargetsInEveryOutput(t *testing.T) {
 	out.Reset()
 	r.Print(&out)
 	require.Contains(t, out.String(), "(1 n/a)")
+}
+
+// TestCompressScenarioSpikesAndBursts: a fast run has the scenario's
+// spikes and bursts at the same points of its compressed timeline: 5×
+// as often and a fifth as long (left alone, realistic-load's 3-minute
+// bursts at 2 an hour were real-time bursts in an 18-minute run), and its
+// correlated noise wanders 5× faster, the default correlation time
+// included.
+func TestCompressScenarioSpikesAndBursts(t *testing.T) {
+	dir := t.TempDir()
+	load := func(path string) (flinksim.Load, map[string]string) {
+		t.Helper()
+		out, opts, err := compressScenario(path, dir, FastFactor)
+		require.NoError(t, err)
+		sc, err := flinksim.LoadScenario(out)
+		require.NoError(t, err)
+		byKey := map[string]string{}
+		for _, o := range opts {
+			byKey[o.Key] = o.Value
+		}
+		return sc.Load, byKey
+	}
+
+	spikes, opts := load("../../scenarios/spikes-dedicated.yaml")
+	require.Equal(t, 48*time.Second, spikes.SpikeDuration)
+	require.InDelta(t, 0.15, spikes.ProbabilityPerMinute, 1e-9)
+	require.InDelta(t, 2.5, spikes.Magnitude, 1e-9, "a spike's height stays")
+	require.InDelta(t, 60000, spikes.Base.Rate, 1e-9)
+	require.InDelta(t, 0.05, spikes.Base.Noise, 1e-9)
+	require.Equal(t, "48s", opts["scenario load.spikeDuration"])
+	require.Equal(t, "0.15", opts["scenario load.probabilityPerMinute"])
+
+	bursty, opts := load("../../scenarios/realistic-load.yaml")
+	orig, err := flinksim.LoadScenario("../../scenarios/realistic-load.yaml")
+	require.NoError(t, err)
+	require.Equal(t, orig.Load.Bursts.Duration/FastFactor, bursty.Bursts.Duration)
+	require.InDelta(t, orig.Load.Bursts.PerHour*FastFactor, bursty.Bursts.PerHour, 1e-9)
+	require.InDelta(t, orig.Load.Bursts.Magnitude, bursty.Bursts.Magnitude, 1e-9)
+	require.Equal(t, orig.Load.NoiseCorrelation/FastFactor, bursty.NoiseCorrelation)
+	require.Equal(t, "36s", opts["scenario load.bursts.duration"])
+	require.Equal(t, "10", opts["scenario load.bursts.perHour"])
+
+	wander, opts := load("../../scenarios/chains-windows.yaml") // correlatedNoise, default correlation time
+	require.Equal(t, time.Minute, wander.NoiseCorrelation)
+	require.Equal(t, "1m0s", opts["scenario load.noiseCorrelation"])
+
+	often := filepath.Join(dir, "often.yaml")
+	require.NoError(t, os.WriteFile(often, []byte(`name: often
+duration: 1h
+job: {name: j, vertices: [{name: "Source: s", capacity: 1000}]}
+load: {pattern: spikes, base: {pattern: constant, rate: 100}, probabilityPerMinute: 0.3, magnitude: 2, spikeDuration: 2m}
+`), 0o600))
+	_, _, err = compressScenario(often, dir, FastFactor)
+	require.ErrorContains(t, err, "probabilityPerMinute × 5 is 1.5, above 1")
 }

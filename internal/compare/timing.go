@@ -12,6 +12,7 @@ import (
 	"github.com/flinkscaler/flinkscaler/functions/actuate/actuator"
 	"github.com/flinkscaler/flinkscaler/functions/decide/policy"
 	"github.com/flinkscaler/flinkscaler/internal/flinkautoscaler"
+	"github.com/flinkscaler/flinkscaler/internal/flinksim"
 )
 
 // Timings.
@@ -113,7 +114,7 @@ func tuneOurs(timing string) (func(*policy.Config), func(*actuator.Options), []O
 // compressScenario writes the scenario at path with its load timeline
 // divided by f into dir and returns the new file's path and the changes.
 // Only timelines that compress without changing their meaning are
-// accepted: constant, step, sine and cosine loads.
+// accepted: constant, step, sine, cosine and spikes loads (compressLoad).
 func compressScenario(path, dir string, f float64) (string, []Option, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -143,30 +144,28 @@ func compressScenario(path, dir string, f float64) (string, []Option, error) {
 		opts = append(opts, Option{Policy: PolicyBoth, Key: "scenario " + where, Value: nd.String(), Default: d.String(), Why: why})
 		return nil
 	}
+	multiply := func(where string, m map[string]any, key string) (float64, error) {
+		x, ok := number(m[key])
+		if !ok {
+			return 0, fmt.Errorf("%s %v is not a number", where, m[key])
+		}
+		m[key] = x * f
+		opts = append(opts, Option{Policy: PolicyBoth, Key: "scenario " + where, Value: strconv.FormatFloat(x*f, 'g', -1, 64), Default: strconv.FormatFloat(x, 'g', -1, 64), Why: why})
+		return x * f, nil
+	}
 	if err := scale("duration", doc, "duration"); err != nil {
 		return "", nil, err
 	}
 	if err := compressFaults(doc, f, why, &opts); err != nil {
 		return "", nil, fmt.Errorf("%s: %w", path, err)
 	}
+	orig, err := flinksim.LoadScenario(path)
+	if err != nil {
+		return "", nil, err
+	}
 	load, _ := doc["load"].(map[string]any)
-	switch pattern, _ := load["pattern"].(string); pattern {
-	case "constant":
-	case "step":
-		steps, _ := load["steps"].([]any)
-		for i, s := range steps {
-			if m, ok := s.(map[string]any); ok {
-				if err := scale(fmt.Sprintf("load.steps[%d].at", i), m, "at"); err != nil {
-					return "", nil, err
-				}
-			}
-		}
-	case "sine", "cosine":
-		if err := scale("load.period", load, "period"); err != nil {
-			return "", nil, err
-		}
-	default:
-		return "", nil, fmt.Errorf("--timing fast compresses constant, step, sine and cosine loads; %s has a %q load (per-minute randomness or a trace file would change meaning): use --timing default, with --duration to shorten it", path, pattern)
+	if err := compressLoad("load", load, &orig.Load, f, scale, multiply); err != nil {
+		return "", nil, fmt.Errorf("%s: %w", path, err)
 	}
 	out, err := yaml.Marshal(doc)
 	if err != nil {
@@ -203,17 +202,83 @@ func compressFaults(doc map[string]any, f float64, why string, opts *[]Option) e
 		}
 	}
 	if v, ok := faults["lostTaskManagerPerHour"]; ok {
-		var r float64
-		switch x := v.(type) {
-		case int:
-			r = float64(x)
-		case float64:
-			r = x
-		default:
+		r, ok := number(v)
+		if !ok {
 			return fmt.Errorf("cluster.faults.lostTaskManagerPerHour %v is not a number", v)
 		}
 		faults["lostTaskManagerPerHour"] = r * f
 		*opts = append(*opts, Option{Policy: PolicyBoth, Key: "scenario cluster.faults.lostTaskManagerPerHour", Value: strconv.FormatFloat(r*f, 'g', -1, 64), Default: strconv.FormatFloat(r, 'g', -1, 64), Why: why})
 	}
 	return nil
+}
+
+// compressLoad divides the timeline of the load block m (at where; l is
+// the same block as loaded, with its defaults) by f: step times, periods,
+// a spike's length, bursts' length and the correlated noise's correlation
+// time shrink by f; spikes and bursts start f times as often, so a fast
+// run has the scenario's spikes and bursts at the same points of its
+// compressed timeline. A spike can start only at a whole minute, so a
+// compressed run's spikes start on a grid f times coarser in scenario
+// time. Random walks (a step per minute) and traces are refused.
+func compressLoad(where string, m map[string]any, l *flinksim.Load, f float64,
+	scale func(string, map[string]any, string) error, multiply func(string, map[string]any, string) (float64, error)) error {
+	switch l.Pattern {
+	case flinksim.PatternConstant:
+	case flinksim.PatternStep:
+		steps, _ := m["steps"].([]any)
+		for i, s := range steps {
+			if sm, ok := s.(map[string]any); ok {
+				if err := scale(fmt.Sprintf("%s.steps[%d].at", where, i), sm, "at"); err != nil {
+					return err
+				}
+			}
+		}
+	case flinksim.PatternSine, flinksim.PatternCosine:
+		if err := scale(where+".period", m, "period"); err != nil {
+			return err
+		}
+	case flinksim.PatternSpikes:
+		base, _ := m["base"].(map[string]any)
+		if err := compressLoad(where+".base", base, l.Base, f, scale, multiply); err != nil {
+			return err
+		}
+		if err := scale(where+".spikeDuration", m, "spikeDuration"); err != nil {
+			return err
+		}
+		if p, err := multiply(where+".probabilityPerMinute", m, "probabilityPerMinute"); err != nil {
+			return err
+		} else if p > 1 {
+			return fmt.Errorf("--timing fast: %s.probabilityPerMinute × %g is %g, above 1: use --timing default, with --duration to shorten it", where, f, p)
+		}
+	default:
+		return fmt.Errorf("--timing fast compresses constant, step, sine, cosine and spikes loads; this one has a %q load (a random walk's per-minute steps or a trace file would change meaning): use --timing default, with --duration to shorten it", l.Pattern)
+	}
+	if b, ok := m["bursts"].(map[string]any); ok {
+		if err := scale(where+".bursts.duration", b, "duration"); err != nil {
+			return err
+		}
+		if _, err := multiply(where+".bursts.perHour", b, "perHour"); err != nil {
+			return err
+		}
+	}
+	if l.CorrelatedNoise > 0 {
+		if _, ok := m["noiseCorrelation"]; !ok {
+			m["noiseCorrelation"] = l.NoiseCorrelation.String() // the default, made explicit to compress it
+		}
+		if err := scale(where+".noiseCorrelation", m, "noiseCorrelation"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// number is a YAML scalar as a float64.
+func number(v any) (float64, bool) {
+	switch x := v.(type) {
+	case int:
+		return float64(x), true
+	case float64:
+		return x, true
+	}
+	return 0, false
 }

@@ -145,6 +145,43 @@ func TestLostTaskManagerFailsOverAndIsReplaced(t *testing.T) {
 	assert.Equal(t, 2, gt.TaskManagers, "the replacement counts as one of the TaskManagers asked for")
 }
 
+// TestDownJobShowsTheParallelismItRanAt: a job submitted at parallelism 2
+// that runs at 1 (one slot) loses its only TaskManager. While it waits for
+// the replacement, Flink's graph shows the submission's 2; the ground truth
+// keeps the 1 it ran at, so the scorecard sees no move up and back down
+// that nobody made (a real-Flink faults run read 6 such moves as
+// oscillations).
+func TestDownJobShowsTheParallelismItRanAt(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real Flink: skipped with -short")
+	}
+	sc := strings.Replace(tiny, "initialTaskManagers: 2, maxTaskManagers: 3, taskManagerStartup: 0s,",
+		"initialTaskManagers: 1, maxTaskManagers: 2, taskManagerStartup: 5s, faults: {lostTaskManagerAt: [20s]},", 1)
+	sc = strings.Replace(sc, "{name: work, inputs: [\"Source: in\"], parallelism: 1", "{name: work, inputs: [\"Source: in\"], parallelism: 2", 1)
+	require.NotEqual(t, tiny, sc)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	sb, err := Start(ctx, Config{Scenario: scenarioFile(t, sc)})
+	require.NoError(t, err)
+	defer func() { assert.NoError(t, sb.Stop(context.Background())) }()
+	gt, err := sb.GroundTruth(ctx)
+	require.NoError(t, err)
+	require.Equal(t, "RUNNING", gt.State)
+	require.Equal(t, 1, gt.Vertices[1].Parallelism, "one slot: work runs at 1 of its 2")
+	before := gt.Restarts
+	down, back := 0, false
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline) && !back; time.Sleep(250 * time.Millisecond) {
+		gt, err = sb.GroundTruth(ctx)
+		require.NoError(t, err)
+		if gt.State != "RUNNING" {
+			down++
+		}
+		require.Equal(t, 1, gt.Vertices[1].Parallelism, "work's parallelism at %s, %s", gt.Elapsed, gt.State)
+		back = down > 0 && gt.State == "RUNNING" && gt.Restarts > before
+	}
+	assert.True(t, back, "the job never went down and came back: %s, restarts %d (before %d), %d samples down", gt.State, gt.Restarts, before, down)
+}
+
 // TestJVMDeathSurfaces starts a real sandbox, kills its JVM and expects
 // Done closed and Err naming the exit.
 func TestJVMDeathSurfaces(t *testing.T) {

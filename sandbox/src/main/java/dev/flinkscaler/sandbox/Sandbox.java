@@ -289,6 +289,9 @@ final class Sandbox {
     long runningSince; // the RUNNING status timestamp of the last running sample
     long downtimeMs;
     long lastSampleMs;
+    // The parallelism each vertex last ran at: while the job is down after a
+    // failover (WaitingForResources) Flink's graph shows the job graph's
+    // submission parallelism, which the job is not running at.
     Map<String, Integer> parallelism = new LinkedHashMap<>();
     Map<String, String> ids = new LinkedHashMap<>();
     Map<String, long[]> last = new HashMap<>(); // in, out, at
@@ -317,7 +320,7 @@ final class Sandbox {
         truth.state = state;
         truth.lastSampleMs = now;
         for (AccessExecutionJobVertex v : g.getVerticesTopologically()) {
-          truth.parallelism.put(v.getName(), v.getParallelism());
+          if (running) truth.parallelism.put(v.getName(), v.getParallelism());
           truth.ids.put(v.getName(), v.getJobVertexId().toHexString());
         }
         for (Map.Entry<String, Registry.VertexCounters> e : Registry.vertices.entrySet()) {
