@@ -2,6 +2,8 @@ package policy
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/flinkscaler/flinkscaler/internal/events"
@@ -49,7 +51,10 @@ func foldIntoFailover(in Input, g gateInput, st State) (Output, bool) {
 	if down <= 0 || g.cfg.SLO.Recovery > 0 && down > g.cfg.SLO.Recovery {
 		return Output{}, false
 	}
-	ran := ranAs(s, last)
+	ran, ok := ranAs(s, st.Topology, last)
+	if !ok {
+		return Output{}, false
+	}
 	fg := g
 	fg.snap = &ran
 	view := observe(st, fg.snap, fg.cfg)
@@ -88,17 +93,34 @@ func sourcesKnown(j jobView) bool {
 	return true
 }
 
-// ranAs is the down snapshot s with the parallelism the job ran at in its
-// last sample: while the job is CREATED, Flink shows the submission-time
-// parallelism of an empty graph (RESTARTING: the cancelled one).
-func ranAs(s *events.Snapshot, last Sample) events.Snapshot {
+// ranAs is the down snapshot s in the vertex order of the window's samples
+// (topology, State.Topology's fingerprint), with the parallelism the job ran
+// at in its last sample: while the job is CREATED, Flink shows the
+// submission-time parallelism of an empty graph (RESTARTING: the cancelled
+// one), and may list its vertices in another order than the running job
+// did (real Flink 1.20 after a lost TaskManager: source and sink swapped,
+// so a fold read by index sized the wrong vertices). false when s's
+// vertices and edges are not the topology's.
+func ranAs(s *events.Snapshot, topology string, last Sample) (events.Snapshot, bool) {
 	ran := *s
-	ran.Vertices = make([]events.VertexSnapshot, len(s.Vertices))
-	copy(ran.Vertices, s.Vertices)
-	for i := range ran.Vertices {
-		ran.Vertices[i].Parallelism = last.V[i].P
+	if len(last.V) != len(s.Vertices) {
+		return ran, false
 	}
-	return ran
+	ran.Vertices = make([]events.VertexSnapshot, 0, len(s.Vertices))
+	for part := range strings.SplitSeq(topology, ";") {
+		if part == "" {
+			continue
+		}
+		id, _, _ := strings.Cut(part, "<")
+		i := slices.IndexFunc(s.Vertices, func(v events.VertexSnapshot) bool { return v.ID == id })
+		if i < 0 || len(ran.Vertices) == len(last.V) {
+			return ran, false
+		}
+		v := s.Vertices[i]
+		v.Parallelism = last.V[len(ran.Vertices)].P
+		ran.Vertices = append(ran.Vertices, v)
+	}
+	return ran, sameTopology(topology, &ran)
 }
 
 // failoverRestart prices the restart of a job that went down at stop and

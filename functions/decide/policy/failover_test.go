@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -55,6 +56,19 @@ func TestFailoverFoldsTheDrain(t *testing.T) {
 	require.Contains(t, o.Decision.Rationale, "since the last checkpoint")
 	require.True(t, o.NewState.Rescale.Failover)
 	require.Len(t, o.NewState.Failovers, 1)
+
+	// a CREATED job may list its vertices in another order than it ran
+	// with (real Flink 1.20): they are read by ID, not by index
+	reordered := func(sec int) events.Snapshot {
+		s := down(sec)
+		slices.Reverse(s.Vertices)
+		return s
+	}
+	rs := reordered(310)
+	ro := Decide(Input{Snapshot: rs, State: ran, Config: cfg, Now: rs.ObservedAt, SnapshotID: "s"})
+	require.NotNil(t, ro.Decision, ro.Hold)
+	require.Equal(t, got, targetsOf(ro.Decision), "the same decision whatever order Flink lists the vertices in")
+	require.Equal(t, o.Decision.Rationale, ro.Decision.Rationale)
 
 	// once: the next snapshot of the same outage leaves the decision be
 	again := decide(o.NewState, cfg, 320)

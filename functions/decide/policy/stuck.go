@@ -50,8 +50,7 @@ func awaitingSlots(g gateInput, st State, snapshotID string) *events.Decision {
 	if down < max(stuckAfter, 2*expectedRestart(st, g.cfg).outage) {
 		return nil
 	}
-	if len(last.V) == len(s.Vertices) {
-		ran := ranAs(s, last)
+	if ran, ok := ranAs(s, st.Topology, last); ok {
 		s = &ran
 	}
 	want := make(map[string]int, len(s.Vertices))

@@ -23,7 +23,7 @@ func TestWaitingForSlotsThatDoNotCome(t *testing.T) {
 	cfg.Slots.PerTaskManager = 1
 	src, win := vtx("source", 3, 300, 30000, 30000), vtx("window", 6, 900, 30000, 6000, "source")
 	ran := snapAt(300, src, win)
-	st := State{Window: []Sample{{At: ran.ObservedAt, Epoch: t0, Offered: 30000}},
+	st := State{Topology: fingerprint(&ran), Window: []Sample{{At: ran.ObservedAt, Epoch: t0, Offered: 30000}},
 		Rescale: &Rescale{DecisionID: "d", At: t0.Add(200 * time.Second), Targets: map[string]int{"source": 3, "window": 14}}}
 	waiting := func(sec int) events.Snapshot {
 		s := snapAt(sec, vtx("source", 3, 0, 0, 0), vtx("window", 6, 0, 0, 0, "source"))
