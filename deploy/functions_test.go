@@ -63,6 +63,10 @@ func TestFunctionDeploymentsParse(t *testing.T) {
 	kw, err := taskmanagers.ParseWorkload(actuateCfg.Workload)
 	require.NoError(t, err)
 	require.True(t, rbacAllows(t, all, kw, "get"), "deploy/rbac does not let actuate read %s for its Events", kw)
+	// and list and annotate its pods (pod-deletion-cost before a scale-down).
+	for _, verb := range []string{"list", "patch"} {
+		require.True(t, rbacAllowsPods(t, all, kw.Namespace, verb), "deploy/rbac does not let actuate %s pods in %s", verb, kw.Namespace)
+	}
 }
 
 // actuateOwnsTaskManagers edits c as the comment in actuate.yaml says.
@@ -192,9 +196,28 @@ func rbacAllowsScale(t *testing.T, all []manifest, w taskmanagers.Workload) bool
 // ServiceAccount, grants verb on w's scale subresource by name.
 func rbacAllows(t *testing.T, all []manifest, w taskmanagers.Workload, verb string) bool {
 	t.Helper()
+	return slices.ContainsFunc(actuateRules(t, all, w.Namespace), func(r rbacv1.PolicyRule) bool {
+		return slices.Contains(r.APIGroups, w.Resource.Group) && slices.Contains(r.Resources, w.Resource.Resource+"/scale") &&
+			slices.Contains(r.ResourceNames, w.Name) && slices.Contains(r.Verbs, verb)
+	})
+}
+
+// rbacAllowsPods reports whether a Role in namespace ns, bound to the
+// actuate ServiceAccount, grants verb on pods.
+func rbacAllowsPods(t *testing.T, all []manifest, ns, verb string) bool {
+	t.Helper()
+	return slices.ContainsFunc(actuateRules(t, all, ns), func(r rbacv1.PolicyRule) bool {
+		return slices.Contains(r.APIGroups, "") && slices.Contains(r.Resources, "pods") && slices.Contains(r.Verbs, verb)
+	})
+}
+
+// actuateRules are the rules of the Roles in namespace ns bound to the
+// actuate ServiceAccount.
+func actuateRules(t *testing.T, all []manifest, ns string) []rbacv1.PolicyRule {
+	t.Helper()
 	bound := map[string]bool{}
 	for _, m := range all {
-		if m.obj.GetKind() != "RoleBinding" || m.obj.GetNamespace() != w.Namespace {
+		if m.obj.GetKind() != "RoleBinding" || m.obj.GetNamespace() != ns {
 			continue
 		}
 		var rb rbacv1.RoleBinding
@@ -205,18 +228,14 @@ func rbacAllows(t *testing.T, all []manifest, w taskmanagers.Workload, verb stri
 			}
 		}
 	}
+	var rules []rbacv1.PolicyRule
 	for _, m := range all {
-		if m.obj.GetKind() != "Role" || m.obj.GetNamespace() != w.Namespace || !bound[m.obj.GetName()] {
+		if m.obj.GetKind() != "Role" || m.obj.GetNamespace() != ns || !bound[m.obj.GetName()] {
 			continue
 		}
 		var role rbacv1.Role
 		require.NoError(t, runtime.DefaultUnstructuredConverter.FromUnstructured(m.obj.Object, &role))
-		for _, r := range role.Rules {
-			if slices.Contains(r.APIGroups, w.Resource.Group) && slices.Contains(r.Resources, w.Resource.Resource+"/scale") &&
-				slices.Contains(r.ResourceNames, w.Name) && slices.Contains(r.Verbs, verb) {
-				return true
-			}
-		}
+		rules = append(rules, role.Rules...)
 	}
-	return false
+	return rules
 }

@@ -95,6 +95,7 @@ func TestHelmChart(t *testing.T) {
 				require.Equal(t, 1, tmScaledObjects)
 				require.False(t, rbacAllowsScale(t, all, w), "KEDA scales; actuate only reads the workload for its Events")
 				require.Equal(t, "deployments/flink/flink-taskmanager", act.Workload, "where the Events go")
+				require.True(t, rbacAllowsPods(t, all, "flink", "patch"), "its pods are marked before a scale-down")
 				if slices.Contains(tt.sets, "taskManagers.hpaToleranceZero=true") {
 					require.InDelta(t, 0, act.Options.HPATolerance, 0)
 				} else {
@@ -104,6 +105,7 @@ func TestHelmChart(t *testing.T) {
 				require.Zero(t, tmScaledObjects)
 				require.True(t, rbacAllowsScale(t, all, w))
 				require.Equal(t, "deployments/flink/flink-taskmanager", act.Workload)
+				require.False(t, rbacAllowsPods(t, all, "flink", "patch"), "actuate marks pods only for KEDA")
 			case actuator.BackendFlink:
 				require.Zero(t, tmScaledObjects)
 				require.False(t, rbacAllowsScale(t, all, w))
@@ -140,6 +142,10 @@ func requireLeastPrivilege(t *testing.T, all []manifest) {
 				require.Equal(t, "Role", m.obj.GetKind(), "%s: nothing but discovery is cluster-wide", m)
 				if slices.Equal(rule["resources"].([]any), []any{"events"}) {
 					require.Equal(t, []any{"create"}, rule["verbs"], "%s: events are only created", m)
+					continue
+				}
+				if slices.Equal(rule["resources"].([]any), []any{"pods"}) {
+					require.Equal(t, []any{"list", "patch"}, rule["verbs"], "%s: pods are only listed and annotated", m)
 					continue
 				}
 				for _, res := range rule["resources"].([]any) {

@@ -27,7 +27,9 @@ func subtaskIO(v *vertex, fetched []subtaskView, k int) ioMetrics {
 }
 
 // subtaskTaskManagers returns the TaskManager id of each subtask of vertex
-// i: slots are numbered across registered TaskManagers in order; with slot
+// i: the slots the running graph occupies (place: each TaskManager's
+// tasks) are numbered round by round over the TaskManagers holding them,
+// so the REST view agrees with what a removal fails over; with slot
 // sharing subtask k of every vertex in a group takes the group's k-th slot,
 // with dedicated slots every subtask takes its own.
 func (c *Cluster) subtaskTaskManagers(i int) []string {
@@ -46,18 +48,19 @@ func (c *Cluster) subtaskTaskManagers(i int) []string {
 			offset += largest[g]
 		}
 	}
-	var registered []string
-	for _, tm := range c.tms {
-		if tm.registered {
-			registered = append(registered, tm.id)
+	var slots []string
+	for round := range c.sc.Cluster.SlotsPerTaskManager {
+		for _, tm := range c.tms {
+			if tm.registered && tm.tasks > round {
+				slots = append(slots, tm.id)
+			}
 		}
 	}
 	out := make([]string, c.vertices[i].p)
-	per := c.sc.Cluster.SlotsPerTaskManager
 	for k := range out {
 		out[k] = "(unassigned)"
-		if t := (offset + k) / per; t < len(registered) {
-			out[k] = registered[t]
+		if offset+k < len(slots) {
+			out[k] = slots[offset+k]
 		}
 	}
 	return out

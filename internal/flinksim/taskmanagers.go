@@ -231,3 +231,54 @@ func RequirementsMessage(err error) string {
 	}
 	return strings.TrimPrefix(err.Error(), ErrInvalidRequirements.Error()+": ")
 }
+
+// TaskManagerStatus is one emulated TaskManager as a pod would show it.
+type TaskManagerStatus struct {
+	ID string
+	// Address is its RPC host (the pod IP a standalone TaskManager
+	// registers with), as /taskmanagers shows it in path.
+	Address    string
+	Registered bool
+	// Seq orders TaskManagers by when they were requested (newer higher).
+	Seq int
+}
+
+// TaskManagerStatuses returns the requested TaskManagers, oldest first.
+func (c *Cluster) TaskManagerStatuses() []TaskManagerStatus {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]TaskManagerStatus, 0, len(c.tms))
+	for _, tm := range c.tms {
+		out = append(out, TaskManagerStatus{ID: tm.id, Address: tmHost(tm), Registered: tm.registered, Seq: tm.seq})
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].Seq < out[b].Seq })
+	return out
+}
+
+// RemoveTaskManagers removes the TaskManagers with the given ids, whichever
+// they are (the pods a ReplicaSet chose), and returns the count left;
+// unknown ids are ignored. Removing one that runs a subtask fails the job
+// over, as in SetTaskManagers.
+func (c *Cluster) RemoveTaskManagers(ids ...string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	gone := map[string]bool{}
+	for _, id := range ids {
+		gone[id] = true
+	}
+	kept := c.tms[:0]
+	for _, tm := range c.tms {
+		if gone[tm.id] {
+			c.loseTasks(tm)
+			continue
+		}
+		kept = append(kept, tm)
+	}
+	if len(kept) != len(c.tms) {
+		clear(c.tms[len(kept):])
+		c.sched.reconsider = true
+	}
+	c.tms = kept
+	c.schedule()
+	return len(c.tms)
+}

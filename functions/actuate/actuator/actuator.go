@@ -99,6 +99,10 @@ type Deps struct {
 	NewFlink func(url string) (Flink, error)
 	// TaskManagers is the TM backend; nil means actuate owns no replicas.
 	TaskManagers TaskManagers
+	// Pods, with KEDA owning the replicas, marks the TaskManager pods of
+	// the job's workload before a scale-down (nil: not marked; the
+	// ReplicaSet picks the pods by its own order).
+	Pods Pods
 	// Events records Kubernetes Events on the job's TaskManager workload
 	// (nil: none); failures to record are logged, never fail an actuation.
 	Events EventRecorder
@@ -351,13 +355,14 @@ func (a *Actuator) apply(ctx context.Context, fl Flink, d events.Decision, dry b
 		cur.CheckpointInterval = checkpointInterval(ctx, fl, d.JobID)
 	}
 	opt := plan.Options{OwnsTaskManagers: a.deps.TaskManagers != nil, DeclareTaskManagers: a.opt.KEDAOwnsTaskManagers,
-		Tolerance: a.opt.HPATolerance, AlignCheckpoint: a.opt.AlignCheckpoint}
+		Tolerance: a.opt.HPATolerance, AlignCheckpoint: a.opt.AlignCheckpoint, MarkPods: a.deps.Pods != nil && workload != ""}
 	p, err := plan.For(d, cur, opt)
 	if err != nil {
 		return events.Result{Outcome: events.OutcomeFailed, Error: err.Error()}, false, nil
 	}
 	var unfolded string // why a scale-down's removal waits for the rescale
-	if p.Direction == plan.DirectionDown && a.opt.FoldScaleDown && opt.OwnsTaskManagers && !opt.DeclareTaskManagers {
+	if p.Direction == plan.DirectionDown && a.opt.FoldScaleDown && d.Mode != events.ModeReactive &&
+		(opt.OwnsTaskManagers || opt.DeclareTaskManagers || d.Mode == events.ModeKEDA) {
 		interval := cur.CheckpointInterval
 		if !a.opt.AlignCheckpoint {
 			interval = checkpointInterval(ctx, fl, d.JobID)

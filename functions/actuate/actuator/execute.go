@@ -11,6 +11,7 @@ import (
 
 	"github.com/flinkscaler/flinkscaler/functions/actuate/kedascaler"
 	"github.com/flinkscaler/flinkscaler/functions/actuate/plan"
+	"github.com/flinkscaler/flinkscaler/functions/actuate/taskmanagers"
 	"github.com/flinkscaler/flinkscaler/internal/events"
 	"github.com/flinkscaler/flinkscaler/internal/flink"
 )
@@ -218,7 +219,7 @@ func (x *execution) do(ctx context.Context, s plan.Step) (string, error) {
 			return "", err
 		}
 		x.tms, x.tmsMoved = s.TaskManagers, true
-		return fmt.Sprintf("desired TaskManagers %d → %d for KEDA", from, s.TaskManagers), nil
+		return fmt.Sprintf("desired TaskManagers %d → %d for KEDA%s", from, s.TaskManagers, foldNote(x.p, x.unfolded)), nil
 	case plan.KindWaitSlots:
 		return x.waitSlots(ctx, s.Slots)
 	case plan.KindPutRequirements:
@@ -231,6 +232,8 @@ func (x *execution) do(ctx context.Context, s plan.Step) (string, error) {
 		return x.waitCheckpoint(ctx, s)
 	case plan.KindWaitReleased:
 		return x.waitReleased(ctx, s.TaskManagers)
+	case plan.KindMarkTaskManagers:
+		return x.mark(ctx), nil
 	}
 	return "", fmt.Errorf("%w: unknown step %q", ErrRefused, s.Kind)
 }
@@ -323,6 +326,9 @@ func stepDetail(s plan.Step) string {
 		return fmt.Sprintf("wait for a checkpoint (interval %s) before the restart", s.CheckpointInterval)
 	case plan.KindWaitReleased:
 		return fmt.Sprintf("wait until at most %d TaskManagers are registered", s.TaskManagers)
+	case plan.KindMarkTaskManagers:
+		return fmt.Sprintf("set %s on the TaskManager pods so the ReplicaSet keeps the %d that run the most subtasks",
+			taskmanagers.DeletionCostAnnotation, s.TaskManagers)
 	}
 	return string(s.Kind)
 }

@@ -24,6 +24,8 @@ type Flink interface {
 	CheckpointConfig(ctx context.Context, jobID string) (flink.CheckpointConfig, error)
 	JobManagerConfig(ctx context.Context, jobID string) (map[string]string, error)
 	JobConfig(ctx context.Context, jobID string) (flink.JobConfig, error)
+	TaskManagers(ctx context.Context) ([]flink.TaskManager, error)
+	VertexDetails(ctx context.Context, jobID, vertexID string) (flink.VertexDetails, error)
 }
 
 var _ Flink = (*flink.Client)(nil)
@@ -35,6 +37,15 @@ type TaskManagers interface {
 }
 
 var _ TaskManagers = (*taskmanagers.Kubernetes)(nil)
+
+// Pods lists the pods of a TaskManager workload and sets their deletion
+// cost, which the ReplicaSet reads when KEDA's HPA lowers the replicas.
+type Pods interface {
+	List(ctx context.Context, workload string) ([]taskmanagers.Pod, error)
+	SetDeletionCost(ctx context.Context, pod taskmanagers.Pod, cost int) error
+}
+
+var _ Pods = (*taskmanagers.Pods)(nil)
 
 // Errors of an actuation step; the result's error text says which.
 var (

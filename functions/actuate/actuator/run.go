@@ -103,22 +103,23 @@ func buildDeps(ctx context.Context, cfg Config, js jetstream.JetStream, log *slo
 	}
 	switch cfg.TaskManagers {
 	case BackendKubernetes:
-		k8s, ev, err := kubernetes(cfg.Kubeconfig)
+		k8s, ev, _, err := kubernetes(cfg.Kubeconfig)
 		if err != nil {
 			return deps, err
 		}
 		deps.TaskManagers, deps.Events = k8s, ev
 	case BackendKEDA:
 		// KEDA scales; with a workload named, actuate records Events on it
-		// (reading its scale subresource for the UID, creating events).
+		// (reading its scale subresource for the UID, creating events) and
+		// marks its pods before a scale-down (listing and patching pods).
 		if cfg.Workload == "" {
 			break
 		}
-		_, ev, err := kubernetes(cfg.Kubeconfig)
+		_, ev, pods, err := kubernetes(cfg.Kubeconfig)
 		if err != nil {
 			return deps, err
 		}
-		deps.Events = ev
+		deps.Events, deps.Pods = ev, pods
 	case BackendEmulator:
 		deps.TaskManagers = taskmanagers.NewEmulator(cfg.Flink, nil)
 	}
@@ -206,19 +207,23 @@ func flinkOptions(cfg Config) (flink.Options, error) {
 }
 
 // kubernetes connects to the API server (kubeconfig, else in-cluster) for
-// the TaskManager workloads and the Events recorded on them.
-func kubernetes(kubeconfig string) (*taskmanagers.Kubernetes, *taskmanagers.Events, error) {
+// the TaskManager workloads, the Events recorded on them and their pods.
+func kubernetes(kubeconfig string) (*taskmanagers.Kubernetes, *taskmanagers.Events, *taskmanagers.Pods, error) {
 	rc, err := taskmanagers.LoadConfig(kubeconfig)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	k8s, err := taskmanagers.NewKubernetes(rc)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	ev, err := taskmanagers.NewEvents(rc, k8s)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return k8s, ev, nil
+	pods, err := taskmanagers.NewPods(rc, k8s)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return k8s, ev, pods, nil
 }

@@ -9,12 +9,16 @@
 //	mode       TMs up                                   TMs down                                 TMs equal
 //	adaptive   scale → wait-slots → put → verify → wait  put → verify → wait → scale               put → verify → wait
 //	  (fold)                                            scale → wait-released → put → verify → wait
-//	keda       declare → wait-slots → put → verify → wait put → verify → wait → declare           put → verify → wait
+//	keda       declare → wait-slots → put → verify → wait put → verify → wait → [mark] → declare  put → verify → wait
+//	  (fold)                                            [mark] → declare → wait-released → put → verify → wait
 //	reactive   scale → wait-slots → wait                  scale → wait                             (nothing)
 //	session    put → verify → wait                       put → verify → wait                      put → verify → wait
 //
 // scale = set TaskManager replicas; declare = publish the desired TM count for
-// KEDA (in keda mode actuate never touches replicas); put = PUT
+// KEDA (in keda mode actuate never touches replicas); mark = set each
+// TaskManager pod's controller.kubernetes.io/pod-deletion-cost to the
+// subtasks its TaskManager runs, so the ReplicaSet that applies KEDA's lower
+// count deletes idle TaskManagers' pods first (Options.MarkPods); put = PUT
 // /jobs/<id>/resource-requirements with the full map; verify = GET it back and
 // compare; wait = the job is RUNNING with every vertex at its expected
 // parallelism. The decision's mode says how the job scales; who owns the
@@ -31,7 +35,8 @@
 // beyond the band, or, going down, left at the current count.
 //
 // Options.FoldScaleDown folds an adaptive scale-down's TaskManager removal
-// into the rescale's own restart: the TaskManagers go first, and the
+// into the rescale's own restart: the TaskManagers go first (scaled, or
+// declared for KEDA, whose HPA then lowers the replicas), and the
 // requirements are declared while the job restarts on the ones left
 // (wait-released = the JobManager no longer lists the removed TaskManagers).
 // Removing them after the rescale, as the plain order does, fails the job
@@ -79,6 +84,7 @@ const (
 	KindWaitParallelism     Kind = "wait-parallelism"
 	KindWaitCheckpoint      Kind = "wait-checkpoint"
 	KindWaitReleased        Kind = "wait-released"
+	KindMarkTaskManagers    Kind = "mark-taskmanagers"
 )
 
 // Directions of a plan.
@@ -128,18 +134,22 @@ type Options struct {
 	// AlignCheckpoint puts a wait-checkpoint step before the restart.
 	AlignCheckpoint bool
 	// FoldScaleDown removes an adaptive scale-down's TaskManagers before
-	// its requirements are declared (scale → wait-released → put), so the
-	// removal and the rescale share one restart. Only when actuate sets
-	// the replicas itself (not declared for KEDA, whose HPA removes pods
-	// when it decides) and the requirements change.
+	// its requirements are declared (scale or declare → wait-released →
+	// put), so the removal and the rescale share one restart. Only when
+	// the requirements change.
 	FoldScaleDown bool
+	// MarkPods puts a mark step before a declared scale-down's declare
+	// step: the ReplicaSet behind KEDA's HPA picks which pods go, and the
+	// mark makes it pick those whose TaskManagers run the fewest subtasks.
+	MarkPods bool
 }
 
 // Step is one action of a plan.
 type Step struct {
 	Kind Kind `json:"kind"`
 	// TaskManagers is the replica count to set or declare (scale, declare),
-	// or the registered TaskManagers to wait down to (wait-released).
+	// the registered TaskManagers to wait down to (wait-released), or the
+	// TaskManagers that stay (mark).
 	TaskManagers int `json:"taskManagers,omitempty"`
 	// Slots is the registered slots to wait for (wait-slots).
 	Slots int `json:"slots,omitempty"`
@@ -244,10 +254,13 @@ func raises(d events.Decision) bool {
 // restarts the job, if the plan has one; patient as Step.Patient.
 func alignCheckpoint(p Plan, interval time.Duration, patient bool) Plan {
 	at := slices.IndexFunc(p.Steps, func(s Step) bool { return s.Kind == KindPutRequirements })
-	if p.Direction == DirectionDown && len(p.Steps) > 0 && p.Steps[0].Kind == KindScaleTaskManagers {
-		// A reactive or folded scale-down restarts the job when the
-		// TaskManagers go.
-		at = 0
+	if p.Direction == DirectionDown && slices.ContainsFunc(p.Steps, func(s Step) bool { return s.Kind == KindWaitReleased }) {
+		// A folded scale-down restarts the job when the TaskManagers go:
+		// right before they are scaled or declared (after the mark, which
+		// reads where the subtasks run now).
+		at = slices.IndexFunc(p.Steps, func(s Step) bool {
+			return s.Kind == KindScaleTaskManagers || s.Kind == KindDeclareTaskManagers
+		})
 	}
 	if p.Mode == events.ModeReactive && p.Direction == DirectionDown {
 		at = slices.IndexFunc(p.Steps, func(s Step) bool {
@@ -331,10 +344,14 @@ func adaptive(p Plan, d events.Decision, cur Current, opt Options, tms int) (Pla
 		p.Steps = append([]Step{tmStep, {Kind: KindWaitSlots, Slots: p.Slots}}, putSteps(req)...)
 	case tms < cur.TaskManagers:
 		p.Direction = DirectionDown
-		if opt.FoldScaleDown && changed && !declares(d, opt) {
+		var mark []Step
+		if opt.MarkPods && declares(d, opt) {
+			mark = []Step{{Kind: KindMarkTaskManagers, TaskManagers: tms}}
+		}
+		if opt.FoldScaleDown && changed {
 			// The removal's failover (if Flink left subtasks on the removed
 			// TaskManagers) is the restart the new requirements need.
-			p.Steps = append([]Step{tmStep, {Kind: KindWaitReleased, TaskManagers: tms}}, putSteps(req)...)
+			p.Steps = append(append(mark, tmStep, Step{Kind: KindWaitReleased, TaskManagers: tms}), putSteps(req)...)
 			break
 		}
 		// Removed TMs must be idle: wait for the job at its (new) parallelism
@@ -343,7 +360,7 @@ func adaptive(p Plan, d events.Decision, cur Current, opt Options, tms int) (Pla
 		if !changed {
 			p.Steps = p.Steps[2:]
 		}
-		p.Steps = append(p.Steps, tmStep)
+		p.Steps = append(append(p.Steps, mark...), tmStep)
 	case changed:
 		p.Direction = DirectionLevel
 		p.Steps = putSteps(req)

@@ -272,8 +272,30 @@ func TestFoldScaleDown(t *testing.T) {
 	keda.OwnsTaskManagers, keda.DeclareTaskManagers = false, true
 	p, err = For(decision(events.ModeAdaptive, one, 2, 2), cur, keda)
 	require.NoError(t, err)
-	require.Equal(t, []Kind{KindWaitCheckpoint, KindPutRequirements, KindVerifyRequirements, KindWaitParallelism, KindDeclareTaskManagers}, kinds(p),
-		"KEDA's HPA removes pods when it decides: not folded")
+	require.Equal(t, append([]Kind{KindWaitCheckpoint, KindDeclareTaskManagers, KindWaitReleased}, put...), kinds(p),
+		"KEDA: the lower count is served first, the requirements go while the job restarts on the pods left")
+	require.Equal(t, 2, p.Steps[1].TaskManagers)
+
+	keda.MarkPods = true
+	p, err = For(decision(events.ModeAdaptive, one, 2, 2), cur, keda)
+	require.NoError(t, err)
+	require.Equal(t, append([]Kind{KindMarkTaskManagers, KindWaitCheckpoint, KindDeclareTaskManagers, KindWaitReleased}, put...), kinds(p),
+		"the pods are marked before the checkpoint wait, which goes right before the count drops")
+	require.Equal(t, 2, p.Steps[0].TaskManagers, "2 TaskManagers stay")
+
+	keda.FoldScaleDown = false
+	p, err = For(decision(events.ModeAdaptive, one, 2, 2), cur, keda)
+	require.NoError(t, err)
+	require.Equal(t, []Kind{KindWaitCheckpoint, KindPutRequirements, KindVerifyRequirements, KindWaitParallelism, KindMarkTaskManagers, KindDeclareTaskManagers}, kinds(p),
+		"not folded: marked after the rescale, from where Flink left the subtasks")
+
+	p, err = For(decision(events.ModeAdaptive, one, 2, 2), cur, Options{OwnsTaskManagers: true, MarkPods: true})
+	require.NoError(t, err)
+	require.NotContains(t, kinds(p), KindMarkTaskManagers, "pods are marked for KEDA's scale-downs only")
+
+	p, err = For(decision(events.ModeAdaptive, one, 6, 2), cur, keda)
+	require.NoError(t, err)
+	require.NotContains(t, kinds(p), KindMarkTaskManagers, "a scale-up removes no pod")
 
 	p, err = For(decision(events.ModeAdaptive, one, 4, 2), Current{TaskManagers: 6, Requirements: reqs(4, 2)}, fold)
 	require.NoError(t, err)
