@@ -64,10 +64,10 @@ type Options struct {
 	// HPATolerance is the tolerance of the HPA KEDA drives (plan.Options
 	// Tolerance): declared counts are moved out of its band.
 	HPATolerance float64
-	// FoldScaleDown removes a scale-down's TaskManagers before declaring
-	// its requirements, so both share one restart (plan.Options
-	// FoldScaleDown), when actuate sets the replicas itself and the job's
-	// restart strategy restarts without a bound (foldable).
+	// FoldScaleDown removes a scale-down's TaskManagers (or serves KEDA
+	// the lower count) before declaring its requirements, so both share
+	// one restart (plan.Options FoldScaleDown), when the job's restart
+	// strategy restarts without a bound (foldable).
 	FoldScaleDown bool
 	// ReleaseWait bounds the wait for removed TaskManagers to leave the
 	// JobManager before a folded scale-down declares its requirements.
