@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -18,7 +17,6 @@ import (
 	"github.com/stretchr/testify/require"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
 
 	"github.com/flinkscaler/flinkscaler/functions/actuate/actuator"
@@ -96,19 +94,7 @@ func (g *tcpGate) set(open bool) {
 // actuateRules are the Role rules of deploy/rbac/actuate.yaml.
 func actuateRules(t *testing.T) []rbacv1.PolicyRule {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "deploy", "rbac", "actuate.yaml"))
-	require.NoError(t, err)
-	objs, err := kubetest.DecodeYAML(raw)
-	require.NoError(t, err)
-	for _, o := range objs {
-		if o.GetKind() == "Role" {
-			var role rbacv1.Role
-			require.NoError(t, runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &role))
-			return role.Rules
-		}
-	}
-	require.FailNow(t, "no Role in deploy/rbac/actuate.yaml")
-	return nil
+	return kubetest.RoleRules(t, filepath.Join("..", "deploy", "rbac", "actuate.yaml"))
 }
 
 // TestKubeAPIServerUnavailableDuringScale runs actuate against a real

@@ -69,6 +69,18 @@ type WorkloadWatcher struct {
 // NewWorkloadWatcher builds a watcher from a kubeconfig file; interval is
 // the polling period (at most 1 s is sensible; <= 0 means 1 s).
 func NewWorkloadWatcher(kubeconfig string, w Workload, c *Cluster, interval time.Duration) (*WorkloadWatcher, error) {
+	client, err := clientFor(kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	if interval <= 0 {
+		interval = time.Second
+	}
+	return &WorkloadWatcher{client: client, workload: w, cluster: c, interval: interval}, nil
+}
+
+// clientFor is a Kubernetes client from a kubeconfig file.
+func clientFor(kubeconfig string) (kubernetes.Interface, error) {
 	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig %s: %w", kubeconfig, err)
@@ -77,10 +89,7 @@ func NewWorkloadWatcher(kubeconfig string, w Workload, c *Cluster, interval time
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
-	if interval <= 0 {
-		interval = time.Second
-	}
-	return &WorkloadWatcher{client: client, workload: w, cluster: c, interval: interval}, nil
+	return client, nil
 }
 
 // Run polls until ctx is done and returns nil then.

@@ -12,7 +12,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 )
 
 // deletionCost is the pod annotation a ReplicaSet reads when it scales
@@ -55,13 +54,9 @@ func NewReplicaSetPods(kubeconfig string, w Workload, c *Cluster, interval time.
 	if w.Kind != "deployments" {
 		return nil, fmt.Errorf("%w %s: pods are played for a Deployment only", ErrInvalidWorkload, w)
 	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	client, err := clientFor(kubeconfig)
 	if err != nil {
-		return nil, fmt.Errorf("kubeconfig %s: %w", kubeconfig, err)
-	}
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("kubernetes client: %w", err)
+		return nil, err
 	}
 	if interval <= 0 {
 		interval = time.Second

@@ -1,6 +1,7 @@
 package kubetest
 
 import (
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -10,6 +11,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -102,4 +104,23 @@ func (s *Server) Kubeconfig(t testing.TB, cfg *rest.Config) string {
 	path := t.TempDir() + "/kubeconfig"
 	require.NoError(t, clientcmd.WriteToFile(*kc, path))
 	return path
+}
+
+// RoleRules returns the rules of the first Role in the manifest file at
+// path, so a test runs with exactly the permissions a user deploys.
+func RoleRules(t testing.TB, path string) []rbacv1.PolicyRule {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	objs, err := DecodeYAML(raw)
+	require.NoError(t, err)
+	for _, o := range objs {
+		if o.GetKind() == "Role" {
+			var role rbacv1.Role
+			require.NoError(t, runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &role))
+			return role.Rules
+		}
+	}
+	t.Fatalf("no Role in %s", path)
+	return nil
 }

@@ -7,7 +7,6 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -19,7 +18,6 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/flinkscaler/flinkscaler/functions/actuate/kedascaler"
 	"github.com/flinkscaler/flinkscaler/functions/actuate/taskmanagers"
@@ -29,22 +27,7 @@ import (
 )
 
 // kedaRules are the Role rules of deploy/rbac/actuate-keda.yaml.
-func kedaRules(t *testing.T) []rbacv1.PolicyRule {
-	t.Helper()
-	raw, err := os.ReadFile("../../../deploy/rbac/actuate-keda.yaml")
-	require.NoError(t, err)
-	objs, err := kubetest.DecodeYAML(raw)
-	require.NoError(t, err)
-	for _, o := range objs {
-		if o.GetKind() == "Role" {
-			var role rbacv1.Role
-			require.NoError(t, runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &role))
-			return role.Rules
-		}
-	}
-	t.Fatal("no Role in deploy/rbac/actuate-keda.yaml")
-	return nil
-}
+func kedaRules(t *testing.T) []rbacv1.PolicyRule { return roleRules(t, "actuate-keda.yaml") }
 
 // kedaCluster is a KEDA set-up on a real kube-apiserver: actuate's KEDA
 // scaler serving the desired-TM bucket, an HPA loop that reads the count

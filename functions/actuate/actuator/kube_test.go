@@ -3,14 +3,12 @@ package actuator
 import (
 	"context"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
 
 	"github.com/flinkscaler/flinkscaler/functions/actuate/taskmanagers"
@@ -20,21 +18,12 @@ import (
 )
 
 // deployedRules are the Role rules of deploy/rbac/actuate.yaml.
-func deployedRules(t *testing.T) []rbacv1.PolicyRule {
+func deployedRules(t *testing.T) []rbacv1.PolicyRule { return roleRules(t, "actuate.yaml") }
+
+// roleRules are the rules of the Role in deploy/rbac/<file>.
+func roleRules(t *testing.T, file string) []rbacv1.PolicyRule {
 	t.Helper()
-	raw, err := os.ReadFile("../../../deploy/rbac/actuate.yaml")
-	require.NoError(t, err)
-	objs, err := kubetest.DecodeYAML(raw)
-	require.NoError(t, err)
-	for _, o := range objs {
-		if o.GetKind() == "Role" {
-			var role rbacv1.Role
-			require.NoError(t, runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &role))
-			return role.Rules
-		}
-	}
-	t.Fatal("no Role in deploy/rbac/actuate.yaml")
-	return nil
+	return kubetest.RoleRules(t, "../../../deploy/rbac/"+file)
 }
 
 // TestScaleUpOnKubernetes checks the whole loop against a real

@@ -3,7 +3,6 @@ package taskmanagers
 import (
 	"context"
 	"net/http"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -14,33 +13,26 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
 
 	"github.com/flinkscaler/flinkscaler/internal/kubetest"
 )
 
-// ActuateRBAC reads the Role rules shipped in deploy/rbac/actuate.yaml, so the
+// actuateRBAC reads the Role rules shipped in deploy/rbac/actuate.yaml, so the
 // tests run with exactly the permissions a user deploys.
 func actuateRBAC(t testing.TB) (rules []rbacv1.PolicyRule, names []string) {
 	t.Helper()
-	raw, err := os.ReadFile("../../../deploy/rbac/actuate.yaml")
-	require.NoError(t, err)
-	objs, err := kubetest.DecodeYAML(raw)
-	require.NoError(t, err)
-	for _, o := range objs {
-		if o.GetKind() != "Role" {
-			continue
-		}
-		var role rbacv1.Role
-		require.NoError(t, runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &role))
-		for _, r := range role.Rules {
-			names = append(names, r.ResourceNames...)
-		}
-		return role.Rules, names
+	rules = roleRules(t, "actuate.yaml")
+	for _, r := range rules {
+		names = append(names, r.ResourceNames...)
 	}
-	t.Fatal("no Role in deploy/rbac/actuate.yaml")
-	return nil, nil
+	return rules, names
+}
+
+// roleRules are the rules of the Role in deploy/rbac/<file>.
+func roleRules(t testing.TB, file string) []rbacv1.PolicyRule {
+	t.Helper()
+	return kubetest.RoleRules(t, "../../../deploy/rbac/"+file)
 }
 
 func createStatefulSet(t *testing.T, srv *kubetest.Server, ns, name string, replicas int32) {

@@ -2,7 +2,6 @@ package taskmanagers
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
@@ -10,29 +9,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/flinkscaler/flinkscaler/internal/kubetest"
 )
 
 // kedaRBAC reads the Role rules shipped in deploy/rbac/actuate-keda.yaml
 // (KEDA owns the replicas; actuate reads the workload and marks its pods).
-func kedaRBAC(t testing.TB) []rbacv1.PolicyRule {
-	t.Helper()
-	raw, err := os.ReadFile("../../../deploy/rbac/actuate-keda.yaml")
-	require.NoError(t, err)
-	objs, err := kubetest.DecodeYAML(raw)
-	require.NoError(t, err)
-	for _, o := range objs {
-		if o.GetKind() == "Role" {
-			var role rbacv1.Role
-			require.NoError(t, runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &role))
-			return role.Rules
-		}
-	}
-	t.Fatal("no Role in deploy/rbac/actuate-keda.yaml")
-	return nil
-}
+func kedaRBAC(t testing.TB) []rbacv1.PolicyRule { return roleRules(t, "actuate-keda.yaml") }
 
 func createPod(t *testing.T, srv *kubetest.Server, ns, name, app, ip string) {
 	t.Helper()
