@@ -91,3 +91,80 @@ func TestFailoverFoldsTheDrain(t *testing.T) {
 	require.Equal(t, map[string]int{"source": 2, "window": 2, "sink": 1}, targetsOf(o.Decision))
 	require.Contains(t, o.Decision.Rationale, "for slots since it last ran")
 }
+
+// A failover of a job checkpointing every 8 minutes replays about 4 of
+// them: more than slo.recovery, so no size drains it in time and the
+// policy's answer is a scale-up that drains it anyway. It is folded into
+// the failover's own restart instead of following as a second restart
+// that replays again. The job of TestFailoverFoldsTheDrain (window 3 at
+// 12,000 rec/s per subtask, 30,000 offered), its last checkpoint 5 minutes
+// before the TaskManager was lost.
+func TestFailoverFoldsTheAnswerToALongReplay(t *testing.T) {
+	cfg := noDelay()
+	cfg.Slots.PerTaskManager = 1
+	cfg.Disturbances = 0 // running, the job keeps its size
+	ck := 8 * time.Minute
+	running := func(sec int) events.Snapshot {
+		s := snapAt(sec, vtx("source", 3, 300, 30000, 30000), vtx("window", 3, 833, 30000, 6000, "source"), vtx("sink", 1, 150, 6000, 0, "window"))
+		last := t0.Add(-5 * time.Minute)
+		s.CheckpointIntervalMs, s.LastCheckpointAt = ck.Milliseconds(), &last
+		s.TaskManagers, s.SlotsTotal, s.SlotsFree = 3, 3, 0
+		return s
+	}
+	o := feedOurs(t, cfg, State{}, 23, running) // 80 s … 300 s
+	require.Nil(t, o.Decision, o.Hold)
+	down := snapAt(310, vtx("source", 2, 0, 0, 0), vtx("window", 2, 0, 0, 0, "source"), vtx("sink", 1, 0, 0, 0, "window"))
+	down.JobState, down.RunningSince, down.Complete = "CREATED", nil, false
+	down.TaskManagers, down.SlotsTotal, down.SlotsFree = 2, 2, 2
+	o = Decide(Input{Snapshot: down, State: o.NewState, Config: cfg, Now: down.ObservedAt, SnapshotID: "s"})
+	require.NotNil(t, o.Decision, o.Hold)
+	require.Greater(t, targetsOf(o.Decision)["window"], 3)
+	require.Contains(t, o.Decision.Rationale, "no change drains the restart's")
+	require.Contains(t, o.Decision.Rationale, "the failover replays half the 8m0s checkpoint interval on average, longer than 3m0s (slo.recovery), so no size drains it in time and its answer is a scale-up: made now, not as a second restart that replays again")
+	require.Contains(t, o.Decision.Rationale, "decided while the job is CREATED after a failover")
+	require.True(t, o.NewState.Rescale.Failover)
+}
+
+// On Flink 2 a rescale lands on the next completed checkpoint, up to an
+// interval after the decision: the job going down 7 minutes after our
+// decision, with 6-minute checkpoints, is that rescale's restart, not a
+// failover to fold a drain into (a job down reports no checkpoints: the
+// interval is the one it reported running). The last checkpoint just
+// before the stop, so a drain would meet slo.recovery.
+func TestOurFlink2RescaleIsNotAFailover(t *testing.T) {
+	cfg := noDelay()
+	cfg.Slots.PerTaskManager = 1
+	cfg.Disturbances = 0 // running, the job keeps its size
+	ck := 6 * time.Minute
+	running := func(sec int) events.Snapshot {
+		s := snapAt(sec, vtx("source", 3, 300, 30000, 30000), vtx("window", 3, 833, 30000, 6000, "source"), vtx("sink", 1, 150, 6000, 0, "window"))
+		last := t0.Add(295 * time.Second)
+		s.CheckpointIntervalMs, s.LastCheckpointAt = ck.Milliseconds(), &last
+		s.TaskManagers, s.SlotsTotal, s.SlotsFree = 3, 3, 0
+		s.FlinkVersion = "2.0.1"
+		return s
+	}
+	o := feedOurs(t, cfg, State{}, 23, running) // 80 s … 300 s
+	require.Nil(t, o.Decision, o.Hold)
+	ran := o.NewState
+	down := snapAt(310, vtx("source", 2, 0, 0, 0), vtx("window", 2, 0, 0, 0, "source"), vtx("sink", 1, 0, 0, 0, "window"))
+	down.JobState, down.RunningSince, down.Complete = "CREATED", nil, false
+	down.TaskManagers, down.SlotsTotal, down.SlotsFree = 2, 2, 2
+	down.FlinkVersion = "2.0.1"
+	decide := func(st State) Output {
+		return Decide(Input{Snapshot: down, State: st, Config: cfg, Now: down.ObservedAt, SnapshotID: "s"})
+	}
+	// a failover: the drain is folded
+	o = decide(ran)
+	require.NotNil(t, o.Decision, o.Hold)
+	require.Contains(t, o.Decision.Rationale, "after a failover")
+	// our scale-down decided 7 minutes before, not seen applied: its restart
+	mine := ran
+	mine.Rescale = &Rescale{DecisionID: "d", At: down.ObservedAt.Add(-7 * time.Minute), Targets: map[string]int{"source": 3, "window": 2, "sink": 1}}
+	o = decide(mine)
+	require.Nil(t, o.Decision)
+	require.Equal(t, HoldNotRunning, o.HoldKind)
+	// … past the rescale's timeout and an interval, it is a failover again
+	mine.Rescale.At = down.ObservedAt.Add(-13 * time.Minute)
+	require.NotNil(t, decide(mine).Decision)
+}
