@@ -208,3 +208,22 @@ func TestBlindProbeWaitsForAFallingRead(t *testing.T) {
 	require.Contains(t, msg, "read 27.0k rec/s over the last 20s")
 	require.Contains(t, msg, "what saturated it is going")
 }
+
+// A job with a source that shows pendingRecords and one that shows none,
+// both reading 30k rec/s with no step: the minute's rates are both
+// sources' reads, as the offered rate is, so the rationale claims no step
+// up. The old code left the blind source out of the minute's rates and
+// wrote "offered 60k (a step up read over the last 20s; the minute's rates
+// show 30k)" at every decision of ads-join-groups.
+func TestBlindSourceInTheMinutesRates(t *testing.T) {
+	j := jobView{vs: []vertexView{
+		{name: "kafka", source: true, cur: 1, est: estimate{in: 30000, pending: 0}, offered: 30000},
+		{name: "legacy", source: true, cur: 1, est: estimate{in: 30000, pending: -1, busy: -1}},
+		{name: "join", cur: 2, est: estimate{in: 60000, busy: 0.5}, inputs: []int{0, 1}},
+	}}
+	j.sumSources()
+	require.InDelta(t, 60000, j.offered, 1e-9)
+	require.InDelta(t, 60000, j.minute, 1e-9)
+	r := rationale(j, evaluation{candidate: candidate{ps: []int{1, 1, 3}}}, []evaluation{{candidate: candidate{ps: []int{1, 1, 2}}}}, load{}, restartCost{})
+	require.NotContains(t, r, "a step up")
+}

@@ -232,6 +232,7 @@ func (j *jobView) sumSources() {
 		}
 		if v.est.pending < 0 {
 			j.offered += v.est.in
+			j.minute += v.est.in // what its meters read over the minute, in both
 			j.blind = j.blind || sat
 			continue
 		}
