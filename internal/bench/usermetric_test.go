@@ -33,6 +33,7 @@ func TestUserLagMetricScalesASourceWithoutPendingRecords(t *testing.T) {
 	require.Less(t, s.MaxLagSeconds, sc.SLO.MaxLagSeconds, "%+v", s)
 	require.Equal(t, 1, s.Rescales, "one scale-up at the step: %+v", s)
 	require.Contains(t, with.Series.Decisions[0].Rationale, "Source: mqtt-bridge 1→")
+	require.Contains(t, with.Series.Decisions[0].Rationale, "(the user's lag metric for Source: mqtt-bridge)")
 	require.Greater(t, with.Series.Decisions[0].Elapsed, 10*time.Minute)
 
 	blind := *sc

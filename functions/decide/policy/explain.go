@@ -113,7 +113,7 @@ func rationale(j jobView, best evaluation, evs []evaluation, ld load, rc restart
 		b = b.s(" (a step up read over the last ").dur(freshSpan).s("; the minute's rates show ").si(j.minute).s(")")
 	}
 	if j.pending > 0 {
-		b = b.s(", lag ").f(j.lag, 0).s(" s")
+		b = j.userLagNote(b.s(", lag ").f(j.lag, 0).s(" s"))
 	}
 	if j.blind {
 		b = j.run.describe(j.ceilingNote(b.s(" (a source shows no backlog and the job is saturated")))
@@ -197,6 +197,20 @@ func (t text) si(x float64) text {
 		return t.f(x/1e3, 1).s("k")
 	}
 	return t.f(x, 0)
+}
+
+// userLagNote names the sources whose backlog is a user's lag metric.
+func (j jobView) userLagNote(b text) text {
+	sep := " (the user's lag metric for "
+	for _, v := range j.vs {
+		if v.userLag {
+			b, sep = b.s(sep).s(v.name), ", "
+		}
+	}
+	if sep == ", " {
+		b = b.s(")")
+	}
+	return b
 }
 
 // ceilingNote names the blind sources that read at their learned ceiling,

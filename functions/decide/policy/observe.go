@@ -31,6 +31,9 @@ type vertexView struct {
 	// Ceilings; 0 when none, or when its busy time says less): its rate,
 	// and reading at saturated × it is its saturation.
 	ceiling float64
+	// userLag: a source's backlog is a user's lag metric (events.Metric),
+	// above what Flink reports for it or where Flink reports none.
+	userLag bool
 	// offered is a source's offered rate when it reports pending records:
 	// records in + their growth over the rate window, or the freshest
 	// samples' reading at a step up (risenOffered).
@@ -96,6 +99,7 @@ func observe(st State, snap *events.Snapshot, cfg Config) jobView {
 			vv.ceiling, vv.rate = c.PerSubtask, c.PerSubtask
 		}
 		if vv.source && vv.est.pending >= 0 {
+			vv.userLag = len(st.Metrics) > 0 && (v.PendingRecords == nil || *v.PendingRecords < vv.est.pending)
 			vv.offered = risenOffered(st.Window, i, cfg.Settle, math.Max(vv.est.in+vv.est.slope, 0))
 		}
 		j.vs[i] = vv

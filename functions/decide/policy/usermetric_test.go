@@ -40,3 +40,21 @@ func TestUserBacklogMetric(t *testing.T) {
 		})
 	}
 }
+
+// A source's backlog taken from a user's lag metric (larger than Flink's,
+// or where Flink reports none) is named in the rationale, so a reader
+// knows what the lag was read from; Flink's own pendingRecords is not.
+func TestUserLagMetricNamedInRationale(t *testing.T) {
+	at := t0.Add(80 * time.Second)
+	snap := snapAt(80, vtx("src", 2, 900, 40000, 40000), vtx("counter", 3, 750, 40000, 0, "src"))
+	snap.Vertices[0].PendingRecords = ptr(1000.0)
+	rationaleWith := func(lag float64) string {
+		st := ObserveMetric(State{}, events.Metric{Name: "lag", Value: lag, ObservedAt: at})
+		g := gateInput{snap: &snap, cfg: Defaults(), now: at}
+		st.Window = []Sample{{At: at, V: sampleVertices(g, st, sourcesOf(&snap))}}
+		j := observe(st, &snap, g.cfg)
+		return rationale(j, evaluation{candidate: candidate{ps: []int{3, 3}}}, []evaluation{{candidate: candidate{ps: []int{2, 3}}}}, load{}, restartCost{})
+	}
+	require.Contains(t, rationaleWith(1.2e6), ", lag 30 s (the user's lag metric for src)")
+	require.NotContains(t, rationaleWith(10), "user's lag metric")
+}
