@@ -2,12 +2,15 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"time"
 
 	"github.com/flinkscaler/flinkscaler/functions/actuate/actuator"
+	"github.com/flinkscaler/flinkscaler/functions/actuate/kedascaler"
 	"github.com/flinkscaler/flinkscaler/functions/actuate/taskmanagers"
 	"github.com/flinkscaler/flinkscaler/internal/clock"
 	"github.com/flinkscaler/flinkscaler/internal/events"
@@ -55,11 +58,51 @@ type executor struct {
 	Applied, Skipped, Failed, TimedOut int
 	// Errors keeps the first few failure messages.
 	Errors []string
+
+	// hpa, when KEDA owns the TaskManagers, applies the declared count to
+	// the emulator every HPASync (Options.KEDA).
+	hpa *hpa
 }
 
+// hpa is KEDA's HPA over the emulator: at each sync it reads the count
+// actuate declared and, outside the HPA's tolerance, sets the emulator's
+// TaskManagers to it.
+type hpa struct {
+	c    *flinksim.Cluster
+	key  string
+	next time.Time
+}
+
+// sync applies the declared count once HPASync has passed since the last
+// sync; before a first declaration the count stays.
+func (h *hpa) sync(now time.Time, desired *memKV) {
+	if now.Before(h.next) {
+		return
+	}
+	h.next = now.Add(HPASync)
+	e, err := desired.Get(context.Background(), h.key)
+	if err != nil {
+		return
+	}
+	var d kedascaler.Desired
+	if json.Unmarshal(e.Value(), &d) != nil || d.TaskManagers < 1 {
+		return
+	}
+	cur := h.c.TaskManagers()
+	if cur > 0 && math.Abs(float64(d.TaskManagers)/float64(cur)-1) <= hpaTolerance {
+		return
+	}
+	h.c.SetTaskManagers(d.TaskManagers)
+}
+
+// hpaTolerance is the HPA's default tolerance; actuate's --hpa-tolerance
+// matches it.
+const hpaTolerance = 0.1
+
 // newExecutor returns an executor for c, whose REST API client reaches
-// through transport, starting at the emulator's time now.
-func newExecutor(c *flinksim.Cluster, fl *flink.Client, transport http.RoundTripper, now time.Time) *executor {
+// through transport, starting at the emulator's time now; opt.KEDA and
+// opt.PlainScaleDown set who owns the TaskManagers and the scale-down order.
+func newExecutor(c *flinksim.Cluster, fl *flink.Client, transport http.RoundTripper, now time.Time, opt Options) *executor {
 	x := &executor{now: now, yield: make(chan struct{}), resume: make(chan struct{}),
 		ledger: newMemKV(events.BucketActuations), desired: newMemKV(events.BucketDesiredTMs)}
 	x.ctx, x.stop = context.WithCancel(context.Background())
@@ -82,7 +125,13 @@ func newExecutor(c *flinksim.Cluster, fl *flink.Client, transport http.RoundTrip
 			}
 		}
 	}
-	x.act = actuator.New(deps, actuator.DefaultOptions())
+	aopt := actuator.DefaultOptions()
+	aopt.FoldScaleDown = !opt.PlainScaleDown
+	if opt.KEDA && scaling != flinksim.ScalingSession {
+		deps.TaskManagers, aopt.KEDAOwnsTaskManagers, aopt.HPATolerance = nil, true, hpaTolerance
+		x.hpa = &hpa{c: c, key: events.KVKey(cluster, c.JobID())}
+	}
+	x.act = actuator.New(deps, aopt)
 	return x
 }
 
@@ -111,6 +160,9 @@ func (x *executor) submit(d events.Decision) { x.pending = &d }
 // starts when none runs.
 func (x *executor) tick(now time.Time) {
 	x.now = now
+	if x.hpa != nil {
+		x.hpa.sync(now, x.desired)
+	}
 	if x.running && !now.Before(x.wakeAt) {
 		x.resume <- struct{}{}
 		x.await()

@@ -25,7 +25,7 @@ func TestExecutorIsActuate(t *testing.T) {
 	transport := inProcess{c.Handler()}
 	fl, err := flink.New(emulatorURL, flink.Options{Transport: transport})
 	require.NoError(t, err)
-	x := newExecutor(c, fl, transport, c.GroundTruth().Time)
+	x := newExecutor(c, fl, transport, c.GroundTruth().Time, Options{})
 	defer x.close()
 	step := func() {
 		c.Step()

@@ -59,7 +59,22 @@ type Options struct {
 	// each policy at its defaults (for plots); other results keep only
 	// their summary. Run always keeps it.
 	Series bool
+	// KEDA has KEDA own the TaskManagers (actuate --taskmanagers keda):
+	// actuate declares counts, and an emulated HPA applies the declared
+	// count to the emulator at each sync (HPASync, its 10 % tolerance),
+	// the emulator removing TaskManagers that run no subtask first, as the
+	// ReplicaSet does with the pods actuate marks. Session-mode scenarios
+	// are unaffected (no TaskManager changes).
+	KEDA bool
+	// PlainScaleDown turns actuate's scale-down fold off
+	// (--fold-scale-down=false): the requirements go first, the
+	// TaskManagers after the rescale.
+	PlainScaleDown bool
 }
+
+// HPASync is how often the emulated HPA applies KEDA's count (Options.KEDA):
+// the HPA controller's default sync period.
+const HPASync = 15 * time.Second
 
 // Result is one scenario run under one policy.
 type Result struct {
@@ -140,7 +155,7 @@ func Run(ctx context.Context, sc *flinksim.Scenario, s Setting, opt Options) (Re
 		return Result{}, fmt.Errorf("flink client: %w", err)
 	}
 	d.poller = ingest.NewPoller(client, cluster)
-	d.x = newExecutor(c, client, transport, c.GroundTruth().Time)
+	d.x = newExecutor(c, client, transport, c.GroundTruth().Time, opt)
 	defer d.x.close()
 	if err := observe(ctx, c, rec, duration, d.step); err != nil {
 		return Result{}, err
