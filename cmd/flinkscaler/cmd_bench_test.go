@@ -75,4 +75,8 @@ func TestBenchFirstSeedAndTargets(t *testing.T) {
 	errOut.Reset()
 	require.Equal(t, 2, run(context.Background(), []string{"bench", "--first-seed", "-3", file}, &out, &errOut))
 	require.Contains(t, errOut.String(), "--first-seed must be positive, got -3")
+
+	errOut.Reset()
+	require.Equal(t, 2, run(context.Background(), []string{"bench", "--taskmanagers", "hpa", file}, &out, &errOut))
+	require.Contains(t, errOut.String(), `--taskmanagers must be emulator or keda, got "hpa"`)
 }
