@@ -77,13 +77,13 @@ func dropOf(w []Sample, capped []bool, offered, sigma float64, settle, meters, w
 	}
 	band := levelBand(sigma)
 	settled := func(k int) bool { return w[k].At.Sub(w[k].Epoch) >= settle && !at(capped, k) }
-	start, out := now, time.Time{}
+	start, out, outRate := now, time.Time{}, 0.0
 	for k := len(w) - 1; k >= 0; k-- {
 		if !settled(k) {
 			continue
 		}
 		if math.Abs(w[k].Offered/offered-1) > band {
-			out = w[k].At
+			out, outRate = w[k].At, w[k].Offered
 			break
 		}
 		start = w[k].At
@@ -104,14 +104,30 @@ func dropOf(w []Sample, capped []bool, offered, sigma float64, settle, meters, w
 	if d.from <= offered*(1+band) {
 		return drop{}
 	}
-	// the level's first samples may still hold the step in their minute
-	// (a band wider than 10 % takes them in): they count from a rate
-	// window after the last sample outside the band
-	clean := out.Add(meters)
-	if clean.Before(start) {
-		clean = start
+	// the level began when the step ended: the last sample outside the
+	// band averaged its minute over both levels, so the share of that
+	// minute still at the level before (its rate's place between the two)
+	// dates the step's end; its first samples may still hold the step in
+	// their minute (a band wider than 10 % takes them in), so the level's
+	// own samples count from a rate window after that
+	began, clean := start, start
+	switch {
+	case out.IsZero():
+	case outRate < offered:
+		// a dip below the level broke it: the level counts from a rate
+		// window after the dip
+		began = out.Add(meters)
+		clean = began
+	default:
+		began = out.Add(-time.Duration((1 - stepShare(outRate, offered, d.from)) * float64(meters)))
+		if clean = began.Add(meters); clean.Before(start) {
+			clean = start
+		}
+		if began.After(start) {
+			began = start
+		}
 	}
-	if now.Sub(clean) < react {
+	if now.Sub(began) < react || now.Before(clean) {
 		d.young = true
 		return d
 	}
@@ -120,6 +136,16 @@ func dropOf(w []Sample, capped []bool, offered, sigma float64, settle, meters, w
 		d.since, d.before = clean, sum/n
 	}
 	return d
+}
+
+// stepShare is the share of a minute-averaged rate read between a level
+// before (from) and the level now that the minute still held of the one
+// before, in [0, 1].
+func stepShare(read, now, from float64) float64 {
+	if from <= now {
+		return 1
+	}
+	return min(max((read-now)/(from-now), 0), 1)
 }
 
 // peakFrom is the highest settled offered rate of w at or after since

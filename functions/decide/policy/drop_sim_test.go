@@ -80,3 +80,27 @@ func keyedAt(t *testing.T, res bench.Result, at time.Duration) int {
 	require.Positive(t, p)
 	return p
 }
+
+// Closed loop on the emulator: wordcount as shipped, whose load steps down
+// from 45k to 12k sentences/s at 18 min. The scale-down follows once the
+// new level has lasted the reaction time counted from the step's end,
+// which the last reading still between the two levels dates (its minute's
+// share of each): within 3 minutes of the step. Counted from a rate
+// window after that reading, it came 4.5 minutes after the step, the
+// spare's six slots held where two do (cost 1.30× the 15 %-oracle).
+func TestOursFollowsAStepDownOnceItHasLasted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("emulator runs")
+	}
+	data, err := os.ReadFile(filepath.Join("..", "..", "..", "scenarios", "wordcount.yaml"))
+	require.NoError(t, err)
+	for _, seed := range []int64{1, 2, 3} {
+		res := runOurs(t, string(data), seed)
+		i := slices.IndexFunc(res.Series.Decisions, func(d scorecard.Mark) bool { return d.Elapsed > 18*time.Minute })
+		require.GreaterOrEqual(t, i, 0, "seed %d: no decision after the step down", seed)
+		d := res.Series.Decisions[i]
+		require.Contains(t, d.Rationale, "the load stepped down from", "seed %d", seed)
+		require.LessOrEqual(t, d.Elapsed, 21*time.Minute, "seed %d: the scale-down came %s after the step", seed, d.Elapsed-18*time.Minute)
+		require.Equal(t, 2, res.Summary.ParallelismChanges, "seed %d: %+v", seed, res.Summary)
+	}
+}

@@ -41,14 +41,17 @@ func TestDropOf(t *testing.T) {
 	require.InDelta(t, 150e3, d.from, 1)
 	require.True(t, d.since.IsZero())
 
-	// the last sample outside the band read at 650 s (75k), so the level
-	// counts from a rate window later, 710 s, and lasted the reaction time
-	// by 830 s: a step down, the peak is the level's own
-	d, _ = at(820 * time.Second)
+	// the last sample outside the band read 75k at 650 s: a sixth of its
+	// minute still at 150k, so the step ended at 600 s, and the level has
+	// lasted the reaction time by 720 s (not from a rate window after that
+	// sample, 710 s, to 830 s: wordcount's scale-down after its step down
+	// came 4.5 minutes after it); a step down, the peak is the level's own,
+	// from 660 s, the first sample whose minute is all after the step
+	d, _ = at(710 * time.Second)
 	require.True(t, d.young)
-	d, w := at(840 * time.Second)
+	d, w := at(720 * time.Second)
 	require.False(t, d.young)
-	require.Equal(t, t0.Add(710*time.Second), d.since)
+	require.Equal(t, t0.Add(660*time.Second), d.since)
 	require.InDelta(t, 150e3, d.before, 1)
 	require.InDelta(t, 1, peakFrom(w, nil, 60e3, settle, d.since), 1e-9)
 	require.InDelta(t, 2.5, peakFrom(w, nil, 60e3, settle, t0.Add(840*time.Second-window)), 1e-9)
