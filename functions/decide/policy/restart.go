@@ -116,6 +116,9 @@ func restartFor(st State, snap *events.Snapshot, cfg Config, now time.Time) rest
 		rc.replay, rc.source = cfg.Replay, replayFromConfig
 		return rc
 	case snap.LastCheckpointAt == nil:
+		if first, ok := firstCheckpoint(rc, st, interval, now); ok && !rescalesOnCheckpoint(snap) {
+			return first
+		}
 		rc.replay, rc.source = interval/2, replayFromInterval
 		return rc
 	}
@@ -147,6 +150,27 @@ func restartFor(st State, snap *events.Snapshot, cfg Config, now time.Time) rest
 		rc.later = next
 	}
 	return rc
+}
+
+// firstCheckpoint prices a restart decided before the job's first
+// checkpoint. Flink's checkpoint coordinator starts its schedule when the
+// job runs, so the first checkpoint is due at most an interval after the
+// run began (sooner with its random initial delay); actuate waits for it
+// when due within checkpointWait of the stop (plan.CheckpointWait reads
+// it the same way), and the restart then replays nothing. ok is false
+// when it is due later: the replay is then priced as without a
+// checkpoint (half an interval).
+func firstCheckpoint(rc restartCost, st State, interval time.Duration, now time.Time) (restartCost, bool) {
+	if st.Epoch.IsZero() || st.Epoch.After(now) {
+		return rc, false
+	}
+	d := st.Epoch.Add(interval).Sub(now.Add(rc.wait))
+	if d < 0 || d > checkpointWait {
+		return rc, false
+	}
+	rc.wait += d
+	rc.replay, rc.source = 0, replayWaited
+	return rc, true
 }
 
 // rescalesOnCheckpoint reports whether the job's adaptive scheduler

@@ -115,3 +115,35 @@ func TestFlink2RescaleWaitsForCheckpoint(t *testing.T) {
 	require.Contains(t, string(restartFor(State{}, &events.Snapshot{FlinkVersion: "2.0.1", CheckpointIntervalMs: 360_000, LastCheckpointAt: &last}, cfg, t0).
 		describe(nil)), "Flink 2.0.1 rescales on the next completed checkpoint")
 }
+
+// Before the job's first checkpoint: its schedule starts with the run, so
+// with a 60 s interval a restart decided 50 s into the run waits for the
+// checkpoint due 10 s later and replays nothing (actuate waits for it:
+// plan.CheckpointWait), where half an interval (30 s) was priced and the
+// start's drain on constant-noise and wordcount-flatmap sized for a 30 s
+// larger backlog. Due later than actuate waits (a 10-minute interval),
+// half an interval as before; on Flink 2 the checkpoint-gated rescale's
+// own pricing.
+func TestRestartBeforeTheFirstCheckpoint(t *testing.T) {
+	cfg := Defaults()
+	st := State{Epoch: t0}
+	snap := &events.Snapshot{CheckpointIntervalMs: 60_000}
+	rc := restartFor(st, snap, cfg, t0.Add(50*time.Second))
+	require.Equal(t, replayWaited, rc.source)
+	require.Zero(t, rc.replay)
+	require.Equal(t, 10*time.Second, rc.wait)
+
+	snap.CheckpointIntervalMs = 600_000
+	rc = restartFor(st, snap, cfg, t0.Add(50*time.Second))
+	require.Equal(t, replayFromInterval, rc.source)
+	require.Equal(t, 5*time.Minute, rc.replay)
+
+	// the first checkpoint overdue (failing): as without one
+	snap.CheckpointIntervalMs = 60_000
+	rc = restartFor(st, snap, cfg, t0.Add(3*time.Minute))
+	require.Equal(t, replayFromInterval, rc.source)
+
+	snap.FlinkVersion = "2.0.1"
+	rc = restartFor(st, snap, cfg, t0.Add(50*time.Second))
+	require.NotEqual(t, replayWaited, rc.source)
+}
