@@ -63,7 +63,10 @@ const (
 // ceiling (by ceilingSlack) forgets it. A source whose pendingRecords
 // registers late shows no pending records in the run's first settled
 // sample: it learns the same way, and on one flat window when its
-// pendingRecords then shows the backlog still left, unthrottled.
+// pendingRecords then shows the backlog still left, unthrottled; only
+// within the run's first Settle + maxCatchUpHold + two meter windows, so
+// a job whose sources all show pending records pays for the look only
+// early in a run.
 func learnCeilings(st State, snap *events.Snapshot, cfg Config) map[string]Ceiling {
 	w := st.Window
 	n := len(w)
@@ -74,8 +77,14 @@ func learnCeilings(st State, snap *events.Snapshot, cfg Config) map[string]Ceili
 	if last.At.Sub(last.Epoch) < cfg.Settle || len(last.V) != len(snap.Vertices) {
 		return st.Ceilings
 	}
+	blindNow := anyBlindSource(snap, last)
+	if !blindNow && last.At.Sub(last.Epoch) > cfg.Settle+maxCatchUpHold+2*cfg.RateWindow {
+		// a source whose pendingRecords registered late shows its
+		// catch-up within the run's first minutes: not looked for later
+		return st.Ceilings
+	}
 	first := firstSettled(w, last, cfg.Settle)
-	if !anyBlindSource(snap, last) && (first == nil || !anyBlindSource(snap, *first)) {
+	if !blindNow && (first == nil || !anyBlindSource(snap, *first)) {
 		return st.Ceilings
 	}
 	// wins: this run's first settled sample and the first a rate window
