@@ -40,6 +40,40 @@ type load struct {
 	// trend is the load's typical rise, share of the load per second (≥ 0):
 	// it erodes a scale-up's spare while the restart's backlog drains.
 	trend float64
+	// rise is 1 + the trend's rise over react when that exceeds the
+	// changes around the trend (then sigma is measured around it, and
+	// forecast is at least rise); 1 otherwise.
+	rise, riseTrend float64
+}
+
+// recentTrend is the rise (share of the load per second) the window's
+// samples from since on show between samples a rate window (tau) apart
+// (loadTrend), when the whole window shows one too (whole, its loadTrend):
+// the smaller of the two, so a rise that has begun to slow is extrapolated
+// at its recent pace, and a step (a burst's onset) is straddled by the
+// pairs of one rate window only, not read as a trend; 0 when either is
+// not a rise.
+func recentTrend(w []Sample, capped []bool, settle, tau time.Duration, whole float64, since time.Time) float64 {
+	if whole <= 0 {
+		return 0
+	}
+	i, _ := slices.BinarySearchFunc(w, since, func(s Sample, t time.Time) int { return s.At.Compare(t) })
+	if capped != nil {
+		capped = capped[i:]
+	}
+	return math.Min(whole, loadTrend(w[i:], capped, settle, tau))
+}
+
+// pendingKnown: every source reports pending records, so the offered rate
+// is the load offered to the job; a source without them offers what it
+// reads, and its catch-up after a restart reads as a rise.
+func (j jobView) pendingKnown() bool {
+	for _, v := range j.vs {
+		if v.source && v.est.pending < 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // minSigma is the least relative uncertainty assumed: busy time and 60 s
@@ -52,14 +86,29 @@ const minSigma = 0.02
 // not minute-scale drift), the capacity's spread, the scale-down window's
 // peak and the forecast.
 func measureLoad(st State, j jobView, cfg Config, now time.Time) load {
-	ld := load{offered: j.offered, peak: 1, forecast: 1, disturbances: disturbanceRate(st, cfg, now)}
+	ld := load{offered: j.offered, peak: 1, forecast: 1, rise: 1, disturbances: disturbanceRate(st, cfg, now)}
 	if ld.disturbances > cfg.Disturbances {
 		ld.seen = len(st.Failovers)
 	}
 	ld.react = cfg.RateWindow + cfg.ScaleUpDelay + expectedRestart(st, cfg).downtime
 	capped := j.capped(st.Window, cfg.RateWindow)
-	ld.loadSigma = loadDrift(st.Window, capped, cfg.Settle, ld.react, cfg.RateWindow)
 	ld.trend = loadTrend(st.Window, capped, cfg.Settle, trendSpan)
+	// a rise of at least riseMin before a restart made now is over, and
+	// at least twice the changes around it (a burst's onset or a step in a
+	// short window leaves changes as large as the rise), is priced as that
+	// rise with the uncertainty left around it, not as uncertainty both ways
+	tr := 0.0
+	if j.pendingKnown() {
+		tr = recentTrend(st.Window, capped, cfg.Settle, cfg.RateWindow, ld.trend, now.Add(-ld.react-trendSpan))
+		if tr*ld.react.Seconds() < riseMin {
+			tr = 0
+		}
+	}
+	var around float64
+	ld.loadSigma, around = loadDrift(st.Window, capped, cfg.Settle, ld.react, cfg.RateWindow, tr)
+	if rise := tr * ld.react.Seconds(); tr > 0 && rise >= 2*math.Max(around, minSigma) && around < ld.loadSigma {
+		ld.rise, ld.riseTrend, ld.loadSigma = 1+rise, tr, around
+	}
 	for _, v := range j.vs {
 		if v.est.busy >= 0.3 {
 			ld.capSigma = math.Max(ld.capSigma, v.rateCV)
@@ -79,6 +128,9 @@ func measureLoad(st State, j jobView, cfg Config, now time.Time) load {
 	if cfg.Forecast > 0 && st.Profile != nil {
 		ld.forecast, ld.why = st.Profile.rise(now, ld.react+cfg.MinInterval, j.offered)
 	}
+	if ld.rise > ld.forecast {
+		ld.forecast, ld.why = ld.rise, ""
+	}
 	if cfg.Forecast > 0 && j.offered > 0 {
 		ld.cycle = st.Minutes.ahead(now)
 	}
@@ -93,7 +145,7 @@ func measureLoad(st State, j jobView, cfg Config, now time.Time) load {
 // than three such pairs, the settled samples' coefficient of variation.
 // Samples marked in capped (may be nil) are left out: their offered rate
 // is what the job could read (j.capped).
-func drift(w []Sample, capped []bool, settle, tau time.Duration) float64 {
+func drift(w []Sample, capped []bool, settle, tau time.Duration, trend float64) float64 {
 	var all moments
 	var small [64]float64
 	sizes := small[:0]
@@ -111,7 +163,7 @@ func drift(w []Sample, capped []bool, settle, tau time.Duration) float64 {
 			k++
 		}
 		if k < len(w) && w[k].At.Sub(a.At) <= tau*3/2 {
-			sizes = append(sizes, math.Abs(w[k].Offered-a.Offered)/a.Offered)
+			sizes = append(sizes, math.Abs(offTrend(a, w[k], trend)))
 		}
 	}
 	if len(sizes) < 3 {
@@ -144,7 +196,11 @@ func (ld load) describe(b text) text {
 	if !ld.drop.since.IsZero() {
 		b = b.s("; the load stepped down from ").si(ld.drop.before).s(" rec/s: a scale-down is sized for the level since, not the window's peak")
 	}
-	if ld.forecast > 1 {
+	if ld.rise > 1 {
+		b = b.s("; the load rises ").f(100*ld.riseTrend*60, 1).s("%/min (trend): priced as its rise, ×").f(ld.rise, 2).
+			s(" by the time a restart made now is over, with ±").f(100*ld.loadSigma, 0).s("% around it, not as uncertainty both ways")
+	}
+	if ld.forecast > 1 && ld.why != "" {
 		b = b.s("; ").s(ld.why)
 	}
 	if ld.cycle != nil {

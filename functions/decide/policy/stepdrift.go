@@ -14,13 +14,25 @@ import (
 // the step) those are most of the pairs, and their median was the step
 // itself (faults: ±70–95 % after its 30k → 60k step, sizing +150 %).
 // For noise that does not accumulate the first is the smaller. Both are
-// measured in one pass over the window (as drift measures one).
-func loadDrift(w []Sample, capped []bool, settle, tau, rateWindow time.Duration) float64 {
+// measured in one pass over the window (as drift measures one). around is
+// the same measured around trend (share of the load per second,
+// loadTrend): the changes left when a rise that goes on is priced as the
+// rise, not as uncertainty both ways (plain when trend is 0).
+func loadDrift(w []Sample, capped []bool, settle, tau, rateWindow time.Duration, trend float64) (plain, around float64) {
+	grow := math.Sqrt(float64(tau) / float64(rateWindow))
 	switch {
 	case rateWindow <= 0 || rateWindow >= tau:
-		return drift(w, capped, settle, tau)
+		plain = drift(w, capped, settle, tau, 0)
+		if trend == 0 {
+			return plain, plain
+		}
+		return plain, drift(w, capped, settle, tau, trend)
 	case len(w) > maxDriftSamples:
-		return math.Min(drift(w, capped, settle, tau), drift(w, capped, settle, rateWindow)*math.Sqrt(float64(tau)/float64(rateWindow)))
+		plain = math.Min(drift(w, capped, settle, tau, 0), drift(w, capped, settle, rateWindow, 0)*grow)
+		if trend == 0 {
+			return plain, plain
+		}
+		return plain, math.Min(drift(w, capped, settle, tau, trend), drift(w, capped, settle, rateWindow, trend)*grow)
 	}
 	var ts [maxDriftSamples]time.Duration // since the first sample
 	var ok [maxDriftSamples]bool          // settled and not capped
@@ -32,7 +44,8 @@ func loadDrift(w []Sample, capped []bool, settle, tau, rateWindow time.Duration)
 			all.add(s.Offered)
 		}
 	}
-	var longs, shorts [maxDriftSamples]float64
+	// per pair the change's size, as read and around the trend
+	var longs, shorts, longsT, shortsT [maxDriftSamples]float64
 	nl, ns := 0, 0
 	kl, ks := 0, 0
 	for i, a := range w {
@@ -40,22 +53,37 @@ func loadDrift(w []Sample, capped []bool, settle, tau, rateWindow time.Duration)
 			continue
 		}
 		if k, found := pairAt(ts[:len(w)], ok[:len(w)], i, &kl, tau); found {
-			longs[nl] = math.Abs(w[k].Offered-a.Offered) / a.Offered
+			c := (w[k].Offered - a.Offered) / a.Offered
+			longs[nl], longsT[nl] = math.Abs(c), math.Abs(c-trend*(ts[k]-ts[i]).Seconds())
 			nl++
 		}
 		if k, found := pairAt(ts[:len(w)], ok[:len(w)], i, &ks, rateWindow); found {
-			shorts[ns] = math.Abs(w[k].Offered-a.Offered) / a.Offered
+			c := (w[k].Offered - a.Offered) / a.Offered
+			shorts[ns], shortsT[ns] = math.Abs(c), math.Abs(c-trend*(ts[k]-ts[i]).Seconds())
 			ns++
 		}
 	}
-	long, short := all.cv(), all.cv() // drift's fallback with fewer than three pairs
-	if nl >= 3 {
-		long = madScale * median(longs[:nl])
+	both := func(longs, shorts []float64) float64 {
+		long, short := all.cv(), all.cv() // drift's fallback with fewer than three pairs
+		if len(longs) >= 3 {
+			long = madScale * median(longs)
+		}
+		if len(shorts) >= 3 {
+			short = madScale * median(shorts)
+		}
+		return math.Min(long, short*grow)
 	}
-	if ns >= 3 {
-		short = madScale * median(shorts[:ns])
+	plain = both(longs[:nl], shorts[:ns])
+	if trend == 0 {
+		return plain, plain
 	}
-	return math.Min(long, short*math.Sqrt(float64(tau)/float64(rateWindow)))
+	return plain, both(longsT[:nl], shortsT[:ns])
+}
+
+// offTrend is b's offered rate relative to a's, less the rise trend (share
+// of the load per second) makes between them.
+func offTrend(a, b Sample, trend float64) float64 {
+	return (b.Offered-a.Offered)/a.Offered - trend*b.At.Sub(a.At).Seconds()
 }
 
 // maxDriftSamples bounds the windows loadDrift measures in one pass on

@@ -22,8 +22,9 @@ func TestLoadDriftSeesThroughAStep(t *testing.T) {
 		x := math.Min(math.Max(float64(s-300)/60, 0), 1)
 		w = append(w, Sample{At: epoch.Add(time.Duration(80+s) * time.Second), Epoch: epoch, Offered: 30000 * (1 + x)})
 	}
-	require.Greater(t, drift(w, nil, MeterSettle, tau), 1.0, "the median over tau is the step")
-	require.Less(t, loadDrift(w, nil, MeterSettle, tau, rw), 0.05)
+	require.Greater(t, drift(w, nil, MeterSettle, tau, 0), 1.0, "the median over tau is the step")
+	plain, _ := loadDrift(w, nil, MeterSettle, tau, rw, 0)
+	require.Less(t, plain, 0.05)
 
 	st := State{Epoch: epoch, Window: w, Restarts: []RestartObs{{Downtime: 150 * time.Second, Outage: 90 * time.Second}}}
 	ld := measureLoad(st, jobView{offered: 60000}, Defaults(), w[len(w)-1].At)
@@ -46,9 +47,11 @@ func TestLoadDriftPairsAsDrift(t *testing.T) {
 	capped[20] = true
 	for _, n := range []int{len(w), 14, 3} { // a long history, one too short for pairs tau apart, none
 		for _, tau := range []time.Duration{90 * time.Second, 2 * time.Minute, 4 * time.Minute} {
-			long := drift(w[len(w)-n:], capped[len(w)-n:], MeterSettle, tau)
-			short := drift(w[len(w)-n:], capped[len(w)-n:], MeterSettle, time.Minute) * math.Sqrt(float64(tau)/float64(time.Minute))
-			require.InDelta(t, math.Min(long, short), loadDrift(w[len(w)-n:], capped[len(w)-n:], MeterSettle, tau, time.Minute), 1e-12, "%d samples, tau %s", n, tau)
+			long := drift(w[len(w)-n:], capped[len(w)-n:], MeterSettle, tau, 0)
+			short := drift(w[len(w)-n:], capped[len(w)-n:], MeterSettle, time.Minute, 0) * math.Sqrt(float64(tau)/float64(time.Minute))
+			plain, around := loadDrift(w[len(w)-n:], capped[len(w)-n:], MeterSettle, tau, time.Minute, 0)
+			require.InDelta(t, math.Min(long, short), plain, 1e-12, "%d samples, tau %s", n, tau)
+			require.Equal(t, plain, around, "no trend")
 		}
 	}
 }
