@@ -14,7 +14,13 @@ import (
 // (5,000/s per subtask), at a constant offered rate.
 func pipeline(t *testing.T, rate float64, extra string) *Scenario {
 	t.Helper()
-	doc := fmt.Sprintf(`
+	sc, err := ParseScenario([]byte(pipelineDoc(rate, extra)), ".")
+	require.NoError(t, err)
+	return sc
+}
+
+func pipelineDoc(rate float64, extra string) string {
+	return fmt.Sprintf(`
 name: pipeline
 duration: 1h
 seed: 1
@@ -34,9 +40,6 @@ job:
     - {name: "Sink: out", inputs: [map], keyed: true, parallelism: 1, maxParallelism: 128, capacity: 5000, selectivity: 0}
 load: {pattern: constant, rate: %g}
 `, extra, rate)
-	sc, err := ParseScenario([]byte(doc), ".")
-	require.NoError(t, err)
-	return sc
 }
 
 func TestRecordsConservedAndTimeFractions(t *testing.T) {

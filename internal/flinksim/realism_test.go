@@ -133,7 +133,10 @@ func TestLostTaskManagerFailsOver(t *testing.T) {
 func TestRandomLostTaskManagers(t *testing.T) {
 	c := New(pipeline(t, 100, "  faults: {lostTaskManagerPerHour: 2}"), Options{})
 	c.Advance(20 * time.Hour)
-	require.InDelta(t, 40, c.GroundTruth().Restarts, 15)
+	// About 40 losses, each two restarts: the failover onto the slot left
+	// (10 s stabilization, the replacement registers after 20 s) and the
+	// rescale back when it registers.
+	require.InDelta(t, 80, c.GroundTruth().Restarts, 25)
 }
 
 func TestFailedRestoreRestartsAgain(t *testing.T) {

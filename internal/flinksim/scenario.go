@@ -49,6 +49,16 @@ type ClusterSpec struct {
 	TaskManagerStartup  time.Duration
 	Restart             time.Duration // job downtime per rescale or failover
 	CheckpointInterval  time.Duration
+	// ResourceStabilization is how long a restarting job whose slots meet
+	// every lower bound but not every upper bound waits for more before it
+	// runs on what it has (jobmanager.adaptive-scheduler.resource-stabilization-timeout,
+	// 2.x submission.resource-stabilization-timeout: 10 s, 0 in reactive
+	// mode). MinParallelismIncrease is the smallest increase of a vertex's
+	// parallelism that rescales a running job when slots register
+	// (jobmanager.adaptive-scheduler.min-parallelism-increase, default 1;
+	// removed in 2.x, where any change counts).
+	ResourceStabilization  time.Duration
+	MinParallelismIncrease int
 	Runtime
 	// RealMetricTiming times metrics as real Flink does (measured against
 	// it, docs/FIDELITY.md): a task that has just started (after a restart

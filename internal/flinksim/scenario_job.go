@@ -11,6 +11,7 @@ import (
 const (
 	defaultSlotsPerTaskManager = 1
 	defaultRestart             = 30 * time.Second
+	defaultStabilization       = 10 * time.Second // Flink's resource-stabilization-timeout
 	defaultCheckpointInterval  = 60 * time.Second
 	maxKeyGroups               = 32768 // Flink's upper limit of max parallelism
 )
@@ -210,12 +211,18 @@ func buildCluster(raw *rawCluster, job JobSpec, ps *problems) ClusterSpec {
 	c := ClusterSpec{
 		Scaling: ScalingAdaptive, SlotsPerTaskManager: defaultSlotsPerTaskManager,
 		SlotSharing: SlotSharingShared, Restart: defaultRestart,
-		CheckpointInterval: defaultCheckpointInterval,
+		CheckpointInterval:    defaultCheckpointInterval,
+		ResourceStabilization: defaultStabilization, MinParallelismIncrease: 1,
 	}
 	if raw == nil {
 		raw = &rawCluster{}
 	}
 	setString(&c.Scaling, raw.Scaling, "cluster.scaling", ps, ScalingAdaptive, ScalingReactive, ScalingSession)
+	if c.Scaling == ScalingReactive {
+		c.ResourceStabilization = 0 // reactive mode's default
+	}
+	setDuration(&c.ResourceStabilization, raw.Stabilization, "cluster.resourceStabilizationTimeout", false, ps)
+	setInt(&c.MinParallelismIncrease, raw.MinIncrease, "cluster.minParallelismIncrease", 1, ps)
 	setString(&c.SlotSharing, raw.SlotSharing, "cluster.slotSharing", ps, SlotSharingShared, SlotSharingDedicated)
 	setInt(&c.SlotsPerTaskManager, raw.SlotsPerTaskManager, "cluster.slotsPerTaskManager", 1, ps)
 	setInt(&c.StandbyTaskManagers, raw.StandbyTaskManagers, "cluster.standbyTaskManagers", 0, ps)

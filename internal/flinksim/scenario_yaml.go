@@ -35,6 +35,8 @@ type rawCluster struct {
 	TaskManagerStartup  *time.Duration `yaml:"taskManagerStartup"`
 	Restart             *time.Duration `yaml:"restart"`
 	CheckpointInterval  *time.Duration `yaml:"checkpointInterval"`
+	Stabilization       *time.Duration `yaml:"resourceStabilizationTimeout"`
+	MinIncrease         *int           `yaml:"minParallelismIncrease"`
 	rawRuntime          `yaml:",inline"`
 	RealMetricTiming    *bool `yaml:"realMetricTiming"`
 }

@@ -30,7 +30,16 @@ const cancelDuration = time.Second
 //	                                                  runs tasks is lost (failover)
 //	RESTARTING  rescale or failover                   cancelDuration passed
 //	CREATED     tasks cancelled (WaitingForResources) the restart downtime passed and the
-//	                                                  slots meet every lower bound
+//	                                                  parallelism is fixed (waitForResources)
+//
+// In CREATED the scheduler fixes the parallelism the job will run at as
+// Flink's WaitingForResources does: at once when the registered slots meet
+// every vertex's upper bound (the desired resources), otherwise once they
+// meet every lower bound and have done so for the resource-stabilization
+// timeout. Requirements or slots that change after that are a rescale of
+// the running job (maybeRescale): a failed-over job runs on the slots left
+// and restarts again when the replacement TaskManager registers, as real
+// Flink 1.20.5 did on the sandbox (docs/FIDELITY.md).
 //
 // Nothing is processed outside RUNNING; sources keep accumulating backlog.
 type scheduler struct {
@@ -45,11 +54,14 @@ type scheduler struct {
 	attempt      int // subtask attempt number of the current graph
 	restarts     int // numRestarts: rescales and failovers
 	downtime     time.Duration
-	slotsUsed    int  // slots the current graph occupies while RUNNING
-	reconsider   bool // requirements or slots changed since the last check
-	failover     bool // the restart in progress is a failure, not a rescale
-	lostTasks    bool // a TaskManager running subtasks went (loseTasks)
-	started      bool // the job has run at least once
+	slotsUsed    int           // slots the current graph occupies while RUNNING
+	reconsider   bool          // requirements or slots changed since the last check
+	failover     bool          // the restart in progress is a failure, not a rescale
+	lostTasks    bool          // a TaskManager running subtasks went (loseTasks)
+	started      bool          // the job has run at least once
+	decided      []int         // parallelism fixed in CREATED (nil: still waiting)
+	stableAt     time.Duration // end of the resource stabilization (when stabilizing)
+	stabilizing  bool          // the slots met every lower bound in this CREATED
 }
 
 // submit starts the job: requirements from the job graph (reactive mode
@@ -72,6 +84,7 @@ func (c *Cluster) submit() {
 	}
 	c.enter(StateCreated)
 	s.reconsider = true
+	s.decided, s.stabilizing = nil, false
 	c.schedule()
 }
 
@@ -102,7 +115,7 @@ func (c *Cluster) transition() bool {
 		c.enter(StateCreated)
 		return true
 	case StateCreated:
-		if c.elapsed < s.restartUntil {
+		if !c.waitForResources() || c.elapsed < s.restartUntil {
 			return false
 		}
 		return c.deploy()
@@ -116,12 +129,43 @@ func (c *Cluster) transition() bool {
 	return false
 }
 
-// deploy leaves CREATED when the registered slots meet the requirements.
-func (c *Cluster) deploy() bool {
+// waitForResources reports whether the parallelism of the graph to deploy is
+// fixed, fixing it when the registered slots allow: at once if they give
+// every vertex its upper bound, else once they have met every lower bound
+// for ResourceStabilization (Flink's WaitingForResources; its deadline
+// starts when the slots first suffice and is not reset).
+func (c *Cluster) waitForResources() bool {
+	s := &c.sched
+	dedicated := c.sc.Cluster.SlotSharing == SlotSharingDedicated
+	if s.decided != nil && slotsNeeded(c.sc.Job.Vertices, s.decided, dedicated) > c.registeredSlots() {
+		s.decided = nil // a TaskManager went before the deploy: wait again
+	}
+	if s.decided != nil {
+		return true
+	}
 	p := make([]int, len(c.vertices))
-	if !determineParallelism(c.group, c.groups, c.sched.requirements, c.registeredSlots(), p) {
+	if !determineParallelism(c.group, c.groups, s.requirements, c.registeredSlots(), p) {
 		return false
 	}
+	desired := true
+	for i := range p {
+		desired = desired && p[i] == s.requirements[i].Upper
+	}
+	if !desired {
+		if !s.stabilizing {
+			s.stabilizing, s.stableAt = true, c.elapsed+c.sc.Cluster.ResourceStabilization
+		}
+		if c.elapsed < s.stableAt {
+			return false
+		}
+	}
+	s.decided = p
+	return true
+}
+
+// deploy leaves CREATED with the parallelism waitForResources fixed.
+func (c *Cluster) deploy() bool {
+	p := c.sched.decided
 	if !c.beforeDeploy(p) {
 		return false
 	}
@@ -140,7 +184,9 @@ func (c *Cluster) deploy() bool {
 	s.slotsUsed = slotsNeeded(c.sc.Job.Vertices, p, c.sc.Cluster.SlotSharing == SlotSharingDedicated)
 	c.place(s.slotsUsed)
 	s.runningSince, s.nextView = c.elapsed, viewUpdateInterval
-	s.reconsider = false
+	// Requirements declared or slots registered after the parallelism was
+	// fixed rescale the running job.
+	s.reconsider = true
 	c.ckpt.next = c.elapsed + c.sc.Cluster.CheckpointInterval
 	c.afterDeploy()
 	c.enter(StateRunning)
@@ -149,7 +195,7 @@ func (c *Cluster) deploy() bool {
 
 // maybeRescale restarts a running job when a TaskManager holding its slots
 // is gone (failover) or when requirements and slots give another
-// parallelism (Flink 1.18: any change of any vertex triggers a rescale).
+// parallelism that shouldRescale accepts.
 func (c *Cluster) maybeRescale() bool {
 	slots := c.registeredSlots()
 	if c.sched.lostTasks || slots < c.slotsInUse() {
@@ -161,17 +207,33 @@ func (c *Cluster) maybeRescale() bool {
 	if !determineParallelism(c.group, c.groups, c.sched.requirements, slots, p) {
 		return false
 	}
+	if c.shouldRescale(p) {
+		if !c.rescaleAllowed() {
+			c.sched.reconsider = true // check again next step
+			return false
+		}
+		c.restart()
+		return true
+	}
+	c.dist.rescaleDue = false
+	return false
+}
+
+// shouldRescale reports whether the parallelism p the slots and
+// requirements give now is worth a restart: on 1.x any vertex going down,
+// or one going up by at least MinParallelismIncrease
+// (jobmanager.adaptive-scheduler.min-parallelism-increase, default 1, so
+// any change); 2.x removed the option, so any change.
+func (c *Cluster) shouldRescale(p []int) bool {
+	step := c.sc.Cluster.MinParallelismIncrease
+	if c.sc.Cluster.FlinkVersion == Flink20 {
+		step = 1
+	}
 	for i, v := range c.vertices {
-		if p[i] != v.p {
-			if !c.rescaleAllowed() {
-				c.sched.reconsider = true // check again next step
-				return false
-			}
-			c.restart()
+		if p[i] < v.p || p[i]-v.p >= max(step, 1) {
 			return true
 		}
 	}
-	c.dist.rescaleDue = false
 	return false
 }
 
@@ -184,6 +246,7 @@ func (c *Cluster) restart() {
 	s.lostTasks = false
 	s.restartedAt = c.elapsed
 	s.restartUntil = c.elapsed + c.restartDowntime()
+	s.decided, s.stabilizing = nil, false
 	for _, idx := range c.sources {
 		v := c.vertices[idx]
 		replay := v.position - c.ckpt.position(idx)
