@@ -27,6 +27,10 @@ type Series struct {
 	// mismatch).
 	Period time.Duration `json:"period,omitempty"`
 	Fit    float64       `json:"fit,omitempty"`
+	// Missed is the minute (since the Unix epoch) at which the learned
+	// cycle's forecast last missed (forecastMissed): the cycle was
+	// forgotten then, and is not learned again within a period of it.
+	Missed int64 `json:"missed,omitempty"`
 }
 
 // Series bounds and the period search's rules.
@@ -83,12 +87,46 @@ func (s *Series) withMinute(t time.Time, offered float64) *Series {
 	if over := len(rates) - seriesMinutes; over > 0 {
 		rates = rates[over:]
 	}
+	if p := int(s.Period / time.Minute); p > 0 && forecastMissed(rates, p, len(rates)-1-gap) {
+		next.Period, next.Fit, next.Missed = 0, 0, s.Minute
+	}
 	next.Rates, next.Start = rates, m-int64(len(rates))
 	next.Minute, next.Mean, next.N = m, offered, 1
 	if m%periodEvery == 0 {
 		next.Period, next.Fit = learnPeriod(rates)
+		if next.Missed > 0 && m-next.Missed < int64(next.Period/time.Minute) {
+			next.Period, next.Fit = 0, 0
+		}
 	}
 	return &next
+}
+
+// missLead is how long before a minute the forecast checked against it
+// is made: about the lead a forecast would be acted on with (a restart
+// and the rates' window).
+const missLead = 5
+
+// forecastMissed reports whether the cycle of p minutes forecast, missLead
+// minutes before minute i of x, a rise of at least riseMin to it (every
+// past cycle the series holds, at least two, rose so much over those
+// minutes: what cycle.riseWithin reports), and less than half of it came.
+// Random bursts that fell a period apart by chance are forgotten at the
+// first burst they forecast that does not come, not a period later.
+func forecastMissed(x []float64, p, i int) bool {
+	j := i - missLead
+	if i >= len(x) || j < 0 || x[i] < 0 || x[j] <= 0 {
+		return false
+	}
+	r, n := math.Inf(1), 0
+	for k := 1; k <= maxCycles && j-k*p >= 0; k++ {
+		a, b := x[i-k*p], x[j-k*p]
+		if a < 0 || b <= 0 {
+			continue
+		}
+		r = math.Min(r, a/b)
+		n++
+	}
+	return n >= 2 && r >= 1+riseMin && x[i]/x[j] < 1+(r-1)/2
 }
 
 // learnPeriod is the shift (minutes, as a duration) at which the load

@@ -103,3 +103,43 @@ func BenchmarkLearnPeriod(b *testing.B) {
 		learnPeriod(x)
 	}
 }
+
+// feedMinutes records f(m) for the minutes from, …, to−1 after start, six
+// samples a minute, times (1 + noise × a standard normal).
+func feedMinutes(s *Series, start time.Time, from, to int, f func(int) float64, rng *rand.Rand, noise float64) *Series {
+	for m := from; m < to; m++ {
+		for k := range 6 {
+			s = s.withMinute(start.Add(time.Duration(m)*time.Minute+time.Duration(k)*10*time.Second), f(m)*(1+noise*rng.NormFloat64()))
+		}
+	}
+	return s
+}
+
+// Three random bursts 44 minutes apart read as a 44-minute cycle that
+// explains nearly all of the load's variance; it is forgotten at the
+// minute the fourth burst it forecast fails to come (not at the next
+// search, a period's latest-repeat rule later), and not learned again. A
+// true cycle's forecasts keep coming true: it is never forgotten.
+func TestChanceRepeatForgottenWhenItsForecastMisses(t *testing.T) {
+	rng := rand.New(rand.NewPCG(33002, 1))
+	start := t0.Truncate(time.Hour)
+	bursts := func(m int) float64 {
+		for _, b := range []int{20, 64, 108} {
+			if m >= b && m < b+4 {
+				return 120000
+			}
+		}
+		return 50000
+	}
+	s := feedMinutes(nil, start, 0, 153, bursts, rng, 0.03)
+	require.Equal(t, 44*time.Minute, s.Period, "three bursts a period apart read as a cycle, before the fourth is due")
+	s = feedMinutes(s, start, 153, 154, bursts, rng, 0.03)
+	require.Zero(t, s.Period, "the fourth burst did not come (minute 152)")
+	require.Equal(t, start.Add(152*time.Minute).Unix()/60, s.Missed)
+	s = feedMinutes(s, start, 154, 240, bursts, rng, 0.03)
+	require.Zero(t, s.Period)
+
+	s = feedMinutes(nil, start, 0, 400, twoPeaks, rng, 0.03)
+	require.Equal(t, 30*time.Minute, s.Period)
+	require.Zero(t, s.Missed, "a true cycle's forecasts come true")
+}
