@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -180,6 +182,53 @@ func TestDownJobShowsTheParallelismItRanAt(t *testing.T) {
 		back = down > 0 && gt.State == "RUNNING" && gt.Restarts > before
 	}
 	assert.True(t, back, "the job never went down and came back: %s, restarts %d (before %d), %d samples down", gt.State, gt.Restarts, before, down)
+}
+
+// TestEveryRequestedTaskManagerRegisters scales a sandbox up by several
+// TaskManagers at once, three times: the count it reports must settle at
+// what was asked and every one must register. TaskManagers due at the same
+// instant start on two threads; each start used to drop the first pending
+// start it found, not its own, so one could stay counted as starting for
+// ever (a real-Flink keyed-aggregation run reported 5 TaskManagers asked for
+// and 4 registered for 8 minutes, and a rescale waiting for the fifth timed
+// out).
+func TestEveryRequestedTaskManagerRegisters(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real Flink: skipped with -short")
+	}
+	sc := strings.Replace(tiny, "maxTaskManagers: 3, taskManagerStartup: 0s,", "maxTaskManagers: 8, taskManagerStartup: 2s,", 1)
+	require.NotEqual(t, tiny, sc)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	sb, err := Start(ctx, Config{Scenario: scenarioFile(t, sc)})
+	require.NoError(t, err)
+	defer func() { assert.NoError(t, sb.Stop(context.Background())) }()
+	put := func(n int) {
+		t.Helper()
+		req, err := http.NewRequestWithContext(ctx, http.MethodPut, sb.URL()+flinksim.ControlPrefix+"taskmanagers", strings.NewReader(fmt.Sprintf(`{"replicas": %d}`, n)))
+		require.NoError(t, err)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		require.NoError(t, resp.Body.Close())
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+	}
+	for round := range 3 {
+		put(8)
+		var gt flinksim.GroundTruth
+		for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+			gt, err = sb.GroundTruth(ctx)
+			require.NoError(t, err)
+			if gt.RegisteredTaskManagers == 8 {
+				break
+			}
+		}
+		require.Equal(t, 8, gt.RegisteredTaskManagers, "round %d: registered", round)
+		time.Sleep(time.Second)
+		gt, err = sb.GroundTruth(ctx)
+		require.NoError(t, err)
+		require.Equal(t, 8, gt.TaskManagers, "round %d: asked for 8, all 8 registered: none still starting", round)
+		put(2)
+	}
 }
 
 // TestJVMDeathSurfaces starts a real sandbox, kills its JVM and expects

@@ -26,6 +26,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.JobStatus;
 import org.apache.flink.configuration.Configuration;
@@ -194,7 +195,7 @@ final class Sandbox {
     n = Math.max(0, Math.min(n, spec.maxTaskManagers));
     synchronized (lock) {
       while (replicas() < n) {
-        starting.add(exec.schedule(this::startOne, spec.taskManagerStartupMs, TimeUnit.MILLISECONDS));
+        scheduleStart();
       }
       while (replicas() > n && !starting.isEmpty()) {
         starting.remove(starting.size() - 1).cancel(false);
@@ -231,7 +232,7 @@ final class Sandbox {
       TaskExecutor te = live.remove(i);
       boolean held = slotsInUse().contains(te.getResourceID());
       cluster.terminateTaskManager(indexOf(taskExecutors(), te));
-      starting.add(exec.schedule(this::startOne, spec.taskManagerStartupMs, TimeUnit.MILLISECONDS));
+      scheduleStart();
       System.err.println(
           "sandbox: fault: lost TaskManager " + te.getResourceID() + (held ? " (held tasks)" : " (idle)")
               + " at " + l.atMs + " ms; a replacement starts");
@@ -246,20 +247,24 @@ final class Sandbox {
     throw new IllegalStateException("unknown TaskManager " + te.getResourceID());
   }
 
-  private Void startOne() throws Exception {
-    synchronized (lock) {
-      starting.removeIf(ScheduledFuture::isDone);
+  /**
+   * Schedules one TaskManager's start after the scenario's start-up time; the caller holds lock.
+   * Each start removes its own entry from starting: one removed by a scale-down (cancelled, or
+   * already waiting for the lock) starts nothing.
+   */
+  private void scheduleStart() {
+    AtomicReference<ScheduledFuture<?>> self = new AtomicReference<>();
+    self.set(exec.schedule(() -> startOne(self), spec.taskManagerStartupMs, TimeUnit.MILLISECONDS));
+    starting.add(self.get());
+  }
+
+  private Void startOne(AtomicReference<ScheduledFuture<?>> self) throws Exception {
+    synchronized (lock) { // taken after scheduleStart's caller released it: self is set
+      if (!starting.remove(self.get())) return null;
       List<TaskExecutor> before = taskExecutors();
       cluster.startTaskManager();
       for (TaskExecutor te : taskExecutors()) {
         if (!before.contains(te)) live.add(te);
-      }
-      // The future that runs this call is not done yet: drop one not-done entry for it.
-      for (int i = 0; i < starting.size(); i++) {
-        if (!starting.get(i).isDone() && starting.get(i).getDelay(TimeUnit.MILLISECONDS) <= 0) {
-          starting.remove(i);
-          break;
-        }
       }
     }
     return null;
