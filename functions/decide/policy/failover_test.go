@@ -25,21 +25,12 @@ func TestFailoverFoldsTheDrain(t *testing.T) {
 	cfg.Slots.PerTaskManager = 1
 	ck := 60 * time.Second
 	running := func(sec int) events.Snapshot {
-		s := snapAt(sec, vtx("source", 3, 300, 30000, 30000), vtx("window", 3, 833, 30000, 6000, "source"), vtx("sink", 1, 150, 6000, 0, "window"))
-		last := t0.Add(time.Duration(sec) * time.Second).Truncate(ck)
-		s.CheckpointIntervalMs, s.LastCheckpointAt = ck.Milliseconds(), &last
-		s.TaskManagers, s.SlotsTotal, s.SlotsFree = 3, 3, 0
-		return s
+		return failoverJob(sec, ck, t0.Add(time.Duration(sec)*time.Second).Truncate(ck))
 	}
 	o := feedOurs(t, cfg, State{}, 23, running) // 80 s … 300 s
 	require.Nil(t, o.Decision, o.Hold)
 	ran := o.NewState
-	down := func(sec int) events.Snapshot {
-		s := snapAt(sec, vtx("source", 2, 0, 0, 0), vtx("window", 2, 0, 0, 0, "source"), vtx("sink", 1, 0, 0, 0, "window"))
-		s.JobState, s.RunningSince, s.Complete = "CREATED", nil, false
-		s.TaskManagers, s.SlotsTotal, s.SlotsFree = 2, 2, 2
-		return s
-	}
+	down := failoverDown
 	decide := func(st State, c Config, sec int) Output {
 		s := down(sec)
 		return Decide(Input{Snapshot: s, State: st, Config: c, Now: s.ObservedAt, SnapshotID: "s"})
@@ -104,18 +95,10 @@ func TestFailoverFoldsTheAnswerToALongReplay(t *testing.T) {
 	cfg.Slots.PerTaskManager = 1
 	cfg.Disturbances = 0 // running, the job keeps its size
 	ck := 8 * time.Minute
-	running := func(sec int) events.Snapshot {
-		s := snapAt(sec, vtx("source", 3, 300, 30000, 30000), vtx("window", 3, 833, 30000, 6000, "source"), vtx("sink", 1, 150, 6000, 0, "window"))
-		last := t0.Add(-5 * time.Minute)
-		s.CheckpointIntervalMs, s.LastCheckpointAt = ck.Milliseconds(), &last
-		s.TaskManagers, s.SlotsTotal, s.SlotsFree = 3, 3, 0
-		return s
-	}
+	running := func(sec int) events.Snapshot { return failoverJob(sec, ck, t0.Add(-5*time.Minute)) }
 	o := feedOurs(t, cfg, State{}, 23, running) // 80 s … 300 s
 	require.Nil(t, o.Decision, o.Hold)
-	down := snapAt(310, vtx("source", 2, 0, 0, 0), vtx("window", 2, 0, 0, 0, "source"), vtx("sink", 1, 0, 0, 0, "window"))
-	down.JobState, down.RunningSince, down.Complete = "CREATED", nil, false
-	down.TaskManagers, down.SlotsTotal, down.SlotsFree = 2, 2, 2
+	down := failoverDown(310)
 	o = Decide(Input{Snapshot: down, State: o.NewState, Config: cfg, Now: down.ObservedAt, SnapshotID: "s"})
 	require.NotNil(t, o.Decision, o.Hold)
 	require.Greater(t, targetsOf(o.Decision)["window"], 3)
@@ -137,19 +120,14 @@ func TestOurFlink2RescaleIsNotAFailover(t *testing.T) {
 	cfg.Disturbances = 0 // running, the job keeps its size
 	ck := 6 * time.Minute
 	running := func(sec int) events.Snapshot {
-		s := snapAt(sec, vtx("source", 3, 300, 30000, 30000), vtx("window", 3, 833, 30000, 6000, "source"), vtx("sink", 1, 150, 6000, 0, "window"))
-		last := t0.Add(295 * time.Second)
-		s.CheckpointIntervalMs, s.LastCheckpointAt = ck.Milliseconds(), &last
-		s.TaskManagers, s.SlotsTotal, s.SlotsFree = 3, 3, 0
+		s := failoverJob(sec, ck, t0.Add(295*time.Second))
 		s.FlinkVersion = "2.0.1"
 		return s
 	}
 	o := feedOurs(t, cfg, State{}, 23, running) // 80 s … 300 s
 	require.Nil(t, o.Decision, o.Hold)
 	ran := o.NewState
-	down := snapAt(310, vtx("source", 2, 0, 0, 0), vtx("window", 2, 0, 0, 0, "source"), vtx("sink", 1, 0, 0, 0, "window"))
-	down.JobState, down.RunningSince, down.Complete = "CREATED", nil, false
-	down.TaskManagers, down.SlotsTotal, down.SlotsFree = 2, 2, 2
+	down := failoverDown(310)
 	down.FlinkVersion = "2.0.1"
 	decide := func(st State) Output {
 		return Decide(Input{Snapshot: down, State: st, Config: cfg, Now: down.ObservedAt, SnapshotID: "s"})
@@ -167,4 +145,25 @@ func TestOurFlink2RescaleIsNotAFailover(t *testing.T) {
 	// … past the rescale's timeout and an interval, it is a failover again
 	mine.Rescale.At = down.ObservedAt.Add(-13 * time.Minute)
 	require.NotNil(t, decide(mine).Decision)
+}
+
+// failoverJob is the job of the failover tests running settled at sec:
+// source 3, window 3 (12,000 rec/s per subtask, 30,000 offered: 20 %
+// spare), sink 1, on three one-slot TaskManagers, checkpointing every ck,
+// the last checkpoint at last.
+func failoverJob(sec int, ck time.Duration, last time.Time) events.Snapshot {
+	s := snapAt(sec, vtx("source", 3, 300, 30000, 30000), vtx("window", 3, 833, 30000, 6000, "source"), vtx("sink", 1, 150, 6000, 0, "window"))
+	s.CheckpointIntervalMs, s.LastCheckpointAt = ck.Milliseconds(), &last
+	s.TaskManagers, s.SlotsTotal, s.SlotsFree = 3, 3, 0
+	return s
+}
+
+// failoverDown is that job at sec, CREATED after a TaskManager was lost:
+// Flink shows the submission-time parallelism, and the two slots left are
+// registered and free.
+func failoverDown(sec int) events.Snapshot {
+	s := snapAt(sec, vtx("source", 2, 0, 0, 0), vtx("window", 2, 0, 0, 0, "source"), vtx("sink", 1, 0, 0, 0, "window"))
+	s.JobState, s.RunningSince, s.Complete = "CREATED", nil, false
+	s.TaskManagers, s.SlotsTotal, s.SlotsFree = 2, 2, 2
+	return s
 }
