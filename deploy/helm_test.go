@@ -105,7 +105,7 @@ func TestHelmChart(t *testing.T) {
 				require.Zero(t, tmScaledObjects)
 				require.True(t, rbacAllowsScale(t, all, w))
 				require.Equal(t, "deployments/flink/flink-taskmanager", act.Workload)
-				require.False(t, rbacAllowsPods(t, all, "flink", "patch"), "actuate marks pods only for KEDA")
+				require.True(t, rbacAllowsPods(t, all, "flink", "patch"), "its pods are marked before a scale-down")
 			case actuator.BackendFlink:
 				require.Zero(t, tmScaledObjects)
 				require.False(t, rbacAllowsScale(t, all, w))

@@ -16,6 +16,7 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/flinkscaler/flinkscaler/functions/actuate/plan"
+	"github.com/flinkscaler/flinkscaler/functions/actuate/taskmanagers"
 	"github.com/flinkscaler/flinkscaler/internal/clock"
 	"github.com/flinkscaler/flinkscaler/internal/events"
 )
@@ -99,9 +100,10 @@ type Deps struct {
 	NewFlink func(url string) (Flink, error)
 	// TaskManagers is the TM backend; nil means actuate owns no replicas.
 	TaskManagers TaskManagers
-	// Pods, with KEDA owning the replicas, marks the TaskManager pods of
-	// the job's workload before a scale-down (nil: not marked; the
-	// ReplicaSet picks the pods by its own order).
+	// Pods marks the TaskManager pods of the job's workload (a
+	// Deployment's) before a scale-down, whether actuate or KEDA lowers
+	// its replicas (nil: not marked; the ReplicaSet picks the pods by its
+	// own order).
 	Pods Pods
 	// Events records Kubernetes Events on the job's TaskManager workload
 	// (nil: none); failures to record are logged, never fail an actuation.
@@ -355,7 +357,7 @@ func (a *Actuator) apply(ctx context.Context, fl Flink, d events.Decision, dry b
 		cur.CheckpointInterval = checkpointInterval(ctx, fl, d.JobID)
 	}
 	opt := plan.Options{OwnsTaskManagers: a.deps.TaskManagers != nil, DeclareTaskManagers: a.opt.KEDAOwnsTaskManagers,
-		Tolerance: a.opt.HPATolerance, AlignCheckpoint: a.opt.AlignCheckpoint, MarkPods: a.deps.Pods != nil && workload != ""}
+		Tolerance: a.opt.HPATolerance, AlignCheckpoint: a.opt.AlignCheckpoint, MarkPods: a.deps.Pods != nil && taskmanagers.ReadsDeletionCost(workload)}
 	p, err := plan.For(d, cur, opt)
 	if err != nil {
 		return events.Result{Outcome: events.OutcomeFailed, Error: err.Error()}, false, nil

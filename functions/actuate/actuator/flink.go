@@ -39,7 +39,8 @@ type TaskManagers interface {
 var _ TaskManagers = (*taskmanagers.Kubernetes)(nil)
 
 // Pods lists the pods of a TaskManager workload and sets their deletion
-// cost, which the ReplicaSet reads when KEDA's HPA lowers the replicas.
+// cost, which the ReplicaSet reads when actuate or KEDA's HPA lowers the
+// replicas.
 type Pods interface {
 	List(ctx context.Context, workload string) ([]taskmanagers.Pod, error)
 	SetDeletionCost(ctx context.Context, pod taskmanagers.Pod, cost int) error

@@ -29,28 +29,34 @@ import (
 // kedaRules are the Role rules of deploy/rbac/actuate-keda.yaml.
 func kedaRules(t *testing.T) []rbacv1.PolicyRule { return roleRules(t, "actuate-keda.yaml") }
 
-// kedaCluster is a KEDA set-up on a real kube-apiserver: actuate's KEDA
-// scaler serving the desired-TM bucket, an HPA loop that reads the count
-// with KEDA's own external-scaler client and sets the TaskManager
-// Deployment's replicas (AverageValue, target 1, tolerance 0.1), and the
-// emulator's ReplicaSet pods (flinksim.ReplicaSetPods: the pods KEDA's
-// lower count deletes are chosen as a ReplicaSet does, and exactly their
-// TaskManagers leave the emulated cluster).
-type kedaCluster struct {
+// podCluster is a TaskManager Deployment on a real kube-apiserver whose
+// pods the emulator's ReplicaSet plays (flinksim.ReplicaSetPods: the pods
+// a lower replica count deletes are chosen as a ReplicaSet does, and
+// exactly their TaskManagers leave the emulated cluster).
+type podCluster struct {
 	srv     *kubetest.Server
-	saCfg   string // kubeconfig of actuate's ServiceAccount (deploy/rbac/actuate-keda.yaml)
+	saCfg   string // kubeconfig of actuate's ServiceAccount with the given Role rules
 	mu      sync.Mutex
 	deleted []string // TaskManagers whose pods the ReplicaSet deleted
 }
 
+// kedaCluster is a KEDA set-up on a podCluster: actuate's KEDA scaler
+// serving the desired-TM bucket, and an HPA loop that reads the count with
+// KEDA's own external-scaler client and sets the TaskManager Deployment's
+// replicas (AverageValue, target 1, tolerance 0.1).
+type kedaCluster struct{ *podCluster }
+
 const kedaWorkload = "flink/flink-taskmanager"
 
-func startKEDACluster(t *testing.T, e *env, tms int32, rules []rbacv1.PolicyRule) *kedaCluster {
+// startPodCluster creates the Deployment flink/flink-taskmanager with tms
+// replicas, actuate's ServiceAccount with rules, and runs the ReplicaSet's
+// pods for e's emulator until the test ends.
+func startPodCluster(t *testing.T, e *env, tms int32, rules []rbacv1.PolicyRule) (*podCluster, context.Context) {
 	t.Helper()
-	kc := &kedaCluster{srv: kubetest.Start(t)}
-	kc.srv.CreateDeployment(t, "flink", "flink-taskmanager", tms)
-	kc.saCfg = kc.srv.Kubeconfig(t, kc.srv.ServiceAccountConfig(t, "flink", "flinkscaler-actuate", rules))
-	admin := kc.srv.Kubeconfig(t, kc.srv.AdminConfig())
+	pc := &podCluster{srv: kubetest.Start(t)}
+	pc.srv.CreateDeployment(t, "flink", "flink-taskmanager", tms)
+	pc.saCfg = pc.srv.Kubeconfig(t, pc.srv.ServiceAccountConfig(t, "flink", "flinkscaler-actuate", rules))
+	admin := pc.srv.Kubeconfig(t, pc.srv.AdminConfig())
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	t.Cleanup(func() { cancel(); wg.Wait() })
@@ -61,12 +67,26 @@ func startKEDACluster(t *testing.T, e *env, tms int32, rules []rbacv1.PolicyRule
 	require.NoError(t, err)
 	rs.OnError = func(err error) { t.Logf("replicaset: %v", err) }
 	rs.OnDelete = func(ids []string) {
-		kc.mu.Lock()
-		defer kc.mu.Unlock()
-		kc.deleted = append(kc.deleted, ids...)
+		pc.mu.Lock()
+		defer pc.mu.Unlock()
+		pc.deleted = append(pc.deleted, ids...)
 	}
 	wg.Add(1)
 	go func() { defer wg.Done(); _ = rs.Run(ctx) }()
+	require.Eventually(t, func() bool {
+		pods, err := pc.srv.Admin().CoreV1().Pods("flink").List(ctx, metav1.ListOptions{LabelSelector: "app=flink-taskmanager"})
+		return err == nil && len(pods.Items) == int(tms) && e.sim.GroundTruth().State == "RUNNING"
+	}, 10*time.Second, 20*time.Millisecond, "a pod per TaskManager, the job running")
+	return pc, ctx
+}
+
+func startKEDACluster(t *testing.T, e *env, tms int32, rules []rbacv1.PolicyRule) *kedaCluster {
+	t.Helper()
+	pc, ctx := startPodCluster(t, e, tms, rules)
+	kc := &kedaCluster{pc}
+	var wg sync.WaitGroup
+	ctx, cancel := context.WithCancel(ctx)
+	t.Cleanup(func() { cancel(); wg.Wait() })
 
 	view := kedascaler.NewView()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
@@ -83,11 +103,6 @@ func startKEDACluster(t *testing.T, e *env, tms int32, rules []rbacv1.PolicyRule
 	keda := externalscaler.NewExternalScalerClient(cc)
 	wg.Add(1)
 	go func() { defer wg.Done(); kc.hpa(ctx, keda) }()
-
-	require.Eventually(t, func() bool {
-		pods, err := kc.srv.Admin().CoreV1().Pods("flink").List(ctx, metav1.ListOptions{LabelSelector: "app=flink-taskmanager"})
-		return err == nil && len(pods.Items) == int(tms) && e.sim.GroundTruth().State == "RUNNING"
-	}, 10*time.Second, 20*time.Millisecond, "a pod per TaskManager, the job running")
 	return kc
 }
 
@@ -122,8 +137,8 @@ func (kc *kedaCluster) hpa(ctx context.Context, keda externalscaler.ExternalScal
 	}
 }
 
-// pods returns the deletion cost annotation of each TaskManager pod.
-func (kc *kedaCluster) costs(t *testing.T) map[string]string {
+// costs returns the deletion cost annotation of each TaskManager pod.
+func (kc *podCluster) costs(t *testing.T) map[string]string {
 	t.Helper()
 	pods, err := kc.srv.Admin().CoreV1().Pods("flink").List(context.Background(), metav1.ListOptions{LabelSelector: "app=flink-taskmanager"})
 	require.NoError(t, err)

@@ -3,9 +3,11 @@ package actuator
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -132,4 +134,87 @@ func (e *env) watchDeployment(t *testing.T, srv *kubetest.Server, kubeconfig str
 	go func() { watched <- watcher.Run(ctx) }()
 	t.Cleanup(func() { cancel(); require.NoError(t, <-watched) })
 	return restCfg, k8s
+}
+
+// TestKubernetesScaleDownMarksPods: actuate owns the TaskManager
+// Deployment (as the ServiceAccount of deploy/rbac/actuate.yaml) and
+// scales it; the Deployment's ReplicaSet picks which pods go. Before the
+// replicas drop, actuate marks each pod with the subtasks its TaskManager
+// runs, so the ReplicaSet deletes idle TaskManagers' pods first. Packed
+// and not folded (a job whose restart strategy is bounded, say), the
+// rescale leaves 3 of the 4 TaskManagers idle and exactly those go: one
+// restart. Spread and folded, every TaskManager runs subtasks: the
+// removal is the one restart, and the mark says so. Without the pods rule
+// (the Role before pods were marked) nothing is marked, the detail says
+// why, and the scale-down goes on.
+func TestKubernetesScaleDownMarksPods(t *testing.T) {
+	noPods := func(t *testing.T) []rbacv1.PolicyRule {
+		var rules []rbacv1.PolicyRule
+		for _, r := range deployedRules(t) {
+			if !slices.Contains(r.Resources, "pods") {
+				rules = append(rules, r)
+			}
+		}
+		return rules
+	}
+	for _, tt := range []struct {
+		name      string
+		placement string
+		fold      bool
+		rules     func(*testing.T) []rbacv1.PolicyRule
+		steps     []string
+		mark      []string // in the mark step's detail
+		left      string   // the deletion cost of the pod left
+		idleGone  bool     // the ReplicaSet deleted idle TaskManagers only
+	}{
+		{"packed, old order", "  taskManagerPlacement: packed\n", false, deployedRules,
+			[]string{"wait-checkpoint:done", "put-requirements:done", "verify-requirements:done", "wait-parallelism:done",
+				"mark-taskmanagers:done", "scale-taskmanagers:done"},
+			[]string{"3 run none of the job's subtasks", "1 run some"}, "4", true},
+		{"spread, folded", "", true, deployedRules,
+			[]string{"mark-taskmanagers:done", "wait-checkpoint:done", "scale-taskmanagers:done", "wait-released:done",
+				"put-requirements:done", "verify-requirements:done", "wait-parallelism:done"},
+			[]string{"4 run some", "so the removal fails the job over"}, "", false},
+		{"no pods rule: not marked", "  taskManagerPlacement: packed\n", false, noPods,
+			[]string{"wait-checkpoint:done", "put-requirements:done", "verify-requirements:done", "wait-parallelism:done",
+				"mark-taskmanagers:done", "scale-taskmanagers:done"},
+			[]string{"not marked", "forbidden", "the ReplicaSet picks the pods by its own order"}, "", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			opt := foldOptions(tt.fold)
+			opt.ReleaseWait = 5 * time.Second
+			e := newEnvOf(t, fmt.Sprintf(spreadScenario, tt.placement+checkpoints), false, opt)
+			pc, _ := startPodCluster(t, e, 4, tt.rules(t))
+			restCfg, err := taskmanagers.LoadConfig(pc.saCfg)
+			require.NoError(t, err)
+			k8s, err := taskmanagers.NewKubernetes(restCfg)
+			require.NoError(t, err)
+			pods, err := taskmanagers.NewPods(restCfg, k8s)
+			require.NoError(t, err)
+			e.options.DefaultWorkload = "deployments/" + kedaWorkload
+			e.deps.Pods = pods
+			e.use(k8s)
+
+			r, restarts := e.scaleDown(t)
+			require.Equal(t, events.OutcomeApplied, r.Outcome, "%v %s", stepNames(r), r.Error)
+			assert.Equal(t, tt.steps, stepNames(r))
+			require.Eventually(t, func() bool { return len(pc.costs(t)) == 1 }, 10*time.Second, 20*time.Millisecond, "1 pod left")
+			assert.Equal(t, 1, restarts, "restarts for one scale-down")
+			assert.Equal(t, []int{2, 2}, e.parallelism(t))
+			mark := r.Steps[stepIndex(r, "mark-taskmanagers")].Detail
+			for _, want := range tt.mark {
+				assert.Contains(t, mark, want)
+			}
+			if tt.left != "" {
+				for _, cost := range pc.costs(t) {
+					assert.Equal(t, tt.left, cost, "the pod left is marked with the subtasks it ran")
+				}
+			}
+			if tt.idleGone {
+				pc.mu.Lock()
+				assert.Len(t, pc.deleted, 3)
+				pc.mu.Unlock()
+			}
+		})
+	}
 }

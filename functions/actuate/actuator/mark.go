@@ -16,7 +16,8 @@ import (
 
 // mark sets the deletion cost of each TaskManager pod of the job's workload
 // to the number of the job's subtasks its TaskManager runs, so the
-// ReplicaSet that applies KEDA's lower count deletes the pods of idle
+// ReplicaSet that applies the lower count (actuate's scale in Kubernetes
+// mode, KEDA's HPA in KEDA mode) deletes the pods of idle
 // TaskManagers first (cost 0; pods whose TaskManager has not registered
 // too), then those running the fewest subtasks. Removing an idle
 // TaskManager fails nothing over.

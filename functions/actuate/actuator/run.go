@@ -103,11 +103,15 @@ func buildDeps(ctx context.Context, cfg Config, js jetstream.JetStream, log *slo
 	}
 	switch cfg.TaskManagers {
 	case BackendKubernetes:
-		k8s, ev, _, err := kubernetes(cfg.Kubeconfig)
+		// actuate scales the workload (its scale subresource), records
+		// Events on it, and marks its pods before a scale-down so its
+		// ReplicaSet removes idle TaskManagers first (listing and patching
+		// pods).
+		k8s, ev, pods, err := kubernetes(cfg.Kubeconfig)
 		if err != nil {
 			return deps, err
 		}
-		deps.TaskManagers, deps.Events = k8s, ev
+		deps.TaskManagers, deps.Events, deps.Pods = k8s, ev, pods
 	case BackendKEDA:
 		// KEDA scales; with a workload named, actuate records Events on it
 		// (reading its scale subresource for the UID, creating events) and

@@ -7,8 +7,8 @@
 // Order of the steps, by mode and direction of the TaskManager count:
 //
 //	mode       TMs up                                   TMs down                                 TMs equal
-//	adaptive   scale → wait-slots → put → verify → wait  put → verify → wait → scale               put → verify → wait
-//	  (fold)                                            scale → wait-released → put → verify → wait
+//	adaptive   scale → wait-slots → put → verify → wait  put → verify → wait → [mark] → scale      put → verify → wait
+//	  (fold)                                            [mark] → scale → wait-released → put → verify → wait
 //	keda       declare → wait-slots → put → verify → wait put → verify → wait → [mark] → declare  put → verify → wait
 //	  (fold)                                            [mark] → declare → wait-released → put → verify → wait
 //	reactive   scale → wait-slots → wait                  scale → wait                             (nothing)
@@ -17,8 +17,9 @@
 // scale = set TaskManager replicas; declare = publish the desired TM count for
 // KEDA (in keda mode actuate never touches replicas); mark = set each
 // TaskManager pod's controller.kubernetes.io/pod-deletion-cost to the
-// subtasks its TaskManager runs, so the ReplicaSet that applies KEDA's lower
-// count deletes idle TaskManagers' pods first (Options.MarkPods); put = PUT
+// subtasks its TaskManager runs, so the ReplicaSet that applies the lower
+// count (actuate's scale, or KEDA's) deletes idle TaskManagers' pods first
+// (Options.MarkPods); put = PUT
 // /jobs/<id>/resource-requirements with the full map; verify = GET it back and
 // compare; wait = the job is RUNNING with every vertex at its expected
 // parallelism. The decision's mode says how the job scales; who owns the
@@ -138,9 +139,12 @@ type Options struct {
 	// put), so the removal and the rescale share one restart. Only when
 	// the requirements change.
 	FoldScaleDown bool
-	// MarkPods puts a mark step before a declared scale-down's declare
-	// step: the ReplicaSet behind KEDA's HPA picks which pods go, and the
-	// mark makes it pick those whose TaskManagers run the fewest subtasks.
+	// MarkPods puts a mark step before an adaptive scale-down's scale or
+	// declare step: the ReplicaSet that applies the lower replica count
+	// (actuate's, or KEDA's HPA's) picks which pods go, and the mark makes
+	// it pick those whose TaskManagers run the fewest subtasks. Set it only
+	// when the workload's pods are removed by a ReplicaSet (a Deployment's),
+	// not a StatefulSet's highest ordinals.
 	MarkPods bool
 }
 
@@ -345,7 +349,7 @@ func adaptive(p Plan, d events.Decision, cur Current, opt Options, tms int) (Pla
 	case tms < cur.TaskManagers:
 		p.Direction = DirectionDown
 		var mark []Step
-		if opt.MarkPods && declares(d, opt) {
+		if opt.MarkPods {
 			mark = []Step{{Kind: KindMarkTaskManagers, TaskManagers: tms}}
 		}
 		if opt.FoldScaleDown && changed {

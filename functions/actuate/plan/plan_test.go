@@ -289,9 +289,24 @@ func TestFoldScaleDown(t *testing.T) {
 	require.Equal(t, []Kind{KindWaitCheckpoint, KindPutRequirements, KindVerifyRequirements, KindWaitParallelism, KindMarkTaskManagers, KindDeclareTaskManagers}, kinds(p),
 		"not folded: marked after the rescale, from where Flink left the subtasks")
 
-	p, err = For(decision(events.ModeAdaptive, one, 2, 2), cur, Options{OwnsTaskManagers: true, MarkPods: true})
+	owned := fold
+	owned.MarkPods = true
+	p, err = For(decision(events.ModeAdaptive, one, 2, 2), cur, owned)
 	require.NoError(t, err)
-	require.NotContains(t, kinds(p), KindMarkTaskManagers, "pods are marked for KEDA's scale-downs only")
+	require.Equal(t, append([]Kind{KindMarkTaskManagers, KindWaitCheckpoint, KindScaleTaskManagers, KindWaitReleased}, put...), kinds(p),
+		"actuate scaling the Deployment: its ReplicaSet picks the pods too, so they are marked before the checkpoint wait and the scale")
+	owned.FoldScaleDown = false
+	p, err = For(decision(events.ModeAdaptive, one, 2, 2), cur, owned)
+	require.NoError(t, err)
+	require.Equal(t, []Kind{KindWaitCheckpoint, KindPutRequirements, KindVerifyRequirements, KindWaitParallelism, KindMarkTaskManagers, KindScaleTaskManagers}, kinds(p),
+		"not folded: marked after the rescale, right before the scale")
+	p, err = For(decision(events.ModeAdaptive, one, 4, 2), Current{TaskManagers: 6, Requirements: reqs(4, 2)}, owned)
+	require.NoError(t, err)
+	require.Equal(t, []Kind{KindWaitParallelism, KindMarkTaskManagers, KindScaleTaskManagers}, kinds(p),
+		"removing spare TaskManagers: the idle ones are marked to go")
+	p, err = For(decision(events.ModeReactive, one, 2, 2), cur, owned)
+	require.NoError(t, err)
+	require.NotContains(t, kinds(p), KindMarkTaskManagers, "reactive mode runs on every TaskManager: no idle one to mark")
 
 	p, err = For(decision(events.ModeAdaptive, one, 6, 2), cur, keda)
 	require.NoError(t, err)

@@ -69,7 +69,7 @@ func (p *Pods) List(ctx context.Context, workload string) ([]Pod, error) {
 	if err != nil {
 		return nil, err
 	}
-	if w.Resource.Group != "apps" || (w.Resource.Resource != "deployments" && w.Resource.Resource != "replicasets") {
+	if !removedByReplicaSet(w) {
 		return nil, fmt.Errorf("%w to %s: only a ReplicaSet (a Deployment's) reads it; a StatefulSet removes its highest ordinals",
 			ErrNoDeletionCost, w)
 	}
@@ -98,6 +98,19 @@ func (p *Pods) List(ctx context.Context, workload string) ([]Pod, error) {
 		out = append(out, q)
 	}
 	return out, nil
+}
+
+// ReadsDeletionCost reports whether the pods of workload ([KIND/]NAMESPACE/NAME)
+// are removed by a ReplicaSet, which reads their deletion cost: a
+// Deployment's or a ReplicaSet's. A StatefulSet removes its highest
+// ordinals; a malformed reference reads nothing.
+func ReadsDeletionCost(workload string) bool {
+	w, err := ParseWorkload(workload)
+	return err == nil && removedByReplicaSet(w)
+}
+
+func removedByReplicaSet(w Workload) bool {
+	return w.Resource.Group == "apps" && (w.Resource.Resource == "deployments" || w.Resource.Resource == "replicasets")
 }
 
 // SetDeletionCost sets pod's deletion cost annotation to cost (a merge

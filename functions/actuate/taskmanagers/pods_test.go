@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -104,4 +105,21 @@ func TestPodDeletionCost(t *testing.T) {
 		_, err := pods.List(ctx, "flink/flink-taskmanager")
 		require.ErrorIs(t, err, ErrUnreachable)
 	})
+}
+
+// TestReadsDeletionCost: only a ReplicaSet (a Deployment's) reads the
+// pods' deletion cost, so only such workloads' pods are marked.
+func TestReadsDeletionCost(t *testing.T) {
+	for w, want := range map[string]bool{
+		"flink/flink-taskmanager":                  true,
+		"deployments/flink/flink-taskmanager":      true,
+		"deployments.apps/flink/flink-taskmanager": true,
+		"replicasets.apps/flink/flink-taskmanager": true,
+		"statefulsets/flink/flink-taskmanager":     false,
+		"taskmanagers.example.com/flink/tm":        false,
+		"":                                         false,
+		"flink":                                    false,
+	} {
+		assert.Equal(t, want, ReadsDeletionCost(w), w)
+	}
 }
