@@ -23,7 +23,7 @@ const (
 // reports the scorecards (docs/BENCHMARK.md): tables or JSON on stdout,
 // progress on stderr, SVG plots with --out.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench", "bench [--quick] [--seeds N] [--first-seed S] [--json] [--out DIR] [--policies LIST] [--taskmanagers emulator|keda] [--fold-scale-down=false] [FILE_OR_DIR ...]", stderr)
+	fs := newFlagSet("bench", "bench [--quick] [--seeds N] [--first-seed S] [--json] [--out DIR] [--policies LIST] [--taskmanagers emulator|kubernetes|keda] [--mark-pods=false] [--fold-scale-down=false] [FILE_OR_DIR ...]", stderr)
 	asJSON := fs.Bool("json", false, `write {"results":[...],"rows":[...],"pareto":{...}} on stdout instead of tables`)
 	out := fs.String("out", "", "directory for SVG plots: per scenario the time series (first seed, default settings) and the cost/p99-lag Pareto plot")
 	list := fs.String("policies", "", "comma-separated policies to compare (default: all of "+fmt.Sprint(bench.Policies)+")")
@@ -31,7 +31,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	seeds := fs.Int("seeds", 0, fmt.Sprintf("seeds per scenario: the scenario's seed, seed+1, … (default %d, %d with --quick)", benchSeeds, benchQuickSeeds))
 	first := fs.Int64("first-seed", 0, "run seeds S, S+1, … on every scenario instead of each scenario's own seed and the next ones (fresh seeds; default: the scenario's)")
 	verbose := fs.Bool("v", false, "one progress line per run (default: one per 10 % of the runs)")
-	owner := fs.String("taskmanagers", "emulator", "who owns the TaskManager count: emulator (actuate sets it) or keda (actuate declares it, an emulated HPA applies it every 15 s, TaskManagers without subtasks removed first as with marked pods)")
+	owner := fs.String("taskmanagers", "emulator", "who owns the TaskManager count: emulator (actuate sets it through the emulator, which removes TaskManagers without subtasks first), kubernetes (actuate scales a Deployment whose ReplicaSet picks the pods: not Ready, then the lowest pod-deletion-cost, then the newest), or keda (actuate declares it, an emulated HPA sets that Deployment's replicas every 15 s)")
+	mark := fs.Bool("mark-pods", true, "with kubernetes or keda: actuate marks each TaskManager pod's deletion cost (the subtasks it runs) before a scale-down (false: the ReplicaSet removes the newest, busy or not)")
 	fold := fs.Bool("fold-scale-down", true, "actuate's scale-down fold (false: the requirements first, the TaskManagers after the rescale)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -49,8 +50,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stderr, "bench: --first-seed must be positive, got %d\n", *first)
 		return errUsage
 	}
-	if *owner != "emulator" && *owner != "keda" {
-		fmt.Fprintf(stderr, "bench: --taskmanagers must be emulator or keda, got %q\n", *owner)
+	if *owner != "emulator" && *owner != "kubernetes" && *owner != "keda" {
+		fmt.Fprintf(stderr, "bench: --taskmanagers must be emulator, kubernetes or keda, got %q\n", *owner)
+		return errUsage
+	}
+	if !*mark && *owner == "emulator" {
+		fmt.Fprintln(stderr, "bench: --mark-pods=false needs --taskmanagers kubernetes or keda (the emulator removes TaskManagers without subtasks first; no pods to mark)")
 		return errUsage
 	}
 	n := *seeds
@@ -79,7 +84,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	settings := bench.Settings(policies, !*quick)
 	start := time.Now()
-	opt := bench.Options{Seeds: n, FirstSeed: *first, Series: *out != "", KEDA: *owner == "keda", PlainScaleDown: !*fold}
+	opt := bench.Options{Seeds: n, FirstSeed: *first, Series: *out != "", KEDA: *owner == "keda",
+		Kubernetes: *owner == "kubernetes", Unmarked: !*mark, PlainScaleDown: !*fold}
 	fmt.Fprintf(stderr, "%d scenarios × %d settings × %d seeds\n", len(scs), len(settings), n)
 	results, err := bench.RunAll(ctx, scs, settings, opt, func(r bench.Result, took time.Duration, done, total int) {
 		if *verbose || done == total || done*10/total != (done-1)*10/total {

@@ -65,10 +65,10 @@ type executor struct {
 }
 
 // hpa is KEDA's HPA over the emulator: at each sync it reads the count
-// actuate declared and, outside the HPA's tolerance, sets the emulator's
-// TaskManagers to it.
+// actuate declared and, outside the HPA's tolerance, sets the
+// Deployment's replicas to it (its ReplicaSet picks the pods).
 type hpa struct {
-	c    *flinksim.Cluster
+	rs   *replicaSet
 	key  string
 	next time.Time
 }
@@ -88,11 +88,11 @@ func (h *hpa) sync(now time.Time, desired *memKV) {
 	if json.Unmarshal(e.Value(), &d) != nil || d.TaskManagers < 1 {
 		return
 	}
-	cur := h.c.TaskManagers()
+	cur := h.rs.c.TaskManagers()
 	if cur > 0 && math.Abs(float64(d.TaskManagers)/float64(cur)-1) <= hpaTolerance {
 		return
 	}
-	h.c.SetTaskManagers(d.TaskManagers)
+	h.rs.scale(d.TaskManagers)
 }
 
 // hpaTolerance is the HPA's default tolerance; actuate's --hpa-tolerance
@@ -100,8 +100,9 @@ func (h *hpa) sync(now time.Time, desired *memKV) {
 const hpaTolerance = 0.1
 
 // newExecutor returns an executor for c, whose REST API client reaches
-// through transport, starting at the emulator's time now; opt.KEDA and
-// opt.PlainScaleDown set who owns the TaskManagers and the scale-down order.
+// through transport, starting at the emulator's time now; opt.Kubernetes,
+// opt.KEDA, opt.Unmarked and opt.PlainScaleDown set who owns the
+// TaskManagers, which go, and the scale-down order.
 func newExecutor(c *flinksim.Cluster, fl *flink.Client, transport http.RoundTripper, now time.Time, opt Options) *executor {
 	x := &executor{now: now, yield: make(chan struct{}), resume: make(chan struct{}),
 		ledger: newMemKV(events.BucketActuations), desired: newMemKV(events.BucketDesiredTMs)}
@@ -127,9 +128,17 @@ func newExecutor(c *flinksim.Cluster, fl *flink.Client, transport http.RoundTrip
 	}
 	aopt := actuator.DefaultOptions()
 	aopt.FoldScaleDown = !opt.PlainScaleDown
-	if opt.KEDA && scaling != flinksim.ScalingSession {
-		deps.TaskManagers, aopt.KEDAOwnsTaskManagers, aopt.HPATolerance = nil, true, hpaTolerance
-		x.hpa = &hpa{c: c, key: events.KVKey(cluster, c.JobID())}
+	if (opt.KEDA || opt.Kubernetes) && scaling != flinksim.ScalingSession {
+		rs := newReplicaSet(c)
+		aopt.DefaultWorkload = workload
+		if !opt.Unmarked {
+			deps.Pods = rs
+		}
+		deps.TaskManagers = rs
+		if opt.KEDA {
+			deps.TaskManagers, aopt.KEDAOwnsTaskManagers, aopt.HPATolerance = nil, true, hpaTolerance
+			x.hpa = &hpa{rs: rs, key: events.KVKey(cluster, c.JobID())}
+		}
 	}
 	x.act = actuator.New(deps, aopt)
 	return x

@@ -59,13 +59,24 @@ type Options struct {
 	// each policy at its defaults (for plots); other results keep only
 	// their summary. Run always keeps it.
 	Series bool
+	// Kubernetes has actuate scale the TaskManagers' Deployment
+	// (actuate --taskmanagers kubernetes) instead of the emulator's own
+	// endpoint: the Deployment's ReplicaSet picks which TaskManagers a
+	// lower count removes (pods not Ready first, then the lowest
+	// pod-deletion-cost, then the newest), and actuate marks the pods'
+	// costs before a scale-down (the subtasks each TaskManager runs) unless
+	// Unmarked. The default (neither Kubernetes nor KEDA) removes
+	// TaskManagers that run no subtask first, as marked pods would.
+	Kubernetes bool
 	// KEDA has KEDA own the TaskManagers (actuate --taskmanagers keda):
 	// actuate declares counts, and an emulated HPA applies the declared
-	// count to the emulator at each sync (HPASync, its 10 % tolerance),
-	// the emulator removing TaskManagers that run no subtask first, as the
-	// ReplicaSet does with the pods actuate marks. Session-mode scenarios
-	// are unaffected (no TaskManager changes).
+	// count to the Deployment at each sync (HPASync, its 10 % tolerance),
+	// whose ReplicaSet picks the pods as with Kubernetes. Session-mode
+	// scenarios are unaffected (no TaskManager changes).
 	KEDA bool
+	// Unmarked, with Kubernetes or KEDA, has actuate mark no pods: the
+	// ReplicaSet removes the newest TaskManagers, busy or not.
+	Unmarked bool
 	// PlainScaleDown turns actuate's scale-down fold off
 	// (--fold-scale-down=false): the requirements go first, the
 	// TaskManagers after the rescale.

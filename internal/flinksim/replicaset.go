@@ -141,8 +141,8 @@ func (r *ReplicaSetPods) pods(ctx context.Context, sel *metav1.LabelSelector) (m
 
 // victims picks n TaskManagers to remove in the ReplicaSet's order.
 func (r *ReplicaSetPods) victims(pods map[string]*corev1.Pod, tms []TaskManagerStatus, n int) []string {
-	cost := func(tm TaskManagerStatus) int {
-		p, ok := pods[tm.ID]
+	return ReplicaSetVictims(tms, n, func(id string) int {
+		p, ok := pods[id]
 		if !ok {
 			return 0
 		}
@@ -151,18 +151,28 @@ func (r *ReplicaSetPods) victims(pods map[string]*corev1.Pod, tms []TaskManagerS
 			return 0
 		}
 		return int(c)
-	}
+	})
+}
+
+// ReplicaSetVictims returns the ids of the n TaskManagers (at most all) a
+// ReplicaSet removes first when its replicas drop, each TaskManager in a
+// pod of its own whose deletion cost is cost(id): pods not Ready (the
+// TaskManager not registered) first, then the lowest cost, then the
+// newest. The ReplicaSet's other rules (node spread, time Ready,
+// restarts) do not apply here: one node, no kubelet.
+func ReplicaSetVictims(tms []TaskManagerStatus, n int, cost func(id string) int) []string {
 	ranked := append([]TaskManagerStatus(nil), tms...)
 	sort.SliceStable(ranked, func(a, b int) bool {
 		ta, tb := ranked[a], ranked[b]
 		if ta.Registered != tb.Registered {
 			return !ta.Registered // not Ready first
 		}
-		if ca, cb := cost(ta), cost(tb); ca != cb {
+		if ca, cb := cost(ta.ID), cost(tb.ID); ca != cb {
 			return ca < cb
 		}
 		return ta.Seq > tb.Seq // newest first
 	})
+	n = min(max(n, 0), len(ranked))
 	out := make([]string, 0, n)
 	for _, tm := range ranked[:n] {
 		out = append(out, tm.ID)

@@ -103,8 +103,9 @@ func awaitingSlots(g gateInput, st State, snapshotID string) *events.Decision {
 		moves = append(moves, "the parallelism last declared fits them")
 	}
 	d.Rationale = fmt.Sprintf("the job has waited %s for slots since it last ran: %d registered on %d TaskManagers where its requirements need %d "+
-		"(a TaskManager that does not register); running now at what the registered slots allow (%s) trades %d slots of capacity "+
-		"for the lag the wait adds, one second per second; TaskManagers that have not registered are dropped, and the job is sized again once it runs",
-		down.Round(time.Second), s.SlotsTotal, s.TaskManagers, need, strings.Join(moves, ", "), max(need-avail, 0))
+		"(a TaskManager that does not register); running now at what the registered slots allow (%s): 0 restarts of its own (the job is down "+
+		"and starts at this size) and %d slots of capacity less, traded for the lag the wait adds (lag ~%.0f s added so far, one second per second); "+
+		"TaskManagers that have not registered are dropped, and the job is sized again once it runs",
+		down.Round(time.Second), s.SlotsTotal, s.TaskManagers, need, strings.Join(moves, ", "), max(need-avail, 0), down.Seconds())
 	return d
 }

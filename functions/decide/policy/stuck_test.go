@@ -45,6 +45,8 @@ func TestWaitingForSlotsThatDoNotCome(t *testing.T) {
 	require.Equal(t, events.Count{Current: 13, Target: 13}, o.Decision.TaskManagers)
 	require.Contains(t, o.Decision.Rationale, "the job has waited 4m30s for slots since it last ran: 13 registered on 13 TaskManagers where its requirements need 14")
 	require.Contains(t, o.Decision.Rationale, "window 14→13")
+	require.Contains(t, o.Decision.Rationale, "(window 14→13): 0 restarts of its own (the job is down and starts at this size) and 1 slots of capacity less, "+
+		"traded for the lag the wait adds (lag ~270 s added so far", "what it traded, in numbers")
 	require.Equal(t, map[string]int{"source": 3, "window": 13}, o.NewState.Rescale.Targets)
 
 	// With our decision applied long ago, the parallelism to fit is the

@@ -1,0 +1,59 @@
+package bench_test
+
+import (
+	"context"
+	"regexp"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/flinkscaler/flinkscaler/functions/decide/policy"
+	"github.com/flinkscaler/flinkscaler/internal/bench"
+)
+
+// trades are what every decision's rationale names in numbers: the
+// restarts it costs, the seconds over the SLO or of lag it buys or risks,
+// and the slots it adds or frees (slot-seconds per hour, or slots).
+var trades = []struct {
+	what string
+	re   *regexp.Regexp
+}{
+	{"restarts", regexp.MustCompile(`\d+(\.\d+)? restarts?\b`)},
+	{"seconds over the SLO or of lag", regexp.MustCompile(`\d+ s over the SLO|lag ~?\d+ s\b`)},
+	{"slots", regexp.MustCompile(`[+-]?\d+ slot-s/h|\d+ slots\b`)},
+}
+
+// TestEveryDecisionNamesItsTrade: on every shipped scenario and every
+// scenario of scenarios/fresh, on two seeds (the scenario's and a fixed
+// fresh one), every decision ours publishes (scale-ups, scale-downs,
+// failover folds, forecasts, decisions correcting a job that waits for
+// slots) names what it traded in numbers: restarts, seconds over the SLO
+// or of lag, and slots.
+func TestEveryDecisionNamesItsTrade(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs every scenario twice")
+	}
+	if raceDetector {
+		t.Skip("the race detector makes this tens of CPU minutes")
+	}
+	scs, err := bench.LoadScenarios([]string{"../../scenarios", "../../scenarios/fresh"})
+	require.NoError(t, err)
+	settings := bench.Settings([]string{policy.Name}, false)
+	decisions := 0
+	for _, first := range []int64{0, 45001} {
+		results, err := bench.RunAll(context.Background(), scs, settings, bench.Options{Seeds: 1, FirstSeed: first, Series: true}, nil)
+		require.NoError(t, err)
+		for _, r := range results {
+			for _, d := range r.Series.Decisions {
+				decisions++
+				for _, tr := range trades {
+					if !tr.re.MatchString(d.Rationale) {
+						t.Errorf("%s seed %d at %s: the rationale names no %s: %s", r.Scenario, r.Seed, d.Elapsed, tr.what, d.Rationale)
+					}
+				}
+			}
+		}
+	}
+	require.Positive(t, decisions)
+	t.Logf("%d decisions over %d scenarios × 2 seeds", decisions, len(scs))
+}
