@@ -78,5 +78,14 @@ func TestBenchFirstSeedAndTargets(t *testing.T) {
 
 	errOut.Reset()
 	require.Equal(t, 2, run(context.Background(), []string{"bench", "--taskmanagers", "hpa", file}, &out, &errOut))
-	require.Contains(t, errOut.String(), `--taskmanagers must be emulator or keda, got "hpa"`)
+	require.Contains(t, errOut.String(), `--taskmanagers must be emulator, kubernetes or keda, got "hpa"`)
+
+	errOut.Reset()
+	require.Equal(t, 2, run(context.Background(), []string{"bench", "--mark-pods=false", file}, &out, &errOut))
+	require.Contains(t, errOut.String(), "--mark-pods=false needs --taskmanagers kubernetes or keda")
+
+	// Kubernetes mode: the ReplicaSet picks the pods actuate marked.
+	out.Reset()
+	require.Equal(t, 0, run(context.Background(), []string{"bench", "--quick", "--seeds", "1", "--policies", "flinkscaler", "--taskmanagers", "kubernetes", file}, &out, &errOut), errOut.String())
+	require.Contains(t, out.String(), "flinkscaler")
 }
