@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -93,4 +94,25 @@ func TestDecidePrintPolicy(t *testing.T) {
 	errOut.Reset()
 	require.Equal(t, 1, run(context.Background(), []string{"decide", "--policy", file, "--print-policy"}, &out, &errOut))
 	require.Contains(t, errOut.String(), "minInterval")
+}
+
+// TestEveryCommandsHelp: each command's --help exits 0 with its usage
+// line and lists its flags, each as --name and at most one placeholder
+// word (a flag's usage text in backquotes would become its placeholder).
+func TestEveryCommandsHelp(t *testing.T) {
+	flagLine := regexp.MustCompile(`^  --?[a-z][a-z0-9-]*( \S+)?$`)
+	for _, c := range commands() {
+		t.Run(c.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			require.Equal(t, 0, run(context.Background(), []string{c.name, "--help"}, &out, &errOut), errOut.String())
+			help := errOut.String() + out.String()
+			require.True(t, strings.HasPrefix(help, "Usage: flinkscaler "+c.name), help)
+			require.Contains(t, help, "\nFlags:")
+			for _, line := range strings.Split(help, "\n") {
+				if strings.HasPrefix(line, "  -") {
+					require.Regexp(t, flagLine, line, "a flag and at most one placeholder word")
+				}
+			}
+		})
+	}
 }

@@ -20,7 +20,7 @@ import (
 // runDemo runs the whole system on an emulated Flink job, sped up, and
 // reports how it scaled.
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("demo", "demo [--scenario FILE] [--engine emulator|flink [--flink 1.20|2]] [--speed N] [--duration D] [--report FILE] [--json] [--nats-listen ADDR] [--flink-listen ADDR] [--keda-listen ADDR]", stderr)
+	fs := newFlagSet("demo", "demo [--scenario FILE] [--engine emulator|flink [--flink 1.20|2]] [--speed N] [--duration D] [--report FILE] [--json] [--nats-listen ADDR] [--flink-listen ADDR] [--keda-listen ADDR] [--verbose]", stderr)
 	scenario := fs.String("scenario", "", "scenario YAML file (default: the built-in scenarios/wordcount.yaml)")
 	speed := fs.Float64("speed", 30, "simulated seconds per real second (at most 1000; always 1 with --engine flink)")
 	engine := fs.String("engine", "emulator", "run the job on the Flink emulator (emulator) or on a real Apache Flink MiniCluster in real time (flink; needs java and mvn, builds its jar on first use)")
@@ -28,7 +28,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	duration := fs.Duration("duration", 0, "simulated time to run (default: the scenario's duration)")
 	report := fs.String("report", "demo-report.html", "HTML report to write at the end (empty: none)")
 	asJSON := fs.Bool("json", false, "print the summary as JSON on stdout; progress goes to stderr")
-	natsListen := fs.String("nats-listen", "", "expose the embedded NATS server on ADDR (host:port) so `flinkscaler watch --nats nats://ADDR` can follow along (default: a free loopback port)")
+	natsListen := fs.String("nats-listen", "", "expose the embedded NATS server on ADDR (host:port) so 'flinkscaler watch --nats nats://ADDR' can follow along (default: a free loopback port)")
 	flinkListen := fs.String("flink-listen", "", "serve the Flink REST API (emulated, or the real sandbox's) on ADDR (default: a free loopback port)")
 	kedaListen := fs.String("keda-listen", "", "serve actuate's KEDA external scaler (gRPC) on ADDR; ScaledObject metadata cluster=demo, job=<job name>")
 	verbose := fs.Bool("verbose", false, "print the functions' logs on stderr")

@@ -62,6 +62,12 @@ func PrintUsage(w io.Writer, fs *flag.FlagSet, synopsis, summary string, env boo
 	if summary != "" {
 		fmt.Fprintf(w, "\n%s\n", summary)
 	}
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	if n == 0 {
+		fmt.Fprintln(w, "\nFlags: none")
+		return
+	}
 	fmt.Fprintln(w, "\nFlags:")
 	fs.VisitAll(func(f *flag.Flag) {
 		kind, usage := flag.UnquoteUsage(f)
