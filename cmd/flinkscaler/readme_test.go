@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/flinkscaler/flinkscaler/internal/events/eventstest"
 	"github.com/flinkscaler/flinkscaler/internal/function"
 	"github.com/flinkscaler/flinkscaler/internal/syncbuf"
 )
@@ -158,5 +160,33 @@ func TestReadmeChainByHand(t *testing.T) {
 	wg.Wait()
 	for i, code := range codes {
 		require.Equal(t, 0, code, "%v exited %d:\n%s", chain[i], code, outs[i].String())
+	}
+}
+
+// TestReadmePolicyCommands runs the README's `flinkscaler policy` block as
+// written (flinkscaler being this binary) against a NATS server with the
+// stream and buckets provisioned, as `flinkscaler nats` makes them, from a
+// directory holding the my-overrides.yaml it names: every command succeeds,
+// and get shows what set stored.
+func TestReadmePolicyCommands(t *testing.T) {
+	t.Chdir("../..")
+	var block [][]string
+	for _, b := range readmeBlocks(t, "Try the pieces by hand") {
+		if len(b) > 0 && b[0][0] == "flinkscaler" && b[0][1] == "policy" {
+			block = b
+		}
+	}
+	require.NotEmpty(t, block, "README shows the policy commands")
+	env := eventstest.Start(t)
+	t.Setenv("FLINKSCALER_NATS_URL", env.URL)
+	t.Chdir(t.TempDir())
+	require.NoError(t, os.WriteFile("my-overrides.yaml", []byte("slo:\n  maxLag: 2m0s\n"), 0o600))
+	for _, fields := range block {
+		require.Equal(t, "flinkscaler", fields[0], "README command %q", fields)
+		var out, errOut bytes.Buffer
+		require.Equal(t, 0, run(context.Background(), fields[1:], &out, &errOut), "%q: %s", fields, errOut.String())
+		if len(fields) > 2 && slices.Equal(fields[1:3], []string{"policy", "get"}) {
+			require.Contains(t, out.String(), "maxLag: 2m0s", "get shows what set stored")
+		}
 	}
 }
