@@ -3,6 +3,8 @@ package bench_test
 import (
 	"context"
 	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -23,6 +25,9 @@ var trades = []struct {
 	{"slots", regexp.MustCompile(`[+-]?\d+ slot-s/h|\d+ slots\b`)},
 }
 
+// move is a vertex's change in a rationale's "→ scale name a→b, …".
+var move = regexp.MustCompile(`(\d+)→(\d+)`)
+
 // TestEveryDecisionNamesItsTrade: on every shipped scenario and every
 // scenario of scenarios/fresh, on two seeds (the scenario's and a fixed
 // fresh one), every decision ours publishes (scale-ups, scale-downs,
@@ -40,12 +45,40 @@ func TestEveryDecisionNamesItsTrade(t *testing.T) {
 	require.NoError(t, err)
 	settings := bench.Settings([]string{policy.Name}, false)
 	decisions := 0
+	// kinds counts the decisions of each kind seen, so the test is known
+	// to cover them.
+	kinds := map[string]int{}
+	kindOf := map[string]*regexp.Regexp{
+		"failover fold":     regexp.MustCompile(`decided while the job is \w+ after a failover`),
+		"forecast":          regexp.MustCompile(`forecast: `),
+		"waits for slots":   regexp.MustCompile(`for slots since it last ran`),
+		"drain and release": regexp.MustCompile(`released to \d+ slots once the lag drains`),
+	}
 	for _, first := range []int64{0, 45001} {
 		results, err := bench.RunAll(context.Background(), scs, settings, bench.Options{Seeds: 1, FirstSeed: first, Series: true}, nil)
 		require.NoError(t, err)
 		for _, r := range results {
 			for _, d := range r.Series.Decisions {
 				decisions++
+				for kind, re := range kindOf {
+					if re.MatchString(d.Rationale) {
+						kinds[kind]++
+					}
+				}
+				up, down := false, false
+				if i := strings.LastIndex(d.Rationale, "→ scale "); i >= 0 {
+					for _, m := range move.FindAllStringSubmatch(d.Rationale[i:], -1) {
+						from, _ := strconv.Atoi(m[1])
+						to, _ := strconv.Atoi(m[2])
+						up, down = up || to > from, down || to < from
+					}
+				}
+				if up {
+					kinds["scale-up"]++
+				}
+				if down {
+					kinds["scale-down"]++
+				}
 				for _, tr := range trades {
 					if !tr.re.MatchString(d.Rationale) {
 						t.Errorf("%s seed %d at %s: the rationale names no %s: %s", r.Scenario, r.Seed, d.Elapsed, tr.what, d.Rationale)
@@ -54,6 +87,8 @@ func TestEveryDecisionNamesItsTrade(t *testing.T) {
 			}
 		}
 	}
-	require.Positive(t, decisions)
-	t.Logf("%d decisions over %d scenarios × 2 seeds", decisions, len(scs))
+	for _, kind := range []string{"scale-up", "scale-down", "failover fold", "forecast", "waits for slots", "drain and release"} {
+		require.Positive(t, kinds[kind], "no %s decision among the runs: the test no longer covers it", kind)
+	}
+	t.Logf("%d decisions over %d scenarios × 2 seeds: %v", decisions, len(scs), kinds)
 }
