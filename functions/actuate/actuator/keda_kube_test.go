@@ -137,6 +137,18 @@ func (kc *kedaCluster) hpa(ctx context.Context, keda externalscaler.ExternalScal
 	}
 }
 
+// clients returns the workload and pod clients of actuate's ServiceAccount.
+func (pc *podCluster) clients(t *testing.T) (*taskmanagers.Kubernetes, *taskmanagers.Pods) {
+	t.Helper()
+	restCfg, err := taskmanagers.LoadConfig(pc.saCfg)
+	require.NoError(t, err)
+	k8s, err := taskmanagers.NewKubernetes(restCfg)
+	require.NoError(t, err)
+	pods, err := taskmanagers.NewPods(restCfg, k8s)
+	require.NoError(t, err)
+	return k8s, pods
+}
+
 // costs returns the deletion cost annotation of each TaskManager pod.
 func (kc *podCluster) costs(t *testing.T) map[string]string {
 	t.Helper()
@@ -158,13 +170,7 @@ func kedaEnv(t *testing.T, placement string, fold bool, rules []rbacv1.PolicyRul
 	opt.KEDAOwnsTaskManagers, opt.HPATolerance, opt.DefaultWorkload = true, 0.1, kedaWorkload
 	e := newEnvOf(t, fmt.Sprintf(spreadScenario, placement+checkpoints), false, opt)
 	kc := startKEDACluster(t, e, 4, rules)
-	restCfg, err := taskmanagers.LoadConfig(kc.saCfg)
-	require.NoError(t, err)
-	k8s, err := taskmanagers.NewKubernetes(restCfg)
-	require.NoError(t, err)
-	pods, err := taskmanagers.NewPods(restCfg, k8s)
-	require.NoError(t, err)
-	e.deps.Pods = pods
+	_, e.deps.Pods = kc.clients(t)
 	e.use(nil)
 	return e, kc
 }

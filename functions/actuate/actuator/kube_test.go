@@ -185,12 +185,7 @@ func TestKubernetesScaleDownMarksPods(t *testing.T) {
 			opt.ReleaseWait = 5 * time.Second
 			e := newEnvOf(t, fmt.Sprintf(spreadScenario, tt.placement+checkpoints), false, opt)
 			pc, _ := startPodCluster(t, e, 4, tt.rules(t))
-			restCfg, err := taskmanagers.LoadConfig(pc.saCfg)
-			require.NoError(t, err)
-			k8s, err := taskmanagers.NewKubernetes(restCfg)
-			require.NoError(t, err)
-			pods, err := taskmanagers.NewPods(restCfg, k8s)
-			require.NoError(t, err)
+			k8s, pods := pc.clients(t)
 			e.options.DefaultWorkload = "deployments/" + kedaWorkload
 			e.deps.Pods = pods
 			e.use(k8s)
