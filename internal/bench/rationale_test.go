@@ -32,8 +32,10 @@ var move = regexp.MustCompile(`(\d+)→(\d+)`)
 // scenario of scenarios/fresh, on two seeds (the scenario's and a fixed
 // fresh one), every decision ours publishes (scale-ups, scale-downs,
 // failover folds, forecasts, decisions correcting a job that waits for
-// slots) names what it traded in numbers: restarts, seconds over the SLO
-// or of lag, and slots.
+// slots, and those reporting a learned cycle's forecast) names what it
+// traded in numbers: restarts, seconds over the SLO or of lag, and slots.
+// No scenario here acts on a forecast (none shows a daily shape repeat
+// within its run); the policy's tests cover those decisions' text.
 func TestEveryDecisionNamesItsTrade(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs every scenario twice")
@@ -50,7 +52,7 @@ func TestEveryDecisionNamesItsTrade(t *testing.T) {
 	kinds := map[string]int{}
 	kindOf := map[string]*regexp.Regexp{
 		"failover fold":     regexp.MustCompile(`decided while the job is \w+ after a failover`),
-		"forecast":          regexp.MustCompile(`forecast: `),
+		"cycle forecast":    regexp.MustCompile(`forecast: `), // reported; no scenario acts on one
 		"waits for slots":   regexp.MustCompile(`for slots since it last ran`),
 		"drain and release": regexp.MustCompile(`released to \d+ slots once the lag drains`),
 	}
@@ -87,7 +89,7 @@ func TestEveryDecisionNamesItsTrade(t *testing.T) {
 			}
 		}
 	}
-	for _, kind := range []string{"scale-up", "scale-down", "failover fold", "forecast", "waits for slots", "drain and release"} {
+	for _, kind := range []string{"scale-up", "scale-down", "failover fold", "cycle forecast", "waits for slots", "drain and release"} {
 		require.Positive(t, kinds[kind], "no %s decision among the runs: the test no longer covers it", kind)
 	}
 	t.Logf("%d decisions over %d scenarios × 2 seeds: %v", decisions, len(scs), kinds)

@@ -57,6 +57,10 @@ func TestOursForecastsARepeatingRise(t *testing.T) {
 			if strings.Contains(o.Decision.Rationale, "forecast") {
 				forecasts++
 				require.Greater(t, s, 2*7200, "forecast before two periods were seen: %s", o.Decision.Rationale)
+				// what it traded, in numbers (as every decision in the bench)
+				require.Regexp(t, `\d+(\.\d+)? restarts?\b`, o.Decision.Rationale)
+				require.Regexp(t, `\d+ s over the SLO|lag ~?\d+ s\b`, o.Decision.Rationale)
+				require.Regexp(t, `[+-]?\d+ slot-s/h|\d+ slots\b`, o.Decision.Rationale)
 				t.Logf("t=%ds %s", s, o.Decision.Rationale)
 			}
 		}
