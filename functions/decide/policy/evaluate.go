@@ -56,6 +56,9 @@ type evaluation struct {
 	drained  time.Duration
 	// recovery: whether the restart's backlog drains within slo.recovery.
 	recovery recovery
+	// back is the rise seen to repeat that undoes this release (its
+	// restart and lag priced); nil for none.
+	back *comeback
 }
 
 func (e evaluation) keep() bool { return e.headroom < 0 }
@@ -81,6 +84,7 @@ func evaluateAll(cands []candidate, j jobView, ld load, rc restartCost, lim limi
 	var restCost float64
 	for i, c := range cands {
 		e := evaluation{candidate: c, h: headroomOf(c.ps, j, dem, caps)}
+		e.back = ld.comebackAbove(e.h, h0)
 		e.slots, e.tms = lim.need(c.ps)
 		e.paid = lim.paid(e.slots, e.tms)
 		e.sigma = math.Hypot(ld.sigma, extrapolation(c.ps, j, sc))
@@ -225,6 +229,13 @@ func price(e evaluation, p plan, ld load, rc restartCost, h0 float64, sizes [3]i
 		e.excess += n[1] * lp.excess / slo
 		e.lag += n[1] * lp.area / math.Max(lp.t, 1)
 	}
+	t1 := hz // when the job is back at its size now (a release undone)
+	if p.release != nil {
+		e.back = p.release.back
+	}
+	if e.back != nil {
+		t1 = e.undone(final, ld, rc, slo, hz)
+	}
 	if ld.disturbances > 0 {
 		d, follow := disturbance(rc, ld, math.Max(final, 0), cfg, slo, hz)
 		k := ld.disturbances * hz / 3600
@@ -237,9 +248,10 @@ func price(e evaluation, p plan, ld load, rc restartCost, h0 float64, sizes [3]i
 		e.restarts++
 	}
 	e.recovery = recoveryOf(e, p, rc, h0, ld.trend, cfg)
-	e.slotSec = float64(e.paid) * hz
+	e.slotSec = float64(e.paid)*t1 + float64(paid0)*(hz-t1)
 	if p.release != nil {
-		e.slotSec = float64(e.paid)*drained + float64(p.release.paid)*(hz-drained)
+		t1 = math.Max(t1, drained)
+		e.slotSec = float64(e.paid)*drained + float64(p.release.paid)*(t1-drained) + float64(paid0)*(hz-t1)
 		e.released, e.drained = p.release, time.Duration(drained*float64(time.Second))
 	}
 	e.dSlot = e.slotSec - float64(paid0)*hz

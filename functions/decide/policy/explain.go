@@ -20,6 +20,10 @@ func (e evaluation) label(b text) text {
 	if e.released != nil {
 		b = b.s(", released to ").i(e.released.slots).s(" slots once the lag drains (~").dur(e.drained).s(")")
 	}
+	if e.back != nil {
+		b = b.s(", undone in ~").dur(e.back.in).s(" (forecast: the load rose from its level now to ×").f(e.back.peak, 2).
+			s(" of it, above what this carries, ").i(e.back.seen).s(" times, every ~").dur(e.back.every).s(": that restart priced)")
+	}
 	return b
 }
 
@@ -104,6 +108,19 @@ func decision(g gateInput, snapshotID string, j jobView, best evaluation, evs []
 	return d
 }
 
+// undoneBelow is the release to fewer slots than best's that a rise seen
+// to repeat would undo (the fewest slots of them), nil for none: what the
+// chosen size traded against.
+func undoneBelow(best evaluation, evs []evaluation) *evaluation {
+	var u *evaluation
+	for i := range evs {
+		if e := &evs[i]; e.back != nil && e.paid < best.paid && (u == nil || e.paid < u.paid) {
+			u = e
+		}
+	}
+	return u
+}
+
 // rationale: the load, its uncertainty, the restart's price, what keeping
 // and the chosen change trade, and the changes.
 func rationale(j jobView, best evaluation, evs []evaluation, ld load, rc restartCost) string {
@@ -119,7 +136,11 @@ func rationale(j jobView, best evaluation, evs []evaluation, ld load, rc restart
 		b = j.run.describe(j.ceilingNote(b.s(" (a source shows no backlog and the job is saturated")))
 	}
 	b = rc.describe(ld.describe(b.s("; ")).s("; "))
-	b = best.recovery.describe(best.sum(evs[0].sum(b.s("; ")).s("; ")), best, evs).s(" → scale ")
+	b = best.recovery.describe(best.sum(evs[0].sum(b.s("; ")).s("; ")), best, evs)
+	if u := undoneBelow(best, evs); u != nil {
+		b = u.sum(b.s("; "))
+	}
+	b = b.s(" → scale ")
 	first := true
 	for i, v := range j.vs {
 		if best.ps[i] != v.cur {

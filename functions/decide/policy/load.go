@@ -29,6 +29,12 @@ type load struct {
 	// (nil: none seen repeat); said in the rationale, not acted on
 	// (docs/policy.md "Forecast").
 	cycle *cycle
+	// minutes is the load's per-minute history, now the decision's time:
+	// a release is priced against the rises they show back above it
+	// (comebackAbove).
+	minutes *Series
+	now     time.Time
+	top     float64 // minutes.spanMax()
 	// disturbances are the unplanned restarts per hour priced: the
 	// budget, or the rate the job has shown when higher (seen > 0).
 	disturbances float64
@@ -133,8 +139,24 @@ func measureLoad(st State, j jobView, cfg Config, now time.Time) load {
 	}
 	if cfg.Forecast > 0 && j.offered > 0 {
 		ld.cycle = st.Minutes.ahead(now)
+		ld.minutes, ld.now, ld.top = st.Minutes, now, st.Minutes.spanMax()
 	}
 	return ld
+}
+
+// comebackAbove is the rise the load has made again and again back above
+// what a candidate of headroom h over the demand carries, when its
+// capacity is below the job's now (headroom h0): a release to it is
+// undone by the next one (Series.comeback); nil for none.
+func (ld load) comebackAbove(h, h0 float64) *comeback {
+	level := ld.offered * ld.forecast * (1 + h)
+	if ld.minutes == nil || h >= h0 || math.IsInf(h, 1) || ld.offered <= 0 || level >= ld.top {
+		return nil
+	}
+	if c, ok := ld.minutes.comeback(ld.now, ld.offered, level); ok {
+		return &c
+	}
+	return nil
 }
 
 // drift is the typical relative change of the offered rate between

@@ -310,3 +310,128 @@ func (c *cycle) describe(b text) text {
 	}
 	return b.s("): reported, not acted on below a day's period")
 }
+
+// comeback is a rise the load has made again and again from about its
+// level now to above a candidate's capacity (Series.comeback): a release
+// to that candidate would be undone by the next one.
+type comeback struct {
+	// in is how long until the next rise is due (≥ 0), every the rises'
+	// mean interval, seen how many the series shows (≥ comebackSeen).
+	in, every time.Duration
+	seen      int
+	// peak is the least of the last rises' peaks ÷ the load now.
+	peak float64
+}
+
+// The rises a release is priced against.
+const (
+	// comebackSpan is how far back (minutes) rises are looked for: three
+	// rises of a cycle up to an hour long.
+	comebackSpan = 180
+	// comebackSeen is how many rises, at intervals that agree within
+	// riseAgree, make a shape seen to repeat (two intervals).
+	comebackSeen = 4
+)
+
+// comeback reports whether the load rose from near offered (its level
+// now) to above level at least comebackSeen times in the last comebackSpan
+// minutes, every rise's middle at the same interval from the one before
+// (within riseAgree, at least minPeriod: one rise off the beat and the
+// load is no repeating shape), and when the next such rise is due: the
+// last one's start + their mean interval. A rise counts when the load
+// fell at least halfway back from level to within riseMin of offered
+// before it (a restart's outage leaves its minutes unknown: the trough's
+// bottom may be among them). A rise overdue by more than riseAgree × the
+// longest interval is a forecast that missed (random bursts that fell at
+// even intervals by chance): none then. About comebackSpan comparisons.
+func (s *Series) comeback(now time.Time, offered, level float64) (comeback, bool) {
+	if s == nil || offered <= 0 || level <= offered {
+		return comeback{}, false
+	}
+	low := (offered*(1+riseMin) + level) / 2
+	// mids are the rises' middles, in half minutes: the first + the last
+	// minute above level (a flat top's noisy maximum would move it)
+	var mids [comebackSpan/minPeriod + 1]int64
+	n, armed, start, peak, least := 0, false, int64(0), 0.0, math.Inf(1)
+	from := max(0, len(s.Rates)-comebackSpan)
+	for i := from; i <= len(s.Rates); i++ {
+		m, v := s.Start+int64(i), s.Mean
+		if i < len(s.Rates) {
+			v = s.Rates[i]
+		} else if s.N == 0 {
+			break
+		}
+		switch {
+		case v < 0:
+			continue
+		case v <= low:
+			if !armed && n > 0 {
+				least = math.Min(least, peak)
+			}
+			armed = true
+			continue
+		case armed && v > level && n < len(mids):
+			armed, start, peak = false, m, 0
+			n++
+		}
+		if !armed && n > 0 {
+			peak = math.Max(peak, v)
+			if v > level {
+				mids[n-1] = start + m
+			}
+		}
+	}
+	if n < comebackSeen {
+		return comeback{}, false
+	}
+	least = math.Min(least, peak)
+	lo, hi := int64(math.MaxInt64), int64(0)
+	for i := 1; i < n; i++ {
+		g := mids[i] - mids[i-1]
+		lo, hi = min(lo, g), max(hi, g)
+	}
+	lo, hi = lo/2, (hi+1)/2 // minutes
+	m := now.Unix() / 60
+	if lo < minPeriod || float64(hi) > float64(lo)*riseAgree || float64(m-start) > float64(hi)*riseAgree {
+		return comeback{}, false
+	}
+	every := time.Duration(mids[n-1]-mids[0]) * time.Minute / time.Duration(2*(n-1))
+	in := max(time.Unix(start*60, 0).Add(every).Sub(now), 0)
+	return comeback{in: in, every: every, seen: n, peak: least / offered}, true
+}
+
+// spanMax is the highest minute's rate comeback looks at (-1 for none):
+// no release whose capacity is above it has a rise to be undone by.
+func (s *Series) spanMax() float64 {
+	if s == nil {
+		return -1
+	}
+	hi := -1.0
+	if s.N > 0 {
+		hi = s.Mean
+	}
+	for _, v := range s.Rates[max(0, len(s.Rates)-comebackSpan):] {
+		hi = math.Max(hi, v)
+	}
+	return hi
+}
+
+// undone prices the rise seen to repeat (e.back) that undoes the release
+// e plans to headroom final: short by the rise's peak from when it is due
+// until a restart, priced like this one, is over, then draining with
+// fixHeadroom spare. It returns when the job is back at the size it has
+// now (seconds from now), the slots it pays from then on.
+func (e *evaluation) undone(final float64, ld load, rc restartCost, slo, hz float64) float64 {
+	hm := under(final, e.back.peak/ld.forecast)
+	lp := lagPath{slo: slo, end: hz - e.back.in.Seconds()}
+	lp.run(ld.react.Seconds(), -hm)
+	lp.run(rc.wait.Seconds(), -hm)
+	lp.run(rc.outage.Seconds(), 1)
+	lp.jump(rc.replay.Seconds())
+	lp.run(hz, -fixHeadroom)
+	e.over += lp.over
+	e.lagged += lp.area / slo
+	e.excess += lp.excess / slo
+	e.restarts++
+	return math.Min(hz, e.back.in.Seconds()+ld.react.Seconds()+rc.downtime.Seconds())
+}

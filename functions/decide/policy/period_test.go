@@ -143,3 +143,102 @@ func TestChanceRepeatForgottenWhenItsForecastMisses(t *testing.T) {
 	require.Equal(t, 30*time.Minute, s.Period)
 	require.Zero(t, s.Missed, "a true cycle's forecasts come true")
 }
+
+// surges is a 4-minute batch of +45k rec/s on a 35k base at each minute
+// of at.
+func surges(at ...int) func(int) float64 {
+	return func(m int) float64 {
+		for _, b := range at {
+			if m >= b && m < b+4 {
+				return 80000
+			}
+		}
+		return 35000
+	}
+}
+
+// A rise the load made from its level now to above a release's capacity
+// four times, every one at the same interval, is due again: comeback says
+// when and how high. Three rises, rises off the beat (random bursts), a
+// rise overdue (the forecast missed), a level the rises never passed, and
+// rises from far below the level now are none.
+func TestComebackSeenToRepeat(t *testing.T) {
+	rng := rand.New(rand.NewPCG(43001, 1))
+	start := t0.Truncate(time.Hour)
+	at := func(m int) time.Time { return start.Add(time.Duration(m)*time.Minute + 30*time.Second) }
+	hourly := surges(10, 30, 50, 70, 90)
+
+	s := feedMinutes(nil, start, 0, 60, hourly, rng, 0.03)
+	_, ok := s.comeback(at(59), 35000, 60000)
+	require.False(t, ok, "three rises: not yet seen to repeat")
+	s = feedMinutes(s, start, 60, 80, hourly, rng, 0.03)
+	c, ok := s.comeback(at(79), 35000, 60000)
+	require.True(t, ok, "four rises 20 min apart")
+	require.Equal(t, 20*time.Minute, c.every)
+	require.Equal(t, 4, c.seen)
+	require.InDelta(t, (10*time.Minute + 30*time.Second).Seconds(), c.in.Seconds(), 1, "the next is due at 90 (its first minute above the level)")
+	require.InDelta(t, 80000.0/35000, c.peak, 0.2)
+	_, ok = s.comeback(at(79), 35000, 90000)
+	require.False(t, ok, "the rises never passed 90k")
+	_, ok = s.comeback(at(79), 70000, 90000)
+	require.False(t, ok, "not from 70k")
+
+	late := feedMinutes(nil, start, 0, 110, surges(10, 30, 50, 70), rng, 0.03)
+	_, ok = late.comeback(at(109), 35000, 60000)
+	require.False(t, ok, "the rise due at 90 did not come: forgotten by 96")
+
+	random := feedMinutes(nil, start, 0, 100, surges(5, 16, 38, 52, 81), rng, 0.03)
+	_, ok = random.comeback(at(99), 35000, 60000)
+	require.False(t, ok, "bursts 11, 22, 14, 29 min apart")
+	chance := feedMinutes(nil, start, 0, 100, surges(2, 40, 51, 62, 73), rng, 0.03)
+	_, ok = chance.comeback(at(80), 35000, 60000)
+	require.False(t, ok, "the last four 11 min apart, the one before 38 min before them")
+}
+
+// A release the load's rise seen to repeat undoes within the horizon is
+// priced with the restart that undoes it and the lag until that restart
+// is over, and keeping wins; the same release on a load whose rises came
+// off the beat is made, as before.
+func TestReleaseUndoneByARiseSeenToRepeat(t *testing.T) {
+	rng := rand.New(rand.NewPCG(43002, 1))
+	start := t0.Truncate(time.Hour)
+	now := start.Add(79*time.Minute + 30*time.Second)
+	cfg := Defaults()
+	cfg.SLO.MaxLag = 3 * time.Minute
+	rc := restartCost{restartStats: restartStats{downtime: 2 * time.Minute, outage: time.Minute}, wait: time.Minute, replay: time.Minute}
+	choice := func(s *Series) (evaluation, []evaluation) {
+		ld := load{offered: 35000, forecast: 1, sigma: 0.05, react: 3 * time.Minute, minutes: s, now: now, top: s.spanMax()}
+		keep := evaluation{candidate: candidate{ps: []int{16}, headroom: -1}, h: 3.8, paid: 16}
+		down := evaluation{candidate: candidate{ps: []int{4}, headroom: 0.2}, h: 0.2, paid: 4}
+		sizes := [3]int{16, 4, 16}
+		var evs []evaluation
+		for _, e := range []evaluation{keep, down} {
+			e.back = ld.comebackAbove(e.h, keep.h)
+			evs = append(evs, price(e, plan{restart: !e.keep()}, ld, rc, keep.h, sizes, cfg))
+		}
+		return choose(evs), evs
+	}
+
+	best, evs := choice(feedMinutes(nil, start, 0, 80, surges(10, 30, 50, 70), rng, 0.03))
+	require.True(t, best.keep(), "%s; %s", evs[0].summary(), evs[1].summary())
+	require.Equal(t, 2.0, evs[1].restarts)
+	require.Contains(t, evs[1].summary(), "undone in ~10m30s (forecast: the load rose from its level now to ×2.")
+	require.Contains(t, evs[1].summary(), "4 times, every ~20m0s: that restart priced)")
+
+	best, evs = choice(feedMinutes(nil, start, 0, 80, surges(5, 16, 38, 52), rng, 0.03))
+	require.False(t, best.keep(), "%s; %s", evs[0].summary(), evs[1].summary())
+	require.Equal(t, 1.0, evs[1].restarts)
+	best, _ = choice(nil)
+	require.False(t, best.keep())
+}
+
+// BenchmarkComeback is one release candidate's look for rises seen to
+// repeat over a full span of a two-peak cycle.
+func BenchmarkComeback(b *testing.B) {
+	rng := rand.New(rand.NewPCG(43003, 1))
+	s := feedMinutes(nil, t0, 0, 400, twoPeaks, rng, 0.03)
+	now := t0.Add(400 * time.Minute)
+	for b.Loop() {
+		s.comeback(now, 22000, 50000)
+	}
+}
