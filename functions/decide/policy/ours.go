@@ -131,11 +131,15 @@ func settled(in Input, g gateInput, st State, h, early *hold) Output {
 	if wait != "" {
 		return Output{NewState: st, HoldKind: HoldStabilize, Hold: wait}
 	}
+	wait, rebounds := awaitRebound(best, reboundOf(best, st.Minutes, view.offered, view, w.lim, need, w.rs.forChange(best.rises).outage, g.cfg))
+	if wait != "" {
+		return Output{NewState: st, HoldKind: HoldRestart, Hold: wait}
+	}
 	if h, next := delay(best, st, g.cfg, g.now); h != nil {
 		return Output{NewState: next, HoldKind: h.kind, Hold: h.msg}
 	}
 	d := w.decision(g, in.SnapshotID)
-	d.Rationale += undone
+	d.Rationale += undone + rebounds
 	st = afterDecision(st, d, g.now)
 	st.Rescale.Offered, st.Rescale.Need = view.offered, need
 	return Output{NewState: st, Decision: d}

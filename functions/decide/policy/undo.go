@@ -71,7 +71,7 @@ func undoOf(best evaluation, st State, j jobView, lim limits, need int, outage t
 	now0 := lim.paid(lim.need(currentsOf(j)))
 	u.undoes = true
 	u.hold = float64(now0-best.paid) * (undoWindow - u.since).Seconds()
-	u.price = outage.Seconds() * (cfg.SLO.Weight*float64(max(need, 1)) + float64(lim.slots(currentsOf(j))))
+	u.price = restartPrice(outage, cfg, need, lim.slots(currentsOf(j)))
 	return u
 }
 
@@ -97,4 +97,94 @@ func awaitUndo(best evaluation, u undo) (wait, note string) {
 	}
 	return "", fmt.Sprintf("; it undoes the scale-up made %s ago on the same load, priced at a restart (%.0f slot-s): less than holding the spare until %s after it (%.0f slot-s)",
 		u.since.Round(time.Second), u.price, undoWindow, u.hold)
+}
+
+// A scale-down into a level the load rose from before is the same flap
+// seen from the other side: on a load that swings (a sine's trough, a
+// base between bursts) the lower size lasts until the load rises again,
+// and the scale-up that follows undoes it. So before a scale-down is made
+// the load's minute history (State.Minutes) is read at about the rate now
+// (within undoChange of it): when in most of those minutes the load rose
+// beyond the target's capacity (its headroom over the demand) within
+// undoWindow, the scale-down is expected to be undone, and what it saves
+// until then (the slots it frees × the mean time to that rise) is priced
+// against the two restarts it brings, its own and the undo's. It waits
+// while the saving is the smaller; a level the history has not shown, or
+// one it left without rising, prices the scale-down as before.
+
+// reboundMin is the least number of minutes at about the rate now the
+// history must show before it is read.
+const reboundMin = 3
+
+// rebound is what the load's history says of lowering the job to a
+// target with headroom h over the rate now.
+type rebound struct {
+	// seen are the minutes at about the rate now whose next undoWindow
+	// the series holds; rose those after which the load rose beyond the
+	// target's capacity within undoWindow, after on average.
+	seen, rose int
+	after      time.Duration
+	// save is the slot-seconds the lower size saves until the rise;
+	// price what the two restarts cost.
+	save, price float64
+}
+
+// expected reports that the history says the scale-down is undone within
+// undoWindow more often than not.
+func (b rebound) expected() bool { return b.seen >= reboundMin && 2*b.rose > b.seen }
+
+// reboundOf reads s's complete minutes for best (a scale-down with
+// headroom best.h over the demand at the rate offered): need, outage and
+// slots price a restart as undoOf does.
+func reboundOf(best evaluation, s *Series, offered float64, j jobView, lim limits, need int, outage time.Duration, cfg Config) rebound {
+	var b rebound
+	if s == nil || offered <= 0 || best.keep() || best.raises() || best.h <= 0 || math.IsInf(best.h, 1) {
+		return b
+	}
+	w := int(undoWindow / time.Minute)
+	x := s.Rates
+	var after int
+	for i := 0; i+w < len(x); i++ {
+		if x[i] <= 0 || math.Abs(x[i]/offered-1) > undoChange {
+			continue
+		}
+		b.seen++
+		for k := 1; k <= w; k++ {
+			if x[i+k] > x[i]*(1+best.h) {
+				b.rose++
+				after += k
+				break
+			}
+		}
+	}
+	if b.rose == 0 {
+		return b
+	}
+	b.after = time.Duration(after) * time.Minute / time.Duration(b.rose)
+	now := lim.paid(lim.need(currentsOf(j)))
+	b.save = float64(now-best.paid) * b.after.Seconds()
+	b.price = 2 * restartPrice(outage, cfg, need, lim.slots(currentsOf(j)))
+	return b
+}
+
+// restartPrice is what a restart of a job needing need slots and running
+// on slots is priced at: its outage × (slo.weight × need + the idle slots).
+func restartPrice(outage time.Duration, cfg Config, need, slots int) float64 {
+	return outage.Seconds() * (cfg.SLO.Weight*float64(max(need, 1)) + float64(slots))
+}
+
+// awaitRebound says why a scale-down the load's history expects undone
+// waits (b.save ≤ b.price); empty when it does not, or when the saving is
+// the larger (note then says what the undo was priced at).
+func awaitRebound(best evaluation, b rebound) (wait, note string) {
+	if !b.expected() {
+		return "", ""
+	}
+	seen := fmt.Sprintf("in %d of the %d minutes the load was at about this rate (±%.0f%%) it rose beyond the target's capacity (+%.0f%%) within %s, after %s on average",
+		b.rose, b.seen, 100*undoChange, 100*best.h, undoWindow, b.after.Round(time.Second))
+	if b.save <= b.price {
+		return fmt.Sprintf("a scale-down now would be undone by the load's rise: %s; the slots it frees until then save %.0f slot-s, less than its restart and the undo's (%.0f slot-s) (%s)",
+			seen, b.save, b.price, best.summary()), ""
+	}
+	return "", fmt.Sprintf("; %s: the slots it frees until then save %.0f slot-s, more than its restart and the undo's (%.0f slot-s)", seen, b.save, b.price)
 }

@@ -1,9 +1,14 @@
 package policy_test
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/flinkscaler/flinkscaler/internal/bench"
 )
 
 // Closed loop on the emulator: clickstream-bursts' job (4-slot
@@ -30,4 +35,38 @@ slo:
 		require.Zero(t, res.Summary.Flaps, "seed %d: %+v", seed, res.Summary)
 		require.Positive(t, res.Summary.Rescales, "seed %d: the start's scale-up", seed)
 	}
+}
+
+// Closed loop on the emulator: keyed-aggregation's sine (50–250 k rec/s,
+// 2 h period). At the first trough the job goes to 2 Window subtasks and
+// back to 4 within 15 min (the history has not shown that level yet); at
+// the second the minute history has: the load rose beyond the 2
+// subtasks' capacity within 15 min of most minutes at that rate, and the
+// 2 slots freed until then are worth less than the restart and the undo,
+// so the job stays at 4 through it. At most one rescale per load change.
+func TestOursHoldsATroughTheLoadRoseFrom(t *testing.T) {
+	if testing.Short() {
+		t.Skip("emulator runs")
+	}
+	data, err := os.ReadFile(filepath.Join("..", "..", "..", "scenarios", "keyed-aggregation.yaml"))
+	require.NoError(t, err)
+	for _, seed := range []int64{1, 2, 3} {
+		res := runOurs(t, string(data), seed)
+		require.LessOrEqual(t, res.Summary.Rescales, res.Summary.LoadChanges, "seed %d: %+v", seed, res.Summary)
+		for _, at := range []time.Duration{3*time.Hour + 25*time.Minute, 3*time.Hour + 30*time.Minute, 3*time.Hour + 35*time.Minute} {
+			require.GreaterOrEqual(t, windowAt(res, at), 4, "seed %d: the second trough at %s", seed, at)
+		}
+	}
+}
+
+// windowAt is keyed-aggregation's Window parallelism running at elapsed
+// time at.
+func windowAt(res bench.Result, at time.Duration) int {
+	p := 0
+	for _, s := range res.Series.Samples {
+		if s.Elapsed <= at && len(s.Parallelism) > 1 && s.Parallelism[1] > 0 {
+			p = s.Parallelism[1]
+		}
+	}
+	return p
 }

@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -63,4 +65,49 @@ func TestUndoOf(t *testing.T) {
 	require.False(t, undoOf(evaluation{candidate: candidate{ps: []int{2, 8}, headroom: -1}}, st, j, lim, 5, time.Minute, cfg, now).undoes)
 	require.False(t, undoOf(evaluation{candidate: candidate{ps: []int{1, 8}, headroom: 0}, paid: 8}, st, j, lim, 5, time.Minute, cfg, now).undoes)
 	require.False(t, undoOf(down, State{}, j, lim, 5, time.Minute, cfg, now).undoes)
+}
+
+// A scale-down to 2 of 4 Window subtasks (+19 % over 53 k rec/s) into a
+// sine's trough the minute history has shown before: in most of the
+// minutes at about that rate the load rose beyond +19 % within 15 min,
+// so the 2 slots it frees until then are priced against its restart and
+// the undo's, and it waits. A level the history has not shown, one it
+// shows without a rise, or too few minutes of it, price it as before.
+func TestReboundOf(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41001, 1))
+	start := t0.Truncate(time.Hour)
+	sine := func(m int) float64 { return 150e3 + 100e3*math.Sin(2*math.Pi*float64(m)/120) }
+	s := feedMinutes(nil, start, 0, 205, sine, rng, 0.03)
+	cfg := Defaults()
+	lim := limits{layout: slots.Layout{PerTaskManager: 2}, ids: []string{"src", "win", "sink"}}
+	j := jobView{offered: 53.4e3, vs: []vertexView{{id: "src", cur: 2}, {id: "win", cur: 4}, {id: "sink", cur: 1}}}
+	down := evaluation{candidate: candidate{ps: []int{2, 2, 1}, headroom: 0}, h: 0.19, paid: 2}
+
+	b := reboundOf(down, s, j.offered, j, lim, 2, 33*time.Second, cfg)
+	require.True(t, b.expected(), "%+v", b)
+	require.Greater(t, b.seen, reboundMin)
+	require.Less(t, b.after, undoWindow)
+	// 2 slots freed for under 15 min (< 1800 slot-s) against two
+	// restarts: 33 s × (20 × 2 + 4 slots idle) each = 2904 slot-s
+	require.InDelta(t, 2904, b.price, 1e-6)
+	require.Less(t, b.save, 1800.0)
+	wait, note := awaitRebound(down, b)
+	require.Contains(t, wait, "would be undone by the load's rise")
+	require.Empty(t, note)
+
+	// a bigger saving is made, the undo's price named
+	big := j
+	big.vs = []vertexView{{id: "src", cur: 2}, {id: "win", cur: 40}, {id: "sink", cur: 1}}
+	b = reboundOf(down, s, big.offered, big, lim, 2, 33*time.Second, cfg)
+	wait, note = awaitRebound(down, b)
+	require.Empty(t, wait)
+	require.Contains(t, note, "more than its restart and the undo's")
+
+	// a level not seen (the first trough), a flat load, a scale-up, keep
+	require.False(t, reboundOf(down, feedMinutes(nil, start, 0, 85, sine, rng, 0.03), j.offered, j, lim, 2, time.Minute, cfg).expected())
+	flat := feedMinutes(nil, start, 0, 205, func(int) float64 { return 53e3 }, rng, 0.03)
+	require.False(t, reboundOf(down, flat, j.offered, j, lim, 2, time.Minute, cfg).expected())
+	require.False(t, reboundOf(evaluation{candidate: candidate{ps: []int{2, 6, 1}}, h: 0.5, rises: true}, s, j.offered, j, lim, 2, time.Minute, cfg).expected())
+	require.False(t, reboundOf(evaluation{candidate: candidate{ps: []int{2, 4, 1}, headroom: -1}}, s, j.offered, j, lim, 2, time.Minute, cfg).expected())
+	require.False(t, reboundOf(down, nil, j.offered, j, lim, 2, time.Minute, cfg).expected())
 }
