@@ -131,7 +131,7 @@ func settled(in Input, g gateInput, st State, h, early *hold) Output {
 	if wait != "" {
 		return Output{NewState: st, HoldKind: HoldStabilize, Hold: wait}
 	}
-	wait, rebounds := awaitRebound(best, reboundOf(best, st.Minutes, view.offered, view, w.lim, need, w.rs.forChange(best.rises).outage, g.cfg))
+	wait, rebounds := awaitRebound(best, reboundOf(best, w.evs[0].h, st.Minutes, view.offered, view, w.lim, need, w.rs.forChange(best.rises).outage, g.cfg))
 	if wait != "" {
 		return Output{NewState: st, HoldKind: HoldRestart, Hold: wait}
 	}

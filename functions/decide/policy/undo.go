@@ -106,24 +106,30 @@ func awaitUndo(best evaluation, u undo) (wait, note string) {
 // the load's minute history (State.Minutes) is read at about the rate now
 // (within undoChange of it): when in most of those minutes the load rose
 // beyond the target's capacity (its headroom over the demand) within
-// undoWindow, the scale-down is expected to be undone, and what it saves
+// undoWindow while the current size would have carried it (a rise beyond
+// that is a scale-up either way, and holding saves no restart), the
+// scale-down is expected to be undone, and what it saves
 // until then (the slots it frees × the mean time to that rise) is priced
 // against the two restarts it brings, its own and the undo's. It waits
 // while the saving is the smaller; a level the history has not shown, or
 // one it left without rising, prices the scale-down as before.
 
 // reboundMin is the least number of minutes at about the rate now the
-// history must show before it is read.
-const reboundMin = 3
+// history must show before it is read: fewer are a few minutes before
+// whatever came next (a random spike 13 minutes later read as "every
+// time"), not a level the load has been seen to leave.
+const reboundMin = 10
 
 // rebound is what the load's history says of lowering the job to a
 // target with headroom h over the rate now.
 type rebound struct {
 	// seen are the minutes at about the rate now whose next undoWindow
 	// the series holds; rose those after which the load rose beyond the
-	// target's capacity within undoWindow, after on average.
+	// target's capacity within undoWindow and not beyond the current
+	// size's (keep's headroom), after on average.
 	seen, rose int
 	after      time.Duration
+	keep       float64
 	// save is the slot-seconds the lower size saves until the rise;
 	// price what the two restarts cost.
 	save, price float64
@@ -134,33 +140,42 @@ type rebound struct {
 func (b rebound) expected() bool { return b.seen >= reboundMin && 2*b.rose > b.seen }
 
 // reboundOf reads s's complete minutes for best (a scale-down with
-// headroom best.h over the demand at the rate offered): need, outage and
-// slots price a restart as undoOf does.
-func reboundOf(best evaluation, s *Series, offered float64, j jobView, lim limits, need int, outage time.Duration, cfg Config) rebound {
-	var b rebound
-	if s == nil || offered <= 0 || best.keep() || best.raises() || best.h <= 0 || math.IsInf(best.h, 1) {
+// headroom best.h over the demand at the rate offered; the current size
+// has keep): need, outage and slots price a restart as undoOf does.
+func reboundOf(best evaluation, keep float64, s *Series, offered float64, j jobView, lim limits, need int, outage time.Duration, cfg Config) rebound {
+	b := rebound{keep: keep}
+	if offered <= 0 || best.keep() || best.raises() || best.h <= 0 || math.IsInf(best.h, 1) {
 		return b
 	}
 	w := int(undoWindow / time.Minute)
-	x := s.Rates
+	var x []float64
+	if s != nil {
+		x = s.Rates
+	}
 	var after int
 	for i := 0; i+w < len(x); i++ {
 		if x[i] <= 0 || math.Abs(x[i]/offered-1) > undoChange {
 			continue
 		}
 		b.seen++
+		first, top := 0, 0.0
 		for k := 1; k <= w; k++ {
-			if x[i+k] > x[i]*(1+best.h) {
-				b.rose++
-				after += k
-				break
+			if first == 0 && x[i+k] > x[i]*(1+best.h) {
+				first = k
 			}
+			top = math.Max(top, x[i+k])
+		}
+		if first > 0 && top <= x[i]*(1+keep) {
+			b.rose++
+			after += first
 		}
 	}
-	if b.rose == 0 {
+	if b.rose > 0 {
+		b.after = time.Duration(after) * time.Minute / time.Duration(b.rose)
+	}
+	if !b.expected() {
 		return b
 	}
-	b.after = time.Duration(after) * time.Minute / time.Duration(b.rose)
 	now := lim.paid(lim.need(currentsOf(j)))
 	b.save = float64(now-best.paid) * b.after.Seconds()
 	b.price = 2 * restartPrice(outage, cfg, need, lim.slots(currentsOf(j)))
@@ -180,8 +195,8 @@ func awaitRebound(best evaluation, b rebound) (wait, note string) {
 	if !b.expected() {
 		return "", ""
 	}
-	seen := fmt.Sprintf("in %d of the %d minutes the load was at about this rate (±%.0f%%) it rose beyond the target's capacity (+%.0f%%) within %s, after %s on average",
-		b.rose, b.seen, 100*undoChange, 100*best.h, undoWindow, b.after.Round(time.Second))
+	seen := fmt.Sprintf("in %d of the %d minutes the load was at about this rate (±%.0f%%) it rose beyond the target's capacity (+%.0f%%) but not the current size's (+%.0f%%) within %s, after %s on average",
+		b.rose, b.seen, 100*undoChange, 100*best.h, 100*math.Min(b.keep, 9.99), undoWindow, b.after.Round(time.Second))
 	if b.save <= b.price {
 		return fmt.Sprintf("a scale-down now would be undone by the load's rise: %s; the slots it frees until then save %.0f slot-s, less than its restart and the undo's (%.0f slot-s) (%s)",
 			seen, b.save, b.price, best.summary()), ""

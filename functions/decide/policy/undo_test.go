@@ -83,7 +83,7 @@ func TestReboundOf(t *testing.T) {
 	j := jobView{offered: 53.4e3, vs: []vertexView{{id: "src", cur: 2}, {id: "win", cur: 4}, {id: "sink", cur: 1}}}
 	down := evaluation{candidate: candidate{ps: []int{2, 2, 1}, headroom: 0}, h: 0.19, paid: 2}
 
-	b := reboundOf(down, s, j.offered, j, lim, 2, 33*time.Second, cfg)
+	b := reboundOf(down, 2.4, s, j.offered, j, lim, 2, 33*time.Second, cfg)
 	require.True(t, b.expected(), "%+v", b)
 	require.Greater(t, b.seen, reboundMin)
 	require.Less(t, b.after, undoWindow)
@@ -98,16 +98,20 @@ func TestReboundOf(t *testing.T) {
 	// a bigger saving is made, the undo's price named
 	big := j
 	big.vs = []vertexView{{id: "src", cur: 2}, {id: "win", cur: 40}, {id: "sink", cur: 1}}
-	b = reboundOf(down, s, big.offered, big, lim, 2, 33*time.Second, cfg)
+	b = reboundOf(down, 2.4, s, big.offered, big, lim, 2, 33*time.Second, cfg)
 	wait, note = awaitRebound(down, b)
 	require.Empty(t, wait)
 	require.Contains(t, note, "more than its restart and the undo's")
 
+	// rises the current size would not carry either (4 subtasks with
+	// +25 % here) are a scale-up whether or not it is lowered: no undo
+	require.False(t, reboundOf(down, 0.25, s, j.offered, j, lim, 2, 33*time.Second, cfg).expected())
+
 	// a level not seen (the first trough), a flat load, a scale-up, keep
-	require.False(t, reboundOf(down, feedMinutes(nil, start, 0, 85, sine, rng, 0.03), j.offered, j, lim, 2, time.Minute, cfg).expected())
+	require.False(t, reboundOf(down, 2.4, feedMinutes(nil, start, 0, 85, sine, rng, 0.03), j.offered, j, lim, 2, time.Minute, cfg).expected())
 	flat := feedMinutes(nil, start, 0, 205, func(int) float64 { return 53e3 }, rng, 0.03)
-	require.False(t, reboundOf(down, flat, j.offered, j, lim, 2, time.Minute, cfg).expected())
-	require.False(t, reboundOf(evaluation{candidate: candidate{ps: []int{2, 6, 1}}, h: 0.5, rises: true}, s, j.offered, j, lim, 2, time.Minute, cfg).expected())
-	require.False(t, reboundOf(evaluation{candidate: candidate{ps: []int{2, 4, 1}, headroom: -1}}, s, j.offered, j, lim, 2, time.Minute, cfg).expected())
-	require.False(t, reboundOf(down, nil, j.offered, j, lim, 2, time.Minute, cfg).expected())
+	require.False(t, reboundOf(down, 2.4, flat, j.offered, j, lim, 2, time.Minute, cfg).expected())
+	require.False(t, reboundOf(evaluation{candidate: candidate{ps: []int{2, 6, 1}}, h: 0.5, rises: true}, 2.4, s, j.offered, j, lim, 2, time.Minute, cfg).expected())
+	require.False(t, reboundOf(evaluation{candidate: candidate{ps: []int{2, 4, 1}, headroom: -1}}, 2.4, s, j.offered, j, lim, 2, time.Minute, cfg).expected())
+	require.False(t, reboundOf(down, 2.4, nil, j.offered, j, lim, 2, time.Minute, cfg).expected())
 }
