@@ -107,8 +107,11 @@ func awaitUndo(best evaluation, u undo) (wait, note string) {
 // (within undoChange of it): when in most of those minutes the load rose
 // beyond the target's capacity (its headroom over the demand) within
 // undoWindow while the current size would have carried it (a rise beyond
-// that is a scale-up either way, and holding saves no restart), the
-// scale-down is expected to be undone, and what it saves
+// that is a scale-up either way, and holding saves no restart) and the
+// job's need moved by less than a load change (one TaskManager's slots
+// and undoChange, as undoOf reads it: a burst or a spike is a load change
+// the job follows up and down, not a flap), the scale-down is expected to
+// be undone, and what it saves
 // until then (the slots it frees × the mean time to that rise) is priced
 // against the two restarts it brings, its own and the undo's. It waits
 // while the saving is the smaller; a level the history has not shown, or
@@ -126,7 +129,7 @@ type rebound struct {
 	// seen are the minutes at about the rate now whose next undoWindow
 	// the series holds; rose those after which the load rose beyond the
 	// target's capacity within undoWindow and not beyond the current
-	// size's (keep's headroom), after on average.
+	// size's (keep's headroom) nor by a load change, after on average.
 	seen, rose int
 	after      time.Duration
 	keep       float64
@@ -153,6 +156,7 @@ func reboundOf(best evaluation, keep float64, s *Series, offered float64, j jobV
 		x = s.Rates
 	}
 	var after int
+	same := math.Max(float64(lim.layout.PerTaskManager), undoChange*float64(need))
 	for i := 0; i+w < len(x); i++ {
 		if x[i] <= 0 || math.Abs(x[i]/offered-1) > undoChange {
 			continue
@@ -165,7 +169,7 @@ func reboundOf(best evaluation, keep float64, s *Series, offered float64, j jobV
 			}
 			top = math.Max(top, x[i+k])
 		}
-		if first > 0 && top <= x[i]*(1+keep) {
+		if first > 0 && top <= x[i]*(1+keep) && (top/x[i]-1)*float64(need) < same {
 			b.rose++
 			after += first
 		}
@@ -195,7 +199,7 @@ func awaitRebound(best evaluation, b rebound) (wait, note string) {
 	if !b.expected() {
 		return "", ""
 	}
-	seen := fmt.Sprintf("in %d of the %d minutes the load was at about this rate (±%.0f%%) it rose beyond the target's capacity (+%.0f%%) but not the current size's (+%.0f%%) within %s, after %s on average",
+	seen := fmt.Sprintf("in %d of the %d minutes the load was at about this rate (±%.0f%%) it rose beyond the target's capacity (+%.0f%%) but not the current size's (+%.0f%%) nor by a load change within %s, after %s on average",
 		b.rose, b.seen, 100*undoChange, 100*best.h, 100*math.Min(b.keep, 9.99), undoWindow, b.after.Round(time.Second))
 	if b.save <= b.price {
 		return fmt.Sprintf("a scale-down now would be undone by the load's rise: %s; the slots it frees until then save %.0f slot-s, less than its restart and the undo's (%.0f slot-s) (%s)",

@@ -107,6 +107,10 @@ func TestReboundOf(t *testing.T) {
 	// +25 % here) are a scale-up whether or not it is lowered: no undo
 	require.False(t, reboundOf(down, 0.25, s, j.offered, j, lim, 2, 33*time.Second, cfg).expected())
 
+	// the same rises on a job needing 20 slots move its need by a load
+	// change (≥ 2 slots, one TaskManager): followed up and down, no flap
+	require.False(t, reboundOf(down, 2.4, s, j.offered, j, lim, 20, 33*time.Second, cfg).expected())
+
 	// a level not seen (the first trough), a flat load, a scale-up, keep
 	require.False(t, reboundOf(down, 2.4, feedMinutes(nil, start, 0, 85, sine, rng, 0.03), j.offered, j, lim, 2, time.Minute, cfg).expected())
 	flat := feedMinutes(nil, start, 0, 205, func(int) float64 { return 53e3 }, rng, 0.03)
