@@ -34,6 +34,7 @@ func (a *Actuator) current(ctx context.Context, fl Flink, d events.Decision, wor
 		return cur, jobState{}, classifyFlink("read job", err)
 	}
 	job := jobState{name: details.Name, running: details.State == flink.StateRunning}
+	cur.Down = details.State == flink.StateCreated || details.State == flink.StateRestarting
 	cur.MaxParallelism = map[string]int{}
 	for _, v := range details.Vertices {
 		cur.MaxParallelism[v.ID] = v.MaxParallelism
@@ -93,6 +94,7 @@ type execution struct {
 	steps    []events.Step
 	tmsMoved bool // a scale or declare step changed the count
 	reqMoved bool // a PUT changed the requirements
+	early    bool // only an early put (Step.Early) changed them
 	// registered and slots are the TaskManagers and slots the slot wait
 	// last saw registered.
 	registered, slots int
@@ -157,7 +159,7 @@ func (x *execution) run(ctx context.Context) (events.Result, bool, error) {
 // the plan then fails and rolls back.
 func (x *execution) keepRegistered(ctx context.Context, i int, waitErr error) bool {
 	before, asked, kept := x.p.TaskManagers.Current, x.tms, x.registered
-	if !x.tmsMoved || x.reqMoved || kept <= before || kept >= asked {
+	if !x.tmsMoved || x.reqMoved && !x.early || kept <= before || kept >= asked {
 		return false
 	}
 	rest, err := plan.Fit(x.d, x.p.Steps[i+1:], x.slots)
@@ -223,7 +225,10 @@ func (x *execution) do(ctx context.Context, s plan.Step) (string, error) {
 	case plan.KindWaitSlots:
 		return x.waitSlots(ctx, s.Slots)
 	case plan.KindPutRequirements:
-		return x.put(ctx, s.Requirements)
+		early := !x.reqMoved && s.Early
+		detail, err := x.put(ctx, s.Requirements)
+		x.early = early || x.early && s.Early
+		return detail, err
 	case plan.KindVerifyRequirements:
 		return x.verify(ctx, s.Requirements)
 	case plan.KindWaitParallelism:

@@ -14,6 +14,13 @@
 //	reactive   scale → wait-slots → wait                  scale → wait                             (nothing)
 //	session    put → verify → wait                       put → verify → wait                      put → verify → wait
 //
+// An adaptive or keda scale-up of a job that is down (Current.Down: a
+// failover's restart, or waiting for slots) declares its requirements first
+// as well (put → scale or declare → wait-slots → put → verify → wait):
+// the down job's next graph is built from the requirements declared while
+// it waits, so the decision shapes that restart instead of following it as
+// a second one.
+//
 // scale = set TaskManager replicas; declare = publish the desired TM count for
 // KEDA (in keda mode actuate never touches replicas); mark = set each
 // TaskManager pod's controller.kubernetes.io/pod-deletion-cost to the
@@ -115,6 +122,10 @@ type Current struct {
 	// CheckpointInterval is the job's periodic checkpoint interval; zero
 	// when checkpointing is off or unknown.
 	CheckpointInterval time.Duration
+	// Down is true when the job is not running (restarting after a
+	// failover, or waiting for its slots): its next graph is built from the
+	// requirements declared while it is down.
+	Down bool
 }
 
 // Options says what actuate controls.
@@ -170,6 +181,10 @@ type Step struct {
 	// interval for the next checkpoint (CheckpointLimit) rather than restart
 	// unaligned and replay up to an interval of input.
 	Patient bool `json:"patient,omitempty"`
+	// Early marks the put of a down job's scale-up declared before the
+	// TaskManagers are asked (Current.Down); the put after the slot wait
+	// declares the same requirements, or what the registered slots allow.
+	Early bool `json:"early,omitempty"`
 }
 
 // Plan is the ordered steps that take the job from Current to the decision.
@@ -346,6 +361,9 @@ func adaptive(p Plan, d events.Decision, cur Current, opt Options, tms int) (Pla
 	case tms > cur.TaskManagers:
 		p.Direction = DirectionUp
 		p.Steps = append([]Step{tmStep, {Kind: KindWaitSlots, Slots: p.Slots}}, putSteps(req)...)
+		if cur.Down && changed {
+			p.Steps = slices.Insert(p.Steps, 0, Step{Kind: KindPutRequirements, Requirements: req, Early: true})
+		}
 	case tms < cur.TaskManagers:
 		p.Direction = DirectionDown
 		var mark []Step

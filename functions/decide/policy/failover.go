@@ -15,10 +15,19 @@ import (
 // Flink's adaptive scheduler takes new resource requirements in any state
 // and the job's next graph is built from them (AdaptiveScheduler.
 // updateJobResourceRequirements replaces the job information and
-// re-declares the slots; WaitingForResources waits for them), so the
-// scale-up costs no restart of its own. Waiting until the job runs again
-// would take the meters' settling and a second restart (its outage and
-// replay) before the drain begins: minutes of lag.
+// re-declares the slots; WaitingForResources waits for them), and actuate
+// declares a down job's requirements before it asks for TaskManagers, so
+// the scale-up costs no restart of its own. A failover that lost slots is
+// one restart or two whatever the policy does: Flink waits for the
+// replacement (lower bounds the slots left do not hold), or, once
+// resource-stabilization-timeout has passed, runs the job on the slots
+// left and restarts it when the TaskManagers register; the requirements
+// declared now are what that restart brings the job back at. When the
+// registered slots hold what the job ran at, Flink builds the failover's
+// graph at once and a change would be a second restart: not folded
+// (slotsHold). Waiting until the job runs again would take the meters'
+// settling and a second restart (its outage and replay) before the drain
+// begins: minutes of lag.
 //
 // Every candidate, keep included, is priced through the failover's restart
 // (failoverRestart), from the last run's settled samples and the
@@ -54,7 +63,7 @@ func foldIntoFailover(in Input, g gateInput, st State) (Output, bool) {
 		return Output{}, false
 	}
 	ran, ok := ranAs(s, st.Topology, last)
-	if !ok {
+	if !ok || slotsHold(g.cfg, &ran, st) {
 		return Output{}, false
 	}
 	fg := g
@@ -73,15 +82,46 @@ func foldIntoFailover(in Input, g gateInput, st State) (Output, bool) {
 		d.Rationale += fmt.Sprintf("; the failover replays half the %s checkpoint interval on average, longer than %s (slo.recovery), so no size drains it in time and its answer is a scale-up: made now, not as a second restart that replays again",
 			w.rs.interval, fg.cfg.SLO.Recovery)
 	}
-	d.Rationale += fmt.Sprintf("; decided while the job is %s after a failover (down %s): it comes back at this size in the failover's own restart, "+
+	d.Rationale += fmt.Sprintf("; decided while the job is %s after a failover (down %s, %d of the %d slots it ran on registered): it comes back at this size in the failover's own restart "+
+		"(or, if Flink already runs it on the slots left, in the restart Flink makes when the TaskManagers register), "+
 		"so the drain starts when the job runs again and costs no second restart, traded against slots held from the start of the run and a longer outage if new TaskManagers start later than the replacement",
-		s.JobState, down.Round(time.Second))
+		s.JobState, down.Round(time.Second), s.SlotsTotal, slotsRan(g.cfg, &ran, st))
 	// Rescale.Need stays 0: releasing the drain once the backlog is gone
 	// is its plan, not a scale-down that undoes it (undoOf)
 	next := afterDecision(w.st, d, g.now)
 	next.Rescale.Failover = true
 	next.Failovers = appendFailover(next.Failovers, last.At)
 	return Output{NewState: next, Decision: d}, true
+}
+
+// slotsHold reports whether the registered slots hold the parallelism the
+// down job ran at (ran): then Flink's adaptive scheduler builds the
+// failover's graph at once (WaitingForResources has its desired
+// resources), at the requirements already declared, and a change declared
+// now is a second restart once the job runs (after Flink's minimum
+// interval between rescales), not part of the failover's: the policy
+// decides once the job runs, from its meters, and prices that restart.
+// When the slots do not hold it (a lost TaskManager), the job waits for
+// the replacement, or runs on the slots left and restarts again when the
+// replacement registers: the requirements declared now shape that restart.
+func slotsHold(cfg Config, ran *events.Snapshot, st State) bool {
+	need := slotsRan(cfg, ran, st)
+	layout := layoutFor(cfg, ran, st.Unfit)
+	return need > 0 && ran.SlotsTotal-layout.Standby*layout.PerTaskManager >= need
+}
+
+// slotsRan is the slots the parallelism of ran needs under the policy's
+// slot layout (0 when it cannot be computed).
+func slotsRan(cfg Config, ran *events.Snapshot, st State) int {
+	p := make(map[string]int, len(ran.Vertices))
+	for _, v := range ran.Vertices {
+		p[v.ID] = v.Parallelism
+	}
+	need, err := layoutFor(cfg, ran, st.Unfit).Needed(p)
+	if err != nil {
+		return 0
+	}
+	return need
 }
 
 // answersFailover reports whether a change that cannot drain the

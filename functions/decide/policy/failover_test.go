@@ -19,7 +19,9 @@ import (
 // minutes to drain, and a scale-up decided once the job runs again would be
 // a second restart; decided now, the job comes back at the larger size in
 // the failover's own restart. Not while our own decision may be under way,
-// not twice for one failover, not in reactive mode.
+// not twice for one failover, not in reactive mode, not when the slots
+// registered hold the job (Flink builds the failover's graph at once, so a
+// change would be a second restart).
 func TestFailoverFoldsTheDrain(t *testing.T) {
 	cfg := noDelay()
 	cfg.Slots.PerTaskManager = 1
@@ -42,7 +44,7 @@ func TestFailoverFoldsTheDrain(t *testing.T) {
 	require.Greater(t, got["window"], 3, "the drain's spare")
 	require.Equal(t, 3, o.Decision.Vertices[1].Current, "the parallelism the job ran at, not the one Flink shows while CREATED")
 	require.Greater(t, o.Decision.TaskManagers.Target, 3)
-	require.Contains(t, o.Decision.Rationale, "decided while the job is CREATED after a failover (down 10s): it comes back at this size in the failover's own restart")
+	require.Contains(t, o.Decision.Rationale, "decided while the job is CREATED after a failover (down 10s, 2 of the 3 slots it ran on registered): it comes back at this size in the failover's own restart (or, if Flink already runs it on the slots left, in the restart Flink makes when the TaskManagers register)")
 	require.Contains(t, o.Decision.Rationale, "traded against")
 	require.Contains(t, o.Decision.Rationale, "since the last checkpoint")
 	require.True(t, o.NewState.Rescale.Failover)
@@ -74,6 +76,15 @@ func TestFailoverFoldsTheDrain(t *testing.T) {
 	rcfg := cfg
 	rcfg.Mode = events.ModeReactive
 	require.Nil(t, decide(ran, rcfg, 310).Decision)
+	// the registered slots hold the parallelism the job ran at (the
+	// replacement registered, or the failover lost no slot): Flink builds
+	// the failover's graph at once, at the requirements declared, and a
+	// change now would be a second restart once the job runs
+	held := down(310)
+	held.TaskManagers, held.SlotsTotal, held.SlotsFree = 3, 3, 3
+	o = Decide(Input{Snapshot: held, State: ran, Config: cfg, Now: held.ObservedAt, SnapshotID: "s"})
+	require.Nil(t, o.Decision, "no fold when the slots hold the job: its change would be a second restart")
+	require.Equal(t, HoldNotRunning, o.HoldKind)
 	// down longer than slo.recovery: no drain can meet it, and awaitingSlots answers a job that waits for ever
 	// (the 3 subtasks it ran at do not fit the 2 slots registered)
 	o = decide(ran, cfg, 300+int(cfg.SLO.Recovery.Seconds())+10)

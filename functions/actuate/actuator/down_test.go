@@ -1,0 +1,34 @@
+package actuator
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/flinksim"
+)
+
+// A job failed over (a lost TaskManager) and down, waiting for its slots,
+// gets a scale-up: its requirements are declared before the TaskManagers
+// are asked, so the graph it builds when it runs again is the decision's
+// and the failover's restart is the only one. Declared after the new
+// TaskManagers register, the job would first come back at its old
+// requirements on the replacement and restart again for the new ones.
+func TestScaleUpOfADownJobDeclaresFirst(t *testing.T) {
+	doc := strings.Replace(fmt.Sprintf(scenario, events.ModeAdaptive), "  restart: 2s\n", "  restart: 2s\n  resourceStabilizationTimeout: 30s\n  faults: {lostTaskManagerAt: [5s]}\n", 1)
+	e := newEnvOf(t, doc, true, Options{SlotWait: 10 * time.Second, ParallelismWait: 10 * time.Second, Poll: 20 * time.Millisecond})
+	require.Eventually(t, func() bool { return e.sim.GroundTruth().State == flinksim.StateCreated }, 5*time.Second, 10*time.Millisecond,
+		"the lost TaskManager fails the job over")
+	r, err := e.act.Actuate(context.Background(), e.decision(events.ModeAdaptive, 4, 4))
+	require.NoError(t, err)
+	require.Equal(t, events.OutcomeApplied, r.Outcome, "%v %s", stepNames(r), r.Error)
+	require.Equal(t, []int{4, 4}, e.parallelism(t))
+	require.Equal(t, 1, e.sim.GroundTruth().Restarts, "the failover's restart only: the job came back at the decision's parallelism")
+	require.Equal(t, []string{"put-requirements:done", "scale-taskmanagers:done", "wait-slots:done", "put-requirements:done",
+		"verify-requirements:done", "wait-parallelism:done"}, stepNames(r))
+}
