@@ -41,6 +41,8 @@ var Measures = []Measure{
 	{"rescalesPerLoadChange", func(r Result) float64 { return r.Summary.RescalesPerLoadChange }},
 	{"oscillations", func(r Result) float64 { return float64(r.Summary.Oscillations) }},
 	{"flaps", func(r Result) float64 { return float64(r.Summary.Flaps) }},
+	{"decidedOscillations", func(r Result) float64 { return float64(r.Summary.DecidedOscillations) }},
+	{"decidedFlaps", func(r Result) float64 { return float64(r.Summary.DecidedFlaps) }},
 	{"convergeSeconds", func(r Result) float64 { return r.Summary.ConvergeSeconds }},
 	{"downtimeSeconds", func(r Result) float64 { return r.Summary.DowntimeSeconds }},
 	{"failedActuations", func(r Result) float64 { return float64(r.Failed) }},

@@ -136,8 +136,9 @@ func targetsTable(findings []Finding) string {
 	fmt.Fprintf(&b, "targets of %s (docs/BENCHMARK.md \"Targets\"): ok = met, MISS = not met, with the figure checked:\n", policy.Name)
 	b.WriteString("  not dominated: mean cost×oracle, mean p99 lag; baseline settings dominating. steady: mean over seeds of the steady-state\n" +
 		"  p99 lag / bound. lag back: p95 over seeds of a run's longest time from a restart to lag < 10 % SLO; slow restarts per run.\n" +
-		"  rescales: mean per load change. oscillation: flaps (moves undone within 15 min, no load change between) per run,\n" +
-		"  in brackets every move undone within 15 min (oscillations). cost: mean ×oracle15. failed: mean per run.\n" +
+		"  rescales: mean per load change. oscillation: decided flaps (a decision's move undone by a decision within 15 min,\n" +
+		"  no load change between) per run; in brackets every flap, Flink's own moves included, and every move undone within\n" +
+		"  15 min (oscillations). cost: mean ×oracle15. failed: mean per run.\n" +
 		"  recovery: p95 of the longest recovery / bound.\n")
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	head := "scenario\t"

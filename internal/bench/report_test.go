@@ -66,7 +66,7 @@ func TestRunAllReports(t *testing.T) {
 	for _, key := range []string{"scenario", "policy", "setting", "seed", "durationSeconds", "rescales", "convergeSeconds",
 		"sloViolationSeconds", "maxLagSeconds", "slotSeconds", "costVsOracle", "costVsOracle15", "downtimeSeconds",
 		"lagP50Seconds", "lagP95Seconds", "lagP99Seconds", "latencyP99Seconds", "lagIntegral", "steadyLagSeconds",
-		"recoverySeconds", "busyHighSeconds", "headroomP5", "oscillations", "flaps", "failedActuations", "timedOutActuations",
+		"recoverySeconds", "busyHighSeconds", "headroomP5", "oscillations", "flaps", "decidedOscillations", "decidedFlaps", "failedActuations", "timedOutActuations",
 		"steadyLagP99Seconds", "lagBackMaxSeconds", "slowRecoveries", "parallelismChanges", "rescalesPerLoadChange"} {
 		require.Contains(t, doc.Results[0], key)
 	}
@@ -84,8 +84,8 @@ func TestRunAllReports(t *testing.T) {
 	require.Contains(t, buf.String(), "scenario wordcount (10m00s, 2 seeds)")
 	require.Contains(t, buf.String(), "Pareto front (cost vs p99 lag): ")
 	// Title, head, 5 settings, front; a blank line, then ours' targets:
-	// title, 5 lines of legend, head, the scenario, the count.
-	require.Equal(t, 1+1+5+1+1+1+5+1+1+1, strings.Count(buf.String(), "\n"))
+	// title, 6 lines of legend, head, the scenario, the count.
+	require.Equal(t, 1+1+5+1+1+1+6+1+1+1, strings.Count(buf.String(), "\n"))
 	require.Contains(t, buf.String(), `targets of flinkscaler (docs/BENCHMARK.md "Targets")`)
 	require.Regexp(t, `(?m)^wordcount +(ok|MISS) .*(ok|MISS) `, buf.String())
 

@@ -85,6 +85,15 @@ type Experience struct {
 	// an oscillation may be the load's own spike followed up and down.
 	Oscillations int `json:"oscillations"`
 	Flaps        int `json:"flaps"`
+	// DecidedOscillations and DecidedFlaps count those of them whose two
+	// moves a decision caused (decided): the policy changed its mind. A
+	// move is decided when it goes toward the target of the latest
+	// decision naming the vertex that the vertex has not reached yet; the
+	// others are Flink's own (a failed-over job run on the slots left, and
+	// back when the replacement registers), counted in Oscillations and
+	// Flaps and not here.
+	DecidedOscillations int `json:"decidedOscillations"`
+	DecidedFlaps        int `json:"decidedFlaps"`
 }
 
 // experience computes the Experience of the recorded samples; changes are
@@ -126,7 +135,7 @@ func (r *Recorder) experience(changes []int) Experience {
 	}
 	r.recoveries(&e)
 	r.lagBack(&e)
-	e.Oscillations, e.Flaps = r.oscillations(changes)
+	e.Oscillations, e.Flaps, e.DecidedOscillations, e.DecidedFlaps = r.oscillations(changes)
 	return e
 }
 
@@ -259,37 +268,66 @@ func (r *Recorder) lagBack(e *Experience) {
 // oscillations counts parallelism moves of a vertex that the vertex's next
 // move reverses within OscillationWindow, and of them the flaps: those with
 // no load change (changes: sample indices) after the move and at or before
-// the one that reversed it.
-func (r *Recorder) oscillations(changes []int) (int, int) {
+// the one that reversed it; then the same two counts over the reversals
+// whose two moves were decided (Experience.DecidedFlaps).
+func (r *Recorder) oscillations(changes []int) (count, flaps, decidedCount, decidedFlaps int) {
 	ss := r.samples
 	if len(ss) == 0 {
-		return 0, 0
+		return 0, 0, 0, 0
 	}
 	type move struct {
-		at  time.Duration
-		i   int
-		dir int
+		at      time.Duration
+		i       int
+		dir     int
+		decided bool
 	}
-	last := make([]move, len(ss[0].Parallelism))
-	count, flaps := 0, 0
+	n := len(ss[0].Parallelism)
+	last := make([]move, n)
+	pending := make([]int, n) // target of the latest decision not reached yet (0: none)
+	next := 0                 // the next decision to take into pending
 	for i := 1; i < len(ss); i++ {
-		for v := range min(len(ss[i].Parallelism), len(ss[i-1].Parallelism), len(last)) {
-			d := ss[i].Parallelism[v] - ss[i-1].Parallelism[v]
-			if d == 0 {
-				continue
-			}
-			dir := 1
-			if d < 0 {
-				dir = -1
-			}
-			if last[v].dir == -dir && ss[i].Elapsed-last[v].at <= OscillationWindow {
-				count++
-				if !slices.ContainsFunc(changes, func(c int) bool { return c > last[v].i && c <= i }) {
-					flaps++
+		for ; next < len(r.decisions) && r.decisions[next].Elapsed <= ss[i].Elapsed; next++ {
+			for v, t := range r.decisions[next].Targets {
+				if v < n && t > 0 {
+					pending[v] = t
 				}
 			}
-			last[v] = move{ss[i].Elapsed, i, dir}
+		}
+		for v := range min(len(ss[i].Parallelism), len(ss[i-1].Parallelism), n) {
+			from, to := ss[i-1].Parallelism[v], ss[i].Parallelism[v]
+			if to == from {
+				continue
+			}
+			dir := sign(to - from)
+			decided := pending[v] > 0 && sign(pending[v]-from) == dir
+			if to == pending[v] {
+				pending[v] = 0
+			}
+			if last[v].dir == -dir && ss[i].Elapsed-last[v].at <= OscillationWindow {
+				flap := !slices.ContainsFunc(changes, func(c int) bool { return c > last[v].i && c <= i })
+				both := decided && last[v].decided
+				count, flaps = count+1, flaps+b2i(flap)
+				decidedCount, decidedFlaps = decidedCount+b2i(both), decidedFlaps+b2i(both && flap)
+			}
+			last[v] = move{ss[i].Elapsed, i, dir, decided}
 		}
 	}
-	return count, flaps
+	return count, flaps, decidedCount, decidedFlaps
+}
+
+func sign(x int) int {
+	switch {
+	case x > 0:
+		return 1
+	case x < 0:
+		return -1
+	}
+	return 0
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -330,3 +330,59 @@ func TestFlaps(t *testing.T) {
 	require.Equal(t, 1, e.Oscillations)
 	require.Equal(t, 1, e.Flaps)
 }
+
+// A flap is counted whoever moved the job; it is decided only when a
+// decision caused both moves. Flink's own move to the slots left after a
+// lost TaskManager and back when the replacement registers (3→2→3, no
+// decision) is a flap and not a decided one; a decision up (3→5) undone by
+// a decision down (5→3) on the same load is both. A move toward a
+// decision's target it has not reached is the decision's: a failover's
+// move away from it (5→4) is not, and the move back (4→5) does not make a
+// decided pair with it.
+func TestDecidedFlaps(t *testing.T) {
+	run := func(p func(sec int) int, decisions map[int]int) scorecard.Experience {
+		rec := scorecard.New(scenario(t))
+		start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+		for i := 1; i <= 1800; i++ {
+			if target, ok := decisions[i]; ok {
+				rec.Decision(start.Add(time.Duration(i)*time.Second), events.Decision{
+					Vertices: []events.VertexDecision{{ID: "v0", Name: "Source: s", Target: target}},
+				})
+			}
+			rec.Observe(truth(i, p(i), p(i), 0, 0))
+		}
+		return rec.Summary().Experience
+	}
+	between := func(from, to, in, out int) func(int) int {
+		return func(sec int) int {
+			if sec >= from && sec < to {
+				return in
+			}
+			return out
+		}
+	}
+	e := run(between(600, 700, 2, 3), nil)
+	require.Equal(t, 1, e.Flaps, "Flink's own move and back is a flap")
+	require.Zero(t, e.DecidedFlaps, "no decision caused it")
+	require.Zero(t, e.DecidedOscillations)
+
+	e = run(between(400, 900, 5, 3), map[int]int{380: 5, 880: 3})
+	require.Equal(t, 1, e.Flaps)
+	require.Equal(t, 1, e.DecidedFlaps, "both moves decided")
+	require.Equal(t, 1, e.DecidedOscillations)
+
+	// decided up to 5 at 400 s; a failover runs it at 4 (1000–1100 s) and
+	// back: 3→5 undone by 5→4, and 5→4 by 4→5, are flaps, neither decided
+	failover := func(sec int) int {
+		switch {
+		case sec >= 1000 && sec < 1100:
+			return 4
+		case sec >= 400:
+			return 5
+		}
+		return 3
+	}
+	e = run(failover, map[int]int{380: 5})
+	require.Equal(t, 2, e.Flaps)
+	require.Zero(t, e.DecidedFlaps)
+}
