@@ -31,7 +31,7 @@ type cli struct {
 
 func (c *cli) bind(fs *flag.FlagSet) {
 	c.common.Bind(fs)
-	fs.StringVar(&c.policyFile, "policy", "", "YAML policy file applied to every job over the defaults (see --print-policy)")
+	fs.StringVar(&c.policyFile, "policy", "", "YAML policy file applied to every job over the defaults (see --print-policy; every field, why it exists and what moving it trades: docs/policy.md)")
 	fs.StringVar(&c.sources, "metric-sources", "", "comma-separated CloudEvents source prefixes allowed to send user metric events; empty allows all")
 	fs.BoolVar(&c.dryRun, "dry-run", false, "change nothing in Flink or Kubernetes: decisions are made and published, marked dry run, and actuate only plans them")
 	fs.BoolVar(&c.printPolicy, "print-policy", false, "print the policy every job starts from (defaults, then --policy, validated) as YAML and exit")
