@@ -92,6 +92,11 @@ type Snapshot struct {
 	// last acknowledged (a rescale restores it and replays the input read
 	// since); nil when none completed or checkpoints could not be read.
 	LastCheckpointAt *time.Time `json:"lastCheckpointAt,omitempty"`
+	// LastCheckpointDurationMs is that checkpoint's time from its trigger
+	// to its last acknowledgement in ms: the sources' positions it holds
+	// are those at its trigger, so a restart restoring it replays this much
+	// more than the time since LastCheckpointAt. 0 when unknown.
+	LastCheckpointDurationMs int64 `json:"lastCheckpointDurationMs,omitempty"`
 	// CheckpointIntervalMs is the job's periodic checkpoint interval in ms;
 	// 0 when checkpointing is off or the configuration could not be read.
 	CheckpointIntervalMs int64 `json:"checkpointIntervalMs,omitempty"`

@@ -58,7 +58,7 @@ func (rc restartCost) forChange(raises bool) restartCost {
 func (rc restartCost) timedLater() restartCost {
 	later := rc
 	later.wait = rc.later + rc.wait
-	later.replay = rc.wait
+	later.replay = rc.wait + rc.took
 	if rc.source == replayAtRegistration {
 		later.replay = rc.laterReplay
 	}

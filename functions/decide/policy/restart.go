@@ -52,6 +52,11 @@ type restartCost struct {
 	source int
 	// interval is the checkpoint interval, 0 when unknown.
 	interval time.Duration
+	// took is how long the job's last checkpoint took from its trigger to
+	// its last acknowledgement (0 when unknown): a restart restoring a
+	// checkpoint replays from its trigger, so a waited one replays this
+	// long (the one due is taken to take as long as the last).
+	took time.Duration
 	// laterReplay is the replay of a decision timed for later (source
 	// replayAtRegistration).
 	laterReplay time.Duration
@@ -86,8 +91,17 @@ func (rc restartCost) describe(b text) text {
 	case replayFromInterval:
 		b = b.s("replay ").dur(rc.replay).s(" (half the ").dur(rc.interval).s(" checkpoint interval)")
 	case replayWaited:
-		b = b.s("no replay (the restart waits for the checkpoint due then)")
+		if rc.replay <= 0 {
+			b = b.s("no replay (the restart waits for the checkpoint due then)")
+			break
+		}
+		b = b.s("replay ").dur(rc.replay).s(" (the restart waits for the checkpoint due then, and restores the input from its trigger: the last took ").dur(rc.took).s(")")
 	case replayOnCheckpoint:
+		if rc.replay > 0 {
+			b = b.s("replay ").dur(rc.replay).s(" (the last checkpoint's trigger to its completion)")
+			b = b.s(": Flink ").s(rc.release).s(" rescales on the next completed checkpoint, so the change lands in ~").dur(rc.wait)
+			break
+		}
 		b = b.s("no replay: Flink ").s(rc.release).s(" rescales on the next completed checkpoint, so the change lands in ~").dur(rc.wait)
 	case replayAtRegistration:
 		b = b.s("replay ").dur(rc.replay).s(" since the last checkpoint when the new TaskManagers register")
@@ -104,8 +118,12 @@ func (rc restartCost) describe(b text) text {
 // last completed checkpoint to the stop, when the job reports both it and
 // its interval; a checkpoint due within checkpointWait of the stop is
 // waited for (actuate does), and a later one is offered as a timed
-// alternative. Without the last checkpoint, half an interval; without an
-// interval, Replay.
+// alternative. A restored checkpoint holds the sources' positions at its
+// trigger, so every restart that restores one replays the time it took
+// besides (snap.LastCheckpointDurationMs: a checkpoint of a back-pressured
+// job with aligned barriers takes several times its usual length, and a
+// scale-up waits for one exactly then). Without the last checkpoint, half
+// an interval; without an interval, Replay.
 func restartFor(st State, snap *events.Snapshot, cfg Config, now time.Time) restartCost {
 	rc := restartCost{restartStats: expectedRestart(st, cfg)}
 	rc.wait = rc.downtime - rc.outage
@@ -126,6 +144,7 @@ func restartFor(st State, snap *events.Snapshot, cfg Config, now time.Time) rest
 	if last.After(now) {
 		last = now
 	}
+	rc.took = time.Duration(max(snap.LastCheckpointDurationMs, 0)) * time.Millisecond
 	if rescalesOnCheckpoint(snap) {
 		// the change lands on the first checkpoint completed once the job
 		// could restart; the waits observed hold on average half an
@@ -135,17 +154,17 @@ func restartFor(st State, snap *events.Snapshot, cfg Config, now time.Time) rest
 			prep = max(prep-interval/2, 0)
 		}
 		rc.wait = prep + interval - now.Add(prep).Sub(last)%interval
-		rc.replay, rc.source, rc.release = 0, replayOnCheckpoint, snap.FlinkVersion
+		rc.replay, rc.source, rc.release = rc.took, replayOnCheckpoint, snap.FlinkVersion
 		return rc
 	}
 	stop := now.Add(rc.wait)
 	since := stop.Sub(last) % interval
 	if due := interval - since; due <= checkpointWait {
 		rc.wait += due
-		rc.replay, rc.source = 0, replayWaited
+		rc.replay, rc.source = rc.took, replayWaited
 		return rc
 	}
-	rc.replay, rc.source = since, replayFromCheckpoint
+	rc.replay, rc.source = since+rc.took, replayFromCheckpoint
 	if next := interval - now.Sub(last)%interval; next > checkpointWait {
 		rc.later = next
 	}

@@ -147,3 +147,36 @@ func TestRestartBeforeTheFirstCheckpoint(t *testing.T) {
 	rc = restartFor(st, snap, cfg, t0.Add(50*time.Second))
 	require.NotEqual(t, replayWaited, rc.source)
 }
+
+// A restored checkpoint holds the sources' positions at its trigger: a
+// restart replays from there, not from its completion. With 3-minute
+// checkpoints that took 32 s (clickstream-bursts' checkpoints of 8 s take
+// 4× as long with aligned barriers behind a back-pressured job, which is
+// when a scale-up waits for one), a restart that waits for the checkpoint
+// due replays its 32 s (priced as none before), one restoring the
+// checkpoint acknowledged 2 min ago replays 2m32s, one timed after the
+// next checkpoint replays the 32 s, and on Flink 2 the rescale that lands
+// on the next checkpoint replays it too.
+func TestRestartReplaysFromTheCheckpointsTrigger(t *testing.T) {
+	cfg := Defaults()
+	last := t0.Add(-2*time.Minute - 50*time.Second)
+	snap := &events.Snapshot{CheckpointIntervalMs: 180_000, LastCheckpointAt: &last, LastCheckpointDurationMs: 32_000}
+	rc := restartFor(State{}, snap, cfg, t0)
+	require.Equal(t, replayWaited, rc.source)
+	require.Equal(t, 32*time.Second, rc.replay)
+	require.Contains(t, string(rc.describe(nil)), "restores the input from its trigger: the last took 32s")
+
+	require.Equal(t, 10*time.Second, rc.wait, "the checkpoint due in 10 s is waited for")
+
+	last = t0.Add(-2 * time.Minute)
+	rc = restartFor(State{}, snap, cfg, t0)
+	require.Equal(t, replayFromCheckpoint, rc.source)
+	require.Equal(t, 2*time.Minute+32*time.Second, rc.replay)
+	require.Equal(t, time.Minute, rc.later)
+	require.Equal(t, 32*time.Second, rc.timedLater().replay)
+
+	snap.FlinkVersion = "2.0.1"
+	rc = restartFor(State{}, snap, cfg, t0)
+	require.Equal(t, replayOnCheckpoint, rc.source)
+	require.Equal(t, 32*time.Second, rc.replay)
+}

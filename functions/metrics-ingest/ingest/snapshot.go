@@ -82,6 +82,7 @@ func buildSnapshot(in jobData) events.Snapshot {
 		s.RunningSince = &since
 	}
 	s.LastCheckpointAt, s.CheckpointIntervalMs = checkpointFields(in)
+	s.LastCheckpointDurationMs = checkpointDuration(in.Checkpoint)
 	if in.Overview != nil {
 		s.TaskManagers, s.SlotsTotal, s.SlotsFree = in.Overview.TaskManagers, in.Overview.SlotsTotal, in.Overview.SlotsAvailable
 		s.SlotsPerTaskManager = in.SlotsPerTaskManager
@@ -108,6 +109,19 @@ func buildSnapshot(in jobData) events.Snapshot {
 	}
 	s.Complete = len(s.Incomplete) == 0
 	return s
+}
+
+// checkpointDuration is c's time from its trigger to its last
+// acknowledgement in ms (its end_to_end_duration when Flink sent no
+// acknowledgement time); 0 when c is nil or neither is known.
+func checkpointDuration(c *flink.Checkpoint) int64 {
+	switch {
+	case c == nil:
+		return 0
+	case c.TriggerTimestamp > 0 && c.LatestAckTimestamp >= c.TriggerTimestamp:
+		return c.LatestAckTimestamp - c.TriggerTimestamp
+	}
+	return max(c.EndToEndDuration, 0)
 }
 
 // checkpointFields returns the latest checkpoint's last acknowledgement (its

@@ -216,12 +216,14 @@ func TestSnapshotCheckpointFields(t *testing.T) {
 		interval time.Duration
 		wantAt   *time.Time
 		wantMs   int64
+		wantDur  int64
 	}{
-		{"latest completed and interval", &flink.Checkpoint{ID: 130, TriggerTimestamp: 1718003590000, LatestAckTimestamp: 1718003590540}, time.Minute, &ack, 60000},
-		{"no acknowledgement: the trigger time", &flink.Checkpoint{ID: 1, TriggerTimestamp: 1718003590540}, time.Minute, &ack, 60000},
-		{"none completed yet", nil, time.Minute, nil, 60000},
-		{"checkpointing off", nil, 0, nil, 0},
-		{"no timestamps", &flink.Checkpoint{ID: 1}, time.Minute, nil, 60000},
+		{"latest completed and interval", &flink.Checkpoint{ID: 130, TriggerTimestamp: 1718003590000, LatestAckTimestamp: 1718003590540}, time.Minute, &ack, 60000, 540},
+		{"no acknowledgement: the trigger time", &flink.Checkpoint{ID: 1, TriggerTimestamp: 1718003590540}, time.Minute, &ack, 60000, 0},
+		{"end_to_end_duration only", &flink.Checkpoint{ID: 2, LatestAckTimestamp: 1718003590540, EndToEndDuration: 32000}, time.Minute, &ack, 60000, 32000},
+		{"none completed yet", nil, time.Minute, nil, 60000, 0},
+		{"checkpointing off", nil, 0, nil, 0, 0},
+		{"no timestamps", &flink.Checkpoint{ID: 1}, time.Minute, nil, 60000, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -229,6 +231,7 @@ func TestSnapshotCheckpointFields(t *testing.T) {
 				Checkpoint: tt.cp, CheckpointInterval: tt.interval, ObservedAt: ack})
 			require.Equal(t, tt.wantAt, s.LastCheckpointAt)
 			require.Equal(t, tt.wantMs, s.CheckpointIntervalMs)
+			require.Equal(t, tt.wantDur, s.LastCheckpointDurationMs, "a restart restoring it replays from its trigger")
 			require.NotContains(t, strings.Join(s.Incomplete, ";"), "checkpoint", "checkpoints are optional")
 		})
 	}
