@@ -36,8 +36,14 @@ func (a *Actuator) current(ctx context.Context, fl Flink, d events.Decision, wor
 	job := jobState{name: details.Name, running: details.State == flink.StateRunning}
 	cur.Down = details.State == flink.StateCreated || details.State == flink.StateRestarting
 	cur.MaxParallelism = map[string]int{}
+	if job.running {
+		cur.Parallelism = map[string]int{}
+	}
 	for _, v := range details.Vertices {
 		cur.MaxParallelism[v.ID] = v.MaxParallelism
+		if job.running {
+			cur.Parallelism[v.ID] = v.Parallelism
+		}
 	}
 	if a.deps.TaskManagers != nil && (d.Mode == events.ModeAdaptive || d.Mode == events.ModeReactive) {
 		if cur.TaskManagers, err = a.deps.TaskManagers.Replicas(ctx, d.Cluster, workload); err != nil {
@@ -227,8 +233,17 @@ func (x *execution) do(ctx context.Context, s plan.Step) (string, error) {
 	case plan.KindPutRequirements:
 		early := !x.reqMoved && s.Early
 		detail, err := x.put(ctx, s.Requirements)
+		x.reqMoved = x.reqMoved || err == nil
 		x.early = early || x.early && s.Early
 		return detail, err
+	case plan.KindPinRequirements:
+		// Not a move of the requirements (reqMoved): the job runs at
+		// what it declares, and its graph stays as it is.
+		detail, err := x.put(ctx, s.Requirements)
+		if err != nil {
+			return "", err
+		}
+		return detail + pinNote(s), nil
 	case plan.KindVerifyRequirements:
 		return x.verify(ctx, s.Requirements)
 	case plan.KindWaitParallelism:
@@ -323,6 +338,8 @@ func stepDetail(s plan.Step) string {
 		return fmt.Sprintf("wait for %d registered slots", s.Slots)
 	case plan.KindPutRequirements:
 		return "PUT requirements " + describe(s.Requirements)
+	case plan.KindPinRequirements:
+		return "PUT requirements " + describe(s.Requirements) + pinNote(s)
 	case plan.KindVerifyRequirements:
 		return "read back requirements " + describe(s.Requirements)
 	case plan.KindWaitParallelism:
@@ -336,6 +353,13 @@ func stepDetail(s plan.Step) string {
 			taskmanagers.DeletionCostAnnotation, s.TaskManagers)
 	}
 	return string(s.Kind)
+}
+
+// pinNote says why a pin step declares what the job runs at.
+func pinNote(s plan.Step) string {
+	return fmt.Sprintf(": the parallelism the job runs at, below its declared bounds (%s) for want of slots, "+
+		"so the new TaskManagers do not rescale it to those before the decision's requirements (one restart, not two); "+
+		"the pin itself restarts nothing", describe(s.Pinned))
 }
 
 func shortKeys(m map[string]int) map[string]int {

@@ -128,7 +128,6 @@ func (x *execution) put(ctx context.Context, req map[string]plan.Bounds) (string
 		}
 		err = x.fl.PutResourceRequirements(ctx, x.d.JobID, toFlink(req))
 		if err == nil {
-			x.reqMoved = true
 			if attempt > 0 {
 				return fmt.Sprintf("declared %s after %d conflicts (409)", describe(req), attempt), nil
 			}

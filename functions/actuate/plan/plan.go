@@ -21,6 +21,17 @@
 // it waits, so the decision shapes that restart instead of following it as
 // a second one.
 //
+// An adaptive or keda scale-up of a RUNNING job that runs below its
+// declared upper bounds (Current.Parallelism: the slots were short) first
+// pins each such vertex's upper bound to the parallelism it runs at
+// (pin → scale or declare → wait-slots → put → verify → wait). Flink's
+// adaptive scheduler rescales a running job whenever new slots let it run
+// closer to its declared bounds; without the pin the new TaskManagers
+// would restart the job at its old bounds before the decision's put
+// restarts it again. The pin itself restarts nothing: the scheduler
+// rescales only when the parallelism the slots and requirements give
+// differs from what runs, and it gives exactly what runs.
+//
 // scale = set TaskManager replicas; declare = publish the desired TM count for
 // KEDA (in keda mode actuate never touches replicas); mark = set each
 // TaskManager pod's controller.kubernetes.io/pod-deletion-cost to the
@@ -93,6 +104,7 @@ const (
 	KindWaitCheckpoint      Kind = "wait-checkpoint"
 	KindWaitReleased        Kind = "wait-released"
 	KindMarkTaskManagers    Kind = "mark-taskmanagers"
+	KindPinRequirements     Kind = "pin-requirements"
 )
 
 // Directions of a plan.
@@ -126,6 +138,9 @@ type Current struct {
 	// failover, or waiting for its slots): its next graph is built from the
 	// requirements declared while it is down.
 	Down bool
+	// Parallelism is the parallelism each vertex runs at; nil unless the
+	// job is RUNNING.
+	Parallelism map[string]int
 }
 
 // Options says what actuate controls.
@@ -185,6 +200,9 @@ type Step struct {
 	// TaskManagers are asked (Current.Down); the put after the slot wait
 	// declares the same requirements, or what the registered slots allow.
 	Early bool `json:"early,omitempty"`
+	// Pinned names the vertices a pin step (KindPinRequirements) lowers to
+	// the parallelism they run at, with their declared bounds before it.
+	Pinned map[string]Bounds `json:"pinned,omitempty"`
 }
 
 // Plan is the ordered steps that take the job from Current to the decision.
@@ -361,8 +379,13 @@ func adaptive(p Plan, d events.Decision, cur Current, opt Options, tms int) (Pla
 	case tms > cur.TaskManagers:
 		p.Direction = DirectionUp
 		p.Steps = append([]Step{tmStep, {Kind: KindWaitSlots, Slots: p.Slots}}, putSteps(req)...)
-		if cur.Down && changed {
+		switch {
+		case cur.Down && changed:
 			p.Steps = slices.Insert(p.Steps, 0, Step{Kind: KindPutRequirements, Requirements: req, Early: true})
+		case changed:
+			if pin, ok := pinStep(cur); ok {
+				p.Steps = slices.Insert(p.Steps, 0, pin)
+			}
 		}
 	case tms < cur.TaskManagers:
 		p.Direction = DirectionDown
@@ -390,6 +413,27 @@ func adaptive(p Plan, d events.Decision, cur Current, opt Options, tms int) (Pla
 		return none(p, "TaskManagers and requirements already at target"), nil
 	}
 	return p, nil
+}
+
+// pinStep returns the step that pins a running job's declared upper bounds
+// to the parallelism it runs at, for every vertex running below its upper
+// bound (lower bounds kept at or below it), and whether any vertex does.
+func pinStep(cur Current) (Step, bool) {
+	if cur.Down || len(cur.Parallelism) == 0 {
+		return Step{}, false
+	}
+	req := maps.Clone(cur.Requirements)
+	was := map[string]Bounds{}
+	for id, b := range cur.Requirements {
+		if p := cur.Parallelism[id]; p > 0 && p < b.Upper {
+			req[id] = Bounds{Lower: min(b.Lower, p), Upper: p}
+			was[id] = b
+		}
+	}
+	if len(was) == 0 {
+		return Step{}, false
+	}
+	return Step{Kind: KindPinRequirements, Requirements: req, Pinned: was}, true
 }
 
 func reactive(p Plan, d events.Decision, cur Current, opt Options, tms int) (Plan, error) {

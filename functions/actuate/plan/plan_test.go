@@ -3,6 +3,7 @@ package plan
 import (
 	"math"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -88,6 +89,20 @@ func TestFor(t *testing.T) {
 		{"adaptive down while the job is down: unchanged order", decision(events.ModeAdaptive, one, 2, 2),
 			Current{TaskManagers: 4, Requirements: reqs(4, 2), Down: true}, true, DirectionDown,
 			append(put, KindScaleTaskManagers)},
+		{"adaptive up of a job running below its bounds: pin, then TMs, slots and requirements", decision(events.ModeAdaptive, one, 4, 4),
+			Current{TaskManagers: 2, Requirements: reqs(3, 3), Parallelism: map[string]int{"a": 2, "b": 2}}, true, DirectionUp,
+			append([]Kind{KindPinRequirements, KindScaleTaskManagers, KindWaitSlots}, put...)},
+		{"keda up of a job running below its bounds: pin before the declare", decision(events.ModeKEDA, one, 6),
+			Current{TaskManagers: 2, Requirements: reqs(4), Parallelism: map[string]int{"a": 2}}, false, DirectionUp,
+			append([]Kind{KindPinRequirements, KindDeclareTaskManagers, KindWaitSlots}, put...)},
+		{"adaptive up of a job running at its bounds: no pin", decision(events.ModeAdaptive, one, 4, 4),
+			Current{TaskManagers: 2, Requirements: reqs(2, 2), Parallelism: map[string]int{"a": 2, "b": 2}}, true, DirectionUp,
+			append([]Kind{KindScaleTaskManagers, KindWaitSlots}, put...)},
+		{"adaptive up below its bounds, requirements already the decision's: Flink's own rescale is the one restart", decision(events.ModeAdaptive, one, 4, 2),
+			Current{TaskManagers: 2, Requirements: reqs(4, 2), Parallelism: map[string]int{"a": 2, "b": 2}}, true, DirectionUp,
+			append([]Kind{KindScaleTaskManagers, KindWaitSlots}, put...)},
+		{"adaptive level below its bounds: no new slots, no pin", decision(events.ModeAdaptive, one, 2, 2),
+			Current{TaskManagers: 2, Requirements: reqs(3, 3), Parallelism: map[string]int{"a": 2, "b": 2}}, true, DirectionLevel, put},
 		{"adaptive down: requirements, wait, then TMs", decision(events.ModeAdaptive, one, 2, 2),
 			Current{TaskManagers: 4, Requirements: reqs(4, 2)}, true, DirectionDown,
 			append(put, KindScaleTaskManagers)},
@@ -128,6 +143,29 @@ func TestFor(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The pin lowers only the vertices running below their upper bounds, to
+// what they run at (lower bounds kept at or below it), and a checkpoint
+// wait goes before the decision's put, which restarts the job, not before
+// the pin, which does not.
+func TestForPinsWhatRuns(t *testing.T) {
+	d := decision(events.ModeAdaptive, events.Slots{PerTaskManager: 2}, 4, 6, 2)
+	cur := Current{TaskManagers: 2, Parallelism: map[string]int{"a": 1, "b": 3, "c": 2}, CheckpointInterval: time.Minute,
+		Requirements: map[string]Bounds{"a": {Lower: 1, Upper: 4}, "b": {Lower: 4, Upper: 4}, "c": {Lower: 2, Upper: 2}}}
+	p, err := For(d, cur, Options{OwnsTaskManagers: true, AlignCheckpoint: true})
+	require.NoError(t, err)
+	require.Equal(t, []Kind{KindPinRequirements, KindScaleTaskManagers, KindWaitSlots, KindWaitCheckpoint,
+		KindPutRequirements, KindVerifyRequirements, KindWaitParallelism}, kinds(p))
+	require.Equal(t, Step{Kind: KindPinRequirements,
+		Requirements: map[string]Bounds{"a": {Lower: 1, Upper: 1}, "b": {Lower: 3, Upper: 3}, "c": {Lower: 2, Upper: 2}},
+		Pinned:       map[string]Bounds{"a": {Lower: 1, Upper: 4}, "b": {Lower: 4, Upper: 4}}}, p.Steps[0])
+	require.Equal(t, map[string]Bounds{"a": {Lower: 4, Upper: 4}, "b": {Lower: 6, Upper: 6}, "c": {Lower: 2, Upper: 2}}, p.Steps[4].Requirements)
+
+	cur.Parallelism = nil // not RUNNING: nothing to pin
+	p, err = For(d, cur, Options{OwnsTaskManagers: true})
+	require.NoError(t, err)
+	require.Equal(t, KindScaleTaskManagers, p.Steps[0].Kind)
 }
 
 func TestForStepContents(t *testing.T) {
