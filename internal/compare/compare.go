@@ -308,3 +308,14 @@ func (p *prefixed) Write(b []byte) (int, error) {
 		}
 	}
 }
+
+// finished writes a run's last progress line: its status and wall time,
+// and why when it is not ok, so a run that did not run or failed says so
+// where it is watched, not only in the JSON written at the end.
+func finished(w io.Writer, prefix string, run Run, took time.Duration) {
+	fmt.Fprintf(w, "%srun %s after %s", prefix, run.Status, took.Round(time.Second))
+	if run.Status != StatusOK && run.Error != "" {
+		fmt.Fprintf(w, ": %s", run.Error)
+	}
+	fmt.Fprintln(w)
+}

@@ -85,11 +85,17 @@ func TestCompareMissingPeerVersion(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, []byte(overloaded), 0o644))
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	res, err := Compare(ctx, Config{ScenarioPath: path, PeerVersion: "latest"})
+	var progress bytes.Buffer
+	res, err := Compare(ctx, Config{ScenarioPath: path, PeerVersion: "latest", Progress: &progress})
 	require.NoError(t, err)
 	peer := res.Runs[1]
 	require.Equal(t, StatusNotRun, peer.Status)
 	require.Contains(t, peer.Error, "not found on Maven Central")
 	require.Nil(t, peer.Card)
-	require.NotEqual(t, StatusOK, res.Runs[0].Status, "ours was cut short by the deadline")
+	ours := res.Runs[0]
+	require.NotEqual(t, StatusOK, ours.Status, "ours was cut short by the deadline")
+	require.NotEmpty(t, ours.Error)
+	// Where the runs are watched, a run that is not ok says why.
+	require.Contains(t, progress.String(), "[flinkscaler] run "+ours.Status+" after ")
+	require.Contains(t, progress.String(), ": "+ours.Error+"\n")
 }

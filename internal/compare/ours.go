@@ -2,7 +2,6 @@ package compare
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -50,6 +49,6 @@ func (r *runner) ours(ctx context.Context) Run {
 	default:
 		run.Status = StatusOK
 	}
-	fmt.Fprintf(r.progress, "[flinkscaler] run %s after %s\n", run.Status, time.Since(began).Round(time.Second))
+	finished(r.progress, "[flinkscaler] ", run, time.Since(began))
 	return run
 }

@@ -262,7 +262,7 @@ loop:
 	default:
 		run.Status = StatusOK
 	}
-	fmt.Fprintf(pp, "run %s after %s\n", run.Status, time.Since(began).Round(time.Second))
+	finished(pp, "", run, time.Since(began))
 	return run
 }
 
