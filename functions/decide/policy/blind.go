@@ -112,8 +112,8 @@ func blindEpisode(w []Sample, j jobView, settle, meters time.Duration) blindRun 
 // blindRead is what the sources without pending records read in s.
 func blindRead(s Sample, j jobView) float64 {
 	sum := 0.0
-	for i, v := range j.vs {
-		if v.source && v.est.pending < 0 && i < len(s.V) {
+	for i := range j.vs {
+		if v := &j.vs[i]; v.source && v.est.pending < 0 && i < len(s.V) {
 			sum += s.V[i].In
 		}
 	}
