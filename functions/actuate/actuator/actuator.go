@@ -380,7 +380,7 @@ func (a *Actuator) apply(ctx context.Context, fl Flink, d events.Decision, dry b
 	if dry {
 		return dryRun(p), false, nil
 	}
-	x := &execution{a: a, fl: fl, d: d, p: p, workload: workload, tms: cur.TaskManagers, running: job.running, unfolded: unfolded}
+	x := &execution{a: a, fl: fl, d: d, p: p, workload: workload, tms: cur.TaskManagers, running: job.running, unfolded: unfolded, before: cur.Requirements}
 	if p.Direction == plan.DirectionNone {
 		if err := x.declare(ctx, cur.TaskManagers); err != nil {
 			return events.Result{}, false, err

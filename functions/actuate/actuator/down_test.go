@@ -32,3 +32,24 @@ func TestScaleUpOfADownJobDeclaresFirst(t *testing.T) {
 	require.Equal(t, []string{"put-requirements:done", "scale-taskmanagers:done", "wait-slots:done", "put-requirements:done",
 		"verify-requirements:done", "wait-parallelism:done"}, stepNames(r))
 }
+
+// A down job's scale-up whose new TaskManager never registers: the slot
+// wait fails, and the early put is undone with the plan. Left declared, the
+// decision's lower bounds would keep the job down, waiting for slots that
+// do not come (in the bench, one run lagged for hours while every later
+// decision waited the same way); declared again, the job's requirements are
+// what they were and the TaskManagers roll back.
+func TestScaleUpOfADownJobRollsItsEarlyPutBack(t *testing.T) {
+	doc := strings.Replace(fmt.Sprintf(scenario, events.ModeAdaptive), "  restart: 2s\n",
+		"  restart: 2s\n  resourceStabilizationTimeout: 30s\n  taskManagerNeverRegisters: 0.999\n  faults: {lostTaskManagerAt: [5s]}\n", 1)
+	e := newEnvOf(t, doc, true, Options{SlotWait: 2 * time.Second, ParallelismWait: 10 * time.Second, Poll: 20 * time.Millisecond})
+	require.Eventually(t, func() bool { return e.sim.GroundTruth().State == flinksim.StateCreated }, 5*time.Second, 10*time.Millisecond,
+		"the lost TaskManager fails the job over")
+	before := e.sim.Requirements()
+	r, err := e.act.Actuate(context.Background(), e.decision(events.ModeAdaptive, 4, 4))
+	require.NoError(t, err)
+	require.NotEqual(t, events.OutcomeApplied, r.Outcome, "%v", stepNames(r))
+	require.Contains(t, stepNames(r), "rollback-requirements:rolled-back")
+	require.Contains(t, stepNames(r), "rollback-taskmanagers:rolled-back")
+	require.Equal(t, before, e.sim.Requirements(), "what the job declared before the plan")
+}

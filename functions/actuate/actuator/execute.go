@@ -101,6 +101,10 @@ type execution struct {
 	tmsMoved bool // a scale or declare step changed the count
 	reqMoved bool // a PUT changed the requirements
 	early    bool // only an early put (Step.Early) changed them
+	// before is what the job declared before the plan (GET
+	// resource-requirements); a failed plan whose only change of them was
+	// its early put declares them again (rollback).
+	before map[string]plan.Bounds
 	// registered and slots are the TaskManagers and slots the slot wait
 	// last saw registered.
 	registered, slots int
@@ -274,12 +278,36 @@ func (x *execution) workloadName() string {
 	return x.workload
 }
 
+// rollbackEarly undoes a down job's early put when the plan failed after
+// it and nothing else changed the requirements: the job declares again
+// what it declared before, so it does not wait, down, for slots the
+// TaskManagers that never came would have brought (its lower bounds are the
+// decision's), and the TaskManagers roll back as for any plan that left the
+// requirements untouched. Without what the job declared before (a failed
+// read, reactive mode) the early put stays.
+func (x *execution) rollbackEarly(ctx context.Context) {
+	if !x.early || !x.reqMoved || len(x.before) == 0 {
+		return
+	}
+	start := x.a.deps.Clock.Now()
+	st := events.Step{Name: "rollback-requirements", Status: "rolled-back", StartedAt: start.UTC()}
+	detail, err := x.put(ctx, x.before)
+	if err != nil {
+		st.Status, st.Detail = "failed", fmt.Sprintf("declare again what the job declared before the plan: %v", err)
+	} else {
+		x.reqMoved, x.early = false, false
+		st.Detail = detail + ": what the job declared before the plan, whose TaskManagers did not come"
+	}
+	x.record(st, start)
+}
+
 // rollback returns the TaskManagers to their count before the plan, unless
 // the requirements were changed (the job may already use the new slots) or
 // the plan folded a scale-down: its removal already restarted the job on
 // the TaskManagers left, and bringing the others back would restart it
 // once more for a size the decision left.
 func (x *execution) rollback(ctx context.Context) {
+	x.rollbackEarly(ctx)
 	before := x.p.TaskManagers.Current
 	if !x.tmsMoved || x.reqMoved || x.tms == before || x.folded() {
 		return
