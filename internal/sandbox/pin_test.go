@@ -3,16 +3,13 @@ package sandbox
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/flinkscaler/flinkscaler/internal/flink"
-	"github.com/flinkscaler/flinkscaler/internal/flinksim"
 )
 
 // TestPinningWhatRunsRestartsNothing: a job that declares parallelism 2 for
@@ -32,9 +29,7 @@ func TestPinningWhatRunsRestartsNothing(t *testing.T) {
 	require.NotEqual(t, tiny, sc)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	sb, err := Start(ctx, Config{Scenario: scenarioFile(t, sc)})
-	require.NoError(t, err)
-	defer func() { assert.NoError(t, sb.Stop(context.Background())) }()
+	sb := startSandbox(ctx, t, sc)
 	gt, err := sb.GroundTruth(ctx)
 	require.NoError(t, err)
 	require.Equal(t, "RUNNING", gt.State)
@@ -56,12 +51,7 @@ func TestPinningWhatRunsRestartsNothing(t *testing.T) {
 	require.Equal(t, "RUNNING", gt.State)
 	require.Equal(t, before, gt.Restarts, "the pin restarts nothing")
 
-	put, err := http.NewRequestWithContext(ctx, http.MethodPut, sb.URL()+flinksim.ControlPrefix+"taskmanagers", strings.NewReader(`{"replicas": 2}`))
-	require.NoError(t, err)
-	resp, err := http.DefaultClient.Do(put)
-	require.NoError(t, err)
-	require.NoError(t, resp.Body.Close())
-	require.Equal(t, http.StatusOK, resp.StatusCode)
+	setTaskManagers(ctx, t, sb, 2)
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline) && gt.RegisteredTaskManagers < 2; time.Sleep(250 * time.Millisecond) {
 		gt, err = sb.GroundTruth(ctx)
 		require.NoError(t, err)

@@ -163,9 +163,7 @@ func TestDownJobShowsTheParallelismItRanAt(t *testing.T) {
 	require.NotEqual(t, tiny, sc)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	sb, err := Start(ctx, Config{Scenario: scenarioFile(t, sc)})
-	require.NoError(t, err)
-	defer func() { assert.NoError(t, sb.Stop(context.Background())) }()
+	sb := startSandbox(ctx, t, sc)
 	gt, err := sb.GroundTruth(ctx)
 	require.NoError(t, err)
 	require.Equal(t, "RUNNING", gt.State)
@@ -200,21 +198,11 @@ func TestEveryRequestedTaskManagerRegisters(t *testing.T) {
 	require.NotEqual(t, tiny, sc)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	sb, err := Start(ctx, Config{Scenario: scenarioFile(t, sc)})
-	require.NoError(t, err)
-	defer func() { assert.NoError(t, sb.Stop(context.Background())) }()
-	put := func(n int) {
-		t.Helper()
-		req, err := http.NewRequestWithContext(ctx, http.MethodPut, sb.URL()+flinksim.ControlPrefix+"taskmanagers", strings.NewReader(fmt.Sprintf(`{"replicas": %d}`, n)))
-		require.NoError(t, err)
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		require.NoError(t, resp.Body.Close())
-		require.Equal(t, http.StatusOK, resp.StatusCode)
-	}
+	sb := startSandbox(ctx, t, sc)
 	for round := range 3 {
-		put(8)
+		setTaskManagers(ctx, t, sb, 8)
 		var gt flinksim.GroundTruth
+		var err error
 		for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
 			gt, err = sb.GroundTruth(ctx)
 			require.NoError(t, err)
@@ -227,7 +215,7 @@ func TestEveryRequestedTaskManagerRegisters(t *testing.T) {
 		gt, err = sb.GroundTruth(ctx)
 		require.NoError(t, err)
 		require.Equal(t, 8, gt.TaskManagers, "round %d: asked for 8, all 8 registered: none still starting", round)
-		put(2)
+		setTaskManagers(ctx, t, sb, 2)
 	}
 }
 
@@ -279,4 +267,26 @@ func TestDirectMemoryCoversEveryTaskManager(t *testing.T) {
 		limit, _ := strconv.Atoi(m[1])
 		assert.GreaterOrEqual(t, limit, 128+tms*(networkMiB+nettyMiB), "%d TaskManagers", tms)
 	}
+}
+
+// startSandbox starts a sandbox on scenario sc and stops it when the test
+// ends.
+func startSandbox(ctx context.Context, t *testing.T, sc string) *Sandbox {
+	t.Helper()
+	sb, err := Start(ctx, Config{Scenario: scenarioFile(t, sc)})
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, sb.Stop(context.Background())) })
+	return sb
+}
+
+// setTaskManagers asks the sandbox for n TaskManagers through its control
+// endpoint, as actuate's emulator backend does.
+func setTaskManagers(ctx context.Context, t *testing.T, sb *Sandbox, n int) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, sb.URL()+flinksim.ControlPrefix+"taskmanagers", strings.NewReader(fmt.Sprintf(`{"replicas": %d}`, n)))
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	require.Equal(t, http.StatusOK, resp.StatusCode)
 }
