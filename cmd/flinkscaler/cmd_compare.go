@@ -24,7 +24,7 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	asJSON := fs.Bool("json", false, "print one JSON object per run (with a policy field) on stdout; progress goes to stderr")
 	report := fs.String("report", "compare-report.html", "HTML report with both runs overlaid (empty: none)")
 	record := fs.String("record", "", "write the peer run's metric stream (snapshots as metrics-ingest reads them, every 10 s) and the original's rescales to FILE as JSON lines, replayable against our flink-operator baseline (empty: none)")
-	verbose := fs.Bool("verbose", false, "print both runs' logs (the functions', the autoscaler JVM's) on stderr")
+	verbose := fs.Bool("verbose", false, "print both runs' logs (the functions' at debug, with decide's holds and their reasons; the autoscaler JVM's) on stderr")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

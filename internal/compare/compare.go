@@ -82,7 +82,8 @@ type Config struct {
 	PeerVersion string
 	// Progress receives progress lines; nil discards them.
 	Progress io.Writer
-	// Log receives both runs' logs (functions, JVMs); nil discards them.
+	// Log receives both runs' logs (functions, at debug: decide's holds
+	// with their reasons; JVMs); nil discards them.
 	Log io.Writer
 	// Record, if set, receives the peer run's metric stream (snapshots as
 	// metrics-ingest reads them) and the original's rescales as JSON

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -98,4 +99,30 @@ func TestCompareMissingPeerVersion(t *testing.T) {
 	// Where the runs are watched, a run that is not ok says why.
 	require.Contains(t, progress.String(), "[flinkscaler] run "+ours.Status+" after ")
 	require.Contains(t, progress.String(), ": "+ours.Error+"\n")
+}
+
+// TestCompareVerboseShowsHolds: with Log set (compare --verbose) ours'
+// functions log at debug, so decide's holds and their reasons show, not
+// only its decisions: a run over the SLO with no decision says why.
+func TestCompareVerboseShowsHolds(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "overloaded.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(overloaded), 0o644))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var log lockedWriter
+	var buf bytes.Buffer
+	log.w = &buf
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = Compare(ctx, Config{ScenarioPath: path, PeerVersion: "latest", Log: &log, Progress: io.Discard})
+	}()
+	require.Eventually(t, func() bool {
+		log.mu.Lock()
+		defer log.mu.Unlock()
+		return strings.Contains(buf.String(), `msg=holding`)
+	}, 30*time.Second, 200*time.Millisecond, "decide's holds are logged")
+	cancel()
+	<-done
+	require.Contains(t, buf.String(), "[flinkscaler] ")
 }

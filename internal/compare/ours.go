@@ -18,7 +18,7 @@ func (r *runner) ours(ctx context.Context) Run {
 	cfg := demo.Config{
 		Scenario: r.sc, Speed: 1, Duration: r.duration,
 		Progress:   &prefixed{w: r.progress, prefix: "[flinkscaler] "},
-		Log:        slog.New(slog.NewTextHandler(&prefixed{w: r.log, prefix: "[flinkscaler] "}, nil)),
+		Log:        r.functionsLog(),
 		TunePolicy: tunePolicy, TuneActuate: tuneActuate,
 	}
 	if r.cfg.Engine == EngineFlink {
@@ -51,4 +51,16 @@ func (r *runner) ours(ctx context.Context) Run {
 	}
 	finished(r.progress, "[flinkscaler] ", run, time.Since(began))
 	return run
+}
+
+// functionsLog is the logger of ours' functions. With Config.Log set
+// (compare --verbose) it logs at debug, so decide's holds ("holding",
+// with the reason) show between its decisions: a run over the SLO with no
+// decision says why decide kept.
+func (r *runner) functionsLog() *slog.Logger {
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	if r.cfg.Log != nil {
+		opts.Level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(&prefixed{w: r.log, prefix: "[flinkscaler] "}, opts))
 }
