@@ -5,6 +5,8 @@ import (
 	"context"
 	"net"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -188,5 +190,37 @@ func TestReadmePolicyCommands(t *testing.T) {
 		if len(fields) > 2 && slices.Equal(fields[1:3], []string{"policy", "get"}) {
 			require.Contains(t, out.String(), "maxLag: 2m0s", "get shows what set stored")
 		}
+	}
+}
+
+// TestReadmeInstallsTheBinaryItRuns: the README's commands written
+// `flinkscaler …` need the binary on the PATH, and its Quick start installs
+// it. The test runs that line as written (GOBIN a temporary directory, so
+// nothing of the machine's changes), then the installed binary's version
+// and help.
+func TestReadmeInstallsTheBinaryItRuns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	t.Chdir("../..")
+	var install []string
+	for _, block := range readmeBlocks(t, "Quick start") {
+		for _, fields := range block {
+			if len(fields) > 1 && fields[0] == "go" && fields[1] == "install" {
+				install = fields
+			}
+		}
+	}
+	require.Equal(t, []string{"go", "install", "./cmd/flinkscaler"}, install,
+		"Quick start installs the binary the README's `flinkscaler …` commands run")
+	bin := t.TempDir()
+	cmd := exec.Command(install[0], install[1:]...)
+	cmd.Env = append(os.Environ(), "GOBIN="+bin)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%q: %s", install, out)
+	for _, args := range [][]string{{"version"}, {"--help"}} {
+		out, err := exec.Command(filepath.Join(bin, "flinkscaler"), args...).CombinedOutput()
+		require.NoError(t, err, "flinkscaler %q: %s", args, out)
+		require.Contains(t, string(out), "flinkscaler", "flinkscaler %q", args)
 	}
 }
