@@ -86,7 +86,7 @@ func buildCached(rel, name string) (string, error) {
 		return "", fmt.Errorf("cache dir: %w", err)
 	}
 	bin := filepath.Join(dir, name+"-"+key+exeSuffix())
-	unlock, err := lockFile(bin + ".lock")
+	lock, unlock, err := lockFile(bin + ".lock")
 	if err != nil {
 		return "", err
 	}
@@ -94,7 +94,7 @@ func buildCached(rel, name string) (string, error) {
 	if _, err := os.Stat(bin); err == nil {
 		return bin, nil
 	}
-	return bin, goBuild(goTool, src, bin)
+	return bin, goBuild(goTool, src, bin, lock)
 }
 
 // moduleSource finds the module rel beside the main module's go.mod.
@@ -141,17 +141,38 @@ func sourceKey(goTool, src string) (string, error) {
 }
 
 // goBuild builds src into a temporary file beside bin and renames it into
-// place, so a reader never sees a partial binary.
-func goBuild(goTool, src, bin string) error {
+// place, so a reader never sees a partial binary. Where there is a POSIX
+// shell the shell builds and renames, its output goes to a file and it
+// holds lock (the build lock, when there is one): a first build that
+// outlives its test binary (go test's timeout cut it) still installs bin,
+// and the next run waits for it on the lock instead of building beside it.
+func goBuild(goTool, src, bin string, lock *os.File) error {
 	tmp := fmt.Sprintf("%s.%d.tmp", bin, os.Getpid())
-	cmd := exec.Command(goTool, "build", "-o", tmp, ".")
+	logFile := tmp + ".log"
+	var cmd *exec.Cmd
+	if sh, err := exec.LookPath("sh"); err == nil {
+		cmd = exec.Command(sh, "-c", `if "$0" build -o "$1" . >"$3" 2>&1; then mv -f "$1" "$2" && rm -f "$3"; else rm -f "$1"; exit 1; fi`,
+			goTool, tmp, bin, logFile)
+		if lock != nil {
+			cmd.ExtraFiles = []*os.File{lock}
+		}
+	} else {
+		cmd = exec.Command(goTool, "build", "-o", tmp, ".")
+	}
 	cmd.Dir = src
 	cmd.Env = append(os.Environ(), "GOWORK=off")
 	out, err := cmd.CombinedOutput()
+	if log, readErr := os.ReadFile(logFile); readErr == nil {
+		out = append(out, log...)
+		os.Remove(logFile)
+	}
 	if err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("go build in %s (the first build needs the Go module proxy and may take minutes): %w\n%s",
 			src, err, tail(out, 4000))
+	}
+	if _, err := os.Stat(bin); err == nil {
+		return nil // the shell renamed it
 	}
 	return os.Rename(tmp, bin)
 }

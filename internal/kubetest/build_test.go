@@ -4,7 +4,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -23,7 +25,7 @@ func TestGoBuildFailureIsExplained(t *testing.T) {
 	require.NoError(t, err)
 	src := writeModule(t, "package main\n\nfunc main() { undefined() }\n")
 	bin := filepath.Join(t.TempDir(), "kubeapiserver")
-	err = goBuild(goTool, src, bin)
+	err = goBuild(goTool, src, bin, nil)
 	require.ErrorContains(t, err, "the first build needs the Go module proxy")
 	require.ErrorContains(t, err, "undefined")
 	require.NoFileExists(t, bin)
@@ -51,4 +53,39 @@ func TestSourceKeyFollowsSources(t *testing.T) {
 			require.Equal(t, tt.sameKey, ka == kb)
 		})
 	}
+}
+
+// TestBuildOutlivesItsTestBinary: a first build whose test binary exits
+// before it finishes (go test's timeout panic cut the test) installs its
+// binary anyway and holds the build lock until then, so the next run waits
+// for it and uses it instead of starting a second build beside the first.
+func TestBuildOutlivesItsTestBinary(t *testing.T) {
+	if src, bin := os.Getenv("KUBETEST_ABANDON_SRC"), os.Getenv("KUBETEST_ABANDON_BIN"); src != "" {
+		// The test binary that gives up: it starts the build under the
+		// lock, as buildCached does, and exits while it runs.
+		goTool, err := exec.LookPath("go")
+		require.NoError(t, err)
+		lock, _, err := lockFile(bin + ".lock")
+		require.NoError(t, err)
+		go func() { _ = goBuild(goTool, src, bin, lock) }()
+		time.Sleep(50 * time.Millisecond)
+		os.Exit(0)
+	}
+	if _, err := exec.LookPath("sh"); err != nil || runtime.GOOS == "windows" {
+		t.Skip("needs a POSIX shell and flock")
+	}
+	src := writeModule(t, "package main\n\nfunc main() {}\n")
+	bin := filepath.Join(t.TempDir(), "tool")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestBuildOutlivesItsTestBinary$")
+	cmd.Env = append(os.Environ(), "KUBETEST_ABANDON_SRC="+src, "KUBETEST_ABANDON_BIN="+bin)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, string(out))
+
+	_, unlock, err := lockFile(bin + ".lock") // the next run: waits for the abandoned build
+	require.NoError(t, err)
+	defer unlock()
+	require.FileExists(t, bin, "the abandoned build installed its binary before it let the lock go")
+	require.NoError(t, exec.Command(bin).Run())
+	left, _ := filepath.Glob(bin + ".*")
+	require.Equal(t, []string{bin + ".lock"}, left, "no temporary binary or build log is left behind")
 }

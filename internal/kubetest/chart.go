@@ -18,8 +18,9 @@ import (
 // it is "@FILE". It returns the objects, or Helm's error message.
 func RenderChart(t testing.TB, dir string, values ...string) ([]*unstructured.Unstructured, error) {
 	t.Helper()
-	bin, err := Tool("deploy/helm/render", "helm-render")
-	require.NoError(t, err)
+	bin, err := buildBefore(t, errors.New("kubetest: build deploy/helm/render"), "the Helm renderer (Helm's SDK, minutes)",
+		func() (string, error) { return Tool("deploy/helm/render", "helm-render") })
+	require.NoError(t, err, "kubetest needs the Helm renderer")
 	args := []string{"--chart", dir, "--release", "flinkscaler", "--namespace", "flinkscaler"}
 	for _, v := range values {
 		if file, ok := strings.CutPrefix(v, "@"); ok {

@@ -60,7 +60,7 @@ type Server struct {
 // not become ready; the failure shows the end of the server's log.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	bin, err := binaryBefore(t)
+	bin, err := buildBefore(t, ErrBuild, "the test kube-apiserver (about 8 CPU-minutes)", Binary)
 	require.NoError(t, err, "kubetest needs the test kube-apiserver")
 	began := time.Now()
 	var s *Server
@@ -244,17 +244,18 @@ func (s *Server) ctx(t testing.TB) context.Context {
 // timeout panic.
 const buildMargin = 45 * time.Second
 
-// binaryBefore returns Binary, waiting for a first build no longer than the
-// test's deadline allows. A build cut short keeps its progress in the Go
-// build cache, so the next run finishes it.
-func binaryBefore(t testing.TB) (string, error) {
+// buildBefore returns build's binary (Binary, or a Tool), waiting for a
+// first build no longer than the test's deadline allows. A build the
+// deadline cuts short goes on after the test binary exits and installs
+// itself (goBuild), so the next run uses it or waits for it.
+func buildBefore(t testing.TB, kind error, what string, build func() (string, error)) (string, error) {
 	type result struct {
 		bin string
 		err error
 	}
 	done := make(chan result, 1)
 	go func() {
-		bin, err := Binary()
+		bin, err := build()
 		done <- result{bin, err}
 	}()
 	var timeout <-chan time.Time
@@ -267,8 +268,8 @@ func binaryBefore(t testing.TB) (string, error) {
 	case r := <-done:
 		return r.bin, r.err
 	case <-timeout:
-		return "", fmt.Errorf("%w: the first build of the test kube-apiserver on this machine (about 8 CPU-minutes) "+
-			"did not finish before the test deadline; the Go build cache keeps its progress, so run the tests again, "+
-			"or give them more time with -timeout 30m", ErrBuild)
+		return "", fmt.Errorf("%w: the first build of %s on this machine did not finish before the test deadline; "+
+			"it goes on after the tests exit and installs itself, so run the tests again (they wait for it), "+
+			"or give them more time with -timeout 30m", kind, what)
 	}
 }
