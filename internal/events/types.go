@@ -88,6 +88,11 @@ type Snapshot struct {
 	// report it (the most common count); 0 when none is registered or they
 	// could not be read.
 	SlotsPerTaskManager int `json:"slotsPerTaskManager,omitempty"`
+	// IdleTaskManagers is the registered TaskManagers none of whose slots
+	// is taken (GET /taskmanagers: freeSlots = slotsNumber), read while the
+	// cluster has a TaskManager's worth of slots free; 0 otherwise or when
+	// unknown. Removing one fails no job over.
+	IdleTaskManagers int `json:"idleTaskManagers,omitempty"`
 	// LastCheckpointAt is when the job's latest completed checkpoint was
 	// last acknowledged (a rescale restores it and replays the input read
 	// since); nil when none completed or checkpoints could not be read.

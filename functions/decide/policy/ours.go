@@ -57,7 +57,9 @@ const MeterSettle = 70 * time.Second
 //	undo      choice, State          → a scale-down undoing the last scale-up on the same load within
 //	                                   15 min is priced as a restart more: held while that is dearer
 //	delay     choice, State          → a scale-up waits ScaleUpDelay; a restart may wait for a checkpoint
-//	emit      choice                 → decision with the traded numbers, State
+//	emit      choice                 → decision with the traded numbers, State; keep with idle
+//	                                   TaskManagers beyond the slots' need: a TaskManager-only
+//	                                   release (releaseIdle), no restart
 func Decide(in Input) Output {
 	cfg := in.Config
 	cfg.Settle = max(cfg.Settle, MeterSettle)
@@ -118,6 +120,9 @@ func settled(in Input, g gateInput, st State, h, early *hold) Output {
 	}
 	if best.keep() {
 		st.UpSince = time.Time{}
+		if d, next := releaseIdle(g, st, w, in.SnapshotID); d != nil {
+			return Output{NewState: next, Decision: d}
+		}
 		return Output{NewState: st, HoldKind: HoldNoChange, Hold: holdSentence(evs, ld)}
 	}
 	if msg := awaitFall(best, view, ld); msg != "" {

@@ -30,6 +30,9 @@ type State struct {
 	Window []Sample `json:"window,omitempty"`
 	// Rescale is the last decision made, until it is superseded.
 	Rescale *Rescale `json:"rescale,omitempty"`
+	// IdleRelease is the last TaskManager-only release of idle
+	// TaskManagers (releaseIdle); it is not a rescale.
+	IdleRelease *IdleRelease `json:"idleRelease,omitempty"`
 	// UpSince is when the current scale-up signal was first seen.
 	UpSince time.Time `json:"upSince,omitzero"`
 	// ScaleDowns are pending scale-down recommendations per vertex id.

@@ -132,45 +132,65 @@ func slotsPerTaskManager(tms []flink.TaskManager) int {
 	return best
 }
 
-// readSlotsPerTaskManager reads the TaskManagers' slot count; 0 when they
-// cannot be read (the snapshot then leaves it out and decide falls back).
-func readSlotsPerTaskManager(ctx context.Context, c jobReader, r retrier) int {
+// taskManagerSlots is what the registered TaskManagers say of their
+// slots: how many one offers, and how many TaskManagers have every slot
+// free.
+type taskManagerSlots struct {
+	// PerTaskManager is the slot count most offer; 0 when unknown.
+	PerTaskManager int
+	// Idle is the TaskManagers none of whose slots is taken: removing one
+	// fails no job over.
+	Idle int
+}
+
+// readTaskManagerSlots reads the TaskManagers' slots; zero when they cannot
+// be read (the snapshot then leaves them out and decide falls back).
+func readTaskManagerSlots(ctx context.Context, c jobReader, r retrier) taskManagerSlots {
 	var tms []flink.TaskManager
 	if err := r.do(ctx, func(ctx context.Context) error {
 		var err error
 		tms, err = c.TaskManagers(ctx)
 		return err
 	}); err != nil {
-		return 0
+		return taskManagerSlots{}
 	}
-	return slotsPerTaskManager(tms)
+	out := taskManagerSlots{PerTaskManager: slotsPerTaskManager(tms)}
+	for _, tm := range tms {
+		if tm.SlotsNumber > 0 && tm.Idle() {
+			out.Idle++
+		}
+	}
+	return out
 }
 
 // slotsCache keeps a cluster's slots per TaskManager between polls, keyed
 // by what the cluster overview says of its TaskManagers: their number and
 // their slots in total. GET /taskmanagers (about 1 KB per TaskManager) is
-// read again only when either changes, when the overview is unknown, or
-// while the last read found no slots. With TaskManagers of one size (every
-// Flink deployment's TaskManagers share one configuration) the slot count
-// cannot change without changing the total, so the cached answer is the
-// one a fresh read would give. Not safe for concurrent use: one per
-// cluster, used by one goroutine at a time.
+// read again only when either changes, when the overview is unknown, while
+// the last read found no slots, or while the overview shows a
+// TaskManager's worth of slots free (a TaskManager may then be idle:
+// Idle is read afresh; with fewer free, none can be, and Idle is 0). With
+// TaskManagers of one size (every Flink deployment's TaskManagers share
+// one configuration) the slot count cannot change without changing the
+// total, so the cached answer is the one a fresh read would give. Not safe
+// for concurrent use: one per cluster, used by one goroutine at a time.
 type slotsCache struct {
 	taskManagers, slotsTotal int
 	slots                    int // 0 = nothing cached
 }
 
-// get returns the slots per TaskManager of the cluster whose overview is
-// ov (nil when it could not be read), reading the TaskManagers if needed.
-func (sc *slotsCache) get(ctx context.Context, c jobReader, r retrier, ov *flink.Overview) int {
+// get returns the TaskManagers' slots of the cluster whose overview is ov
+// (nil when it could not be read), reading the TaskManagers if needed.
+func (sc *slotsCache) get(ctx context.Context, c jobReader, r retrier, ov *flink.Overview) taskManagerSlots {
 	if ov == nil {
 		sc.slots = 0
-		return readSlotsPerTaskManager(ctx, c, r)
+		return readTaskManagerSlots(ctx, c, r)
 	}
-	if sc.slots > 0 && ov.TaskManagers == sc.taskManagers && ov.SlotsTotal == sc.slotsTotal {
-		return sc.slots
+	if sc.slots > 0 && ov.TaskManagers == sc.taskManagers && ov.SlotsTotal == sc.slotsTotal && ov.SlotsAvailable < sc.slots {
+		return taskManagerSlots{PerTaskManager: sc.slots}
 	}
 	sc.taskManagers, sc.slotsTotal = ov.TaskManagers, ov.SlotsTotal
-	sc.slots = readSlotsPerTaskManager(ctx, c, r)
-	return sc.slots
+	got := readTaskManagerSlots(ctx, c, r)
+	sc.slots = got.PerTaskManager
+	return got
 }

@@ -99,9 +99,10 @@ func TestSnapshotMatchesEmulatorGroundTruth(t *testing.T) {
 }
 
 // TestTaskManagersReadOnlyWhenTheyChange: the service and a Poller read GET
-// /taskmanagers (for slots per TaskManager) on the first poll and again only
-// when the overview's TaskManagers or slots change, and every snapshot
-// carries the slot count.
+// /taskmanagers (for slots per TaskManager and idle TaskManagers) on the
+// first poll and again only when the overview's TaskManagers or slots
+// change, or while a TaskManager's worth of slots is free (one may be
+// idle); every snapshot carries the slot count and the idle TaskManagers.
 func TestTaskManagersReadOnlyWhenTheyChange(t *testing.T) {
 	sc, err := flinksim.LoadScenario("../../../scenarios/wordcount.yaml")
 	require.NoError(t, err)
@@ -124,7 +125,7 @@ func TestTaskManagersReadOnlyWhenTheyChange(t *testing.T) {
 	require.NoError(t, err)
 	poller := NewPoller(client, "c1")
 	ctx := context.Background()
-	poll := func() {
+	poll := func(idle int) {
 		t.Helper()
 		require.Equal(t, 1, svc.Cycle(ctx).Published)
 		s, err := poller.Poll(ctx, c.JobID(), time.Now())
@@ -132,19 +133,26 @@ func TestTaskManagersReadOnlyWhenTheyChange(t *testing.T) {
 		for _, s := range append(pub.take(), s) {
 			require.Equal(t, want, s.SlotsPerTaskManager)
 			require.Equal(t, c.TaskManagers(), s.TaskManagers)
+			require.Equal(t, idle, s.IdleTaskManagers)
 		}
 	}
 
-	poll()
+	poll(0)
 	require.EqualValues(t, 2, reads.Load(), "first poll of each reads the TaskManagers")
-	poll()
-	poll()
-	require.EqualValues(t, 2, reads.Load(), "same TaskManagers, same slots: not read again")
+	poll(0)
+	poll(0)
+	require.EqualValues(t, 2, reads.Load(), "same TaskManagers, same slots, none free: not read again")
 
+	// wordcount's job takes both one-slot TaskManagers: a third is idle
 	c.SetTaskManagers(c.TaskManagers() + 1)
 	c.Advance(sc.Cluster.TaskManagerStartup + 5*time.Second)
-	poll()
+	poll(1)
 	require.EqualValues(t, 4, reads.Load(), "a TaskManager more: read again")
-	poll()
-	require.EqualValues(t, 4, reads.Load())
+	poll(1)
+	require.EqualValues(t, 6, reads.Load(), "a TaskManager's slots free: read while one may be idle")
+
+	c.SetTaskManagers(c.TaskManagers() - 1)
+	poll(0)
+	poll(0)
+	require.EqualValues(t, 8, reads.Load(), "none free again: read once for the change, then not")
 }

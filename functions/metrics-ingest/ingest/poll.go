@@ -44,7 +44,7 @@ func (p *Poller) Poll(ctx context.Context, jobID string, now time.Time) (events.
 	if err != nil {
 		return events.Snapshot{}, fmt.Errorf("poll job %s: %w", jobID, err)
 	}
-	data.SlotsPerTaskManager = p.slots.get(ctx, p.client, r, ov)
+	data.TaskManagerSlots = p.slots.get(ctx, p.client, r, ov)
 	return buildSnapshot(data), nil
 }
 

@@ -184,7 +184,7 @@ type job struct {
 	t     *target
 	item  pollItem
 	ov    *flink.Overview
-	slots int // per TaskManager; 0 when unknown
+	slots taskManagerSlots
 }
 
 // discover lists each target's jobs and plans this replica's polls.
@@ -195,7 +195,7 @@ func (s *Service) discover(ctx context.Context, members []string) []job {
 	for _, t := range s.targets {
 		wg.Go(func() {
 			items, ov := s.discoverTarget(ctx, t, members)
-			slots := 0
+			var slots taskManagerSlots
 			if len(items) > 0 {
 				slots = t.slots.get(ctx, t.client, s.retrier(t.Cluster), ov)
 			}
@@ -333,7 +333,7 @@ func (s *Service) pollJob(ctx context.Context, j job) string {
 
 func (s *Service) pollJobOutcome(ctx context.Context, j job, log *slog.Logger) string {
 	data, err := collectJob(ctx, j.t.client, s.retrier(j.t.Cluster), j.t.Cluster, j.item.JobID, j.ov, s.now)
-	data.SlotsPerTaskManager = j.slots
+	data.TaskManagerSlots = j.slots
 	switch {
 	case errors.Is(err, flink.ErrNotFound) && j.item.Final:
 		log.Info("job gone from the JobManager; no final state to report", "reason", "not_found")

@@ -50,11 +50,11 @@ type jobData struct {
 	Cluster  string
 	Details  flink.JobDetails
 	Overview *flink.Overview // nil when the cluster overview could not be read
-	// SlotsPerTaskManager is the registered TaskManagers' slot count; 0
-	// when unknown.
-	SlotsPerTaskManager int
-	Vertices            map[string]vertexData
-	ObservedAt          time.Time
+	// TaskManagerSlots is the registered TaskManagers' slot count and
+	// idle TaskManagers; zero when unknown.
+	TaskManagerSlots taskManagerSlots
+	Vertices         map[string]vertexData
+	ObservedAt       time.Time
 	// Checkpoint is the latest completed checkpoint and CheckpointInterval
 	// the periodic interval; nil and 0 when unknown or off.
 	Checkpoint         *flink.Checkpoint
@@ -85,7 +85,8 @@ func buildSnapshot(in jobData) events.Snapshot {
 	s.LastCheckpointDurationMs = checkpointDuration(in.Checkpoint)
 	if in.Overview != nil {
 		s.TaskManagers, s.SlotsTotal, s.SlotsFree = in.Overview.TaskManagers, in.Overview.SlotsTotal, in.Overview.SlotsAvailable
-		s.SlotsPerTaskManager = in.SlotsPerTaskManager
+		s.SlotsPerTaskManager = in.TaskManagerSlots.PerTaskManager
+		s.IdleTaskManagers = in.TaskManagerSlots.Idle
 		s.FlinkVersion = in.Overview.FlinkVersion
 	} else {
 		s.Incomplete = append(s.Incomplete, "cluster overview unavailable: taskManagers and slots unknown")
