@@ -155,6 +155,37 @@ func TestSlotSharingGroups(t *testing.T) {
 	require.False(t, o.NewState.Unfit, "a scale-down that did not apply marked the layout unfit")
 }
 
+// A job whose every vertex reports its slot-sharing group (Flink 1.20+)
+// has none hidden: a scale-up that timed out while the slots it asked for
+// registered (Flink 2 waiting for a checkpoint that failed, the change
+// rolled back) teaches nothing about the layout, and the next decision
+// still shares the slots instead of asking for every vertex's own.
+func TestTimedOutDecisionWithReportedGroupsKeepsTheLayout(t *testing.T) {
+	cfg := noDelay()
+	reported := func(s int) events.Snapshot {
+		snap := growing(s, vtx("src", 2, 500, 41000, 41000), vtx("counter", 3, 1000, 41000, 0, "src"))
+		for i := range snap.Vertices {
+			snap.Vertices[i].SlotSharingGroup = "default-group-id"
+		}
+		return snap
+	}
+	first := feedOurs(t, cfg, State{}, 2, reported)
+	require.NotNil(t, first.Decision, first.Hold)
+	c := targetsOf(first.Decision)["counter"]
+	require.Equal(t, c, first.Decision.TaskManagers.Target, "one reported group: the largest vertex")
+
+	late := func(s int) events.Snapshot {
+		snap := reported(s + 400)
+		snap.SlotsTotal, snap.TaskManagers = c, c
+		return snap
+	}
+	o := feedOurs(t, cfg, first.NewState, 2, late)
+	require.False(t, o.NewState.Unfit, "a timed-out decision of a job reporting its groups marked the layout unfit")
+	require.NotNil(t, o.Decision, o.Hold)
+	require.Equal(t, targetsOf(o.Decision)["counter"], o.Decision.TaskManagers.Target, "still one group: the largest vertex")
+	require.NotEqual(t, events.SlotSharingDedicated, o.Decision.Slots.Sharing)
+}
+
 // A legacy source whose busy time is NaN (missing in the snapshot) does
 // not hold the job: the saturated vertex behind it still scales.
 func TestNaNSourceDoesNotBlock(t *testing.T) {

@@ -53,9 +53,18 @@ func learnAfterGates(prev, st State, g gateInput) State {
 // layout knows of (undeclared slot-sharing groups). Only a vertex that was
 // to go up and did not can show that: a decision that only lowered
 // vertices fits any layout, so when it does not apply (skipped, too old, a
-// dry run) it says nothing about the slots.
+// dry run) it says nothing about the slots. Nor does one of a job whose
+// every vertex reports its group (Flink 1.20 and later, as holdsMoreSlots):
+// its layout is the one Flink uses, so the decision missed for another
+// reason, most often Flink 2's rescale waiting for a checkpoint that
+// failed or came after actuate's wait (hourly-batch-dedup: the first
+// checkpoint failed, the scale-up was rolled back, and every later
+// decision asked for every vertex's own slots, 5.2× the oracle's cost).
 func slotsCame(snap *events.Snapshot, targets map[string]int, cfg Config) bool {
 	if !slices.ContainsFunc(snap.Vertices, func(v events.VertexSnapshot) bool { return targets[v.ID] > v.Parallelism }) {
+		return false
+	}
+	if !slices.ContainsFunc(snap.Vertices, func(v events.VertexSnapshot) bool { return v.SlotSharingGroup == "" }) {
 		return false
 	}
 	need, err := layoutFor(cfg, snap, false).Needed(targets)
