@@ -21,6 +21,15 @@ import (
 // else it is made, and its rationale says what the undo was priced at.
 // The release is not given up: at the end of the window it is priced as
 // any scale-down, and a load change before then is followed at once.
+//
+// The window counts from when a snapshot first showed the scale-up's
+// targets (Rescale.Applied), not from the decision: the scorecard times a
+// flap between the moves of the running parallelism, and a scale-up lands
+// after its TaskManagers register and its restart, on Flink 2 after the
+// next checkpoint too (up to an interval later). Counted from the
+// decision, a release held to the window's end landed minutes inside it
+// (ticket-onsale-spikes: a spike's 3→7 decided at 1h09m50 ran at 1h14m,
+// released at 1h24m50, ran at 1h27m: 13 minutes, a flap).
 
 // undoWindow is how soon a move undone on the same load is a flap.
 const undoWindow = 15 * time.Minute
@@ -32,7 +41,8 @@ const undoChange = 0.1
 // undo is what the last decision says about best lowering what it raised.
 type undo struct {
 	// undoes: best lowers a vertex the last decision raised, within
-	// undoWindow, on the same load; since is the time since it.
+	// undoWindow, on the same load; since is the time since the raise
+	// ran (Rescale.Applied).
 	undoes bool
 	since  time.Duration
 	// hold is the slot-seconds holding the current size until the window
@@ -41,15 +51,16 @@ type undo struct {
 }
 
 // undoOf reads whether best undoes the last decision (st.Rescale) on the
-// same load: need is the slots the job needs now (sized with no headroom),
-// outage the restart's.
+// same load within undoWindow of the decision's move (Rescale.Applied):
+// need is the slots the job needs now (sized with no headroom), outage the
+// restart's.
 func undoOf(best evaluation, st State, j jobView, lim limits, need int, outage time.Duration, cfg Config, now time.Time) undo {
 	rs := st.Rescale
 	var u undo
 	if rs == nil || rs.Applied.IsZero() || rs.Need <= 0 || rs.Offered <= 0 || j.offered <= 0 || best.keep() || best.raises() {
 		return u
 	}
-	u.since = now.Sub(rs.At)
+	u.since = now.Sub(rs.Applied)
 	if u.since >= undoWindow {
 		return u
 	}
@@ -92,10 +103,10 @@ func awaitUndo(best evaluation, u undo) (wait, note string) {
 		return "", ""
 	}
 	if u.hold <= u.price {
-		return fmt.Sprintf("a scale-down now would undo the scale-up made %s ago on the same load: held until %s after it (%.0f slot-s), less than the %.0f slot-s of the restart an undo is priced at (%s)",
+		return fmt.Sprintf("a scale-down now would undo the scale-up that ran %s ago on the same load: held until %s after it (%.0f slot-s), less than the %.0f slot-s of the restart an undo is priced at (%s)",
 			u.since.Round(time.Second), undoWindow, u.hold, u.price, best.summary()), ""
 	}
-	return "", fmt.Sprintf("; it undoes the scale-up made %s ago on the same load, priced at a restart (%.0f slot-s): less than holding the spare until %s after it (%.0f slot-s)",
+	return "", fmt.Sprintf("; it undoes the scale-up that ran %s ago on the same load, priced at a restart (%.0f slot-s): less than holding the spare until %s after it (%.0f slot-s)",
 		u.since.Round(time.Second), u.price, undoWindow, u.hold)
 }
 

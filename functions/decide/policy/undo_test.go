@@ -27,15 +27,30 @@ func TestUndoOf(t *testing.T) {
 	now := at.Add(6*time.Minute + 30*time.Second)
 
 	// 42k → 30k rec/s moves a need of 5 slots by 1.4: less than a
-	// TaskManager's 4. Holding 4 slots 8m30s (2040 slot-s) is less than
-	// a restart: 51 s × (20 × 5 + 8 slots idle) = 5508 slot-s.
+	// TaskManager's 4. The scale-up ran 5m30s ago (decided a minute
+	// before): holding 4 slots 9m30s (2280 slot-s) is less than a
+	// restart: 51 s × (20 × 5 + 8 slots idle) = 5508 slot-s.
 	u := undoOf(down, st, j, lim, 5, 51*time.Second, cfg, now)
 	require.True(t, u.undoes)
-	require.InDelta(t, 2040, u.hold, 1e-6)
+	require.InDelta(t, 2280, u.hold, 1e-6)
 	require.InDelta(t, 5508, u.price, 1e-6)
 	wait, note := awaitUndo(down, u)
-	require.Contains(t, wait, "would undo the scale-up made 6m30s ago on the same load")
+	require.Contains(t, wait, "would undo the scale-up that ran 5m30s ago on the same load")
 	require.Empty(t, note)
+
+	// the window counts from the move, not the decision: a Flink 2
+	// rescale that ran 4 min after its decision (on the next
+	// checkpoint) is undone 15m30s after the decision, 11m30s after the
+	// move, a flap on the scorecard
+	late := st
+	lr := *st.Rescale
+	lr.Applied = at.Add(4 * time.Minute)
+	late.Rescale = &lr
+	u = undoOf(down, late, j, lim, 5, 51*time.Second, cfg, at.Add(15*time.Minute+30*time.Second))
+	require.True(t, u.undoes)
+	require.Equal(t, 11*time.Minute+30*time.Second, u.since)
+	require.InDelta(t, 4*210, u.hold, 1e-6)
+	require.False(t, undoOf(down, late, j, lim, 5, 51*time.Second, cfg, at.Add(19*time.Minute)).undoes)
 
 	// a dearer spare (the drain's 36 slots) is released, the price named
 	big := j
@@ -48,11 +63,11 @@ func TestUndoOf(t *testing.T) {
 	require.True(t, u.undoes)
 	wait, note = awaitUndo(down, u)
 	require.Empty(t, wait)
-	require.Contains(t, note, "it undoes the scale-up made 6m30s ago on the same load, priced at a restart")
+	require.Contains(t, note, "it undoes the scale-up that ran 5m30s ago on the same load, priced at a restart")
 
 	// not an undo: after the window, on a load that moved a TaskManager,
 	// before the scale-up ran, a scale-up, keep, a vertex not raised
-	require.False(t, undoOf(down, st, j, lim, 5, time.Minute, cfg, at.Add(undoWindow)).undoes)
+	require.False(t, undoOf(down, st, j, lim, 5, time.Minute, cfg, at.Add(time.Minute+undoWindow)).undoes)
 	moved := j
 	moved.offered = 80e3
 	require.False(t, undoOf(down, st, moved, lim, 5, time.Minute, cfg, now).undoes)
