@@ -633,3 +633,42 @@ func TestRequirementsPutWhileDownTakeEffectInThatRestart(t *testing.T) {
 		})
 	}
 }
+
+// A job whose declared lower bounds need more slots than register waits in
+// CREATED: its ground truth's downtime counts the wait as it goes, not only
+// once (if ever) it runs again, so a run that ends waiting shows it down.
+func TestDowntimeCountsAWaitForSlots(t *testing.T) {
+	c := New(pipeline(t, 100, ""), Options{})
+	c.Advance(time.Minute)
+	ids := c.VertexIDs()
+	require.Equal(t, time.Duration(0), c.GroundTruth().Downtime)
+	// 2 TaskManagers of 1 slot; the map's lower bound needs 4: the running
+	// job keeps running until a failover restarts it.
+	require.NoError(t, c.PutRequirements(map[string]Bounds{
+		ids[0]: {Lower: 1, Upper: 1}, ids[1]: {Lower: 4, Upper: 4}, ids[2]: {Lower: 1, Upper: 1},
+	}))
+	require.Equal(t, StateRunning, c.GroundTruth().State)
+	c.mu.Lock()
+	c.loseTaskManager()
+	c.mu.Unlock()
+	c.Advance(10 * time.Minute)
+	gt := c.GroundTruth()
+	require.Equal(t, StateCreated, gt.State)
+	require.Equal(t, 10*time.Minute, gt.Downtime, "down for the whole wait")
+
+	// Once the slots come it runs; the downtime stays what it was when it
+	// left CREATED.
+	c.SetTaskManagers(4)
+	for range 600 {
+		c.Step()
+		if c.GroundTruth().State == StateRunning {
+			break
+		}
+	}
+	gt = c.GroundTruth()
+	require.Equal(t, StateRunning, gt.State)
+	down := gt.Downtime
+	require.Greater(t, down, 10*time.Minute)
+	c.Advance(time.Minute)
+	require.Equal(t, down, c.GroundTruth().Downtime)
+}

@@ -21,7 +21,10 @@ type GroundTruth struct {
 	// backlog and no offered load).
 	LagSeconds float64
 	Restarts   int
-	Downtime   time.Duration // total time not RUNNING after the first start
+	// Downtime is the total time not RUNNING after the first start, the
+	// downtime under way included: a job that waits for slots that never
+	// come is down for all of its wait, not only once it runs again.
+	Downtime time.Duration
 	// Offered, Replayed and Consumed are totals over the sources since the
 	// start, in records: Offered + Replayed = Consumed + Backlog.
 	Offered, Replayed, Consumed float64
@@ -72,7 +75,7 @@ func (c *Cluster) ReadGroundTruth(gt *GroundTruth) {
 		Time: c.now(), Elapsed: c.elapsed, State: c.sched.state, OfferedRate: c.offered,
 		TaskManagers: len(c.tms), RegisteredTaskManagers: registered,
 		SlotsTotal: c.registeredSlots(), SlotsInUse: c.slotsInUse(),
-		Restarts: c.sched.restarts, Downtime: c.sched.downtime,
+		Restarts: c.sched.restarts, Downtime: c.downtime(),
 		Vertices: gt.Vertices[:0],
 	}
 	for i, v := range c.vertices {
@@ -85,6 +88,16 @@ func (c *Cluster) ReadGroundTruth(gt *GroundTruth) {
 		}
 	}
 	gt.LagSeconds = lagSeconds(gt.Backlog, gt.OfferedRate)
+}
+
+// downtime is the time not RUNNING after the first start: the downtimes
+// that ended and the one under way.
+func (c *Cluster) downtime() time.Duration {
+	s := &c.sched
+	if !s.started || s.state == StateRunning {
+		return s.downtime
+	}
+	return s.downtime + c.elapsed - s.restartedAt
 }
 
 func (c *Cluster) vertexTruth(i int, v *vertex) VertexTruth {
