@@ -11,7 +11,8 @@ import (
 // learnAfterGates adds what the gates just observed to the state the gates
 // returned (st; prev is the state before them): a restart seen through
 // (State.Restarts), a decision that timed out although its slots came or
-// a job holding more slots than its layout needs (State.Unfit), the sample for the load profile, a blind source's
+// a job holding more slots than its layout needs or waiting for slots its
+// declared parallelism fits by the policy's count (State.Unfit), the sample for the load profile, a blind source's
 // ceiling; a topology change drops the scaling history and the ceilings.
 func learnAfterGates(prev, st State, g gateInput) State {
 	if prev.Topology != "" && st.Topology != prev.Topology {
@@ -28,6 +29,9 @@ func learnAfterGates(prev, st State, g gateInput) State {
 		}
 	}
 	if !st.Unfit && holdsMoreSlots(g, st) {
+		st.Unfit = true
+	}
+	if w, ok := waitingForSlots(g, st); ok && w.hidden && !st.Unfit {
 		st.Unfit = true
 	}
 	if !prev.Epoch.IsZero() && st.Epoch.After(prev.Epoch) && !ours(prev.Rescale, st.Epoch) {

@@ -2,10 +2,12 @@ package policy
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/slots"
 )
 
 // stuckAfter is how long a job may wait for slots (CREATED: Flink's
@@ -34,32 +36,11 @@ const stuckAfter = 3 * time.Minute
 // only (reactive mode runs at whatever slots there are, and session-mode
 // TaskManagers are not the job's).
 func awaitingSlots(g gateInput, st State, snapshotID string) *events.Decision {
-	s := g.snap
-	last := lastSample(st)
-	rs := st.Rescale
-	pending := rs != nil && rs.Applied.IsZero()
-	switch {
-	case s.JobState != "CREATED" || last.At.IsZero() || s.SlotsTotal <= 0 || s.SlotsFree < s.SlotsTotal:
-		return nil
-	case g.cfg.Mode != events.ModeAdaptive && g.cfg.Mode != events.ModeKEDA:
-		return nil
-	case pending && g.now.Sub(rs.At) < rescaleTimeout(g.cfg, s)+g.cfg.MinInterval:
+	w, ok := waitingForSlots(g, st)
+	if !ok {
 		return nil
 	}
-	down := g.now.Sub(last.At)
-	if down < max(stuckAfter, 2*expectedRestart(st, g.cfg).outage) {
-		return nil
-	}
-	if ran, ok := ranAs(s, st.Topology, last); ok {
-		s = &ran
-	}
-	want := make(map[string]int, len(s.Vertices))
-	for _, v := range s.Vertices {
-		want[v.ID] = v.Parallelism
-		if pending && rs.Targets[v.ID] > v.Parallelism {
-			want[v.ID] = rs.Targets[v.ID]
-		}
-	}
+	s, want, down := w.snap, w.want, w.down
 	layout := layoutFor(g.cfg, s, st.Unfit)
 	need, err := layout.Needed(want)
 	avail := s.SlotsTotal - layout.Standby*layout.PerTaskManager
@@ -70,6 +51,13 @@ func awaitingSlots(g gateInput, st State, snapshotID string) *events.Decision {
 	if err != nil {
 		return nil
 	}
+	// The declared parallelism fits the slots the job waits on by a count
+	// that cannot be short (every vertex apart, or the groups Flink 1.20+
+	// reports): declared again at the same bounds it would wait the same
+	// way, so every lower bound goes to 1 and Flink runs the job at what
+	// its slots allow up to the fit. (Short of that count, the groups are
+	// taken as unknown first: learnAfterGates sets State.Unfit.)
+	open := need <= avail
 	d := &events.Decision{
 		DecisionID: decisionID(s.Cluster, s.JobID, Name, g.now),
 		SnapshotID: snapshotID,
@@ -94,7 +82,11 @@ func awaitingSlots(g gateInput, st State, snapshotID string) *events.Decision {
 			reason = fmt.Sprintf("lowered from %d to what the registered slots allow", want[v.ID])
 			moves = append(moves, fmt.Sprintf("%s %d→%d", orDash(v.Name), want[v.ID], fit[v.ID]))
 		}
-		d.Vertices = append(d.Vertices, events.VertexDecision{ID: v.ID, Name: orDash(v.Name), Current: v.Parallelism, Target: fit[v.ID], Reason: reason})
+		vd := events.VertexDecision{ID: v.ID, Name: orDash(v.Name), Current: v.Parallelism, Target: fit[v.ID], Reason: reason}
+		if open {
+			vd.Lower, vd.Upper = 1, fit[v.ID]
+		}
+		d.Vertices = append(d.Vertices, vd)
 	}
 	if !changed {
 		return nil
@@ -107,5 +99,77 @@ func awaitingSlots(g gateInput, st State, snapshotID string) *events.Decision {
 		"and starts at this size) and %d slots of capacity less, traded for the lag the wait adds (lag ~%.0f s added so far, one second per second); "+
 		"TaskManagers that have not registered are dropped, and the job is sized again once it runs",
 		down.Round(time.Second), s.SlotsTotal, s.TaskManagers, need, strings.Join(moves, ", "), max(need-avail, 0), down.Seconds())
+	if layout.Dedicated && w.hidden {
+		d.Rationale += hiddenGroupsNote
+	}
+	if open {
+		d.Rationale += "; it fits them by a count that cannot be short (" + openCount(layout) + ") and the job still waits: every lower bound " +
+			"is declared 1, so Flink runs the job at what its slots allow instead of waiting again at the same bounds"
+	}
 	return d
+}
+
+// openCount names the slot count a declaration that still waits fitted.
+func openCount(l slots.Layout) string {
+	if l.Dedicated {
+		return "every vertex in its own slots"
+	}
+	return "the slot-sharing groups Flink reports"
+}
+
+// hiddenGroupsNote ends the rationale of a job's first decision after it
+// waited for slots its declared parallelism fits by the policy's count.
+const hiddenGroupsNote = "; the parallelism last declared fits the registered slots by the policy's count of its slot-sharing groups and the job " +
+	"still waits: it has groups the policy was not told of (Flink before 1.20 does not report them), so its slots are counted per " +
+	"vertex from now on (declare them in slots.groups to ask for fewer)"
+
+// slotWait is a job that waits for slots that do not come (awaitingSlots):
+// the snapshot as it last ran (snap), the parallelism last declared
+// (want), how long it has been down, and whether want fits the registered
+// slots by the policy's count of its slot-sharing groups (not counting
+// every vertex apart) where the job still waits: groups it does not know
+// of (hidden).
+type slotWait struct {
+	snap   *events.Snapshot
+	want   map[string]int
+	down   time.Duration
+	hidden bool
+}
+
+// waitingForSlots reads the job's wait for slots; ok is false when it is
+// not waiting so (awaitingSlots says when it is).
+func waitingForSlots(g gateInput, st State) (w slotWait, ok bool) {
+	s := g.snap
+	last := lastSample(st)
+	rs := st.Rescale
+	pending := rs != nil && rs.Applied.IsZero()
+	switch {
+	case s.JobState != "CREATED" || last.At.IsZero() || s.SlotsTotal <= 0 || s.SlotsFree < s.SlotsTotal:
+		return w, false
+	case g.cfg.Mode != events.ModeAdaptive && g.cfg.Mode != events.ModeKEDA:
+		return w, false
+	case pending && g.now.Sub(rs.At) < rescaleTimeout(g.cfg, s)+g.cfg.MinInterval:
+		return w, false
+	}
+	w.down = g.now.Sub(last.At)
+	if w.down < max(stuckAfter, 2*expectedRestart(st, g.cfg).outage) {
+		return w, false
+	}
+	if ran, ok := ranAs(s, st.Topology, last); ok {
+		s = &ran
+	}
+	w.snap = s
+	w.want = make(map[string]int, len(s.Vertices))
+	for _, v := range s.Vertices {
+		w.want[v.ID] = v.Parallelism
+		if pending && rs.Targets[v.ID] > v.Parallelism {
+			w.want[v.ID] = rs.Targets[v.ID]
+		}
+	}
+	if g.cfg.Slots.Sharing != events.SlotSharingDedicated && slices.ContainsFunc(s.Vertices, func(v events.VertexSnapshot) bool { return v.SlotSharingGroup == "" }) {
+		shared := layoutFor(g.cfg, s, false)
+		need, err := shared.Needed(w.want)
+		w.hidden = err == nil && need <= s.SlotsTotal-shared.Standby*shared.PerTaskManager
+	}
+	return w, true
 }

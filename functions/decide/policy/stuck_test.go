@@ -83,3 +83,68 @@ func TestWaitingForSlotsThatDoNotCome(t *testing.T) {
 	require.Nil(t, o.Decision)
 	require.True(t, strings.HasPrefix(o.Hold, "job is CREATED"), o.Hold)
 }
+
+// A job whose declared parallelism fits the registered slots by the
+// policy's count and still waits has slot-sharing groups it does not
+// report (Flink 1.19, clearing-failover-storm seed 40005: "the parallelism
+// last declared fits them", declared again every 6 min for 3 h). It ran
+// at source 1, dedup 1, ledger 3 on 3 TaskManagers of 2 slots; our decision
+// at 200 s declared 1, 3, 6: 6 slots in one group, 10 counted per vertex,
+// and it waits with its 6 slots free. The job's slots are then counted per
+// vertex (State.Unfit) and it is declared what 6 slots hold so; once that
+// still waits, every lower bound goes to 1 instead of the same
+// declaration again.
+func TestWaitingOnHiddenGroups(t *testing.T) {
+	cfg := noDelay()
+	cfg.Slots.PerTaskManager = 2
+	ran := snapAt(300, vtx("source", 1, 300, 30000, 30000), vtx("dedup", 1, 900, 30000, 30000, "source"), vtx("ledger", 3, 900, 30000, 0, "dedup"))
+	last := Sample{At: ran.ObservedAt, Epoch: t0, Offered: 30000, V: []VertexSample{{P: 1}, {P: 1}, {P: 3}}}
+	st := State{Topology: fingerprint(&ran), Window: []Sample{last},
+		Rescale: &Rescale{DecisionID: "d", At: t0.Add(200 * time.Second), Targets: map[string]int{"source": 1, "dedup": 3, "ledger": 6}}}
+	waiting := func(sec int) events.Snapshot {
+		s := snapAt(sec, vtx("source", 1, 0, 0, 0), vtx("dedup", 1, 0, 0, 0, "source"), vtx("ledger", 3, 0, 0, 0, "dedup"))
+		s.JobState, s.TaskManagers, s.SlotsTotal, s.SlotsFree, s.Complete = "CREATED", 3, 6, 6, false
+		return s
+	}
+	s := waiting(570)
+	o := Decide(Input{Snapshot: s, State: st, Config: cfg, Now: s.ObservedAt, SnapshotID: "s"})
+	require.NotNil(t, o.Decision, o.Hold)
+	require.True(t, o.NewState.Unfit, "slots counted per vertex from now on")
+	got := targetsOf(o.Decision)
+	require.NotEqual(t, map[string]int{"source": 1, "dedup": 3, "ledger": 6}, got, "not the declaration it waits on")
+	require.LessOrEqual(t, got["source"]+got["dedup"]+got["ledger"], 6, "fits 6 slots counted per vertex")
+	require.Equal(t, events.SlotSharingDedicated, o.Decision.Slots.Sharing)
+	for _, v := range o.Decision.Vertices {
+		require.Zero(t, v.Lower, "lower bound at the target: the fit runs under any groups")
+	}
+	require.Contains(t, o.Decision.Rationale, "where its requirements need 10")
+	require.Contains(t, o.Decision.Rationale, "it has groups the policy was not told of")
+
+	// A job that still waits on that declaration (counted per vertex it
+	// fits) is declared lower bounds of 1: Flink runs it at what its slots
+	// allow.
+	again := o.NewState
+	again.Rescale = &Rescale{DecisionID: "d2", At: t0.Add(570 * time.Second), Targets: got}
+	s = waiting(570 + 400)
+	o = Decide(Input{Snapshot: s, State: again, Config: cfg, Now: s.ObservedAt, SnapshotID: "s"})
+	require.NotNil(t, o.Decision, o.Hold)
+	for _, v := range o.Decision.Vertices {
+		require.Equal(t, 1, v.Lower, v.ID)
+		require.Equal(t, got[v.ID], v.Upper, v.ID)
+	}
+	require.Contains(t, o.Decision.Rationale, "every lower bound is declared 1")
+
+	// Flink 1.20 reports every vertex's group: the count is Flink's, so
+	// its slots are not counted per vertex, and a wait on a declaration
+	// that fits it is answered with lower bounds of 1 at once.
+	reported := waiting(570)
+	for i := range reported.Vertices {
+		reported.Vertices[i].SlotSharingGroup = "default"
+	}
+	o = Decide(Input{Snapshot: reported, State: st, Config: cfg, Now: reported.ObservedAt, SnapshotID: "s"})
+	require.False(t, o.NewState.Unfit)
+	require.NotNil(t, o.Decision, o.Hold)
+	for _, v := range o.Decision.Vertices {
+		require.Equal(t, 1, v.Lower, v.ID)
+	}
+}
