@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"time"
@@ -143,6 +144,35 @@ func measureLoad(st State, j jobView, cfg Config, now time.Time) load {
 	}
 	return ld
 }
+
+// aheadOf is ld with the rise seen to repeat (Series.comeback: from
+// about the load now to above aheadRise of it) as forecast, when the next
+// one is due within the reaction time and a decision interval (a restart
+// made now is over by then): every candidate is priced at the least of
+// the rises' peaks now, so a job that would not carry it restarts in the
+// trough before the rise, not at its lag. Four rises at least, every one
+// in comebackSpan on the beat: a shape not seen repeat (random bursts, a
+// step, a trend) is never forecast. Not for a job with a source without
+// pendingRecords: its catch-ups after a restart read as rises
+// (ads-join-groups, docs/BENCHMARK.md session 6).
+func (ld load) aheadOf(j jobView, cfg Config) load {
+	level := ld.offered * ld.forecast * (1 + aheadRise)
+	if ld.minutes == nil || ld.offered <= 0 || ld.top <= level || !j.pendingKnown() {
+		return ld
+	}
+	c, ok := ld.minutes.comeback(ld.now, ld.offered, level)
+	if !ok || c.in > ld.react+cfg.MinInterval || c.peak <= ld.forecast {
+		return ld
+	}
+	ld.forecast = c.peak
+	ld.why = fmt.Sprintf("forecast: the load rose from its level now to ×%.2f of it %d times, every ~%s, the next due in ~%s: priced at it now, so a restart comes before the lag does",
+		c.peak, c.seen, c.every.Round(10*time.Second), c.in.Round(10*time.Second))
+	return ld
+}
+
+// aheadRise is the least rise aheadOf looks for: twice riseMin, so the
+// noise of a flat load (a few percent) makes none.
+const aheadRise = 2 * riseMin
 
 // comebackAbove is the rise the load has made again and again back above
 // what a candidate of headroom h over the demand carries, when its
