@@ -11,6 +11,7 @@ import (
 
 	"github.com/flinkscaler/flinkscaler/functions/decide/policy"
 	"github.com/flinkscaler/flinkscaler/internal/bench"
+	"github.com/flinkscaler/flinkscaler/internal/flinksim"
 )
 
 // trades are what every decision's rationale names in numbers: the
@@ -34,8 +35,10 @@ var move = regexp.MustCompile(`(\d+)→(\d+)`)
 // failover folds, forecasts, decisions correcting a job that waits for
 // slots, and those reporting a learned cycle's forecast) names what it
 // traded in numbers: restarts, seconds over the SLO or of lag, and slots.
-// No scenario here acts on a forecast (none shows a daily shape repeat
-// within its run); the policy's tests cover those decisions' text.
+// A decision priced at a rise seen to repeat ("forecast: … priced at it
+// now") comes only on a load whose shape repeats: never on a step, a
+// random walk, a constant load or random spikes (a shape not seen repeat
+// is never forecast; docs/policy.md "Forecast").
 func TestEveryDecisionNamesItsTrade(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs every scenario twice")
@@ -56,6 +59,11 @@ func TestEveryDecisionNamesItsTrade(t *testing.T) {
 		"waits for slots":   regexp.MustCompile(`for slots since it last ran`),
 		"drain and release": regexp.MustCompile(`released to \d+ slots once the lag drains`),
 	}
+	pattern := map[string]string{}
+	for _, sc := range scs {
+		pattern[sc.Name] = sc.Load.Pattern
+	}
+	ahead := regexp.MustCompile(`priced at it now, so a restart comes before the lag`)
 	for _, first := range []int64{0, 45001} {
 		results, err := bench.RunAll(context.Background(), scs, settings, bench.Options{Seeds: 1, FirstSeed: first, Series: true}, nil)
 		require.NoError(t, err)
@@ -65,6 +73,13 @@ func TestEveryDecisionNamesItsTrade(t *testing.T) {
 				for kind, re := range kindOf {
 					if re.MatchString(d.Rationale) {
 						kinds[kind]++
+					}
+				}
+				if ahead.MatchString(d.Rationale) {
+					kinds["forecast ahead"]++
+					switch pattern[r.Scenario] {
+					case flinksim.PatternStep, flinksim.PatternRandomWalk, flinksim.PatternConstant, flinksim.PatternSpikes:
+						t.Errorf("%s seed %d at %s: a forecast on a %s load, whose shape does not repeat: %s", r.Scenario, r.Seed, d.Elapsed, pattern[r.Scenario], d.Rationale)
 					}
 				}
 				up, down := false, false

@@ -68,3 +68,51 @@ func TestOursForecastsARepeatingRise(t *testing.T) {
 	require.Positive(t, forecasts)
 	require.Less(t, maxLagAtRise, cfg.SLO.MaxLag.Seconds(), "lag at the last rise")
 }
+
+// A surge that comes every 40 minutes: once four have been seen, the
+// scale-up for the next comes in the trough before it (its rationale says
+// "forecast" and names the trade), and the lag at the later surges is
+// lower than at the first ones, answered after they came.
+func TestOursScalesAheadOfARiseSeenToRepeat(t *testing.T) {
+	cfg := Defaults()
+	job := newSimJob(t0, []string{"source", "map", "sink"},
+		[]float64{1e6, 2000, 1e6}, []float64{1, 1, 1}, []float64{1, 1, 0}, []int{1, 6, 1}, 30)
+	const every = 2400
+	surge := func(s int) bool { return s%every >= 600 && s%every < 900 }
+	rate := func(s int) float64 {
+		if surge(s) {
+			return 40000
+		}
+		return 10000
+	}
+	var st State
+	ahead := 0
+	lagAt := map[int]float64{} // the most lag during each surge
+	for s := 1; s <= 12*every; s++ {
+		job.step(rate(s))
+		if surge(s) {
+			lagAt[s/every] = max(lagAt[s/every], job.pending/40000)
+		}
+		if s%10 != 0 {
+			continue
+		}
+		snap := job.snapshot()
+		o := Decide(Input{Snapshot: snap, State: st, Config: cfg, Now: snap.ObservedAt})
+		st = o.NewState
+		if o.Decision == nil {
+			continue
+		}
+		job.apply(o.Decision)
+		t.Logf("t=%ds %s", s, o.Decision.Rationale)
+		if strings.Contains(o.Decision.Rationale, "priced at it now") {
+			ahead++
+			require.False(t, surge(s), "a forecast scale-up in the surge it forecast: %s", o.Decision.Rationale)
+			require.Greater(t, s, 3*every+600, "forecast before four surges were seen")
+			require.Regexp(t, `\d+(\.\d+)? restarts?\b`, o.Decision.Rationale)
+			require.Regexp(t, `[+-]?\d+ slot-s/h`, o.Decision.Rationale)
+		}
+	}
+	t.Logf("most lag per surge: %v", lagAt)
+	require.Positive(t, ahead, "no scale-up ahead of a surge seen to repeat")
+	require.Less(t, max(lagAt[9], lagAt[10], lagAt[11]), 10.0, "lag at the late surges (the first ones: %.0f s)", min(lagAt[0], lagAt[1], lagAt[2]))
+}

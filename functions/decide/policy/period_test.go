@@ -242,3 +242,44 @@ func BenchmarkComeback(b *testing.B) {
 		s.comeback(now, 22000, 50000)
 	}
 }
+
+// A rise seen to repeat (four on the beat) whose next one is due before a
+// restart made now would be over is what every candidate is priced at now,
+// and the reason says "forecast"; no rise is forecast earlier in the
+// trough, from three rises, from rises off the beat (random bursts, three
+// at chance intervals then one off), from a step, a steady rise or noise,
+// or for a job with a source without pendingRecords.
+func TestAheadOfARiseSeenToRepeat(t *testing.T) {
+	rng := rand.New(rand.NewPCG(55001, 1))
+	start := t0.Truncate(time.Hour)
+	at := func(m int) time.Time { return start.Add(time.Duration(m)*time.Minute + 30*time.Second) }
+	cfg := Defaults()
+	known := jobView{vs: []vertexView{{source: true, est: estimate{pending: 1000}}}}
+	ahead := func(s *Series, m int, j jobView) load {
+		ld := load{offered: 35000, forecast: 1, react: 3 * time.Minute, minutes: s, now: at(m), top: s.spanMax()}
+		return ld.aheadOf(j, cfg)
+	}
+
+	s := feedMinutes(nil, start, 0, 88, surges(10, 30, 50, 70, 90), rng, 0.03)
+	ld := ahead(s, 87, known)
+	require.InDelta(t, 80000.0/35000, ld.forecast, 0.2, "the rise at 90, due in 2m30s, within the reaction time and a decision interval")
+	require.Contains(t, ld.why, "forecast: the load rose from its level now to ×2.")
+	require.Contains(t, ld.why, "4 times, every ~20m0s, the next due in ~2m30s: priced at it now")
+	require.Equal(t, 1.0, ahead(s, 84, known).forecast, "due in 5m30s: not yet")
+	blind := jobView{vs: []vertexView{{source: true, est: estimate{pending: -1}}}}
+	require.Equal(t, 1.0, ahead(s, 87, blind).forecast, "a source without pendingRecords: its catch-ups read as rises")
+
+	for name, f := range map[string]func(int) float64{
+		"three rises":   surges(30, 50, 70),
+		"random bursts": surges(5, 16, 38, 52, 75),
+		"chance beat":   surges(2, 40, 51, 62, 73),
+		"a step":        func(m int) float64 { return 35000 + 45000*float64(min(max(m-40, 0), 1)) },
+		"a steady rise": func(m int) float64 { return 20000 + 400*float64(m) },
+		"noise":         func(int) float64 { return 35000 },
+	} {
+		s := feedMinutes(nil, start, 0, 88, f, rng, 0.05)
+		for m := 60; m < 88; m++ {
+			require.Equal(t, 1.0, ahead(s, m, known).forecast, "%s, minute %d", name, m)
+		}
+	}
+}
