@@ -266,6 +266,13 @@ func TestAheadOfARiseSeenToRepeat(t *testing.T) {
 	require.Contains(t, ld.why, "forecast: the load rose from its level now to ×2.")
 	require.Contains(t, ld.why, "4 times, every ~20m0s, the next due in ~2m30s: priced at it now")
 	require.Equal(t, 1.0, ahead(s, 84, known).forecast, "due in 5m30s: not yet")
+	// decide keeps State (its Minutes too) in KV as JSON: a restarted
+	// decide forecasts the same from what it reads back
+	data, err := json.Marshal(State{Minutes: s})
+	require.NoError(t, err)
+	var back State
+	require.NoError(t, json.Unmarshal(data, &back))
+	require.Equal(t, ld.forecast, ahead(back.Minutes, 87, known).forecast)
 	blind := jobView{vs: []vertexView{{source: true, est: estimate{pending: -1}}}}
 	require.Equal(t, 1.0, ahead(s, 87, blind).forecast, "a source without pendingRecords: its catch-ups read as rises")
 
