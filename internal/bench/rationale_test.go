@@ -104,7 +104,7 @@ func TestEveryDecisionNamesItsTrade(t *testing.T) {
 			}
 		}
 	}
-	for _, kind := range []string{"scale-up", "scale-down", "failover fold", "cycle forecast", "waits for slots", "drain and release"} {
+	for _, kind := range []string{"scale-up", "scale-down", "failover fold", "cycle forecast", "forecast ahead", "waits for slots", "drain and release"} {
 		require.Positive(t, kinds[kind], "no %s decision among the runs: the test no longer covers it", kind)
 	}
 	t.Logf("%d decisions over %d scenarios × 2 seeds: %v", decisions, len(scs), kinds)
