@@ -180,7 +180,12 @@ func weigh(g gateInput, st State, view jobView, rs restartCost) weighed {
 		rs.up = &up
 	}
 	caps := newCapMemos(view, sc)
-	ld = ld.aheadOf(view, g.cfg)
+	if rs.source != replayOnCheckpoint {
+		// a rescale that waits for the next checkpoint lands up to an
+		// interval after it is decided: a reaction time ahead is in the
+		// rise anyway (hourly-batch-dedup: dearer, the same lag)
+		ld = ld.aheadOf(view, g.cfg)
+	}
 	cands := propose(view, ld, sc, lim, caps, rs, g.cfg)
 	evs := evaluateAll(cands, view, ld, rs, lim, sc, caps, g.cfg)
 	return weighed{st: st, view: view, ld: ld, rs: rs, sc: sc, lim: lim, cands: cands, evs: evs, best: choose(evs)}
