@@ -114,8 +114,8 @@ type candidate struct {
 var headrooms = []float64{0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 1.5}
 
 // propose returns keep and, per headroom level, every vertex sized for its
-// demand × (1 + headroom): going up for the demand (the forecast's, when it
-// expects a rise), going down for the scale-down window's peak, never
+// demand × (1 + headroom): going up for the demand up (the forecast's,
+// j.demand(ld.forecast)), going down for the scale-down window's peak, never
 // above a parallelism scaling was seen to be ineffective at. Besides the
 // levels, every vertex sized for the spare that drains a scale-up's
 // restart backlog within slo.recovery (recoveryNeed, from rc): it falls
@@ -123,22 +123,22 @@ var headrooms = []float64{0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 1.5}
 // not raised to the next level with the one that lacks it (none when it
 // is 0 or above the levels). Each is shaped (shape); duplicates are
 // dropped.
-func propose(j jobView, ld load, sc []scaling, lim limits, caps []*capMemo, rc restartCost, cfg Config) []candidate {
-	keep := make([]int, len(j.vs))
+func propose(j jobView, ld load, up []float64, sc []scaling, lim limits, caps []*capMemo, rc restartCost, cfg Config) []candidate {
+	n, m := len(j.vs), len(headrooms)
+	// one buffer: keep, then per vertex its size at every level, then
+	// every level's targets, then the recovery's (each capped, so no
+	// append reaches the next)
+	buf := make([]int, n+n*m+(m+1)*n)
+	keep, levels, all := buf[:n:n], buf[n:n+n*m], buf[n+n*m:]
 	for i, v := range j.vs {
 		keep[i] = v.cur
 	}
-	out := make([]candidate, 1, len(headrooms)+2)
+	out := make([]candidate, 1, m+2)
 	out[0] = candidate{ps: keep, headroom: -1}
-	up, down := j.demand(ld.forecast), j.demand(math.Max(ld.peak, ld.forecast))
-	sized := make([][]int, len(j.vs)) // per vertex, per headroom level
-	levels := make([]int, len(j.vs)*len(headrooms))
+	down := j.demand(math.Max(ld.peak, ld.forecast))
 	for i, v := range j.vs {
-		sized[i] = levels[i*len(headrooms) : (i+1)*len(headrooms)]
-		sizeLevels(sized[i], v, sc[i], up[i], down[i], lim.hi[i], caps[i])
+		sizeLevels(levels[i*m:(i+1)*m], v, sc[i], up[i], down[i], lim.hi[i], caps[i])
 	}
-	n := len(j.vs)
-	all := make([]int, (len(headrooms)+1)*n) // every level's targets, then the recovery's
 	add := func(ps []int, h float64) {
 		ps, notes := shape(ps, j, lim)
 		if !slices.ContainsFunc(out, func(c candidate) bool { return slices.Equal(c.ps, ps) }) {
@@ -148,12 +148,12 @@ func propose(j jobView, ld load, sc []scaling, lim limits, caps []*capMemo, rc r
 	for k, h := range headrooms {
 		ps := all[k*n : (k+1)*n : (k+1)*n]
 		for i := range j.vs {
-			ps[i] = sized[i][k]
+			ps[i] = levels[i*m+k]
 		}
 		add(ps, h)
 	}
-	if h := recoveryNeed(j, ld, rc, headroomOf(keep, j, up, caps), cfg); h > 0 && h < headrooms[len(headrooms)-1] {
-		ps := all[len(headrooms)*n:]
+	if h := recoveryNeed(j, ld, rc, headroomOf(keep, j, up, caps), cfg); h > 0 && h < headrooms[m-1] {
+		ps := all[m*n:]
 		for i, v := range j.vs {
 			ps[i] = sizeVertex(v, sc[i], up[i]*(1+h), down[i]*(1+h), lim.hi[i], 1, caps[i])
 		}
@@ -185,32 +185,35 @@ type capMemo struct {
 func newCapMemos(j jobView, sc []scaling) []*capMemo {
 	memos := make([]capMemo, len(j.vs))
 	out := make([]*capMemo, len(j.vs))
-	first := make([]int, len(j.vs)) // the first vertex at i's parallelism and exponent
 	distinct := 0
 	for i := range j.vs {
 		memos[i] = capMemo{v: &j.vs[i], a: sc[i].a}
 		out[i] = &memos[i]
-		first[i] = i
-		for k := range i {
-			if sc[k].a == sc[i].a && j.vs[k].cur == j.vs[i].cur {
-				first[i] = k
-				break
-			}
-		}
-		if first[i] == i {
+		if sharesFactors(j, sc, i) == i {
 			distinct++
 		}
 	}
-	tables := make([][24]float64, 0, distinct)
-	for i, k := range first {
-		if k == i {
-			tables = append(tables, [24]float64{})
-			memos[i].factors = &tables[len(tables)-1]
-		} else {
+	tables := make([][24]float64, distinct)
+	for i := range memos {
+		if k := sharesFactors(j, sc, i); k < i {
 			memos[i].factors = memos[k].factors
+		} else {
+			memos[i].factors = &tables[0]
+			tables = tables[1:]
 		}
 	}
 	return out
+}
+
+// sharesFactors is the first vertex at i's parallelism and exponent (i
+// when none before it is).
+func sharesFactors(j jobView, sc []scaling, i int) int {
+	for k := range i {
+		if sc[k].a == sc[i].a && j.vs[k].cur == j.vs[i].cur {
+			return k
+		}
+	}
+	return i
 }
 
 func (m *capMemo) at(p int) float64 {

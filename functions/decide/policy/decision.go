@@ -138,6 +138,13 @@ func (r *run) recordFloors() {
 // decisionID is derived from the job, policy and event time, so a
 // redelivered snapshot yields the same id and JetStream drops the duplicate.
 func decisionID(cluster, job, policy string, at time.Time) string {
-	h := sha256.Sum256([]byte(cluster + "\x00" + job + "\x00" + policy + "\x00" + at.UTC().Format(time.RFC3339Nano)))
-	return hex.EncodeToString(h[:16])
+	var buf [128]byte // most keys fit: hashed without a copy on the heap
+	key := append(buf[:0], cluster...)
+	key = append(append(key, 0), job...)
+	key = append(append(key, 0), policy...)
+	key = at.UTC().AppendFormat(append(key, 0), time.RFC3339Nano)
+	h := sha256.Sum256(key)
+	var id [32]byte
+	hex.Encode(id[:], h[:16])
+	return string(id[:])
 }

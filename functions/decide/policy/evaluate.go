@@ -73,13 +73,22 @@ var gaussHermite = [5][2]float64{{0, 0.53333}, {1.35562, 0.22208}, {-1.35562, 0.
 
 // evaluateAll prices every candidate, and a restart timed after the next
 // checkpoint for every change when one is due later than actuate waits.
-func evaluateAll(cands []candidate, j jobView, ld load, rc restartCost, lim limits, sc []scaling, caps []*capMemo, cfg Config) []evaluation {
-	dem := j.demand(ld.forecast)
+func evaluateAll(cands []candidate, j jobView, ld load, dem []float64, rc restartCost, lim limits, sc []scaling, caps []*capMemo, cfg Config) []evaluation {
 	h0 := headroomOf(cands[0].ps, j, dem, caps)
 	slots0 := lim.slots(cands[0].ps)
 	paid0 := lim.paid(lim.need(cands[0].ps))
 	sizes := [3]int{slots0, needSlots(cands, lim), paid0}
-	base := make([]evaluation, len(cands))
+	room := len(cands)
+	if rc.later > 0 || rc.up != nil {
+		room *= 2
+	}
+	if j.lag > 0 {
+		room += len(cands)
+	}
+	// one buffer: the candidates evaluated (base), then the plans priced
+	// (out), room of them at most
+	all := make([]evaluation, len(cands), len(cands)+room)
+	base, out := all[:len(cands):len(cands)], all[len(cands):len(cands)]
 	rest := -1
 	var restCost float64
 	for i, c := range cands {
@@ -95,14 +104,6 @@ func evaluateAll(cands []candidate, j jobView, ld load, rc restartCost, lim limi
 			rest, restCost = i, s.cost
 		}
 	}
-	room := len(base)
-	if rc.later > 0 || rc.up != nil {
-		room *= 2
-	}
-	if j.lag > 0 {
-		room += len(base)
-	}
-	out := make([]evaluation, 0, room)
 	for _, e := range base {
 		p := plan{lag: j.lag, restart: !e.keep() || rc.down}
 		rc := rc.forChange(e.rises)

@@ -186,8 +186,9 @@ func weigh(g gateInput, st State, view jobView, rs restartCost) weighed {
 		// rise anyway (hourly-batch-dedup: dearer, the same lag)
 		ld = ld.aheadOf(view, g.cfg)
 	}
-	cands := propose(view, ld, sc, lim, caps, rs, g.cfg)
-	evs := evaluateAll(cands, view, ld, rs, lim, sc, caps, g.cfg)
+	dem := view.demand(ld.forecast)
+	cands := propose(view, ld, dem, sc, lim, caps, rs, g.cfg)
+	evs := evaluateAll(cands, view, ld, dem, rs, lim, sc, caps, g.cfg)
 	return weighed{st: st, view: view, ld: ld, rs: rs, sc: sc, lim: lim, cands: cands, evs: evs, best: choose(evs)}
 }
 
