@@ -90,7 +90,8 @@ func decision(g gateInput, snapshotID string, j jobView, best evaluation, evs []
 	// string.
 	var buf [2048]byte // most jobs' reasons fit; copied into the string
 	b := text(buf[:0])
-	ends := make([]int, len(j.vs))
+	var endBuf [16]int // most jobs' vertex count: each reason's end
+	ends := endBuf[:0]
 	for i, v := range j.vs {
 		b = appendVertexReason(b, v, sc[i], dem[i], best.ps[i])
 		if best.notes != nil {
@@ -98,7 +99,7 @@ func decision(g gateInput, snapshotID string, j jobView, best evaluation, evs []
 				b = b.s("; ").s(n)
 			}
 		}
-		ends[i] = len(b)
+		ends = append(ends, len(b))
 	}
 	all, from := string(b), 0
 	for i, v := range j.vs {
