@@ -1,7 +1,9 @@
 package policy
 
 import (
+	"math"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/flinkscaler/flinkscaler/internal/events"
@@ -281,13 +283,57 @@ func (s State) settled(now time.Time, settle, span time.Duration) []Sample {
 }
 
 // withSample returns the window with smp appended and trimmed to window and
-// max samples. The result shares old samples with w.
+// max samples. The result shares old samples with w, and w's backing
+// array when the slot after w in it is free (or already holds smp, as when
+// the same state is decided again): no window is ever changed, a free slot
+// is one no window holds yet (its At is zero). Otherwise the samples are
+// copied into an array with room for about as many more, so a job's
+// window is copied once per that many decisions, not at each.
 func withSample(w []Sample, smp Sample, window time.Duration, maxSamples int) []Sample {
 	keep := 0
 	for keep < len(w) && (w[keep].At.Before(smp.At.Add(-window)) || len(w)-keep >= maxSamples) {
 		keep++
 	}
-	out := make([]Sample, 0, len(w)-keep+1)
-	out = append(out, w[keep:]...)
+	w = w[keep:]
+	if len(w) < cap(w) && !smp.At.IsZero() && claimSlot(w[:len(w)+1], smp) {
+		return w[:len(w)+1]
+	}
+	out := make([]Sample, 0, 2*len(w)+2)
+	out = append(out, w...)
 	return append(out, smp)
 }
+
+// slots guards the free slots of windows' backing arrays: two decisions
+// from one state may run at once, and only one may take the slot.
+var windowSlots sync.Mutex
+
+// claimSlot puts smp into w's last slot when no window holds it yet
+// (zero At), and reports whether that slot now holds smp.
+func claimSlot(w []Sample, smp Sample) bool {
+	windowSlots.Lock()
+	defer windowSlots.Unlock()
+	last := &w[len(w)-1]
+	if last.At.IsZero() {
+		*last = smp
+		return true
+	}
+	return sameSample(*last, smp)
+}
+
+// sameSample: a and b hold the same values: times by instant and
+// location (as == compares them), numbers bit for bit (−0 is not 0).
+func sameSample(a, b Sample) bool {
+	if a.At != b.At || a.Epoch != b.Epoch || !sameBits(a.Offered, b.Offered) || len(a.V) != len(b.V) {
+		return false
+	}
+	for i, x := range a.V {
+		y := b.V[i]
+		if x.P != y.P || !sameBits(x.BusyMax, y.BusyMax) || !sameBits(x.BusyAvg, y.BusyAvg) || !sameBits(x.BP, y.BP) ||
+			!sameBits(x.In, y.In) || !sameBits(x.Out, y.Out) || !sameBits(x.Pending, y.Pending) {
+			return false
+		}
+	}
+	return true
+}
+
+func sameBits(a, b float64) bool { return math.Float64bits(a) == math.Float64bits(b) }
