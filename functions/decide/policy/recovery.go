@@ -101,8 +101,41 @@ func recovering(evs []evaluation) bool {
 // or fewer than three pairs exist. Samples marked in capped (may be nil)
 // are left out.
 func loadTrend(w []Sample, capped []bool, settle, tau time.Duration) float64 {
+	if len(w) > maxDriftSamples {
+		return loadTrendLong(w, capped, settle, tau)
+	}
+	// times since the first sample, and which samples count (settled, not
+	// capped), worked out once per sample rather than once per look
+	var ts [maxDriftSamples]time.Duration
+	var ok [maxDriftSamples]bool
+	for i, s := range w {
+		ts[i] = s.At.Sub(w[0].At)
+		ok[i] = s.At.Sub(s.Epoch) >= settle && !at(capped, i)
+	}
 	var small [maxDriftSamples]float64
 	rel := small[:0]
+	k := 0
+	for i, a := range w {
+		if !ok[i] || a.Offered <= 0 {
+			continue
+		}
+		k = max(k, i+1)
+		for k < len(w) && (ts[k]-ts[i] < tau || !ok[k]) {
+			k++
+		}
+		if k < len(w) && ts[k]-ts[i] <= tau*3/2 {
+			rel = append(rel, (w[k].Offered-a.Offered)/a.Offered/(ts[k]-ts[i]).Seconds())
+		}
+	}
+	if len(rel) < 3 {
+		return 0
+	}
+	return math.Max(median(rel), 0)
+}
+
+// loadTrendLong is loadTrend for a window longer than maxDriftSamples.
+func loadTrendLong(w []Sample, capped []bool, settle, tau time.Duration) float64 {
+	var rel []float64
 	k := 0
 	for i, a := range w {
 		if a.At.Sub(a.Epoch) < settle || at(capped, i) || a.Offered <= 0 {
