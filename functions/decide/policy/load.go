@@ -60,7 +60,7 @@ type load struct {
 // at its recent pace, and a step (a burst's onset) is straddled by the
 // pairs of one rate window only, not read as a trend; 0 when either is
 // not a rise.
-func recentTrend(w []Sample, capped []bool, settle, tau time.Duration, whole float64, since time.Time) float64 {
+func recentTrend(w []Sample, capped []bool, settle, tau time.Duration, whole float64, since time.Time, times *windowTimes) float64 {
 	if whole <= 0 {
 		return 0
 	}
@@ -68,7 +68,37 @@ func recentTrend(w []Sample, capped []bool, settle, tau time.Duration, whole flo
 	if capped != nil {
 		capped = capped[i:]
 	}
-	return math.Min(whole, loadTrend(w[i:], capped, settle, tau))
+	if times == nil {
+		return math.Min(whole, loadTrend(w[i:], capped, settle, tau))
+	}
+	return math.Min(whole, loadTrendTimes(w[i:], capped, times.ts[i:len(w)], times.settled[i:len(w)], tau))
+}
+
+// loadPasses are loadTrend and loadDrift over one window with its times
+// worked out once (windowTimes) when it is short enough for that.
+type loadPasses struct {
+	w      []Sample
+	capped []bool
+	settle time.Duration
+	times  *windowTimes // nil for a window past maxDriftSamples
+}
+
+func (p loadPasses) trend(tau time.Duration) float64 {
+	if p.times == nil {
+		return loadTrend(p.w, p.capped, p.settle, tau)
+	}
+	return loadTrendTimes(p.w, p.capped, p.times.ts[:len(p.w)], p.times.settled[:len(p.w)], tau)
+}
+
+func (p loadPasses) recentTrend(tau time.Duration, whole float64, since time.Time) float64 {
+	return recentTrend(p.w, p.capped, p.settle, tau, whole, since, p.times)
+}
+
+func (p loadPasses) drift(tau, rateWindow time.Duration, trend float64) (plain, around float64) {
+	if p.times == nil || rateWindow <= 0 || rateWindow >= tau {
+		return loadDrift(p.w, p.capped, p.settle, tau, rateWindow, trend)
+	}
+	return loadDriftTimes(p.w, p.capped, p.times.ts[:len(p.w)], p.times.settled[:len(p.w)], tau, rateWindow, trend)
 }
 
 // pendingKnown: every source reports pending records, so the offered rate
@@ -99,20 +129,26 @@ func measureLoad(st State, j jobView, cfg Config, now time.Time) load {
 	}
 	ld.react = cfg.RateWindow + cfg.ScaleUpDelay + expectedRestart(st, cfg).downtime
 	capped := j.capped(st.Window, cfg.RateWindow)
-	ld.trend = loadTrend(st.Window, capped, cfg.Settle, trendSpan)
+	passes := loadPasses{w: st.Window, capped: capped, settle: cfg.Settle}
+	var times windowTimes
+	if len(st.Window) <= maxDriftSamples {
+		times.of(st.Window, cfg.Settle)
+		passes.times = &times
+	}
+	ld.trend = passes.trend(trendSpan)
 	// a rise of at least riseMin before a restart made now is over, and
 	// at least twice the changes around it (a burst's onset or a step in a
 	// short window leaves changes as large as the rise), is priced as that
 	// rise with the uncertainty left around it, not as uncertainty both ways
 	tr := 0.0
 	if j.pendingKnown() {
-		tr = recentTrend(st.Window, capped, cfg.Settle, cfg.RateWindow, ld.trend, now.Add(-ld.react-trendSpan))
+		tr = passes.recentTrend(cfg.RateWindow, ld.trend, now.Add(-ld.react-trendSpan))
 		if tr*ld.react.Seconds() < riseMin {
 			tr = 0
 		}
 	}
 	var around float64
-	ld.loadSigma, around = loadDrift(st.Window, capped, cfg.Settle, ld.react, cfg.RateWindow, tr)
+	ld.loadSigma, around = passes.drift(ld.react, cfg.RateWindow, tr)
 	if rise := tr * ld.react.Seconds(); tr > 0 && rise >= 2*math.Max(around, minSigma) && around < ld.loadSigma {
 		ld.rise, ld.riseTrend, ld.loadSigma = 1+rise, tr, around
 	}

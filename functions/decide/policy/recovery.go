@@ -104,23 +104,24 @@ func loadTrend(w []Sample, capped []bool, settle, tau time.Duration) float64 {
 	if len(w) > maxDriftSamples {
 		return loadTrendLong(w, capped, settle, tau)
 	}
-	// times since the first sample, and which samples count (settled, not
-	// capped), worked out once per sample rather than once per look
-	var ts [maxDriftSamples]time.Duration
-	var ok [maxDriftSamples]bool
-	for i, s := range w {
-		ts[i] = s.At.Sub(w[0].At)
-		ok[i] = s.At.Sub(s.Epoch) >= settle && !at(capped, i)
-	}
+	var t windowTimes
+	t.of(w, settle)
+	return loadTrendTimes(w, capped, t.ts[:len(w)], t.settled[:len(w)], tau)
+}
+
+// loadTrendTimes is loadTrend with the window's times worked out
+// (windowTimes: ts and settled, one per sample of w).
+func loadTrendTimes(w []Sample, capped []bool, ts []time.Duration, settled []bool, tau time.Duration) float64 {
+	ok := func(i int) bool { return settled[i] && !at(capped, i) }
 	var small [maxDriftSamples]float64
 	rel := small[:0]
 	k := 0
 	for i, a := range w {
-		if !ok[i] || a.Offered <= 0 {
+		if !ok(i) || a.Offered <= 0 {
 			continue
 		}
 		k = max(k, i+1)
-		for k < len(w) && (ts[k]-ts[i] < tau || !ok[k]) {
+		for k < len(w) && (ts[k]-ts[i] < tau || !ok(k)) {
 			k++
 		}
 		if k < len(w) && ts[k]-ts[i] <= tau*3/2 {
@@ -131,6 +132,26 @@ func loadTrend(w []Sample, capped []bool, settle, tau time.Duration) float64 {
 		return 0
 	}
 	return math.Max(median(rel), 0)
+}
+
+// windowTimes are a window's sample times since its first sample (ts)
+// and whether each sample is settled into its run (settled), worked out
+// once for the passes of measureLoad: time.Time.Sub checks each result
+// with an Add, and the passes would call it a few hundred times. The
+// passes read only differences of ts, so a suffix of the window reads the
+// suffix of its times.
+type windowTimes struct {
+	ts      [maxDriftSamples]time.Duration
+	settled [maxDriftSamples]bool
+}
+
+// of fills t for w (len(w) ≤ maxDriftSamples) and samples settled after
+// settle into their run.
+func (t *windowTimes) of(w []Sample, settle time.Duration) {
+	for i, s := range w {
+		t.ts[i] = s.At.Sub(w[0].At)
+		t.settled[i] = s.At.Sub(s.Epoch) >= settle
+	}
 }
 
 // loadTrendLong is loadTrend for a window longer than maxDriftSamples.

@@ -34,12 +34,20 @@ func loadDrift(w []Sample, capped []bool, settle, tau, rateWindow time.Duration,
 		}
 		return plain, math.Min(drift(w, capped, settle, tau, trend), drift(w, capped, settle, rateWindow, trend)*grow)
 	}
-	var ts [maxDriftSamples]time.Duration // since the first sample
-	var ok [maxDriftSamples]bool          // settled and not capped
+	var t windowTimes
+	t.of(w, settle)
+	return loadDriftTimes(w, capped, t.ts[:len(w)], t.settled[:len(w)], tau, rateWindow, trend)
+}
+
+// loadDriftTimes is loadDrift's one pass with the window's times worked
+// out (windowTimes: ts and settled, one per sample of w; len(w) ≤
+// maxDriftSamples, 0 < rateWindow < tau).
+func loadDriftTimes(w []Sample, capped []bool, ts []time.Duration, settled []bool, tau, rateWindow time.Duration, trend float64) (plain, around float64) {
+	grow := math.Sqrt(float64(tau) / float64(rateWindow))
+	var ok [maxDriftSamples]bool // settled and not capped
 	var all moments
 	for i, s := range w {
-		ts[i] = s.At.Sub(w[0].At)
-		ok[i] = s.At.Sub(s.Epoch) >= settle && !at(capped, i)
+		ok[i] = settled[i] && !at(capped, i)
 		if ok[i] {
 			all.add(s.Offered)
 		}

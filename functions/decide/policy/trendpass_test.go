@@ -11,7 +11,8 @@ import (
 
 // loadTrend's one pass over times worked out once reads what the plain
 // pass (loadTrendLong, for windows past maxDriftSamples) reads, bit for
-// bit, over windows with restarts, capped samples and gaps.
+// bit, over windows with restarts, capped samples and gaps; so does
+// recentTrend over the suffix of the whole window's times.
 func TestLoadTrendMatchesThePlainPass(t *testing.T) {
 	rng := rand.New(rand.NewPCG(18, 10))
 	for range 300 {
@@ -31,9 +32,16 @@ func TestLoadTrendMatchesThePlainPass(t *testing.T) {
 			}
 			capped[i] = rng.IntN(8) == 0
 		}
+		var times windowTimes
+		times.of(w, time.Minute)
+		since := w[rng.IntN(n)].At.Add(-time.Second)
 		for _, c := range [][]bool{nil, capped} {
 			got := loadTrend(w, c, time.Minute, trendSpan)
 			want := loadTrendLong(w, c, time.Minute, trendSpan)
+			require.Equal(t, math.Float64bits(want), math.Float64bits(got))
+			// the window's later samples read the suffix of its times
+			got = recentTrend(w, c, time.Minute, time.Minute, 1, since, &times)
+			want = recentTrend(w, c, time.Minute, time.Minute, 1, since, nil)
 			require.Equal(t, math.Float64bits(want), math.Float64bits(got))
 		}
 	}
