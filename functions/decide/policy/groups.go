@@ -7,10 +7,32 @@ import (
 	"github.com/flinkscaler/flinkscaler/internal/events"
 )
 
-// hiddenGroupsAfter is how long a run must have lasted before the slots it
-// holds are compared with its layout: Flink keeps slots a scale-down freed
+// hiddenGroupsAfter is how long the job must have held its slots before
+// they are compared with its layout: Flink keeps slots a scale-down freed
 // until their idle timeout (slot.idle.timeout, 50 s by default).
 const hiddenGroupsAfter = 2 * time.Minute
+
+// slotsHeldSince is when the job took the slots its current run holds: the
+// run's start (run), unless a failover began it (State.Failovers). A
+// failover restarts the job on the slots the run before it held, with no
+// scale-down of ours between that could leave idle ones, so the time runs
+// from the start of the run before it (and on back through failovers in a
+// row, as far as the window shows: clearing-failover-storm's failover 1m50s
+// into the first run left the job 1m20s on a run whose slots showed its
+// hidden groups before its scale-up asked for too few).
+func slotsHeldSince(st State, run time.Time) time.Time {
+	held, epoch := run, st.Epoch
+	failover := func(e time.Time) bool { return slices.ContainsFunc(st.Failovers, e.Equal) }
+	for k := len(st.Window) - 1; k >= 0 && failover(epoch); k-- {
+		if e := st.Window[k].Epoch; e.Before(epoch) {
+			held, epoch = e, e
+		}
+	}
+	if run.Before(held) {
+		return run
+	}
+	return held
+}
 
 // holdsMoreSlots reports whether the running job holds more slots than its
 // slot layout says its parallelism needs: slot-sharing groups that the
@@ -33,7 +55,7 @@ const hiddenGroupsAfter = 2 * time.Minute
 func holdsMoreSlots(g gateInput, st State) bool {
 	s := g.snap
 	switch {
-	case s.JobState != "RUNNING" || s.RunningSince == nil || g.now.Sub(*s.RunningSince) < hiddenGroupsAfter:
+	case s.JobState != "RUNNING" || s.RunningSince == nil || g.now.Sub(slotsHeldSince(st, *s.RunningSince)) < hiddenGroupsAfter:
 		return false
 	case st.Rescale != nil && st.Rescale.Applied.IsZero():
 		return false

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -53,4 +54,63 @@ func TestHiddenSlotSharingGroupsSeenFromTheSlotsHeld(t *testing.T) {
 	out := Decide(Input{Snapshot: torn, Config: cfg, Now: torn.ObservedAt, State: inFlight}).NewState
 	require.NotNil(t, out.Rescale, "still in flight")
 	require.False(t, out.Unfit, "a snapshot read across our rescale's restart")
+}
+
+// A failover restarts the job on the slots its run before held, so a run a
+// failover began shows hidden groups as soon as the slots have been held
+// hiddenGroupsAfter since that run began, not hiddenGroupsAfter into its
+// own run (clearing-failover-storm: a failover 1m50s into the first run,
+// and a scale-up 1m20s into the next asked for too few TaskManagers). A
+// run of ours (a rescale's restart) still waits out the slots a scale-down
+// may have left idle, and so does a new run that follows our decision
+// within failoverSlack (taken as its restart).
+func TestHiddenGroupsReadOnAFailoversRunFromTheSlotsHeldBefore(t *testing.T) {
+	job := func(run, sec, free int) events.Snapshot {
+		s := snapAt(sec, vtx("source", 2, 300, 40000, 40000), vtx("parse", 2, 300, 40000, 40000, "source"),
+			vtx("window", 4, 600, 40000, 4000, "parse"), vtx("sink", 1, 100, 4000, 0, "window"))
+		started := t0.Add(time.Duration(run) * time.Second)
+		s.RunningSince = &started
+		s.TaskManagers, s.SlotsTotal, s.SlotsFree = 3, 6, free
+		return s
+	}
+	cfg := Defaults()
+	// runs feeds the job every 10 s from each run's start+10 s to the next
+	// run's start, then up to end: the state after the last.
+	runs := func(st State, end int, starts ...int) State {
+		for i, run := range starts {
+			until := end
+			if i+1 < len(starts) {
+				until = starts[i+1]
+			}
+			for sec := run + 10; sec <= until; sec += 10 {
+				s := job(run, sec, 0)
+				if sec < 100 {
+					s.SlotsFree = 2 // the one group's 4 slots until the second run
+				}
+				st = Decide(Input{Snapshot: s, Config: cfg, Now: s.ObservedAt, State: st}).NewState
+			}
+		}
+		return st
+	}
+
+	after := runs(State{}, 150, 0, 110)
+	require.Len(t, after.Failovers, 1, "the run at 110 s is a failover's")
+	require.True(t, after.Unfit, "40 s into a failover's run, the slots held since the job's start at 0 s")
+
+	first := runs(State{}, 100, 0)
+	require.False(t, first.Unfit, "100 s into the first run: within the slots' idle timeout")
+
+	// Our rescale began the run at 110 s: its slots are new.
+	rescaled := runs(State{}, 100, 0)
+	rescaled.Rescale = &Rescale{DecisionID: "d1", At: t0.Add(100 * time.Second),
+		Targets: map[string]int{"source": 2, "parse": 2, "window": 4, "sink": 1}}
+	rescaled = runs(rescaled, 150, 110)
+	require.Empty(t, rescaled.Failovers, "the run at 110 s is our rescale's")
+	require.False(t, rescaled.Unfit, "40 s into a run our rescale began")
+
+	// A new run 30 s into that one, within failoverSlack of our decision,
+	// is taken as our restart's: its slots count from its own start.
+	rescaled = runs(rescaled, 200, 140)
+	require.Empty(t, rescaled.Failovers)
+	require.False(t, rescaled.Unfit, "60 s into a run taken as our rescale's")
 }
