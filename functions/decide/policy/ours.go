@@ -67,7 +67,7 @@ func Decide(in Input) Output {
 	st, h := accept(g, in.State, oursGates)
 	st = learnAfterGates(in.State, st, g)
 	if h != nil && h.kind == HoldNotRunning {
-		if d := awaitingSlots(g, st, in.SnapshotID); d != nil {
+		if d := awaitingSlots(g, st, in.State.Unfit, in.SnapshotID); d != nil {
 			return Output{NewState: afterDecision(st, d, g.now), Decision: d}
 		}
 		if out, ok := foldIntoFailover(in, g, st); ok {

@@ -35,7 +35,14 @@ const stuckAfter = 3 * time.Minute
 // then shows. Nil when the job is not stuck so; adaptive and KEDA modes
 // only (reactive mode runs at whatever slots there are, and session-mode
 // TaskManagers are not the job's).
-func awaitingSlots(g gateInput, st State, snapshotID string) *events.Decision {
+//
+// A first wait on groups the policy was not told of (wasUnfit false: the
+// slots were not counted per vertex before) is the job's last declaration
+// asking for too few TaskManagers, not one that does not register: the
+// decision asks at once for the TaskManagers that declaration needs with
+// its slots counted per vertex (askPerVertex), rather than running the job
+// at what is registered and sizing it again once it runs, a restart more.
+func awaitingSlots(g gateInput, st State, wasUnfit bool, snapshotID string) *events.Decision {
 	w, ok := waitingForSlots(g, st)
 	if !ok {
 		return nil
@@ -46,6 +53,11 @@ func awaitingSlots(g gateInput, st State, snapshotID string) *events.Decision {
 	avail := s.SlotsTotal - layout.Standby*layout.PerTaskManager
 	if err != nil || avail <= 0 {
 		return nil
+	}
+	if w.hidden && layout.Dedicated && !wasUnfit && need > avail {
+		if d := askPerVertex(g, w, layout, snapshotID); d != nil {
+			return d
+		}
 	}
 	fit, err := layout.Fit(want, avail)
 	if err != nil {
@@ -172,4 +184,64 @@ func waitingForSlots(g gateInput, st State) (w slotWait, ok bool) {
 		w.hidden = err == nil && need <= s.SlotsTotal-shared.Standby*shared.PerTaskManager
 	}
 	return w, true
+}
+
+// askPerVertex answers a job's first wait on slot-sharing groups the policy
+// was not told of (awaitingSlots): the parallelism last declared, with the
+// TaskManagers it needs counted per vertex (layout), at most
+// MaxTaskManagers (the declaration fitted to their slots). Nil when that
+// asks for no TaskManager more than are registered. Lower bounds stay at
+// the targets: the job starts once the TaskManagers register, in the
+// restart it waits for; if they do not, actuate's slot wait declares what
+// the registered slots allow. What it trades is the wait for TaskManagers
+// to start and the slots the per-vertex count asks beyond the groups'
+// real need, against running now at what is registered and a restart more
+// once the job is sized again (clearing-failover-storm: 6 registered slots,
+// 11 by Flink's groups, 13 counted per vertex).
+func askPerVertex(g gateInput, w slotWait, layout slots.Layout, snapshotID string) *events.Decision {
+	s, want := w.snap, w.want
+	tms, err := layout.TaskManagers(want)
+	if err != nil {
+		return nil
+	}
+	if limit := g.cfg.MaxTaskManagers; limit > 0 && tms > limit {
+		if want, err = layout.Fit(want, (limit-layout.Standby)*layout.PerTaskManager); err != nil {
+			return nil
+		}
+		tms = limit
+	}
+	need, err := layout.Needed(want)
+	if err != nil || tms <= s.TaskManagers {
+		return nil
+	}
+	d := &events.Decision{
+		DecisionID: decisionID(s.Cluster, s.JobID, Name, g.now),
+		SnapshotID: snapshotID,
+		Cluster:    s.Cluster, JobID: s.JobID, JobName: s.JobName,
+		Mode: g.cfg.Mode, Workload: g.cfg.Workload, Policy: Name, DryRun: g.cfg.DryRun,
+		DecidedAt:    g.now,
+		Slots:        events.Slots{PerTaskManager: layout.PerTaskManager, Sharing: events.SlotSharingDedicated, Standby: layout.Standby},
+		TaskManagers: events.Count{Current: s.TaskManagers, Target: tms},
+	}
+	var moves []string
+	for _, v := range s.Vertices {
+		reason := "unchanged: the parallelism last declared"
+		if want[v.ID] != v.Parallelism {
+			reason = "the parallelism last declared, asked again with the TaskManagers its slots need counted per vertex"
+			moves = append(moves, fmt.Sprintf("%s %d→%d", orDash(v.Name), v.Parallelism, want[v.ID]))
+		}
+		d.Vertices = append(d.Vertices, events.VertexDecision{ID: v.ID, Name: orDash(v.Name), Current: v.Parallelism, Target: want[v.ID], Reason: reason})
+	}
+	if len(moves) == 0 {
+		moves = append(moves, "at the parallelism it shows")
+	}
+	d.Rationale = fmt.Sprintf("the job has waited %s for slots since it last ran: %d registered on %d TaskManagers, which the parallelism last declared fits "+
+		"by the policy's count of its slot-sharing groups, and it still waits: it has groups the policy was not told of (Flink before 1.20 does not "+
+		"report them), so its slots are counted per vertex from now on (declare them in slots.groups to ask for fewer) and it is asked again with the "+
+		"%d TaskManagers that count needs (%d slots, %d TaskManagers more; %s): 0 restarts of its own (the job is down and starts at this size once they "+
+		"register), one restart fewer than running now at what the registered slots allow and sizing it again once it runs, traded for the TaskManagers' "+
+		"start-up added to the wait (lag ~%.0f s added so far, one second per second) and the slots the per-vertex count asks beyond the groups' own need; "+
+		"if they do not register, actuate's slot wait declares what the registered slots allow",
+		w.down.Round(time.Second), s.SlotsTotal, s.TaskManagers, tms, need, tms-s.TaskManagers, strings.Join(moves, ", "), w.down.Seconds())
+	return d
 }
