@@ -50,7 +50,9 @@ func TestExecutorIsActuate(t *testing.T) {
 			break
 		}
 	}
-	require.Less(t, time.Since(start), 10*time.Second, "virtual time, no wall-clock waits")
+	// Wall-clock waits would take the TaskManagers' start-up and the restart,
+	// 50 s; the margin is for a loaded machine under the race detector.
+	require.Less(t, time.Since(start), 30*time.Second, "virtual time, no wall-clock waits")
 	require.Equal(t, 1, x.Applied, "errors: %v", x.Errors)
 	require.Equal(t, 4, c.TaskManagers())
 	gt := c.GroundTruth()

@@ -72,7 +72,7 @@ func TestBacklogIsSkippedToTheNewest(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx) }()
-	require.Eventually(t, func() bool { _, err := js.Consumer(ctx, StreamName, "decide"); return err == nil }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { _, err := js.Consumer(ctx, StreamName, "decide"); return err == nil }, 30*time.Second, 10*time.Millisecond)
 	cancel()
 	require.NoError(t, <-done) // the durable exists; decide is down
 
@@ -113,7 +113,7 @@ func TestOutputPublishedAfterShutdown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx) }()
-	require.Eventually(t, func() bool { _, err := js.Consumer(ctx, StreamName, "decide"); return err == nil }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { _, err := js.Consumer(ctx, StreamName, "decide"); return err == nil }, 30*time.Second, 10*time.Millisecond)
 	require.NoError(t, Publish(context.Background(), js, snapshotEvent(t)))
 	<-started
 	cancel()

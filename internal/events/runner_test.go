@@ -229,14 +229,14 @@ func TestRunnerConsumesStructuredFromPlainClient(t *testing.T) {
 	case m := <-got:
 		require.Equal(t, "lag", m.Name)
 		require.Equal(t, 5000.0, m.Value)
-	case <-time.After(5 * time.Second):
+	case <-time.After(30 * time.Second):
 		t.Fatal("structured event not consumed")
 	}
 }
 
 func requireEventually(t *testing.T, cond func() bool) {
 	t.Helper()
-	require.Eventually(t, cond, 5*time.Second, 5*time.Millisecond)
+	require.Eventually(t, cond, 30*time.Second, 5*time.Millisecond)
 }
 
 // TestRunnerDrainsInFlightWork cancels the run while a handler is busy: the

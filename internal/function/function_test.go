@@ -140,13 +140,13 @@ func TestConnectGivesUpAfterTheWait(t *testing.T) {
 	_, _, err := c.Connect(context.Background(), slog.New(slog.DiscardHandler))
 	require.ErrorIs(t, err, events.ErrConnect)
 	require.GreaterOrEqual(t, time.Since(start), 500*time.Millisecond)
-	require.Less(t, time.Since(start), 5*time.Second)
+	require.Less(t, time.Since(start), 30*time.Second, "the wait, not the default minute")
 
 	c.NATSWait = 0
 	start = time.Now()
 	_, _, err = c.Connect(context.Background(), slog.New(slog.DiscardHandler))
 	require.ErrorIs(t, err, events.ErrConnect)
-	require.Less(t, time.Since(start), time.Second, "0: one try")
+	require.Less(t, time.Since(start), 30*time.Second, "0: one try, not the default minute")
 }
 
 // /healthz (and /readyz, /livez) follow the NATS connection; /metrics serves the registry;

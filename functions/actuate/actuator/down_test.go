@@ -22,7 +22,7 @@ import (
 func TestScaleUpOfADownJobDeclaresFirst(t *testing.T) {
 	doc := strings.Replace(fmt.Sprintf(scenario, events.ModeAdaptive), "  restart: 2s\n", "  restart: 2s\n  resourceStabilizationTimeout: 30s\n  faults: {lostTaskManagerAt: [5s]}\n", 1)
 	e := newEnvOf(t, doc, true, Options{SlotWait: 10 * time.Second, ParallelismWait: 10 * time.Second, Poll: 20 * time.Millisecond})
-	require.Eventually(t, func() bool { return e.sim.GroundTruth().State == flinksim.StateCreated }, 5*time.Second, 10*time.Millisecond,
+	require.Eventually(t, func() bool { return e.sim.GroundTruth().State == flinksim.StateCreated }, 30*time.Second, 10*time.Millisecond,
 		"the lost TaskManager fails the job over")
 	r, err := e.act.Actuate(context.Background(), e.decision(events.ModeAdaptive, 4, 4))
 	require.NoError(t, err)
@@ -43,7 +43,7 @@ func TestScaleUpOfADownJobRollsItsEarlyPutBack(t *testing.T) {
 	doc := strings.Replace(fmt.Sprintf(scenario, events.ModeAdaptive), "  restart: 2s\n",
 		"  restart: 2s\n  resourceStabilizationTimeout: 30s\n  taskManagerNeverRegisters: 0.999\n  faults: {lostTaskManagerAt: [5s]}\n", 1)
 	e := newEnvOf(t, doc, true, Options{SlotWait: 2 * time.Second, ParallelismWait: 10 * time.Second, Poll: 20 * time.Millisecond})
-	require.Eventually(t, func() bool { return e.sim.GroundTruth().State == flinksim.StateCreated }, 5*time.Second, 10*time.Millisecond,
+	require.Eventually(t, func() bool { return e.sim.GroundTruth().State == flinksim.StateCreated }, 30*time.Second, 10*time.Millisecond,
 		"the lost TaskManager fails the job over")
 	before := e.sim.Requirements()
 	r, err := e.act.Actuate(context.Background(), e.decision(events.ModeAdaptive, 4, 4))

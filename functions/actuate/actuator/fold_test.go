@@ -54,7 +54,7 @@ func (e *env) restarts(t *testing.T) int {
 
 func (e *env) scaleDown(t *testing.T) (events.Result, int) {
 	t.Helper()
-	require.Eventually(t, func() bool { return e.sim.GroundTruth().State == "RUNNING" }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return e.sim.GroundTruth().State == "RUNNING" }, 30*time.Second, 10*time.Millisecond)
 	before := e.restarts(t)
 	d := e.decision(events.ModeAdaptive, 2, 2)
 	d.Slots.PerTaskManager = 2
@@ -204,7 +204,7 @@ func TestFoldedScaleDownFailures(t *testing.T) {
 	t.Run("TaskManagers cannot be removed: nothing changed, retried", func(t *testing.T) {
 		e := newEnvOf(t, fmt.Sprintf(spreadScenario, checkpoints), true, foldOptions(true))
 		e.use(failingScale{TaskManagers: e.deps.TaskManagers})
-		require.Eventually(t, func() bool { return e.sim.GroundTruth().State == "RUNNING" }, 5*time.Second, 10*time.Millisecond)
+		require.Eventually(t, func() bool { return e.sim.GroundTruth().State == "RUNNING" }, 30*time.Second, 10*time.Millisecond)
 		d := e.decision(events.ModeAdaptive, 2, 2)
 		d.Slots.PerTaskManager = 2
 		_, err := e.act.Actuate(context.Background(), d)

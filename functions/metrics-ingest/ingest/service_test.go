@@ -55,6 +55,17 @@ func testConfig(url string) Config {
 	return cfg
 }
 
+// slowMachineConfig is testConfig for a test that runs a whole cycle and
+// checks what it did: the interval (the cycle's bound) and the request
+// timeout are far above what a local test server takes, so that a loaded
+// machine under the race detector cuts nothing short that the test does not
+// mean to.
+func slowMachineConfig(url string) Config {
+	cfg := testConfig(url)
+	cfg.Interval, cfg.RequestTimeout = 20*time.Second, 5*time.Second
+	return cfg
+}
+
 func newTestService(t *testing.T, cfg Config, pub SnapshotPublisher) (*Service, *Telemetry) {
 	t.Helper()
 	tel := NewTelemetry(cfg.Interval)
@@ -168,7 +179,7 @@ func TestFaults(t *testing.T) {
 		{name: "one 500 is retried", match: "/jobs/a", mode: "status", status: 500, n: 1, outcome: "ok", kind: "server", complete: true},
 		{name: "500s past the attempts give up", match: "/jobs/a", mode: "status", status: 500, n: 100, outcome: "failed", kind: "server"},
 		{name: "503 on listing skips the cluster", match: "/jobs/overview", mode: "status", status: 503, n: 100, kind: "server"},
-		{name: "slow answers time out and are retried", match: "/jobs/a", mode: "delay", delay: time.Second, n: 1, outcome: "ok", kind: "unreachable", complete: true},
+		{name: "slow answers time out and are retried", match: "/jobs/a", mode: "delay", delay: time.Minute, n: 1, outcome: "ok", kind: "unreachable", complete: true},
 		{name: "malformed JSON", match: "/jobs/a", mode: "garbage", n: 100, outcome: "failed", kind: "malformed"},
 		{name: "metrics endpoint failing", match: "/subtasks/metrics", mode: "status", status: 500, n: 100, outcome: "incomplete", kind: "server"},
 		{name: "404 for a job that just ended", match: "/jobs/a", mode: "status", status: 404, n: 100, outcome: "failed", kind: "not_found"},
@@ -180,10 +191,11 @@ func TestFaults(t *testing.T) {
 			p.match, p.mode, p.status, p.delay = tt.match, tt.mode, tt.status, tt.delay
 			p.n.Store(int32(tt.n))
 			pub := &capture{}
-			svc, tel := newTestService(t, testConfig(p.srv.URL), pub)
+			cfg := slowMachineConfig(p.srv.URL)
+			svc, tel := newTestService(t, cfg, pub)
 			start := time.Now()
 			svc.Cycle(context.Background())
-			require.Less(t, time.Since(start), 2*time.Second, "bounded by the interval")
+			require.Less(t, time.Since(start), cfg.Interval, "bounded by the interval")
 			require.Positive(t, testutil.ToFloat64(tel.errors.WithLabelValues("c1", tt.kind)))
 			snaps := pub.take()
 			if tt.outcome == "" || tt.outcome == "failed" {
@@ -241,7 +253,7 @@ func TestReplicasSplitJobsAndTakeOver(t *testing.T) {
 	}
 	jm := newTestJobManager(t, jobs...)
 	polled := func(replica string, members StaticMembers) map[string]bool {
-		cfg := testConfig(jm.srv.URL)
+		cfg := slowMachineConfig(jm.srv.URL)
 		cfg.Replica = replica
 		pub := &capture{}
 		svc, err := NewService(cfg, Deps{Publisher: pub, Members: members, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
