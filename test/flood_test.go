@@ -76,7 +76,7 @@ func TestFloodOfMalformedMessages(t *testing.T) {
 	js, err := jetstream.New(nc)
 	require.NoError(t, err)
 	ctx := t.Context()
-	eventually(t, 10*time.Second, func() bool {
+	eventually(t, 60*time.Second, func() bool {
 		_, err := js.Consumer(ctx, events.StreamName, decider.Function)
 		return err == nil
 	}, "decide did not start")

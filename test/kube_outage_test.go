@@ -226,7 +226,7 @@ func requireAt(t *testing.T, api *kubetest.Server, e *emulator, n int) {
 	dep, err := api.Admin().AppsV1().Deployments("flink").Get(t.Context(), "flink-taskmanager", metav1.GetOptions{})
 	require.NoError(t, err)
 	require.Equal(t, int32(n), *dep.Spec.Replicas)
-	eventually(t, 10*time.Second, func() bool { return e.sim.TaskManagers() == n }, "the emulator did not follow the Deployment to %d", n)
+	eventually(t, 60*time.Second, func() bool { return e.sim.TaskManagers() == n }, "the emulator did not follow the Deployment to %d", n)
 	for id, b := range e.sim.Requirements() {
 		require.Equal(t, n, b.Upper, "vertex %s", id)
 	}

@@ -92,14 +92,14 @@ func TestNATSAuthModes(t *testing.T) {
 			t.Cleanup(nc.Close)
 			// In operator mode the account's JetStream comes up shortly
 			// after the server accepts connections.
-			eventually(t, 10*time.Second, func() bool {
+			eventually(t, 60*time.Second, func() bool {
 				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 				defer cancel()
 				_, err := js.AccountInfo(ctx)
 				return err == nil
 			}, "JetStream not enabled for the account over %s", m.name)
 			p := startDecide(t, cfg, testLog("decide"))
-			eventually(t, 10*time.Second, func() bool {
+			eventually(t, 60*time.Second, func() bool {
 				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 				defer cancel()
 				_, err := js.Consumer(ctx, events.StreamName, decider.Function)

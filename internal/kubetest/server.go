@@ -31,8 +31,10 @@ import (
 )
 
 const (
-	// readyTimeout bounds the wait for /readyz after the process starts.
-	readyTimeout = 60 * time.Second
+	// readyTimeout bounds the wait for /readyz after the process starts:
+	// seconds when the machine is idle; a loaded 2-core machine took more
+	// than a minute (its caches still syncing).
+	readyTimeout = 3 * time.Minute
 	// stopTimeout bounds a graceful stop before the process is killed.
 	stopTimeout = 5 * time.Second
 	// serviceCIDR is the apiserver's service cluster IP range.
