@@ -165,9 +165,10 @@ func New(deps Deps, opt Options) *Actuator {
 // take it over (a crashed replica's claim).
 func (a *Actuator) lease() time.Duration {
 	// The checkpoint wait and its second chance for one in flight; the
-	// parallelism wait, its extension while the job restarts again and the
-	// checkpoint a Flink 2 rescale waits for (at most the bound each).
-	return a.opt.SlotWait + 3*a.opt.ParallelismWait + 2*a.opt.CheckpointWait + time.Minute
+	// parallelism wait and its extension while the job restarts again (at
+	// most the bound each), and the checkpoint a Flink 2 rescale waits for
+	// (events.CheckpointGate, at most MaxCheckpointGate).
+	return a.opt.SlotWait + 2*a.opt.ParallelismWait + events.MaxCheckpointGate + 2*a.opt.CheckpointWait + time.Minute
 }
 
 // Handle is the events.Handler of the actuate function: a decision in, a

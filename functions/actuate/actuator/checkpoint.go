@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/flinkscaler/flinkscaler/functions/actuate/plan"
+	"github.com/flinkscaler/flinkscaler/internal/events"
 	"github.com/flinkscaler/flinkscaler/internal/flink"
 )
 
@@ -21,6 +22,30 @@ func checkpointInterval(ctx context.Context, fl Flink, jobID string) time.Durati
 		return 0
 	}
 	return time.Duration(cfg.Interval) * time.Millisecond
+}
+
+// checkpointGate is how long a rescale of the job may wait for the
+// checkpoint that lands it (events.CheckpointGate), from its Flink version
+// and checkpoint interval. A version that cannot be read counts as one
+// that rescales on a checkpoint: waiting longer for a change that lands
+// sooner costs nothing, giving up one that is still to land reports a
+// rescale timed out.
+func (x *execution) checkpointGate(ctx context.Context) time.Duration {
+	version := flinkVersion(ctx, x.fl)
+	if version == "" {
+		version = "2"
+	}
+	return events.CheckpointGate(version, checkpointInterval(ctx, x.fl, x.d.JobID))
+}
+
+// flinkVersion is the cluster's Flink release ("2.0.1"), "" when the
+// overview cannot be read.
+func flinkVersion(ctx context.Context, fl Flink) string {
+	ov, err := fl.Overview(ctx)
+	if err != nil {
+		return ""
+	}
+	return ov.FlinkVersion
 }
 
 // waitCheckpoint waits, for at most plan.CheckpointWait (a patient step's

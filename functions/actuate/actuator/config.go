@@ -105,7 +105,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.Concurrency, "concurrency", c.Concurrency, "decisions handled at once")
 	fs.BoolVar(&c.Options.DryRun, "dry-run", c.Options.DryRun, "change nothing in Flink or Kubernetes: every decision is planned and its result published as a dry run")
 	fs.DurationVar(&c.Options.SlotWait, "slot-wait", c.Options.SlotWait, "bound of the wait for new TaskManagers' slots")
-	fs.DurationVar(&c.Options.ParallelismWait, "parallelism-wait", c.Options.ParallelismWait, "bound of the wait for the job at its new parallelism, counted from the latest restart the job began during it, plus one checkpoint interval (at most the bound) until the job restarts: Flink 2 rescales on the next checkpoint (at most three times the bound in all)")
+	fs.DurationVar(&c.Options.ParallelismWait, "parallelism-wait", c.Options.ParallelismWait, "bound of the wait for the job at its new parallelism, counted from the latest restart the job began during it, plus, on Flink 2 (which rescales on a completed checkpoint), two checkpoint intervals and a tenth (at most 15 min) until the job restarts, as the next checkpoint may fail; decide allows the same (at most twice the bound and that in all)")
 	fs.DurationVar(&c.Options.Poll, "poll", c.Options.Poll, "poll interval of the waits")
 	fs.DurationVar(&c.Options.MinInterval, "min-interval", c.Options.MinInterval, "per-job minimum time between actuations; decisions inside it are skipped (a safety net: keep it below decide's policy minInterval, 1m by default)")
 	fs.BoolVar(&c.Options.AlignCheckpoint, "align-checkpoint", c.Options.AlignCheckpoint, "restart the job for a rescale just after a checkpoint completes (less replay)")

@@ -67,20 +67,21 @@ func (x *execution) waitSlots(ctx context.Context, n int) (string, error) {
 // restore that fails, or a TaskManager lost, restarts the job again
 // (Flink's restart strategy at work, not requirements that cannot be met),
 // and each restart takes its full downtime once more. In all the wait lasts
-// at most twice the bound, plus the checkpoint interval below (the lease
-// counts it); the state says how many
-// restarts it saw.
+// at most twice the bound, plus the checkpoint gate below (the lease
+// counts it); the state says how many restarts it saw.
 //
-// Until the job restarts, the bound also allows one checkpoint interval
-// (at most the bound again): Flink 2's adaptive scheduler rescales on the
-// next completed checkpoint, so with 6-minute checkpoints a declaration
-// that fits shows only minutes after the PUT (measured on real Flink 2.x;
-// the emulator's "2.0" does the same). Without it, every such rescale was
-// reported timed out although the job ran at its targets later. What it
-// trades: requirements that never fit are given up that much later.
+// Until the job restarts, the bound also allows the wait for the checkpoint
+// that lands the change (checkpointGate): Flink 2's adaptive scheduler
+// rescales on the next completed checkpoint, so with 6-minute checkpoints
+// a declaration that fits shows only minutes after the PUT, and an
+// interval later again when that checkpoint fails (measured on real Flink
+// 2.x; the emulator's "2.0" does the same). It is the wait decide allows
+// too (events.CheckpointGate). Without it, every such rescale was reported
+// timed out although the job ran at its targets later. What it trades:
+// requirements that never fit are given up that much later.
 func (x *execution) waitParallelism(ctx context.Context, want map[string]int) (string, error) {
 	bound := x.a.opt.ParallelismWait
-	extra := min(checkpointInterval(ctx, x.fl, x.d.JobID), bound)
+	extra := x.checkpointGate(ctx)
 	var first, latest int64 // Flink's clock (ms): the wait's first read, the job's latest restart since
 	restarts := map[int64]bool{}
 	limit := func() time.Duration {

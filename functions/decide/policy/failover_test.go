@@ -120,7 +120,8 @@ func TestFailoverFoldsTheAnswerToALongReplay(t *testing.T) {
 }
 
 // On Flink 2 a rescale lands on the next completed checkpoint, up to an
-// interval after the decision: the job going down 7 minutes after our
+// interval after the decision (two when that checkpoint fails): the job
+// going down 7 minutes after our
 // decision, with 6-minute checkpoints, is that rescale's restart, not a
 // failover to fold a drain into (a job down reports no checkpoints: the
 // interval is the one it reported running). The last checkpoint just
@@ -153,8 +154,13 @@ func TestOurFlink2RescaleIsNotAFailover(t *testing.T) {
 	o = decide(mine)
 	require.Nil(t, o.Decision)
 	require.Equal(t, HoldNotRunning, o.HoldKind)
-	// … past the rescale's timeout and an interval, it is a failover again
+	// … 13 minutes after: still ours, its next checkpoint may have failed
+	// and the one after landed it (events.CheckpointGate)
 	mine.Rescale.At = down.ObservedAt.Add(-13 * time.Minute)
+	require.Nil(t, decide(mine).Decision)
+	// … past the rescale's timeout and two intervals and a tenth, it is a
+	// failover again
+	mine.Rescale.At = down.ObservedAt.Add(-(cfg.RescaleTimeout + 2*ck + ck/10 + cfg.MinInterval + time.Second))
 	require.NotNil(t, decide(mine).Decision)
 }
 

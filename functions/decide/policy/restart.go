@@ -1,8 +1,6 @@
 package policy
 
 import (
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/flinkscaler/flinkscaler/internal/events"
@@ -193,24 +191,21 @@ func firstCheckpoint(rc restartCost, st State, interval time.Duration, now time.
 }
 
 // rescalesOnCheckpoint reports whether the job's adaptive scheduler
-// rescales it only on its next completed checkpoint: Flink 2.0 and later
-// with checkpointing on (measured on the sandbox: 2.3.0 waits, 1.20.5 does
-// not). A change then lands up to a checkpoint interval after it is
-// declared, and replays (almost) nothing.
+// rescales it only on its next completed checkpoint
+// (events.RescalesOnCheckpoint: Flink 2.0 and later with checkpointing on).
+// A change then lands up to a checkpoint interval after it is declared
+// (two when that checkpoint fails), and replays (almost) nothing.
 func rescalesOnCheckpoint(snap *events.Snapshot) bool {
-	major, _, _ := strings.Cut(snap.FlinkVersion, ".")
-	n, err := strconv.Atoi(major)
-	return err == nil && n >= 2 && snap.CheckpointIntervalMs > 0
+	return events.RescalesOnCheckpoint(snap.FlinkVersion, time.Duration(snap.CheckpointIntervalMs)*time.Millisecond)
 }
 
 // rescaleTimeout is how long a decision may take to show in the job:
-// RescaleTimeout, plus a checkpoint interval when the job rescales only on
-// a completed checkpoint (without it a 6-minute interval timed the wait
-// out before the change landed, and the slots it had got were read as
-// hidden slot-sharing groups).
+// RescaleTimeout, plus the wait for the checkpoint that lands it when the
+// job rescales only on a completed checkpoint (events.CheckpointGate, the
+// same wait actuate allows: two intervals, as the next checkpoint may
+// fail). Without it a 6-minute interval timed the wait out before the
+// change landed, and the slots it had got were read as hidden slot-sharing
+// groups.
 func rescaleTimeout(cfg Config, snap *events.Snapshot) time.Duration {
-	if rescalesOnCheckpoint(snap) {
-		return cfg.RescaleTimeout + time.Duration(snap.CheckpointIntervalMs)*time.Millisecond
-	}
-	return cfg.RescaleTimeout
+	return cfg.RescaleTimeout + events.CheckpointGate(snap.FlinkVersion, time.Duration(snap.CheckpointIntervalMs)*time.Millisecond)
 }

@@ -116,6 +116,36 @@ func TestFlink2RescaleWaitsForCheckpoint(t *testing.T) {
 		describe(nil)), "Flink 2.0.1 rescales on the next completed checkpoint")
 }
 
+// A Flink 2 rescale whose next checkpoint fails lands on the one after,
+// two intervals after it was declared: decide waits for it as long as
+// actuate does (events.CheckpointGate: two intervals and a tenth), so with
+// 6-minute checkpoints a decision not shown after 11m30s is still in
+// flight (before: dropped at 11 min, and decided over at ~12 while the
+// change landed), and is dropped after RescaleTimeout and the gate
+// (17m36s). Flink 1.20 waits for no checkpoint: dropped after 5 min.
+func TestFlink2RescaleOutlastsAFailedCheckpoint(t *testing.T) {
+	cfg := Defaults()
+	for _, c := range []struct {
+		release  string
+		age      time.Duration
+		inFlight bool
+	}{
+		{release: "2.0.1", age: 11*time.Minute + 30*time.Second, inFlight: true},
+		{release: "2.0.1", age: 17*time.Minute + 30*time.Second, inFlight: true},
+		{release: "2.0.1", age: 17*time.Minute + 40*time.Second},
+		{release: "1.20.1", age: 5*time.Minute + 10*time.Second},
+	} {
+		t.Run(c.release+" "+c.age.String(), func(t *testing.T) {
+			snap := &events.Snapshot{ObservedAt: t0, FlinkVersion: c.release, CheckpointIntervalMs: 360_000,
+				Vertices: []events.VertexSnapshot{{ID: "v", Parallelism: 2}}}
+			st := State{Rescale: &Rescale{DecisionID: "d", At: t0.Add(-c.age), Targets: map[string]int{"v": 4}}}
+			next, h := gateInFlight(gateInput{snap: snap, cfg: cfg, now: t0}, st)
+			require.Equal(t, c.inFlight, h != nil && h.kind == HoldInFlight)
+			require.Equal(t, c.inFlight, next.Rescale != nil)
+		})
+	}
+}
+
 // Before the job's first checkpoint: its schedule starts with the run, so
 // with a 60 s interval a restart decided 50 s into the run waits for the
 // checkpoint due 10 s later and replays nothing (actuate waits for it:
