@@ -108,6 +108,9 @@ type candidate struct {
 	ps       []int
 	headroom float64
 	notes    [][]string
+	// raised marks the sources raised with their slot-sharing group (bit
+	// i: vertex i; raiseSources).
+	raised uint64
 }
 
 // headrooms are the levels each sized candidate carries over the demand.
@@ -139,10 +142,12 @@ func propose(j jobView, ld load, up []float64, sc []scaling, lim limits, caps []
 	for i, v := range j.vs {
 		sizeLevels(levels[i*m:(i+1)*m], v, sc[i], up[i], down[i], lim.hi[i], caps[i])
 	}
+	need := recoveryNeed(j, ld, rc, headroomOf(keep, j, up, caps), cfg)
+	unseen := unseenReads(j, up, need)
 	add := func(ps []int, h float64) {
-		ps, notes := shape(ps, j, lim)
+		ps, notes, raised := shape(ps, j, lim, unseen)
 		if !slices.ContainsFunc(out, func(c candidate) bool { return slices.Equal(c.ps, ps) }) {
-			out = append(out, candidate{ps: ps, headroom: h, notes: notes})
+			out = append(out, candidate{ps: ps, headroom: h, notes: notes, raised: raised})
 		}
 	}
 	for k, h := range headrooms {
@@ -152,7 +157,7 @@ func propose(j jobView, ld load, up []float64, sc []scaling, lim limits, caps []
 		}
 		add(ps, h)
 	}
-	if h := recoveryNeed(j, ld, rc, headroomOf(keep, j, up, caps), cfg); h > 0 && h < headrooms[m-1] {
+	if h := need; h > 0 && h < headrooms[m-1] { // none at +Inf
 		ps := all[m*n:]
 		for i, v := range j.vs {
 			ps[i] = sizeVertex(v, sc[i], up[i]*(1+h), down[i]*(1+h), lim.hi[i], 1, caps[i])
@@ -288,10 +293,11 @@ func fewest(cur int, memo *capMemo, need float64, from, upper int) int {
 // fewest subtasks with the same key groups (partitions) on the busiest one;
 // the step cap, a capped target aligned within the cap (so alignment never
 // widens a step); reactive mode's one parallelism; no scale-down that saves
-// no slot (keepFree); the TaskManager cap,
+// no slot (keepFree); a scale-up's sources raised with their group
+// (raiseSources, those marked in unseen); the TaskManager cap,
 // lowering the largest vertex to its next aligned value. Bounds win over
 // the step cap when they conflict. ps is changed in place and returned.
-func shape(ps []int, j jobView, lim limits) ([]int, [][]string) {
+func shape(ps []int, j jobView, lim limits, unseen uint64) ([]int, [][]string, uint64) {
 	var notes [][]string
 	note := func(i int, format string, args ...any) {
 		if notes == nil {
@@ -334,8 +340,9 @@ func shape(ps []int, j jobView, lim limits) ([]int, [][]string) {
 		}
 	}
 	keepFree(ps, j, lim)
+	raised := raiseSources(ps, j, lim, unseen)
 	tmCap(ps, j, lim, note)
-	return ps, notes
+	return ps, notes, raised
 }
 
 // keepFree raises a vertex going down back towards its current
@@ -366,6 +373,93 @@ func keepFree(ps []int, j jobView, lim limits) {
 		}
 	}
 }
+
+// raiseSources raises, in a candidate that raises some vertex, every
+// source marked in unseen (unseenReads: the restart needs it to read more
+// than it was seen to read) towards its slot-sharing group's largest
+// target (within its bounds and step cap, aligned to its partitions) and
+// returns the vertices it raised (bit i: vertex i, the first 64): those
+// subtasks share the group's slots, so they cost no slot, and the
+// restart's backlog is read by the sources first. A source's capacity is
+// read from its busy time, which under-reads for a reader bound by its
+// fetcher thread (FLINK-33306); until a catch-up shows its limit, nothing
+// tells such a source from an honest one, and a restart sized for the
+// rest of the job leaves its backlog to a source at its limit (drained in
+// minutes, then a second restart for the source). What it trades: threads
+// and network channels of source subtasks the load may not need, no slot.
+// None with dedicated slots, where each subtask is a slot; none for a
+// source without busy time, whatever its rate was read from (a lagging
+// source's read): sizing keeps it where it is, so raised it would hold
+// its group up on the way down (keepFree; payments-blind-retry-storms
+// 1.66 → 2.11× oracle15 on seeds 63001–63010); and none for a source that
+// shows no pendingRecords: its read is what the job is sized by while
+// saturated (blindRun) and its learned ceiling is per subtask, so raised
+// it cost 0.7× oracle15 on such jobs (seeds 53001–53010).
+func raiseSources(ps []int, j jobView, lim limits, unseen uint64) uint64 {
+	if lim.layout.Dedicated || lim.reactive || !rises(ps, j) {
+		return 0
+	}
+	var small [8]int
+	most := small[:0]
+	if lim.groups > len(small) {
+		most = make([]int, 0, lim.groups)
+	}
+	most = most[:max(lim.groups, 1)]
+	for i, p := range ps {
+		g := 0
+		if i < len(lim.group) {
+			g = lim.group[i]
+		}
+		most[g] = max(most[g], p)
+	}
+	var raised uint64
+	for i := range j.vs {
+		v := &j.vs[i]
+		if i >= 64 || unseen&(1<<i) == 0 || !v.source || v.rate <= 0 || v.est.busy < 0 || v.est.in <= 0 || v.est.pending < 0 {
+			continue
+		}
+		g := 0
+		if i < len(lim.group) {
+			g = lim.group[i]
+		}
+		top := min(most[g], lim.hi[i])
+		if lim.step > 0 {
+			top = min(top, int(math.Ceil(float64(v.cur)*lim.step)))
+		}
+		if p := alignDown(v.units, top); p > ps[i] {
+			ps[i] = p
+			raised |= 1 << i
+		}
+	}
+	return raised
+}
+
+// unseenReads marks (bit i: vertex i, the first 64) the sources a
+// scale-up's restart needs to read more than they were seen to read in the
+// metric window (vertexView.seen): their demand × (1 + need), need being
+// the spare that drains the restart's backlog within slo.recovery
+// (recoveryNeed). A source seen to read that much has shown the rate,
+// whatever its busy time says. None when need is above every headroom
+// level (+Inf included): no size drains that backlog in time (a
+// failover's replay of half a 15-minute checkpoint interval), its
+// catch-up is long enough to show a source's limit, and sources raised
+// into it changed game-rounds-sawtooth's path (p99 lag 730 → 1,670 s on
+// seeds 63001–63010).
+func unseenReads(j jobView, up []float64, need float64) uint64 {
+	var m uint64
+	if need > headrooms[len(headrooms)-1] {
+		return 0
+	}
+	for i := range min(len(j.vs), 64) {
+		if v := &j.vs[i]; v.source && up[i] > 0 && up[i]*(1+need) > v.seen {
+			m |= 1 << i
+		}
+	}
+	return m
+}
+
+// raisedNote is the reason's note on a source raiseSources raised.
+const raisedNote = "raised with its slot-sharing group in the same restart (no slot more; its busy time may under-read its limit)"
 
 // tmCap lowers the largest vertex (every vertex in reactive mode) to its
 // next aligned value until ps fits MaxTaskManagers.

@@ -227,7 +227,8 @@ func TestSourceBusyUnderReads(t *testing.T) {
 // capacity: its rate meter, averaging the last minute, still rises from
 // the lower load it read before the step (15 k rec/s, then the 30 k the
 // busy vertex behind it passes). That vertex scales; the source, 20 %
-// busy, does not. The offered rate is read from the freshest samples
+// busy, is not sized up for it (it goes up only with its slot-sharing
+// group, which costs no slot). The offered rate is read from the freshest samples
 // (30 k), where the minute's rates show 20 k, and the rationale says so.
 func TestSourceLagAtAStepIsNotItsCapacity(t *testing.T) {
 	o := feedOurs(t, noDelay(), State{}, 8, func(s int) events.Snapshot {
@@ -238,7 +239,11 @@ func TestSourceLagAtAStepIsNotItsCapacity(t *testing.T) {
 	})
 	require.NotNil(t, o.Decision, o.Hold)
 	require.Greater(t, targetsOf(o.Decision)["map"], 2)
-	require.Equal(t, 2, targetsOf(o.Decision)["src"], "%s", o.Decision.Vertices[0].Reason)
+	// the source goes up only with its slot-sharing group (raiseSources),
+	// not for a capacity read from its lag
+	require.Equal(t, targetsOf(o.Decision)["map"], targetsOf(o.Decision)["src"], "%s", o.Decision.Vertices[0].Reason)
+	require.Contains(t, o.Decision.Vertices[0].Reason, "with its slot-sharing group")
+	require.NotContains(t, o.Decision.Vertices[0].Reason, "observed from its growing lag")
 	require.Contains(t, o.Decision.Rationale, "a step up read over the last 20s; the minute's rates show 20.0k")
 }
 

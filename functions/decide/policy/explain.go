@@ -99,6 +99,9 @@ func decision(g gateInput, snapshotID string, j jobView, best evaluation, evs []
 				b = b.s("; ").s(n)
 			}
 		}
+		if i < 64 && best.raised&(1<<i) != 0 {
+			b = b.s("; ").s(raisedNote)
+		}
 		ends = append(ends, len(b))
 	}
 	all, from := string(b), 0

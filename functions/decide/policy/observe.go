@@ -38,6 +38,10 @@ type vertexView struct {
 	// records in + their growth over the rate window, or the freshest
 	// samples' reading at a step up (risenOffered).
 	offered float64
+	// seen is the most a source showing pending records was seen to read
+	// (records/s, all its subtasks) in the window: a rate it has shown it
+	// can read, whatever its busy time says.
+	seen float64
 }
 
 // jobView is the job as the latest settled sample shows it.
@@ -101,6 +105,7 @@ func observe(st State, snap *events.Snapshot, cfg Config) jobView {
 		if vv.source && vv.est.pending >= 0 {
 			vv.userLag = len(st.Metrics) > 0 && (v.PendingRecords == nil || *v.PendingRecords < vv.est.pending)
 			vv.offered = risenOffered(st.Window, i, cfg.Settle, math.Max(vv.est.in+vv.est.slope, 0))
+			vv.seen = seenRead(st.Window, i)
 		}
 		j.vs[i] = vv
 	}
@@ -304,4 +309,15 @@ func spread(v *events.VertexSnapshot, source bool) (maxPar, parts, units int) {
 		units = maxPar
 	}
 	return maxPar, parts, units
+}
+
+// seenRead is the most vertex i was seen to read in w (records/s).
+func seenRead(w []Sample, i int) float64 {
+	most := 0.0
+	for k := range w {
+		if i < len(w[k].V) {
+			most = math.Max(most, w[k].V[i].In)
+		}
+	}
+	return most
 }

@@ -217,14 +217,11 @@ func (t text) took(d time.Duration) text {
 
 // recoveryNeed is the spare capacity (share of the demand) a scale-up
 // needs to drain its restart's backlog within slo.recovery, with the
-// load's trend; 0 when the knob is 0 or the backlog is already small.
+// load's trend; 0 when the knob is 0 or the backlog is already small,
+// +Inf when no spare drains it in time.
 func recoveryNeed(j jobView, ld load, rc restartCost, h0 float64, cfg Config) float64 {
 	if cfg.SLO.Recovery <= 0 {
 		return 0
 	}
-	r := recoveryOf(evaluation{h: math.Inf(1)}, plan{lag: j.lag, restart: true}, rc.forChange(true), h0, ld.trend, cfg)
-	if math.IsInf(r.need, 1) {
-		return 0
-	}
-	return r.need
+	return recoveryOf(evaluation{h: math.Inf(1)}, plan{lag: j.lag, restart: true}, rc.forChange(true), h0, ld.trend, cfg).need
 }

@@ -32,7 +32,7 @@ func FuzzShape(f *testing.F) {
 		}}
 		lim := limits{lo: []int{1, lo}, hi: []int{400, hi}, step: step, reactive: reactive, maxTMs: maxTMs,
 			layout: slots.Layout{PerTaskManager: 1}, ids: []string{"a", "b"}}
-		ps, _ := shape([]int{cur, want}, j, lim)
+		ps, _, _ := shape([]int{cur, want}, j, lim, ^uint64(0))
 		for i, p := range ps {
 			require.GreaterOrEqual(t, p, 1)
 			if !reactive && !(maxTMs > 0) {
@@ -79,7 +79,7 @@ func abs(x int) int {
 func TestShapeAlignsWithinTheStepCap(t *testing.T) {
 	j := jobView{vs: []vertexView{{id: "k", name: "k", cur: 64, maxPar: 100, units: 100}}}
 	lim := limits{lo: []int{1}, hi: []int{100}, step: 2, layout: slots.Layout{PerTaskManager: 1}, ids: []string{"k"}}
-	ps, notes := shape([]int{10}, j, lim)
+	ps, notes, _ := shape([]int{10}, j, lim, ^uint64(0))
 	require.Equal(t, []int{34}, ps, notes)
 	require.Equal(t, alignDown(100, 34), 34)
 }
