@@ -96,8 +96,10 @@ func TestFollowerTracksRequirements(t *testing.T) {
 	sc, err := flinksim.LoadScenario("../../scenarios/wordcount.yaml")
 	require.NoError(t, err)
 	f := newFollower(sc)
+	// one slot per TaskManager: inUse TaskManagers run subtasks, the others idle
 	gt := func(elapsed time.Duration, tms, inUse int, uppers ...int) flinksim.GroundTruth {
-		g := flinksim.GroundTruth{Elapsed: elapsed, State: flinksim.StateRunning, TaskManagers: tms, SlotsInUse: inUse}
+		g := flinksim.GroundTruth{Elapsed: elapsed, State: flinksim.StateRunning, TaskManagers: tms, RegisteredTaskManagers: tms,
+			IdleTaskManagers: tms - inUse, SlotsInUse: inUse}
 		for i, u := range uppers {
 			g.Vertices = append(g.Vertices, flinksim.VertexTruth{Name: sc.Job.Vertices[i].Name, Requirement: flinksim.Bounds{Lower: 1, Upper: u}})
 		}
@@ -118,6 +120,41 @@ func TestFollowerTracksRequirements(t *testing.T) {
 	n, change = f.step(gt(40*time.Second, 8, 3, 2, 3, 3))
 	require.True(t, change)
 	require.Equal(t, 3, n)
+}
+
+// TestFollowerReleasesIdleTaskManagersOnly: as Flink's resource manager,
+// the follower releases only TaskManagers that run none of the job's
+// subtasks. A job spread one subtask per TaskManager over 3 TaskManagers
+// of 2 slots, whose requirements fit 2 of them, keeps all 3 (releasing one
+// by the slot count would fail the job over); with one of 4 idle, only
+// that one goes; one still starting goes too.
+func TestFollowerReleasesIdleTaskManagersOnly(t *testing.T) {
+	sc, err := flinksim.LoadScenario("../../scenarios/wordcount-flatmap.yaml")
+	require.NoError(t, err)
+	require.Equal(t, 2, sc.Cluster.SlotsPerTaskManager)
+	f := newFollower(sc)
+	gt := func(elapsed time.Duration, tms, registered, idle int) flinksim.GroundTruth {
+		g := flinksim.GroundTruth{Elapsed: elapsed, State: flinksim.StateRunning, TaskManagers: tms, RegisteredTaskManagers: registered,
+			IdleTaskManagers: idle, SlotsInUse: 3}
+		for _, v := range sc.Job.Vertices {
+			g.Vertices = append(g.Vertices, flinksim.VertexTruth{Name: v.Name, Requirement: flinksim.Bounds{Lower: 1, Upper: 3}})
+		}
+		return g
+	}
+	for _, at := range []time.Duration{0, 30 * time.Second, 5 * time.Minute} {
+		_, change := f.step(gt(at, 3, 3, 0))
+		require.False(t, change, "at %s: every TaskManager runs a subtask", at)
+	}
+	_, change := f.step(gt(6*time.Minute, 4, 4, 1))
+	require.False(t, change, "not before the idle one idled for 30 s")
+	n, change := f.step(gt(6*time.Minute+30*time.Second, 4, 4, 1))
+	require.True(t, change)
+	require.Equal(t, 3, n, "only the idle one, though 2 would hold the requirements")
+	_, change = f.step(gt(7*time.Minute, 5, 3, 1))
+	require.False(t, change)
+	n, change = f.step(gt(7*time.Minute+30*time.Second, 5, 3, 1))
+	require.True(t, change)
+	require.Equal(t, 2, n, "the starting ones and the idle one, down to the requirements")
 }
 
 // TestNoSilentZeros: a run that did not run shows dashes and its reason,

@@ -334,8 +334,15 @@ func newFollower(sc *flinksim.Scenario) *follower {
 }
 
 // step returns the TaskManager count to set, if it is to change: more at
-// once, fewer once the surplus has idled for idleRelease. In reactive mode
-// the requirements are the maximum parallelism and say nothing: no change.
+// once, fewer once the surplus has idled for idleRelease. As Flink's
+// resource manager, it releases only TaskManagers that run none of the
+// job's subtasks (registered idle ones, or ones still starting), never
+// one whose slots the job uses, however few of its slots are in use: a
+// job spread over more TaskManagers than its requirements need keeps
+// them. The emulator and the sandbox remove starting TaskManagers first,
+// then idle ones, so a count lowered by at most those removes only them.
+// In reactive mode the requirements are the maximum parallelism and say
+// nothing: no change.
 func (f *follower) step(gt flinksim.GroundTruth) (int, bool) {
 	if f.reactive {
 		return 0, false
@@ -355,18 +362,24 @@ func (f *follower) step(gt flinksim.GroundTruth) (int, bool) {
 	case want > gt.TaskManagers:
 		f.idleFrom = -1
 		return want, true
-	case want < gt.TaskManagers && gt.State == flinksim.StateRunning && gt.SlotsInUse <= want*f.layout.PerTaskManager:
+	case want < gt.TaskManagers && gt.State == flinksim.StateRunning && free(gt) > 0:
 		if f.idleFrom < 0 {
 			f.idleFrom = gt.Elapsed
 		}
 		if gt.Elapsed-f.idleFrom >= idleRelease {
 			f.idleFrom = -1
-			return want, true
+			return gt.TaskManagers - min(gt.TaskManagers-want, free(gt)), true
 		}
 	default:
 		f.idleFrom = -1
 	}
 	return 0, false
+}
+
+// free is the TaskManagers that run none of the job's subtasks: the idle
+// registered ones and those still starting.
+func free(gt flinksim.GroundTruth) int {
+	return gt.TaskManagers - gt.RegisteredTaskManagers + gt.IdleTaskManagers
 }
 
 // The emulator's control endpoints (served under the same paths by the

@@ -70,7 +70,7 @@ func truthJSON(gt GroundTruth) map[string]any {
 	return map[string]any{
 		"time": gt.Time, "elapsedSeconds": gt.Elapsed.Seconds(), "state": gt.State,
 		"offeredRate": gt.OfferedRate, "taskManagers": gt.TaskManagers,
-		"registeredTaskManagers": gt.RegisteredTaskManagers, "slotsTotal": gt.SlotsTotal,
+		"registeredTaskManagers": gt.RegisteredTaskManagers, "idleTaskManagers": gt.IdleTaskManagers, "slotsTotal": gt.SlotsTotal,
 		"slotsInUse": gt.SlotsInUse, "backlog": gt.Backlog, "lagSeconds": jsonFloat(gt.LagSeconds),
 		"restarts": gt.Restarts, "downtimeSeconds": gt.Downtime.Seconds(), "vertices": vertices,
 	}

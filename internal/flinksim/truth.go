@@ -14,7 +14,11 @@ type GroundTruth struct {
 	// TaskManagers are requested (registered + starting); Registered offer
 	// slots.
 	TaskManagers, RegisteredTaskManagers int
-	SlotsTotal, SlotsInUse               int
+	// IdleTaskManagers are the registered TaskManagers that run no subtask
+	// of the job: those Flink's resource manager releases once they have
+	// idled for resourcemanager.taskmanager-timeout.
+	IdleTaskManagers       int
+	SlotsTotal, SlotsInUse int
 	// Backlog is the pending records summed over the sources.
 	Backlog float64
 	// LagSeconds is Backlog / OfferedRate (0 without backlog, +Inf with a
@@ -65,15 +69,18 @@ func (c *Cluster) GroundTruth() GroundTruth {
 func (c *Cluster) ReadGroundTruth(gt *GroundTruth) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	registered := 0
+	registered, idle := 0, 0
 	for _, tm := range c.tms {
 		if tm.registered {
 			registered++
+			if tm.tasks == 0 {
+				idle++
+			}
 		}
 	}
 	*gt = GroundTruth{
 		Time: c.now(), Elapsed: c.elapsed, State: c.sched.state, OfferedRate: c.offered,
-		TaskManagers: len(c.tms), RegisteredTaskManagers: registered,
+		TaskManagers: len(c.tms), RegisteredTaskManagers: registered, IdleTaskManagers: idle,
 		SlotsTotal: c.registeredSlots(), SlotsInUse: c.slotsInUse(),
 		Restarts: c.sched.restarts, Downtime: c.downtime(),
 		Vertices: gt.Vertices[:0],

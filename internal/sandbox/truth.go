@@ -20,6 +20,7 @@ type truthWire struct {
 	OfferedRate            float64         `json:"offeredRate"`
 	TaskManagers           int             `json:"taskManagers"`
 	RegisteredTaskManagers int             `json:"registeredTaskManagers"`
+	IdleTaskManagers       int             `json:"idleTaskManagers"`
 	SlotsTotal             int             `json:"slotsTotal"`
 	SlotsInUse             int             `json:"slotsInUse"`
 	Backlog                float64         `json:"backlog"`
@@ -55,7 +56,8 @@ func (s *Sandbox) GroundTruth(ctx context.Context) (flinksim.GroundTruth, error)
 	gt := flinksim.GroundTruth{
 		Time: w.Time, Elapsed: time.Duration(w.ElapsedSeconds * float64(time.Second)), State: w.State,
 		OfferedRate: w.OfferedRate, TaskManagers: w.TaskManagers, RegisteredTaskManagers: w.RegisteredTaskManagers,
-		SlotsTotal: w.SlotsTotal, SlotsInUse: w.SlotsInUse, Backlog: w.Backlog, Restarts: w.Restarts,
+		IdleTaskManagers: w.IdleTaskManagers,
+		SlotsTotal:       w.SlotsTotal, SlotsInUse: w.SlotsInUse, Backlog: w.Backlog, Restarts: w.Restarts,
 		Downtime: time.Duration(w.DowntimeSeconds * float64(time.Second)),
 	}
 	if err := json.Unmarshal(w.LagSeconds, &gt.LagSeconds); err != nil {

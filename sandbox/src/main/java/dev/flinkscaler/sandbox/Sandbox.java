@@ -270,6 +270,24 @@ final class Sandbox {
     return null;
   }
 
+  /**
+   * Live TaskManagers running none of the job's current executions: those Flink's resource manager
+   * releases after resourcemanager.taskmanager-timeout. 0 when the graph cannot be read (none is
+   * then taken to be idle); the caller holds lock.
+   */
+  private int idleTaskManagers() {
+    try {
+      Set<ResourceID> used = slotsInUse();
+      int idle = 0;
+      for (TaskExecutor te : live) {
+        if (!used.contains(te.getResourceID())) idle++;
+      }
+      return idle;
+    } catch (Exception e) {
+      return 0;
+    }
+  }
+
   /** TaskManagers holding a slot of the job's current executions. */
   private Set<ResourceID> slotsInUse() throws Exception {
     Set<ResourceID> used = new HashSet<>();
@@ -369,6 +387,7 @@ final class Sandbox {
       out.put("offeredRate", offered);
       out.put("taskManagers", replicas());
       out.put("registeredTaskManagers", o.getNumTaskManagersConnected());
+      out.put("idleTaskManagers", idleTaskManagers());
       out.put("slotsTotal", o.getNumSlotsTotal());
       out.put("slotsInUse", o.getNumSlotsTotal() - o.getNumSlotsAvailable());
       for (Spec.Vertex v : spec.vertices) {
