@@ -32,7 +32,7 @@ func TestClusterNodeKilled(t *testing.T) {
 	r3 := events.ProvisionConfig{Replicas: 3}
 	require.NoError(t, events.Provision(ctx, js, r3))
 
-	e := startEmulator(t, stepScenario, 60, nil)
+	e := startEmulator(t, restepScenario, 60, nil)
 	dcfg := decideConfig(t, nc.URL())
 	dcfg.Provision = r3
 	startDecide(t, dcfg, testLog("decide"))

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -67,6 +68,16 @@ load:
 slo:
   maxLagSeconds: 60
 `
+
+// restepScenario is stepScenario whose load keeps stepping for an hour, for
+// the outage tests that kill a server after the first result and need new
+// decisions after it: with stepScenario's last step at 14 minutes (14 s of
+// wall time at 60×), a loaded machine can reach the kill after the job has
+// converged, and the test would wait for a decision the policy rightly
+// does not make.
+var restepScenario = strings.Replace(stepScenario,
+	"{at: 14m, rate: 30000}]",
+	"{at: 14m, rate: 30000}, {at: 25m, rate: 90000}, {at: 40m, rate: 30000}, {at: 55m, rate: 90000}, {at: 70m, rate: 30000}]", 1)
 
 // emulator is the Flink emulator running in real time sped up, served over
 // HTTP (through handler when the test wraps it).
@@ -246,4 +257,14 @@ func eventually(t *testing.T, within time.Duration, cond func() bool, msg string
 		}
 		<-tick.C
 	}
+}
+
+// TestRestepScenarioKeepsStepping guards restepScenario's replacement: if
+// stepScenario's last step is edited, the outage tests must not silently
+// fall back to a load that stops changing at 14 minutes.
+func TestRestepScenarioKeepsStepping(t *testing.T) {
+	require.NotEqual(t, stepScenario, restepScenario)
+	sc, err := flinksim.ParseScenario([]byte(restepScenario), ".")
+	require.NoError(t, err)
+	require.Len(t, sc.Load.Steps, 8)
 }

@@ -18,7 +18,7 @@ import (
 // function reconnects, every decision gets a result, none is applied twice.
 func TestNATSKilledAndRestarted(t *testing.T) {
 	ns := startNATSProcess(t)
-	e := startEmulator(t, stepScenario, 60, nil)
+	e := startEmulator(t, restepScenario, 60, nil)
 	startDecide(t, decideConfig(t, ns.url()), testLog("decide"))
 	startActuate(t, actuateConfig(t, e, ns.url()), testLog("actuate"))
 	startIngest(t, e, ingestConfig(e, ns.url()), events.ConnOptions{URL: ns.url(), Name: "ingest"}, testLog("ingest"))
