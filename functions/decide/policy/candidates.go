@@ -164,7 +164,16 @@ func propose(j jobView, ld load, up []float64, sc []scaling, lim limits, caps []
 		}
 		add(ps, h)
 	}
-	return out
+	// every change that scales up takes the headroom its slots already
+	// pay for (fillFree); a candidate that becomes another's is dropped
+	kept := out[:1]
+	for _, c := range out[1:] {
+		c.notes = fillFree(c.ps, j, lim, up, sc, caps, c.notes)
+		if !slices.ContainsFunc(kept, func(o candidate) bool { return slices.Equal(o.ps, c.ps) }) {
+			kept = append(kept, c)
+		}
+	}
+	return kept
 }
 
 // sizeLevels sizes v for every headroom level into out (sizeVertex),
@@ -513,3 +522,67 @@ func ceilDiv(a, b int) int {
 	}
 	return (a + b - 1) / b
 }
+
+// fillFree raises, in a candidate that scales up, the vertex that limits
+// its headroom (the least capacity ÷ demand) to its next aligned size for
+// as long as that needs no more slots or TaskManagers: keepFree's
+// counterpart for a scale-up. With shared slots a vertex below its group's
+// largest target runs in slots already paid for, so the candidate gets the
+// headroom those slots buy instead of stopping at the level it was sized
+// for (constant-noise: Map 5, Sink 2 carries 1.32× the demand on the 5
+// slots on which Map 5, Sink 3 carries 1.39×; a level higher asks for 6).
+// What it trades: subtasks that cost no slot but add network channels
+// (and, for a sink, connections). Never above the vertex's bounds, the
+// step cap or a parallelism scaling was seen to be ineffective at, and
+// never for a raise that adds no capacity. Returns notes with a line for
+// each vertex raised.
+func fillFree(ps []int, j jobView, lim limits, dem []float64, sc []scaling, caps []*capMemo, notes [][]string) [][]string {
+	if lim.layout.Dedicated || lim.reactive || !rises(ps, j) {
+		return notes
+	}
+	s0, t0 := lim.need(ps)
+	var from []int
+	for range 4 * len(ps) * maxFill {
+		b, least := -1, math.Inf(1)
+		for i := range j.vs {
+			if j.vs[i].rate <= 0 || dem[i] <= 0 {
+				continue
+			}
+			if h := caps[i].at(ps[i]) / dem[i]; h < least {
+				b, least = i, h
+			}
+		}
+		if b < 0 {
+			break
+		}
+		v, p := &j.vs[b], ps[b]
+		q := above(v.units, p)
+		if q > lim.hi[b] || q > v.maxPar && v.maxPar > 0 || lim.step > 0 && q > int(math.Ceil(float64(v.cur)*lim.step)) ||
+			sc[b].ineffective > 0 && q > sc[b].ineffective || caps[b].at(q) <= caps[b].at(p) {
+			break
+		}
+		ps[b] = q
+		if s, t := lim.need(ps); s != s0 || t != t0 {
+			ps[b] = p
+			break
+		}
+		if from == nil {
+			from = slices.Clone(ps)
+			from[b] = p
+		} else if from[b] == 0 {
+			from[b] = p
+		}
+	}
+	for i := range from {
+		if from[i] != ps[i] {
+			if notes == nil {
+				notes = make([][]string, len(ps))
+			}
+			notes[i] = append(notes[i], fmt.Sprintf("raised %d→%d in slots the job's other vertices already take", from[i], ps[i]))
+		}
+	}
+	return notes
+}
+
+// maxFill bounds fillFree's steps per vertex.
+const maxFill = 16

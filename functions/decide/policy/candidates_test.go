@@ -1,0 +1,61 @@
+package policy
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/flinkscaler/flinkscaler/internal/slots"
+)
+
+// TestFillFree: constant-noise's first scale-up. Sized at the +30 % level,
+// Map 5 carries 1.40× the demand and Sink 2 only 1.32×, on 5 shared slots;
+// Sink 3 costs no slot more, so the candidate takes it (then Map limits the
+// headroom and its next size needs a sixth slot). Nothing is raised in
+// dedicated slots, in a candidate that does not scale up, or past the step
+// cap.
+func TestFillFree(t *testing.T) {
+	const offered = 60.8e3
+	j := jobView{offered: offered, vs: []vertexView{
+		{id: "src", source: true, cur: 2, rate: 60e3, est: estimate{in: offered}},
+		{id: "map", cur: 2, rate: 18650, est: estimate{in: offered}},
+		{id: "sink", cur: 2, rate: 40e3, est: estimate{in: offered}},
+	}}
+	sc := []scaling{{a: 0.9}, {a: 0.9}, {a: 0.9}}
+	dem := []float64{offered, offered, offered}
+	lim := limits{lo: []int{1, 1, 1}, hi: []int{128, 128, 128}, layout: slots.Layout{PerTaskManager: 1}, ids: []string{"src", "map", "sink"}}
+	fill := func(lim limits, ps ...int) ([]int, [][]string) {
+		notes := fillFree(ps, j, lim, dem, sc, newCapMemos(j, sc), nil)
+		return ps, notes
+	}
+
+	ps, notes := fill(lim, 2, 5, 2)
+	require.Equal(t, []int{2, 5, 3}, ps)
+	require.Empty(t, notes[0])
+	require.Empty(t, notes[1])
+	require.Equal(t, []string{"raised 2→3 in slots the job's other vertices already take"}, notes[2])
+	caps := newCapMemos(j, sc)
+	require.InDelta(t, 0.40, headroomOf(ps, j, dem, caps), 0.01)
+	require.InDelta(t, 0.32, headroomOf([]int{2, 5, 2}, j, dem, caps), 0.01)
+
+	ded := lim
+	ded.layout.Dedicated = true
+	ps, notes = fill(ded, 2, 5, 2)
+	require.Equal(t, []int{2, 5, 2}, ps)
+	require.Nil(t, notes)
+
+	ps, _ = fill(lim, 2, 2, 2)
+	require.Equal(t, []int{2, 2, 2}, ps, "no scale-up: nothing raised")
+
+	capped := lim
+	capped.step = 1.2 // Sink 2→3 is within ceil(2 × 1.2)
+	ps, _ = fill(capped, 2, 5, 2)
+	require.Equal(t, []int{2, 5, 3}, ps)
+	capped.step = 1
+	ps, _ = fill(capped, 2, 5, 2)
+	require.Equal(t, []int{2, 5, 2}, ps, "never past the step cap")
+	bounded := lim
+	bounded.hi = []int{128, 128, 2}
+	ps, _ = fill(bounded, 2, 5, 2)
+	require.Equal(t, []int{2, 5, 2}, ps, "never above the vertex's bound")
+}
