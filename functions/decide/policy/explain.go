@@ -58,17 +58,25 @@ func holdSentence(evs []evaluation, ld load) string {
 	return s + "; " + ld.String()
 }
 
-// decision builds the decision for the chosen evaluation.
-func decision(g gateInput, snapshotID string, j jobView, best evaluation, evs []evaluation, ld load, rc restartCost, sc []scaling, lim limits) *events.Decision {
+// newDecision is a decision of ours on g's snapshot, made now, with what
+// every decision carries: its ID, the job and the user's mode. The caller
+// fills in what it decides.
+func newDecision(g gateInput, snapshotID string) *events.Decision {
 	s := g.snap
-	d := &events.Decision{
+	return &events.Decision{
 		DecisionID: decisionID(s.Cluster, s.JobID, Name, g.now),
 		SnapshotID: snapshotID,
 		Cluster:    s.Cluster, JobID: s.JobID, JobName: s.JobName,
 		Mode: g.cfg.Mode, Workload: g.cfg.Workload, Policy: Name, DryRun: g.cfg.DryRun,
-		Rationale: rationale(j, best, evs, ld, rc),
 		DecidedAt: g.now,
 	}
+}
+
+// decision builds the decision for the chosen evaluation.
+func decision(g gateInput, snapshotID string, j jobView, best evaluation, evs []evaluation, ld load, rc restartCost, sc []scaling, lim limits) *events.Decision {
+	s := g.snap
+	d := newDecision(g, snapshotID)
+	d.Rationale = rationale(j, best, evs, ld, rc)
 	sharing := g.cfg.Slots.Sharing
 	if lim.layout.Dedicated {
 		sharing = events.SlotSharingDedicated

@@ -70,15 +70,9 @@ func awaitingSlots(g gateInput, st State, wasUnfit bool, snapshotID string) *eve
 	// its slots allow up to the fit. (Short of that count, the groups are
 	// taken as unknown first: learnAfterGates sets State.Unfit.)
 	open := need <= avail
-	d := &events.Decision{
-		DecisionID: decisionID(s.Cluster, s.JobID, Name, g.now),
-		SnapshotID: snapshotID,
-		Cluster:    s.Cluster, JobID: s.JobID, JobName: s.JobName,
-		Mode: g.cfg.Mode, Workload: g.cfg.Workload, Policy: Name, DryRun: g.cfg.DryRun,
-		DecidedAt:    g.now,
-		Slots:        events.Slots{PerTaskManager: layout.PerTaskManager, Sharing: g.cfg.Slots.Sharing, Standby: layout.Standby},
-		TaskManagers: events.Count{Current: s.TaskManagers, Target: s.TaskManagers},
-	}
+	d := newDecision(g, snapshotID)
+	d.Slots = events.Slots{PerTaskManager: layout.PerTaskManager, Sharing: g.cfg.Slots.Sharing, Standby: layout.Standby}
+	d.TaskManagers = events.Count{Current: s.TaskManagers, Target: s.TaskManagers}
 	if layout.Dedicated {
 		d.Slots.Sharing = events.SlotSharingDedicated
 	}
@@ -214,15 +208,9 @@ func askPerVertex(g gateInput, w slotWait, layout slots.Layout, snapshotID strin
 	if err != nil || tms <= s.TaskManagers {
 		return nil
 	}
-	d := &events.Decision{
-		DecisionID: decisionID(s.Cluster, s.JobID, Name, g.now),
-		SnapshotID: snapshotID,
-		Cluster:    s.Cluster, JobID: s.JobID, JobName: s.JobName,
-		Mode: g.cfg.Mode, Workload: g.cfg.Workload, Policy: Name, DryRun: g.cfg.DryRun,
-		DecidedAt:    g.now,
-		Slots:        events.Slots{PerTaskManager: layout.PerTaskManager, Sharing: events.SlotSharingDedicated, Standby: layout.Standby},
-		TaskManagers: events.Count{Current: s.TaskManagers, Target: tms},
-	}
+	d := newDecision(g, snapshotID)
+	d.Slots = events.Slots{PerTaskManager: layout.PerTaskManager, Sharing: events.SlotSharingDedicated, Standby: layout.Standby}
+	d.TaskManagers = events.Count{Current: s.TaskManagers, Target: tms}
 	var moves []string
 	for _, v := range s.Vertices {
 		reason := "unchanged: the parallelism last declared"
