@@ -106,16 +106,7 @@ load:
 // (hourly-batch-dedup: 5 of 6 rescales reported timed out, each run at its
 // targets minutes later).
 func TestParallelismWaitAllowsFlink2sCheckpoint(t *testing.T) {
-	sim, fc := emulatedAt(t, flink2LongCheckpoints, 6*time.Minute+30*time.Second) // just after a checkpoint
-	ids := sim.VertexIDs()
-	want := map[string]int{ids[0]: 2, ids[1]: 4}
-	require.NoError(t, sim.PutRequirements(map[string]flinksim.Bounds{ids[0]: {Lower: 2, Upper: 2}, ids[1]: {Lower: 4, Upper: 4}}))
-	start := sim.Elapsed()
-	x := &execution{a: New(Deps{Clock: simClock{sim}}, Options{Poll: time.Second, ParallelismWait: 3 * time.Minute}),
-		fl: fc, d: events.Decision{JobID: sim.JobID()}}
-	state, err := x.waitParallelism(context.Background(), want)
-	require.NoError(t, err)
-	require.Contains(t, state, "job RUNNING")
+	sim, start := rescaleFlink2JustAfterACheckpoint(t, flink2LongCheckpoints)
 	require.Greater(t, sim.Elapsed()-start, 3*time.Minute, "the rescale waited for the next checkpoint, past the bound alone")
 }
 
@@ -154,7 +145,20 @@ load:
 // one interval at most the bound) while decide still waited 11 min for it
 // (hourly-batch-dedup seed 52006).
 func TestParallelismWaitOutlastsAFailedFlink2Checkpoint(t *testing.T) {
-	sim, fc := emulatedAt(t, flink2FailedCheckpoint, 6*time.Minute+30*time.Second) // just after a checkpoint
+	sim, start := rescaleFlink2JustAfterACheckpoint(t, flink2FailedCheckpoint)
+	last, ok := sim.LatestCheckpoint()
+	require.True(t, ok)
+	require.Greater(t, last, 18*time.Minute, "landed on the checkpoint at 18 min: the one at 12 min failed")
+	require.Greater(t, sim.Elapsed()-start, 11*time.Minute, "the rescale waited two intervals, past the old bound of 6 min")
+	require.Less(t, sim.Elapsed()-start, 3*time.Minute+events.CheckpointGate("2.0.1", 6*time.Minute))
+}
+
+// rescaleFlink2JustAfterACheckpoint declares dedup 2 → 4 on scenario's
+// Flink 2 job just after its first checkpoint and waits, as actuate does,
+// until the job runs at it; it returns the emulator and when the PUT was.
+func rescaleFlink2JustAfterACheckpoint(t *testing.T, scenario string) (*flinksim.Cluster, time.Duration) {
+	t.Helper()
+	sim, fc := emulatedAt(t, scenario, 6*time.Minute+30*time.Second) // just after a checkpoint
 	ids := sim.VertexIDs()
 	want := map[string]int{ids[0]: 2, ids[1]: 4}
 	require.NoError(t, sim.PutRequirements(map[string]flinksim.Bounds{ids[0]: {Lower: 2, Upper: 2}, ids[1]: {Lower: 4, Upper: 4}}))
@@ -164,9 +168,5 @@ func TestParallelismWaitOutlastsAFailedFlink2Checkpoint(t *testing.T) {
 	state, err := x.waitParallelism(context.Background(), want)
 	require.NoError(t, err)
 	require.Contains(t, state, "job RUNNING")
-	last, ok := sim.LatestCheckpoint()
-	require.True(t, ok)
-	require.Greater(t, last, 18*time.Minute, "landed on the checkpoint at 18 min: the one at 12 min failed")
-	require.Greater(t, sim.Elapsed()-start, 11*time.Minute, "the rescale waited two intervals, past the old bound of 6 min")
-	require.Less(t, sim.Elapsed()-start, 3*time.Minute+events.CheckpointGate("2.0.1", 6*time.Minute))
+	return sim, start
 }
