@@ -266,7 +266,7 @@ type runner struct {
 func setupNotes(engine string) []string {
 	notes := []string{
 		"TaskManagers: flinkscaler's actuate sets them; for the operator's autoscaler, which never changes them in standalone mode, they follow its resource requirements as Flink's resource manager does on Kubernetes (started at once, idle ones released after 30 s), capped at the scenario's maxTaskManagers. Both pay for requested TaskManagers × slots.",
-		"Clock: both runs are real time (the operator's autoscaler computes rates over its own wall clock), each on a fresh cluster with the scenario's seed.",
+		"Clock: both runs are real time (the operator's autoscaler computes rates over its own wall clock), each on a fresh cluster with the scenario's seed; on the emulator the operator's job is submitted once its autoscaler has asked for the jobs (its JVM is up), as the operator runs before the jobs it scales.",
 	}
 	if engine == EngineEmulator {
 		notes = append(notes, "Engine: the flinksim emulator, both runs at once (its model does not depend on the machine's load).")

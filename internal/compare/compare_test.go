@@ -2,7 +2,10 @@ package compare
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -338,4 +341,44 @@ load: {pattern: spikes, base: {pattern: constant, rate: 100}, probabilityPerMinu
 `), 0o600))
 	_, _, err = compressScenario(often, dir, FastFactor)
 	require.ErrorContains(t, err, "probabilityPerMinute × 5 is 1.5, above 1")
+}
+
+// The peer's emulator lists no job until begin, so the autoscaler's JVM
+// start-up is not taken from the run: its first request closes asked,
+// and begin submits the job, its clock starting then (TestCompareOnEmulator
+// under load: the JVM took most of the one-minute run to start and the
+// peer never scaled).
+func TestPeerEmulatorStartsTheJobAtBegin(t *testing.T) {
+	sc, err := flinksim.ParseScenario([]byte(overloaded), "")
+	require.NoError(t, err)
+	r := runner{cfg: Config{Engine: EngineEmulator}, sc: sc}
+	cl, err := r.startCluster(context.Background(), "")
+	require.NoError(t, err)
+	defer cl.stop()
+	get := func(path string) (int, string) {
+		resp, err := http.Get(cl.url + path)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp.StatusCode, string(body)
+	}
+	select {
+	case <-cl.asked:
+		t.Fatal("asked before any request")
+	default:
+	}
+	code, body := get("/jobs/overview")
+	require.Equal(t, http.StatusOK, code)
+	require.JSONEq(t, `{"jobs":[]}`, body, "no job before begin")
+	<-cl.asked
+	code, _ = get("/jobs/" + cl.jobID)
+	require.Equal(t, http.StatusServiceUnavailable, code)
+
+	cl.begin()
+	code, body = get("/jobs/overview")
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, body, cl.jobID, "the job once begun")
+	_, err = cl.truth(context.Background())
+	require.NoError(t, err)
 }

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/flinkscaler/flinkscaler/internal/events"
@@ -41,32 +42,73 @@ type cluster struct {
 	stop  func()
 	done  <-chan struct{}
 	err   func() error
-	// truth reads the ground truth, rates in scenario records.
+	// truth reads the ground truth, rates in scenario records; only once
+	// the job runs (begin).
 	truth func(context.Context) (flinksim.GroundTruth, error)
+	// asked is closed at the cluster's first REST request; begin submits
+	// the job and starts its clock. Real Flink runs the job from its
+	// start: asked is closed and begin does nothing.
+	asked <-chan struct{}
+	begin func()
 }
 
-// startCluster starts a fresh cluster for the scenario, in real time.
+// peerStartup bounds the wait for the peer's first REST request: past
+// it, the job starts anyway (and the run says the peer never scaled).
+const peerStartup = 5 * time.Minute
+
+// startCluster starts a fresh cluster for the scenario, in real time. On
+// the emulator the job is submitted (its clock starts) at begin; until
+// then the cluster lists no job (GET /jobs/overview) and answers 503 to
+// everything else.
 func (r *runner) startCluster(ctx context.Context, prefix string) (*cluster, error) {
 	if r.cfg.Engine == EngineFlink {
 		return r.startSandbox(ctx, prefix)
 	}
-	c := flinksim.New(r.sc, flinksim.Options{Start: time.Now().UTC().Truncate(time.Millisecond)})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	srv := &http.Server{Handler: c.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	var live atomic.Pointer[http.Handler]
+	asked := make(chan struct{})
+	var firstRequest sync.Once
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		firstRequest.Do(func() { close(asked) })
+		if h := live.Load(); h != nil {
+			(*h).ServeHTTP(w, req)
+			return
+		}
+		if req.Method == http.MethodGet && req.URL.Path == "/jobs/overview" {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{"jobs":[]}`) // the client went away
+			return
+		}
+		http.Error(w, "no job submitted yet", http.StatusServiceUnavailable)
+	}), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }() // ends with Close
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
+	var c *flinksim.Cluster
 	var runErr error
-	go func() {
-		runErr = c.Run(runCtx, 1, nil)
-		close(done)
-	}()
+	var once sync.Once
+	begin := func() {
+		once.Do(func() {
+			c = flinksim.New(r.sc, flinksim.Options{Start: time.Now().UTC().Truncate(time.Millisecond)})
+			h := c.Handler()
+			live.Store(&h)
+			go func() {
+				runErr = c.Run(runCtx, 1, nil)
+				close(done)
+			}()
+		})
+	}
 	return &cluster{
-		url: "http://" + ln.Addr().String(), jobID: c.JobID(), done: done,
-		stop: func() { cancel(); <-done; _ = srv.Close() },
+		url: "http://" + ln.Addr().String(), jobID: flinksim.New(r.sc, flinksim.Options{}).JobID(), done: done,
+		stop: func() {
+			cancel()
+			begin() // a run that never began ends at once
+			<-done
+			_ = srv.Close()
+		},
 		err: func() error {
 			if errors.Is(runErr, context.Canceled) {
 				return nil
@@ -74,6 +116,7 @@ func (r *runner) startCluster(ctx context.Context, prefix string) (*cluster, err
 			return runErr
 		},
 		truth: func(context.Context) (flinksim.GroundTruth, error) { return c.GroundTruth(), nil },
+		asked: asked, begin: begin,
 	}, nil
 }
 
@@ -90,8 +133,10 @@ func (r *runner) startSandbox(ctx context.Context, prefix string) (*cluster, err
 		return nil, err
 	}
 	fmt.Fprintf(r.progress, "%sFlink %s at %s, job %s (one sandbox record stands for %g scenario records)\n", prefix, s.FlinkVersion(), s.URL(), s.JobID(), s.Scale())
+	asked := make(chan struct{})
+	close(asked)
 	return &cluster{
-		url: s.URL(), jobID: s.JobID(), done: s.Done(), err: s.Err,
+		url: s.URL(), jobID: s.JobID(), done: s.Done(), err: s.Err, asked: asked, begin: func() {},
 		stop: func() {
 			stopCtx, cancel := context.WithTimeout(context.Background(), sandboxStop)
 			defer cancel()
@@ -159,6 +204,18 @@ func (r *runner) peer(ctx context.Context) (run Run) {
 	}
 	defer p.Stop()
 	fmt.Fprintf(pp, "%s against %s (job %s)\n", art.Describe, cl.url, cl.jobID)
+	// On the emulator the job starts once the autoscaler has asked for
+	// the jobs (its JVM is up), as the operator runs before the jobs it
+	// scales: the JVM's start-up, seconds at idle and a minute on a loaded
+	// machine, is not taken from the peer's run (a one-minute run under
+	// load never scaled).
+	select {
+	case <-cl.asked:
+	case <-p.Done():
+	case <-ctx.Done():
+	case <-time.After(peerStartup):
+	}
+	cl.begin()
 
 	f := newFollower(r.sc)
 	var sh *shadow
