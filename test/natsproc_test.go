@@ -15,6 +15,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/require"
+
+	"github.com/flinkscaler/flinkscaler/internal/testport"
 )
 
 const natsServerModule = "github.com/nats-io/nats-server/v2"
@@ -81,7 +83,7 @@ type natsProcess struct {
 // a temporary directory; extra arguments are appended.
 func startNATSProcess(t *testing.T, extra ...string) *natsProcess {
 	t.Helper()
-	p := &natsProcess{t: t, bin: natsServerBinary(t), port: freePort(t), dir: t.TempDir(), args: extra}
+	p := &natsProcess{t: t, bin: natsServerBinary(t), port: testport.Port(t), dir: t.TempDir(), args: extra}
 	p.start()
 	t.Cleanup(func() {
 		if p.cmd != nil {
@@ -150,16 +152,11 @@ func (p *natsProcess) kill() {
 // restart starts the process again on the same port and store.
 func (p *natsProcess) restart() { p.start() }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
+// freeAddr is a loopback address for a server the test starts later
+// (testport: no other process is handed it in between).
 func freeAddr(t *testing.T) string {
-	return fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	t.Helper()
+	return testport.Addr(t)
 }
 
 func (p *natsProcess) logTail() string {

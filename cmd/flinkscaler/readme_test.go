@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,8 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/flinkscaler/flinkscaler/internal/events/eventstest"
-	"github.com/flinkscaler/flinkscaler/internal/function"
 	"github.com/flinkscaler/flinkscaler/internal/syncbuf"
+	"github.com/flinkscaler/flinkscaler/internal/testport"
 )
 
 // readmeBlocks returns the commands of the ```sh blocks under the README
@@ -64,22 +63,15 @@ func goRun(t *testing.T, block [][]string) [][]string {
 	return out
 }
 
-// freePort returns a loopback address nothing listens on now.
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // TestReadmeChainByHand runs the README's "Try the pieces by hand" chain as
 // written, each command in this process in the README's order, and
 // expects watch to show snapshots, decisions and results, and then the
 // README's publish example as a metric. The one change: the fixed
-// addresses the README names (NATS, the emulator) move to free ports, and
-// so do the functions' default HTTP ports when another program holds them,
-// so the test runs beside anything on a shared machine.
+// addresses the README names (NATS, the emulator) move to ports testport
+// holds for the test, and the functions' default HTTP ports to ports of
+// their own (127.0.0.1:0), so the test runs beside anything on a shared
+// machine, this test in another checkout included (a default port found
+// free could be taken before the function binds it).
 func TestReadmeChainByHand(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the emulated job for about a minute")
@@ -97,7 +89,7 @@ func TestReadmeChainByHand(t *testing.T) {
 		for i, a := range args {
 			out[i] = addrRE.ReplaceAllStringFunc(a, func(addr string) string {
 				if _, ok := moved[addr]; !ok {
-					moved[addr] = freePort(t)
+					moved[addr] = testport.Addr(t)
 				}
 				return moved[addr]
 			})
@@ -106,15 +98,7 @@ func TestReadmeChainByHand(t *testing.T) {
 	}
 	natsAddr := remap([]string{"127.0.0.1:4222"})[0]
 	t.Setenv("FLINKSCALER_NATS_URL", "nats://"+natsAddr) // the default the README relies on, moved
-	for _, addr := range []string{function.HTTPIngest, function.HTTPDecide, function.HTTPActuate} {
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			t.Logf("%s is taken on this machine: the functions listen on free ports", addr)
-			t.Setenv("FLINKSCALER_HTTP_LISTEN", "127.0.0.1:0")
-			break
-		}
-		require.NoError(t, ln.Close())
-	}
+	t.Setenv("FLINKSCALER_HTTP_LISTEN", "127.0.0.1:0")   // not the defaults: see above
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup

@@ -19,6 +19,7 @@ import (
 	"github.com/flinkscaler/flinkscaler/internal/events/eventstest"
 	"github.com/flinkscaler/flinkscaler/internal/natsserver"
 	"github.com/flinkscaler/flinkscaler/internal/syncbuf"
+	"github.com/flinkscaler/flinkscaler/internal/testport"
 )
 
 // The three functions' default HTTP addresses differ and are on loopback:
@@ -101,10 +102,7 @@ func TestProblemsNameTheFlag(t *testing.T) {
 // A function started before NATS retries, logging each try, and connects
 // once the server is up, as while a NATS StatefulSet starts.
 func TestConnectWaitsForNATS(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
+	addr := testport.Addr(t) // NATS starts on it later; nothing else may take it
 
 	c := Defaults("test", "")
 	c.NATS.URL, c.NATSWait = "nats://"+addr, 30*time.Second

@@ -28,6 +28,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"github.com/flinkscaler/flinkscaler/internal/testport"
 )
 
 const (
@@ -67,7 +69,7 @@ func Start(t testing.TB) *Server {
 	began := time.Now()
 	var s *Server
 	for attempt := 1; ; attempt++ {
-		s = launch(t, bin, t.TempDir(), freePort(t))
+		s = launch(t, bin, t.TempDir(), testport.Port(t))
 		err = s.waitReady()
 		if err == nil || attempt == 3 || !s.portTaken() {
 			break

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -18,16 +17,8 @@ import (
 
 	"github.com/flinkscaler/flinkscaler/internal/events"
 	"github.com/flinkscaler/flinkscaler/internal/natsserver"
+	"github.com/flinkscaler/flinkscaler/internal/testport"
 )
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	return addr
-}
 
 // TestRun runs the whole function as `flinkscaler actuate` does: a decision
 // published on NATS scales the emulated cluster, a result comes back, the
@@ -40,7 +31,7 @@ func TestRun(t *testing.T) {
 
 	cfg := DefaultConfig()
 	cfg.NATS.URL, cfg.Flink, cfg.TaskManagers = srv.ClientURL(), map[string]string{"prod": e.url}, BackendEmulator
-	cfg.KEDAListen, cfg.HTTPListen = freeAddr(t), freeAddr(t)
+	cfg.KEDAListen, cfg.HTTPListen = testport.Addr(t), testport.Addr(t)
 	cfg.Options = Options{SlotWait: 10 * time.Second, ParallelismWait: 10 * time.Second, Poll: 20 * time.Millisecond, ConflictRetries: 1}
 	require.NoError(t, cfg.Validate())
 	ctx, cancel := context.WithCancel(context.Background())

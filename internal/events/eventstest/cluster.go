@@ -3,13 +3,13 @@ package eventstest
 import (
 	"context"
 	"fmt"
-	"net"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/flinkscaler/flinkscaler/internal/natsserver"
+	"github.com/flinkscaler/flinkscaler/internal/testport"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -30,7 +30,7 @@ func (c *Cluster) URL() string { return strings.Join(c.URLs, ",") }
 // leader, and shuts it down when the test ends. Nothing is provisioned.
 func StartCluster(t testing.TB) *Cluster {
 	t.Helper()
-	ports := []int{freePort(t), freePort(t), freePort(t)}
+	ports := []int{testport.Port(t), testport.Port(t), testport.Port(t)}
 	var routes []string
 	for _, p := range ports {
 		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", p))
@@ -80,12 +80,4 @@ func (c *Cluster) hasLeader() bool {
 	defer cancel()
 	_, err = js.AccountInfo(ctx)
 	return err == nil
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
