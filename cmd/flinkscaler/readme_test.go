@@ -24,14 +24,26 @@ import (
 // heading, one []string of words per line, comments removed.
 func readmeBlocks(t *testing.T, heading string) [][][]string {
 	t.Helper()
-	raw, err := os.ReadFile("README.md")
+	return docBlocks(t, "README.md", heading)
+}
+
+// docBlocks returns the commands of the ```sh blocks under the "## heading"
+// of the Markdown file doc (heading "": before the first "## "), one
+// []string of words per line, comments removed.
+func docBlocks(t *testing.T, doc, heading string) [][][]string {
+	t.Helper()
+	raw, err := os.ReadFile(doc)
 	require.NoError(t, err)
-	text := string(raw)
-	start := strings.Index(text, "\n## "+heading+"\n")
-	require.GreaterOrEqual(t, start, 0, "README has no section %q", heading)
-	section := text[start+1:]
-	if end := strings.Index(section[3:], "\n## "); end >= 0 {
-		section = section[:end+3]
+	section := string(raw)
+	if heading != "" {
+		start := strings.Index(section, "\n## "+heading+"\n")
+		require.GreaterOrEqual(t, start, 0, "%s has no section %q", doc, heading)
+		section = section[start+1:]
+		if end := strings.Index(section[3:], "\n## "); end >= 0 {
+			section = section[:end+3]
+		}
+	} else if end := strings.Index(section, "\n## "); end >= 0 {
+		section = section[:end]
 	}
 	var blocks [][][]string
 	for _, m := range regexp.MustCompile("(?s)```sh\n(.*?)```").FindAllStringSubmatch(section, -1) {

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/flinkscaler/flinkscaler/internal/bench"
+	"github.com/flinkscaler/flinkscaler/internal/syncbuf"
+	"github.com/flinkscaler/flinkscaler/internal/testport"
+)
+
+// TestScenariosDocCommands runs the two commands docs/scenarios.md opens
+// with, as written, from the repository's root: sim serves the scenario as a
+// Flink REST API (its default address moved to a port of the test's own
+// through FLINKSCALER_LISTEN, as TestReadmeChainByHand moves the README's
+// fixed addresses), and bench --quick scores every policy on it.
+func TestScenariosDocCommands(t *testing.T) {
+	if testing.Short() {
+		t.Skip("bench --quick runs every policy on a 90-minute scenario (about a minute)")
+	}
+	t.Chdir("../..")
+	blocks := docBlocks(t, "docs/scenarios.md", "")
+	require.NotEmpty(t, blocks, "docs/scenarios.md opens with commands")
+	cmds := goRun(t, blocks[0])
+	require.Len(t, cmds, 2)
+	sim, quick := cmds[0], cmds[1]
+	require.Equal(t, "sim", sim[0])
+	require.Equal(t, "bench", quick[0])
+
+	addr := testport.Addr(t)
+	t.Setenv("FLINKSCALER_LISTEN", addr)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out syncbuf.Buffer
+	code := make(chan int, 1)
+	go func() { code <- run(ctx, sim, &out, &out) }()
+	deadline := time.After(30 * time.Second)
+	for !strings.Contains(out.String(), "REST API") {
+		select {
+		case c := <-code:
+			t.Fatalf("%v exited %d before serving: %s", sim, c, out.String())
+		case <-deadline:
+			t.Fatalf("%v did not serve within 30s: %s", sim, out.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	resp, err := http.Get("http://" + addr + "/jobs/overview")
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, resp.Body.Close())
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+	require.Contains(t, string(body), `"name":"sessions"`, "the scenario's job is served")
+	cancel()
+	require.Equal(t, 0, <-code, "%v: %s", sim, out.String())
+
+	var scored bytes.Buffer
+	require.Equal(t, 0, run(context.Background(), quick, &scored, &scored), "%v: %s", quick, scored.String())
+	require.Contains(t, scored.String(), "scenario faults (")
+	for _, p := range bench.Policies {
+		require.Regexp(t, regexp.MustCompile(`(?m)^\s+`+regexp.QuoteMeta(p)+`\s`), scored.String(), "%v scores %s", quick, p)
+	}
+}
