@@ -127,18 +127,23 @@ var headrooms = []float64{0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 1.5}
 // is 0 or above the levels). Each is shaped (shape); duplicates are
 // dropped.
 func propose(j jobView, ld load, up []float64, sc []scaling, lim limits, caps []*capMemo, rc restartCost, cfg Config) []candidate {
+	return proposeIn(new(scratch), j, ld, up, sc, lim, caps, rc, cfg)
+}
+
+// proposeIn is propose with its buffers in s (one weighing's).
+func proposeIn(s *scratch, j jobView, ld load, up []float64, sc []scaling, lim limits, caps []*capMemo, rc restartCost, cfg Config) []candidate {
 	n, m := len(j.vs), len(headrooms)
 	// one buffer: keep, then per vertex its size at every level, then
 	// every level's targets, then the recovery's (each capped, so no
 	// append reaches the next)
-	buf := make([]int, n+n*m+(m+1)*n)
+	buf := zeroed(&s.ints, n+n*m+(m+1)*n, 0)
 	keep, levels, all := buf[:n:n], buf[n:n+n*m], buf[n+n*m:]
 	for i, v := range j.vs {
 		keep[i] = v.cur
 	}
-	out := make([]candidate, 1, m+2)
+	out := zeroed(&s.cands, 1, m+2)
 	out[0] = candidate{ps: keep, headroom: -1}
-	down := j.demand(math.Max(ld.peak, ld.forecast))
+	down := j.demandIn(zeroed(&s.down, n, 0), math.Max(ld.peak, ld.forecast))
 	for i, v := range j.vs {
 		sizeLevels(levels[i*m:(i+1)*m], v, sc[i], up[i], down[i], lim.hi[i], caps[i])
 	}
@@ -196,9 +201,12 @@ type capMemo struct {
 	factors *[24]float64
 }
 
-func newCapMemos(j jobView, sc []scaling) []*capMemo {
-	memos := make([]capMemo, len(j.vs))
-	out := make([]*capMemo, len(j.vs))
+func newCapMemos(j jobView, sc []scaling) []*capMemo { return newCapMemosIn(new(scratch), j, sc) }
+
+// newCapMemosIn is newCapMemos with the memos in s (one weighing's).
+func newCapMemosIn(s *scratch, j jobView, sc []scaling) []*capMemo {
+	memos := zeroed(&s.memos, len(j.vs), 0)
+	out := zeroed(&s.caps, len(j.vs), 0)
 	distinct := 0
 	for i := range j.vs {
 		memos[i] = capMemo{v: &j.vs[i], a: sc[i].a}
@@ -207,7 +215,7 @@ func newCapMemos(j jobView, sc []scaling) []*capMemo {
 			distinct++
 		}
 	}
-	tables := make([][24]float64, distinct)
+	tables := zeroed(&s.tables, distinct, 0)
 	for i := range memos {
 		if k := sharesFactors(j, sc, i); k < i {
 			memos[i].factors = memos[k].factors

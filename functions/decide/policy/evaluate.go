@@ -74,6 +74,11 @@ var gaussHermite = [5][2]float64{{0, 0.53333}, {1.35562, 0.22208}, {-1.35562, 0.
 // evaluateAll prices every candidate, and a restart timed after the next
 // checkpoint for every change when one is due later than actuate waits.
 func evaluateAll(cands []candidate, j jobView, ld load, dem []float64, rc restartCost, lim limits, sc []scaling, caps []*capMemo, cfg Config) []evaluation {
+	return evaluateAllIn(new(scratch), cands, j, ld, dem, rc, lim, sc, caps, cfg)
+}
+
+// evaluateAllIn is evaluateAll with its evaluations in s (one weighing's).
+func evaluateAllIn(s *scratch, cands []candidate, j jobView, ld load, dem []float64, rc restartCost, lim limits, sc []scaling, caps []*capMemo, cfg Config) []evaluation {
 	h0 := headroomOf(cands[0].ps, j, dem, caps)
 	slots0 := lim.slots(cands[0].ps)
 	paid0 := lim.paid(lim.need(cands[0].ps))
@@ -87,7 +92,7 @@ func evaluateAll(cands []candidate, j jobView, ld load, dem []float64, rc restar
 	}
 	// one buffer: the candidates evaluated (base), then the plans priced
 	// (out), room of them at most
-	all := make([]evaluation, len(cands), len(cands)+room)
+	all := zeroed(&s.evs, len(cands), len(cands)+room)
 	base, out := all[:len(cands):len(cands)], all[len(cands):len(cands)]
 	rest := -1
 	var restCost float64

@@ -73,7 +73,8 @@ func newDecision(g gateInput, snapshotID string) *events.Decision {
 }
 
 // decision builds the decision for the chosen evaluation.
-func decision(g gateInput, snapshotID string, j jobView, best evaluation, evs []evaluation, ld load, rc restartCost, sc []scaling, lim limits) *events.Decision {
+// dem is j's demand at ld's forecast (weigh's).
+func decision(g gateInput, snapshotID string, j jobView, best evaluation, evs []evaluation, ld load, rc restartCost, sc []scaling, lim limits, dem []float64) *events.Decision {
 	s := g.snap
 	d := newDecision(g, snapshotID)
 	d.Rationale = rationale(j, best, evs, ld, rc)
@@ -92,7 +93,6 @@ func decision(g gateInput, snapshotID string, j jobView, best evaluation, evs []
 	if g.cfg.Mode != events.ModeSession {
 		d.TaskManagers.Target = best.tms
 	}
-	dem := j.demand(ld.forecast)
 	d.Vertices = make([]events.VertexDecision, 0, len(j.vs))
 	// Every vertex's reason is written into one text and cut from one
 	// string.

@@ -68,7 +68,7 @@ func foldIntoFailover(in Input, g gateInput, st State) (Output, bool) {
 	}
 	fg := g
 	fg.snap = &ran
-	view := observe(st, fg.snap, fg.cfg)
+	view := observeIn(fg.scr, st, fg.snap, fg.cfg)
 	if !view.flowing() || !sourcesKnown(view) || awaitCatchUp(st.Window, view, fg.cfg.Settle, fg.cfg.RateWindow) != "" || awaitBlindCatchUp(st, view, fg.cfg) != "" {
 		return Output{}, false
 	}

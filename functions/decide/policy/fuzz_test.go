@@ -79,6 +79,25 @@ func benchmarkDecide(b *testing.B, pol Policy, legacy bool) { benchmarkDecideWit
 // benchmarkDecideWith decides the benchmark's job with ceilings as the
 // state's learned source ceilings.
 func benchmarkDecideWith(b *testing.B, pol Policy, legacy bool, ceilings map[string]Ceiling) {
+	in := benchInput(b, pol, legacy, ceilings)
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu, n := processCPU(b), 0
+	for b.Loop() {
+		o := pol.Decide(in)
+		if o.Decision == nil && o.HoldKind != HoldNoChange {
+			b.Fatal(o.Hold)
+		}
+		n++
+	}
+	reportCPU(b, processCPU(b)-cpu, n)
+}
+
+// benchInput is the benchmarks' input: a 10-vertex chain whose window
+// holds 60 samples decided by pol, now read busier (legacy: the source
+// shows no busy time nor pendingRecords), with ceilings as the state's
+// learned source ceilings.
+func benchInput(tb testing.TB, pol Policy, legacy bool, ceilings map[string]Ceiling) Input {
 	cfg := Defaults()
 	cfg.ScaleUpDelay = 0
 	mk := func(s int, busy float64) events.Snapshot {
@@ -96,22 +115,11 @@ func benchmarkDecideWith(b *testing.B, pol Policy, legacy bool, ceilings map[str
 		s := mk(80+10*k, 850)
 		st = pol.Decide(Input{Snapshot: s, State: st, Config: cfg, Now: s.ObservedAt}).NewState
 	}
-	require.Len(b, st.Window, 60)
+	require.Len(tb, st.Window, 60)
 	if ceilings != nil {
 		st.Ceilings = ceilings
 	}
-	in := Input{Snapshot: mk(80+600, 990), State: st, Config: cfg, Now: t0.Add(680 * time.Second)}
-	b.ReportAllocs()
-	b.ResetTimer()
-	cpu, n := processCPU(b), 0
-	for b.Loop() {
-		o := pol.Decide(in)
-		if o.Decision == nil && o.HoldKind != HoldNoChange {
-			b.Fatal(o.Hold)
-		}
-		n++
-	}
-	reportCPU(b, processCPU(b)-cpu, n)
+	return Input{Snapshot: mk(80+600, 990), State: st, Config: cfg, Now: t0.Add(680 * time.Second)}
 }
 
 // reportCPU reports cpu-µs/op: the process's CPU time over n decisions

@@ -62,6 +62,9 @@ type gateInput struct {
 	cfg     Config
 	now     time.Time
 	lenient bool
+	// scr is the decision's scratch (Decide's; nil: none, every buffer
+	// is allocated).
+	scr *scratch
 }
 
 // gate is one acceptance step: the job's state before it in, the state

@@ -87,8 +87,18 @@ const (
 // observe reads every vertex from the window's latest sample of the run
 // (Flink averages rates over 60 s) and its pending growth over RateWindow.
 func observe(st State, snap *events.Snapshot, cfg Config) jobView {
+	return observeIn(nil, st, snap, cfg)
+}
+
+// observeIn is observe with the views in scr's buffers (scratch.views;
+// nil: new ones).
+func observeIn(scr *scratch, st State, snap *events.Snapshot, cfg Config) jobView {
+	s := scr.views()
+	if s == nil {
+		s = new(scratch)
+	}
 	ups := upstreamOf(snap)
-	j := jobView{vs: make([]vertexView, len(snap.Vertices))}
+	j := jobView{vs: zeroed(&s.vs, len(snap.Vertices), 0)}
 	throttled := false // a downstream vertex is saturated: sources may be held back
 	for _, s := range lastSample(st).V {
 		throttled = throttled || s.BusyMax >= saturated
@@ -109,7 +119,7 @@ func observe(st State, snap *events.Snapshot, cfg Config) jobView {
 		}
 		j.vs[i] = vv
 	}
-	for i, m := range rateSpreads(st, j.vs, cfg) {
+	for i, m := range rateSpreads(st, j.vs, cfg, zeroed(&s.spreads, len(j.vs), 0)) {
 		j.vs[i].rateCV = m.cv()
 	}
 	j.sumSources()
@@ -185,8 +195,8 @@ func meterRising(w []Sample, i int, settle, meters time.Duration) bool {
 // run's settled samples where it was at least 30 % busy (below that, fixed
 // overheads dominate busy time): their coefficient of variation is how
 // well the vertex's capacity is known.
-func rateSpreads(st State, vs []vertexView, cfg Config) []moments {
-	out := make([]moments, len(vs))
+// out holds len(vs) zero moments.
+func rateSpreads(st State, vs []vertexView, cfg Config, out []moments) []moments {
 	settled := st.Epoch.Add(cfg.Settle)
 	for _, s := range st.Window {
 		if !s.Epoch.Equal(st.Epoch) || s.At.Before(settled) || len(s.V) != len(vs) {
@@ -258,7 +268,11 @@ func (j *jobView) sumSources() {
 // offered rate: a source's offered rate, and downstream the sum over inputs
 // of their demand × their observed selectivity (DS2).
 func (j jobView) demand(mult float64) []float64 {
-	d := make([]float64, len(j.vs))
+	return j.demandIn(make([]float64, len(j.vs)), mult)
+}
+
+// demandIn is demand into d, len(j.vs) zeros.
+func (j jobView) demandIn(d []float64, mult float64) []float64 {
 	for i := range j.vs {
 		v := &j.vs[i]
 		if v.source {

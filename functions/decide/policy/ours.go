@@ -64,6 +64,8 @@ func Decide(in Input) Output {
 	cfg := in.Config
 	cfg.Settle = max(cfg.Settle, MeterSettle)
 	g := newGateInput(&in, cfg, true)
+	g.scr = takeScratch()
+	defer g.scr.release()
 	st, h := accept(g, in.State, oursGates)
 	st = learnAfterGates(in.State, st, g)
 	if h != nil && h.kind == HoldNotRunning {
@@ -100,7 +102,7 @@ func settled(in Input, g gateInput, st State, h, early *hold) Output {
 	if h != nil {
 		return Output{NewState: st, HoldKind: h.kind, Hold: h.msg}
 	}
-	view := observe(st, g.snap, g.cfg)
+	view := observeIn(g.scr, st, g.snap, g.cfg)
 	if !view.flowing() {
 		return Output{NewState: st, HoldKind: HoldIdle, Hold: "no records flowing into the sources; nothing to size"}
 	}
@@ -153,12 +155,14 @@ func settled(in Input, g gateInput, st State, h, early *hold) Output {
 // weighed is a job's candidates priced and the cheapest chosen, with what
 // they were priced from.
 type weighed struct {
-	st    State
-	view  jobView
-	ld    load
-	rs    restartCost
-	sc    []scaling
-	lim   limits
+	st   State
+	view jobView
+	ld   load
+	rs   restartCost
+	sc   []scaling
+	lim  limits
+	// dem is the view's demand at ld's forecast.
+	dem   []float64
 	cands []candidate
 	evs   []evaluation
 	best  evaluation
@@ -179,22 +183,26 @@ func weigh(g gateInput, st State, view jobView, rs restartCost) weighed {
 		up := registrationRestart(st, g.snap, g.cfg, g.now)
 		rs.up = &up
 	}
-	caps := newCapMemos(view, sc)
+	s := g.scr.weighing()
+	if s == nil {
+		s = new(scratch)
+	}
+	caps := newCapMemosIn(s, view, sc)
 	if rs.source != replayOnCheckpoint {
 		// a rescale that waits for the next checkpoint lands up to an
 		// interval after it is decided: a reaction time ahead is in the
 		// rise anyway (hourly-batch-dedup: dearer, the same lag)
 		ld = ld.aheadOf(view, g.cfg)
 	}
-	dem := view.demand(ld.forecast)
-	cands := propose(view, ld, dem, sc, lim, caps, rs, g.cfg)
-	evs := evaluateAll(cands, view, ld, dem, rs, lim, sc, caps, g.cfg)
-	return weighed{st: st, view: view, ld: ld, rs: rs, sc: sc, lim: lim, cands: cands, evs: evs, best: choose(evs)}
+	dem := view.demandIn(zeroed(&s.dem, len(view.vs), 0), ld.forecast)
+	cands := proposeIn(s, view, ld, dem, sc, lim, caps, rs, g.cfg)
+	evs := evaluateAllIn(s, cands, view, ld, dem, rs, lim, sc, caps, g.cfg)
+	return weighed{st: st, view: view, ld: ld, rs: rs, sc: sc, lim: lim, dem: dem, cands: cands, evs: evs, best: choose(evs)}
 }
 
 // decision is w's choice as a decision.
 func (w weighed) decision(g gateInput, snapshotID string) *events.Decision {
-	return decision(g, snapshotID, w.view, w.best, w.evs, w.ld, w.rs.forChange(w.best.rises), w.sc, w.lim)
+	return decision(g, snapshotID, w.view, w.best, w.evs, w.ld, w.rs.forChange(w.best.rises), w.sc, w.lim, w.dem)
 }
 
 // delay holds a chosen change: a scale-up until it has been chosen for
