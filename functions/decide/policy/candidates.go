@@ -25,13 +25,18 @@ type limits struct {
 }
 
 func limitsFor(j jobView, cfg Config, st State, snap *events.Snapshot) limits {
+	return limitsIn(new(scratch), j, cfg, st, snap)
+}
+
+// limitsIn is limitsFor with its per-vertex slices in s (one weighing's).
+func limitsIn(s *scratch, j jobView, cfg Config, st State, snap *events.Snapshot) limits {
 	lim := limits{step: cfg.MaxStepFactor, reactive: cfg.Mode == events.ModeReactive,
 		session: cfg.Mode == events.ModeSession, maxTMs: cfg.MaxTaskManagers, layout: layoutFor(cfg, snap, st.Unfit)}
 	index := map[string]int{}
 	n := len(j.vs)
-	ints := make([]int, 3*n)
+	ints := zeroed(&s.lims, 3*n, 0)
 	lim.lo, lim.hi, lim.group = ints[:0:n], ints[n:n:2*n], ints[2*n:2*n:3*n]
-	lim.ids = make([]string, 0, n)
+	lim.ids = zeroed(&s.ids, 0, n)
 	for _, v := range j.vs {
 		lo, hi := boundsFor(cfg, v.id, v.name, v.source, v.parts, v.maxPar)
 		lim.lo, lim.hi, lim.ids = append(lim.lo, lo), append(lim.hi, hi), append(lim.ids, v.id)
@@ -199,6 +204,10 @@ type capMemo struct {
 	a       float64
 	small   [24]float64 // by p; 0 = not computed
 	factors *[24]float64
+	// logs are |ln(p/cur)| by p (scaling.spread's), those with bit p of
+	// hasLog set computed.
+	logs   [24]float64
+	hasLog uint32
 }
 
 func newCapMemos(j jobView, sc []scaling) []*capMemo { return newCapMemosIn(new(scratch), j, sc) }
@@ -246,6 +255,21 @@ func (m *capMemo) at(p int) float64 {
 		m.small[p] = m.capacity(p)
 	}
 	return m.small[p]
+}
+
+// logRatio is |ln(p/cur)| (0 when p or cur is not positive), as
+// scaling.spread works it out.
+func (m *capMemo) logRatio(p int) float64 {
+	if p <= 0 || m.v.cur <= 0 {
+		return 0
+	}
+	if p >= len(m.logs) {
+		return math.Abs(math.Log(float64(p) / float64(m.v.cur)))
+	}
+	if m.hasLog&(1<<p) == 0 {
+		m.logs[p], m.hasLog = math.Abs(math.Log(float64(p)/float64(m.v.cur))), m.hasLog|1<<p
+	}
+	return m.logs[p]
 }
 
 // capacity is capacityAt with the factor from the shared table (when

@@ -101,7 +101,7 @@ func evaluateAllIn(s *scratch, cands []candidate, j jobView, ld load, dem []floa
 		e.back = ld.comebackAbove(e.h, h0)
 		e.slots, e.tms = lim.need(c.ps)
 		e.paid = lim.paid(e.slots, e.tms)
-		e.sigma = math.Hypot(ld.sigma, extrapolation(c.ps, j, sc))
+		e.sigma = math.Hypot(ld.sigma, extrapolation(c.ps, j, sc, caps))
 		e.rises = rises(c.ps, j)
 		base[i] = e
 		// the size to settle at: cheapest run without a lag or restart
@@ -163,12 +163,13 @@ func headroomOf(ps []int, j jobView, dem []float64, caps []*capMemo) float64 {
 }
 
 // extrapolation is the largest relative uncertainty of a vertex's capacity
-// at ps that its efficiency's uncertainty brings.
-func extrapolation(ps []int, j jobView, sc []scaling) float64 {
+// at ps that its efficiency's uncertainty brings (scaling.spread, its
+// logarithm remembered in caps).
+func extrapolation(ps []int, j jobView, sc []scaling, caps []*capMemo) float64 {
 	x := 0.0
 	for i := range j.vs {
 		if v := &j.vs[i]; v.rate > 0 {
-			x = math.Max(x, sc[i].spread(v, ps[i]))
+			x = math.Max(x, sc[i].sd*caps[i].logRatio(ps[i]))
 		}
 	}
 	return x

@@ -288,7 +288,10 @@ func checkDAG(s *events.Snapshot, feeds []bool) error {
 
 // upstreamOf is, per vertex of a validated snapshot, the positions of its
 // inputs in order (nil for a source without inputs).
-func upstreamOf(s *events.Snapshot) [][]int {
+func upstreamOf(s *events.Snapshot) [][]int { return upstreamIn(new(scratch), s) }
+
+// upstreamIn is upstreamOf in sc's buffers (one observe's).
+func upstreamIn(sc *scratch, s *events.Snapshot) [][]int {
 	vs := s.Vertices
 	n := 0
 	for _, v := range vs {
@@ -298,8 +301,8 @@ func upstreamOf(s *events.Snapshot) [][]int {
 	if len(vs) > smallJob {
 		idx = vertexIndex(s)
 	}
-	all := make([]int, 0, n)
-	out := make([][]int, len(vs))
+	all := zeroed(&sc.upAll, 0, n)
+	out := zeroed(&sc.ups, len(vs), 0)
 	for i, v := range vs {
 		from := len(all)
 		for _, e := range v.Inputs {

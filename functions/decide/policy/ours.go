@@ -177,15 +177,15 @@ func weigh(g gateInput, st State, view jobView, rs restartCost) weighed {
 	if followsUp(rs, g.cfg) {
 		ld.followUp = disturbanceReplay(rs, g.cfg)
 	}
-	sc := scalingFor(st, view, g.cfg)
-	lim := limitsFor(view, g.cfg, st, g.snap)
-	if lim.reactive {
-		up := registrationRestart(st, g.snap, g.cfg, g.now)
-		rs.up = &up
-	}
 	s := g.scr.weighing()
 	if s == nil {
 		s = new(scratch)
+	}
+	sc := scalingIn(s, st, view, g.cfg)
+	lim := limitsIn(s, view, g.cfg, st, g.snap)
+	if lim.reactive {
+		up := registrationRestart(st, g.snap, g.cfg, g.now)
+		rs.up = &up
 	}
 	caps := newCapMemosIn(s, view, sc)
 	if rs.source != replayOnCheckpoint {

@@ -46,7 +46,12 @@ func scaledCapacity(v *vertexView, p int, factor float64) float64 {
 // measured at the parallelisms it ran at (least squares of ln rate on
 // ln p), combined with Efficiency.Prior by their uncertainties.
 func scalingFor(st State, j jobView, cfg Config) []scaling {
-	out := make([]scaling, len(j.vs))
+	return scalingIn(new(scratch), st, j, cfg)
+}
+
+// scalingIn is scalingFor into s's buffer (one weighing's).
+func scalingIn(s *scratch, st State, j jobView, cfg Config) []scaling {
+	out := zeroed(&s.scs, len(j.vs), 0)
 	for i, v := range j.vs {
 		sc := st.Scaling[v.id]
 		a, sd, n := fitExponent(sc.Points, cfg.Efficiency.Prior)

@@ -3,7 +3,8 @@ package policy
 import "sync"
 
 // scratch holds the buffers one decision's weighing works in: the vertex
-// views (observe), the capacity memos (newCapMemos), the candidates'
+// views and their inputs (observe), the efficiencies (scalingFor), the
+// bounds (limitsFor), the capacity memos (newCapMemos), the candidates'
 // targets (propose), the evaluations (evaluateAll) and the demand at the
 // forecast. None of them outlives the decision: the Output carries only
 // what decision(), afterDecision and the gates build afresh (strings,
@@ -22,6 +23,11 @@ type scratch struct {
 
 	vs      []vertexView
 	spreads []moments
+	ups     [][]int
+	upAll   []int
+	scs     []scaling
+	lims    []int
+	ids     []string
 	memos   []capMemo
 	caps    []*capMemo
 	tables  [][24]float64
