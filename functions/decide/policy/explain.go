@@ -213,7 +213,64 @@ type text []byte
 
 func (t text) s(x string) text { return append(t, x...) }
 
-func (t text) f(x float64, prec int) text { return strconv.AppendFloat(t, x, 'f', prec, 64) }
+// f appends x with prec decimals, as strconv.AppendFloat(t, x, 'f', prec,
+// 64) does (appendFixed when it can tell the digits for sure).
+func (t text) f(x float64, prec int) text {
+	if b, ok := appendFixed(t, x, prec); ok {
+		return b
+	}
+	return strconv.AppendFloat(t, x, 'f', prec, 64)
+}
+
+// fixedScale is 10^prec for the precisions appendFixed handles.
+var fixedScale = [3]float64{1, 10, 100}
+
+// appendFixed appends x with prec (0–2) decimals, the digits strconv's
+// 'f' format gives (x's exact value rounded half to even), without its
+// general algorithm: a decision formats some hundred figures. x × 10^prec
+// is rounded to the nearest integer; the product's rounding error is at
+// most half its last bit, so when its fraction is further than that from
+// a half the nearest integer is the exact value's. false (nothing
+// appended) for a fraction that close, |x| ≥ 1e9, NaN or infinities:
+// strconv decides those.
+func appendFixed(b []byte, x float64, prec int) ([]byte, bool) {
+	a := math.Abs(x)
+	if prec < 0 || prec >= len(fixedScale) || !(a < 1e9) {
+		return b, false
+	}
+	y := a * fixedScale[prec]
+	n := math.Floor(y)
+	frac := y - n
+	if math.Abs(frac-0.5) <= y*1e-15+1e-300 {
+		return b, false
+	}
+	u := uint64(n)
+	if frac > 0.5 {
+		u++
+	}
+	if math.Signbit(x) {
+		b = append(b, '-')
+	}
+	var buf [24]byte
+	i := len(buf)
+	for range prec {
+		i--
+		buf[i] = byte('0' + u%10)
+		u /= 10
+	}
+	if prec > 0 {
+		i--
+		buf[i] = '.'
+	}
+	for {
+		i--
+		buf[i] = byte('0' + u%10)
+		if u /= 10; u == 0 {
+			break
+		}
+	}
+	return append(b, buf[i:]...), true
+}
 
 func (t text) i(x int) text { return strconv.AppendInt(t, int64(x), 10) }
 
