@@ -198,21 +198,34 @@ func sizeLevels(out []int, v vertexView, sc scaling, up, down float64, hi int, m
 
 // capMemo remembers a vertex's capacityAt at its fitted exponent for the
 // parallelisms sizing and pricing try. Vertices at the same parallelism and
-// exponent share the factor (p/cur)^(a−1) (factors), worked out once.
+// exponent share a capTable (tab), which the decision's scratch keeps for
+// the next decisions.
 type capMemo struct {
-	v       *vertexView
-	a       float64
-	small   [24]float64 // by p; 0 = not computed
-	factors *[24]float64
-	// logs are |ln(p/cur)| by p (scaling.spread's), those with bit p of
-	// hasLog set computed.
-	logs   [24]float64
-	hasLog uint32
+	v     *vertexView
+	a     float64
+	small [24]float64 // by p; 0 = not computed
+	tab   *capTable
 }
+
+// capTable holds, for one parallelism cur and exponent a, the factors
+// (p/cur)^(a−1) by p (0 = not computed) and |ln(p/cur)| (logs, bit p of
+// hasLog set when computed): pure functions of (cur, a, p), so a scratch
+// keeps its tables from one decision to the next (scratch.capTable).
+type capTable struct {
+	cur     int
+	a       float64
+	factors [24]float64
+	logs    [24]float64
+	hasLog  uint32
+}
+
+// maxCapTables bounds the capTables a scratch keeps.
+const maxCapTables = 16
 
 func newCapMemos(j jobView, sc []scaling) []*capMemo { return newCapMemosIn(new(scratch), j, sc) }
 
-// newCapMemosIn is newCapMemos with the memos in s (one weighing's).
+// newCapMemosIn is newCapMemos with the memos in s (one weighing's) and
+// their tables from s's.
 func newCapMemosIn(s *scratch, j jobView, sc []scaling) []*capMemo {
 	memos := zeroed(&s.memos, len(j.vs), 0)
 	out := zeroed(&s.caps, len(j.vs), 0)
@@ -224,16 +237,33 @@ func newCapMemosIn(s *scratch, j jobView, sc []scaling) []*capMemo {
 			distinct++
 		}
 	}
-	tables := zeroed(&s.tables, distinct, 0)
+	if distinct > maxCapTables {
+		s = new(scratch) // a job of many distinct vertices: tables of its own
+		s.tables = make([]capTable, 0, distinct)
+	} else if len(s.tables)+distinct > cap(s.tables) {
+		// no memo points into the tables yet: drop them all
+		s.tables = make([]capTable, 0, maxCapTables)
+	}
 	for i := range memos {
 		if k := sharesFactors(j, sc, i); k < i {
-			memos[i].factors = memos[k].factors
+			memos[i].tab = memos[k].tab
 		} else {
-			memos[i].factors = &tables[0]
-			tables = tables[1:]
+			memos[i].tab = s.capTable(j.vs[i].cur, sc[i].a)
 		}
 	}
 	return out
+}
+
+// capTable is s's table for (cur, a), added when s has none; s.tables
+// has room for it (newCapMemosIn), so no table moves.
+func (s *scratch) capTable(cur int, a float64) *capTable {
+	for i := range s.tables {
+		if t := &s.tables[i]; t.cur == cur && math.Float64bits(t.a) == math.Float64bits(a) {
+			return t
+		}
+	}
+	s.tables = append(s.tables, capTable{cur: cur, a: a})
+	return &s.tables[len(s.tables)-1]
 }
 
 // sharesFactors is the first vertex at i's parallelism and exponent (i
@@ -263,22 +293,23 @@ func (m *capMemo) logRatio(p int) float64 {
 	if p <= 0 || m.v.cur <= 0 {
 		return 0
 	}
-	if p >= len(m.logs) {
+	t := m.tab
+	if t == nil || p >= len(t.logs) {
 		return math.Abs(math.Log(float64(p) / float64(m.v.cur)))
 	}
-	if m.hasLog&(1<<p) == 0 {
-		m.logs[p], m.hasLog = math.Abs(math.Log(float64(p)/float64(m.v.cur))), m.hasLog|1<<p
+	if t.hasLog&(1<<p) == 0 {
+		t.logs[p], t.hasLog = math.Abs(math.Log(float64(p)/float64(m.v.cur))), t.hasLog|1<<p
 	}
-	return m.logs[p]
+	return t.logs[p]
 }
 
 // capacity is capacityAt with the factor from the shared table (when
 // there is one).
 func (m *capMemo) capacity(p int) float64 {
-	if m.a == 1 || m.factors == nil {
+	if m.a == 1 || m.tab == nil {
 		return capacityAt(m.v, p, m.a)
 	}
-	f := &m.factors[p]
+	f := &m.tab.factors[p]
 	if *f == 0 {
 		*f = capacityFactor(p, m.v.cur, m.a)
 	}

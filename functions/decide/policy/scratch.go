@@ -30,12 +30,13 @@ type scratch struct {
 	ids     []string
 	memos   []capMemo
 	caps    []*capMemo
-	tables  [][24]float64
-	ints    []int
-	cands   []candidate
-	evs     []evaluation
-	dem     []float64
-	down    []float64
+	// tables are kept from one decision to the next (capTable).
+	tables []capTable
+	ints   []int
+	cands  []candidate
+	evs    []evaluation
+	dem    []float64
+	down   []float64
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}

@@ -98,3 +98,44 @@ func TestDecideReusesItsBuffers(t *testing.T) {
 	allocs := testing.AllocsPerRun(200, func() { Decide(in) })
 	require.LessOrEqual(t, allocs, 32.0)
 }
+
+// A scratch's capacity tables, kept from one decision to the next, give
+// what capacityAt and scaling.spread work out afresh; a job needing more
+// tables than are left drops the old ones first, and one needing more
+// than maxCapTables gets tables of its own.
+func TestCapTablesKeptAcrossDecisions(t *testing.T) {
+	job := func(cur int, n int) (jobView, []scaling) {
+		j := jobView{vs: make([]vertexView, n)}
+		sc := make([]scaling, n)
+		for i := range n {
+			j.vs[i] = vertexView{cur: cur + i%3, rate: 1000, units: 0}
+			sc[i] = scaling{a: 0.7 + 0.01*float64(i%5), sd: 0.1}
+		}
+		return j, sc
+	}
+	s := new(scratch)
+	check := func(j jobView, sc []scaling) {
+		caps := newCapMemosIn(s, j, sc)
+		for i := range j.vs {
+			for p := 1; p < 30; p++ {
+				require.Equal(t, capacityAt(&j.vs[i], p, sc[i].a), caps[i].at(p), "vertex %d p %d", i, p)
+				require.Equal(t, sc[i].spread(&j.vs[i], p), sc[i].sd*caps[i].logRatio(p), "vertex %d p %d", i, p)
+			}
+		}
+	}
+	j, sc := job(4, 10)
+	check(j, sc)
+	kept := len(s.tables)
+	require.Positive(t, kept)
+	check(j, sc) // the same tables, already filled
+	require.Equal(t, kept, len(s.tables), "found again")
+	j2, sc2 := job(7, 12)
+	check(j2, sc2) // more than the room left: dropped, then made
+	require.LessOrEqual(t, len(s.tables), maxCapTables)
+	j3, sc3 := job(2, 40)
+	for i := range sc3 {
+		sc3[i].a = 0.5 + 0.005*float64(i) // 40 distinct, more than maxCapTables
+	}
+	check(j3, sc3)
+	require.LessOrEqual(t, len(s.tables), maxCapTables)
+}
