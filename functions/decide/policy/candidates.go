@@ -24,12 +24,8 @@ type limits struct {
 	groups int
 }
 
-func limitsFor(j jobView, cfg Config, st State, snap *events.Snapshot) limits {
-	return limitsIn(new(scratch), j, cfg, st, snap)
-}
-
-// limitsIn is limitsFor with its per-vertex slices in s (one weighing's).
-func limitsIn(s *scratch, j jobView, cfg Config, st State, snap *events.Snapshot) limits {
+// limitsFor are j's limits, its per-vertex slices in s (one weighing's).
+func limitsFor(s *scratch, j jobView, cfg Config, st State, snap *events.Snapshot) limits {
 	lim := limits{step: cfg.MaxStepFactor, reactive: cfg.Mode == events.ModeReactive,
 		session: cfg.Mode == events.ModeSession, maxTMs: cfg.MaxTaskManagers, layout: layoutFor(cfg, snap, st.Unfit)}
 	index := map[string]int{}
@@ -131,12 +127,9 @@ var headrooms = []float64{0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 1.5}
 // not raised to the next level with the one that lacks it (none when it
 // is 0 or above the levels). Each is shaped (shape); duplicates are
 // dropped.
-func propose(j jobView, ld load, up []float64, sc []scaling, lim limits, caps []*capMemo, rc restartCost, cfg Config) []candidate {
-	return proposeIn(new(scratch), j, ld, up, sc, lim, caps, rc, cfg)
-}
-
-// proposeIn is propose with its buffers in s (one weighing's).
-func proposeIn(s *scratch, j jobView, ld load, up []float64, sc []scaling, lim limits, caps []*capMemo, rc restartCost, cfg Config) []candidate {
+//
+// Its buffers are s's (one weighing's).
+func propose(s *scratch, j jobView, ld load, up []float64, sc []scaling, lim limits, caps []*capMemo, rc restartCost, cfg Config) []candidate {
 	n, m := len(j.vs), len(headrooms)
 	// one buffer: keep, then per vertex its size at every level, then
 	// every level's targets, then the recovery's (each capped, so no

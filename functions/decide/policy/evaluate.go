@@ -73,12 +73,8 @@ var gaussHermite = [5][2]float64{{0, 0.53333}, {1.35562, 0.22208}, {-1.35562, 0.
 
 // evaluateAll prices every candidate, and a restart timed after the next
 // checkpoint for every change when one is due later than actuate waits.
-func evaluateAll(cands []candidate, j jobView, ld load, dem []float64, rc restartCost, lim limits, sc []scaling, caps []*capMemo, cfg Config) []evaluation {
-	return evaluateAllIn(new(scratch), cands, j, ld, dem, rc, lim, sc, caps, cfg)
-}
-
-// evaluateAllIn is evaluateAll with its evaluations in s (one weighing's).
-func evaluateAllIn(s *scratch, cands []candidate, j jobView, ld load, dem []float64, rc restartCost, lim limits, sc []scaling, caps []*capMemo, cfg Config) []evaluation {
+// Its evaluations are in s (one weighing's).
+func evaluateAll(s *scratch, cands []candidate, j jobView, ld load, dem []float64, rc restartCost, lim limits, sc []scaling, caps []*capMemo, cfg Config) []evaluation {
 	h0 := headroomOf(cands[0].ps, j, dem, caps)
 	slots0 := lim.slots(cands[0].ps)
 	paid0 := lim.paid(lim.need(cands[0].ps))

@@ -288,10 +288,8 @@ func checkDAG(s *events.Snapshot, feeds []bool) error {
 
 // upstreamOf is, per vertex of a validated snapshot, the positions of its
 // inputs in order (nil for a source without inputs).
-func upstreamOf(s *events.Snapshot) [][]int { return upstreamIn(new(scratch), s) }
-
-// upstreamIn is upstreamOf in sc's buffers (one observe's).
-func upstreamIn(sc *scratch, s *events.Snapshot) [][]int {
+// Its slices are sc's (one observe's).
+func upstreamOf(sc *scratch, s *events.Snapshot) [][]int {
 	vs := s.Vertices
 	n := 0
 	for _, v := range vs {

@@ -97,7 +97,7 @@ func observeIn(scr *scratch, st State, snap *events.Snapshot, cfg Config) jobVie
 	if s == nil {
 		s = new(scratch)
 	}
-	ups := upstreamIn(s, snap)
+	ups := upstreamOf(s, snap)
 	j := jobView{vs: zeroed(&s.vs, len(snap.Vertices), 0)}
 	throttled := false // a downstream vertex is saturated: sources may be held back
 	for _, s := range lastSample(st).V {

@@ -181,8 +181,8 @@ func weigh(g gateInput, st State, view jobView, rs restartCost) weighed {
 	if s == nil {
 		s = new(scratch)
 	}
-	sc := scalingIn(s, st, view, g.cfg)
-	lim := limitsIn(s, view, g.cfg, st, g.snap)
+	sc := scalingFor(s, st, view, g.cfg)
+	lim := limitsFor(s, view, g.cfg, st, g.snap)
 	if lim.reactive {
 		up := registrationRestart(st, g.snap, g.cfg, g.now)
 		rs.up = &up
@@ -195,8 +195,8 @@ func weigh(g gateInput, st State, view jobView, rs restartCost) weighed {
 		ld = ld.aheadOf(view, g.cfg)
 	}
 	dem := view.demandIn(zeroed(&s.dem, len(view.vs), 0), ld.forecast)
-	cands := proposeIn(s, view, ld, dem, sc, lim, caps, rs, g.cfg)
-	evs := evaluateAllIn(s, cands, view, ld, dem, rs, lim, sc, caps, g.cfg)
+	cands := propose(s, view, ld, dem, sc, lim, caps, rs, g.cfg)
+	evs := evaluateAll(s, cands, view, ld, dem, rs, lim, sc, caps, g.cfg)
 	return weighed{st: st, view: view, ld: ld, rs: rs, sc: sc, lim: lim, dem: dem, cands: cands, evs: evs, best: choose(evs)}
 }
 

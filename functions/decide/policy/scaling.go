@@ -45,12 +45,8 @@ func scaledCapacity(v *vertexView, p int, factor float64) float64 {
 // scalingFor fits every vertex's efficiency exponent to the true rates
 // measured at the parallelisms it ran at (least squares of ln rate on
 // ln p), combined with Efficiency.Prior by their uncertainties.
-func scalingFor(st State, j jobView, cfg Config) []scaling {
-	return scalingIn(new(scratch), st, j, cfg)
-}
-
-// scalingIn is scalingFor into s's buffer (one weighing's).
-func scalingIn(s *scratch, st State, j jobView, cfg Config) []scaling {
+// Its slice is s's (one weighing's).
+func scalingFor(s *scratch, st State, j jobView, cfg Config) []scaling {
 	out := zeroed(&s.scs, len(j.vs), 0)
 	for i, v := range j.vs {
 		sc := st.Scaling[v.id]
