@@ -62,8 +62,9 @@ func TestHiddenSlotSharingGroupsSeenFromTheSlotsHeld(t *testing.T) {
 // own run (clearing-failover-storm: a failover 1m50s into the first run,
 // and a scale-up 1m20s into the next asked for too few TaskManagers). A
 // run of ours (a rescale's restart) still waits out the slots a scale-down
-// may have left idle, and so does a new run that follows our decision
-// within failoverSlack (taken as its restart).
+// may have left idle, and so does a new run that follows the snapshot
+// that showed our decision applied within failoverSlack (taken as its
+// restart).
 func TestHiddenGroupsReadOnAFailoversRunFromTheSlotsHeldBefore(t *testing.T) {
 	job := func(run, sec, free int) events.Snapshot {
 		s := snapAt(sec, vtx("source", 2, 300, 40000, 40000), vtx("parse", 2, 300, 40000, 40000, "source"),
@@ -108,8 +109,9 @@ func TestHiddenGroupsReadOnAFailoversRunFromTheSlotsHeldBefore(t *testing.T) {
 	require.Empty(t, rescaled.Failovers, "the run at 110 s is our rescale's")
 	require.False(t, rescaled.Unfit, "40 s into a run our rescale began")
 
-	// A new run 30 s into that one, within failoverSlack of our decision,
-	// is taken as our restart's: its slots count from its own start.
+	// A new run 20 s after the snapshot that showed our targets (120 s),
+	// within failoverSlack of it, is taken as our restart's: its slots
+	// count from its own start.
 	rescaled = runs(rescaled, 200, 140)
 	require.Empty(t, rescaled.Failovers)
 	require.False(t, rescaled.Unfit, "60 s into a run taken as our rescale's")
