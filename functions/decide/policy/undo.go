@@ -14,7 +14,8 @@ import (
 // oscillation" forbids (a move undone within undoWindow with no load
 // change between). So a scale-down that lowers a vertex the last decision
 // raised, within undoWindow of it, on a load that has not moved the job's
-// need by a load change (at least one TaskManager's slots and 10 %), is
+// need by a load change (at least one TaskManager's slots and 10 %) since
+// the raise ran (loadMovedSince), is
 // priced as one restart more: it waits for the end of the window when
 // holding the spare that long costs fewer slot-seconds than that restart
 // (slo.weight × the slots the job needs × the outage, plus the idle slots);
@@ -75,8 +76,7 @@ func undoOf(best evaluation, st State, j jobView, lim limits, need int, outage t
 	if !lowers {
 		return u
 	}
-	moved := math.Abs(j.offered/rs.Offered-1) * float64(rs.Need)
-	if moved >= math.Max(float64(lim.layout.PerTaskManager), undoChange*float64(rs.Need)) {
+	if loadMovedSince(st.Minutes, rs, j.offered, need, lim.layout.PerTaskManager) {
 		return u
 	}
 	now0 := lim.paid(lim.need(currentsOf(j)))
@@ -84,6 +84,48 @@ func undoOf(best evaluation, st State, j jobView, lim limits, need int, outage t
 	u.hold = float64(now0-best.paid) * (undoWindow - u.since).Seconds()
 	u.price = restartPrice(outage, cfg, need, lim.slots(currentsOf(j)))
 	return u
+}
+
+// loadMovedSince reports whether the load moved by a load change (at
+// least perTM slots and undoChange of need, the slots the job needs at
+// offered, the rate now) since the last decision's move ran
+// (rs.Applied): the scorecard calls an undo a flap when no load change
+// came between the two moves, whatever the load was when the first was
+// decided. A scale-up decided on a spike, or on a catch-up read after a
+// restart, often runs once that rate is gone (after its TaskManagers, its
+// restart, on Flink 2 the next checkpoint); read against the decision's
+// rate (rs.Offered) its release looked like a load change, and was made
+// minutes after the move on the load the move ran on
+// (hourly-batch-dedup: a 4-min batch decided at 75k rec/s ran on 33k,
+// released 7 min later on 33k). So every minute of s that began after
+// the move, the one being averaged included, is read against the rate
+// now; with no such minute yet, the decision's rate is, as before.
+func loadMovedSince(s *Series, rs *Rescale, offered float64, need, perTM int) bool {
+	same := math.Max(float64(perTM), undoChange*float64(max(need, 1)))
+	moved := func(x float64) bool { return math.Abs(x/offered-1)*float64(max(need, 1)) >= same }
+	from := rs.Applied.Unix()/60 + 1
+	seen := false
+	if s != nil {
+		for k, x := range s.Rates {
+			if s.Start+int64(k) < from || x < 0 {
+				continue
+			}
+			if moved(x) {
+				return true
+			}
+			seen = true
+		}
+		if s.Minute >= from && s.N > 0 {
+			if moved(s.Mean) {
+				return true
+			}
+			seen = true
+		}
+	}
+	if seen {
+		return false
+	}
+	return math.Abs(offered/rs.Offered-1)*float64(rs.Need) >= math.Max(float64(perTM), undoChange*float64(rs.Need))
 }
 
 // currentsOf is every vertex's current parallelism.

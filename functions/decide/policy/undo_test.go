@@ -134,3 +134,57 @@ func TestReboundOf(t *testing.T) {
 	require.False(t, reboundOf(evaluation{candidate: candidate{ps: []int{2, 4, 1}, headroom: -1}}, 2.4, s, j.offered, j, lim, 2, time.Minute, cfg).expected())
 	require.False(t, reboundOf(down, 2.4, nil, j.offered, j, lim, 2, time.Minute, cfg).expected())
 }
+
+// Whether a scale-down undoes the last scale-up on the same load is read
+// from the load since the scale-up ran, as the scorecard times a flap
+// between the two moves, not from the rate it was decided on: a scale-up
+// decided on an 80k rec/s spike that ran once the load was back at 30k is
+// undone on the same load (its release waits, priced as an undo); one
+// decided and run at 30k whose load rose to 80k and fell back since is
+// not (a load change came between the moves); with no minute since the
+// move yet, the decision's rate is read, as before.
+func TestUndoReadsTheLoadSinceTheMove(t *testing.T) {
+	rng := rand.New(rand.NewPCG(72001, 1))
+	at := t0.Truncate(time.Hour).Add(time.Hour)
+	start := at.Add(-20 * time.Minute)
+	cfg := Defaults()
+	lim := limits{layout: slots.Layout{PerTaskManager: 4}, ids: []string{"src", "sess"}}
+	j := jobView{offered: 30e3, vs: []vertexView{{id: "src", cur: 2}, {id: "sess", cur: 8}}}
+	down := evaluation{candidate: candidate{ps: []int{2, 4}, headroom: 0}, paid: 4}
+	rescale := func(offered float64, need int) State {
+		return State{Rescale: &Rescale{At: at, Applied: at.Add(4 * time.Minute),
+			From: map[string]int{"src": 2, "sess": 4}, Targets: map[string]int{"src": 2, "sess": 8}, Offered: offered, Need: need}}
+	}
+	now := at.Add(10*time.Minute + 30*time.Second)
+	level := func(hi ...int) func(int) float64 {
+		return func(m int) float64 {
+			for k := 0; k+1 < len(hi); k += 2 {
+				if m >= hi[k] && m < hi[k+1] {
+					return 80e3
+				}
+			}
+			return 30e3
+		}
+	}
+
+	// the spike (minutes 17–21 of the series) was gone when the move ran
+	// at minute 24: every minute since is at 30k, the rate now
+	spike := rescale(80e3, 12)
+	spike.Minutes = feedMinutes(nil, start, 0, 31, level(17, 22), rng, 0.03)
+	u := undoOf(down, spike, j, lim, 5, 51*time.Second, cfg, now)
+	require.True(t, u.undoes, "%+v", u)
+	require.Equal(t, 6*time.Minute+30*time.Second, u.since)
+
+	// decided and run at 30k; the load rose to 80k at minutes 26–27 and
+	// fell back: a load change between the moves, no flap
+	between := rescale(30e3, 5)
+	between.Minutes = feedMinutes(nil, start, 0, 31, level(26, 28), rng, 0.03)
+	require.False(t, undoOf(down, between, j, lim, 5, 51*time.Second, cfg, now).undoes)
+
+	// no minute begun since the move: the decision's rate is read
+	early := rescale(80e3, 12)
+	early.Minutes = feedMinutes(nil, start, 0, 24, level(17, 22), rng, 0.03)
+	require.False(t, undoOf(down, early, j, lim, 5, 51*time.Second, cfg, at.Add(4*time.Minute+30*time.Second)).undoes)
+	early.Rescale.Offered, early.Rescale.Need = 31e3, 5
+	require.True(t, undoOf(down, early, j, lim, 5, 51*time.Second, cfg, at.Add(4*time.Minute+30*time.Second)).undoes)
+}
