@@ -21,7 +21,8 @@ import (
 // with, as written, from the repository's root: sim serves the scenario as a
 // Flink REST API (its default address moved to a port of the test's own
 // through FLINKSCALER_LISTEN, as TestReadmeChainByHand moves the README's
-// fixed addresses), and bench --quick scores every policy on it.
+// fixed addresses), and bench --quick scores every policy on it (not under
+// -race: .ci/run runs this test in its step without the race detector).
 func TestScenariosDocCommands(t *testing.T) {
 	if testing.Short() {
 		t.Skip("bench --quick runs every policy on a 90-minute scenario (about a minute)")
@@ -62,6 +63,9 @@ func TestScenariosDocCommands(t *testing.T) {
 	cancel()
 	require.Equal(t, 0, <-code, "%v: %s", sim, out.String())
 
+	if raceDetector {
+		t.Skip("bench --quick under -race takes minutes; .ci/run runs this test without -race")
+	}
 	var scored bytes.Buffer
 	require.Equal(t, 0, run(context.Background(), quick, &scored, &scored), "%v: %s", quick, scored.String())
 	require.Contains(t, scored.String(), "scenario faults (")
