@@ -220,3 +220,20 @@ func TestReadmeInstallsTheBinaryItRuns(t *testing.T) {
 		require.Contains(t, string(out), "flinkscaler", "flinkscaler %q", args)
 	}
 }
+
+// TestReadmeNamesEveryCommand: the README's layout table lists every
+// command of the binary (commands(), what --help shows), in that order.
+func TestReadmeNamesEveryCommand(t *testing.T) {
+	raw, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	row := regexp.MustCompile("(?m)^\\| `cmd/flinkscaler` \\|(.*)\\|$").FindStringSubmatch(string(raw))
+	require.NotNil(t, row, "README's layout table has a cmd/flinkscaler row")
+	var named, want []string
+	for _, m := range regexp.MustCompile("`([a-z]+)`").FindAllStringSubmatch(row[1], -1) {
+		named = append(named, m[1])
+	}
+	for _, c := range commands() {
+		want = append(want, c.name)
+	}
+	require.Equal(t, want, named, "README's cmd/flinkscaler row")
+}
