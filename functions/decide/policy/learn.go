@@ -22,7 +22,7 @@ func learnAfterGates(prev, st State, g gateInput) State {
 		switch {
 		case st.Rescale != nil && !st.Rescale.Applied.IsZero():
 			if run := g.snap.RunningSince; run != nil && run.After(rs.At) && st.Downtime > 0 {
-				st.Restarts = appendRestart(st.Restarts, RestartObs{Downtime: st.Downtime, Outage: st.Outage})
+				st.Restarts = appendRestart(st.Restarts, RestartObs{Downtime: st.Downtime, Outage: st.Outage, Raised: rs.raised()})
 			}
 		case st.Rescale == nil && !st.Unfit && slotsCame(g.snap, rs.Targets, g.cfg):
 			st.Unfit = true
@@ -133,6 +133,17 @@ func appendRestart(rs []RestartObs, o RestartObs) []RestartObs {
 		out = out[len(out)-maxRestarts:]
 	}
 	return out
+}
+
+// raised reports whether the decision raised some vertex above the
+// parallelism it ran at when decided.
+func (rs *Rescale) raised() bool {
+	for id, p := range rs.Targets {
+		if f, ok := rs.From[id]; ok && p > f {
+			return true
+		}
+	}
+	return false
 }
 
 // afterDecision is the state once d is published.

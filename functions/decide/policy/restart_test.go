@@ -210,3 +210,60 @@ func TestRestartReplaysFromTheCheckpointsTrigger(t *testing.T) {
 	require.Equal(t, replayOnCheckpoint, rc.source)
 	require.Equal(t, 32*time.Second, rc.replay)
 }
+
+// A scale-up's restart waits for the TaskManagers it asks for to start; a
+// scale-down's does not. Each change is priced from the job's observed
+// restarts of its kind (splitRestarts), from all of them while none of
+// its kind was seen. Observed: two scale-ups (downtime 90 s, outage 50 s:
+// a 40 s wait) and a scale-down (downtime 60 s, outage 50 s). The mean of
+// all three waits 30 s, replaying from the checkpoint 25 s before the
+// decision 55 s; priced by kind, a change that raises a vertex waits 40 s
+// (replay 65 s), one that does not 10 s (replay 35 s).
+func TestScaleUpPricedFromTheScaleUpsRestarts(t *testing.T) {
+	now := t0.Add(time.Hour)
+	last := now.Add(-25 * time.Second)
+	snap := &events.Snapshot{CheckpointIntervalMs: (10 * time.Minute).Milliseconds(), LastCheckpointAt: &last}
+	up := RestartObs{Downtime: 90 * time.Second, Outage: 50 * time.Second, Raised: true}
+	down := RestartObs{Downtime: 60 * time.Second, Outage: 50 * time.Second}
+	st := State{Restarts: []RestartObs{up, down, up}}
+	cfg := Defaults()
+
+	all := restartWith(expectedRestart(st, cfg), st, snap, cfg, now)
+	require.Equal(t, 30*time.Second, all.wait, "the mean of all three")
+	require.Equal(t, 55*time.Second, all.replay)
+	rc := restartFor(st, snap, cfg, now)
+	raise, lower := rc.forChange(true), rc.forChange(false)
+	require.Equal(t, 40*time.Second, raise.wait)
+	require.Equal(t, 65*time.Second, raise.replay)
+	require.Equal(t, 2, raise.observed)
+	require.Equal(t, 10*time.Second, lower.wait)
+	require.Equal(t, 35*time.Second, lower.replay)
+	require.Equal(t, 1, lower.observed)
+
+	// no scale-up seen yet: a raise is priced from every restart seen
+	only := restartFor(State{Restarts: []RestartObs{down}}, snap, cfg, now)
+	require.Nil(t, only.up)
+	require.Equal(t, 10*time.Second, only.forChange(true).wait)
+}
+
+// learnAfterGates records whether a restart seen through was a
+// scale-up's: its decision raised some vertex above where it ran.
+func TestRestartObservedAsAScaleUps(t *testing.T) {
+	run := t0.Add(90 * time.Second)
+	g := gateInput{snap: &events.Snapshot{RunningSince: &run}, cfg: Defaults(), now: t0.Add(2 * time.Minute)}
+	for _, c := range []struct {
+		name     string
+		from, to int
+		raised   bool
+	}{{"scale-up", 2, 4, true}, {"scale-down", 4, 2, false}} {
+		t.Run(c.name, func(t *testing.T) {
+			prev := State{Rescale: &Rescale{At: t0, Targets: map[string]int{"v": c.to, "w": 1}, From: map[string]int{"v": c.from, "w": 1}}}
+			st := prev
+			applied := *prev.Rescale
+			applied.Applied = g.now
+			st.Rescale, st.Downtime, st.Outage = &applied, 90*time.Second, 40*time.Second
+			st = learnAfterGates(prev, st, g)
+			require.Equal(t, []RestartObs{{Downtime: 90 * time.Second, Outage: 40 * time.Second, Raised: c.raised}}, st.Restarts)
+		})
+	}
+}

@@ -101,9 +101,12 @@ type Checkpoints struct {
 // RestartObs is one observed restart: from the decision to the job running
 // at its targets (Downtime), and the part of it the job did not run
 // (Outage); the rest is TaskManager start-up and the checkpoint wait.
+// Raised: the decision raised some vertex, so its wait held the start-up
+// of the TaskManagers it asked for (a scale-down's holds none).
 type RestartObs struct {
 	Downtime time.Duration `json:"downtime"`
 	Outage   time.Duration `json:"outage"`
+	Raised   bool          `json:"raised,omitempty"`
 }
 
 // maxRestarts bounds State.Restarts.
