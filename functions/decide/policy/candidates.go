@@ -108,11 +108,41 @@ func (lim limits) paid(slots, tms int) int {
 type candidate struct {
 	ps       []int
 	headroom float64
-	notes    [][]string
+	notes    [][]note
 	// raised marks the sources raised with their slot-sharing group (bit
 	// i: vertex i; raiseSources).
 	raised uint64
 }
+
+// note is a line of a vertex's reason that shaping wrote: its format and
+// arguments (n ints, or the float f when n is -1; none: a format with
+// no verbs), formatted (appendTo)
+// only for the candidate a decision is made of: a job with key groups
+// notes its alignment on most candidates.
+type note struct {
+	format string
+	ints   [4]int
+	n      int
+	f      float64
+}
+
+// appendTo appends the note as fmt.Sprintf(format, args...) writes it.
+func (n note) appendTo(b []byte) []byte {
+	switch n.n {
+	case -1:
+		return fmt.Appendf(b, n.format, n.f)
+	case 0: // a format with no verbs
+		return append(b, n.format...)
+	}
+	var args [len(n.ints)]any
+	for k := range n.n {
+		args[k] = n.ints[k]
+	}
+	return fmt.Appendf(b, n.format, args[:n.n]...)
+}
+
+// String is the note as text.
+func (n note) String() string { return string(n.appendTo(nil)) }
 
 // headrooms are the levels each sized candidate carries over the demand.
 var headrooms = []float64{0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 1.5}
@@ -362,22 +392,22 @@ func fewest(cur int, memo *capMemo, need float64, from, upper int) int {
 // (raiseSources, those marked in unseen); the TaskManager cap,
 // lowering the largest vertex to its next aligned value. Bounds win over
 // the step cap when they conflict. ps is changed in place and returned.
-func shape(ps []int, j jobView, lim limits, unseen uint64) ([]int, [][]string, uint64) {
-	var notes [][]string
-	note := func(i int, format string, args ...any) {
+func shape(ps []int, j jobView, lim limits, unseen uint64) ([]int, [][]note, uint64) {
+	var notes [][]note
+	add := func(i int, n note) {
 		if notes == nil {
-			notes = make([][]string, len(ps))
+			notes = make([][]note, len(ps))
 		}
-		notes[i] = append(notes[i], fmt.Sprintf(format, args...))
+		notes[i] = append(notes[i], n)
 	}
 	for i := range j.vs {
 		v := &j.vs[i]
 		p := min(max(ps[i], lim.lo[i]), lim.hi[i])
 		if p != ps[i] {
-			note(i, "bounded to [%d, %d]", lim.lo[i], lim.hi[i])
+			add(i, note{format: "bounded to [%d, %d]", ints: [4]int{lim.lo[i], lim.hi[i]}, n: 2})
 		}
 		if q := max(alignDown(v.units, p), lim.lo[i]); q != p && p != v.cur {
-			note(i, "aligned %d→%d (%d of %d key groups per subtask)", p, q, ceilDiv(v.units, p), v.units)
+			add(i, note{format: "aligned %d→%d (%d of %d key groups per subtask)", ints: [4]int{p, q, ceilDiv(v.units, p), v.units}, n: 4})
 			p = q
 		}
 		if lim.step > 0 {
@@ -386,10 +416,10 @@ func shape(ps []int, j jobView, lim limits, unseen uint64) ([]int, [][]string, u
 			switch {
 			case p > upCap:
 				p = max(alignDown(v.units, upCap), v.cur)
-				note(i, "step capped at ×%g", lim.step)
+				add(i, note{format: "step capped at ×%g", f: lim.step, n: -1})
 			case p < downCap:
 				p = alignUp(v.units, downCap, v.cur)
-				note(i, "step capped at ÷%g", lim.step)
+				add(i, note{format: "step capped at ÷%g", f: lim.step, n: -1})
 			}
 			p = min(max(p, lim.lo[i]), lim.hi[i])
 		}
@@ -399,14 +429,14 @@ func shape(ps []int, j jobView, lim limits, unseen uint64) ([]int, [][]string, u
 		all := slices.Max(ps)
 		for i := range j.vs {
 			if p := min(all, j.vs[i].maxPar); p != ps[i] {
-				note(i, "reactive mode: %d like every vertex", p)
+				add(i, note{format: "reactive mode: %d like every vertex", ints: [4]int{p}, n: 1})
 				ps[i] = p
 			}
 		}
 	}
 	keepFree(ps, j, lim)
 	raised := raiseSources(ps, j, lim, unseen)
-	tmCap(ps, j, lim, note)
+	tmCap(ps, j, lim, add)
 	return ps, notes, raised
 }
 
@@ -528,7 +558,7 @@ const raisedNote = "raised with its slot-sharing group in the same restart (no s
 
 // tmCap lowers the largest vertex (every vertex in reactive mode) to its
 // next aligned value until ps fits MaxTaskManagers.
-func tmCap(ps []int, j jobView, lim limits, note func(int, string, ...any)) {
+func tmCap(ps []int, j jobView, lim limits, add func(int, note)) {
 	if lim.maxTMs <= 0 || lim.session {
 		return
 	}
@@ -549,7 +579,7 @@ func tmCap(ps []int, j jobView, lim limits, note func(int, string, ...any)) {
 		for i := range ps {
 			if ps[i] > p && (lim.reactive || i == big) {
 				ps[i] = p
-				note(i, "capped by maxTaskManagers")
+				add(i, note{format: "capped by maxTaskManagers"})
 			}
 		}
 	}
@@ -592,7 +622,7 @@ func ceilDiv(a, b int) int {
 // step cap or a parallelism scaling was seen to be ineffective at, and
 // never for a raise that adds no capacity. Returns notes with a line for
 // each vertex raised.
-func fillFree(ps []int, j jobView, lim limits, dem []float64, sc []scaling, caps []*capMemo, notes [][]string) [][]string {
+func fillFree(ps []int, j jobView, lim limits, dem []float64, sc []scaling, caps []*capMemo, notes [][]note) [][]note {
 	if lim.layout.Dedicated || lim.reactive || !rises(ps, j) {
 		return notes
 	}
@@ -632,9 +662,9 @@ func fillFree(ps []int, j jobView, lim limits, dem []float64, sc []scaling, caps
 	for i := range from {
 		if from[i] != ps[i] {
 			if notes == nil {
-				notes = make([][]string, len(ps))
+				notes = make([][]note, len(ps))
 			}
-			notes[i] = append(notes[i], fmt.Sprintf("raised %d→%d in slots the job's other vertices already take", from[i], ps[i]))
+			notes[i] = append(notes[i], note{format: "raised %d→%d in slots the job's other vertices already take", ints: [4]int{from[i], ps[i]}, n: 2})
 		}
 	}
 	return notes

@@ -26,7 +26,16 @@ func TestFillFree(t *testing.T) {
 	lim := limits{lo: []int{1, 1, 1}, hi: []int{128, 128, 128}, layout: slots.Layout{PerTaskManager: 1}, ids: []string{"src", "map", "sink"}}
 	fill := func(lim limits, ps ...int) ([]int, [][]string) {
 		notes := fillFree(ps, j, lim, dem, sc, newCapMemos(j, sc), nil)
-		return ps, notes
+		if notes == nil {
+			return ps, nil
+		}
+		texts := make([][]string, len(notes))
+		for i, ns := range notes {
+			for _, n := range ns {
+				texts[i] = append(texts[i], n.String())
+			}
+		}
+		return ps, texts
 	}
 
 	ps, notes := fill(lim, 2, 5, 2)
@@ -58,4 +67,23 @@ func TestFillFree(t *testing.T) {
 	bounded.hi = []int{128, 128, 2}
 	ps, _ = fill(bounded, 2, 5, 2)
 	require.Equal(t, []int{2, 5, 2}, ps, "never above the vertex's bound")
+}
+
+// A note reads as fmt.Sprintf of its format and arguments.
+func TestNoteText(t *testing.T) {
+	for _, c := range []struct {
+		n    note
+		want string
+	}{
+		{note{format: "bounded to [%d, %d]", ints: [4]int{2, 64}, n: 2}, "bounded to [2, 64]"},
+		{note{format: "aligned %d→%d (%d of %d key groups per subtask)", ints: [4]int{5, 4, 32, 128}, n: 4}, "aligned 5→4 (32 of 128 key groups per subtask)"},
+		{note{format: "step capped at ×%g", f: 1.5, n: -1}, "step capped at ×1.5"},
+		{note{format: "reactive mode: %d like every vertex", ints: [4]int{7}, n: 1}, "reactive mode: 7 like every vertex"},
+		{note{format: "capped by maxTaskManagers"}, "capped by maxTaskManagers"},
+	} {
+		t.Run(c.want, func(t *testing.T) {
+			require.Equal(t, c.want, c.n.String())
+			require.Equal(t, "x; "+c.want, string(c.n.appendTo([]byte("x; "))))
+		})
+	}
 }

@@ -104,7 +104,7 @@ func decision(g gateInput, snapshotID string, j jobView, best evaluation, evs []
 		b = appendVertexReason(b, v, sc[i], dem[i], best.ps[i])
 		if best.notes != nil {
 			for _, n := range best.notes[i] {
-				b = b.s("; ").s(n)
+				b = n.appendTo(b.s("; "))
 			}
 		}
 		if i < 64 && best.raised&(1<<i) != 0 {
