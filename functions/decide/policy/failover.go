@@ -78,9 +78,13 @@ func foldIntoFailover(in Input, g gateInput, st State) (Output, bool) {
 		return Output{}, false
 	}
 	d := w.decision(fg, in.SnapshotID)
-	if late {
+	switch {
+	case late && followsUp(w.rs, fg.cfg):
 		d.Rationale += fmt.Sprintf("; the failover replays half the %s checkpoint interval on average, longer than %s (slo.recovery), so no size drains it in time and its answer is a scale-up: made now, not as a second restart that replays again",
 			w.rs.interval, fg.cfg.SLO.Recovery)
+	case late:
+		d.Rationale += fmt.Sprintf("; this failover replays %s since the last checkpoint, longer than %s (slo.recovery), so no size drains it in time and its answer is a scale-up: made now, not as a second restart that replays again",
+			w.rs.replay.Round(time.Second), fg.cfg.SLO.Recovery)
 	}
 	d.Rationale += fmt.Sprintf("; decided while the job is %s after a failover (down %s, %d of the %d slots it ran on registered): it comes back at this size in the failover's own restart "+
 		"(or, if Flink already runs it on the slots left, in the restart Flink makes when the TaskManagers register), "+
@@ -137,10 +141,14 @@ func slotsRan(cfg Config, ran *events.Snapshot, st State) int {
 // 1,253/1,497 s, at 2.90 → 2.97× oracle15; large-state-hourly-sessions
 // 2.95 → 2.99× for no less lag (its folds add slots to a job already
 // draining at +150 %). With a 1-minute interval (faults) no failover
-// replays that long, and the drain is folded only when it meets the
-// recovery target (it ratcheted the job up at every failover otherwise).
+// replays that long on average, and the drain is folded only when it
+// meets the recovery target (it ratcheted the job up at every failover
+// otherwise), or when this failover's own replay outlasts slo.recovery
+// (checkpoints that failed, or the first one of a run not yet due: Flink
+// restarts the schedule at a random delay with every run).
 func answersFailover(w weighed, cfg Config) bool {
-	return followsUp(w.rs, cfg) && w.best.h > w.evs[0].h
+	long := followsUp(w.rs, cfg) || cfg.SLO.Recovery > 0 && w.rs.replay >= cfg.SLO.Recovery
+	return long && w.best.h > w.evs[0].h
 }
 
 // oursFor is how long after a decision of ours a restart may still be its
@@ -208,9 +216,10 @@ func ranAs(s *events.Snapshot, topology string, last Sample) (events.Snapshot, b
 // take, at least the time it has been down plus a restart's whole
 // downtime (a lost TaskManager's replacement starts, then the job
 // restarts) and a minute at least; its replay is the input read from the
-// last checkpoint to stop (State.Checkpoints, as the job last reported
-// them running; half an interval when no checkpoint is known; Replay
-// without an interval). New TaskManagers start now, beside the
+// last checkpoint's trigger to stop (State.Checkpoints, as the job last
+// reported them running: all of it, not the time since a checkpoint an
+// interval would have brought; half an interval when no checkpoint is
+// known; Replay without an interval). New TaskManagers start now, beside the
 // replacement: a candidate that raises a vertex is priced the same outage.
 // Nothing runs before the stop (wait 0), and every candidate comes back
 // through it (down).
@@ -226,6 +235,9 @@ func failoverRestart(st State, snap *events.Snapshot, cfg Config, now, stop time
 	if snap.LastCheckpointAt != nil && snap.LastCheckpointAt.After(ck.Last) {
 		ck.Last = *snap.LastCheckpointAt
 	}
+	if snap.LastCheckpointAt != nil && snap.LastCheckpointAt.Equal(ck.Last) {
+		rc.took = time.Duration(max(snap.LastCheckpointDurationMs, 0)) * time.Millisecond
+	}
 	rc.interval = ck.Interval
 	switch {
 	case ck.Interval <= 0:
@@ -233,7 +245,11 @@ func failoverRestart(st State, snap *events.Snapshot, cfg Config, now, stop time
 	case ck.Last.IsZero() || ck.Last.After(stop):
 		rc.replay, rc.source = ck.Interval/2, replayFromInterval
 	default:
-		rc.replay, rc.source = stop.Sub(ck.Last)%ck.Interval, replayFromCheckpoint
+		// the stop is past: no checkpoint completed after the last one
+		// the job reported running, however long ago (a checkpoint that
+		// failed, or the schedule Flink restarts at a random delay with
+		// every run), so the failover restores it and replays all since
+		rc.replay, rc.source = stop.Sub(ck.Last)+rc.took, replayFromCheckpoint
 	}
 	return rc
 }

@@ -119,6 +119,33 @@ func TestFailoverFoldsTheAnswerToALongReplay(t *testing.T) {
 	require.True(t, o.NewState.Rescale.Failover)
 }
 
+// A failover restores the last checkpoint the job completed, however long
+// ago: with 3-minute checkpoints whose last one completed 7 minutes before
+// the TaskManager was lost (the ones due since failed, or the run's first
+// was not yet due: Flink restarts the schedule at a random delay with every
+// run), it replays 7 minutes, not the minute an unbroken schedule would
+// leave (7 mod 3). Half the interval is under slo.recovery, yet this
+// failover's replay is over it: no size drains it in time, and its answer,
+// a scale-up, is folded into the failover's own restart. The job of
+// TestFailoverFoldsTheDrain.
+func TestFailoverReplaysAllSinceTheLastCheckpoint(t *testing.T) {
+	cfg := noDelay()
+	cfg.Slots.PerTaskManager = 1
+	cfg.Disturbances = 0 // running, the job keeps its size
+	ck := 3 * time.Minute
+	running := func(sec int) events.Snapshot { return failoverJob(sec, ck, t0.Add(300*time.Second-7*time.Minute)) }
+	o := feedOurs(t, cfg, State{}, 23, running) // 80 s … 300 s
+	require.Nil(t, o.Decision, o.Hold)
+	down := failoverDown(310)
+	o = Decide(Input{Snapshot: down, State: o.NewState, Config: cfg, Now: down.ObservedAt, SnapshotID: "s"})
+	require.NotNil(t, o.Decision, o.Hold)
+	require.Greater(t, targetsOf(o.Decision)["window"], 3)
+	require.Contains(t, o.Decision.Rationale, "replay 7m0s since the last checkpoint")
+	require.Contains(t, o.Decision.Rationale, "this failover replays 7m0s since the last checkpoint, longer than 3m0s (slo.recovery), so no size drains it in time and its answer is a scale-up")
+	require.Contains(t, o.Decision.Rationale, "decided while the job is CREATED after a failover")
+	require.True(t, o.NewState.Rescale.Failover)
+}
+
 // On Flink 2 a rescale lands on the next completed checkpoint, up to an
 // interval after the decision (two when that checkpoint fails): the job
 // going down 7 minutes after our
