@@ -250,6 +250,40 @@ func failoverRestart(st State, snap *events.Snapshot, cfg Config, now, stop time
 		// failed, or the schedule Flink restarts at a random delay with
 		// every run), so the failover restores it and replays all since
 		rc.replay, rc.source = stop.Sub(ck.Last)+rc.took, replayFromCheckpoint
+		// the checkpoint holds the sources' positions at its trigger: a
+		// job that lagged then and drained since goes back to that lag
+		then, ok1 := sampleLag(st.Window, snap, ck.Last.Add(-rc.took))
+		at, ok2 := sampleLag(st.Window, snap, stop)
+		if ok1 && ok2 && then > at {
+			rc.behind = time.Duration((then - at) * float64(time.Second)).Round(time.Second)
+			rc.replay += rc.behind
+		}
 	}
 	return rc
+}
+
+// sampleLag is the job's lag (s: the sources' pending records over the
+// offered rate) in the window's latest sample at or before t; false when
+// the window starts after t, or that sample does not show every source's
+// pending records or an offered rate. snap gives the vertices in the
+// samples' order.
+func sampleLag(w []Sample, snap *events.Snapshot, t time.Time) (float64, bool) {
+	i := len(w) - 1
+	for i >= 0 && w[i].At.After(t) {
+		i--
+	}
+	if i < 0 || w[i].Offered <= 0 || len(w[i].V) != len(snap.Vertices) {
+		return 0, false
+	}
+	pending := 0.0
+	for k, v := range snap.Vertices {
+		if !v.IsSource && len(v.Inputs) > 0 {
+			continue
+		}
+		if w[i].V[k].Pending < 0 {
+			return 0, false
+		}
+		pending += w[i].V[k].Pending
+	}
+	return pending / w[i].Offered, true
 }

@@ -211,3 +211,60 @@ func failoverDown(sec int) events.Snapshot {
 	s.TaskManagers, s.SlotsTotal, s.SlotsFree = 2, 2, 2
 	return s
 }
+
+// A failover restores the sources' positions at the last checkpoint's
+// trigger: a job 20 s behind its input then, and caught up since, goes back
+// 20 s behind besides the input read since. With 2-minute checkpoints, the
+// last triggered at 150 s (it took 10 s) and the stop at 300 s, the replay
+// is the 150 s since its trigger plus those 20 s. A window that starts
+// after the trigger shows no lag then, and the replay is the 150 s alone.
+func TestFailoverReplaysTheLagItsCheckpointHeld(t *testing.T) {
+	cfg := noDelay()
+	src := vtx("source", 2, 300, 30000, 30000)
+	snap := snapAt(300, src, vtx("sink", 2, 300, 30000, 0, "source"))
+	snap.CheckpointIntervalMs = (2 * time.Minute).Milliseconds()
+	last := t0.Add(160 * time.Second)
+	snap.LastCheckpointAt, snap.LastCheckpointDurationMs = &last, 10_000
+	sample := func(sec int, pending float64) Sample {
+		return Sample{At: t0.Add(time.Duration(sec) * time.Second), Offered: 30000,
+			V: []VertexSample{{P: 2, Pending: pending}, {P: 2, Pending: -1}}}
+	}
+	st := State{Window: []Sample{sample(140, 600_000), sample(150, 600_000), sample(200, 90_000), sample(300, 0)}}
+	rc := failoverRestart(st, &snap, cfg, t0.Add(310*time.Second), t0.Add(300*time.Second))
+	require.Equal(t, 20*time.Second, rc.behind)
+	require.Equal(t, 170*time.Second, rc.replay, "150 s since the trigger and the 20 s the sources were behind then")
+	require.Contains(t, string(rc.describe(nil)), "replay 2m50s since the last checkpoint, its sources 20s further behind their input then than at the stop")
+
+	st.Window = st.Window[2:]
+	rc = failoverRestart(st, &snap, cfg, t0.Add(310*time.Second), t0.Add(300*time.Second))
+	require.Zero(t, rc.behind)
+	require.Equal(t, 150*time.Second, rc.replay)
+}
+
+// A checkpoint an unbroken schedule would have brought has not completed:
+// with 5-minute checkpoints, the last acknowledged 11 minutes ago (the ones
+// due since failed, or Flink restarted the schedule with a run at a random
+// delay). Which one comes next is not known, and a restart before it
+// restores the last one: it replays the 11 minutes and the 8 s that
+// checkpoint took, not the minute an unbroken schedule would leave
+// (11 mod 5), nor nothing for a checkpoint taken to be due 4 minutes
+// before it. Within an interval (and the wait for one) of the last, the
+// schedule is read as before.
+func TestRestartAfterACheckpointOverdueReplaysAllSinceTheLast(t *testing.T) {
+	cfg := Defaults()
+	last := t0.Add(-11 * time.Minute)
+	snap := &events.Snapshot{CheckpointIntervalMs: 300_000, LastCheckpointAt: &last, LastCheckpointDurationMs: 8_000}
+	rc := restartFor(State{}, snap, cfg, t0)
+	require.Equal(t, replayFromCheckpoint, rc.source)
+	require.Equal(t, 11*time.Minute+8*time.Second+rc.wait, rc.replay)
+	require.Zero(t, rc.later, "no later checkpoint offered: when it comes is not known")
+
+	last = t0.Add(-9*time.Minute - 50*time.Second)
+	rc = restartFor(State{}, snap, cfg, t0)
+	require.Equal(t, replayFromCheckpoint, rc.source)
+	require.Greater(t, rc.replay, 9*time.Minute, "not the checkpoint an unbroken schedule would have due in 10 s")
+
+	last = t0.Add(-4*time.Minute - 50*time.Second)
+	rc = restartFor(State{}, snap, cfg, t0)
+	require.Equal(t, replayWaited, rc.source, "within an interval: the checkpoint due in 10 s is waited for")
+}

@@ -104,6 +104,11 @@ type restartCost struct {
 	// down: the job is down (a failover), so every candidate, keep
 	// included, comes back through this restart; none adds one of its own.
 	down bool
+	// behind is how much further behind their input the sources were at
+	// the restored checkpoint's trigger than at the stop (a failover's
+	// restart, when the window shows both): the restore puts them back
+	// there, so replay includes it.
+	behind time.Duration
 }
 
 // Where a restart's replay comes from.
@@ -141,6 +146,9 @@ func (rc restartCost) describe(b text) text {
 		b = b.s("replay ").dur(rc.replay).s(" since the last checkpoint when the new TaskManagers register")
 	default:
 		b = b.s("replay ").dur(rc.replay).s(" since the last checkpoint")
+		if rc.behind > 0 {
+			b = b.s(", its sources ").dur(rc.behind).s(" further behind their input then than at the stop")
+		}
 	}
 	if rc.observed > 0 {
 		b = b.s("; from ").i(rc.observed).s(" observed")
@@ -207,6 +215,16 @@ func restartWith(rs restartStats, st State, snap *events.Snapshot, cfg Config, n
 		return rc
 	}
 	stop := now.Add(rc.wait)
+	if now.Sub(last) > interval+rc.took+checkpointWait {
+		// a last checkpoint older than an interval (and the wait for one,
+		// and what it took): one an unbroken schedule would have brought
+		// has not completed (it failed, or Flink restarted the schedule
+		// with the run at a random delay), when the next one comes is not
+		// known, and until it does a restart restores the last one, so it
+		// replays all since, and no checkpoint is taken to be due
+		rc.replay, rc.source = stop.Sub(last)+rc.took, replayFromCheckpoint
+		return rc
+	}
 	since := stop.Sub(last) % interval
 	if due := interval - since; due <= checkpointWait {
 		rc.wait += due
