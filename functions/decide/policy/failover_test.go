@@ -102,17 +102,7 @@ func TestFailoverFoldsTheDrain(t *testing.T) {
 // 12,000 rec/s per subtask, 30,000 offered), its last checkpoint 5 minutes
 // before the TaskManager was lost.
 func TestFailoverFoldsTheAnswerToALongReplay(t *testing.T) {
-	cfg := noDelay()
-	cfg.Slots.PerTaskManager = 1
-	cfg.Disturbances = 0 // running, the job keeps its size
-	ck := 8 * time.Minute
-	running := func(sec int) events.Snapshot { return failoverJob(sec, ck, t0.Add(-5*time.Minute)) }
-	o := feedOurs(t, cfg, State{}, 23, running) // 80 s … 300 s
-	require.Nil(t, o.Decision, o.Hold)
-	down := failoverDown(310)
-	o = Decide(Input{Snapshot: down, State: o.NewState, Config: cfg, Now: down.ObservedAt, SnapshotID: "s"})
-	require.NotNil(t, o.Decision, o.Hold)
-	require.Greater(t, targetsOf(o.Decision)["window"], 3)
+	o := foldAfterFailover(t, 8*time.Minute, t0.Add(-5*time.Minute))
 	require.Contains(t, o.Decision.Rationale, "no change drains the restart's")
 	require.Contains(t, o.Decision.Rationale, "the failover replays half the 8m0s checkpoint interval on average, longer than 3m0s (slo.recovery), so no size drains it in time and its answer is a scale-up: made now, not as a second restart that replays again")
 	require.Contains(t, o.Decision.Rationale, "decided while the job is CREATED after a failover")
@@ -129,17 +119,7 @@ func TestFailoverFoldsTheAnswerToALongReplay(t *testing.T) {
 // a scale-up, is folded into the failover's own restart. The job of
 // TestFailoverFoldsTheDrain.
 func TestFailoverReplaysAllSinceTheLastCheckpoint(t *testing.T) {
-	cfg := noDelay()
-	cfg.Slots.PerTaskManager = 1
-	cfg.Disturbances = 0 // running, the job keeps its size
-	ck := 3 * time.Minute
-	running := func(sec int) events.Snapshot { return failoverJob(sec, ck, t0.Add(300*time.Second-7*time.Minute)) }
-	o := feedOurs(t, cfg, State{}, 23, running) // 80 s … 300 s
-	require.Nil(t, o.Decision, o.Hold)
-	down := failoverDown(310)
-	o = Decide(Input{Snapshot: down, State: o.NewState, Config: cfg, Now: down.ObservedAt, SnapshotID: "s"})
-	require.NotNil(t, o.Decision, o.Hold)
-	require.Greater(t, targetsOf(o.Decision)["window"], 3)
+	o := foldAfterFailover(t, 3*time.Minute, t0.Add(300*time.Second-7*time.Minute))
 	require.Contains(t, o.Decision.Rationale, "replay 7m0s since the last checkpoint")
 	require.Contains(t, o.Decision.Rationale, "this failover replays 7m0s since the last checkpoint, longer than 3m0s (slo.recovery), so no size drains it in time and its answer is a scale-up")
 	require.Contains(t, o.Decision.Rationale, "decided while the job is CREATED after a failover")
@@ -189,6 +169,26 @@ func TestOurFlink2RescaleIsNotAFailover(t *testing.T) {
 	// failover again
 	mine.Rescale.At = down.ObservedAt.Add(-(cfg.RescaleTimeout + 2*ck + ck/10 + cfg.MinInterval + time.Second))
 	require.NotNil(t, decide(mine).Decision)
+}
+
+// foldAfterFailover feeds TestFailoverFoldsTheDrain's job (1-slot
+// TaskManagers, no disturbances priced, checkpoints every ck, the last
+// completed at last) for 80 s … 300 s without a decision, then the
+// snapshot of its failover at 310 s, and returns that decision: a
+// scale-up of the window past 3.
+func foldAfterFailover(t *testing.T, ck time.Duration, last time.Time) Output {
+	t.Helper()
+	cfg := noDelay()
+	cfg.Slots.PerTaskManager = 1
+	cfg.Disturbances = 0 // running, the job keeps its size
+	running := func(sec int) events.Snapshot { return failoverJob(sec, ck, last) }
+	o := feedOurs(t, cfg, State{}, 23, running)
+	require.Nil(t, o.Decision, o.Hold)
+	down := failoverDown(310)
+	o = Decide(Input{Snapshot: down, State: o.NewState, Config: cfg, Now: down.ObservedAt, SnapshotID: "s"})
+	require.NotNil(t, o.Decision, o.Hold)
+	require.Greater(t, targetsOf(o.Decision)["window"], 3)
+	return o
 }
 
 // failoverJob is the job of the failover tests running settled at sec:
