@@ -20,15 +20,19 @@ import (
 
 // TestFoldedScaleDownOnRealFlink: actuate scales a real Flink 1.20.5 job
 // (a session cluster: the subtasks stay spread) from 16 to 4 subtasks and
-// its TaskManagers from 8 to 2. Rescaling first and then removing the
-// TaskManagers restarts the job twice (the removal fails it over); folding
-// the removal into the rescale restarts it once. Both end RUNNING at 4 on
-// 2 TaskManagers.
+// its TaskManagers from 8 to 2. Folding the removal into the rescale
+// restarts the job once, always. Rescaling first and then removing the
+// TaskManagers restarts it twice when the removal takes a TaskManager
+// holding subtasks (the removal fails it over), and once when Flink
+// happened to place the rescaled job's 4 slots on the TaskManagers that
+// stay (the emulated owner removes TaskManagers without subtasks first):
+// Flink does not promise the spread, so that run allows either. Both end
+// RUNNING at 4 on 2 TaskManagers.
 func TestFoldedScaleDownOnRealFlink(t *testing.T) {
 	for _, tt := range []struct {
-		fold     bool
-		restarts int
-	}{{false, 2}, {true, 1}} {
+		fold                     bool
+		minRestarts, maxRestarts int
+	}{{false, 1, 2}, {true, 1, 1}} {
 		t.Run(fmt.Sprintf("fold=%v", tt.fold), func(t *testing.T) {
 			sb, fl, details := startPlacement(t, sandbox.Config{Flink: "1.20"})
 			ctx := context.Background()
@@ -65,7 +69,9 @@ func TestFoldedScaleDownOnRealFlink(t *testing.T) {
 			}
 			t.Logf("fold=%v: restarts %d → %d for one scale-down (16 → 4, TaskManagers 8 → 2); job %s at %v on %d TaskManagers",
 				tt.fold, before.Restarts, after.Restarts, after.State, parallelism(after.Vertices), after.RegisteredTaskManagers)
-			assert.Equal(t, tt.restarts, after.Restarts-before.Restarts, "restarts for the scale-down")
+			n := after.Restarts - before.Restarts
+			assert.GreaterOrEqual(t, n, tt.minRestarts, "restarts for the scale-down")
+			assert.LessOrEqual(t, n, tt.maxRestarts, "restarts for the scale-down")
 			assert.Equal(t, flink.StateRunning, after.State)
 			assert.Equal(t, []int{4, 4}, parallelism(after.Vertices))
 			assert.Equal(t, 2, after.RegisteredTaskManagers)
