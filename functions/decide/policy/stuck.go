@@ -175,9 +175,32 @@ func waitingForSlots(g gateInput, st State) (w slotWait, ok bool) {
 	if g.cfg.Slots.Sharing != events.SlotSharingDedicated && slices.ContainsFunc(s.Vertices, func(v events.VertexSnapshot) bool { return v.SlotSharingGroup == "" }) {
 		shared := layoutFor(g.cfg, s, false)
 		need, err := shared.Needed(w.want)
-		w.hidden = err == nil && need <= s.SlotsTotal-shared.Standby*shared.PerTaskManager
+		w.hidden = err == nil && need <= s.SlotsTotal-shared.Standby*shared.PerTaskManager && !ranUnhidden(last, s, w.want)
 	}
 	return w, true
+}
+
+// ranUnhidden reports whether the job's last run (last) was at the
+// parallelism it now waits for (want; the snapshot s as it ran) and lasted
+// hiddenGroupsAfter: holdsMoreSlots compared the slots it held with the
+// policy's count over that time and found no groups hidden (State.Unfit
+// stays false), so a wait at that parallelism on as many slots is not one
+// for groups the policy was not told of. It is a restart still under way:
+// a state restore, a restore that failed and restarted the job again, a
+// lost TaskManager's replacement (faults: a failover and a failed restore
+// keep the job down 3–4 min with every registered slot free; read as
+// hidden groups, every later decision counted each vertex's own slots, 15
+// where the job needs 13 and the oracle 6, to the end of the run).
+func ranUnhidden(last Sample, s *events.Snapshot, want map[string]int) bool {
+	if last.At.Sub(last.Epoch) < hiddenGroupsAfter {
+		return false
+	}
+	for _, v := range s.Vertices {
+		if want[v.ID] != v.Parallelism {
+			return false
+		}
+	}
+	return true
 }
 
 // askPerVertex answers a job's first wait on slot-sharing groups the policy

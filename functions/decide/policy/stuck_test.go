@@ -175,3 +175,36 @@ func TestWaitingOnHiddenGroups(t *testing.T) {
 		require.Equal(t, 1, v.Lower, v.ID)
 	}
 }
+
+// A job that ran at a parallelism for longer than hiddenGroupsAfter, its
+// slots then compared with the policy's count and no groups found hidden,
+// and that waits at that parallelism on as many slots, every one free, is
+// restarting (a state restore, a failed restore and the restart after it),
+// not waiting on groups the policy was not told of (faults seed 85003: a
+// failover and a failed restore kept the job down 3m20s; read as hidden
+// groups, its slots were counted per vertex to the end of the run). It
+// ran source 3, window 6 for 300 s on 6 one-slot TaskManagers and waits
+// with those 6 free: no decision, its slots still counted by its groups.
+// A run shorter than that at the same parallelism is no evidence: the
+// wait is taken as hidden groups as before.
+func TestWaitAfterARunAtThatParallelismIsNoHiddenGroup(t *testing.T) {
+	cfg := noDelay()
+	cfg.Slots.PerTaskManager = 1
+	ran := snapAt(300, vtx("source", 3, 300, 30000, 30000), vtx("window", 6, 900, 30000, 0, "source"))
+	state := func(epoch time.Duration) State {
+		return State{Topology: fingerprint(&ran), Epoch: t0.Add(epoch),
+			Window: []Sample{{At: ran.ObservedAt, Epoch: t0.Add(epoch), Offered: 30000, V: []VertexSample{{P: 3}, {P: 6}}}}}
+	}
+	s := snapAt(570, vtx("source", 3, 0, 0, 0), vtx("window", 6, 0, 0, 0, "source"))
+	s.JobState, s.TaskManagers, s.SlotsTotal, s.SlotsFree, s.Complete = "CREATED", 6, 6, 6, false
+
+	o := Decide(Input{Snapshot: s, State: state(0), Config: cfg, Now: s.ObservedAt, SnapshotID: "s"})
+	require.Nil(t, o.Decision, "a restart under way, not hidden groups")
+	require.Equal(t, HoldNotRunning, o.HoldKind)
+	require.False(t, o.NewState.Unfit, "slots still counted by the job's groups")
+
+	o = Decide(Input{Snapshot: s, State: state(240 * time.Second), Config: cfg, Now: s.ObservedAt, SnapshotID: "s"})
+	require.NotNil(t, o.Decision, "a run of 60 s showed nothing of its groups: %s", o.Hold)
+	require.True(t, o.NewState.Unfit)
+	require.Contains(t, o.Decision.Rationale, "it has groups the policy was not told of")
+}
