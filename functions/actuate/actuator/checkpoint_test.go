@@ -59,24 +59,24 @@ func waitFirstCheckpoint(t *testing.T, e *env) {
 	t.Helper()
 	fc, err := flink.New(e.url, flink.Options{})
 	require.NoError(t, err)
-	require.Eventually(t, func() bool {
+	e.await(t, func() bool {
 		cp, err := fc.Checkpoints(context.Background(), e.jobID)
 		return err == nil && cp.Latest.Completed != nil
-	}, 20*time.Second, 20*time.Millisecond)
+	}, 20*time.Second, "a checkpoint completed")
 }
 
 // requireFreshRestore checks that the rescale restored a checkpoint that had
-// completed shortly before (simulated time; the emulator runs at speed 20,
-// and its REST views refresh every few simulated seconds).
+// completed shortly before (the emulator's time; its REST views refresh
+// every few of its seconds).
 func requireFreshRestore(t *testing.T, e *env) {
 	t.Helper()
 	fc, err := flink.New(e.url, flink.Options{})
 	require.NoError(t, err)
 	var cp flink.Checkpoints
-	require.Eventually(t, func() bool {
+	e.await(t, func() bool {
 		cp, err = fc.Checkpoints(context.Background(), e.jobID)
 		return err == nil && cp.Latest.Restored != nil
-	}, 20*time.Second, 20*time.Millisecond)
+	}, 20*time.Second, "the rescale restored a checkpoint")
 	var ack int64
 	for _, c := range cp.History {
 		if c.ID == cp.Latest.Restored.ID {

@@ -54,14 +54,14 @@ func (e *env) restarts(t *testing.T) int {
 
 func (e *env) scaleDown(t *testing.T) (events.Result, int) {
 	t.Helper()
-	require.Eventually(t, func() bool { return e.sim.GroundTruth().State == "RUNNING" }, 30*time.Second, 10*time.Millisecond)
+	e.await(t, func() bool { return e.sim.GroundTruth().State == "RUNNING" }, 30*time.Second, "the job runs")
 	before := e.restarts(t)
 	d := e.decision(events.ModeAdaptive, 2, 2)
 	d.Slots.PerTaskManager = 2
 	r, err := e.act.Actuate(context.Background(), d)
 	require.NoError(t, err)
 	// Let a late failover show.
-	time.Sleep(300 * time.Millisecond)
+	e.settle(300 * time.Millisecond)
 	return r, e.restarts(t) - before
 }
 
@@ -180,7 +180,7 @@ func TestFoldedScaleDownFailures(t *testing.T) {
 		for _, s := range r.Steps {
 			if s.Name == "wait-released" {
 				assert.Equal(t, "done", s.Status)
-				assert.Contains(t, s.Detail, "declaring anyway: timed out after 1s: 4 TaskManagers registered, 1 kept")
+				assert.Contains(t, s.Detail, "declaring anyway: timed out after "+e.options.ReleaseWait.String()+": 4 TaskManagers registered, 1 kept")
 			}
 		}
 		assert.Equal(t, []int{2, 2}, e.parallelism(t))
@@ -196,15 +196,15 @@ func TestFoldedScaleDownFailures(t *testing.T) {
 			"no rollback: the removal already restarted the job on the TaskManager left")
 		assert.Equal(t, 1, e.replicas(t))
 		assert.Equal(t, 1, e.desired(t).TaskManagers)
-		require.Eventually(t, func() bool {
+		e.await(t, func() bool {
 			gt := e.sim.GroundTruth()
 			return gt.State == "RUNNING" && gt.Vertices[0].Parallelism == 2
-		}, 5*time.Second, 10*time.Millisecond, "the job runs at what the 2 slots left allow")
+		}, 5*time.Second, "the job runs at what the 2 slots left allow")
 	})
 	t.Run("TaskManagers cannot be removed: nothing changed, retried", func(t *testing.T) {
 		e := newEnvOf(t, fmt.Sprintf(spreadScenario, checkpoints), true, foldOptions(true))
 		e.use(failingScale{TaskManagers: e.deps.TaskManagers})
-		require.Eventually(t, func() bool { return e.sim.GroundTruth().State == "RUNNING" }, 30*time.Second, 10*time.Millisecond)
+		e.await(t, func() bool { return e.sim.GroundTruth().State == "RUNNING" }, 30*time.Second, "the job runs")
 		d := e.decision(events.ModeAdaptive, 2, 2)
 		d.Slots.PerTaskManager = 2
 		_, err := e.act.Actuate(context.Background(), d)

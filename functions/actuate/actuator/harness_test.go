@@ -22,8 +22,8 @@ import (
 )
 
 // scenario is a two-vertex job at parallelism 2 on 2 one-slot TaskManagers,
-// with short start-up and restart so the emulator, run 20x sped up, settles
-// in a fraction of a second.
+// with short start-up and restart so the emulator settles in a few of its
+// seconds.
 const scenario = `
 name: actuate-test
 duration: 1h
@@ -60,6 +60,7 @@ type env struct {
 	ts      *httptest.Server
 	options Options
 	deps    Deps
+	paced   bool // the emulator runs on the wall clock (newPacedEnvOf)
 }
 
 // use rebuilds the Actuator with tm as its TaskManager backend.
@@ -73,12 +74,44 @@ func newEnv(t *testing.T, mode string, withTMs bool, opt Options) *env {
 	return newEnvOf(t, fmt.Sprintf(scenario, mode), withTMs, opt)
 }
 
-// newEnvOf is newEnv on the scenario doc.
+// speed is how many times faster than the wall clock the emulator ran when
+// these tests paced it by the wall clock, as the paced ones still do: the
+// Options a test gives, and the waits it writes, are in those terms (a
+// 20 ms poll is 400 ms of the emulator's time).
+const speed = 20
+
+// newEnvOf is newEnv on the scenario doc. The Actuator waits on the
+// emulator's own clock (simClock): each of its sleeps advances the emulated
+// cluster, and nothing else does, so every state it polls for is there for
+// it to see however loaded the machine is. (Paced by the wall clock at 20×,
+// a test process stalled for a second let the emulator jump 20 s past a
+// state a wait had to see.) The Options' waits are scaled by speed onto
+// that clock.
 func newEnvOf(t *testing.T, doc string, withTMs bool, opt Options) *env {
+	t.Helper()
+	return newEnvAt(t, doc, withTMs, opt, false)
+}
+
+// newPacedEnvOf is newEnvOf with the emulator running speed times faster
+// than the wall clock and the Actuator on the wall clock, for tests whose
+// other parties (a kube-apiserver's Deployment, KEDA, the whole function's
+// Run) act on the wall clock.
+func newPacedEnvOf(t *testing.T, doc string, withTMs bool, opt Options) *env {
+	t.Helper()
+	return newEnvAt(t, doc, withTMs, opt, true)
+}
+
+func newEnvAt(t *testing.T, doc string, withTMs bool, opt Options, paced bool) *env {
 	t.Helper()
 	sc, err := flinksim.ParseScenario([]byte(doc), ".")
 	require.NoError(t, err)
-	e := &env{sim: flinksim.New(sc, flinksim.Options{}), kv: map[string]jetstream.KeyValue{}}
+	simOpt := flinksim.Options{}
+	if !paced {
+		// The emulator's clock starts at the wall clock's now, which
+		// decisions (DecidedAt) and deliveries (Stored) carry.
+		simOpt.Start = time.Now()
+	}
+	e := &env{sim: flinksim.New(sc, simOpt), kv: map[string]jetstream.KeyValue{}, paced: paced}
 	e.jobID, e.vertex = e.sim.JobID(), e.sim.VertexIDs()
 	emu := e.sim.Handler()
 	e.ts = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -92,10 +125,12 @@ func newEnvOf(t *testing.T, doc string, withTMs bool, opt Options) *env {
 	}))
 	t.Cleanup(e.ts.Close)
 	e.url = e.ts.URL
-	ctx, cancel := context.WithCancel(context.Background())
-	simDone := make(chan error, 1)
-	go func() { simDone <- e.sim.Run(ctx, 20, nil) }()
-	t.Cleanup(func() { cancel(); require.NoError(t, <-simDone) })
+	if paced {
+		ctx, cancel := context.WithCancel(context.Background())
+		simDone := make(chan error, 1)
+		go func() { simDone <- e.sim.Run(ctx, speed, nil) }()
+		t.Cleanup(func() { cancel(); require.NoError(t, <-simDone) })
+	}
 
 	nats := eventstest.Start(t)
 	for _, b := range []string{events.BucketActuations, events.BucketDesiredTMs, events.BucketPolicy} {
@@ -111,9 +146,43 @@ func newEnvOf(t *testing.T, doc string, withTMs bool, opt Options) *env {
 	if opt.SlotWait == 0 {
 		opt.SlotWait, opt.ParallelismWait, opt.Poll = 10*time.Second, 10*time.Second, 20*time.Millisecond
 	}
+	if !paced {
+		deps.Clock = simClock{e.sim}
+		if opt.CheckpointWait == 0 {
+			opt.CheckpointWait = DefaultOptions().CheckpointWait
+		}
+		for _, w := range []*time.Duration{&opt.SlotWait, &opt.ParallelismWait, &opt.Poll, &opt.CheckpointWait, &opt.ReleaseWait} {
+			*w *= speed
+		}
+	}
 	e.options, e.deps = opt, deps
 	e.act = New(deps, opt)
 	return e
+}
+
+// await lets the emulator run until cond holds, checking it after each of
+// the emulator's steps, for at most within of wall-clock time at speed (the
+// bound a paced test gives require.Eventually).
+func (e *env) await(t *testing.T, cond func() bool, within time.Duration, msg string) {
+	t.Helper()
+	if e.paced {
+		require.Eventually(t, cond, within, 10*time.Millisecond, msg)
+		return
+	}
+	for end := e.sim.Elapsed() + within*speed; !cond(); e.sim.Advance(time.Second) {
+		if e.sim.Elapsed() >= end {
+			require.FailNow(t, "condition not met within "+(within*speed).String()+" of the emulator's time", msg)
+		}
+	}
+}
+
+// settle lets d of wall-clock time at speed pass on the emulator.
+func (e *env) settle(d time.Duration) {
+	if e.paced {
+		time.Sleep(d)
+		return
+	}
+	e.sim.Advance(d * speed)
 }
 
 func (e *env) inject(f ...fault) {
@@ -191,4 +260,17 @@ func stepNames(r events.Result) []string {
 		names = append(names, s.Name+":"+s.Status)
 	}
 	return names
+}
+
+// An env's emulator moves only when something waits on its clock (the
+// Actuator's polls, await, settle): wall-clock time alone, such as a
+// stalled test process's, moves nothing, so no state a wait polls for can
+// pass unseen.
+func TestEnvEmulatorMovesOnlyOnItsClock(t *testing.T) {
+	e := newEnv(t, events.ModeAdaptive, true, Options{})
+	before := e.sim.Elapsed()
+	time.Sleep(200 * time.Millisecond)
+	require.Equal(t, before, e.sim.Elapsed(), "wall-clock time moved the emulator")
+	require.NoError(t, e.act.deps.Clock.Sleep(context.Background(), 3*time.Second))
+	require.GreaterOrEqual(t, e.sim.Elapsed()-before, 3*time.Second, "a wait on its clock moves it")
 }

@@ -168,7 +168,7 @@ func kedaEnv(t *testing.T, placement string, fold bool, rules []rbacv1.PolicyRul
 	opt := foldOptions(fold)
 	opt.ReleaseWait = 5 * time.Second
 	opt.KEDAOwnsTaskManagers, opt.HPATolerance, opt.DefaultWorkload = true, 0.1, kedaWorkload
-	e := newEnvOf(t, fmt.Sprintf(spreadScenario, placement+checkpoints), false, opt)
+	e := newPacedEnvOf(t, fmt.Sprintf(spreadScenario, placement+checkpoints), false, opt)
 	kc := startKEDACluster(t, e, 4, rules)
 	_, e.deps.Pods = kc.clients(t)
 	e.use(nil)

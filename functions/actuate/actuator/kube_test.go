@@ -39,7 +39,7 @@ func TestScaleUpOnKubernetes(t *testing.T) {
 	saCfg := srv.ServiceAccountConfig(t, "flink", "flinkscaler-actuate", deployedRules(t))
 	kubeconfig := srv.Kubeconfig(t, saCfg)
 
-	e := newEnv(t, "adaptive", false, Options{})
+	e := newPacedEnvOf(t, fmt.Sprintf(scenario, events.ModeAdaptive), false, Options{})
 	restCfg, k8s := e.watchDeployment(t, srv, kubeconfig)
 
 	r, err := e.act.Actuate(context.Background(), e.decision(events.ModeAdaptive, 5, 4))
@@ -100,7 +100,7 @@ func TestFoldedScaleDownOnKubernetes(t *testing.T) {
 
 	opt := foldOptions(true)
 	opt.ReleaseWait = 5 * time.Second
-	e := newEnvOf(t, fmt.Sprintf(spreadScenario, checkpoints), false, opt)
+	e := newPacedEnvOf(t, fmt.Sprintf(spreadScenario, checkpoints), false, opt)
 	e.watchDeployment(t, srv, kubeconfig)
 
 	r, restarts := e.scaleDown(t)
@@ -183,7 +183,7 @@ func TestKubernetesScaleDownMarksPods(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			opt := foldOptions(tt.fold)
 			opt.ReleaseWait = 5 * time.Second
-			e := newEnvOf(t, fmt.Sprintf(spreadScenario, tt.placement+checkpoints), false, opt)
+			e := newPacedEnvOf(t, fmt.Sprintf(spreadScenario, tt.placement+checkpoints), false, opt)
 			pc, _ := startPodCluster(t, e, 4, tt.rules(t))
 			k8s, pods := pc.clients(t)
 			e.options.DefaultWorkload = "deployments/" + kedaWorkload

@@ -29,7 +29,7 @@ func TestScaleUpOfAJobBelowItsBoundsPinsWhatRuns(t *testing.T) {
 	// the wait sees their slots, as on a cluster whose restarts outlast a
 	// poll.
 	e := newEnvOf(t, doc, true, Options{SlotWait: 30 * time.Second, ParallelismWait: 30 * time.Second, Poll: 300 * time.Millisecond})
-	require.Eventually(t, func() bool { return e.sim.GroundTruth().State == flinksim.StateRunning }, 30*time.Second, 10*time.Millisecond,
+	e.await(t, func() bool { return e.sim.GroundTruth().State == flinksim.StateRunning }, 30*time.Second,
 		"the job runs on the 2 slots there are")
 	require.Equal(t, []int{2, 2}, e.parallelism(t))
 	before := e.sim.GroundTruth().Restarts

@@ -2,6 +2,7 @@ package actuator
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -24,7 +25,7 @@ import (
 // published on NATS scales the emulated cluster, a result comes back, the
 // KEDA scaler answers the new desired count and /healthz and /metrics serve.
 func TestRun(t *testing.T) {
-	e := newEnv(t, "adaptive", false, Options{})
+	e := newPacedEnvOf(t, fmt.Sprintf(scenario, events.ModeAdaptive), false, Options{})
 	srv, err := natsserver.Start(natsserver.Config{})
 	require.NoError(t, err)
 	t.Cleanup(srv.Shutdown)
