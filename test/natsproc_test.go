@@ -77,6 +77,8 @@ type natsProcess struct {
 	cmd  *exec.Cmd
 	log  string // the server's log file
 	args []string
+	// exited is closed once cmd has exited (launch waits on it).
+	exited chan struct{}
 }
 
 // startNATSProcess starts nats-server -js on a free port with its store in
@@ -88,7 +90,7 @@ func startNATSProcess(t *testing.T, extra ...string) *natsProcess {
 	t.Cleanup(func() {
 		if p.cmd != nil {
 			_ = p.cmd.Process.Kill()
-			_ = p.cmd.Wait()
+			<-p.exited
 		}
 	})
 	return p
@@ -98,22 +100,20 @@ func (p *natsProcess) url() string { return fmt.Sprintf("nats://127.0.0.1:%d", p
 
 func (p *natsProcess) start() {
 	p.t.Helper()
-	args := append([]string{"-js", "-a", "127.0.0.1", "-p", fmt.Sprint(p.port), "-sd", p.dir, "-n", "flinkscaler-test"}, p.args...)
-	p.cmd = exec.Command(p.bin, args...)
-	p.log = filepath.Join(p.t.TempDir(), "nats-server.log")
-	f, err := os.Create(p.log)
-	require.NoError(p.t, err)
-	defer f.Close()
-	p.cmd.Stdout, p.cmd.Stderr = f, f
-	require.NoError(p.t, p.cmd.Start())
 	addr := fmt.Sprintf("127.0.0.1:%d", p.port)
-	eventually(p.t, 20*time.Second, func() bool {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			_ = c.Close()
+	// The port is testport's, outside the kernel's ephemeral range and held
+	// by our flock, so nothing takes it by chance; a restart right after
+	// SIGKILL may still find it held for a moment (by whatever could bind
+	// it explicitly). A server that cannot listen exits, so wait for this
+	// process's own "Listening" line, and start it again on the same port
+	// while the port is held, for a bounded time.
+	deadline := time.Now().Add(30 * time.Second)
+	for !p.launch(addr) {
+		if time.Now().After(deadline) {
+			require.FailNow(p.t, "nats-server could not listen on "+addr, "for 30s: %s", p.logTail())
 		}
-		return err == nil
-	}, "nats-server did not listen on %s: %s", addr, p.logTail())
+		time.Sleep(200 * time.Millisecond)
+	}
 	// JetStream answers only once its store is recovered.
 	eventually(p.t, 30*time.Second, func() bool {
 		nc, err := nats.Connect(p.url(), nats.UserInfo(p.user()))
@@ -124,6 +124,39 @@ func (p *natsProcess) start() {
 		_, err = nc.Request("$JS.API.INFO", nil, 2*time.Second)
 		return err == nil
 	}, "JetStream not ready: %s", p.logTail())
+}
+
+// launch starts the process and reports whether it listens on addr (its
+// log says so); false when it exited first, its port held by another.
+func (p *natsProcess) launch(addr string) bool {
+	p.t.Helper()
+	args := append([]string{"-js", "-a", "127.0.0.1", "-p", fmt.Sprint(p.port), "-sd", p.dir, "-n", "flinkscaler-test"}, p.args...)
+	cmd := exec.Command(p.bin, args...)
+	p.log = filepath.Join(p.t.TempDir(), "nats-server.log")
+	f, err := os.Create(p.log)
+	require.NoError(p.t, err)
+	defer f.Close()
+	cmd.Stdout, cmd.Stderr = f, f
+	require.NoError(p.t, cmd.Start())
+	exited := make(chan struct{})
+	p.cmd, p.exited = cmd, exited
+	go func() { _ = cmd.Wait(); close(exited) }()
+	listening := "Listening for client connections on " + addr
+	end := time.Now().Add(20 * time.Second)
+	for {
+		if b, _ := os.ReadFile(p.log); strings.Contains(string(b), listening) {
+			return true
+		}
+		select {
+		case <-exited:
+			p.cmd = nil
+			return false
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(end) {
+			require.FailNow(p.t, "nats-server did not listen on "+addr, "within 20s: %s", p.logTail())
+		}
+	}
 }
 
 // user returns the admin user and password when the server was started
@@ -145,7 +178,7 @@ func (p *natsProcess) user() (string, string) {
 func (p *natsProcess) kill() {
 	p.t.Helper()
 	require.NoError(p.t, p.cmd.Process.Kill())
-	_ = p.cmd.Wait()
+	<-p.exited
 	p.cmd = nil
 }
 
@@ -168,4 +201,22 @@ func (p *natsProcess) logTail() string {
 func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// A restart that finds its port held for a moment (as right after a
+// SIGKILL) starts the server again on the same port once it is free:
+// before, the first check passed on the other listener and the server,
+// which had exited, never answered.
+func TestNATSProcessRestartWaitsForItsPort(t *testing.T) {
+	ns := startNATSProcess(t)
+	ns.kill()
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", ns.port))
+	require.NoError(t, err, "the killed server's port is free")
+	time.AfterFunc(time.Second, func() { _ = l.Close() })
+	ns.restart()
+	nc, err := nats.Connect(ns.url())
+	require.NoError(t, err)
+	defer nc.Close()
+	_, err = nc.Request("$JS.API.INFO", nil, 5*time.Second)
+	require.NoError(t, err, "the restarted server answers with JetStream")
 }
