@@ -5,7 +5,10 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -71,5 +74,62 @@ func TestScenariosDocCommands(t *testing.T) {
 	require.Contains(t, scored.String(), "scenario faults (")
 	for _, p := range bench.Policies {
 		require.Regexp(t, regexp.MustCompile(`(?m)^\s+`+regexp.QuoteMeta(p)+`\s`), scored.String(), "%v scores %s", quick, p)
+	}
+}
+
+// TestBenchmarkDocCommands runs docs/BENCHMARK.md's "Reproduce" lines that
+// name their scenario file (2 seeds each: the nexmark sweep of ds2, KEDA
+// owning the TaskManagers, actuate scaling a Deployment with unmarked pods),
+// as written, from the repository's root: each exits 0 and scores every
+// policy it names on its scenario. The lines over every shipped scenario
+// run the same code on more files and are not run here; each is checked to
+// be a bench command, and the go test line to name a test that exists (not
+// under -race: .ci/run runs this test in its step without the race
+// detector).
+func TestBenchmarkDocCommands(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs 12 bench runs (about a minute)")
+	}
+	t.Chdir("../..")
+	blocks := docBlocks(t, "docs/BENCHMARK.md", "Reproduce")
+	require.NotEmpty(t, blocks, "docs/BENCHMARK.md's Reproduce section has commands")
+	var withFile [][]string
+	for _, fields := range blocks[0] {
+		if fields[0] == "go" && fields[1] == "test" {
+			require.Contains(t, fields, "-run", "%q", fields)
+			name := fields[slices.Index(fields, "-run")+1]
+			files, err := filepath.Glob(filepath.Join(fields[2], "*_test.go"))
+			require.NoError(t, err)
+			var src []byte
+			for _, f := range files {
+				b, err := os.ReadFile(f)
+				require.NoError(t, err)
+				src = append(src, b...)
+			}
+			require.Contains(t, string(src), "func "+name+"(t *testing.T)", "%q names a test that exists", fields)
+			continue
+		}
+		args := goRun(t, [][]string{fields})[0]
+		if i := slices.Index(args, ">"); i >= 0 {
+			args = args[:i] // the shell's redirection
+		}
+		require.Equal(t, "bench", args[0], "%q", fields)
+		if last := args[len(args)-1]; strings.HasSuffix(last, ".yaml") {
+			withFile = append(withFile, args)
+		}
+	}
+	require.Len(t, withFile, 3, "the Reproduce lines that name a scenario")
+	if raceDetector {
+		t.Skip("bench under -race takes minutes; .ci/run runs this test without -race")
+	}
+	for _, args := range withFile {
+		var out bytes.Buffer
+		require.Equal(t, 0, run(context.Background(), args, &out, &out), "%v: %s", args, out.String())
+		name := strings.TrimSuffix(filepath.Base(args[len(args)-1]), ".yaml")
+		require.Contains(t, out.String(), "scenario "+name+" (", "%v", args)
+		policies := args[slices.Index(args, "--policies")+1]
+		for p := range strings.SplitSeq(policies, ",") {
+			require.Regexp(t, regexp.MustCompile(`(?m)^\s+`+regexp.QuoteMeta(p)+`\s`), out.String(), "%v scores %s", args, p)
+		}
 	}
 }
