@@ -1,7 +1,5 @@
 package policy
 
-import "math"
-
 // disturbance is the lag path of one unplanned restart (a failover) for a
 // candidate whose headroom afterwards is h, and how many restarts of ours
 // it takes. The job is down for the outage and replays half a checkpoint
@@ -19,20 +17,20 @@ import "math"
 // headroom for every hour of the run; it trades a failover's lag after the
 // reaction time, which the follow-up restart drains instead, and the
 // follow-up's slots while it drains (not priced: a few minutes of them).
-func disturbance(rc restartCost, ld load, h float64, cfg Config, slo, hz float64) (lagPath, float64) {
+func disturbance(rc *restartCost, ld *load, h float64, cfg *Config, slo, hz float64) (lagPath, float64) {
 	ride := lagPath{slo: slo, end: hz}
 	ride.run(rc.outage.Seconds(), 1)
-	ride.jump(disturbanceReplay(rc, cfg).Seconds())
+	ride.jump(disturbanceReplay(*rc, *cfg).Seconds())
 	follow := ride
 	ride.run(hz, -h)
 	recovery := cfg.SLO.Recovery.Seconds()
-	if ride.over == 0 || !followsUp(rc, cfg) {
+	if ride.over == 0 || !followsUp(*rc, *cfg) {
 		return ride, 0
 	}
 	follow.run(ld.react.Seconds()+rc.wait.Seconds(), -h)
 	follow.run(rc.outage.Seconds(), 1)
 	follow.jump(rc.replay.Seconds())
-	follow.run(recovery, -math.Max(follow.lag/recovery, fixHeadroom))
+	follow.run(recovery, -maxF(follow.lag/recovery, fixHeadroom))
 	follow.run(hz, -h)
 	const restarts = 2
 	if follow.cost(slo)+restarts*rc.outage.Seconds() < ride.cost(slo) {

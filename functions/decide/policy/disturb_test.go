@@ -25,7 +25,8 @@ func TestFailoverReplayOfMinutesIsAnsweredNotStood(t *testing.T) {
 		rc.outage = 30 * time.Second
 		e := evaluation{h: 0.502, sigma: minSigma}
 		e.slots, e.paid = 4, 4
-		return price(e, plan{}, ld, rc, 0.502, [3]int{4, 3, 4}, cfg)
+		price(&e, plan{}, &ld, &rc, 0.502, [3]int{4, 3, 4}, &cfg)
+		return e
 	}
 	long := keep(10 * time.Minute)
 	require.Less(t, long.over, 60.0, "old pricing: 107.7 s over the SLO (the ride at +50 %%)")

@@ -95,7 +95,7 @@ func dropOf(w []Sample, capped []bool, offered, sigma float64, settle, meters, w
 		if s.At.Before(oldest) || !s.At.Before(start) || !settled(k) {
 			continue
 		}
-		d.from = math.Max(d.from, s.Offered)
+		d.from = maxF(d.from, s.Offered)
 		if s.At.Before(ramp) {
 			n++
 			sum += s.Offered
@@ -155,7 +155,7 @@ func peakFrom(w []Sample, capped []bool, offered float64, settle time.Duration, 
 	for k := range w {
 		s := &w[k]
 		if !s.At.Before(since) && !at(capped, k) && s.At.Sub(s.Epoch) >= settle {
-			peak = math.Max(peak, s.Offered/offered)
+			peak = maxF(peak, s.Offered/offered)
 		}
 	}
 	return peak

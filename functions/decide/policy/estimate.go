@@ -315,4 +315,4 @@ func (r *run) upstreamGrowth(i int) growth {
 	return g
 }
 
-func clampF(v, lo, hi float64) float64 { return math.Max(lo, math.Min(hi, v)) }
+func clampF(v, lo, hi float64) float64 { return maxF(lo, minF(hi, v)) }

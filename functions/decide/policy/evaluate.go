@@ -101,25 +101,30 @@ func evaluateAll(s *scratch, cands []candidate, j jobView, ld load, dem []float6
 		e.rises = rises(c.ps, j)
 		base[i] = e
 		// the size to settle at: cheapest run without a lag or restart
-		if s := price(e, plan{}, ld, rc, h0, sizes, cfg); rest < 0 || s.cost < restCost {
+		s := e
+		if price(&s, plan{}, &ld, &rc, h0, sizes, &cfg); rest < 0 || s.cost < restCost {
 			rest, restCost = i, s.cost
 		}
 	}
 	for _, e := range base {
 		p := plan{lag: j.lag, restart: !e.keep() || rc.down}
 		rc := rc.forChange(e.rises)
-		out = append(out, price(e, p, ld, rc, h0, sizes, cfg))
+		out = append(out, e)
+		price(&out[len(out)-1], p, &ld, &rc, h0, sizes, &cfg)
 		if !e.keep() && rc.later > 0 {
-			l := e
+			later := rc.timedLater()
+			out = append(out, e)
+			l := &out[len(out)-1]
 			l.after, l.pinned = rc.later, rc.source == replayAtRegistration
-			out = append(out, price(l, p, ld, rc.timedLater(), h0, sizes, cfg))
+			price(l, p, &ld, &later, h0, sizes, &cfg)
 		}
 		// draining, then released to the size the job settles at: for
 		// keep as for every change, so neither is compared with a plan
 		// the other could follow too
 		if r := &base[rest]; j.lag > 0 && e.paid > r.paid && !slices.Equal(r.ps, e.ps) {
 			p.release = r
-			out = append(out, price(e, p, ld, rc, h0, sizes, cfg))
+			out = append(out, e)
+			price(&out[len(out)-1], p, &ld, &rc, h0, sizes, &cfg)
 		}
 	}
 	return out
@@ -153,7 +158,7 @@ func headroomOf(ps []int, j jobView, dem []float64, caps []*capMemo) float64 {
 		if j.vs[i].rate <= 0 || dem[i] <= 0 {
 			continue
 		}
-		h = math.Min(h, caps[i].at(ps[i])/dem[i]-1)
+		h = minF(h, caps[i].at(ps[i])/dem[i]-1)
 	}
 	return h
 }
@@ -165,7 +170,7 @@ func extrapolation(ps []int, j jobView, sc []scaling, caps []*capMemo) float64 {
 	x := 0.0
 	for i := range j.vs {
 		if v := &j.vs[i]; v.rate > 0 {
-			x = math.Max(x, sc[i].sd*caps[i].logRatio(ps[i]))
+			x = maxF(x, sc[i].sd*caps[i].logRatio(ps[i]))
 		}
 	}
 	return x
@@ -188,7 +193,7 @@ type plan struct {
 // (seconds above the SLO + ∫ lag dt ÷ SLO + ∫ (lag − SLO)⁺ dt ÷ SLO): a
 // second at the SLO costs as much as a second above it, and above it twice
 // plus how deep.
-func price(e evaluation, p plan, ld load, rc restartCost, h0 float64, sizes [3]int, cfg Config) evaluation {
+func price(e *evaluation, p plan, ld *load, rc *restartCost, h0 float64, sizes [3]int, cfg *Config) {
 	slots0, need, paid0 := sizes[0], sizes[1], sizes[2]
 	slo, hz := cfg.SLO.MaxLag.Seconds(), horizon.Seconds()
 	final, drained := e.h, 0.0
@@ -196,7 +201,7 @@ func price(e evaluation, p plan, ld load, rc restartCost, h0 float64, sizes [3]i
 		final = p.release.h
 	}
 	for _, n := range gaussHermite {
-		m := math.Max(1+e.sigma*n[0], 0.1)
+		m := maxF(1+e.sigma*n[0], 0.1)
 		lp := lagPath{lag: p.lag, slo: slo, end: hz}
 		if p.restart {
 			lp.run(rc.wait.Seconds(), -under(h0, m))
@@ -230,7 +235,7 @@ func price(e evaluation, p plan, ld load, rc restartCost, h0 float64, sizes [3]i
 		e.over += n[1] * lp.over
 		e.lagged += n[1] * lp.area / slo
 		e.excess += n[1] * lp.excess / slo
-		e.lag += n[1] * lp.area / math.Max(lp.t, 1)
+		e.lag += n[1] * lp.area / maxF(lp.t, 1)
 	}
 	t1 := hz // when the job is back at its size now (a release undone)
 	if p.release != nil {
@@ -240,7 +245,7 @@ func price(e evaluation, p plan, ld load, rc restartCost, h0 float64, sizes [3]i
 		t1 = e.undone(final, ld, rc, slo, hz)
 	}
 	if ld.disturbances > 0 {
-		d, follow := disturbance(rc, ld, math.Max(final, 0), cfg, slo, hz)
+		d, follow := disturbance(rc, ld, maxF(final, 0), cfg, slo, hz)
 		k := ld.disturbances * hz / 3600
 		e.over += k * d.over
 		e.lagged += k * d.area / slo
@@ -253,7 +258,7 @@ func price(e evaluation, p plan, ld load, rc restartCost, h0 float64, sizes [3]i
 	e.recovery = recoveryOf(e, p, rc, h0, ld.trend, cfg)
 	e.slotSec = float64(e.paid)*t1 + float64(paid0)*(hz-t1)
 	if p.release != nil {
-		t1 = math.Max(t1, drained)
+		t1 = maxF(t1, drained)
 		e.slotSec = float64(e.paid)*drained + float64(p.release.paid)*(t1-drained) + float64(paid0)*(hz-t1)
 		e.released, e.drained = p.release, time.Duration(drained*float64(time.Second))
 	}
@@ -265,7 +270,6 @@ func price(e evaluation, p plan, ld load, rc restartCost, h0 float64, sizes [3]i
 	// a restart's outage counts as time over the SLO: no result leaves the
 	// job while it lasts, whatever the lag
 	e.cost = e.slotSec + idle + cfg.SLO.Weight*float64(max(need, 1))*(e.over+lagShare*e.lagged+e.excess+e.restarts*rc.outage.Seconds())
-	return e
 }
 
 // under is the headroom left when the load is m × the demand: (1+h)/m − 1.
@@ -295,7 +299,7 @@ type lagPath struct {
 
 // run advances d seconds with the lag changing at slope s/s, never below 0.
 func (p *lagPath) run(d, slope float64) {
-	d = math.Min(d, p.end-p.t)
+	d = minF(d, p.end-p.t)
 	if d <= 0 || math.IsNaN(slope) {
 		return
 	}
@@ -321,7 +325,13 @@ func (p *lagPath) segment(d, slope float64) {
 }
 
 // jump adds x seconds of lag at once (a restart's replay).
-func (p *lagPath) jump(x float64) { p.lag += math.Max(x, 0) }
+func (p *lagPath) jump(x float64) {
+	if x > 0 { // maxF(x, 0), kept inlinable
+		p.lag += x
+		return
+	}
+	p.lag += math.Max(x, 0)
+}
 
 // timeAbove is the time within d that a line from a to b spends above level.
 func timeAbove(a, b, d, level float64) float64 {
@@ -366,6 +376,6 @@ func areaAbove(a, b, d, level float64) float64 {
 	case a >= level && b >= level:
 		return ((a - level) + (b - level)) / 2 * d
 	default:
-		return (math.Max(a, b) - level) * t / 2
+		return (maxF(a, b) - level) * t / 2
 	}
 }

@@ -114,7 +114,7 @@ func observeIn(scr *scratch, st State, snap *events.Snapshot, cfg Config) jobVie
 		}
 		if vv.source && vv.est.pending >= 0 {
 			vv.userLag = len(st.Metrics) > 0 && (v.PendingRecords == nil || *v.PendingRecords < vv.est.pending)
-			vv.offered = risenOffered(st.Window, i, cfg.Settle, math.Max(vv.est.in+vv.est.slope, 0))
+			vv.offered = risenOffered(st.Window, i, cfg.Settle, maxF(vv.est.in+vv.est.slope, 0))
 			vv.seen = seenRead(st.Window, i)
 		}
 		j.vs[i] = vv
@@ -153,12 +153,12 @@ func trueRate(v vertexView, throttled bool) (float64, bool) {
 	perIn := e.in * share(v.units, v.cur)
 	busyRate := 0.0
 	if e.busy >= 0 {
-		busyRate = perIn / math.Max(e.busy, minBusy)
+		busyRate = perIn / maxF(e.busy, minBusy)
 	}
 	if !v.source || (throttled && e.busy >= 0) || e.pending < 0 || e.in <= 0 || e.pending < e.in*laggingLag || e.slope < 0 {
 		return busyRate, false
 	}
-	obs := perIn / math.Max(1-e.bp, 0.05)
+	obs := perIn / maxF(1-e.bp, 0.05)
 	if busyRate == 0 || obs < busyRate {
 		return obs, true
 	}
@@ -227,7 +227,7 @@ func (m moments) cv() float64 {
 		return 0
 	}
 	mean := m.sum / m.n
-	return math.Sqrt(math.Max(m.sq/m.n-mean*mean, 0)) / mean
+	return math.Sqrt(maxF(m.sq/m.n-mean*mean, 0)) / mean
 }
 
 // atCeiling: v is a blind source reading at least saturated × its learned
@@ -256,7 +256,7 @@ func (j *jobView) sumSources() {
 			continue
 		}
 		j.offered += v.offered
-		j.minute += math.Max(v.est.in+v.est.slope, 0)
+		j.minute += maxF(v.est.in+v.est.slope, 0)
 		j.pending += v.est.pending
 	}
 	if j.offered > 0 {
@@ -330,7 +330,7 @@ func seenRead(w []Sample, i int) float64 {
 	most := 0.0
 	for k := range w {
 		if i < len(w[k].V) {
-			most = math.Max(most, w[k].V[i].In)
+			most = maxF(most, w[k].V[i].In)
 		}
 	}
 	return most

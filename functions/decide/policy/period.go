@@ -411,7 +411,7 @@ func (s *Series) spanMax() float64 {
 		hi = s.Mean
 	}
 	for _, v := range s.Rates[max(0, len(s.Rates)-comebackSpan):] {
-		hi = math.Max(hi, v)
+		hi = maxF(hi, v)
 	}
 	return hi
 }
@@ -421,7 +421,7 @@ func (s *Series) spanMax() float64 {
 // until a restart, priced like this one, is over, then draining with
 // fixHeadroom spare. It returns when the job is back at the size it has
 // now (seconds from now), the slots it pays from then on.
-func (e *evaluation) undone(final float64, ld load, rc restartCost, slo, hz float64) float64 {
+func (e *evaluation) undone(final float64, ld *load, rc *restartCost, slo, hz float64) float64 {
 	hm := under(final, e.back.peak/ld.forecast)
 	lp := lagPath{slo: slo, end: hz - e.back.in.Seconds()}
 	lp.run(ld.react.Seconds(), -hm)

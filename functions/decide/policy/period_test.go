@@ -214,7 +214,8 @@ func TestReleaseUndoneByARiseSeenToRepeat(t *testing.T) {
 		var evs []evaluation
 		for _, e := range []evaluation{keep, down} {
 			e.back = ld.comebackAbove(e.h, keep.h)
-			evs = append(evs, price(e, plan{restart: !e.keep()}, ld, rc, keep.h, sizes, cfg))
+			price(&e, plan{restart: !e.keep()}, &ld, &rc, keep.h, sizes, &cfg)
+			evs = append(evs, e)
 		}
 		return choose(evs), evs
 	}

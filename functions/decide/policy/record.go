@@ -51,10 +51,10 @@ func sampleVertices(g gateInput, st State, src []bool) []VertexSample {
 	for i, v := range g.snap.Vertices {
 		vs := VertexSample{P: v.Parallelism, Pending: -1, BusyMax: -1, BusyAvg: -1}
 		if b := v.BusyMsPerSecond; b != nil {
-			vs.BusyMax, vs.BusyAvg = math.Min(b.Max/1000, 1), math.Min(b.Avg/1000, 1)
+			vs.BusyMax, vs.BusyAvg = minF(b.Max/1000, 1), minF(b.Avg/1000, 1)
 		}
 		if bp := v.BackPressuredMsPerSecond; bp != nil {
-			vs.BP = math.Min(bp.Avg/1000, 1)
+			vs.BP = minF(bp.Avg/1000, 1)
 		}
 		if v.RecordsInPerSecond != nil {
 			vs.In = *v.RecordsInPerSecond

@@ -33,7 +33,7 @@ type recovery struct {
 // planned release's own restart is checked the same way at the headroom it
 // settles at. Candidates without a restart, and every candidate when the
 // knob is 0, recover.
-func recoveryOf(e evaluation, p plan, rc restartCost, h0, trend float64, cfg Config) recovery {
+func recoveryOf(e *evaluation, p plan, rc *restartCost, h0, trend float64, cfg *Config) recovery {
 	if !p.restart || cfg.SLO.Recovery <= 0 {
 		return recovery{ok: true}
 	}
@@ -45,9 +45,9 @@ func recoveryOf(e evaluation, p plan, rc restartCost, h0, trend float64, cfg Con
 	r := drainCheck(lp.lag, under(e.h, 1), rc.outage, trend, cfg)
 	r.within = cfg.SLO.Recovery
 	if p.release != nil {
-		back := drainCheck(rc.outage.Seconds()+disturbanceReplay(rc, cfg).Seconds(), under(p.release.h, 1), rc.outage, trend, cfg)
+		back := drainCheck(rc.outage.Seconds()+disturbanceReplay(*rc, *cfg).Seconds(), under(p.release.h, 1), rc.outage, trend, cfg)
 		if !back.ok {
-			r.ok, r.took, r.need = false, max(r.took, back.took), math.Max(r.need, back.need)
+			r.ok, r.took, r.need = false, max(r.took, back.took), maxF(r.need, back.need)
 		}
 	}
 	return r
@@ -55,7 +55,7 @@ func recoveryOf(e evaluation, p plan, rc restartCost, h0, trend float64, cfg Con
 
 // drainCheck is the recovery of a backlog (s) left by a restart whose
 // outage is out, drained at spare h while the load rises by trend.
-func drainCheck(backlog, h float64, outage time.Duration, trend float64, cfg Config) recovery {
+func drainCheck(backlog, h float64, outage time.Duration, trend float64, cfg *Config) recovery {
 	r := recovery{backlog: backlog}
 	left := backlog - recoveredShare*cfg.SLO.MaxLag.Seconds()
 	if left <= 0 {
@@ -131,7 +131,7 @@ func loadTrendTimes(w []Sample, capped []bool, ts []time.Duration, settled []boo
 	if len(rel) < 3 {
 		return 0
 	}
-	return math.Max(median(rel), 0)
+	return maxF(median(rel), 0)
 }
 
 // windowTimes are a window's sample times since its first sample (ts)
@@ -173,7 +173,7 @@ func loadTrendLong(w []Sample, capped []bool, settle, tau time.Duration) float64
 	if len(rel) < 3 {
 		return 0
 	}
-	return math.Max(median(rel), 0)
+	return maxF(median(rel), 0)
 }
 
 // trendSpan is the spacing of the samples loadTrend compares: long enough
@@ -223,5 +223,6 @@ func recoveryNeed(j jobView, ld load, rc restartCost, h0 float64, cfg Config) fl
 	if cfg.SLO.Recovery <= 0 {
 		return 0
 	}
-	return recoveryOf(evaluation{h: math.Inf(1)}, plan{lag: j.lag, restart: true}, rc.forChange(true), h0, ld.trend, cfg).need
+	up := rc.forChange(true)
+	return recoveryOf(&evaluation{h: math.Inf(1)}, plan{lag: j.lag, restart: true}, &up, h0, ld.trend, &cfg).need
 }

@@ -57,21 +57,21 @@ func TestScaleUpDrainsItsRestartWithinRecovery(t *testing.T) {
 func TestDrainCheck(t *testing.T) {
 	cfg := Defaults() // maxLag 60 s: back under 6 s; recovery 3 min
 	outage := 30 * time.Second
-	r := drainCheck(51, 0.4, outage, 0, cfg)
+	r := drainCheck(51, 0.4, outage, 0, &cfg)
 	require.InDelta(t, 45.0/150, r.need, 1e-9, "45 s of lag to drain in 150 s")
 	require.True(t, r.ok)
 	require.Equal(t, outage+time.Duration(45/0.4*float64(time.Second)), r.took)
-	rising := drainCheck(51, 0.4, outage, 0.001, cfg)
+	rising := drainCheck(51, 0.4, outage, 0.001, &cfg)
 	require.InDelta(t, 0.3+0.001*150/2, rising.need, 1e-9)
 	require.Greater(t, rising.took, r.took, "a rising load eats spare")
-	short := drainCheck(51, 0.2, outage, 0, cfg)
+	short := drainCheck(51, 0.2, outage, 0, &cfg)
 	require.False(t, short.ok)
 	require.Equal(t, outage+225*time.Second, short.took)
-	never := drainCheck(51, 0.05, outage, 0.01, cfg)
+	never := drainCheck(51, 0.05, outage, 0.01, &cfg)
 	require.False(t, never.ok)
 	require.Equal(t, time.Duration(math.MaxInt64), never.took)
-	small := drainCheck(5, 0, outage, 0, cfg)
+	small := drainCheck(5, 0, outage, 0, &cfg)
 	require.True(t, small.ok, "a backlog under a tenth of the SLO needs no spare")
 	cfg.SLO.Recovery = 0
-	require.True(t, recoveryOf(evaluation{h: 0}, plan{lag: 100, restart: true}, restartCost{}, 0, 0, cfg).ok, "recovery 0: not checked")
+	require.True(t, recoveryOf(&evaluation{h: 0}, plan{lag: 100, restart: true}, &restartCost{}, 0, 0, &cfg).ok, "recovery 0: not checked")
 }

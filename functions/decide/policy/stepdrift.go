@@ -28,11 +28,11 @@ func loadDrift(w []Sample, capped []bool, settle, tau, rateWindow time.Duration,
 		}
 		return plain, drift(w, capped, settle, tau, trend)
 	case len(w) > maxDriftSamples:
-		plain = math.Min(drift(w, capped, settle, tau, 0), drift(w, capped, settle, rateWindow, 0)*grow)
+		plain = minF(drift(w, capped, settle, tau, 0), drift(w, capped, settle, rateWindow, 0)*grow)
 		if trend == 0 {
 			return plain, plain
 		}
-		return plain, math.Min(drift(w, capped, settle, tau, trend), drift(w, capped, settle, rateWindow, trend)*grow)
+		return plain, minF(drift(w, capped, settle, tau, trend), drift(w, capped, settle, rateWindow, trend)*grow)
 	}
 	var t windowTimes
 	t.of(w, settle)
@@ -79,7 +79,7 @@ func loadDriftTimes(w []Sample, capped []bool, ts []time.Duration, settled []boo
 		if len(shorts) >= 3 {
 			short = madScale * median(shorts)
 		}
-		return math.Min(long, short*grow)
+		return minF(long, short*grow)
 	}
 	plain = both(longs[:nl], shorts[:ns])
 	if trend == 0 {
