@@ -172,8 +172,8 @@ func propose(s *scratch, j jobView, ld load, up []float64, sc []scaling, lim lim
 	out := zeroed(&s.cands, 1, m+2)
 	out[0] = candidate{ps: keep, headroom: -1}
 	down := j.demandIn(zeroed(&s.down, n, 0), math.Max(ld.peak, ld.forecast))
-	for i, v := range j.vs {
-		sizeLevels(levels[i*m:(i+1)*m], v, sc[i], up[i], down[i], lim.hi[i], caps[i])
+	for i := range j.vs {
+		sizeLevels(levels[i*m:(i+1)*m], &j.vs[i], sc[i], up[i], down[i], lim.hi[i], caps[i])
 	}
 	need := recoveryNeed(j, ld, rc, headroomOf(keep, j, up, caps), cfg)
 	unseen := unseenReads(j, up, need)
@@ -192,8 +192,8 @@ func propose(s *scratch, j jobView, ld load, up []float64, sc []scaling, lim lim
 	}
 	if h := need; h > 0 && h < headrooms[m-1] { // none at +Inf
 		ps := all[m*n:]
-		for i, v := range j.vs {
-			ps[i] = sizeVertex(v, sc[i], up[i]*(1+h), down[i]*(1+h), lim.hi[i], 1, caps[i])
+		for i := range j.vs {
+			ps[i] = sizeVertex(&j.vs[i], sc[i], up[i]*(1+h), down[i]*(1+h), lim.hi[i], 1, caps[i])
 		}
 		add(ps, h)
 	}
@@ -211,7 +211,7 @@ func propose(s *scratch, j jobView, ld load, up []float64, sc []scaling, lim lim
 
 // sizeLevels sizes v for every headroom level into out (sizeVertex),
 // walking up from one level's size to the next's.
-func sizeLevels(out []int, v vertexView, sc scaling, up, down float64, hi int, memo *capMemo) {
+func sizeLevels(out []int, v *vertexView, sc scaling, up, down float64, hi int, memo *capMemo) {
 	from := 1
 	for k, h := range headrooms {
 		out[k] = sizeVertex(v, sc, up*(1+h), down*(1+h), hi, from, memo)
@@ -343,7 +343,7 @@ func (m *capMemo) capacity(p int) float64 {
 // carrying up (or, when that is fewer than now, down) at the vertex's
 // fitted exponent; the current parallelism when its capacity is unknown
 // or it has no input.
-func sizeVertex(v vertexView, sc scaling, up, down float64, hi, from int, memo *capMemo) int {
+func sizeVertex(v *vertexView, sc scaling, up, down float64, hi, from int, memo *capMemo) int {
 	if v.rate <= 0 || v.est.in <= 0 {
 		return v.cur
 	}
@@ -628,13 +628,22 @@ func fillFree(ps []int, j jobView, lim limits, dem []float64, sc []scaling, caps
 	}
 	s0, t0 := lim.need(ps)
 	var from []int
+	var fromBuf [16]int
+	// each vertex's capacity ÷ demand at ps (+Inf: never the least, as
+	// for a vertex without a known rate or demand); a step changes one
+	var hBuf [16]float64
+	hs := hBuf[:0]
+	for i := range j.vs {
+		h := math.Inf(1)
+		if j.vs[i].rate > 0 && dem[i] > 0 {
+			h = caps[i].at(ps[i]) / dem[i]
+		}
+		hs = append(hs, h)
+	}
 	for range 4 * len(ps) * maxFill {
 		b, least := -1, math.Inf(1)
-		for i := range j.vs {
-			if j.vs[i].rate <= 0 || dem[i] <= 0 {
-				continue
-			}
-			if h := caps[i].at(ps[i]) / dem[i]; h < least {
+		for i, h := range hs {
+			if h < least {
 				b, least = i, h
 			}
 		}
@@ -652,8 +661,9 @@ func fillFree(ps []int, j jobView, lim limits, dem []float64, sc []scaling, caps
 			ps[b] = p
 			break
 		}
+		hs[b] = caps[b].at(q) / dem[b]
 		if from == nil {
-			from = slices.Clone(ps)
+			from = append(fromBuf[:0], ps...)
 			from[b] = p
 		} else if from[b] == 0 {
 			from[b] = p

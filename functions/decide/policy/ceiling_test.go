@@ -94,7 +94,7 @@ func TestLegacySourceCeilingLearnedFromCatchUp(t *testing.T) {
 	require.Greater(t, j.demand(1)[0], 24900.0, "probed above what it can read")
 	sc := scaling{a: 1}
 	memo := &capMemo{v: &j.vs[0], a: 1}
-	require.Equal(t, 2, sizeVertex(j.vs[0], sc, j.demand(1)[0], j.demand(1)[0], 8, 1, memo))
+	require.Equal(t, 2, sizeVertex(&j.vs[0], sc, j.demand(1)[0], j.demand(1)[0], 8, 1, memo))
 	r := rationale(j, evaluation{candidate: candidate{ps: []int{2, 2}}}, []evaluation{{candidate: candidate{ps: []int{1, 2}}}}, load{}, restartCost{})
 	require.Contains(t, r, "src reads 24.8k rec/s, 100% of its learned ceiling (24.9k rec/s per subtask")
 

@@ -286,7 +286,7 @@ func TestEfficiencyAndIneffectiveScaling(t *testing.T) {
 	require.Equal(t, 8, s.Ineffective)
 	v := vertexView{cur: 8, rate: 5100, est: estimate{in: 40000}}
 	sc := scaling{a: 0.3, ineffective: s.Ineffective}
-	require.Equal(t, 8, sizeVertex(v, sc, 80000, 80000, 128, 1, &capMemo{v: &v, a: sc.a}))
+	require.Equal(t, 8, sizeVertex(&v, sc, 80000, 80000, 128, 1, &capMemo{v: &v, a: sc.a}))
 }
 
 // The load's shape: rises seen in two earlier periods at this time of the
