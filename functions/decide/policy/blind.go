@@ -55,7 +55,7 @@ func blindEpisode(w []Sample, j jobView, settle, meters time.Duration) blindRun 
 	first := 0
 	for k := len(w) - 1; k >= 0; k-- {
 		s := w[k]
-		if s.At.Sub(s.Epoch) < settle || len(s.V) != len(j.vs) {
+		if timeSub(s.At, s.Epoch) < settle || len(s.V) != len(j.vs) {
 			continue
 		}
 		if !j.saturatedAt(s) {
@@ -73,7 +73,7 @@ func blindEpisode(w []Sample, j jobView, settle, meters time.Duration) blindRun 
 		var m moments
 		end := k
 		for ; end < len(w) && w[end].Epoch.Equal(e); end++ {
-			if s := w[end]; s.At.Sub(e) >= settle && len(s.V) == len(j.vs) {
+			if s := w[end]; timeSub(s.At, e) >= settle && len(s.V) == len(j.vs) {
 				m.add(blindRead(s, j))
 			}
 		}
@@ -172,7 +172,7 @@ func (j jobView) capped(w []Sample, meters time.Duration) []bool {
 		if len(s.V) == len(j.vs) && j.saturatedAt(s) {
 			sat = s.At
 		}
-		out[k] = !sat.IsZero() && s.At.Sub(sat) < meters
+		out[k] = !sat.IsZero() && timeSub(s.At, sat) < meters
 	}
 	return out
 }
@@ -191,7 +191,7 @@ func awaitCatchUp(w []Sample, j jobView, settle, meters time.Duration) string {
 		return ""
 	}
 	last := w[len(w)-1]
-	for k := len(w) - 2; k >= 0 && last.At.Sub(w[k].At) < meters; k-- {
+	for k := len(w) - 2; k >= 0 && timeSub(last.At, w[k].At) < meters; k-- {
 		if len(w[k].V) == len(j.vs) && j.saturatedAt(w[k]) {
 			return fmt.Sprintf("the job was saturated %s ago and a source shows no backlog: its rates, averaged over %s, still hold the catch-up; waiting for them to show the load",
 				last.At.Sub(w[k].At).Round(time.Second), meters)

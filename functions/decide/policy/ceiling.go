@@ -177,7 +177,7 @@ func fellBack(last, at Sample, x, b, h float64, before time.Time, cfg Config) bo
 func firstSettled(w []Sample, last Sample, settle time.Duration) *Sample {
 	var first *Sample
 	for k := len(w) - 1; k >= 0 && w[k].Epoch.Equal(last.Epoch); k-- {
-		if len(w[k].V) == len(last.V) && w[k].At.Sub(w[k].Epoch) >= settle {
+		if len(w[k].V) == len(last.V) && timeSub(w[k].At, w[k].Epoch) >= settle {
 			first = &w[k]
 		}
 	}
@@ -208,7 +208,7 @@ func blindSourceAt(v *events.VertexSnapshot, x VertexSample) bool {
 func readBefore(w []Sample, epoch time.Time, i int, below float64, settle time.Duration) *Sample {
 	for k := len(w) - 1; k >= 0; k-- {
 		s := &w[k]
-		if !s.Epoch.Before(epoch) || i >= len(s.V) || s.At.Sub(s.Epoch) < settle {
+		if !s.Epoch.Before(epoch) || i >= len(s.V) || timeSub(s.At, s.Epoch) < settle {
 			continue
 		}
 		if s.V[i].In < below {

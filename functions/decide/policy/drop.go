@@ -76,7 +76,7 @@ func dropOf(w []Sample, capped []bool, offered, sigma float64, settle, meters, w
 		return d
 	}
 	band := levelBand(sigma)
-	settled := func(k int) bool { return w[k].At.Sub(w[k].Epoch) >= settle && !at(capped, k) }
+	settled := func(k int) bool { return timeSub(w[k].At, w[k].Epoch) >= settle && !at(capped, k) }
 	start, out, outRate := now, time.Time{}, 0.0
 	for k := len(w) - 1; k >= 0; k-- {
 		if !settled(k) {
@@ -154,7 +154,7 @@ func peakFrom(w []Sample, capped []bool, offered float64, settle time.Duration, 
 	peak := 1.0
 	for k := range w {
 		s := &w[k]
-		if !s.At.Before(since) && !at(capped, k) && s.At.Sub(s.Epoch) >= settle {
+		if !s.At.Before(since) && !at(capped, k) && timeSub(s.At, s.Epoch) >= settle {
 			peak = maxF(peak, s.Offered/offered)
 		}
 	}

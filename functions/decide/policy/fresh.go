@@ -40,10 +40,10 @@ func freshOffered(w []Sample, i int, settle time.Duration) (offered, growth floa
 	last := w[n-1]
 	shows := i < len(last.V) && last.V[i].Pending >= 0
 	usable := func(s Sample) bool {
-		return s.Epoch.Equal(last.Epoch) && s.At.Sub(s.Epoch) >= settle && i < len(s.V) && (s.V[i].Pending >= 0) == shows
+		return s.Epoch.Equal(last.Epoch) && timeSub(s.At, s.Epoch) >= settle && i < len(s.V) && (s.V[i].Pending >= 0) == shows
 	}
 	k := n - 2
-	for k >= 0 && last.At.Sub(w[k].At) < freshSpan {
+	for k >= 0 && timeSub(last.At, w[k].At) < freshSpan {
 		k--
 	}
 	if k < 0 || !usable(w[k]) || !usable(last) {
@@ -51,7 +51,7 @@ func freshOffered(w []Sample, i int, settle time.Duration) (offered, growth floa
 	}
 	span := last.At.Sub(w[k].At)
 	m := k
-	for m >= 0 && w[k].At.Sub(w[m].At) < (meterSpan-span)/2 {
+	for m >= 0 && timeSub(w[k].At, w[m].At) < (meterSpan-span)/2 {
 		m--
 	}
 	if m < 0 || !usable(w[m]) {

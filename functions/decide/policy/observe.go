@@ -183,8 +183,8 @@ func meterRising(w []Sample, i int, settle, meters time.Duration) bool {
 		return false
 	}
 	from := -1.0
-	for k := n - 2; k >= 0 && w[k].Epoch.Equal(last.Epoch) && last.At.Sub(w[k].At) <= meters; k-- {
-		if w[k].At.Sub(w[k].Epoch) >= settle && i < len(w[k].V) {
+	for k := n - 2; k >= 0 && w[k].Epoch.Equal(last.Epoch) && timeSub(last.At, w[k].At) <= meters; k-- {
+		if timeSub(w[k].At, w[k].Epoch) >= settle && i < len(w[k].V) {
 			from = w[k].V[i].In
 		}
 	}

@@ -149,8 +149,8 @@ type windowTimes struct {
 // settle into their run.
 func (t *windowTimes) of(w []Sample, settle time.Duration) {
 	for i, s := range w {
-		t.ts[i] = s.At.Sub(w[0].At)
-		t.settled[i] = s.At.Sub(s.Epoch) >= settle
+		t.ts[i] = timeSub(s.At, w[0].At)
+		t.settled[i] = timeSub(s.At, s.Epoch) >= settle
 	}
 }
 
