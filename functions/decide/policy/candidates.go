@@ -300,13 +300,20 @@ func sharesFactors(j jobView, sc []scaling, i int) int {
 	return i
 }
 
+// at is the vertex's capacity at p: remembered for 0 < p < len(small)
+// (small[0] stays 0), so the common case is an inlined read.
 func (m *capMemo) at(p int) float64 {
+	if uint(p) < uint(len(m.small)) && m.small[p] != 0 {
+		return m.small[p]
+	}
+	return m.atSlow(p)
+}
+
+func (m *capMemo) atSlow(p int) float64 {
 	if p <= 0 || p >= len(m.small) {
 		return capacityAt(m.v, p, m.a)
 	}
-	if m.small[p] == 0 {
-		m.small[p] = m.capacity(p)
-	}
+	m.small[p] = m.capacity(p)
 	return m.small[p]
 }
 

@@ -202,13 +202,15 @@ func rateSpreads(st State, vs []vertexView, cfg Config, out []moments) []moments
 		if !s.Epoch.Equal(st.Epoch) || s.At.Before(settled) || len(s.V) != len(vs) {
 			continue
 		}
-		for i := range vs {
-			b := s.V[i].BusyAvg
+		sv := s.V[:len(vs)]
+		for i := range sv {
+			x := &sv[i]
+			b := x.BusyAvg
 			if vs[i].units > 0 {
-				b = s.V[i].BusyMax
+				b = x.BusyMax
 			}
 			if b >= 0.3 {
-				out[i].add(s.V[i].In / b)
+				out[i].add(x.In / b)
 			}
 		}
 	}
