@@ -179,6 +179,9 @@ func (s *Sandbox) startJVM(ctx context.Context, cfg Config, jar string, sp spec,
 		return s.startFailed(nil)
 	case <-startCtx.Done():
 		s.kill()
+		if ctx.Err() != nil { // stopped (Ctrl-C), not the start timeout
+			return s.startFailed(fmt.Errorf("stopped while the JVM was starting: %w", ctx.Err()))
+		}
 		return s.startFailed(fmt.Errorf("not started within %s", cfg.StartTimeout))
 	}
 	s.jobID, s.version = rd.JobID, rd.FlinkVersion
@@ -323,6 +326,9 @@ func (s *Sandbox) awaitRunning(ctx context.Context) error {
 		case <-s.done:
 			return errors.New("the JVM exited while the job was starting")
 		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.Canceled) { // stopped (Ctrl-C), not the start timeout
+				return fmt.Errorf("stopped while job %s was starting (last: %s): %w", s.jobID, last, ctx.Err())
+			}
 			return fmt.Errorf("job %s not RUNNING in time (last: %s): %w", s.jobID, last, ctx.Err())
 		case <-tick.C:
 		}
