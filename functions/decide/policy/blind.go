@@ -54,7 +54,7 @@ func blindEpisode(w []Sample, j jobView, settle, meters time.Duration) blindRun 
 	b.since = w[0].At
 	first := 0
 	for k := len(w) - 1; k >= 0; k-- {
-		s := w[k]
+		s := &w[k]
 		if timeSub(s.At, s.Epoch) < settle || len(s.V) != len(j.vs) {
 			continue
 		}
@@ -63,7 +63,7 @@ func blindEpisode(w []Sample, j jobView, settle, meters time.Duration) blindRun 
 			break
 		}
 	}
-	now := blindRead(last, j)
+	now := blindRead(&last, &j)
 	if now <= 0 || !last.At.After(b.since) {
 		return b
 	}
@@ -73,8 +73,8 @@ func blindEpisode(w []Sample, j jobView, settle, meters time.Duration) blindRun 
 		var m moments
 		end := k
 		for ; end < len(w) && w[end].Epoch.Equal(e); end++ {
-			if s := w[end]; timeSub(s.At, e) >= settle && len(s.V) == len(j.vs) {
-				m.add(blindRead(s, j))
+			if s := &w[end]; timeSub(s.At, e) >= settle && len(s.V) == len(j.vs) {
+				m.add(blindRead(s, &j))
 			}
 		}
 		from := e
@@ -92,7 +92,7 @@ func blindEpisode(w []Sample, j jobView, settle, meters time.Duration) blindRun 
 		}
 	}
 	if p := first - 1; b.restarts == 1 && p >= 0 && !w[p].Epoch.Equal(w[first].Epoch) {
-		b.before, b.outage = blindRead(w[p], j), last.Epoch.Sub(w[p].At)
+		b.before, b.outage = blindRead(&w[p], &j), last.Epoch.Sub(w[p].At)
 		if b.before > 0 && now > b.before {
 			// bounded so that a rate read barely above before cannot
 			// overflow a Duration (a day is "not over yet" all the same)
@@ -110,7 +110,7 @@ func blindEpisode(w []Sample, j jobView, settle, meters time.Duration) blindRun 
 }
 
 // blindRead is what the sources without pending records read in s.
-func blindRead(s Sample, j jobView) float64 {
+func blindRead(s *Sample, j *jobView) float64 {
 	sum := 0.0
 	for i := range j.vs {
 		if v := &j.vs[i]; v.source && v.est.pending < 0 && i < len(s.V) {
@@ -124,7 +124,7 @@ func blindRead(s Sample, j jobView) float64 {
 // judges the latest sample: a vertex busy (its busiest subtask when
 // keyed), a source back-pressured for saturated of the time, or a blind
 // source reading at its learned ceiling.
-func (j jobView) saturatedAt(s Sample) bool {
+func (j *jobView) saturatedAt(s *Sample) bool {
 	for i := range j.vs {
 		v, x := &j.vs[i], &s.V[i]
 		busy := x.BusyAvg
@@ -168,7 +168,8 @@ func (j jobView) capped(w []Sample, meters time.Duration) []bool {
 	}
 	out := make([]bool, len(w))
 	var sat time.Time
-	for k, s := range w {
+	for k := range w {
+		s := &w[k]
 		if len(s.V) == len(j.vs) && j.saturatedAt(s) {
 			sat = s.At
 		}
@@ -192,7 +193,7 @@ func awaitCatchUp(w []Sample, j jobView, settle, meters time.Duration) string {
 	}
 	last := w[len(w)-1]
 	for k := len(w) - 2; k >= 0 && timeSub(last.At, w[k].At) < meters; k-- {
-		if len(w[k].V) == len(j.vs) && j.saturatedAt(w[k]) {
+		if len(w[k].V) == len(j.vs) && j.saturatedAt(&w[k]) {
 			return fmt.Sprintf("the job was saturated %s ago and a source shows no backlog: its rates, averaged over %s, still hold the catch-up; waiting for them to show the load",
 				last.At.Sub(w[k].At).Round(time.Second), meters)
 		}

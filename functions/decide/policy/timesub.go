@@ -3,14 +3,15 @@ package policy
 import "time"
 
 // timeSub is t.Sub(u), the same Duration for every pair, in fewer
-// instructions for the window's sample times: when neither carries a
-// monotonic clock reading (times decoded from a snapshot or State, or
-// made from them) and they are less than 2^32 s (136 years) apart, the
-// wall-clock difference cannot overflow, so Sub's overflow check (an Add
-// and an Equal) is left out; otherwise it is Sub. The window's passes take
-// a few hundred differences a decision.
+// instructions for the window's sample times: Sub takes the wall clocks'
+// difference unless both times carry a monotonic clock reading, so when t
+// carries none (times decoded from a snapshot or State, or made from them)
+// and they are less than 2^32 s (136 years) apart, the difference cannot
+// overflow and Sub's overflow check (an Add and an Equal) is left out;
+// otherwise it is Sub. The window's passes take a few hundred differences
+// a decision.
 func timeSub(t, u time.Time) time.Duration {
-	if t != t.Round(0) || u != u.Round(0) { // a monotonic reading
+	if t != t.Round(0) { // a monotonic reading
 		return t.Sub(u)
 	}
 	ds := t.Unix() - u.Unix()
