@@ -134,13 +134,20 @@ func settled(in Input, g gateInput, st State, h, early *hold) Output {
 		return Output{NewState: st, HoldKind: HoldSettling, Hold: msg}
 	}
 	need := needSlots(w.cands, w.lim)
-	wait, undone := awaitUndo(best, undoOf(best, st, view, w.lim, need, w.rs.forChange(best.rises).outage, g.cfg, g.now))
+	rc := w.rs.forChange(best.rises)
+	wait, undone := awaitUndo(best, undoOf(best, st, view, w.lim, need, rc.outage, g.cfg, g.now))
 	if wait != "" {
 		return Output{NewState: st, HoldKind: HoldStabilize, Hold: wait}
 	}
-	wait, rebounds := awaitRebound(best, reboundOf(best, w.evs[0].h, st.Minutes, view.offered, view, w.lim, need, w.rs.forChange(best.rises).outage, g.cfg))
+	wait, rebounds := awaitRebound(best, reboundOf(best, w.evs[0].h, st.Minutes, view.offered, view, w.lim, need, rc.outage, g.cfg))
 	if wait != "" {
 		return Output{NewState: st, HoldKind: HoldRestart, Hold: wait}
+	}
+	if best.raises() && !rc.down && !view.blind {
+		if msg := awaitBurst(best, burstOf(best, st.Minutes, view.offered, view.offered*w.ld.forecast*(1+w.evs[0].h), rc.wait+rc.outage)); msg != "" {
+			st.UpSince = upSince(best, st, g.now)
+			return Output{NewState: st, HoldKind: HoldRestart, Hold: msg}
+		}
 	}
 	if h, next := delay(best, st, g.cfg, g.now); h != nil {
 		return Output{NewState: next, HoldKind: h.kind, Hold: h.msg}

@@ -1,0 +1,127 @@
+package policy
+
+import (
+	"fmt"
+	"time"
+)
+
+// A scale-up lands when its restart stops the job: after its
+// TaskManagers start, and on Flink 2 after the next completed checkpoint,
+// minutes after the decision. Decided on a rise that ends before then
+// (an on-sale spike of 5 minutes, a 4-minute batch), it buys nothing for
+// that rise: it runs on the load the rise came from, adds its restart's
+// outage and replay to the backlog the rise left, and its release minutes
+// later undoes it on the same load, a flap (ticket-onsale-spikes: a
+// spike's 6→12 decided at 24m20 on 86.9k rec/s ran at 29m34 on 29.5k and
+// was released 5 min later; hourly-batch-dedup: a batch's 6→11 decided at
+// 42m50 on 79.7k ran at 48m25 on 34.2k and was released 7 min later).
+//
+// So before a scale-up is made the load's minute history (State.Minutes)
+// is read for the rises to about the rate now: runs of minutes above a
+// floor, burstBand under the rate now and no higher than what the current
+// size carries (its capacity at keep's headroom; a scale-up made to drain
+// a backlog on a load the size carries has the rate's floor alone). When
+// the history shows at least burstMin such rises, and in most of those
+// that lasted at least as long as this one has so far the load was back
+// under the floor before a change decided now would run (the scale-up's
+// restartCost.wait to the stop, and its outage), the scale-up waits.
+// It is not given up: each interval reads the history again, and once the
+// rise outlasts the ones seen to end, it is made. A rise the history has
+// not shown (a step, the first spike), or one whose like outlasted the
+// landing, scales up as before; so does a failover's restart (the job is
+// down: the change adds no restart), and a blind job (a saturated source
+// without pendingRecords: its rate is probed, and its minutes hold the
+// catch-up reads after each restart, rises that are not the load's;
+// payments-blind-retry-storms' p99 193 → 256 s when they were read).
+
+// burstBand is how far under the rate now the load must fall for a rise
+// to have ended: more than the noise a level shows (undoChange), less
+// than a spike's or a batch's fall.
+const burstBand = 2 * undoChange
+
+// burstMin is the least number of past rises to about the rate now the
+// history must show before it is read: fewer are not a shape seen to
+// repeat.
+const burstMin = 2
+
+// burst is what the load's history says of a scale-up decided now.
+type burst struct {
+	// age is how many complete minutes the load has been above floor
+	// (rec/s: burstBand under the rate now, at most the current size's
+	// capacity); lands is when a change decided now runs.
+	age   int
+	floor float64
+	lands time.Duration
+	// rises are the past rises above floor; seen those that lasted more
+	// than age minutes, ended those of them back under it within age +
+	// lands.
+	rises, seen, ended int
+}
+
+// expected reports that the rise is expected to end before the scale-up
+// runs.
+func (b burst) expected() bool { return b.rises >= burstMin && 2*b.ended > b.seen }
+
+// burstOf reads s's complete minutes for a scale-up best decided at the
+// rate offered on a job whose current size carries cap rec/s and whose
+// change decided now runs after lands; zero when best raises nothing.
+func burstOf(best evaluation, s *Series, offered, cap float64, lands time.Duration) burst {
+	b := burst{floor: offered * (1 - burstBand), lands: lands}
+	if cap > 0 && cap < b.floor {
+		b.floor = cap
+	}
+	if !best.raises() || s == nil || !(b.floor > 0) || lands <= 0 {
+		return b
+	}
+	floor := b.floor
+	x := s.Rates
+	n := len(x)
+	// the rise now: the trailing complete minutes above floor
+	k := n - 1
+	for ; k >= 0 && (x[k] > floor || x[k] < 0); k-- {
+		if x[k] > floor {
+			b.age++
+		}
+	}
+	within := b.age + int(lands/time.Minute)
+	// the past rises: runs of minutes above floor begun after a sampled
+	// minute under it and ended by one, before the rise now; a run begun
+	// right after minutes without a sample (a restart) is the catch-up's
+	// read, not the load's
+	run, open := 0, false
+	for i := 0; i <= k; i++ {
+		switch {
+		case x[i] < 0:
+			if run == 0 {
+				open = false
+			}
+			continue
+		case x[i] > floor:
+			if open {
+				run++
+			}
+		default:
+			if open && run > 0 {
+				b.rises++
+			}
+			if open && run > b.age {
+				b.seen++
+				if run <= within {
+					b.ended++
+				}
+			}
+			run, open = 0, true
+		}
+	}
+	return b
+}
+
+// awaitBurst says why a scale-up on a rise expected to end before it lands
+// waits; empty when it does not.
+func awaitBurst(best evaluation, b burst) string {
+	if !b.expected() {
+		return ""
+	}
+	return fmt.Sprintf("a scale-up now would run after the rise it is sized for: in %d of the %d rises to about this rate (above %.0f rec/s) the history shows lasting over %d min, as this one has, the load was back under that within %d min, before a change decided now runs (~%s); traded: the rise's backlog drains on the current size, where the scale-up's restart would add its outage after the rise and its release an undo (%s)",
+		b.ended, b.seen, b.floor, b.age, b.age+int(b.lands/time.Minute), b.lands.Round(time.Second), best.summary())
+}
