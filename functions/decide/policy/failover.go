@@ -249,7 +249,7 @@ func failoverRestart(st State, snap *events.Snapshot, cfg Config, now, stop time
 		// the job reported running, however long ago (a checkpoint that
 		// failed, or the schedule Flink restarts at a random delay with
 		// every run), so the failover restores it and replays all since
-		rc.replay, rc.source = stop.Sub(ck.Last)+rc.took, replayFromCheckpoint
+		rc.replay, rc.source, rc.stop = stop.Sub(ck.Last)+rc.took, replayFromCheckpoint, stop
 		// the checkpoint holds the sources' positions at its trigger: a
 		// job that lagged then and drained since goes back to that lag
 		then, ok1 := sampleLag(st.Window, snap, ck.Last.Add(-rc.took))

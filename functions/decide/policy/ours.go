@@ -181,6 +181,7 @@ type weighed struct {
 func weigh(g gateInput, st State, view jobView, rs restartCost) weighed {
 	st = learnScaling(st, view, g.cfg)
 	ld := measureLoad(st, view, g.cfg, g.now)
+	rs = rs.replayedAt(st.Minutes, view.offered, g.now)
 	if followsUp(rs, g.cfg) {
 		ld.followUp = disturbanceReplay(rs, g.cfg)
 	}
@@ -191,7 +192,7 @@ func weigh(g gateInput, st State, view jobView, rs restartCost) weighed {
 	sc := scalingFor(s, st, view, g.cfg)
 	lim := limitsFor(s, view, g.cfg, st, g.snap)
 	if lim.reactive {
-		up := registrationRestart(st, g.snap, g.cfg, g.now)
+		up := registrationRestart(st, g.snap, g.cfg, g.now).replayedAt(st.Minutes, view.offered, g.now)
 		rs.up = &up
 	}
 	caps := newCapMemosIn(s, view, sc)

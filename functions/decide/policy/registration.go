@@ -28,7 +28,7 @@ func registrationRestart(st State, snap *events.Snapshot, cfg Config, now time.T
 		last = now
 	}
 	since := now.Add(rc.wait).Sub(last) % interval
-	rc.replay, rc.source = since, replayAtRegistration
+	rc.replay, rc.source, rc.stop = since, replayAtRegistration, now.Add(rc.wait)
 	if rc.laterReplay = pollInterval(st); since > rc.laterReplay {
 		rc.later = interval - since
 	}
@@ -58,7 +58,7 @@ func (rc restartCost) forChange(raises bool) restartCost {
 func (rc restartCost) timedLater() restartCost {
 	later := rc
 	later.wait = rc.later + rc.wait
-	later.replay = rc.wait + rc.took
+	later.replay, later.stop, later.span = rc.wait+rc.took, time.Time{}, 0
 	if rc.source == replayAtRegistration {
 		later.replay = rc.laterReplay
 	}

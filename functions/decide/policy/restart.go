@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"math"
 	"time"
 
 	"github.com/flinkscaler/flinkscaler/internal/events"
@@ -109,6 +110,12 @@ type restartCost struct {
 	// restart, when the window shows both): the restore puts them back
 	// there, so replay includes it.
 	behind time.Duration
+	// stop is when the job stops, where the replayed input ends (zero:
+	// replay is not a span of the job's input, Replay). span, once
+	// replayedAt has converted replay into seconds of the rate now, is
+	// the time the replayed input was offered over (0 before).
+	stop time.Time
+	span time.Duration
 }
 
 // Where a restart's replay comes from.
@@ -124,6 +131,10 @@ const (
 // describe appends the restart's price in words.
 func (rc restartCost) describe(b text) text {
 	b = b.s("restart ").dur(rc.downtime).s(" (outage ").dur(rc.outage).s(", ")
+	at := rc.replay // in seconds of the rate now (replayedAt)
+	if rc.span > 0 {
+		rc.replay = rc.span + rc.behind
+	}
 	switch rc.source {
 	case replayFromConfig:
 		b = b.s("replay ").dur(rc.replay).s(" (no checkpoint interval reported)")
@@ -149,6 +160,9 @@ func (rc restartCost) describe(b text) text {
 		if rc.behind > 0 {
 			b = b.s(", its sources ").dur(rc.behind).s(" further behind their input then than at the stop")
 		}
+	}
+	if r := (at - rc.behind).Seconds() / rc.span.Seconds(); rc.span > 0 && math.Abs(r-1) >= 0.05 {
+		b = b.s(": ").dur(at).s(" at the rate now, its input offered at ").f(r, 2).s("× it")
 	}
 	if rc.observed > 0 {
 		b = b.s("; from ").i(rc.observed).s(" observed")
@@ -192,9 +206,10 @@ func restartWith(rs restartStats, st State, snap *events.Snapshot, cfg Config, n
 		return rc
 	case snap.LastCheckpointAt == nil:
 		if first, ok := firstCheckpoint(rc, st, interval, now); ok && !rescalesOnCheckpoint(snap) {
+			first.stop = now.Add(first.wait)
 			return first
 		}
-		rc.replay, rc.source = interval/2, replayFromInterval
+		rc.replay, rc.source, rc.stop = interval/2, replayFromInterval, now.Add(rc.wait)
 		return rc
 	}
 	last := *snap.LastCheckpointAt
@@ -212,9 +227,11 @@ func restartWith(rs restartStats, st State, snap *events.Snapshot, cfg Config, n
 		}
 		rc.wait = prep + interval - now.Add(prep).Sub(last)%interval
 		rc.replay, rc.source, rc.release = rc.took, replayOnCheckpoint, snap.FlinkVersion
+		rc.stop = now.Add(rc.wait)
 		return rc
 	}
 	stop := now.Add(rc.wait)
+	rc.stop = stop
 	if now.Sub(last) > interval+rc.took+checkpointWait {
 		// a last checkpoint older than an interval (and the wait for one,
 		// and what it took): one an unbroken schedule would have brought
@@ -228,7 +245,7 @@ func restartWith(rs restartStats, st State, snap *events.Snapshot, cfg Config, n
 	since := stop.Sub(last) % interval
 	if due := interval - since; due <= checkpointWait {
 		rc.wait += due
-		rc.replay, rc.source = rc.took, replayWaited
+		rc.replay, rc.source, rc.stop = rc.took, replayWaited, now.Add(rc.wait)
 		return rc
 	}
 	rc.replay, rc.source = since+rc.took, replayFromCheckpoint
@@ -277,4 +294,75 @@ func rescalesOnCheckpoint(snap *events.Snapshot) bool {
 // groups.
 func rescaleTimeout(cfg Config, snap *events.Snapshot) time.Duration {
 	return cfg.RescaleTimeout + events.CheckpointGate(snap.FlinkVersion, time.Duration(snap.CheckpointIntervalMs)*time.Millisecond)
+}
+
+// replayedAt is rc with its replay in seconds of the offered rate now
+// (cur), the unit the lag is priced in (the lag path drains seconds of
+// today's input): a restart restores the records offered from the
+// checkpoint's trigger to the stop, and a release after a peak replays the
+// peak's records at a third of its rate (surges-failovers-late-pending: a
+// release priced as replaying 8 s came back ~1,000 s behind at 29k rec/s
+// for minutes of 60–95k input). The records are the minutes' offered rates
+// (State.Minutes, settled samples only); a minute without one, and the
+// time after now, at cur. Unchanged without a minute history, a span of
+// input (replay from Config.Replay) or a rate now. The lag the sources had
+// at the checkpoint (behind) is in seconds already.
+func (rc restartCost) replayedAt(m *Series, cur float64, now time.Time) restartCost {
+	if rc.up != nil {
+		// rc.up is rc's own (restartFor made it for this decision)
+		*rc.up = rc.up.replayedAt(m, cur, now)
+	}
+	span := rc.replay - rc.behind
+	if m == nil || cur <= 0 || rc.stop.IsZero() || span <= 0 {
+		return rc
+	}
+	recs := offeredOver(m, rc.stop.Add(-span), rc.stop, now, cur)
+	rc.span = span
+	rc.replay = time.Duration(recs/cur*float64(time.Second)) + rc.behind
+	return rc
+}
+
+// offeredOver is the records offered from a to b: each minute of m at its
+// rate (the minute being averaged at its mean so far), at cur a minute m
+// holds none for and the time after now.
+func offeredOver(m *Series, a, b, now time.Time, cur float64) float64 {
+	recs := 0.0
+	if b.After(now) {
+		recs += cur * b.Sub(maxTime(a, now)).Seconds()
+		b = now
+	}
+	first := time.Unix(m.Start*60, 0)
+	if a.Before(first) && b.After(a) {
+		end := minTime(first, b)
+		recs += cur * end.Sub(a).Seconds()
+		a = end
+	}
+	for a.Before(b) {
+		k := a.Unix() / 60
+		end := minTime(time.Unix((k+1)*60, 0), b)
+		r := cur
+		switch i := k - m.Start; {
+		case k == m.Minute && m.N > 0:
+			r = m.Mean
+		case i >= 0 && i < int64(len(m.Rates)) && m.Rates[i] >= 0:
+			r = m.Rates[i]
+		}
+		recs += r * end.Sub(a).Seconds()
+		a = end
+	}
+	return recs
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }

@@ -1,0 +1,77 @@
+package policy
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/flinkscaler/flinkscaler/internal/events"
+)
+
+// peakThenTrough is a minute history of 90,000 rec/s for 14 minutes, then
+// 30,000 for the 6 minutes up to t0 (the minute being averaged at t0 at
+// 30,000 too).
+func peakThenTrough() *Series {
+	m := t0.Unix() / 60
+	s := &Series{Start: m - 20, Minute: m, Mean: 30000, N: 1}
+	for i := range 20 {
+		r := 90000.0
+		if i >= 14 {
+			r = 30000
+		}
+		s.Rates = append(s.Rates, r)
+	}
+	return s
+}
+
+// A restart restores the records offered since the checkpoint's trigger,
+// and the lag is priced in seconds of the rate now: a release 6 minutes
+// after a 90,000 rec/s peak fell to 30,000 replays the 8m8s since its last
+// checkpoint's trigger, 2m8s of them at the peak's rate, so 12m24s of
+// today's input (2m8s × 3 + 6m), not 8m8s. Without a minute history, or a
+// rate now, the replay is left in seconds of input; the time after now is
+// at the rate now.
+func TestReplayIsTheRecordsOfferedAtTheRateNow(t *testing.T) {
+	cfg := Defaults()
+	last := t0.Add(-8 * time.Minute)
+	snap := &events.Snapshot{CheckpointIntervalMs: 600_000, LastCheckpointAt: &last, LastCheckpointDurationMs: 8_000}
+	rc := restartFor(State{}, snap, cfg, t0)
+	require.Equal(t, replayFromCheckpoint, rc.source)
+	require.Equal(t, 8*time.Minute+8*time.Second, rc.replay)
+
+	got := rc.replayedAt(peakThenTrough(), 30000, t0)
+	require.Equal(t, 12*time.Minute+24*time.Second, got.replay)
+	require.Equal(t, 8*time.Minute+8*time.Second, got.span)
+	require.Contains(t, string(got.describe(nil)), "replay 8m8s since the last checkpoint: 12m24s at the rate now, its input offered at 1.52× it")
+
+	require.Equal(t, rc.replay, rc.replayedAt(nil, 30000, t0).replay, "no minute history")
+	require.Equal(t, rc.replay, rc.replayedAt(peakThenTrough(), 0, t0).replay, "no rate now")
+	require.NotContains(t, string(rc.describe(nil)), "at the rate now")
+
+	// a stop 40 s ahead: those 40 s at the rate now
+	rc.stop, rc.replay = t0.Add(40*time.Second), rc.replay+40*time.Second
+	require.Equal(t, 13*time.Minute+4*time.Second, rc.replayedAt(peakThenTrough(), 30000, t0).replay)
+
+	// at the same rate throughout, the same replay and no note
+	flat := peakThenTrough()
+	for i := range flat.Rates {
+		flat.Rates[i] = 30000
+	}
+	same := rc.replayedAt(flat, 30000, t0)
+	require.Equal(t, rc.replay, same.replay)
+	require.NotContains(t, string(same.describe(nil)), "at the rate now")
+}
+
+// A failover's restart (the stop past) replays the records from the
+// checkpoint's trigger to the stop; the lag its sources had then (behind)
+// is in seconds already. A scale-up's own restart (up) is converted too.
+func TestFailoverReplayIsTheRecordsOfferedAtTheRateNow(t *testing.T) {
+	rc := restartCost{replay: 4*time.Minute + 20*time.Second, behind: 20 * time.Second, stop: t0.Add(-4 * time.Minute), source: replayFromCheckpoint}
+	up := rc
+	rc.up = &up
+	got := rc.replayedAt(peakThenTrough(), 30000, t0)
+	// the 4 min from 8 min to 4 min before t0: 2 min at 90,000, 2 at 30,000
+	require.Equal(t, 8*time.Minute+20*time.Second, got.replay)
+	require.Equal(t, 8*time.Minute+20*time.Second, got.up.replay)
+}
