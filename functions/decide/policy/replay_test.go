@@ -75,3 +75,39 @@ func TestFailoverReplayIsTheRecordsOfferedAtTheRateNow(t *testing.T) {
 	require.Equal(t, 8*time.Minute+20*time.Second, got.replay)
 	require.Equal(t, 8*time.Minute+20*time.Second, got.up.replay)
 }
+
+// Flink starts a run's checkpoint schedule when the run begins, not an
+// interval after the last checkpoint. With 5-minute checkpoints, the last
+// (8 s) acknowledged 5m20s ago and the run begun 1m20s after it (a restart
+// since), no checkpoint of this run has completed: a restart now restores
+// that one and replays the 5m28s since its trigger, not the 28 s the
+// previous run's schedule would leave, and the run's first checkpoint is
+// due at the latest a minute from now (an interval after the run began),
+// offered as a restart timed after it. Due within actuate's wait of the
+// stop, it is waited for. A checkpoint overdue within the run (one failed)
+// replays all since, and the schedule that goes on brings the next.
+func TestRestartBeforeTheRunsFirstCheckpoint(t *testing.T) {
+	cfg := Defaults()
+	last := t0.Add(-5*time.Minute - 20*time.Second)
+	snap := &events.Snapshot{CheckpointIntervalMs: 300_000, LastCheckpointAt: &last, LastCheckpointDurationMs: 8_000}
+	st := State{Epoch: t0.Add(-4 * time.Minute)}
+	rc := restartFor(st, snap, cfg, t0)
+	require.Equal(t, replayFromCheckpoint, rc.source)
+	require.Equal(t, 5*time.Minute+28*time.Second+rc.wait, rc.replay)
+	require.Equal(t, time.Minute, rc.later)
+	require.Equal(t, 8*time.Second+rc.wait, rc.timedLater().replay)
+
+	st.Epoch = t0.Add(-4*time.Minute - 40*time.Second)
+	rc = restartFor(st, snap, cfg, t0)
+	require.Equal(t, replayWaited, rc.source, "the run's first checkpoint due 20 s after the stop")
+	require.Equal(t, 8*time.Second, rc.replay)
+	require.Equal(t, 20*time.Second, rc.wait)
+
+	// within the run: one overdue (failed), the next on its schedule
+	st.Epoch = t0.Add(-30 * time.Minute)
+	last = t0.Add(-11 * time.Minute)
+	rc = restartFor(st, snap, cfg, t0)
+	require.Equal(t, replayFromCheckpoint, rc.source)
+	require.Equal(t, 11*time.Minute+8*time.Second+rc.wait, rc.replay)
+	require.Equal(t, 4*time.Minute, rc.later)
+}

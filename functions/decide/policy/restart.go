@@ -232,14 +232,22 @@ func restartWith(rs restartStats, st State, snap *events.Snapshot, cfg Config, n
 	}
 	stop := now.Add(rc.wait)
 	rc.stop = stop
+	if last.Before(st.Epoch) && !st.Epoch.After(now) {
+		return runsFirstCheckpoint(rc, st, interval, last, now)
+	}
 	if now.Sub(last) > interval+rc.took+checkpointWait {
 		// a last checkpoint older than an interval (and the wait for one,
-		// and what it took): one an unbroken schedule would have brought
-		// has not completed (it failed, or Flink restarted the schedule
-		// with the run at a random delay), when the next one comes is not
-		// known, and until it does a restart restores the last one, so it
-		// replays all since, and no checkpoint is taken to be due
+		// and what it took): one the run's schedule would have brought
+		// has not completed (it failed), and until the next one does a
+		// restart restores the last one, so it replays all since, and no
+		// checkpoint is taken to be due; the schedule goes on (Flink
+		// triggers the next one an interval after the one that failed),
+		// so a restart timed after the next is offered when the run's
+		// start is known to be before the last checkpoint
 		rc.replay, rc.source = stop.Sub(last)+rc.took, replayFromCheckpoint
+		if next := interval - now.Sub(last)%interval; !st.Epoch.IsZero() && next > checkpointWait {
+			rc.later = next
+		}
 		return rc
 	}
 	since := stop.Sub(last) % interval
@@ -250,6 +258,29 @@ func restartWith(rs restartStats, st State, snap *events.Snapshot, cfg Config, n
 	}
 	rc.replay, rc.source = since+rc.took, replayFromCheckpoint
 	if next := interval - now.Sub(last)%interval; next > checkpointWait {
+		rc.later = next
+	}
+	return rc
+}
+
+// runsFirstCheckpoint prices a restart decided before the current run's
+// first checkpoint, the last completed one the previous run's (State.Epoch
+// after it). Flink's checkpoint coordinator starts a run's schedule when the
+// run begins (at a random delay within an interval), not an interval after
+// the last checkpoint: that checkpoint's schedule says nothing of when the
+// next is due (read by it, a restart 5 minutes after a checkpoint taken a
+// minute before the run began was priced as replaying nothing), and until
+// the run's first completes a restart restores the last one and replays all
+// since. The first is due at the latest an interval after the run began:
+// waited for when due within checkpointWait of the stop (as actuate's wait
+// reads it, firstCheckpoint), otherwise offered as a restart timed after it.
+func runsFirstCheckpoint(rc restartCost, st State, interval time.Duration, last, now time.Time) restartCost {
+	if first, ok := firstCheckpoint(rc, st, interval, now); ok {
+		first.replay, first.stop = rc.took, now.Add(first.wait)
+		return first
+	}
+	rc.replay, rc.source = rc.stop.Sub(last)+rc.took, replayFromCheckpoint
+	if next := st.Epoch.Add(interval).Sub(now); next > checkpointWait {
 		rc.later = next
 	}
 	return rc
