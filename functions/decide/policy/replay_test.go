@@ -111,3 +111,35 @@ func TestRestartBeforeTheRunsFirstCheckpoint(t *testing.T) {
 	require.Equal(t, 11*time.Minute+8*time.Second+rc.wait, rc.replay)
 	require.Equal(t, 4*time.Minute, rc.later)
 }
+
+// When the stop comes is not known to the second: a scale-up's wait for
+// its TaskManagers varies, and actuate waits at most 30 s for a due
+// checkpoint. With 5-minute checkpoints (12 s each), the last completed
+// 3m40s ago and the job's scale-ups seen to wait 40, 60 and 80 s (the mean
+// 60 s brings the stop 20 s before the next checkpoint: "waited for, replay
+// 12s"), the 40 s wait restarts 40 s before it and replays 4m20s and 12 s,
+// the 60 s one waits for it and the 80 s one comes just after it: 1m39s on
+// average, the wait 1m7s. With one observed restart, its wait alone.
+func TestRestartReplayAveragedOverTheObservedWaits(t *testing.T) {
+	cfg := Defaults()
+	last := t0.Add(-3*time.Minute - 40*time.Second)
+	snap := &events.Snapshot{CheckpointIntervalMs: 300_000, LastCheckpointAt: &last, LastCheckpointDurationMs: 12_000}
+	up := func(wait time.Duration) RestartObs {
+		return RestartObs{Downtime: wait + time.Minute, Outage: time.Minute, Raised: true}
+	}
+	st := State{Restarts: []RestartObs{up(40 * time.Second), up(60 * time.Second), up(80 * time.Second)}}
+	base := restartFor(st, snap, cfg, t0)
+	require.Equal(t, replayWaited, base.source, "a change that raises no vertex: the stop the mean wait brings (actuate waits a whole interval for it)")
+	rc := base.forChange(true)
+	require.Equal(t, replayFromCheckpoint, rc.source)
+	require.Equal(t, (272+12+12)*time.Second/3, rc.replay)
+	require.Equal(t, (40+80+80)*time.Second/3, rc.wait)
+	require.Contains(t, string(rc.describe(nil)), "since the last checkpoint (its due checkpoint waited for after 1 of the 3 observed waits)")
+	require.Equal(t, 80*time.Second, rc.later, "a restart timed after the next checkpoint is offered")
+
+	st.Restarts = st.Restarts[1:2]
+	rc = restartFor(st, snap, cfg, t0).forChange(true)
+	require.Equal(t, replayWaited, rc.source, "one observed wait: the stop it brings")
+	require.Equal(t, 12*time.Second, rc.replay)
+	require.Equal(t, 80*time.Second, rc.wait)
+}

@@ -228,7 +228,7 @@ func TestScaleUpPricedFromTheScaleUpsRestarts(t *testing.T) {
 	st := State{Restarts: []RestartObs{up, down, up}}
 	cfg := Defaults()
 
-	all := restartWith(expectedRestart(st, cfg), st, snap, cfg, now)
+	all := restartWith(expectedRestart(st, cfg), st, snap, cfg, now, false)
 	require.Equal(t, 30*time.Second, all.wait, "the mean of all three")
 	require.Equal(t, 55*time.Second, all.replay)
 	rc := restartFor(st, snap, cfg, now)
