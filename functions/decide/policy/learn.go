@@ -19,10 +19,11 @@ func learnAfterGates(prev, st State, g gateInput) State {
 		st.Scaling, st.Unfit, st.Ceilings = nil, false, nil
 	}
 	if rs := prev.Rescale; rs != nil && rs.Applied.IsZero() {
+		st.Rescale = taskManagersReady(prev, st, g)
 		switch {
 		case st.Rescale != nil && !st.Rescale.Applied.IsZero():
 			if run := g.snap.RunningSince; run != nil && run.After(rs.At) && st.Downtime > 0 {
-				st.Restarts = appendRestart(st.Restarts, RestartObs{Downtime: st.Downtime, Outage: st.Outage, Raised: rs.raised()})
+				st.Restarts = appendRestart(st.Restarts, observedRestart(st, rs.raised()))
 			}
 		case st.Rescale == nil && !st.Unfit && slotsCame(g.snap, rs.Targets, g.cfg):
 			st.Unfit = true
@@ -50,6 +51,37 @@ func learnAfterGates(prev, st State, g gateInput) State {
 		st.Minutes = st.Minutes.withMinute(g.now, st.Window[n-1].Offered)
 	}
 	return st
+}
+
+// taskManagersReady is st.Rescale with Ready set when the snapshot is
+// the first since the decision (in flight in prev) to show the
+// TaskManagers it asked for registered: halfway between it and the
+// snapshot before, never before the decision. Unchanged otherwise.
+func taskManagersReady(prev, st State, g gateInput) *Rescale {
+	rs := st.Rescale
+	if rs == nil || prev.Rescale == nil || rs.DecisionID != prev.Rescale.DecisionID || rs.TaskManagers == 0 ||
+		!rs.Ready.IsZero() || g.snap.TaskManagers < rs.TaskManagers || !prev.LastObservedAt.Before(g.now) {
+		return rs
+	}
+	c := *rs
+	c.Ready = g.now.Add(-g.now.Sub(maxTime(prev.LastObservedAt, rs.At)) / 2)
+	return &c
+}
+
+// observedRestart is the restart st's decision (just applied) took:
+// State.Downtime and Outage, and when it asked for TaskManagers the part
+// of its wait until they registered (RestartObs.Startup, at most the
+// wait; the whole wait when no snapshot showed them before).
+func observedRestart(st State, raised bool) RestartObs {
+	o := RestartObs{Downtime: st.Downtime, Outage: st.Outage, Raised: raised}
+	if rs := st.Rescale; rs.TaskManagers > 0 {
+		wait := max(st.Downtime-st.Outage, 0)
+		o.Started, o.Startup = true, wait
+		if !rs.Ready.IsZero() {
+			o.Startup = min(max(rs.Ready.Sub(rs.At), 0), wait)
+		}
+	}
+	return o
 }
 
 // slotsCame reports whether the job has the slots the layout says targets
@@ -155,6 +187,9 @@ func afterDecision(st State, d *events.Decision, now time.Time) State {
 		from[v.ID] = v.Current
 	}
 	st.Rescale = &Rescale{DecisionID: d.DecisionID, At: now, Targets: targets, From: from}
+	if d.TaskManagers.Target > d.TaskManagers.Current {
+		st.Rescale.TaskManagers = d.TaskManagers.Target
+	}
 	st.UpSince = time.Time{}
 	st.ScaleDowns = nil
 	st.Release = ""

@@ -267,3 +267,52 @@ func TestRestartObservedAsAScaleUps(t *testing.T) {
 		})
 	}
 }
+
+// A decision that asks for more TaskManagers than are registered records
+// when a snapshot first showed them registered (halfway from the snapshot
+// before), and the restart seen through keeps that part of its wait as
+// the TaskManagers' start-up apart from actuate's checkpoint wait
+// (RestartObs.Startup). Decided at t0 with 2 TaskManagers registered,
+// asking for 3: snapshots every 10 s show 2, 2, then 3 at t0+30s (Ready
+// t0+25s), the job running at its targets from t0+70s after a 15 s outage
+// (a 55 s wait: 25 s of start-up, 30 s for the checkpoint).
+func TestRestartObservedWithItsTaskManagersStartup(t *testing.T) {
+	for _, c := range []struct {
+		name         string
+		tmsNow, want int
+		shownAt      time.Duration // when snapshots first show want registered (0: never)
+		started      bool
+		startup      time.Duration
+	}{
+		{"TaskManagers started", 2, 3, 30 * time.Second, true, 25 * time.Second},
+		{"within the TaskManagers registered", 3, 3, 10 * time.Second, false, 0},
+		{"none shown before the job ran: the whole wait", 2, 3, 0, true, 55 * time.Second},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			d := &events.Decision{DecisionID: "d", Vertices: []events.VertexDecision{{ID: "v", Current: 2, Target: 4}},
+				TaskManagers: events.Count{Current: c.tmsNow, Target: c.want}}
+			st := afterDecision(State{LastObservedAt: t0}, d, t0)
+			for at := 10 * time.Second; at < 70*time.Second; at += 10 * time.Second {
+				tms := c.tmsNow
+				if c.shownAt > 0 && at >= c.shownAt {
+					tms = c.want
+				}
+				g := gateInput{snap: &events.Snapshot{TaskManagers: tms, JobState: "RESTARTING"}, cfg: Defaults(), now: t0.Add(at)}
+				next := st
+				next.LastObservedAt = g.now
+				st = learnAfterGates(st, next, g)
+			}
+			if c.shownAt == 30*time.Second {
+				require.Equal(t, t0.Add(25*time.Second), st.Rescale.Ready)
+			}
+			run := t0.Add(70 * time.Second)
+			g := gateInput{snap: &events.Snapshot{TaskManagers: c.want, RunningSince: &run, JobState: "RUNNING"}, cfg: Defaults(), now: run.Add(5 * time.Second)}
+			next := st
+			applied := *st.Rescale
+			applied.Applied = g.now
+			next.Rescale, next.Downtime, next.Outage, next.LastObservedAt = &applied, 70*time.Second, 15*time.Second, g.now
+			next = learnAfterGates(st, next, g)
+			require.Equal(t, []RestartObs{{Downtime: 70 * time.Second, Outage: 15 * time.Second, Raised: true, Started: c.started, Startup: c.startup}}, next.Restarts)
+		})
+	}
+}

@@ -103,10 +103,19 @@ type Checkpoints struct {
 // (Outage); the rest is TaskManager start-up and the checkpoint wait.
 // Raised: the decision raised some vertex, so its wait held the start-up
 // of the TaskManagers it asked for (a scale-down's holds none).
+// Started: the decision asked for more TaskManagers than the snapshot it
+// was made from had registered; Startup is then the part of the wait until
+// a snapshot showed them registered (Rescale.Ready; the whole wait when
+// none did before the job ran at its targets): the rest of the wait,
+// Downtime − Outage − Startup, is actuate's wait for a checkpoint, which
+// depends on when the restart falls in the job's checkpoint schedule, not
+// on the job.
 type RestartObs struct {
 	Downtime time.Duration `json:"downtime"`
 	Outage   time.Duration `json:"outage"`
 	Raised   bool          `json:"raised,omitempty"`
+	Started  bool          `json:"started,omitempty"`
+	Startup  time.Duration `json:"startup,omitempty"`
 }
 
 // maxRestarts bounds State.Restarts.
@@ -184,6 +193,13 @@ type Rescale struct {
 	// (foldIntoFailover): its restart is the failover's, and no second
 	// decision is folded into it.
 	Failover bool `json:"failover,omitempty"`
+	// TaskManagers is the TaskManagers the decision asked for when more
+	// than its snapshot had registered (0 otherwise), and Ready when a
+	// snapshot first showed that many registered, taken halfway from the
+	// snapshot before (zero until then): the TaskManagers' start-up
+	// (RestartObs.Startup).
+	TaskManagers int       `json:"taskManagers,omitempty"`
+	Ready        time.Time `json:"ready,omitzero"`
 }
 
 // Capacity is a per-subtask true processing rate measured at a parallelism.
