@@ -198,15 +198,23 @@ func meterRising(w []Sample, i int, settle, meters time.Duration) bool {
 // out holds len(vs) zero moments.
 func rateSpreads(st State, vs []vertexView, cfg Config, out []moments) []moments {
 	settled := st.Epoch.Add(cfg.Settle)
-	for _, s := range st.Window {
-		if !s.Epoch.Equal(st.Epoch) || s.At.Before(settled) || len(s.V) != len(vs) {
+	out = out[:len(vs)]
+	var bBuf [16]bool // whether each vertex's busiest subtask is read
+	busiest := bBuf[:0]
+	for i := range vs {
+		busiest = append(busiest, vs[i].units > 0)
+	}
+	busiest = busiest[:len(out)]
+	for k := range st.Window {
+		s := &st.Window[k]
+		if !s.Epoch.Equal(st.Epoch) || s.At.Before(settled) || len(s.V) != len(out) {
 			continue
 		}
-		sv := s.V[:len(vs)]
-		for i := range sv {
+		sv := s.V[:len(out)]
+		for i := range out {
 			x := &sv[i]
 			b := x.BusyAvg
-			if vs[i].units > 0 {
+			if busiest[i] {
 				b = x.BusyMax
 			}
 			if b >= 0.3 {
