@@ -72,24 +72,37 @@ func (lim limits) need(ps []int) (int, int) {
 		}
 	} else {
 		var small [8]int
-		groups := max(lim.groups, 1)
-		most := small[:0]
-		if groups > len(small) {
-			most = make([]int, 0, groups)
-		}
-		most = most[:groups]
-		for i, p := range ps {
-			g := 0
-			if i < len(lim.group) {
-				g = lim.group[i]
-			}
-			most[g] = max(most[g], p)
-		}
-		for _, m := range most {
+		for _, m := range groupMost(ps, lim.group, lim.groups, small[:0]) {
 			n += m
 		}
 	}
 	return n, slots.ForSlots(n, lim.layout.PerTaskManager) + lim.layout.Standby
+}
+
+// groupMost is each slot-sharing group's largest parallelism in ps
+// (group: each vertex's group below groups, limits), into buf (a new
+// slice when it is too short).
+func groupMost(ps, group []int, groups int, buf []int) []int {
+	groups = max(groups, 1)
+	most := buf[:0]
+	if groups > cap(buf) {
+		most = make([]int, 0, groups)
+	}
+	most = most[:groups]
+	clear(most)
+	for i, p := range ps {
+		g := groupOf(group, i)
+		most[g] = max(most[g], p)
+	}
+	return most
+}
+
+// groupOf is vertex i's slot-sharing group in group (0 past its end).
+func groupOf(group []int, i int) int {
+	if i < len(group) {
+		return group[i]
+	}
+	return 0
 }
 
 // paid is what slots and TaskManagers cost: the TaskManagers' slots
@@ -633,7 +646,14 @@ func fillFree(ps []int, j jobView, lim limits, dem []float64, sc []scaling, caps
 	if lim.layout.Dedicated || lim.reactive || !rises(ps, j) {
 		return notes
 	}
-	s0, t0 := lim.need(ps)
+	// a step raises one vertex: the slots needed change only when it
+	// rises above its group's largest parallelism (need), and then grow
+	var mostBuf [8]int
+	most := mostBuf[:0]
+	free := lim.layout.PerTaskManager <= 0 || lim.layout.Standby < 0 // need is 0 for any ps
+	if !free {
+		most = groupMost(ps, lim.group, lim.groups, mostBuf[:0])
+	}
 	var from []int
 	var fromBuf [16]int
 	// each vertex's capacity ÷ demand at ps (+Inf: never the least, as
@@ -663,11 +683,10 @@ func fillFree(ps []int, j jobView, lim limits, dem []float64, sc []scaling, caps
 			sc[b].ineffective > 0 && q > sc[b].ineffective || caps[b].at(q) <= caps[b].at(p) {
 			break
 		}
-		ps[b] = q
-		if s, t := lim.need(ps); s != s0 || t != t0 {
-			ps[b] = p
+		if !free && q > most[groupOf(lim.group, b)] {
 			break
 		}
+		ps[b] = q
 		hs[b] = caps[b].at(q) / dem[b]
 		if from == nil {
 			from = append(fromBuf[:0], ps...)

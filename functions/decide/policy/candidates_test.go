@@ -87,3 +87,39 @@ func TestNoteText(t *testing.T) {
 		})
 	}
 }
+
+// TestFillFreeStepKeepsNeed: raising one vertex of ps from ps[b] to q
+// leaves need (slots and TaskManagers) unchanged exactly when q is at most
+// the largest parallelism of b's slot-sharing group (groupMost), which is
+// all fillFree's steps check; over every ps in 1..4 for four vertices,
+// three group assignments and five layouts.
+func TestFillFreeStepKeepsNeed(t *testing.T) {
+	assigns := [][]int{nil, {0, 1, 0, 1}, {0, 1, 2, 2}}
+	layouts := []slots.Layout{{PerTaskManager: 1}, {PerTaskManager: 2}, {PerTaskManager: 3, Standby: 1}, {PerTaskManager: 4}, {PerTaskManager: 2, Standby: 2}}
+	for _, group := range assigns {
+		groups := 0
+		for _, g := range group {
+			groups = max(groups, g+1)
+		}
+		for _, layout := range layouts {
+			lim := limits{layout: layout, group: group, groups: groups}
+			ps := make([]int, 4)
+			for n := range 256 {
+				for i := range ps {
+					ps[i] = 1 + n>>(2*i)&3
+				}
+				s0, t0 := lim.need(ps)
+				most := groupMost(ps, group, groups, nil)
+				for b := range ps {
+					p := ps[b]
+					for q := p + 1; q <= 6; q++ {
+						ps[b] = q
+						s, tms := lim.need(ps)
+						ps[b] = p
+						require.Equal(t, q <= most[groupOf(group, b)], s == s0 && tms == t0, "ps %v, vertex %d to %d, groups %v, layout %+v", ps, b, q, group, layout)
+					}
+				}
+			}
+		}
+	}
+}
