@@ -1,6 +1,9 @@
 package policy
 
-import "time"
+import (
+	"time"
+	"unsafe"
+)
 
 // timeSub is t.Sub(u), the same Duration for every pair, in fewer
 // instructions for the window's sample times: Sub takes the wall clocks'
@@ -11,7 +14,7 @@ import "time"
 // otherwise it is Sub. The window's passes take a few hundred differences
 // a decision.
 func timeSub(t, u time.Time) time.Duration {
-	if t != t.Round(0) { // a monotonic reading
+	if monotonic(&t) {
 		return t.Sub(u)
 	}
 	ds := t.Unix() - u.Unix()
@@ -20,3 +23,11 @@ func timeSub(t, u time.Time) time.Duration {
 	}
 	return time.Duration(ds)*time.Second + time.Duration(t.Nanosecond()-u.Nanosecond())
 }
+
+// monotonic reports whether t carries a monotonic clock reading, as
+// t != t.Round(0) does (Round strips it) but without a call: the reading's
+// flag is the top bit of time.Time's first field (its wall field's
+// hasMonotonic, the layout since Go 1.9). TestMonotonicIsRound checks it
+// against Round on times with and without a reading, so a change of the
+// layout fails a test instead of a decision.
+func monotonic(t *time.Time) bool { return *(*uint64)(unsafe.Pointer(t))>>63 != 0 }
