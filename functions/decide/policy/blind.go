@@ -72,7 +72,7 @@ func blindEpisode(w []Sample, j jobView, settle, meters time.Duration) blindRun 
 		e := w[k].Epoch
 		var m moments
 		end := k
-		for ; end < len(w) && w[end].Epoch.Equal(e); end++ {
+		for ; end < len(w) && sameTime(w[end].Epoch, e); end++ {
 			if s := &w[end]; timeSub(s.At, e) >= settle && len(s.V) == len(j.vs) {
 				m.add(blindRead(s, &j))
 			}
@@ -87,11 +87,11 @@ func blindEpisode(w []Sample, j jobView, settle, meters time.Duration) blindRun 
 		k = end
 	}
 	for k := max(first, 1); k < len(w); k++ {
-		if !w[k].Epoch.Equal(w[k-1].Epoch) {
+		if !sameTime(w[k].Epoch, w[k-1].Epoch) {
 			b.restarts++
 		}
 	}
-	if p := first - 1; b.restarts == 1 && p >= 0 && !w[p].Epoch.Equal(w[first].Epoch) {
+	if p := first - 1; b.restarts == 1 && p >= 0 && !sameTime(w[p].Epoch, w[first].Epoch) {
 		b.before, b.outage = blindRead(&w[p], &j), last.Epoch.Sub(w[p].At)
 		if b.before > 0 && now > b.before {
 			// bounded so that a rate read barely above before cannot

@@ -92,7 +92,7 @@ func learnCeilings(st State, snap *events.Snapshot, cfg Config) map[string]Ceili
 	wins := []*Sample{first}
 	for k := range w {
 		s := &w[k]
-		if len(wins) == 3 || len(s.V) != len(last.V) || !s.At.After(first.At) || !s.Epoch.Equal(last.Epoch) {
+		if len(wins) == 3 || len(s.V) != len(last.V) || !s.At.After(first.At) || !sameTime(s.Epoch, last.Epoch) {
 			continue
 		}
 		if s.At.Sub(wins[len(wins)-1].At) >= cfg.RateWindow {
@@ -176,7 +176,7 @@ func fellBack(last, at Sample, x, b, h float64, before time.Time, cfg Config) bo
 // many vertices as last (nil when none).
 func firstSettled(w []Sample, last Sample, settle time.Duration) *Sample {
 	var first *Sample
-	for k := len(w) - 1; k >= 0 && w[k].Epoch.Equal(last.Epoch); k-- {
+	for k := len(w) - 1; k >= 0 && sameTime(w[k].Epoch, last.Epoch); k-- {
 		if len(w[k].V) == len(last.V) && timeSub(w[k].At, w[k].Epoch) >= settle {
 			first = &w[k]
 		}

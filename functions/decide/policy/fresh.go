@@ -40,7 +40,7 @@ func freshOffered(w []Sample, i int, settle time.Duration) (offered, growth floa
 	last := w[n-1]
 	shows := i < len(last.V) && last.V[i].Pending >= 0
 	usable := func(s Sample) bool {
-		return s.Epoch.Equal(last.Epoch) && timeSub(s.At, s.Epoch) >= settle && i < len(s.V) && (s.V[i].Pending >= 0) == shows
+		return sameTime(s.Epoch, last.Epoch) && timeSub(s.At, s.Epoch) >= settle && i < len(s.V) && (s.V[i].Pending >= 0) == shows
 	}
 	k := n - 2
 	for k >= 0 && timeSub(last.At, w[k].At) < freshSpan {

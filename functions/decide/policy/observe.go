@@ -183,7 +183,7 @@ func meterRising(w []Sample, i int, settle, meters time.Duration) bool {
 		return false
 	}
 	from := -1.0
-	for k := n - 2; k >= 0 && w[k].Epoch.Equal(last.Epoch) && timeSub(last.At, w[k].At) <= meters; k-- {
+	for k := n - 2; k >= 0 && sameTime(w[k].Epoch, last.Epoch) && timeSub(last.At, w[k].At) <= meters; k-- {
 		if timeSub(w[k].At, w[k].Epoch) >= settle && i < len(w[k].V) {
 			from = w[k].V[i].In
 		}
@@ -207,7 +207,7 @@ func rateSpreads(st State, vs []vertexView, cfg Config, out []moments) []moments
 	busiest = busiest[:len(out)]
 	for k := range st.Window {
 		s := &st.Window[k]
-		if !s.Epoch.Equal(st.Epoch) || s.At.Before(settled) || len(s.V) != len(out) {
+		if !sameTime(s.Epoch, st.Epoch) || s.At.Before(settled) || len(s.V) != len(out) {
 			continue
 		}
 		sv := s.V[:len(out)]

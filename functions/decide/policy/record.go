@@ -116,7 +116,7 @@ func sourceOffered(w []Sample, smp Sample, i int, span time.Duration) float64 {
 // all, so the catch-up after a restart read as the offered rate.
 func pendingRef(w []Sample, last Sample, i int, span time.Duration) (ref Sample, ok bool) {
 	oldest := last.At.Add(-span)
-	for k := len(w) - 1; k >= 0 && w[k].Epoch.Equal(last.Epoch) && !w[k].At.Before(oldest); k-- {
+	for k := len(w) - 1; k >= 0 && sameTime(w[k].Epoch, last.Epoch) && !w[k].At.Before(oldest); k-- {
 		if i < len(w[k].V) && w[k].V[i].Pending >= 0 {
 			ref, ok = w[k], true
 		}

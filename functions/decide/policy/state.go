@@ -292,8 +292,8 @@ func (s State) userBacklog(now time.Time, maxAge time.Duration, keys ...string) 
 func (s State) settled(now time.Time, settle, span time.Duration) []Sample {
 	from := len(s.Window)
 	for from > 0 {
-		smp := s.Window[from-1]
-		if !smp.Epoch.Equal(s.Epoch) || smp.At.Before(s.Epoch.Add(settle)) || smp.At.Before(now.Add(-span)) {
+		smp := &s.Window[from-1]
+		if !sameTime(smp.Epoch, s.Epoch) || smp.At.Before(s.Epoch.Add(settle)) || smp.At.Before(now.Add(-span)) {
 			break
 		}
 		from--

@@ -49,3 +49,19 @@ func TestMonotonicIsRound(t *testing.T) {
 		require.Equal(t, x != x.Round(0), monotonic(&x), "%v", x)
 	}
 }
+
+// TestSameTimeIsEqual: sameTime is Equal for equal and unequal times, the
+// same instant in two locations, with and without monotonic readings.
+func TestSameTimeIsEqual(t *testing.T) {
+	base := time.Date(2026, 12, 5, 23, 30, 0, 5, time.UTC)
+	now := time.Now()
+	times := []time.Time{
+		{}, base, base.Add(time.Nanosecond), base.In(time.FixedZone("x", 3600)), base.Local(),
+		now, now.Round(0), now.Add(time.Second), now.UTC(), time.Unix(0, 0), time.Unix(0, 0).UTC(),
+	}
+	for _, a := range times {
+		for _, b := range times {
+			require.Equal(t, a.Equal(b), sameTime(a, b), "%v, %v", a, b)
+		}
+	}
+}
