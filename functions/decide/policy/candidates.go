@@ -469,22 +469,11 @@ func keepFree(ps []int, j jobView, lim limits) {
 	if lim.layout.Dedicated || lim.reactive {
 		return
 	}
-	most := make([]int, max(lim.groups, 1))
-	for i, p := range ps {
-		g := 0
-		if i < len(lim.group) {
-			g = lim.group[i]
-		}
-		most[g] = max(most[g], p)
-	}
+	var buf [8]int
+	most := groupMost(ps, lim.group, lim.groups, buf[:0])
 	for i := range j.vs {
-		v := &j.vs[i]
-		g := 0
-		if i < len(lim.group) {
-			g = lim.group[i]
-		}
-		if ps[i] < v.cur {
-			ps[i] = max(ps[i], alignDown(v.units, min(v.cur, most[g], lim.hi[i])))
+		if v := &j.vs[i]; ps[i] < v.cur {
+			ps[i] = max(ps[i], alignDown(v.units, min(v.cur, most[groupOf(lim.group, i)], lim.hi[i])))
 		}
 	}
 }

@@ -116,7 +116,8 @@ func loadTrendTimes(w []Sample, capped []bool, ts []time.Duration, settled []boo
 	var small [maxDriftSamples]float64
 	rel := small[:0]
 	k := 0
-	for i, a := range w {
+	for i := range w {
+		a := &w[i]
 		if !ok(i) || a.Offered <= 0 {
 			continue
 		}
@@ -148,7 +149,8 @@ type windowTimes struct {
 // of fills t for w (len(w) ≤ maxDriftSamples) and samples settled after
 // settle into their run.
 func (t *windowTimes) of(w []Sample, settle time.Duration) {
-	for i, s := range w {
+	for i := range w {
+		s := &w[i]
 		t.ts[i] = timeSub(s.At, w[0].At)
 		t.settled[i] = timeSub(s.At, s.Epoch) >= settle
 	}

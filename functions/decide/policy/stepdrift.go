@@ -46,17 +46,18 @@ func loadDriftTimes(w []Sample, capped []bool, ts []time.Duration, settled []boo
 	grow := math.Sqrt(float64(tau) / float64(rateWindow))
 	var ok [maxDriftSamples]bool // settled and not capped
 	var all moments
-	for i, s := range w {
+	for i := range w {
 		ok[i] = settled[i] && !at(capped, i)
 		if ok[i] {
-			all.add(s.Offered)
+			all.add(w[i].Offered)
 		}
 	}
 	// per pair the change's size, as read and around the trend
 	var longs, shorts, longsT, shortsT [maxDriftSamples]float64
 	nl, ns := 0, 0
 	kl, ks := 0, 0
-	for i, a := range w {
+	for i := range w {
+		a := &w[i]
 		if !ok[i] || a.Offered <= 0 {
 			continue
 		}
