@@ -457,7 +457,35 @@ func shape(ps []int, j jobView, lim limits, unseen uint64) ([]int, [][]note, uin
 	keepFree(ps, j, lim)
 	raised := raiseSources(ps, j, lim, unseen)
 	tmCap(ps, j, lim, add)
+	reactiveSlots(ps, j, lim, add)
 	return ps, notes, raised
+}
+
+// reactiveSlots raises every vertex, in reactive mode, to the slots of the
+// TaskManagers ps asks for (at most its max parallelism and upper bound):
+// Flink's reactive scheduler runs every vertex at the slots there are, so
+// a target below them is not what runs (ride-surge-reactive-failovers: an
+// aligned 19 on ten 2-slot TaskManagers runs at 20). The target is then
+// the parallelism the job runs at, its capacity priced as such, and a
+// decision's target is reached; one never reached made every later move
+// of the job (a failover's TaskManager lost and back) read as the
+// decision's. Not with dedicated slots or several slot-sharing groups,
+// where the slots are not every vertex's.
+func reactiveSlots(ps []int, j jobView, lim limits, add func(int, note)) {
+	if !lim.reactive || lim.layout.Dedicated || lim.groups > 1 || lim.session {
+		return
+	}
+	tms := lim.taskManagers(ps) - lim.layout.Standby
+	if tms <= 0 {
+		return
+	}
+	all := tms * lim.layout.PerTaskManager
+	for i := range ps {
+		if p := min(all, j.vs[i].maxPar, lim.hi[i]); p > ps[i] {
+			add(i, note{format: "reactive mode: %d, the slots of its %d TaskManager(s)", ints: [4]int{p, tms}, n: 2})
+			ps[i] = p
+		}
+	}
 }
 
 // keepFree raises a vertex going down back towards its current

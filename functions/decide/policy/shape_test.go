@@ -83,3 +83,26 @@ func TestShapeAlignsWithinTheStepCap(t *testing.T) {
 	require.Equal(t, []int{34}, ps, notes)
 	require.Equal(t, alignDown(100, 34), 34)
 }
+
+// In reactive mode a target is the slots of the TaskManagers it asks for:
+// 20 asked of vertices with 128 key groups aligns to 19 (7 key
+// groups on the busiest subtask either way), which ten 2-slot
+// TaskManagers run at 20, as Flink's reactive scheduler runs every vertex
+// at the slots there are; a vertex's key groups still bound it.
+func TestShapeReactiveRunsAtTheSlots(t *testing.T) {
+	j := jobView{vs: []vertexView{
+		{id: "s", name: "s", source: true, cur: 6, maxPar: 128, units: 128},
+		{id: "k", name: "k", cur: 6, maxPar: 128, units: 128, inputs: []int{0}},
+		{id: "w", name: "w", cur: 6, maxPar: 12, inputs: []int{1}},
+	}}
+	lim := limits{lo: []int{1, 1, 1}, hi: []int{128, 128, 12}, reactive: true,
+		layout: slots.Layout{PerTaskManager: 2}, ids: []string{"s", "k", "w"}}
+	ps, notes, _ := shape([]int{20, 20, 20}, j, lim, ^uint64(0))
+	require.Equal(t, []int{20, 20, 12}, ps, notes)
+	require.Equal(t, 10, lim.taskManagers(ps))
+
+	// with dedicated slots the slots are not every vertex's: unchanged
+	lim.layout.Dedicated = true
+	ps, notes, _ = shape([]int{20, 20, 20}, j, lim, ^uint64(0))
+	require.Equal(t, []int{19, 19, 12}, ps, notes)
+}
