@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -117,13 +119,18 @@ func injectHostile(url string, n int, seen func(events.Rejected)) error {
 
 // TestSoakDemo runs the demo on the spiky, dedicated-slot scenario at speed
 // 600 (2 simulated hours by default; 10 hours with -soak) while sampling the
-// live heap (in use after a collection, every 500 ms) and the goroutines of
-// this process, which runs all of it:
-// after the first fifth (warm-up), goroutines may not grow and the heap may
+// live heap (in use after a collection) and the goroutines of this process,
+// which runs all of it, at every progress line of the demo (every 5
+// simulated minutes, 500 ms of wall time at 600×): the samples follow the
+// run's simulated time, so a stalled process takes as many as an idle one
+// (a wall-clock ticker dropped its ticks while the process was stopped, and
+// the 2-hour run ended with too few).
+// After the first fifth (warm-up), goroutines may not grow and the heap may
 // grow by at most half plus 8 MiB. Some growth is by design: the demo records
 // every interval for its report, and the embedded NATS server buffers the
 // stream, which keeps every event of the run (FLINKSCALER_SOAK_HEAP=FILE
-// writes heap profiles FILE.30 and FILE.110, 15 s and 55 s in; FLINKSCALER_SOAK_CSV=FILE the samples).
+// writes heap profiles FILE.30 and FILE.110, 150 and 550 simulated minutes
+// in; FLINKSCALER_SOAK_CSV=FILE the samples).
 func TestSoakDemo(t *testing.T) {
 	dur := 2 * time.Hour
 	if soak() {
@@ -131,56 +138,38 @@ func TestSoakDemo(t *testing.T) {
 	}
 	cfg := demo.Defaults(loadScenario(t, "spikes-dedicated.yaml"))
 	cfg.Speed, cfg.Duration = 600, dur
-	type sample struct {
-		at         time.Duration
-		heap       uint64
-		goroutines int
-	}
-	var samples []sample
-	done := make(chan struct{})
-	sampled := make(chan struct{})
-	start := time.Now()
-	go func() {
-		defer close(sampled)
-		tick := time.NewTicker(500 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-				// The live heap: in use after a collection.
-				runtime.GC()
-				var m runtime.MemStats
-				runtime.ReadMemStats(&m)
-				samples = append(samples, sample{time.Since(start), m.HeapInuse, runtime.NumGoroutine()})
-				if p := os.Getenv("FLINKSCALER_SOAK_HEAP"); p != "" && (len(samples) == 30 || len(samples) == 110) {
-					writeHeapProfile(fmt.Sprintf("%s.%d", p, len(samples)))
-				}
-			}
-		}
-	}()
+	cfg.ProgressEvery = soakSampleEvery
+	sampler := &soakSampler{start: time.Now()}
+	cfg.Progress = sampler
 	out, err := demo.Run(context.Background(), cfg)
-	close(done)
-	<-sampled
 	require.NoError(t, err)
 	require.False(t, out.Interrupted)
-	require.Greater(t, len(samples), 20, "too few samples")
+	samples := sampler.taken()
+	// One per progress line from 0:00:00 to the end, whatever the wall
+	// clock did meanwhile.
+	require.GreaterOrEqual(t, len(samples), int(dur/soakSampleEvery), "a sample per %s of simulated time", soakSampleEvery)
 
 	// The first fifth is warm-up; the last twentieth is the run's end, when
 	// the demo assembles its outcome from what it recorded.
 	warm, end := len(samples)/5, len(samples)-len(samples)/20
 	half := warm + (end-warm)/2
 	mid, last := samples[warm:half], samples[half:end]
-	peak := func(s []sample) (heap uint64, gr int) {
+	// The heap's peak, and the goroutines' median: a sample falls on a
+	// moment of the run (a poll in flight, a connection being dialled
+	// again after a stall's timeout), which adds a few goroutines for a
+	// moment; a leak raises the median of the later half as well.
+	peak := func(s []soakSample) (heap uint64, gr int) {
+		grs := make([]int, 0, len(s))
 		for _, x := range s {
-			heap, gr = max(heap, x.heap), max(gr, x.goroutines)
+			heap = max(heap, x.heap)
+			grs = append(grs, x.goroutines)
 		}
-		return heap, gr
+		slices.Sort(grs)
+		return heap, grs[len(grs)/2]
 	}
 	midHeap, midGR := peak(mid)
 	lastHeap, lastGR := peak(last)
-	t.Logf("soak: %s simulated in %s (%d decisions, %d rejected); %d samples; after warm-up: heap in use peak %.1f MiB (first half) → %.1f MiB (second half), goroutines peak %d → %d",
+	t.Logf("soak: %s simulated in %s (%d decisions, %d rejected); %d samples; after warm-up: heap in use peak %.1f MiB (first half) → %.1f MiB (second half), goroutines median %d → %d",
 		out.Simulated, out.Wall.Round(time.Millisecond), len(out.Decisions), out.Rejected, len(samples),
 		float64(midHeap)/(1<<20), float64(lastHeap)/(1<<20), midGR, lastGR)
 	if f := os.Getenv("FLINKSCALER_SOAK_CSV"); f != "" {
@@ -193,6 +182,54 @@ func TestSoakDemo(t *testing.T) {
 	}
 	require.LessOrEqual(t, lastHeap, midHeap+midHeap/2+8<<20, "heap in use grew after warm-up")
 	require.LessOrEqual(t, lastGR, midGR+8, "goroutines grew after warm-up")
+}
+
+// soakSampleEvery is the simulated time between TestSoakDemo's samples
+// (the demo's progress interval).
+const soakSampleEvery = 5 * time.Minute
+
+// soakSample is the process at one of the demo's progress lines.
+type soakSample struct {
+	at         time.Duration // wall time since the start
+	heap       uint64        // heap in use after a collection
+	goroutines int
+}
+
+// soakSampler is the demo's progress writer: at each progress line (a line
+// that starts with the simulated clock and the offered rate; the demo
+// writes each in one call) it collects garbage and samples the live heap
+// and the goroutines, so the samples follow the simulated time.
+type soakSampler struct {
+	start   time.Time
+	mu      sync.Mutex
+	samples []soakSample
+}
+
+// progressLine is a progress line of the demo: "  0:05:00  12.0k  …",
+// not a header, a decision or a result.
+var progressLine = regexp.MustCompile(`^  [0-9]+:[0-9]{2}:[0-9]{2} +[0-9]`)
+
+func (s *soakSampler) Write(p []byte) (int, error) {
+	if !progressLine.Match(p) {
+		return len(p), nil
+	}
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.samples = append(s.samples, soakSample{time.Since(s.start), m.HeapInuse, runtime.NumGoroutine()})
+	if path := os.Getenv("FLINKSCALER_SOAK_HEAP"); path != "" && (len(s.samples) == 30 || len(s.samples) == 110) {
+		writeHeapProfile(fmt.Sprintf("%s.%d", path, len(s.samples)))
+	}
+	return len(p), nil
+}
+
+// taken returns the samples so far.
+func (s *soakSampler) taken() []soakSample {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]soakSample(nil), s.samples...)
 }
 
 func writeSamples(t *testing.T, path string, body func(w func(string, ...any))) {
