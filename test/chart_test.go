@@ -120,7 +120,7 @@ func TestChartDefaultsScaleUpAndDown(t *testing.T) {
 			acfg := chartActuate(t, objs, e, srv.ClientURL(), mount, kubeconfig)
 			startActuate(t, acfg, testLog("actuate"))
 			c := &kedaChain{api: api, e: e, natsURL: srv.ClientURL(), acfg: acfg}
-			_, next := c.results(t)
+			c.results(t) // waits for actuate to provision the stream
 			if acfg.KEDAListen != "" {
 				cliCert, cliKey := clientCA.Issue("keda-operator", false)
 				c.keda = &hpa{client: kedaClient(t, acfg.KEDAListen, clientTLS(t, serverCA, cliCert, cliKey)),
@@ -135,27 +135,43 @@ func TestChartDefaultsScaleUpAndDown(t *testing.T) {
 			require.NoError(t, pol.Validate())
 			startDecide(t, decider.Config{Common: function.Common{NATS: events.ConnOptions{URL: srv.ClientURL(), Name: decider.Function}}, Policy: pol}, testLog("decide"))
 
-			peak := 2
+			// The Deployment's replicas, read every second: up from 2, then
+			// down from the highest seen. Read on their own, not once per
+			// applied result: with KEDA the HPA moves them after the result
+			// (so a result's read can come before its scale-down), and a
+			// partial scale-up (slots still registering at the wait's end)
+			// is a peak too.
+			peak, seen := 2, []int{2}
 			deadline := time.Now().Add(4 * time.Minute)
 			for {
-				r := next(time.Until(deadline))
-				if r.Outcome != events.OutcomeApplied {
-					continue
+				n := int(c.replicas(t))
+				if n != seen[len(seen)-1] {
+					seen = append(seen, n)
 				}
-				n := c.replicas(t)
-				peak = max(peak, int(n))
-				if peak > 2 && int(n) < peak {
-					t.Logf("TaskManagers went up to %d and down to %d", peak, n)
+				peak = max(peak, n)
+				if peak > 2 && n < peak {
+					t.Logf("TaskManagers went up to %d and down to %d (replicas seen: %v)", peak, n, seen)
 					break
 				}
+				require.True(t, time.Now().Before(deadline), "the TaskManagers did not go up and then down within 4m (replicas seen: %v)", seen)
+				time.Sleep(time.Second)
 			}
 			// Each decision and its result are Events on the TaskManager
-			// Deployment, recorded as the chart's ServiceAccount.
-			evs, err := api.Admin().CoreV1().Events("flink").List(t.Context(), metav1.ListOptions{FieldSelector: "involvedObject.name=flink-taskmanager"})
-			require.NoError(t, err)
-			reasons := map[string]int{}
-			for _, ev := range evs.Items {
-				reasons[ev.Reason]++
+			// Deployment, recorded as the chart's ServiceAccount (the
+			// result's shortly after the scale it records).
+			var reasons map[string]int
+			deadline = time.Now().Add(time.Minute)
+			for {
+				evs, err := api.Admin().CoreV1().Events("flink").List(t.Context(), metav1.ListOptions{FieldSelector: "involvedObject.name=flink-taskmanager"})
+				require.NoError(t, err)
+				reasons = map[string]int{}
+				for _, ev := range evs.Items {
+					reasons[ev.Reason]++
+				}
+				if reasons["ScalingDecision"] > 0 && reasons["Rescaled"] > 0 || time.Now().After(deadline) {
+					break
+				}
+				time.Sleep(time.Second)
 			}
 			require.Positive(t, reasons["ScalingDecision"], "%v", reasons)
 			require.Positive(t, reasons["Rescaled"], "%v", reasons)
