@@ -61,7 +61,10 @@ func StartCluster(t testing.TB) *Cluster {
 		c.Nodes = append(c.Nodes, s.e)
 		c.URLs = append(c.URLs, s.e.ClientURL())
 	}
-	require.Eventually(t, func() bool { return c.hasLeader() }, 30*time.Second, 50*time.Millisecond,
+	// An upper bound, returned from as soon as a leader is there (a few
+	// seconds idle): on a loaded machine under the race detector the three
+	// in-process servers' election took more than 30 s.
+	require.Eventually(t, func() bool { return c.hasLeader() }, 2*time.Minute, 50*time.Millisecond,
 		"the 3-node cluster elected no JetStream meta leader")
 	return c
 }
