@@ -15,7 +15,8 @@ import (
 // that the registration follows the next checkpoint, replays only what
 // the snapshot interval makes it miss that moment by (at most one
 // interval between snapshots). Without a checkpoint interval or a
-// completed checkpoint, as restartFor.
+// completed checkpoint, as restartFor. A last checkpoint older than the
+// run (State.Epoch) is the previous run's (registrationFirst).
 func registrationRestart(st State, snap *events.Snapshot, cfg Config, now time.Time) restartCost {
 	interval := time.Duration(snap.CheckpointIntervalMs) * time.Millisecond
 	if interval <= 0 || snap.LastCheckpointAt == nil {
@@ -27,10 +28,44 @@ func registrationRestart(st State, snap *events.Snapshot, cfg Config, now time.T
 	if last.After(now) {
 		last = now
 	}
-	since := now.Add(rc.wait).Sub(last) % interval
-	rc.replay, rc.source, rc.stop = since, replayAtRegistration, now.Add(rc.wait)
-	if rc.laterReplay = pollInterval(st); since > rc.laterReplay {
+	rc.source, rc.stop, rc.laterReplay = replayAtRegistration, now.Add(rc.wait), pollInterval(st)
+	if last.Before(st.Epoch) && !st.Epoch.After(now) {
+		return registrationFirst(rc, st.Epoch, last, now)
+	}
+	since := rc.stop.Sub(last) % interval
+	rc.replay = since
+	if since > rc.laterReplay {
 		rc.later = interval - since
+	}
+	return rc
+}
+
+// registrationFirst prices a reactive scale-up decided before the run's
+// first checkpoint, the last completed one (last) the previous run's:
+// Flink starts the run's schedule when the run begins (at a random delay
+// within an interval), so the previous run's schedule says nothing of
+// when the next is due, and until the run's first completes a restart
+// restores last and replays all since (read by the previous run's
+// schedule, a registration minutes after the run began could be priced
+// as replaying seconds). The first is due at the latest an interval after
+// the run began (epoch): a registration after that is priced on the
+// schedule from then; one before it replays all since last, and the
+// decision timed to register then is offered, replaying what is left of
+// the first checkpoint's spread since now (half of it on average: not
+// seen yet, it is due at any time up to then).
+func registrationFirst(rc restartCost, epoch, last, now time.Time) restartCost {
+	first := epoch.Add(rc.interval)
+	if !rc.stop.Before(first) {
+		rc.replay = rc.stop.Sub(first) % rc.interval
+		if rc.replay > rc.laterReplay {
+			rc.later = rc.interval - rc.replay
+		}
+		return rc
+	}
+	rc.replay = rc.stop.Sub(last)
+	if d := first.Sub(rc.stop); d > rc.laterReplay {
+		rc.later = d
+		rc.laterReplay = max(rc.laterReplay, first.Sub(now)/2)
 	}
 	return rc
 }

@@ -71,3 +71,31 @@ func TestRegistrationRestart(t *testing.T) {
 	require.Equal(t, rc, up.forChange(true))
 	require.Equal(t, waited.replay, up.forChange(false).replay)
 }
+
+// A reactive scale-up decided before the run's first checkpoint, the last
+// completed one the previous run's (9 min before the run began): until
+// the run's first completes, a restart restores that one and replays all
+// since, however the previous run's schedule reads (its modulo put the
+// registration 2m20s after a checkpoint). The run's first is due at the
+// latest an interval after the run began: the decision timed to register
+// then is offered, replaying half of what is left until then on average
+// (the first is not seen yet). Once the registration comes after that,
+// the schedule from it is read.
+func TestRegistrationRestartBeforeTheRunsFirstCheckpoint(t *testing.T) {
+	epoch := t0.Add(time.Hour)
+	now := epoch.Add(3 * time.Minute)
+	st := State{Epoch: epoch, Restarts: []RestartObs{{Downtime: 50 * time.Second, Outage: 30 * time.Second}},
+		Window: []Sample{{At: now.Add(-10 * time.Second)}, {At: now}}}
+	last := epoch.Add(-9 * time.Minute)
+	snap := &events.Snapshot{CheckpointIntervalMs: (10 * time.Minute).Milliseconds(), LastCheckpointAt: &last}
+	rc := registrationRestart(st, snap, Defaults(), now)
+	require.Equal(t, 12*time.Minute+20*time.Second, rc.replay, "the registration 12m20s after the previous run's last checkpoint")
+	require.Equal(t, 6*time.Minute+40*time.Second, rc.later, "registering when the run's first checkpoint is due at the latest")
+	require.Equal(t, 3*time.Minute+30*time.Second, rc.timedLater().replay, "half of the 7 min the first may still come in")
+
+	now = epoch.Add(9*time.Minute + 50*time.Second)
+	st.Window = []Sample{{At: now.Add(-10 * time.Second)}, {At: now}}
+	rc = registrationRestart(st, snap, Defaults(), now)
+	require.Equal(t, 10*time.Second, rc.replay, "registering 10 s after the run's first checkpoint is due at the latest")
+	require.Equal(t, time.Duration(0), rc.later)
+}
