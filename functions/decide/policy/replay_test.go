@@ -82,9 +82,15 @@ func TestFailoverReplayIsTheRecordsOfferedAtTheRateNow(t *testing.T) {
 // since), no checkpoint of this run has completed: a restart now restores
 // that one and replays the 5m28s since its trigger, not the 28 s the
 // previous run's schedule would leave, and the run's first checkpoint is
-// due at the latest a minute from now (an interval after the run began),
-// offered as a restart timed after it. Due within actuate's wait of the
-// stop, it is waited for. A checkpoint overdue within the run (one failed)
+// due at the latest a minute from now (an interval after the run began)
+// and complete 8 s later, offered as a restart timed after it. Due within
+// actuate's wait of the stop, it is still not counted on while the
+// interval is longer than slo.recovery (3 min): not seen yet, it may fail,
+// and the restart would replay all since; the restart timed after it is
+// offered. Once its latest completion has passed unseen, the next on the
+// run's schedule is offered. With 2-minute checkpoints (within
+// slo.recovery) a restart waits for the run's first due within actuate's
+// wait of the stop. A checkpoint overdue within the run (one failed)
 // replays all since, and the schedule that goes on brings the next.
 func TestRestartBeforeTheRunsFirstCheckpoint(t *testing.T) {
 	cfg := Defaults()
@@ -94,11 +100,26 @@ func TestRestartBeforeTheRunsFirstCheckpoint(t *testing.T) {
 	rc := restartFor(st, snap, cfg, t0)
 	require.Equal(t, replayFromCheckpoint, rc.source)
 	require.Equal(t, 5*time.Minute+28*time.Second+rc.wait, rc.replay)
-	require.Equal(t, time.Minute, rc.later)
+	require.Equal(t, time.Minute+8*time.Second, rc.later)
 	require.Equal(t, 8*time.Second+rc.wait, rc.timedLater().replay)
 
 	st.Epoch = t0.Add(-4*time.Minute - 40*time.Second)
 	rc = restartFor(st, snap, cfg, t0)
+	require.Equal(t, replayFromCheckpoint, rc.source, "the run's first checkpoint due 20 s after the stop, not seen yet")
+	require.Equal(t, 5*time.Minute+28*time.Second+rc.wait, rc.replay)
+	require.Equal(t, 28*time.Second, rc.later)
+
+	st.Epoch = t0.Add(-5*time.Minute - 10*time.Second)
+	rc = restartFor(st, snap, cfg, t0)
+	require.Equal(t, 5*time.Minute+28*time.Second+rc.wait, rc.replay, "the run's first checkpoint due 10 s ago, not seen: failed")
+	require.Equal(t, 4*time.Minute+58*time.Second, rc.later, "the next on the run's schedule")
+
+	// 2-minute checkpoints, within slo.recovery: the run's first (begun
+	// 1m40s ago) due 20 s after the stop is waited for
+	short := *snap
+	short.CheckpointIntervalMs = 120_000
+	st.Epoch = t0.Add(-time.Minute - 40*time.Second)
+	rc = restartFor(st, &short, cfg, t0)
 	require.Equal(t, replayWaited, rc.source, "the run's first checkpoint due 20 s after the stop")
 	require.Equal(t, 8*time.Second, rc.replay)
 	require.Equal(t, 20*time.Second, rc.wait)
