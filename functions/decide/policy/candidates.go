@@ -17,8 +17,10 @@ type limits struct {
 	reactive bool
 	session  bool
 	maxTMs   int
-	layout   slots.Layout
-	ids      []string
+	// held is the TaskManagers registered (the snapshot's).
+	held   int
+	layout slots.Layout
+	ids    []string
 	// group is each vertex's slot-sharing group as an index below groups.
 	group  []int
 	groups int
@@ -27,7 +29,7 @@ type limits struct {
 // limitsFor are j's limits, its per-vertex slices in s (one weighing's).
 func limitsFor(s *scratch, j jobView, cfg Config, st State, snap *events.Snapshot) limits {
 	lim := limits{step: cfg.MaxStepFactor, reactive: cfg.Mode == events.ModeReactive,
-		session: cfg.Mode == events.ModeSession, maxTMs: cfg.MaxTaskManagers, layout: layoutFor(cfg, snap, st.Unfit)}
+		session: cfg.Mode == events.ModeSession, maxTMs: cfg.MaxTaskManagers, held: snap.TaskManagers, layout: layoutFor(cfg, snap, st.Unfit)}
 	index := map[string]int{}
 	n := len(j.vs)
 	ints := zeroed(&s.lims, 3*n, 0)
@@ -57,6 +59,15 @@ func (lim limits) slots(ps []int) int {
 func (lim limits) taskManagers(ps []int) int {
 	_, n := lim.need(ps)
 	return n
+}
+
+// starts reports whether a change that raises some vertex (rises) and
+// needs tms TaskManagers asks for more than are registered, so that its
+// restart waits for their start-up (restartCost.start). Not in reactive
+// mode, whose scale-ups are priced at the slots' registration
+// (registrationRestart), nor in session mode, where actuate starts none.
+func (lim limits) starts(rises bool, tms int) bool {
+	return rises && !lim.reactive && !lim.session && tms > lim.held
 }
 
 // need is the slots and TaskManagers ps needs (0, 0 when the layout is

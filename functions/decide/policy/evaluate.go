@@ -47,9 +47,12 @@ type evaluation struct {
 	// and how deep the job lags, in SLO-seconds.
 	lagged, excess float64
 	cost           float64
-	// dSlot is slotSec − keep's; rises: some vertex goes up.
-	dSlot float64
-	rises bool
+	// dSlot is slotSec − keep's; rises: some vertex goes up; starts: it
+	// asks for more TaskManagers than are registered (limits.starts), so
+	// its restart waits for their start-up (restartCost.start).
+	dSlot  float64
+	rises  bool
+	starts bool
 	// released is the candidate this one is planned to be released to once
 	// the lag has drained (after drained), nil for none.
 	released *evaluation
@@ -80,7 +83,7 @@ func evaluateAll(s *scratch, cands []candidate, j jobView, ld load, dem []float6
 	paid0 := lim.paid(lim.need(cands[0].ps))
 	sizes := [3]int{slots0, needSlots(cands, lim), paid0}
 	room := len(cands)
-	if rc.later > 0 || rc.up != nil {
+	if rc.later > 0 || rc.up != nil || rc.start != nil {
 		room *= 2
 	}
 	if j.lag > 0 {
@@ -99,6 +102,7 @@ func evaluateAll(s *scratch, cands []candidate, j jobView, ld load, dem []float6
 		e.paid = lim.paid(e.slots, e.tms)
 		e.sigma = math.Hypot(ld.sigma, extrapolation(c.ps, j, sc, caps))
 		e.rises = rises(c.ps, j)
+		e.starts = lim.starts(e.rises, e.tms)
 		base[i] = e
 		// the size to settle at: cheapest run without a lag or restart
 		s := e
@@ -108,7 +112,7 @@ func evaluateAll(s *scratch, cands []candidate, j jobView, ld load, dem []float6
 	}
 	for _, e := range base {
 		p := plan{lag: j.lag, restart: !e.keep() || rc.down}
-		rc := rc.forChange(e.rises)
+		rc := rc.forChange(e.rises, e.starts)
 		out = append(out, e)
 		price(&out[len(out)-1], p, &ld, &rc, h0, sizes, &cfg)
 		if !e.keep() && rc.later > 0 {

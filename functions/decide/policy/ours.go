@@ -134,7 +134,7 @@ func settled(in Input, g gateInput, st State, h, early *hold) Output {
 		return Output{NewState: st, HoldKind: HoldSettling, Hold: msg}
 	}
 	need := needSlots(w.cands, w.lim)
-	rc := w.rs.forChange(best.rises)
+	rc := w.rs.forChange(best.rises, best.starts)
 	wait, undone := awaitUndo(best, undoOf(best, st, view, w.lim, need, rc.outage, g.cfg, g.now))
 	if wait != "" {
 		return Output{NewState: st, HoldKind: HoldStabilize, Hold: wait}
@@ -193,7 +193,7 @@ func weigh(g gateInput, st State, view jobView, rs restartCost) weighed {
 	lim := limitsFor(s, view, g.cfg, st, g.snap)
 	if lim.reactive {
 		up := registrationRestart(st, g.snap, g.cfg, g.now).replayedAt(st.Minutes, view.offered, g.now)
-		rs.up = &up
+		rs.up, rs.start = &up, nil
 	}
 	caps := newCapMemosIn(s, view, sc)
 	if rs.source != replayOnCheckpoint {
@@ -210,7 +210,7 @@ func weigh(g gateInput, st State, view jobView, rs restartCost) weighed {
 
 // decision is w's choice as a decision.
 func (w weighed) decision(g gateInput, snapshotID string) *events.Decision {
-	return decision(g, snapshotID, w.view, w.best, w.evs, w.ld, w.rs.forChange(w.best.rises), w.sc, w.lim, w.dem)
+	return decision(g, snapshotID, w.view, w.best, w.evs, w.ld, w.rs.forChange(w.best.rises, w.best.starts), w.sc, w.lim, w.dem)
 }
 
 // delay holds a chosen change: a scale-up until it has been chosen for

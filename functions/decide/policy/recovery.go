@@ -225,6 +225,6 @@ func recoveryNeed(j jobView, ld load, rc restartCost, h0 float64, cfg Config) fl
 	if cfg.SLO.Recovery <= 0 {
 		return 0
 	}
-	up := rc.forChange(true)
+	up := rc.forChange(true, false)
 	return recoveryOf(&evaluation{h: math.Inf(1)}, plan{lag: j.lag, restart: true}, &up, h0, ld.trend, &cfg).need
 }

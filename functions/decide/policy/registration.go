@@ -81,9 +81,14 @@ func pollInterval(st State) time.Duration {
 }
 
 // forChange is the restart a candidate that raises some vertex (raises)
-// or not makes.
-func (rc restartCost) forChange(raises bool) restartCost {
-	if raises && rc.up != nil {
+// or not makes, one that asks for more TaskManagers than are registered
+// (starts) from the restarts that started some (restartCost.start) once
+// the job has shown one.
+func (rc restartCost) forChange(raises, starts bool) restartCost {
+	switch {
+	case raises && starts && rc.start != nil:
+		return *rc.start
+	case raises && rc.up != nil:
 		return *rc.up
 	}
 	return rc

@@ -68,8 +68,8 @@ func TestRegistrationRestart(t *testing.T) {
 
 	up := waited
 	up.up = &rc
-	require.Equal(t, rc, up.forChange(true))
-	require.Equal(t, waited.replay, up.forChange(false).replay)
+	require.Equal(t, rc, up.forChange(true, false))
+	require.Equal(t, waited.replay, up.forChange(false, false).replay)
 }
 
 // A reactive scale-up decided before the run's first checkpoint, the last

@@ -151,7 +151,7 @@ func TestRestartReplayAveragedOverTheObservedWaits(t *testing.T) {
 	st := State{Restarts: []RestartObs{up(40 * time.Second), up(60 * time.Second), up(80 * time.Second)}}
 	base := restartFor(st, snap, cfg, t0)
 	require.Equal(t, replayWaited, base.source, "a change that raises no vertex: the stop the mean wait brings (actuate waits a whole interval for it)")
-	rc := base.forChange(true)
+	rc := base.forChange(true, false)
 	require.Equal(t, replayFromCheckpoint, rc.source)
 	require.Equal(t, (272+12+12)*time.Second/3, rc.replay)
 	require.Equal(t, (40+80+80)*time.Second/3, rc.wait)
@@ -159,7 +159,7 @@ func TestRestartReplayAveragedOverTheObservedWaits(t *testing.T) {
 	require.Equal(t, 80*time.Second, rc.later, "a restart timed after the next checkpoint is offered")
 
 	st.Restarts = st.Restarts[1:2]
-	rc = restartFor(st, snap, cfg, t0).forChange(true)
+	rc = restartFor(st, snap, cfg, t0).forChange(true, false)
 	require.Equal(t, replayWaited, rc.source, "one observed wait: the stop it brings")
 	require.Equal(t, 12*time.Second, rc.replay)
 	require.Equal(t, 80*time.Second, rc.wait)

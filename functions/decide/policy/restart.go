@@ -13,7 +13,11 @@ type restartStats struct {
 	// outage is the part the job did not run. Both are means over
 	// State.Restarts, RestartDowntime before any was observed.
 	downtime, outage time.Duration
-	observed         int
+	// startup is the mean TaskManager start-up of the restarts averaged
+	// (RestartObs.Startup; kind startedRestart only): the wait before
+	// actuate's wait for a checkpoint.
+	startup  time.Duration
+	observed int
 	// kind is the restarts averaged (anyRestart, raisedRestart,
 	// otherRestart): whose waits a restart's replay is averaged over
 	// (scheduleReplay).
@@ -27,16 +31,17 @@ func expectedRestart(st State, cfg Config) restartStats {
 
 // Which observed restarts restartsOf averages.
 const (
-	anyRestart    = iota
-	raisedRestart // RestartObs.Raised: a scale-up's, its wait the start-up of the TaskManagers it asked for
-	otherRestart  // the rest (a scale-down's, or one that fit the slots held)
+	anyRestart     = iota
+	raisedRestart  // RestartObs.Raised: a scale-up's, its wait the start-up of the TaskManagers it asked for
+	otherRestart   // the rest (a scale-down's, or one that fit the slots held)
+	startedRestart // RestartObs.Started: its decision asked for more TaskManagers than were registered
 )
 
 // restartsOf is the mean of the observed restarts of kind, RestartDowntime
 // when none was observed (observed 0).
 func restartsOf(obs []RestartObs, cfg Config, kind int) restartStats {
 	rs := restartStats{downtime: cfg.RestartDowntime, outage: cfg.RestartDowntime}
-	var d, o time.Duration
+	var d, o, s time.Duration
 	n := 0
 	for _, r := range obs {
 		if !ofKind(r, kind) {
@@ -44,12 +49,16 @@ func restartsOf(obs []RestartObs, cfg Config, kind int) restartStats {
 		}
 		d += r.Downtime
 		o += r.Outage
+		s += r.Startup
 		n++
 	}
 	if n == 0 {
 		return rs
 	}
 	rs.downtime, rs.outage, rs.observed, rs.kind = d/time.Duration(n), min(o, d)/time.Duration(n), n, kind
+	if kind == startedRestart {
+		rs.startup = s / time.Duration(n)
+	}
 	return rs
 }
 
@@ -60,7 +69,20 @@ func restartsOf(obs []RestartObs, cfg Config, kind int) restartStats {
 // asks for, which a scale-down's does not, so the mean of both priced a
 // scale-up's wait short (clickstream-bursts: 25 s priced, 66 s taken, the
 // replay and the lag at the stop growing with it) and a scale-down's long.
-func splitRestarts(st State, cfg Config) (base, up restartStats) {
+//
+// start is the restart of a change that asks for more TaskManagers than
+// are registered, from the job's restarts that did (restartFor uses it
+// once two were seen: one start-up is one draw of a spread of tens of
+// seconds; clickstream-bursts seed 91007 priced 1m10s from one, sized for
+// it and decided into a burst): their start-up (RestartObs.Startup) is the wait before
+// actuate's checkpoint wait, which restartWith prices from the checkpoint
+// schedule now. Priced from the scale-ups' whole waits, a change that
+// started TaskManagers was priced short when the job's earlier scale-ups
+// fit the slots held (clickstream-bursts seed 81001: a first scale-up
+// waited 2 s, the next asked for a TaskManager and waited 49 s), and the
+// waits held besides the checkpoint wait of the restart observed, at its
+// own place in the schedule.
+func splitRestarts(st State, cfg Config) (base, up, start restartStats) {
 	all := restartsOf(st.Restarts, cfg, anyRestart)
 	base, up = all, all
 	if rs := restartsOf(st.Restarts, cfg, otherRestart); rs.observed > 0 {
@@ -69,7 +91,7 @@ func splitRestarts(st State, cfg Config) (base, up restartStats) {
 	if rs := restartsOf(st.Restarts, cfg, raisedRestart); rs.observed > 0 {
 		up = rs
 	}
-	return base, up
+	return base, up, restartsOf(st.Restarts, cfg, startedRestart)
 }
 
 // checkpointWait is how long before a due checkpoint actuate holds a
@@ -101,8 +123,10 @@ type restartCost struct {
 	laterReplay time.Duration
 	// up, when set, prices the restart of a candidate that raises some
 	// vertex instead (reactive mode: registrationRestart; a failover's
-	// restart that waits for new TaskManagers: failoverRestart).
-	up *restartCost
+	// restart that waits for new TaskManagers: failoverRestart); start,
+	// when set, that of one that asks for more TaskManagers than are
+	// registered (splitRestarts, limits.starts).
+	up, start *restartCost
 	// release is the job's Flink release when its rescale waits for a
 	// checkpoint (source replayOnCheckpoint).
 	release string
@@ -175,7 +199,10 @@ func (rc restartCost) describe(b text) text {
 	if r := (at - rc.behind).Seconds() / rc.span.Seconds(); rc.span > 0 && math.Abs(r-1) >= 0.05 {
 		b = b.s(": ").dur(at).s(" at the rate now, its input offered at ").f(r, 2).s("× it")
 	}
-	if rc.observed > 0 {
+	switch {
+	case rc.kind == startedRestart:
+		b = b.s("; its TaskManagers start in ~").dur(rc.startup).s(", from the ").i(rc.observed).s(" observed that started some")
+	case rc.observed > 0:
 		b = b.s("; from ").i(rc.observed).s(" observed")
 	}
 	return b.s(")")
@@ -196,13 +223,17 @@ func (rc restartCost) describe(b text) text {
 // restarts (restartCost.up, splitRestarts) when they differ from the
 // others'.
 func restartFor(st State, snap *events.Snapshot, cfg Config, now time.Time) restartCost {
-	base, up := splitRestarts(st, cfg)
+	base, up, start := splitRestarts(st, cfg)
 	rc := restartWith(base, st, snap, cfg, now, false)
 	u := restartWith(up, st, snap, cfg, now, true)
 	cmp := u
 	cmp.kind = rc.kind
 	if cmp != rc {
 		rc.up = &u
+	}
+	if start.observed >= 2 {
+		s := restartWith(start, st, snap, cfg, now, true)
+		rc.start = &s
 	}
 	return rc
 }
@@ -212,6 +243,11 @@ func restartFor(st State, snap *events.Snapshot, cfg Config, now time.Time) rest
 func restartWith(rs restartStats, st State, snap *events.Snapshot, cfg Config, now time.Time, raises bool) restartCost {
 	rc := restartCost{restartStats: rs}
 	rc.wait = rc.downtime - rc.outage
+	if rs.kind == startedRestart {
+		// the TaskManagers' start-up; the checkpoint wait after it is
+		// priced below, from the schedule
+		rc.wait = rs.startup
+	}
 	interval := time.Duration(snap.CheckpointIntervalMs) * time.Millisecond
 	rc.interval = max(interval, 0)
 	switch {
@@ -236,7 +272,7 @@ func restartWith(rs restartStats, st State, snap *events.Snapshot, cfg Config, n
 		// could restart; the waits observed hold on average half an
 		// interval of checkpoint wait besides what the restart needs
 		prep := rc.wait
-		if rc.observed > 0 {
+		if rc.observed > 0 && rc.kind != startedRestart {
 			prep = max(prep-interval/2, 0)
 		}
 		rc.wait = prep + interval - now.Add(prep).Sub(last)%interval
@@ -313,13 +349,22 @@ func scheduleReplay(rc restartCost, obs []RestartObs, last, now time.Time, inter
 			k++
 		}
 	}
-	if raises && k >= 2 && rc.observed > 0 {
+	switch {
+	case rc.kind == startedRestart && rc.observed >= 2:
+		// the stops the observed start-ups bring, each with the
+		// checkpoint wait the schedule gives it
+		for _, r := range obs {
+			if ofKind(r, rc.kind) {
+				each(r.Startup)
+			}
+		}
+	case raises && k >= 2 && rc.observed > 0 && rc.kind != startedRestart:
 		for _, r := range obs {
 			if r.Raised && ofKind(r, rc.kind) {
 				each(r.Downtime - min(r.Outage, r.Downtime))
 			}
 		}
-	} else {
+	default:
 		each(rc.wait)
 	}
 	rc.replay, rc.wait = replay/time.Duration(n), wait/time.Duration(n)
@@ -338,7 +383,8 @@ func scheduleReplay(rc restartCost, obs []RestartObs, last, now time.Time, inter
 
 // ofKind reports whether restartsOf averages r for kind.
 func ofKind(r RestartObs, kind int) bool {
-	return kind == anyRestart || kind == raisedRestart && r.Raised || kind == otherRestart && !r.Raised
+	return kind == anyRestart || kind == raisedRestart && r.Raised || kind == otherRestart && !r.Raised ||
+		kind == startedRestart && r.Started
 }
 
 // runsFirstCheckpoint prices a restart decided before the current run's
@@ -452,6 +498,9 @@ func (rc restartCost) replayedAt(m *Series, cur float64, now time.Time) restartC
 	if rc.up != nil {
 		// rc.up is rc's own (restartFor made it for this decision)
 		*rc.up = rc.up.replayedAt(m, cur, now)
+	}
+	if rc.start != nil {
+		*rc.start = rc.start.replayedAt(m, cur, now)
 	}
 	span := rc.replay - rc.behind
 	if m == nil || cur <= 0 || rc.stop.IsZero() || span <= 0 {

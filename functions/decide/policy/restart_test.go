@@ -232,7 +232,7 @@ func TestScaleUpPricedFromTheScaleUpsRestarts(t *testing.T) {
 	require.Equal(t, 30*time.Second, all.wait, "the mean of all three")
 	require.Equal(t, 55*time.Second, all.replay)
 	rc := restartFor(st, snap, cfg, now)
-	raise, lower := rc.forChange(true), rc.forChange(false)
+	raise, lower := rc.forChange(true, false), rc.forChange(false, false)
 	require.Equal(t, 40*time.Second, raise.wait)
 	require.Equal(t, 65*time.Second, raise.replay)
 	require.Equal(t, 2, raise.observed)
@@ -243,7 +243,7 @@ func TestScaleUpPricedFromTheScaleUpsRestarts(t *testing.T) {
 	// no scale-up seen yet: a raise is priced from every restart seen
 	only := restartFor(State{Restarts: []RestartObs{down}}, snap, cfg, now)
 	require.Nil(t, only.up)
-	require.Equal(t, 10*time.Second, only.forChange(true).wait)
+	require.Equal(t, 10*time.Second, only.forChange(true, false).wait)
 }
 
 // learnAfterGates records whether a restart seen through was a
@@ -315,4 +315,57 @@ func TestRestartObservedWithItsTaskManagersStartup(t *testing.T) {
 			require.Equal(t, []RestartObs{{Downtime: 70 * time.Second, Outage: 15 * time.Second, Raised: true, Started: c.started, Startup: c.startup}}, next.Restarts)
 		})
 	}
+}
+
+// A change that asks for more TaskManagers than are registered is priced
+// from the restarts that started some (restartCost.start): their
+// TaskManagers' start-up is the wait before actuate's checkpoint wait,
+// which is priced from the schedule now, not taken from the restarts
+// observed. Interval 60 s, the last checkpoint 20 s before the decision
+// (the next due 40 s after it). Observed: two restarts that started
+// TaskManagers (25 s of start-up, then 30 s for their checkpoint: waits of
+// 55 s) and a scale-up within the slots held (a 5 s wait). From the
+// start-up, the stop comes 25 s on, the checkpoint is due 15 s after it
+// and is waited for: a 40 s wait, no replay. Priced from the scale-ups'
+// whole waits, as a change within the slots is, the 55 s waits stop 15 s
+// after the checkpoint due then and replay it (and the 5 s one 25 s).
+func TestStartingTaskManagersPricedFromTheirStartup(t *testing.T) {
+	now := t0.Add(time.Hour)
+	last := now.Add(-20 * time.Second)
+	snap := &events.Snapshot{CheckpointIntervalMs: time.Minute.Milliseconds(), LastCheckpointAt: &last}
+	started := RestartObs{Downtime: 70 * time.Second, Outage: 15 * time.Second, Raised: true, Started: true, Startup: 25 * time.Second}
+	within := RestartObs{Downtime: 20 * time.Second, Outage: 15 * time.Second, Raised: true}
+	st := State{Restarts: []RestartObs{started, within, started}}
+	rc := restartFor(st, snap, Defaults(), now)
+	require.NotNil(t, rc.start)
+	start := rc.forChange(true, true)
+	require.Equal(t, 40*time.Second, start.wait)
+	require.Equal(t, time.Duration(0), start.replay)
+	require.Equal(t, replayWaited, start.source)
+	require.Equal(t, 15*time.Second, start.outage)
+	require.Contains(t, string(start.describe(nil)), "its TaskManagers start in ~25s, from the 2 observed that started some")
+
+	up := rc.forChange(true, false)
+	require.Equal(t, rc.up.wait, up.wait)
+	require.Greater(t, up.replay, 15*time.Second, "the whole waits stop after the checkpoint due")
+
+	// none that started TaskManagers seen: as any scale-up
+	only := restartFor(State{Restarts: []RestartObs{within, within}}, snap, Defaults(), now)
+	require.Nil(t, only.start)
+	require.Equal(t, only.forChange(true, false), only.forChange(true, true))
+
+	// one seen: one draw of the start-up, priced as any scale-up
+	one := restartFor(State{Restarts: []RestartObs{within, started}}, snap, Defaults(), now)
+	require.Nil(t, one.start)
+}
+
+// A candidate starts TaskManagers when it raises some vertex and needs
+// more than are registered, outside reactive and session modes.
+func TestCandidateStartsTaskManagers(t *testing.T) {
+	lim := limits{held: 3}
+	require.True(t, lim.starts(true, 4))
+	require.False(t, lim.starts(true, 3), "within the TaskManagers registered")
+	require.False(t, lim.starts(false, 4), "raises no vertex")
+	require.False(t, limits{held: 3, reactive: true}.starts(true, 4))
+	require.False(t, limits{held: 3, session: true}.starts(true, 4))
 }
