@@ -58,3 +58,40 @@ func TestUserLagMetricNamedInRationale(t *testing.T) {
 	require.Contains(t, rationaleWith(1.2e6), ", lag 30 s (the user's lag metric for src)")
 	require.NotContains(t, rationaleWith(10), "user's lag metric")
 }
+
+// A user's lag metric that its exporter updates once a minute (the
+// payments holdout's MillisBehindLatest, in ms) steps once a minute: a
+// source reading 20k rec/s whose lag grew from 10 s to 16 s over the last
+// minute shows the whole minute's growth (6 s × 20k = 120k records) between
+// two samples 20 s apart. Read over those 20 s it looks like a step up to
+// 26k rec/s; the load is what the minute shows, 20k ÷ (1 − 6 s / 60 s) ≈
+// 22k. The offered rate of a source whose backlog is a user's metric is
+// read over the rate window, never from the freshest samples (old code:
+// "a step up read over the last 20s", 26k rec/s, and the scale-up sized
+// for it).
+func TestUserLagMetricStepNotAStepUp(t *testing.T) {
+	at := t0.Add(300 * time.Second)
+	src := vtx("src", 2, 900, 20000, 20000)
+	src.PendingRecords = nil
+	snap := snapAt(300, src, vtx("map", 3, 700, 20000, 20000, "src"))
+	st := ObserveMetric(State{}, events.Metric{Name: "lag", Value: 16000, Unit: "ms", ObservedAt: at})
+	st.Epoch = t0
+	for sec := 80; sec <= 300; sec += 10 {
+		lag := 10.0
+		if sec == 300 {
+			lag = 16
+		}
+		st.Window = append(st.Window, Sample{At: t0.Add(time.Duration(sec) * time.Second), Epoch: t0, Offered: 20000, V: []VertexSample{
+			{P: 2, BusyMax: 0.9, BusyAvg: 0.9, In: 20000, Out: 20000, Pending: lag * 20000},
+			{P: 3, BusyMax: 0.7, BusyAvg: 0.7, In: 20000, Out: 20000, Pending: -1},
+		}})
+	}
+	cfg := Defaults()
+	cfg.Settle = MeterSettle
+	j := observe(st, &snap, cfg)
+	require.True(t, j.vs[0].userLag)
+	require.Less(t, j.offered, 23500.0, "offered over the minute, not the metric's step")
+	require.Greater(t, j.offered, 20000.0, "the minute's growth is still load")
+	r := rationale(j, evaluation{candidate: candidate{ps: []int{2, 4}}}, []evaluation{{candidate: candidate{ps: []int{2, 3}}}}, load{}, restartCost{})
+	require.NotContains(t, r, "a step up")
+}
