@@ -1,9 +1,6 @@
 package policy
 
-import (
-	"time"
-	"unsafe"
-)
+import "time"
 
 // timeSub is t.Sub(u), the same Duration for every pair, in fewer
 // instructions for the window's sample times: Sub takes the wall clocks'
@@ -14,7 +11,7 @@ import (
 // otherwise it is Sub. The window's passes take a few hundred differences
 // a decision.
 func timeSub(t, u time.Time) time.Duration {
-	if monotonic(&t) {
+	if t != t.Round(0) { // a monotonic reading
 		return t.Sub(u)
 	}
 	ds := t.Unix() - u.Unix()
@@ -23,14 +20,6 @@ func timeSub(t, u time.Time) time.Duration {
 	}
 	return time.Duration(ds)*time.Second + time.Duration(t.Nanosecond()-u.Nanosecond())
 }
-
-// monotonic reports whether t carries a monotonic clock reading, as
-// t != t.Round(0) does (Round strips it) but without a call: the reading's
-// flag is the top bit of time.Time's first field (its wall field's
-// hasMonotonic, the layout since Go 1.9). TestMonotonicIsRound checks it
-// against Round on times with and without a reading, so a change of the
-// layout fails a test instead of a decision.
-func monotonic(t *time.Time) bool { return *(*uint64)(unsafe.Pointer(t))>>63 != 0 }
 
 // sameTime is t.Equal(u), first comparing their representations: a
 // window's samples carry copies of their run's Epoch, which are equal as
