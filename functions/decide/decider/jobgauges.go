@@ -24,6 +24,11 @@ type jobGauges struct {
 	lastSnapshot, lastDecision       *prometheus.GaugeVec
 
 	mu sync.Mutex // orders a job's forget-and-set against another's
+	// vertices are the vertex names each job's per-vertex snapshot series
+	// carry, so forget deletes exactly those (a partial match of cluster
+	// and job visits every job's series: one snapshot's work grew with the
+	// jobs a replica had seen); g.mu guards it.
+	vertices map[[2]string][]string
 }
 
 func newJobGauges() *jobGauges {
@@ -41,6 +46,7 @@ func newJobGauges() *jobGauges {
 		lag:                g("lag_seconds", "Pending records divided by the rate the sources emit: seconds to drain at the current rate.", job),
 		lastSnapshot:       g("last_snapshot_timestamp_seconds", "When the latest snapshot was observed (Unix seconds).", job),
 		lastDecision:       g("last_decision_timestamp_seconds", "When decide last decided for the job (Unix seconds); age = time() - this.", job),
+		vertices:           map[[2]string][]string{},
 	}
 }
 
@@ -64,7 +70,9 @@ func (g *jobGauges) observe(s events.Snapshot) {
 	g.taskManagers.WithLabelValues(s.Cluster, s.JobName).Set(float64(s.TaskManagers))
 	g.lastSnapshot.WithLabelValues(s.Cluster, s.JobName).Set(float64(s.ObservedAt.UnixMilli()) / 1000)
 	var pending, out float64
+	names := make([]string, 0, len(s.Vertices))
 	for _, v := range s.Vertices {
+		names = append(names, v.Name)
 		g.parallelism.WithLabelValues(s.Cluster, s.JobName, v.Name).Set(float64(v.Parallelism))
 		if v.BusyMsPerSecond != nil {
 			g.busy.WithLabelValues(s.Cluster, s.JobName, v.Name).Set(v.BusyMsPerSecond.Avg / 1000)
@@ -76,6 +84,7 @@ func (g *jobGauges) observe(s events.Snapshot) {
 			}
 		}
 	}
+	g.vertices[key] = names
 	g.pending.WithLabelValues(s.Cluster, s.JobName).Set(pending)
 	if out > 0 {
 		g.lag.WithLabelValues(s.Cluster, s.JobName).Set(pending / out)
@@ -96,10 +105,13 @@ func (g *jobGauges) decided(d *events.Decision, at time.Time) {
 // forget drops the snapshot series of a job, so a vertex gone from the job
 // loses its series; g.mu is held.
 func (g *jobGauges) forget(key [2]string) {
-	labels := prometheus.Labels{"cluster": key[0], "job": key[1]}
-	for _, v := range []*prometheus.GaugeVec{g.parallelism, g.busy} {
-		v.DeletePartialMatch(labels)
+	for _, name := range g.vertices[key] {
+		for _, v := range []*prometheus.GaugeVec{g.parallelism, g.busy} {
+			v.DeleteLabelValues(key[0], key[1], name)
+		}
 	}
+	delete(g.vertices, key)
+	labels := prometheus.Labels{"cluster": key[0], "job": key[1]}
 	for _, v := range []*prometheus.GaugeVec{g.taskManagers, g.pending, g.lag, g.lastSnapshot} {
 		v.Delete(labels)
 	}
