@@ -135,7 +135,7 @@ func settled(in Input, g gateInput, st State, h, early *hold) Output {
 	}
 	need := needSlots(w.cands, w.lim)
 	rc := w.rs.forChange(best.rises, best.starts)
-	wait, undone := awaitUndo(best, undoOf(best, st, view, w.lim, need, rc.outage, g.cfg, g.now))
+	wait, undone := awaitUndo(best, undoOf(best, st, view, w.lim, need, undoStop(rc), g.cfg, g.now))
 	if wait != "" {
 		return Output{NewState: st, HoldKind: HoldStabilize, Hold: wait}
 	}

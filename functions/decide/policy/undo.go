@@ -18,7 +18,8 @@ import (
 // the raise ran (loadMovedSince), is
 // priced as one restart more: it waits for the end of the window when
 // holding the spare that long costs fewer slot-seconds than that restart
-// (slo.weight × the slots the job needs × the outage, plus the idle slots);
+// (slo.weight × the slots the job needs, plus the idle slots, × the
+// outage and the replay: undoStop);
 // else it is made, and its rationale says what the undo was priced at.
 // The release is not given up: at the end of the window it is priced as
 // any scale-down, and a load change before then is followed at once.
@@ -51,11 +52,21 @@ type undo struct {
 	hold, price float64
 }
 
+// undoStop is how long the restart of an undo holds the job back, what
+// the undo is priced at: its outage and the input it replays (rc.replay,
+// in seconds of the rate now), the lag it adds either way. Priced at the
+// outage alone, a release that undid a drain's scale-up a minute or two
+// after it ran looked cheaper than holding the spare to the window's end
+// by a few percent, and was made (clickstream-bursts: holding 6,640
+// slot-s against an undo priced at 50 s of outage, 5,940 slot-s, where
+// the release's restart also replays 32 s).
+func undoStop(rc restartCost) time.Duration { return rc.outage + rc.replay }
+
 // undoOf reads whether best undoes the last decision (st.Rescale) on the
 // same load within undoWindow of the decision's move (Rescale.Applied):
-// need is the slots the job needs now (sized with no headroom), outage the
-// restart's.
-func undoOf(best evaluation, st State, j jobView, lim limits, need int, outage time.Duration, cfg Config, now time.Time) undo {
+// need is the slots the job needs now (sized with no headroom), stop how
+// long the restart holds the job back (undoStop).
+func undoOf(best evaluation, st State, j jobView, lim limits, need int, stop time.Duration, cfg Config, now time.Time) undo {
 	rs := st.Rescale
 	var u undo
 	if rs == nil || rs.Applied.IsZero() || rs.Need <= 0 || rs.Offered <= 0 || j.offered <= 0 || best.keep() || best.raises() {
@@ -82,7 +93,7 @@ func undoOf(best evaluation, st State, j jobView, lim limits, need int, outage t
 	now0 := lim.paid(lim.need(currentsOf(j)))
 	u.undoes = true
 	u.hold = float64(now0-best.paid) * (undoWindow - u.since).Seconds()
-	u.price = restartPrice(outage, cfg, need, lim.slots(currentsOf(j)))
+	u.price = restartPrice(stop, cfg, need, lim.slots(currentsOf(j)))
 	return u
 }
 

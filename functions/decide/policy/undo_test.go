@@ -188,3 +188,32 @@ func TestUndoReadsTheLoadSinceTheMove(t *testing.T) {
 	early.Rescale.Offered, early.Rescale.Need = 31e3, 5
 	require.True(t, undoOf(down, early, j, lim, 5, 51*time.Second, cfg, at.Add(4*time.Minute+30*time.Second)).undoes)
 }
+
+// An undo is priced at its restart's outage and replay: holding 4 slots
+// 9m30s (2280 slot-s) is dearer than 20 s of outage (20 × 108 = 2160
+// slot-s), so the release was made a flap; with the 10 s the release's
+// restart replays, 30 × 108 = 3240 slot-s, it waits.
+func TestUndoPricedWithItsReplay(t *testing.T) {
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	cfg := Defaults()
+	lim := limits{layout: slots.Layout{PerTaskManager: 4}, ids: []string{"src", "sess"}}
+	j := jobView{offered: 30e3, vs: []vertexView{{id: "src", cur: 2}, {id: "sess", cur: 8}}}
+	st := State{Rescale: &Rescale{At: at, Applied: at.Add(time.Minute),
+		From: map[string]int{"src": 2, "sess": 4}, Targets: map[string]int{"src": 2, "sess": 8}, Offered: 42e3, Need: 5}}
+	down := evaluation{candidate: candidate{ps: []int{2, 4}, headroom: 0}, paid: 4}
+	now := at.Add(6*time.Minute + 30*time.Second)
+
+	rc := restartCost{restartStats: restartStats{outage: 20 * time.Second}}
+	u := undoOf(down, st, j, lim, 5, undoStop(rc), cfg, now)
+	require.InDelta(t, 2160, u.price, 1e-6)
+	wait, note := awaitUndo(down, u)
+	require.Empty(t, wait)
+	require.Contains(t, note, "priced at a restart (2160 slot-s)")
+
+	rc.replay = 10 * time.Second
+	require.Equal(t, 30*time.Second, undoStop(rc))
+	u = undoOf(down, st, j, lim, 5, undoStop(rc), cfg, now)
+	require.InDelta(t, 3240, u.price, 1e-6)
+	wait, _ = awaitUndo(down, u)
+	require.Contains(t, wait, "held until 15m0s after it (2280 slot-s), less than the 3240 slot-s")
+}
