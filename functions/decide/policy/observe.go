@@ -36,10 +36,7 @@ type vertexView struct {
 	userLag bool
 	// offered is a source's offered rate when it reports pending records:
 	// records in + their growth over the rate window, or the freshest
-	// samples' reading at a step up (risenOffered) unless its backlog is a
-	// user's lag metric (userLag): an exporter that updates it once a
-	// minute shows a minute's growth between two samples, a step up that
-	// is not there.
+	// samples' reading at a step up (risenOffered).
 	offered float64
 	// seen is the most a source showing pending records was seen to read
 	// (records/s, all its subtasks) in the window: a rate it has shown it
@@ -117,10 +114,7 @@ func observeIn(scr *scratch, st State, snap *events.Snapshot, cfg Config) jobVie
 		}
 		if vv.source && vv.est.pending >= 0 {
 			vv.userLag = len(st.Metrics) > 0 && (v.PendingRecords == nil || *v.PendingRecords < vv.est.pending)
-			vv.offered = maxF(vv.est.in+vv.est.slope, 0)
-			if !vv.userLag {
-				vv.offered = risenOffered(st.Window, i, cfg.Settle, vv.offered)
-			}
+			vv.offered = risenOffered(st.Window, i, cfg.Settle, maxF(vv.est.in+vv.est.slope, 0))
 			vv.seen = seenRead(st.Window, i)
 		}
 		j.vs[i] = vv
