@@ -17,14 +17,7 @@ import (
 // it is made, with the price named, when holding costs more; anything
 // else is not an undo.
 func TestUndoOf(t *testing.T) {
-	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	cfg := Defaults()
-	lim := limits{layout: slots.Layout{PerTaskManager: 4}, ids: []string{"src", "sess"}}
-	j := jobView{offered: 30e3, vs: []vertexView{{id: "src", cur: 2}, {id: "sess", cur: 8}}}
-	st := State{Rescale: &Rescale{At: at, Applied: at.Add(time.Minute),
-		From: map[string]int{"src": 2, "sess": 4}, Targets: map[string]int{"src": 2, "sess": 8}, Offered: 42e3, Need: 5}}
-	down := evaluation{candidate: candidate{ps: []int{2, 4}, headroom: 0}, paid: 4}
-	now := at.Add(6*time.Minute + 30*time.Second)
+	at, cfg, lim, j, st, down, now := undoFixture()
 
 	// 42k → 30k rec/s moves a need of 5 slots by 1.4: less than a
 	// TaskManager's 4. The scale-up ran 5m30s ago (decided a minute
@@ -194,14 +187,7 @@ func TestUndoReadsTheLoadSinceTheMove(t *testing.T) {
 // slot-s), so the release was made a flap; with the 10 s the release's
 // restart replays, 30 × 108 = 3240 slot-s, it waits.
 func TestUndoPricedWithItsReplay(t *testing.T) {
-	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	cfg := Defaults()
-	lim := limits{layout: slots.Layout{PerTaskManager: 4}, ids: []string{"src", "sess"}}
-	j := jobView{offered: 30e3, vs: []vertexView{{id: "src", cur: 2}, {id: "sess", cur: 8}}}
-	st := State{Rescale: &Rescale{At: at, Applied: at.Add(time.Minute),
-		From: map[string]int{"src": 2, "sess": 4}, Targets: map[string]int{"src": 2, "sess": 8}, Offered: 42e3, Need: 5}}
-	down := evaluation{candidate: candidate{ps: []int{2, 4}, headroom: 0}, paid: 4}
-	now := at.Add(6*time.Minute + 30*time.Second)
+	_, cfg, lim, j, st, down, now := undoFixture()
 
 	rc := restartCost{restartStats: restartStats{outage: 20 * time.Second}}
 	u := undoOf(down, st, j, lim, 5, undoStop(rc), cfg, now)
@@ -216,4 +202,17 @@ func TestUndoPricedWithItsReplay(t *testing.T) {
 	require.InDelta(t, 3240, u.price, 1e-6)
 	wait, _ = awaitUndo(down, u)
 	require.Contains(t, wait, "held until 15m0s after it (2280 slot-s), less than the 3240 slot-s")
+}
+
+// undoFixture is the job both undo tests price: a scale-up 2/4 → 2/8 for
+// 42k rec/s applied a minute after it was decided, the load now 30k, and
+// the release back to 2/4 as the candidate, 6m30s after the decision.
+func undoFixture() (time.Time, Config, limits, jobView, State, evaluation, time.Time) {
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	lim := limits{layout: slots.Layout{PerTaskManager: 4}, ids: []string{"src", "sess"}}
+	j := jobView{offered: 30e3, vs: []vertexView{{id: "src", cur: 2}, {id: "sess", cur: 8}}}
+	st := State{Rescale: &Rescale{At: at, Applied: at.Add(time.Minute),
+		From: map[string]int{"src": 2, "sess": 4}, Targets: map[string]int{"src": 2, "sess": 8}, Offered: 42e3, Need: 5}}
+	down := evaluation{candidate: candidate{ps: []int{2, 4}, headroom: 0}, paid: 4}
+	return at, Defaults(), lim, j, st, down, at.Add(6*time.Minute + 30*time.Second)
 }
