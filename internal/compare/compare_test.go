@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/flinkscaler/flinkscaler/functions/decide/policy"
 	"github.com/flinkscaler/flinkscaler/internal/bench"
 	"github.com/flinkscaler/flinkscaler/internal/flinksim"
 	"github.com/flinkscaler/flinkscaler/internal/scorecard"
@@ -82,7 +83,11 @@ func TestTimingOptions(t *testing.T) {
 		byKey[o.Key] = o.Value
 	}
 	require.Equal(t, "2m0s", byKey["decide policy metricWindow"])
-	require.Equal(t, "20s", byKey["decide policy rateWindow"], "floored at two metric fetch intervals")
+	require.NotContains(t, byKey, "decide policy rateWindow", "the pending records' growth is added to Flink's 60 s meters: the same span")
+	tuned := policy.Defaults()
+	p(&tuned)
+	require.Equal(t, policy.Defaults().RateWindow, tuned.RateWindow)
+	require.Equal(t, 2*time.Minute, tuned.MetricWindow)
 	require.NotContains(t, byKey, "decide policy settle", "Flink's meter window does not shrink")
 	require.Equal(t, "6s", byKey["actuate --min-interval"])
 	require.NotNil(t, p)

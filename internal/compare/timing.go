@@ -66,16 +66,19 @@ func peerOptions(timing string) []flinkautoscaler.Option {
 // against the catch-up horizon; decide replaces it by the restarts it
 // observes). Left alone, as for the peer: settle (decide never reads a
 // run younger than Flink's 60 s rate-meter window plus a metric fetch,
-// policy.MeterSettle, which does not shrink), backlog (a lag threshold),
-// scaleUpDelay (already below the floor), replay (a share of the
-// checkpoint interval, which does not shrink), rescaleTimeout (a bound on a
-// physical wait).
+// policy.MeterSettle, which does not shrink), rateWindow (the span of
+// pending-records growth decide adds to the sources' records in, which
+// Flink's meters average over the last 60 s whatever the timeline: at
+// 20 s the two spans disagree, and the minute in which a backlog drained
+// reads as load, 52k rec/s on wordcount 34 s after it fell to 12k),
+// backlog (a lag threshold), scaleUpDelay (already below the floor),
+// replay (a share of the checkpoint interval, which does not shrink),
+// rescaleTimeout (a bound on a physical wait).
 var pacing = []struct {
 	key   string
 	field func(*policy.Config) *time.Duration
 }{
 	{"catchUp", func(p *policy.Config) *time.Duration { return &p.CatchUp }},
-	{"rateWindow", func(p *policy.Config) *time.Duration { return &p.RateWindow }},
 	{"metricWindow", func(p *policy.Config) *time.Duration { return &p.MetricWindow }},
 	{"scaleDownWindow", func(p *policy.Config) *time.Duration { return &p.ScaleDownWindow }},
 	{"minInterval", func(p *policy.Config) *time.Duration { return &p.MinInterval }},
