@@ -85,6 +85,12 @@ func CheckUserMetric(m Metric) error {
 	return nil
 }
 
+// LagSecondsPerUnit is the seconds of lag one unit of a backlog metric
+// stands for; 0 for a backlog in records (or an unknown unit).
+func LagSecondsPerUnit(unit string) float64 {
+	return unitScale[strings.ToLower(unit)]
+}
+
 // BacklogRecords is the records a backlog metric m stands for at a source
 // reading inRate records/s: the value itself in records, or the lag in
 // time times the rate.

@@ -34,9 +34,14 @@ type vertexView struct {
 	// userLag: a source's backlog is a user's lag metric (events.Metric),
 	// above what Flink reports for it or where Flink reports none.
 	userLag bool
+	// timeLag: that metric is a time lag, and offered is read from its
+	// growth over the exporter's update period (timeLagOffered), never
+	// from the backlog in records it stands for.
+	timeLag bool
 	// offered is a source's offered rate when it reports pending records:
 	// records in + their growth over the rate window, or the freshest
-	// samples' reading at a step up (risenOffered).
+	// samples' reading at a step up (risenOffered), or from a user's time
+	// lag (timeLag).
 	offered float64
 	// seen is the most a source showing pending records was seen to read
 	// (records/s, all its subtasks) in the window: a rate it has shown it
@@ -114,7 +119,10 @@ func observeIn(scr *scratch, st State, snap *events.Snapshot, cfg Config) jobVie
 		}
 		if vv.source && vv.est.pending >= 0 {
 			vv.userLag = len(st.Metrics) > 0 && (v.PendingRecords == nil || *v.PendingRecords < vv.est.pending)
-			vv.offered = risenOffered(st.Window, i, cfg.Settle, maxF(vv.est.in+vv.est.slope, 0))
+			vv.offered = maxF(vv.est.in+vv.est.slope, 0)
+			if vv.timeLag = vv.userLag && timeLagOffered(&vv, st, snap, i, cfg); !vv.timeLag {
+				vv.offered = risenOffered(st.Window, i, cfg.Settle, vv.offered)
+			}
 			vv.seen = seenRead(st.Window, i)
 		}
 		j.vs[i] = vv
@@ -127,6 +135,47 @@ func observeIn(scr *scratch, st State, snap *events.Snapshot, cfg Config) jobVie
 		j.run = blindEpisode(st.Window, j, cfg.Settle, cfg.RateWindow)
 	}
 	return j
+}
+
+// maxTimeLagGrowth is the most growth per second of a time lag that the
+// offered rate is read from (in ÷ (1 − growth)): above it the source reads
+// under a fifth of what comes, or has stopped, and the quotient is noise;
+// the reading is then at least 5 × in.
+const maxTimeLagGrowth = 0.8
+
+// timeLagOffered reports whether the user's metric that is v's backlog is
+// a time lag (seconds or ms behind the head, exported every minute or so),
+// and then sets v's offered rate from it: records in ÷ (1 − the lag's
+// growth per second) between the exporter's two latest reports of the
+// run, or records in alone while the run has no two such reports. The
+// backlog in records is that lag × the rate read, so its growth between
+// two samples holds the exporter's whole update period at once and, while
+// the source catches up after a restart, the rate read's own rise: read
+// over the rate window or the freshest 20 s, either is load that is not
+// there (offered 268.8k rec/s read as "a step up" where 28k came). What it
+// trades: a step is read an update period after it shows in the lag, and
+// not before the run's second report.
+func timeLagOffered(v *vertexView, st State, snap *events.Snapshot, i int, cfg Config) bool {
+	sources := 0
+	for k := range snap.Vertices {
+		if snap.Vertices[k].IsSource || len(snap.Vertices[k].Inputs) == 0 {
+			sources++
+		}
+	}
+	keys := [3]string{snap.Vertices[i].ID, snap.Vertices[i].Name, ""}
+	n := 2
+	if sources == 1 {
+		n = 3
+	}
+	g, timed, ok := st.timeLagGrowth(lastSample(st).At, st.Epoch.Add(cfg.Settle), cfg.MetricWindow, keys[:n]...)
+	if !timed {
+		return false
+	}
+	v.offered = maxF(v.est.in, 0)
+	if ok {
+		v.offered /= 1 - minF(g, maxTimeLagGrowth)
+	}
+	return true
 }
 
 // underReads: source v's learned ceiling c is its limit, not its busy
@@ -266,7 +315,11 @@ func (j *jobView) sumSources() {
 			continue
 		}
 		j.offered += v.offered
-		j.minute += maxF(v.est.in+v.est.slope, 0)
+		if v.timeLag { // read over the exporter's update period, not 20 s
+			j.minute += v.offered
+		} else {
+			j.minute += maxF(v.est.in+v.est.slope, 0)
+		}
 		j.pending += v.est.pending
 	}
 	if j.offered > 0 {

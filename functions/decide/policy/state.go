@@ -62,6 +62,10 @@ type State struct {
 	Outage time.Duration `json:"outage,omitempty"`
 	// Metrics are users' own metrics by Metric.Name (+ "/" + Vertex).
 	Metrics map[string]events.Metric `json:"metrics,omitempty"`
+	// MetricsBefore are, by the same keys, the reports each of Metrics
+	// replaced: a time lag's growth is read over the exporter's own
+	// update period (timeLagGrowth).
+	MetricsBefore map[string]events.Metric `json:"metricsBefore,omitempty"`
 	// Restarts are the job's last observed rescale restarts, oldest first,
 	// at most maxRestarts: what the next one is expected to cost.
 	Restarts []RestartObs `json:"restarts,omitempty"`
@@ -244,6 +248,14 @@ func ObserveMetric(s State, m events.Metric) State {
 	if NewerMetricHeld(s, m) {
 		return s
 	}
+	if old, ok := s.Metrics[key]; ok {
+		before := make(map[string]events.Metric, len(s.MetricsBefore)+1)
+		for k, v := range s.MetricsBefore {
+			before[k] = v
+		}
+		before[key] = old
+		s.MetricsBefore = before
+	}
 	metrics := make(map[string]events.Metric, len(s.Metrics)+1)
 	for k, v := range s.Metrics {
 		metrics[k] = v
@@ -273,18 +285,50 @@ func metricKey(name, vertex string) string {
 // userBacklog returns the backlog metric a user reported for one of the
 // named vertex keys ("" the job), no further than maxAge from now.
 func (s State) userBacklog(now time.Time, maxAge time.Duration, keys ...string) (events.Metric, bool) {
+	m, _, ok := s.userBacklogKey(now, maxAge, keys...)
+	return m, ok
+}
+
+// userBacklogKey is userBacklog with the key of s.Metrics it was found at.
+func (s State) userBacklogKey(now time.Time, maxAge time.Duration, keys ...string) (events.Metric, string, bool) {
 	if len(s.Metrics) == 0 {
-		return events.Metric{}, false
+		return events.Metric{}, "", false
 	}
 	for _, name := range []string{events.MetricLag, events.MetricPendingRecords} {
 		for _, k := range keys {
-			m, ok := s.Metrics[metricKey(name, k)]
+			key := metricKey(name, k)
+			m, ok := s.Metrics[key]
 			if ok && !m.ObservedAt.Before(now.Add(-maxAge)) && !m.ObservedAt.After(now.Add(maxAge)) {
-				return m, true
+				return m, key, true
 			}
 		}
 	}
-	return events.Metric{}, false
+	return events.Metric{}, "", false
+}
+
+// timeLagGrowth is the growth per second of the time lag (seconds of lag
+// per second) a user reports for one of the named vertex keys (as
+// userBacklog finds it), between the exporter's two latest reports, both
+// observed in the current run from since on: a lag growing at g while the
+// source reads in comes at in ÷ (1 − g). timed is false when no such
+// backlog is reported in time units (seconds or ms); ok is false when the
+// two latest reports are not both of the run (the outage's growth or the
+// restart's ramp would read as load).
+func (s State) timeLagGrowth(now, since time.Time, maxAge time.Duration, keys ...string) (growth float64, timed, ok bool) {
+	m, key, found := s.userBacklogKey(now, maxAge, keys...)
+	scale := events.LagSecondsPerUnit(m.Unit)
+	if !found || scale <= 0 {
+		return 0, false, false
+	}
+	prev, had := s.MetricsBefore[key]
+	if !had || events.LagSecondsPerUnit(prev.Unit) != scale || prev.ObservedAt.Before(since) {
+		return 0, true, false
+	}
+	dt := timeSub(m.ObservedAt, prev.ObservedAt).Seconds()
+	if dt <= 0 {
+		return 0, true, false
+	}
+	return (m.Value - prev.Value) * scale / dt, true, true
 }
 
 // settled returns the samples of the current epoch taken at least settle

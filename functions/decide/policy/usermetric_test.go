@@ -58,3 +58,53 @@ func TestUserLagMetricNamedInRationale(t *testing.T) {
 	require.Contains(t, rationaleWith(1.2e6), ", lag 30 s (the user's lag metric for src)")
 	require.NotContains(t, rationaleWith(10), "user's lag metric")
 }
+
+// A user's time lag that its exporter updates once a minute (a Kinesis
+// consumer's MillisBehindLatest, in ms) steps once a minute: a source
+// reading 20k rec/s whose lag grew from 10 s to 16 s over the last minute
+// shows the whole minute's growth (6 s × 20k = 120k records) between two
+// samples 20 s apart, which read over those 20 s looks like a step up to
+// 26k rec/s. The offered rate is read from the lag itself over the
+// exporter's update period: 20k ÷ (1 − 6 s / 60 s) ≈ 22.2k (old code: 26k
+// and "a step up read over the last 20s"). A report from before the run
+// settled is not read (its growth holds the outage, and after a restart
+// the backlog in records rises with the catch-up's read): until the run
+// has two reports the source is read at what it reads.
+func TestUserTimeLagOfferedFromItsGrowth(t *testing.T) {
+	src := vtx("src", 2, 900, 20000, 20000)
+	src.PendingRecords = nil
+	snap := snapAt(300, src, vtx("map", 3, 700, 20000, 20000, "src"))
+	window := func() []Sample {
+		var w []Sample
+		for sec := 80; sec <= 300; sec += 10 {
+			lag := 10.0
+			if sec == 300 {
+				lag = 16
+			}
+			w = append(w, Sample{At: t0.Add(time.Duration(sec) * time.Second), Epoch: t0, Offered: 20000, V: []VertexSample{
+				{P: 2, BusyMax: 0.9, BusyAvg: 0.9, In: 20000, Out: 20000, Pending: lag * 20000},
+				{P: 3, BusyMax: 0.7, BusyAvg: 0.7, In: 20000, Out: 20000, Pending: -1},
+			}})
+		}
+		return w
+	}
+	cfg := Defaults()
+	cfg.Settle = MeterSettle
+	observed := func(prevAt time.Duration) jobView {
+		st := ObserveMetric(State{}, events.Metric{Name: "lag", Value: 10000, Unit: "ms", ObservedAt: t0.Add(prevAt)})
+		st = ObserveMetric(st, events.Metric{Name: "lag", Value: 16000, Unit: "ms", ObservedAt: t0.Add(prevAt + time.Minute)})
+		st.Epoch = t0
+		st.Window = window()
+		return observe(st, &snap, cfg)
+	}
+	j := observed(240 * time.Second)
+	require.True(t, j.vs[0].userLag)
+	require.True(t, j.vs[0].timeLag)
+	require.InDelta(t, 20000/(1-6.0/60), j.offered, 1)
+	r := rationale(j, evaluation{candidate: candidate{ps: []int{2, 4}}}, []evaluation{{candidate: candidate{ps: []int{2, 3}}}}, load{}, restartCost{})
+	require.NotContains(t, r, "a step up")
+
+	early := observed(cfg.Settle - time.Second)
+	require.True(t, early.vs[0].timeLag)
+	require.InDelta(t, 20000, early.offered, 1, "the earlier report is from before the run settled")
+}
