@@ -1,9 +1,12 @@
 package policy
 
+import "time"
+
 // disturbance is the lag path of one unplanned restart (a failover) for a
 // candidate whose headroom afterwards is h, and how many restarts of ours
-// it takes. The job is down for the outage and replays half a checkpoint
-// interval (disturbanceReplay); then the cheaper of two answers:
+// it takes. The job is down for the failover's outage (riddenOutage) and
+// replays half a checkpoint interval (disturbanceReplay); then the cheaper
+// of two answers:
 //
 //   - ride it out: drain at h;
 //   - follow it up: drain at h for the reaction time, then a scale-up sized
@@ -19,7 +22,7 @@ package policy
 // follow-up's slots while it drains (not priced: a few minutes of them).
 func disturbance(rc *restartCost, ld *load, h float64, cfg *Config, slo, hz float64) (lagPath, float64) {
 	ride := lagPath{slo: slo, end: hz}
-	ride.run(rc.outage.Seconds(), 1)
+	ride.run(rc.riddenOutage().Seconds(), 1)
 	ride.jump(disturbanceReplay(*rc, *cfg).Seconds())
 	follow := ride
 	ride.run(hz, -h)
@@ -37,6 +40,16 @@ func disturbance(rc *restartCost, ld *load, h float64, cfg *Config, slo, hz floa
 		return follow, restarts
 	}
 	return ride, 0
+}
+
+// riddenOutage is the outage of a failover the job rides: rc.ridden when
+// set (a decision folded into a failover's restart was observed:
+// restartFor), else the restart's own.
+func (rc *restartCost) riddenOutage() time.Duration {
+	if rc.ridden > 0 {
+		return rc.ridden
+	}
+	return rc.outage
 }
 
 // followsUp reports whether a failover's replay alone (half a checkpoint

@@ -40,3 +40,29 @@ func TestFailoverReplayOfMinutesIsAnsweredNotStood(t *testing.T) {
 	ride.run(horizon.Seconds(), -0.502)
 	require.InDelta(t, cfg.Disturbances*ride.over, short.over, 1e-6)
 }
+
+// A failover the job rides is down for restartCost.ridden when set (a
+// decision folded into a failover's restart was seen: restartFor), not
+// for the outage of the candidate's own restart.
+func TestFailoverRiddenAtItsOwnOutage(t *testing.T) {
+	cfg := Defaults()
+	ld := load{disturbances: cfg.Disturbances, react: 100 * time.Second, sigma: minSigma, peak: 1, forecast: 1}
+	keep := func(ridden time.Duration) evaluation {
+		rc := restartCost{interval: time.Minute, ridden: ridden}
+		rc.outage = 30 * time.Second
+		e := evaluation{h: 0.502, sigma: minSigma}
+		e.slots, e.paid = 4, 4
+		price(&e, plan{}, &ld, &rc, 0.502, [3]int{4, 3, 4}, &cfg)
+		return e
+	}
+	ride := func(outage float64) float64 {
+		p := lagPath{slo: 60, end: horizon.Seconds()}
+		p.run(outage, 1)
+		p.jump(30)
+		p.run(horizon.Seconds(), -0.502)
+		return cfg.Disturbances * p.over
+	}
+	require.InDelta(t, ride(30), keep(0).over, 1e-6)
+	require.InDelta(t, ride(120), keep(2*time.Minute).over, 1e-6)
+	require.Greater(t, keep(2*time.Minute).over, keep(0).over)
+}

@@ -73,7 +73,7 @@ func taskManagersReady(prev, st State, g gateInput) *Rescale {
 // of its wait until they registered (RestartObs.Startup, at most the
 // wait; the whole wait when no snapshot showed them before).
 func observedRestart(st State, raised bool) RestartObs {
-	o := RestartObs{Downtime: st.Downtime, Outage: st.Outage, Raised: raised}
+	o := RestartObs{Downtime: st.Downtime, Outage: st.Outage, Raised: raised, Failover: st.Rescale.Failover}
 	if rs := st.Rescale; rs.TaskManagers > 0 {
 		wait := max(st.Downtime-st.Outage, 0)
 		o.Started, o.Startup = true, wait

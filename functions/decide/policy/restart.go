@@ -2,6 +2,7 @@ package policy
 
 import (
 	"math"
+	"slices"
 	"time"
 
 	"github.com/flinkscaler/flinkscaler/internal/events"
@@ -35,6 +36,7 @@ const (
 	raisedRestart  // RestartObs.Raised: a scale-up's, its wait the start-up of the TaskManagers it asked for
 	otherRestart   // the rest (a scale-down's, or one that fit the slots held)
 	startedRestart // RestartObs.Started: its decision asked for more TaskManagers than were registered
+	ownRestart     // all but a decision folded into a failover's restart (RestartObs.Failover)
 )
 
 // restartsOf is the mean of the observed restarts of kind, RestartDowntime
@@ -65,7 +67,8 @@ func restartsOf(obs []RestartObs, cfg Config, kind int) restartStats {
 // splitRestarts is the expected restart of a change that raises no vertex
 // and of one that raises some (up), each the mean of the job's observed
 // restarts of its kind, or of all of them while none of its kind was
-// observed: a scale-up's wait holds the start-up of the TaskManagers it
+// observed (none of them a decision folded into a failover's restart,
+// RestartObs.Failover, unless those are all that were seen: restartFor): a scale-up's wait holds the start-up of the TaskManagers it
 // asks for, which a scale-down's does not, so the mean of both priced a
 // scale-up's wait short (clickstream-bursts: 25 s priced, 66 s taken, the
 // replay and the lag at the stop growing with it) and a scale-down's long.
@@ -83,7 +86,12 @@ func restartsOf(obs []RestartObs, cfg Config, kind int) restartStats {
 // waits held besides the checkpoint wait of the restart observed, at its
 // own place in the schedule.
 func splitRestarts(st State, cfg Config) (base, up, start restartStats) {
-	all := restartsOf(st.Restarts, cfg, anyRestart)
+	all := restartsOf(st.Restarts, cfg, ownRestart)
+	if all.observed == 0 {
+		// only folds seen: the failover's outage is all there is to
+		// price from
+		all = restartsOf(st.Restarts, cfg, anyRestart)
+	}
 	base, up = all, all
 	if rs := restartsOf(st.Restarts, cfg, otherRestart); rs.observed > 0 {
 		base = rs
@@ -144,6 +152,11 @@ type restartCost struct {
 	// the time the replayed input was offered over (0 before).
 	stop time.Time
 	span time.Duration
+	// ridden, when positive, is the outage a failover the job rides is
+	// priced at (disturbance) instead of outage: the mean of every
+	// observed restart's, once one was a decision folded into a
+	// failover's restart (restartFor).
+	ridden time.Duration
 	// waited of waits: after how many of the observed waits the
 	// restart would wait for the checkpoint due then (scheduleReplay;
 	// 0 when after all or none).
@@ -222,10 +235,28 @@ func (rc restartCost) describe(b text) text {
 // A change that raises some vertex is priced from the job's scale-ups'
 // restarts (restartCost.up, splitRestarts) when they differ from the
 // others'.
+//
+// A decision folded into a failover's restart (RestartObs.Failover) was
+// down for the failover's outage: a lost TaskManager's replacement, the
+// whole state's restore, a restore that failed and ran again (faults: 2–3.6
+// min, where a rescale of the running job is out ~1.5 min while its new
+// TaskManagers start). The job's own changes are priced without it (the
+// configured restart while it is all that was seen); the failovers the job
+// rides (disturbance) from every observed restart, it included, as a
+// failover's restart is priced (failoverRestart). While the folds are all
+// that was seen they price the job's changes too (the configured restart,
+// 30 s, bought faults +150 % headroom against its failovers at a steady
+// load). Priced from the mean of both, faults' release after its load fell
+// was priced at ~2.5 min of outage where the job's own scale-up had been out
+// ~1.5 min, and never made.
 func restartFor(st State, snap *events.Snapshot, cfg Config, now time.Time) restartCost {
 	base, up, start := splitRestarts(st, cfg)
 	rc := restartWith(base, st, snap, cfg, now, false)
 	u := restartWith(up, st, snap, cfg, now, true)
+	if slices.ContainsFunc(st.Restarts, func(r RestartObs) bool { return r.Failover }) {
+		ridden := expectedRestart(st, cfg).outage
+		rc.ridden, u.ridden = ridden, ridden
+	}
 	cmp := u
 	cmp.kind = rc.kind
 	if cmp != rc {
@@ -233,6 +264,7 @@ func restartFor(st State, snap *events.Snapshot, cfg Config, now time.Time) rest
 	}
 	if start.observed >= 2 {
 		s := restartWith(start, st, snap, cfg, now, true)
+		s.ridden = rc.ridden
 		rc.start = &s
 	}
 	return rc
@@ -382,8 +414,17 @@ func scheduleReplay(rc restartCost, obs []RestartObs, last, now time.Time, inter
 }
 
 // ofKind reports whether restartsOf averages r for kind.
+// Every kind but anyRestart leaves out a decision folded into a
+// failover's restart (RestartObs.Failover): it was down for the
+// failover's outage, not a rescale's.
 func ofKind(r RestartObs, kind int) bool {
-	return kind == anyRestart || kind == raisedRestart && r.Raised || kind == otherRestart && !r.Raised ||
+	if kind == anyRestart {
+		return true
+	}
+	if r.Failover {
+		return false
+	}
+	return kind == ownRestart || kind == raisedRestart && r.Raised || kind == otherRestart && !r.Raised ||
 		kind == startedRestart && r.Started
 }
 

@@ -369,3 +369,51 @@ func TestCandidateStartsTaskManagers(t *testing.T) {
 	require.False(t, limits{held: 3, reactive: true}.starts(true, 4))
 	require.False(t, limits{held: 3, session: true}.starts(true, 4))
 }
+
+// A decision folded into a failover's restart (foldIntoFailover) is
+// observed down for the failover's whole outage: the lost TaskManager's
+// replacement, the whole state's restore, a failed restore run again
+// (faults: 2m18s–3m39s). The job's own changes, raising or not, are priced
+// from its own rescales (here one scale-up out 1m30s of its 3m), or from
+// the fold while it is all that was seen; the failovers the job rides from
+// every observed restart, the fold's included. Priced from the mean of
+// both, faults' release after its load fell was priced at ~2.5 min of
+// outage and never made.
+func TestOwnRestartNotPricedFromAFailoversRestart(t *testing.T) {
+	now := t0.Add(time.Hour)
+	last := now.Add(-25 * time.Second)
+	snap := &events.Snapshot{CheckpointIntervalMs: time.Minute.Milliseconds(), LastCheckpointAt: &last}
+	fold := RestartObs{Downtime: 219 * time.Second, Outage: 219 * time.Second, Raised: true, Failover: true}
+	up := RestartObs{Downtime: 3 * time.Minute, Outage: 90 * time.Second, Raised: true}
+	cfg := Defaults()
+
+	rc := restartFor(State{Restarts: []RestartObs{fold, up}}, snap, cfg, now)
+	for _, raises := range []bool{false, true} {
+		own := rc.forChange(raises, false)
+		require.Equal(t, 90*time.Second, own.outage, "raises %v: from the scale-up alone (old: the mean of both, 2m34s)", raises)
+		require.Equal(t, 1, own.observed)
+		require.Equal(t, (219*time.Second+90*time.Second)/2, own.riddenOutage(), "a failover ridden: from both")
+	}
+
+	only := restartFor(State{Restarts: []RestartObs{fold}}, snap, cfg, now).forChange(true, false)
+	require.Equal(t, 219*time.Second, only.outage, "the fold alone: all there is to price from")
+	require.Equal(t, 219*time.Second, only.riddenOutage())
+
+	none := restartFor(State{Restarts: []RestartObs{up}}, snap, cfg, now).forChange(false, false)
+	require.Zero(t, none.ridden, "no fold seen: a failover is priced at the restart's outage, as before")
+	require.Equal(t, 90*time.Second, none.riddenOutage())
+}
+
+// learnAfterGates records the restart of a decision folded into a
+// failover's (Rescale.Failover) as such.
+func TestRestartObservedAsAFailovers(t *testing.T) {
+	run := t0.Add(90 * time.Second)
+	g := gateInput{snap: &events.Snapshot{RunningSince: &run}, cfg: Defaults(), now: t0.Add(2 * time.Minute)}
+	prev := State{Rescale: &Rescale{At: t0, Targets: map[string]int{"v": 4}, From: map[string]int{"v": 2}, Failover: true}}
+	st := prev
+	applied := *prev.Rescale
+	applied.Applied = g.now
+	st.Rescale, st.Downtime, st.Outage = &applied, 90*time.Second, 90*time.Second
+	st = learnAfterGates(prev, st, g)
+	require.Equal(t, []RestartObs{{Downtime: 90 * time.Second, Outage: 90 * time.Second, Raised: true, Failover: true}}, st.Restarts)
+}

@@ -114,12 +114,17 @@ type Checkpoints struct {
 // Downtime − Outage − Startup, is actuate's wait for a checkpoint, which
 // depends on when the restart falls in the job's checkpoint schedule, not
 // on the job.
+// Failover: the decision was folded into a failover's restart
+// (foldIntoFailover), so the job was down for the failover's outage (a lost
+// TaskManager's replacement, the whole state's restore, a restore that
+// failed and ran again), not for what a rescale of the running job takes.
 type RestartObs struct {
 	Downtime time.Duration `json:"downtime"`
 	Outage   time.Duration `json:"outage"`
 	Raised   bool          `json:"raised,omitempty"`
 	Started  bool          `json:"started,omitempty"`
 	Startup  time.Duration `json:"startup,omitempty"`
+	Failover bool          `json:"failover,omitempty"`
 }
 
 // maxRestarts bounds State.Restarts.
