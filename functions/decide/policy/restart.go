@@ -240,15 +240,14 @@ func (rc restartCost) describe(b text) text {
 // down for the failover's outage: a lost TaskManager's replacement, the
 // whole state's restore, a restore that failed and ran again (faults: 2–3.6
 // min, where a rescale of the running job is out ~1.5 min while its new
-// TaskManagers start). The job's own changes are priced without it (the
-// configured restart while it is all that was seen); the failovers the job
-// rides (disturbance) from every observed restart, it included, as a
-// failover's restart is priced (failoverRestart). While the folds are all
-// that was seen they price the job's changes too (the configured restart,
-// 30 s, bought faults +150 % headroom against its failovers at a steady
-// load). Priced from the mean of both, faults' release after its load fell
-// was priced at ~2.5 min of outage where the job's own scale-up had been out
-// ~1.5 min, and never made.
+// TaskManagers start). The job's own changes are priced without it; the
+// failovers the job rides (disturbance) from every observed restart, it
+// included, as a failover's restart is priced (failoverRestart). While the
+// folds are all that was seen they price the job's changes too (the
+// configured restart, 30 s, bought faults +150 % headroom against its
+// failovers at a steady load). Priced from the mean of both, faults'
+// release after its load fell was priced at ~2.5 min of outage where the
+// job's own scale-up had been out ~1.5 min, and never made.
 func restartFor(st State, snap *events.Snapshot, cfg Config, now time.Time) restartCost {
 	base, up, start := splitRestarts(st, cfg)
 	rc := restartWith(base, st, snap, cfg, now, false)
