@@ -237,3 +237,31 @@ func TestReadmeNamesEveryCommand(t *testing.T) {
 	}
 	require.Equal(t, want, named, "README's cmd/flinkscaler row")
 }
+
+// TestReadmeTaskList runs the README's Development line `go tool task
+// --list` as written, from the repository's root: the task runner (a tool
+// dependency in go.mod) lists every task the README names after it.
+func TestReadmeTaskList(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the task runner")
+	}
+	t.Chdir("../..")
+	var list []string
+	for _, block := range readmeBlocks(t, "Development") {
+		for _, fields := range block {
+			if len(fields) > 2 && fields[0] == "go" && fields[1] == "tool" && fields[2] == "task" {
+				list = fields
+			}
+		}
+	}
+	require.Equal(t, []string{"go", "tool", "task", "--list"}, list, "README's Development block lists the tasks")
+	raw, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	named := regexp.MustCompile("an installed `task`: ([a-z, ]+)").FindStringSubmatch(string(raw))
+	require.NotNil(t, named, "README names the tasks after `go tool task --list`")
+	out, err := exec.Command(list[0], list[1:]...).CombinedOutput()
+	require.NoError(t, err, "%q: %s", list, out)
+	for name := range strings.SplitSeq(named[1], ", ") {
+		require.Regexp(t, regexp.MustCompile(`(?m)^\* `+regexp.QuoteMeta(strings.TrimSpace(name))+`:`), string(out), "%q lists %s", list, name)
+	}
+}
