@@ -155,6 +155,35 @@ func TestSlotSharingGroups(t *testing.T) {
 	require.False(t, o.NewState.Unfit, "a scale-down that did not apply marked the layout unfit")
 }
 
+// In reactive mode Flink runs every vertex at the slots it has: a
+// scale-up that timed out while the slots it asked for registered (a
+// TaskManager lost or replaced as the job restarted) teaches nothing about
+// slot-sharing groups, and the next decision still counts the job's slots
+// by its largest vertex (read as hidden groups, ride-surge-reactive-
+// failovers counted each vertex's own slots and no size above 6 fitted its
+// 12 TaskManagers).
+func TestTimedOutReactiveDecisionKeepsTheLayout(t *testing.T) {
+	cfg := noDelay()
+	cfg.Mode = events.ModeReactive
+	mk := func(s int) events.Snapshot {
+		return growing(s, vtx("src", 3, 500, 41000, 41000), vtx("counter", 3, 1000, 41000, 0, "src"))
+	}
+	first := feedOurs(t, cfg, State{}, 2, mk)
+	require.NotNil(t, first.Decision, first.Hold)
+	c := targetsOf(first.Decision)["counter"]
+	require.Greater(t, c, 3)
+
+	late := func(s int) events.Snapshot {
+		snap := mk(s + 400)
+		snap.SlotsTotal, snap.TaskManagers = c, c
+		return snap
+	}
+	o := feedOurs(t, cfg, first.NewState, 2, late)
+	require.False(t, o.NewState.Unfit, "a timed-out reactive decision marked the layout unfit")
+	require.NotNil(t, o.Decision, o.Hold)
+	require.NotContains(t, o.Decision.Rationale, "slots counted per vertex")
+}
+
 // A job whose every vertex reports its slot-sharing group (Flink 1.20+)
 // has none hidden: a scale-up that timed out while the slots it asked for
 // registered (Flink 2 waiting for a checkpoint that failed, the change
