@@ -14,6 +14,9 @@ func gateRecord(g gateInput, st State) (State, *hold) {
 	src := sourcesOf(g.snap)
 	smp := Sample{At: g.now, Epoch: st.Epoch, V: sampleVertices(g, st, src)}
 	smp.Offered = offeredAt(st.Window, smp, src, g.cfg.RateWindow)
+	if len(st.Metrics) > 0 {
+		smp.Offered = timeLagsOffered(g, st, smp, src)
+	}
 	st.Window = withSample(st.Window, smp, g.cfg.MetricWindow, g.cfg.MaxSamples)
 	return st, nil
 }
@@ -78,6 +81,45 @@ func sampleVertices(g gateInput, st State, src []bool) []VertexSample {
 		out[i] = vs
 	}
 	return out
+}
+
+// timeLagsOffered is smp's offered rate (offeredAt) with each source
+// whose backlog is a user's time lag read as observe reads it
+// (timeLagOffered) once the run has two of the exporter's reports: records
+// in ÷ (1 − the lag's growth per second) between them, not the growth of
+// the backlog in records the lag stands for (lag × the rate read), so the
+// load's history (the minutes, the volatility, the drift) does not hold
+// the exporter's steps nor a catch-up's rising read. Before the run's
+// second report the sample keeps offeredAt's reading: records in alone
+// there (as observe takes) read a lagging source's load short in the
+// history, and a run that restarts again and again (failed restores)
+// has none else (payments seed 105003: p99 168 → 383 s that way).
+func timeLagsOffered(g gateInput, st State, smp Sample, src []bool) float64 {
+	nsrc := 0
+	for _, s := range src {
+		if s {
+			nsrc++
+		}
+	}
+	total := smp.Offered
+	for i, v := range g.snap.Vertices {
+		x := smp.V[i]
+		if !src[i] || x.Pending < 0 || (v.PendingRecords != nil && *v.PendingRecords >= x.Pending) {
+			continue
+		}
+		keys := [3]string{v.ID, v.Name, ""}
+		n := 2
+		if nsrc == 1 {
+			n = 3
+		}
+		gr, _, ok := st.timeLagGrowth(g.now, st.Epoch.Add(g.cfg.Settle), g.cfg.MetricWindow, keys[:n]...)
+		if !ok {
+			continue
+		}
+		o := math.Max(x.In, 0) / (1 - math.Min(gr, maxTimeLagGrowth))
+		total += o - sourceOffered(st.Window, smp, i, g.cfg.RateWindow)
+	}
+	return math.Max(total, 0)
 }
 
 // offeredAt is Σ over sources of records in plus the growth of pending

@@ -108,3 +108,33 @@ func TestUserTimeLagOfferedFromItsGrowth(t *testing.T) {
 	require.True(t, early.vs[0].timeLag)
 	require.InDelta(t, 20000, early.offered, 1, "the earlier report is from before the run settled")
 }
+
+// The offered rate a sample records (the load's history: the minutes, the
+// volatility, the drift) reads a user's time lag the same way: a source
+// catching up after a restart, its read rising from 10k to 30k rec/s
+// while its lag fell from 20 s to 16 s over the exporter's minute, shows
+// 480k records against 200k a minute before (lag × the rate read), a
+// growth of 4.7k/s read as load (old code: 34.7k rec/s); the load is
+// 30k ÷ (1 + 4 s / 60 s) ≈ 28.1k.
+func TestUserTimeLagRecordedOffered(t *testing.T) {
+	at := t0.Add(300 * time.Second)
+	src := vtx("src", 2, 900, 30000, 30000)
+	src.PendingRecords = nil
+	snap := snapAt(300, src, vtx("map", 3, 700, 30000, 30000, "src"))
+	st := ObserveMetric(State{}, events.Metric{Name: "lag", Value: 20000, Unit: "ms", ObservedAt: t0.Add(240 * time.Second)})
+	st = ObserveMetric(st, events.Metric{Name: "lag", Value: 16000, Unit: "ms", ObservedAt: at})
+	st.Epoch = t0
+	for sec := 80; sec < 300; sec += 10 {
+		st.Window = append(st.Window, Sample{At: t0.Add(time.Duration(sec) * time.Second), Epoch: t0, Offered: 10000, V: []VertexSample{
+			{P: 2, BusyMax: 0.9, BusyAvg: 0.9, In: 10000, Out: 10000, Pending: 20 * 10000},
+			{P: 3, BusyMax: 0.7, BusyAvg: 0.7, In: 10000, Out: 10000, Pending: -1},
+		}})
+	}
+	cfg := Defaults()
+	cfg.Settle = MeterSettle
+	next, h := gateRecord(gateInput{snap: &snap, cfg: cfg, now: at}, st)
+	require.Nil(t, h)
+	last := next.Window[len(next.Window)-1]
+	require.InDelta(t, 16*30000.0, last.V[0].Pending, 1)
+	require.InDelta(t, 30000/(1+4.0/60), last.Offered, 1)
+}
