@@ -199,14 +199,7 @@ func TestReadmeInstallsTheBinaryItRuns(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	t.Chdir("../..")
-	var install []string
-	for _, block := range readmeBlocks(t, "Quick start") {
-		for _, fields := range block {
-			if len(fields) > 1 && fields[0] == "go" && fields[1] == "install" {
-				install = fields
-			}
-		}
-	}
+	install := readmeLine(t, "Quick start", "go", "install")
 	require.Equal(t, []string{"go", "install", "./cmd/flinkscaler"}, install,
 		"Quick start installs the binary the README's `flinkscaler …` commands run")
 	bin := t.TempDir()
@@ -246,14 +239,7 @@ func TestReadmeTaskList(t *testing.T) {
 		t.Skip("builds the task runner")
 	}
 	t.Chdir("../..")
-	var list []string
-	for _, block := range readmeBlocks(t, "Development") {
-		for _, fields := range block {
-			if len(fields) > 2 && fields[0] == "go" && fields[1] == "tool" && fields[2] == "task" {
-				list = fields
-			}
-		}
-	}
+	list := readmeLine(t, "Development", "go", "tool", "task")
 	require.Equal(t, []string{"go", "tool", "task", "--list"}, list, "README's Development block lists the tasks")
 	raw, err := os.ReadFile("README.md")
 	require.NoError(t, err)
@@ -264,4 +250,20 @@ func TestReadmeTaskList(t *testing.T) {
 	for name := range strings.SplitSeq(named[1], ", ") {
 		require.Regexp(t, regexp.MustCompile(`(?m)^\* `+regexp.QuoteMeta(strings.TrimSpace(name))+`:`), string(out), "%q lists %s", list, name)
 	}
+}
+
+// readmeLine is the last command line of the README's section (its code
+// blocks, as readmeBlocks splits them) whose first words are prefix; nil
+// when there is none.
+func readmeLine(t *testing.T, section string, prefix ...string) []string {
+	t.Helper()
+	var line []string
+	for _, block := range readmeBlocks(t, section) {
+		for _, fields := range block {
+			if len(fields) >= len(prefix) && slices.Equal(fields[:len(prefix)], prefix) {
+				line = fields
+			}
+		}
+	}
+	return line
 }

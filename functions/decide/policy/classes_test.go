@@ -155,6 +155,20 @@ func TestSlotSharingGroups(t *testing.T) {
 	require.False(t, o.NewState.Unfit, "a scale-down that did not apply marked the layout unfit")
 }
 
+// timedOutWithSlots feeds the job on from first's decision 400 s later,
+// its slots and TaskManagers those the decision's counter asked for, but
+// the job still at mk's parallelism: a scale-up that timed out while its
+// slots registered.
+func timedOutWithSlots(t *testing.T, cfg Config, first Output, mk func(sec int) events.Snapshot) Output {
+	t.Helper()
+	c := targetsOf(first.Decision)["counter"]
+	return feedOurs(t, cfg, first.NewState, 2, func(s int) events.Snapshot {
+		snap := mk(s + 400)
+		snap.SlotsTotal, snap.TaskManagers = c, c
+		return snap
+	})
+}
+
 // In reactive mode Flink runs every vertex at the slots it has: a
 // scale-up that timed out while the slots it asked for registered (a
 // TaskManager lost or replaced as the job restarted) teaches nothing about
@@ -170,15 +184,9 @@ func TestTimedOutReactiveDecisionKeepsTheLayout(t *testing.T) {
 	}
 	first := feedOurs(t, cfg, State{}, 2, mk)
 	require.NotNil(t, first.Decision, first.Hold)
-	c := targetsOf(first.Decision)["counter"]
-	require.Greater(t, c, 3)
+	require.Greater(t, targetsOf(first.Decision)["counter"], 3)
 
-	late := func(s int) events.Snapshot {
-		snap := mk(s + 400)
-		snap.SlotsTotal, snap.TaskManagers = c, c
-		return snap
-	}
-	o := feedOurs(t, cfg, first.NewState, 2, late)
+	o := timedOutWithSlots(t, cfg, first, mk)
 	require.False(t, o.NewState.Unfit, "a timed-out reactive decision marked the layout unfit")
 	require.NotNil(t, o.Decision, o.Hold)
 	require.NotContains(t, o.Decision.Rationale, "slots counted per vertex")
@@ -203,12 +211,7 @@ func TestTimedOutDecisionWithReportedGroupsKeepsTheLayout(t *testing.T) {
 	c := targetsOf(first.Decision)["counter"]
 	require.Equal(t, c, first.Decision.TaskManagers.Target, "one reported group: the largest vertex")
 
-	late := func(s int) events.Snapshot {
-		snap := reported(s + 400)
-		snap.SlotsTotal, snap.TaskManagers = c, c
-		return snap
-	}
-	o := feedOurs(t, cfg, first.NewState, 2, late)
+	o := timedOutWithSlots(t, cfg, first, reported)
 	require.False(t, o.NewState.Unfit, "a timed-out decision of a job reporting its groups marked the layout unfit")
 	require.NotNil(t, o.Decision, o.Hold)
 	require.Equal(t, targetsOf(o.Decision)["counter"], o.Decision.TaskManagers.Target, "still one group: the largest vertex")

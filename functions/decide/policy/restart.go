@@ -68,8 +68,9 @@ func restartsOf(obs []RestartObs, cfg Config, kind int) restartStats {
 // and of one that raises some (up), each the mean of the job's observed
 // restarts of its kind, or of all of them while none of its kind was
 // observed (none of them a decision folded into a failover's restart,
-// RestartObs.Failover, unless those are all that were seen: restartFor): a scale-up's wait holds the start-up of the TaskManagers it
-// asks for, which a scale-down's does not, so the mean of both priced a
+// RestartObs.Failover, unless those are all that were seen: restartFor):
+// a scale-up's wait holds the start-up of the TaskManagers it asks for,
+// which a scale-down's does not, so the mean of both priced a
 // scale-up's wait short (clickstream-bursts: 25 s priced, 66 s taken, the
 // replay and the lag at the stop growing with it) and a scale-down's long.
 //
