@@ -156,17 +156,7 @@ const maxTimeLagGrowth = 0.8
 // trades: a step is read an update period after it shows in the lag, and
 // not before the run's second report.
 func timeLagOffered(v *vertexView, st State, snap *events.Snapshot, i int, cfg Config) bool {
-	sources := 0
-	for k := range snap.Vertices {
-		if snap.Vertices[k].IsSource || len(snap.Vertices[k].Inputs) == 0 {
-			sources++
-		}
-	}
-	keys := [3]string{snap.Vertices[i].ID, snap.Vertices[i].Name, ""}
-	n := 2
-	if sources == 1 {
-		n = 3
-	}
+	keys, n := backlogKeys(&snap.Vertices[i], sourceCount(snap))
 	g, timed, ok := st.timeLagGrowth(lastSample(st).At, st.Epoch.Add(cfg.Settle), cfg.MetricWindow, keys[:n]...)
 	if !timed {
 		return false

@@ -25,10 +25,27 @@ func gateRecord(g gateInput, st State) (State, *hold) {
 // without inputs.
 func sourcesOf(s *events.Snapshot) []bool {
 	src := make([]bool, len(s.Vertices))
-	for i, v := range s.Vertices {
-		src[i] = v.IsSource || len(v.Inputs) == 0
+	for i := range s.Vertices {
+		src[i] = isSource(&s.Vertices[i])
 	}
 	return src
+}
+
+// isSource reports whether v is one of the job's sources: flagged so, or
+// with no inputs.
+func isSource(v *events.VertexSnapshot) bool {
+	return v.IsSource || len(v.Inputs) == 0
+}
+
+// sourceCount is how many of s's vertices are sources (isSource).
+func sourceCount(s *events.Snapshot) int {
+	n := 0
+	for i := range s.Vertices {
+		if isSource(&s.Vertices[i]) {
+			n++
+		}
+	}
+	return n
 }
 
 // snapSources is sourcesOf the run's snapshot, worked out once.
@@ -44,12 +61,7 @@ func (r *run) snapSources() []bool {
 // user's lag metric from st for it, or the job's when the job has one
 // source.
 func sampleVertices(g gateInput, st State, src []bool) []VertexSample {
-	nsrc := 0
-	for _, s := range src {
-		if s {
-			nsrc++
-		}
-	}
+	nsrc := sourceCount(g.snap)
 	out := make([]VertexSample, len(g.snap.Vertices))
 	for i, v := range g.snap.Vertices {
 		vs := VertexSample{P: v.Parallelism, Pending: -1, BusyMax: -1, BusyAvg: -1}
@@ -70,11 +82,8 @@ func sampleVertices(g gateInput, st State, src []bool) []VertexSample {
 			vs.Pending = *v.PendingRecords
 		}
 		if src[i] && len(st.Metrics) > 0 { // a user's backlog metric counts when it is the larger (events.CheckUserMetric)
-			keys := []string{v.ID, v.Name}
-			if nsrc == 1 {
-				keys = append(keys, "")
-			}
-			if m, ok := st.userBacklog(g.now, g.cfg.MetricWindow, keys...); ok {
+			keys, n := backlogKeys(&v, nsrc)
+			if m, ok := st.userBacklog(g.now, g.cfg.MetricWindow, keys[:n]...); ok {
 				vs.Pending = math.Max(vs.Pending, events.BacklogRecords(m, vs.In))
 			}
 		}
@@ -95,23 +104,14 @@ func sampleVertices(g gateInput, st State, src []bool) []VertexSample {
 // history, and a run that restarts again and again (failed restores)
 // has none else (payments seed 105003: p99 168 → 383 s that way).
 func timeLagsOffered(g gateInput, st State, smp Sample, src []bool) float64 {
-	nsrc := 0
-	for _, s := range src {
-		if s {
-			nsrc++
-		}
-	}
+	nsrc := sourceCount(g.snap)
 	total := smp.Offered
 	for i, v := range g.snap.Vertices {
 		x := smp.V[i]
 		if !src[i] || x.Pending < 0 || (v.PendingRecords != nil && *v.PendingRecords >= x.Pending) {
 			continue
 		}
-		keys := [3]string{v.ID, v.Name, ""}
-		n := 2
-		if nsrc == 1 {
-			n = 3
-		}
+		keys, n := backlogKeys(&v, nsrc)
 		gr, _, ok := st.timeLagGrowth(g.now, st.Epoch.Add(g.cfg.Settle), g.cfg.MetricWindow, keys[:n]...)
 		if !ok {
 			continue

@@ -287,6 +287,17 @@ func metricKey(name, vertex string) string {
 	return strings.ToLower(name) + "/" + vertex
 }
 
+// backlogKeys are the keys a user's backlog metric for source v is found
+// at (userBacklog), the first n of keys: its ID, its name, and the job's
+// ("") when it is the job's only source.
+func backlogKeys(v *events.VertexSnapshot, sources int) (keys [3]string, n int) {
+	keys, n = [3]string{v.ID, v.Name, ""}, 2
+	if sources == 1 {
+		n = 3
+	}
+	return keys, n
+}
+
 // userBacklog returns the backlog metric a user reported for one of the
 // named vertex keys ("" the job), no further than maxAge from now.
 func (s State) userBacklog(now time.Time, maxAge time.Duration, keys ...string) (events.Metric, bool) {
