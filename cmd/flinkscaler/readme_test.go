@@ -231,6 +231,34 @@ func TestReadmeNamesEveryCommand(t *testing.T) {
 	require.Equal(t, want, named, "README's cmd/flinkscaler row")
 }
 
+// TestReadmeDemoFlags: the README's table of the demo's flags (Quick start)
+// names every flag `flinkscaler demo --help` lists, and no other.
+func TestReadmeDemoFlags(t *testing.T) {
+	raw, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	section := string(raw)
+	start := strings.Index(section, "\n## Quick start\n")
+	require.GreaterOrEqual(t, start, 0, "README has a Quick start section")
+	section = section[start+1:]
+	if end := strings.Index(section[3:], "\n## "); end >= 0 {
+		section = section[:end+3]
+	}
+	var named []string
+	for _, m := range regexp.MustCompile("(?m)^\\| `--([a-z-]+)[ `]").FindAllStringSubmatch(section, -1) {
+		named = append(named, m[1])
+	}
+	var stdout, stderr bytes.Buffer
+	run(context.Background(), []string{"demo", "--help"}, &stdout, &stderr)
+	var listed []string
+	for _, m := range regexp.MustCompile(`(?m)^  --([a-z-]+)`).FindAllStringSubmatch(stdout.String()+stderr.String(), -1) {
+		listed = append(listed, m[1])
+	}
+	require.NotEmpty(t, listed, "demo --help lists its flags: %s%s", stdout.String(), stderr.String())
+	slices.Sort(named)
+	slices.Sort(listed)
+	require.Equal(t, listed, named, "README's demo flag table against demo --help")
+}
+
 // TestReadmeTaskList runs the README's Development line `go tool task
 // --list` as written, from the repository's root: the task runner (a tool
 // dependency in go.mod) lists every task the README names after it.
