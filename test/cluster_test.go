@@ -23,7 +23,7 @@ import (
 // times. The load keeps stepping (restepScenario), so decide has new
 // decisions to make after the kill.
 //
-// It runs the emulator at clusterSpeed, not 60×: metrics-ingest's cycle,
+// It runs the emulator at outageSpeed, not 60×: metrics-ingest's cycle,
 // publish included, is bounded by its poll interval (10 simulated seconds,
 // 166 ms of wall time at 60×), and a process that a loaded machine stalls
 // for seconds at a time lost minutes of simulated time between the
@@ -42,7 +42,7 @@ func TestClusterNodeKilled(t *testing.T) {
 	r3 := events.ProvisionConfig{Replicas: 3}
 	require.NoError(t, events.Provision(ctx, js, r3))
 
-	e := startEmulator(t, restepScenario, clusterSpeed, nil)
+	e := startEmulator(t, restepScenario, outageSpeed, nil)
 	dcfg := decideConfig(t, nc.URL())
 	dcfg.Provision = r3
 	startDecide(t, dcfg, testLog("decide"))
@@ -89,7 +89,7 @@ func TestClusterNodeKilled(t *testing.T) {
 		leader, killedAt.Round(time.Second), before.snapshots, len(before.decisions), len(before.results))
 
 	// Upper bound: 5 minutes of wall time is 100 simulated minutes at
-	// clusterSpeed, three or more of restepScenario's steps after any kill.
+	// outageSpeed, three or more of restepScenario's steps after any kill.
 	eventually(t, 5*time.Minute, func() bool { return results() >= uint64(len(before.results))+2 }, "no new results after the node died (%s)", progress)
 	eventually(t, 60*time.Second, func() bool {
 		c, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -124,9 +124,10 @@ type lazyString func() string
 
 func (f lazyString) String() string { return f() }
 
-// clusterSpeed is TestClusterNodeKilled's emulator speed: ingest polls
-// every 500 ms of wall time, and a decision follows a step within seconds.
-const clusterSpeed = 20
+// outageSpeed is the emulator speed of the tests that kill a server
+// (TestClusterNodeKilled, TestNATSKilledAndRestarted): ingest polls every
+// 500 ms of wall time, and a decision follows a step within seconds.
+const outageSpeed = 20
 
 func streamReplicas(t *testing.T, js jetstream.JetStream) int {
 	t.Helper()

@@ -2,6 +2,7 @@ package test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -16,40 +17,60 @@ import (
 // a separate process with file storage, kills it with SIGKILL after the first
 // applied decision and starts it again on the same port and store: every
 // function reconnects, every decision gets a result, none is applied twice.
+// It runs the emulator at outageSpeed, as TestClusterNodeKilled does, and
+// its waits are wall-time upper bounds.
 func TestNATSKilledAndRestarted(t *testing.T) {
 	ns := startNATSProcess(t)
-	e := startEmulator(t, restepScenario, 60, nil)
+	e := startEmulator(t, restepScenario, outageSpeed, nil)
 	startDecide(t, decideConfig(t, ns.url()), testLog("decide"))
 	startActuate(t, actuateConfig(t, e, ns.url()), testLog("actuate"))
 	startIngest(t, e, ingestConfig(e, ns.url()), events.ConnOptions{URL: ns.url(), Name: "ingest"}, testLog("ingest"))
 
-	results := func() uint64 {
+	count := func(filter string, within time.Duration) (uint64, error) {
 		nc, err := nats.Connect(ns.url(), nats.MaxReconnects(0))
 		if err != nil {
-			return 0
+			return 0, err
 		}
 		defer nc.Close()
 		js, err := jetstream.New(nc)
 		if err != nil {
-			return 0
+			return 0, err
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), within)
 		defer cancel()
-		n, _ := countSubject(ctx, js, events.ResultFilter)
+		return countSubject(ctx, js, filter)
+	}
+	results := func() uint64 {
+		n, _ := count(events.ResultFilter, 2*time.Second)
 		return n
 	}
-	eventually(t, 60*time.Second, func() bool { return results() >= 1 }, "no result before the kill")
+	// progress says how far the pipeline got when a wait fails (the events
+	// stored by kind, the simulated time), formatted only then.
+	progress := lazyString(func() string {
+		nsnap, err := count(events.SnapshotFilter, 5*time.Second)
+		if err != nil {
+			return fmt.Sprintf("stream unreadable: %v; at %s simulated", err, e.sim.Now().Sub(e.start).Round(time.Second))
+		}
+		nd, _ := count(events.DecisionFilter, 5*time.Second)
+		nr, _ := count(events.ResultFilter, 5*time.Second)
+		return fmt.Sprintf("%d snapshots, %d decisions, %d results stored at %s simulated",
+			nsnap, nd, nr, e.sim.Now().Sub(e.start).Round(time.Second))
+	})
+	eventually(t, 3*time.Minute, func() bool { return results() >= 1 }, "no result before the kill (%s)", progress)
 	before := readStream(t, ns.url())
 	ns.kill()
-	t.Logf("killed nats-server after %d snapshots, %d decisions, %d results", before.snapshots, len(before.decisions), len(before.results))
+	t.Logf("killed nats-server at %s simulated after %d snapshots, %d decisions, %d results",
+		e.sim.Now().Sub(e.start).Round(time.Second), before.snapshots, len(before.decisions), len(before.results))
 	// The outage: ingest's polls fail to publish, decide and actuate lose
 	// their consumers; all keep reconnecting.
 	<-time.After(2 * time.Second)
 	ns.restart()
 
-	eventually(t, 90*time.Second, func() bool {
+	// Upper bound: 5 minutes of wall time is 100 simulated minutes at
+	// outageSpeed, three or more of restepScenario's steps after any kill.
+	eventually(t, 5*time.Minute, func() bool {
 		return results() >= uint64(len(before.results))+2
-	}, "no new results after the restart")
+	}, "no new results after the restart (%s)", progress)
 	got := readStream(t, ns.url())
 	for range 2 {
 		if len(got.lost()) == 0 {
