@@ -21,7 +21,7 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	timing := fs.String("timing", compare.TimingDefault, fmt.Sprintf("default: both autoscalers at their shipped defaults; fast: the scenario's timeline and both autoscalers' windows and waits divided by %d (the report lists every changed option)", compare.FastFactor))
 	duration := fs.Duration("duration", 0, "job time to run each policy (default: the scenario's, after --timing); runs are real time")
 	version := fs.String("peer-version", flinkautoscaler.DefaultVersion, "Flink Kubernetes operator release whose autoscaler is the peer (resolved from Maven Central, cached)")
-	asJSON := fs.Bool("json", false, "print one JSON object per run (with a policy field) on stdout; progress goes to stderr")
+	asJSON := fs.Bool("json", false, "print one JSON object per run on stdout (policy, status, scorecard, ours' targets, and each decision with its time, targets and rationale); progress goes to stderr")
 	report := fs.String("report", "compare-report.html", "HTML report with both runs overlaid (empty: none)")
 	record := fs.String("record", "", "write the peer run's metric stream (snapshots as metrics-ingest reads them, every 10 s) and the original's rescales to FILE as JSON lines, replayable against our flink-operator baseline (empty: none)")
 	verbose := fs.Bool("verbose", false, "print both runs' logs (the functions' at debug, with decide's holds and their reasons; the autoscaler JVM's) on stderr")

@@ -16,6 +16,7 @@ import (
 
 	"github.com/flinkscaler/flinkscaler/functions/decide/policy"
 	"github.com/flinkscaler/flinkscaler/internal/bench"
+	"github.com/flinkscaler/flinkscaler/internal/events"
 	"github.com/flinkscaler/flinkscaler/internal/flinksim"
 	"github.com/flinkscaler/flinkscaler/internal/scorecard"
 )
@@ -386,4 +387,36 @@ func TestPeerEmulatorStartsTheJobAtBegin(t *testing.T) {
 	require.Contains(t, body, cl.jobID, "the job once begun")
 	_, err = cl.truth(context.Background())
 	require.NoError(t, err)
+}
+
+// TestDecisionsInJSON: --json carries each run's decisions as the report's
+// table shows them (job time, the parallelism per vertex named, ours'
+// TaskManagers, the rationale), so the trade behind a run's figures can be
+// read without the HTML report; a run without decisions has none.
+func TestDecisionsInJSON(t *testing.T) {
+	vertices := []string{"Source: sentences", "tokenizer", "counter"}
+	trade := "keeping: 0.0 restarts, ~3406 s over the SLO, lag ~798 s; 6 slots (+20% headroom): 1.2 restarts, ~3 s over the SLO"
+	card := scorecard.Summary{Decisions: 1}
+	r := &Result{Scenario: "wordcount", Engine: EngineEmulator, Timing: TimingFast, Runs: []Run{
+		{Policy: PolicyOurs, Status: StatusOK, Card: &card, Series: scorecard.Series{Vertices: vertices, Decisions: []scorecard.Mark{{
+			Elapsed: 116 * time.Second, Targets: []int{6, 0, 4}, TaskManagers: events.Count{Current: 2, Target: 6}, Rationale: trade,
+		}}}},
+		{Policy: PolicyPeer, Status: StatusNeverScaled, Card: &card, Series: scorecard.Series{Vertices: vertices}},
+	}}
+	var js bytes.Buffer
+	require.NoError(t, r.WriteJSON(&js))
+	lines := strings.Split(strings.TrimSpace(js.String()), "\n")
+	require.Len(t, lines, 2)
+	type line struct {
+		Policy    string         `json:"policy"`
+		Decisions []jsonDecision `json:"decisions"`
+	}
+	var ours, peer line
+	require.NoError(t, json.Unmarshal([]byte(lines[0]), &ours))
+	require.NoError(t, json.Unmarshal([]byte(lines[1]), &peer))
+	require.Equal(t, []jsonDecision{{AtSeconds: 116, Targets: map[string]int{"Source: sentences": 6, "counter": 4}, TaskManagers: 6, Rationale: trade}}, ours.Decisions)
+	require.Empty(t, peer.Decisions)
+	var top map[string]any
+	require.NoError(t, json.Unmarshal([]byte(lines[1]), &top))
+	require.NotContains(t, top, "decisions", "a run without decisions has no list")
 }

@@ -184,14 +184,48 @@ type jsonRun struct {
 	Engine   string `json:"engine"`
 	Timing   string `json:"timing"`
 	Run
-	Common []Option `json:"scenarioChanges,omitempty"`
+	Common    []Option       `json:"scenarioChanges,omitempty"`
+	Decisions []jsonDecision `json:"decisions,omitempty"`
 }
 
-// WriteJSON writes one JSON object per run, one per line.
+// jsonDecision is one decision of a run in --json, as the report's
+// "Decisions" table shows it: when (job time), the parallelism it set per
+// vertex it names, the TaskManagers it asked for (ours only) and its
+// rationale (ours: the trade it made; the peer: its request and the
+// JobManager's answer).
+type jsonDecision struct {
+	AtSeconds    float64        `json:"atSeconds"`
+	Targets      map[string]int `json:"targets,omitempty"`
+	TaskManagers int            `json:"taskManagers,omitempty"`
+	Rationale    string         `json:"rationale,omitempty"`
+}
+
+// decisions lists a run's recorded decisions for --json, vertices named
+// as the run's series names them.
+func decisions(s scorecard.Series) []jsonDecision {
+	var out []jsonDecision
+	for _, d := range s.Decisions {
+		jd := jsonDecision{AtSeconds: d.Elapsed.Seconds(), TaskManagers: d.TaskManagers.Target, Rationale: d.Rationale}
+		for v, t := range d.Targets {
+			if t > 0 && v < len(s.Vertices) {
+				if jd.Targets == nil {
+					jd.Targets = map[string]int{}
+				}
+				jd.Targets[s.Vertices[v]] = t
+			}
+		}
+		out = append(out, jd)
+	}
+	return out
+}
+
+// WriteJSON writes one JSON object per run, one per line, each with the
+// run's decisions and their rationales.
 func (r *Result) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	for _, run := range r.Runs {
-		if err := enc.Encode(jsonRun{Scenario: r.Scenario, Engine: r.Engine, Timing: r.Timing, Run: run, Common: r.Common}); err != nil {
+		line := jsonRun{Scenario: r.Scenario, Engine: r.Engine, Timing: r.Timing, Run: run, Common: r.Common, Decisions: decisions(run.Series)}
+		if err := enc.Encode(line); err != nil {
 			return err
 		}
 	}
