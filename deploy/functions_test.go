@@ -57,8 +57,8 @@ func TestFunctionDeploymentsParse(t *testing.T) {
 	w, err := taskmanagers.ParseWorkload(ownedCfg.Workload)
 	require.NoError(t, err)
 	require.True(t, rbacAllowsScale(t, all, w), "deploy/rbac does not let actuate scale %s", w)
-	for _, verb := range []string{"list", "patch"} {
-		require.True(t, rbacAllowsPods(t, all, w.Namespace, verb), "deploy/rbac does not let actuate %s the pods of %s it marks", verb, w)
+	for _, verb := range []string{"list", "patch", "delete"} {
+		require.True(t, rbacAllowsPods(t, all, w.Namespace, verb), "deploy/rbac does not let actuate %s the pods of %s it marks (or replaces)", verb, w)
 	}
 
 	// As shipped (KEDA owns them) actuate may read the workload's scale

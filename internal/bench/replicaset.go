@@ -31,6 +31,7 @@ type replicaSet struct {
 var (
 	_ actuator.TaskManagers = (*replicaSet)(nil)
 	_ actuator.Pods         = (*replicaSet)(nil)
+	_ actuator.PodDeleter   = (*replicaSet)(nil)
 )
 
 func newReplicaSet(c *flinksim.Cluster) *replicaSet {
@@ -86,4 +87,17 @@ func (r *replicaSet) SetDeletionCost(_ context.Context, pod taskmanagers.Pod, co
 		}
 	}
 	return fmt.Errorf("%w: pod %s/%s", taskmanagers.ErrPodGone, pod.Namespace, pod.Name)
+}
+
+// Delete deletes a pod: its TaskManager leaves and, the replicas unchanged,
+// the ReplicaSet starts a new one in its place; a pod whose TaskManager
+// left is gone.
+func (r *replicaSet) Delete(_ context.Context, pod taskmanagers.Pod) error {
+	n := r.c.TaskManagers()
+	if r.c.RemoveTaskManagers(pod.Name) == n {
+		return fmt.Errorf("%w: pod %s/%s", taskmanagers.ErrPodGone, pod.Namespace, pod.Name)
+	}
+	delete(r.costs, pod.Name)
+	r.c.SetTaskManagers(n)
+	return nil
 }

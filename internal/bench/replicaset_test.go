@@ -56,6 +56,16 @@ load: {pattern: constant, rate: 1000}
 	require.Equal(t, 2, n)
 	require.ErrorIs(t, rs.Scale(ctx, cluster, workload, 7), taskmanagers.ErrRejected)
 
+	// A deleted pod's TaskManager leaves and the ReplicaSet starts a new
+	// one in its place (actuate's replacement of one that never
+	// registered); a pod already gone says so.
+	require.NoError(t, rs.Delete(ctx, pods[3]))
+	left := ids(c)
+	require.Len(t, left, 2, "the count stays")
+	require.Equal(t, all[1], left[0])
+	require.NotContains(t, left, all[3])
+	require.ErrorIs(t, rs.Delete(ctx, pods[3]), taskmanagers.ErrPodGone)
+
 	unmarked := flinksim.New(sc, flinksim.Options{})
 	unmarked.Advance(10 * time.Second)
 	all = ids(unmarked)

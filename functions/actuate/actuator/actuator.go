@@ -73,18 +73,27 @@ type Options struct {
 	// ReleaseWait bounds the wait for removed TaskManagers to leave the
 	// JobManager before a folded scale-down declares its requirements.
 	ReleaseWait time.Duration
+	// ReplaceUnregistered replaces, once per decision, the TaskManagers of
+	// a scale-up that have not registered when the slot wait runs out
+	// while others started with them did, and waits for the slots once
+	// more (at most SlotWait again), when the TaskManager backend can
+	// (Replacer). Off, or when the backend cannot, or the replacement
+	// fails, the registered ones are kept as before (keepRegistered).
+	ReplaceUnregistered bool
 }
 
 // DefaultOptions are 2 min for slots, 3 min for parallelism, 1 s polls,
 // 30 s between actuations of one job, 5 conflict retries, restarts aligned
 // with checkpoints due within 30 s, the HPA's default tolerance 0.1,
 // decisions older than 10 min skipped, scale-downs folded into one restart
-// with 1 min for the removed TaskManagers to leave.
+// with 1 min for the removed TaskManagers to leave, TaskManagers that never
+// register replaced once.
 func DefaultOptions() Options {
 	return Options{
 		SlotWait: 2 * time.Minute, ParallelismWait: 3 * time.Minute, Poll: time.Second,
 		MinInterval: 30 * time.Second, ConflictRetries: 5, AlignCheckpoint: true, CheckpointWait: 30 * time.Second,
 		HPATolerance: 0.1, MaxAge: 10 * time.Minute, FoldScaleDown: true, ReleaseWait: time.Minute,
+		ReplaceUnregistered: true,
 	}
 }
 
@@ -167,8 +176,9 @@ func (a *Actuator) lease() time.Duration {
 	// The checkpoint wait and its second chance for one in flight; the
 	// parallelism wait and its extension while the job restarts again (at
 	// most the bound each), and the checkpoint a Flink 2 rescale waits for
-	// (events.CheckpointGate, at most MaxCheckpointGate).
-	return a.opt.SlotWait + 2*a.opt.ParallelismWait + events.MaxCheckpointGate + 2*a.opt.CheckpointWait + time.Minute
+	// (events.CheckpointGate, at most MaxCheckpointGate); the slot wait
+	// twice when TaskManagers that did not register are replaced.
+	return 2*a.opt.SlotWait + 2*a.opt.ParallelismWait + events.MaxCheckpointGate + 2*a.opt.CheckpointWait + time.Minute
 }
 
 // Handle is the events.Handler of the actuate function: a decision in, a

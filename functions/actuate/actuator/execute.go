@@ -111,6 +111,9 @@ type execution struct {
 	// short says why the plan ran at fewer TaskManagers than it asked for
 	// (keepRegistered); the outcome is then partial.
 	short string
+	// replaced is set once the TaskManagers that had not registered were
+	// replaced (replaceUnregistered): at most once per plan.
+	replaced bool
 	// unfolded says why a scale-down removes its TaskManagers after the
 	// rescale rather than with it (foldable); "" when it folds or is no
 	// scale-down.
@@ -118,7 +121,9 @@ type execution struct {
 }
 
 // run executes the plan's steps in order. When the slot wait times out with
-// some of the new TaskManagers registered, it keeps those and runs the rest
+// some of the new TaskManagers registered, it replaces those that did not
+// and waits once more (replaceUnregistered); when that is not done or the
+// second wait times out too, it keeps the registered ones and runs the rest
 // of the plan at what their slots allow (keepRegistered), reporting partial.
 // On another failure it stops, rolls the TaskManagers back when requirements
 // were not touched, and reports partial (something stayed changed) or
@@ -129,6 +134,10 @@ func (x *execution) run(ctx context.Context) (events.Result, bool, error) {
 		s := x.p.Steps[i]
 		err := x.step(ctx, s)
 		if err == nil {
+			continue
+		}
+		if s.Kind == plan.KindWaitSlots && errors.Is(err, ErrTimeout) && x.replaceUnregistered(ctx) {
+			i-- // the slot wait again, for the replacements
 			continue
 		}
 		if s.Kind == plan.KindWaitSlots && errors.Is(err, ErrTimeout) && x.keepRegistered(ctx, i, err) {
@@ -191,6 +200,95 @@ func (x *execution) keepRegistered(ctx context.Context, i int, waitErr error) bo
 	x.short = fmt.Sprintf("%v; kept the %d registered TaskManagers of %d asked (%d before) and declared what their %d slots allow",
 		waitErr, kept, asked, before, x.slots)
 	return true
+}
+
+// replaceUnregistered handles a slot wait that timed out after a scale-up
+// (Options.ReplaceUnregistered), before keepRegistered: when some of the
+// new TaskManagers registered and the others did not, the others are taken
+// as never coming (a pod that never started or cannot reach the
+// JobManager, while its peers started in the time) and replaced, once per
+// plan, the count unchanged (replacer). It records a replace-taskmanagers
+// step and returns true for the slot wait to run again; it returns false,
+// changing nothing, when the option is off, the plan declares its count
+// for KEDA or nothing can replace, nothing new or everything registered,
+// or it replaced already. A replacement that fails is recorded as a failed
+// step and returns false: the registered TaskManagers are then kept
+// (keepRegistered sets the count to them, whatever the failed replacement
+// left).
+func (x *execution) replaceUnregistered(ctx context.Context) bool {
+	replace := x.replacer()
+	before, asked, registered := x.p.TaskManagers.Current, x.tms, x.registered
+	if replace == nil || !x.a.opt.ReplaceUnregistered || x.replaced || !x.tmsMoved || x.reqMoved && !x.early ||
+		registered <= before || registered >= asked ||
+		slices.ContainsFunc(x.p.Steps, func(s plan.Step) bool { return s.Kind == plan.KindDeclareTaskManagers }) {
+		return false
+	}
+	x.replaced = true
+	n := asked - registered
+	start := x.a.deps.Clock.Now()
+	st := events.Step{Name: "replace-taskmanagers", Status: "done", StartedAt: start.UTC()}
+	did, err := replace(ctx, n)
+	if err != nil {
+		st.Status, st.Detail = "failed", fmt.Sprintf("replace the %d TaskManagers not registered: %v", n, err)
+		x.record(st, start)
+		return false
+	}
+	st.Detail = fmt.Sprintf("%d of %d TaskManagers registered (%d before) when the slot wait ran out: replaced the %d that did not (%s); waiting for their slots once more",
+		registered, asked, before, n, did)
+	x.record(st, start)
+	return true
+}
+
+// replacer is how the TaskManagers that did not register are replaced:
+// a Deployment's pods that run no registered TaskManager deleted, for its
+// ReplicaSet to start new ones (deletePods), when actuate has the pods
+// (Deps.Pods); else the backend's own way (Replacer); nil when neither.
+func (x *execution) replacer() func(ctx context.Context, n int) (string, error) {
+	if d, ok := x.a.deps.Pods.(PodDeleter); ok && taskmanagers.ReadsDeletionCost(x.workload) {
+		return func(ctx context.Context, n int) (string, error) { return x.deletePods(ctx, d, n) }
+	}
+	if r, ok := x.a.deps.TaskManagers.(Replacer); ok {
+		return func(ctx context.Context, n int) (string, error) {
+			return r.ReplaceUnregistered(ctx, x.d.Cluster, x.workload, n)
+		}
+	}
+	return nil
+}
+
+// deletePods deletes the workload's pods in which no registered
+// TaskManager runs (runsIn: by pod name, or pod IP = the TaskManager's
+// address), at most n of them. It deletes nothing and fails when none or
+// more than n such pods are found (the pods cannot be told apart: a pod
+// without an IP yet counts as not registered, as do pods no TaskManager
+// matches for how the cluster names them), or the pods or Flink's
+// TaskManagers cannot be read. A pod already gone is counted as replaced.
+func (x *execution) deletePods(ctx context.Context, d PodDeleter, n int) (string, error) {
+	pods, err := x.a.deps.Pods.List(ctx, x.workload)
+	if err != nil {
+		return "", fmt.Errorf("list the pods of %s: %w", x.workload, err)
+	}
+	tms, err := x.fl.TaskManagers(ctx)
+	if err != nil {
+		return "", fmt.Errorf("read Flink's TaskManagers: %w", err)
+	}
+	var stale []taskmanagers.Pod
+	for _, pod := range pods {
+		if !slices.ContainsFunc(tms, func(tm flink.TaskManager) bool { return runsIn(tm, pod) }) {
+			stale = append(stale, pod)
+		}
+	}
+	if len(stale) == 0 || len(stale) > n {
+		return "", fmt.Errorf("%w: %d of the %d pods of %s run no registered TaskManager, where %d did not register: not told apart, none deleted",
+			ErrRefused, len(stale), len(pods), x.workload, n)
+	}
+	names := make([]string, 0, len(stale))
+	for _, pod := range stale {
+		if err := d.Delete(ctx, pod); err != nil && !errors.Is(err, taskmanagers.ErrPodGone) {
+			return "", fmt.Errorf("%d of %d pods deleted (%v), then: %w", len(names), len(stale), names, err)
+		}
+		names = append(names, pod.Name)
+	}
+	return fmt.Sprintf("pods %v deleted, their ReplicaSet starts new ones", names), nil
 }
 
 // setTaskManagers sets the TaskManager count the way the plan does: declared

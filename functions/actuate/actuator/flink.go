@@ -38,6 +38,16 @@ type TaskManagers interface {
 
 var _ TaskManagers = (*taskmanagers.Kubernetes)(nil)
 
+// Replacer is a TaskManager backend that can replace the TaskManagers of
+// a workload that have not registered (Options.ReplaceUnregistered): it
+// removes n of them, not-registered ones only, and starts n new ones in
+// their place, leaving the count as it was. It returns what it did.
+type Replacer interface {
+	ReplaceUnregistered(ctx context.Context, cluster, workload string, n int) (string, error)
+}
+
+var _ Replacer = (*taskmanagers.Emulator)(nil)
+
 // Pods lists the pods of a TaskManager workload and sets their deletion
 // cost, which the ReplicaSet reads when actuate or KEDA's HPA lowers the
 // replicas.
@@ -47,6 +57,14 @@ type Pods interface {
 }
 
 var _ Pods = (*taskmanagers.Pods)(nil)
+
+// PodDeleter is a Pods that can delete a pod, for its ReplicaSet to start
+// a new one (Options.ReplaceUnregistered on a Deployment's pods).
+type PodDeleter interface {
+	Delete(ctx context.Context, pod taskmanagers.Pod) error
+}
+
+var _ PodDeleter = (*taskmanagers.Pods)(nil)
 
 // Errors of an actuation step; the result's error text says which.
 var (

@@ -2,6 +2,8 @@ package actuator
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -102,4 +104,52 @@ func detailOf(r events.Result, name string) string {
 		}
 	}
 	return ""
+}
+
+// A scale-up 2 → 4 on the emulator, whose TaskManagers never register at
+// random (taskManagerNeverRegisters 0.5; the seeds fix the draws): one new
+// TaskManager registers, the other does not. When the slot wait runs out,
+// actuate replaces the one that did not and waits once more: the
+// replacement registers and the decision is applied at its targets (seed
+// 2), or it does not either and the registered ones are kept as before
+// (seed 12: partial). With the option off the registered ones are kept at
+// once.
+func TestScaleUpReplacesTaskManagersThatNeverRegister(t *testing.T) {
+	tests := []struct {
+		name        string
+		seed        string
+		off         bool
+		wantOutcome string
+		wantSteps   []string
+		wantTMs     int
+		wantP       []int
+	}{
+		{"the replacement registers", "2", false, events.OutcomeApplied,
+			[]string{"scale-taskmanagers:done", "wait-slots:failed", "replace-taskmanagers:done", "wait-slots:done",
+				"put-requirements:done", "verify-requirements:done", "wait-parallelism:done"}, 4, []int{4, 4}},
+		{"the replacement does not register either: keep", "12", false, events.OutcomePartial,
+			[]string{"scale-taskmanagers:done", "wait-slots:failed", "replace-taskmanagers:done", "wait-slots:failed",
+				"keep-taskmanagers:done", "put-requirements:done", "verify-requirements:done", "wait-parallelism:done"}, 3, []int{3, 3}},
+		{"option off: keep at once", "2", true, events.OutcomePartial,
+			[]string{"scale-taskmanagers:done", "wait-slots:failed", "keep-taskmanagers:done", "put-requirements:done",
+				"verify-requirements:done", "wait-parallelism:done"}, 3, []int{3, 3}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := strings.Replace(fmt.Sprintf(scenario, events.ModeAdaptive), "seed: 11\n", "seed: "+tt.seed+"\n", 1)
+			doc = strings.Replace(doc, "  restart: 2s\n", "  restart: 2s\n  taskManagerNeverRegisters: 0.5\n", 1)
+			opt := Options{SlotWait: time.Second, ParallelismWait: 5 * time.Second, Poll: 20 * time.Millisecond, ReplaceUnregistered: !tt.off}
+			e := newEnvOf(t, doc, true, opt)
+			r, err := e.act.Actuate(context.Background(), e.decision(events.ModeAdaptive, 4, 4))
+			require.NoError(t, err)
+			require.Equal(t, tt.wantSteps, stepNames(r), "%s", r.Error)
+			require.Equal(t, tt.wantOutcome, r.Outcome, "%s", r.Error)
+			if !tt.off {
+				require.Contains(t, detailOf(r, "replace-taskmanagers"),
+					"3 of 4 TaskManagers registered (2 before) when the slot wait ran out: replaced the 1 that did not (emulator TaskManagers 4 → 3 → 4")
+			}
+			require.Equal(t, tt.wantTMs, e.sim.TaskManagers(), "TaskManagers")
+			require.Equal(t, tt.wantP, e.parallelism(t))
+		})
+	}
 }

@@ -4,13 +4,16 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/rest"
 
 	"github.com/flinkscaler/flinkscaler/functions/actuate/taskmanagers"
@@ -209,6 +212,97 @@ func TestKubernetesScaleDownMarksPods(t *testing.T) {
 				pc.mu.Lock()
 				assert.Len(t, pc.deleted, 3)
 				pc.mu.Unlock()
+			}
+		})
+	}
+}
+
+// TestKubernetesReplacesPodsThatNeverRegister: actuate owns the
+// TaskManager Deployment (as the ServiceAccount of deploy/rbac/actuate.yaml)
+// on a real kube-apiserver, the emulator's ReplicaSet plays its pods, and a
+// scale-up 2 → 4 starts one TaskManager that registers and one that never
+// does (taskManagerNeverRegisters 0.5, the seed fixes the draws). When the
+// slot wait runs out, actuate deletes the pod that runs no registered
+// TaskManager (matched by its IP) and waits once more. The emulator's
+// ReplicaSet puts a pod back for the TaskManager it still runs (it does
+// not play a deleted pod's container stopping), so the second wait runs
+// out too and the registered TaskManagers are kept: partial, as without
+// the replacement. Without delete on pods the replacement fails, is
+// recorded so, and the registered ones are kept at once.
+func TestKubernetesReplacesPodsThatNeverRegister(t *testing.T) {
+	noDelete := func(t *testing.T) []rbacv1.PolicyRule {
+		rules := deployedRules(t)
+		for i, r := range rules {
+			if slices.Contains(r.Resources, "pods") {
+				rules[i].Verbs = slices.DeleteFunc(slices.Clone(r.Verbs), func(v string) bool { return v == "delete" })
+			}
+		}
+		return rules
+	}
+	for _, tt := range []struct {
+		name    string
+		rules   func(*testing.T) []rbacv1.PolicyRule
+		steps   []string
+		detail  string // of replace-taskmanagers
+		deleted bool   // actuate deleted the pod of the TaskManager that never registered
+	}{
+		{"deployed rules: the pod is deleted", deployedRules,
+			[]string{"scale-taskmanagers:done", "wait-slots:failed", "replace-taskmanagers:done", "wait-slots:failed",
+				"keep-taskmanagers:done", "put-requirements:done", "verify-requirements:done", "wait-parallelism:done"},
+			"3 of 4 TaskManagers registered (2 before) when the slot wait ran out: replaced the 1 that did not (pods [flink-taskmanager-", true},
+		{"no delete on pods: kept at once", noDelete,
+			[]string{"scale-taskmanagers:done", "wait-slots:failed", "replace-taskmanagers:failed",
+				"keep-taskmanagers:done", "put-requirements:done", "verify-requirements:done", "wait-parallelism:done"},
+			"forbidden", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := strings.Replace(fmt.Sprintf(scenario, events.ModeAdaptive), "seed: 11\n", "seed: 2\n", 1)
+			doc = strings.Replace(doc, "  restart: 2s\n", "  restart: 2s\n  taskManagerNeverRegisters: 0.5\n", 1)
+			e := newPacedEnvOf(t, doc, false, Options{SlotWait: 3 * time.Second, ParallelismWait: 10 * time.Second,
+				Poll: 20 * time.Millisecond, ReplaceUnregistered: true})
+			pc, ctx := startPodCluster(t, e, 2, tt.rules(t))
+			k8s, pods := pc.clients(t)
+			e.options.DefaultWorkload = "deployments/" + kedaWorkload
+			e.deps.Pods = pods
+			e.use(k8s)
+			w, err := pc.srv.Admin().CoreV1().Pods("flink").Watch(ctx, metav1.ListOptions{LabelSelector: "app=flink-taskmanager"})
+			require.NoError(t, err)
+			defer w.Stop()
+
+			r, err := e.act.Actuate(context.Background(), e.decision(events.ModeAdaptive, 4, 4))
+			require.NoError(t, err)
+			require.Equal(t, tt.steps, stepNames(r), "%s", r.Error)
+			require.Equal(t, events.OutcomePartial, r.Outcome)
+			require.Contains(t, detailOf(r, "replace-taskmanagers"), tt.detail)
+			require.Equal(t, []int{3, 3}, e.parallelism(t))
+
+			// The pods deleted: by actuate (the replacement), then by the
+			// ReplicaSet as the count fell to the 3 registered (keep).
+			var gone []string
+			for len(gone) < 3 {
+				select {
+				case ev := <-w.ResultChan():
+					if p, ok := ev.Object.(*corev1.Pod); ok && ev.Type == watch.Deleted {
+						gone = append(gone, p.Name)
+					}
+					continue
+				case <-time.After(2 * time.Second):
+				}
+				break
+			}
+			replaced := detailOf(r, "replace-taskmanagers")
+			if tt.deleted {
+				require.Len(t, gone, 2, "the replaced pod, then the one put back for its TaskManager")
+				require.Equal(t, gone[0], gone[1], "both the pod of the TaskManager that never registered")
+				require.Contains(t, replaced, gone[0])
+			} else {
+				require.Len(t, gone, 1, "only the ReplicaSet's, at keep")
+			}
+			pc.mu.Lock()
+			defer pc.mu.Unlock()
+			require.Len(t, pc.deleted, 1, "one TaskManager removed at keep")
+			for _, tm := range e.sim.TaskManagerStatuses() {
+				require.True(t, tm.Registered, "the TaskManagers left are registered")
 			}
 		})
 	}

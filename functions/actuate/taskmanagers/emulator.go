@@ -71,6 +71,29 @@ func (e *Emulator) Scale(ctx context.Context, cluster, _ string, n int) error {
 	return nil
 }
 
+// ReplaceUnregistered replaces n TaskManagers that have not registered:
+// it lowers the emulator's count by n and raises it back. The emulator
+// removes TaskManagers not yet registered first (flinksim's
+// SetTaskManagers), so with at least n of them exactly those go, and n new
+// ones start (each drawing its start-up anew). A failure of the raise
+// leaves the lower count and says so.
+func (e *Emulator) ReplaceUnregistered(ctx context.Context, cluster, workload string, n int) (string, error) {
+	cur, err := e.Replicas(ctx, cluster, workload)
+	if err != nil {
+		return "", err
+	}
+	if n <= 0 || n > cur {
+		return "", fmt.Errorf("%w: replace %d of %d TaskManagers (cluster %s)", ErrRejected, n, cur, cluster)
+	}
+	if err := e.Scale(ctx, cluster, workload, cur-n); err != nil {
+		return "", err
+	}
+	if err := e.Scale(ctx, cluster, workload, cur); err != nil {
+		return "", fmt.Errorf("TaskManagers left at %d of %d: %w", cur-n, cur, err)
+	}
+	return fmt.Sprintf("emulator TaskManagers %d → %d → %d, the ones not registered removed first", cur, cur-n, cur), nil
+}
+
 func (e *Emulator) do(ctx context.Context, cluster, method string, body []byte, out any) error {
 	base, ok := e.urls[cluster]
 	if !ok {

@@ -113,6 +113,21 @@ func removedByReplicaSet(w Workload) bool {
 	return w.Resource.Group == "apps" && (w.Resource.Resource == "deployments" || w.Resource.Resource == "replicasets")
 }
 
+// Delete deletes pod, for the workload's ReplicaSet to start a new one in
+// its place (actuate's replacement of a TaskManager that never
+// registered). A pod that no longer exists wraps ErrPodGone; other errors
+// wrap ErrRejected or ErrUnreachable. It needs delete on pods.
+func (p *Pods) Delete(ctx context.Context, pod Pod) error {
+	err := p.client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{})
+	if apierrors.IsNotFound(err) {
+		return fmt.Errorf("%w: pod %s/%s: %w", ErrPodGone, pod.Namespace, pod.Name, err)
+	}
+	if err != nil {
+		return classify(fmt.Sprintf("delete pod %s/%s", pod.Namespace, pod.Name), err)
+	}
+	return nil
+}
+
 // SetDeletionCost sets pod's deletion cost annotation to cost (a merge
 // patch of that one annotation). A pod that no longer exists wraps
 // ErrPodGone; other errors wrap ErrRejected or ErrUnreachable.
