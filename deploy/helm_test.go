@@ -96,6 +96,7 @@ func TestHelmChart(t *testing.T) {
 				require.False(t, rbacAllowsScale(t, all, w), "KEDA scales; actuate only reads the workload for its Events")
 				require.Equal(t, "deployments/flink/flink-taskmanager", act.Workload, "where the Events go")
 				require.True(t, rbacAllowsPods(t, all, "flink", "patch"), "its pods are marked before a scale-down")
+				require.False(t, rbacAllowsPods(t, all, "flink", "delete"), "with KEDA owning the TaskManagers actuate replaces none")
 				if slices.Contains(tt.sets, "taskManagers.hpaToleranceZero=true") {
 					require.InDelta(t, 0, act.Options.HPATolerance, 0)
 				} else {
@@ -106,6 +107,7 @@ func TestHelmChart(t *testing.T) {
 				require.True(t, rbacAllowsScale(t, all, w))
 				require.Equal(t, "deployments/flink/flink-taskmanager", act.Workload)
 				require.True(t, rbacAllowsPods(t, all, "flink", "patch"), "its pods are marked before a scale-down")
+				require.True(t, rbacAllowsPods(t, all, "flink", "delete"), "its pods that never registered are replaced")
 			case actuator.BackendFlink:
 				require.Zero(t, tmScaledObjects)
 				require.False(t, rbacAllowsScale(t, all, w))
@@ -145,7 +147,9 @@ func requireLeastPrivilege(t *testing.T, all []manifest) {
 					continue
 				}
 				if slices.Equal(rule["resources"].([]any), []any{"pods"}) {
-					require.Equal(t, []any{"list", "patch"}, rule["verbs"], "%s: pods are only listed and annotated", m)
+					verbs := rule["verbs"].([]any)
+					require.True(t, slices.Equal(verbs, []any{"list", "patch"}) || slices.Equal(verbs, []any{"list", "patch", "delete"}),
+						"%s: pods are only listed, annotated and (when actuate owns the replicas) deleted for their ReplicaSet to replace: %v", m, verbs)
 					continue
 				}
 				for _, res := range rule["resources"].([]any) {
