@@ -33,6 +33,16 @@ const freshRise = 0.1
 // pending records in the latest sample (a blind one) is read the same way
 // from samples without them, with no growth.
 func freshOffered(w []Sample, i int, settle time.Duration) (offered, growth float64, ok bool) {
+	return freshOfferedRamp(w, nil, i, settle)
+}
+
+// freshOfferedRamp is freshOffered where, in a run too young for a
+// settled sample a minute before the span (a step within ~1.5 min of a
+// (re)start), the meter of the span a minute earlier may be read from
+// young: w de-ramped (deramped; nil for none), its run's samples at least
+// settle/2 old divided by their meters' ramp, so they read the rate since
+// the start.
+func freshOfferedRamp(w, young []Sample, i int, settle time.Duration) (offered, growth float64, ok bool) {
 	n := len(w)
 	if n < 3 {
 		return 0, 0, false
@@ -54,11 +64,19 @@ func freshOffered(w []Sample, i int, settle time.Duration) (offered, growth floa
 	for m >= 0 && timeSub(w[k].At, w[m].At) < (meterSpan-span)/2 {
 		m--
 	}
-	if m < 0 || !usable(w[m]) {
+	if m < 0 {
 		return 0, 0, false
 	}
+	before := w[m].V[i].In
+	if !usable(w[m]) {
+		y := young
+		if len(y) != n || !sameTime(y[m].Epoch, last.Epoch) || timeSub(y[m].At, y[m].Epoch) < settle/2 || i >= len(y[m].V) || (y[m].V[i].Pending >= 0) != shows {
+			return 0, 0, false
+		}
+		before = y[m].V[i].In
+	}
 	dt := span.Seconds()
-	read := meterSpan.Seconds()*(last.V[i].In-w[k].V[i].In) + dt*w[m].V[i].In
+	read := meterSpan.Seconds()*(last.V[i].In-w[k].V[i].In) + dt*before
 	if shows {
 		growth = (last.V[i].Pending - w[k].V[i].Pending) / dt
 	}
@@ -73,11 +91,17 @@ func freshOffered(w []Sample, i int, settle time.Duration) (offered, growth floa
 // second restart and its drain takes longer than priced. What it trades:
 // the step is read at once at the price of a reading over two samples
 // (noisier than the minute's), taken only on a rise that backs up records.
-func risenOffered(w []Sample, i int, settle time.Duration, mean float64) float64 {
+//
+// In a run too young for a settled sample a minute before the span, the
+// span a minute earlier is read from young (freshOfferedRamp): a step
+// within ~1.5 min of a (re)start is read at once, not as the part the
+// ramping minute shows (wordcount at fast timing, a step 2 s after the
+// meters settle: 29 k of 44 k read 28 s after it).
+func risenOffered(w, young []Sample, i int, settle time.Duration, mean float64) float64 {
 	if mean <= 0 {
 		return mean
 	}
-	f, growth, ok := freshOffered(w, i, settle)
+	f, growth, ok := freshOfferedRamp(w, young, i, settle)
 	if !ok || f < mean*(1+freshRise) || growth < freshRise*mean {
 		return mean
 	}

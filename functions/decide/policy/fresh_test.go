@@ -47,10 +47,10 @@ func TestFreshOfferedSeesAStep(t *testing.T) {
 	require.InDelta(t, 15000, growth, 1)
 	mean := last.In + (last.Pending-w[len(w)-7].V[0].Pending)/60
 	require.Less(t, mean, 36000.0)
-	require.InDelta(t, 45000, risenOffered(w, 0, MeterSettle, mean), 600)
+	require.InDelta(t, 45000, risenOffered(w, nil, 0, MeterSettle, mean), 600)
 
 	flat := w[:15] // before the step: no rise
-	require.InDelta(t, 15000, risenOffered(flat, 0, MeterSettle, 15000), 1e-9)
+	require.InDelta(t, 15000, risenOffered(flat, nil, 0, MeterSettle, 15000), 1e-9)
 
 	// a rise the job reads in full backs nothing up: the minute's average
 	// stands (its pending growth would show a step it cannot read)
@@ -59,7 +59,7 @@ func TestFreshOfferedSeesAStep(t *testing.T) {
 	for s := 100.0; s <= 340; s += 10 {
 		w = append(w, Sample{At: t0.Add(time.Duration(s) * time.Second), Epoch: t0, V: []VertexSample{{In: meter(s), Pending: 0}}})
 	}
-	require.InDelta(t, 35000, risenOffered(w, 0, MeterSettle, 35000), 1e-9)
+	require.InDelta(t, 35000, risenOffered(w, nil, 0, MeterSettle, 35000), 1e-9)
 
 	// a restart 30 s ago: no settled samples that far back
 	for k := range w {

@@ -33,7 +33,7 @@ func TestCatchUpIsNotOfferedWhenPendingComesLate(t *testing.T) {
 	w = append(w, back)
 	e := estimateVertex(w, 0, false, time.Minute)
 	require.InDelta(t, -121000, e.slope, 1)
-	j := jobView{vs: []vertexView{{source: true, est: e, offered: risenOffered(w, 0, MeterSettle, math.Max(e.in+e.slope, 0))}, {est: estimate{pending: -1}}}}
+	j := jobView{vs: []vertexView{{source: true, est: e, offered: risenOffered(w, nil, 0, MeterSettle, math.Max(e.in+e.slope, 0))}, {est: estimate{pending: -1}}}}
 	j.sumSources()
 	require.InDelta(t, 86000, j.offered, 1)
 }

@@ -230,11 +230,15 @@ func (ld load) comebackAbove(h, h0 float64) *comeback {
 // scaled to a standard deviation (× 1.4826 for normal changes), so a
 // single step of the load, which only the pairs spanning it see, is a
 // change to follow and not a volatility to keep headroom for. With fewer
-// than three such pairs, the settled samples' coefficient of variation.
+// than three such pairs, the settled samples' coefficient of variation, or
+// in a run's first settled minute their spread around their line
+// (lineMoments.spread), for the same reason: in a window that short the
+// change the samples show is a step the meters ramp into, which the
+// offered rate follows (risenOffered), not a drift to keep headroom for.
 // Samples marked in capped (may be nil) are left out: their offered rate
 // is what the job could read (j.capped).
 func drift(w []Sample, capped []bool, settle, tau time.Duration, trend float64) float64 {
-	var all moments
+	var all lineMoments
 	var small [64]float64
 	sizes := small[:0]
 	k := 0
@@ -242,7 +246,7 @@ func drift(w []Sample, capped []bool, settle, tau time.Duration, trend float64) 
 		if a.At.Sub(a.Epoch) < settle || at(capped, i) {
 			continue
 		}
-		all.add(a.Offered)
+		all.add(timeSub(a.At, w[0].At).Seconds(), a.Offered)
 		if a.Offered <= 0 {
 			continue
 		}
@@ -255,7 +259,7 @@ func drift(w []Sample, capped []bool, settle, tau time.Duration, trend float64) 
 		}
 	}
 	if len(sizes) < 3 {
-		return all.cv()
+		return all.spread()
 	}
 	slices.Sort(sizes)
 	m := len(sizes) / 2
@@ -264,6 +268,47 @@ func drift(w []Sample, capped []bool, settle, tau time.Duration, trend float64) 
 		med = (sizes[m-1] + sizes[m]) / 2
 	}
 	return madScale * med
+}
+
+// lineMoments accumulates values over time (seconds from any origin,
+// added in time order) for their spread: around their least-squares line,
+// or their coefficient of variation.
+type lineMoments struct {
+	t0, t1, n, st, sy, stt, sty, syy float64
+}
+
+func (m *lineMoments) add(t, y float64) {
+	if m.n == 0 {
+		m.t0 = t
+	}
+	m.t1 = t
+	t -= m.t0
+	m.n, m.st, m.sy, m.stt, m.sty, m.syy = m.n+1, m.st+t, m.sy+y, m.stt+t*t, m.sty+t*y, m.syy+y*y
+}
+
+// spread is drift's uncertainty with fewer than three pairs: when the
+// values span at most a meter span (a run's first settled minute), their
+// standard deviation around their line (n − 2 degrees of freedom) ÷ their
+// mean, as Flink's 60 s meters cross a step in a straight line that the
+// offered rate follows (risenOffered), so the ramp is not a spread; over a
+// longer span (a short metricWindow: compare's fast timing) their
+// coefficient of variation, as before. 0 with fewer than 3 values or a
+// mean that is not positive.
+func (m lineMoments) spread() float64 {
+	if m.n < 3 || m.sy <= 0 {
+		return 0
+	}
+	mean := m.sy / m.n
+	if m.t1-m.t0 > meterSpan.Seconds() {
+		return math.Sqrt(math.Max(m.syy/m.n-mean*mean, 0)) / mean // moments.cv
+	}
+	res := m.syy - m.sy*mean
+	vtt := m.stt - m.st*m.st/m.n
+	vty := m.sty - m.st*mean
+	if vtt > 0 {
+		res -= vty * vty / vtt
+	}
+	return math.Sqrt(math.Max(res, 0)/(m.n-2)) / mean
 }
 
 // madScale turns the median absolute change into a standard deviation for

@@ -104,6 +104,7 @@ func observeIn(scr *scratch, st State, snap *events.Snapshot, cfg Config) jobVie
 	}
 	ups := upstreamOf(s, snap)
 	j := jobView{vs: zeroed(&s.vs, len(snap.Vertices), 0)}
+	young := youngRamp(st, cfg.Settle)
 	throttled := false // a downstream vertex is saturated: sources may be held back
 	for _, s := range lastSample(st).V {
 		throttled = throttled || s.BusyMax >= saturated
@@ -121,7 +122,7 @@ func observeIn(scr *scratch, st State, snap *events.Snapshot, cfg Config) jobVie
 			vv.userLag = len(st.Metrics) > 0 && (v.PendingRecords == nil || *v.PendingRecords < vv.est.pending)
 			vv.offered = maxF(vv.est.in+vv.est.slope, 0)
 			if vv.timeLag = vv.userLag && timeLagOffered(&vv, st, snap, i, cfg); !vv.timeLag {
-				vv.offered = risenOffered(st.Window, i, cfg.Settle, vv.offered)
+				vv.offered = risenOffered(st.Window, young, i, cfg.Settle, vv.offered)
 			}
 			vv.seen = seenRead(st.Window, i)
 		}
@@ -135,6 +136,23 @@ func observeIn(scr *scratch, st State, snap *events.Snapshot, cfg Config) jobVie
 		j.run = blindEpisode(st.Window, j, cfg.Settle, cfg.RateWindow)
 	}
 	return j
+}
+
+// youngRamp is the window de-ramped (deramped) when its run is too young
+// for freshOffered's settled sample a minute before its span (the latest
+// sample less than settle + freshSpan + (meterSpan − freshSpan)/2 into
+// the run, 10 s slack), for risenOffered; nil otherwise or when the
+// meters' ramp cannot be read.
+func youngRamp(st State, settle time.Duration) []Sample {
+	n := len(st.Window)
+	if n == 0 || st.Window[n-1].At.Sub(st.Epoch) >= settle+freshSpan+(meterSpan-freshSpan)/2+10*time.Second {
+		return nil
+	}
+	w, ok := deramped(st, settle)
+	if !ok {
+		return nil
+	}
+	return w
 }
 
 // maxTimeLagGrowth is the most growth per second of a time lag that the

@@ -45,11 +45,11 @@ func loadDrift(w []Sample, capped []bool, settle, tau, rateWindow time.Duration,
 func loadDriftTimes(w []Sample, capped []bool, ts []time.Duration, settled []bool, tau, rateWindow time.Duration, trend float64) (plain, around float64) {
 	grow := math.Sqrt(float64(tau) / float64(rateWindow))
 	var ok [maxDriftSamples]bool // settled and not capped
-	var all moments
+	var all lineMoments
 	for i := range w {
 		ok[i] = settled[i] && !at(capped, i)
 		if ok[i] {
-			all.add(w[i].Offered)
+			all.add(ts[i].Seconds(), w[i].Offered)
 		}
 	}
 	// per pair the change's size, as read and around the trend
@@ -73,7 +73,7 @@ func loadDriftTimes(w []Sample, capped []bool, ts []time.Duration, settled []boo
 		}
 	}
 	both := func(longs, shorts []float64) float64 {
-		long, short := all.cv(), all.cv() // drift's fallback with fewer than three pairs
+		long, short := all.spread(), all.spread() // drift's fallback with fewer than three pairs
 		if len(longs) >= 3 {
 			long = madScale * median(longs)
 		}
