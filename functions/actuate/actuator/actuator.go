@@ -79,6 +79,10 @@ type Options struct {
 	// more (at most SlotWait again), when the TaskManager backend can
 	// (Replacer). Off, or when the backend cannot, or the replacement
 	// fails, the registered ones are kept as before (keepRegistered).
+	// It also replaces, once per decision, the TaskManagers of a job that
+	// is down with no slot registered at all when a decision asks for the
+	// TaskManager count it already has (replaceStuck: decide asks so after
+	// its slot wait, at most 3 times a wait).
 	ReplaceUnregistered bool
 }
 
@@ -392,6 +396,13 @@ func (a *Actuator) apply(ctx context.Context, fl Flink, d events.Decision, dry b
 		return dryRun(p), false, nil
 	}
 	x := &execution{a: a, fl: fl, d: d, p: p, workload: workload, tms: cur.TaskManagers, running: job.running, unfolded: unfolded, before: cur.Requirements}
+	res, replaced, err := x.replaceStuck(ctx, cur, opt)
+	if err != nil || res.Outcome != "" {
+		return res, replaced, err
+	}
+	if replaced && p.Direction == plan.DirectionNone {
+		return events.Result{Outcome: events.OutcomeApplied, Steps: x.steps}, true, nil
+	}
 	if p.Direction == plan.DirectionNone {
 		if err := x.declare(ctx, cur.TaskManagers); err != nil {
 			return events.Result{}, false, err

@@ -495,3 +495,59 @@ func shortKeys(m map[string]int) map[string]int {
 	}
 	return out
 }
+
+// replaceStuck runs before a plan that changes no TaskManager count (no
+// scale or declare step: a decision at the count the job already has) for
+// a job that is down (CREATED or RESTARTING) with no slot registered at
+// all while its TaskManager backend runs more TaskManagers than are
+// registered: a lost TaskManager whose replacement pod never registers,
+// the job waiting for it for ever (decide asks so once its slot wait has
+// run out; without this such a decision changes nothing). The TaskManagers
+// that have not registered are replaced (replacer: pods deleted for their
+// ReplicaSet to start anew, or the emulator's count lowered and raised),
+// once, and the slot wait (SlotWait) runs for their slots; the plan then
+// runs. replaced reports that it did so. A result with an outcome ends the
+// decision: failed, with why, when the replacement fails (the pods cannot
+// be told apart, RBAC forbids, the backend refuses: decide asks again
+// later, at most 3 times a wait); partial when the replacements do not
+// register in the slot wait either. Nothing is done (replaced false, no
+// outcome) when the option is off, KEDA owns the count, nothing can
+// replace, the plan scales the TaskManagers itself, the job is not down, a
+// slot is registered or every TaskManager is; err is a transient failure
+// to read the cluster overview, before any change.
+func (x *execution) replaceStuck(ctx context.Context, cur plan.Current, opt plan.Options) (res events.Result, replaced bool, err error) {
+	replace := x.replacer()
+	if !x.a.opt.ReplaceUnregistered || replace == nil || !cur.Down || opt.DeclareTaskManagers || x.d.Mode == events.ModeKEDA || cur.TaskManagers <= 0 ||
+		slices.ContainsFunc(x.p.Steps, func(s plan.Step) bool {
+			return s.Kind == plan.KindScaleTaskManagers || s.Kind == plan.KindDeclareTaskManagers
+		}) {
+		return res, false, nil
+	}
+	ov, err := x.fl.Overview(ctx)
+	if err != nil {
+		return res, false, classifyFlink("read cluster overview", err)
+	}
+	n := cur.TaskManagers - ov.TaskManagers
+	if ov.SlotsTotal > 0 || n <= 0 {
+		return res, false, nil
+	}
+	x.replaced = true
+	start := x.a.deps.Clock.Now()
+	st := events.Step{Name: "replace-taskmanagers", Status: "done", StartedAt: start.UTC()}
+	did, err := replace(ctx, n)
+	if err != nil {
+		st.Status, st.Detail = "failed", fmt.Sprintf("the job is down with no slot registered and %d of %d TaskManagers not registered: replace them: %v",
+			n, cur.TaskManagers, err)
+		x.record(st, start)
+		return events.Result{Outcome: events.OutcomeFailed, Steps: x.steps, Error: st.Detail}, false, nil
+	}
+	st.Detail = fmt.Sprintf("the job is down with no slot registered and %d of %d TaskManagers not registered: replaced them (%s); waiting for their slots",
+		n, cur.TaskManagers, did)
+	x.record(st, start)
+	x.a.recordEvent(ctx, x.workload, eventNormal, "ReplacedTaskManagers", st.Detail)
+	if err := x.step(ctx, plan.Step{Kind: plan.KindWaitSlots, Slots: max(x.d.Slots.PerTaskManager, 1) * cur.TaskManagers}); err != nil {
+		return events.Result{Outcome: events.OutcomePartial, Steps: x.steps,
+			Error: fmt.Sprintf("%v; the %d replaced TaskManagers did not register either", err, n)}, true, nil
+	}
+	return res, true, nil
+}

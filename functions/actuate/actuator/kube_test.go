@@ -307,3 +307,91 @@ func TestKubernetesReplacesPodsThatNeverRegister(t *testing.T) {
 		})
 	}
 }
+
+// TestKubernetesReplacesPodsOfADownJobWithNoSlot: actuate owns the
+// TaskManager Deployment (as the ServiceAccount of deploy/rbac/actuate.yaml)
+// on a real kube-apiserver, the emulator's ReplicaSet plays its pods. Both
+// TaskManagers are lost and the two the ReplicaSet starts in their place
+// do not register (a 1 h start-up): the job is down with no slot. A
+// decision at the size the job has makes actuate delete exactly those two
+// pods (pod watch) and wait for slots; the emulator's ReplicaSet puts a pod
+// back for each TaskManager it still runs (it does not play a deleted
+// pod's container stopping), so the wait runs out: partial, saying the
+// replacements did not register either. Without delete on pods the
+// replacement fails, forbidden, nothing is deleted, and the decision fails
+// saying why.
+func TestKubernetesReplacesPodsOfADownJobWithNoSlot(t *testing.T) {
+	noDelete := func(t *testing.T) []rbacv1.PolicyRule {
+		rules := deployedRules(t)
+		for i, r := range rules {
+			if slices.Contains(r.Resources, "pods") {
+				rules[i].Verbs = slices.DeleteFunc(slices.Clone(r.Verbs), func(v string) bool { return v == "delete" })
+			}
+		}
+		return rules
+	}
+	for _, tt := range []struct {
+		name    string
+		rules   func(*testing.T) []rbacv1.PolicyRule
+		outcome string
+		steps   []string
+		detail  string // of replace-taskmanagers
+		deleted int    // pods actuate deleted
+	}{
+		{"deployed rules: both pods deleted", deployedRules, events.OutcomePartial,
+			[]string{"replace-taskmanagers:done", "wait-slots:failed"},
+			"the job is down with no slot registered and 2 of 2 TaskManagers not registered: replaced them (pods [flink-taskmanager-", 2},
+		{"no delete on pods: failed, nothing deleted", noDelete, events.OutcomeFailed,
+			[]string{"replace-taskmanagers:failed"}, "forbidden", 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := strings.Replace(fmt.Sprintf(scenario, events.ModeAdaptive), "taskManagerStartup: 2s", "taskManagerStartup: 1h", 1)
+			e := newPacedEnvOf(t, doc, false, Options{SlotWait: 2 * time.Second, ParallelismWait: 5 * time.Second,
+				Poll: 20 * time.Millisecond, ReplaceUnregistered: true})
+			pc, ctx := startPodCluster(t, e, 2, tt.rules(t))
+			k8s, pods := pc.clients(t)
+			e.options.DefaultWorkload = "deployments/" + kedaWorkload
+			e.deps.Pods = pods
+			e.use(k8s)
+
+			var lost []string
+			for _, tm := range e.sim.TaskManagerStatuses() {
+				lost = append(lost, tm.ID)
+			}
+			e.sim.RemoveTaskManagers(lost...)
+			require.Eventually(t, func() bool {
+				tms := e.sim.TaskManagerStatuses()
+				p, err := pc.srv.Admin().CoreV1().Pods("flink").List(ctx, metav1.ListOptions{LabelSelector: "app=flink-taskmanager"})
+				return err == nil && len(p.Items) == 2 && len(tms) == 2 && !slices.ContainsFunc(tms, func(s flinksim.TaskManagerStatus) bool {
+					return s.Registered || slices.Contains(lost, s.ID)
+				})
+			}, 10*time.Second, 20*time.Millisecond, "two new TaskManagers, not registered, in pods of their own")
+			w, err := pc.srv.Admin().CoreV1().Pods("flink").Watch(ctx, metav1.ListOptions{LabelSelector: "app=flink-taskmanager"})
+			require.NoError(t, err)
+			defer w.Stop()
+
+			r, err := e.act.Actuate(context.Background(), e.decision(events.ModeAdaptive, 2, 2))
+			require.NoError(t, err)
+			require.Equal(t, tt.steps, stepNames(r), "%s", r.Error)
+			require.Equal(t, tt.outcome, r.Outcome, "%s", r.Error)
+			require.Contains(t, detailOf(r, "replace-taskmanagers"), tt.detail)
+
+			var gone []string
+			for {
+				select {
+				case ev := <-w.ResultChan():
+					if p, ok := ev.Object.(*corev1.Pod); ok && ev.Type == watch.Deleted {
+						gone = append(gone, p.Name)
+					}
+					continue
+				case <-time.After(2 * time.Second):
+				}
+				break
+			}
+			require.Len(t, gone, tt.deleted, "pods deleted: %v", gone)
+			for _, name := range gone {
+				require.Contains(t, detailOf(r, "replace-taskmanagers"), name)
+			}
+		})
+	}
+}

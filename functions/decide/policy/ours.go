@@ -72,8 +72,17 @@ func Decide(in Input) Output {
 		if d := awaitingSlots(g, st, in.State.Unfit, in.SnapshotID); d != nil {
 			return Output{NewState: afterDecision(st, d, g.now), Decision: d}
 		}
+		d, n, gaveUp := replaceUnregistered(g, st, in.SnapshotID)
+		if d != nil {
+			ns := afterDecision(st, d, g.now)
+			ns.Rescale.Replacements = n
+			return Output{NewState: ns, Decision: d}
+		}
 		if out, ok := foldIntoFailover(in, g, st); ok {
 			return out
+		}
+		if gaveUp != "" {
+			h.msg = gaveUp
 		}
 	}
 	if settle := in.Config.Settle; h != nil && h.kind == HoldSettling && settle < MeterSettle && g.now.Sub(st.Epoch) >= settle && firstRun(st) && backlogGrows(st, g.cfg.SLO.MaxLag) {

@@ -209,6 +209,10 @@ type Rescale struct {
 	// (RestartObs.Startup).
 	TaskManagers int       `json:"taskManagers,omitempty"`
 	Ready        time.Time `json:"ready,omitzero"`
+	// Replacements counts the decisions of one wait with no slot
+	// registered that asked actuate to replace the TaskManagers that had
+	// not registered (replaceUnregistered), this one included.
+	Replacements int `json:"replacements,omitempty"`
 }
 
 // Capacity is a per-subtask true processing rate measured at a parallelism.

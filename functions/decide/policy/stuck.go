@@ -150,7 +150,7 @@ func waitingForSlots(g gateInput, st State) (w slotWait, ok bool) {
 	rs := st.Rescale
 	pending := rs != nil && rs.Applied.IsZero()
 	switch {
-	case s.JobState != "CREATED" || last.At.IsZero() || s.SlotsTotal <= 0 || s.SlotsFree < s.SlotsTotal:
+	case s.JobState != "CREATED" || last.At.IsZero() || s.SlotsTotal < 0 || s.SlotsFree < s.SlotsTotal:
 		return w, false
 	case g.cfg.Mode != events.ModeAdaptive && g.cfg.Mode != events.ModeKEDA:
 		return w, false
@@ -255,4 +255,84 @@ func askPerVertex(g gateInput, w slotWait, layout slots.Layout, snapshotID strin
 		"if they do not register, actuate's slot wait declares what the registered slots allow",
 		w.down.Round(time.Second), s.SlotsTotal, s.TaskManagers, tms, need, tms-s.TaskManagers, strings.Join(moves, ", "), w.down.Seconds())
 	return d
+}
+
+// maxReplacements bounds the replacements one wait with no slot registered
+// asks for (replaceUnregistered): after that many (the first once the job
+// has waited stuckAfter, each next one twice as long after the one before
+// as that one waited: 3, 6 and 12 min), a TaskManager that does not
+// register is not a pod that failed to start once but a platform fault (a
+// node pool out of capacity, an image that cannot be pulled, a JobManager
+// the pods cannot reach) that a new pod does not fix, and the policy holds
+// saying so.
+const maxReplacements = 3
+
+// replaceUnregistered answers a job that waits with no slot registered at
+// all (awaitingSlots has nothing to run it on): CREATED for stuckAfter
+// since it last ran, 0 slots, its TaskManagers asked for and none
+// registered (a lost TaskManager whose replacement pod never registers).
+// The decision declares the parallelism last declared at the TaskManagers
+// it needs: the count actuate already runs, so actuate replaces the
+// TaskManagers that have not registered (its --replace-unregistered: the
+// pods deleted for their ReplicaSet to start new ones) and waits for their
+// slots. n is how many such decisions this wait has made, this one
+// included (Rescale.Replacements); at most maxReplacements, the k-th
+// replacement's next one stuckAfter×2^k after it. d is nil when the job does not wait
+// so or the next replacement is not due; hold then says why the policy
+// gave up, "" when it did not.
+func replaceUnregistered(g gateInput, st State, snapshotID string) (d *events.Decision, n int, hold string) {
+	s := g.snap
+	if s.SlotsTotal != 0 {
+		return nil, 0, ""
+	}
+	w, ok := waitingForSlots(g, st)
+	if !ok {
+		return nil, 0, ""
+	}
+	prev := 0
+	if rs := st.Rescale; rs != nil && rs.Replacements > 0 && rs.At.After(lastSample(st).At) {
+		prev = rs.Replacements
+		if prev >= maxReplacements {
+			return nil, prev, fmt.Sprintf("the job has waited %s with no slot registered; %d replacements of its TaskManagers were asked for and none "+
+				"registered: given up (a fault a new pod does not fix: node capacity, an image pull, the JobManager's address); it starts once "+
+				"TaskManagers register", w.down.Round(time.Second), prev)
+		}
+		if g.now.Sub(rs.At) < stuckAfter<<prev {
+			return nil, prev, ""
+		}
+	}
+	layout := layoutFor(g.cfg, w.snap, st.Unfit)
+	tms, err := layout.TaskManagers(w.want)
+	if err != nil {
+		return nil, prev, ""
+	}
+	if limit := g.cfg.MaxTaskManagers; limit > 0 && tms > limit {
+		if w.want, err = layout.Fit(w.want, (limit-layout.Standby)*layout.PerTaskManager); err != nil {
+			return nil, prev, ""
+		}
+		tms = limit
+	}
+	d = newDecision(g, snapshotID)
+	d.Slots = events.Slots{PerTaskManager: layout.PerTaskManager, Sharing: g.cfg.Slots.Sharing, Standby: layout.Standby}
+	if layout.Dedicated {
+		d.Slots.Sharing = events.SlotSharingDedicated
+	}
+	if len(layout.Groups) > 0 {
+		d.Slots.Groups = layout.Groups
+	}
+	d.TaskManagers = events.Count{Current: s.TaskManagers, Target: tms}
+	for _, v := range s.Vertices {
+		reason := "unchanged: the parallelism last declared"
+		if w.want[v.ID] != v.Parallelism {
+			reason = "the parallelism the job last ran at, declared again"
+		}
+		d.Vertices = append(d.Vertices, events.VertexDecision{ID: v.ID, Name: orDash(v.Name), Current: v.Parallelism, Target: w.want[v.ID], Reason: reason})
+	}
+	n = prev + 1
+	d.Rationale = fmt.Sprintf("the job has waited %s for slots since it last ran with none registered (%d TaskManagers registered): the TaskManagers it "+
+		"waits for do not register, so it is asked again at the parallelism last declared on %d TaskManagers, and actuate replaces those that "+
+		"have not registered (replacement %d of at most %d): 0 restarts of its own (the job is down and starts once the new TaskManagers "+
+		"register), traded for a pod deleted and started again (lag ~%.0f s added so far, one second per second)",
+		w.down.Round(time.Second), s.TaskManagers, tms, n, maxReplacements, w.down.Seconds())
+	return d, n, ""
 }

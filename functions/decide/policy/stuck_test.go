@@ -208,3 +208,56 @@ func TestWaitAfterARunAtThatParallelismIsNoHiddenGroup(t *testing.T) {
 	require.True(t, o.NewState.Unfit)
 	require.Contains(t, o.Decision.Rationale, "it has groups the policy was not told of")
 }
+
+// A job waiting with no slot registered at all (its only TaskManager lost,
+// the replacement pod never registering: sensor-failovers-nopending seed
+// 115004 sat CREATED for 2 h) is asked again at the parallelism it last
+// ran at, on the TaskManagers that needs, for actuate to replace the ones
+// that have not registered. Not before stuckAfter; then again only 6 and
+// 12 min after the ask before, at most maxReplacements times a wait, and
+// then held saying why it gave up.
+func TestWaitingWithNoSlotAsksForReplacements(t *testing.T) {
+	cfg := noDelay()
+	cfg.Slots.PerTaskManager = 4
+	src, win := vtx("source", 1, 300, 20000, 20000), vtx("window", 3, 900, 20000, 6000, "source")
+	ran := snapAt(300, src, win)
+	st := State{Topology: fingerprint(&ran), Window: []Sample{{At: ran.ObservedAt, Epoch: t0, Offered: 20000, V: []VertexSample{{P: 1}, {P: 3}}}}}
+	decide := func(st State, sec int) Output {
+		s := snapAt(sec, vtx("source", 1, 0, 0, 0), vtx("window", 3, 0, 0, 0, "source"))
+		s.JobState, s.TaskManagers, s.SlotsTotal, s.SlotsFree, s.Complete = "CREATED", 0, 0, 0, false
+		return Decide(Input{Snapshot: s, State: st, Config: cfg, Now: s.ObservedAt, SnapshotID: "s"})
+	}
+	o := decide(st, 470) // down 170 s
+	require.Nil(t, o.Decision)
+	require.Equal(t, HoldNotRunning, o.HoldKind)
+
+	asks := []int{480, 840, 1560} // 3 min down; 6 min after the first ask; 12 min after the second
+	for i, sec := range asks {
+		if i > 0 {
+			early := decide(st, sec-10)
+			require.Nil(t, early.Decision, "ask %d came early, at %d s", i+1, sec-10)
+			require.Equal(t, HoldNotRunning, early.HoldKind)
+		}
+		o = decide(st, sec)
+		require.NotNil(t, o.Decision, "ask %d at %d s: %s", i+1, sec, o.Hold)
+		require.Equal(t, map[string]int{"source": 1, "window": 3}, targetsOf(o.Decision))
+		require.Equal(t, events.Count{Current: 0, Target: 1}, o.Decision.TaskManagers)
+		require.Contains(t, o.Decision.Rationale, "for slots since it last ran with none registered (0 TaskManagers registered)")
+		require.Contains(t, o.Decision.Rationale, "actuate replaces those that have not registered (replacement "+[]string{"1", "2", "3"}[i]+" of at most 3)")
+		require.Contains(t, o.Decision.Rationale, "traded for a pod deleted and started again")
+		require.Equal(t, i+1, o.NewState.Rescale.Replacements)
+		st = o.NewState
+		st.Rescale.Applied = st.Rescale.At.Add(30 * time.Second)
+	}
+	o = decide(st, 3600)
+	require.Nil(t, o.Decision)
+	require.Equal(t, HoldNotRunning, o.HoldKind)
+	require.Contains(t, o.Hold, "3 replacements of its TaskManagers were asked for and none registered: given up")
+
+	// Reactive mode runs at whatever slots there are: no ask.
+	rcfg := cfg
+	rcfg.Mode = events.ModeReactive
+	s := snapAt(480, vtx("source", 1, 0, 0, 0), vtx("window", 3, 0, 0, 0, "source"))
+	s.JobState, s.TaskManagers, s.SlotsTotal, s.SlotsFree, s.Complete = "CREATED", 0, 0, 0, false
+	require.Nil(t, Decide(Input{Snapshot: s, State: State{Topology: st.Topology, Window: st.Window}, Config: rcfg, Now: s.ObservedAt}).Decision)
+}
