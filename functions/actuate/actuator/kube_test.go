@@ -362,9 +362,17 @@ func TestKubernetesReplacesPodsOfADownJobWithNoSlot(t *testing.T) {
 			require.Eventually(t, func() bool {
 				tms := e.sim.TaskManagerStatuses()
 				p, err := pc.srv.Admin().CoreV1().Pods("flink").List(ctx, metav1.ListOptions{LabelSelector: "app=flink-taskmanager"})
-				return err == nil && len(p.Items) == 2 && len(tms) == 2 && !slices.ContainsFunc(tms, func(s flinksim.TaskManagerStatus) bool {
+				if err != nil || len(p.Items) != 2 || len(tms) != 2 || slices.ContainsFunc(tms, func(s flinksim.TaskManagerStatus) bool {
 					return s.Registered || slices.Contains(lost, s.ID)
-				})
+				}) {
+					return false
+				}
+				for _, pod := range p.Items { // the lost TaskManagers' pods gone, the new ones' created
+					if id := pod.Annotations["flinksim.flinkscaler.io/taskmanager"]; id == "" || slices.Contains(lost, id) || pod.DeletionTimestamp != nil {
+						return false
+					}
+				}
+				return true
 			}, 10*time.Second, 20*time.Millisecond, "two new TaskManagers, not registered, in pods of their own")
 			w, err := pc.srv.Admin().CoreV1().Pods("flink").Watch(ctx, metav1.ListOptions{LabelSelector: "app=flink-taskmanager"})
 			require.NoError(t, err)
