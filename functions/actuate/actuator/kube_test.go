@@ -25,6 +25,36 @@ import (
 // deployedRules are the Role rules of deploy/rbac/actuate.yaml.
 func deployedRules(t *testing.T) []rbacv1.PolicyRule { return roleRules(t, "actuate.yaml") }
 
+// rulesWithoutPodDelete is deploy/rbac/actuate.yaml's Role without delete
+// on pods: what a cluster whose operator left that verb out grants.
+func rulesWithoutPodDelete(t *testing.T) []rbacv1.PolicyRule {
+	rules := deployedRules(t)
+	for i, r := range rules {
+		if slices.Contains(r.Resources, "pods") {
+			rules[i].Verbs = slices.DeleteFunc(slices.Clone(r.Verbs), func(v string) bool { return v == "delete" })
+		}
+	}
+	return rules
+}
+
+// podsDeleted is the names of the pods w reports deleted, in order, until
+// most of them (0: no limit) or 2 s without one.
+func podsDeleted(w watch.Interface, most int) []string {
+	var gone []string
+	for most == 0 || len(gone) < most {
+		select {
+		case ev := <-w.ResultChan():
+			if p, ok := ev.Object.(*corev1.Pod); ok && ev.Type == watch.Deleted {
+				gone = append(gone, p.Name)
+			}
+			continue
+		case <-time.After(2 * time.Second):
+		}
+		break
+	}
+	return gone
+}
+
 // roleRules are the rules of the Role in deploy/rbac/<file>.
 func roleRules(t *testing.T, file string) []rbacv1.PolicyRule {
 	t.Helper()
@@ -230,15 +260,6 @@ func TestKubernetesScaleDownMarksPods(t *testing.T) {
 // the replacement. Without delete on pods the replacement fails, is
 // recorded so, and the registered ones are kept at once.
 func TestKubernetesReplacesPodsThatNeverRegister(t *testing.T) {
-	noDelete := func(t *testing.T) []rbacv1.PolicyRule {
-		rules := deployedRules(t)
-		for i, r := range rules {
-			if slices.Contains(r.Resources, "pods") {
-				rules[i].Verbs = slices.DeleteFunc(slices.Clone(r.Verbs), func(v string) bool { return v == "delete" })
-			}
-		}
-		return rules
-	}
 	for _, tt := range []struct {
 		name    string
 		rules   func(*testing.T) []rbacv1.PolicyRule
@@ -250,7 +271,7 @@ func TestKubernetesReplacesPodsThatNeverRegister(t *testing.T) {
 			[]string{"scale-taskmanagers:done", "wait-slots:failed", "replace-taskmanagers:done", "wait-slots:failed",
 				"keep-taskmanagers:done", "put-requirements:done", "verify-requirements:done", "wait-parallelism:done"},
 			"3 of 4 TaskManagers registered (2 before) when the slot wait ran out: replaced the 1 that did not (pods [flink-taskmanager-", true},
-		{"no delete on pods: kept at once", noDelete,
+		{"no delete on pods: kept at once", rulesWithoutPodDelete,
 			[]string{"scale-taskmanagers:done", "wait-slots:failed", "replace-taskmanagers:failed",
 				"keep-taskmanagers:done", "put-requirements:done", "verify-requirements:done", "wait-parallelism:done"},
 			"forbidden", false},
@@ -278,18 +299,7 @@ func TestKubernetesReplacesPodsThatNeverRegister(t *testing.T) {
 
 			// The pods deleted: by actuate (the replacement), then by the
 			// ReplicaSet as the count fell to the 3 registered (keep).
-			var gone []string
-			for len(gone) < 3 {
-				select {
-				case ev := <-w.ResultChan():
-					if p, ok := ev.Object.(*corev1.Pod); ok && ev.Type == watch.Deleted {
-						gone = append(gone, p.Name)
-					}
-					continue
-				case <-time.After(2 * time.Second):
-				}
-				break
-			}
+			gone := podsDeleted(w, 3)
 			replaced := detailOf(r, "replace-taskmanagers")
 			if tt.deleted {
 				require.Len(t, gone, 2, "the replaced pod, then the one put back for its TaskManager")
@@ -321,15 +331,6 @@ func TestKubernetesReplacesPodsThatNeverRegister(t *testing.T) {
 // replacement fails, forbidden, nothing is deleted, and the decision fails
 // saying why.
 func TestKubernetesReplacesPodsOfADownJobWithNoSlot(t *testing.T) {
-	noDelete := func(t *testing.T) []rbacv1.PolicyRule {
-		rules := deployedRules(t)
-		for i, r := range rules {
-			if slices.Contains(r.Resources, "pods") {
-				rules[i].Verbs = slices.DeleteFunc(slices.Clone(r.Verbs), func(v string) bool { return v == "delete" })
-			}
-		}
-		return rules
-	}
 	for _, tt := range []struct {
 		name    string
 		rules   func(*testing.T) []rbacv1.PolicyRule
@@ -341,7 +342,7 @@ func TestKubernetesReplacesPodsOfADownJobWithNoSlot(t *testing.T) {
 		{"deployed rules: both pods deleted", deployedRules, events.OutcomePartial,
 			[]string{"replace-taskmanagers:done", "wait-slots:failed"},
 			"the job is down with no slot registered and 2 of 2 TaskManagers not registered: replaced them (pods [flink-taskmanager-", 2},
-		{"no delete on pods: failed, nothing deleted", noDelete, events.OutcomeFailed,
+		{"no delete on pods: failed, nothing deleted", rulesWithoutPodDelete, events.OutcomeFailed,
 			[]string{"replace-taskmanagers:failed"}, "forbidden", 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -384,18 +385,7 @@ func TestKubernetesReplacesPodsOfADownJobWithNoSlot(t *testing.T) {
 			require.Equal(t, tt.outcome, r.Outcome, "%s", r.Error)
 			require.Contains(t, detailOf(r, "replace-taskmanagers"), tt.detail)
 
-			var gone []string
-			for {
-				select {
-				case ev := <-w.ResultChan():
-					if p, ok := ev.Object.(*corev1.Pod); ok && ev.Type == watch.Deleted {
-						gone = append(gone, p.Name)
-					}
-					continue
-				case <-time.After(2 * time.Second):
-				}
-				break
-			}
+			gone := podsDeleted(w, 0)
 			require.Len(t, gone, tt.deleted, "pods deleted: %v", gone)
 			for _, name := range gone {
 				require.Contains(t, detailOf(r, "replace-taskmanagers"), name)
