@@ -25,6 +25,20 @@ import (
 // deployedRules are the Role rules of deploy/rbac/actuate.yaml.
 func deployedRules(t *testing.T) []rbacv1.PolicyRule { return roleRules(t, "actuate.yaml") }
 
+// ownDeployment starts a real kube-apiserver whose Deployment of tms
+// TaskManager pods the emulator's ReplicaSet plays (startPodCluster), and
+// has e's actuate own it as the ServiceAccount granted rules: its default
+// workload that Deployment, its pods read and deleted there.
+func ownDeployment(t *testing.T, e *env, tms int32, rules []rbacv1.PolicyRule) (*podCluster, context.Context) {
+	t.Helper()
+	pc, ctx := startPodCluster(t, e, tms, rules)
+	k8s, pods := pc.clients(t)
+	e.options.DefaultWorkload = "deployments/" + kedaWorkload
+	e.deps.Pods = pods
+	e.use(k8s)
+	return pc, ctx
+}
+
 // rulesWithoutPodDelete is deploy/rbac/actuate.yaml's Role without delete
 // on pods: what a cluster whose operator left that verb out grants.
 func rulesWithoutPodDelete(t *testing.T) []rbacv1.PolicyRule {
@@ -217,11 +231,7 @@ func TestKubernetesScaleDownMarksPods(t *testing.T) {
 			opt := foldOptions(tt.fold)
 			opt.ReleaseWait = 5 * time.Second
 			e := newPacedEnvOf(t, fmt.Sprintf(spreadScenario, tt.placement+checkpoints), false, opt)
-			pc, _ := startPodCluster(t, e, 4, tt.rules(t))
-			k8s, pods := pc.clients(t)
-			e.options.DefaultWorkload = "deployments/" + kedaWorkload
-			e.deps.Pods = pods
-			e.use(k8s)
+			pc, _ := ownDeployment(t, e, 4, tt.rules(t))
 
 			r, restarts := e.scaleDown(t)
 			require.Equal(t, events.OutcomeApplied, r.Outcome, "%v %s", stepNames(r), r.Error)
@@ -281,11 +291,7 @@ func TestKubernetesReplacesPodsThatNeverRegister(t *testing.T) {
 			doc = strings.Replace(doc, "  restart: 2s\n", "  restart: 2s\n  taskManagerNeverRegisters: 0.5\n", 1)
 			e := newPacedEnvOf(t, doc, false, Options{SlotWait: 3 * time.Second, ParallelismWait: 10 * time.Second,
 				Poll: 20 * time.Millisecond, ReplaceUnregistered: true})
-			pc, ctx := startPodCluster(t, e, 2, tt.rules(t))
-			k8s, pods := pc.clients(t)
-			e.options.DefaultWorkload = "deployments/" + kedaWorkload
-			e.deps.Pods = pods
-			e.use(k8s)
+			pc, ctx := ownDeployment(t, e, 2, tt.rules(t))
 			w, err := pc.srv.Admin().CoreV1().Pods("flink").Watch(ctx, metav1.ListOptions{LabelSelector: "app=flink-taskmanager"})
 			require.NoError(t, err)
 			defer w.Stop()
@@ -349,11 +355,7 @@ func TestKubernetesReplacesPodsOfADownJobWithNoSlot(t *testing.T) {
 			doc := strings.Replace(fmt.Sprintf(scenario, events.ModeAdaptive), "taskManagerStartup: 2s", "taskManagerStartup: 1h", 1)
 			e := newPacedEnvOf(t, doc, false, Options{SlotWait: 2 * time.Second, ParallelismWait: 5 * time.Second,
 				Poll: 20 * time.Millisecond, ReplaceUnregistered: true})
-			pc, ctx := startPodCluster(t, e, 2, tt.rules(t))
-			k8s, pods := pc.clients(t)
-			e.options.DefaultWorkload = "deployments/" + kedaWorkload
-			e.deps.Pods = pods
-			e.use(k8s)
+			pc, ctx := ownDeployment(t, e, 2, tt.rules(t))
 
 			var lost []string
 			for _, tm := range e.sim.TaskManagerStatuses() {
