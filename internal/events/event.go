@@ -2,6 +2,7 @@ package events
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -94,26 +95,68 @@ func Data[T any](ev cloudevents.Event) (T, error) {
 // satisfies the type's schema, and a subject whose kind, cluster and job
 // agree with the event and its data. Every error wraps ErrInvalid.
 func Check(subject string, ev cloudevents.Event) error {
+	_, err := check(subject, ev)
+	return err
+}
+
+// check is Check, returning the event's data as it decoded it.
+func check(subject string, ev cloudevents.Event) (payload, error) {
 	kind, ok := kindOf[ev.Type()]
 	if !ok {
-		return fmt.Errorf("%w: unknown event type %q", ErrInvalid, ev.Type())
+		return nil, fmt.Errorf("%w: unknown event type %q", ErrInvalid, ev.Type())
 	}
 	p, err := decodePayload(ev.Type(), ev.Data())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if kind == kindRejected {
-		return nil
+		return p, nil
 	}
 	gotKind, cluster, job, ok := SplitJobSubject(subject)
 	if !ok || gotKind != kind {
-		return fmt.Errorf("%w: %s event on subject %q, want %s", ErrInvalid, ev.Type(), subject, jobSubject(kind, "<cluster>", "<job>"))
+		return nil, fmt.Errorf("%w: %s event on subject %q, want %s", ErrInvalid, ev.Type(), subject, jobSubject(kind, "<cluster>", "<job>"))
 	}
 	if dc, dj := p.owner(); dc != cluster || dj != job {
-		return fmt.Errorf("%w: subject names cluster %q job %q but data names cluster %q job %q",
+		return nil, fmt.Errorf("%w: subject names cluster %q job %q but data names cluster %q job %q",
 			ErrInvalid, cluster, job, dc, dj)
 	}
-	return nil
+	return p, nil
+}
+
+// checkedKey is the context key of the data a Runner's contract check
+// decoded for the event it hands its handler.
+type checkedKey struct{}
+
+// checked is an event's data as the contract check decoded it.
+type checked struct {
+	id, typ string
+	data    payload
+}
+
+// WithChecked checks ev as Check does and returns ctx carrying the data
+// the check decoded, which DataOf then hands a handler instead of decoding
+// it again (a Runner calls its handler with such a context).
+func WithChecked(ctx context.Context, subject string, ev cloudevents.Event) (context.Context, error) {
+	p, err := check(subject, ev)
+	if err != nil {
+		return ctx, err
+	}
+	return context.WithValue(ctx, checkedKey{}, checked{id: ev.ID(), typ: ev.Type(), data: p}), nil
+}
+
+// DataOf is Data for a Runner's handler: when ctx is the context the
+// runner passed with ev (WithChecked), it returns the data the contract
+// check decoded (the same value Data decodes; each call gets its own copy of
+// the top-level struct, sharing its slices and pointers), so a snapshot is
+// not decoded twice; otherwise (a direct call, a test) it decodes as Data
+// does.
+func DataOf[T any](ctx context.Context, ev cloudevents.Event) (T, error) {
+	if c, ok := ctx.Value(checkedKey{}).(checked); ok && c.id == ev.ID() && c.typ == ev.Type() {
+		if p, ok := any(c.data).(*T); ok {
+			return *p, nil
+		}
+	}
+	return Data[T](ev)
 }
 
 //go:embed schemas/*.json

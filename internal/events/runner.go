@@ -254,7 +254,7 @@ func laneOf(subject string, n int) int {
 // or term.
 func (r *Runner) process(ctx context.Context, m jetstream.Msg) {
 	md, _ := m.Metadata() // nil for a message not from JetStream
-	ev, err := r.decode(m)
+	ev, hctx, err := r.decode(ctx, m)
 	if err == nil && r.superseded(ctx, m, md) {
 		// Valid but stale: a newer message on its subject is stored. An
 		// invalid one is still rejected below, whatever its age.
@@ -266,7 +266,7 @@ func (r *Runner) process(ctx context.Context, m jetstream.Msg) {
 	if err == nil {
 		var out []cloudevents.Event
 		stop := r.keepAlive(m)
-		out, err = r.handle(withDelivery(ctx, md), ev)
+		out, err = r.handle(withDelivery(hctx, md), ev)
 		stop()
 		if err == nil {
 			// Published even when the run is stopping: the work is done, and
@@ -287,15 +287,18 @@ func (r *Runner) process(ctx context.Context, m jetstream.Msg) {
 	}
 }
 
-func (r *Runner) decode(m jetstream.Msg) (cloudevents.Event, error) {
+// decode reads m's CloudEvent and checks it against the contract; the
+// context it returns carries the data the check decoded (WithChecked).
+func (r *Runner) decode(ctx context.Context, m jetstream.Msg) (cloudevents.Event, context.Context, error) {
 	if len(m.Data()) > r.cfg.MaxMessageSize {
-		return cloudevents.Event{}, fmt.Errorf("%w: message of %d bytes exceeds the limit of %d", ErrInvalid, len(m.Data()), r.cfg.MaxMessageSize)
+		return cloudevents.Event{}, ctx, fmt.Errorf("%w: message of %d bytes exceeds the limit of %d", ErrInvalid, len(m.Data()), r.cfg.MaxMessageSize)
 	}
 	ev, err := Decode(&nats.Msg{Subject: m.Subject(), Header: m.Headers(), Data: m.Data()})
 	if err != nil {
-		return ev, err
+		return ev, ctx, err
 	}
-	return ev, Check(m.Subject(), ev)
+	ctx, err = WithChecked(ctx, m.Subject(), ev)
+	return ev, ctx, err
 }
 
 func (r *Runner) publishAll(ctx context.Context, out []cloudevents.Event) error {

@@ -70,7 +70,7 @@ func (d *Decider) Handle(ctx context.Context, ev cloudevents.Event) ([]cloudeven
 }
 
 func (d *Decider) snapshot(ctx context.Context, ev cloudevents.Event) ([]cloudevents.Event, error) {
-	snap, err := events.Data[events.Snapshot](ev)
+	snap, err := events.DataOf[events.Snapshot](ctx, ev)
 	if err != nil {
 		return nil, err
 	}
@@ -194,7 +194,7 @@ func (d *Decider) metric(ctx context.Context, ev cloudevents.Event) error {
 		d.metrics.rejectedSources.Inc()
 		return fmt.Errorf("%w: source %q is not in the allow-list for metric events", events.ErrInvalid, ev.Source())
 	}
-	m, err := events.Data[events.Metric](ev)
+	m, err := events.DataOf[events.Metric](ctx, ev)
 	if err != nil {
 		return err
 	}

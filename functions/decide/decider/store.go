@@ -2,7 +2,6 @@ package decider
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -54,7 +53,7 @@ func load(ctx context.Context, kv kvStore, key string) (record, error) {
 		return record{}, fmt.Errorf("read state %s: %w", key, err)
 	}
 	var r record
-	if err := json.Unmarshal(e.Value(), &r); err != nil {
+	if err := decodeRecord(e.Value(), &r); err != nil {
 		// A record we cannot read is replaced: losing the window costs a
 		// settle period, refusing every snapshot would stop the job's scaling.
 		// The caller says so (Decider.noteReset).
@@ -73,7 +72,7 @@ func update(ctx context.Context, kv kvStore, key string, change func(record) rec
 			return record{}, err
 		}
 		next := change(cur)
-		data, err := json.Marshal(next)
+		data, err := encodeRecord(next)
 		if err != nil {
 			return record{}, fmt.Errorf("encode state %s: %w", key, err)
 		}
