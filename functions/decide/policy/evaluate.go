@@ -54,9 +54,14 @@ type evaluation struct {
 	rises  bool
 	starts bool
 	// released is the candidate this one is planned to be released to once
-	// the lag has drained (after drained), nil for none.
+	// the lag has drained (after drained), nil for none; held when the
+	// release is planned for the end of the undo window instead (a
+	// release sooner would undo this scale-up on the same load, and
+	// holding the spare until then costs less than the undo's restart:
+	// releaseOf).
 	released *evaluation
 	drained  time.Duration
+	held     bool
 	// recovery: whether the restart's backlog drains within slo.recovery.
 	recovery recovery
 	// back is the rise seen to repeat that undoes this release (its
@@ -261,10 +266,14 @@ func price(e *evaluation, p plan, ld *load, rc *restartCost, h0 float64, sizes [
 	}
 	e.recovery = recoveryOf(e, p, rc, h0, ld.trend, cfg)
 	e.slotSec = float64(e.paid)*t1 + float64(paid0)*(hz-t1)
+	stake := 0.0
 	if p.release != nil {
-		t1 = maxF(t1, drained)
-		e.slotSec = float64(e.paid)*drained + float64(p.release.paid)*(t1-drained) + float64(paid0)*(hz-t1)
-		e.released, e.drained = p.release, time.Duration(drained*float64(time.Second))
+		var at float64
+		at, stake, e.held = releaseOf(e, p, rc, drained, need, cfg)
+		e.drained = time.Duration(drained * float64(time.Second))
+		t1 = maxF(t1, at)
+		e.slotSec = float64(e.paid)*at + float64(p.release.paid)*(t1-at) + float64(paid0)*(hz-t1)
+		e.released = p.release
 	}
 	e.dSlot = e.slotSec - float64(paid0)*hz
 	idle := 0.0
@@ -273,7 +282,34 @@ func price(e *evaluation, p plan, ld *load, rc *restartCost, h0 float64, sizes [
 	}
 	// a restart's outage counts as time over the SLO: no result leaves the
 	// job while it lasts, whatever the lag
-	e.cost = e.slotSec + idle + cfg.SLO.Weight*float64(max(need, 1))*(e.over+lagShare*e.lagged+e.excess+e.restarts*rc.outage.Seconds())
+	e.cost = e.slotSec + idle + stake + cfg.SLO.Weight*float64(max(need, 1))*(e.over+lagShare*e.lagged+e.excess+e.restarts*rc.outage.Seconds())
+}
+
+// releaseOf is when a drain's planned release (p.release, once the lag
+// has drained after drained seconds) is made, as the undo rule (undoOf)
+// will carry it out: a release within undoWindow of the scale-up running
+// lowers, on the same load, what it raised, which the scorecard counts
+// as a flap and the undo rule prices as a restart more (stake). So it is
+// planned for drained with that restart added when holding the spare
+// until the window ends costs more; else for the window's end (held),
+// at no stake. need prices the restart as undoOf does (its outage and
+// replay, undoStop: the restart the scale-up is sized with is the one
+// its undo is priced at). A plan that restarts nothing now (keep) undoes
+// no scale-up.
+func releaseOf(e *evaluation, p plan, rc *restartCost, drained float64, need int, cfg *Config) (at, stake float64, held bool) {
+	if !p.restart || !e.rises {
+		return drained, 0, false
+	}
+	ran := (rc.wait + rc.outage).Seconds()
+	end := ran + undoWindow.Seconds()
+	if drained >= end {
+		return drained, 0, false
+	}
+	price := restartPrice(undoStop(*rc), *cfg, need, e.slots)
+	if hold := float64(e.paid-p.release.paid) * (end - drained); hold <= price {
+		return end, 0, true
+	}
+	return drained, price, false
 }
 
 // under is the headroom left when the load is m × the demand: (1+h)/m − 1.

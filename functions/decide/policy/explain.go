@@ -17,7 +17,10 @@ func (e evaluation) label(b text) text {
 	if e.after > 0 {
 		b = b.s(" after the checkpoint in ").dur(e.after)
 	}
-	if e.released != nil {
+	switch {
+	case e.released != nil && e.held:
+		b = b.s(", released to ").i(e.released.slots).s(" slots ").dur(undoWindow).s(" after it runs (the lag drains in ~").dur(e.drained).s(": sooner would undo it on the same load for less than its restart)")
+	case e.released != nil:
 		b = b.s(", released to ").i(e.released.slots).s(" slots once the lag drains (~").dur(e.drained).s(")")
 	}
 	if e.back != nil {

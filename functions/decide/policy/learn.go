@@ -48,7 +48,11 @@ func learnAfterGates(prev, st State, g gateInput) State {
 	n := len(st.Window)
 	if g.cfg.Forecast > 0 && n > 0 && st.Window[n-1].At.Equal(g.now) && st.Window[n-1].At.Sub(st.Epoch) >= g.cfg.Settle {
 		st.Profile = st.Profile.withSample(g.cfg.Forecast, g.now, st.Window[n-1].Offered)
-		st.Minutes = st.Minutes.withMinute(g.now, st.Window[n-1].Offered)
+		// the minute history, which a move undone on the same load and a
+		// rebound read (undo.go), takes no catch-up read as load
+		if pendingSpanned(st.Window, g.cfg.RateWindow) {
+			st.Minutes = st.Minutes.withMinute(g.now, st.Window[n-1].Offered)
+		}
 	}
 	return st
 }

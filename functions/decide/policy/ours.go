@@ -164,7 +164,7 @@ func settled(in Input, g gateInput, st State, h, early *hold) Output {
 	d := w.decision(g, in.SnapshotID)
 	d.Rationale += undone + rebounds
 	st = afterDecision(st, d, g.now)
-	st.Rescale.Offered, st.Rescale.Need = view.offered, need
+	st.Rescale.Offered, st.Rescale.Need, st.Rescale.Stop = view.offered, need, undoStop(rc)
 	return Output{NewState: st, Decision: d}
 }
 

@@ -198,6 +198,10 @@ type Rescale struct {
 	From    map[string]int `json:"from,omitempty"`
 	Offered float64        `json:"offered,omitempty"`
 	Need    int            `json:"need,omitempty"`
+	// Stop is how long the decision's restart was priced to hold the job
+	// back (undoStop of the restart it was sized with), 0 when not known:
+	// an undo of it on the same load is priced at no less (undoOf).
+	Stop time.Duration `json:"stop,omitempty"`
 	// Failover: made while the job was down after a failover
 	// (foldIntoFailover): its restart is the failover's, and no second
 	// decision is folded into it.

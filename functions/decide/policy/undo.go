@@ -50,6 +50,10 @@ type undo struct {
 	// hold is the slot-seconds holding the current size until the window
 	// ends costs; price is what the undo is priced at (one restart).
 	hold, price float64
+	// sized, when positive, is the stop of the restart the scale-up was
+	// sized with (Rescale.Stop), dearer than the restart now (now), at
+	// which the undo is priced.
+	sized, now time.Duration
 }
 
 // undoStop is how long the restart of an undo holds the job back, what
@@ -65,7 +69,17 @@ func undoStop(rc restartCost) time.Duration { return rc.outage + rc.replay }
 // undoOf reads whether best undoes the last decision (st.Rescale) on the
 // same load within undoWindow of the decision's move (Rescale.Applied):
 // need is the slots the job needs now (sized with no headroom), stop how
-// long the restart holds the job back (undoStop).
+// long the restart holds the job back (undoStop). The undo is priced at
+// no less than the restart the scale-up was sized with (Rescale.Stop): a
+// scale-up sized to drain a backlog on a restart priced at 20 s, whose
+// first observed restart then took 5 s, was undone minutes later on the
+// same load because the cheaper restart priced the undo below holding
+// its spare (real Flink: a MiniCluster restarts in 2–11 s, where the
+// size was chosen on the configured 30 s or the TaskManagers' start-up).
+// The undo then is a correction of the scale-up's price, not of the
+// load, which is what the scorecard calls a flap: so the pair is
+// weighed at the price the move was made on, and a scale-up is undone on
+// the same load only when it would be at the restart it was sized with.
 func undoOf(best evaluation, st State, j jobView, lim limits, need int, stop time.Duration, cfg Config, now time.Time) undo {
 	rs := st.Rescale
 	var u undo
@@ -93,6 +107,10 @@ func undoOf(best evaluation, st State, j jobView, lim limits, need int, stop tim
 	now0 := lim.paid(lim.need(currentsOf(j)))
 	u.undoes = true
 	u.hold = float64(now0-best.paid) * (undoWindow - u.since).Seconds()
+	if rs.Stop > stop {
+		u.sized, u.now = rs.Stop, stop
+		stop = rs.Stop
+	}
 	u.price = restartPrice(stop, cfg, need, lim.slots(currentsOf(j)))
 	return u
 }
@@ -155,12 +173,16 @@ func awaitUndo(best evaluation, u undo) (wait, note string) {
 	if !u.undoes {
 		return "", ""
 	}
-	if u.hold <= u.price {
-		return fmt.Sprintf("a scale-down now would undo the scale-up that ran %s ago on the same load: held until %s after it (%.0f slot-s), less than the %.0f slot-s of the restart an undo is priced at (%s)",
-			u.since.Round(time.Second), undoWindow, u.hold, u.price, best.summary()), ""
+	sized := ""
+	if u.sized > 0 {
+		sized = fmt.Sprintf(": the restart the scale-up was sized with, stopping the job %s (%s now)", u.sized.Round(time.Second), u.now.Round(time.Second))
 	}
-	return "", fmt.Sprintf("; it undoes the scale-up that ran %s ago on the same load, priced at a restart (%.0f slot-s): less than holding the spare until %s after it (%.0f slot-s)",
-		u.since.Round(time.Second), u.price, undoWindow, u.hold)
+	if u.hold <= u.price {
+		return fmt.Sprintf("a scale-down now would undo the scale-up that ran %s ago on the same load: held until %s after it (%.0f slot-s), less than the %.0f slot-s of the restart an undo is priced at%s (%s)",
+			u.since.Round(time.Second), undoWindow, u.hold, u.price, sized, best.summary()), ""
+	}
+	return "", fmt.Sprintf("; it undoes the scale-up that ran %s ago on the same load, priced at a restart (%.0f slot-s%s): less than holding the spare until %s after it (%.0f slot-s)",
+		u.since.Round(time.Second), u.price, sized, undoWindow, u.hold)
 }
 
 // A scale-down into a level the load rose from before is the same flap

@@ -58,6 +58,20 @@ func TestUndoOf(t *testing.T) {
 	require.Empty(t, wait)
 	require.Contains(t, note, "it undoes the scale-up that ran 5m30s ago on the same load, priced at a restart")
 
+	// the same spare, its scale-up sized with a restart that stopped the
+	// job 20 min, where the restarts observed since stop it 51 s: the
+	// undo is priced at the restart it was sized with, and waits
+	rs.Stop = 20 * time.Minute
+	u = undoOf(down, st2, big, lim, 5, 51*time.Second, cfg, now)
+	require.Equal(t, 20*time.Minute, u.sized)
+	require.InDelta(t, 5508*1200/51.0*(20*5+40)/(20*5+8), u.price, 1e-6)
+	wait, note = awaitUndo(down, u)
+	require.Contains(t, wait, "priced at: the restart the scale-up was sized with, stopping the job 20m0s (51s now)")
+	require.Empty(t, note)
+	// sized with a cheaper restart than the one now: priced at now's
+	rs.Stop = 30 * time.Second
+	require.Zero(t, undoOf(down, st2, big, lim, 5, 51*time.Second, cfg, now).sized)
+
 	// not an undo: after the window, on a load that moved a TaskManager,
 	// before the scale-up ran, a scale-up, keep, a vertex not raised
 	require.False(t, undoOf(down, st, j, lim, 5, time.Minute, cfg, at.Add(time.Minute+undoWindow)).undoes)
@@ -215,4 +229,53 @@ func undoFixture() (time.Time, Config, limits, jobView, State, evaluation, time.
 		From: map[string]int{"src": 2, "sess": 4}, Targets: map[string]int{"src": 2, "sess": 8}, Offered: 42e3, Need: 5}}
 	down := evaluation{candidate: candidate{ps: []int{2, 4}, headroom: 0}, paid: 4}
 	return at, Defaults(), lim, j, st, down, at.Add(6*time.Minute + 30*time.Second)
+}
+
+// A drain's planned release within the undo window is priced as the undo
+// rule will carry it out: held to the window's end when holding its
+// spare until then costs less than the undo's restart, else made once
+// the lag drains with that restart added (the stake); a plan past the
+// window, or one that restarts nothing now, is priced as before.
+func TestReleaseOf(t *testing.T) {
+	cfg := Defaults()
+	rc := restartCost{restartStats: restartStats{outage: 20 * time.Second}, wait: 10 * time.Second, replay: 10 * time.Second}
+	rest := evaluation{paid: 4}
+	p := plan{lag: 30, restart: true, release: &rest}
+	// 5 slots, 1 spare held ~14 min (~840 slot-s) against the undo's
+	// restart: 30 s × (20 × 4 + 5 slots) = 2550 slot-s: held
+	small := evaluation{paid: 5, slots: 5, rises: true}
+	at, stake, held := releaseOf(&small, p, &rc, 100, 4, &cfg)
+	require.True(t, held)
+	require.Zero(t, stake)
+	require.InDelta(t, 30+undoWindow.Seconds(), at, 1e-9)
+	// 40 slots, 36 spare: made once drained, the restart added
+	big := evaluation{paid: 40, slots: 40, rises: true}
+	at, stake, held = releaseOf(&big, p, &rc, 100, 4, &cfg)
+	require.False(t, held)
+	require.InDelta(t, 100, at, 1e-9)
+	require.InDelta(t, 30*(20*4+40), stake, 1e-9)
+	// drained after the window: no undo
+	at, stake, held = releaseOf(&big, p, &rc, 2000, 4, &cfg)
+	require.Equal(t, [3]any{2000.0, 0.0, false}, [3]any{at, stake, held})
+	// keep drained, then released: no scale-up to undo
+	keep := plan{lag: 30, release: &rest}
+	at, stake, held = releaseOf(&small, keep, &rc, 100, 4, &cfg)
+	require.Equal(t, [3]any{100.0, 0.0, false}, [3]any{at, stake, held})
+}
+
+// A sample's offered rate enters the minute history only once every
+// source showing pending records has shown them over most of the rate
+// window: a late-registering pendingRecords leaves records in alone, a
+// restart's catch-up, which the undo rule read as the load moving.
+func TestPendingSpanned(t *testing.T) {
+	smp := func(at time.Duration, pending float64) Sample {
+		return Sample{At: t0.Add(at), Epoch: t0, V: []VertexSample{{P: 2, In: 990, Pending: pending}, {P: 4, In: 600, Pending: -1}}}
+	}
+	w := []Sample{smp(10*time.Second, -1), smp(50*time.Second, -1), smp(60*time.Second, 300), smp(70*time.Second, 0)}
+	require.False(t, pendingSpanned(w, time.Minute), "pending shown for 10 s of the minute")
+	w = append(w, smp(80*time.Second, 0), smp(90*time.Second, 0), smp(100*time.Second, 0), smp(110*time.Second, 0))
+	require.True(t, pendingSpanned(w, time.Minute), "pending shown for 50 s of the minute")
+	// no source shows pending records (a blind source): read as before
+	require.True(t, pendingSpanned([]Sample{smp(10*time.Second, -1)}, time.Minute))
+	require.False(t, pendingSpanned(nil, time.Minute))
 }
