@@ -57,7 +57,7 @@ func TestEveryDecisionNamesItsTrade(t *testing.T) {
 		"failover fold":     regexp.MustCompile(`decided while the job is \w+ after a failover`),
 		"cycle forecast":    regexp.MustCompile(`forecast: `), // reported; no scenario acts on one
 		"waits for slots":   regexp.MustCompile(`for slots since it last ran`),
-		"drain and release": regexp.MustCompile(`released to \d+ slots once the lag drains`),
+		"drain and release": regexp.MustCompile(`released to \d+ slots (once the lag drains|\d+m\d+s after it runs)`),
 	}
 	pattern := map[string]string{}
 	for _, sc := range scs {
