@@ -85,9 +85,16 @@ func Decide(in Input) Output {
 			h.msg = gaveUp
 		}
 	}
-	if settle := in.Config.Settle; h != nil && h.kind == HoldSettling && settle < MeterSettle && g.now.Sub(st.Epoch) >= settle && firstRun(st) && backlogGrows(st, g.cfg.SLO.MaxLag) {
-		// the job's first run, short from its start, its meters still
-		// ramping: a scale-up may be decided on its rates read de-ramped
+	failover := h != nil && (h.kind == HoldSettling || h.kind == HoldCooldown) && failoverRun(st, g.snap)
+	if failover && h.kind == HoldCooldown && (st.Rescale == nil || g.now.Sub(st.Rescale.At) >= g.cfg.MinInterval) {
+		// the cool-down binds only from the run's start, and that restart
+		// was Flink's own (a failover), not one of ours: wait as settle does
+		_, h = gateSettle(g, st)
+	}
+	if settle := in.Config.Settle; h != nil && h.kind == HoldSettling && settle < MeterSettle && g.now.Sub(st.Epoch) >= settle && (firstRun(st) || failover) && backlogGrows(st, g.cfg.SLO.MaxLag) {
+		// the job's first run, or a failover's run at the parallelism it
+		// ran at before, short from its start, its meters still ramping:
+		// a scale-up may be decided on its rates read de-ramped
 		// (derampedState)
 		if read, note, ok := derampedState(st, g.now, settle, g.cfg.RateWindow); ok {
 			early := g
@@ -95,8 +102,12 @@ func Decide(in Input) Output {
 			out := settled(in, early, read, nil, h)
 			out.NewState.Window = st.Window
 			if d := out.Decision; d != nil {
-				d.Rationale += fmt.Sprintf("; decided %s into the run on %s, not after the %s meters take to settle: the restart comes a checkpoint sooner, traded against rates read before their meters settled",
-					g.now.Sub(st.Epoch).Round(time.Second), note, MeterSettle)
+				run := "the run"
+				if failover {
+					run = "the run a failover restarted at the parallelism it ran at before (the restart Flink's, not a change of ours)"
+				}
+				d.Rationale += fmt.Sprintf("; decided %s into %s on %s, not after the %s meters take to settle: the restart comes a checkpoint sooner, traded against rates read before their meters settled",
+					g.now.Sub(st.Epoch).Round(time.Second), run, note, MeterSettle)
 			}
 			return out
 		}

@@ -3,7 +3,10 @@ package policy
 import (
 	"fmt"
 	"math"
+	"slices"
 	"time"
+
+	"github.com/flinkscaler/flinkscaler/internal/events"
 )
 
 // deramped returns the window with the current run's samples younger than
@@ -93,6 +96,37 @@ func firstRun(st State) bool {
 	for _, s := range st.Window {
 		if !s.Epoch.Equal(st.Epoch) {
 			return false
+		}
+	}
+	return true
+}
+
+// failoverRun: the job's current run began with a restart no decision of
+// ours asked for (State.Failovers), and s runs every vertex at no less
+// than the window's samples since our last decision applied (all of them
+// when there is none): a failover restarted in place or onto its
+// replacement TaskManagers, not a run on the slots a lost TaskManager left
+// (Flink restarts that one again when the replacement registers) nor one
+// whose decision of ours is still in flight.
+func failoverRun(st State, s *events.Snapshot) bool {
+	if !slices.ContainsFunc(st.Failovers, func(t time.Time) bool { return sameTime(t, st.Epoch) }) {
+		return false
+	}
+	var since time.Time
+	if rs := st.Rescale; rs != nil {
+		if rs.Applied.IsZero() {
+			return false
+		}
+		since = rs.Applied
+	}
+	for _, smp := range st.Window {
+		if smp.At.Before(since) || len(smp.V) != len(s.Vertices) {
+			continue
+		}
+		for i, v := range smp.V {
+			if s.Vertices[i].Parallelism < v.P {
+				return false
+			}
 		}
 	}
 	return true

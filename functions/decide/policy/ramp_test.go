@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/flinkscaler/flinkscaler/internal/events"
 	"github.com/flinkscaler/flinkscaler/internal/flinksim"
 )
 
@@ -83,4 +84,37 @@ func TestOursScalesUpAtTheStartOnRampingMeters(t *testing.T) {
 		}
 	}
 	require.Equal(t, first[false], first[true])
+}
+
+// TestFailoverRun: a run a failover began counts at the parallelism the job
+// ran at before it, not on the slots a lost TaskManager left, nor when the
+// run is our decision's restart or a decision of ours is in flight.
+func TestFailoverRun(t *testing.T) {
+	t0 := time.Unix(1_000_000, 0)
+	epoch := t0.Add(5 * time.Minute)
+	smp := func(at time.Duration, ep time.Time, p int) Sample {
+		return Sample{At: t0.Add(at), Epoch: ep, V: []VertexSample{{P: p, Pending: 0}, {P: p, Pending: -1}}}
+	}
+	snap := func(p int) *events.Snapshot {
+		return &events.Snapshot{Vertices: []events.VertexSnapshot{{ID: "a", Parallelism: p}, {ID: "b", Parallelism: p}}}
+	}
+	before := []Sample{smp(time.Minute, t0, 3), smp(2*time.Minute, t0, 3)}
+	st := State{Epoch: epoch, Failovers: []time.Time{epoch}, Window: append(before, smp(5*time.Minute+20*time.Second, epoch, 3))}
+	require.True(t, failoverRun(st, snap(3)))
+	// on the slots left: lower than before
+	require.False(t, failoverRun(st, snap(2)))
+	// a restart of ours (no failover at this epoch)
+	ours := st
+	ours.Failovers = []time.Time{t0.Add(time.Minute)}
+	require.False(t, failoverRun(ours, snap(3)))
+	// a decision of ours in flight
+	inFlight := st
+	inFlight.Rescale = &Rescale{At: epoch.Add(10 * time.Second)}
+	require.False(t, failoverRun(inFlight, snap(3)))
+	// our scale-down applied before the failover: counted from it
+	down := st
+	down.Window = append([]Sample{smp(-30*time.Second, t0.Add(-time.Minute), 5)}, st.Window...)
+	require.False(t, failoverRun(down, snap(3)))
+	down.Rescale = &Rescale{At: t0.Add(-10 * time.Second), Applied: t0}
+	require.True(t, failoverRun(down, snap(3)))
 }
