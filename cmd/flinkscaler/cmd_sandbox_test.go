@@ -12,15 +12,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/flinkscaler/flinkscaler/internal/sandbox"
 	"github.com/flinkscaler/flinkscaler/internal/syncbuf"
 )
 
 // TestSandboxCommand runs `flinkscaler sandbox` as the README does, waits
 // for it to print the REST URL and the job id, then stops it as Ctrl-C does.
 func TestSandboxCommand(t *testing.T) {
-	if testing.Short() {
-		t.Skip("real Flink: skipped with -short")
-	}
+	needRealFlink(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stdout, stderr syncbuf.Buffer
@@ -56,9 +55,7 @@ func TestSandboxCommand(t *testing.T) {
 // TestDemoOnRealFlink runs the demo on the sandbox for a short while: the
 // same summary and report as on the emulator.
 func TestDemoOnRealFlink(t *testing.T) {
-	if testing.Short() {
-		t.Skip("real Flink: skipped with -short")
-	}
+	needRealFlink(t)
 	report := filepath.Join(t.TempDir(), "report.html")
 	var stdout, stderr bytes.Buffer
 	code := run(context.Background(), []string{"demo", "--engine", "flink", "--duration", "40s", "--report", report}, &stdout, &stderr)
@@ -70,6 +67,18 @@ func TestDemoOnRealFlink(t *testing.T) {
 	info, err := os.Stat(report)
 	require.NoError(t, err)
 	assert.Greater(t, info.Size(), int64(1000))
+}
+
+// needRealFlink skips a test that runs a real Flink with -short, and where
+// java or mvn is not on PATH (the README's Quick start has only Go).
+func needRealFlink(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("real Flink: skipped with -short")
+	}
+	if err := sandbox.CheckTools(); err != nil {
+		t.Skipf("real Flink: %v", err)
+	}
 }
 
 func TestDemoEngineFlags(t *testing.T) {

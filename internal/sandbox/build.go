@@ -122,6 +122,14 @@ func flinkOrDefault(flink string) string {
 	return flink
 }
 
+// CheckTools reports, wrapping ErrMissingTool, when java or mvn is not on
+// PATH: what BuildJar (mvn, for the first build) and Start (java) need. The
+// real-Flink tests skip on it, so `go test ./...` on a machine with only Go
+// (the README's Quick start) skips them instead of failing.
+func CheckTools() error {
+	return lookTools("java", "mvn")
+}
+
 func lookTools(names ...string) error {
 	for _, n := range names {
 		if _, err := exec.LookPath(n); err != nil {

@@ -20,9 +20,7 @@ import (
 // makes Flink's adaptive scheduler rescale work to its declared 2 on its
 // own, one restart: the second one actuate's scale-up used to cause.
 func TestPinningWhatRunsRestartsNothing(t *testing.T) {
-	if testing.Short() {
-		t.Skip("real Flink: skipped with -short")
-	}
+	needRealFlink(t)
 	sc := strings.Replace(tiny, "initialTaskManagers: 2, maxTaskManagers: 3, taskManagerStartup: 0s,",
 		"initialTaskManagers: 1, maxTaskManagers: 2, taskManagerStartup: 2s,", 1)
 	sc = strings.Replace(sc, "{name: work, inputs: [\"Source: in\"], parallelism: 1", "{name: work, inputs: [\"Source: in\"], parallelism: 2", 1)

@@ -120,9 +120,7 @@ func TestSpecLosesTheScenariosTaskManagers(t *testing.T) {
 // scenario's start-up time (as Kubernetes restarts a pod) on which the job
 // runs again.
 func TestLostTaskManagerFailsOverAndIsReplaced(t *testing.T) {
-	if testing.Short() {
-		t.Skip("real Flink: skipped with -short")
-	}
+	needRealFlink(t)
 	lossy := strings.Replace(tiny, "taskManagerStartup: 0s,", "taskManagerStartup: 5s, faults: {lostTaskManagerAt: [20s]},", 1)
 	lossy = strings.Replace(lossy, "{name: work, inputs: [\"Source: in\"], parallelism: 1", "{name: work, inputs: [\"Source: in\"], parallelism: 2", 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
@@ -154,9 +152,7 @@ func TestLostTaskManagerFailsOverAndIsReplaced(t *testing.T) {
 // that nobody made (a real-Flink faults run read 6 such moves as
 // oscillations).
 func TestDownJobShowsTheParallelismItRanAt(t *testing.T) {
-	if testing.Short() {
-		t.Skip("real Flink: skipped with -short")
-	}
+	needRealFlink(t)
 	sc := strings.Replace(tiny, "initialTaskManagers: 2, maxTaskManagers: 3, taskManagerStartup: 0s,",
 		"initialTaskManagers: 1, maxTaskManagers: 2, taskManagerStartup: 5s, faults: {lostTaskManagerAt: [20s]},", 1)
 	sc = strings.Replace(sc, "{name: work, inputs: [\"Source: in\"], parallelism: 1", "{name: work, inputs: [\"Source: in\"], parallelism: 2", 1)
@@ -191,9 +187,7 @@ func TestDownJobShowsTheParallelismItRanAt(t *testing.T) {
 // and 4 registered for 8 minutes, and a rescale waiting for the fifth timed
 // out).
 func TestEveryRequestedTaskManagerRegisters(t *testing.T) {
-	if testing.Short() {
-		t.Skip("real Flink: skipped with -short")
-	}
+	needRealFlink(t)
 	sc := strings.Replace(tiny, "maxTaskManagers: 3, taskManagerStartup: 0s,", "maxTaskManagers: 8, taskManagerStartup: 2s,", 1)
 	require.NotEqual(t, tiny, sc)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
@@ -222,9 +216,7 @@ func TestEveryRequestedTaskManagerRegisters(t *testing.T) {
 // TestJVMDeathSurfaces starts a real sandbox, kills its JVM and expects
 // Done closed and Err naming the exit.
 func TestJVMDeathSurfaces(t *testing.T) {
-	if testing.Short() {
-		t.Skip("real Flink: skipped with -short")
-	}
+	needRealFlink(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute) // the first build downloads Flink
 	defer cancel()
 	sb, err := Start(ctx, Config{Scenario: scenarioFile(t, tiny)})
@@ -266,6 +258,18 @@ func TestDirectMemoryCoversEveryTaskManager(t *testing.T) {
 		require.NotNil(t, m, args)
 		limit, _ := strconv.Atoi(m[1])
 		assert.GreaterOrEqual(t, limit, 128+tms*(networkMiB+nettyMiB), "%d TaskManagers", tms)
+	}
+}
+
+// needRealFlink skips a test that runs a real Flink with -short, and where
+// java or mvn is not on PATH (CheckTools).
+func needRealFlink(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("real Flink: skipped with -short")
+	}
+	if err := CheckTools(); err != nil {
+		t.Skipf("real Flink: %v", err)
 	}
 }
 

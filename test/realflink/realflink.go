@@ -55,6 +55,9 @@ func StartSandboxConfig(t *testing.T, scenario string, cfg sandbox.Config) *sand
 	if testing.Short() {
 		t.Skip("real Flink: skipped with -short")
 	}
+	if err := sandbox.CheckTools(); err != nil {
+		t.Skipf("real Flink: %v", err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), JarBuildTimeout)
 	defer cancel()
 	start := time.Now()
