@@ -74,8 +74,8 @@ type Config struct {
 	// emulator (the real-Flink sandbox): Speed must be 1, FlinkListen empty.
 	External *External
 	// TunePolicy, if set, adjusts decide's policy after the demo's defaults
-	// for the scenario; TuneActuate adjusts actuate's options before its
-	// wall-clock waits are divided by Speed.
+	// for the scenario; TuneActuate adjusts actuate's options (its waits
+	// pass on the emulator's clock, in simulated time).
 	TunePolicy  func(*policy.Config)
 	TuneActuate func(*actuator.Options)
 	// OnStart, if set, is called once the whole pipeline is consuming,

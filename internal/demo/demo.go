@@ -247,7 +247,11 @@ func (s *system) runFunctions(cfg Config, log *slog.Logger) chan error {
 			return err
 		}
 		ac.KEDAListen = s.endpoints.KEDA
-		return actuator.Run(ctx, ac, log.With("function", "actuate"))
+		var opts []actuator.Option
+		if s.cluster != nil {
+			opts = append(opts, actuator.WithClock(simClock{now: s.cluster.Now, speed: cfg.Speed}))
+		}
+		return actuator.Run(ctx, ac, log.With("function", "actuate"), opts...)
 	})
 	return fnErr
 }

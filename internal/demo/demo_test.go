@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/flinkscaler/flinkscaler/internal/demo"
 	"github.com/flinkscaler/flinkscaler/internal/events"
 	"github.com/flinkscaler/flinkscaler/internal/flinksim"
+	"github.com/flinkscaler/flinkscaler/scenarios"
 )
 
 // stepScenario is wordcount with its load step at 1m (testdata/step.yaml).
@@ -77,6 +79,7 @@ func TestDemoScalesUpOnLoadStep(t *testing.T) {
 	p := progress.String()
 	require.Contains(t, p, "▶ decision "+out.Decisions[0].ID[:8])
 	require.Contains(t, p, "✔ applied")
+	require.Regexp(t, `wait-slots \d+s`, p, "the applied line says how long the wait took (simulated)")
 	require.Contains(t, p, "0:05:00", "the last instant is printed")
 
 	var report bytes.Buffer
@@ -90,6 +93,62 @@ func TestDemoScalesUpOnLoadStep(t *testing.T) {
 	for _, external := range []string{"<script", "<link", "<img", "src=", "@import", "url("} {
 		require.NotContains(t, html, external, "the report is self-contained")
 	}
+}
+
+// TestDemoWaitsForTheCheckpoint: the demo's own scenario (wordcount.yaml)
+// for its first 10 minutes at 100× → the load triples at 6m, decide scales
+// up ~20 s later, the TaskManagers start in 20 s, the latest checkpoint is
+// ~40 s old and the next is due in ~20 s → actuate waits for it before the
+// restart, as it does in the benchmark. (On a loaded machine the decision
+// can come late enough that the latest checkpoint is fresh, or the next
+// one too far: the restart is then rightly at once, and the test cannot
+// tell the wirings apart.)
+func TestDemoWaitsForTheCheckpoint(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sc, err := flinksim.ParseScenario(scenarios.Wordcount, ".")
+	require.NoError(t, err)
+	cfg := demo.Defaults(sc)
+	var progress bytes.Buffer
+	cfg.Speed, cfg.Duration, cfg.Progress = 100, 10*time.Minute, &progress
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log(progress.String())
+		}
+	})
+	out, err := demo.Run(ctx, cfg)
+	require.NoError(t, err)
+	requireAlignedRestart(t, out.Decisions)
+}
+
+// requireAlignedRestart: the first actuation that reached its
+// wait-checkpoint step (the scale-up) waited for the checkpoint due within
+// actuate's 30-second bound before it restarted the job. Its wait-checkpoint step may restart at once only when the latest
+// checkpoint is fresh or the next is due later than the bound: either way
+// the latest is less than 30 s old (interval 60 s). The demo's actuate
+// once compared the emulated JobManager's checkpoint ages (simulated time)
+// with its bound divided by the speed (wall time): "restart now: latest
+// checkpoint completed 39s ago", and the restart replayed 39 s of input
+// (the demo's wordcount peaked at 66–81 s of lag for its 60 s SLO).
+func requireAlignedRestart(t *testing.T, ds []demo.Decision) {
+	t.Helper()
+	for _, d := range ds {
+		for _, s := range d.Steps {
+			if s.Name != "wait-checkpoint" {
+				continue
+			}
+			t.Logf("%s at %s: wait-checkpoint: %s", d.Changes, d.Elapsed, s.Detail)
+			var age time.Duration
+			if m := regexp.MustCompile(`^restart now: latest checkpoint completed (\S+) ago`).FindStringSubmatch(s.Detail); m != nil {
+				var err error
+				age, err = time.ParseDuration(m[1])
+				require.NoError(t, err)
+			}
+			require.Less(t, age, 30*time.Second, "the restart did not wait for the checkpoint due within 30 s: %q", s.Detail)
+			return
+		}
+	}
+	t.Fatalf("no actuation reached its wait-checkpoint step: %+v", ds)
 }
 
 // TestDemoServesKEDAAndNATS: start the demo with --keda-listen and

@@ -16,7 +16,6 @@ import (
 const (
 	minIngestInterval = 100 * time.Millisecond // the least ingest accepts
 	minPoll           = 10 * time.Millisecond
-	minWait           = time.Second
 )
 
 // ingestConfig is metrics-ingest's configuration for the demo: one target,
@@ -48,7 +47,8 @@ func (c Config) decideConfig(natsURL string) (decider.Config, error) {
 }
 
 // actuateConfig is actuate with the emulator's TaskManager backend and its
-// wall-clock waits scaled by the speed.
+// production waits: it runs on the emulator's clock (simClock), so they
+// pass in simulated time, as the JobManager's checkpoint ages do.
 func (c Config) actuateConfig(natsURL, flinkURL string) (actuator.Config, error) {
 	cfg := actuator.DefaultConfig()
 	cfg.NATS.URL, cfg.HTTPListen, cfg.KEDAListen = natsURL, "", c.KEDAListen
@@ -58,11 +58,6 @@ func (c Config) actuateConfig(natsURL, flinkURL string) (actuator.Config, error)
 	if c.TuneActuate != nil {
 		c.TuneActuate(o)
 	}
-	o.SlotWait = c.scaled(o.SlotWait, minWait)
-	o.ParallelismWait = c.scaled(o.ParallelismWait, minWait)
-	o.Poll = c.scaled(o.Poll, minPoll)
-	o.MinInterval = c.scaled(o.MinInterval, 0)
-	o.CheckpointWait = c.scaled(o.CheckpointWait, minPoll)
 	if err := cfg.Validate(); err != nil {
 		return actuator.Config{}, err
 	}

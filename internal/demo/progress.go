@@ -61,7 +61,7 @@ func (p *progress) result(at time.Duration, r events.Result) {
 	steps := make([]string, 0, len(r.Steps))
 	for _, s := range r.Steps {
 		if s.Status == "done" {
-			steps = append(steps, s.Name)
+			steps = append(steps, stepText(s))
 		}
 	}
 	line := fmt.Sprintf("%s %s %s", mark, r.Outcome, short(r.DecisionID))
@@ -72,6 +72,18 @@ func (p *progress) result(at time.Duration, r events.Result) {
 		line += " (" + detail + ")"
 	}
 	fmt.Fprintf(p.w, "  %-8s  %s\n", clock(at), line)
+}
+
+// stepText is a done step's name, with how long it took when that was a
+// second or more of the job's time (actuate runs on the emulator's clock):
+// "wait-checkpoint 20s". The waits are where a scale-up's restart spends
+// the time between the decision and the stop.
+func stepText(s events.Step) string {
+	d := time.Duration(s.DurationMs) * time.Millisecond
+	if d < time.Second {
+		return s.Name
+	}
+	return s.Name + " " + d.Round(time.Second).String()
 }
 
 // resultDetail is why a result did not apply: its error, or the detail of

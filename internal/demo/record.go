@@ -29,6 +29,9 @@ type Decision struct {
 	// TimedOut: the actuation failed because a wait ran out (slots or
 	// parallelism never arrived).
 	TimedOut bool `json:"timedOut,omitempty"`
+	// Steps are the actuation's steps as its result lists them (each
+	// one's detail and duration on the emulator's clock).
+	Steps []events.Step `json:"steps,omitempty"`
 }
 
 // recording is the run's shared state: the emulator's loop feeds ground
@@ -121,6 +124,7 @@ func (r *recording) result(res events.Result) {
 	if i, ok := r.byID[res.DecisionID]; ok {
 		r.decisions[i].Outcome, r.decisions[i].Detail = res.Outcome, resultDetail(res)
 		r.decisions[i].TimedOut = actuator.TimedOut(res)
+		r.decisions[i].Steps = res.Steps
 	}
 	r.progress.result(r.clock(), res)
 }

@@ -264,13 +264,17 @@ func (a *Actuator) Actuate(ctx context.Context, d events.Decision) (events.Resul
 
 // tooOld says why the decision being handled is too old to apply (stored
 // in the stream more than MaxAge ago: queued through an outage), or "".
-// Decide decides again from the job's current metrics.
-func (a *Actuator) tooOld(ctx context.Context, now time.Time) string {
+// Decide decides again from the job's current metrics. The stream stamps
+// a message on the NATS server's clock, the wall clock, so its age is read
+// on the wall clock too, whatever clock the Actuator runs on (the demo's
+// runs on the emulator's, 30× faster: its decisions were read as 20
+// minutes old 40 wall seconds after they were stored).
+func (a *Actuator) tooOld(ctx context.Context) string {
 	del, ok := events.DeliveryOf(ctx)
 	if !ok || a.opt.MaxAge <= 0 || del.Stored.IsZero() {
 		return ""
 	}
-	if age := now.Sub(del.Stored); age > a.opt.MaxAge {
+	if age := time.Since(del.Stored); age > a.opt.MaxAge {
 		return fmt.Sprintf("the decision is %s old, older than --decision-max-age %s: not applied; decide decides again from current metrics",
 			age.Round(time.Second), a.opt.MaxAge)
 	}
@@ -311,7 +315,7 @@ func (a *Actuator) actuate(ctx context.Context, d events.Decision) (events.Resul
 	if reason := rec.skipReason(d, now, a.opt.MinInterval); reason != "" {
 		return skipped(reason), nil
 	}
-	if reason := a.tooOld(ctx, now); reason != "" {
+	if reason := a.tooOld(ctx); reason != "" {
 		return skipped(reason), nil
 	}
 	if paused, why, err := a.paused(ctx, d); err != nil || paused {

@@ -275,6 +275,20 @@ func TestStaleDecisionIsSkipped(t *testing.T) {
 	require.Equal(t, events.OutcomeApplied, r.Outcome, r.Error)
 }
 
+// A decision's age in the stream is read on the wall clock, the NATS
+// server's, whatever clock the Actuator runs on: on an emulator's clock
+// 20 minutes ahead of it (the demo's, at 30×, 40 s into its run), a
+// decision stored just now is fresh, not 20 minutes old.
+func TestDecisionAgeIsTheStreamsClock(t *testing.T) {
+	e := newEnv(t, "adaptive", true, Options{SlotWait: 10 * time.Second, ParallelismWait: 10 * time.Second,
+		Poll: 20 * time.Millisecond, MaxAge: 10 * time.Minute})
+	e.sim.Advance(20 * time.Minute)
+	ctx := events.WithDelivery(context.Background(), events.Delivery{Stored: time.Now(), Attempt: 1})
+	r, err := e.act.Actuate(ctx, e.decision(events.ModeAdaptive, 4, 4))
+	require.NoError(t, err)
+	require.Equal(t, events.OutcomeApplied, r.Outcome, "%s %+v", r.Error, r.Steps)
+}
+
 // eventLog records the Kubernetes Events actuate would create.
 type eventLog struct {
 	mu   sync.Mutex

@@ -14,6 +14,7 @@ import (
 
 	"github.com/flinkscaler/flinkscaler/functions/actuate/kedascaler"
 	"github.com/flinkscaler/flinkscaler/functions/actuate/taskmanagers"
+	"github.com/flinkscaler/flinkscaler/internal/clock"
 	"github.com/flinkscaler/flinkscaler/internal/discovery"
 	"github.com/flinkscaler/flinkscaler/internal/events"
 	"github.com/flinkscaler/flinkscaler/internal/flink"
@@ -25,7 +26,11 @@ import (
 // decisions on the durable "actuate" with cfg.Concurrency consumers, and
 // serves the KEDA scaler and /metrics and /healthz when configured. It
 // returns nil after ctx ends, or the first error that stops a part.
-func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
+func Run(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) error {
+	var o runOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	nc, js, err := cfg.Start(ctx, log)
 	if err != nil {
 		return err
@@ -35,6 +40,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	deps.Clock = o.clock
 	var found *discovery.Registry
 	if cfg.Discovery.Enabled() {
 		if found, err = discovery.ForConfig(cfg.Discovery, cfg.Kubeconfig, cfg.DiscoverEvery, log.With("component", "discovery")); err != nil {
@@ -72,7 +78,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		parts = append(parts, found.Run)
 	}
 	if cfg.KEDAListen != "" {
-		keda, err := kedaPart(ctx, cfg, js, found, log)
+		keda, err := kedaPart(ctx, cfg, js, found, o.now(), log)
 		if err != nil {
 			return err
 		}
@@ -140,7 +146,27 @@ func buildDeps(ctx context.Context, cfg Config, js jetstream.JetStream, log *slo
 	return deps, nil
 }
 
-func kedaPart(ctx context.Context, cfg Config, js jetstream.JetStream, found *discovery.Registry, log *slog.Logger) (func(context.Context) error, error) {
+// Option changes how Run runs.
+type Option func(*runOptions)
+
+type runOptions struct{ clock clock.Clock }
+
+// now is the clock's Now, time.Now without one.
+func (o runOptions) now() func() time.Time {
+	if o.clock == nil {
+		return time.Now
+	}
+	return o.clock.Now
+}
+
+// WithClock makes actuate read and wait on c instead of the wall clock: an
+// emulator running in simulated time (the demo), as the benchmark's
+// actuate does. The JobManager reports checkpoint ages and the job's
+// running time on its own clock, and the checkpoint wait compares them
+// with its bound (plan.CheckpointWait): both must run at the same speed.
+func WithClock(c clock.Clock) Option { return func(o *runOptions) { o.clock = c } }
+
+func kedaPart(ctx context.Context, cfg Config, js jetstream.JetStream, found *discovery.Registry, now func() time.Time, log *slog.Logger) (func(context.Context) error, error) {
 	kv, err := js.KeyValue(ctx, events.BucketDesiredTMs)
 	if err != nil {
 		return nil, fmt.Errorf("open KV bucket %s: %w", events.BucketDesiredTMs, err)
@@ -155,7 +181,7 @@ func kedaPart(ctx context.Context, cfg Config, js jetstream.JetStream, found *di
 	}
 	view := kedascaler.NewView()
 	klog := log.With("component", "keda")
-	poller, err := livePoller(cfg, view, found, klog)
+	poller, err := livePoller(cfg, view, found, now, klog)
 	if err != nil {
 		_ = lis.Close() // never served
 		return nil, err
@@ -175,13 +201,13 @@ func kedaPart(ctx context.Context, cfg Config, js jetstream.JetStream, found *di
 }
 
 // livePoller reads every --flink cluster's jobs for the KEDA scaler.
-func livePoller(cfg Config, view *kedascaler.View, found *discovery.Registry, log *slog.Logger) (*kedascaler.Poller, error) {
+func livePoller(cfg Config, view *kedascaler.View, found *discovery.Registry, now func() time.Time, log *slog.Logger) (*kedascaler.Poller, error) {
 	opts, err := flinkOptions(cfg)
 	if err != nil {
 		return nil, err
 	}
 	p := &kedascaler.Poller{View: view, Clusters: map[string]kedascaler.Source{}, Interval: cfg.KEDAPoll,
-		Timeout: min(cfg.KEDAPoll, 10*time.Second), Log: log, Now: time.Now}
+		Timeout: min(cfg.KEDAPoll, 10*time.Second), Log: log, Now: now}
 	if found != nil {
 		p.Discovered = found
 		p.NewSource = func(url string) (kedascaler.Source, error) { return flink.New(url, opts) }
