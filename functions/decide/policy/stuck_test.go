@@ -75,13 +75,22 @@ func TestWaitingForSlotsThatDoNotCome(t *testing.T) {
 	rcfg.Mode = events.ModeReactive
 	s = waiting(570)
 	require.Nil(t, Decide(Input{Snapshot: s, State: st, Config: rcfg, Now: s.ObservedAt}).Decision)
-	// A job whose restarts take long is given twice their mean outage.
+	// A job whose restarts take long is given twice their mean outage
+	// while the registered slots are enough for it (a restore still under
+	// way keeps them free), and stuckAfter when they are too few: it waits
+	// for a TaskManager, not for a restore (faults seed 124007: 7 of 8
+	// slots, down 5 min where 3 tell).
 	slow := st
 	slow.Restarts = []RestartObs{{Downtime: 4 * time.Minute, Outage: 3 * time.Minute}}
 	s = waiting(570)
+	s.TaskManagers, s.SlotsTotal, s.SlotsFree = 14, 14, 14
 	o = Decide(Input{Snapshot: s, State: slow, Config: cfg, Now: s.ObservedAt})
 	require.Nil(t, o.Decision)
 	require.True(t, strings.HasPrefix(o.Hold, "job is CREATED"), o.Hold)
+	s = waiting(570)
+	o = Decide(Input{Snapshot: s, State: slow, Config: cfg, Now: s.ObservedAt})
+	require.NotNil(t, o.Decision, o.Hold)
+	require.Equal(t, map[string]int{"source": 3, "window": 13}, targetsOf(o.Decision))
 }
 
 // A job whose declared parallelism fits the registered slots by the
