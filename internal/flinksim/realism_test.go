@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http/httptest"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -573,8 +574,12 @@ func TestRuntimeValidation(t *testing.T) {
 	}
 }
 
-// TestDocumentedFormatParses: the format block of docs/scenarios.md, every
-// field set, is a valid scenario with the values it shows.
+// TestDocumentedFormatParses: the format block of docs/scenarios.md ("The
+// whole format") is a valid scenario with the values it shows, and sets
+// every field of the format but the load pattern's own, which its pattern
+// table lists (session 17 found eight fields missing from it:
+// resourceStabilizationTimeout, minParallelismIncrease, realMetricTiming,
+// serialFraction, slotSharingGroup, busyNaN, pendingRecords, lagMetric).
 func TestDocumentedFormatParses(t *testing.T) {
 	doc, err := os.ReadFile("../../docs/scenarios.md")
 	require.NoError(t, err)
@@ -586,11 +591,59 @@ func TestDocumentedFormatParses(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, Flink120, sc.Cluster.FlinkVersion)
 	require.Equal(t, []time.Duration{30 * time.Minute}, sc.Cluster.Faults.LostTaskManagerAt)
-	require.Equal(t, 0.1, sc.Job.Vertices[0].HotKey)
-	require.Equal(t, &Window{Every: time.Minute, Fire: 5 * time.Second}, sc.Job.Vertices[2].Window)
+	byName := map[string]*VertexSpec{}
+	for i := range sc.Job.Vertices {
+		byName[sc.Job.Vertices[i].Name] = &sc.Job.Vertices[i]
+	}
+	require.Equal(t, 0.1, byName["Source: sentences"].HotKey)
+	require.Equal(t, &Window{Every: time.Minute, Fire: 5 * time.Second}, byName["counter"].Window)
 	require.Equal(t, &Bursts{PerHour: 2, Magnitude: 1.5, Duration: 3 * time.Minute}, sc.Load.Bursts)
+
+	patternFields := map[string]bool{"rate": true, "mean": true, "amplitude": true, "period": true, "phase": true,
+		"start": true, "maxStep": true, "min": true, "max": true, "base": true, "probabilityPerMinute": true,
+		"spikeDuration": true, "file": true}
+	_, table, ok := strings.Cut(string(doc), "| pattern | fields |")
+	require.True(t, ok, "docs/scenarios.md has the load patterns' table")
+	table, _, _ = strings.Cut(table, "\n\n")
+	for _, f := range yamlFields(reflect.TypeFor[rawScenario]()) {
+		if patternFields[f] && !strings.Contains(block, "\n  "+f+":") {
+			require.Contains(t, table, "`"+f+"`", "the load patterns' table lists %s", f)
+			continue
+		}
+		require.Regexp(t, `(?m)(^\s*|[{,] ?|- )`+f+`:`, block, "docs/scenarios.md's whole format sets %s", f)
+	}
 	c := New(sc, Options{})
 	c.Advance(time.Hour)
+}
+
+// yamlFields returns the yaml field names of t's struct fields, inline
+// ones and those of nested structs (through pointers and slices) included,
+// each struct once (a spikes load's base is a load).
+func yamlFields(t reflect.Type) []string {
+	seen := map[reflect.Type]bool{}
+	var walk func(reflect.Type) []string
+	walk = func(t reflect.Type) []string {
+		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct || seen[t] {
+			return nil
+		}
+		seen[t] = true
+		var out []string
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if name != "" && name != "-" {
+				out = append(out, name)
+			}
+			if opts == "inline" || name != "" {
+				out = append(out, walk(f.Type)...)
+			}
+		}
+		return out
+	}
+	return walk(t)
 }
 
 // TestRequirementsPutWhileDownTakeEffectInThatRestart states what Flink's
