@@ -70,3 +70,28 @@ func TestFastCheapRestartsKeepTheDrain(t *testing.T) {
 		}
 	}
 }
+
+// At the sandbox's cheap restarts ours drains wordcount-flatmap's start
+// (count 4 → 40) and undoes the drain's spare on the same load: to the
+// lowest size that carries the load at the inner levels of its
+// uncertainty (24, +10 %), not to +0 % (20), which was raised to 24 two
+// minutes later on the same load, a second flap and a third rescale for
+// two load changes. 10 minutes of compare's fast timing, as the
+// real-Flink runs.
+func TestFastCheapRestartsUndoToASteadySize(t *testing.T) {
+	tunePolicy, _, _ := tuneOurs(TimingFast)
+	path := cheapRestarts(t, "scenarios/wordcount-flatmap.yaml", "0s")
+	for seed := int64(134001); seed <= 134002; seed++ {
+		sc, err := flinksim.LoadScenario(path)
+		require.NoError(t, err)
+		sc.Seed = seed
+		cfg := bench.ConfigFor(sc)
+		tunePolicy(&cfg)
+		res, err := bench.Run(context.Background(), sc, bench.Setting{Policy: "flinkscaler"}, bench.Options{Duration: 10 * time.Minute, Config: &cfg})
+		require.NoError(t, err)
+		s := res.Summary
+		require.LessOrEqual(t, s.DecidedFlaps, 1, "seed %d", seed)
+		require.LessOrEqual(t, s.RescalesPerLoadChange, 1.0, "seed %d", seed)
+		require.Zero(t, s.SLOViolationSeconds, "seed %d", seed)
+	}
+}

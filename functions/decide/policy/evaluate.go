@@ -46,7 +46,11 @@ type evaluation struct {
 	// lagged is ∫ lag dt ÷ SLO and excess ∫ (lag − SLO)⁺ dt ÷ SLO: how long
 	// and how deep the job lags, in SLO-seconds.
 	lagged, excess float64
-	cost           float64
+	// fixes is the expected corrective scale-ups among restarts: the
+	// weight of the load levels at which the candidate turns out short
+	// and another restart raises it (steadiest).
+	fixes float64
+	cost  float64
 	// dSlot is slotSec − keep's; rises: some vertex goes up; starts: it
 	// asks for more TaskManagers than are registered (limits.starts), so
 	// its restart waits for their start-up (restartCost.start).
@@ -240,6 +244,7 @@ func price(e *evaluation, p plan, ld *load, rc *restartCost, h0 float64, sizes [
 			lp.jump(rc.replay.Seconds())
 			lp.run(hz, -fixHeadroom)
 			e.restarts += n[1]
+			e.fixes += n[1]
 		}
 		e.over += n[1] * lp.over
 		e.lagged += n[1] * lp.area / slo

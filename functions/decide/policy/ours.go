@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/flinkscaler/flinkscaler/internal/events"
@@ -155,7 +156,25 @@ func settled(in Input, g gateInput, st State, h, early *hold) Output {
 	}
 	need := needSlots(w.cands, w.lim)
 	rc := w.rs.forChange(best.rises, best.starts)
-	wait, undone := awaitUndo(best, undoOf(best, st, view, w.lim, need, undoStop(rc), g.cfg, g.now))
+	u := undoOf(best, st, view, w.lim, need, undoStop(rc), g.cfg, g.now)
+	steady := ""
+	if u.undoes {
+		undoes := func(e evaluation) bool {
+			return undoOf(e, st, view, w.lim, need, undoStop(w.rs.forChange(e.rises, e.starts)), g.cfg, g.now).undoes
+		}
+		s, ok := steadiest(best, evs, undoes)
+		if !ok {
+			return Output{NewState: st, HoldKind: HoldStabilize, Hold: steadyNote(best, evaluation{})}
+		}
+		if s.cost != best.cost || !slices.Equal(s.ps, best.ps) {
+			steady = steadyNote(best, s)
+			best, w.best = s, s
+			rc = w.rs.forChange(best.rises, best.starts)
+			u = undoOf(best, st, view, w.lim, need, undoStop(rc), g.cfg, g.now)
+		}
+	}
+	wait, undone := awaitUndo(best, u)
+	undone = steady + undone
 	if wait != "" {
 		return Output{NewState: st, HoldKind: HoldStabilize, Hold: wait}
 	}

@@ -293,3 +293,59 @@ func awaitRebound(best evaluation, b rebound) (wait, note string) {
 	}
 	return "", fmt.Sprintf("; %s: the slots it frees until then save %.0f slot-s, more than its restart and the undo's (%.0f slot-s)", seen, b.save, b.price)
 }
+
+// An undo's target is priced, like every candidate, over the load's
+// Gauss–Hermite levels, and the one sized with no headroom carries the
+// load exactly at its centre: short only at the levels above it (0.23 of
+// the weight), it costs a fifth of a corrective restart, which an hour of
+// the slots it frees outweighs. But a job at no headroom cannot drain
+// what the load's noise builds, and the raise that follows is a move on
+// the same load too: it undoes the undo, a second flap (real Flink,
+// keyed-aggregation: the drain's 15 window subtasks released to 8 at
+// +0 %, busy 100 % once the meters settled, raised to 10 1m50s later;
+// wordcount-flatmap at the sandbox's cheap restarts: count 40 → 20 at
+// +0 %, raised to 24 at +5 % two minutes later on the same ±2 % load). So
+// an undo is made to the cheapest lowering that carries the load at the
+// centre and the inner levels (±1.36 σ) of its uncertainty, and still
+// undoes the scale-up (undoOf); when none does, the job holds its size
+// until the window ends, when the release is priced as any scale-down.
+
+// steadyFixes is the most corrective restarts an undo's target may
+// expect: only the outer Gauss–Hermite levels (±2.86 σ) short.
+var steadyFixes = gaussHermite[3][1] + gaussHermite[4][1] + 1e-9
+
+// steadiest is the cheapest of evs that lowers the job, expects no
+// corrective restart beyond the outer load levels (steadyFixes) and, by
+// undoes, still undoes the last scale-up; best itself when it is steady,
+// ok false when none is.
+func steadiest(best evaluation, evs []evaluation, undoes func(evaluation) bool) (evaluation, bool) {
+	if best.fixes <= steadyFixes {
+		return best, true
+	}
+	var out *evaluation
+	for i := range evs {
+		e := &evs[i]
+		if e.keep() || e.raises() || e.dSlot >= 0 || e.fixes > steadyFixes || out != nil && e.cost >= out.cost {
+			continue
+		}
+		if undoes(*e) {
+			out = e
+		}
+	}
+	if out == nil {
+		return evaluation{}, false
+	}
+	return *out, true
+}
+
+// steadyNote says why the undo goes to steady, not to the cheapest
+// lowering (cheapest), or holds (steady is the zero evaluation).
+func steadyNote(cheapest, steady evaluation) string {
+	short := fmt.Sprintf("%s, short of the load %.2f of the time at its ±%.0f%%: the raise that would follow undoes the undo on the same load (a second flap)",
+		string(cheapest.label(nil)), cheapest.fixes, 100*cheapest.sigma)
+	if steady.cost == 0 && steady.paid == 0 {
+		return fmt.Sprintf("a scale-down now would undo the scale-up on the same load, and no lower size carries the load up to %.2f σ of its uncertainty: the cheapest, %s; held until the undo window ends", gaussHermite[1][0], short)
+	}
+	return fmt.Sprintf("; undone to %s, the cheapest lowering that carries the load up to %.2f σ of its uncertainty (±%.0f%%, short %.2f of the time), not to %s",
+		string(steady.label(nil)), gaussHermite[1][0], 100*steady.sigma, steady.fixes, short)
+}

@@ -279,3 +279,43 @@ func TestPendingSpanned(t *testing.T) {
 	require.True(t, pendingSpanned([]Sample{smp(10*time.Second, -1)}, time.Minute))
 	require.False(t, pendingSpanned(nil, time.Minute))
 }
+
+// An undo goes to the cheapest lowering that is short of the load only
+// at the outer Gauss–Hermite levels, not to the cheapest at +0 %
+// headroom, which a raise on the same load would undo; with no such
+// lowering it holds (ok false); a steady best is kept as it is.
+func TestSteadiest(t *testing.T) {
+	ev := func(slots int, h, fixes, cost, dSlot float64) evaluation {
+		e := evaluation{candidate: candidate{ps: []int{slots}, headroom: h}, slots: slots, paid: slots, fixes: fixes, cost: cost, dSlot: dSlot, sigma: 0.07}
+		return e
+	}
+	keep := ev(40, -1, 0, 100, 0)
+	zero := ev(20, 0, 0.23334, 60, -72000)
+	five := ev(22, 0.05, 0.23334, 62, -64800)
+	ten := ev(24, 0.1, 0.02252, 65, -57600)
+	fifteen := ev(26, 0.15, 0, 68, -50400)
+	evs := []evaluation{keep, zero, five, ten, fifteen}
+	all := func(evaluation) bool { return true }
+
+	s, ok := steadiest(zero, evs, all)
+	require.True(t, ok)
+	require.Equal(t, 24, s.slots, "the cheapest lowering short only at ±2.86σ")
+	note := steadyNote(zero, s)
+	require.Contains(t, note, "undone to 24 slots (+10% headroom)")
+	require.Contains(t, note, "not to 20 slots (+0% headroom), short of the load 0.23 of the time at its ±7%: the raise that would follow undoes the undo on the same load (a second flap)")
+
+	// one that no longer undoes the scale-up is not taken
+	s, ok = steadiest(zero, evs, func(e evaluation) bool { return e.slots != 24 })
+	require.True(t, ok)
+	require.Equal(t, 26, s.slots)
+
+	// a steady best stays
+	s, ok = steadiest(ten, evs, all)
+	require.True(t, ok)
+	require.Equal(t, 24, s.slots)
+
+	// none steady: hold
+	_, ok = steadiest(zero, []evaluation{keep, zero, five}, all)
+	require.False(t, ok)
+	require.Contains(t, steadyNote(zero, evaluation{}), "no lower size carries the load up to 1.36 σ of its uncertainty")
+}
