@@ -56,7 +56,7 @@ func TestBlindCatchUpAfterRestart(t *testing.T) {
 	require.True(t, j.blind)
 	require.True(t, j.run.catchUp, "%+v", j.run)
 	require.InDelta(t, 24000, j.demand(1)[0], 1, "sized for the rate read before the restart")
-	require.Contains(t, rationale(j, evaluation{candidate: candidate{ps: []int{2, 2}}}, []evaluation{{candidate: candidate{ps: []int{2, 2}}}}, load{}, restartCost{}), "catching up after a restart")
+	require.Contains(t, rationale(j, evaluation{candidate: candidate{ps: []int{2, 2}}}, []evaluation{{candidate: candidate{ps: []int{2, 2}}}}, load{}, restartCost{}, limits{}), "catching up after a restart")
 
 	st, snap = blindJob(640*time.Second + 6*time.Minute + 40*time.Second)
 	j = observe(st, &snap, cfg)
@@ -105,7 +105,7 @@ func TestBlindProbeAnsweredAfterRestart(t *testing.T) {
 	least := (30000*310.0 + 60000*120.0) / 470
 	require.InDelta(t, least, j.run.least, 1)
 	require.InDelta(t, least, j.demand(1)[0], 1, "no probe: the job reads more than the probe would ask")
-	require.Contains(t, rationale(j, evaluation{candidate: candidate{ps: []int{2, 2}}}, []evaluation{{candidate: candidate{ps: []int{2, 2}}}}, load{}, restartCost{}),
+	require.Contains(t, rationale(j, evaluation{candidate: candidate{ps: []int{2, 2}}}, []evaluation{{candidate: candidate{ps: []int{2, 2}}}}, load{}, restartCost{}, limits{}),
 		"not probed: it reads more than 25% above it")
 }
 
@@ -224,6 +224,6 @@ func TestBlindSourceInTheMinutesRates(t *testing.T) {
 	j.sumSources()
 	require.InDelta(t, 60000, j.offered, 1e-9)
 	require.InDelta(t, 60000, j.minute, 1e-9)
-	r := rationale(j, evaluation{candidate: candidate{ps: []int{1, 1, 3}}}, []evaluation{{candidate: candidate{ps: []int{1, 1, 2}}}}, load{}, restartCost{})
+	r := rationale(j, evaluation{candidate: candidate{ps: []int{1, 1, 3}}}, []evaluation{{candidate: candidate{ps: []int{1, 1, 2}}}}, load{}, restartCost{}, limits{})
 	require.NotContains(t, r, "a step up")
 }

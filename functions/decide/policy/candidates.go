@@ -18,9 +18,13 @@ type limits struct {
 	session  bool
 	maxTMs   int
 	// held is the TaskManagers registered (the snapshot's).
-	held   int
-	layout slots.Layout
-	ids    []string
+	held int
+	// slotCap is the most slots a target may need (0: no bound): in
+	// session mode the slots of the session cluster the job can take
+	// (sessionSlots).
+	slotCap int
+	layout  slots.Layout
+	ids     []string
 	// group is each vertex's slot-sharing group as an index below groups.
 	group  []int
 	groups int
@@ -46,6 +50,7 @@ func limitsFor(s *scratch, j jobView, cfg Config, st State, snap *events.Snapsho
 		lim.group = append(lim.group, g)
 	}
 	lim.groups = len(index)
+	lim.slotCap = sessionSlots(lim, j, snap)
 	return lim
 }
 
@@ -202,9 +207,15 @@ func propose(s *scratch, j jobView, ld load, up []float64, sc []scaling, lim lim
 	need := recoveryNeed(j, ld, rc, headroomOf(keep, j, up, caps), cfg)
 	unseen := unseenReads(j, up, need)
 	add := func(ps []int, h float64) {
-		ps, notes, raised := shape(ps, j, lim, unseen)
-		if !slices.ContainsFunc(out, func(c candidate) bool { return slices.Equal(c.ps, ps) }) {
-			out = append(out, candidate{ps: ps, headroom: h, notes: notes, raised: raised})
+		ps, notes, raised := shape(ps, j, lim, unseen, up, caps)
+		c := candidate{ps: ps, headroom: h, notes: notes, raised: raised}
+		switch {
+		case !slices.ContainsFunc(out, func(c candidate) bool { return slices.Equal(c.ps, ps) }):
+			out = append(out, c)
+		case out[0].notes == nil && slices.Equal(out[0].ps, ps) && c.capped():
+			// the most that fit is what runs: keeping is capped too
+			// (capSentence)
+			out[0].notes = notes
 		}
 	}
 	for k, h := range headrooms {
@@ -420,10 +431,12 @@ func fewest(cur int, memo *capMemo, need float64, from, upper int) int {
 // the step cap, a capped target aligned within the cap (so alignment never
 // widens a step); reactive mode's one parallelism; no scale-down that saves
 // no slot (keepFree); a scale-up's sources raised with their group
-// (raiseSources, those marked in unseen); the TaskManager cap,
-// lowering the largest vertex to its next aligned value. Bounds win over
-// the step cap when they conflict. ps is changed in place and returned.
-func shape(ps []int, j jobView, lim limits, unseen uint64) ([]int, [][]note, uint64) {
+// (raiseSources, those marked in unseen); the TaskManager cap and a
+// session cluster's slots (capSlots: the slots taken from where they cost
+// the bottleneck least, by the demand dem and capacities caps). Bounds win
+// over the step cap when they conflict. ps is changed in place and
+// returned.
+func shape(ps []int, j jobView, lim limits, unseen uint64, dem []float64, caps []*capMemo) ([]int, [][]note, uint64) {
 	var notes [][]note
 	add := func(i int, n note) {
 		if notes == nil {
@@ -467,7 +480,7 @@ func shape(ps []int, j jobView, lim limits, unseen uint64) ([]int, [][]note, uin
 	}
 	keepFree(ps, j, lim)
 	raised := raiseSources(ps, j, lim, unseen)
-	tmCap(ps, j, lim, add)
+	capSlots(ps, j, lim, dem, caps, add)
 	reactiveSlots(ps, j, lim, add)
 	return ps, notes, raised
 }
@@ -603,35 +616,6 @@ func unseenReads(j jobView, up []float64, need float64) uint64 {
 
 // raisedNote is the reason's note on a source raiseSources raised.
 const raisedNote = "raised with its slot-sharing group in the same restart (no slot more; its busy time may under-read its limit)"
-
-// tmCap lowers the largest vertex (every vertex in reactive mode) to its
-// next aligned value until ps fits MaxTaskManagers.
-func tmCap(ps []int, j jobView, lim limits, add func(int, note)) {
-	if lim.maxTMs <= 0 || lim.session {
-		return
-	}
-	for range 1 << 12 {
-		if lim.taskManagers(ps) <= lim.maxTMs {
-			return
-		}
-		big := 0
-		for i := range ps {
-			if ps[i] > ps[big] {
-				big = i
-			}
-		}
-		if ps[big] <= 1 {
-			return
-		}
-		p := max(alignDown(j.vs[big].units, ps[big]-1), 1)
-		for i := range ps {
-			if ps[i] > p && (lim.reactive || i == big) {
-				ps[i] = p
-				add(i, note{format: "capped by maxTaskManagers"})
-			}
-		}
-	}
-}
 
 // alignDown is the fewest subtasks whose busiest one gets as many key
 // groups (partitions) as at p: ceil(K / ceil(K/p)); p when spread evenly.

@@ -95,7 +95,7 @@ func TestLegacySourceCeilingLearnedFromCatchUp(t *testing.T) {
 	sc := scaling{a: 1}
 	memo := &capMemo{v: &j.vs[0], a: 1}
 	require.Equal(t, 2, sizeVertex(&j.vs[0], sc, j.demand(1)[0], j.demand(1)[0], 8, 1, memo))
-	r := rationale(j, evaluation{candidate: candidate{ps: []int{2, 2}}}, []evaluation{{candidate: candidate{ps: []int{1, 2}}}}, load{}, restartCost{})
+	r := rationale(j, evaluation{candidate: candidate{ps: []int{2, 2}}}, []evaluation{{candidate: candidate{ps: []int{1, 2}}}}, load{}, restartCost{}, limits{})
 	require.Contains(t, r, "src reads 24.8k rec/s, 100% of its learned ceiling (24.9k rec/s per subtask")
 
 	// Reading well below it: not saturated, sized on what it reads.
@@ -127,7 +127,7 @@ func TestUnderReadSourceCeilingLearnedFromCatchUp(t *testing.T) {
 	require.True(t, j.vs[0].atCeiling())
 	require.True(t, j.blind, "a source at its learned ceiling is saturation")
 	require.Greater(t, j.demand(1)[0], 24900.0, "probed above what it can read")
-	r := rationale(j, evaluation{candidate: candidate{ps: []int{2, 2}}}, []evaluation{{candidate: candidate{ps: []int{1, 2}}}}, load{}, restartCost{})
+	r := rationale(j, evaluation{candidate: candidate{ps: []int{2, 2}}}, []evaluation{{candidate: candidate{ps: []int{1, 2}}}}, load{}, restartCost{}, limits{})
 	require.Contains(t, r, "src reads 24.8k rec/s, 100% of its learned ceiling (24.9k rec/s per subtask")
 
 	// A source whose busy time is right reads its ceiling as saturated

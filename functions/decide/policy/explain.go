@@ -13,7 +13,16 @@ func (e evaluation) label(b text) text {
 	if e.keep() {
 		return b.s("keeping")
 	}
-	b = b.i(e.slots).s(" slots (+").f(100*e.headroom, 0).s("% headroom)")
+	if e.capped() && !math.IsInf(e.h, 0) {
+		// the level it was sized for is not what it carries
+		b = b.i(e.slots).s(" slots (the most that fit: ")
+		if e.h >= 0 {
+			b = b.s("+")
+		}
+		b = b.f(100*e.h, 0).s("% headroom)")
+	} else {
+		b = b.i(e.slots).s(" slots (+").f(100*e.headroom, 0).s("% headroom)")
+	}
 	if e.after > 0 {
 		b = b.s(" after the checkpoint in ").dur(e.after)
 	}
@@ -47,7 +56,7 @@ func (e evaluation) sum(b text) text {
 }
 
 // holdSentence explains why keeping won: its figures and the best change's.
-func holdSentence(evs []evaluation, ld load) string {
+func holdSentence(evs []evaluation, ld load, lim limits) string {
 	s := "keeping is cheapest: " + evs[0].summary()
 	var alt *evaluation
 	for i := range evs[1:] {
@@ -58,7 +67,34 @@ func holdSentence(evs []evaluation, ld load) string {
 	if alt != nil {
 		s += "; best change " + alt.summary()
 	}
-	return s + "; " + ld.String()
+	return s + string(capSentence(nil, evs, ld, lim)) + "; " + ld.String()
+}
+
+// capSentence appends to b, when the slots the job can take (a session
+// cluster's, or maxTaskManagers') cannot carry its demand, what the most
+// of them carry and what that leaves over the SLO: "; the 24 slots the
+// session cluster has for the job carry ~38.0k of the 44.0k rec/s it
+// needs: ~120 s over the SLO at best; the SLO cannot be met within them".
+// Nothing when no candidate was capped or the largest that fits carries
+// the demand.
+func capSentence(b text, evs []evaluation, ld load, lim limits) text {
+	var most *evaluation
+	for i := range evs {
+		if e := &evs[i]; e.capped() && !math.IsInf(e.h, 0) && (most == nil || e.h > most.h) {
+			most = e
+		}
+	}
+	if most == nil || most.h >= 0 {
+		return b
+	}
+	need := ld.offered * ld.forecast
+	if lim.session {
+		b = b.s("; the ").i(most.slots).s(" slots the session cluster has for the job")
+	} else {
+		b = b.s("; the ").i(lim.maxTMs).s(" TaskManagers maxTaskManagers allows (").i(most.slots).s(" slots)")
+	}
+	return b.s(" carry ~").si(need*(1+most.h)).s(" of the ").si(need).s(" rec/s it needs: ~").f(most.over, 0).
+		s(" s over the SLO at best; the SLO cannot be met within them")
 }
 
 // newDecision is a decision of ours on g's snapshot, made now, with what
@@ -80,7 +116,7 @@ func newDecision(g gateInput, snapshotID string) *events.Decision {
 func decision(g gateInput, snapshotID string, j jobView, best evaluation, evs []evaluation, ld load, rc restartCost, sc []scaling, lim limits, dem []float64) *events.Decision {
 	s := g.snap
 	d := newDecision(g, snapshotID)
-	d.Rationale = rationale(j, best, evs, ld, rc)
+	d.Rationale = rationale(j, best, evs, ld, rc, lim)
 	sharing := g.cfg.Slots.Sharing
 	if lim.layout.Dedicated {
 		sharing = events.SlotSharingDedicated
@@ -138,7 +174,7 @@ func undoneBelow(best evaluation, evs []evaluation) *evaluation {
 
 // rationale: the load, its uncertainty, the restart's price, what keeping
 // and the chosen change trade, and the changes.
-func rationale(j jobView, best evaluation, evs []evaluation, ld load, rc restartCost) string {
+func rationale(j jobView, best evaluation, evs []evaluation, ld load, rc restartCost, lim limits) string {
 	b := make(text, 0, 512)
 	b = b.s("offered ").si(j.offered).s(" rec/s")
 	if j.minute > 0 && j.offered > j.minute*(1+freshRise/2) {
@@ -155,6 +191,7 @@ func rationale(j jobView, best evaluation, evs []evaluation, ld load, rc restart
 	if u := undoneBelow(best, evs); u != nil {
 		b = u.sum(b.s("; "))
 	}
+	b = capSentence(b, evs, ld, lim)
 	b = b.s(" → scale ")
 	first := true
 	for i, v := range j.vs {

@@ -56,7 +56,7 @@ func releaseIdle(g gateInput, st State, w weighed, snapshotID string) (*events.D
 	freed := (s.TaskManagers - target) * per
 	d.Rationale = fmt.Sprintf("release %d idle TaskManager(s), %d → %d, every vertex kept: none of their %d slots is taken, so no restart; "+
 		"%d slots (%d slot-s/h) saved, traded against a later scale-up into those slots waiting for a TaskManager's start-up; %s",
-		s.TaskManagers-target, s.TaskManagers, target, freed, freed, freed*3600, holdSentence(w.evs, w.ld))
+		s.TaskManagers-target, s.TaskManagers, target, freed, freed, freed*3600, holdSentence(w.evs, w.ld, w.lim))
 	st.IdleRelease = &IdleRelease{DecisionID: d.DecisionID, At: g.now, TaskManagers: target}
 	return d, st
 }

@@ -146,7 +146,7 @@ func settled(in Input, g gateInput, st State, h, early *hold) Output {
 		if d, next := releaseIdle(g, st, w, in.SnapshotID); d != nil {
 			return Output{NewState: next, Decision: d}
 		}
-		return Output{NewState: st, HoldKind: HoldNoChange, Hold: holdSentence(evs, ld)}
+		return Output{NewState: st, HoldKind: HoldNoChange, Hold: holdSentence(evs, ld, w.lim)}
 	}
 	if msg := awaitFall(best, view, ld); msg != "" {
 		return Output{NewState: st, HoldKind: HoldSettling, Hold: msg}

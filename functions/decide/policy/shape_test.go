@@ -32,7 +32,7 @@ func FuzzShape(f *testing.F) {
 		}}
 		lim := limits{lo: []int{1, lo}, hi: []int{400, hi}, step: step, reactive: reactive, maxTMs: maxTMs,
 			layout: slots.Layout{PerTaskManager: 1}, ids: []string{"a", "b"}}
-		ps, _, _ := shape([]int{cur, want}, j, lim, ^uint64(0))
+		ps, _, _ := shape([]int{cur, want}, j, lim, ^uint64(0), nil, nil)
 		for i, p := range ps {
 			require.GreaterOrEqual(t, p, 1)
 			if !reactive && !(maxTMs > 0) {
@@ -79,7 +79,7 @@ func abs(x int) int {
 func TestShapeAlignsWithinTheStepCap(t *testing.T) {
 	j := jobView{vs: []vertexView{{id: "k", name: "k", cur: 64, maxPar: 100, units: 100}}}
 	lim := limits{lo: []int{1}, hi: []int{100}, step: 2, layout: slots.Layout{PerTaskManager: 1}, ids: []string{"k"}}
-	ps, notes, _ := shape([]int{10}, j, lim, ^uint64(0))
+	ps, notes, _ := shape([]int{10}, j, lim, ^uint64(0), nil, nil)
 	require.Equal(t, []int{34}, ps, notes)
 	require.Equal(t, alignDown(100, 34), 34)
 }
@@ -97,12 +97,12 @@ func TestShapeReactiveRunsAtTheSlots(t *testing.T) {
 	}}
 	lim := limits{lo: []int{1, 1, 1}, hi: []int{128, 128, 12}, reactive: true,
 		layout: slots.Layout{PerTaskManager: 2}, ids: []string{"s", "k", "w"}}
-	ps, notes, _ := shape([]int{20, 20, 20}, j, lim, ^uint64(0))
+	ps, notes, _ := shape([]int{20, 20, 20}, j, lim, ^uint64(0), nil, nil)
 	require.Equal(t, []int{20, 20, 12}, ps, notes)
 	require.Equal(t, 10, lim.taskManagers(ps))
 
 	// with dedicated slots the slots are not every vertex's: unchanged
 	lim.layout.Dedicated = true
-	ps, notes, _ = shape([]int{20, 20, 20}, j, lim, ^uint64(0))
+	ps, notes, _ = shape([]int{20, 20, 20}, j, lim, ^uint64(0), nil, nil)
 	require.Equal(t, []int{19, 19, 12}, ps, notes)
 }

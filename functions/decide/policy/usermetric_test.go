@@ -53,7 +53,7 @@ func TestUserLagMetricNamedInRationale(t *testing.T) {
 		g := gateInput{snap: &snap, cfg: Defaults(), now: at}
 		st.Window = []Sample{{At: at, V: sampleVertices(g, st, sourcesOf(&snap))}}
 		j := observe(st, &snap, g.cfg)
-		return rationale(j, evaluation{candidate: candidate{ps: []int{3, 3}}}, []evaluation{{candidate: candidate{ps: []int{2, 3}}}}, load{}, restartCost{})
+		return rationale(j, evaluation{candidate: candidate{ps: []int{3, 3}}}, []evaluation{{candidate: candidate{ps: []int{2, 3}}}}, load{}, restartCost{}, limits{})
 	}
 	require.Contains(t, rationaleWith(1.2e6), ", lag 30 s (the user's lag metric for src)")
 	require.NotContains(t, rationaleWith(10), "user's lag metric")
@@ -101,7 +101,7 @@ func TestUserTimeLagOfferedFromItsGrowth(t *testing.T) {
 	require.True(t, j.vs[0].userLag)
 	require.True(t, j.vs[0].timeLag)
 	require.InDelta(t, 20000/(1-6.0/60), j.offered, 1)
-	r := rationale(j, evaluation{candidate: candidate{ps: []int{2, 4}}}, []evaluation{{candidate: candidate{ps: []int{2, 3}}}}, load{}, restartCost{})
+	r := rationale(j, evaluation{candidate: candidate{ps: []int{2, 4}}}, []evaluation{{candidate: candidate{ps: []int{2, 3}}}}, load{}, restartCost{}, limits{})
 	require.NotContains(t, r, "a step up")
 
 	early := observed(cfg.Settle - time.Second)
