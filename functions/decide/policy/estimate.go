@@ -42,8 +42,11 @@ type vplan struct {
 type estimate struct {
 	in, out, busy, bp float64
 	busyAvg           float64
-	pending           float64 // latest, -1 unknown
-	slope             float64 // pending growth over the rate window, records/s
+	// busyMax is the busiest subtask's busy time as read and noise the
+	// busy-time noise taken out of it (busiestBusy; 0: none).
+	busyMax, noise float64
+	pending        float64 // latest, -1 unknown
+	slope          float64 // pending growth over the rate window, records/s
 	// slopeLast is the pending growth between the last two samples of the
 	// epoch: pendingRecords is instantaneous, so it shows a step at once.
 	slopeLast float64
@@ -56,13 +59,23 @@ type estimate struct {
 func stepEstimate(r *run) *hold {
 	src := r.snapSources()
 	r.vs = make([]vplan, len(r.snap.Vertices))
-	flowing := false
 	for i, v := range r.snap.Vertices {
 		vp := vplan{id: v.ID, name: orDash(v.Name), source: src[i], cur: v.Parallelism, p: v.Parallelism}
 		vp.maxPar, vp.parts, vp.units = spread(&v, vp.source)
-		vp.est = estimateVertex(r.st.Window, i, vp.units > 0, r.cfg.RateWindow)
+		r.vs[i] = vp
+	}
+	sigma := busyNoise(r.st, func(i int) int {
+		if i < len(r.vs) {
+			return r.vs[i].units
+		}
+		return -1
+	}, r.cfg.Settle)
+	flowing := false
+	for i := range r.vs {
+		vp := r.vs[i]
+		vp.est = estimateVertex(r.st.Window, i, vp.units, sigma, r.cfg.RateWindow)
 		vp.est.perSubtask = vp.est.in * share(vp.units, vp.cur) / math.Max(vp.est.busy, minBusy)
-		vp.exponent = r.exponent(v.ID)
+		vp.exponent = r.exponent(vp.id)
 		flowing = flowing || (vp.source && (vp.est.in > 0 || vp.est.pending > 0))
 		r.vs[i] = vp
 	}
@@ -76,12 +89,19 @@ func stepEstimate(r *run) *hold {
 // sample (Flink already averages them over 60 s) and its pending growth over
 // the same span: from the oldest sample of the epoch within span that shows
 // pending records (pendingRef).
-func estimateVertex(w []Sample, i int, useMax bool, span time.Duration) estimate {
+//
+// A vertex whose input is split by units (key groups, partitions: units >
+// 0) is read at its busiest subtask, its busy max with the busy-time noise
+// sigma taken out (busiestBusy); one spread evenly at its busy average.
+func estimateVertex(w []Sample, i int, units int, sigma float64, span time.Duration) estimate {
 	last := w[len(w)-1]
 	v := last.V[i]
 	e := estimate{in: v.In, out: v.Out, bp: v.BP, busy: v.BusyAvg, busyAvg: v.BusyAvg, pending: v.Pending}
-	if useMax {
-		e.busy = v.BusyMax
+	if units > 0 {
+		e.busy, e.busyMax = busiestBusy(v.BusyMax, v.BusyAvg, v.P, units, sigma), v.BusyMax
+		if e.busy != e.busyMax {
+			e.noise = sigma
+		}
 	}
 	if v.Pending >= 0 { // without pending records there is no growth (pendingGrowth reads 0)
 		if first, ok := pendingRef(w, last, i, span); ok {

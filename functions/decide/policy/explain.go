@@ -212,6 +212,10 @@ func appendVertexReason(b text, v vertexView, sc scaling, demand float64, p int)
 	if v.est.busy >= 0 {
 		b = b.s("busy ").f(100*v.est.busy, 0).s("% ")
 	}
+	if v.est.noise > 0 {
+		b = b.s("(busiest subtask: max ").f(100*v.est.busyMax, 0).s("% less the max of ").i(v.cur).
+			s(" readings' ±").f(100*v.est.noise, 1).s("% noise) ")
+	}
 	b = b.s("at ").si(v.est.in).s(" rec/s")
 	if v.source && v.est.pending >= 0 {
 		b = b.s(", ").si(v.est.pending).s(" pending (")
@@ -235,6 +239,9 @@ func appendVertexReason(b text, v vertexView, sc scaling, demand float64, p int)
 		b = b.s("; true rate ").si(v.rate).s(" per subtask, observed from its growing lag (busy under-reads)")
 	default:
 		b = b.s("; true rate ").si(v.rate).s(" per subtask")
+	}
+	if p < v.cur && v.lowRate > 0 && v.lowRate != v.rate {
+		b = b.s(" (").si(v.lowRate).s(" below ").i(v.cur).s(": a release is sized on the busy max as read)")
 	}
 	b = b.s(" at efficiency p^").f(sc.a, 2).s("±").f(sc.sd, 2).s(" (").i(sc.fitted).s(" parallelisms measured); needs ").
 		si(demand).s(" rec/s → ").i(p).s(" subtasks")

@@ -31,7 +31,7 @@ func TestCatchUpIsNotOfferedWhenPendingComesLate(t *testing.T) {
 	back := at(epoch, 100*time.Second, 207000, 62.03e6) // drains 121k/s
 	require.InDelta(t, 86000, offeredAt(w, back, src, time.Minute), 1)
 	w = append(w, back)
-	e := estimateVertex(w, 0, false, time.Minute)
+	e := estimateVertex(w, 0, 0, 0, time.Minute)
 	require.InDelta(t, -121000, e.slope, 1)
 	j := jobView{vs: []vertexView{{source: true, est: e, offered: risenOffered(w, nil, 0, MeterSettle, math.Max(e.in+e.slope, 0))}, {est: estimate{pending: -1}}}}
 	j.sumSources()

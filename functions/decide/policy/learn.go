@@ -35,8 +35,11 @@ func learnAfterGates(prev, st State, g gateInput) State {
 	if w, ok := waitingForSlots(g, st); ok && w.hidden && !st.Unfit {
 		st.Unfit = true
 	}
-	if !prev.Epoch.IsZero() && st.Epoch.After(prev.Epoch) && !ours(prev.Rescale, st.Epoch) {
-		st.Failovers = appendFailover(st.Failovers, st.Epoch)
+	if !prev.Epoch.IsZero() && st.Epoch.After(prev.Epoch) {
+		if !ours(prev.Rescale, st.Epoch) {
+			st.Failovers = appendFailover(st.Failovers, st.Epoch)
+		}
+		st.BusyNoise = learnNoise(prev, func(i int) int { return snapUnits(g.snap, i) }, g.cfg.Settle)
 	}
 	st.Ceilings = learnCeilings(st, g.snap, g.cfg)
 	if s := g.snap; s.JobState == "RUNNING" && s.CheckpointIntervalMs > 0 {

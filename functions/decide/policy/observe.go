@@ -21,6 +21,10 @@ type vertexView struct {
 	// rate is the busiest subtask's true rate (records/s of its input at
 	// 100 % busy); 0 when unknown.
 	rate float64
+	// lowRate is rate with the busiest subtask's busy max as read (the
+	// busy-time noise left in, busiestBusy): what a scale-down below cur
+	// is sized on; rate when nothing was taken out.
+	lowRate float64
 	// rateCV is the relative spread of rate over the run's samples: how
 	// well the vertex's capacity is known.
 	rateCV float64
@@ -113,10 +117,28 @@ func observeIn(scr *scratch, st State, snap *events.Snapshot, cfg Config) jobVie
 		vv := vertexView{id: v.ID, name: orDash(v.Name), source: v.IsSource || len(v.Inputs) == 0, cur: v.Parallelism}
 		vv.maxPar, vv.parts, vv.units = spread(&v, vv.source)
 		vv.inputs = ups[i]
-		vv.est = estimateVertex(st.Window, i, vv.units > 0, cfg.RateWindow)
-		vv.rate, vv.observed = trueRate(vv, throttled || (vv.source && meterRising(st.Window, i, cfg.Settle, cfg.RateWindow)))
+		j.vs[i] = vv
+	}
+	sigma := busyNoise(st, func(i int) int {
+		if i < len(j.vs) {
+			return j.vs[i].units
+		}
+		return -1
+	}, cfg.Settle)
+	for i := range snap.Vertices {
+		v := &snap.Vertices[i]
+		vv := j.vs[i]
+		vv.est = estimateVertex(st.Window, i, vv.units, sigma, cfg.RateWindow)
+		thr := throttled || (vv.source && meterRising(st.Window, i, cfg.Settle, cfg.RateWindow))
+		vv.rate, vv.observed = trueRate(vv, thr)
+		vv.lowRate = vv.rate
+		if vv.est.noise > 0 {
+			raw := vv
+			raw.est.busy = vv.est.busyMax
+			vv.lowRate, _ = trueRate(raw, thr)
+		}
 		if c, ok := st.Ceilings[v.ID]; ok && vv.source && underReads(vv, c) {
-			vv.ceiling, vv.rate = c.PerSubtask, c.PerSubtask
+			vv.ceiling, vv.rate, vv.lowRate = c.PerSubtask, c.PerSubtask, c.PerSubtask
 		}
 		if vv.source && vv.est.pending >= 0 {
 			vv.userLag = len(st.Metrics) > 0 && (v.PendingRecords == nil || *v.PendingRecords < vv.est.pending)

@@ -28,7 +28,7 @@ const (
 // exponent a.
 func capacityAt(v *vertexView, p int, a float64) float64 {
 	if a == 1 {
-		return v.rate / share(v.units, p)
+		return rateAt(v, p) / share(v.units, p)
 	}
 	return scaledCapacity(v, p, capacityFactor(p, v.cur, a))
 }
@@ -39,7 +39,17 @@ func capacityFactor(p, cur int, a float64) float64 { return math.Pow(float64(p)/
 
 // scaledCapacity is capacityAt given its capacityFactor.
 func scaledCapacity(v *vertexView, p int, factor float64) float64 {
-	return v.rate * factor / share(v.units, p)
+	return rateAt(v, p) * factor / share(v.units, p)
+}
+
+// rateAt is the busiest subtask's true rate a size p is priced from: below
+// the current size, the busy max as read (lowRate: a release keeps the
+// max's noise bias as its margin), else with the noise taken out.
+func rateAt(v *vertexView, p int) float64 {
+	if p < v.cur && v.lowRate > 0 {
+		return v.lowRate
+	}
+	return v.rate
 }
 
 // scalingFor fits every vertex's efficiency exponent to the true rates

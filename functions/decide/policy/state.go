@@ -76,6 +76,9 @@ type State struct {
 	// not fit the slots the job got: every vertex is then taken to need its
 	// own slots (dedicated), as undeclared slot-sharing groups would.
 	Unfit bool `json:"unfit,omitempty"`
+	// BusyNoise is the relative error of a subtask's measured busy time,
+	// measured on the job's earlier deploys (busynoise.go).
+	BusyNoise NoiseEstimate `json:"busyNoise,omitzero"`
 	// Profile is the load's learned periodic shape (Config.Forecast).
 	Profile *Profile `json:"profile,omitempty"`
 	// Minutes is the offered rate per minute over the last hours, and the
@@ -242,6 +245,13 @@ type Recommendation struct {
 type Floor struct {
 	P    int     `json:"p"`
 	Rate float64 `json:"rate"`
+}
+
+// NoiseEstimate is a running mean of the busy-time noise σ read on each of
+// the job's deploys (at most the last noiseDeploys weigh).
+type NoiseEstimate struct {
+	Sigma   float64 `json:"sigma"`
+	Deploys int     `json:"deploys"`
 }
 
 // Efficiency is a vertex's learned scaling exponent a: capacity ∝ p^a.

@@ -1,0 +1,177 @@
+package policy
+
+import (
+	"math"
+	"time"
+
+	"github.com/flinkscaler/flinkscaler/internal/events"
+)
+
+// A vertex whose input is split by key groups or partitions is sized from
+// its busiest subtask: Flink's busy time max over the subtasks. Measured
+// busy time carries a per-subtask error (machines that differ, noisy
+// neighbours: a relative error σ drawn per deploy), and the maximum of p
+// readings is biased up by about σ × the expected maximum of p standard
+// normals (5 % at p = 4, 7 % at 8, 9 % at 16 with σ = 5 %), so the busiest
+// subtask's true rate, and the vertex's capacity, read that much short.
+// Session 16 traced clickstream-bursts' Sessionize reading 3–9 % under the
+// emulator's truth, and the raises bought against it.
+//
+// busyNoise measures σ from the job itself: a vertex whose input is spread
+// evenly (no key groups, no partitions) has subtasks of equal load, so its
+// busy max over its busy average, less one, is the noise's maximum over its
+// subtasks (σ × (max of p normals − their mean), whose expectation is σ ×
+// e(p)). busiestBusy then reads a keyed vertex's busiest subtask as the
+// level its busy average gives (the even share) raised by the part of the
+// max the noise does not explain.
+
+// noiseMinBusy is the busy average from which an even vertex's max ÷ avg
+// is read as noise: below it a fixed overhead may differ between subtasks.
+const noiseMinBusy = 0.3
+
+// noiseDeploys is how many deploys' readings of σ the running mean
+// weighs (a deploy draws each subtask's error once, so one deploy of a
+// vertex at p = 2 reads σ within about ±75 %).
+const noiseDeploys = 8
+
+// busyNoise is σ, the relative error of a subtask's measured busy time:
+// the deploys before this one (st.BusyNoise) and this one (epochNoise)
+// each weigh one. 0 when none was read.
+func busyNoise(st State, units func(i int) int, settle time.Duration) float64 {
+	n := min(st.BusyNoise.Deploys, noiseDeploys)
+	sum := st.BusyNoise.Sigma * float64(n)
+	if x, ok := epochNoise(st.Window, st.Epoch, units, settle); ok {
+		sum, n = sum+x, n+1
+	}
+	if n == 0 {
+		return 0
+	}
+	return sum / float64(n)
+}
+
+// learnNoise folds the deploy that just ended (prev's epoch, read from
+// prev's window) into the running mean of σ.
+func learnNoise(prev State, units func(i int) int, settle time.Duration) NoiseEstimate {
+	e := prev.BusyNoise
+	x, ok := epochNoise(prev.Window, prev.Epoch, units, settle)
+	if !ok {
+		return e
+	}
+	n := min(e.Deploys, noiseDeploys-1)
+	return NoiseEstimate{Sigma: (e.Sigma*float64(n) + x) / float64(n+1), Deploys: e.Deploys + 1}
+}
+
+// epochNoise is σ read over the window's settled samples of one deploy
+// (epoch) from every vertex whose input is spread evenly (units(i) == 0)
+// with at least two subtasks, busy on average at least noiseMinBusy and
+// not saturated: the mean over those of (busy max ÷ busy avg − 1) ÷ e(p);
+// false when there is none.
+func epochNoise(w []Sample, epoch time.Time, units func(i int) int, settle time.Duration) (float64, bool) {
+	sum, n := 0.0, 0
+	for k := range w {
+		s := &w[k]
+		if !sameTime(s.Epoch, epoch) || s.At.Sub(s.Epoch) < settle {
+			continue
+		}
+		for i := range s.V {
+			x := &s.V[i]
+			if x.P < 2 || x.BusyAvg < noiseMinBusy || x.BusyMax >= saturated || units(i) != 0 {
+				continue
+			}
+			sum += (x.BusyMax/x.BusyAvg - 1) / expectedMax(x.P)
+			n++
+		}
+	}
+	if n == 0 {
+		return 0, false
+	}
+	return maxF(sum/float64(n), 0), true
+}
+
+// busiestBusy is the busy fraction of a vertex's busiest subtask with the
+// busy-time noise σ taken out of its max: p subtasks, u units (key groups
+// or partitions, 0 when even), max and avg as Flink reports them. Even
+// keys put the busiest subtask at even = avg × p × share(u, p); the max's
+// excess over it, in noise units z = (max ÷ even − 1) ÷ σ, is read as a
+// busiest subtask d noise units above the rest (a hot key) whose max with
+// p − 1 noisy others is expected at z (g(d) = z, Clark's approximation of
+// the maximum of two normals): the busiest's busy is even × (1 + σd). A
+// max within what noise explains (z ≤ g(0) = e(p)) reads even; a max far
+// above it (d ≫ e(p)) reads itself. Unchanged when σ is 0, p < 2, the
+// average is unknown, or the max is saturated (there the max, at most 1,
+// is the busiest's own reading, exact on the emulator).
+func busiestBusy(max, avg float64, p, u int, sigma float64) float64 {
+	if sigma <= 0 || p < 2 || avg <= 0 || max <= 0 || max >= saturated {
+		return max
+	}
+	even := minF(avg*float64(p)*share(u, p), max)
+	z := (max/even - 1) / sigma
+	if z <= busiestExcess(0, p) {
+		return even
+	}
+	lo, hi := 0.0, z
+	for range 40 {
+		mid := (lo + hi) / 2
+		if busiestExcess(mid, p) < z {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return minF(even*(1+sigma*(lo+hi)/2), max)
+}
+
+// busiestExcess is g(d): the expected maximum of one normal at mean d and
+// p − 1 standard normals, by Clark's formula with the p − 1's maximum
+// taken as a normal at e(p−1) with its standard deviation.
+func busiestExcess(d float64, p int) float64 {
+	mu, sd := expectedMax(p-1), maxSD(p-1)
+	theta := math.Sqrt(1 + sd*sd)
+	a := (d - mu) / theta
+	return d*normCDF(a) + mu*normCDF(-a) + theta*normPDF(a)
+}
+
+// expectedMax is e(n), the expected maximum of n standard normals (Blom's
+// approximation Φ⁻¹((n − 0.375) ÷ (n + 0.25)); 0.59 at 2, 1.05 at 4, 1.43
+// at 8, 1.78 at 16).
+func expectedMax(n int) float64 {
+	if n <= 1 {
+		return 0
+	}
+	q := (float64(n) - 0.375) / (float64(n) + 0.25)
+	return math.Sqrt2 * math.Erfinv(2*q-1)
+}
+
+// maxSDs is the standard deviation of the maximum of n standard normals at
+// n = 1, 2, 3, 4, 5, 10, 20, 50, 100, 200, 500 (Tippett's tables).
+var maxSDs = [...]struct{ n, sd float64 }{
+	{1, 1}, {2, 0.8256}, {3, 0.7480}, {4, 0.7012}, {5, 0.6690}, {10, 0.5868},
+	{20, 0.5251}, {50, 0.4634}, {100, 0.4294}, {200, 0.4000}, {500, 0.3700},
+}
+
+// maxSD interpolates maxSDs in log n.
+func maxSD(n int) float64 {
+	x := float64(max(n, 1))
+	for k := 1; k < len(maxSDs); k++ {
+		if x <= maxSDs[k].n {
+			a, b := maxSDs[k-1], maxSDs[k]
+			t := math.Log(x/a.n) / math.Log(b.n/a.n)
+			return a.sd + t*(b.sd-a.sd)
+		}
+	}
+	return maxSDs[len(maxSDs)-1].sd
+}
+
+func normCDF(x float64) float64 { return 0.5 * math.Erfc(-x/math.Sqrt2) }
+
+func normPDF(x float64) float64 { return math.Exp(-x*x/2) / math.Sqrt(2*math.Pi) }
+
+// snapUnits is vertex i's units in snap (spread); -1 past its vertices.
+func snapUnits(snap *events.Snapshot, i int) int {
+	if i >= len(snap.Vertices) {
+		return -1
+	}
+	v := &snap.Vertices[i]
+	_, _, u := spread(v, isSource(v))
+	return u
+}
