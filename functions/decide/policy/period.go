@@ -335,10 +335,10 @@ const (
 
 // comeback reports whether the load rose from near offered (its level
 // now) to above level at least comebackSeen times in the last comebackSpan
-// minutes, every rise's middle at the same interval from the one before
-// (within riseAgree, at least minPeriod: one rise off the beat and the
-// load is no repeating shape), and when the next such rise is due: the
-// last one's start + their mean interval. A rise counts when the load
+// minutes, every rise's middle on one beat (within beatOff of it, the beat
+// at least minPeriod: one rise off the beat and the load is no repeating
+// shape), and when the next such rise is due: the last one's start + the
+// beat. A rise counts when the load
 // fell at least halfway back from level to within riseMin of offered
 // before it (a restart's outage leaves its minutes unknown: the trough's
 // bottom may be among them). A rise overdue by more than riseAgree × the
@@ -385,19 +385,48 @@ func (s *Series) comeback(now time.Time, offered, level float64) (comeback, bool
 		return comeback{}, false
 	}
 	least = math.Min(least, peak)
-	lo, hi := int64(math.MaxInt64), int64(0)
+	beat, off := onBeat(mids[:n])
+	hi := int64(0)
 	for i := 1; i < n; i++ {
-		g := mids[i] - mids[i-1]
-		lo, hi = min(lo, g), max(hi, g)
+		hi = max(hi, mids[i]-mids[i-1])
 	}
-	lo, hi = lo/2, (hi+1)/2 // minutes
+	hi = (hi + 1) / 2 // minutes
 	m := now.Unix() / 60
-	if lo < minPeriod || float64(hi) > float64(lo)*riseAgree || float64(m-start) > float64(hi)*riseAgree {
+	if beat < 2*minPeriod || off > beat*beatOff || float64(m-start) > float64(hi)*riseAgree {
 		return comeback{}, false
 	}
-	every := time.Duration(mids[n-1]-mids[0]) * time.Minute / time.Duration(2*(n-1))
+	every := time.Duration(beat * float64(time.Minute) / 2)
 	in := max(time.Unix(start*60, 0).Add(every).Sub(now), 0)
 	return comeback{in: in, every: every, seen: n, peak: least / offered}, true
+}
+
+// beatOff is how far (a share of the beat) a rise's middle may lie off
+// the beat fitted through them all: as far as one middle moved alone
+// would put the intervals on either side of it riseAgree apart
+// ((1+x)/(1−x) = riseAgree). Each middle is measured on its own (a
+// minute's mean, a restart's unknown minutes at one edge, a blind
+// source's catch-up read at the other), so the intervals between two,
+// which hold both their errors, are not held to that bound: one middle
+// late and the next early by ~8 % of the beat put two intervals of
+// ads-join-groups' 15-minute rises 13.5 and 17 minutes apart.
+const beatOff = (riseAgree - 1) / (riseAgree + 1)
+
+// onBeat fits mids (half minutes, in order) to a beat, mids[k] ≈ a + k ×
+// beat by least squares, and returns the beat (half minutes) and the
+// largest distance of a middle from it (half minutes).
+func onBeat(mids []int64) (beat, off float64) {
+	n := float64(len(mids))
+	var sk, sy, skk, sky float64
+	for k, y := range mids {
+		fk, fy := float64(k), float64(y-mids[0])
+		sk, sy, skk, sky = sk+fk, sy+fy, skk+fk*fk, sky+fk*fy
+	}
+	beat = (n*sky - sk*sy) / (n*skk - sk*sk)
+	a := (sy - beat*sk) / n
+	for k, y := range mids {
+		off = math.Max(off, math.Abs(float64(y-mids[0])-a-beat*float64(k)))
+	}
+	return beat, off
 }
 
 // spanMax is the highest minute's rate comeback looks at (-1 for none):

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -290,4 +291,33 @@ func TestAheadOfARiseSeenToRepeat(t *testing.T) {
 			require.Equal(t, 1.0, ahead(s, m, known).forecast, "%s, minute %d", name, m)
 		}
 	}
+}
+
+// ads-join-groups' 15-minute rises (seed 135001, its minute history at
+// the release 1h17m in: -1 for minutes a restart hid) are on one beat,
+// though the restarts' hidden minutes and the blind source's catch-up
+// reads after them move single rises' middles by up to ~1.3 minutes: the
+// gaps between middles are 13.5–17 minutes, more than riseAgree apart,
+// while every middle lies within beatOff of the beat fitted through all
+// five. A middle off that beat by more is still no beat.
+func TestComebackOnABeatReadThroughRestarts(t *testing.T) {
+	rates := []float64{21, 21, 22, 29, 38, 51, 59, 63, 61, -1, -1, -1, 52, 41, 20, 20, 23, 28, 39, 50, -1, -1, 111, 108, 100, 90, 77, 37, 25, 23, -1, -1, 25, 29, 39, 55, 68, 71, -1, -1, 61, 31, 24, 21, 20, 21, 24, 31, 38, -1, -1, 88, 89, -1, -1, 103, 96, 90, 60, 22, 21, 21, 23, 28, 40, 55, 69, 76, 70, 59, 45, 34, 26, 22, 21, 22}
+	for i := range rates {
+		if rates[i] > 0 {
+			rates[i] *= 1000
+		}
+	}
+	start := t0.Truncate(time.Hour)
+	s := &Series{Start: start.Unix() / 60, Rates: rates}
+	now := start.Add(77 * time.Minute)
+	c, ok := s.comeback(now, 23253, 47139)
+	require.True(t, ok, "five rises every ~15 min")
+	require.Equal(t, 5, c.seen)
+	require.InDelta(t, 15*time.Minute.Seconds(), c.every.Seconds(), 30)
+	require.InDelta(t, 3*time.Minute.Seconds(), c.in.Seconds(), 60, "the last rose at 65")
+
+	off := slices.Clone(rates)
+	copy(off[35:45], rates[31:41]) // the third rise 4 minutes late
+	_, ok = (&Series{Start: s.Start, Rates: off}).comeback(now, 23253, 47139)
+	require.False(t, ok, "one rise 4 minutes (a quarter of the beat) late")
 }
