@@ -180,9 +180,10 @@ func (a *Actuator) lease() time.Duration {
 	// The checkpoint wait and its second chance for one in flight; the
 	// parallelism wait and its extension while the job restarts again (at
 	// most the bound each), and the checkpoint a Flink 2 rescale waits for
-	// (events.CheckpointGate, at most MaxCheckpointGate); the slot wait
-	// twice when TaskManagers that did not register are replaced.
-	return 2*a.opt.SlotWait + 2*a.opt.ParallelismWait + events.MaxCheckpointGate + 2*a.opt.CheckpointWait + time.Minute
+	// (events.CheckpointGate, at most MaxCheckpointGate); the slot wait,
+	// up to twice its bound (waitSlots), and once more when TaskManagers
+	// that did not register are replaced.
+	return 4*a.opt.SlotWait + 2*a.opt.ParallelismWait + events.MaxCheckpointGate + 2*a.opt.CheckpointWait + time.Minute
 }
 
 // Handle is the events.Handler of the actuate function: a decision in, a
@@ -338,7 +339,8 @@ func (a *Actuator) actuate(ctx context.Context, d events.Decision) (events.Resul
 			return events.Result{}, err
 		}
 	}
-	res, changed, err := a.apply(ctx, fl, d, dry)
+	slotsTook := rec.SlotsTook // in: the slowest slot wait seen; out: the slowest with this one
+	res, changed, err := a.apply(ctx, fl, d, dry, &slotsTook)
 	if dry {
 		return res, err
 	}
@@ -352,7 +354,7 @@ func (a *Actuator) actuate(ctx context.Context, d events.Decision) (events.Resul
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
 	res.DecisionID, res.Cluster, res.JobID, res.FinishedAt = d.DecisionID, d.Cluster, d.JobID, a.deps.Clock.Now().UTC()
-	if err := a.led.finish(fctx, key, d, res, changed, a.deps.Clock.Now()); err != nil {
+	if err := a.led.finish(fctx, key, d, res, changed, slotsTook, a.deps.Clock.Now()); err != nil {
 		return events.Result{}, err
 	}
 	return res, nil
@@ -360,7 +362,7 @@ func (a *Actuator) actuate(ctx context.Context, d events.Decision) (events.Resul
 
 // apply reads the job, plans and executes. changed reports whether anything
 // was changed; an error is a transient failure before any change.
-func (a *Actuator) apply(ctx context.Context, fl Flink, d events.Decision, dry bool) (events.Result, bool, error) {
+func (a *Actuator) apply(ctx context.Context, fl Flink, d events.Decision, dry bool, slotsTook *time.Duration) (events.Result, bool, error) {
 	workload := d.Workload
 	if workload == "" {
 		workload = a.opt.DefaultWorkload
@@ -399,7 +401,7 @@ func (a *Actuator) apply(ctx context.Context, fl Flink, d events.Decision, dry b
 	if dry {
 		return dryRun(p), false, nil
 	}
-	x := &execution{a: a, fl: fl, d: d, p: p, workload: workload, tms: cur.TaskManagers, running: job.running, unfolded: unfolded, before: cur.Requirements}
+	x := &execution{a: a, fl: fl, d: d, p: p, workload: workload, tms: cur.TaskManagers, running: job.running, unfolded: unfolded, before: cur.Requirements, slotsTook: slotsTook}
 	res, replaced, err := x.replaceStuck(ctx, cur, opt)
 	if err != nil || res.Outcome != "" {
 		return res, replaced, err

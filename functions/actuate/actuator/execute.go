@@ -111,6 +111,10 @@ type execution struct {
 	// short says why the plan ran at fewer TaskManagers than it asked for
 	// (keepRegistered); the outcome is then partial.
 	short string
+	// slotsTook is the longest a slot wait of the job took to see its
+	// slots (record.SlotsTook), raised by this plan's waits; nil: not
+	// kept.
+	slotsTook *time.Duration
 	// replaced is set once the TaskManagers that had not registered were
 	// replaced (replaceUnregistered): at most once per plan.
 	replaced bool

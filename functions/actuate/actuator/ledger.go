@@ -52,6 +52,9 @@ type record struct {
 	// lost between the ledger write and its publish is not lost for good.
 	LastResult *events.Result `json:"lastResult,omitempty"`
 	InFlight   *inFlight      `json:"inFlight,omitempty"`
+	// SlotsTook is the longest a slot wait of this job took to see its
+	// slots registered: how slowly its TaskManagers start (waitSlots).
+	SlotsTook time.Duration `json:"slotsTook,omitempty"`
 	// unreadable is why the stored entry could not be decoded (it is
 	// replaced); nil when it could.
 	unreadable error
@@ -126,8 +129,9 @@ func (r record) busy(d events.Decision, now time.Time, lease time.Duration) bool
 
 // finished returns r after d ended with outcome; changed says whether
 // anything was changed (only then does the rate limit restart).
-func (r record) finished(d events.Decision, res events.Result, changed bool, now time.Time) record {
+func (r record) finished(d events.Decision, res events.Result, changed bool, slotsTook time.Duration, now time.Time) record {
 	outcome := res.Outcome
+	r.SlotsTook = max(r.SlotsTook, slotsTook)
 	r.InFlight = nil
 	r.Applied = append(r.Applied, d.DecisionID)
 	if len(r.Applied) > appliedKept {
@@ -145,7 +149,7 @@ func (r record) finished(d events.Decision, res events.Result, changed bool, now
 
 // finish records the end of d, re-reading and retrying if the entry moved
 // (bounded). It only ever adds d's id and clears d's own claim.
-func (l ledger) finish(ctx context.Context, key string, d events.Decision, res events.Result, changed bool, now time.Time) error {
+func (l ledger) finish(ctx context.Context, key string, d events.Decision, res events.Result, changed bool, slotsTook time.Duration, now time.Time) error {
 	var err error
 	for range 5 {
 		var r record
@@ -156,7 +160,7 @@ func (l ledger) finish(ctx context.Context, key string, d events.Decision, res e
 		if r.InFlight != nil && r.InFlight.DecisionID != d.DecisionID {
 			return fmt.Errorf("%w: decision %s took over job %s", ErrBusy, r.InFlight.DecisionID, key)
 		}
-		if _, err = l.save(ctx, key, r.finished(d, res, changed, now), rev); !errors.Is(err, ErrBusy) {
+		if _, err = l.save(ctx, key, r.finished(d, res, changed, slotsTook, now), rev); !errors.Is(err, ErrBusy) {
 			return err
 		}
 	}

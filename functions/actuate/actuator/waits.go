@@ -49,15 +49,69 @@ func (x *execution) pollUntil(ctx context.Context, limit func() time.Duration, c
 	}
 }
 
-// waitSlots waits until the cluster has at least n slots registered.
+// waitSlots waits until the cluster has at least n slots registered. Its
+// bound is SlotWait, extended while TaskManagers are still registering:
+// when it runs out and a TaskManager registered during the wait within
+// the last half of SlotWait, the wait goes on until half of SlotWait
+// passes with none registering, at most twice SlotWait in all. A wait in
+// which TaskManagers keep registering is a cluster whose TaskManagers
+// start slower than the bound (pricing-flink2-dedicated-lag-seconds: 40 s
+// to 3 min), not TaskManagers that never come: cut at SlotWait, the slow
+// ones were replaced (their start-up begun again) or dropped and the
+// decision counted failed, 3.5 times a run. The bound also starts from
+// the slowest wait the job's TaskManagers took before (record.SlotsTook)
+// and a quarter more, up to twice SlotWait: a scale-up of one TaskManager
+// shows no progress to extend on. Not in reactive mode, whose job takes
+// every slot as it registers. What it trades: a TaskManager that
+// never registers is replaced (or the decision given up) up to SlotWait
+// later on a cluster whose TaskManagers start slowly.
 func (x *execution) waitSlots(ctx context.Context, n int) (string, error) {
-	return x.poll(ctx, x.a.opt.SlotWait, func() (bool, string, error) {
+	clock := x.a.deps.Clock
+	start, bound := clock.Now(), x.a.opt.SlotWait
+	if x.d.Mode == events.ModeReactive {
+		// the job takes every slot as it registers: a longer wait buys the
+		// decision's outcome, not the job's capacity
+		return x.poll(ctx, bound, func() (bool, string, error) {
+			ov, err := x.fl.Overview(ctx)
+			if err != nil {
+				return false, "", classifyFlink("read cluster overview", err)
+			}
+			x.registered, x.slots = ov.TaskManagers, ov.SlotsTotal
+			return ov.SlotsTotal >= n, fmt.Sprintf("%d of %d slots registered on %d TaskManagers", ov.SlotsTotal, n, ov.TaskManagers), nil
+		})
+	}
+	if x.slotsTook != nil {
+		// a job whose TaskManagers were seen to take longer than the
+		// bound is given that, and a quarter more, up to twice the bound
+		bound = max(bound, min(*x.slotsTook+*x.slotsTook/4, 2*x.a.opt.SlotWait))
+	}
+	seen := -1
+	var last time.Time // the latest registration seen during the wait
+	limit := func() time.Duration {
+		if last.IsZero() {
+			return bound
+		}
+		return min(max(bound, last.Add(x.a.opt.SlotWait/2).Sub(start)), 2*x.a.opt.SlotWait)
+	}
+	return x.pollUntil(ctx, limit, func() (bool, string, error) {
 		ov, err := x.fl.Overview(ctx)
 		if err != nil {
 			return false, "", classifyFlink("read cluster overview", err)
 		}
 		x.registered, x.slots = ov.TaskManagers, ov.SlotsTotal
-		return ov.SlotsTotal >= n, fmt.Sprintf("%d of %d slots registered on %d TaskManagers", ov.SlotsTotal, n, ov.TaskManagers), nil
+		if seen >= 0 && ov.TaskManagers > seen {
+			last = clock.Now()
+		}
+		seen = max(seen, ov.TaskManagers)
+		state := fmt.Sprintf("%d of %d slots registered on %d TaskManagers", ov.SlotsTotal, n, ov.TaskManagers)
+		if !last.IsZero() && clock.Now().Sub(start) >= bound {
+			state += fmt.Sprintf(" (still registering: the latest %s ago)", clock.Now().Sub(last).Round(time.Second))
+		}
+		done := ov.SlotsTotal >= n
+		if done && x.slotsTook != nil {
+			*x.slotsTook = max(*x.slotsTook, clock.Now().Sub(start))
+		}
+		return done, state, nil
 	})
 }
 

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/flinkscaler/flinkscaler/internal/flink"
 )
 
 // A wait cut short by shutdown says so, not "timed out after" its bound.
@@ -67,4 +69,65 @@ func TestWaitsRunOnTheInjectedClock(t *testing.T) {
 	})
 	require.NoError(t, err)
 	require.Equal(t, "job RUNNING", state)
+}
+
+// slotsFlink answers Overview with 1-slot TaskManagers registering on the
+// clock: base at start, one more at each of at (since start).
+type slotsFlink struct {
+	Flink
+	clock *stepClock
+	start time.Time
+	base  int
+	at    []time.Duration
+}
+
+func (f *slotsFlink) Overview(context.Context) (flink.Overview, error) {
+	n := f.base
+	for _, d := range f.at {
+		if f.clock.now.Sub(f.start) >= d {
+			n++
+		}
+	}
+	return flink.Overview{TaskManagers: n, SlotsTotal: n}, nil
+}
+
+// The slot wait goes on past SlotWait while TaskManagers keep registering
+// (pricing-flink2-dedicated-lag-seconds: TaskManagers start in 40 s to
+// 3 min, and every scale-up's wait ran out at 2 min), until half of
+// SlotWait passes with none registering, at most twice SlotWait; the
+// slowest wait that saw its slots bounds the job's next waits (a quarter
+// more, up to twice SlotWait), so a scale-up of one slow TaskManager, which
+// shows no progress, is waited for too.
+func TestSlotWaitFollowsTaskManagersStillRegistering(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	run := func(took time.Duration, want int, at ...time.Duration) (time.Duration, time.Duration, error) {
+		clock := &stepClock{now: t0}
+		fl := &slotsFlink{clock: clock, start: t0, base: 3, at: at}
+		x := &execution{a: New(Deps{Clock: clock}, Options{Poll: time.Second, SlotWait: 2 * time.Minute}), fl: fl, slotsTook: &took}
+		_, err := x.waitSlots(context.Background(), want)
+		return clock.now.Sub(t0), took, err
+	}
+
+	waited, took, err := run(0, 7, 40*time.Second, 100*time.Second, 150*time.Second, 170*time.Second)
+	require.NoError(t, err, "registering until 2m50s: waited for")
+	require.Equal(t, 170*time.Second, waited)
+	require.Equal(t, 170*time.Second, took, "the slowest wait is kept")
+
+	waited, _, err = run(0, 7, 40*time.Second, 100*time.Second, 110*time.Second)
+	require.ErrorIs(t, err, ErrTimeout, "one never registers")
+	require.Equal(t, 170*time.Second, waited, "a minute after the latest registration")
+	require.Contains(t, err.Error(), "6 of 7 slots registered on 6 TaskManagers (still registering: the latest 1m0s ago)")
+
+	waited, _, err = run(0, 7, 40*time.Second, 50*time.Second, 60*time.Second)
+	require.ErrorIs(t, err, ErrTimeout)
+	require.Equal(t, 2*time.Minute, waited, "none registered in the bound's last minute: SlotWait")
+
+	_, _, err = run(0, 4, 200*time.Second)
+	require.ErrorIs(t, err, ErrTimeout, "one TaskManager, nothing learned: SlotWait")
+	waited, _, err = run(170*time.Second, 4, 200*time.Second)
+	require.NoError(t, err, "one TaskManager on a job whose TaskManagers took 2m50s")
+	require.Equal(t, 200*time.Second, waited)
+	waited, _, err = run(10*time.Minute, 4)
+	require.ErrorIs(t, err, ErrTimeout)
+	require.Equal(t, 4*time.Minute, waited, "at most twice SlotWait")
 }
