@@ -106,13 +106,14 @@ func busiestBusy(max, avg float64, p, u int, sigma float64) float64 {
 	}
 	even := minF(avg*float64(p)*share(u, p), max)
 	z := (max/even - 1) / sigma
-	if z <= busiestExcess(0, p) {
+	rest := restOf(p)
+	if z <= rest.excess(0) {
 		return even
 	}
 	lo, hi := 0.0, z
 	for range 40 {
 		mid := (lo + hi) / 2
-		if busiestExcess(mid, p) < z {
+		if rest.excess(mid) < z {
 			lo = mid
 		} else {
 			hi = mid
@@ -124,17 +125,48 @@ func busiestBusy(max, avg float64, p, u int, sigma float64) float64 {
 // busiestExcess is g(d): the expected maximum of one normal at mean d and
 // p − 1 standard normals, by Clark's formula with the p − 1's maximum
 // taken as a normal at e(p−1) with its standard deviation.
-func busiestExcess(d float64, p int) float64 {
-	mu, sd := expectedMax(p-1), maxSD(p-1)
-	theta := math.Sqrt(1 + sd*sd)
-	a := (d - mu) / theta
-	return d*normCDF(a) + mu*normCDF(-a) + theta*normPDF(a)
+func busiestExcess(d float64, p int) float64 { return restOf(p).excess(d) }
+
+// maxOfRest is the maximum of a busiest subtask's p − 1 others, taken as a
+// normal: its mean e(p−1) and θ = √(1 + its variance), read once for
+// busiestBusy's search (each step then costs two Erfc and one Exp, not
+// also an Erfinv and two Logs).
+type maxOfRest struct{ mu, theta float64 }
+
+func restOf(p int) maxOfRest {
+	sd := maxSD(p - 1)
+	return maxOfRest{mu: expectedMax(p - 1), theta: math.Sqrt(1 + sd*sd)}
+}
+
+// excess is g(d) by Clark's formula.
+func (r maxOfRest) excess(d float64) float64 {
+	a := (d - r.mu) / r.theta
+	return d*normCDF(a) + r.mu*normCDF(-a) + r.theta*normPDF(a)
 }
 
 // expectedMax is e(n), the expected maximum of n standard normals (Blom's
 // approximation Φ⁻¹((n − 0.375) ÷ (n + 0.25)); 0.59 at 2, 1.05 at 4, 1.43
-// at 8, 1.78 at 16).
+// at 8, 1.78 at 16). epochNoise reads it for every settled sample and
+// even vertex, so n up to maxTabled is read from a table blom filled.
 func expectedMax(n int) float64 {
+	if n <= maxTabled {
+		return expectedMaxes[max(n, 0)]
+	}
+	return blom(n)
+}
+
+// maxTabled is the largest n whose e(n) is tabled (expectedMaxes).
+const maxTabled = 512
+
+var expectedMaxes = func() (t [maxTabled + 1]float64) {
+	for n := range t {
+		t[n] = blom(n)
+	}
+	return t
+}()
+
+// blom is Blom's approximation of e(n); 0 for n ≤ 1.
+func blom(n int) float64 {
 	if n <= 1 {
 		return 0
 	}

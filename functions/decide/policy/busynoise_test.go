@@ -130,3 +130,24 @@ func TestReleasePricedOnTheMaxAsRead(t *testing.T) {
 		t.Errorf("capacityAt(4) without lowRate = %.0f, want %d", got, 10500*4)
 	}
 }
+
+// The table of e(n) holds what Blom's formula gives, and the search's
+// moments read once give what busiestExcess gives.
+func TestExpectedMaxTable(t *testing.T) {
+	for n := -1; n <= maxTabled+3; n++ {
+		if got, want := expectedMax(n), blom(n); got != want {
+			t.Fatalf("expectedMax(%d) = %v, want blom's %v", n, got, want)
+		}
+	}
+	for _, p := range []int{2, 3, 8, 40} {
+		for _, d := range []float64{0, 0.5, 2, 7} {
+			mu, sd := blom(p-1), maxSD(p-1)
+			theta := math.Sqrt(1 + sd*sd)
+			a := (d - mu) / theta
+			want := d*normCDF(a) + mu*normCDF(-a) + theta*normPDF(a)
+			if got := busiestExcess(d, p); got != want {
+				t.Errorf("busiestExcess(%v, %d) = %v, want %v", d, p, got, want)
+			}
+		}
+	}
+}

@@ -59,21 +59,13 @@ type estimate struct {
 func stepEstimate(r *run) *hold {
 	src := r.snapSources()
 	r.vs = make([]vplan, len(r.snap.Vertices))
+	flowing := false
 	for i, v := range r.snap.Vertices {
 		vp := vplan{id: v.ID, name: orDash(v.Name), source: src[i], cur: v.Parallelism, p: v.Parallelism}
 		vp.maxPar, vp.parts, vp.units = spread(&v, vp.source)
-		r.vs[i] = vp
-	}
-	sigma := busyNoise(r.st, func(i int) int {
-		if i < len(r.vs) {
-			return r.vs[i].units
-		}
-		return -1
-	}, r.cfg.Settle)
-	flowing := false
-	for i := range r.vs {
-		vp := r.vs[i]
-		vp.est = estimateVertex(r.st.Window, i, vp.units, sigma, r.cfg.RateWindow)
+		// The peers' copies and v1 read a keyed vertex at its busy max as
+		// Flink reports it (sigma 0): the busy-time noise taken out is ours.
+		vp.est = estimateVertex(r.st.Window, i, vp.units, 0, r.cfg.RateWindow)
 		vp.est.perSubtask = vp.est.in * share(vp.units, vp.cur) / math.Max(vp.est.busy, minBusy)
 		vp.exponent = r.exponent(vp.id)
 		flowing = flowing || (vp.source && (vp.est.in > 0 || vp.est.pending > 0))
