@@ -12,6 +12,7 @@ import (
 
 	"github.com/flinkscaler/flinkscaler/internal/bench"
 	"github.com/flinkscaler/flinkscaler/internal/flinksim"
+	"github.com/flinkscaler/flinkscaler/internal/scorecard"
 )
 
 // cheapRestarts writes scenario file compressed as --timing fast does,
@@ -41,6 +42,22 @@ func cheapRestarts(t *testing.T, file, pendingAfter string) string {
 	return path
 }
 
+// runFast runs ours on scenario file path at seed for d, tuned as
+// compare's fast timing tunes it, in the bench's loop, and returns the
+// run's scorecard.
+func runFast(t *testing.T, path string, seed int64, d time.Duration) scorecard.Summary {
+	t.Helper()
+	tunePolicy, _, _ := tuneOurs(TimingFast)
+	sc, err := flinksim.LoadScenario(path)
+	require.NoError(t, err)
+	sc.Seed = seed
+	cfg := bench.ConfigFor(sc)
+	tunePolicy(&cfg)
+	res, err := bench.Run(context.Background(), sc, bench.Setting{Policy: "flinkscaler"}, bench.Options{Duration: d, Config: &cfg})
+	require.NoError(t, err)
+	return res.Summary
+}
+
 // On a cluster whose restarts are as cheap as the sandbox's, ours sizes
 // constant-noise's first scale-up to drain the start's backlog and keeps
 // it: real Flink (session 15) released the drain's spare about two
@@ -52,18 +69,10 @@ func cheapRestarts(t *testing.T, file, pendingAfter string) string {
 // load moving. Compare's fast timing in the bench's loop, 8 minutes as
 // the real-Flink runs.
 func TestFastCheapRestartsKeepTheDrain(t *testing.T) {
-	tunePolicy, _, _ := tuneOurs(TimingFast)
 	for _, pendingAfter := range []string{"0s", "60s"} {
 		path := cheapRestarts(t, "scenarios/constant-noise.yaml", pendingAfter)
 		for seed := int64(121001); seed <= 121003; seed++ {
-			sc, err := flinksim.LoadScenario(path)
-			require.NoError(t, err)
-			sc.Seed = seed
-			cfg := bench.ConfigFor(sc)
-			tunePolicy(&cfg)
-			res, err := bench.Run(context.Background(), sc, bench.Setting{Policy: "flinkscaler"}, bench.Options{Duration: 8 * time.Minute, Config: &cfg})
-			require.NoError(t, err)
-			s := res.Summary
+			s := runFast(t, path, seed, 8*time.Minute)
 			require.Zero(t, s.DecidedFlaps, "pendingRecordsAfter %s seed %d", pendingAfter, seed)
 			require.LessOrEqual(t, s.RescalesPerLoadChange, 1.0, "pendingRecordsAfter %s seed %d", pendingAfter, seed)
 			require.Zero(t, s.SLOViolationSeconds, "pendingRecordsAfter %s seed %d", pendingAfter, seed)
@@ -79,17 +88,9 @@ func TestFastCheapRestartsKeepTheDrain(t *testing.T) {
 // two load changes. 10 minutes of compare's fast timing, as the
 // real-Flink runs.
 func TestFastCheapRestartsUndoToASteadySize(t *testing.T) {
-	tunePolicy, _, _ := tuneOurs(TimingFast)
 	path := cheapRestarts(t, "scenarios/wordcount-flatmap.yaml", "0s")
 	for seed := int64(134001); seed <= 134002; seed++ {
-		sc, err := flinksim.LoadScenario(path)
-		require.NoError(t, err)
-		sc.Seed = seed
-		cfg := bench.ConfigFor(sc)
-		tunePolicy(&cfg)
-		res, err := bench.Run(context.Background(), sc, bench.Setting{Policy: "flinkscaler"}, bench.Options{Duration: 10 * time.Minute, Config: &cfg})
-		require.NoError(t, err)
-		s := res.Summary
+		s := runFast(t, path, seed, 10*time.Minute)
 		require.LessOrEqual(t, s.DecidedFlaps, 1, "seed %d", seed)
 		require.LessOrEqual(t, s.RescalesPerLoadChange, 1.0, "seed %d", seed)
 		require.Zero(t, s.SLOViolationSeconds, "seed %d", seed)
