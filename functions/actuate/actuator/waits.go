@@ -68,19 +68,10 @@ func (x *execution) pollUntil(ctx context.Context, limit func() time.Duration, c
 func (x *execution) waitSlots(ctx context.Context, n int) (string, error) {
 	clock := x.a.deps.Clock
 	start, bound := clock.Now(), x.a.opt.SlotWait
-	if x.d.Mode == events.ModeReactive {
-		// the job takes every slot as it registers: a longer wait buys the
-		// decision's outcome, not the job's capacity
-		return x.poll(ctx, bound, func() (bool, string, error) {
-			ov, err := x.fl.Overview(ctx)
-			if err != nil {
-				return false, "", classifyFlink("read cluster overview", err)
-			}
-			x.registered, x.slots = ov.TaskManagers, ov.SlotsTotal
-			return ov.SlotsTotal >= n, fmt.Sprintf("%d of %d slots registered on %d TaskManagers", ov.SlotsTotal, n, ov.TaskManagers), nil
-		})
-	}
-	if x.slotsTook != nil {
+	// a reactive job takes every slot as it registers: a longer wait buys
+	// the decision's outcome, not the job's capacity, so its bound stays
+	extend := x.d.Mode != events.ModeReactive
+	if extend && x.slotsTook != nil {
 		// a job whose TaskManagers were seen to take longer than the
 		// bound is given that, and a quarter more, up to twice the bound
 		bound = max(bound, min(*x.slotsTook+*x.slotsTook/4, 2*x.a.opt.SlotWait))
@@ -99,7 +90,7 @@ func (x *execution) waitSlots(ctx context.Context, n int) (string, error) {
 			return false, "", classifyFlink("read cluster overview", err)
 		}
 		x.registered, x.slots = ov.TaskManagers, ov.SlotsTotal
-		if seen >= 0 && ov.TaskManagers > seen {
+		if extend && seen >= 0 && ov.TaskManagers > seen {
 			last = clock.Now()
 		}
 		seen = max(seen, ov.TaskManagers)
@@ -108,7 +99,7 @@ func (x *execution) waitSlots(ctx context.Context, n int) (string, error) {
 			state += fmt.Sprintf(" (still registering: the latest %s ago)", clock.Now().Sub(last).Round(time.Second))
 		}
 		done := ov.SlotsTotal >= n
-		if done && x.slotsTook != nil {
+		if done && extend && x.slotsTook != nil {
 			*x.slotsTook = max(*x.slotsTook, clock.Now().Sub(start))
 		}
 		return done, state, nil
