@@ -458,3 +458,42 @@ func TestAwaitPendingAfterRestart(t *testing.T) {
 		})
 	}
 }
+
+// A session-mode job on Flink before 1.20 (no group reported) whose
+// scale-up timed out while the slots its targets need by the policy's
+// count were there for it (the cluster's free slots plus what its running
+// parallelism needs) has slot-sharing groups nobody declared: the layout
+// is learned unfit and the next decision counts every vertex's own slots,
+// instead of asking again for a kind of size the job never reaches
+// (logs-dedupe-session-spikes: 3.5 failed actuations a run, 1.0 after).
+// When other jobs took the free slots meanwhile, the time-out says
+// nothing of groups and the layout stays.
+func TestSessionTimedOutDecisionLearnsHiddenGroups(t *testing.T) {
+	cfg := noDelay()
+	cfg.Mode = events.ModeSession
+	cfg.Slots.PerTaskManager = 2
+	mk := func(free int) func(int) events.Snapshot {
+		return func(s int) events.Snapshot {
+			snap := growing(s, vtx("src", 2, 500, 41000, 41000), vtx("counter", 3, 1000, 41000, 0, "src"))
+			snap.SlotsTotal, snap.SlotsFree, snap.TaskManagers = 40, free, 20
+			return snap
+		}
+	}
+	first := feedOurs(t, cfg, State{}, 2, mk(30))
+	require.NotNil(t, first.Decision, first.Hold)
+	c := targetsOf(first.Decision)["counter"]
+	require.Greater(t, c, 3)
+	require.LessOrEqual(t, c, 30+3, "within the free slots and the job's own")
+
+	late := func(free int) Output {
+		return feedOurs(t, cfg, first.NewState, 2, func(s int) events.Snapshot { return mk(free)(s + 400) })
+	}
+	o := late(30)
+	require.True(t, o.NewState.Unfit, o.Hold)
+	if o.Decision != nil {
+		require.Equal(t, events.SlotSharingDedicated, o.Decision.Slots.Sharing, "learned: every vertex its own slots")
+	}
+
+	taken := late(0)
+	require.False(t, taken.NewState.Unfit, "other jobs' slots kept the target from fitting: no groups learned")
+}

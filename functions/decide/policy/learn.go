@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/slots"
 )
 
 // learnAfterGates adds what the gates just observed to the state the gates
@@ -103,15 +104,21 @@ func observedRestart(st State, raised bool) RestartObs {
 // failed or came after actuate's wait (hourly-batch-dedup: the first
 // checkpoint failed, the scale-up was rolled back, and every later
 // decision asked for every vertex's own slots, 5.2× the oracle's cost).
-// Adaptive and KEDA modes only, as holdsMoreSlots: a session cluster's
-// slots hold other jobs too, and in reactive mode Flink runs every vertex
-// at the slots it has, so a target not reached there is a TaskManager
-// that did not register or was lost, never a group (ride-surge-reactive-
-// failovers: read as hidden groups, every vertex counted its own slots,
-// four times the job's, and at 12 TaskManagers no size above 6 fit: the
-// job ran at 6 through two peaks, 7,000 s behind).
+// Adaptive, KEDA and session modes: in reactive mode Flink runs every
+// vertex at the slots it has, so a target not reached there is a
+// TaskManager that did not register or was lost, never a group (ride-
+// surge-reactive-failovers: read as hidden groups, every vertex counted
+// its own slots, four times the job's, and at 12 TaskManagers no size
+// above 6 fit: the job ran at 6 through two peaks, 7,000 s behind). A
+// session cluster's slots hold other jobs too, so there the slots the job
+// could have are its free slots plus the job's own (sessionFits), not the
+// cluster's: a target other jobs' slots kept from fitting says nothing of
+// groups. Without this a Flink 1.18/1.19 session job with groups nobody
+// declared asked for the same unfitting kind of size after every time-out
+// (logs-dedupe-session-spikes: 3.5 failed actuations a run, the job run
+// at fewer subtasks than before each one).
 func slotsCame(snap *events.Snapshot, targets map[string]int, cfg Config) bool {
-	if cfg.Mode != events.ModeAdaptive && cfg.Mode != events.ModeKEDA {
+	if cfg.Mode != events.ModeAdaptive && cfg.Mode != events.ModeKEDA && cfg.Mode != events.ModeSession {
 		return false
 	}
 	if !slices.ContainsFunc(snap.Vertices, func(v events.VertexSnapshot) bool { return targets[v.ID] > v.Parallelism }) {
@@ -120,8 +127,31 @@ func slotsCame(snap *events.Snapshot, targets map[string]int, cfg Config) bool {
 	if !slices.ContainsFunc(snap.Vertices, func(v events.VertexSnapshot) bool { return v.SlotSharingGroup == "" }) {
 		return false
 	}
-	need, err := layoutFor(cfg, snap, false).Needed(targets)
-	return err == nil && cfg.Slots.Sharing != events.SlotSharingDedicated && snap.SlotsTotal >= need
+	layout := layoutFor(cfg, snap, false)
+	need, err := layout.Needed(targets)
+	if err != nil || cfg.Slots.Sharing == events.SlotSharingDedicated {
+		return false
+	}
+	if cfg.Mode == events.ModeSession {
+		return sessionFits(snap, layout, need)
+	}
+	return snap.SlotsTotal >= need
+}
+
+// sessionFits reports whether need slots (by layout's count) fit what a
+// session-mode job can take: the cluster's free slots plus those its
+// running parallelism needs by that count, at most the slots in use
+// (sessionSlots' bound, read on the snapshot after the wait).
+func sessionFits(snap *events.Snapshot, layout slots.Layout, need int) bool {
+	if snap.SlotsTotal <= 0 {
+		return false
+	}
+	cur := make(map[string]int, len(snap.Vertices))
+	for _, v := range snap.Vertices {
+		cur[v.ID] = v.Parallelism
+	}
+	own, err := layout.Needed(cur)
+	return err == nil && snap.SlotsFree+min(own, max(snap.SlotsTotal-snap.SlotsFree, 0)) >= need
 }
 
 // ours reports whether a run that began at epoch is the restart of our
