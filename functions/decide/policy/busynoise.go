@@ -40,7 +40,7 @@ const noiseDeploys = 8
 func busyNoise(st State, units func(i int) int, settle time.Duration) float64 {
 	n := min(st.BusyNoise.Deploys, noiseDeploys)
 	sum := st.BusyNoise.Sigma * float64(n)
-	if x, ok := epochNoise(st.Window, st.Epoch, units, settle); ok {
+	if x, ok := windowNoise(st, units, settle).sigma(); ok {
 		sum, n = sum+x, n+1
 	}
 	if n == 0 {
@@ -53,7 +53,7 @@ func busyNoise(st State, units func(i int) int, settle time.Duration) float64 {
 // prev's window) into the running mean of σ.
 func learnNoise(prev State, units func(i int) int, settle time.Duration) NoiseEstimate {
 	e := prev.BusyNoise
-	x, ok := epochNoise(prev.Window, prev.Epoch, units, settle)
+	x, ok := windowNoise(prev, units, settle).sigma()
 	if !ok {
 		return e
 	}
@@ -61,31 +61,170 @@ func learnNoise(prev State, units func(i int) int, settle time.Duration) NoiseEs
 	return NoiseEstimate{Sigma: (e.Sigma*float64(n) + x) / float64(n+1), Deploys: e.Deploys + 1}
 }
 
-// epochNoise is σ read over the window's settled samples of one deploy
-// (epoch) from every vertex whose input is spread evenly (units(i) == 0)
-// with at least two subtasks, busy on average at least noiseMinBusy and
-// not saturated: the mean over those of (busy max ÷ busy avg − 1) ÷ e(p);
-// false when there is none.
-func epochNoise(w []Sample, epoch time.Time, units func(i int) int, settle time.Duration) (float64, bool) {
-	sum, n := 0.0, 0
+// windowNoise is epochNoise's sum over st's window and epoch: st.Noise
+// when it was kept for this window (gateRecord), else the walk.
+func windowNoise(st State, units func(i int) int, settle time.Duration) NoiseSum {
+	even, ok := evenMask(st.Window, units)
+	if ok && st.Noise.keptFor(st.Window, st.Epoch, settle, even) {
+		return st.Noise
+	}
+	return epochNoise(st.Window, st.Epoch, units, settle)
+}
+
+// noiseScale is 1 ÷ the resolution of epochNoise's terms: each is rounded
+// to a multiple of 2⁻³⁶ (1.5 × 10⁻¹¹) and summed as an integer, so the sum
+// is exact, the same in any order, and a running sum that takes out the
+// samples leaving the window (NoiseSum, kept by gateRecord) equals the
+// walk bit for bit. |term| < 8 (busy average ≥ noiseMinBusy, max < 1,
+// e(p) ≥ e(2)), so the int64 holds 2²⁴ terms (a window of 10,000 samples
+// of 1,600 vertices); wrapping arithmetic keeps a partial sum past that
+// exact as long as the total is within it.
+const noiseScale = 1 << 36
+
+// noiseTerm is a sample's vertex's term of epochNoise, (busy max ÷ busy
+// avg − 1) ÷ e(p) in units of 1/noiseScale, when the vertex is read: at
+// least two subtasks, busy on average at least noiseMinBusy, not
+// saturated (its input spread evenly is the caller's check).
+func noiseTerm(x *VertexSample) (int64, bool) {
+	if x.P < 2 || x.BusyAvg < noiseMinBusy || x.BusyMax >= saturated {
+		return 0, false
+	}
+	t := (x.BusyMax/x.BusyAvg - 1) / expectedMax(x.P)
+	if !(t > -64 && t < 64) { // NaN or a reading no Flink sends
+		return 0, false
+	}
+	return int64(math.Round(t * noiseScale)), true
+}
+
+// epochNoise is the sum behind σ read over the window's settled samples
+// of one deploy (epoch) from every vertex whose input is spread evenly
+// (units(i) == 0) with at least two subtasks, busy on average at least
+// noiseMinBusy and not saturated: the mean over those of (busy max ÷ busy
+// avg − 1) ÷ e(p) (NoiseSum.sigma); none when there is none.
+func epochNoise(w []Sample, epoch time.Time, units func(i int) int, settle time.Duration) NoiseSum {
+	var ns NoiseSum
 	for k := range w {
 		s := &w[k]
-		if !sameTime(s.Epoch, epoch) || s.At.Sub(s.Epoch) < settle {
+		if !noiseCounts(s, epoch, settle) {
 			continue
 		}
 		for i := range s.V {
-			x := &s.V[i]
-			if x.P < 2 || x.BusyAvg < noiseMinBusy || x.BusyMax >= saturated || units(i) != 0 {
+			if units(i) != 0 {
 				continue
 			}
-			sum += (x.BusyMax/x.BusyAvg - 1) / expectedMax(x.P)
-			n++
+			if t, ok := noiseTerm(&s.V[i]); ok {
+				ns.Sum += t
+				ns.N++
+			}
 		}
 	}
-	if n == 0 {
+	return ns
+}
+
+// noiseCounts: sample s is of the deploy epoch and settled into it.
+func noiseCounts(s *Sample, epoch time.Time, settle time.Duration) bool {
+	return sameTime(s.Epoch, epoch) && s.At.Sub(s.Epoch) >= settle
+}
+
+// sigma is σ read from the sum: the mean term, at least 0; false when no
+// term was read.
+func (ns NoiseSum) sigma() (float64, bool) {
+	if ns.N <= 0 {
 		return 0, false
 	}
-	return maxF(sum/float64(n), 0), true
+	return maxF(float64(ns.Sum)/noiseScale/float64(ns.N), 0), true
+}
+
+// evenMask is the window's vertices read for σ (units(i) == 0) as bits;
+// false past 64 vertices (their sum is then walked every decision).
+func evenMask(w []Sample, units func(i int) int) (uint64, bool) {
+	if len(w) == 0 || len(w[len(w)-1].V) > 64 {
+		return 0, false
+	}
+	var m uint64
+	for i := range w[len(w)-1].V {
+		if units(i) == 0 {
+			m |= 1 << i
+		}
+	}
+	return m, true
+}
+
+// keptFor: ns is the sum over window w (its oldest and newest samples'
+// times) of deploy epoch, read with settle and the even vertices even.
+func (ns NoiseSum) keptFor(w []Sample, epoch time.Time, settle time.Duration, even uint64) bool {
+	if len(w) == 0 || ns.Last == 0 || ns.Even != even || ns.Settle != settle {
+		return false
+	}
+	e, ok1 := unixNano(epoch)
+	f, ok2 := unixNano(w[0].At)
+	l, ok3 := unixNano(w[len(w)-1].At)
+	return ok1 && ok2 && ok3 && ns.Epoch == e && ns.First == f && ns.Last == l
+}
+
+// unixNano is t in Unix nanoseconds; false past ±285 years of 1970, where
+// they are not defined (then the sum is not kept: the window is walked).
+func unixNano(t time.Time) (int64, bool) {
+	if s := t.Unix(); s <= -9e9 || s >= 9e9 {
+		return 0, false
+	}
+	return t.UnixNano(), true
+}
+
+// slideNoise is the sum over window w after gateRecord made it from old
+// (samples dropped at its front, one appended): old's sum (kept) less the
+// dropped samples' terms plus the new one's; the walk when kept is not
+// old's or w is not made so.
+func slideNoise(kept NoiseSum, old, w []Sample, epoch time.Time, units func(i int) int, settle time.Duration) NoiseSum {
+	even, ok := evenMask(w, units)
+	if !ok {
+		return NoiseSum{}
+	}
+	walk := func() NoiseSum {
+		ns := epochNoise(w, epoch, units, settle)
+		ns.Settle, ns.Even = settle, even
+		return ns.at(w, epoch)
+	}
+	if !kept.keptFor(old, epoch, settle, even) {
+		return walk()
+	}
+	drop := len(old) + 1 - len(w)
+	if drop < 0 || (drop < len(old) && !sameTime(old[drop].At, w[0].At)) || !w[len(w)-1].At.After(old[len(old)-1].At) {
+		return walk()
+	}
+	ns := kept
+	add := func(s *Sample, sign int64) {
+		if !noiseCounts(s, epoch, settle) {
+			return
+		}
+		for i := range s.V {
+			if even&(1<<i) == 0 {
+				continue
+			}
+			if t, ok := noiseTerm(&s.V[i]); ok {
+				ns.Sum += sign * t
+				ns.N += int(sign)
+			}
+		}
+	}
+	for k := range drop {
+		add(&old[k], -1)
+	}
+	add(&w[len(w)-1], 1)
+	return ns.at(w, epoch)
+}
+
+// at is ns marked as the sum over window w of deploy epoch; unmarked (not
+// kept) when a time is past what unixNano reads.
+func (ns NoiseSum) at(w []Sample, epoch time.Time) NoiseSum {
+	e, ok1 := unixNano(epoch)
+	f, ok2 := unixNano(w[0].At)
+	l, ok3 := unixNano(w[len(w)-1].At)
+	if !ok1 || !ok2 || !ok3 {
+		return NoiseSum{}
+	}
+	ns.Epoch, ns.First, ns.Last = e, f, l
+	return ns
 }
 
 // busiestBusy is the busy fraction of a vertex's busiest subtask with the

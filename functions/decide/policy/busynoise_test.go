@@ -1,10 +1,13 @@
 package policy
 
 import (
+	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 // readBusy draws one deploy's busy readings of p subtasks whose true busy
@@ -86,7 +89,7 @@ func TestBusyNoiseFromEvenVertices(t *testing.T) {
 			st.Window = append(st.Window, Sample{At: e.Add(time.Duration(s) * 30 * time.Second), Epoch: e, V: []VertexSample{
 				{P: 6, BusyMax: ev, BusyAvg: ea}, {P: 8, BusyMax: kv, BusyAvg: ka}}})
 		}
-		if x, ok := epochNoise(st.Window, e, units, 30*time.Second); ok {
+		if x, ok := epochNoise(st.Window, e, units, 30*time.Second).sigma(); ok {
 			sum, n = sum+x, n+1
 		}
 	}
@@ -150,4 +153,118 @@ func TestExpectedMaxTable(t *testing.T) {
 			}
 		}
 	}
+}
+
+// The sum behind σ kept as samples enter and leave the window (gateRecord's
+// slideNoise) is the walk's, bit for bit, over windows that slide, deploys
+// that change, samples before and after the settle, vertices that change
+// from even to keyed and a settle that changes; and it is kept (read
+// without a walk) on every step but those that change what it counts.
+func TestNoiseSumKeptEqualsWalk(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 18))
+	const nv = 5
+	keyed := []bool{false, true, false, false, true}
+	units := func(i int) int {
+		if i < nv && keyed[i] {
+			return 128
+		}
+		if i < nv {
+			return 0
+		}
+		return -1
+	}
+	var w []Sample
+	var kept NoiseSum
+	epoch, at, settle := t0, t0, 30*time.Second
+	walked, changes := 0, 0
+	for step := range 3000 {
+		at = at.Add(time.Duration(5+rng.IntN(20)) * time.Second)
+		changed := false
+		switch r := rng.IntN(200); {
+		case r < 4: // a deploy
+			epoch, changed = at, true
+		case r < 5:
+			keyed[2], changed = !keyed[2], true
+		case r < 6:
+			settle, changed = time.Duration(rng.IntN(90))*time.Second, true
+		}
+		if changed {
+			changes++
+		}
+		v := make([]VertexSample, nv)
+		for i := range v {
+			avg := 0.1 + 0.9*rng.Float64()
+			v[i] = VertexSample{P: 1 + rng.IntN(40), BusyAvg: avg, BusyMax: avg * (1 + 0.2*rng.Float64())}
+		}
+		old := w
+		w = withSample(w, Sample{At: at, Epoch: epoch, V: v}, 10*time.Minute, 2+rng.IntN(60))
+		before := kept
+		kept = slideNoise(kept, old, w, epoch, units, settle)
+		even, _ := evenMask(w, units)
+		if !kept.keptFor(w, epoch, settle, even) {
+			t.Fatalf("step %d: the sum is not kept for the window it was made for", step)
+		}
+		want := epochNoise(w, epoch, units, settle)
+		if kept.Sum != want.Sum || kept.N != want.N {
+			t.Fatalf("step %d: kept sum %d over %d, the walk %d over %d", step, kept.Sum, kept.N, want.Sum, want.N)
+		}
+		if !before.keptFor(old, epoch, settle, even) {
+			walked++
+			if step > 0 && !changed && len(old) > 0 {
+				t.Fatalf("step %d: walked although nothing it counts changed", step)
+			}
+		}
+	}
+	if walked > changes+1 {
+		t.Errorf("walked the window on %d of 3000 steps, want only on the first and the %d that change what it counts", walked, changes)
+	}
+}
+
+// σ from the exact sum of terms rounded to 2⁻³⁶ is the float mean of the
+// terms to within 10⁻¹⁰.
+func TestNoiseSumRounding(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	var w []Sample
+	for k := range 60 {
+		v := make([]VertexSample, 10)
+		for i := range v {
+			avg := 0.3 + 0.6*rng.Float64()
+			v[i] = VertexSample{P: 2 + rng.IntN(30), BusyAvg: avg, BusyMax: math.Min(avg*(1+0.1*rng.Float64()), 0.94)}
+		}
+		w = append(w, Sample{At: t0.Add(time.Duration(k) * 10 * time.Second), Epoch: t0, V: v})
+	}
+	sum, n := 0.0, 0
+	for _, s := range w {
+		for i := range s.V {
+			x := s.V[i]
+			sum += (x.BusyMax/x.BusyAvg - 1) / expectedMax(x.P)
+			n++
+		}
+	}
+	got, ok := epochNoise(w, t0, func(int) int { return 0 }, 0).sigma()
+	if !ok || math.Abs(got-sum/float64(n)) > 1e-10 {
+		t.Errorf("σ %.15f from the rounded sum, %.15f the float mean", got, sum/float64(n))
+	}
+}
+
+// The benchmark's decision reads σ from the kept sum (its state came
+// from 60 decisions; Ours reads the window settled MeterSettle at least),
+// and decides as it does with the sum walked; the sum survives the state's
+// JSON.
+func TestDecideReadsTheKeptNoiseSum(t *testing.T) {
+	in := benchInput(t, Ours{}, false, nil)
+	st := in.State
+	even, ok := evenMask(st.Window, func(i int) int { return snapUnits(&in.Snapshot, i) })
+	require.True(t, ok)
+	require.True(t, st.Noise.keptFor(st.Window, st.Epoch, max(in.Config.Settle, MeterSettle), even), "the state's noise sum is not kept for its window")
+	require.Positive(t, st.Noise.N)
+	out := Ours{}.Decide(in)
+	walked := in
+	walked.State.Noise = NoiseSum{}
+	require.Equal(t, Ours{}.Decide(walked), out)
+	b, err := json.Marshal(st)
+	require.NoError(t, err)
+	var back State
+	require.NoError(t, json.Unmarshal(b, &back))
+	require.Equal(t, st.Noise, back.Noise)
 }

@@ -101,7 +101,7 @@ func Decide(in Input) Output {
 			early := g
 			early.cfg.Settle = settle
 			out := settled(in, early, read, nil, h)
-			out.NewState.Window = st.Window
+			out.NewState.Window, out.NewState.Noise = st.Window, st.Noise
 			if d := out.Decision; d != nil {
 				run := "the run"
 				if failover {

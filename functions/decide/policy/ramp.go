@@ -141,7 +141,7 @@ func derampedState(st State, now time.Time, settle, span time.Duration) (State, 
 		return st, "", false
 	}
 	read := st
-	read.Window = w
+	read.Window, read.Noise = w, NoiseSum{} // the de-ramped samples' sum is walked
 	return read, note, len(read.settled(now, settle, span)) >= 2
 }
 

@@ -17,7 +17,9 @@ func gateRecord(g gateInput, st State) (State, *hold) {
 	if len(st.Metrics) > 0 {
 		smp.Offered = timeLagsOffered(g, st, smp, src)
 	}
+	old := st.Window
 	st.Window = withSample(st.Window, smp, g.cfg.MetricWindow, g.cfg.MaxSamples)
+	st.Noise = slideNoise(st.Noise, old, st.Window, st.Epoch, func(i int) int { return snapUnits(g.snap, i) }, g.cfg.Settle)
 	return st, nil
 }
 

@@ -96,6 +96,9 @@ type State struct {
 	// pending records, the most one of its subtasks was seen to read
 	// (learnCeilings).
 	Ceilings map[string]Ceiling `json:"ceilings,omitempty"`
+	// Noise is epochNoise's sum over Window, kept as samples enter and
+	// leave it (gateRecord) so a decision does not walk the window.
+	Noise NoiseSum `json:"noise,omitzero"`
 }
 
 // Checkpoints are a job's checkpoint interval and its latest completed
@@ -252,6 +255,25 @@ type Floor struct {
 type NoiseEstimate struct {
 	Sigma   float64 `json:"sigma"`
 	Deploys int     `json:"deploys"`
+}
+
+// NoiseSum is epochNoise's sum (Sum over N terms, in units of
+// 1/noiseScale) over the window whose oldest and newest samples were taken
+// at First and Last, of the deploy Epoch (the three in Unix nanoseconds:
+// integers cost the state's JSON a fraction of what times cost), read with
+// Settle and the even vertices Even (bit i: vertex i's input is spread
+// evenly). gateRecord keeps it as samples enter and leave the window, so a
+// decision reads σ without walking the window; a sum kept for another
+// window, epoch, settle or set of even vertices is not read (the window is
+// walked), nor one whose Last is 0.
+type NoiseSum struct {
+	Epoch  int64         `json:"epoch"`
+	First  int64         `json:"first"`
+	Last   int64         `json:"last"`
+	Settle time.Duration `json:"settle"`
+	Even   uint64        `json:"even"`
+	Sum    int64         `json:"sum"`
+	N      int           `json:"n"`
 }
 
 // Efficiency is a vertex's learned scaling exponent a: capacity ∝ p^a.
