@@ -131,3 +131,33 @@ func TestSlotWaitFollowsTaskManagersStillRegistering(t *testing.T) {
 	require.ErrorIs(t, err, ErrTimeout)
 	require.Equal(t, 4*time.Minute, waited, "at most twice SlotWait")
 }
+
+// A slot wait that runs out with no TaskManager registered in it at all
+// counts as taken twice SlotWait, so the job's next wait is not cut at the
+// same bound and rolled back again (fraud-inference-big-taskmanagers:
+// 8-slot TaskManagers start in 60 s to 4 min; every scale-up's wait ran out
+// at 2 min with none registered, was rolled back and asked again from
+// zero, 3.4 failed actuations a run).
+func TestSlotWaitLearnsFromAWaitThatRanOut(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	run := func(took time.Duration, want int, at ...time.Duration) (time.Duration, time.Duration, error) {
+		clock := &stepClock{now: t0}
+		fl := &slotsFlink{clock: clock, start: t0, base: 3, at: at}
+		x := &execution{a: New(Deps{Clock: clock}, Options{Poll: time.Second, SlotWait: 2 * time.Minute}), fl: fl, slotsTook: &took}
+		_, err := x.waitSlots(context.Background(), want)
+		return clock.now.Sub(t0), took, err
+	}
+	_, took, err := run(0, 5, 200*time.Second, 210*time.Second)
+	require.ErrorIs(t, err, ErrTimeout, "none registered in 2 min")
+	require.Equal(t, 4*time.Minute, took, "none registered: the longest wait next time")
+	waited, _, err := run(took, 5, 200*time.Second, 210*time.Second)
+	require.NoError(t, err, "the next wait of the same job sees them")
+	require.Equal(t, 210*time.Second, waited)
+
+	_, took, err = run(0, 5, 40*time.Second)
+	require.ErrorIs(t, err, ErrTimeout, "one registered, one never does")
+	require.Zero(t, took, "its peer started in the time: the other is taken as never coming, not as slow")
+	_, took, err = run(time.Minute, 4, 30*time.Second)
+	require.NoError(t, err)
+	require.Equal(t, time.Minute, took, "a wait that saw its slots sooner than the slowest keeps the slowest")
+}

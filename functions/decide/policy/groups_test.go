@@ -99,10 +99,10 @@ func TestHiddenGroupsReadOnAFailoversRunFromTheSlotsHeldBefore(t *testing.T) {
 	require.True(t, after.Unfit, "40 s into a failover's run, the slots held since the job's start at 0 s")
 
 	first := runs(State{}, 100, 0)
-	require.False(t, first.Unfit, "100 s into the first run: within the slots' idle timeout")
+	require.True(t, first.Unfit, "100 s into the first run, watched from its start: no scale-down left it slots idle (watchedFromItsStart)")
 
 	// Our rescale began the run at 110 s: its slots are new.
-	rescaled := runs(State{}, 100, 0)
+	rescaled := runs(State{}, 90, 0) // one group's 4 slots held
 	rescaled.Rescale = &Rescale{DecisionID: "d1", At: t0.Add(100 * time.Second),
 		Targets: map[string]int{"source": 2, "parse": 2, "window": 4, "sink": 1}}
 	rescaled = runs(rescaled, 150, 110)
@@ -115,4 +115,31 @@ func TestHiddenGroupsReadOnAFailoversRunFromTheSlotsHeldBefore(t *testing.T) {
 	rescaled = runs(rescaled, 200, 140)
 	require.Empty(t, rescaled.Failovers)
 	require.False(t, rescaled.Unfit, "60 s into a run taken as our rescale's")
+}
+
+// A run the policy watched from its start, with no decision of ours and no
+// failover before it, is a job just submitted: no scale-down left it slots
+// to hold idle, so the slots it holds show hidden groups from its first
+// snapshot, not after hiddenGroupsAfter (fraud-inference-big-taskmanagers:
+// its first decision, 50 s in, counted 15 slots where the hidden group
+// needed 27, and timed out every run). A run first seen later still waits
+// the slots' idle timeout out (a run of ours too: see
+// TestHiddenGroupsReadOnAFailoversRunFromTheSlotsHeldBefore).
+func TestHiddenGroupsReadOnARunWatchedFromItsStart(t *testing.T) {
+	job := func(sec int) events.Snapshot {
+		s := snapAt(sec, vtx("source", 2, 300, 40000, 40000), vtx("parse", 2, 300, 40000, 40000, "source"),
+			vtx("window", 4, 600, 40000, 4000, "parse"), vtx("sink", 1, 100, 4000, 0, "window"))
+		s.TaskManagers, s.SlotsTotal, s.SlotsFree = 3, 6, 0
+		return s
+	}
+	cfg := Defaults()
+	feed := func(st State, from, to int) State {
+		for sec := from; sec <= to; sec += 10 {
+			s := job(sec)
+			st = Decide(Input{Snapshot: s, Config: cfg, Now: s.ObservedAt, State: st}).NewState
+		}
+		return st
+	}
+	require.True(t, feed(State{}, 10, 30).Unfit, "watched from 10 s into its first run: 6 slots held where one group needs 4")
+	require.False(t, feed(State{}, 40, 60).Unfit, "first seen 40 s into the run: a scale-down before may have left slots idle")
 }
