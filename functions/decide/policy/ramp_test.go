@@ -32,6 +32,21 @@ func TestDeramped(t *testing.T) {
 		require.InDelta(t, 60_000, s.V[1].In, 1)
 		require.InDelta(t, 60_100, s.Offered, 1)
 	}
+	// a poll answered from the JobManager's previous fetch repeats the
+	// rates of the sample before: read at that sample's age, not its own
+	// (divided by its own age's ramp it read 40k, and the fit through it
+	// read every other sample 9–14 % low)
+	w, ok = dr(st(sample(20*time.Second, 10_000, 5), sample(30*time.Second, 20_000, 5), sample(40*time.Second, 30_000, 5), sample(50*time.Second, 30_000, 9)))
+	require.True(t, ok)
+	for _, s := range w {
+		require.InDelta(t, 60_000, s.V[0].In, 1)
+		require.InDelta(t, 60_000, s.V[1].In, 1)
+	}
+	// rates that hold are read as they are, a repeat or not
+	same := st(sample(30*time.Second, 20_000, 5), sample(40*time.Second, 20_000, 5))
+	w, ok = dr(same)
+	require.True(t, ok)
+	require.Equal(t, same.Window, w)
 	// not ramping: kept as read
 	flat := st(sample(20*time.Second, 59_000, 5), sample(40*time.Second, 61_000, 5))
 	w, ok = dr(flat)
