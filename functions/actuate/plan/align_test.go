@@ -80,7 +80,9 @@ func TestCheckpointWait(t *testing.T) {
 		{"just past fresh: until the next one", 7 * s, 60 * s, 90 * s, 59 * s},
 		{"half way", 30 * s, 60 * s, 90 * s, 36 * s},
 		{"none yet: one interval", -1, 60 * s, 90 * s, 66 * s},
-		{"late: a fresh window", 70 * s, 60 * s, 90 * s, 6 * s},
+		{"late: until the next on the schedule", 70 * s, 60 * s, 90 * s, 56 * s},
+		{"late by intervals: the next on the schedule", 170 * s, 60 * s, 90 * s, 16 * s},
+		{"late, the next beyond the limit: a fresh window", 70 * s, 60 * s, 30 * s, 6 * s},
 		{"next one beyond the limit: restart now", 60 * s, 10 * 60 * s, 2 * 60 * s, 0},
 		{"capped by the limit", 10 * s, 60 * s, 52 * s, 52 * s},
 		{"no checkpointing", 10 * s, 0, 90 * s, 0},
@@ -100,6 +102,13 @@ func TestCheckpointWait(t *testing.T) {
 	require.Equal(t, 123*s+18*s, CheckpointWait(157*s, 57*s, 180*s, 198*s))
 	require.Equal(t, time.Duration(0), CheckpointWait(157*s, 57*s, 180*s, 30*s), "beyond a scale-up's bound: restart now")
 	require.Equal(t, 18*s, CheckpointWait(-1, 200*s, 180*s, 198*s), "none yet, late since the run began")
+	require.Equal(t, 18*s, CheckpointWait(400*s, 200*s, 180*s, 198*s), "none this run, late since the run began")
+	// hourly-batch-dedup (6-minute checkpoints, 3 % of them fail): a
+	// scale-down decided 9m43s after the last completion, the one due at
+	// 6m failed. The next completes at 12m: wait 2m17s and the fresh
+	// margin (36 s), within the patient bound (6m36s), not 36 s and a
+	// restart that replays from the checkpoint 10 minutes back.
+	require.Equal(t, 137*s+36*s, CheckpointWait(583*s, 1700*s, 360*s, 396*s))
 }
 
 // A decision that raises no vertex gets a patient wait-checkpoint step, which

@@ -30,8 +30,22 @@ func CheckpointLimit(s Step, configured time.Duration) time.Duration {
 //	age ≤ fresh             → 0
 //	none yet                → interval + fresh      (if interval ≤ limit)
 //	age < interval          → interval − age + fresh (if interval − age ≤ limit)
-//	age ≥ interval (late)   → fresh
-//	run < age               → as above with run for age (the schedule restarted)
+//	age ≥ interval (late)   → the next on the schedule: interval − age mod interval + fresh
+//	                          (if that is within limit; fresh otherwise)
+//	run < age               → as above with run for age (the schedule restarted;
+//	                          late: fresh)
+//
+// A checkpoint later than an interval either is still in flight (slowed by
+// back-pressure: it completes within the wait, which ends on it) or
+// failed, and then none completes before the next trigger on the periodic
+// schedule, which a failure does not move (Flink's CheckpointCoordinator
+// triggers every interval from the run's first trigger). A wait of only
+// the fresh margin then restarts on the checkpoint before the failed one
+// and replays up to two intervals (hourly-batch-dedup, 6-minute
+// checkpoints: a scale-down restarted 10 minutes behind). The latest
+// completion anchors that schedule (its trigger and duration, as the next
+// one's); a run that has completed none does not, so a late first
+// checkpoint of a run keeps the fresh margin.
 //
 // The result never exceeds limit.
 func CheckpointWait(age, run, interval, limit time.Duration) time.Duration {
@@ -46,8 +60,13 @@ func CheckpointWait(age, run, interval, limit time.Duration) time.Duration {
 	switch {
 	case run >= 0 && (age < 0 || run < age):
 		due = max(interval-run, 0)
+	case age >= interval:
+		if next := interval - age%interval; next <= limit {
+			return min(next+fresh, limit)
+		}
+		due = 0
 	case age >= 0:
-		due = max(interval-age, 0)
+		due = interval - age
 	}
 	if due > limit {
 		return 0
