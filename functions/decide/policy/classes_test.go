@@ -497,3 +497,40 @@ func TestSessionTimedOutDecisionLearnsHiddenGroups(t *testing.T) {
 	taken := late(0)
 	require.False(t, taken.NewState.Unfit, "other jobs' slots kept the target from fitting: no groups learned")
 }
+
+// Once a session-mode job's layout is learned unfit, with keeping chosen, the parallelism the job runs at is declared again, every
+// vertex kept: the declaration that timed out would otherwise stay Flink's
+// requirements, and the job's next restart would wait for ever for lower
+// bounds the cluster's slots do not meet (logs-dedupe-session-spikes seed
+// 142007: down from 30m31s to the end, p99 10,047 → 151 s). Once only:
+// the next decision declares its own.
+func TestSessionUnfitDeclarationWithdrawn(t *testing.T) {
+	cfg := noDelay()
+	cfg.Mode = events.ModeSession
+	cfg.Slots.PerTaskManager = 2
+	mk := func(s int) events.Snapshot {
+		snap := growing(s, vtx("src", 2, 500, 41000, 41000), vtx("counter", 3, 1000, 41000, 0, "src"))
+		snap.SlotsTotal, snap.SlotsFree, snap.TaskManagers = 40, 30, 20
+		return snap
+	}
+	first := feedOurs(t, cfg, State{}, 2, mk)
+	require.NotNil(t, first.Decision, first.Hold)
+	// the load fell; the job carries it at 2/3 and runs below the targets
+	calm := func(s int) events.Snapshot {
+		snap := snapAt(s+400, vtx("src", 2, 300, 20000, 20000), vtx("counter", 3, 600, 20000, 0, "src"))
+		snap.SlotsTotal, snap.SlotsFree, snap.TaskManagers = 40, 30, 20
+		return snap
+	}
+	o := feedOurs(t, cfg, first.NewState, 6, calm)
+	require.True(t, o.NewState.Unfit, o.Hold)
+	require.NotNil(t, o.Decision, o.Hold)
+	require.False(t, o.NewState.Withdraw)
+	require.Equal(t, map[string]int{"src": 2, "counter": 3}, targetsOf(o.Decision), "every vertex kept")
+	require.Contains(t, o.Decision.Rationale, "withdrawn")
+
+	s := calm(160)
+	again := Decide(Input{Snapshot: s, State: o.NewState, Config: cfg, Now: s.ObservedAt})
+	if again.Decision != nil {
+		require.NotContains(t, again.Decision.Rationale, "withdrawn", "once only")
+	}
+}

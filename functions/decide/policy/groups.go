@@ -2,6 +2,7 @@ package policy
 
 import (
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/flinkscaler/flinkscaler/internal/events"
@@ -113,4 +114,30 @@ func watchedFromItsStart(st State) bool {
 	}
 	first := st.Window[0]
 	return first.Epoch.Equal(st.Epoch) && first.At.Sub(st.Epoch) <= firstSampleWithin
+}
+
+// withdrawUnfit declares again, every vertex kept, the parallelism a
+// session-mode job runs at once its layout was learned unfit from a
+// decision that timed out with the slots it could take there (slotsCame;
+// State.Withdraw, until a decision declares other requirements) and
+// keeping is what the policy chooses.
+// The declaration that timed out is still Flink's requirements: the job
+// runs below it, and at its next restart (a failover, a lost TaskManager)
+// the adaptive scheduler waits for lower bounds the session cluster's
+// slots never meet, the job down for good (logs-dedupe-session-spikes
+// seed 142007: down from 30m31s to the end of the run, lag 10,000 s). Put
+// back to what runs, the requirements restart nothing. Nil otherwise
+// (outside session mode a time-out's slot wait declares what the
+// registered slots allow).
+func withdrawUnfit(g gateInput, st State, w weighed, snapshotID string) *events.Decision {
+	s := g.snap
+	if g.cfg.Mode != events.ModeSession || !st.Withdraw || s.JobState != "RUNNING" {
+		return nil
+	}
+	d := w.decision(g, snapshotID)
+	d.Rationale = "the decision that timed out is withdrawn: its requirements do not fit the slots the session cluster has for the job " +
+		"(slot-sharing groups nobody declared; " + strings.TrimPrefix(unfitNote, "; ") + "), so the parallelism the job runs at is " +
+		"declared again, every vertex kept: 0 restarts (Flink runs the job at it already) and 0 slots more, traded for nothing but a requirements update, " +
+		"where left declared a restart (a failover, a lost TaskManager) would wait for slots the cluster does not have; " + holdSentence(w.evs, w.ld, w.lim)
+	return d
 }

@@ -28,6 +28,7 @@ func learnAfterGates(prev, st State, g gateInput) State {
 			}
 		case st.Rescale == nil && !st.Unfit && slotsCame(g.snap, rs.Targets, g.cfg):
 			st.Unfit = true
+			st.Withdraw = g.cfg.Mode == events.ModeSession
 		}
 	}
 	if !st.Unfit && holdsMoreSlots(g, st) {
@@ -240,5 +241,6 @@ func afterDecision(st State, d *events.Decision, now time.Time) State {
 	st.UpSince = time.Time{}
 	st.ScaleDowns = nil
 	st.Release = ""
+	st.Withdraw = false
 	return st
 }

@@ -143,6 +143,10 @@ func settled(in Input, g gateInput, st State, h, early *hold) Output {
 	}
 	if best.keep() {
 		st.UpSince = time.Time{}
+		if d := withdrawUnfit(g, st, w, in.SnapshotID); d != nil {
+			st.Withdraw = false
+			return Output{NewState: st, Decision: d}
+		}
 		if d, next := releaseIdle(g, st, w, in.SnapshotID); d != nil {
 			return Output{NewState: next, Decision: d}
 		}

@@ -76,6 +76,11 @@ type State struct {
 	// not fit the slots the job got: every vertex is then taken to need its
 	// own slots (dedicated), as undeclared slot-sharing groups would.
 	Unfit bool `json:"unfit,omitempty"`
+	// Withdraw is set when a session-mode job's layout was learned unfit
+	// from a decision that timed out (slotsCame): that declaration is still
+	// Flink's requirements until a decision declares others
+	// (withdrawUnfit); cleared by the next decision.
+	Withdraw bool `json:"withdraw,omitempty"`
 	// BusyNoise is the relative error of a subtask's measured busy time,
 	// measured on the job's earlier deploys (busynoise.go).
 	BusyNoise NoiseEstimate `json:"busyNoise,omitzero"`
