@@ -91,6 +91,20 @@ func (f *slotsFlink) Overview(context.Context) (flink.Overview, error) {
 	return flink.Overview{TaskManagers: n, SlotsTotal: n}, nil
 }
 
+// runSlotWait runs one slot wait of a job with 3 slots registered, whose
+// slowest wait so far took took, for want slots, while TaskManagers
+// register at the offsets at (SlotWait 2 min, polled every second). It
+// returns how long the wait took, the job's slowest wait after it, and its
+// error.
+func runSlotWait(took time.Duration, want int, at ...time.Duration) (time.Duration, time.Duration, error) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := &stepClock{now: t0}
+	fl := &slotsFlink{clock: clock, start: t0, base: 3, at: at}
+	x := &execution{a: New(Deps{Clock: clock}, Options{Poll: time.Second, SlotWait: 2 * time.Minute}), fl: fl, slotsTook: &took}
+	_, err := x.waitSlots(context.Background(), want)
+	return clock.now.Sub(t0), took, err
+}
+
 // The slot wait goes on past SlotWait while TaskManagers keep registering
 // (pricing-flink2-dedicated-lag-seconds: TaskManagers start in 40 s to
 // 3 min, and every scale-up's wait ran out at 2 min), until half of
@@ -99,35 +113,26 @@ func (f *slotsFlink) Overview(context.Context) (flink.Overview, error) {
 // more, up to twice SlotWait), so a scale-up of one slow TaskManager, which
 // shows no progress, is waited for too.
 func TestSlotWaitFollowsTaskManagersStillRegistering(t *testing.T) {
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	run := func(took time.Duration, want int, at ...time.Duration) (time.Duration, time.Duration, error) {
-		clock := &stepClock{now: t0}
-		fl := &slotsFlink{clock: clock, start: t0, base: 3, at: at}
-		x := &execution{a: New(Deps{Clock: clock}, Options{Poll: time.Second, SlotWait: 2 * time.Minute}), fl: fl, slotsTook: &took}
-		_, err := x.waitSlots(context.Background(), want)
-		return clock.now.Sub(t0), took, err
-	}
-
-	waited, took, err := run(0, 7, 40*time.Second, 100*time.Second, 150*time.Second, 170*time.Second)
+	waited, took, err := runSlotWait(0, 7, 40*time.Second, 100*time.Second, 150*time.Second, 170*time.Second)
 	require.NoError(t, err, "registering until 2m50s: waited for")
 	require.Equal(t, 170*time.Second, waited)
 	require.Equal(t, 170*time.Second, took, "the slowest wait is kept")
 
-	waited, _, err = run(0, 7, 40*time.Second, 100*time.Second, 110*time.Second)
+	waited, _, err = runSlotWait(0, 7, 40*time.Second, 100*time.Second, 110*time.Second)
 	require.ErrorIs(t, err, ErrTimeout, "one never registers")
 	require.Equal(t, 170*time.Second, waited, "a minute after the latest registration")
 	require.Contains(t, err.Error(), "6 of 7 slots registered on 6 TaskManagers (still registering: the latest 1m0s ago)")
 
-	waited, _, err = run(0, 7, 40*time.Second, 50*time.Second, 60*time.Second)
+	waited, _, err = runSlotWait(0, 7, 40*time.Second, 50*time.Second, 60*time.Second)
 	require.ErrorIs(t, err, ErrTimeout)
 	require.Equal(t, 2*time.Minute, waited, "none registered in the bound's last minute: SlotWait")
 
-	_, _, err = run(0, 4, 200*time.Second)
+	_, _, err = runSlotWait(0, 4, 200*time.Second)
 	require.ErrorIs(t, err, ErrTimeout, "one TaskManager, nothing learned: SlotWait")
-	waited, _, err = run(170*time.Second, 4, 200*time.Second)
+	waited, _, err = runSlotWait(170*time.Second, 4, 200*time.Second)
 	require.NoError(t, err, "one TaskManager on a job whose TaskManagers took 2m50s")
 	require.Equal(t, 200*time.Second, waited)
-	waited, _, err = run(10*time.Minute, 4)
+	waited, _, err = runSlotWait(10*time.Minute, 4)
 	require.ErrorIs(t, err, ErrTimeout)
 	require.Equal(t, 4*time.Minute, waited, "at most twice SlotWait")
 }
@@ -139,25 +144,17 @@ func TestSlotWaitFollowsTaskManagersStillRegistering(t *testing.T) {
 // at 2 min with none registered, was rolled back and asked again from
 // zero, 3.4 failed actuations a run).
 func TestSlotWaitLearnsFromAWaitThatRanOut(t *testing.T) {
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	run := func(took time.Duration, want int, at ...time.Duration) (time.Duration, time.Duration, error) {
-		clock := &stepClock{now: t0}
-		fl := &slotsFlink{clock: clock, start: t0, base: 3, at: at}
-		x := &execution{a: New(Deps{Clock: clock}, Options{Poll: time.Second, SlotWait: 2 * time.Minute}), fl: fl, slotsTook: &took}
-		_, err := x.waitSlots(context.Background(), want)
-		return clock.now.Sub(t0), took, err
-	}
-	_, took, err := run(0, 5, 200*time.Second, 210*time.Second)
+	_, took, err := runSlotWait(0, 5, 200*time.Second, 210*time.Second)
 	require.ErrorIs(t, err, ErrTimeout, "none registered in 2 min")
 	require.Equal(t, 4*time.Minute, took, "none registered: the longest wait next time")
-	waited, _, err := run(took, 5, 200*time.Second, 210*time.Second)
+	waited, _, err := runSlotWait(took, 5, 200*time.Second, 210*time.Second)
 	require.NoError(t, err, "the next wait of the same job sees them")
 	require.Equal(t, 210*time.Second, waited)
 
-	_, took, err = run(0, 5, 40*time.Second)
+	_, took, err = runSlotWait(0, 5, 40*time.Second)
 	require.ErrorIs(t, err, ErrTimeout, "one registered, one never does")
 	require.Zero(t, took, "its peer started in the time: the other is taken as never coming, not as slow")
-	_, took, err = run(time.Minute, 4, 30*time.Second)
+	_, took, err = runSlotWait(time.Minute, 4, 30*time.Second)
 	require.NoError(t, err)
 	require.Equal(t, time.Minute, took, "a wait that saw its slots sooner than the slowest keeps the slowest")
 }
