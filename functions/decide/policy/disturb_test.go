@@ -66,3 +66,53 @@ func TestFailoverRiddenAtItsOwnOutage(t *testing.T) {
 	require.InDelta(t, ride(120), keep(2*time.Minute).over, 1e-6)
 	require.Greater(t, keep(2*time.Minute).over, keep(0).over)
 }
+
+// Where the policy folds a failover's drain into the failover's own
+// restart (adaptive and KEDA mode, every source's capacity measured:
+// foldIntoFailover), the follow-up is priced as that fold: the drain
+// starts when the failover's restart ends, with no reaction time, outage
+// or replay of its own, and one restart (the release). Priced as a second
+// restart after the reaction time, keeping a job at +50 % with 10-minute
+// checkpoints put ~59 s over the SLO an hour on it and bought +150 %
+// headroom for every hour of checkpoints-and-groups, which never fails
+// over (2.46× oracle15).
+func TestFailoverFollowUpPricedAsTheFold(t *testing.T) {
+	cfg := Defaults()
+	keep := func(folds bool) evaluation {
+		ld := load{disturbances: cfg.Disturbances, react: 100 * time.Second, sigma: minSigma, peak: 1, forecast: 1, folds: folds}
+		rc := restartCost{interval: 10 * time.Minute}
+		rc.outage = 30 * time.Second
+		e := evaluation{h: 0.502, sigma: minSigma}
+		e.slots, e.paid = 4, 4
+		price(&e, plan{}, &ld, &rc, 0.502, [3]int{4, 3, 4}, &cfg)
+		return e
+	}
+	second, fold := keep(false), keep(true)
+	require.InDelta(t, 2*cfg.Disturbances, second.restarts, 1e-9, "a scale-up after the reaction time and its release")
+	require.InDelta(t, cfg.Disturbances, fold.restarts, 1e-9, "the release only: the scale-up rides the failover's restart")
+	require.Less(t, fold.over, second.over, "no reaction time at +50 %% before the drain")
+	require.Less(t, fold.cost, second.cost)
+
+	// the fold's path: outage and half the interval replayed, then drained
+	// within slo.recovery
+	p := lagPath{slo: 60, end: horizon.Seconds()}
+	p.run(30, 1)
+	p.jump(300)
+	p.run(cfg.SLO.Recovery.Seconds(), -p.lag/cfg.SLO.Recovery.Seconds())
+	require.InDelta(t, cfg.Disturbances*p.over, fold.over, 1e-6)
+}
+
+// The fold is what answers a failover only where foldIntoFailover makes
+// it: adaptive and KEDA mode, every source's capacity measured.
+func TestFoldsFailoverWhereTheFoldIsMade(t *testing.T) {
+	known := jobView{vs: []vertexView{{source: true, rate: 1000}, {rate: 500}}}
+	blind := jobView{vs: []vertexView{{source: true, rate: 1000, ceiling: 900}, {rate: 500}}}
+	unknown := jobView{vs: []vertexView{{source: true}, {rate: 500}}}
+	for mode, want := range map[string]bool{"adaptive": true, "keda": true, "reactive": false, "session": false} {
+		cfg := Defaults()
+		cfg.Mode = mode
+		require.Equal(t, want, foldsFailover(cfg, known), mode)
+		require.False(t, foldsFailover(cfg, blind), mode)
+		require.False(t, foldsFailover(cfg, unknown), mode)
+	}
+}

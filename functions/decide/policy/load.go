@@ -44,6 +44,10 @@ type load struct {
 	// failovers are priced with the scale-up that answers them
 	// (disturbance); 0 otherwise.
 	followUp time.Duration
+	// folds is whether that scale-up is folded into the failover's own
+	// restart (foldsFailover): then it comes without the reaction time
+	// and a restart of its own.
+	folds bool
 	// trend is the load's typical rise, share of the load per second (≥ 0):
 	// it erodes a scale-up's spare while the restart's backlog drains.
 	trend float64
@@ -324,7 +328,11 @@ func (ld load) describe(b text) text {
 		b = b.s("; ").f(ld.disturbances, 1).s(" failovers/h (").i(ld.seen).s(" seen)")
 	}
 	if ld.disturbances > 0 && ld.followUp > 0 {
-		b = b.s("; a failover's ~").dur(ld.followUp).s(" replay priced with the scale-up that drains it (2 restarts), not with standing headroom")
+		if ld.folds {
+			b = b.s("; a failover's ~").dur(ld.followUp).s(" replay priced with the scale-up that drains it, folded into the failover's restart (1 restart: its release), not with standing headroom")
+		} else {
+			b = b.s("; a failover's ~").dur(ld.followUp).s(" replay priced with the scale-up that drains it (2 restarts), not with standing headroom")
+		}
 	}
 	if !ld.drop.since.IsZero() {
 		b = b.s("; the load stepped down from ").si(ld.drop.before).s(" rec/s: a scale-down is sized for the level since, not the window's peak")

@@ -227,6 +227,7 @@ func weigh(g gateInput, st State, view jobView, rs restartCost) weighed {
 	rs = rs.replayedAt(st.Minutes, view.offered, g.now)
 	if followsUp(rs, g.cfg) {
 		ld.followUp = disturbanceReplay(rs, g.cfg)
+		ld.folds = foldsFailover(g.cfg, view)
 	}
 	s := g.scr.weighing()
 	if s == nil {
