@@ -68,3 +68,50 @@ func TestFreshOfferedSeesAStep(t *testing.T) {
 	_, _, ok = freshOffered(w, 0, MeterSettle)
 	require.False(t, ok)
 }
+
+// A poll the JobManager answers from its previous fetch repeats that
+// reading, pending records included: read at the poll's time, a repeat at
+// the start of freshSpan counts 30 s of pending growth over 20 s and
+// reads a step up on a flat load (600 rec/s offered, 355 read, the rest
+// backing up). Read at its fetch's time, the span is the 30 s it took and
+// the minute's average stands; a repeat as the latest reading likewise.
+func TestFreshOfferedReadsARepeatAtItsFetch(t *testing.T) {
+	var w []Sample
+	for s := 100.0; s <= 200; s += 10 {
+		w = append(w, Sample{At: t0.Add(time.Duration(s) * time.Second), Epoch: t0, V: []VertexSample{{In: 355, Out: 355, Pending: 245 * s}}})
+	}
+	n := len(w)
+	fresh := func(w []Sample) float64 {
+		f, growth, ok := freshOffered(w, 0, MeterSettle)
+		require.True(t, ok)
+		require.InDelta(t, f-355, growth, 1e-9)
+		return f
+	}
+	require.InDelta(t, 600, fresh(w), 1e-9)
+	require.InDelta(t, 600, risenOffered(w, nil, 0, MeterSettle, 600), 1e-9)
+
+	// the sample 20 s before the latest repeats the one before it
+	rep := append([]Sample(nil), w...)
+	rep[n-3].V = []VertexSample{rep[n-4].V[0]}
+	require.Equal(t, t0.Add(170*time.Second), fetchedAt(rep, n-3, 0))
+	require.InDelta(t, 600, fresh(rep), 1e-9, "read over the 30 s since its fetch")
+	require.InDelta(t, 600, risenOffered(rep, nil, 0, MeterSettle, 600), 1e-9)
+	// read at the poll's own time it was a step up of half the growth again
+	require.InDelta(t, 355+245*1.5, 355+(rep[n-1].V[0].Pending-rep[n-3].V[0].Pending)/20, 1e-9)
+
+	// the latest reading repeats the one before: read from its fetch
+	last := append([]Sample(nil), w...)
+	last[n-1].V = []VertexSample{last[n-2].V[0]}
+	require.InDelta(t, 600, fresh(last), 1e-9)
+	// a reading that holds with nothing flowing, or nothing pending (a
+	// steady source on a flat load, or one that shows no pending
+	// records), is no repeat
+	require.False(t, sameReading(VertexSample{Pending: 5}, VertexSample{Pending: 5}))
+	require.False(t, sameReading(VertexSample{In: 355, Out: 355}, VertexSample{In: 355, Out: 355}))
+	require.False(t, sameReading(VertexSample{In: 355, Out: 355, Pending: -1}, VertexSample{In: 355, Out: 355, Pending: -1}))
+	// one poll back at most
+	two := append([]Sample(nil), w...)
+	two[n-3].V = []VertexSample{two[n-5].V[0]}
+	two[n-4].V = []VertexSample{two[n-5].V[0]}
+	require.Equal(t, t0.Add(170*time.Second), fetchedAt(two, n-3, 0))
+}

@@ -161,6 +161,9 @@ func settled(in Input, g gateInput, st State, h, early *hold) Output {
 	need := needSlots(w.cands, w.lim)
 	rc := w.rs.forChange(best.rises, best.starts)
 	u := undoOf(best, st, view, w.lim, need, undoStop(rc), g.cfg, g.now)
+	if correction(best, w.evs[0].h) {
+		u = undo{}
+	}
 	steady := ""
 	if u.undoes {
 		undoes := func(e evaluation) bool {

@@ -66,6 +66,21 @@ type undo struct {
 // the release's restart also replays 32 s).
 func undoStop(rc restartCost) time.Duration { return rc.outage + rc.replay }
 
+// A scale-up can also be undone by a reshape: a change that lowers the
+// vertices it raised and raises another within fewer slots than the job
+// pays now, on the same load (real Flink, constant-noise: 2/2/2 → 6/6/2
+// at 0:57, then 6/6/2 → 4/5/3 at 7:17 on the same 600 rec/s, the Sink
+// raised inside the slots kept: 2 decided flaps, made without the undo's
+// price because the change raises a vertex). It is priced as any undo,
+// unless the job at its size now is short of the demand (correction).
+
+// correction reports whether best, a change that raises some vertex, is
+// made at a job short of the demand at its size now (keepH, keep's
+// headroom, below 0): the raise then corrects a bottleneck the last
+// scale-up left, and holding the job short to the window's end would
+// cost lag the undo's price does not count, so it is not held as an undo.
+func correction(best evaluation, keepH float64) bool { return best.raises() && keepH < 0 }
+
 // undoOf reads whether best undoes the last decision (st.Rescale) on the
 // same load within undoWindow of the decision's move (Rescale.Applied):
 // need is the slots the job needs now (sized with no headroom), stop how
@@ -83,7 +98,13 @@ func undoStop(rc restartCost) time.Duration { return rc.outage + rc.replay }
 func undoOf(best evaluation, st State, j jobView, lim limits, need int, stop time.Duration, cfg Config, now time.Time) undo {
 	rs := st.Rescale
 	var u undo
-	if rs == nil || rs.Applied.IsZero() || rs.Need <= 0 || rs.Offered <= 0 || j.offered <= 0 || best.keep() || best.raises() {
+	if rs == nil || rs.Applied.IsZero() || rs.Need <= 0 || rs.Offered <= 0 || j.offered <= 0 || best.keep() {
+		return u
+	}
+	now0 := lim.paid(lim.need(currentsOf(j)))
+	if best.raises() && best.paid >= now0 {
+		// a scale-up; one that raises a vertex within fewer slots than
+		// the job pays now (a reshape) may still lower what it raised
 		return u
 	}
 	u.since = now.Sub(rs.Applied)
@@ -104,7 +125,6 @@ func undoOf(best evaluation, st State, j jobView, lim limits, need int, stop tim
 	if loadMovedSince(st.Minutes, rs, j.offered, need, lim.layout.PerTaskManager) {
 		return u
 	}
-	now0 := lim.paid(lim.need(currentsOf(j)))
 	u.undoes = true
 	u.hold = float64(now0-best.paid) * (undoWindow - u.since).Seconds()
 	if rs.Stop > stop {

@@ -319,3 +319,42 @@ func TestSteadiest(t *testing.T) {
 	require.False(t, ok)
 	require.Contains(t, steadyNote(zero, evaluation{}), "no lower size carries the load up to 1.36 σ of its uncertainty")
 }
+
+// A reshape on the same load that lowers what the last scale-up raised
+// and raises another vertex within fewer slots than the job pays now is
+// an undo too (real Flink, constant-noise: 2/2/2 → 6/6/2 at 0:57, then
+// 6/6/2 → 4/5/3 at 7:17 on the same 600 rec/s, the Sink raised inside
+// the slots kept: 2 decided flaps the undo rule did not price because
+// the change raises a vertex). A change that raises within as many
+// slots as now, or more, is a scale-up and not an undo.
+func TestUndoOfReshape(t *testing.T) {
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	lim := limits{layout: slots.Layout{PerTaskManager: 1}, ids: []string{"src", "map", "sink"}}
+	j := jobView{offered: 603, vs: []vertexView{{id: "src", cur: 6}, {id: "map", cur: 6}, {id: "sink", cur: 2}}}
+	st := State{Rescale: &Rescale{At: at, Applied: at.Add(time.Minute),
+		From:    map[string]int{"src": 2, "map": 2, "sink": 2},
+		Targets: map[string]int{"src": 6, "map": 6, "sink": 2}, Offered: 545, Need: 5}}
+	now := at.Add(7*time.Minute + 17*time.Second)
+	reshape := evaluation{candidate: candidate{ps: []int{4, 5, 3}, headroom: 0.1}, paid: 5, rises: true}
+	u := undoOf(reshape, st, j, lim, 5, 20*time.Second, Defaults(), now)
+	require.True(t, u.undoes)
+	// one slot held for the 8m43s left of the window
+	require.InDelta(t, 523, u.hold, 1e-6)
+	wait, _ := awaitUndo(reshape, u)
+	require.Contains(t, wait, "would undo the scale-up that ran 6m17s ago on the same load")
+
+	// the same shape in as many slots as now: a scale-up, not an undo
+	wide := evaluation{candidate: candidate{ps: []int{4, 6, 3}, headroom: 0.1}, paid: 6, rises: true}
+	require.False(t, undoOf(wide, st, j, lim, 5, 20*time.Second, Defaults(), now).undoes)
+	// a reshape that lowers nothing the scale-up raised: not an undo
+	other := st
+	rs := *st.Rescale
+	rs.From, rs.Targets = map[string]int{"sink": 1}, map[string]int{"sink": 2}
+	other.Rescale = &rs
+	require.False(t, undoOf(reshape, other, j, lim, 5, 20*time.Second, Defaults(), now).undoes)
+	// at a job short of the demand at its size now (the Sink over 100 %
+	// busy), the reshape corrects a bottleneck: not held as an undo
+	require.True(t, correction(reshape, -0.05))
+	require.False(t, correction(reshape, 0.1))
+	require.False(t, correction(evaluation{candidate: candidate{ps: []int{4, 5, 2}, headroom: 0.1}, paid: 5}, -0.05))
+}
