@@ -269,7 +269,7 @@ func price(e *evaluation, p plan, ld *load, rc *restartCost, h0 float64, sizes [
 	if p.restart {
 		e.restarts++
 	}
-	e.recovery = recoveryOf(e, p, rc, h0, ld.trend, cfg)
+	e.recovery = recoveryOf(e, p, rc, h0, ld.trend, ld.sigma, cfg)
 	e.slotSec = float64(e.paid)*t1 + float64(paid0)*(hz-t1)
 	stake := 0.0
 	if p.release != nil {
@@ -395,7 +395,9 @@ func timeAbove(a, b, d, level float64) float64 {
 // choose is the cheapest evaluation; keep wins ties within 0.5 % of its
 // cost, so figures at the edge do not flip a job back and forth. When some
 // change drains its restart's backlog within slo.recovery, the changes
-// that do not are left out (recovering).
+// that do not are left out (recovering). A change that drains it in time
+// only at the estimate gives way to one that does at the load's upper
+// level too when that is priced within surePremium of it (surer).
 func choose(evs []evaluation) evaluation {
 	best, strict := evs[0], recovering(evs)
 	for _, e := range evs[1:] {
@@ -406,7 +408,7 @@ func choose(evs []evaluation) evaluation {
 	if !best.keep() && best.cost > evs[0].cost*(1-hysteresis) {
 		return evs[0]
 	}
-	return best
+	return surer(best, evs)
 }
 
 // hysteresis is the share of keep's cost a change must save.
