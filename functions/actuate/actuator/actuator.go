@@ -416,7 +416,11 @@ func (a *Actuator) apply(ctx context.Context, fl Flink, d events.Decision, dry b
 		return skipped("already at target: " + p.Reason), false, nil
 	}
 	a.recordEvent(ctx, workload, eventNormal, "ScalingDecision", decisionMessage(d, p))
-	return x.run(ctx)
+	res, changed, err := x.run(ctx)
+	if changed && plan.BoundsOnly(d, cur) {
+		changed = false // the put restarted nothing: no rate limit from it
+	}
+	return res, changed, err
 }
 
 func dryRun(p plan.Plan) events.Result {

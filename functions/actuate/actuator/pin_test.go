@@ -43,3 +43,26 @@ func TestScaleUpOfAJobBelowItsBoundsPinsWhatRuns(t *testing.T) {
 	require.Contains(t, r.Steps[0].Detail, "the parallelism the job runs at")
 	require.Equal(t, []int{4, 4}, e.parallelism(t))
 }
+
+// decide's first declaration of a job's bounds (a decision at the
+// parallelism the job runs at, its TaskManagers kept) is requirements
+// only: it restarts nothing, so it does not start --min-interval, and the
+// job's next decision is not skipped as rate limited.
+func TestBoundsOnlyDecisionStartsNoRateLimit(t *testing.T) {
+	e := newEnv(t, "adaptive", true, Options{MinInterval: time.Hour, SlotWait: 10 * time.Second, ParallelismWait: 10 * time.Second, Poll: 20 * time.Millisecond})
+	e.await(t, func() bool { return e.sim.GroundTruth().State == flinksim.StateRunning }, 30*time.Second, "the job runs")
+	require.Equal(t, []int{2, 2}, e.parallelism(t))
+	before := e.sim.GroundTruth().Restarts
+
+	pin := e.decision(events.ModeAdaptive, 2, 2)
+	pin.TaskManagers = events.Count{Current: 2, Target: 2}
+	r, err := e.act.Actuate(context.Background(), pin)
+	require.NoError(t, err)
+	require.Equal(t, events.OutcomeApplied, r.Outcome, "%v %s", stepNames(r), r.Error)
+	require.Equal(t, []string{"put-requirements:done", "verify-requirements:done", "wait-parallelism:done"}, stepNames(r))
+	require.Equal(t, before, e.sim.GroundTruth().Restarts, "declaring what runs restarts nothing")
+
+	r, err = e.act.Actuate(context.Background(), e.decision(events.ModeAdaptive, 3, 3))
+	require.NoError(t, err)
+	require.Equal(t, events.OutcomeApplied, r.Outcome, "not rate limited by the bounds-only decision: %v %s", stepNames(r), r.Error)
+}

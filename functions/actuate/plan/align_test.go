@@ -53,6 +53,16 @@ func TestAlignCheckpoint(t *testing.T) {
 			[]Kind{scale, slots, put, verify, wait}},
 		{"nothing to do", decision(events.ModeAdaptive, one, 2, 2),
 			Current{TaskManagers: 2, Requirements: reqs(2, 2)}, true, time.Minute, nil},
+		// decide's pin of a job's bounds before its first decision: Flink's
+		// default lower bound 1 raised to what runs restarts nothing
+		{"bounds declared at what runs: no restart, no wait", decision(events.ModeAdaptive, one, 3, 1),
+			Current{TaskManagers: 3, Requirements: map[string]Bounds{"a": {Lower: 1, Upper: 3}, "b": {Lower: 1, Upper: 1}},
+				Parallelism: map[string]int{"a": 3, "b": 1}}, true, time.Minute,
+			[]Kind{put, verify, wait}},
+		{"bounds declared at what a down job ran at: it restarts", decision(events.ModeAdaptive, one, 3, 1),
+			Current{TaskManagers: 3, Requirements: map[string]Bounds{"a": {Lower: 1, Upper: 3}, "b": {Lower: 1, Upper: 1}},
+				Down: true}, true, time.Minute,
+			[]Kind{ckpt, put, verify, wait}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

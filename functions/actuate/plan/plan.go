@@ -262,10 +262,16 @@ func For(d events.Decision, cur Current, opt Options) (Plan, error) {
 	}
 	p := Plan{Mode: d.Mode, TaskManagers: events.Count{Current: cur.TaskManagers, Target: cur.TaskManagers}}
 	var err error
-	switch d.Mode {
-	case events.ModeSession:
+	switch {
+	case d.Mode == events.ModeSession:
 		p, err = requirementsOnly(p, d, cur)
-	default:
+	case BoundsOnly(d, cur):
+		// what runs declared as the bounds, no TaskManager asked: the
+		// TaskManagers stay whatever the decision's slot layout would
+		// count (a job with slot-sharing groups it does not report holds
+		// more than the layout counts)
+		p, err = requirementsOnly(p, d, cur)
+	case d.Mode == events.ModeReactive, d.Mode == events.ModeAdaptive, d.Mode == events.ModeKEDA:
 		var tms int
 		if tms, p.Slots, err = TaskManagers(d); err != nil {
 			return Plan{}, err
@@ -276,10 +282,32 @@ func For(d events.Decision, cur Current, opt Options) (Plan, error) {
 			p, err = adaptive(p, d, cur, opt, tms)
 		}
 	}
-	if err != nil || !opt.AlignCheckpoint || cur.CheckpointInterval <= 0 {
+	if err != nil || !opt.AlignCheckpoint || cur.CheckpointInterval <= 0 || BoundsOnly(d, cur) {
 		return p, err
 	}
 	return alignCheckpoint(p, cur.CheckpointInterval, !raises(d)), nil
+}
+
+// BoundsOnly reports whether d only declares the parallelism a running
+// adaptive or KEDA job runs at, asking for no TaskManager (its count's
+// target its current): decide's pin of a job's bounds before its first
+// decision. Its plan is requirements only (put → verify → wait). Flink's
+// adaptive scheduler rescales only when the parallelism the slots and
+// requirements give differs from what runs, so such a put restarts
+// nothing: it waits for no checkpoint and does not start actuate's rate
+// limit (a decision that follows it within --min-interval is not
+// skipped).
+func BoundsOnly(d events.Decision, cur Current) bool {
+	if d.Mode != events.ModeAdaptive && d.Mode != events.ModeKEDA || cur.Down || len(cur.Parallelism) == 0 ||
+		d.TaskManagers.Target != d.TaskManagers.Current || len(d.Vertices) == 0 {
+		return false
+	}
+	for _, v := range d.Vertices {
+		if run, ok := cur.Parallelism[v.ID]; !ok || run != v.Target {
+			return false
+		}
+	}
+	return true
 }
 
 // raises reports whether d takes any vertex above its current parallelism.

@@ -263,7 +263,7 @@ func TestSourceBusyUnderReads(t *testing.T) {
 // group, which costs no slot). The offered rate is read from the freshest samples
 // (30 k), where the minute's rates show 20 k, and the rationale says so.
 func TestSourceLagAtAStepIsNotItsCapacity(t *testing.T) {
-	o := feedOurs(t, noDelay(), State{}, 8, func(s int) events.Snapshot {
+	o := feedOurs(t, noDelay(), pinned, 8, func(s int) events.Snapshot {
 		in := 15000 + 15000*min(float64(max(s-130, 0))/60, 1)
 		snap := snapAt(s, vtx("src", 2, 200, in, in), vtx("map", 2, 900, in, in, "src"))
 		snap.Vertices[0].PendingRecords = ptr(float64(max(s-130, 0)) * 15000)
@@ -391,7 +391,7 @@ func pow(x, y float64) float64 { return math.Pow(x, y) }
 func TestFailoversLearned(t *testing.T) {
 	job := newSimJob(t0, []string{"source", "map", "sink"},
 		[]float64{1e6, 2000, 1e6}, []float64{1, 1, 1}, []float64{1, 1, 0}, []int{1, 8, 1}, 30)
-	var st State
+	st := pinned
 	var o Output
 	for s := 1; s <= 5400; s++ {
 		if s%1800 == 0 {

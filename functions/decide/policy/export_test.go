@@ -7,3 +7,8 @@ func SetLagShare(v float64) func() {
 	lagShare = v
 	return func() { lagShare = old }
 }
+
+// pinned is a job's state once its bounds were declared (pinBounds): the
+// starting state of tests about what follows, in which a first keep holds
+// rather than pins.
+var pinned = State{Pinned: t0}

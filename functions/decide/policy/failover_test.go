@@ -29,7 +29,7 @@ func TestFailoverFoldsTheDrain(t *testing.T) {
 	running := func(sec int) events.Snapshot {
 		return failoverJob(sec, ck, t0.Add(time.Duration(sec)*time.Second).Truncate(ck))
 	}
-	o := feedOurs(t, cfg, State{}, 23, running) // 80 s … 300 s
+	o := feedOurs(t, cfg, pinned, 23, running) // 80 s … 300 s
 	require.Nil(t, o.Decision, o.Hold)
 	ran := o.NewState
 	down := failoverDown
@@ -143,7 +143,7 @@ func TestOurFlink2RescaleIsNotAFailover(t *testing.T) {
 		s.FlinkVersion = "2.0.1"
 		return s
 	}
-	o := feedOurs(t, cfg, State{}, 23, running) // 80 s … 300 s
+	o := feedOurs(t, cfg, pinned, 23, running) // 80 s … 300 s
 	require.Nil(t, o.Decision, o.Hold)
 	ran := o.NewState
 	down := failoverDown(310)
@@ -182,7 +182,7 @@ func foldAfterFailover(t *testing.T, ck time.Duration, last time.Time) Output {
 	cfg.Slots.PerTaskManager = 1
 	cfg.Disturbances = 0 // running, the job keeps its size
 	running := func(sec int) events.Snapshot { return failoverJob(sec, ck, last) }
-	o := feedOurs(t, cfg, State{}, 23, running)
+	o := feedOurs(t, cfg, pinned, 23, running)
 	require.Nil(t, o.Decision, o.Hold)
 	down := failoverDown(310)
 	o = Decide(Input{Snapshot: down, State: o.NewState, Config: cfg, Now: down.ObservedAt, SnapshotID: "s"})

@@ -39,7 +39,7 @@ func TestIdleTaskManagersReleased(t *testing.T) {
 			// 10,000 rec/s on a map of 2 × 8,000: 62 % busy, within its band
 			job := newSimJob(t0, []string{"source", "map"}, []float64{1e6, 8000}, []float64{1, 1}, []float64{1, 0}, []int{1, 2}, 30)
 			tms := 2
-			var st State
+			st := pinned
 			var got []int
 			for s := 1; s <= 1800; s++ {
 				job.step(10000)

@@ -83,6 +83,16 @@ func taskManagersReady(prev, st State, g gateInput) *Rescale {
 // wait; the whole wait when no snapshot showed them before).
 func observedRestart(st State, raised bool) RestartObs {
 	o := RestartObs{Downtime: st.Downtime, Outage: st.Outage, Raised: raised, Failover: st.Rescale.Failover}
+	if rs := st.Rescale; rs.Failover && rs.TaskManagers > 0 && !rs.Ready.IsZero() {
+		// a fold's job was down while the TaskManagers it asked for (and
+		// the lost one's replacement) started: what came after they
+		// registered is the restart; the start-up before it is the
+		// failover's, which a change of ours made while the job runs does
+		// not wait out down (it starts them first)
+		after := max(st.Downtime-max(rs.Ready.Sub(rs.At), 0), 0)
+		o.Downtime, o.Outage = min(o.Downtime, after), min(o.Outage, after)
+		return o
+	}
 	if rs := st.Rescale; rs.TaskManagers > 0 {
 		wait := max(st.Downtime-st.Outage, 0)
 		o.Started, o.Startup = true, wait

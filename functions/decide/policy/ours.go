@@ -150,6 +150,9 @@ func settled(in Input, g gateInput, st State, h, early *hold) Output {
 		if d, next := releaseIdle(g, st, w, in.SnapshotID); d != nil {
 			return Output{NewState: next, Decision: d}
 		}
+		if d, next := pinBounds(g, st, w, in.SnapshotID); d != nil {
+			return Output{NewState: next, Decision: d}
+		}
 		return Output{NewState: st, HoldKind: HoldNoChange, Hold: holdSentence(evs, ld, w.lim)}
 	}
 	if msg := awaitFall(best, view, ld); msg != "" {

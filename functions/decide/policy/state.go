@@ -104,6 +104,10 @@ type State struct {
 	// Noise is epochNoise's sum over Window, kept as samples enter and
 	// leave it (gateRecord) so a decision does not walk the window.
 	Noise NoiseSum `json:"noise,omitzero"`
+	// Pinned is when the parallelism the job ran at was declared as its
+	// bounds before any decision of ours had declared them (pinBounds):
+	// once per job.
+	Pinned time.Time `json:"pinned,omitzero"`
 }
 
 // Checkpoints are a job's checkpoint interval and its latest completed

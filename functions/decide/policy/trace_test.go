@@ -107,7 +107,7 @@ func traceSamples(s scorecard.Series) {
 	}
 	for _, x := range s.Samples {
 		if x.Elapsed >= from && x.Elapsed <= to {
-			fmt.Printf("%8s %-10s offered %6.0f lag %5.1fs backlog %8.0f running %v oracle %v busy %.2f\n", x.Elapsed, x.State, x.OfferedRate, x.LagSeconds, x.Backlog, x.Parallelism, x.OracleParallelism, x.MaxBusy)
+			fmt.Printf("%8s %-10s offered %6.0f lag %5.1fs backlog %8.0f running %v oracle %v busy %.2f tms %d slots %d restarts %d\n", x.Elapsed, x.State, x.OfferedRate, x.LagSeconds, x.Backlog, x.Parallelism, x.OracleParallelism, x.MaxBusy, x.TaskManagers, x.Slots, x.Restarts)
 		}
 	}
 }
