@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/flinkscaler/flinkscaler/internal/slots"
 )
 
 // With 10-minute checkpoints a failover replays ~5 minutes: no standing
@@ -115,4 +117,45 @@ func TestFoldsFailoverWhereTheFoldIsMade(t *testing.T) {
 		require.False(t, foldsFailover(cfg, blind), mode)
 		require.False(t, foldsFailover(cfg, unknown), mode)
 	}
+}
+
+// A failover restarts the job whatever a decision changed, so every
+// candidate's disturbances are priced at one restart: keep's (the job's
+// restart that raises nothing), not the candidate's own. Priced at its
+// own, a change that raised some vertex rode the hour's failovers at the
+// outage of the job's scale-ups while keep rode them at that of its
+// scale-downs: logs-dedupe-session-spikes seed 142014, one scale-down
+// whose restore failed twice (2m5s) against scale-ups of 37 s, priced
+// keep [4 5 4 5] ~27 s over the SLO and the reshape [1 6 4 5] (a slot
+// moved from the source to the parse chain, +78 % headroom either way)
+// 0 s, and swapped that slot back and forth at "+0 slot-s/h" (7 flaps).
+func TestFailoversPricedAtOneRestartForEveryCandidate(t *testing.T) {
+	cfg := Defaults()
+	const offered = 20e3
+	j := jobView{offered: offered, vs: []vertexView{
+		{id: "src", source: true, cur: 4, rate: 40e3, est: estimate{in: offered}},
+		{id: "parse", cur: 5, rate: 7e3, est: estimate{in: offered}},
+	}}
+	sc := []scaling{{a: 1}, {a: 1}}
+	dem := []float64{offered, offered}
+	lim := limits{lo: []int{1, 1}, hi: []int{128, 128}, layout: slots.Layout{PerTaskManager: 2, Dedicated: true}, ids: []string{"src", "parse"}, session: true}
+	base := restartCost{interval: 90 * time.Second}
+	base.outage, base.replay = 125*time.Second, 8*time.Second
+	up := base
+	up.outage = 37 * time.Second
+	base.up = &up
+	ld := load{disturbances: cfg.Disturbances, react: 100 * time.Second, sigma: minSigma, peak: 1, forecast: 1}
+	cands := []candidate{{ps: []int{4, 5}, headroom: -1}, {ps: []int{3, 6}, headroom: 0.5}}
+	evs := evaluateAll(new(scratch), cands, j, ld, dem, base, lim, sc, newCapMemos(j, sc), cfg)
+	keep, reshape := evs[0], evs[1]
+	require.True(t, keep.keep())
+	require.True(t, reshape.rises)
+	require.Greater(t, keep.over, 1.0, "keep rides the failovers at the 2m5s outage")
+	// the reshape's own restart (37 s down, 8 s replayed) stays under the
+	// 60 s SLO: all it is over is the failovers', at keep's restart
+	ride := lagPath{slo: cfg.SLO.MaxLag.Seconds(), end: horizon.Seconds()}
+	ride.run(125, 1)
+	ride.jump(45)
+	ride.run(horizon.Seconds(), -reshape.h)
+	require.InDelta(t, cfg.Disturbances*ride.over, reshape.over, 1e-6, "old pricing: the failovers at the scale-up's 37 s outage, 4 s over (keep 33 s)")
 }

@@ -104,6 +104,7 @@ func evaluateAll(s *scratch, cands []candidate, j jobView, ld load, dem []float6
 	base, out := all[:len(cands):len(cands)], all[len(cands):len(cands)]
 	rest := -1
 	var restCost float64
+	ld.ride = &rc // every candidate rides failovers at keep's restart
 	for i, c := range cands {
 		e := evaluation{candidate: c, h: headroomOf(c.ps, j, dem, caps)}
 		e.back = ld.comebackAbove(e.h, h0)
@@ -259,7 +260,11 @@ func price(e *evaluation, p plan, ld *load, rc *restartCost, h0 float64, sizes [
 		t1 = e.undone(final, ld, rc, slo, hz)
 	}
 	if ld.disturbances > 0 {
-		d, follow := disturbance(rc, ld, maxF(final, 0), cfg, slo, hz)
+		ride := rc
+		if ld.ride != nil {
+			ride = ld.ride
+		}
+		d, follow := disturbance(ride, ld, maxF(final, 0), cfg, slo, hz)
 		k := ld.disturbances * hz / 3600
 		e.over += k * d.over
 		e.lagged += k * d.area / slo

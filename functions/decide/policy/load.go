@@ -48,6 +48,11 @@ type load struct {
 	// restart (foldsFailover): then it comes without the reaction time
 	// and a restart of its own.
 	folds bool
+	// ride is the restart every candidate's disturbances are priced at
+	// (evaluateAll: the job's restart that raises nothing, keep's), nil for
+	// the candidate's own: a failover restarts the job whatever this
+	// decision changed, so its price must not differ between candidates.
+	ride *restartCost
 	// trend is the load's typical rise, share of the load per second (≥ 0):
 	// it erodes a scale-up's spare while the restart's backlog drains.
 	trend float64
