@@ -1,6 +1,7 @@
 package policy_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -15,7 +16,7 @@ import (
 // 10 s, Flink 1.20's two restarts for a lost TaskManager), a TaskManager
 // lost at 5m and the load doubling to beyond the job's capacity at 5m20s,
 // while the job runs on the slots left.
-const failoverStep = `name: failover-step
+var failoverStep = `name: failover-step
 duration: 9m
 seed: 1
 cluster:
@@ -31,18 +32,29 @@ cluster:
   faults:
     lostTaskManagerAt: [5m]
   flinkVersion: "1.20"
-job:
+` + sessionsJob(2) + `load:
+  pattern: step
+  steps: [{at: 0s, rate: 12000}, {at: 5m20s, rate: 40000}]
+  noise: 0.02
+slo:
+  maxLagSeconds: 60
+`
+
+// sessionsJob is faults' job (source, keyed session window, sink) as a
+// scenario's job section, its source and window at parallelism p.
+func sessionsJob(p int) string {
+	return fmt.Sprintf(`job:
   name: sessions
   vertices:
     - name: "Source: events"
-      parallelism: 2
+      parallelism: %d
       maxParallelism: 128
       capacity: 80000
       partitions: 24
     - name: "Session window"
       inputs: ["Source: events"]
       keyed: true
-      parallelism: 2
+      parallelism: %d
       maxParallelism: 120
       capacity: 12000
       selectivity: 0.2
@@ -52,13 +64,8 @@ job:
       maxParallelism: 128
       capacity: 40000
       selectivity: 0
-load:
-  pattern: step
-  steps: [{at: 0s, rate: 12000}, {at: 5m20s, rate: 40000}]
-  noise: 0.02
-slo:
-  maxLagSeconds: 60
-`
+`, p, p)
+}
 
 // TestOursDecidesInAFailoversRun: a TaskManager lost just before a step
 // restarts the job on Flink's own account (with its bounds declared at what

@@ -14,7 +14,7 @@ import (
 // (no decision needed), on Flink 1.19 with its default 10 s resource
 // stabilization, losing a TaskManager at 5m whose replacement starts in
 // 30 s.
-const lostBeforeAnyDecision = `name: lost-before-any-decision
+var lostBeforeAnyDecision = `name: lost-before-any-decision
 duration: 8m
 seed: 1
 cluster:
@@ -30,28 +30,7 @@ cluster:
   faults:
     lostTaskManagerAt: [5m]
   flinkVersion: "1.19"
-job:
-  name: sessions
-  vertices:
-    - name: "Source: events"
-      parallelism: 3
-      maxParallelism: 128
-      capacity: 80000
-      partitions: 24
-    - name: "Session window"
-      inputs: ["Source: events"]
-      keyed: true
-      parallelism: 3
-      maxParallelism: 120
-      capacity: 12000
-      selectivity: 0.2
-    - name: "Sink: db"
-      inputs: ["Session window"]
-      parallelism: 1
-      maxParallelism: 128
-      capacity: 40000
-      selectivity: 0
-load:
+` + sessionsJob(3) + `load:
   pattern: constant
   rate: 24000
   noise: 0.02
