@@ -56,6 +56,7 @@ func TestNewFlinkDeploymentIsDiscovered(t *testing.T) {
 	startActuate(t, acfg, testLog("actuate"))
 	c := &kedaChain{e: e, natsURL: srv.ClientURL()}
 	_, next := c.results(t)
+	decision := decisionsSeen(t, c.natsURL)
 
 	objs, err := kubetest.DecodeYAML([]byte(`{apiVersion: flink.apache.org/v1beta1, kind: FlinkDeployment,
 		metadata: {name: orders, namespace: flink, annotations: {flinkscaler.io/url: "` + e.url + `"}},
@@ -66,11 +67,7 @@ func TestNewFlinkDeploymentIsDiscovered(t *testing.T) {
 	_, err = dyn.Resource(discovery.FlinkDeployments).Namespace("flink").Create(t.Context(), objs[0], metav1.CreateOptions{})
 	require.NoError(t, err)
 
-	var applied events.Result
-	deadline := time.Now().Add(3 * time.Minute)
-	for applied.Outcome != events.OutcomeApplied {
-		applied = next(time.Until(deadline))
-	}
+	applied := nextAppliedChange(t, next, decision, 3*time.Minute)
 	require.Equal(t, "flink-orders", applied.Cluster, "the cluster is named NAMESPACE-NAME")
 	var names []string
 	for _, s := range applied.Steps {

@@ -194,6 +194,7 @@ func TestKEDAOwnsTaskManagersEndToEnd(t *testing.T) {
 	c := startKEDAChain(t, stepScenario, 2, 0.1, 0.1)
 	keda := c.keda
 	_, next := c.results(t)
+	decision := decisionsSeen(t, c.natsURL)
 	eventually(t, 30*time.Second, func() bool { values, _ := keda.seen(); keda.once(t.Context()); return len(values) > 0 },
 		"the scaler never answered the steady job")
 	values, before := keda.seen()
@@ -206,11 +207,7 @@ func TestKEDAOwnsTaskManagersEndToEnd(t *testing.T) {
 	// The policy a user gets: nothing in it says who owns the TaskManagers.
 	startDecide(t, decider.Config{Common: function.Common{NATS: events.ConnOptions{URL: c.natsURL, Name: decider.Function}}, Policy: policy.Defaults()}, testLog("decide"))
 
-	var applied events.Result
-	deadline := time.Now().Add(3 * time.Minute)
-	for applied.Outcome != events.OutcomeApplied {
-		applied = next(time.Until(deadline))
-	}
+	applied := nextAppliedChange(t, next, decision, 3*time.Minute)
 	names := []string{}
 	for _, s := range applied.Steps {
 		names = append(names, s.Name)
@@ -280,5 +277,53 @@ func TestKEDASmallStepAtTenTaskManagers(t *testing.T) {
 				require.Equal(t, 11, b.Upper, "vertex %s", id)
 			}
 		})
+	}
+}
+
+// decisionsSeen subscribes to every decision from now on and returns a
+// lookup by decision ID. Decide publishes a decision before actuate acts
+// on it, so by the time a result arrives its decision is in the
+// subscription.
+func decisionsSeen(t *testing.T, natsURL string) func(id string) events.Decision {
+	t.Helper()
+	nc, err := nats.Connect(natsURL)
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	sub, err := nc.SubscribeSync(events.DecisionFilter)
+	require.NoError(t, err)
+	seen := map[string]events.Decision{}
+	return func(id string) events.Decision {
+		for {
+			if d, ok := seen[id]; ok {
+				return d
+			}
+			msg, err := sub.NextMsg(10 * time.Second)
+			require.NoError(t, err, "decision %s never seen", id)
+			ev, err := events.Decode(msg)
+			require.NoError(t, err)
+			d := mustData[events.Decision](t, ev)
+			seen[d.DecisionID] = d
+		}
+	}
+}
+
+// nextAppliedChange follows results until one is applied whose decision
+// changes the job. Decide's first decision on a job whose bounds no
+// decision has declared keeps every vertex and the TaskManagers and only
+// declares what runs (docs/policy.md "Bounds declared before the first
+// decision"); the tests of a load step look at the change after it.
+func nextAppliedChange(t *testing.T, next func(time.Duration) events.Result, decision func(string) events.Decision, within time.Duration) events.Result {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		r := next(time.Until(deadline))
+		if r.Outcome != events.OutcomeApplied {
+			continue
+		}
+		d := decision(r.DecisionID)
+		if d.TaskManagers.Target != d.TaskManagers.Current || slices.ContainsFunc(d.Vertices, func(v events.VertexDecision) bool { return v.Target != v.Current }) {
+			return r
+		}
+		t.Logf("applied %s keeps the job as it runs: %s", r.DecisionID, d.Rationale)
 	}
 }

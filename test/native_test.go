@@ -60,14 +60,11 @@ func TestNativeModeScalesByRequirementsAlone(t *testing.T) {
 	startActuate(t, acfg, testLog("actuate"))
 	c := &kedaChain{e: e, natsURL: srv.ClientURL()}
 	_, next := c.results(t)
+	decision := decisionsSeen(t, c.natsURL)
 	startIngest(t, e, ingestConfig(e, srv.ClientURL()), events.ConnOptions{URL: srv.ClientURL(), Name: "ingest"}, testLog("ingest"))
 	startDecide(t, decider.Config{Common: function.Common{NATS: events.ConnOptions{URL: srv.ClientURL(), Name: decider.Function}}, Policy: policy.Defaults()}, testLog("decide"))
 
-	var applied events.Result
-	deadline := time.Now().Add(3 * time.Minute)
-	for applied.Outcome != events.OutcomeApplied {
-		applied = next(time.Until(deadline))
-	}
+	applied := nextAppliedChange(t, next, decision, 3*time.Minute)
 	var names []string
 	for _, s := range applied.Steps {
 		names = append(names, s.Name)
