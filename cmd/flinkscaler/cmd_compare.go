@@ -15,7 +15,7 @@ import (
 // runCompare runs a scenario twice, once scaled by flinkscaler and once by
 // the Flink Kubernetes operator's autoscaler, and prints both scorecards.
 func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("compare", "compare --scenario FILE [--engine flink|emulator] [--timing default|fast] [--duration D] [--peer-version V] [--json] [--report FILE] [--record FILE] [--verbose]", stderr)
+	fs := newFlagSet("compare", "compare --scenario FILE [--engine flink|emulator] [--timing default|fast] [--duration D] [--peer-version V] [--json] [--report FILE] [--record FILE] [--record-ours FILE] [--verbose]", stderr)
 	scenario := fs.String("scenario", "", "scenario YAML file (required), e.g. scenarios/wordcount.yaml")
 	engine := fs.String("engine", compare.EngineEmulator, "where the job runs: emulator (flinksim) or flink (the real-Flink sandbox)")
 	timing := fs.String("timing", compare.TimingDefault, fmt.Sprintf("default: both autoscalers at their shipped defaults; fast: the scenario's timeline and both autoscalers' windows and waits divided by %d (the report lists every changed option)", compare.FastFactor))
@@ -24,6 +24,7 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	asJSON := fs.Bool("json", false, "print one JSON object per run on stdout (policy, status, scorecard, ours' targets, and each decision with its time, targets and rationale); progress goes to stderr")
 	report := fs.String("report", "compare-report.html", "HTML report with both runs overlaid (empty: none)")
 	record := fs.String("record", "", "write the peer run's metric stream (snapshots as metrics-ingest reads them, every 10 s) and the original's rescales to FILE as JSON lines, replayable against our flink-operator baseline (empty: none)")
+	recordOurs := fs.String("record-ours", "", "write ours' run to FILE as JSON lines: the policy configuration decide ran with, every snapshot metrics-ingest published (decide's input), then ours' decisions; compare.ReplayOurs replays the snapshots through today's decide (empty: none)")
 	verbose := fs.Bool("verbose", false, "print both runs' logs (the functions' at debug, with decide's holds and their reasons; the autoscaler JVM's) on stderr")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -53,6 +54,19 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		defer func() {
 			if err := f.Sync(); err != nil {
 				fmt.Fprintf(stderr, "--record %s: %v\n", *record, err)
+			}
+		}()
+	}
+	if *recordOurs != "" {
+		f, err := os.Create(*recordOurs)
+		if err != nil {
+			return fmt.Errorf("--record-ours: %w", err)
+		}
+		defer f.Close() // written by Compare; a close error after a sync changes nothing
+		cfg.RecordOurs = f
+		defer func() {
+			if err := f.Sync(); err != nil {
+				fmt.Fprintf(stderr, "--record-ours %s: %v\n", *recordOurs, err)
 			}
 		}()
 	}

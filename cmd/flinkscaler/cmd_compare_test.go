@@ -10,7 +10,7 @@ import (
 )
 
 // TestCompareBadInput: bad flags are usage errors naming the flag, and an
-// unwritable --record fails before any run starts.
+// unwritable --record or --record-ours fails before any run starts.
 func TestCompareBadInput(t *testing.T) {
 	var out, errOut bytes.Buffer
 	require.Equal(t, 2, run(context.Background(), []string{"compare", "--engine", "k8s"}, &out, &errOut))
@@ -22,5 +22,11 @@ func TestCompareBadInput(t *testing.T) {
 	code := run(context.Background(), []string{"compare", "--scenario", "../../scenarios/wordcount.yaml", "--record", missing, "--report", ""}, &out, &errOut)
 	require.NotEqual(t, 0, code)
 	require.Contains(t, errOut.String(), "--record")
+	require.NotContains(t, out.String(), "flinkscaler compare: scenario", "nothing ran")
+
+	errOut.Reset()
+	code = run(context.Background(), []string{"compare", "--scenario", "../../scenarios/wordcount.yaml", "--record-ours", missing, "--report", ""}, &out, &errOut)
+	require.NotEqual(t, 0, code)
+	require.Contains(t, errOut.String(), "--record-ours")
 	require.NotContains(t, out.String(), "flinkscaler compare: scenario", "nothing ran")
 }

@@ -89,6 +89,12 @@ type Config struct {
 	// metrics-ingest reads them) and the original's rescales as JSON
 	// lines, for ReplayRecording.
 	Record io.Writer
+	// RecordOurs, if set, receives ours' run as JSON lines: a "run"
+	// header with the policy configuration decide ran with, every
+	// snapshot metrics-ingest published (decide's whole input: the run
+	// has no user metrics), then ours' decisions with their rationales
+	// (ReplayOurs replays the snapshots through today's decide).
+	RecordOurs io.Writer
 }
 
 // Validate reports every problem, naming the flag.

@@ -3,6 +3,7 @@ package compare
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -125,4 +126,63 @@ func TestCompareVerboseShowsHolds(t *testing.T) {
 	cancel()
 	<-done
 	require.Contains(t, buf.String(), "[flinkscaler] ")
+}
+
+// TestCompareRecordsOurs: with RecordOurs set, ours' run is recorded as
+// decide read it (a header naming ours with the policy configuration, every
+// snapshot in order, then the decisions), and replaying the snapshots
+// through decide (ReplayOurs) makes the run's decisions again, rationale
+// and all: a misread on real Flink can be replayed as a test.
+func TestCompareRecordsOurs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("100 s of real time")
+	}
+	path := filepath.Join(t.TempDir(), "overloaded.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(overloaded), 0o644))
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Second)
+	defer cancel()
+	var rec bytes.Buffer
+	res, err := Compare(ctx, Config{ScenarioPath: path, PeerVersion: "latest", Timing: TimingFast, Progress: io.Discard, RecordOurs: &rec})
+	require.NoError(t, err)
+	ours := res.Runs[0]
+	require.NotNil(t, ours.Card, ours.Error)
+	made := decisions(ours.Series)
+	require.NotEmpty(t, made, "ours scales the overloaded map once its metrics settle (1m10s, snapshots every 10 s)")
+
+	lines := strings.Split(strings.TrimSpace(rec.String()), "\n")
+	var head recordLine
+	require.NoError(t, json.Unmarshal([]byte(lines[0]), &head))
+	require.Equal(t, "run", head.Kind)
+	require.Equal(t, PolicyOurs, head.Run)
+	require.Equal(t, TimingFast, head.Timing)
+	require.NotNil(t, head.Policy)
+	var snaps, recorded int
+	for _, l := range lines[1:] {
+		var rl recordLine
+		require.NoError(t, json.Unmarshal([]byte(l), &rl))
+		switch rl.Kind {
+		case "snapshot":
+			require.Zero(t, recorded, "the decisions come after every snapshot")
+			snaps++
+		case "decision":
+			require.Equal(t, made[recorded].Rationale, rl.Line)
+			recorded++
+		}
+	}
+	require.Greater(t, snaps, 8, "a snapshot every 10 s over the run")
+	require.Equal(t, len(made), recorded)
+
+	replayed, ages, err := ReplayOurs(strings.NewReader(rec.String()), *head.Policy)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(replayed), len(made), "the run may have ended before its last decision was recorded")
+	require.Len(t, ages, len(replayed))
+	for i, d := range made {
+		require.Equal(t, d.Rationale, replayed[i].Rationale, "decision %d", i)
+	}
+
+	// The peer's replay refuses ours' recording, and ours' the peer's.
+	_, err = ReplayRecording(strings.NewReader(rec.String()))
+	require.ErrorContains(t, err, "ReplayOurs")
+	_, _, err = ReplayOurs(strings.NewReader(`{"kind":"run","scenario":"x"}`), *head.Policy)
+	require.ErrorContains(t, err, "ReplayRecording")
 }

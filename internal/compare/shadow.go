@@ -257,7 +257,9 @@ type shadow struct {
 // "rescale" lines in the order they happened.
 type recordLine struct {
 	Kind string `json:"kind"`
-	// run
+	// run: Run is whose run it is, PolicyOurs for Config.RecordOurs
+	// (empty: the peer's, as recordings before session 20 are).
+	Run      string            `json:"of,omitempty"`
 	Scenario string            `json:"scenario,omitempty"`
 	Engine   string            `json:"engine,omitempty"`
 	Timing   string            `json:"timing,omitempty"`
@@ -271,8 +273,10 @@ type recordLine struct {
 	Targets map[string]int `json:"targets,omitempty"`
 	Status  int            `json:"status,omitempty"`
 	Error   string         `json:"error,omitempty"`
-	// report
-	Line string `json:"line,omitempty"`
+	// report; decision (ours): Line is its rationale, AtSeconds when
+	// (job time), Targets the parallelism it set by vertex name
+	Line      string  `json:"line,omitempty"`
+	AtSeconds float64 `json:"atSeconds,omitempty"`
 }
 
 // newShadow returns the baseline shadowing the peer on the cluster at url,
@@ -466,6 +470,8 @@ func ReplayRecording(r io.Reader) (*BaselineCheck, error) {
 			return nil, fmt.Errorf("recording line %d: %w", n, err)
 		}
 		switch {
+		case l.Kind == "run" && s == nil && l.Run == PolicyOurs:
+			return nil, fmt.Errorf("recording line %d: a recording of ours' run (--record-ours): ReplayOurs replays it", n)
 		case l.Kind == "run" && s == nil:
 			pol, err := baselineFor(l.Options)
 			if err != nil {

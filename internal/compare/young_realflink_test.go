@@ -20,7 +20,8 @@ import (
 
 // replayYoung runs ours' decide, tuned as compare's fast timing tunes it
 // for scenario file, over a recorded metric stream of real Flink (the
-// snapshots as metrics-ingest read them) and returns its first decision
+// snapshots as metrics-ingest read them: the peer's run's, compare
+// --record, or ours', compare --record-ours) and returns its first decision
 // and the run's age at it; nil when it made none.
 func replayYoung(t *testing.T, scenario, recording string) (*events.Decision, string) {
 	t.Helper()
@@ -41,10 +42,13 @@ func replayYoung(t *testing.T, scenario, recording string) (*events.Decision, st
 	var st policy.State
 	for n := 1; lines.Scan(); n++ {
 		var rec struct {
-			Snapshot events.Snapshot `json:"snapshot"`
+			Snapshot *events.Snapshot `json:"snapshot"`
 		}
 		require.NoError(t, json.Unmarshal(lines.Bytes(), &rec))
-		out := policy.Decide(policy.Input{Snapshot: rec.Snapshot, SnapshotID: fmt.Sprint(n), State: st, Config: cfg, Now: rec.Snapshot.ObservedAt})
+		if rec.Snapshot == nil {
+			continue // a recording's header or ours' decisions (compare --record-ours)
+		}
+		out := policy.Decide(policy.Input{Snapshot: *rec.Snapshot, SnapshotID: fmt.Sprint(n), State: st, Config: cfg, Now: rec.Snapshot.ObservedAt})
 		if st = out.NewState; out.Decision != nil {
 			return out.Decision, rec.Snapshot.ObservedAt.Sub(*rec.Snapshot.RunningSince).Round(100e6).String()
 		}

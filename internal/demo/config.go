@@ -38,6 +38,7 @@ import (
 
 	"github.com/flinkscaler/flinkscaler/functions/actuate/actuator"
 	"github.com/flinkscaler/flinkscaler/functions/decide/policy"
+	"github.com/flinkscaler/flinkscaler/internal/events"
 	"github.com/flinkscaler/flinkscaler/internal/flinksim"
 )
 
@@ -81,6 +82,11 @@ type Config struct {
 	// OnStart, if set, is called once the whole pipeline is consuming,
 	// just before simulated time starts, with the addresses served.
 	OnStart func(Endpoints)
+	// OnSnapshot, if set, is called with every snapshot of the demo's
+	// cluster that metrics-ingest publishes, one at a time in the order
+	// published, from the first (subscribed before ingest starts): the
+	// stream decide reads (compare --record-ours records it).
+	OnSnapshot func(events.Snapshot)
 }
 
 // External is a running Flink cluster serving Flink's REST API and the

@@ -87,6 +87,9 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 	if err := sys.watch(rec.onMessage); err != nil {
 		return nil, err
 	}
+	if err := sys.tapSnapshots(cfg.OnSnapshot); err != nil {
+		return nil, err
+	}
 	printHeader(progressW, cfg, sys.endpoints)
 	rec.progress.header(vertexNames(cfg.Scenario))
 
@@ -211,6 +214,26 @@ func (s *system) watch(h nats.MsgHandler) error {
 		}
 	}
 	return nc.Flush()
+}
+
+// tapSnapshots subscribes f, if set, to the snapshots of the demo's
+// cluster. One subscription's handler runs one message at a time, in order.
+func (s *system) tapSnapshots(f func(events.Snapshot)) error {
+	if f == nil {
+		return nil
+	}
+	if _, err := s.conn.Subscribe(events.SnapshotFilter, func(msg *nats.Msg) {
+		ev, err := events.Decode(msg)
+		if err != nil || ev.Type() != events.TypeSnapshot {
+			return // not ours to judge: decide rejects bad input itself
+		}
+		if snap, err := events.Data[events.Snapshot](ev); err == nil && snap.Cluster == Cluster {
+			f(snap)
+		}
+	}); err != nil {
+		return fmt.Errorf("%w: subscribe %s: %w", ErrStart, events.SnapshotFilter, err)
+	}
+	return s.conn.Flush()
 }
 
 // runFunctions starts ingest, decide and actuate; the returned channel
