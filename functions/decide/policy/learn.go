@@ -246,7 +246,7 @@ func afterDecision(st State, d *events.Decision, now time.Time) State {
 	}
 	st.Rescale = &Rescale{DecisionID: d.DecisionID, At: now, Targets: targets, From: from}
 	if d.TaskManagers.Target > d.TaskManagers.Current {
-		st.Rescale.TaskManagers = d.TaskManagers.Target
+		st.Rescale.TaskManagers, st.Rescale.Registered = d.TaskManagers.Target, d.TaskManagers.Current
 	}
 	st.UpSince = time.Time{}
 	st.ScaleDowns = nil

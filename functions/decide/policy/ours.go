@@ -22,6 +22,26 @@ func (Ours) Name() string { return Name }
 // Decide implements Policy.
 func (Ours) Decide(in Input) Output { return Decide(in) }
 
+// reactiveStandby is cfg without standby TaskManagers in reactive mode
+// (slots.standby 0): Flink's reactive scheduler runs the job on every
+// registered slot, a standby TaskManager's included, so none stays
+// standby. Kept, it was capacity the policy neither priced nor saw as
+// its decision's: actuate started ceil(p ÷ slots) + 1 TaskManagers, the
+// job ran at the slots of all of them, above the target, so no decision
+// ever showed (each held in flight for RescaleTimeout, its restart never
+// learned) and every size carried a TaskManager it was not sized with
+// (ledger-enrich-reactive-standby, 2-slot TaskManagers and one standby:
+// a decision for 10 ran at 12). A lost TaskManager restarts a reactive
+// job on the slots left either way. What it trades: the TaskManager the
+// standby kept is not paid for; the job's headroom is what the policy
+// sizes, a lost TaskManager's slots included.
+func reactiveStandby(cfg Config) Config {
+	if cfg.Mode == events.ModeReactive {
+		cfg.Slots.Standby = 0
+	}
+	return cfg
+}
+
 // oursGates accept a snapshot into the job's history; each may hold. They
 // are sharedGates, then settle; ours validates leniently (gateInput).
 var oursGates = append(sharedGates[:len(sharedGates):len(sharedGates)], gateSettle)
@@ -62,6 +82,7 @@ const MeterSettle = 70 * time.Second
 //	                                   TaskManagers beyond the slots' need: a TaskManager-only
 //	                                   release (releaseIdle), no restart
 func Decide(in Input) Output {
+	in.Config = reactiveStandby(in.Config)
 	cfg := in.Config
 	cfg.Settle = max(cfg.Settle, MeterSettle)
 	g := newGateInput(&in, cfg, true)

@@ -146,6 +146,39 @@ func TestFlink2RescaleOutlastsAFailedCheckpoint(t *testing.T) {
 	}
 }
 
+// A Flink 2 scale-up that asked for TaskManagers none of which has
+// registered was never declared (actuate raises the requirements once the
+// new slots register), so no checkpoint can be landing it: it is dropped
+// after RescaleTimeout, not RescaleTimeout and the checkpoint gate
+// (email-blast-clickthrough-flink2: a scale-up rolled back after actuate's
+// 2-minute slot wait held decide 15m30s with the job at a fifth of its
+// load). Once one of them registered, the gate is waited for as before.
+func TestUnregisteredScaleUpSkipsTheCheckpointGate(t *testing.T) {
+	cfg := Defaults()
+	for _, c := range []struct {
+		name       string
+		registered int // the snapshot's TaskManagers
+		age        time.Duration
+		inFlight   bool
+	}{
+		{name: "none registered, before RescaleTimeout", registered: 2, age: 4*time.Minute + 50*time.Second, inFlight: true},
+		{name: "none registered, after RescaleTimeout", registered: 2, age: 5*time.Minute + 10*time.Second},
+		{name: "one registered", registered: 3, age: 5*time.Minute + 10*time.Second, inFlight: true},
+		{name: "one registered, after the gate", registered: 3, age: 15*time.Minute + 40*time.Second},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			snap := &events.Snapshot{ObservedAt: t0, FlinkVersion: "2.0.1", CheckpointIntervalMs: 300_000, TaskManagers: c.registered,
+				Vertices: []events.VertexSnapshot{{ID: "v", Parallelism: 2}}}
+			d := &events.Decision{DecisionID: "d", Vertices: []events.VertexDecision{{ID: "v", Current: 2, Target: 8}},
+				TaskManagers: events.Count{Current: 2, Target: 4}}
+			st := afterDecision(State{}, d, t0.Add(-c.age))
+			next, h := gateInFlight(gateInput{snap: snap, cfg: cfg, now: t0}, st)
+			require.Equal(t, c.inFlight, h != nil && h.kind == HoldInFlight)
+			require.Equal(t, c.inFlight, next.Rescale != nil)
+		})
+	}
+}
+
 // Before the job's first checkpoint: its schedule starts with the run, so
 // with a 60 s interval a restart decided 50 s into the run waits for the
 // checkpoint due 10 s later and replays nothing (actuate waits for it:

@@ -228,6 +228,10 @@ type Rescale struct {
 	// (RestartObs.Startup).
 	TaskManagers int       `json:"taskManagers,omitempty"`
 	Ready        time.Time `json:"ready,omitzero"`
+	// Registered is the TaskManagers registered when the decision asked
+	// for more (with TaskManagers; 0 otherwise): until a snapshot shows
+	// more, none it asked for has registered (inFlightBound).
+	Registered int `json:"registered,omitempty"`
 	// Replacements counts the decisions of one wait with no slot
 	// registered that asked actuate to replace the TaskManagers that had
 	// not registered (replaceUnregistered), this one included.
