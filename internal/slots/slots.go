@@ -23,6 +23,11 @@ type Layout struct {
 	// Groups maps a vertex to its slot-sharing group; vertices not listed
 	// share the default group. Ignored when Dedicated.
 	Groups map[string]string
+	// Alternatives are other groupings the job may have (each as Groups):
+	// a count that knows the job only by the slots it held
+	// (functions/decide's learned groups) takes the most any of them
+	// needs. Ignored when Dedicated.
+	Alternatives []map[string]string
 	// Standby is the number of extra TaskManagers kept ready.
 	Standby int
 }
@@ -41,9 +46,19 @@ func (l Layout) Needed(parallelism map[string]int) (int, error) {
 		}
 		return total, nil
 	}
+	total := sharedNeed(l.Groups, parallelism)
+	for _, g := range l.Alternatives {
+		total = max(total, sharedNeed(g, parallelism))
+	}
+	return total, nil
+}
+
+// sharedNeed is the slots parallelism needs with slot sharing by groups:
+// the sum over groups of the largest p in each.
+func sharedNeed(groups map[string]string, parallelism map[string]int) int {
 	maxByGroup := map[string]int{}
 	for v, p := range parallelism {
-		g := l.Groups[v]
+		g := groups[v]
 		if p > maxByGroup[g] {
 			maxByGroup[g] = p
 		}
@@ -52,7 +67,24 @@ func (l Layout) Needed(parallelism map[string]int) (int, error) {
 	for _, m := range maxByGroup {
 		total += m
 	}
-	return total, nil
+	return total
+}
+
+// Most is l with its grouping (Groups or one of Alternatives) that needs
+// the most slots at parallelism as Groups and no Alternatives: the one
+// layout that counts parallelism as l does (Groups first on a tie).
+func (l Layout) Most(parallelism map[string]int) Layout {
+	if l.Dedicated || len(l.Alternatives) == 0 {
+		return l
+	}
+	best, most := l.Groups, sharedNeed(l.Groups, parallelism)
+	for _, g := range l.Alternatives {
+		if n := sharedNeed(g, parallelism); n > most {
+			best, most = g, n
+		}
+	}
+	l.Groups, l.Alternatives = best, nil
+	return l
 }
 
 // TaskManagers returns the TaskManagers that parallelisms need:

@@ -138,7 +138,7 @@ func stepTMCap(r *run) *hold {
 	return nil
 }
 
-func (r *run) layout() slots.Layout { return layoutFor(r.cfg, r.snap, r.st.Unfit) }
+func (r *run) layout() slots.Layout { return layoutIn(r.cfg, r.snap, r.st) }
 
 // layoutFor is the job's slot layout: slot-sharing groups as the snapshot
 // reports them (Flink 1.20+), else as Slots.Groups declares them by vertex

@@ -28,12 +28,21 @@ type limits struct {
 	// group is each vertex's slot-sharing group as an index below groups.
 	group  []int
 	groups int
+	// alts are the layout's other groupings (slots.Layout.Alternatives) as
+	// group and groups are: need counts the most any of them needs.
+	alts []altGroups
+}
+
+// altGroups is one alternative grouping as a group index per vertex.
+type altGroups struct {
+	group  []int
+	groups int
 }
 
 // limitsFor are j's limits, its per-vertex slices in s (one weighing's).
 func limitsFor(s *scratch, j jobView, cfg Config, st State, snap *events.Snapshot) limits {
 	lim := limits{step: cfg.MaxStepFactor, reactive: cfg.Mode == events.ModeReactive,
-		session: cfg.Mode == events.ModeSession, maxTMs: cfg.MaxTaskManagers, held: snap.TaskManagers, layout: layoutFor(cfg, snap, st.Unfit)}
+		session: cfg.Mode == events.ModeSession, maxTMs: cfg.MaxTaskManagers, held: snap.TaskManagers, layout: layoutIn(cfg, snap, st)}
 	index := map[string]int{}
 	n := len(j.vs)
 	ints := zeroed(&s.lims, 3*n, 0)
@@ -50,6 +59,20 @@ func limitsFor(s *scratch, j jobView, cfg Config, st State, snap *events.Snapsho
 		lim.group = append(lim.group, g)
 	}
 	lim.groups = len(index)
+	for _, alt := range lim.layout.Alternatives {
+		idx := map[string]int{}
+		a := altGroups{group: make([]int, 0, n)}
+		for _, v := range j.vs {
+			g, ok := idx[alt[v.id]]
+			if !ok {
+				g = len(idx)
+				idx[alt[v.id]] = g
+			}
+			a.group = append(a.group, g)
+		}
+		a.groups = len(idx)
+		lim.alts = append(lim.alts, a)
+	}
 	lim.slotCap = sessionSlots(lim, j, snap)
 	return lim
 }
@@ -90,6 +113,13 @@ func (lim limits) need(ps []int) (int, int) {
 		var small [8]int
 		for _, m := range groupMost(ps, lim.group, lim.groups, small[:0]) {
 			n += m
+		}
+		for _, a := range lim.alts {
+			k := 0
+			for _, m := range groupMost(ps, a.group, a.groups, small[:0]) {
+				k += m
+			}
+			n = max(n, k)
 		}
 	}
 	return n, slots.ForSlots(n, lim.layout.PerTaskManager) + lim.layout.Standby
@@ -552,7 +582,7 @@ func keepFree(ps []int, j jobView, lim limits) {
 // saturated (blindRun) and its learned ceiling is per subtask, so raised
 // it cost 0.7× oracle15 on such jobs (seeds 53001–53010).
 func raiseSources(ps []int, j jobView, lim limits, unseen uint64) uint64 {
-	if lim.layout.Dedicated || lim.reactive || !rises(ps, j) {
+	if lim.layout.Dedicated || lim.reactive || len(lim.alts) > 0 || !rises(ps, j) {
 		return 0
 	}
 	var small [8]int
@@ -655,7 +685,7 @@ func ceilDiv(a, b int) int {
 // never for a raise that adds no capacity. Returns notes with a line for
 // each vertex raised.
 func fillFree(ps []int, j jobView, lim limits, dem []float64, sc []scaling, caps []*capMemo, notes [][]note) [][]note {
-	if lim.layout.Dedicated || lim.reactive || !rises(ps, j) {
+	if lim.layout.Dedicated || lim.reactive || len(lim.alts) > 0 || !rises(ps, j) {
 		return notes
 	}
 	// a step raises one vertex: the slots needed change only when it

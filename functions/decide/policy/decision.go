@@ -72,7 +72,7 @@ func (r *run) emit(rationale string) {
 		Rationale:  rationale,
 		DecidedAt:  r.now,
 	}
-	layout := r.layout()
+	layout := r.layout().Most(r.targets())
 	d.Slots = events.Slots{PerTaskManager: layout.PerTaskManager, Sharing: r.cfg.Slots.Sharing, Standby: layout.Standby}
 	if len(layout.Groups) > 0 {
 		d.Slots.Groups = layout.Groups

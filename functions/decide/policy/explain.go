@@ -123,6 +123,8 @@ func decision(g gateInput, snapshotID string, j jobView, best evaluation, evs []
 		if g.cfg.Slots.Sharing != events.SlotSharingDedicated {
 			d.Rationale += unfitNote
 		}
+	} else if countsLearned(lim.layout) {
+		d.Rationale += learnedNote
 	}
 	d.Slots = events.Slots{PerTaskManager: lim.layout.PerTaskManager, Sharing: sharing, Standby: lim.layout.Standby}
 	if len(lim.layout.Groups) > 0 {
@@ -155,6 +157,15 @@ func decision(g gateInput, snapshotID string, j jobView, best evaluation, evs []
 	for i, v := range j.vs {
 		d.Vertices = append(d.Vertices, events.VertexDecision{ID: v.id, Name: v.name, Current: v.cur, Target: best.ps[i], Reason: all[from:ends[i]]})
 		from = ends[i]
+	}
+	if len(lim.layout.Alternatives) > 0 {
+		// the grouping that counts the targets as the policy did, for
+		// actuate's count of the TaskManagers
+		targets := make(map[string]int, len(d.Vertices))
+		for _, v := range d.Vertices {
+			targets[v.ID] = v.Target
+		}
+		d.Slots.Groups = lim.layout.Most(targets).Groups
 	}
 	return d
 }

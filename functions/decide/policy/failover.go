@@ -110,7 +110,7 @@ func foldIntoFailover(in Input, g gateInput, st State) (Output, bool) {
 // replacement registers: the requirements declared now shape that restart.
 func slotsHold(cfg Config, ran *events.Snapshot, st State) bool {
 	need := slotsRan(cfg, ran, st)
-	layout := layoutFor(cfg, ran, st.Unfit)
+	layout := layoutIn(cfg, ran, st)
 	return need > 0 && ran.SlotsTotal-layout.Standby*layout.PerTaskManager >= need
 }
 
@@ -121,7 +121,7 @@ func slotsRan(cfg Config, ran *events.Snapshot, st State) int {
 	for _, v := range ran.Vertices {
 		p[v.ID] = v.Parallelism
 	}
-	need, err := layoutFor(cfg, ran, st.Unfit).Needed(p)
+	need, err := layoutIn(cfg, ran, st).Needed(p)
 	if err != nil {
 		return 0
 	}

@@ -62,33 +62,18 @@ func slotsHeldSince(st State, run time.Time) time.Time {
 // held against the 2 the old run's layout needed on a real Flink 1.20 whose
 // job had one group.
 func holdsMoreSlots(g gateInput, st State) bool {
-	s := g.snap
-	switch {
-	case s.JobState != "RUNNING" || s.RunningSince == nil:
-		return false
-	case g.now.Sub(slotsHeldSince(st, *s.RunningSince)) < hiddenGroupsAfter && !watchedFromItsStart(st):
-		return false
-	case st.Rescale != nil && st.Rescale.Applied.IsZero():
-		return false
-	case !slices.ContainsFunc(s.Vertices, func(v events.VertexSnapshot) bool { return v.SlotSharingGroup == "" }):
-		return false
-	case g.cfg.Mode != events.ModeAdaptive && g.cfg.Mode != events.ModeKEDA:
-		return false
-	case g.cfg.Slots.Sharing == events.SlotSharingDedicated || s.SlotsTotal <= 0:
+	cur, used, ok := heldSlots(g, st)
+	if !ok {
 		return false
 	}
-	used, most := s.SlotsTotal-s.SlotsFree, 0
-	for _, v := range s.Vertices {
-		most = max(most, v.Parallelism)
+	most := 0
+	for _, p := range cur {
+		most = max(most, p)
 	}
 	if used <= most { // no layout needs fewer than the largest vertex
 		return false
 	}
-	cur := make(map[string]int, len(s.Vertices))
-	for _, v := range s.Vertices {
-		cur[v.ID] = v.Parallelism
-	}
-	need, err := layoutFor(g.cfg, s, false).Needed(cur)
+	need, err := layoutFor(g.cfg, g.snap, false).Needed(cur)
 	return err == nil && used > need
 }
 

@@ -35,7 +35,10 @@ func TestHiddenSlotSharingGroupsSeenFromTheSlotsHeld(t *testing.T) {
 	require.False(t, unfit(declared, job(150, 0)), "the groups are declared: 2 + 4 is what they need")
 	session := cfg
 	session.Mode = events.ModeSession
-	require.False(t, unfit(session, job(150, 0)), "a session cluster's slots hold other jobs")
+	require.True(t, unfit(session, job(150, 0)), "a session cluster: 6 slots in use, no more than every vertex apart (9) needs")
+	others := job(150, 0)
+	others.SlotsTotal, others.SlotsFree = 16, 4
+	require.False(t, unfit(session, others), "12 slots in use, more than every vertex apart needs: other jobs' slots")
 
 	reported := job(150, 0)
 	for i := range reported.Vertices {

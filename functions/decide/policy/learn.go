@@ -18,6 +18,7 @@ import (
 func learnAfterGates(prev, st State, g gateInput) State {
 	if prev.Topology != "" && st.Topology != prev.Topology {
 		st.Scaling, st.Unfit, st.Ceilings = nil, false, nil
+		st.Held, st.Groups, st.GroupsWrong = nil, nil, false
 	}
 	if rs := prev.Rescale; rs != nil && rs.Applied.IsZero() {
 		st.Rescale = taskManagersReady(prev, st, g)
@@ -26,9 +27,21 @@ func learnAfterGates(prev, st State, g gateInput) State {
 			if run := g.snap.RunningSince; run != nil && run.After(rs.At) && st.Downtime > 0 {
 				st.Restarts = appendRestart(st.Restarts, observedRestart(st, rs.raised()))
 			}
-		case st.Rescale == nil && !st.Unfit && slotsCame(g.snap, rs.Targets, g.cfg):
+		case st.Rescale == nil && !st.Unfit && slotsCame(g.snap, rs.Targets, g.cfg, layoutFor(g.cfg, g.snap, false)):
 			st.Unfit = true
 			st.Withdraw = g.cfg.Mode == events.ModeSession
+			if st.Groups != nil && !countsMore(layoutIn(g.cfg, g.snap, st), layoutFor(g.cfg, g.snap, false), rs.Targets) {
+				st.Groups, st.GroupsWrong = nil, true
+			}
+		case st.Rescale == nil && st.Unfit && st.Groups != nil && slotsCame(g.snap, rs.Targets, g.cfg, layoutIn(g.cfg, g.snap, st)):
+			st.Groups, st.GroupsWrong = nil, true
+			st.Withdraw = g.cfg.Mode == events.ModeSession
+		}
+	}
+	if p, n, ok := heldSlots(g, st); ok && !st.GroupsWrong && groupsHidden(g.cfg, g.snap) {
+		if held, changed := withHeld(st.Held, p, n); changed {
+			st.Held = held
+			st.Groups = learnGroups(g.snap.Vertices, held)
 		}
 	}
 	if !st.Unfit && holdsMoreSlots(g, st) {
@@ -128,7 +141,7 @@ func observedRestart(st State, raised bool) RestartObs {
 // declared asked for the same unfitting kind of size after every time-out
 // (logs-dedupe-session-spikes: 3.5 failed actuations a run, the job run
 // at fewer subtasks than before each one).
-func slotsCame(snap *events.Snapshot, targets map[string]int, cfg Config) bool {
+func slotsCame(snap *events.Snapshot, targets map[string]int, cfg Config, layout slots.Layout) bool {
 	if cfg.Mode != events.ModeAdaptive && cfg.Mode != events.ModeKEDA && cfg.Mode != events.ModeSession {
 		return false
 	}
@@ -138,7 +151,6 @@ func slotsCame(snap *events.Snapshot, targets map[string]int, cfg Config) bool {
 	if !slices.ContainsFunc(snap.Vertices, func(v events.VertexSnapshot) bool { return v.SlotSharingGroup == "" }) {
 		return false
 	}
-	layout := layoutFor(cfg, snap, false)
 	need, err := layout.Needed(targets)
 	if err != nil || cfg.Slots.Sharing == events.SlotSharingDedicated {
 		return false

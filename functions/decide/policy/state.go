@@ -81,6 +81,16 @@ type State struct {
 	// Flink's requirements until a decision declares others
 	// (withdrawUnfit); cleared by the next decision.
 	Withdraw bool `json:"withdraw,omitempty"`
+	// Held are the slots the job was seen holding at the parallelisms it
+	// ran at, while its slot-sharing groups are hidden (heldSlots), and
+	// Groups the groups learned from them (learnGroups): with Unfit set,
+	// slots are counted by Groups instead of every vertex apart.
+	Held   []HeldSlots       `json:"held,omitempty"`
+	Groups []map[string]string `json:"groups,omitempty"`
+	// GroupsWrong is set when a decision counted by Groups timed out
+	// although the slots it needed by that count came: the groups are not
+	// learned again and every vertex is counted apart.
+	GroupsWrong bool `json:"groupsWrong,omitempty"`
 	// BusyNoise is the relative error of a subtask's measured busy time,
 	// measured on the job's earlier deploys (busynoise.go).
 	BusyNoise NoiseEstimate `json:"busyNoise,omitzero"`

@@ -48,13 +48,13 @@ func awaitingSlots(g gateInput, st State, wasUnfit bool, snapshotID string) *eve
 		return nil
 	}
 	s, want, down := w.snap, w.want, w.down
-	layout := layoutFor(g.cfg, s, st.Unfit)
+	layout := layoutIn(g.cfg, s, st)
 	need, err := layout.Needed(want)
 	avail := s.SlotsTotal - layout.Standby*layout.PerTaskManager
 	if err != nil || avail <= 0 {
 		return nil
 	}
-	if w.hidden && layout.Dedicated && !wasUnfit && need > avail {
+	if w.hidden && st.Unfit && !wasUnfit && need > avail {
 		if d := askPerVertex(g, w, layout, snapshotID); d != nil {
 			return d
 		}
@@ -77,7 +77,7 @@ func awaitingSlots(g gateInput, st State, wasUnfit bool, snapshotID string) *eve
 		d.Slots.Sharing = events.SlotSharingDedicated
 	}
 	if len(layout.Groups) > 0 {
-		d.Slots.Groups = layout.Groups
+		d.Slots.Groups = layout.Most(fit).Groups
 	}
 	var moves []string
 	changed := false
@@ -105,7 +105,7 @@ func awaitingSlots(g gateInput, st State, wasUnfit bool, snapshotID string) *eve
 		"and starts at this size) and %d slots of capacity less, traded for the lag the wait adds (lag ~%.0f s added so far, one second per second); "+
 		"TaskManagers that have not registered are dropped, and the job is sized again once it runs",
 		down.Round(time.Second), s.SlotsTotal, s.TaskManagers, need, strings.Join(moves, ", "), max(need-avail, 0), down.Seconds())
-	if layout.Dedicated && w.hidden {
+	if st.Unfit && w.hidden {
 		d.Rationale += hiddenGroupsNote
 	}
 	if open {
@@ -127,7 +127,7 @@ func openCount(l slots.Layout) string {
 // waited for slots its declared parallelism fits by the policy's count.
 const hiddenGroupsNote = "; the parallelism last declared fits the registered slots by the policy's count of its slot-sharing groups and the job " +
 	"still waits: it has groups the policy was not told of (Flink before 1.20 does not report them), so its slots are counted per " +
-	"vertex from now on (declare them in slots.groups to ask for fewer)"
+	"vertex, or by the groups the slots it held show, from now on (declare them in slots.groups to ask for fewer)"
 
 // slotWait is a job that waits for slots that do not come (awaitingSlots):
 // the snapshot as it last ran (snap), the parallelism last declared
@@ -194,7 +194,7 @@ func waitingForSlots(g gateInput, st State) (w slotWait, ok bool) {
 // seed 124007: 7 of 8 slots after a restart during which one was lost,
 // down 5 min where 3 tell).
 func slotsShort(g gateInput, st State, want map[string]int) bool {
-	layout := layoutFor(g.cfg, g.snap, st.Unfit)
+	layout := layoutIn(g.cfg, g.snap, st)
 	need, err := layout.Needed(want)
 	return err == nil && need > g.snap.SlotsTotal-layout.Standby*layout.PerTaskManager
 }
@@ -252,12 +252,17 @@ func askPerVertex(g gateInput, w slotWait, layout slots.Layout, snapshotID strin
 	}
 	d := newDecision(g, snapshotID)
 	d.Slots = events.Slots{PerTaskManager: layout.PerTaskManager, Sharing: events.SlotSharingDedicated, Standby: layout.Standby}
+	count := "per vertex"
+	if !layout.Dedicated {
+		d.Slots.Sharing, d.Slots.Groups = g.cfg.Slots.Sharing, layout.Most(want).Groups
+		count = "by the slot-sharing groups the slots it held show"
+	}
 	d.TaskManagers = events.Count{Current: s.TaskManagers, Target: tms}
 	var moves []string
 	for _, v := range s.Vertices {
 		reason := "unchanged: the parallelism last declared"
 		if want[v.ID] != v.Parallelism {
-			reason = "the parallelism last declared, asked again with the TaskManagers its slots need counted per vertex"
+			reason = "the parallelism last declared, asked again with the TaskManagers its slots need counted " + count
 			moves = append(moves, fmt.Sprintf("%s %d→%d", orDash(v.Name), v.Parallelism, want[v.ID]))
 		}
 		d.Vertices = append(d.Vertices, events.VertexDecision{ID: v.ID, Name: orDash(v.Name), Current: v.Parallelism, Target: want[v.ID], Reason: reason})
@@ -267,12 +272,12 @@ func askPerVertex(g gateInput, w slotWait, layout slots.Layout, snapshotID strin
 	}
 	d.Rationale = fmt.Sprintf("the job has waited %s for slots since it last ran: %d registered on %d TaskManagers, which the parallelism last declared fits "+
 		"by the policy's count of its slot-sharing groups, and it still waits: it has groups the policy was not told of (Flink before 1.20 does not "+
-		"report them), so its slots are counted per vertex from now on (declare them in slots.groups to ask for fewer) and it is asked again with the "+
+		"report them), so its slots are counted %s from now on (declare them in slots.groups to ask for fewer) and it is asked again with the "+
 		"%d TaskManagers that count needs (%d slots, %d TaskManagers more; %s): 0 restarts of its own (the job is down and starts at this size once they "+
 		"register), one restart fewer than running now at what the registered slots allow and sizing it again once it runs, traded for the TaskManagers' "+
-		"start-up added to the wait (lag ~%.0f s added so far, one second per second) and the slots the per-vertex count asks beyond the groups' own need; "+
+		"start-up added to the wait (lag ~%.0f s added so far, one second per second) and the slots that count asks beyond the groups' own need; "+
 		"if they do not register, actuate's slot wait declares what the registered slots allow",
-		w.down.Round(time.Second), s.SlotsTotal, s.TaskManagers, tms, need, tms-s.TaskManagers, strings.Join(moves, ", "), w.down.Seconds())
+		w.down.Round(time.Second), s.SlotsTotal, s.TaskManagers, count, tms, need, tms-s.TaskManagers, strings.Join(moves, ", "), w.down.Seconds())
 	return d
 }
 
@@ -320,7 +325,7 @@ func replaceUnregistered(g gateInput, st State, snapshotID string) (d *events.De
 			return nil, prev, ""
 		}
 	}
-	layout := layoutFor(g.cfg, w.snap, st.Unfit)
+	layout := layoutIn(g.cfg, w.snap, st)
 	tms, err := layout.TaskManagers(w.want)
 	if err != nil {
 		return nil, prev, ""
@@ -337,7 +342,7 @@ func replaceUnregistered(g gateInput, st State, snapshotID string) (d *events.De
 		d.Slots.Sharing = events.SlotSharingDedicated
 	}
 	if len(layout.Groups) > 0 {
-		d.Slots.Groups = layout.Groups
+		d.Slots.Groups = layout.Most(w.want).Groups
 	}
 	d.TaskManagers = events.Count{Current: s.TaskManagers, Target: tms}
 	for _, v := range s.Vertices {
