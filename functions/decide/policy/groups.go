@@ -41,10 +41,16 @@ func slotsHeldSince(st State, run time.Time) time.Time {
 // of. The policy then takes every vertex as needing its own slots
 // (State.Unfit) before its first scale-up asks for too few TaskManagers and
 // times out, which is how it learned it before (checkpoints-and-groups: one
-// timed-out actuation per run). Adaptive and KEDA modes only: a session
-// cluster's slots hold other jobs too, and reactive mode takes every slot.
-// What it trades is the over-ask of that layout (every vertex its own
-// slots, where groups would share some).
+// timed-out actuation per run), and counts them by the groups the slots it
+// held show (learnGroups) where they tell. Adaptive, KEDA and session
+// modes (heldSlots): a session cluster's slots hold other jobs too, so
+// there a reading of more slots than every vertex apart needs is none
+// (session 20; before, session mode never read them, and a 1.18/1.19
+// session job's first scale-up counted one group and timed out once a
+// run); reactive mode takes every slot. What it trades is the over-ask of
+// that layout (every vertex its own slots, where groups would share some;
+// less where the readings tell the groups) and, in session mode, a few
+// slots of other jobs read as the job's groups.
 //
 // The slots are compared once the job has held them hiddenGroupsAfter
 // (slots a scale-down freed stay held up to Flink's idle timeout), or at

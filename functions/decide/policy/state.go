@@ -83,9 +83,10 @@ type State struct {
 	Withdraw bool `json:"withdraw,omitempty"`
 	// Held are the slots the job was seen holding at the parallelisms it
 	// ran at, while its slot-sharing groups are hidden (heldSlots), and
-	// Groups the groups learned from them (learnGroups): with Unfit set,
-	// slots are counted by Groups instead of every vertex apart.
-	Held   []HeldSlots       `json:"held,omitempty"`
+	// Groups the groupings that match them all (learnGroups): with Unfit
+	// set, slots are counted as the most any of them needs instead of
+	// every vertex apart (layoutIn).
+	Held   []HeldSlots         `json:"held,omitempty"`
 	Groups []map[string]string `json:"groups,omitempty"`
 	// GroupsWrong is set when a decision counted by Groups timed out
 	// although the slots it needed by that count came: the groups are not
