@@ -118,7 +118,18 @@ func TestFirstCountOnRealFlink(t *testing.T) {
 
 	// The recording's own header: ReplayOurs with the configuration the
 	// run's decide had makes the same decision.
-	f, err := os.Open(rec)
+	got, ages := replayOursFile(t, rec)
+	require.Len(t, got, 1)
+	require.Equal(t, d.Rationale, got[0].Rationale)
+	require.Equal(t, "1m31.6s", ages[0].Round(100*time.Millisecond).String())
+}
+
+// replayOursFile replays a gzipped recording of ours' run (compare
+// --record-ours) through today's decide with the configuration in its
+// header (ReplayOurs).
+func replayOursFile(t *testing.T, path string) ([]events.Decision, []time.Duration) {
+	t.Helper()
+	f, err := os.Open(path)
 	require.NoError(t, err)
 	defer f.Close()
 	zr, err := gzip.NewReader(f)
@@ -130,7 +141,29 @@ func TestFirstCountOnRealFlink(t *testing.T) {
 	require.Equal(t, PolicyOurs, head.Run)
 	got, ages, err := ReplayOurs(bytes.NewReader(raw), *head.Policy)
 	require.NoError(t, err)
-	require.Len(t, got, 1)
-	require.Equal(t, d.Rationale, got[0].Rationale)
-	require.Equal(t, "1m31.6s", ages[0].Round(100*time.Millisecond).String())
+	return got, ages
+}
+
+// TestCatchUpReadAsLoadOnRealFlink: constant-noise on real Flink as ours
+// read it (compare --record-ours, session 20), up to its second decision.
+// Its first scale-up (1m14s, 2/2/2 → 12/12/6) restarts the job with ~67 s
+// of backlog; 17 s after the restart the source's pendingRecords read 4
+// (the reader pulled the backlog in at once) while its 60 s meter goes on
+// averaging the catch-up it emits: 1,214 rec/s read 77 s after the
+// restart, the first settled sample, where 600 are offered (606 ten
+// seconds later). drift's fallback (fewer than three pairs over more than
+// a meter span: a coefficient of variation) reads that one sample as a
+// ±30 % load uncertainty, and the undo 2m20s after the scale-up is sized
+// for it: 6 slots (+30 %), not 5, released again to 5 at 5:41 on ±3 %
+// (3 rescales, 2 decided flaps for one load). This is what a fix of the
+// catch-up read changes (BENCHMARK "Real Flink (session 20, s20real)":
+// a robust spread alone, branch s20real-robustcv, then reads the 1,214 as
+// a level the load fell from and holds 12 slots for the reaction time).
+func TestCatchUpReadAsLoadOnRealFlink(t *testing.T) {
+	got, ages := replayOursFile(t, "testdata/realflink-constant-noise-ours-catchup.jsonl.gz")
+	require.Len(t, got, 2)
+	require.Equal(t, "1m14s", ages[0].Round(time.Second).String())
+	require.Contains(t, got[0].Rationale, "12 slots (+100% headroom)")
+	require.Contains(t, got[1].Rationale, "uncertainty ±30% over 1m33s (load 30%")
+	require.Contains(t, got[1].Rationale, "undone to 6 slots (+30% headroom)")
 }
