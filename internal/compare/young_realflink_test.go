@@ -155,7 +155,7 @@ func replayOursFile(t *testing.T, path string) ([]events.Decision, []time.Durati
 // a meter span: a coefficient of variation) reads that one sample as a
 // ±30 % load uncertainty, and the undo 2m20s after the scale-up is sized
 // for it: 6 slots (+30 %), not 5, released again to 5 at 5:41 on ±3 %
-// (3 rescales, 2 decided flaps for one load). This is what a fix of the
+// (3 rescales, 3 decided flaps for one load). This is what a fix of the
 // catch-up read changes (BENCHMARK "Real Flink (session 20, s20real)":
 // a robust spread alone, branch s20real-robustcv, then reads the 1,214 as
 // a level the load fell from and holds 12 slots for the reaction time).
