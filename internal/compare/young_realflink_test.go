@@ -158,7 +158,10 @@ func replayOursFile(t *testing.T, path string) ([]events.Decision, []time.Durati
 // (3 rescales, 3 decided flaps for one load). This is what a fix of the
 // catch-up read changes (BENCHMARK "Real Flink (session 20, s20real)":
 // a robust spread alone, branch s20real-robustcv, then reads the 1,214 as
-// a level the load fell from and holds 12 slots for the reaction time).
+// a level the load fell from and holds 12 slots for the reaction time;
+// the catch-up's samples left out of the load's history, branch
+// s20real-hiddencatchup, undo to 5 slots 87 s after the restart, measured
+// and not kept).
 func TestCatchUpReadAsLoadOnRealFlink(t *testing.T) {
 	got, ages := replayOursFile(t, "testdata/realflink-constant-noise-ours-catchup.jsonl.gz")
 	require.Len(t, got, 2)
