@@ -45,30 +45,20 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return errUsage
 	}
 	if *record != "" {
-		f, err := os.Create(*record)
+		f, done, err := createRecord("--record", *record, stderr)
 		if err != nil {
-			return fmt.Errorf("--record: %w", err)
+			return err
 		}
-		defer f.Close() // written by Compare; a close error after a sync changes nothing
+		defer done()
 		cfg.Record = f
-		defer func() {
-			if err := f.Sync(); err != nil {
-				fmt.Fprintf(stderr, "--record %s: %v\n", *record, err)
-			}
-		}()
 	}
 	if *recordOurs != "" {
-		f, err := os.Create(*recordOurs)
+		f, done, err := createRecord("--record-ours", *recordOurs, stderr)
 		if err != nil {
-			return fmt.Errorf("--record-ours: %w", err)
+			return err
 		}
-		defer f.Close() // written by Compare; a close error after a sync changes nothing
+		defer done()
 		cfg.RecordOurs = f
-		defer func() {
-			if err := f.Sync(); err != nil {
-				fmt.Fprintf(stderr, "--record-ours %s: %v\n", *recordOurs, err)
-			}
-		}()
 	}
 	began := time.Now()
 	res, err := compare.Compare(ctx, cfg)
@@ -102,4 +92,20 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 	return nil
+}
+
+// createRecord creates path for the stream a --record flag names; done
+// syncs it, says on stderr if that failed, and closes it (written by
+// Compare; a close error after a sync changes nothing).
+func createRecord(flag, path string, stderr io.Writer) (f *os.File, done func(), err error) {
+	f, err = os.Create(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	return f, func() {
+		if err := f.Sync(); err != nil {
+			fmt.Fprintf(stderr, "%s %s: %v\n", flag, path, err)
+		}
+		_ = f.Close()
+	}, nil
 }
