@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,7 +16,7 @@ import (
 // runCompare runs a scenario twice, once scaled by flinkscaler and once by
 // the Flink Kubernetes operator's autoscaler, and prints both scorecards.
 func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("compare", "compare --scenario FILE [--engine flink|emulator] [--timing default|fast] [--duration D] [--peer-version V] [--json] [--report FILE] [--record FILE] [--record-ours FILE] [--verbose]", stderr)
+	fs := newFlagSet("compare", "compare --scenario FILE [--engine flink|emulator] [--timing default|fast] [--duration D] [--peer-version V] [--json] [--report FILE] [--record FILE] [--record-ours FILE] [--only ours|peer [--peer-from FILE]] [--verbose]", stderr)
 	scenario := fs.String("scenario", "", "scenario YAML file (required), e.g. scenarios/wordcount.yaml")
 	engine := fs.String("engine", compare.EngineEmulator, "where the job runs: emulator (flinksim) or flink (the real-Flink sandbox)")
 	timing := fs.String("timing", compare.TimingDefault, fmt.Sprintf("default: both autoscalers at their shipped defaults; fast: the scenario's timeline and both autoscalers' windows and waits divided by %d (the report lists every changed option)", compare.FastFactor))
@@ -25,6 +26,8 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	report := fs.String("report", "compare-report.html", "HTML report with both runs overlaid (empty: none)")
 	record := fs.String("record", "", "write the peer run's metric stream (snapshots as metrics-ingest reads them, every 10 s) and the original's rescales to FILE as JSON lines, replayable against our flink-operator baseline (empty: none)")
 	recordOurs := fs.String("record-ours", "", "write ours' run to FILE as JSON lines: the policy configuration decide ran with, every snapshot metrics-ingest published (decide's input), then ours' decisions; compare.ReplayOurs replays the snapshots through today's decide (empty: none)")
+	only := fs.String("only", "", "run one policy only: ours or peer (empty: both); on real Flink a whole-length run of a long scenario then fits in two JVM holds")
+	peerFrom := fs.String("peer-from", "", "with --only ours: a previous compare's --json output whose peer run ours' targets are checked against (\"ahead of the peer\"); empty: none")
 	verbose := fs.Bool("verbose", false, "print both runs' logs (the functions' at debug, with decide's holds and their reasons; the autoscaler JVM's) on stderr")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -35,7 +38,15 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	cfg := compare.Config{
 		ScenarioPath: *scenario, Engine: *engine, Timing: *timing, Duration: *duration,
-		PeerVersion: *version, Progress: progress,
+		PeerVersion: *version, Progress: progress, Only: *only,
+	}
+	if *peerFrom != "" {
+		b, err := os.ReadFile(*peerFrom)
+		if err != nil {
+			fmt.Fprintf(stderr, "--peer-from: %v\n", err)
+			return errUsage
+		}
+		cfg.PeerFrom = bytes.NewReader(b)
 	}
 	if *verbose {
 		cfg.Log = stderr

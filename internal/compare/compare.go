@@ -32,6 +32,7 @@ package compare
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -95,6 +96,15 @@ type Config struct {
 	// has no user metrics), then ours' decisions with their rationales
 	// (ReplayOurs replays the snapshots through today's decide).
 	RecordOurs io.Writer
+	// Only runs one policy, PolicyOurs or PolicyPeer; "" runs both. A
+	// real-Flink run at fast timing takes the job's time per policy, one
+	// policy after the other, so a whole-length comparison of a long
+	// scenario is run as two invocations (each under its own JVM hold).
+	Only string
+	// PeerFrom, with Only = PolicyOurs, reads the peer's run from a
+	// previous compare's --json output (its peer line) and checks ours'
+	// targets against it ("ahead of the peer"); nil: no peer.
+	PeerFrom io.Reader
 }
 
 // Validate reports every problem, naming the flag.
@@ -120,6 +130,18 @@ func (c *Config) Validate() error {
 	}
 	if c.PeerVersion == "" {
 		c.PeerVersion = flinkautoscaler.DefaultVersion
+	}
+	switch c.Only {
+	case "", PolicyOurs, PolicyPeer:
+	case "ours":
+		c.Only = PolicyOurs
+	case "peer":
+		c.Only = PolicyPeer
+	default:
+		errs = append(errs, fmt.Errorf("--only %q: want ours or peer (empty: both)", c.Only))
+	}
+	if c.PeerFrom != nil && c.Only != PolicyOurs {
+		errs = append(errs, errors.New("--peer-from: only with --only ours"))
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%w:\n%w", ErrConfig, errors.Join(errs...))
@@ -214,13 +236,26 @@ func Compare(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	fmt.Fprintf(progress, "flinkscaler compare: scenario %q (%s), %s of job time per run in real time, engine %s, timing %s\n",
 		sc.Name, path, res.Simulated, cfg.Engine, cfg.Timing)
+	var peerFrom *Run
+	if cfg.PeerFrom != nil {
+		if peerFrom, err = readPeerRun(cfg.PeerFrom, sc.Name, cfg.Engine, cfg.Timing); err != nil {
+			return nil, fmt.Errorf("%w: --peer-from: %w", ErrConfig, err)
+		}
+	}
 	r := runner{cfg: cfg, sc: sc, path: path, duration: res.Simulated, progress: &lockedWriter{w: progress}, log: &lockedWriter{w: log}}
-	// Resolve the peer before any run, so a missing version is known at
-	// once and not after ours has run for the whole scenario.
-	r.peerArtifact, r.peerErr = flinkautoscaler.Resolve(ctx, cfg.PeerVersion, &prefixed{w: r.progress, prefix: "[operator]    "})
+	if cfg.Only != PolicyOurs {
+		// Resolve the peer before any run, so a missing version is known
+		// at once and not after ours has run for the whole scenario.
+		r.peerArtifact, r.peerErr = flinkautoscaler.Resolve(ctx, cfg.PeerVersion, &prefixed{w: r.progress, prefix: "[operator]    "})
+	}
 	ours := func() Run { return r.ours(ctx) }
 	peer := func() Run { return r.peer(ctx) }
-	if cfg.Engine == EngineEmulator {
+	switch {
+	case cfg.Only == PolicyOurs:
+		res.Runs = []Run{ours()}
+	case cfg.Only == PolicyPeer:
+		res.Runs = []Run{peer()}
+	case cfg.Engine == EngineEmulator:
 		// The emulator's model does not depend on the machine's load: both
 		// runs go at once, each on its own cluster.
 		var wg sync.WaitGroup
@@ -229,17 +264,45 @@ func Compare(ctx context.Context, cfg Config) (*Result, error) {
 		wg.Go(func() { b = peer() })
 		wg.Wait()
 		res.Runs = []Run{a, b}
-	} else {
+	default:
 		// Real Flink shares the machine's cores: one run at a time.
 		res.Runs = []Run{ours(), peer()}
 	}
-	res.checkTargets()
+	res.checkTargets(peerFrom)
 	return res, nil
+}
+
+// readPeerRun reads the peer's run from a compare's --json output: the
+// line of PolicyPeer, which must be of the same scenario, engine and
+// timing.
+func readPeerRun(rd io.Reader, scenario, engine, timing string) (*Run, error) {
+	dec := json.NewDecoder(rd)
+	for {
+		var line jsonRun
+		err := dec.Decode(&line)
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("no %s run in it", PolicyPeer)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if line.Policy != PolicyPeer {
+			continue
+		}
+		if line.Scenario != scenario || line.Engine != engine || line.Timing != timing {
+			return nil, fmt.Errorf("the peer ran %q on %s at timing %s, not %q on %s at timing %s",
+				line.Scenario, line.Engine, line.Timing, scenario, engine, timing)
+		}
+		run := line.Run
+		return &run, nil
+	}
 }
 
 // checkTargets sets ours' Targets when ours ran to the end; a peer that
 // did not leaves "ahead of the peer" not applicable.
-func (r *Result) checkTargets() {
+// peerFrom, if not nil, is the peer's run of another invocation
+// (--peer-from), used when this one ran ours only.
+func (r *Result) checkTargets(peerFrom *Run) {
 	ours := slices.IndexFunc(r.Runs, func(run Run) bool { return run.Policy == PolicyOurs })
 	if ours < 0 || !comparable(r.Runs[ours]) {
 		return
@@ -252,6 +315,8 @@ func (r *Result) checkTargets() {
 	var peer *bench.Result
 	if i := slices.IndexFunc(r.Runs, func(run Run) bool { return run.Policy == PolicyPeer }); i >= 0 && comparable(r.Runs[i]) {
 		peer = result(r.Runs[i])
+	} else if peerFrom != nil && comparable(*peerFrom) {
+		peer = result(*peerFrom)
 	}
 	r.Runs[ours].Targets = bench.CheckRun(*result(r.Runs[ours]), peer)
 }

@@ -229,7 +229,7 @@ func TestTargetsInEveryOutput(t *testing.T) {
 			ActuationErrors: []string{"timed out after 2m0s waiting for 4 TaskManagers"}},
 		{Policy: PolicyPeer, Status: StatusOK, Card: &peer},
 	}}
-	r.checkTargets()
+	r.checkTargets(nil)
 	fs := r.Runs[0].Targets
 	require.Len(t, fs, len(bench.Targets))
 	require.Nil(t, r.Runs[1].Targets)
@@ -277,7 +277,7 @@ func TestTargetsInEveryOutput(t *testing.T) {
 
 	// Ours cut short: no targets, and the outputs say why.
 	r.Runs[0].Status, r.Runs[0].Targets = StatusFailed, nil
-	r.checkTargets()
+	r.checkTargets(nil)
 	require.Nil(t, r.Runs[0].Targets)
 	out.Reset()
 	r.Print(&out)
@@ -288,11 +288,59 @@ func TestTargetsInEveryOutput(t *testing.T) {
 
 	// Peer cut short: ahead of it is not applicable.
 	r.Runs[0].Status, r.Runs[1].Status = StatusOK, StatusFailed
-	r.checkTargets()
+	r.checkTargets(nil)
 	require.True(t, r.Runs[0].Targets[0].NotApplicable)
 	out.Reset()
 	r.Print(&out)
 	require.Contains(t, out.String(), "(1 n/a)")
+}
+
+// TestOnlyOneSideThenPeerFrom: a whole-length real run of a long scenario
+// is two invocations (each policy under its own JVM hold): --only peer,
+// then --only ours --peer-from the first's --json output, whose peer line
+// ours' "ahead of the peer" is checked against; a peer of another
+// scenario, engine or timing is refused, and so is --peer-from without
+// --only ours or an --only that names no policy.
+func TestOnlyOneSideThenPeerFrom(t *testing.T) {
+	c := Config{ScenarioPath: "x.yaml", Only: "ours"}
+	require.NoError(t, c.Validate())
+	require.Equal(t, PolicyOurs, c.Only)
+	c = Config{ScenarioPath: "x.yaml", Only: "peer"}
+	require.NoError(t, c.Validate())
+	require.Equal(t, PolicyPeer, c.Only)
+	c = Config{ScenarioPath: "x.yaml", Only: "both"}
+	require.ErrorContains(t, c.Validate(), "--only")
+	c = Config{ScenarioPath: "x.yaml", PeerFrom: strings.NewReader("")}
+	require.ErrorContains(t, c.Validate(), "--peer-from: only with --only ours")
+
+	sc, err := flinksim.LoadScenario("../../scenarios/wordcount.yaml")
+	require.NoError(t, err)
+	peerCard := scorecard.Summary{Decisions: 2, CostVsOracle: 1.2}
+	peerCard.LagP99Seconds = 40
+	peerOnly := &Result{Scenario: "wordcount", Engine: EngineFlink, Timing: TimingFast, sc: sc,
+		Runs: []Run{{Policy: PolicyPeer, Status: StatusOK, Card: &peerCard}}}
+	var js bytes.Buffer
+	require.NoError(t, peerOnly.WriteJSON(&js))
+	peer, err := readPeerRun(bytes.NewReader(js.Bytes()), "wordcount", EngineFlink, TimingFast)
+	require.NoError(t, err)
+	require.Equal(t, 40.0, peer.Card.LagP99Seconds)
+	_, err = readPeerRun(bytes.NewReader(js.Bytes()), "wordcount", EngineFlink, TimingDefault)
+	require.ErrorContains(t, err, "not \"wordcount\" on flink at timing default")
+	_, err = readPeerRun(strings.NewReader(""), "wordcount", EngineFlink, TimingFast)
+	require.ErrorContains(t, err, "no flink-operator-autoscaler run")
+
+	oursCard := scorecard.Summary{Decisions: 3, CostVsOracle: 1.1}
+	oursCard.LagP99Seconds = 12
+	oursOnly := &Result{Scenario: "wordcount", Engine: EngineFlink, Timing: TimingFast, sc: sc,
+		Runs: []Run{{Policy: PolicyOurs, Status: StatusOK, Card: &oursCard}}}
+	oursOnly.checkTargets(nil)
+	require.True(t, oursOnly.Runs[0].Targets[0].NotApplicable, "no peer: ahead of it is not applicable")
+	oursOnly.checkTargets(peer)
+	ahead := oursOnly.Runs[0].Targets[0]
+	require.Equal(t, bench.TargetAhead, ahead.Target)
+	require.False(t, ahead.NotApplicable)
+	require.True(t, ahead.Met, ahead.Detail)
+	require.Equal(t, "1.10× vs 1.20×, 12 s vs 40 s", ahead.Figure)
 }
 
 // TestCompressScenarioSpikesAndBursts: a fast run has the scenario's
