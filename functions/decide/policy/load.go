@@ -110,6 +110,21 @@ func (p loadPasses) drift(tau, rateWindow time.Duration, trend float64) (plain, 
 	return loadDriftTimes(p.w, p.capped, p.times.ts[:len(p.w)], p.times.settled[:len(p.w)], tau, rateWindow, trend)
 }
 
+// orMasks is a or b sample by sample (nil when both are; a mask's index
+// past its length is unmarked, as at reads it).
+func orMasks(a, b []bool) []bool {
+	switch {
+	case b == nil:
+		return a
+	case a == nil:
+		return b
+	}
+	for i := range min(len(a), len(b)) {
+		b[i] = b[i] || a[i]
+	}
+	return b
+}
+
 // pendingKnown: every source reports pending records, so the offered rate
 // is the load offered to the job; a source without them offers what it
 // reads, and its catch-up after a restart reads as a rise.
@@ -137,7 +152,7 @@ func measureLoad(st State, j jobView, cfg Config, now time.Time) load {
 		ld.seen = len(st.Failovers)
 	}
 	ld.react = cfg.RateWindow + cfg.ScaleUpDelay + expectedRestart(st, cfg).downtime
-	capped := j.capped(st.Window, cfg.RateWindow)
+	capped := orMasks(j.capped(st.Window, cfg.RateWindow), j.hiddenCatchUp(st.Window, cfg.Settle, cfg.RateWindow))
 	passes := loadPasses{w: st.Window, capped: capped, settle: cfg.Settle}
 	var times windowTimes
 	if len(st.Window) <= maxDriftSamples {
