@@ -274,7 +274,7 @@ func price(e *evaluation, p plan, ld *load, rc *restartCost, h0 float64, sizes [
 	if p.restart {
 		e.restarts++
 	}
-	e.recovery = recoveryOf(e, p, rc, h0, ld.trend, ld.sigma, cfg)
+	e.recovery = recoveryOf(e, p, rc, h0, ld.trend, ld.sigma, ld.slower, cfg)
 	e.slotSec = float64(e.paid)*t1 + float64(paid0)*(hz-t1)
 	stake := 0.0
 	if p.release != nil {

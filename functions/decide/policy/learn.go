@@ -26,6 +26,7 @@ func learnAfterGates(prev, st State, g gateInput) State {
 		case st.Rescale != nil && !st.Rescale.Applied.IsZero():
 			if run := g.snap.RunningSince; run != nil && run.After(rs.At) && st.Downtime > 0 {
 				st.Restarts = appendRestart(st.Restarts, observedRestart(st, rs.raised()))
+				st.Drain = watchDrain(st.Rescale, st.Epoch, *run, st.Outage)
 			}
 		case st.Rescale == nil && !st.Unfit && slotsCame(g.snap, rs.Targets, g.cfg, layoutFor(g.cfg, g.snap, false)):
 			st.Unfit = true
@@ -56,6 +57,7 @@ func learnAfterGates(prev, st State, g gateInput) State {
 		}
 		st.BusyNoise = learnNoise(prev, func(i int) int { return snapUnits(g.snap, i) }, g.cfg.Settle)
 	}
+	st.Drain, st.Drains = learnDrain(st, g)
 	st.Ceilings = learnCeilings(st, g.snap, g.cfg)
 	if s := g.snap; s.JobState == "RUNNING" && s.CheckpointIntervalMs > 0 {
 		st.Checkpoints.Interval = time.Duration(s.CheckpointIntervalMs) * time.Millisecond

@@ -22,6 +22,10 @@ type load struct {
 	// to it (drop): a scale-down is sized for it.
 	peak float64
 	drop drop
+	// slower is how much slower than priced the job's scale-ups' drains
+	// came out (drainFactor, ≥ 1): a raise is sure to drain in time only
+	// if it does with its priced time stretched by it.
+	slower float64
 	// forecast is the rise (≥ 1) the load's learned periodic shape expects
 	// before a restart made now would be over; 1 for none. why says so.
 	forecast float64

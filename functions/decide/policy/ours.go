@@ -226,6 +226,7 @@ func settled(in Input, g gateInput, st State, h, early *hold) Output {
 	d.Rationale += undone + rebounds
 	st = afterDecision(st, d, g.now)
 	st.Rescale.Offered, st.Rescale.Need, st.Rescale.Stop = view.offered, need, undoStop(rc)
+	st.Rescale.Back = pricedBack(best, rc.outage, g.cfg.SLO.MaxLag.Seconds())
 	return Output{NewState: st, Decision: d}
 }
 
@@ -251,6 +252,7 @@ type weighed struct {
 func weigh(g gateInput, st State, view jobView, rs restartCost) weighed {
 	st = learnScaling(st, view, g.cfg)
 	ld := measureLoad(st, view, g.cfg, g.now)
+	ld.slower = drainFactor(st.Drains)
 	rs = rs.replayedAt(st.Minutes, view.offered, g.now)
 	if followsUp(rs, g.cfg) {
 		ld.followUp = disturbanceReplay(rs, g.cfg)

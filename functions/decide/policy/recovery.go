@@ -30,6 +30,10 @@ type recovery struct {
 	// load), sureTook how long the drain takes there (0 when not checked).
 	above    float64
 	sureTook time.Duration
+	// slower, when set (> 1), is the drain factor (drainFactor) that
+	// made a raise that drains in time at the estimate not recover in
+	// time: its priced time stretched by it passes slo.recovery.
+	slower float64
 	// within is slo.recovery (0: not checked).
 	within time.Duration
 }
@@ -49,13 +53,19 @@ var sureLevel = gaussHermite[1][0]
 // the capacity's extrapolation): sure, what surer weighs; a release's
 // only at the estimate (checked there too, releases were kept from the
 // walk's lows at chains-windows ×oracle15 1.16 → 1.20 and realistic-load
-// 1.14 → 1.18, session 19). Candidates without a restart, and every
+// 1.14 → 1.18, session 19). A raise recovers in time at the estimate only
+// if its priced time stretched by slower (drainFactor: how much slower
+// than priced the job's last scale-ups worked off their backlogs) is
+// within slo.recovery too. Candidates without a restart, and every
 // candidate when the knob is 0, recover.
-func recoveryOf(e *evaluation, p plan, rc *restartCost, h0, trend, sigma float64, cfg *Config) recovery {
+func recoveryOf(e *evaluation, p plan, rc *restartCost, h0, trend, sigma, slower float64, cfg *Config) recovery {
 	if !p.restart || cfg.SLO.Recovery <= 0 {
 		return recovery{ok: true, sure: true}
 	}
 	r := recoveryAt(e, p, rc, h0, trend, 1, cfg)
+	if e.rises && slower > 1 && r.ok && stretch(r.took, slower) > cfg.SLO.Recovery {
+		r.ok, r.slower = false, slower
+	}
 	r.sure = r.ok
 	if r.ok && e.rises {
 		r.above = sureLevel * sigma
@@ -63,6 +73,14 @@ func recoveryOf(e *evaluation, p plan, rc *restartCost, h0, trend, sigma float64
 		r.sure, r.sureTook = s.ok, s.took
 	}
 	return r
+}
+
+// stretch is d × k (d when d is "never").
+func stretch(d time.Duration, k float64) time.Duration {
+	if d == time.Duration(math.MaxInt64) {
+		return d
+	}
+	return time.Duration(float64(d) * k)
 }
 
 // recoveryAt is recoveryOf at the load m × the estimate.
@@ -290,6 +308,9 @@ func (r recovery) describe(b text, best evaluation, evs []evaluation) text {
 	}
 	b = b.s("; sized to drain the restart's ~").f(r.backlog, 0).s(" s backlog within ").dur(within).s(" (").took(r.took).s("; ")
 	b = cheaper.label(b).s(", ").f((best.dSlot-cheaper.dSlot)*3600/horizon.Seconds(), 0).s(" slot-s/h cheaper, would take ").took(cheaper.recovery.took)
+	if k := cheaper.recovery.slower; k > 1 {
+		b = b.s(", ").took(stretch(cheaper.recovery.took, k)).s(" as slow as this job's last scale-ups drained against their price (×").f(k, 2).s(")")
+	}
 	return b.s(")")
 }
 
@@ -310,5 +331,5 @@ func recoveryNeed(j jobView, ld load, rc restartCost, h0 float64, cfg Config) fl
 		return 0
 	}
 	up := rc.forChange(true, false)
-	return recoveryOf(&evaluation{h: math.Inf(1)}, plan{lag: j.lag, restart: true}, &up, h0, ld.trend, ld.sigma, &cfg).need
+	return recoveryOf(&evaluation{h: math.Inf(1)}, plan{lag: j.lag, restart: true}, &up, h0, ld.trend, ld.sigma, ld.slower, &cfg).need
 }

@@ -73,7 +73,7 @@ func TestDrainCheck(t *testing.T) {
 	small := drainCheck(5, 0, outage, 0, &cfg)
 	require.True(t, small.ok, "a backlog under a tenth of the SLO needs no spare")
 	cfg.SLO.Recovery = 0
-	require.True(t, recoveryOf(&evaluation{h: 0}, plan{lag: 100, restart: true}, &restartCost{}, 0, 0, 0, &cfg).ok, "recovery 0: not checked")
+	require.True(t, recoveryOf(&evaluation{h: 0}, plan{lag: 100, restart: true}, &restartCost{}, 0, 0, 0, 1, &cfg).ok, "recovery 0: not checked")
 }
 
 // A restart's drain is checked at the load's upper inner level of
@@ -88,16 +88,16 @@ func TestRecoverySureAtTheUpperLevel(t *testing.T) {
 	p := plan{lag: 0, restart: true}
 	// 30 s of backlog (the outage): 24 s to drain in 150 s
 	tight := evaluation{candidate: candidate{headroom: 0.2}, h: 0.2, rises: true, paid: 4}
-	r := recoveryOf(&tight, p, rc, 0.2, 0, 0.1, &cfg)
+	r := recoveryOf(&tight, p, rc, 0.2, 0, 0.1, 1, &cfg)
 	require.True(t, r.ok, "at the estimate 24 s of lag drains at 20 %% spare in 2m")
 	require.False(t, r.sure, "at 1.36 σ (+13.6 %%) above it the spare is ~5.6 %%: 7 min")
 	require.Greater(t, r.sureTook, cfg.SLO.Recovery)
 	roomy := evaluation{candidate: candidate{headroom: 0.5}, h: 0.5, rises: true, paid: 6}
-	r2 := recoveryOf(&roomy, p, rc, 0.2, 0, 0.1, &cfg)
+	r2 := recoveryOf(&roomy, p, rc, 0.2, 0, 0.1, 1, &cfg)
 	require.True(t, r2.ok && r2.sure)
 	// a release is checked at the estimate alone
 	down := evaluation{candidate: candidate{headroom: 0.2}, h: 0.2, paid: 2}
-	require.True(t, recoveryOf(&down, p, rc, 0.5, 0, 0.1, &cfg).sure)
+	require.True(t, recoveryOf(&down, p, rc, 0.5, 0, 0.1, 1, &cfg).sure)
 	keep := evaluation{candidate: candidate{headroom: -1}, cost: 100}
 	tight.recovery, tight.cost = r, 10
 	roomy.recovery, roomy.cost = r2, 20
@@ -109,7 +109,7 @@ func TestRecoverySureAtTheUpperLevel(t *testing.T) {
 	later.after = 40 * time.Second
 	small := *rc
 	small.outage = 10 * time.Second
-	later.recovery = recoveryOf(&later, p, &small, 0.2, 0, 0.1, &cfg)
+	later.recovery = recoveryOf(&later, p, &small, 0.2, 0, 0.1, 1, &cfg)
 	require.True(t, later.recovery.sure)
 	later.cost = 10.5
 	evs := []evaluation{keep, tight, roomy, later}

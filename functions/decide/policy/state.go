@@ -69,6 +69,13 @@ type State struct {
 	// Restarts are the job's last observed rescale restarts, oldest first,
 	// at most maxRestarts: what the next one is expected to cost.
 	Restarts []RestartObs `json:"restarts,omitempty"`
+	// Drain watches the last scale-up's restart until the backlog it left
+	// is worked off (nil when none is watched); Drains are the last
+	// maxDrains such drains, each the time it took over the time it was
+	// priced to take: how far the job's drains come out slower than
+	// priced (drainFactor).
+	Drain  *DrainWatch `json:"drain,omitempty"`
+	Drains []float64   `json:"drains,omitempty"`
 	// Scaling is, per vertex id, the true rates measured at each
 	// parallelism the vertex ran at, from which its efficiency is fitted.
 	Scaling map[string]Scaling `json:"scaling,omitempty"`
@@ -153,6 +160,19 @@ type RestartObs struct {
 	Failover bool          `json:"failover,omitempty"`
 }
 
+// DrainWatch is a scale-up's restart watched until the backlog it left is
+// worked off (no vertex saturated): the run it began (Epoch), when the
+// job stopped for it (Stop) and the time from the stop the decision
+// priced that to take (Priced).
+type DrainWatch struct {
+	Epoch  time.Time     `json:"epoch"`
+	Stop   time.Time     `json:"stop"`
+	Priced time.Duration `json:"priced"`
+}
+
+// maxDrains bounds State.Drains.
+const maxDrains = 3
+
 // maxRestarts bounds State.Restarts.
 const maxRestarts = 5
 
@@ -228,6 +248,10 @@ type Rescale struct {
 	// back (undoStop of the restart it was sized with), 0 when not known:
 	// an undo of it on the same load is priced at no less (undoOf).
 	Stop time.Duration `json:"stop,omitempty"`
+	// Back is the time from the restart's stop until its backlog is
+	// worked off that a scale-up was priced with (pricedBack), 0 when not
+	// priced: what its drain is compared with (State.Drains).
+	Back time.Duration `json:"back,omitempty"`
 	// Failover: made while the job was down after a failover
 	// (foldIntoFailover): its restart is the failover's, and no second
 	// decision is folded into it.
