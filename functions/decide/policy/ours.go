@@ -108,12 +108,15 @@ func Decide(in Input) Output {
 		}
 	}
 	failover := h != nil && (h.kind == HoldSettling || h.kind == HoldCooldown) && failoverRun(st, g.snap)
-	if failover && h.kind == HoldCooldown && (st.Rescale == nil || g.now.Sub(st.Rescale.At) >= g.cfg.MinInterval) {
-		// the cool-down binds only from the run's start, and that restart
-		// was Flink's own (a failover), not one of ours: wait as settle does
+	release := h != nil && !failover && (h.kind == HoldSettling || h.kind == HoldCooldown) && releaseRun(st, g.snap)
+	if (failover || release) && h.kind == HoldCooldown && (st.Rescale == nil || g.now.Sub(st.Rescale.At) >= g.cfg.MinInterval) {
+		// the cool-down binds only from the run's start: that restart was
+		// Flink's own (a failover), not one of ours, or the one of our
+		// decision that lowered a vertex, which a growing backlog shows
+		// was met by a rise (releaseRun); wait as settle does
 		_, h = gateSettle(g, st)
 	}
-	if settle := in.Config.Settle; h != nil && h.kind == HoldSettling && settle < MeterSettle && g.now.Sub(st.Epoch) >= settle && (firstRun(st) || failover) && backlogGrows(st, g.cfg.SLO.MaxLag) {
+	if settle := in.Config.Settle; h != nil && h.kind == HoldSettling && settle < MeterSettle && g.now.Sub(st.Epoch) >= settle && (firstRun(st) || failover || release) && backlogGrows(st, g.cfg.SLO.MaxLag) {
 		// the job's first run, or a failover's run at the parallelism it
 		// ran at before, short from its start, its meters still ramping:
 		// a scale-up may be decided on its rates read de-ramped
@@ -125,8 +128,11 @@ func Decide(in Input) Output {
 			out.NewState.Window, out.NewState.Noise = st.Window, st.Noise
 			if d := out.Decision; d != nil {
 				run := "the run"
-				if failover {
+				switch {
+				case failover:
 					run = "the run a failover restarted at the parallelism it ran at before (the restart Flink's, not a change of ours)"
+				case release:
+					run = "the run our decision that lowered a vertex began, its backlog growing (a rise met the release: answered before the cool-down from the run's start and the settle)"
 				}
 				d.Rationale += fmt.Sprintf("; decided %s into %s on %s, not after the %s meters take to settle: the restart comes a checkpoint sooner, traded against rates read before their meters settled",
 					g.now.Sub(st.Epoch).Round(time.Second), run, note, MeterSettle)

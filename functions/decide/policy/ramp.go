@@ -204,6 +204,31 @@ func failoverRun(st State, s *events.Snapshot) bool {
 	return true
 }
 
+// releaseRun: the job's current run is the restart of our last decision,
+// applied, that lowered some vertex below the parallelism it ran at when
+// decided (a release, or a reshape that moved slots between vertices), not
+// made in a failover's outage, and the run no failover's. Such a run whose
+// backlog grows (backlogGrows) met a rise its lowered vertices were not
+// sized for: waiting out the cool-down from the run's start, the meters'
+// 70 s settle and the scale-up delay (~1m35s into the run) adds that much
+// to its lag back, while the decision's own rate limit (MinInterval from
+// the decision) still binds. A run our scale-up began is left out: its
+// backlog drains or its efficiency is learned from settled samples first.
+func releaseRun(st State, s *events.Snapshot) bool {
+	rs := st.Rescale
+	if rs == nil || rs.Applied.IsZero() || rs.Failover || len(rs.From) == 0 || st.Epoch.Before(rs.At) ||
+		slices.ContainsFunc(st.Failovers, func(t time.Time) bool { return sameTime(t, st.Epoch) }) {
+		return false
+	}
+	for i := range s.Vertices {
+		v := &s.Vertices[i]
+		if from, ok := rs.From[v.ID]; ok && v.Parallelism < from {
+			return true
+		}
+	}
+	return false
+}
+
 // derampedState is st with its window de-ramped (deramped) and how its
 // rates were read, when that is known and leaves at least two samples
 // settle into the run within span of now.
