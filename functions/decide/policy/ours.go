@@ -116,7 +116,7 @@ func Decide(in Input) Output {
 		// was met by a rise (releaseRun); wait as settle does
 		_, h = gateSettle(g, st)
 	}
-	if settle := in.Config.Settle; h != nil && h.kind == HoldSettling && settle < MeterSettle && g.now.Sub(st.Epoch) >= settle && (firstRun(st) || failover || release) && backlogGrows(st, g.cfg.SLO.MaxLag) {
+	if settle := in.Config.Settle; h != nil && h.kind == HoldSettling && settle < MeterSettle && g.now.Sub(st.Epoch) >= settle && (firstRun(st) || failover || release && backlogStillGrows(st)) && backlogGrows(st, g.cfg.SLO.MaxLag) {
 		// the job's first run, or a failover's run at the parallelism it
 		// ran at before, short from its start, its meters still ramping:
 		// a scale-up may be decided on its rates read de-ramped

@@ -229,6 +229,29 @@ func releaseRun(st State, s *events.Snapshot) bool {
 	return false
 }
 
+// backlogStillGrows: the sources' pending records grew over each of the
+// run's last two sample intervals. A release's run needs it beside
+// backlogGrows: a source whose pending registers late in the run (0, then
+// the restart's whole backlog) reads as growth from the run's first sample
+// while the job works that backlog off (logs-dedupe-session-spikes 181005:
+// a release raised back 53 s into its run on a draining backlog, 6 decided
+// flaps); a rise keeps the pending growing.
+func backlogStillGrows(st State) bool {
+	var p []float64
+	for _, s := range st.Window {
+		if !s.Epoch.Equal(st.Epoch) {
+			continue
+		}
+		x := 0.0
+		for _, v := range s.V {
+			x += math.Max(v.Pending, 0)
+		}
+		p = append(p, x)
+	}
+	n := len(p)
+	return n >= 3 && p[n-1] > p[n-2] && p[n-2] > p[n-3]
+}
+
 // derampedState is st with its window de-ramped (deramped) and how its
 // rates were read, when that is known and leaves at least two samples
 // settle into the run within span of now.

@@ -133,3 +133,36 @@ func TestFailoverRun(t *testing.T) {
 	down.Rescale = &Rescale{At: t0.Add(-10 * time.Second), Applied: t0}
 	require.True(t, failoverRun(down, snap(3)))
 }
+
+// TestBacklogStillGrows: a release's run answers a growing backlog early
+// only while it still grows; a source's pending registering late (0, then
+// the restart's whole backlog, then falling as the job works it off) reads
+// as growth from the run's first sample (backlogGrows) but not as still
+// growing (logs-dedupe-session-spikes 181005: a release raised back on a
+// draining backlog, 6 decided flaps).
+func TestBacklogStillGrows(t *testing.T) {
+	epoch := time.Unix(1_000_000, 0)
+	st := func(pending ...float64) State {
+		s := State{Epoch: epoch}
+		for i, p := range pending {
+			s.Window = append(s.Window, Sample{At: epoch.Add(time.Duration(20+10*i) * time.Second), Epoch: epoch, Offered: 20_000,
+				V: []VertexSample{{P: 2, In: 20_000, Pending: p}, {P: 2, In: 20_000, Pending: -1}}})
+		}
+		return s
+	}
+	slo := time.Minute
+	rising := st(100_000, 300_000, 500_000)
+	require.True(t, backlogGrows(rising, slo))
+	require.True(t, backlogStillGrows(rising))
+	late := st(0, 1_000_000, 900_000, 800_000)
+	require.True(t, backlogGrows(late, slo))
+	require.False(t, backlogStillGrows(late))
+	require.False(t, backlogStillGrows(st(100_000, 300_000)), "two samples: one interval")
+	// an earlier run's samples do not count
+	old := st(0, 1, 2)
+	for i := range old.Window {
+		old.Window[i].Epoch = epoch.Add(-time.Hour)
+	}
+	old.Window = append(old.Window, rising.Window[2])
+	require.False(t, backlogStillGrows(old))
+}
