@@ -237,6 +237,14 @@ func releaseRun(st State, s *events.Snapshot) bool {
 // a release raised back 53 s into its run on a draining backlog, 6 decided
 // flaps); a rise keeps the pending growing.
 func backlogStillGrows(st State) bool {
+	p := runPending(st)
+	n := len(p)
+	return n >= 3 && p[n-1] > p[n-2] && p[n-2] > p[n-3]
+}
+
+// runPending: the sources' pending records summed per sample of the
+// current run (negative readings count as none), oldest first.
+func runPending(st State) []float64 {
 	var p []float64
 	for _, s := range st.Window {
 		if !s.Epoch.Equal(st.Epoch) {
@@ -248,8 +256,7 @@ func backlogStillGrows(st State) bool {
 		}
 		p = append(p, x)
 	}
-	n := len(p)
-	return n >= 3 && p[n-1] > p[n-2] && p[n-2] > p[n-3]
+	return p
 }
 
 // derampedState is st with its window de-ramped (deramped) and how its
@@ -272,20 +279,11 @@ func derampedState(st State, now time.Time, settle, span time.Duration) (State, 
 // for one that keeps up, a load still rising in the run's first minute
 // would read as the meters' ramp.
 func backlogGrows(st State, slo time.Duration) bool {
-	first, last := -1.0, -1.0
-	for _, s := range st.Window {
-		if !s.Epoch.Equal(st.Epoch) {
-			continue
-		}
-		p := 0.0
-		for _, v := range s.V {
-			p += math.Max(v.Pending, 0)
-		}
-		if first < 0 {
-			first = p
-		}
-		last = p
+	p := runPending(st)
+	if len(p) == 0 {
+		return false
 	}
+	first, last := p[0], p[len(p)-1]
 	n := len(st.Window)
 	return n > 0 && last > first && st.Window[n-1].Offered > 0 && last/st.Window[n-1].Offered >= 0.1*slo.Seconds()
 }
