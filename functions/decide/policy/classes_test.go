@@ -311,8 +311,8 @@ func TestEfficiencyAndIneffectiveScaling(t *testing.T) {
 	curve := func(p int, noise float64) CapPoint {
 		return CapPoint{P: p, Rate: 1000 * pow(float64(p), 0.7-1) * (1 + noise)}
 	}
-	a2, sd2, _ := fitExponent([]CapPoint{curve(2, 0), curve(8, 0)}, 0.9)
-	a4, sd4, n := fitExponent([]CapPoint{curve(2, 0.03), curve(4, -0.03), curve(8, 0.02), curve(16, 0)}, 0.9)
+	a2, sd2, _ := fitExponent([]CapPoint{curve(2, 0), curve(8, 0)}, CapPoint{}, 0.9)
+	a4, sd4, n := fitExponent([]CapPoint{curve(2, 0.03), curve(4, -0.03), curve(8, 0.02), curve(16, 0)}, CapPoint{}, 0.9)
 	require.Equal(t, 4, n)
 	require.InDelta(t, 0.7, a2, 0.06)
 	require.InDelta(t, 0.7, a4, 0.06)
@@ -325,6 +325,32 @@ func TestEfficiencyAndIneffectiveScaling(t *testing.T) {
 	v := vertexView{cur: 8, rate: 5100, est: estimate{in: 40000}}
 	sc := scaling{a: 0.3, ineffective: s.Ineffective}
 	require.Equal(t, 8, sizeVertex(&v, sc, 80000, 80000, 128, 1, &capMemo{v: &v, a: sc.a}))
+}
+
+// A vertex running below every parallelism it was measured at fits its
+// current run's reading too, before learnScaling stores it (real Flink at
+// fast timing released each step ~80 s into the last one's run, on one
+// measured parallelism: docs/BENCHMARK.md "Real Flink (session 23,
+// s23real)"); at or above a measured parallelism the reading waits for
+// learnScaling, and a reading learnScaling would not store is not fitted.
+func TestEfficiencyFitsARunBelowTheMeasured(t *testing.T) {
+	cfg := Defaults()
+	st := State{Scaling: map[string]Scaling{"count": {Points: []CapPoint{{P: 60, Rate: 47}}}}}
+	fit := func(cur int, rate, busy float64, observed bool) scaling {
+		j := jobView{vs: []vertexView{{id: "count", cur: cur, rate: rate, observed: observed, est: estimate{busy: busy}}}}
+		return scalingFor(new(scratch), st, j, cfg)[0]
+	}
+	// wordcount-flatmap's count on the sandbox: 47 a subtask at 60, 59 at 40.
+	below := fit(40, 59, 0.35, false)
+	require.Equal(t, 2, below.fitted)
+	require.Less(t, below.a, cfg.Efficiency.Prior-0.03, "scales worse than the prior: a smaller release reads more a subtask")
+	require.Less(t, below.sd, priorSD)
+	for _, sc := range []scaling{fit(80, 40, 0.9, false), fit(60, 50, 0.9, false), fit(40, 59, 0.2, false), fit(40, 59, 0.35, true)} {
+		require.Equal(t, 1, sc.fitted)
+		require.InDelta(t, cfg.Efficiency.Prior, sc.a, 1e-9)
+	}
+	st.Scaling = nil
+	require.Equal(t, 0, fit(40, 59, 0.35, false).fitted, "nothing measured yet: the prior")
 }
 
 // The load's shape: rises seen in two earlier periods at this time of the
