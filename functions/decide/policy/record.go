@@ -211,6 +211,9 @@ func gateInFlight(g gateInput, st State) (State, *hold) {
 		if run := g.snap.RunningSince; run != nil && run.After(rs.At) && run.Sub(rs.At) < rescaleTimeout(g.cfg, g.snap) {
 			st.Downtime = run.Sub(rs.At)
 			st.Outage = run.Sub(stoppedAfter(st.Window, rs.At, *run))
+			if g.cfg.Mode == events.ModeReactive {
+				st.Outage = run.Sub(firstStop(st.Window, rs.At, *run, g.snap.LastCheckpointAt))
+			}
 		}
 		st.Rescale = &c
 		return st, nil
@@ -301,6 +304,37 @@ func gateSettle(g gateInput, st State) (State, *hold) {
 			age.Round(time.Second), g.cfg.Settle, len(fresh)))
 	}
 	return st, nil
+}
+
+// firstStop is when a reactive scale-up decided at at first stopped the
+// job, its last restart ending at run: the latest time in [at, run) w
+// shows the run the decision was made in (a sample of an epoch not after
+// at; at when none does). In reactive mode the job restarts once per
+// registration wave: the TaskManagers a scale-up asks for start over tens
+// of seconds, the first to register restarts the job on the slots there
+// are, and the rest restart it again once Flink's scaling interval (30 s
+// on 1.19/1.20) has passed (ledger-enrich-reactive-standby, 185001–185010:
+// 2.0 restarts for a raise of 2 or 3 TaskManagers, 2.4 for 5 or more; 1.25
+// for one). The run between them restores the checkpoint the first
+// restart restored unless one completed meanwhile (each run's schedule
+// starts an interval after it began), so the job is behind from the first
+// stop until the last restart's run, and that, not the last restart's
+// own outage (stoppedAfter), is what the scale-up cost: the outage of
+// one, two or more restarts as the job showed it, which the next raise is
+// priced from (registrationRestart). A checkpoint completed in a run
+// between them (ckpt after the first stop) keeps what came before it:
+// the stop is then no earlier than ckpt, nor later than stoppedAfter's.
+func firstStop(w []Sample, at, run time.Time, ckpt *time.Time) time.Time {
+	stop := at
+	for _, s := range w {
+		if s.At.After(stop) && s.At.Before(run) && !s.Epoch.After(at) {
+			stop = s.At
+		}
+	}
+	if ckpt != nil && ckpt.After(stop) {
+		stop = minTime(*ckpt, stoppedAfter(w, at, run))
+	}
+	return stop
 }
 
 // stoppedAfter is the latest time in [at, run) the job was seen running in

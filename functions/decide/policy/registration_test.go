@@ -99,3 +99,46 @@ func TestRegistrationRestartBeforeTheRunsFirstCheckpoint(t *testing.T) {
 	require.Equal(t, 10*time.Second, rc.replay, "registering 10 s after the run's first checkpoint is due at the latest")
 	require.Equal(t, time.Duration(0), rc.later)
 }
+
+// A reactive scale-up of several TaskManagers restarts the job once per
+// registration wave: decided at 0 s, the run the decision was made in
+// (epoch −1 h) seen until 30 s, the first TaskManager registered and the
+// job ran again from 60 s on its slots (seen at 70 s and 90 s), the rest
+// registered and the job restarted once more, running at the targets from
+// 150 s. The job was behind from the first stop: the 90 s run between
+// restores the checkpoint the first restart restored, so the scale-up's
+// outage is 120 s, not the last restart's 60 s (stoppedAfter). A
+// checkpoint completed in the run between keeps what came before it.
+func TestFirstStop(t *testing.T) {
+	pre, mid := t0.Add(-time.Hour), t0.Add(60*time.Second)
+	w := []Sample{{At: t0.Add(-10 * time.Second), Epoch: pre}, {At: t0.Add(30 * time.Second), Epoch: pre},
+		{At: t0.Add(70 * time.Second), Epoch: mid}, {At: t0.Add(90 * time.Second), Epoch: mid}}
+	run := t0.Add(150 * time.Second)
+	require.Equal(t, t0.Add(90*time.Second), stoppedAfter(w, t0, run))
+	require.Equal(t, t0.Add(30*time.Second), firstStop(w, t0, run, nil))
+	old := t0.Add(-time.Minute)
+	require.Equal(t, t0.Add(30*time.Second), firstStop(w, t0, run, &old), "the checkpoint restored is older than the first stop")
+	ck := t0.Add(80 * time.Second)
+	require.Equal(t, ck, firstStop(w, t0, run, &ck), "a checkpoint completed in the run between")
+	require.Equal(t, t0, firstStop(w[2:], t0, run, nil), "the decision's run never seen after it")
+}
+
+// A reactive scale-up is priced from the job's scale-ups' restarts when
+// they stopped it longer than its mean restart (registrationStats): a
+// release's or a failover's single restart does not average the
+// registration waves away; scale-ups that restarted once, quicker than
+// the releases, are priced from all.
+func TestRegistrationStatsFromScaleUps(t *testing.T) {
+	down := RestartObs{Downtime: 60 * time.Second, Outage: 55 * time.Second}
+	up := RestartObs{Downtime: 170 * time.Second, Outage: 140 * time.Second, Raised: true}
+	fold := RestartObs{Downtime: 90 * time.Second, Outage: 90 * time.Second, Raised: true, Failover: true}
+	st := State{Restarts: []RestartObs{down, up, down, fold}}
+	rs := registrationStats(st, Defaults())
+	require.Equal(t, 140*time.Second, rs.outage)
+	require.Equal(t, 170*time.Second, rs.downtime)
+	st.Restarts = []RestartObs{down, fold}
+	require.Equal(t, expectedRestart(st, Defaults()), registrationStats(st, Defaults()), "no scale-up of its own seen: all restarts")
+	once := RestartObs{Downtime: 50 * time.Second, Outage: 30 * time.Second, Raised: true}
+	st.Restarts = []RestartObs{down, once, down}
+	require.Equal(t, expectedRestart(st, Defaults()), registrationStats(st, Defaults()), "one wave, quicker than the releases: all restarts")
+}
