@@ -225,11 +225,16 @@ func settled(in Input, g gateInput, st State, h, early *hold) Output {
 			return Output{NewState: st, HoldKind: HoldRestart, Hold: msg}
 		}
 	}
+	if msg := awaitLanding(best, rc, pollInterval(st)); msg != "" {
+		st.UpSince = upSince(best, st, g.now)
+		return Output{NewState: st, HoldKind: HoldCheckpoint, Hold: msg}
+	}
+	landed := landedNote(best, rc, st.UpSince, g.now)
 	if h, next := delay(best, st, g.cfg, g.now); h != nil {
 		return Output{NewState: next, HoldKind: h.kind, Hold: h.msg}
 	}
 	d := w.decision(g, in.SnapshotID)
-	d.Rationale += undone + rebounds
+	d.Rationale += undone + rebounds + landed
 	st = afterDecision(st, d, g.now)
 	st.Rescale.Offered, st.Rescale.Need, st.Rescale.Stop = view.offered, need, undoStop(rc)
 	st.Rescale.Back = pricedBack(best, rc.outage, g.cfg.SLO.MaxLag.Seconds())

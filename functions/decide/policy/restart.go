@@ -162,6 +162,12 @@ type restartCost struct {
 	// restart would wait for the checkpoint due then (scheduleReplay;
 	// 0 when after all or none).
 	waited, waits int
+	// slack, when the change lands on a completed checkpoint (source
+	// replayOnCheckpoint), is how long that checkpoint is due after what
+	// the restart needs first (its TaskManagers' start-up, its own
+	// preparation) would be over: a change decided up to slack later
+	// lands on the same checkpoint (awaitLanding).
+	slack time.Duration
 }
 
 // Where a restart's replay comes from.
@@ -307,7 +313,8 @@ func restartWith(rs restartStats, st State, snap *events.Snapshot, cfg Config, n
 		if rc.observed > 0 && rc.kind != startedRestart {
 			prep = max(prep-interval/2, 0)
 		}
-		rc.wait = prep + interval - now.Add(prep).Sub(last)%interval
+		rc.slack = interval - now.Add(prep).Sub(last)%interval
+		rc.wait = prep + rc.slack
 		rc.replay, rc.source, rc.release = rc.took, replayOnCheckpoint, snap.FlinkVersion
 		rc.stop = now.Add(rc.wait)
 		return rc
