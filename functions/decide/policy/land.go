@@ -21,45 +21,71 @@ import (
 // every one a scale-up that stopped the job 70–130 s after it was decided
 // on a flush, at about a third of the rate it was sized for).
 //
-// So a scale-up whose checkpoint is due more than a poll and landMargin
-// after its restart's preparation is held (awaitLanding) and the load is
-// read again at the next poll: a rise that outlasts the wait is scaled up
-// on the same checkpoint, sized on the backlog and rate then (what will
-// be left to drain when it lands); one that is over by then is not
-// answered with a restart. A failover's restart (the job is down) is not
-// held.
+// So a scale-up that would land on the same checkpoint decided at the
+// next poll, with its preparation's spread to spare (landMargin), is held
+// (awaitLanding, hold checkpoint_wait) and the load is read again then:
+// a rise that outlasts the wait is scaled up on the same checkpoint,
+// sized on the backlog and rate read then (what will be left to drain
+// when it lands); one that is over by then is not answered with a
+// restart. The checkpoint it lands on counts actuate's own wait: actuate
+// aligns every restart with a checkpoint due within checkpointWait, and
+// Flink 2 then rescales on the one after (chains-windows 192001: a raise
+// declared 20 s before a checkpoint landed 80 s later, not 20 s). A
+// failover's restart (the job is down) is not held. What it trades: a
+// preparation slower than its spread misses the checkpoint and lands an
+// interval later; a rise that ends before the landing leaves its backlog
+// to drain on the current size, where the late raise would have drained
+// it faster (and then been released: the flap).
 
-// landMargin is the least time between the end of a held scale-up's
-// preparation and the checkpoint it lands on, when it is finally made:
-// a TaskManager's start-up varies by tens of seconds around its mean
-// (15–40 s, 20–50 s in the scenarios), and one that registers after the
-// checkpoint lands the change an interval later. Half the preparation,
-// and at least actuate's own checkpoint wait.
+// landSpread is the least spread allowed for when a restart's
+// preparation ends: a TaskManager's start-up varies by tens of seconds
+// around its mean (15–40 s, 20–50 s in the scenarios), and actuate's
+// steps take a few seconds each. Half the preparation when longer.
+const landSpread = 10 * time.Second
+
+// landing is when a scale-up decided now lands (from now) and how much
+// later it could be decided and still land then (spare). actuate waits
+// for a checkpoint due within checkpointWait of the change's declaration
+// (it aligns every restart with one), and Flink 2 then takes the next:
+// a change whose preparation ends within checkpointWait of the checkpoint
+// due (rc.slack) lands an interval later than that one.
+func landing(rc restartCost) (lands, spare time.Duration) {
+	s := rc.slack
+	if s <= checkpointWait {
+		s += rc.interval
+	}
+	return rc.wait - rc.slack + s, s - checkpointWait
+}
+
+// landMargin is the least spare a held scale-up is made with: the spread
+// of its preparation's end.
 func landMargin(rc restartCost) time.Duration {
-	return max(checkpointWait, (rc.wait-rc.slack)/2)
+	return max(landSpread, (rc.wait-rc.slack)/2)
 }
 
 // awaitLanding says why a scale-up best, whose restart is rc, waits for
 // the next poll (after poll): it would land on the same checkpoint
 // decided then. Empty when it does not.
 func awaitLanding(best evaluation, rc restartCost, poll time.Duration) string {
-	if !best.raises() || rc.down || rc.source != replayOnCheckpoint || poll <= 0 {
+	if !best.raises() || rc.down || rc.source != replayOnCheckpoint || poll <= 0 || rc.interval <= 0 {
 		return ""
 	}
+	lands, spare := landing(rc)
 	m := landMargin(rc)
-	if rc.slack <= poll+m {
+	if spare <= poll+m {
 		return ""
 	}
-	return fmt.Sprintf("a scale-up decided now lands on the checkpoint due in ~%s (Flink %s rescales on a completed checkpoint), as one decided at the next poll would, %s after its restart's preparation (~%s) with %s to spare: the load is read again then; traded: a rise that is over by then is not answered with a restart that would run after it, against the risk of a TaskManager start %s slower than seen missing that checkpoint (%s)",
-		rc.wait.Round(time.Second), rc.release, rc.slack.Round(time.Second), (rc.wait - rc.slack).Round(time.Second), m.Round(time.Second), m.Round(time.Second), best.summary())
+	return fmt.Sprintf("a scale-up decided now lands on the checkpoint due in ~%s (Flink %s rescales on a completed checkpoint, and actuate declares it no later than %s before that one), as one decided at the next poll would, with %s to spare after its restart's preparation (~%s): the load is read again then; traded: a rise that is over by then is not answered with a restart that would run after it, against the risk of a preparation over %s slower than seen missing that checkpoint (%s)",
+		lands.Round(time.Second), rc.release, checkpointWait, spare.Round(time.Second), (rc.wait - rc.slack).Round(time.Second), m.Round(time.Second), best.summary())
 }
 
 // landedNote is what a scale-up held by awaitLanding since since says when
 // it is made now; empty when it was not held.
 func landedNote(best evaluation, rc restartCost, since, now time.Time) string {
-	if !best.raises() || rc.down || rc.source != replayOnCheckpoint || since.IsZero() || !since.Before(now) {
+	if !best.raises() || rc.down || rc.source != replayOnCheckpoint || rc.interval <= 0 || since.IsZero() || !since.Before(now) {
 		return ""
 	}
+	lands, _ := landing(rc)
 	return fmt.Sprintf("; chosen %s ago and made at the last poll that lands on the checkpoint due in ~%s: sized on the backlog and rate read then, not when the rise was first seen, at no later landing",
-		now.Sub(since).Round(time.Second), rc.wait.Round(time.Second))
+		now.Sub(since).Round(time.Second), lands.Round(time.Second))
 }

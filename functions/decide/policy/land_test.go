@@ -7,40 +7,52 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// A Flink 2 scale-up whose checkpoint is due more than a poll and the
-// margin after its preparation waits for the next poll (it lands on the
-// same checkpoint decided then); one at the last such poll, a failover's,
-// a job that does not rescale on a checkpoint and a change that raises
-// nothing are made as before.
+// A Flink 2 scale-up that would land on the same checkpoint decided at
+// the next poll waits for it; one at the last such poll, a failover's, a
+// job that does not rescale on a checkpoint and a change that raises
+// nothing are made as before. A checkpoint due within actuate's wait of
+// the preparation's end is not the one the change lands on: actuate waits
+// for it, and Flink takes the next.
 func TestAwaitLanding(t *testing.T) {
 	up := evaluation{candidate: candidate{ps: []int{16, 14, 22}, headroom: 0.3}, rises: true}
 	poll := 10 * time.Second
 	// tenant-metrics: TaskManagers start in ~35 s, the checkpoint after
-	// them is due 59 s later (lands in ~1m34s)
-	rc := restartCost{wait: 94 * time.Second, slack: 59 * time.Second, source: replayOnCheckpoint, release: "2.0.1"}
-	require.Equal(t, checkpointWait, landMargin(rc), "at least actuate's checkpoint wait")
+	// them is due 59 s later (lands in ~1m34s), 1-minute checkpoints
+	rc := restartCost{wait: 94 * time.Second, slack: 59 * time.Second, interval: time.Minute, source: replayOnCheckpoint, release: "2.0.1"}
+	lands, spare := landing(rc)
+	require.Equal(t, 94*time.Second, lands)
+	require.Equal(t, 29*time.Second, spare, "declared within actuate's 30-s wait of it, the change lands on the next")
+	require.Equal(t, 35*time.Second/2, landMargin(rc), "half the preparation")
 	msg := awaitLanding(up, rc, poll)
 	require.Contains(t, msg, "lands on the checkpoint due in ~1m34s")
 	require.Contains(t, msg, "traded: ")
 
 	// at the last poll that makes it: made
-	rc.wait, rc.slack = 75*time.Second, 40*time.Second
+	rc.wait, rc.slack = 84*time.Second, 49*time.Second
 	require.Empty(t, awaitLanding(up, rc, poll))
 
-	// a 4-minute start-up: half of it spared
-	long := restartCost{wait: 7 * time.Minute, slack: 3 * time.Minute, source: replayOnCheckpoint}
-	require.Equal(t, 2*time.Minute, landMargin(long))
-	require.NotEmpty(t, awaitLanding(up, long, poll))
-	long.slack = 2*time.Minute + poll
-	require.Empty(t, awaitLanding(up, long, poll))
+	// chains-windows: no preparation, the checkpoint due in 20 s: actuate
+	// waits for it, so the change lands on the one after (80 s) and is
+	// held until 50 s before that one
+	ch := restartCost{wait: 20 * time.Second, slack: 20 * time.Second, interval: time.Minute, source: replayOnCheckpoint}
+	lands, spare = landing(ch)
+	require.Equal(t, 80*time.Second, lands)
+	require.Equal(t, 50*time.Second, spare)
+	require.Equal(t, landSpread, landMargin(ch))
+	require.NotEmpty(t, awaitLanding(up, ch, poll))
+	ch.wait, ch.slack = 60*time.Second, 60*time.Second
+	require.NotEmpty(t, awaitLanding(up, ch, poll))
+	ch.wait, ch.slack = 50*time.Second, 50*time.Second
+	require.Empty(t, awaitLanding(up, ch, poll))
 
-	rc = restartCost{wait: 94 * time.Second, slack: 59 * time.Second, source: replayOnCheckpoint}
 	down := rc
+	down.slack, down.wait = 59*time.Second, 94*time.Second
+	other := down
 	down.down = true
 	require.Empty(t, awaitLanding(up, down, poll), "a failover's restart: the job is down")
-	other := rc
 	other.source = replayFromCheckpoint
 	require.Empty(t, awaitLanding(up, other, poll), "not rescaled on a checkpoint")
+	rc.slack, rc.wait = 59*time.Second, 94*time.Second
 	require.Empty(t, awaitLanding(up, rc, 0), "no poll seen")
 	require.Empty(t, awaitLanding(evaluation{candidate: candidate{ps: []int{4}, headroom: 0.3}}, rc, poll), "lowers only")
 	require.Empty(t, awaitLanding(evaluation{candidate: candidate{ps: []int{16}, headroom: -1}, rises: true}, rc, poll), "keep")
