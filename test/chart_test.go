@@ -118,7 +118,7 @@ func TestChartDefaultsScaleUpAndDown(t *testing.T) {
 			require.NoError(t, err)
 			t.Cleanup(srv.Shutdown)
 			acfg := chartActuate(t, objs, e, srv.ClientURL(), mount, kubeconfig)
-			startActuate(t, acfg, testLog("actuate"))
+			startActuate(t, acfg, testLog(t, "actuate"))
 			c := &kedaChain{api: api, e: e, natsURL: srv.ClientURL(), acfg: acfg}
 			c.results(t) // waits for actuate to provision the stream
 			if acfg.KEDAListen != "" {
@@ -129,11 +129,11 @@ func TestChartDefaultsScaleUpAndDown(t *testing.T) {
 					kube: api.Admin(), namespace: "flink", deployment: "flink-taskmanager", tolerance: 0.1, min: 1, max: 64}
 				goRun(t, "keda", c.keda.run)
 			}
-			startIngest(t, e, ingestConfig(e, srv.ClientURL()), events.ConnOptions{URL: srv.ClientURL(), Name: "ingest"}, testLog("ingest"))
+			startIngest(t, e, ingestConfig(e, srv.ClientURL()), events.ConnOptions{URL: srv.ClientURL(), Name: "ingest"}, testLog(t, "ingest"))
 			pol, err := policy.Load(strings.NewReader(chartPolicy(t, objs)), policy.Defaults())
 			require.NoError(t, err)
 			require.NoError(t, pol.Validate())
-			startDecide(t, decider.Config{Common: function.Common{NATS: events.ConnOptions{URL: srv.ClientURL(), Name: decider.Function}}, Policy: pol}, testLog("decide"))
+			startDecide(t, decider.Config{Common: function.Common{NATS: events.ConnOptions{URL: srv.ClientURL(), Name: decider.Function}}, Policy: pol}, testLog(t, "decide"))
 
 			// The Deployment's replicas, read every second: up from 2, then
 			// down from the highest seen. Read on their own, not once per

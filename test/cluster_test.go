@@ -45,9 +45,9 @@ func TestClusterNodeKilled(t *testing.T) {
 	e := startEmulator(t, restepScenario, outageSpeed, nil)
 	dcfg := decideConfig(t, nc.URL())
 	dcfg.Provision = r3
-	startDecide(t, dcfg, testLog("decide"))
-	startActuate(t, actuateConfig(t, e, nc.URL()), testLog("actuate"))
-	startIngest(t, e, ingestConfig(e, nc.URL()), events.ConnOptions{URL: nc.URL(), Name: "ingest"}, testLog("ingest"))
+	startDecide(t, dcfg, testLog(t, "decide"))
+	startActuate(t, actuateConfig(t, e, nc.URL()), testLog(t, "actuate"))
+	startIngest(t, e, ingestConfig(e, nc.URL()), events.ConnOptions{URL: nc.URL(), Name: "ingest"}, testLog(t, "ingest"))
 
 	results := func() uint64 {
 		c, cancel := context.WithTimeout(ctx, 2*time.Second)

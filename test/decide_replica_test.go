@@ -80,8 +80,8 @@ func TestDecideReplicaKilled(t *testing.T) {
 	victim := decideProcess(t, srv.ClientURL(), filepath.Join(dir, "decide-1.log"))
 	decideProcess(t, srv.ClientURL(), filepath.Join(dir, "decide-2.log"))
 	e := startEmulator(t, stepScenario, 60, nil)
-	startActuate(t, actuateConfig(t, e, srv.ClientURL()), testLog("actuate"))
-	ing := startIngest(t, e, ingestConfig(e, srv.ClientURL()), events.ConnOptions{URL: srv.ClientURL()}, testLog("ingest"))
+	startActuate(t, actuateConfig(t, e, srv.ClientURL()), testLog(t, "actuate"))
+	ing := startIngest(t, e, ingestConfig(e, srv.ClientURL()), events.ConnOptions{URL: srv.ClientURL()}, testLog(t, "ingest"))
 
 	nc, err := nats.Connect(srv.ClientURL())
 	require.NoError(t, err)

@@ -46,14 +46,14 @@ func TestNewFlinkDeploymentIsDiscovered(t *testing.T) {
 	icfg.Discover.FlinkDeployments, icfg.Discover.Namespaces, icfg.Discover.Kubeconfig = true, []string{"flink"}, kubeconfig
 	icfg.Discover.Every = 200 * time.Millisecond
 	require.NoError(t, icfg.Validate())
-	goRun(t, "ingest", func(ctx context.Context) error { return ingest.Run(ctx, icfg, testLog("ingest")) })
-	startDecide(t, decider.Config{Common: function.Common{NATS: events.ConnOptions{URL: srv.ClientURL(), Name: decider.Function}}, Policy: policy.Defaults()}, testLog("decide"))
+	goRun(t, "ingest", func(ctx context.Context) error { return ingest.Run(ctx, icfg, testLog(t, "ingest")) })
+	startDecide(t, decider.Config{Common: function.Common{NATS: events.ConnOptions{URL: srv.ClientURL(), Name: decider.Function}}, Policy: policy.Defaults()}, testLog(t, "decide"))
 	acfg := actuateConfig(t, e, srv.ClientURL())
 	acfg.Flink, acfg.TaskManagers, acfg.Kubeconfig = map[string]string{}, actuator.BackendFlink, kubeconfig
 	acfg.Discovery = discovery.Config{FlinkDeployments: true, Namespaces: []string{"flink"}}
 	acfg.DiscoverEvery = 200 * time.Millisecond
 	require.NoError(t, acfg.Validate())
-	startActuate(t, acfg, testLog("actuate"))
+	startActuate(t, acfg, testLog(t, "actuate"))
 	c := &kedaChain{e: e, natsURL: srv.ClientURL()}
 	_, next := c.results(t)
 	decision := decisionsSeen(t, c.natsURL)

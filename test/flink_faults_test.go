@@ -77,9 +77,9 @@ func TestFlinkRESTFailingAndSlow(t *testing.T) {
 	srv, err := natsserver.Start(natsserver.Config{})
 	require.NoError(t, err)
 	t.Cleanup(srv.Shutdown)
-	startDecide(t, decideConfig(t, srv.ClientURL()), testLog("decide"))
-	startActuate(t, actuateConfig(t, e, srv.ClientURL()), testLog("actuate"))
-	startIngest(t, e, ingestConfig(e, srv.ClientURL()), events.ConnOptions{URL: srv.ClientURL()}, testLog("ingest"))
+	startDecide(t, decideConfig(t, srv.ClientURL()), testLog(t, "decide"))
+	startActuate(t, actuateConfig(t, e, srv.ClientURL()), testLog(t, "actuate"))
+	startIngest(t, e, ingestConfig(e, srv.ClientURL()), events.ConnOptions{URL: srv.ClientURL()}, testLog(t, "ingest"))
 
 	healAt := e.sim.Now().Add(10 * time.Minute)
 	eventually(t, 60*time.Second, func() bool { return e.sim.Now().After(healAt) }, "the emulator did not reach 10 minutes")

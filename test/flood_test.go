@@ -69,7 +69,7 @@ func TestFloodOfMalformedMessages(t *testing.T) {
 	const total = 100_000
 	ns := startNATSProcess(t)
 	cfg := decideConfig(t, ns.url())
-	startDecide(t, cfg, testLog("decide"))
+	startDecide(t, cfg, testLog(t, "decide"))
 	nc, err := nats.Connect(ns.url())
 	require.NoError(t, err)
 	t.Cleanup(nc.Close)

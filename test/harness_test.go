@@ -7,12 +7,14 @@ package test
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -27,6 +29,7 @@ import (
 	"github.com/flinkscaler/flinkscaler/internal/events"
 	"github.com/flinkscaler/flinkscaler/internal/flinksim"
 	"github.com/flinkscaler/flinkscaler/internal/function"
+	"github.com/flinkscaler/flinkscaler/internal/syncbuf"
 )
 
 var soakFlag = flag.Bool("soak", false, "run the long variants (minutes to hours)")
@@ -161,17 +164,74 @@ func goRun(t *testing.T, name string, f func(context.Context) error) *proc {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &proc{name: name, cancel: cancel, done: make(chan error, 1)}
-	go func() { p.done <- f(ctx) }()
+	go func() {
+		err := f(ctx)
+		if err != nil && ctx.Err() == nil {
+			// Ended on its own: say so, for a wait that fails later
+			// (a test that expects the exit reads it with exited).
+			t.Logf("%s exited: %v", name, err)
+		}
+		p.done <- err
+	}()
 	t.Cleanup(func() { _ = p.stop() })
 	return p
 }
 
-// testLog is a logger for the functions: quiet unless -v, then to stderr.
-func testLog(name string) *slog.Logger {
-	if !testing.Verbose() {
-		return slog.New(slog.DiscardHandler)
+// testLog is the logger of function name in t: with -v, Warn and above
+// on stderr as they come; always, Info and above kept, and their last
+// logTail lines printed if t fails (after the test's functions stopped).
+func testLog(t *testing.T, name string) *slog.Logger {
+	t.Helper()
+	var kept syncbuf.Buffer
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		lines := strings.Split(strings.TrimRight(kept.String(), "\n"), "\n")
+		t.Logf("%s's log, its last %d of %d lines:\n%s", name, min(len(lines), logTail), len(lines),
+			strings.Join(lines[max(len(lines)-logTail, 0):], "\n"))
+	})
+	h := slog.Handler(slog.NewTextHandler(&kept, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if testing.Verbose() {
+		h = fanout{h, slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})}
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("function", name)
+	return slog.New(h).With("function", name)
+}
+
+// logTail is how many of a function's log lines a failed test prints.
+const logTail = 150
+
+// fanout sends each record to every handler that takes its level.
+type fanout []slog.Handler
+
+func (f fanout) Enabled(ctx context.Context, l slog.Level) bool {
+	return slices.ContainsFunc(f, func(h slog.Handler) bool { return h.Enabled(ctx, l) })
+}
+
+func (f fanout) Handle(ctx context.Context, r slog.Record) error {
+	var errs []error
+	for _, h := range f {
+		if h.Enabled(ctx, r.Level) {
+			errs = append(errs, h.Handle(ctx, r.Clone()))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (f fanout) WithAttrs(as []slog.Attr) slog.Handler {
+	out := make(fanout, len(f))
+	for i, h := range f {
+		out[i] = h.WithAttrs(as)
+	}
+	return out
+}
+
+func (f fanout) WithGroup(name string) slog.Handler {
+	out := make(fanout, len(f))
+	for i, h := range f {
+		out[i] = h.WithGroup(name)
+	}
+	return out
 }
 
 // ingestConfig polls e every 10 simulated seconds.

@@ -139,7 +139,7 @@ func startKEDAChain(t *testing.T, scenario string, replicas int32, actuateTolera
 	acfg.TaskManagers, acfg.KEDAListen, acfg.KEDAPoll = actuator.BackendKEDA, freeAddr(t), 100*time.Millisecond
 	acfg.Options.HPATolerance = actuateTolerance
 	require.NoError(t, acfg.Validate())
-	startActuate(t, acfg, testLog("actuate"))
+	startActuate(t, acfg, testLog(t, "actuate"))
 
 	cc, err := grpc.NewClient(acfg.KEDAListen, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	require.NoError(t, err)
@@ -203,9 +203,9 @@ func TestKEDAOwnsTaskManagersEndToEnd(t *testing.T) {
 		require.NotContains(t, e, "NotFound", "a steady job is never unknown once actuate has looked at its cluster")
 	}
 	goRun(t, "keda", keda.run)
-	startIngest(t, c.e, ingestConfig(c.e, c.natsURL), events.ConnOptions{URL: c.natsURL, Name: "ingest"}, testLog("ingest"))
+	startIngest(t, c.e, ingestConfig(c.e, c.natsURL), events.ConnOptions{URL: c.natsURL, Name: "ingest"}, testLog(t, "ingest"))
 	// The policy a user gets: nothing in it says who owns the TaskManagers.
-	startDecide(t, decider.Config{Common: function.Common{NATS: events.ConnOptions{URL: c.natsURL, Name: decider.Function}}, Policy: policy.Defaults()}, testLog("decide"))
+	startDecide(t, decider.Config{Common: function.Common{NATS: events.ConnOptions{URL: c.natsURL, Name: decider.Function}}, Policy: policy.Defaults()}, testLog(t, "decide"))
 
 	applied := nextAppliedChange(t, next, decision, 3*time.Minute)
 	names := []string{}

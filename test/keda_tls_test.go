@@ -82,7 +82,7 @@ func TestKEDAScalerTLS(t *testing.T) {
 			acfg := actuateConfig(t, e, srv.ClientURL())
 			acfg.KEDAListen, acfg.KEDATLS = freeAddr(t), tt.tls
 			require.NoError(t, acfg.Validate())
-			startActuate(t, acfg, testLog("actuate"))
+			startActuate(t, acfg, testLog(t, "actuate"))
 			js := adminJS(t, srv.ClientURL())
 			eventually(t, 20*time.Second, func() bool { _, err := js.Stream(t.Context(), events.StreamName); return err == nil }, "actuate did not start")
 			publishDecision(t, js, e, 3, 3)

@@ -142,7 +142,7 @@ func TestKubeAPIServerUnavailableDuringScale(t *testing.T) {
 	acfg := actuateConfig(t, e, srv.ClientURL())
 	acfg.TaskManagers, acfg.Kubeconfig, acfg.Workload = actuator.BackendKubernetes, api.Kubeconfig(t, gated), "flink/flink-taskmanager"
 	require.NoError(t, acfg.Validate())
-	startActuate(t, acfg, testLog("actuate"))
+	startActuate(t, acfg, testLog(t, "actuate"))
 
 	nc, err := nats.Connect(srv.ClientURL())
 	require.NoError(t, err)

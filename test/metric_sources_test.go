@@ -25,8 +25,8 @@ func TestMetricSourcesAllowList(t *testing.T) {
 	e := startEmulator(t, stepScenario, 30, nil)
 	dcfg := decideConfig(t, srv.ClientURL())
 	dcfg.MetricSources = []string{"/exporters/kafka/"}
-	startDecide(t, dcfg, testLog("decide"))
-	startIngest(t, e, ingestConfig(e, srv.ClientURL()), events.ConnOptions{URL: srv.ClientURL()}, testLog("ingest"))
+	startDecide(t, dcfg, testLog(t, "decide"))
+	startIngest(t, e, ingestConfig(e, srv.ClientURL()), events.ConnOptions{URL: srv.ClientURL()}, testLog(t, "ingest"))
 
 	nc, err := nats.Connect(srv.ClientURL())
 	require.NoError(t, err)

@@ -57,12 +57,12 @@ func TestNativeModeScalesByRequirementsAlone(t *testing.T) {
 	acfg := actuateConfig(t, e, srv.ClientURL())
 	acfg.TaskManagers = actuator.BackendFlink
 	require.NoError(t, acfg.Validate())
-	startActuate(t, acfg, testLog("actuate"))
+	startActuate(t, acfg, testLog(t, "actuate"))
 	c := &kedaChain{e: e, natsURL: srv.ClientURL()}
 	_, next := c.results(t)
 	decision := decisionsSeen(t, c.natsURL)
-	startIngest(t, e, ingestConfig(e, srv.ClientURL()), events.ConnOptions{URL: srv.ClientURL(), Name: "ingest"}, testLog("ingest"))
-	startDecide(t, decider.Config{Common: function.Common{NATS: events.ConnOptions{URL: srv.ClientURL(), Name: decider.Function}}, Policy: policy.Defaults()}, testLog("decide"))
+	startIngest(t, e, ingestConfig(e, srv.ClientURL()), events.ConnOptions{URL: srv.ClientURL(), Name: "ingest"}, testLog(t, "ingest"))
+	startDecide(t, decider.Config{Common: function.Common{NATS: events.ConnOptions{URL: srv.ClientURL(), Name: decider.Function}}, Policy: policy.Defaults()}, testLog(t, "decide"))
 
 	applied := nextAppliedChange(t, next, decision, 3*time.Minute)
 	var names []string

@@ -98,7 +98,7 @@ func TestNATSAuthModes(t *testing.T) {
 				_, err := js.AccountInfo(ctx)
 				return err == nil
 			}, "JetStream not enabled for the account over %s", m.name)
-			p := startDecide(t, cfg, testLog("decide"))
+			p := startDecide(t, cfg, testLog(t, "decide"))
 			eventually(t, 60*time.Second, func() bool {
 				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 				defer cancel()
@@ -116,7 +116,7 @@ func TestNATSAuthModes(t *testing.T) {
 			cfg.NATS = bad
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			err = decider.Run(ctx, cfg, testLog("decide"))
+			err = decider.Run(ctx, cfg, testLog(t, "decide"))
 			require.ErrorIs(t, err, events.ErrConnect, "decide with refused credentials")
 			t.Logf("%s: connected and provisioned; refused credentials: %v", m.name, err)
 		})

@@ -22,9 +22,9 @@ import (
 func TestNATSKilledAndRestarted(t *testing.T) {
 	ns := startNATSProcess(t)
 	e := startEmulator(t, restepScenario, outageSpeed, nil)
-	startDecide(t, decideConfig(t, ns.url()), testLog("decide"))
-	startActuate(t, actuateConfig(t, e, ns.url()), testLog("actuate"))
-	startIngest(t, e, ingestConfig(e, ns.url()), events.ConnOptions{URL: ns.url(), Name: "ingest"}, testLog("ingest"))
+	startDecide(t, decideConfig(t, ns.url()), testLog(t, "decide"))
+	startActuate(t, actuateConfig(t, e, ns.url()), testLog(t, "actuate"))
+	startIngest(t, e, ingestConfig(e, ns.url()), events.ConnOptions{URL: ns.url(), Name: "ingest"}, testLog(t, "ingest"))
 
 	count := func(filter string, within time.Duration) (uint64, error) {
 		nc, err := nats.Connect(ns.url(), nats.MaxReconnects(0))

@@ -64,6 +64,10 @@ type RunnerConfig struct {
 	// StartAt is where a durable created by this runner starts; an
 	// existing durable keeps its own.
 	StartAt Start
+	// SetupWait bounds how long setting up the consumer is tried again
+	// while JetStream does not answer in time or is not ready
+	// (Transient; default 1 min).
+	SetupWait time.Duration
 }
 
 // Start says where a new durable consumer starts in the stream.
@@ -113,6 +117,9 @@ func (c RunnerConfig) withDefaults() RunnerConfig {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if c.SetupWait <= 0 {
+		c.SetupWait = time.Minute
+	}
 	return c
 }
 
@@ -161,17 +168,24 @@ func (r *Runner) Stats() RunnerStats {
 // which their handlers' context is cancelled) and returns. It returns an
 // error only when the consumer cannot be set up.
 func (r *Runner) Run(ctx context.Context) error {
-	cons, err := r.consumer(ctx)
+	var cons jetstream.Consumer
+	err := JetStreamNotReady(ctx, r.cfg.SetupWait).Retry(ctx, r.log.With("durable", r.cfg.Durable), func(ctx context.Context) error {
+		var err error
+		if cons, err = r.consumer(ctx); err != nil {
+			return fmt.Errorf("consumer %s: %w", r.cfg.Durable, err)
+		}
+		if len(r.cfg.LatestOnly) > 0 {
+			if r.stream, err = r.js.Stream(ctx, StreamName); err != nil {
+				return fmt.Errorf("stream %s: %w", StreamName, err)
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil // stopped while setting up: a clean stop
 		}
-		return fmt.Errorf("consumer %s: %w", r.cfg.Durable, err)
-	}
-	if len(r.cfg.LatestOnly) > 0 {
-		if r.stream, err = r.js.Stream(ctx, StreamName); err != nil {
-			return fmt.Errorf("stream %s: %w", StreamName, err)
-		}
+		return err
 	}
 	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()

@@ -64,7 +64,7 @@ func (c *Common) Bind(fs *flag.FlagSet) {
 	fs.StringVar(&o.CAFile, "nats-ca", o.CAFile, "CA file to verify the NATS server's TLS certificate")
 	fs.StringVar(&o.CertFile, "nats-cert", o.CertFile, "client certificate for NATS mutual TLS")
 	fs.StringVar(&o.KeyFile, "nats-key", o.KeyFile, "client key for NATS mutual TLS")
-	fs.DurationVar(&c.NATSWait, "nats-wait", c.NATSWait, "how long to retry the first connection to NATS (with backoff) before exiting; 0: one try")
+	fs.DurationVar(&c.NATSWait, "nats-wait", c.NATSWait, "how long to retry the first connection to NATS, and the start-up JetStream calls (provisioning the stream and KV buckets, opening them) that JetStream does not answer in time or is not ready for, with backoff, before exiting; 0: one try")
 	p := &c.Provision
 	fs.IntVar(&p.Replicas, "stream-replicas", p.Replicas,
 		"JetStream replicas of the FLINKSCALER stream and KV buckets (3 on a 3-node cluster); 0 keeps the existing, 1 on create")

@@ -6,18 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/flinkscaler/flinkscaler/internal/events"
-)
-
-// Backoff of the start-up connection: the first wait, doubling to the cap.
-const (
-	firstRetry = 250 * time.Millisecond
-	maxRetry   = 5 * time.Second
 )
 
 // Connect dials NATS with c.NATS. While the server is unreachable (not up
@@ -26,46 +19,43 @@ const (
 // failures (authorization, TLS, a bad credentials file) return at once. It
 // returns events.Connect's error after the last try, or ctx's error.
 func (c Common) Connect(ctx context.Context, log *slog.Logger) (*nats.Conn, jetstream.JetStream, error) {
-	deadline := time.Now().Add(c.NATSWait)
-	wait := firstRetry
-	for attempt := 1; ; attempt++ {
-		nc, js, err := events.Connect(c.NATS)
-		if err == nil {
-			if attempt > 1 {
-				log.Info("connected to NATS", "attempts", attempt)
-			}
-			return nc, js, nil
-		}
-		left := time.Until(deadline)
-		if !unreachable(err) || left <= 0 {
-			return nil, nil, err
-		}
-		wait = min(wait, left)
-		log.Warn("NATS not reachable yet; retrying", "attempt", attempt, "retry_in", wait, "gives_up_in", left.Round(time.Second), "error", err)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, nil, ctx.Err()
-		case <-t.C:
-		}
-		wait = min(2*wait, maxRetry)
-	}
+	var nc *nats.Conn
+	var js jetstream.JetStream
+	connect := events.StartRetry{Within: c.NATSWait, Again: unreachable, Failing: "NATS not reachable yet; retrying", Done: "connected to NATS"}
+	err := connect.Retry(ctx, log, func(context.Context) error {
+		var err error
+		nc, js, err = events.Connect(c.NATS)
+		return err
+	})
+	return nc, js, err
 }
 
 // Start connects (Connect) and creates or updates the stream and KV buckets
 // the functions share (events.Provision with c.Provision, idempotent): what
-// every function does first. The caller closes the connection.
+// every function does first. A provisioning that JetStream does not answer
+// in time or is not ready for is tried again (Retry). The caller closes the
+// connection.
 func (c Common) Start(ctx context.Context, log *slog.Logger) (*nats.Conn, jetstream.JetStream, error) {
 	nc, js, err := c.Connect(ctx, log)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := events.Provision(ctx, js, c.Provision); err != nil {
+	err = c.Retry(ctx, log, "provision", func(ctx context.Context) error { return events.Provision(ctx, js, c.Provision) })
+	if err != nil {
 		nc.Close()
 		return nil, nil, fmt.Errorf("provision: %w", err)
 	}
 	return nc, js, nil
+}
+
+// Retry runs f, one of the JetStream calls a function makes once at start
+// (provisioning, opening a KV bucket), until it succeeds. While f fails
+// because JetStream did not answer in time or is not ready yet
+// (events.Transient), it is tried again with the start-up backoff for up
+// to c.NATSWait, each failure logged at Warn; any other failure returns at
+// once, as does the last. what names the call in the log.
+func (c Common) Retry(ctx context.Context, log *slog.Logger, what string, f func(context.Context) error) error {
+	return events.JetStreamNotReady(ctx, c.NATSWait).Retry(ctx, log.With("call", what), f)
 }
 
 // unreachable reports whether err means the server could not be reached,
@@ -74,4 +64,15 @@ func unreachable(err error) bool {
 	var ne net.Error
 	return errors.Is(err, nats.ErrNoServers) || errors.Is(err, nats.ErrTimeout) ||
 		errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.As(err, &ne)
+}
+
+// OpenKV opens the KV bucket that Start provisioned, through Retry.
+func (c Common) OpenKV(ctx context.Context, log *slog.Logger, js jetstream.JetStream, bucket string) (jetstream.KeyValue, error) {
+	var kv jetstream.KeyValue
+	err := c.Retry(ctx, log, "open KV bucket "+bucket, func(ctx context.Context) error {
+		var err error
+		kv, err = js.KeyValue(ctx, bucket)
+		return err
+	})
+	return kv, err
 }

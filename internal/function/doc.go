@@ -9,7 +9,8 @@
 // The command line, for every function:
 //
 //	--nats URL, --nats-creds, --nats-nkey, --nats-user, --nats-ca, --nats-cert, --nats-key
-//	--nats-wait D          retry the first connection to NATS this long
+//	--nats-wait D          retry the first connection to NATS, and the start-up
+//	                       JetStream calls it does not answer in time, this long
 //	--stream-replicas N, --stream-max-age D, --stream-max-bytes N
 //	--http-listen ADDR     /metrics, /healthz, /readyz, /livez; empty: off
 //	-v                     debug logs

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/stretchr/testify/require"
 
 	"github.com/flinkscaler/flinkscaler/internal/events"
@@ -187,4 +188,47 @@ func TestRunAllStopsTheRestOnAnError(t *testing.T) {
 		func(ctx context.Context) error { <-ctx.Done(); return nil },
 		func(context.Context) error { return boom })
 	require.ErrorIs(t, err, boom)
+}
+
+// A function whose NATS answers before its JetStream is ready (a server
+// starting, a meta leader being elected) waits for JetStream, saying so,
+// and provisions once it is, instead of exiting; the wait is bounded by
+// --nats-wait like the connection's.
+func TestStartWaitsForJetStream(t *testing.T) {
+	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoSigs: true, NoLog: true})
+	require.NoError(t, err)
+	go srv.Start()
+	require.True(t, srv.ReadyForConnections(10*time.Second))
+	t.Cleanup(srv.Shutdown)
+
+	c := Defaults("test", "")
+	c.NATS.URL, c.NATSWait = srv.ClientURL(), 600*time.Millisecond
+	start := time.Now()
+	_, _, err = c.Start(context.Background(), slog.New(slog.DiscardHandler))
+	require.ErrorContains(t, err, "provision")
+	require.GreaterOrEqual(t, time.Since(start), 500*time.Millisecond, "tried again within --nats-wait")
+	require.Less(t, time.Since(start), 30*time.Second, "the wait, not the default minute")
+
+	c.NATSWait = 30 * time.Second
+	var logs syncbuf.Buffer
+	done := make(chan error, 1)
+	go func() {
+		nc, js, err := c.Start(context.Background(), slog.New(slog.NewTextHandler(&logs, nil)))
+		if err == nil {
+			_, err = c.OpenKV(context.Background(), slog.New(slog.DiscardHandler), js, events.BucketState)
+			nc.Close()
+		}
+		done <- err
+	}()
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), "JetStream not ready; retrying") },
+		10*time.Second, 10*time.Millisecond)
+	require.Contains(t, logs.String(), "call=provision")
+	require.NoError(t, srv.EnableJetStream(&server.JetStreamConfig{StoreDir: t.TempDir()}))
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("Start did not return after JetStream came up")
+	}
+	require.Contains(t, logs.String(), "JetStream answered")
 }

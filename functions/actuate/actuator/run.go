@@ -137,7 +137,7 @@ func buildDeps(ctx context.Context, cfg Config, js jetstream.JetStream, log *slo
 		events.BucketActuations: &deps.Actuations, events.BucketDesiredTMs: &deps.Desired, events.BucketPolicy: &deps.Policy,
 	}
 	for name, into := range buckets {
-		kv, err := js.KeyValue(ctx, name)
+		kv, err := cfg.OpenKV(ctx, log, js, name)
 		if err != nil {
 			return deps, fmt.Errorf("open KV bucket %s: %w", name, err)
 		}
@@ -167,7 +167,7 @@ func (o runOptions) now() func() time.Time {
 func WithClock(c clock.Clock) Option { return func(o *runOptions) { o.clock = c } }
 
 func kedaPart(ctx context.Context, cfg Config, js jetstream.JetStream, found *discovery.Registry, now func() time.Time, log *slog.Logger) (func(context.Context) error, error) {
-	kv, err := js.KeyValue(ctx, events.BucketDesiredTMs)
+	kv, err := cfg.OpenKV(ctx, log, js, events.BucketDesiredTMs)
 	if err != nil {
 		return nil, fmt.Errorf("open KV bucket %s: %w", events.BucketDesiredTMs, err)
 	}

@@ -31,11 +31,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	defer nc.Close()
-	state, err := js.KeyValue(ctx, events.BucketState)
+	state, err := cfg.OpenKV(ctx, log, js, events.BucketState)
 	if err != nil {
 		return fmt.Errorf("state bucket: %w", err)
 	}
-	pol, err := js.KeyValue(ctx, events.BucketPolicy)
+	pol, err := cfg.OpenKV(ctx, log, js, events.BucketPolicy)
 	if err != nil {
 		return fmt.Errorf("policy bucket: %w", err)
 	}
