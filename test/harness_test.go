@@ -29,7 +29,6 @@ import (
 	"github.com/flinkscaler/flinkscaler/internal/events"
 	"github.com/flinkscaler/flinkscaler/internal/flinksim"
 	"github.com/flinkscaler/flinkscaler/internal/function"
-	"github.com/flinkscaler/flinkscaler/internal/syncbuf"
 )
 
 var soakFlag = flag.Bool("soak", false, "run the long variants (minutes to hours)")
@@ -178,28 +177,60 @@ func goRun(t *testing.T, name string, f func(context.Context) error) *proc {
 }
 
 // testLog is the logger of function name in t: with -v, Warn and above
-// on stderr as they come; always, Info and above kept, and their last
-// logTail lines printed if t fails (after the test's functions stopped).
+// on stderr as they come; always, the last logTail records at Info and
+// above kept and printed if t fails (after the test's functions stopped).
+// Only the tail is kept: a flood test logs a hundred thousand rejections
+// and measures the heap.
 func testLog(t *testing.T, name string) *slog.Logger {
 	t.Helper()
-	var kept syncbuf.Buffer
+	kept := &tail{max: logTail}
 	t.Cleanup(func() {
-		if !t.Failed() {
-			return
+		if t.Failed() {
+			lines, n := kept.lines()
+			t.Logf("%s's log, its last %d of %d records:\n%s", name, len(lines), n, strings.Join(lines, ""))
 		}
-		lines := strings.Split(strings.TrimRight(kept.String(), "\n"), "\n")
-		t.Logf("%s's log, its last %d of %d lines:\n%s", name, min(len(lines), logTail), len(lines),
-			strings.Join(lines[max(len(lines)-logTail, 0):], "\n"))
 	})
-	h := slog.Handler(slog.NewTextHandler(&kept, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	h := slog.Handler(slog.NewTextHandler(kept, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	if testing.Verbose() {
 		h = fanout{h, slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})}
 	}
 	return slog.New(h).With("function", name)
 }
 
-// logTail is how many of a function's log lines a failed test prints.
+// logTail is how many of a function's log records a failed test prints.
 const logTail = 150
+
+// tail keeps the last max writes (a text handler writes one record a
+// call) and counts them all.
+type tail struct {
+	mu   sync.Mutex
+	max  int
+	ring []string
+	n    int
+}
+
+func (w *tail) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.ring) < w.max {
+		w.ring = append(w.ring, string(p))
+	} else {
+		w.ring[w.n%w.max] = string(p)
+	}
+	w.n++
+	return len(p), nil
+}
+
+// lines returns the records kept, oldest first, and how many were written.
+func (w *tail) lines() ([]string, int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.n <= w.max {
+		return slices.Clone(w.ring), w.n
+	}
+	at := w.n % w.max
+	return append(slices.Clone(w.ring[at:]), w.ring[:at]...), w.n
+}
 
 // fanout sends each record to every handler that takes its level.
 type fanout []slog.Handler
