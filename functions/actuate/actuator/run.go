@@ -218,6 +218,7 @@ func livePoller(cfg Config, view *kedascaler.View, found *discovery.Registry, no
 			return nil, fmt.Errorf("--flink %s: %w", name, err)
 		}
 		p.Clusters[name] = c
+		view.Expect(name) // before the scaler answers: a job of it is not known until its first read
 	}
 	return p, nil
 }

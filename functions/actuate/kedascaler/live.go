@@ -53,6 +53,7 @@ func (p *Poller) Run(ctx context.Context) error {
 	defer tick.Stop()
 	for {
 		for name, src := range p.all() {
+			p.View.Expect(name)
 			err := p.pollOne(ctx, name, src)
 			switch {
 			case err != nil && !failing[name] && ctx.Err() == nil:

@@ -59,8 +59,8 @@ func activeOf(c externalscaler.ExternalScalerClient, cluster, job string) func()
 
 // TestAnswersFromFirstLook: a steady job nobody has decided for is
 // answered from the first poll of its cluster (the emulator's REST API):
-// its registered TaskManagers and active, never NotFound; a declared count
-// then takes over.
+// its registered TaskManagers and active, never NotFound (before that
+// poll, Unavailable); a declared count then takes over.
 func TestAnswersFromFirstLook(t *testing.T) {
 	sc, err := flinksim.ParseScenario([]byte(liveScenario), ".")
 	require.NoError(t, err)
@@ -73,7 +73,13 @@ func TestAnswersFromFirstLook(t *testing.T) {
 	h := startHarness(t, nil)
 	c := dial(t, h.addr, nil)
 	_, err = c.GetMetrics(context.Background(), &externalscaler.GetMetricsRequest{ScaledObjectRef: ref("prod", "orders"), MetricName: MetricName})
-	require.Equal(t, codes.NotFound, status.Code(err), "not seen yet")
+	require.Equal(t, codes.NotFound, status.Code(err), "a cluster nobody reads")
+	// A cluster a poller reads but has not read yet: not known yet, not
+	// absent (KEDA logs and retries either way; NotFound would be a lie).
+	h.view.Expect("prod")
+	_, err = c.GetMetrics(context.Background(), &externalscaler.GetMetricsRequest{ScaledObjectRef: ref("prod", "orders"), MetricName: MetricName})
+	require.Equal(t, codes.Unavailable, status.Code(err), "not read yet: %v", err)
+	require.ErrorContains(t, err, `cluster "prod" not read yet`)
 
 	runPoller(t, h, map[string]Source{"prod": fc})
 	eventually(t, 3.0, metricOf(c, "prod", "orders"))

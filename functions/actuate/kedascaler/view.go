@@ -22,7 +22,8 @@ import (
 var (
 	// ErrNotFound: the job is neither in the bucket nor seen in its cluster.
 	ErrNotFound = errors.New("job not found")
-	// ErrNotReady: the view has not loaded the bucket yet.
+	// ErrNotReady: the view has not loaded the bucket yet, or has not
+	// read the job's cluster yet (Expect).
 	ErrNotReady = errors.New("desired TaskManager view not loaded yet")
 )
 
@@ -48,6 +49,7 @@ type View struct {
 	byKey   map[string]Desired
 	byName  map[nameKey]map[string]struct{} // cluster and job name → keys
 	live    map[string]map[string]Observed  // cluster → job id → last seen
+	polls   map[string]bool                 // clusters a Poller reads (Expect)
 	changed chan struct{}                   // closed and replaced on every change
 	ready   chan struct{}                   // closed once the initial values are loaded
 	once    sync.Once
@@ -56,7 +58,7 @@ type View struct {
 // NewView returns an empty view; run Watch to fill it.
 func NewView() *View {
 	return &View{byKey: map[string]Desired{}, byName: map[nameKey]map[string]struct{}{}, live: map[string]map[string]Observed{},
-		changed: make(chan struct{}), ready: make(chan struct{})}
+		polls: map[string]bool{}, changed: make(chan struct{}), ready: make(chan struct{})}
 }
 
 // Watch follows kv (the desired-TM bucket) until ctx ends or the watch
@@ -148,6 +150,15 @@ func (v *View) Observe(cluster string, jobs []Observed) {
 	}
 }
 
+// Expect says that a Poller reads cluster: until its first read, a job
+// of it that the bucket does not hold is not known yet (ErrNotReady), not
+// absent (ErrNotFound).
+func (v *View) Expect(cluster string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.polls[cluster] = true
+}
+
 // Changed returns a channel closed at the next change of any entry. Take it
 // before reading, so no change is missed between the read and the wait.
 func (v *View) Changed() <-chan struct{} {
@@ -185,6 +196,9 @@ func (v *View) Lookup(cluster, job string) (Desired, error) {
 		// Not declared yet, or declared for an older run of the same name.
 		return Desired{Cluster: cluster, JobID: o.JobID, JobName: o.JobName, TaskManagers: o.TaskManagers,
 			Running: o.Running, UpdatedAt: o.At}, nil
+	}
+	if _, polled := v.live[cluster]; !polled && v.polls[cluster] {
+		return Desired{}, fmt.Errorf("%w: cluster %q not read yet (job %q)", ErrNotReady, cluster, job)
 	}
 	return Desired{}, fmt.Errorf("%w: cluster %q job %q", ErrNotFound, cluster, job)
 }
