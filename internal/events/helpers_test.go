@@ -21,14 +21,21 @@ func startJS(t testing.TB) (*nats.Conn, jetstream.JetStream) {
 	srv, err := natsserver.Start(natsserver.Config{})
 	require.NoError(t, err)
 	t.Cleanup(srv.Shutdown)
-	nc, err := nats.Connect(srv.ClientURL())
+	nc, js := dialJS(t, srv.ClientURL())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, Provision(ctx, js, ProvisionConfig{Storage: jetstream.MemoryStorage}))
+	return nc, js
+}
+
+// dialJS connects to the server at url until the test ends.
+func dialJS(t testing.TB, url string) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	nc, err := nats.Connect(url)
 	require.NoError(t, err)
 	t.Cleanup(nc.Close)
 	js, err := jetstream.New(nc)
 	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	require.NoError(t, Provision(ctx, js, ProvisionConfig{Storage: jetstream.MemoryStorage}))
 	return nc, js
 }
 

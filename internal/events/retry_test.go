@@ -27,11 +27,7 @@ func startWithoutJetStream(t *testing.T) (*server.Server, jetstream.JetStream) {
 	go srv.Start()
 	require.True(t, srv.ReadyForConnections(10*time.Second))
 	t.Cleanup(srv.Shutdown)
-	nc, err := nats.Connect(srv.ClientURL())
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	require.NoError(t, err)
+	_, js := dialJS(t, srv.ClientURL())
 	return srv, js
 }
 
