@@ -7,7 +7,6 @@ package test
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -192,7 +191,7 @@ func testLog(t *testing.T, name string) *slog.Logger {
 	})
 	h := slog.Handler(slog.NewTextHandler(kept, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	if testing.Verbose() {
-		h = fanout{h, slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})}
+		h = slog.NewMultiHandler(h, slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	return slog.New(h).With("function", name)
 }
@@ -230,39 +229,6 @@ func (w *tail) lines() ([]string, int) {
 	}
 	at := w.n % w.max
 	return append(slices.Clone(w.ring[at:]), w.ring[:at]...), w.n
-}
-
-// fanout sends each record to every handler that takes its level.
-type fanout []slog.Handler
-
-func (f fanout) Enabled(ctx context.Context, l slog.Level) bool {
-	return slices.ContainsFunc(f, func(h slog.Handler) bool { return h.Enabled(ctx, l) })
-}
-
-func (f fanout) Handle(ctx context.Context, r slog.Record) error {
-	var errs []error
-	for _, h := range f {
-		if h.Enabled(ctx, r.Level) {
-			errs = append(errs, h.Handle(ctx, r.Clone()))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-func (f fanout) WithAttrs(as []slog.Attr) slog.Handler {
-	out := make(fanout, len(f))
-	for i, h := range f {
-		out[i] = h.WithAttrs(as)
-	}
-	return out
-}
-
-func (f fanout) WithGroup(name string) slog.Handler {
-	out := make(fanout, len(f))
-	for i, h := range f {
-		out[i] = h.WithGroup(name)
-	}
-	return out
 }
 
 // ingestConfig polls e every 10 simulated seconds.

@@ -33,14 +33,14 @@ func (c Common) Connect(ctx context.Context, log *slog.Logger) (*nats.Conn, jets
 // Start connects (Connect) and creates or updates the stream and KV buckets
 // the functions share (events.Provision with c.Provision, idempotent): what
 // every function does first. A provisioning that JetStream does not answer
-// in time or is not ready for is tried again (Retry). The caller closes the
+// in time or is not ready for is tried again (retry). The caller closes the
 // connection.
 func (c Common) Start(ctx context.Context, log *slog.Logger) (*nats.Conn, jetstream.JetStream, error) {
 	nc, js, err := c.Connect(ctx, log)
 	if err != nil {
 		return nil, nil, err
 	}
-	err = c.Retry(ctx, log, "provision", func(ctx context.Context) error { return events.Provision(ctx, js, c.Provision) })
+	err = c.retry(ctx, log, "provision", func(ctx context.Context) error { return events.Provision(ctx, js, c.Provision) })
 	if err != nil {
 		nc.Close()
 		return nil, nil, fmt.Errorf("provision: %w", err)
@@ -48,13 +48,13 @@ func (c Common) Start(ctx context.Context, log *slog.Logger) (*nats.Conn, jetstr
 	return nc, js, nil
 }
 
-// Retry runs f, one of the JetStream calls a function makes once at start
+// retry runs f, one of the JetStream calls a function makes once at start
 // (provisioning, opening a KV bucket), until it succeeds. While f fails
 // because JetStream did not answer in time or is not ready yet
 // (events.Transient), it is tried again with the start-up backoff for up
 // to c.NATSWait, each failure logged at Warn; any other failure returns at
 // once, as does the last. what names the call in the log.
-func (c Common) Retry(ctx context.Context, log *slog.Logger, what string, f func(context.Context) error) error {
+func (c Common) retry(ctx context.Context, log *slog.Logger, what string, f func(context.Context) error) error {
 	return events.JetStreamNotReady(ctx, c.NATSWait).Retry(ctx, log.With("call", what), f)
 }
 
@@ -66,10 +66,10 @@ func unreachable(err error) bool {
 		errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.As(err, &ne)
 }
 
-// OpenKV opens the KV bucket that Start provisioned, through Retry.
+// OpenKV opens the KV bucket that Start provisioned, through retry.
 func (c Common) OpenKV(ctx context.Context, log *slog.Logger, js jetstream.JetStream, bucket string) (jetstream.KeyValue, error) {
 	var kv jetstream.KeyValue
-	err := c.Retry(ctx, log, "open KV bucket "+bucket, func(ctx context.Context) error {
+	err := c.retry(ctx, log, "open KV bucket "+bucket, func(ctx context.Context) error {
 		var err error
 		kv, err = js.KeyValue(ctx, bucket)
 		return err
