@@ -47,7 +47,9 @@ type Options struct {
 	ConflictRetries int
 	// AlignCheckpoint waits, before the step that restarts the job, until a
 	// checkpoint has just completed (events.FreshCheckpoint), so the rescale
-	// replays little; skipped for jobs without checkpointing.
+	// replays little; skipped for jobs without checkpointing, and before
+	// the put of a job whose Flink rescales on its next completed
+	// checkpoint anyway (Flink 2: plan.Current.RescalesOnCheckpoint).
 	AlignCheckpoint bool
 	// CheckpointWait bounds that wait (plan.CheckpointWait): when the next
 	// checkpoint is not due within it, the job restarts at once. When the
@@ -376,6 +378,9 @@ func (a *Actuator) apply(ctx context.Context, fl Flink, d events.Decision, dry b
 	}
 	if a.opt.AlignCheckpoint {
 		cur.CheckpointInterval = checkpointInterval(ctx, fl, d.JobID)
+		// a version that cannot be read aligns: a put declared after a
+		// checkpoint lands at worst an interval later
+		cur.RescalesOnCheckpoint = events.RescalesOnCheckpoint(flinkVersion(ctx, fl), cur.CheckpointInterval)
 	}
 	opt := plan.Options{OwnsTaskManagers: a.deps.TaskManagers != nil, DeclareTaskManagers: a.opt.KEDAOwnsTaskManagers,
 		Tolerance: a.opt.HPATolerance, AlignCheckpoint: a.opt.AlignCheckpoint, MarkPods: a.deps.Pods != nil && taskmanagers.ReadsDeletionCost(workload)}

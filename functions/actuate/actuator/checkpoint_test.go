@@ -2,6 +2,7 @@ package actuator
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -86,4 +87,25 @@ func requireFreshRestore(t *testing.T, e *env) {
 	require.NotZero(t, ack, "restored checkpoint %d in the history", cp.Latest.Restored.ID)
 	age := time.Duration(cp.Latest.Restored.RestoreTimestamp-ack) * time.Millisecond
 	require.Less(t, age, 20*time.Second, "restart %s after the checkpoint it restored", age)
+}
+
+// On Flink 2 a running job rescales for new requirements on its next
+// completed checkpoint, so actuate puts at once: a put declared after a
+// checkpoint completes would land on the one after, an interval later.
+func TestFlink2PutWaitsForNoCheckpoint(t *testing.T) {
+	doc := strings.Replace(fmt.Sprintf(scenario, "adaptive"), "  restart: 2s\n", "  restart: 2s\n  flinkVersion: \"2.0\"\n", 1)
+	e := newEnvOf(t, doc, true, Options{AlignCheckpoint: true, CheckpointWait: 30 * time.Second})
+	waitFirstCheckpoint(t, e)
+	before, ok := e.sim.LatestCheckpoint()
+	require.True(t, ok)
+	r, err := e.act.Actuate(context.Background(), e.decision(events.ModeAdaptive, 3, 3))
+	require.NoError(t, err)
+	require.Equal(t, events.OutcomeApplied, r.Outcome, r.Error)
+	require.Equal(t, []string{"scale-taskmanagers:done", "wait-slots:done", "put-requirements:done",
+		"verify-requirements:done", "wait-parallelism:done"}, stepNames(r))
+	require.Equal(t, []int{3, 3}, e.parallelism(t))
+	landed, ok := e.sim.LatestCheckpoint()
+	require.True(t, ok)
+	interval := time.Minute
+	require.Less(t, landed-before, interval+interval/2, "landed on the checkpoint after the put, not the one after that")
 }

@@ -59,6 +59,17 @@ func TestAlignCheckpoint(t *testing.T) {
 			Current{TaskManagers: 3, Requirements: map[string]Bounds{"a": {Lower: 1, Upper: 3}, "b": {Lower: 1, Upper: 1}},
 				Parallelism: map[string]int{"a": 3, "b": 1}}, true, time.Minute,
 			[]Kind{put, verify, wait}},
+		// Flink 2 rescales a running job on its next completed checkpoint:
+		// a put waits for none, a restart by removed TaskManagers does
+		{"flink 2 adaptive up: no wait before put", decision(events.ModeAdaptive, one, 4, 2),
+			Current{TaskManagers: 2, Requirements: reqs(2, 2), RescalesOnCheckpoint: true}, true, time.Minute,
+			[]Kind{scale, slots, put, verify, wait}},
+		{"flink 2 adaptive down: no wait before put", decision(events.ModeAdaptive, one, 1, 1),
+			Current{TaskManagers: 2, Requirements: reqs(2, 2), RescalesOnCheckpoint: true}, true, time.Minute,
+			[]Kind{put, verify, wait, scale}},
+		{"flink 2 reactive down: before scale", decision(events.ModeReactive, one, 1),
+			Current{TaskManagers: 3, RescalesOnCheckpoint: true}, true, time.Minute,
+			[]Kind{ckpt, scale, wait}},
 		{"bounds declared at what a down job ran at: it restarts", decision(events.ModeAdaptive, one, 3, 1),
 			Current{TaskManagers: 3, Requirements: map[string]Bounds{"a": {Lower: 1, Upper: 3}, "b": {Lower: 1, Upper: 1}},
 				Down: true}, true, time.Minute,

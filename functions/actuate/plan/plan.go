@@ -68,10 +68,12 @@
 // With Options.AlignCheckpoint and a job that checkpoints
 // (Current.CheckpointInterval > 0), a wait-checkpoint step goes right before
 // the step that restarts the job: before put (every mode), or before scale
-// (or declare) in a reactive scale-down. A rescale restores the latest completed checkpoint
-// and replays the input read since; restarting just after a checkpoint
-// completes replays almost nothing. A reactive scale-up restarts when the new
-// slots register, which no step times, so it gets no wait-checkpoint.
+// (or declare) in a reactive or folded scale-down. A rescale restores the
+// latest completed checkpoint and replays the input read since; restarting
+// just after a checkpoint completes replays almost nothing. A reactive
+// scale-up restarts when the new slots register, which no step times, so it
+// gets no wait-checkpoint; nor does a put to a job that rescales on its next
+// completed checkpoint (Current.RescalesOnCheckpoint, Flink 2).
 package plan
 
 import (
@@ -134,6 +136,11 @@ type Current struct {
 	// CheckpointInterval is the job's periodic checkpoint interval; zero
 	// when checkpointing is off or unknown.
 	CheckpointInterval time.Duration
+	// RescalesOnCheckpoint is true when the job's Flink rescales a running
+	// job for new requirements only on its next completed checkpoint
+	// (events.RescalesOnCheckpoint: Flink 2): a put needs no
+	// wait-checkpoint step before it.
+	RescalesOnCheckpoint bool
 	// Down is true when the job is not running (restarting after a
 	// failover, or waiting for its slots): its next graph is built from the
 	// requirements declared while it is down.
@@ -285,7 +292,7 @@ func For(d events.Decision, cur Current, opt Options) (Plan, error) {
 	if err != nil || !opt.AlignCheckpoint || cur.CheckpointInterval <= 0 || BoundsOnly(d, cur) {
 		return p, err
 	}
-	return alignCheckpoint(p, cur.CheckpointInterval, !raises(d)), nil
+	return alignCheckpoint(p, cur, !raises(d)), nil
 }
 
 // BoundsOnly reports whether d only declares the parallelism a running
@@ -316,9 +323,20 @@ func raises(d events.Decision) bool {
 }
 
 // alignCheckpoint inserts a wait-checkpoint step before the step that
-// restarts the job, if the plan has one; patient as Step.Patient.
-func alignCheckpoint(p Plan, interval time.Duration, patient bool) Plan {
+// restarts the job, if the plan has one; patient as Step.Patient. A put
+// to a job that rescales on its next completed checkpoint
+// (Current.RescalesOnCheckpoint) gets none: Flink waits for that
+// checkpoint itself, so a put declared after one completes lands an
+// interval later than one declared at once, and replays no less
+// (chains-windows: a scale-up declared 20 s before a checkpoint landed
+// 80 s later, on the one after). A restart by the removal of
+// TaskManagers is a failover, which waits for no checkpoint, and keeps
+// the step.
+func alignCheckpoint(p Plan, cur Current, patient bool) Plan {
 	at := slices.IndexFunc(p.Steps, func(s Step) bool { return s.Kind == KindPutRequirements })
+	if cur.RescalesOnCheckpoint {
+		at = -1
+	}
 	if p.Direction == DirectionDown && slices.ContainsFunc(p.Steps, func(s Step) bool { return s.Kind == KindWaitReleased }) {
 		// A folded scale-down restarts the job when the TaskManagers go:
 		// right before they are scaled or declared (after the mark, which
@@ -335,7 +353,7 @@ func alignCheckpoint(p Plan, interval time.Duration, patient bool) Plan {
 	if at < 0 {
 		return p
 	}
-	p.Steps = slices.Insert(p.Steps, at, Step{Kind: KindWaitCheckpoint, CheckpointInterval: interval, Patient: patient})
+	p.Steps = slices.Insert(p.Steps, at, Step{Kind: KindWaitCheckpoint, CheckpointInterval: cur.CheckpointInterval, Patient: patient})
 	return p
 }
 

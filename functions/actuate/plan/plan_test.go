@@ -318,6 +318,13 @@ func TestFoldScaleDown(t *testing.T) {
 	require.Equal(t, 2, p.Steps[1].TaskManagers)
 	require.Equal(t, 2, p.Steps[2].TaskManagers, "wait until 2 TaskManagers are left")
 
+	flink2 := cur
+	flink2.RescalesOnCheckpoint = true
+	p, err = For(decision(events.ModeAdaptive, one, 2, 2), flink2, fold)
+	require.NoError(t, err)
+	require.Equal(t, append([]Kind{KindWaitCheckpoint, KindScaleTaskManagers, KindWaitReleased}, put...), kinds(p),
+		"Flink 2: the removal fails the job over, which waits for no checkpoint, so the wait stays")
+
 	keda := fold
 	keda.OwnsTaskManagers, keda.DeclareTaskManagers = false, true
 	p, err = For(decision(events.ModeAdaptive, one, 2, 2), cur, keda)

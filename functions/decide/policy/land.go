@@ -27,11 +27,11 @@ import (
 // a rise that outlasts the wait is scaled up on the same checkpoint,
 // sized on the backlog and rate read then (what will be left to drain
 // when it lands); one that is over by then is not answered with a
-// restart. The checkpoint it lands on counts actuate's own wait: actuate
-// aligns every restart with a checkpoint due within checkpointWait, and
-// Flink 2 then rescales on the one after (chains-windows 192001: a raise
-// declared 20 s before a checkpoint landed 80 s later, not 20 s). A
-// failover's restart (the job is down) is not held. What it trades: a
+// restart. actuate declares such a change as soon as its TaskManagers
+// are in (it aligns no put of a job that rescales on a checkpoint with
+// one: Flink waits for the next anyway), so it lands on the first
+// checkpoint completed after its preparation. A failover's restart (the
+// job is down) is not held. What it trades: a
 // preparation slower than its spread misses the checkpoint and lands an
 // interval later; a rise that ends before the landing leaves its backlog
 // to drain on the current size, where the late raise would have drained
@@ -43,18 +43,12 @@ import (
 // steps take a few seconds each. Half the preparation when longer.
 const landSpread = 10 * time.Second
 
-// landing is when a scale-up decided now lands (from now) and how much
-// later it could be decided and still land then (spare). actuate waits
-// for a checkpoint due within checkpointWait of the change's declaration
-// (it aligns every restart with one), and Flink 2 then takes the next:
-// a change whose preparation ends within checkpointWait of the checkpoint
-// due (rc.slack) lands an interval later than that one.
+// landing is when a scale-up decided now lands (from now: its
+// preparation, then the checkpoint completed after it) and how much later
+// it could be decided and still land then (spare: rc.slack, the time from
+// the preparation's end to that checkpoint).
 func landing(rc restartCost) (lands, spare time.Duration) {
-	s := rc.slack
-	if s <= checkpointWait {
-		s += rc.interval
-	}
-	return rc.wait - rc.slack + s, s - checkpointWait
+	return rc.wait, rc.slack
 }
 
 // landMargin is the least spare a held scale-up is made with: the spread
@@ -67,7 +61,7 @@ func landMargin(rc restartCost) time.Duration {
 // the next poll (after poll): it would land on the same checkpoint
 // decided then. Empty when it does not.
 func awaitLanding(best evaluation, rc restartCost, poll time.Duration) string {
-	if !best.raises() || rc.down || rc.source != replayOnCheckpoint || poll <= 0 || rc.interval <= 0 {
+	if !checkpointGated(best, rc) || poll <= 0 {
 		return ""
 	}
 	lands, spare := landing(rc)
@@ -75,17 +69,24 @@ func awaitLanding(best evaluation, rc restartCost, poll time.Duration) string {
 	if spare <= poll+m {
 		return ""
 	}
-	return fmt.Sprintf("a scale-up decided now lands on the checkpoint due in ~%s (Flink %s rescales on a completed checkpoint, and actuate declares it no later than %s before that one), as one decided at the next poll would, with %s to spare after its restart's preparation (~%s): the load is read again then; traded: a rise that is over by then is not answered with a restart that would run after it, against the risk of a preparation over %s slower than seen missing that checkpoint (%s)",
-		lands.Round(time.Second), rc.release, checkpointWait, spare.Round(time.Second), (rc.wait - rc.slack).Round(time.Second), m.Round(time.Second), best.summary())
+	return fmt.Sprintf("a scale-up decided now lands on the checkpoint due in ~%s (Flink %s rescales on a completed checkpoint), as one decided at the next poll would, with %s to spare after its restart's preparation (~%s): the load is read again then; traded: a rise that is over by then is not answered with a restart that would run after it, against the risk of a preparation over %s slower than seen missing that checkpoint (%s)",
+		lands.Round(time.Second), rc.release, spare.Round(time.Second), (rc.wait - rc.slack).Round(time.Second), m.Round(time.Second), best.summary())
 }
 
 // landedNote is what a scale-up held by awaitLanding since since says when
 // it is made now; empty when it was not held.
 func landedNote(best evaluation, rc restartCost, since, now time.Time) string {
-	if !best.raises() || rc.down || rc.source != replayOnCheckpoint || rc.interval <= 0 || since.IsZero() || !since.Before(now) {
+	if !checkpointGated(best, rc) || since.IsZero() || !since.Before(now) {
 		return ""
 	}
 	lands, _ := landing(rc)
 	return fmt.Sprintf("; chosen %s ago and made at the last poll that lands on the checkpoint due in ~%s: sized on the backlog and rate read then, not when the rise was first seen, at no later landing",
 		now.Sub(since).Round(time.Second), lands.Round(time.Second))
+}
+
+// checkpointGated reports whether best is a scale-up whose restart rc
+// lands on a completed checkpoint (Flink 2, the job running): the
+// changes awaitLanding may hold.
+func checkpointGated(best evaluation, rc restartCost) bool {
+	return best.raises() && !rc.down && rc.source == replayOnCheckpoint && rc.interval > 0
 }

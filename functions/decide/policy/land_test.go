@@ -10,9 +10,8 @@ import (
 // A Flink 2 scale-up that would land on the same checkpoint decided at
 // the next poll waits for it; one at the last such poll, a failover's, a
 // job that does not rescale on a checkpoint and a change that raises
-// nothing are made as before. A checkpoint due within actuate's wait of
-// the preparation's end is not the one the change lands on: actuate waits
-// for it, and Flink takes the next.
+// nothing are made as before. actuate declares the change as soon as its
+// preparation ends, so it lands on the first checkpoint completed after.
 func TestAwaitLanding(t *testing.T) {
 	up := evaluation{candidate: candidate{ps: []int{16, 14, 22}, headroom: 0.3}, rises: true}
 	poll := 10 * time.Second
@@ -21,29 +20,30 @@ func TestAwaitLanding(t *testing.T) {
 	rc := restartCost{wait: 94 * time.Second, slack: 59 * time.Second, interval: time.Minute, source: replayOnCheckpoint, release: "2.0.1"}
 	lands, spare := landing(rc)
 	require.Equal(t, 94*time.Second, lands)
-	require.Equal(t, 29*time.Second, spare, "declared within actuate's 30-s wait of it, the change lands on the next")
+	require.Equal(t, 59*time.Second, spare)
 	require.Equal(t, 35*time.Second/2, landMargin(rc), "half the preparation")
 	msg := awaitLanding(up, rc, poll)
 	require.Contains(t, msg, "lands on the checkpoint due in ~1m34s")
+	require.Contains(t, msg, "with 59s to spare")
 	require.Contains(t, msg, "traded: ")
 
+	// still one poll and the spread to spare: held
+	rc.wait, rc.slack = 63*time.Second, 28*time.Second
+	require.NotEmpty(t, awaitLanding(up, rc, poll))
 	// at the last poll that makes it: made
-	rc.wait, rc.slack = 84*time.Second, 49*time.Second
+	rc.wait, rc.slack = 62*time.Second, 27*time.Second
 	require.Empty(t, awaitLanding(up, rc, poll))
 
-	// chains-windows: no preparation, the checkpoint due in 20 s: actuate
-	// waits for it, so the change lands on the one after (80 s) and is
-	// held until 50 s before that one
+	// chains-windows: no preparation, the checkpoint due in 20 s: made
+	// now, it lands on that one (a poll later it would miss it)
 	ch := restartCost{wait: 20 * time.Second, slack: 20 * time.Second, interval: time.Minute, source: replayOnCheckpoint}
 	lands, spare = landing(ch)
-	require.Equal(t, 80*time.Second, lands)
-	require.Equal(t, 50*time.Second, spare)
+	require.Equal(t, 20*time.Second, lands)
+	require.Equal(t, 20*time.Second, spare)
 	require.Equal(t, landSpread, landMargin(ch))
-	require.NotEmpty(t, awaitLanding(up, ch, poll))
-	ch.wait, ch.slack = 60*time.Second, 60*time.Second
-	require.NotEmpty(t, awaitLanding(up, ch, poll))
-	ch.wait, ch.slack = 50*time.Second, 50*time.Second
 	require.Empty(t, awaitLanding(up, ch, poll))
+	ch.wait, ch.slack = 50*time.Second, 50*time.Second
+	require.NotEmpty(t, awaitLanding(up, ch, poll))
 
 	down := rc
 	down.slack, down.wait = 59*time.Second, 94*time.Second
