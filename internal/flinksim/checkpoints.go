@@ -2,6 +2,7 @@ package flinksim
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -20,6 +21,10 @@ type checkpoints struct {
 	restored  *restoredCheckpoint
 	restores  int64
 	latestAt  time.Duration // elapsed at the latest completion
+	// requested is a checkpoint triggered through the REST API, taken at
+	// the next step the job runs; triggers counts them (the request ids)
+	requested bool
+	triggers  int64
 }
 
 type checkpointRecord struct {
@@ -40,6 +45,17 @@ type restoredCheckpoint struct {
 // flight (one concurrent checkpoint, Flink's default).
 func (c *Cluster) checkpoint() {
 	k := &c.ckpt
+	if k.requested {
+		// the periodic schedule goes on: Flink's coordinator schedules its
+		// triggers at a fixed rate, whatever else was taken
+		k.requested = false
+		switch {
+		case !c.timedCheckpoints():
+			c.completeCheckpoint(nil, c.nowMs())
+		case c.dist.pending == nil:
+			c.checkpointTriggered()
+		}
+	}
 	if c.timedCheckpoints() {
 		for {
 			if pc := c.dist.pending; pc != nil && pc.doneAt <= c.elapsed {
@@ -119,4 +135,25 @@ func (k *checkpoints) restore(nowMs int64) {
 
 func (k *checkpoints) externalPath(jobID string, id int64) string {
 	return fmt.Sprintf("file:/flink-checkpoints/%s/chk-%d", jobID, id)
+}
+
+// TriggerCheckpoint asks for a checkpoint now, as POST
+// /jobs/:jobid/checkpoints does (Flink 1.19+), and returns its request id.
+// A running job takes it at its next step, unless one is in flight (that
+// one is the checkpoint the request gets); a job that is not running
+// takes none (Flink fails the request: no tasks to trigger). The periodic
+// schedule is not moved.
+func (c *Cluster) TriggerCheckpoint() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.triggerCheckpoint()
+}
+
+func (c *Cluster) triggerCheckpoint() string {
+	k := &c.ckpt
+	k.triggers++
+	if c.sched.state == StateRunning && c.sc.Cluster.CheckpointInterval > 0 {
+		k.requested = true
+	}
+	return hexID(c.sc.Seed, "checkpoint-trigger", strconv.FormatInt(k.triggers, 10))
 }

@@ -89,6 +89,8 @@ func (c *Cluster) routeJob(r *http.Request, jobID string, seg []string) (int, []
 		return c.jobView(known, jobID, "plan", func() any { return map[string]any{"plan": c.plan()} })
 	case get && len(seg) == 1 && seg[0] == "checkpoints":
 		return c.jobView(known, jobID, "checkpoints", c.checkpointStats)
+	case r.Method == http.MethodPost && len(seg) == 1 && seg[0] == "checkpoints" && c.sc.Cluster.FlinkVersion != Flink118:
+		return c.triggerCheckpointView(known, jobID)
 	case get && len(seg) == 2 && seg[0] == "checkpoints" && seg[1] == "config":
 		return c.checkpointConfigView(known, jobID)
 	case get && isJobManagerConfig(seg):

@@ -168,3 +168,18 @@ func (c *Cluster) checkpointConfigView(known bool, jobID string) (int, []byte) {
 		CheckpointsAfterTasksFinish: true, ChangelogMaterialization: (10 * time.Minute).Milliseconds(), ChangelogStorage: "memory",
 	})
 }
+
+// triggerCheckpointView answers POST /jobs/:jobid/checkpoints: 202 with
+// the request's id, or 404 for an unknown job; a job without
+// checkpointing fails the request as Flink does (400: "Checkpointing has
+// not been enabled").
+func (c *Cluster) triggerCheckpointView(known bool, jobID string) (int, []byte) {
+	if !known {
+		return jobNotFound(jobID)
+	}
+	if c.sc.Cluster.CheckpointInterval <= 0 {
+		return restError(http.StatusBadRequest, "org.apache.flink.runtime.rest.handler.RestHandlerException: Checkpointing has not been enabled for job "+jobID+".")
+	}
+	_, body := ok(map[string]string{"request-id": c.triggerCheckpoint()})
+	return http.StatusAccepted, body
+}

@@ -334,3 +334,29 @@ func (o openAPIChecker) check(t *testing.T, path string, node, value any) {
 		}
 	}
 }
+
+// POST /jobs/:jobid/checkpoints (Flink 1.19+) answers 202 with the
+// request's id and takes a checkpoint at the next step; the periodic
+// schedule stays. Flink 1.18 has no such endpoint.
+func TestTriggerCheckpoint(t *testing.T) {
+	c, base := startREST(t, pipeline(t, 1500, "  flinkVersion: \"2.0\""))
+	c.Advance(5 * time.Second)
+	_, ok := c.LatestCheckpoint()
+	require.False(t, ok)
+	status, data := call(t, http.MethodPost, base+"/jobs/"+c.JobID()+"/checkpoints", `{"checkpointType":"CONFIGURED"}`)
+	require.Equal(t, http.StatusAccepted, status, string(data))
+	require.Regexp(t, `^\{"request-id":"[0-9a-f]{32}"\}$`, string(data))
+	c.Advance(time.Second)
+	at, ok := c.LatestCheckpoint()
+	require.True(t, ok, "the requested checkpoint completed")
+	require.Less(t, at, 7*time.Second)
+	c.Advance(time.Minute)
+	at, _ = c.LatestCheckpoint()
+	require.Equal(t, time.Minute, at.Round(time.Second), "the periodic one came on its schedule")
+
+	status, _ = call(t, http.MethodPost, base+"/jobs/"+strings.Repeat("ab", 16)+"/checkpoints", `{}`)
+	require.Equal(t, http.StatusNotFound, status)
+	_, base118 := startREST(t, pipeline(t, 1500, ""))
+	status, _ = call(t, http.MethodPost, base118+"/jobs/"+c.JobID()+"/checkpoints", `{}`)
+	require.Equal(t, http.StatusNotFound, status, "Flink 1.18 has no trigger endpoint")
+}

@@ -51,6 +51,12 @@ type Options struct {
 	// the put of a job whose Flink rescales on its next completed
 	// checkpoint anyway (Flink 2: plan.Current.RescalesOnCheckpoint).
 	AlignCheckpoint bool
+	// TriggerCheckpoint asks a job that rescales only on a completed
+	// checkpoint (Flink 2) for one right after its new requirements or a
+	// reactive scale-up's slots (plan.Options.TriggerCheckpoint), so the
+	// rescale lands within that checkpoint's duration, not on the next
+	// periodic one.
+	TriggerCheckpoint bool
 	// CheckpointWait bounds that wait (plan.CheckpointWait): when the next
 	// checkpoint is not due within it, the job restarts at once. When the
 	// bound passes with a checkpoint in progress, that one is waited for up
@@ -97,7 +103,7 @@ type Options struct {
 func DefaultOptions() Options {
 	return Options{
 		SlotWait: 2 * time.Minute, ParallelismWait: 3 * time.Minute, Poll: time.Second,
-		MinInterval: 30 * time.Second, ConflictRetries: 5, AlignCheckpoint: true, CheckpointWait: 30 * time.Second,
+		MinInterval: 30 * time.Second, ConflictRetries: 5, AlignCheckpoint: true, TriggerCheckpoint: true, CheckpointWait: 30 * time.Second,
 		HPATolerance: 0.1, MaxAge: 10 * time.Minute, FoldScaleDown: true, ReleaseWait: time.Minute,
 		ReplaceUnregistered: true,
 	}
@@ -376,14 +382,15 @@ func (a *Actuator) apply(ctx context.Context, fl Flink, d events.Decision, dry b
 	if err != nil {
 		return events.Result{Outcome: events.OutcomeFailed, Error: err.Error()}, false, nil
 	}
-	if a.opt.AlignCheckpoint {
+	if a.opt.AlignCheckpoint || a.opt.TriggerCheckpoint {
 		cur.CheckpointInterval = checkpointInterval(ctx, fl, d.JobID)
-		// a version that cannot be read aligns: a put declared after a
-		// checkpoint lands at worst an interval later
+		// a version that cannot be read aligns and triggers nothing: a
+		// put declared after a checkpoint lands at worst an interval
+		// later
 		cur.RescalesOnCheckpoint = events.RescalesOnCheckpoint(flinkVersion(ctx, fl), cur.CheckpointInterval)
 	}
 	opt := plan.Options{OwnsTaskManagers: a.deps.TaskManagers != nil, DeclareTaskManagers: a.opt.KEDAOwnsTaskManagers,
-		Tolerance: a.opt.HPATolerance, AlignCheckpoint: a.opt.AlignCheckpoint, MarkPods: a.deps.Pods != nil && taskmanagers.ReadsDeletionCost(workload)}
+		Tolerance: a.opt.HPATolerance, AlignCheckpoint: a.opt.AlignCheckpoint, TriggerCheckpoint: a.opt.TriggerCheckpoint, MarkPods: a.deps.Pods != nil && taskmanagers.ReadsDeletionCost(workload)}
 	p, err := plan.For(d, cur, opt)
 	if err != nil {
 		return events.Result{Outcome: events.OutcomeFailed, Error: err.Error()}, false, nil

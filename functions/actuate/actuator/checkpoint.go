@@ -214,3 +214,48 @@ func describeAge(age, interval time.Duration) string {
 	}
 	return fmt.Sprintf("latest checkpoint completed %s ago (interval %s)", age.Round(time.Millisecond), interval)
 }
+
+// rescaleCooldown is how long a job must have run before Flink's adaptive
+// scheduler rescales it (jobmanager.adaptive-scheduler.executing.cooldown-after-rescaling,
+// 1.19–1.20 scaling-interval.min; 30 s by default): a checkpoint that
+// completes earlier triggers no rescale.
+const rescaleCooldown = 30 * time.Second
+
+// triggerCheckpoint asks Flink for a checkpoint, once the job has run
+// past the scheduler's cooldown, so a job that rescales only on a
+// completed checkpoint rescales on that one rather than on the next
+// periodic one. It never fails the plan: when the job is not running (it
+// restarts anyway, on no checkpoint) or Flink refuses, the rescale waits
+// for the periodic checkpoint and the detail says so. err is set only
+// when the actuation was stopped.
+func (x *execution) triggerCheckpoint(ctx context.Context) (string, error) {
+	const periodic = "not triggered, the rescale waits for the periodic checkpoint: "
+	j, err := x.fl.JobDetails(ctx, x.d.JobID)
+	if err != nil {
+		return periodic + err.Error(), nil
+	}
+	if j.State != flink.StateRunning {
+		return fmt.Sprintf("not triggered: the job is %s and restarts on no checkpoint", j.State), nil
+	}
+	var waited time.Duration
+	if since, ok := j.RunningSince(); ok && j.Now > 0 {
+		if ran := time.UnixMilli(j.Now).Sub(since); ran < rescaleCooldown {
+			waited = rescaleCooldown - ran
+			if err := x.a.deps.Clock.Sleep(ctx, waited); err != nil {
+				return "", err
+			}
+		}
+	}
+	id, err := x.fl.TriggerCheckpoint(ctx, x.d.JobID)
+	switch {
+	case ctx.Err() != nil:
+		return "", ctx.Err()
+	case err != nil:
+		return periodic + err.Error(), nil
+	}
+	detail := "checkpoint requested (trigger " + id + "): Flink rescales on its completion"
+	if waited > 0 {
+		detail += fmt.Sprintf(", asked %s later, once the job had run %s (the scheduler's cooldown)", waited.Round(time.Millisecond), rescaleCooldown)
+	}
+	return detail, nil
+}

@@ -356,6 +356,8 @@ func (x *execution) do(ctx context.Context, s plan.Step) (string, error) {
 		return x.waitParallelism(ctx, s.Parallelism)
 	case plan.KindWaitCheckpoint:
 		return x.waitCheckpoint(ctx, s)
+	case plan.KindTriggerCheckpoint:
+		return x.triggerCheckpoint(ctx)
 	case plan.KindWaitReleased:
 		return x.waitReleased(ctx, s.TaskManagers)
 	case plan.KindMarkTaskManagers:
@@ -476,6 +478,8 @@ func stepDetail(s plan.Step) string {
 		return fmt.Sprintf("wait for the job RUNNING at parallelism %v", shortKeys(s.Parallelism))
 	case plan.KindWaitCheckpoint:
 		return fmt.Sprintf("wait for a checkpoint (interval %s) before the restart", s.CheckpointInterval)
+	case plan.KindTriggerCheckpoint:
+		return "trigger a checkpoint for Flink to rescale on"
 	case plan.KindWaitReleased:
 		return fmt.Sprintf("wait until at most %d TaskManagers are registered", s.TaskManagers)
 	case plan.KindMarkTaskManagers:

@@ -22,6 +22,7 @@ type Flink interface {
 	LatestCheckpoints(ctx context.Context, jobID string) (flink.LatestCheckpoints, error)
 	Checkpoints(ctx context.Context, jobID string) (flink.Checkpoints, error)
 	CheckpointConfig(ctx context.Context, jobID string) (flink.CheckpointConfig, error)
+	TriggerCheckpoint(ctx context.Context, jobID string) (string, error)
 	JobManagerConfig(ctx context.Context, jobID string) (map[string]string, error)
 	JobConfig(ctx context.Context, jobID string) (flink.JobConfig, error)
 	TaskManagers(ctx context.Context) ([]flink.TaskManager, error)

@@ -167,3 +167,53 @@ func TestPatientCheckpointWait(t *testing.T) {
 	require.Equal(t, 2*time.Minute, CheckpointLimit(Step{Kind: KindWaitCheckpoint, CheckpointInterval: time.Minute, Patient: true}, 2*time.Minute),
 		"a configured bound above the interval stands")
 }
+
+// A job that rescales only on a completed checkpoint (Flink 2) gets a
+// trigger-checkpoint step right before the wait for its new parallelism,
+// when a put or a reactive scale-up's slots change it and the job runs;
+// a failover's restart (a folded scale-down, a job that is down) gets
+// none.
+func TestTriggerCheckpoint(t *testing.T) {
+	one := events.Slots{PerTaskManager: 1, Sharing: "shared"}
+	const (
+		scale, slots, put, verify = KindScaleTaskManagers, KindWaitSlots, KindPutRequirements, KindVerifyRequirements
+		wait, trig, released      = KindWaitParallelism, KindTriggerCheckpoint, KindWaitReleased
+	)
+	flink2 := func(c Current) Current {
+		c.CheckpointInterval, c.RescalesOnCheckpoint = 5*time.Minute, true
+		return c
+	}
+	opt := Options{OwnsTaskManagers: true, TriggerCheckpoint: true}
+	tests := []struct {
+		name string
+		d    events.Decision
+		cur  Current
+		opt  Options
+		want []Kind
+	}{
+		{"adaptive up", decision(events.ModeAdaptive, one, 4, 2), flink2(Current{TaskManagers: 2, Requirements: reqs(2, 2)}), opt,
+			[]Kind{scale, slots, put, verify, trig, wait}},
+		{"adaptive down", decision(events.ModeAdaptive, one, 1, 1), flink2(Current{TaskManagers: 2, Requirements: reqs(2, 2)}), opt,
+			[]Kind{put, verify, trig, wait, scale}},
+		{"reactive up", decision(events.ModeReactive, one, 4), flink2(Current{TaskManagers: 3}), opt,
+			[]Kind{scale, slots, trig, wait}},
+		{"reactive down: a failover", decision(events.ModeReactive, one, 1), flink2(Current{TaskManagers: 3}), opt,
+			[]Kind{scale, wait}},
+		{"folded down: a failover", decision(events.ModeAdaptive, one, 1, 1), flink2(Current{TaskManagers: 2, Requirements: reqs(2, 2)}),
+			Options{OwnsTaskManagers: true, TriggerCheckpoint: true, FoldScaleDown: true},
+			[]Kind{scale, released, put, verify, wait}},
+		{"job down", decision(events.ModeAdaptive, one, 4, 2), flink2(Current{TaskManagers: 2, Requirements: reqs(2, 2), Down: true}), opt,
+			[]Kind{put, scale, slots, put, verify, wait}},
+		{"flink 1.x", decision(events.ModeAdaptive, one, 4, 2), Current{TaskManagers: 2, Requirements: reqs(2, 2), CheckpointInterval: time.Minute}, opt,
+			[]Kind{scale, slots, put, verify, wait}},
+		{"trigger off", decision(events.ModeAdaptive, one, 4, 2), flink2(Current{TaskManagers: 2, Requirements: reqs(2, 2)}), Options{OwnsTaskManagers: true},
+			[]Kind{scale, slots, put, verify, wait}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := For(tt.d, tt.cur, tt.opt)
+			require.NoError(t, err)
+			require.Equal(t, tt.want, kinds(p))
+		})
+	}
+}

@@ -74,6 +74,11 @@
 // scale-up restarts when the new slots register, which no step times, so it
 // gets no wait-checkpoint; nor does a put to a job that rescales on its next
 // completed checkpoint (Current.RescalesOnCheckpoint, Flink 2).
+//
+// With Options.TriggerCheckpoint, such a job (running) gets a
+// trigger-checkpoint step right before the wait for its new parallelism,
+// after a put or a reactive scale-up's slots: Flink rescales it on that
+// checkpoint's completion, not on the next periodic one.
 package plan
 
 import (
@@ -107,6 +112,7 @@ const (
 	KindWaitReleased        Kind = "wait-released"
 	KindMarkTaskManagers    Kind = "mark-taskmanagers"
 	KindPinRequirements     Kind = "pin-requirements"
+	KindTriggerCheckpoint   Kind = "trigger-checkpoint"
 )
 
 // Directions of a plan.
@@ -167,6 +173,10 @@ type Options struct {
 	Tolerance float64
 	// AlignCheckpoint puts a wait-checkpoint step before the restart.
 	AlignCheckpoint bool
+	// TriggerCheckpoint puts a trigger-checkpoint step before the wait
+	// for the new parallelism of a job that rescales on a completed
+	// checkpoint (Current.RescalesOnCheckpoint).
+	TriggerCheckpoint bool
 	// FoldScaleDown removes an adaptive scale-down's TaskManagers before
 	// its requirements are declared (scale or declare → wait-released →
 	// put), so the removal and the rescale share one restart. Only when
@@ -289,10 +299,36 @@ func For(d events.Decision, cur Current, opt Options) (Plan, error) {
 			p, err = adaptive(p, d, cur, opt, tms)
 		}
 	}
-	if err != nil || !opt.AlignCheckpoint || cur.CheckpointInterval <= 0 || BoundsOnly(d, cur) {
+	if err != nil || cur.CheckpointInterval <= 0 || BoundsOnly(d, cur) {
 		return p, err
 	}
+	if opt.TriggerCheckpoint && cur.RescalesOnCheckpoint && !cur.Down {
+		p = triggerCheckpoint(p)
+	}
+	if !opt.AlignCheckpoint {
+		return p, nil
+	}
 	return alignCheckpoint(p, cur, !raises(d)), nil
+}
+
+// triggerCheckpoint inserts a trigger-checkpoint step right before the
+// wait for the new parallelism of a plan that changes it without a
+// failover: by a put, or by new slots (a reactive scale-up). A job that
+// rescales only on a completed checkpoint then rescales on the one
+// triggered, not on the next periodic one up to an interval later. A
+// folded scale-down's restart is the failover of its TaskManagers'
+// removal, which waits for no checkpoint.
+func triggerCheckpoint(p Plan) Plan {
+	has := func(k Kind) bool { return slices.ContainsFunc(p.Steps, func(s Step) bool { return s.Kind == k }) }
+	if has(KindWaitReleased) || !has(KindPutRequirements) && (p.Mode != events.ModeReactive || p.Direction != DirectionUp) {
+		return p
+	}
+	at := slices.IndexFunc(p.Steps, func(s Step) bool { return s.Kind == KindWaitParallelism })
+	if at < 0 {
+		return p
+	}
+	p.Steps = slices.Insert(p.Steps, at, Step{Kind: KindTriggerCheckpoint})
+	return p
 }
 
 // BoundsOnly reports whether d only declares the parallelism a running

@@ -48,6 +48,10 @@ const landSpread = 10 * time.Second
 // it could be decided and still land then (spare: rc.slack, the time from
 // the preparation's end to that checkpoint).
 func landing(rc restartCost) (lands, spare time.Duration) {
+	if rc.triggered {
+		// one decided later triggers its own checkpoint, later
+		return rc.wait, 0
+	}
 	return rc.wait, rc.slack
 }
 

@@ -45,6 +45,13 @@ func TestAwaitLanding(t *testing.T) {
 	ch.wait, ch.slack = 50*time.Second, 50*time.Second
 	require.NotEmpty(t, awaitLanding(up, ch, poll))
 
+	// on the checkpoint actuate triggers: one decided later triggers its
+	// own, later, so nothing is held
+	tr := restartCost{wait: 37 * time.Second, slack: 12 * time.Second, interval: 5 * time.Minute, source: replayOnCheckpoint, triggered: true}
+	_, spare = landing(tr)
+	require.Zero(t, spare)
+	require.Empty(t, awaitLanding(up, tr, poll))
+
 	down := rc
 	down.slack, down.wait = 59*time.Second, 94*time.Second
 	other := down

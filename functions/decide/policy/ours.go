@@ -280,10 +280,11 @@ func weigh(g gateInput, st State, view jobView, rs restartCost) weighed {
 		rs.up, rs.start = &up, nil
 	}
 	caps := newCapMemosIn(s, view, sc)
-	if rs.source != replayOnCheckpoint {
-		// a rescale that waits for the next checkpoint lands up to an
-		// interval after it is decided: a reaction time ahead is in the
-		// rise anyway (hourly-batch-dedup: dearer, the same lag)
+	if rs.source != replayOnCheckpoint || rs.triggered {
+		// a rescale that waits for the next periodic checkpoint lands up
+		// to an interval after it is decided: a reaction time ahead is in
+		// the rise anyway (hourly-batch-dedup: dearer, the same lag); one
+		// on the checkpoint actuate triggers lands as soon as elsewhere
 		ld = ld.aheadOf(view, g.cfg)
 	}
 	dem := view.demandIn(zeroed(&s.dem, len(view.vs), 0), ld.forecast)

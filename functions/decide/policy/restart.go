@@ -168,7 +168,17 @@ type restartCost struct {
 	// preparation) would be over: a change decided up to slack later
 	// lands on the same checkpoint (awaitLanding).
 	slack time.Duration
+	// triggered: the change lands on the checkpoint actuate triggers
+	// right after it (slack is that checkpoint's duration), sooner than
+	// on the periodic one; one decided later triggers its own, later.
+	triggered bool
 }
+
+// checkpointTrigger is how long after a change's preparation actuate
+// asks for the checkpoint that lands it on Flink 2 (its
+// --trigger-checkpoint, on by default): the put, its read back and the
+// trigger, a request each.
+const checkpointTrigger = 2 * time.Second
 
 // Where a restart's replay comes from.
 const (
@@ -201,10 +211,14 @@ func (rc restartCost) describe(b text) text {
 	case replayOnCheckpoint:
 		if rc.replay > 0 {
 			b = b.s("replay ").dur(rc.replay).s(" (the last checkpoint's trigger to its completion)")
-			b = b.s(": Flink ").s(rc.release).s(" rescales on the next completed checkpoint, so the change lands in ~").dur(rc.wait)
-			break
+			b = b.s(": Flink ").s(rc.release).s(" rescales on the next completed checkpoint")
+		} else {
+			b = b.s("no replay: Flink ").s(rc.release).s(" rescales on the next completed checkpoint")
 		}
-		b = b.s("no replay: Flink ").s(rc.release).s(" rescales on the next completed checkpoint, so the change lands in ~").dur(rc.wait)
+		if rc.triggered {
+			b = b.s(", which actuate triggers")
+		}
+		b = b.s(", so the change lands in ~").dur(rc.wait)
 	case replayAtRegistration:
 		b = b.s("replay ").dur(rc.replay).s(" since the last checkpoint when the new TaskManagers register")
 	default:
@@ -314,6 +328,10 @@ func restartWith(rs restartStats, st State, snap *events.Snapshot, cfg Config, n
 			prep = max(prep-interval/2, 0)
 		}
 		rc.slack = interval - now.Add(prep).Sub(last)%interval
+		if t := rc.took + checkpointTrigger; t < rc.slack {
+			// actuate triggers a checkpoint once the change is declared
+			rc.slack, rc.triggered = t, true
+		}
 		rc.wait = prep + rc.slack
 		rc.replay, rc.source, rc.release = rc.took, replayOnCheckpoint, snap.FlinkVersion
 		rc.stop = now.Add(rc.wait)

@@ -242,6 +242,16 @@ func TestRestartReplaysFromTheCheckpointsTrigger(t *testing.T) {
 	rc = restartFor(State{}, snap, cfg, t0)
 	require.Equal(t, replayOnCheckpoint, rc.source)
 	require.Equal(t, 32*time.Second, rc.replay)
+	// the periodic checkpoint is due in 1 min; actuate triggers one at
+	// once, which takes as long as the last (32 s)
+	require.True(t, rc.triggered)
+	require.Equal(t, 32*time.Second+checkpointTrigger, rc.wait)
+	require.Contains(t, string(rc.describe(nil)), "rescales on the next completed checkpoint, which actuate triggers, so the change lands in ~34s")
+	// the periodic one due sooner than a triggered one would complete
+	last = t0.Add(-2*time.Minute - 40*time.Second)
+	rc = restartFor(State{}, snap, cfg, t0)
+	require.False(t, rc.triggered)
+	require.Equal(t, 20*time.Second, rc.wait)
 }
 
 // A scale-up's restart waits for the TaskManagers it asks for to start; a
