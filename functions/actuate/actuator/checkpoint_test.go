@@ -128,7 +128,9 @@ func TestTriggerCheckpointLandsFlink2Rescale(t *testing.T) {
 	opt := Options{AlignCheckpoint: true, TriggerCheckpoint: true, CheckpointWait: 30 * time.Second, ParallelismWait: 15 * time.Minute / speed}
 	t.Run("lands within seconds", func(t *testing.T) {
 		e := newEnvOf(t, flink2Doc("10m"), true, opt)
-		e.await(t, func() bool { return e.sim.Elapsed() > 40*time.Second && e.sim.GroundTruth().State == flinksim.StateRunning },
+		e.await(t, func() bool {
+			return e.sim.Elapsed() > 40*time.Second && e.sim.GroundTruth().State == flinksim.StateRunning
+		},
 			20*time.Second, "the job runs past its cooldown")
 		_, ok := e.sim.LatestCheckpoint()
 		require.False(t, ok, "no periodic checkpoint yet")
@@ -144,7 +146,9 @@ func TestTriggerCheckpointLandsFlink2Rescale(t *testing.T) {
 	})
 	t.Run("after the cooldown", func(t *testing.T) {
 		e := newEnvOf(t, flink2Doc("10m"), true, opt)
-		e.await(t, func() bool { return e.sim.Elapsed() > 5*time.Second && e.sim.GroundTruth().State == flinksim.StateRunning }, 20*time.Second, "the job runs")
+		e.await(t, func() bool {
+			return e.sim.Elapsed() > 5*time.Second && e.sim.GroundTruth().State == flinksim.StateRunning
+		}, 20*time.Second, "the job runs")
 		r, err := e.act.Actuate(context.Background(), e.decision(events.ModeAdaptive, 3, 3))
 		require.NoError(t, err)
 		require.Equal(t, events.OutcomeApplied, r.Outcome, r.Error)
