@@ -78,9 +78,10 @@ func awaitLanding(best evaluation, rc restartCost, poll time.Duration) string {
 }
 
 // landedNote is what a scale-up held by awaitLanding since since says when
-// it is made now; empty when it was not held.
+// it is made now; empty when it was not held, or could not have been:
+// one that lands on the checkpoint actuate triggers is never held for it.
 func landedNote(best evaluation, rc restartCost, since, now time.Time) string {
-	if !checkpointGated(best, rc) || since.IsZero() || !since.Before(now) {
+	if !checkpointGated(best, rc) || rc.triggered || since.IsZero() || !since.Before(now) {
 		return ""
 	}
 	lands, _ := landing(rc)

@@ -51,6 +51,7 @@ func TestAwaitLanding(t *testing.T) {
 	_, spare = landing(tr)
 	require.Zero(t, spare)
 	require.Empty(t, awaitLanding(up, tr, poll))
+	require.Empty(t, landedNote(up, tr, time.Unix(0, 0), time.Unix(30, 0)), "held for something else")
 
 	down := rc
 	down.slack, down.wait = 59*time.Second, 94*time.Second
