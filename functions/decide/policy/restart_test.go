@@ -83,11 +83,14 @@ func TestRationaleNamesSizedTarget(t *testing.T) {
 	}
 }
 
-// On Flink 2 a rescale lands on the next completed checkpoint: with a 6 min
-// interval and the last checkpoint a minute ago, a restart decided now
-// waits ~5 min and replays nothing, and a decision not yet shown after
-// 5m30s is still in flight (RescaleTimeout 5 min + the interval). Flink
-// 1.20 restarts at once, replays the minute, and the wait times out.
+// On Flink 2 a rescale lands on the next completed checkpoint, which
+// actuate triggers once the change is declared: with a 6 min interval and
+// the last checkpoint (of no measured duration) a minute ago, a restart
+// decided now waits the trigger's ~2 s, not the periodic one's ~5 min,
+// and replays nothing; a decision not yet shown after 5m30s is still in
+// flight (RescaleTimeout 5 min + the interval: the trigger may be refused
+// and the periodic checkpoint land it). Flink 1.20 restarts at once,
+// replays the minute, and the wait times out.
 func TestFlink2RescaleWaitsForCheckpoint(t *testing.T) {
 	cfg := Defaults()
 	last := t0.Add(-time.Minute)
@@ -97,7 +100,7 @@ func TestFlink2RescaleWaitsForCheckpoint(t *testing.T) {
 		replay   time.Duration
 		inFlight bool
 	}{
-		{release: "2.0.1", wait: 5 * time.Minute, inFlight: true},
+		{release: "2.0.1", wait: checkpointTrigger, inFlight: true},
 		{release: "1.20.1", replay: time.Minute},
 	} {
 		t.Run(c.release, func(t *testing.T) {
