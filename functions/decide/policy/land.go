@@ -8,34 +8,36 @@ import (
 // A job that rescales only on a completed checkpoint (Flink 2:
 // restartCost.source replayOnCheckpoint) lands a scale-up on the first
 // checkpoint completed after its restart could start: after its
-// TaskManagers' start-up, or at once within the slots registered. Decided
-// any earlier than the last poll that still makes that checkpoint, the
-// scale-up lands no sooner; it only fixes its size on a rise read for
-// less time. Decided on a rise shorter than the wait (tenant metrics'
-// 40-s flushes against a 1-minute schedule and a 35-s start-up; an
-// on-sale spike of 5 minutes against 4-minute checkpoints; an hourly
-// batch of 4 minutes against 6-minute ones) it runs after the rise, on
-// the load the rise came from, adds its outage and replay to the backlog
-// the rise left, and its release minutes later undoes it on the same
-// load: a decided flap (tenant-metrics-microspikes 192002: 18 in 3 h,
-// every one a scale-up that stopped the job 70–130 s after it was decided
-// on a flush, at about a third of the rate it was sized for).
+// TaskManagers' start-up, or at once within the slots registered. actuate
+// declares the change then (it aligns no put of such a job with a
+// checkpoint: Flink waits for one anyway) and asks for a checkpoint
+// (--trigger-checkpoint), so the change lands about that checkpoint's
+// duration later (restartCost.triggered), sooner than on the periodic
+// one, up to an interval later.
 //
-// So a scale-up that would land on the same checkpoint decided at the
-// next poll, with its preparation's spread to spare (landMargin), is held
-// (awaitLanding, hold checkpoint_wait) and the load is read again then:
-// a rise that outlasts the wait is scaled up on the same checkpoint,
-// sized on the backlog and rate read then (what will be left to drain
-// when it lands); one that is over by then is not answered with a
-// restart. actuate declares such a change as soon as its TaskManagers
-// are in (it aligns no put of a job that rescales on a checkpoint with
-// one: Flink waits for the next anyway), so it lands on the first
-// checkpoint completed after its preparation. A failover's restart (the
-// job is down) is not held. What it trades: a
-// preparation slower than its spread misses the checkpoint and lands an
-// interval later; a rise that ends before the landing leaves its backlog
-// to drain on the current size, where the late raise would have drained
-// it faster (and then been released: the flap).
+// When the periodic checkpoint is due sooner than a triggered one would
+// complete, or actuate triggers none, a scale-up decided any earlier than
+// the last poll that still makes that checkpoint lands no sooner; it only
+// fixes its size on a rise read for less time. Decided on a rise shorter
+// than the wait it runs after the rise, on the load the rise came from,
+// and its release minutes later undoes it on the same load: a decided
+// flap (tenant-metrics-microspikes 192002, session 23, before actuate
+// triggered the checkpoint: 18 in 3 h, every one a scale-up that stopped
+// the job 70–130 s after it was decided on a 40-s flush).
+//
+// So a scale-up that would land on the same periodic checkpoint decided
+// at the next poll, with its preparation's spread to spare
+// (landMargin), is held (awaitLanding, hold checkpoint_wait) and the
+// load is read again then: a rise that outlasts the wait is scaled up on
+// the same checkpoint, sized on the backlog and rate read then; one that
+// is over by then is not answered with a restart. One that lands on the
+// checkpoint actuate triggers is never held: decided later, it triggers
+// its own, later. A failover's restart (the job is down) is not held.
+// What it trades: a preparation slower than its spread misses the
+// checkpoint and lands an interval later; a rise that ends before the
+// landing leaves its backlog to drain on the current size, where the
+// late raise would have drained it faster (and then been released: the
+// flap).
 
 // landSpread is the least spread allowed for when a restart's
 // preparation ends: a TaskManager's start-up varies by tens of seconds
