@@ -18,7 +18,7 @@ import (
 func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("compare", "compare --scenario FILE [--engine flink|emulator] [--timing default|fast] [--duration D] [--peer-version V] [--json] [--report FILE] [--record FILE] [--record-ours FILE] [--only ours|peer [--peer-from FILE]] [--verbose]", stderr)
 	scenario := fs.String("scenario", "", "scenario YAML file (required), e.g. scenarios/wordcount.yaml")
-	engine := fs.String("engine", compare.EngineEmulator, "where the job runs: emulator (flinksim) or flink (the real-Flink sandbox)")
+	engine := fs.String("engine", compare.EngineEmulator, "where the job runs: emulator (flinksim) or flink (the real-Flink sandbox: Flink 2.3.0 for a scenario on flinkVersion 2.0, 1.20.5 otherwise)")
 	timing := fs.String("timing", compare.TimingDefault, fmt.Sprintf("default: both autoscalers at their shipped defaults; fast: the scenario's timeline and both autoscalers' windows and waits divided by %d (the report lists every changed option)", compare.FastFactor))
 	duration := fs.Duration("duration", 0, "job time to run each policy (default: the scenario's, after --timing); runs are real time")
 	version := fs.String("peer-version", flinkautoscaler.DefaultVersion, "Flink Kubernetes operator release whose autoscaler is the peer (resolved from Maven Central, cached)")

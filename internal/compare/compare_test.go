@@ -468,3 +468,14 @@ func TestDecisionsInJSON(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(lines[1]), &top))
 	require.NotContains(t, top, "decisions", "a run without decisions has no list")
 }
+
+// A Flink 2 scenario runs on the sandbox's Flink 2 line, whose rescales
+// wait for a completed checkpoint; every 1.x one on 1.20.
+func TestSandboxLine(t *testing.T) {
+	for version, want := range map[string]string{flinksim.Flink20: "2", flinksim.Flink120: "1.20", flinksim.Flink119: "1.20", flinksim.Flink118: "1.20"} {
+		sc := &flinksim.Scenario{}
+		sc.Cluster.FlinkVersion = version
+		require.Equal(t, want, sandboxLine(sc), version)
+	}
+	require.Equal(t, "1.20", sandboxLine(nil))
+}

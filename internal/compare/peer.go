@@ -127,7 +127,7 @@ const sandboxStop = 30 * time.Second
 func (r *runner) startSandbox(ctx context.Context, prefix string) (*cluster, error) {
 	fmt.Fprintf(r.progress, "%sstarting the real-Flink sandbox (first use builds its jar)\n", prefix)
 	s, err := sandbox.Start(ctx, sandbox.Config{
-		Scenario: r.path, Log: &prefixed{w: r.log, prefix: prefix}, Progress: &prefixed{w: r.log, prefix: prefix},
+		Scenario: r.path, Flink: sandboxLine(r.sc), Log: &prefixed{w: r.log, prefix: prefix}, Progress: &prefixed{w: r.log, prefix: prefix},
 	})
 	if err != nil {
 		return nil, err
@@ -144,6 +144,16 @@ func (r *runner) startSandbox(ctx context.Context, prefix string) (*cluster, err
 		},
 		truth: s.ScenarioTruth,
 	}, nil
+}
+
+// sandboxLine is the sandbox's Flink line for scenario sc: 2 (2.3.0) for
+// a Flink 2 scenario, whose rescales wait for a completed checkpoint, and
+// 1.20 (1.20.5) for every 1.x one (the sandbox runs no 1.18 or 1.19).
+func sandboxLine(sc *flinksim.Scenario) string {
+	if sc != nil && sc.Cluster.FlinkVersion == flinksim.Flink20 {
+		return "2"
+	}
+	return "1.20"
 }
 
 // peer runs the operator's autoscaler against a fresh cluster.
