@@ -137,18 +137,12 @@ func (k *checkpoints) externalPath(jobID string, id int64) string {
 	return fmt.Sprintf("file:/flink-checkpoints/%s/chk-%d", jobID, id)
 }
 
-// TriggerCheckpoint asks for a checkpoint now, as POST
-// /jobs/:jobid/checkpoints does (Flink 1.19+), and returns its request id.
-// A running job takes it at its next step, unless one is in flight (that
-// one is the checkpoint the request gets); a job that is not running
-// takes none (Flink fails the request: no tasks to trigger). The periodic
-// schedule is not moved.
-func (c *Cluster) TriggerCheckpoint() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.triggerCheckpoint()
-}
-
+// triggerCheckpoint asks for a checkpoint now, as POST
+// /jobs/:jobid/checkpoints does (Flink 1.19+), and returns its request id;
+// the caller holds c.mu (the REST handler). A running job takes it at its
+// next step, unless one is in flight (that one is the checkpoint the
+// request gets); a job that is not running takes none (Flink fails the
+// request: no tasks to trigger). The periodic schedule is not moved.
 func (c *Cluster) triggerCheckpoint() string {
 	k := &c.ckpt
 	k.triggers++
