@@ -46,15 +46,16 @@ const burstMin = 2
 
 // burst is what the load's history says of a scale-up decided now.
 type burst struct {
-	// age is how many complete minutes the load has been above floor
-	// (rec/s: burstBand under the rate now, at most the current size's
-	// capacity); lands is when a change decided now runs.
-	age   int
+	// age is how long the load has been above floor (rec/s: burstBand
+	// under the rate now, at most the current size's capacity): complete
+	// minutes in the minute history, the open rise's time at a sample's
+	// grain (short); lands is when a change decided now runs.
+	age   time.Duration
 	floor float64
 	lands time.Duration
+	short bool
 	// rises are the past rises above floor; seen those that lasted more
-	// than age minutes, ended those of them back under it within age +
-	// lands.
+	// than age, ended those of them back under it within age + lands.
 	rises, seen, ended int
 }
 
@@ -77,13 +78,14 @@ func burstOf(best evaluation, s *Series, offered, cap float64, lands time.Durati
 	x := s.Rates
 	n := len(x)
 	// the rise now: the trailing complete minutes above floor
-	k := n - 1
+	k, age := n-1, 0
 	for ; k >= 0 && (x[k] > floor || x[k] < 0); k-- {
 		if x[k] > floor {
-			b.age++
+			age++
 		}
 	}
-	within := b.age + int(lands/time.Minute)
+	b.age = time.Duration(age) * time.Minute
+	within := age + int(lands/time.Minute)
 	// the past rises: runs of minutes above floor begun after a sampled
 	// minute under it and ended by one, before the rise now; a run begun
 	// right after minutes without a sample (a restart) is the catch-up's
@@ -104,7 +106,7 @@ func burstOf(best evaluation, s *Series, offered, cap float64, lands time.Durati
 			if open && run > 0 {
 				b.rises++
 			}
-			if open && run > b.age {
+			if open && run > age {
 				b.seen++
 				if run <= within {
 					b.ended++
@@ -116,12 +118,65 @@ func burstOf(best evaluation, s *Series, offered, cap float64, lands time.Durati
 	return b
 }
 
+// risesOf reads s's rises at a sample's grain (Series.Rises) for a
+// scale-up best decided at now, as burstOf reads the minutes: a rise
+// shorter than a minute (tenant-metrics' 40-s flushes, at 2.8 times the
+// level) is decided on at the rate read over its first seconds (31.6k rec/s
+// 20 s in), far above the means of the minutes past flushes fell in (~20k,
+// the one-minute meters spreading them), so the minutes show no rise to
+// it, while a change decided on it runs after it ended (a Flink 2 job's,
+// on its TaskManagers and the next checkpoint, ~90 s later) and is
+// released minutes after: a flap each flush. Read only while a rise is
+// open; the past rises read are those that rose at least about as far
+// over their level as this one has so far (burstBand under its ratio).
+// A sample's rate is read over the last rateWindow (Flink's one-minute
+// meters, the pending records' growth), so a rise is read up to that long
+// after the load fell back (a 40-s flush reads 80–110 s): one counts as
+// ended when it was read back within age + lands + rateWindow.
+// A rise the level rose to (a step) lasted: it counts as seen and not
+// ended, however short it was read. A rise Cut by a restart (a scale-up
+// decided on it) counts as ended: the load was back at its level by the
+// first rate read after the restart, so the change ran after it but for
+// what its restart and that read took.
+func risesOf(best evaluation, s *Series, lands, rateWindow time.Duration, now time.Time) burst {
+	b := burst{lands: lands, short: true}
+	if !best.raises() || s == nil || s.Rise == nil || !(s.Rise.Base > 0) || lands <= 0 {
+		return b
+	}
+	cur := s.Rise
+	b.floor = cur.Base * (1 + burstBand)
+	b.age = max(now.Sub(time.Unix(cur.At, 0)), 0)
+	high := cur.Peak / cur.Base * (1 - burstBand)
+	for _, r := range s.Rises {
+		if !(r.Base > 0) || r.Peak/r.Base < high {
+			continue
+		}
+		b.rises++
+		if r.Level {
+			// it stayed: a change decided on it would have run on it
+			b.seen++
+			continue
+		}
+		if d := time.Duration(r.Secs) * time.Second; d > b.age {
+			b.seen++
+			if r.Cut || d <= b.age+lands+rateWindow {
+				b.ended++
+			}
+		}
+	}
+	return b
+}
+
 // awaitBurst says why a scale-up on a rise expected to end before it lands
 // waits; empty when it does not.
 func awaitBurst(best evaluation, b burst) string {
 	if !b.expected() {
 		return ""
 	}
-	return fmt.Sprintf("a scale-up now would run after the rise it is sized for: in %d of the %d rises to about this rate (above %.0f rec/s) the history shows lasting over %d min, as this one has, the load was back under that within %d min, before a change decided now runs (~%s); traded: the rise's backlog drains on the current size, where the scale-up's restart would add its outage after the rise and its release an undo (%s)",
-		b.ended, b.seen, b.floor, b.age, b.age+int(b.lands/time.Minute), b.lands.Round(time.Second), best.summary())
+	grain := "in %d of the %d rises to about this rate (above %.0f rec/s) the history shows lasting over %s, as this one has"
+	if b.short {
+		grain = "in %d of the %d rises as high as this one the last samples show (above %.0f rec/s, the level it rose from and a fifth) lasting over %s, as this one has"
+	}
+	return fmt.Sprintf("a scale-up now would run after the rise it is sized for: "+grain+", the load was back under that within %s, before a change decided now runs (~%s); traded: the rise's backlog drains on the current size, where the scale-up's restart would add its outage after the rise and its release an undo (%s)",
+		b.ended, b.seen, b.floor, b.age.Round(time.Second), (b.age + b.lands).Round(time.Second), b.lands.Round(time.Second), best.summary())
 }

@@ -220,7 +220,14 @@ func settled(in Input, g gateInput, st State, h, early *hold) Output {
 		return Output{NewState: st, HoldKind: HoldRestart, Hold: wait}
 	}
 	if best.raises() && !rc.down && !view.blind {
-		if msg := awaitBurst(best, burstOf(best, st.Minutes, view.offered, view.offered*w.ld.forecast*(1+w.evs[0].h), rc.wait+rc.outage)); msg != "" {
+		cap, lands := view.offered*w.ld.forecast*(1+w.evs[0].h), rc.wait+rc.outage
+		b := burstOf(best, st.Minutes, view.offered, cap, lands)
+		if !b.expected() && view.lag <= g.cfg.SLO.MaxLag.Seconds()/2 {
+			// a job already behind by half its SLO (a failover's backlog)
+			// needs the capacity whatever the rise does
+			b = risesOf(best, st.Minutes, lands, g.cfg.RateWindow, g.now)
+		}
+		if msg := awaitBurst(best, b); msg != "" {
 			st.UpSince = upSince(best, st, g.now)
 			return Output{NewState: st, HoldKind: HoldRestart, Hold: msg}
 		}

@@ -31,7 +31,47 @@ type Series struct {
 	// cycle's forecast last missed (forecastMissed): the cycle was
 	// forgotten then, and is not learned again within a period of it.
 	Missed int64 `json:"missed,omitempty"`
+	// Rise is the load's rise open now, read at each recorded sample: nil
+	// while the rate is within burstBand of its level. Rises are the last
+	// maxRises closed, oldest first: the load's rises at a sample's grain,
+	// which a minute's mean averages away (a 40-s flush; risesOf).
+	Rise  *Rise  `json:"rise,omitempty"`
+	Rises []Rise `json:"rises,omitempty"`
 }
+
+// Rise is one rise of the load above its level.
+type Rise struct {
+	// At is when (Unix seconds) the first sample above it was recorded;
+	// Secs how long the rate stayed above (to the first sample back under:
+	// within a poll interval over); Peak the highest rate read and Base
+	// the level it rose from (rec/s).
+	At   int64   `json:"at"`
+	Secs int64   `json:"secs,omitempty"`
+	Peak float64 `json:"peak"`
+	Base float64 `json:"base"`
+	// Last is the latest sample read above it, while it is open. Cut is
+	// set when the sample it closed at came after more than riseGap
+	// without one (a restart; minutes not read as load): it ended then at
+	// the latest, its length otherwise unknown.
+	Last int64 `json:"last,omitempty"`
+	Cut  bool  `json:"cut,omitempty"`
+	// Level is set when it closed because the level rose to it: it did
+	// not end, the load stayed (a step, a ramp's).
+	Level bool `json:"level,omitempty"`
+}
+
+// Rise reading's rules.
+const (
+	// maxRises bounds Series.Rises.
+	maxRises = 12
+	// riseBaseMinutes is how many complete minutes the level is the least
+	// of: a minute holding a short rise is in no level. A rise that fills
+	// them all has become the level: it is closed, as long as it lasted.
+	riseBaseMinutes = 3
+	// riseGap is the longest stretch without a recorded sample a rise is
+	// read across as seen: a rise back under after a longer one is Cut.
+	riseGap = 45 * time.Second
+)
 
 // Series bounds and the period search's rules.
 const (
@@ -68,11 +108,12 @@ func (s *Series) withMinute(t time.Time, offered float64) *Series {
 	if s == nil {
 		return &Series{Start: m, Minute: m, Mean: offered, N: 1}
 	}
-	next := *s
-	switch {
-	case m < s.Minute:
+	if m < s.Minute {
 		return s
-	case m == s.Minute:
+	}
+	next := *s
+	next.Rise, next.Rises = s.withRise(t.Unix(), offered)
+	if m == s.Minute {
 		next.Mean = (s.Mean*float64(s.N) + offered) / float64(s.N+1)
 		next.N = min(s.N+1, 1<<20)
 		return &next
@@ -99,6 +140,51 @@ func (s *Series) withMinute(t time.Time, offered float64) *Series {
 		}
 	}
 	return &next
+}
+
+// withRise is s's open rise and closed rises with the rate offered read
+// at t (Unix seconds); s's own are never changed. A rise opens on a rate
+// more than burstBand over the level (the least of the last
+// riseBaseMinutes complete minutes' means: none yet, no rise read) and
+// closes at the first rate back within it, or once the level has risen
+// to it.
+func (s *Series) withRise(t int64, offered float64) (*Rise, []Rise) {
+	open, rises := s.Rise, s.Rises
+	base := s.level()
+	if open != nil {
+		risen := base > open.Base*(1+burstBand)
+		if offered > open.Base*(1+burstBand) && !risen {
+			r := *open
+			r.Last, r.Peak = t, maxF(r.Peak, math.Round(offered))
+			return &r, rises
+		}
+		closed := Rise{At: open.At, Secs: t - open.At, Peak: open.Peak, Base: open.Base, Level: risen, Cut: !risen && t-open.Last > int64(riseGap/time.Second)}
+		rises = append(rises[max(len(rises)+1-maxRises, 0):len(rises):len(rises)], closed)
+		if !risen {
+			return nil, rises
+		}
+	}
+	if base > 0 && offered > base*(1+burstBand) {
+		// whole rec/s: the state is kept as JSON each snapshot
+		return &Rise{At: t, Last: t, Peak: math.Round(offered), Base: math.Round(base)}, rises
+	}
+	return nil, rises
+}
+
+// level is the least of s's last riseBaseMinutes complete minutes with a
+// sample; 0 before there are that many.
+func (s *Series) level() float64 {
+	lv, n := math.Inf(1), 0
+	for i := len(s.Rates) - 1; i >= 0 && n < riseBaseMinutes; i-- {
+		if s.Rates[i] >= 0 {
+			lv = minF(lv, s.Rates[i])
+			n++
+		}
+	}
+	if n < riseBaseMinutes {
+		return 0
+	}
+	return lv
 }
 
 // missLead is how long before a minute the forecast checked against it
