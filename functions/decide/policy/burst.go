@@ -53,7 +53,10 @@ type burst struct {
 	age   time.Duration
 	floor float64
 	lands time.Duration
+	// short: read from the rises at a sample's grain, each read up to
+	// read (the rate window) after it fell back
 	short bool
+	read  time.Duration
 	// rises are the past rises above floor; seen those that lasted more
 	// than age, ended those of them back under it within age + lands.
 	rises, seen, ended int
@@ -139,7 +142,7 @@ func burstOf(best evaluation, s *Series, offered, cap float64, lands time.Durati
 // first rate read after the restart, so the change ran after it but for
 // what its restart and that read took.
 func risesOf(best evaluation, s *Series, lands, rateWindow time.Duration, now time.Time) burst {
-	b := burst{lands: lands, short: true}
+	b := burst{lands: lands, short: true, read: rateWindow}
 	if !best.raises() || s == nil || s.Rise == nil || !(s.Rise.Base > 0) || lands <= 0 {
 		return b
 	}
@@ -159,7 +162,7 @@ func risesOf(best evaluation, s *Series, lands, rateWindow time.Duration, now ti
 		}
 		if d := time.Duration(r.Secs) * time.Second; d > b.age {
 			b.seen++
-			if r.Cut || d <= b.age+lands+rateWindow {
+			if r.Cut || d <= b.age+lands+b.read {
 				b.ended++
 			}
 		}
@@ -173,10 +176,10 @@ func awaitBurst(best evaluation, b burst) string {
 	if !b.expected() {
 		return ""
 	}
-	grain := "in %d of the %d rises to about this rate (above %.0f rec/s) the history shows lasting over %s, as this one has"
+	grain := "in %d of the %d rises to about this rate (above %.0f rec/s) the history shows lasting over %s, as this one has, the load was back under that within %s"
 	if b.short {
-		grain = "in %d of the %d rises as high as this one the last samples show (above %.0f rec/s, the level it rose from and a fifth) lasting over %s, as this one has"
+		grain = "in %d of the %d rises as high as this one the last samples show (above %.0f rec/s, the level it rose from and a fifth) lasting over %s, as this one has, the rate read was back under that within %s, the rate window included"
 	}
-	return fmt.Sprintf("a scale-up now would run after the rise it is sized for: "+grain+", the load was back under that within %s, before a change decided now runs (~%s); traded: the rise's backlog drains on the current size, where the scale-up's restart would add its outage after the rise and its release an undo (%s)",
-		b.ended, b.seen, b.floor, b.age.Round(time.Second), (b.age + b.lands).Round(time.Second), b.lands.Round(time.Second), best.summary())
+	return fmt.Sprintf("a scale-up now would run after the rise it is sized for: "+grain+", before a change decided now runs (~%s); traded: the rise's backlog drains on the current size, where the scale-up's restart would add its outage after the rise and its release an undo (%s)",
+		b.ended, b.seen, b.floor, b.age.Round(time.Second), (b.age + b.lands + b.read).Round(time.Second), b.lands.Round(time.Second), best.summary())
 }

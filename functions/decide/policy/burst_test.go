@@ -162,10 +162,10 @@ func TestRisesOf(t *testing.T) {
 	now := start.Add((3*720 + 310) * time.Second)
 
 	b := risesOf(up, s, 90*time.Second, time.Minute, now)
-	require.Equal(t, burst{age: 10 * time.Second, floor: 12e3, lands: 90 * time.Second, short: true, rises: 3, seen: 3, ended: 3}, b)
+	require.Equal(t, burst{age: 10 * time.Second, floor: 12e3, lands: 90 * time.Second, short: true, read: time.Minute, rises: 3, seen: 3, ended: 3}, b)
 	msg := awaitBurst(up, b)
 	require.Contains(t, msg, "a scale-up now would run after the rise it is sized for: in 3 of the 3 rises as high as this one the last samples show (above 12000 rec/s")
-	require.Contains(t, msg, "lasting over 10s")
+	require.Contains(t, msg, "lasting over 10s, as this one has, the rate read was back under that within 2m40s, the rate window included, before a change decided now runs (~1m30s)")
 
 	// a change that runs in 20 s lands inside the flush, when rates are
 	// read at once; read over a minute, a flush reads back up to a minute

@@ -34,7 +34,8 @@ type Series struct {
 	// Rise is the load's rise open now, read at each recorded sample: nil
 	// while the rate is within burstBand of its level. Rises are the last
 	// maxRises closed, oldest first: the load's rises at a sample's grain,
-	// which a minute's mean averages away (a 40-s flush; risesOf).
+	// which the minutes' means show lower and longer (a 40-s flush;
+	// risesOf).
 	Rise  *Rise  `json:"rise,omitempty"`
 	Rises []Rise `json:"rises,omitempty"`
 }
