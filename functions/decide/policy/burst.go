@@ -46,10 +46,11 @@ const burstMin = 2
 
 // burst is what the load's history says of a scale-up decided now.
 type burst struct {
-	// age is how long the load has been above floor (rec/s: burstBand
-	// under the rate now, at most the current size's capacity): complete
-	// minutes in the minute history, the open rise's time at a sample's
-	// grain (short); lands is when a change decided now runs.
+	// age is how long the load has been above floor (rec/s): complete
+	// minutes above burstBand under the rate now (at most the current
+	// size's capacity) in the minute history; at a sample's grain (short)
+	// the open rise's time above its level and a burstBand. lands is when
+	// a change decided now runs.
 	age   time.Duration
 	floor float64
 	lands time.Duration

@@ -2,8 +2,6 @@ package policy_test
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,16 +16,14 @@ import (
 // stays.
 func flushJob(t *testing.T) string {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "..", "..", "scenarios", "holdout", "session22", "tenant-metrics-microspikes-flink2-packed.yaml"))
-	require.NoError(t, err)
-	text := strings.Replace(string(data), "duration: 3h", "duration: 85m", 1)
-	text = strings.Replace(text, "lostTaskManagerPerHour: 0.67, lostDuringRestart: 0.03", "lostTaskManagerPerHour: 0", 1)
 	steps := "{at: 0s, rate: 14000}"
 	for _, m := range []int{10, 21, 35, 44, 57} {
 		steps += fmt.Sprintf(", {at: %dm, rate: 39200}, {at: %dm40s, rate: 14000}", m, m)
 	}
 	steps += ", {at: 70m, rate: 24000}"
-	return text[:strings.Index(text, "load:")] + "load:\n  pattern: step\n  steps: [" + steps + "]\n  noise: 0.02\nslo:\n  maxLagSeconds: 120\n"
+	text := withLoad(t, "holdout/session22/tenant-metrics-microspikes-flink2-packed.yaml", "duration: 3h", "duration: 85m",
+		"load:\n  pattern: step\n  steps: ["+steps+"]\n  noise: 0.02\nslo:\n  maxLagSeconds: 120\n")
+	return strings.Replace(text, "lostTaskManagerPerHour: 0.67, lostDuringRestart: 0.03", "lostTaskManagerPerHour: 0", 1)
 }
 
 // TestFlushesCarriedStepFollowed: a 40-s flush is over before a scale-up
