@@ -164,6 +164,37 @@ func TestFoldOnlyWithUnboundedRestarts(t *testing.T) {
 	}
 }
 
+// TestIdleReleaseWaitsForNoCheckpoint: decide's release of idle
+// TaskManagers (every vertex kept) declares the job's bounds at what runs
+// (Flink's default lower bound 1 raised), which restarts nothing. It is not
+// folded and waits for no checkpoint: on real Flink 2.3.0 such a release
+// waited 39 s for one, holding a TaskManager it had decided to let go.
+func TestIdleReleaseWaitsForNoCheckpoint(t *testing.T) {
+	doc := strings.NewReplacer("slotsPerTaskManager: 2", "slotsPerTaskManager: 1", "parallelism: 8", "parallelism: 2").
+		Replace(fmt.Sprintf(spreadScenario, "  checkpointInterval: 1m"))
+	e := newEnvOf(t, doc, true, foldOptions(true))
+	e.await(t, func() bool {
+		gt := e.sim.GroundTruth()
+		return gt.State == "RUNNING" && gt.IdleTaskManagers == 2
+	}, 30*time.Second, "the job runs, 2 of its 4 TaskManagers idle")
+	waitFirstCheckpoint(t, e)
+	before, took := e.restarts(t), e.sim.Now()
+	d := e.decision(events.ModeAdaptive, 2, 2)
+	d.TaskManagers = events.Count{Current: 4, Target: 2}
+	r, err := e.act.Actuate(context.Background(), d)
+	require.NoError(t, err)
+	require.Equal(t, events.OutcomeApplied, r.Outcome, r.Error)
+	assert.Equal(t, []string{"put-requirements:done", "verify-requirements:done", "wait-parallelism:done", "scale-taskmanagers:done"},
+		stepNames(r), "bounds at what runs, then the idle TaskManagers go")
+	assert.Less(t, e.sim.Now().Sub(took), 20*time.Second, "no wait for the next checkpoint, a minute away")
+	e.settle(300 * time.Millisecond)
+	assert.Equal(t, before, e.restarts(t), "nothing restarted")
+	assert.Equal(t, 2, e.replicas(t))
+	req, err := flinkClient(t, e).GetResourceRequirements(context.Background(), e.jobID)
+	require.NoError(t, err)
+	assert.Equal(t, flink.Bounds{Lower: 2, Upper: 2}, req[e.vertex[0]])
+}
+
 // TestFoldedScaleDownFailures: what a folded scale-down does when a step
 // meets trouble.
 func TestFoldedScaleDownFailures(t *testing.T) {

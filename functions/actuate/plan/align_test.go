@@ -70,6 +70,14 @@ func TestAlignCheckpoint(t *testing.T) {
 		{"flink 2 reactive down: before scale", decision(events.ModeReactive, one, 1),
 			Current{TaskManagers: 3, RescalesOnCheckpoint: true}, true, time.Minute,
 			[]Kind{ckpt, scale, wait}},
+		// decide's release of idle TaskManagers: every vertex kept, its
+		// bounds declared at what runs
+		{"idle TaskManagers released, bounds at what runs: no restart, no wait", releasing(decision(events.ModeAdaptive, one, 2, 1), 4, 2),
+			Current{TaskManagers: 4, Requirements: defaultLower(2, 1), Parallelism: map[string]int{"a": 2, "b": 1}}, true, time.Minute,
+			[]Kind{put, verify, wait, scale}},
+		{"idle TaskManagers released with a vertex lowered: waits", releasing(decision(events.ModeAdaptive, one, 1, 1), 4, 2),
+			Current{TaskManagers: 4, Requirements: defaultLower(2, 1), Parallelism: map[string]int{"a": 2, "b": 1}}, true, time.Minute,
+			[]Kind{ckpt, put, verify, wait, scale}},
 		{"bounds declared at what a down job ran at: it restarts", decision(events.ModeAdaptive, one, 3, 1),
 			Current{TaskManagers: 3, Requirements: map[string]Bounds{"a": {Lower: 1, Upper: 3}, "b": {Lower: 1, Upper: 1}},
 				Down: true}, true, time.Minute,
@@ -202,6 +210,10 @@ func TestTriggerCheckpoint(t *testing.T) {
 		{"folded down: a failover", decision(events.ModeAdaptive, one, 1, 1), flink2(Current{TaskManagers: 2, Requirements: reqs(2, 2)}),
 			Options{OwnsTaskManagers: true, TriggerCheckpoint: true, FoldScaleDown: true},
 			[]Kind{scale, released, put, verify, wait}},
+		{"idle TaskManagers released, bounds at what runs: nothing to rescale", releasing(decision(events.ModeAdaptive, one, 2, 1), 4, 2),
+			flink2(Current{TaskManagers: 4, Requirements: defaultLower(2, 1), Parallelism: map[string]int{"a": 2, "b": 1}}),
+			Options{OwnsTaskManagers: true, TriggerCheckpoint: true, FoldScaleDown: true},
+			[]Kind{put, verify, wait, scale}},
 		{"job down", decision(events.ModeAdaptive, one, 4, 2), flink2(Current{TaskManagers: 2, Requirements: reqs(2, 2), Down: true}), opt,
 			[]Kind{put, scale, slots, put, verify, wait}},
 		{"flink 1.x", decision(events.ModeAdaptive, one, 4, 2), Current{TaskManagers: 2, Requirements: reqs(2, 2), CheckpointInterval: time.Minute}, opt,
@@ -216,4 +228,21 @@ func TestTriggerCheckpoint(t *testing.T) {
 			require.Equal(t, tt.want, kinds(p))
 		})
 	}
+}
+
+// defaultLower is the requirements Flink declares for a job submitted at
+// parallelisms ps: lower bound 1, upper bound the parallelism.
+func defaultLower(ps ...int) map[string]Bounds {
+	m := map[string]Bounds{}
+	for i, p := range ps {
+		m[vid(i)] = Bounds{Lower: 1, Upper: p}
+	}
+	return m
+}
+
+// releasing is d as decide's releaseIdle makes it: the TaskManager count
+// moved from from to to.
+func releasing(d events.Decision, from, to int) events.Decision {
+	d.TaskManagers = events.Count{Current: from, Target: to}
+	return d
 }

@@ -73,7 +73,9 @@
 // just after a checkpoint completes replays almost nothing. A reactive
 // scale-up restarts when the new slots register, which no step times, so it
 // gets no wait-checkpoint; nor does a put to a job that rescales on its next
-// completed checkpoint (Current.RescalesOnCheckpoint, Flink 2).
+// completed checkpoint (Current.RescalesOnCheckpoint, Flink 2), nor a put
+// that keeps what runs (keepsWhatRuns: a release of idle TaskManagers, which
+// is not folded either).
 //
 // With Options.TriggerCheckpoint, such a job (running) gets a
 // trigger-checkpoint step right before the wait for its new parallelism,
@@ -303,7 +305,7 @@ func For(d events.Decision, cur Current, opt Options) (Plan, error) {
 		return p, err
 	}
 	if opt.TriggerCheckpoint && cur.RescalesOnCheckpoint && !cur.Down {
-		p = triggerCheckpoint(p)
+		p = triggerCheckpoint(p, cur)
 	}
 	if !opt.AlignCheckpoint {
 		return p, nil
@@ -313,15 +315,19 @@ func For(d events.Decision, cur Current, opt Options) (Plan, error) {
 
 // triggerCheckpoint inserts a trigger-checkpoint step right before the
 // wait for the new parallelism of a plan that changes it without a
-// failover: by a put, or by new slots (a reactive scale-up). A job that
+// failover: by a put, or by new slots (a reactive scale-up); not after a
+// put that keeps what runs (keepsWhatRuns). A job that
 // rescales only on a completed checkpoint then rescales on the one
 // triggered, not on the next periodic one up to an interval later. A
 // folded scale-down's restart is the failover of its TaskManagers'
 // removal, which waits for no checkpoint.
-func triggerCheckpoint(p Plan) Plan {
+func triggerCheckpoint(p Plan, cur Current) Plan {
 	has := func(k Kind) bool { return slices.ContainsFunc(p.Steps, func(s Step) bool { return s.Kind == k }) }
 	if has(KindWaitReleased) || !has(KindPutRequirements) && (p.Mode != events.ModeReactive || p.Direction != DirectionUp) {
 		return p
+	}
+	if put := slices.IndexFunc(p.Steps, func(s Step) bool { return s.Kind == KindPutRequirements }); put >= 0 && keepsWhatRuns(p.Steps[put].Requirements, cur) {
+		return p // nothing to rescale on the checkpoint
 	}
 	at := slices.IndexFunc(p.Steps, func(s Step) bool { return s.Kind == KindWaitParallelism })
 	if at < 0 {
@@ -353,6 +359,26 @@ func BoundsOnly(d events.Decision, cur Current) bool {
 	return true
 }
 
+// keepsWhatRuns reports whether declaring req to the running job cur
+// restarts nothing: every vertex runs at its declared upper bound, at or
+// above its lower. Flink's adaptive scheduler rescales only when the
+// parallelism the slots and requirements give differs from what runs. Such
+// a put re-declares bounds (decide's releaseIdle declares lower = upper =
+// what runs where the job was submitted with Flink's default lower bound
+// 1): it is not a restart to fold a TaskManager removal into or to align
+// with a checkpoint.
+func keepsWhatRuns(req map[string]Bounds, cur Current) bool {
+	if cur.Down || len(cur.Parallelism) == 0 || len(req) == 0 {
+		return false
+	}
+	for id, b := range req {
+		if run, ok := cur.Parallelism[id]; !ok || run != b.Upper || b.Lower > run {
+			return false
+		}
+	}
+	return true
+}
+
 // raises reports whether d takes any vertex above its current parallelism.
 func raises(d events.Decision) bool {
 	return slices.ContainsFunc(d.Vertices, func(v events.VertexDecision) bool { return v.Target > v.Current })
@@ -360,6 +386,7 @@ func raises(d events.Decision) bool {
 
 // alignCheckpoint inserts a wait-checkpoint step before the step that
 // restarts the job, if the plan has one; patient as Step.Patient. A put
+// that keeps what runs (keepsWhatRuns) restarts nothing and gets none. A put
 // to a job that rescales on its next completed checkpoint
 // (Current.RescalesOnCheckpoint) gets none: Flink waits for that
 // checkpoint itself, so a put declared after one completes lands an
@@ -370,7 +397,7 @@ func raises(d events.Decision) bool {
 // the step.
 func alignCheckpoint(p Plan, cur Current, patient bool) Plan {
 	at := slices.IndexFunc(p.Steps, func(s Step) bool { return s.Kind == KindPutRequirements })
-	if cur.RescalesOnCheckpoint {
+	if cur.RescalesOnCheckpoint || at >= 0 && keepsWhatRuns(p.Steps[at].Requirements, cur) {
 		at = -1
 	}
 	if p.Direction == DirectionDown && slices.ContainsFunc(p.Steps, func(s Step) bool { return s.Kind == KindWaitReleased }) {
@@ -475,7 +502,7 @@ func adaptive(p Plan, d events.Decision, cur Current, opt Options, tms int) (Pla
 		if opt.MarkPods {
 			mark = []Step{{Kind: KindMarkTaskManagers, TaskManagers: tms}}
 		}
-		if opt.FoldScaleDown && changed {
+		if opt.FoldScaleDown && changed && !keepsWhatRuns(req, cur) {
 			// The removal's failover (if Flink left subtasks on the removed
 			// TaskManagers) is the restart the new requirements need.
 			p.Steps = append(append(mark, tmStep, Step{Kind: KindWaitReleased, TaskManagers: tms}), putSteps(req)...)

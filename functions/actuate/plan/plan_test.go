@@ -376,4 +376,17 @@ func TestFoldScaleDown(t *testing.T) {
 	p, err = For(decision(events.ModeAdaptive, one, 6, 2), cur, fold)
 	require.NoError(t, err)
 	require.Equal(t, append([]Kind{KindScaleTaskManagers, KindWaitSlots, KindWaitCheckpoint}, put...), kinds(p), "a scale-up is not folded")
+
+	idle := Current{TaskManagers: 6, Requirements: defaultLower(4, 2), Parallelism: map[string]int{"a": 4, "b": 2}, CheckpointInterval: 10e9}
+	release := decision(events.ModeAdaptive, one, 4, 2)
+	release.TaskManagers = events.Count{Current: 6, Target: 4}
+	p, err = For(release, idle, fold)
+	require.NoError(t, err)
+	require.Equal(t, append(put, KindScaleTaskManagers), kinds(p),
+		"idle TaskManagers released with the bounds declared at what runs: no restart to fold into, no checkpoint to wait for")
+	idle.Parallelism = map[string]int{"a": 3, "b": 2}
+	p, err = For(release, idle, fold)
+	require.NoError(t, err)
+	require.Equal(t, append([]Kind{KindWaitCheckpoint, KindScaleTaskManagers, KindWaitReleased}, put...), kinds(p),
+		"a vertex running below the declared target: the put rescales it, so the removal is folded into that restart")
 }
