@@ -353,6 +353,52 @@ func TestEfficiencyFitsARunBelowTheMeasured(t *testing.T) {
 	require.Equal(t, 0, fit(40, 59, 0.35, false).fitted, "nothing measured yet: the prior")
 }
 
+// A vertex read saturated leaves its rate at that parallelism
+// (learnSaturation): a release to it or below is priced at most at what it
+// carried there, whatever the fitted exponent extrapolates; sizing at or
+// above the current parallelism is not bounded. The reading goes after an
+// hour, or once the vertex carries more unsaturated at that parallelism or
+// below; the given State is never changed.
+func TestReleaseBoundedBySaturatedReading(t *testing.T) {
+	book := func(cur int, rate, in, busy float64) jobView {
+		return jobView{vs: []vertexView{{id: "book", cur: cur, rate: rate, lowRate: rate, units: 40, est: estimate{in: in, busy: busy}}}}
+	}
+	// orderbook-hotsymbol's keyed book: 7.97k saturated at 1 subtask
+	st := learnSaturation(State{}, book(1, 7970, 7970, 1), true, t0, time.Minute)
+	require.Equal(t, []Saturation{{P: 1, Rate: 7970, At: t0}}, st.Scaling["book"].Saturated)
+	require.Equal(t, st, learnSaturation(st, book(1, 7970, 7970, 1), false, t0.Add(time.Minute), time.Minute), "a job not running leaves no reading")
+
+	// back at 3 subtasks, fitted to p^0.62: 1 subtask would carry 9.1k
+	j := book(3, 6000, 8000, 0.48)
+	before := st
+	st = learnSaturation(st, j, true, t0.Add(2*time.Minute), time.Minute)
+	require.Equal(t, before, st, "unsaturated at 3, above the reading's parallelism: kept")
+	v := j.vs[0]
+	sc := scaling{a: 0.62}
+	require.InDelta(t, 6000*math.Pow(3, 0.38), capacityAt(&v, 1, sc.a), 1, "the fit alone: 9.1k")
+	v.saturated = st.Scaling["book"].Saturated
+	require.InDelta(t, 7970, capacityAt(&v, 1, sc.a), 1e-9, "a release to 1 is priced at what 1 carried")
+	require.InDelta(t, capacityAt(&vertexView{cur: 3, rate: 6000, lowRate: 6000, units: 40}, 2, sc.a), capacityAt(&v, 2, sc.a), 1e-9,
+		"2 subtasks is above the reading: the model's")
+	require.Equal(t, 2, sizeVertex(&v, sc, 8000, 8000, 40, 1, &capMemo{v: &v, a: sc.a}), "8k needs 2 subtasks, not 1")
+	require.Contains(t, string(appendVertexReason(nil, v, sc, 7000, 1)), "1 subtasks priced at 8.0k rec/s, what 1 carried saturated, not the efficiency's 9.1k")
+	require.NotContains(t, string(appendVertexReason(nil, v, sc, 7000, 2)), "carried saturated")
+
+	// unsaturated at 1 and carrying more than the reading: it was low
+	later := learnSaturation(st, book(1, 9500, 8500, 0.9), true, t0.Add(5*time.Minute), time.Minute)
+	require.Empty(t, later.Scaling["book"].Saturated)
+	require.Len(t, st.Scaling["book"].Saturated, 1, "the given State is not changed")
+	// an hour on: gone
+	require.Empty(t, learnSaturation(st, book(3, 6000, 8000, 0.48), true, t0.Add(time.Hour), time.Minute).Scaling["book"].Saturated)
+	// a new reading at the same parallelism replaces the old
+	again := learnSaturation(st, book(1, 7800, 7800, 0.99), true, t0.Add(10*time.Minute), time.Minute)
+	require.Equal(t, []Saturation{{P: 1, Rate: 7800, At: t0.Add(10 * time.Minute)}}, again.Scaling["book"].Saturated)
+	// a source read from its backlog, or an idle vertex, leaves none
+	obs := book(1, 7970, 7970, 1)
+	obs.vs[0].observed = true
+	require.Empty(t, learnSaturation(State{}, obs, true, t0, time.Minute).Scaling)
+}
+
 // The load's shape: rises seen in two earlier periods at this time of the
 // period are forecast; one period is not a repeat; periods that disagree
 // are not a shape.

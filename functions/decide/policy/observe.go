@@ -35,6 +35,10 @@ type vertexView struct {
 	// Ceilings; 0 when none, or when its busy time says less): its rate,
 	// and reading at saturated × it is its saturation.
 	ceiling float64
+	// saturated are the rates it was read to carry saturated
+	// (Scaling.Saturated): a release's capacity is at most theirs
+	// (measuredAt).
+	saturated []Saturation
 	// userLag: a source's backlog is a user's lag metric (events.Metric),
 	// above what Flink reports for it or where Flink reports none.
 	userLag bool

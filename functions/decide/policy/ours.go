@@ -269,6 +269,10 @@ type weighed struct {
 // failoverRestart).
 func weigh(g gateInput, st State, view jobView, rs restartCost) weighed {
 	st = learnScaling(st, view, g.cfg)
+	st = learnSaturation(st, view, g.snap.JobState == "RUNNING", g.now, g.cfg.RateWindow)
+	for i := range view.vs {
+		view.vs[i].saturated = st.Scaling[view.vs[i].id].Saturated
+	}
 	ld := measureLoad(st, view, g.cfg, g.now)
 	ld.slower = drainFactor(st.Drains)
 	rs = rs.replayedAt(st.Minutes, view.offered, g.now)

@@ -1,8 +1,10 @@
 package policy
 
 import (
+	"maps"
 	"math"
 	"slices"
+	"time"
 )
 
 // scaling is one vertex's capacity model: capacity(p) = rate × (p/cur)^(a−1)
@@ -28,7 +30,7 @@ const (
 // exponent a.
 func capacityAt(v *vertexView, p int, a float64) float64 {
 	if a == 1 {
-		return rateAt(v, p) / share(v.units, p)
+		return v.measuredAt(p, rateAt(v, p)/share(v.units, p))
 	}
 	return scaledCapacity(v, p, capacityFactor(p, v.cur, a))
 }
@@ -39,7 +41,139 @@ func capacityFactor(p, cur int, a float64) float64 { return math.Pow(float64(p)/
 
 // scaledCapacity is capacityAt given its capacityFactor.
 func scaledCapacity(v *vertexView, p int, factor float64) float64 {
-	return rateAt(v, p) * factor / share(v.units, p)
+	return v.measuredAt(p, rateAt(v, p)*factor/share(v.units, p))
+}
+
+// measuredAt is c, v's modelled capacity at p, at most what v was read to
+// carry saturated at p or above (Scaling.Saturated) when p is below its
+// current parallelism: a release is never priced above what its size
+// was measured to carry. The fitted exponent extrapolates a power law
+// the job need not follow: orderbook-hotsymbol's keyed book (a hot
+// symbol), fitted to p^0.62 from 2, 3, 4, 6 and 14 subtasks, priced 1
+// subtask at 9.1k rec/s; it had carried 7.97k saturated a minute before,
+// and the same release to it was made and undone three times in ten
+// minutes (docs/BENCHMARK.md "A release priced above what its size
+// carried (session 27)").
+func (v *vertexView) measuredAt(p int, c float64) float64 {
+	if _, b, ok := v.boundBy(p); ok {
+		return math.Min(c, b)
+	}
+	return c
+}
+
+// boundBy is the saturated reading that bounds v's capacity at p the
+// lowest (measuredAt) and that bound; false when none does (p at or above
+// v's current parallelism, or no reading at p or above).
+func (v *vertexView) boundBy(p int) (Saturation, float64, bool) {
+	var at Saturation
+	bound, ok := 0.0, false
+	if p >= v.cur {
+		return at, 0, false
+	}
+	for _, s := range v.saturated {
+		if c := s.Rate / share(v.units, s.P); s.P >= p && (!ok || c < bound) {
+			at, bound, ok = s, c, true
+		}
+	}
+	return at, bound, ok
+}
+
+// unbounded is v's capacity at p by its efficiency alone, as if no
+// saturated reading bounded it.
+func (v *vertexView) unbounded(p int, a float64) float64 {
+	free := *v
+	free.saturated = nil
+	return capacityAt(&free, p, a)
+}
+
+// saturationTTL is how long a saturated reading bounds its vertex's
+// capacity (measuredAt): a job's cost per record drifts with its data,
+// state and code, and a bound kept for ever would hold every later
+// release above it.
+const saturationTTL = time.Hour
+
+// maxSaturated bounds Scaling.Saturated.
+const maxSaturated = 4
+
+// learnSaturation keeps, per vertex of a running job, the true rate read
+// while it is saturated (busy ≥ saturated, the busy time's noise taken
+// out; not a source read from its backlog, not idle) as its Saturation at
+// the parallelism it runs at: the latest reading at each. A run too short
+// for learnScaling's point (a rate window after the settle) still leaves
+// one, as the release an immediate rise undid did. A reading is dropped
+// after saturationTTL, or once the vertex carries more unsaturated at that
+// parallelism or below than it says it could. The Scaling entries are
+// copied: the given State is not changed.
+func learnSaturation(st State, j jobView, running bool, now time.Time, every time.Duration) State {
+	if !running {
+		return st
+	}
+	var next map[string]Scaling
+	for i := range j.vs {
+		v := &j.vs[i]
+		sc := st.Scaling[v.id]
+		kept := saturationsKept(sc.Saturated, v, now)
+		if v.rate > 0 && !v.observed && !v.est.idle && v.est.busy >= saturated {
+			kept = withSaturation(kept, Saturation{P: v.cur, Rate: v.rate, At: now}, every)
+		}
+		if slices.Equal(kept, sc.Saturated) {
+			continue
+		}
+		if next == nil {
+			next = maps.Clone(st.Scaling)
+			if next == nil {
+				next = map[string]Scaling{}
+			}
+		}
+		sc.Saturated = kept
+		next[v.id] = sc
+	}
+	if next != nil {
+		st.Scaling = next
+	}
+	return st
+}
+
+// saturationsKept is ss without the readings older than saturationTTL at
+// now and those v, unsaturated at or below their parallelism, carries more
+// than: ss itself when none goes, else a copy (nil when none is left).
+func saturationsKept(ss []Saturation, v *vertexView, now time.Time) []Saturation {
+	gone := func(s Saturation) bool {
+		return now.Sub(s.At) >= saturationTTL ||
+			v.cur <= s.P && v.est.busy >= 0 && v.est.busy < saturated && v.est.in > s.Rate/share(v.units, s.P)
+	}
+	if !slices.ContainsFunc(ss, gone) {
+		return ss
+	}
+	var out []Saturation
+	for _, s := range ss {
+		if !gone(s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// withSaturation is ss with s as the reading at s.P: ss itself when the
+// one there is younger than every (Flink's rates are 60 s averages: one
+// reading a rate window), else a copy, the oldest dropped beyond
+// maxSaturated.
+func withSaturation(ss []Saturation, s Saturation, every time.Duration) []Saturation {
+	at := slices.IndexFunc(ss, func(o Saturation) bool { return o.P == s.P })
+	if at >= 0 && s.At.Sub(ss[at].At) < every {
+		return ss
+	}
+	out := make([]Saturation, 0, len(ss)+1)
+	for k, o := range ss {
+		if k != at {
+			out = append(out, o)
+		}
+	}
+	out = append(out, s)
+	if len(out) > maxSaturated {
+		out = out[len(out)-maxSaturated:]
+	}
+	return out
 }
 
 // rateAt is the busiest subtask's true rate a size p is priced from: below

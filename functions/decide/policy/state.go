@@ -183,6 +183,19 @@ type Scaling struct {
 	// Ineffective is the parallelism above which a scale-up was measured to
 	// add (almost) no capacity; 0 when none was.
 	Ineffective int `json:"ineffective,omitempty"`
+	// Saturated are the per-subtask true rates read while the vertex was
+	// saturated, at most one per parallelism (learnSaturation): its
+	// capacity at P and below is at most what it carried there, whatever
+	// the fitted exponent extrapolates (capacityAt).
+	Saturated []Saturation `json:"saturated,omitempty"`
+}
+
+// Saturation is a per-subtask true rate read at parallelism P while the
+// vertex was saturated (busy ≥ saturated), and when.
+type Saturation struct {
+	P    int       `json:"p"`
+	Rate float64   `json:"rate"`
+	At   time.Time `json:"at"`
 }
 
 // CapPoint is a per-subtask true rate (records/s at 100 % busy) measured at
