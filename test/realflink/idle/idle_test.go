@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/flinkscaler/flinkscaler/functions/decide/policy"
+	"github.com/flinkscaler/flinkscaler/internal/events"
 	"github.com/flinkscaler/flinkscaler/internal/flink"
 	"github.com/flinkscaler/flinkscaler/internal/flinksim"
 	"github.com/flinkscaler/flinkscaler/test/realflink"
@@ -85,4 +86,18 @@ func TestIdleTaskManagerReleased(t *testing.T) {
 		require.Equal(t, v.Current, v.Target)
 	}
 	require.Contains(t, ds[0].Rationale, "idle TaskManager")
+	// Its put declares the bounds at what runs (Flink's default lower
+	// bound 1 raised), which restarts nothing: the release is not folded
+	// into a restart and waits for no checkpoint (on real Flink 2.3.0 it
+	// had waited 39 s for one, session 26's third chains-windows compare).
+	var steps []string
+	for _, r := range p.Results() {
+		if r.DecisionID == ds[0].DecisionID {
+			require.Equal(t, events.OutcomeApplied, r.Outcome, r.Error)
+			for _, s := range r.Steps {
+				steps = append(steps, s.Name)
+			}
+		}
+	}
+	require.Equal(t, []string{"put-requirements", "verify-requirements", "wait-parallelism", "scale-taskmanagers"}, steps)
 }
