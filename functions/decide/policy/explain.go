@@ -259,8 +259,10 @@ func appendVertexReason(b text, v vertexView, sc scaling, demand float64, p int)
 	if demand > 0 {
 		b = b.s(" (").f(100*(capacityAt(&v, p, sc.a)/demand-1), 0).s("% headroom)")
 	}
-	if s, c, ok := v.boundBy(p); ok && c < v.unbounded(p, sc.a) {
-		b = b.s("; ").i(p).s(" subtasks priced at ").si(c).s(" rec/s, what ").i(s.P).s(" carried saturated, not the efficiency's ").si(v.unbounded(p, sc.a))
+	if s, c, ok := v.boundBy(p); ok {
+		if free := v.unbounded(p, sc.a); c < free {
+			b = b.s("; ").i(p).s(" subtasks priced at ").si(c).s(" rec/s, what ").i(s.P).s(" carried saturated, not the efficiency's ").si(free)
+		}
 	}
 	if sc.ineffective > 0 {
 		b = b.s("; scaling above ").i(sc.ineffective).s(" was measured ineffective")
