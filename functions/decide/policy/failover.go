@@ -90,10 +90,18 @@ func foldIntoFailover(in Input, g gateInput, st State) (Output, bool) {
 		"(or, if Flink already runs it on the slots left, in the restart Flink makes when the TaskManagers register), "+
 		"so the drain starts when the job runs again and costs no second restart, traded against slots held from the start of the run and a longer outage if new TaskManagers start later than the replacement",
 		s.JobState, down.Round(time.Second), s.SlotsTotal, slotsRan(g.cfg, &ran, st))
-	// Rescale.Need stays 0: releasing the drain once the backlog is gone
-	// is its plan, not a scale-down that undoes it (undoOf)
 	next := afterDecision(w.st, d, g.now)
 	next.Rescale.Failover = true
+	// recorded as any scale-up is (its rate and the slots it needed), so
+	// that its release on the same load within undoWindow is priced as
+	// the undo it is (undoOf), at the release's own restart: the fold's
+	// was the failover's, not one it added (Rescale.Stop unset). With none
+	// recorded, a fold priced as held for the horizon was released as
+	// soon as its drain was done, minutes after it ran on the load it was
+	// made on, a decided flap each failover (siem-ddos-correlation, seed
+	// 205002: 3/4 → 4/6 while CREATED at 2h24m30, back to 3/4 at
+	// 2h27m20 on 8.7k rec/s; orderbook's failovers the same)
+	next.Rescale.Offered, next.Rescale.Need = view.offered, needSlots(w.cands, w.lim)
 	next.Failovers = appendFailover(next.Failovers, last.At)
 	return Output{NewState: next, Decision: d}, true
 }

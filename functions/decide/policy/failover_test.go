@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/flinkscaler/flinkscaler/internal/events"
+	"github.com/flinkscaler/flinkscaler/internal/slots"
 )
 
 // A failover's drain is folded into its own restart. The job ran settled at
@@ -49,6 +50,25 @@ func TestFailoverFoldsTheDrain(t *testing.T) {
 	require.Contains(t, o.Decision.Rationale, "since the last checkpoint")
 	require.True(t, o.NewState.Rescale.Failover)
 	require.Len(t, o.NewState.Failovers, 1)
+
+	// recorded as a scale-up: once it ran, a release back to the size
+	// the job ran at before, on the same 30,000 rec/s within undoWindow,
+	// undoes it (a decided flap on the scorecard) and is priced as one,
+	// at the release's own restart, not at the failover's the fold rode
+	fold := o.NewState
+	require.InDelta(t, 30000, fold.Rescale.Offered, 3000)
+	require.Positive(t, fold.Rescale.Need)
+	require.Zero(t, fold.Rescale.Stop, "the fold added no restart of its own")
+	applied := *fold.Rescale
+	applied.Applied = t0.Add(400 * time.Second)
+	fold.Rescale = &applied
+	at := jobView{offered: 30000, vs: []vertexView{{id: "source", cur: got["source"]}, {id: "window", cur: got["window"]}, {id: "sink", cur: got["sink"]}}}
+	lim := limits{layout: slots.Layout{PerTaskManager: 1}, ids: []string{"source", "window", "sink"}}
+	release := evaluation{candidate: candidate{ps: []int{3, 3, 1}, headroom: 0.2}, paid: 3}
+	u := undoOf(release, fold, at, lim, 3, 40*time.Second, cfg, t0.Add(600*time.Second))
+	require.True(t, u.undoes, "the fold's release on the load it was made on")
+	require.Zero(t, u.sized)
+	require.Equal(t, 200*time.Second, u.since)
 
 	// a CREATED job may list its vertices in another order than it ran
 	// with (real Flink 1.20): they are read by ID, not by index
