@@ -172,7 +172,9 @@ func TestFoldOnlyWithUnboundedRestarts(t *testing.T) {
 func TestIdleReleaseWaitsForNoCheckpoint(t *testing.T) {
 	doc := strings.NewReplacer("slotsPerTaskManager: 2", "slotsPerTaskManager: 1", "parallelism: 8", "parallelism: 2").
 		Replace(fmt.Sprintf(spreadScenario, "  checkpointInterval: 1m"))
-	e := newEnvOf(t, doc, true, foldOptions(true))
+	opt := foldOptions(true)
+	opt.MinInterval = time.Hour
+	e := newEnvOf(t, doc, true, opt)
 	e.await(t, func() bool {
 		gt := e.sim.GroundTruth()
 		return gt.State == "RUNNING" && gt.IdleTaskManagers == 2
@@ -193,6 +195,15 @@ func TestIdleReleaseWaitsForNoCheckpoint(t *testing.T) {
 	req, err := flinkClient(t, e).GetResourceRequirements(context.Background(), e.jobID)
 	require.NoError(t, err)
 	assert.Equal(t, flink.Bounds{Lower: 2, Upper: 2}, req[e.vertex[0]])
+
+	// it restarted nothing, so it starts no rate limit: the job's next
+	// decision, well within --min-interval, is made
+	up := e.decision(events.ModeAdaptive, 3, 3)
+	up.TaskManagers = events.Count{Current: 2, Target: 3}
+	r, err = e.act.Actuate(context.Background(), up)
+	require.NoError(t, err)
+	require.Equal(t, events.OutcomeApplied, r.Outcome, "not rate limited by the release: %v %s", stepNames(r), r.Error)
+	assert.Equal(t, []int{3, 3}, e.parallelism(t))
 }
 
 // TestFoldedScaleDownFailures: what a folded scale-down does when a step
