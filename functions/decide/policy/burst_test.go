@@ -186,6 +186,19 @@ func TestRisesOf(t *testing.T) {
 	// steps the level rose to lasted: seen, not ended
 	steps := &Series{Rise: s.Rise, Rises: []Rise{{Secs: 60, Peak: 28e3, Base: 10e3, Level: true}, {Secs: 70, Peak: 28e3, Base: 10e3, Level: true}, s.Rises[0]}}
 	require.False(t, risesOf(up, steps, 90*time.Second, time.Minute, now).expected())
+	// a step read on as its level caught up (two risen rises back to
+	// back) is one rise: with two flushes seen to end, the rise waits
+	low14 := &Rise{At: now.Add(-10 * time.Second).Unix(), Peak: 14e3, Base: 10e3}
+	stepA := Rise{At: s.Rises[1].At + 300, Secs: 170, Peak: 28e3, Base: 10e3, Level: true}
+	stepB := Rise{At: stepA.At + 170, Secs: 60, Peak: 29e3, Base: 20e3, Level: true}
+	twoParts := &Series{Rise: low14, Rises: []Rise{s.Rises[0], s.Rises[1], stepA, stepB}}
+	b = risesOf(up, twoParts, 90*time.Second, time.Minute, now)
+	require.Equal(t, [3]int{3, 3, 2}, [3]int{b.rises, b.seen, b.ended}, "the step once, the two flushes ended")
+	require.True(t, b.expected())
+	// two steps apart are two rises
+	stepB.At += 60
+	apart := &Series{Rise: low14, Rises: []Rise{s.Rises[0], s.Rises[1], stepA, stepB}}
+	require.False(t, risesOf(up, apart, 90*time.Second, time.Minute, now).expected())
 	// lower rises than this one are not read
 	low := &Series{Rise: &Rise{At: now.Add(-10 * time.Second).Unix(), Peak: 28e3, Base: 10e3}, Rises: []Rise{{Secs: 40, Peak: 13e3, Base: 10e3}, {Secs: 40, Peak: 13e3, Base: 10e3}}}
 	require.Zero(t, risesOf(up, low, 90*time.Second, time.Minute, now).rises)
