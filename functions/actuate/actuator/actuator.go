@@ -429,7 +429,7 @@ func (a *Actuator) apply(ctx context.Context, fl Flink, d events.Decision, dry b
 	}
 	a.recordEvent(ctx, workload, eventNormal, "ScalingDecision", decisionMessage(d, p))
 	res, changed, err := x.run(ctx)
-	if changed && plan.KeepsWhatRuns(d, cur) {
+	if changed && plan.KeepsParallelism(d, cur) {
 		changed = false // every vertex kept at what runs: no restart, no rate limit from it
 	}
 	return res, changed, err

@@ -344,12 +344,12 @@ func triggerCheckpoint(p Plan, cur Current) Plan {
 // adaptive scheduler rescales only when the parallelism the slots and
 // requirements give differs from what runs, so such a put restarts
 // nothing: it waits for no checkpoint and does not start actuate's rate
-// limit (KeepsWhatRuns).
+// limit (KeepsParallelism).
 func BoundsOnly(d events.Decision, cur Current) bool {
-	return d.TaskManagers.Target == d.TaskManagers.Current && KeepsWhatRuns(d, cur)
+	return d.TaskManagers.Target == d.TaskManagers.Current && KeepsParallelism(d, cur)
 }
 
-// KeepsWhatRuns reports whether d keeps every vertex of a running adaptive
+// KeepsParallelism reports whether d keeps every vertex of a running adaptive
 // or KEDA job at the parallelism it runs at, whatever it asks of the
 // TaskManagers: decide's pin of the job's bounds (BoundsOnly) or its
 // release of idle TaskManagers (bounds at what runs, then the TaskManagers
@@ -360,7 +360,7 @@ func BoundsOnly(d events.Decision, cur Current) bool {
 // scale-up skipped as rate limited 20 s later, unseen by decide, which
 // waited five minutes for it on a lag past the SLO
 // (cdr-rating-kinesis-ms-119, seed 206001).
-func KeepsWhatRuns(d events.Decision, cur Current) bool {
+func KeepsParallelism(d events.Decision, cur Current) bool {
 	if d.Mode != events.ModeAdaptive && d.Mode != events.ModeKEDA || cur.Down || len(cur.Parallelism) == 0 || len(d.Vertices) == 0 {
 		return false
 	}
