@@ -172,6 +172,27 @@ func awaitFall(best evaluation, j jobView, ld load) string {
 		si(ld.drop.from), si(j.offered), ld.react.Round(time.Second), best.summary())
 }
 
+// awaitRise says why a scale-down waits while the load's trend is not
+// measured yet (ld.pairs under three pairs trendSpan apart: the job's
+// first minutes, a history reset by a topology change) and the settled
+// samples there are rise along their line by riseMin or more over the
+// reaction time, and by twice their spread (the rise rule's test,
+// measureLoad): a rise that goes on, or a step the meters still ramp
+// into; either way the level a scale-down would be sized for is passing
+// (skewed-sources on real Flink at compare's fast timing: released 4 → 2
+// slots 30 s into its settled samples on ±2 %, the load rising from its
+// trough at 15 % a minute, and raised back two minutes later). A
+// scale-down is never urgent; a scale-up does not wait for this. Empty
+// when best lowers nothing, raises some vertex, the trend is measured, or
+// the samples do not rise.
+func awaitRise(best evaluation, ld load) string {
+	if ld.pairs >= 3 || ld.young < riseMin || ld.young < 2*math.Max(ld.loadSigma, minSigma) || best.keep() || best.raises() {
+		return ""
+	}
+	return fmt.Sprintf("the offered rate rises +%.0f%% over %s along its settled samples, too few to measure its trend (%d of 3 pairs %s apart): a scale-down waits, not sized for a level that is passing (%s)",
+		100*ld.young, ld.react.Round(time.Second), ld.pairs, trendSpan, best.summary())
+}
+
 // freshJob is the job's offered rate over the last freshSpan (freshOffered
 // summed over its sources); ok is false when a source shows no pending
 // records or the window lacks the samples.

@@ -14,6 +14,13 @@ type load struct {
 	// sigma is the relative uncertainty of demand against capacity over
 	// react: sqrt(loadSigma² + capSigma²).
 	sigma, loadSigma, capSigma float64
+	// pairs is how many pairs of settled samples trendSpan apart trend
+	// was measured from: under three it was not (a young history), and
+	// young is the rise over react of the settled samples' line (their
+	// least-squares slope ÷ their mean, lineRise): a scale-down waits
+	// while it rises (awaitRise). 0 with three pairs or more.
+	pairs int
+	young float64
 	// react is the time scale that matters: from a change of the load to
 	// capacity that answers it (metrics, delay, restart).
 	react time.Duration
@@ -84,7 +91,8 @@ func recentTrend(w []Sample, capped []bool, settle, tau time.Duration, whole flo
 	if times == nil {
 		return math.Min(whole, loadTrend(w[i:], capped, settle, tau))
 	}
-	return math.Min(whole, loadTrendTimes(w[i:], capped, times.ts[i:len(w)], times.settled[i:len(w)], tau))
+	v, _ := loadTrendTimes(w[i:], capped, times.ts[i:len(w)], times.settled[i:len(w)], tau)
+	return math.Min(whole, v)
 }
 
 // loadPasses are loadTrend and loadDrift over one window with its times
@@ -96,9 +104,10 @@ type loadPasses struct {
 	times  *windowTimes // nil for a window past maxDriftSamples
 }
 
-func (p loadPasses) trend(tau time.Duration) float64 {
+// trend is loadTrend with the pairs it was measured from.
+func (p loadPasses) trend(tau time.Duration) (float64, int) {
 	if p.times == nil {
-		return loadTrend(p.w, p.capped, p.settle, tau)
+		return loadTrendLong(p.w, p.capped, p.settle, tau)
 	}
 	return loadTrendTimes(p.w, p.capped, p.times.ts[:len(p.w)], p.times.settled[:len(p.w)], tau)
 }
@@ -163,7 +172,7 @@ func measureLoad(st State, j jobView, cfg Config, now time.Time) load {
 		times.of(st.Window, cfg.Settle)
 		passes.times = &times
 	}
-	ld.trend = passes.trend(trendSpan)
+	ld.trend, ld.pairs = passes.trend(trendSpan)
 	// a rise of at least riseMin before a restart made now is over, and
 	// at least twice the changes around it (a burst's onset or a step in a
 	// short window leaves changes as large as the rise), is priced as that
@@ -177,6 +186,9 @@ func measureLoad(st State, j jobView, cfg Config, now time.Time) load {
 	}
 	var around float64
 	ld.loadSigma, around = passes.drift(ld.react, cfg.RateWindow, tr)
+	if ld.pairs < 3 {
+		ld.young = lineRise(st.Window, capped, cfg.Settle) * ld.react.Seconds()
+	}
 	if rise := tr * ld.react.Seconds(); tr > 0 && rise >= 2*math.Max(around, minSigma) && around < ld.loadSigma {
 		ld.rise, ld.riseTrend, ld.loadSigma = 1+rise, tr, around
 	}
@@ -337,6 +349,33 @@ func (m lineMoments) spread() float64 {
 		res -= vty * vty / vtt
 	}
 	return math.Sqrt(math.Max(res, 0)/(m.n-2)) / mean
+}
+
+// rise is the values' least-squares slope ÷ their mean (share of the
+// mean per unit of t); 0 with fewer than 3 values, a mean that is not
+// positive or no time between them.
+func (m lineMoments) rise() float64 {
+	if m.n < 3 || m.sy <= 0 {
+		return 0
+	}
+	vtt := m.stt - m.st*m.st/m.n
+	if vtt <= 0 {
+		return 0
+	}
+	return (m.sty - m.st*m.sy/m.n) / vtt / (m.sy / m.n)
+}
+
+// lineRise is the rise (share of the load per second, lineMoments.rise)
+// of w's settled offered rates, samples marked in capped left out: in a
+// history too short for drift's pairs, the line its samples follow.
+func lineRise(w []Sample, capped []bool, settle time.Duration) float64 {
+	var m lineMoments
+	for i := range w {
+		if s := &w[i]; timeSub(s.At, s.Epoch) >= settle && !at(capped, i) {
+			m.add(timeSub(s.At, w[0].At).Seconds(), s.Offered)
+		}
+	}
+	return m.rise()
 }
 
 // madScale turns the median absolute change into a standard deviation for

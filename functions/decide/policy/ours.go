@@ -185,6 +185,9 @@ func settled(in Input, g gateInput, st State, h, early *hold) Output {
 	if msg := awaitFall(best, view, ld); msg != "" {
 		return Output{NewState: st, HoldKind: HoldSettling, Hold: msg}
 	}
+	if msg := awaitRise(best, ld); msg != "" {
+		return Output{NewState: st, HoldKind: HoldSettling, Hold: msg}
+	}
 	if msg := awaitMeters(best, st.Window, view, g.cfg.Settle); msg != "" {
 		return Output{NewState: st, HoldKind: HoldSettling, Hold: msg}
 	}

@@ -186,16 +186,19 @@ func surer(best evaluation, evs []evaluation) evaluation {
 // are left out.
 func loadTrend(w []Sample, capped []bool, settle, tau time.Duration) float64 {
 	if len(w) > maxDriftSamples {
-		return loadTrendLong(w, capped, settle, tau)
+		v, _ := loadTrendLong(w, capped, settle, tau)
+		return v
 	}
 	var t windowTimes
 	t.of(w, settle)
-	return loadTrendTimes(w, capped, t.ts[:len(w)], t.settled[:len(w)], tau)
+	v, _ := loadTrendTimes(w, capped, t.ts[:len(w)], t.settled[:len(w)], tau)
+	return v
 }
 
 // loadTrendTimes is loadTrend with the window's times worked out
-// (windowTimes: ts and settled, one per sample of w).
-func loadTrendTimes(w []Sample, capped []bool, ts []time.Duration, settled []bool, tau time.Duration) float64 {
+// (windowTimes: ts and settled, one per sample of w), and the pairs it
+// was measured from (under three: not measured, 0).
+func loadTrendTimes(w []Sample, capped []bool, ts []time.Duration, settled []bool, tau time.Duration) (float64, int) {
 	ok := func(i int) bool { return settled[i] && !at(capped, i) }
 	var small [maxDriftSamples]float64
 	rel := small[:0]
@@ -214,9 +217,9 @@ func loadTrendTimes(w []Sample, capped []bool, ts []time.Duration, settled []boo
 		}
 	}
 	if len(rel) < 3 {
-		return 0
+		return 0, len(rel)
 	}
-	return maxF(median(rel), 0)
+	return maxF(median(rel), 0), len(rel)
 }
 
 // windowTimes are a window's sample times since its first sample (ts)
@@ -240,8 +243,8 @@ func (t *windowTimes) of(w []Sample, settle time.Duration) {
 	}
 }
 
-// loadTrendLong is loadTrend for a window longer than maxDriftSamples.
-func loadTrendLong(w []Sample, capped []bool, settle, tau time.Duration) float64 {
+// loadTrendLong is loadTrendTimes for a window longer than maxDriftSamples.
+func loadTrendLong(w []Sample, capped []bool, settle, tau time.Duration) (float64, int) {
 	var rel []float64
 	k := 0
 	for i, a := range w {
@@ -257,9 +260,9 @@ func loadTrendLong(w []Sample, capped []bool, settle, tau time.Duration) float64
 		}
 	}
 	if len(rel) < 3 {
-		return 0
+		return 0, len(rel)
 	}
-	return maxF(median(rel), 0)
+	return maxF(median(rel), 0), len(rel)
 }
 
 // trendSpan is the spacing of the samples loadTrend compares: long enough

@@ -37,7 +37,7 @@ func TestLoadTrendMatchesThePlainPass(t *testing.T) {
 		since := w[rng.IntN(n)].At.Add(-time.Second)
 		for _, c := range [][]bool{nil, capped} {
 			got := loadTrend(w, c, time.Minute, trendSpan)
-			want := loadTrendLong(w, c, time.Minute, trendSpan)
+			want, _ := loadTrendLong(w, c, time.Minute, trendSpan)
 			require.Equal(t, math.Float64bits(want), math.Float64bits(got))
 			// the window's later samples read the suffix of its times
 			got = recentTrend(w, c, time.Minute, time.Minute, 1, since, &times)
