@@ -177,6 +177,18 @@ func (r *Recorder) oracle(rate float64) []int {
 	return p
 }
 
+// costStep is the smallest change of what the job pays for (cost): one
+// TaskManager's slots, or in session mode, where the job pays for the
+// slots its parallelism needs, one slot. A load change and the spare a
+// converged job may carry are at least that: a move of the job's cost by
+// less is not one it can make, and in session mode a move of a slot is.
+func (r *Recorder) costStep() int {
+	if r.sc.Cluster.Scaling == flinksim.ScalingSession {
+		return 1
+	}
+	return r.sc.Cluster.SlotsPerTaskManager
+}
+
 // cost is the slots paid for: taskManagers × slots per TaskManager, or, when
 // taskManagers < 0 (the oracle), the TaskManagers parallelism p needs plus
 // standby. In session mode it is the slots p needs.

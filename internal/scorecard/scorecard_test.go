@@ -386,3 +386,40 @@ func TestDecidedFlaps(t *testing.T) {
 	require.Equal(t, 2, e.Flaps)
 	require.Zero(t, e.DecidedFlaps)
 }
+
+// A load change is a move of the oracle's cost by at least the step the
+// job pays in: one TaskManager's slots, or one slot in session mode, where
+// the job pays for the slots its parallelism needs. On 4-slot
+// TaskManagers, a load rising from 25k to 35k rec/s and back (the oracle 3
+// → 4 → 3 subtasks) is no load change for a job that pays whole
+// TaskManagers, so following it is a flap; in a session cluster it is two
+// changes, and following it is not (video-qoe-session-120-windows: a
+// 60-minute cycle followed a few slots at a time counted 5–9 flaps a run).
+func TestSessionLoadChangesAreSlots(t *testing.T) {
+	run := func(scaling string) scorecard.Summary {
+		sc := scenario(t)
+		sc.Cluster.Scaling, sc.Cluster.SlotsPerTaskManager = scaling, 4
+		rec := scorecard.New(sc)
+		for i := 1; i <= 1800; i++ {
+			rate, p := 25000.0, 3
+			if i >= 300 && i < 900 {
+				rate = 35000
+			}
+			if i >= 360 && i < 960 {
+				p = 4
+			}
+			gt := truth(i, p, 1, 0, 0)
+			gt.OfferedRate = rate
+			rec.Observe(gt)
+		}
+		return rec.Summary()
+	}
+	adaptive := run(flinksim.ScalingAdaptive)
+	require.Equal(t, 1, adaptive.LoadChanges, "the start only: 1 slot < one TaskManager's 4")
+	require.Equal(t, 1, adaptive.Experience.Flaps)
+
+	session := run(flinksim.ScalingSession)
+	require.Equal(t, 3, session.LoadChanges, "the start, the rise and the fall")
+	require.Zero(t, session.Experience.Flaps, "the load changed between the moves")
+	require.Equal(t, 1, session.Experience.Oscillations)
+}

@@ -15,10 +15,11 @@ const (
 	SmoothWindow = 60 * time.Second
 	// LoadChangeFraction is how far, relative to the level at the last load
 	// change, the smoothed oracle slot count must move to be a new change
-	// (at least one TaskManager's slots).
+	// (at least the step the job pays in, Recorder.costStep).
 	LoadChangeFraction = 0.10
 	// Headroom is how far above the level's oracle cost a configuration may
-	// be and still count as converged (at least one TaskManager's slots).
+	// be and still count as converged (at least the step the job pays in,
+	// Recorder.costStep).
 	Headroom = 0.5
 	// Hold is how long a configuration must stay converged to count.
 	Hold = 60 * time.Second
@@ -233,7 +234,7 @@ func (r *Recorder) loadChanges(lv []level) []int {
 		if d < 0 {
 			d = -d
 		}
-		if d > 0 && float64(d) >= max(float64(r.sc.Cluster.SlotsPerTaskManager), LoadChangeFraction*float64(ref)) {
+		if d > 0 && float64(d) >= max(float64(r.costStep()), LoadChangeFraction*float64(ref)) {
 			// A step passes through intermediate levels while the
 			// smoothing window slides over it: one change, not several.
 			last := changes[len(changes)-1]
@@ -282,6 +283,6 @@ func (r *Recorder) converged(s Sample, l level) bool {
 			return false
 		}
 	}
-	spare := max(r.sc.Cluster.SlotsPerTaskManager, int(math.Ceil(Headroom*float64(l.slots))))
+	spare := max(r.costStep(), int(math.Ceil(Headroom*float64(l.slots))))
 	return s.Slots <= l.slots+spare
 }
