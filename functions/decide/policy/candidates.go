@@ -155,6 +155,16 @@ func groupOf(group []int, i int) int {
 // (standby included; a slot left free on a TaskManager is paid too), or
 // the slots themselves in session mode, where the job owns no
 // TaskManager.
+// costStep is the smallest change of what the job pays (paid): one
+// TaskManager's slots, or one slot in a session cluster, as the
+// scorecard counts a load change.
+func (lim limits) costStep() int {
+	if lim.session {
+		return 1
+	}
+	return lim.layout.PerTaskManager
+}
+
 func (lim limits) paid(slots, tms int) int {
 	if lim.session {
 		return slots

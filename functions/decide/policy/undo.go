@@ -122,7 +122,7 @@ func undoOf(best evaluation, st State, j jobView, lim limits, need int, stop tim
 	if !lowers {
 		return u
 	}
-	if loadMovedSince(st.Minutes, rs, j.offered, need, lim.layout.PerTaskManager) {
+	if loadMovedSince(st.Minutes, rs, j.offered, need, lim.costStep()) {
 		return u
 	}
 	u.undoes = true
@@ -136,7 +136,7 @@ func undoOf(best evaluation, st State, j jobView, lim limits, need int, stop tim
 }
 
 // loadMovedSince reports whether the load moved by a load change (at
-// least perTM slots and undoChange of need, the slots the job needs at
+// least step slots, limits.costStep, and undoChange of need, the slots the job needs at
 // offered, the rate now) since the last decision's move ran
 // (rs.Applied): the scorecard calls an undo a flap when no load change
 // came between the two moves, whatever the load was when the first was
@@ -149,8 +149,8 @@ func undoOf(best evaluation, st State, j jobView, lim limits, need int, stop tim
 // released 7 min later on 33k). So every minute of s that began after
 // the move, the one being averaged included, is read against the rate
 // now; with no such minute yet, the decision's rate is, as before.
-func loadMovedSince(s *Series, rs *Rescale, offered float64, need, perTM int) bool {
-	same := math.Max(float64(perTM), undoChange*float64(max(need, 1)))
+func loadMovedSince(s *Series, rs *Rescale, offered float64, need, step int) bool {
+	same := math.Max(float64(step), undoChange*float64(max(need, 1)))
 	moved := func(x float64) bool { return math.Abs(x/offered-1)*float64(max(need, 1)) >= same }
 	from := rs.Applied.Unix()/60 + 1
 	seen := false
@@ -174,7 +174,7 @@ func loadMovedSince(s *Series, rs *Rescale, offered float64, need, perTM int) bo
 	if seen {
 		return false
 	}
-	return math.Abs(offered/rs.Offered-1)*float64(rs.Need) >= math.Max(float64(perTM), undoChange*float64(rs.Need))
+	return math.Abs(offered/rs.Offered-1)*float64(rs.Need) >= math.Max(float64(step), undoChange*float64(rs.Need))
 }
 
 // currentsOf is every vertex's current parallelism.
@@ -262,7 +262,7 @@ func reboundOf(best evaluation, keep float64, s *Series, offered float64, j jobV
 		x = s.Rates
 	}
 	var after int
-	same := math.Max(float64(lim.layout.PerTaskManager), undoChange*float64(need))
+	same := math.Max(float64(lim.costStep()), undoChange*float64(need))
 	for i := 0; i+w < len(x); i++ {
 		if x[i] <= 0 || math.Abs(x[i]/offered-1) > undoChange {
 			continue

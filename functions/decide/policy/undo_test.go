@@ -358,3 +358,27 @@ func TestUndoOfReshape(t *testing.T) {
 	require.False(t, correction(reshape, 0.1))
 	require.False(t, correction(evaluation{candidate: candidate{ps: []int{4, 5, 2}, headroom: 0.1}, paid: 5}, -0.05))
 }
+
+// In a session cluster the job pays per slot, and the scorecard counts a
+// load change of one slot (and 10 %): a load 20 % above the one the raise
+// ran on moves an 8-slot need by 1.3 slots, a load change there, so the
+// release is no undo; a job paying whole 4-slot TaskManagers is on the
+// same load, and it is one (video-qoe-session-120-windows: its 60-minute
+// cycle followed a few slots at a time was held as undos, p99 lag 190 s).
+func TestSessionUndoReadsASlotAsALoadChange(t *testing.T) {
+	rng := rand.New(rand.NewPCG(72002, 1))
+	at := t0.Truncate(time.Hour).Add(time.Hour)
+	cfg := Defaults()
+	j := jobView{offered: 36e3, vs: []vertexView{{id: "src", cur: 2}, {id: "sess", cur: 8}}}
+	down := evaluation{candidate: candidate{ps: []int{2, 4}, headroom: 0}, paid: 4}
+	st := State{Rescale: &Rescale{At: at, Applied: at.Add(4 * time.Minute),
+		From: map[string]int{"src": 2, "sess": 4}, Targets: map[string]int{"src": 2, "sess": 8}, Offered: 30e3, Need: 7}}
+	st.Minutes = feedMinutes(nil, at.Add(-20*time.Minute), 0, 31, func(int) float64 { return 30e3 }, rng, 0.01)
+	now := at.Add(10*time.Minute + 30*time.Second)
+
+	tms := limits{layout: slots.Layout{PerTaskManager: 4}, ids: []string{"src", "sess"}}
+	require.True(t, undoOf(down, st, j, tms, 8, 51*time.Second, cfg, now).undoes, "1.3 slots < one TaskManager's 4: the same load")
+	session := tms
+	session.session = true
+	require.False(t, undoOf(down, st, j, session, 8, 51*time.Second, cfg, now).undoes, "1.3 slots ≥ one slot: a load change")
+}
