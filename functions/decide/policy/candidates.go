@@ -151,10 +151,6 @@ func groupOf(group []int, i int) int {
 	return 0
 }
 
-// paid is what slots and TaskManagers cost: the TaskManagers' slots
-// (standby included; a slot left free on a TaskManager is paid too), or
-// the slots themselves in session mode, where the job owns no
-// TaskManager.
 // costStep is the smallest change of what the job pays (paid): one
 // TaskManager's slots, or one slot in a session cluster, as the
 // scorecard counts a load change.
@@ -165,6 +161,10 @@ func (lim limits) costStep() int {
 	return lim.layout.PerTaskManager
 }
 
+// paid is what slots and TaskManagers cost: the TaskManagers' slots
+// (standby included; a slot left free on a TaskManager is paid too), or
+// the slots themselves in session mode, where the job owns no
+// TaskManager.
 func (lim limits) paid(slots, tms int) int {
 	if lim.session {
 		return slots

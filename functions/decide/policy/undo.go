@@ -136,9 +136,9 @@ func undoOf(best evaluation, st State, j jobView, lim limits, need int, stop tim
 }
 
 // loadMovedSince reports whether the load moved by a load change (at
-// least step slots, limits.costStep, and undoChange of need, the slots the job needs at
-// offered, the rate now) since the last decision's move ran
-// (rs.Applied): the scorecard calls an undo a flap when no load change
+// least step slots, limits.costStep, and undoChange of need, the slots
+// the job needs at offered, the rate now) since the last decision's move
+// ran (rs.Applied): the scorecard calls an undo a flap when no load change
 // came between the two moves, whatever the load was when the first was
 // decided. A scale-up decided on a spike, or on a catch-up read after a
 // restart, often runs once that rate is gone (after its TaskManagers, its
