@@ -174,7 +174,9 @@ func awaitFall(best evaluation, j jobView, ld load) string {
 
 // awaitRise says why a scale-down waits while the load's trend is not
 // measured yet (ld.pairs under three pairs trendSpan apart: the job's
-// first minutes, a history reset by a topology change) and the settled
+// first minutes, a history reset by a topology change, or any window of
+// a metricWindow too short for three such pairs, as compare's fast
+// timing keeps) and the settled
 // samples there are rise along their line by riseMin or more over the
 // reaction time, and by twice their spread (the rise rule's test,
 // measureLoad): a rise that goes on, or a step the meters still ramp
