@@ -10,6 +10,7 @@ import (
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2/event"
+	"github.com/flinkscaler/flinkscaler/functions/decide/decider"
 	"github.com/flinkscaler/flinkscaler/functions/metrics-ingest/ingest"
 	"github.com/flinkscaler/flinkscaler/internal/events"
 	"github.com/flinkscaler/flinkscaler/internal/natsserver"
@@ -112,7 +113,7 @@ func TestNATSUsersCanDoTheirWork(t *testing.T) {
 	for name, c := range map[string]*natsClient{"ingest": ingester, "decide": decide, "actuate": actuate} {
 		require.NoError(t, events.Provision(ctx, c.js, events.ProvisionConfig{}), "%s provisions", name)
 	}
-	runRunner(t, decide, "decide", events.SnapshotFilter, events.MetricFilter)
+	runRunner(t, decide, "decide", decider.Subjects...)
 	runRunner(t, actuate, "actuate", events.DecisionFilter)
 
 	for _, p := range []struct {
@@ -127,7 +128,7 @@ func TestNATSUsersCanDoTheirWork(t *testing.T) {
 		_, err := p.c.js.Publish(ctx, p.subject, []byte("not a cloudevent"))
 		require.NoError(t, err, "publish %s", p.subject)
 	}
-	waitConsumed(t, admin, "decide", 2)
+	waitConsumed(t, admin, "decide", 3) // the snapshot, the metric and the result
 	waitConsumed(t, admin, "actuate", 1)
 	stream, err := admin.js.Stream(ctx, events.StreamName)
 	require.NoError(t, err)

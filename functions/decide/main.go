@@ -1,6 +1,6 @@
-// Command decide consumes job snapshots and user metrics from NATS
-// JetStream and publishes scaling decisions; see package decider. It is the
-// same command as `flinkscaler decide`.
+// Command decide consumes job snapshots, user metrics and actuate's results
+// from NATS JetStream and publishes scaling decisions; see package decider.
+// It is the same command as `flinkscaler decide`.
 package main
 
 import (

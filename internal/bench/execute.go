@@ -51,6 +51,10 @@ type executor struct {
 	ended   bool
 	res     events.Result
 	err     error
+	// results are the results actuate published since the policy last
+	// read them (Run feeds them to its state before its next decision,
+	// as decide consumes actuate's result events: policy.Observe).
+	results []events.Result
 
 	// Applied, Skipped and Failed count decisions by outcome (partial
 	// counts as failed); TimedOut counts the failures that were a wait
@@ -206,6 +210,9 @@ func (x *executor) await() {
 		return
 	}
 	x.running = false
+	if x.err == nil {
+		x.results = append(x.results, x.res)
+	}
 	switch {
 	case x.err != nil: // actuate would retry it (a transient failure that changed nothing)
 		x.Failed++

@@ -231,6 +231,10 @@ func (d *driver) step(ctx context.Context, gt *flinksim.GroundTruth) error {
 	if len(d.lags) > 0 {
 		d.sources = events.SourcesOf(snap)
 	}
+	for _, r := range d.x.results {
+		d.state, _ = policy.Observe(d.state, r)
+	}
+	d.x.results = d.x.results[:0]
 	out := d.pol.Decide(policy.Input{
 		Snapshot: snap, SnapshotID: fmt.Sprintf("bench-%d", d.polls),
 		State: d.state, Config: d.cfg, Now: snap.ObservedAt,

@@ -1,6 +1,7 @@
-// Package decider is the decide function's glue: it consumes snapshot and
-// metric events, keeps each job's policy state in the state KV bucket with
-// compare-and-set, runs the pure policy core and publishes decision events.
+// Package decider is the decide function's glue: it consumes snapshot,
+// metric and result events, keeps each job's policy state in the state KV
+// bucket with compare-and-set, runs the pure policy core and publishes
+// decision events.
 //
 // Per snapshot:
 //
@@ -14,6 +15,11 @@
 // duplicate; if the outbox holds the decision it produced, that decision is
 // published again (and de-duplicated by JetStream), so no decision is lost
 // between the write and the publish.
+//
+// Per result of actuate's (scale.result): policy.Observe records in the
+// job's record, with compare-and-set, a pending decision that actuate
+// skipped, failed or applied in part, which ends its in-flight wait; any
+// other result writes nothing.
 package decider
 
 import (
@@ -57,13 +63,15 @@ func New(state kvStore, policies policySource, base policy.Config, allowedSource
 	return &Decider{state: state, policies: policies, base: base, sources: allowedSources, log: log, metrics: m}
 }
 
-// Handle is the events.Handler for snapshot and metric events.
+// Handle is the events.Handler for snapshot, metric and result events.
 func (d *Decider) Handle(ctx context.Context, ev cloudevents.Event) ([]cloudevents.Event, error) {
 	switch ev.Type() {
 	case events.TypeSnapshot:
 		return d.snapshot(ctx, ev)
 	case events.TypeMetric:
 		return nil, d.metric(ctx, ev)
+	case events.TypeResult:
+		return nil, d.result(ctx, ev)
 	default:
 		return nil, fmt.Errorf("%w: decide does not consume %s", events.ErrInvalid, ev.Type())
 	}
@@ -123,6 +131,42 @@ func (d *Decider) snapshot(ctx context.Context, ev cloudevents.Event) ([]cloudev
 		log.Debug("holding", "reason", out.Hold)
 		return nil, nil
 	}
+}
+
+// result records actuate's result of a job's pending decision in the
+// job's state (policy.Observe): one that says the decision's targets will
+// not show (skipped, failed, partial) ends the in-flight wait. Any other
+// result (applied, or of a decision that is not the one pending) changes
+// nothing, and nothing is written. A record that cannot be read is left
+// for the next snapshot to replace.
+func (d *Decider) result(ctx context.Context, ev cloudevents.Event) error {
+	r, err := events.DataOf[events.Result](ctx, ev)
+	if err != nil {
+		return err
+	}
+	key := events.KVKey(r.Cluster, r.JobID)
+	next, wrote, err := updateIf(ctx, d.state, key, func(cur record) (record, bool) {
+		if cur.unreadable != nil || cur.revision == 0 {
+			return cur, false
+		}
+		var changed bool
+		cur.State, changed = policy.Observe(cur.State, r)
+		return cur, changed
+	})
+	if err != nil {
+		return err
+	}
+	log := d.log.With("cluster", r.Cluster, "job_id", r.JobID, "decision_id", r.DecisionID, "outcome", r.Outcome)
+	if !wrote {
+		d.metrics.results.WithLabelValues("ignored").Inc()
+		log.Debug("actuation result changes nothing (applied, or not the pending decision)")
+		return nil
+	}
+	d.metrics.results.WithLabelValues("ended").Inc()
+	rs := next.State.Rescale
+	log.Info("actuation result: the decision's targets will not show; its in-flight wait ends",
+		"decided_at", rs.At, "reason", rs.Why)
+	return nil
 }
 
 // noteReset logs and counts a job state record that could not be read and

@@ -11,6 +11,7 @@ type Metrics struct {
 	rejectedSources prometheus.Counter
 	droppedMetrics  *prometheus.CounterVec
 	stateResets     prometheus.Counter
+	results         *prometheus.CounterVec
 	jobs            *jobGauges
 }
 
@@ -32,9 +33,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			[]string{"reason"}),
 		stateResets: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "flinkscaler", Subsystem: "decide",
 			Name: "state_resets_total", Help: "Job state records that could not be read and were started afresh (the job's metric window is lost)."}),
+		results: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "flinkscaler", Subsystem: "decide",
+			Name: "results_total", Help: "actuate's results read, by effect: ended (a pending decision actuate skipped, failed or applied in part: its in-flight wait ends), ignored (applied, which the snapshots show, or not the job's pending decision)."},
+			[]string{"effect"}),
 		jobs: newJobGauges(),
 	}
-	reg.MustRegister(m.snapshots, m.metrics, m.decisions, m.holds, m.rejectedSources, m.droppedMetrics, m.stateResets)
+	reg.MustRegister(m.snapshots, m.metrics, m.decisions, m.holds, m.rejectedSources, m.droppedMetrics, m.stateResets, m.results)
 	reg.MustRegister(m.jobs.collectors()...)
 	return m
 }

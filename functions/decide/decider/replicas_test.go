@@ -19,7 +19,7 @@ func runReplica(t testing.TB, e env) {
 	t.Helper()
 	d := New(e.state, KVPolicies{KV: e.pol}, testPolicy(), nil, slog.New(slog.DiscardHandler), NewMetrics(prometheus.NewRegistry()))
 	r, err := events.NewRunner(e.js, events.RunnerConfig{Function: Function, Durable: Function,
-		FilterSubjects: []string{events.SnapshotFilter, events.MetricFilter}}, d.Handle)
+		FilterSubjects: Subjects}, d.Handle)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

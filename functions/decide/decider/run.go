@@ -22,6 +22,10 @@ type Config struct {
 	MetricSources []string
 }
 
+// Subjects are what decide's durable consumer takes from the stream: job
+// snapshots, user metrics and actuate's results.
+var Subjects = []string{events.SnapshotFilter, events.MetricFilter, events.ResultFilter}
+
 // Run connects to NATS, provisions the stream and buckets, and consumes
 // snapshots and metrics until ctx ends. ready, when not nil, is called once
 // the consumer is set up to receive.
@@ -43,7 +47,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	d := New(state, KVPolicies{KV: pol}, cfg.Policy, cfg.MetricSources, log, NewMetrics(reg))
 	r, err := events.NewRunner(js, events.RunnerConfig{
 		Function: Function, Durable: Function, Logger: log,
-		FilterSubjects: []string{events.SnapshotFilter, events.MetricFilter},
+		FilterSubjects: Subjects,
 		// After a start or an outage act on each job's newest snapshot,
 		// not on a backlog of stale ones.
 		LatestOnly: []string{events.SnapshotFilter},

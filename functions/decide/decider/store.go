@@ -66,15 +66,25 @@ func load(ctx context.Context, kv kvStore, key string) (record, error) {
 // update applies change to the job's record with compare-and-set, re-reading
 // and re-applying on conflict. change must be pure: it may run several times.
 func update(ctx context.Context, kv kvStore, key string, change func(record) record) (record, error) {
+	next, _, err := updateIf(ctx, kv, key, func(cur record) (record, bool) { return change(cur), true })
+	return next, err
+}
+
+// updateIf is update where change also says whether the record changed:
+// when it did not, nothing is written and wrote is false.
+func updateIf(ctx context.Context, kv kvStore, key string, change func(record) (record, bool)) (next record, wrote bool, err error) {
 	for range casAttempts {
 		cur, err := load(ctx, kv, key)
 		if err != nil {
-			return record{}, err
+			return record{}, false, err
 		}
-		next := change(cur)
+		next, changed := change(cur)
+		if !changed {
+			return cur, false, nil
+		}
 		data, err := encodeRecord(next)
 		if err != nil {
-			return record{}, fmt.Errorf("encode state %s: %w", key, err)
+			return record{}, false, fmt.Errorf("encode state %s: %w", key, err)
 		}
 		if cur.revision == 0 {
 			_, err = kv.Create(ctx, key, data)
@@ -82,11 +92,11 @@ func update(ctx context.Context, kv kvStore, key string, change func(record) rec
 			_, err = kv.Update(ctx, key, data, cur.revision)
 		}
 		if err == nil {
-			return next, nil
+			return next, true, nil
 		}
 		if !events.IsRevisionConflict(err) {
-			return record{}, fmt.Errorf("write state %s: %w", key, err)
+			return record{}, false, fmt.Errorf("write state %s: %w", key, err)
 		}
 	}
-	return record{}, fmt.Errorf("%w: %s changed %d times while deciding", ErrConflict, key, casAttempts)
+	return record{}, false, fmt.Errorf("%w: %s changed %d times while deciding", ErrConflict, key, casAttempts)
 }

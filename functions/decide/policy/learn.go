@@ -28,6 +28,10 @@ func learnAfterGates(prev, st State, g gateInput) State {
 				st.Restarts = appendRestart(st.Restarts, observedRestart(st, rs.raised()))
 				st.Drain = watchDrain(st.Rescale, st.Epoch, *run, st.Outage)
 			}
+		case !declared(rs):
+			// skipped or failed: its requirements were never declared
+			// (or were rolled back), so its targets not showing says
+			// nothing of the slots they need
 		case st.Rescale == nil && !st.Unfit && slotsCame(g.snap, rs.Targets, g.cfg, layoutFor(g.cfg, g.snap, false)):
 			st.Unfit = true
 			st.Withdraw = g.cfg.Mode == events.ModeSession
@@ -248,6 +252,13 @@ func (rs *Rescale) raised() bool {
 		}
 	}
 	return false
+}
+
+// declared reports whether rs's requirements may have been declared:
+// actuate reported no result that says otherwise (skipped or failed;
+// Observe).
+func declared(rs *Rescale) bool {
+	return rs.Outcome != events.OutcomeSkipped && rs.Outcome != events.OutcomeFailed
 }
 
 // afterDecision is the state once d is published.

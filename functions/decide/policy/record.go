@@ -218,12 +218,72 @@ func gateInFlight(g gateInput, st State) (State, *hold) {
 		st.Rescale = &c
 		return st, nil
 	}
+	if rs.Outcome != "" {
+		// actuate reported that the targets will not show: decided again
+		// once the cool-down has passed from the decision, or from the
+		// end of its actuation when later (actuate's own rate limit runs
+		// from there: a failed wait of minutes is an actuation too)
+		if since := maxTime(rs.At, rs.Ended); g.now.Sub(since) < g.cfg.MinInterval {
+			from := "the decision"
+			if since.After(rs.At) {
+				from = "its actuation ended"
+			}
+			return st, holdf(HoldInFlight, fmt.Sprintf("decision %s was %s by actuate (%s); deciding again %s after %s (minInterval)",
+				rs.DecisionID, rs.Outcome, rs.Why, g.cfg.MinInterval, from))
+		}
+		st.Rescale = nil
+		return st, nil
+	}
 	if g.now.Sub(rs.At) < inFlightBound(g, rs) {
 		return st, holdf(HoldInFlight, fmt.Sprintf("waiting for decision %s (%s ago) to take effect",
 			rs.DecisionID, g.now.Sub(rs.At).Round(time.Second)))
 	}
 	st.Rescale = nil
 	return st, nil
+}
+
+// Observe records in st actuate's result r of the job's pending decision
+// when it says the decision's targets will not show: skipped (rate
+// limited, too old, the job paused), failed (nothing stayed
+// changed) or partial (the job runs at what the registered slots allow).
+// The in-flight wait then ends at the next snapshot, once the cool-down
+// from the decision has passed (gateInFlight), instead of after
+// RescaleTimeout: a decision rolled back after a slot wait of 2–4 minutes,
+// or applied in part, left the job waiting up to 5 minutes more for
+// targets that never came. changed is false, and st is returned as it
+// is, for an applied result (the snapshots show it), a dry run's (the
+// job is left as it is by design: decide's own dry run waits as before,
+// not deciding again every minInterval), a result of another decision
+// than the pending one (an older one, or one replayed), and a pending
+// decision already shown or already answered.
+func Observe(st State, r events.Result) (next State, changed bool) {
+	rs := st.Rescale
+	if rs == nil || r.DryRun || rs.DecisionID != r.DecisionID || !rs.Applied.IsZero() || rs.Outcome != "" {
+		return st, false
+	}
+	switch r.Outcome {
+	case events.OutcomeSkipped, events.OutcomeFailed, events.OutcomePartial:
+	default:
+		return st, false
+	}
+	c := *rs
+	c.Outcome, c.Why, c.Ended = r.Outcome, resultWhy(r), r.FinishedAt
+	st.Rescale = &c
+	return st, true
+}
+
+// resultWhy is a result's reason in a few words: its error, else the
+// detail of its last step that did not run.
+func resultWhy(r events.Result) string {
+	if r.Error != "" {
+		return r.Error
+	}
+	for i := len(r.Steps) - 1; i >= 0; i-- {
+		if s := r.Steps[i]; s.Status != "done" && s.Detail != "" {
+			return s.Detail
+		}
+	}
+	return "no reason given"
 }
 
 // inFlightBound is how long the pending decision rs may take to show:

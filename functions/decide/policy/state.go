@@ -284,6 +284,16 @@ type Rescale struct {
 	// registered that asked actuate to replace the TaskManagers that had
 	// not registered (replaceUnregistered), this one included.
 	Replacements int `json:"replacements,omitempty"`
+	// Outcome is what actuate reported of the decision when it will not
+	// show (its result event: skipped, failed or partial; Observe), Why
+	// its reason and Ended when actuate was done with it; empty until
+	// such a result arrives. The in-flight wait then ends (gateInFlight),
+	// and a skipped or failed decision, whose requirements were never
+	// declared or were rolled back, says nothing of the slots its targets
+	// need (learnAfterGates).
+	Outcome string    `json:"outcome,omitempty"`
+	Why     string    `json:"why,omitempty"`
+	Ended   time.Time `json:"ended,omitzero"`
 }
 
 // Capacity is a per-subtask true processing rate measured at a parallelism.
