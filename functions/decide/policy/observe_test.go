@@ -16,6 +16,20 @@ func actuateResult(id, outcome, err string) events.Result {
 		Steps: []events.Step{{Name: "check", Status: "skipped", Detail: "rate limited: the last change 20s ago"}}}
 }
 
+// saturatedJob is a two-vertex job at s seconds whose counter is saturated
+// while the source's backlog grows.
+func saturatedJob(s int) events.Snapshot {
+	return growing(s, vtx("src", 2, 500, 41000, 41000), vtx("counter", 3, 1000, 41000, 0, "src"))
+}
+
+// scaledUp is ours' first decision on saturatedJob: a scale-up.
+func scaledUp(t *testing.T, cfg Config) Output {
+	t.Helper()
+	first := feedOurs(t, cfg, State{}, 2, saturatedJob)
+	require.NotNil(t, first.Decision, first.Hold)
+	return first
+}
+
 func dryRun(r events.Result) events.Result {
 	r.DryRun = true
 	return r
@@ -28,11 +42,8 @@ func dryRun(r events.Result) events.Result {
 // of another decision and a second one change nothing.
 func TestActuateResultEndsTheInFlightWait(t *testing.T) {
 	cfg := noDelay()
-	mk := func(s int) events.Snapshot {
-		return growing(s, vtx("src", 2, 500, 41000, 41000), vtx("counter", 3, 1000, 41000, 0, "src"))
-	}
-	first := feedOurs(t, cfg, State{}, 2, mk)
-	require.NotNil(t, first.Decision, first.Hold)
+	mk := saturatedJob
+	first := scaledUp(t, cfg)
 	id, at := first.Decision.DecisionID, first.NewState.Rescale.At
 	// the job still runs at its old parallelism 70 s after the decision
 	later := func(after time.Duration) events.Snapshot {
@@ -90,6 +101,13 @@ func TestActuateResultEndsTheInFlightWait(t *testing.T) {
 	require.Contains(t, soon.Hold, "after its actuation ended")
 	o := decide(st, 3*time.Minute+10*time.Second)
 	require.NotNil(t, o.Decision, o.Hold)
+
+	// an end stamped far ahead of decide's clock holds no longer than
+	// the wait without a result
+	failed.FinishedAt = at.Add(24 * time.Hour)
+	st, _ = Observe(first.NewState, failed)
+	require.Equal(t, HoldInFlight, decide(st, 4*time.Minute).HoldKind)
+	require.NotEqual(t, HoldInFlight, decide(st, cfg.RescaleTimeout+10*time.Second).HoldKind)
 }
 
 // A decision actuate skipped or failed never had its requirements
@@ -100,11 +118,8 @@ func TestActuateResultEndsTheInFlightWait(t *testing.T) {
 // is taken as wrong (TestSlotSharingGroups).
 func TestSkippedDecisionTeachesNoLayout(t *testing.T) {
 	cfg := noDelay()
-	mk := func(s int) events.Snapshot {
-		return growing(s, vtx("src", 2, 500, 41000, 41000), vtx("counter", 3, 1000, 41000, 0, "src"))
-	}
-	first := feedOurs(t, cfg, State{}, 2, mk)
-	require.NotNil(t, first.Decision, first.Hold)
+	mk := saturatedJob
+	first := scaledUp(t, cfg)
 	c := targetsOf(first.Decision)["counter"]
 	require.Equal(t, c, first.Decision.TaskManagers.Target, "one group: the largest vertex")
 

@@ -222,8 +222,10 @@ func gateInFlight(g gateInput, st State) (State, *hold) {
 		// actuate reported that the targets will not show: decided again
 		// once the cool-down has passed from the decision, or from the
 		// end of its actuation when later (actuate's own rate limit runs
-		// from there: a failed wait of minutes is an actuation too)
-		if since := maxTime(rs.At, rs.Ended); g.now.Sub(since) < g.cfg.MinInterval {
+		// from there: a failed wait of minutes is an actuation too), and
+		// never later than without the result (an end stamped ahead of
+		// decide's clock holds no longer than that)
+		if since := maxTime(rs.At, rs.Ended); g.now.Sub(since) < g.cfg.MinInterval && g.now.Sub(rs.At) < inFlightBound(g, rs) {
 			from := "the decision"
 			if since.After(rs.At) {
 				from = "its actuation ended"
@@ -246,9 +248,9 @@ func gateInFlight(g gateInput, st State) (State, *hold) {
 // when it says the decision's targets will not show: skipped (rate
 // limited, too old, the job paused), failed (nothing stayed
 // changed) or partial (the job runs at what the registered slots allow).
-// The in-flight wait then ends at the next snapshot, once the cool-down
-// from the decision has passed (gateInFlight), instead of after
-// RescaleTimeout: a decision rolled back after a slot wait of 2–4 minutes,
+// The in-flight wait then ends at the next snapshot once the cool-down
+// has passed from the decision, or from the end of its actuation when
+// later (gateInFlight), instead of after RescaleTimeout: a decision rolled back after a slot wait of 2–4 minutes,
 // or applied in part, left the job waiting up to 5 minutes more for
 // targets that never came. changed is false, and st is returned as it
 // is, for an applied result (the snapshots show it), a dry run's (the
