@@ -53,9 +53,19 @@ func TestRunReadsActuateResults(t *testing.T) {
 		return rec
 	}
 
+	// snapshots one at a time: decide acts on each job's newest stored
+	// snapshot and skips older ones still waiting (LatestOnly), so two
+	// published at once may be read as one
+	snapshot := func(sec int) {
+		t.Helper()
+		publish(events.TypeSnapshot, busySnapshot(sec))
+		at := t0.Add(time.Duration(sec) * time.Second)
+		require.Eventually(t, func() bool { return state().State.LastObservedAt.Equal(at) }, 10*time.Second, 20*time.Millisecond, "snapshot at %ds read", sec)
+	}
+
 	publish(events.TypeResult, events.Result{DecisionID: "never-made", Cluster: "demo", JobID: "other", Outcome: events.OutcomeFailed, Error: "x", Steps: []events.Step{}, FinishedAt: t0})
 	for _, sec := range []int{80, 90} {
-		publish(events.TypeSnapshot, busySnapshot(sec))
+		snapshot(sec)
 	}
 	first := decisionsAfter(1)[0]
 	require.Eventually(t, func() bool { return state().State.Rescale != nil }, 10*time.Second, 20*time.Millisecond)
@@ -71,8 +81,8 @@ func TestRunReadsActuateResults(t *testing.T) {
 
 	// 3 minutes on, the job still at its old parallelism: decided again,
 	// where without the result the wait would hold until 5 minutes
-	for _, sec := range []int{270, 280, 290} {
-		publish(events.TypeSnapshot, busySnapshot(sec))
+	for _, sec := range []int{270, 280} {
+		snapshot(sec)
 	}
 	second := decisionsAfter(2)[1]
 	require.NotEqual(t, first.DecisionID, second.DecisionID)
