@@ -200,6 +200,18 @@ type Result struct {
 	FinishedAt time.Time `json:"finishedAt"`
 }
 
+// Reason is why the result came out as it did, in a few words: its error,
+// else its last step's detail; empty when it has neither.
+func (r Result) Reason() string {
+	if r.Error != "" {
+		return r.Error
+	}
+	if len(r.Steps) > 0 {
+		return r.Steps[len(r.Steps)-1].Detail
+	}
+	return ""
+}
+
 // Rejected is the data of io.flinkscaler.event.rejected.v1: a message a
 // function could not accept, with why.
 type Rejected struct {

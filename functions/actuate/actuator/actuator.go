@@ -267,7 +267,7 @@ func (a *Actuator) Actuate(ctx context.Context, d events.Decision) (events.Resul
 	a.recordResult(ctx, d, res)
 	a.log.Info("actuation", "cluster", d.Cluster, "job_id", d.JobID, "decision_id", d.DecisionID,
 		"outcome", res.Outcome, "mode", d.Mode, "steps", len(res.Steps), "duration", a.deps.Clock.Now().Sub(start),
-		"reason", reasonOf(res))
+		"reason", res.Reason())
 	return res, nil
 }
 
@@ -286,16 +286,6 @@ func (a *Actuator) tooOld(ctx context.Context) string {
 	if age := time.Since(del.Stored); age > a.opt.MaxAge {
 		return fmt.Sprintf("the decision is %s old, older than --decision-max-age %s: not applied; decide decides again from current metrics",
 			age.Round(time.Second), a.opt.MaxAge)
-	}
-	return ""
-}
-
-func reasonOf(r events.Result) string {
-	if r.Error != "" {
-		return r.Error
-	}
-	if len(r.Steps) > 0 {
-		return r.Steps[len(r.Steps)-1].Detail
 	}
 	return ""
 }

@@ -44,7 +44,7 @@ func (a *Actuator) recordResult(ctx context.Context, d events.Decision, r events
 		steps = append(steps, s.Name+":"+s.Status)
 	}
 	msg := fmt.Sprintf("decision %s of job %s (%s/%s): %s [%s]", d.DecisionID, d.JobName, d.Cluster, d.JobID, r.Outcome, strings.Join(steps, " → "))
-	if reason := reasonOf(r); reason != "" {
+	if reason := r.Reason(); reason != "" {
 		msg += ": " + reason
 	}
 	a.recordEvent(ctx, a.workloadOf(d), rr.kind, rr.reason, msg)

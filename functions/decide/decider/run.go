@@ -27,7 +27,7 @@ type Config struct {
 var Subjects = []string{events.SnapshotFilter, events.MetricFilter, events.ResultFilter}
 
 // Run connects to NATS, provisions the stream and buckets, and consumes
-// snapshots and metrics until ctx ends. ready, when not nil, is called once
+// snapshots, metrics and actuate's results until ctx ends. ready, when not nil, is called once
 // the consumer is set up to receive.
 func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	nc, js, err := cfg.Start(ctx, log)

@@ -274,16 +274,11 @@ func Observe(st State, r events.Result) (next State, changed bool) {
 	return st, true
 }
 
-// resultWhy is a result's reason in a few words: its error, else the
-// detail of its last step that did not run.
+// resultWhy is a result's reason (events.Result.Reason), or says it gave
+// none.
 func resultWhy(r events.Result) string {
-	if r.Error != "" {
-		return r.Error
-	}
-	for i := len(r.Steps) - 1; i >= 0; i-- {
-		if s := r.Steps[i]; s.Status != "done" && s.Detail != "" {
-			return s.Detail
-		}
+	if why := r.Reason(); why != "" {
+		return why
 	}
 	return "no reason given"
 }
